@@ -1,0 +1,1 @@
+"""Cross-cutting helpers with no Qt: config, events, clocks, paths, processes."""

@@ -1,0 +1,1 @@
+"""JavaScript job types: loading, validating and compiling submitted jobs into tasks."""

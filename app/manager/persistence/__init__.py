@@ -1,0 +1,1 @@
+"""The Manager's store: the only code that builds database queries."""

@@ -1,0 +1,1 @@
+"""The Manager's aiohttp application: routes, middlewares, handlers."""

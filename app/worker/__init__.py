@@ -1,0 +1,1 @@
+"""The Worker: registers with a Manager, runs tasks, reports back."""

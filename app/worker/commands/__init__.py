@@ -1,0 +1,1 @@
+"""Worker commands: the things a task step can do."""
