@@ -1,0 +1,96 @@
+"""The in-process event bus: typed `did`/`will` events for core listeners and websocket forwarders.
+
+Publishing never blocks and never raises into the publisher: a listener that fails is logged, and
+a slow forwarder (a websocket client) drops the oldest events from its own bounded queue rather
+than slowing the Manager down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+_log = logging.getLogger(__name__)
+
+# Event names, read as "the job did change". The payloads are the Flamenco event shapes
+# (EventJobUpdate, EventTaskUpdate, ...) as plain JSON dicts.
+JOB_DID_CHANGE = "job_did_change"
+TASK_DID_CHANGE = "task_did_change"
+TASK_LOG_DID_APPEND = "task_log_did_append"
+WORKER_DID_CHANGE = "worker_did_change"
+WORKER_TAG_DID_CHANGE = "worker_tag_did_change"
+LAST_RENDERED_DID_CHANGE = "last_rendered_did_change"
+FARM_STATUS_DID_CHANGE = "farm_status_did_change"
+MANAGER_DID_START = "manager_did_start"
+MANAGER_WILL_SHUT_DOWN = "manager_will_shut_down"
+CONFIG_DID_CHANGE = "config_did_change"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    name: str
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.name, "data": self.data}
+
+
+Listener = Callable[[Event], None]
+
+
+@dataclass
+class Subscription:
+    """A bounded queue of events for one forwarder (for example one websocket client)."""
+
+    names: set[str] | None
+    queue: asyncio.Queue[Event] = field(default_factory=lambda: asyncio.Queue(maxsize=10_000))
+    dropped: int = 0
+
+    def offer(self, event: Event) -> None:
+        if self.names is not None and event.name not in self.names:
+            return
+        if self.queue.full():
+            # Drop the oldest: a client that cannot keep up should lose history, not stall the farm.
+            self.queue.get_nowait()
+            self.dropped += 1
+        self.queue.put_nowait(event)
+
+
+class EventBus:
+    """Synchronous fan-out to listeners and subscription queues, on the event loop's thread."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+        self._subscriptions: set[Subscription] = set()
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def subscribe(self, names: set[str] | None = None) -> Subscription:
+        sub = Subscription(names)
+        self._subscriptions.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subscriptions.discard(sub)
+
+    def publish(self, name: str, data: dict[str, Any]) -> None:
+        event = Event(name, data)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - a broken listener must not break the publisher
+                _log.exception("event listener failed for %s", name)
+        for sub in list(self._subscriptions):
+            sub.offer(event)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscriptions)

@@ -1,0 +1,253 @@
+"""`ManagerConfig`: defaults in code, overlaid by a flamenco-manager.yaml-style file, then CLI flags.
+
+The file layout is Flamenco's (`_meta.version: 3`), so an existing flamenco-manager.yaml loads.
+Tablao-only keys are optional additions. Relative paths resolve against the config file's folder.
+A missing file is written with defaults on first start; a broken one raises `ConfigError` with a
+message saying what to fix (the CLI prints it without a traceback).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from app.common.durations import format_duration, parse_duration
+from app.common.paths import config_dir, current_platform
+
+_log = logging.getLogger(__name__)
+
+CONFIG_FILENAME = "flamenco-manager.yaml"
+CONFIG_VERSION = 3
+
+
+class ConfigError(Exception):
+    """The config file cannot be used; the message says which file, which key and what to do."""
+
+
+def default_variables() -> dict[str, Any]:
+    return {
+        "blender": {
+            "values": [
+                {"platform": "linux", "value": "blender"},
+                {"platform": "windows", "value": "blender.exe"},
+                {"platform": "darwin", "value": "blender"},
+            ]
+        },
+        "blenderArgs": {"values": [{"platform": "all", "value": "-b -y"}]},
+    }
+
+
+@dataclass
+class ManagerConfig:
+    manager_name: str = "Tablao"
+    database: str = "tablao-manager.sqlite"
+    database_check_period: float = 600.0
+    listen: str = ":8080"
+    autodiscoverable: bool = False
+    local_manager_storage_path: str = "tablao-manager-storage"
+    shared_storage_path: str = ""
+    shaman_enabled: bool = current_platform() != "windows"
+    shaman_gc_period: float = 24 * 3600.0
+    shaman_gc_max_age: float = 744 * 3600.0
+    task_timeout: float = 600.0
+    worker_timeout: float = 60.0
+    blocklist_threshold: int = 3
+    task_fail_after_softfail_count: int = 3
+    variables: dict[str, Any] = field(default_factory=default_variables)
+    # Tablao additions.
+    access_token: str = ""
+    task_log_max_bytes: int = 10 * 1024 * 1024
+    # Where this config was read from; relative paths resolve against its folder.
+    path: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # --- derived locations -------------------------------------------------------------------
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def resolve(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def database_url(self) -> str:
+        """A peewee `db_url` style URL; a plain path means SQLite."""
+        if "://" in self.database:
+            return self.database
+        return "sqlite:///" + str(self.resolve(self.database))
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.resolve(self.local_manager_storage_path)
+
+    @property
+    def scripts_dir(self) -> Path:
+        return self.base_dir / "scripts"
+
+    @property
+    def is_first_run(self) -> bool:
+        return not self.shared_storage_path
+
+    def listen_host_port(self) -> tuple[str, int]:
+        return parse_listen(self.listen)
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """`:8080` → ("0.0.0.0", 8080); `127.0.0.1:0` → ("127.0.0.1", 0). Raises ConfigError."""
+    host, sep, port = listen.rpartition(":")
+    if not sep:
+        host, port = "", listen
+    try:
+        port_no = int(port)
+    except ValueError:
+        raise ConfigError(f"listen: {listen!r} is not HOST:PORT (for example :8080 or 127.0.0.1:8080)")
+    if not 0 <= port_no <= 65535:
+        raise ConfigError(f"listen: port {port_no} is out of range 0-65535")
+    return (host.strip("[]") or "0.0.0.0"), port_no
+
+
+# --- reading ---------------------------------------------------------------------------------
+_DURATIONS = {"database_check_period", "task_timeout", "worker_timeout"}
+_INTS = {"blocklist_threshold", "task_fail_after_softfail_count", "task_log_max_bytes"}
+_STRS = {"manager_name", "database", "listen", "local_manager_storage_path",
+         "shared_storage_path", "access_token"}
+
+
+def default_config_path() -> Path:
+    return config_dir() / CONFIG_FILENAME
+
+
+def load_config(path: Path, write_if_missing: bool = True) -> ManagerConfig:
+    """Load `path` over the defaults. Writes a default file when it is missing."""
+    if not path.exists():
+        cfg = ManagerConfig(path=path)
+        if write_if_missing:
+            save_config(cfg)
+            _log.info("wrote default config to %s", path)
+        return cfg
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" near line {where.line + 1}" if where else ""
+        raise ConfigError(f"{path}: not valid YAML{line}. Fix the file or delete it to get defaults.")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror}).")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level.")
+    return config_from_dict(raw, path)
+
+
+def config_from_dict(raw: dict[str, Any], path: Path | None) -> ManagerConfig:
+    version = (raw.get("_meta") or {}).get("version") if isinstance(raw.get("_meta"), dict) else None
+    if version != CONFIG_VERSION:
+        raise ConfigError(
+            f"{path}: `_meta: {{version: {CONFIG_VERSION}}}` is required (found {version!r}). "
+            "Add it at the top of the file."
+        )
+    cfg = ManagerConfig(path=path)
+    for key, value in raw.items():
+        if key == "_meta":
+            continue
+        try:
+            _apply_key(cfg, key, value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{path}: setting `{key}`: {exc}")
+    cfg.listen_host_port()  # validate early
+    return cfg
+
+
+def _apply_key(cfg: ManagerConfig, key: str, value: Any) -> None:
+    if key in _DURATIONS:
+        setattr(cfg, key, parse_duration(value))
+    elif key in _INTS:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"expected a whole number >= 0, got {value!r}")
+        setattr(cfg, key, value)
+    elif key in _STRS:
+        setattr(cfg, key, "" if value is None else str(value))
+    elif key == "autodiscoverable":
+        cfg.autodiscoverable = bool(value)
+    elif key == "variables":
+        if not isinstance(value, dict):
+            raise ValueError("expected a mapping of variable names")
+        cfg.variables = value
+    elif key == "shaman":
+        _apply_shaman(cfg, value or {})
+    else:
+        cfg.extra[key] = value  # kept and written back (mqtt, future keys)
+
+
+def _apply_shaman(cfg: ManagerConfig, value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ValueError("expected a mapping with `enabled` and `garbageCollect`")
+    if "enabled" in value:
+        cfg.shaman_enabled = bool(value["enabled"])
+    gc = value.get("garbageCollect") or {}
+    if "period" in gc:
+        cfg.shaman_gc_period = parse_duration(gc["period"])
+    if "maxAge" in gc:
+        cfg.shaman_gc_max_age = parse_duration(gc["maxAge"])
+
+
+# --- writing ---------------------------------------------------------------------------------
+def config_to_dict(cfg: ManagerConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "_meta": {"version": CONFIG_VERSION},
+        "manager_name": cfg.manager_name,
+        "database": cfg.database,
+        "database_check_period": format_duration(cfg.database_check_period),
+        "listen": cfg.listen,
+        "autodiscoverable": cfg.autodiscoverable,
+        "local_manager_storage_path": cfg.local_manager_storage_path,
+        "shared_storage_path": cfg.shared_storage_path,
+        "shaman": {
+            "enabled": cfg.shaman_enabled,
+            "garbageCollect": {
+                "period": format_duration(cfg.shaman_gc_period),
+                "maxAge": format_duration(cfg.shaman_gc_max_age),
+            },
+        },
+        "task_timeout": format_duration(cfg.task_timeout),
+        "worker_timeout": format_duration(cfg.worker_timeout),
+        "blocklist_threshold": cfg.blocklist_threshold,
+        "task_fail_after_softfail_count": cfg.task_fail_after_softfail_count,
+        "variables": copy.deepcopy(cfg.variables),
+    }
+    if cfg.access_token:
+        out["access_token"] = cfg.access_token
+    if cfg.task_log_max_bytes != ManagerConfig.task_log_max_bytes:
+        out["task_log_max_bytes"] = cfg.task_log_max_bytes
+    out.update(copy.deepcopy(cfg.extra))
+    return out
+
+
+_HEADER = (
+    "# Tablao Manager configuration (flamenco-manager.yaml layout, version 3).\n"
+    "# Edit while the Manager is stopped, or through the dashboard.\n"
+)
+
+
+def save_config(cfg: ManagerConfig) -> None:
+    """Write atomically (temp file + rename) with mode 0600: it may hold an access token."""
+    if cfg.path is None:
+        raise ConfigError("this configuration has no file path to save to")
+    cfg.path.parent.mkdir(parents=True, exist_ok=True)
+    text = _HEADER + yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tablao-config-", dir=cfg.path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, cfg.path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
