@@ -1,0 +1,152 @@
+"""Opening the store: database URL, pragmas, integrity check, migrations, and the store thread.
+
+Every query runs on ONE dedicated thread (`Store.call`). SQLite allows one writer at a time anyway;
+funnelling reads and writes through one connection keeps transactions simple (a scheduler claim
+is a plain select-then-update, which cannot race) and keeps the event loop free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import logging
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import peewee as pw
+from playhouse.db_url import connect as connect_url
+from playhouse.migrations import Runner
+
+from app.manager.persistence.errors import DatabaseBusy, IntegrityProblem
+from app.manager.persistence.models import database_proxy
+
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "synchronous": "normal",
+    "busy_timeout": 20_000,
+    "cache_size": -32_000,
+}
+
+
+def open_db(url: str) -> pw.Database:
+    """Open a database from a URL (`sqlite:///path` or `postgresql://...`), not yet connected."""
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    return connect_url(url)
+
+
+def migrate(db: pw.Database) -> list[str]:
+    """Apply pending numbered migrations, with foreign keys off (SQLite) as table rebuilds need."""
+    is_sqlite = isinstance(db, pw.SqliteDatabase)
+    if is_sqlite:
+        db.execute_sql("PRAGMA foreign_keys = 0")
+    try:
+        applied = Runner(db, str(MIGRATIONS_DIR)).up()
+    finally:
+        if is_sqlite:
+            db.execute_sql("PRAGMA foreign_keys = 1")
+    for name in applied:
+        _log.info("applied migration %s", name)
+    return applied
+
+
+def integrity_check(db: pw.Database) -> None:
+    if not isinstance(db, pw.SqliteDatabase):
+        return
+    rows = db.execute_sql("PRAGMA integrity_check").fetchall()
+    if rows != [("ok",)]:
+        raise IntegrityProblem(f"database integrity check failed: {rows[:5]}")
+    fk_rows = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+    if fk_rows:
+        raise IntegrityProblem(f"database has {len(fk_rows)} broken foreign keys")
+
+
+class Store:
+    """The Manager's database, with all access on one worker thread.
+
+    `await store.call(fn, *args)` runs `fn(*args)` on the store thread inside a transaction.
+    Query modules (`jobs`, `tasks`, `workers`, ...) provide such functions.
+    """
+
+    def __init__(self, url: str):
+        self.url = url
+        self.db = open_db(url)
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tablao-store")
+        self._closed = False
+
+    @property
+    def is_sqlite(self) -> bool:
+        return isinstance(self.db, pw.SqliteDatabase)
+
+    async def open(self) -> None:
+        await self._submit(self._open_sync)
+
+    def _open_sync(self) -> None:
+        database_proxy.initialize(self.db)
+        self.db.connect(reuse_if_open=True)
+        integrity_check(self.db)
+        migrate(self.db)
+
+    def open_sync(self) -> None:
+        """Open on the store thread from synchronous code (tests, one-shot CLI actions)."""
+        self._executor.submit(self._open_sync).result()
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await self._submit(self._in_transaction, fn, *args, **kwargs)
+
+    def call_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return self._executor.submit(self._in_transaction, fn, *args, **kwargs).result()
+
+    def _in_transaction(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            with self.db.atomic():
+                return fn(*args, **kwargs)
+        except pw.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise DatabaseBusy() from exc
+            raise
+
+    async def _submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    async def checkpoint(self) -> None:
+        if self.is_sqlite:
+            await self._submit(self.db.execute_sql, "PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def check_integrity(self) -> None:
+        await self._submit(integrity_check, self.db)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._submit(self._close_sync)
+        finally:
+            self._executor.shutdown(wait=True)
+
+    def close_sync(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._executor.submit(self._close_sync).result()
+            self._executor.shutdown(wait=True)
+
+    def _close_sync(self) -> None:
+        if not self.db.is_closed():
+            if self.is_sqlite:
+                try:
+                    self.db.execute_sql("PRAGMA optimize")
+                except (pw.OperationalError, sqlite3.Error):
+                    pass
+            self.db.close()

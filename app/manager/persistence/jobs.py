@@ -1,0 +1,193 @@
+"""Queries on jobs: storing authored jobs, fetching, listing, priority, tags and deletion.
+
+These functions run on the store thread (`Store.call`) inside a transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import peewee as pw
+
+from app.api.enums import JobStatus, TaskStatus
+from app.manager.persistence.errors import NotFound
+from app.manager.persistence.models import Job, Task, TaskDependency, WorkerTag
+
+_INSERT_BATCH = 500  # rows per INSERT; SQLite's variable limit is 32766 and tasks have 15 columns
+
+
+@dataclass
+class NewTask:
+    uuid: str
+    name: str
+    type: str
+    index_in_job: int
+    priority: int
+    commands: list[dict[str, Any]]
+    steps_total: int
+    dependencies: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NewJob:
+    uuid: str
+    name: str
+    job_type: str
+    priority: int
+    status: str
+    settings: dict[str, Any]
+    metadata: dict[str, Any]
+    submitter_platform: str
+    type_etag: str
+    storage_shaman_checkout_id: str
+    worker_tag_uuid: str | None
+    created_at: dt.datetime
+    tasks: list[NewTask]
+
+
+def store_new_job(new: NewJob) -> Job:
+    """Insert the job, its tasks and dependencies in one transaction (bulk inserts)."""
+    tag_id = None
+    if new.worker_tag_uuid:
+        tag = WorkerTag.get_or_none(WorkerTag.uuid == new.worker_tag_uuid)
+        if tag is None:
+            raise NotFound(f"worker tag {new.worker_tag_uuid} does not exist")
+        tag_id = tag.id
+    steps_total = sum(t.steps_total for t in new.tasks)
+    job = Job.create(
+        uuid=new.uuid, name=new.name, job_type=new.job_type, priority=new.priority,
+        status=new.status, activity="", settings=new.settings, metadata=new.metadata,
+        submitter_platform=new.submitter_platform, type_etag=new.type_etag,
+        storage_shaman_checkout_id=new.storage_shaman_checkout_id, worker_tag=tag_id,
+        steps_completed=0, steps_total=steps_total, created_at=new.created_at,
+        updated_at=new.created_at,
+    )
+    _insert_tasks(job, new)
+    return job
+
+
+def _insert_tasks(job: Job, new: NewJob) -> None:
+    now = new.created_at
+    task_status = TaskStatus.QUEUED.value
+    rows = [
+        (t.uuid, job.id, t.name, t.type, t.index_in_job, t.priority, new.priority, task_status,
+         Task.commands.db_value(t.commands), "", 0, t.steps_total, now, now)
+        for t in new.tasks
+    ]
+    fields = [Task.uuid, Task.job, Task.name, Task.type, Task.index_in_job, Task.priority,
+              Task.job_priority, Task.status, Task.commands, Task.activity, Task.steps_completed,
+              Task.steps_total, Task.created_at, Task.updated_at]
+    for start in range(0, len(rows), _INSERT_BATCH):
+        Task.insert_many(rows[start:start + _INSERT_BATCH], fields=fields).execute()
+    if not any(t.dependencies for t in new.tasks):
+        return
+    ids = dict(Task.select(Task.uuid, Task.id).where(Task.job == job.id).tuples())
+    deps = [(ids[t.uuid], ids[d]) for t in new.tasks for d in t.dependencies]
+    for start in range(0, len(deps), _INSERT_BATCH * 4):
+        TaskDependency.insert_many(
+            deps[start:start + _INSERT_BATCH * 4], fields=[TaskDependency.task, TaskDependency.dependency]
+        ).execute()
+
+
+def _job_query() -> pw.ModelSelect:
+    return Job.select(Job, WorkerTag).join(WorkerTag, pw.JOIN.LEFT_OUTER)
+
+
+def fetch_job(job_uuid: str) -> Job:
+    job = _job_query().where(Job.uuid == job_uuid).first()
+    if job is None:
+        raise NotFound(f"job {job_uuid} does not exist")
+    return job
+
+
+def list_jobs(
+    limit: int | None = None, offset: int = 0, statuses: Sequence[str] | None = None,
+    include_deleted: bool = True,
+) -> tuple[list[Job], int]:
+    """Jobs, newest first, with the total count before paging."""
+    query = _job_query()
+    if statuses:
+        query = query.where(Job.status.in_(list(statuses)))
+    if not include_deleted:
+        query = query.where(Job.delete_requested_at.is_null())
+    total = query.count()
+    query = query.order_by(Job.created_at.desc(), Job.id.desc()).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(query), total
+
+
+def set_priority(job_uuid: str, priority: int, now: dt.datetime) -> Job:
+    job = fetch_job(job_uuid)
+    Job.update(priority=priority, updated_at=now).where(Job.id == job.id).execute()
+    # Keep the denormalised copy in step: the scheduler orders on tasks.job_priority.
+    Task.update(job_priority=priority).where(Task.job == job.id).execute()
+    return fetch_job(job_uuid)
+
+
+def set_tag(job_uuid: str, tag_id_or_name: str | None, now: dt.datetime) -> Job:
+    job = fetch_job(job_uuid)
+    tag = None
+    if tag_id_or_name:
+        tag = WorkerTag.get_or_none(
+            (WorkerTag.uuid == tag_id_or_name) | (WorkerTag.name == tag_id_or_name))
+        if tag is None:
+            raise NotFound(f"worker tag {tag_id_or_name!r} does not exist")
+    Job.update(worker_tag=tag.id if tag else None, updated_at=now).where(Job.id == job.id).execute()
+    return fetch_job(job_uuid)
+
+
+def update_job(job_id: int, **fields: Any) -> None:
+    Job.update(**fields).where(Job.id == job_id).execute()
+
+
+def task_status_counts(job_id: int) -> dict[str, int]:
+    rows = (Task.select(Task.status, pw.fn.COUNT(Task.id))
+            .where(Task.job == job_id).group_by(Task.status).tuples())
+    return {status: count for status, count in rows}
+
+
+def steps_completed(job_id: int) -> int:
+    return Task.select(pw.fn.COALESCE(pw.fn.SUM(Task.steps_completed), 0)).where(
+        Task.job == job_id).scalar()
+
+
+def request_deletion(job_uuid: str, now: dt.datetime) -> Job:
+    job = fetch_job(job_uuid)
+    if job.delete_requested_at is None:
+        Job.update(delete_requested_at=now, updated_at=now).where(Job.id == job.id).execute()
+    return fetch_job(job_uuid)
+
+
+def request_mass_deletion(last_updated_max: dt.datetime, now: dt.datetime) -> list[str]:
+    uuids = [u for (u,) in Job.select(Job.uuid).where(
+        (Job.updated_at <= last_updated_max) & Job.delete_requested_at.is_null()).tuples()]
+    if uuids:
+        Job.update(delete_requested_at=now).where(Job.uuid.in_(uuids)).execute()
+    return uuids
+
+
+def jobs_pending_deletion() -> list[Job]:
+    return list(Job.select().where(Job.delete_requested_at.is_null(False)).order_by(Job.id))
+
+
+def delete_job(job_uuid: str) -> bool:
+    """Delete the job row; tasks, dependencies, failures and blocks go with it (FK cascade)."""
+    fk_on = Job._meta.database.execute_sql("PRAGMA foreign_keys").fetchone() if isinstance(
+        Job._meta.database.obj, pw.SqliteDatabase) else (1,)
+    if not fk_on or not fk_on[0]:
+        raise RuntimeError("refusing to delete a job with foreign keys off: its tasks would be left")
+    return Job.delete().where(Job.uuid == job_uuid).execute() > 0
+
+
+def jobs_by_status(statuses: Iterable[str]) -> list[Job]:
+    return list(Job.select().where(Job.status.in_(list(statuses))))
+
+
+def count_active_jobs() -> dict[str, int]:
+    rows = Job.select(Job.status, pw.fn.COUNT(Job.id)).where(
+        Job.status.in_([JobStatus.ACTIVE.value, JobStatus.QUEUED.value])).group_by(Job.status).tuples()
+    return dict(rows)

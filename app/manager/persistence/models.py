@@ -1,0 +1,160 @@
+"""Peewee models of the Manager's store. Private to `app.manager.persistence`.
+
+The database is bound late through `database_proxy` (house style: no config at import time).
+Timestamps are naive UTC datetimes; conversion to RFC 3339 happens at the edge.
+JSON columns hold text: SQLite and PostgreSQL both store it without extensions.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import peewee as pw
+
+database_proxy = pw.DatabaseProxy()
+
+
+class JSONField(pw.TextField):
+    def db_value(self, value: Any) -> str | None:
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+
+    def python_value(self, value: str | None) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class WorkerTag(BaseModel):
+    uuid = pw.CharField(max_length=36, unique=True)
+    name = pw.CharField(unique=True)
+    description = pw.TextField(default="")
+
+    class Meta:
+        table_name = "worker_tags"
+
+
+class Worker(BaseModel):
+    uuid = pw.CharField(max_length=36, unique=True)
+    secret_hash = pw.CharField()
+    name = pw.CharField(default="")
+    address = pw.CharField(default="")
+    platform = pw.CharField(default="")
+    software = pw.CharField(default="")
+    status = pw.CharField(default="")
+    status_requested = pw.CharField(default="")
+    lazy_status_request = pw.BooleanField(default=False)
+    supported_task_types = pw.CharField(default="")  # comma-separated, lower case
+    can_restart = pw.BooleanField(default=False)
+    last_seen_at = pw.DateTimeField(null=True)
+    created_at = pw.DateTimeField()
+    updated_at = pw.DateTimeField()
+    deleted_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "workers"
+
+
+class WorkerTagMembership(BaseModel):
+    worker = pw.ForeignKeyField(Worker, on_delete="CASCADE")
+    tag = pw.ForeignKeyField(WorkerTag, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "worker_tag_membership"
+        primary_key = pw.CompositeKey("worker", "tag")
+
+
+class Job(BaseModel):
+    uuid = pw.CharField(max_length=36, unique=True)
+    name = pw.CharField()
+    job_type = pw.CharField()
+    priority = pw.IntegerField(default=50)
+    status = pw.CharField()
+    activity = pw.TextField(default="")
+    settings = JSONField(default=dict)
+    metadata = JSONField(default=dict)
+    submitter_platform = pw.CharField(default="")
+    type_etag = pw.CharField(default="")
+    storage_shaman_checkout_id = pw.CharField(default="")
+    worker_tag = pw.ForeignKeyField(WorkerTag, null=True, on_delete="RESTRICT")
+    steps_completed = pw.IntegerField(default=0)
+    steps_total = pw.IntegerField(default=0)
+    created_at = pw.DateTimeField()
+    updated_at = pw.DateTimeField()
+    delete_requested_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "jobs"
+
+
+class Task(BaseModel):
+    uuid = pw.CharField(max_length=36, unique=True)
+    job = pw.ForeignKeyField(Job, on_delete="CASCADE")
+    name = pw.CharField()
+    type = pw.CharField()
+    index_in_job = pw.IntegerField()
+    priority = pw.IntegerField(default=50)
+    # Copied from the job so the scheduler's ordering is one partial index on this table.
+    job_priority = pw.IntegerField(default=50)
+    status = pw.CharField()
+    worker = pw.ForeignKeyField(Worker, null=True, on_delete="SET NULL")
+    last_touched_at = pw.DateTimeField(null=True)
+    commands = JSONField(default=list)
+    activity = pw.TextField(default="")
+    steps_completed = pw.IntegerField(default=0)
+    steps_total = pw.IntegerField(default=1)
+    created_at = pw.DateTimeField()
+    updated_at = pw.DateTimeField()
+
+    class Meta:
+        table_name = "tasks"
+
+
+class TaskDependency(BaseModel):
+    task = pw.ForeignKeyField(Task, on_delete="CASCADE")
+    dependency = pw.ForeignKeyField(Task, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "task_dependencies"
+        primary_key = pw.CompositeKey("task", "dependency")
+
+
+class TaskFailure(BaseModel):
+    task = pw.ForeignKeyField(Task, on_delete="CASCADE")
+    worker = pw.ForeignKeyField(Worker, on_delete="CASCADE")
+    created_at = pw.DateTimeField()
+
+    class Meta:
+        table_name = "task_failures"
+        primary_key = pw.CompositeKey("task", "worker")
+
+
+class JobBlock(BaseModel):
+    job = pw.ForeignKeyField(Job, on_delete="CASCADE")
+    worker = pw.ForeignKeyField(Worker, on_delete="CASCADE")
+    task_type = pw.CharField()
+    created_at = pw.DateTimeField()
+
+    class Meta:
+        table_name = "job_blocks"
+        primary_key = pw.CompositeKey("job", "worker", "task_type")
+
+
+class SleepSchedule(BaseModel):
+    worker = pw.ForeignKeyField(Worker, unique=True, on_delete="CASCADE")
+    is_active = pw.BooleanField(default=False)
+    days_of_week = pw.CharField(default="")
+    start_time = pw.CharField(default="")
+    end_time = pw.CharField(default="")
+    next_check = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "sleep_schedules"
+
+
+ALL_MODELS = [WorkerTag, Worker, WorkerTagMembership, Job, Task, TaskDependency, TaskFailure,
+              JobBlock, SleepSchedule]

@@ -1,0 +1,132 @@
+"""Queries on tasks: fetching, status updates (single and per job), failure lists, timeouts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import peewee as pw
+
+from app.api.enums import TaskStatus
+from app.manager.persistence.errors import NotFound
+from app.manager.persistence.models import Job, Task, TaskDependency, TaskFailure, Worker
+
+
+def _task_query() -> pw.ModelSelect:
+    return (Task.select(Task, Job, Worker)
+            .join(Job, on=(Task.job == Job.id))
+            .switch(Task).join(Worker, pw.JOIN.LEFT_OUTER, on=(Task.worker == Worker.id)))
+
+
+def fetch_task(task_uuid: str) -> Task:
+    task = _task_query().where(Task.uuid == task_uuid).first()
+    if task is None:
+        raise NotFound(f"task {task_uuid} does not exist")
+    return task
+
+
+def fetch_task_by_id(task_id: int) -> Task:
+    task = _task_query().where(Task.id == task_id).first()
+    if task is None:
+        raise NotFound(f"task #{task_id} does not exist")
+    return task
+
+
+def job_tasks(job_id: int) -> list[Task]:
+    """All tasks of a job in job order, with their last worker (summary columns only)."""
+    query = (Task.select(Task.id, Task.uuid, Task.name, Task.status, Task.index_in_job, Task.priority,
+                         Task.type, Task.updated_at, Task.steps_completed, Task.steps_total,
+                         Task.activity, Worker.id, Worker.uuid, Worker.name, Worker.address)
+             .join(Worker, pw.JOIN.LEFT_OUTER, on=(Task.worker == Worker.id))
+             .where(Task.job == job_id).order_by(Task.index_in_job))
+    return list(query)
+
+
+def failed_by_workers(task_id: int) -> list[Worker]:
+    return list(Worker.select(Worker.uuid, Worker.name, Worker.address)
+                .join(TaskFailure, on=(TaskFailure.worker == Worker.id))
+                .where(TaskFailure.task == task_id))
+
+
+def update_task(task_id: int, **fields: Any) -> None:
+    Task.update(**fields).where(Task.id == task_id).execute()
+
+
+def set_tasks_status(
+    job_id: int, from_statuses: Sequence[str] | None, to_status: str, now: dt.datetime,
+    activity: str | None = None, reset_steps: bool = False,
+) -> list[tuple[int, str, str]]:
+    """Move a job's tasks in `from_statuses` (all when None) to `to_status`.
+
+    Returns (id, uuid, previous status) of every task that changed.
+    """
+    query = Task.select(Task.id, Task.uuid, Task.status).where(Task.job == job_id)
+    if from_statuses is not None:
+        query = query.where(Task.status.in_(list(from_statuses)))
+    changed = [(t.id, t.uuid, t.status) for t in query if t.status != to_status]
+    if not changed:
+        return []
+    fields: dict[str, Any] = {"status": to_status, "updated_at": now}
+    if activity is not None:
+        fields["activity"] = activity
+    if reset_steps:
+        fields["steps_completed"] = 0
+    ids = [c[0] for c in changed]
+    for start in range(0, len(ids), 900):
+        Task.update(**fields).where(Task.id.in_(ids[start:start + 900])).execute()
+    return changed
+
+
+def dependents_of(task_ids: Sequence[int]) -> list[int]:
+    """Tasks that (transitively) depend on any of `task_ids`."""
+    found: set[int] = set()
+    frontier = list(task_ids)
+    while frontier:
+        batch, frontier = frontier[:900], frontier[900:]
+        rows = TaskDependency.select(TaskDependency.task).where(TaskDependency.dependency.in_(batch))
+        for (tid,) in rows.tuples():
+            if tid not in found:
+                found.add(tid)
+                frontier.append(tid)
+    return sorted(found)
+
+
+def add_failure(task_id: int, worker_id: int, now: dt.datetime) -> int:
+    """Record that `worker_id` failed `task_id`; return how many distinct workers failed it."""
+    TaskFailure.insert(task=task_id, worker=worker_id, created_at=now).on_conflict_ignore().execute()
+    return TaskFailure.select().where(TaskFailure.task == task_id).count()
+
+
+def clear_failures(task_ids: Sequence[int]) -> None:
+    for start in range(0, len(task_ids), 900):
+        TaskFailure.delete().where(TaskFailure.task.in_(list(task_ids[start:start + 900]))).execute()
+
+
+def clear_job_failures(job_id: int) -> None:
+    TaskFailure.delete().where(
+        TaskFailure.task.in_(Task.select(Task.id).where(Task.job == job_id))).execute()
+
+
+def failed_tasks_of_worker_in_job(job_id: int, worker_id: int, task_type: str) -> list[Task]:
+    return list(Task.select().join(TaskFailure, on=(TaskFailure.task == Task.id)).where(
+        (Task.job == job_id) & (TaskFailure.worker == worker_id) & (Task.type == task_type)))
+
+
+def count_worker_failures_in_job(job_id: int, worker_id: int, task_type: str) -> int:
+    return (TaskFailure.select().join(Task, on=(TaskFailure.task == Task.id))
+            .where((Task.job == job_id) & (TaskFailure.worker == worker_id) & (Task.type == task_type))
+            .count())
+
+
+def active_tasks_of_worker(worker_id: int) -> list[Task]:
+    return list(_task_query().where((Task.worker == worker_id) & (Task.status == TaskStatus.ACTIVE)))
+
+
+def timed_out_tasks(before: dt.datetime) -> list[Task]:
+    return list(_task_query().where(
+        (Task.status == TaskStatus.ACTIVE) & (Task.last_touched_at < before)))
+
+
+def touch(task_id: int, now: dt.datetime) -> None:
+    Task.update(last_touched_at=now).where(Task.id == task_id).execute()

@@ -1,0 +1,196 @@
+"""The task and job status machine.
+
+Every transition persists, writes a line to the affected task's log showing old → new, broadcasts
+an event carrying the previous status, and re-derives the job status. The functions here are
+synchronous and run on the store thread inside one transaction; the store thread serialises all
+writes, so it is this machine's lock. `Effects` carries the events and log lines out afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from app.api.enums import JobStatus as J
+from app.api.enums import TaskStatus as T
+from app.manager.persistence import blocklist, jobs, tasks
+from app.manager.persistence.models import Job, Task, Worker
+from app.manager.state_machine.effects import Effects
+from app.manager.state_machine.statuses import JOB_FAIL_TASK_PERCENTAGE, TASK_RUNNABLE_OR_RUNNING
+
+_log = logging.getLogger(__name__)
+
+
+def change_task_status(
+    fx: Effects, task: Task, job: Job, new: T, now: dt.datetime,
+    activity: str | None = None, reason: str = "", worker: Worker | None = None,
+) -> None:
+    """Change one task's status and let its job follow."""
+    old = task.status
+    fields: dict = {"status": new.value, "updated_at": now}
+    if activity is not None:
+        fields["activity"] = task.activity = activity
+    if new == T.QUEUED:
+        fields["steps_completed"] = 0
+    elif new == T.COMPLETED:
+        fields["steps_completed"] = task.steps_total
+    _adjust_job_steps(job, task, fields.get("steps_completed"), now)
+    tasks.update_task(task.id, **fields)
+    task.status, task.updated_at = new.value, now
+    if "steps_completed" in fields:
+        task.steps_completed = fields["steps_completed"]
+    if old != new:
+        suffix = f": {reason}" if reason else ""
+        fx.log(job.uuid, task.uuid, f"task changed status {old} -> {new.value}{suffix}")
+    fx.task_changed(task, job, old, worker)
+    if new in (T.QUEUED, T.SOFT_FAILED, T.COMPLETED):
+        fx.work_available = True  # a retry, or dependencies that may now be met
+    if old != new:
+        _job_follows_task(fx, job, task, new, now)
+
+
+def _adjust_job_steps(job: Job, task: Task, new_steps: int | None, now: dt.datetime) -> None:
+    if new_steps is None or new_steps == task.steps_completed:
+        return
+    job.steps_completed = max(0, job.steps_completed + new_steps - task.steps_completed)
+    job.updated_at = now
+    jobs.update_job(job.id, steps_completed=job.steps_completed, updated_at=now)
+
+
+def _job_follows_task(fx: Effects, job: Job, task: Task, new: T, now: dt.datetime) -> None:
+    status = J(job.status)
+    match new:
+        case T.QUEUED:
+            if status in (J.COMPLETED, J.FAILED, J.CANCELED):
+                _set_job_status(fx, job, J.QUEUED, now, f"task {task.name} was requeued")
+        case T.ACTIVE | T.SOFT_FAILED:
+            if status == J.PAUSE_REQUESTED:
+                _maybe_finish_pausing(fx, job, now)
+            elif status not in (J.ACTIVE, J.CANCEL_REQUESTED):
+                _set_job_status(fx, job, J.ACTIVE, now, f"task {task.name} became {new.value}")
+        case T.COMPLETED:
+            counts = jobs.task_status_counts(job.id)
+            if counts.get(T.COMPLETED, 0) == sum(counts.values()):
+                _set_job_status(fx, job, J.COMPLETED, now, "all tasks completed")
+            else:
+                _after_task_finished(fx, job, now)
+        case T.FAILED:
+            counts = jobs.task_status_counts(job.id)
+            total = sum(counts.values())
+            if counts.get(T.FAILED, 0) * 100 >= JOB_FAIL_TASK_PERCENTAGE * total:
+                pct = counts.get(T.FAILED, 0) * 100 // max(total, 1)
+                change_job_status(fx, job, J.FAILED, now, f"{pct}% of the tasks failed")
+            else:
+                _after_task_finished(fx, job, now)
+        case T.CANCELED:
+            counts = jobs.task_status_counts(job.id)
+            if not any(counts.get(s, 0) for s in TASK_RUNNABLE_OR_RUNNING):
+                if status not in (J.CANCELED, J.FAILED, J.COMPLETED):
+                    _set_job_status(fx, job, J.CANCELED, now, "no tasks left to run")
+            else:
+                _maybe_finish_pausing(fx, job, now)
+        case T.PAUSED:
+            _maybe_finish_pausing(fx, job, now)
+
+
+def _after_task_finished(fx: Effects, job: Job, now: dt.datetime) -> None:
+    if job.status == J.PAUSE_REQUESTED:
+        _maybe_finish_pausing(fx, job, now)
+    elif job.status == J.QUEUED:
+        _set_job_status(fx, job, J.ACTIVE, now, "a task finished")
+
+
+def _maybe_finish_pausing(fx: Effects, job: Job, now: dt.datetime) -> None:
+    if job.status == J.PAUSE_REQUESTED and not jobs.task_status_counts(job.id).get(T.ACTIVE, 0):
+        _set_job_status(fx, job, J.PAUSED, now, "no more tasks running")
+
+
+def _set_job_status(fx: Effects, job: Job, new: J, now: dt.datetime, reason: str,
+                    refresh_tasks: bool = False) -> None:
+    """Change only the job's own status (no task cascade)."""
+    old = job.status
+    if old == new:
+        return
+    job.status, job.updated_at = new.value, now
+    job.activity = f'Changed to status "{new.value}": {reason}'
+    jobs.update_job(job.id, status=job.status, activity=job.activity, updated_at=now)
+    fx.job_changed(job, old, refresh_tasks)
+    _log.info("job %s changed status %s -> %s: %s", job.uuid, old, new.value, reason)
+
+
+def change_job_status(fx: Effects, job: Job, new: J, now: dt.datetime, reason: str,
+                      from_api: bool = False) -> None:
+    """Change a job's status and carry out what that means for its tasks."""
+    old = J(job.status)
+    _set_job_status(fx, job, new, now, reason, refresh_tasks=True)
+    match new:
+        case J.CANCEL_REQUESTED:
+            _bulk_tasks(fx, job, TASK_RUNNABLE_OR_RUNNING, T.CANCELED, now, "job was canceled")
+            _set_job_status(fx, job, J.CANCELED, now, reason, refresh_tasks=True)
+        case J.FAILED:
+            _bulk_tasks(fx, job, TASK_RUNNABLE_OR_RUNNING, T.CANCELED, now, "job failed")
+        case J.PAUSE_REQUESTED:
+            _bulk_tasks(fx, job, (T.QUEUED.value, T.SOFT_FAILED.value), T.PAUSED, now, "job is pausing")
+            _maybe_finish_pausing(fx, job, now)
+        case J.REQUEUEING:
+            _requeue_job(fx, job, old, now, from_api)
+            _set_job_status(fx, job, J.QUEUED, now, reason, refresh_tasks=True)
+        case J.QUEUED:
+            if old == J.PAUSED:
+                _bulk_tasks(fx, job, (T.PAUSED.value,), T.QUEUED, now, "job was resumed")
+            counts = jobs.task_status_counts(job.id)
+            if counts and counts.get(T.COMPLETED, 0) == sum(counts.values()):
+                _set_job_status(fx, job, J.COMPLETED, now, "all tasks completed")
+        case _:
+            pass
+
+
+def _requeue_job(fx: Effects, job: Job, old: J, now: dt.datetime, from_api: bool) -> None:
+    if old == J.COMPLETED:
+        _bulk_tasks(fx, job, None, T.QUEUED, now, "job was requeued", reset_steps=True)
+    else:
+        statuses = (T.CANCELED.value, T.FAILED.value, T.PAUSED.value, T.SOFT_FAILED.value)
+        _bulk_tasks(fx, job, statuses, T.QUEUED, now, "job was requeued", reset_steps=True)
+    job.steps_completed = jobs.steps_completed(job.id)
+    jobs.update_job(job.id, steps_completed=job.steps_completed)
+    if from_api:
+        tasks.clear_job_failures(job.id)
+        blocklist.clear(job.id)
+
+
+def _bulk_tasks(fx: Effects, job: Job, from_statuses, to: T, now: dt.datetime, reason: str,
+                reset_steps: bool = False) -> None:
+    changed = tasks.set_tasks_status(job.id, from_statuses, to.value, now, reset_steps=reset_steps)
+    for _tid, task_uuid, previous in changed:
+        fx.log(job.uuid, task_uuid, f"task changed status {previous} -> {to.value}: {reason}")
+        fx.watched_tasks.add(task_uuid)
+    if changed and to in (T.QUEUED, T.SOFT_FAILED):
+        fx.work_available = True
+
+
+def requeue_task_and_dependents(fx: Effects, task: Task, job: Job, now: dt.datetime, reason: str) -> None:
+    """Requeue one task and every task that depends on it (a re-render invalidates their output)."""
+    tasks.clear_failures([task.id])
+    change_task_status(fx, task, job, T.QUEUED, now, activity=f"Requeued: {reason}", reason=reason)
+    for dep_id in tasks.dependents_of([task.id]):
+        dep = tasks.fetch_task_by_id(dep_id)
+        if dep.status in (T.COMPLETED, T.FAILED, T.CANCELED):
+            change_task_status(fx, dep, job, T.QUEUED, now, activity="Requeued: a dependency was requeued",
+                               reason=f"depends on {task.name}")
+
+
+def return_worker_tasks(fx: Effects, worker: Worker, now: dt.datetime, reason: str) -> None:
+    """Give back the active tasks of a worker that went away (sign-off, timeout, deletion)."""
+    for task in tasks.active_tasks_of_worker(worker.id):
+        job = task.job
+        target = T.PAUSED if job.status in (J.PAUSE_REQUESTED, J.PAUSED) else T.QUEUED
+        activity = f"Task was {target.value} by Manager because {reason}"
+        change_task_status(fx, task, job, target, now, activity=activity, reason=reason)
+
+
+def unstick_jobs(fx: Effects, now: dt.datetime) -> None:
+    """At start-up, re-apply transitional job statuses a crash may have left half done."""
+    for job in jobs.jobs_by_status([J.CANCEL_REQUESTED, J.REQUEUEING, J.PAUSE_REQUESTED]):
+        status = J(job.status)
+        job.status = J.ACTIVE.value if status != J.REQUEUEING else J.PAUSED.value
+        change_job_status(fx, job, status, now, "re-applied after a Manager restart")
