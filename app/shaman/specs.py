@@ -1,0 +1,87 @@
+"""Shaman value types and input validation: file keys, file specs and upload statuses.
+
+Everything that arrives from the wire passes through the parsers here before it
+reaches the store, so the store and checkout code can trust their inputs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+from app.api.errors import BadRequest
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+class FileStatus(StrEnum):
+    """Where a file stands in the store (the spec's `ShamanFileStatus`)."""
+
+    UNKNOWN = "unknown"
+    UPLOADING = "uploading"
+    STORED = "stored"
+
+
+class FileKey(NamedTuple):
+    """The identity of a stored file: lowercase SHA-256 hex digest plus size in bytes."""
+
+    sha: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileSpec:
+    """One file of a checkout: its identity and its relative (POSIX) path in the checkout."""
+
+    sha: str
+    size: int
+    path: str
+
+    @property
+    def key(self) -> FileKey:
+        return FileKey(self.sha, self.size)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sha": self.sha, "size": self.size, "path": self.path}
+
+
+def parse_checksum(value: Any) -> str:
+    """Return the checksum if it is 64 hex digits (case-folded to lowercase), else raise BadRequest."""
+    if not isinstance(value, str):
+        raise BadRequest("checksum must be a string of 64 hexadecimal digits")
+    lowered = value.lower()
+    if not _SHA256_HEX.fullmatch(lowered):
+        raise BadRequest(f"checksum {value[:80]!r} is not a SHA-256 hex digest")
+    return lowered
+
+
+def parse_size(value: Any) -> int:
+    """Return the size if it is a non-negative integer (an int, or a decimal string from a URL)."""
+    if isinstance(value, bool):  # bool is an int subclass; `true` is not a size
+        raise BadRequest("file size must be a non-negative integer")
+    if isinstance(value, str):
+        if not value.isascii() or not value.isdigit() or len(value) > 19:
+            raise BadRequest(f"file size {value[:40]!r} is not a non-negative integer")
+        value = int(value)
+    if not isinstance(value, int) or value < 0:
+        raise BadRequest("file size must be a non-negative integer")
+    return value
+
+
+def parse_file_spec(obj: Any, *, require_path: bool = True) -> FileSpec:
+    """Parse one `ShamanFileSpec` JSON object."""
+    if not isinstance(obj, dict):
+        raise BadRequest("each file must be an object with sha, size and path")
+    path = obj.get("path", "")
+    if not isinstance(path, str) or (require_path and not path):
+        raise BadRequest("each file needs a non-empty string 'path'")
+    return FileSpec(parse_checksum(obj.get("sha")), parse_size(obj.get("size")), path)
+
+
+def parse_file_list(body: Any, *, require_path: bool = True) -> list[FileSpec]:
+    """Parse the `files` array of a requirements or checkout request body."""
+    if not isinstance(body, dict) or not isinstance(body.get("files"), list):
+        raise BadRequest("request body must be an object with a 'files' array")
+    return [parse_file_spec(item, require_path=require_path) for item in body["files"]]
