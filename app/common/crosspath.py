@@ -46,6 +46,8 @@ _ALIASES = {
 # Both Windows and the default macOS file system (APFS/HFS+) ignore case.
 _CASE_INSENSITIVE = frozenset({WINDOWS, DARWIN})
 
+_KNOWN = frozenset({LINUX, WINDOWS, DARWIN})
+
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 # A drive letter not followed by a separator: `S:` or `S:foo`.
 _BARE_DRIVE_RE = re.compile(r"^([A-Za-z]:)(?![\\/])")
@@ -99,6 +101,8 @@ def resolve_platform(name: str, manager_platform: str | None = None) -> str:
 
     Without `manager_platform` the Manager is assumed to be this process.
     """
+    if name in _KNOWN:
+        return name  # Fast path: expansion calls this for every converted path.
     platform = normalise_platform(name)
     if platform != MANAGER:
         return platform
@@ -249,7 +253,10 @@ def to_platform(path: str, platform: str) -> str:
     result keeps duplicate separators, `..`, and the text case.
     """
     if style_for_platform(platform) is PathStyle.WINDOWS:
-        return _BARE_DRIVE_RE.sub(r"\1\\", path.replace("/", "\\"), count=1)
+        converted = path.replace("/", "\\")
+        if _BARE_DRIVE_RE.match(converted):
+            return converted[:2] + "\\" + converted[2:]
+        return converted
     return path.replace("\\", "/")
 
 

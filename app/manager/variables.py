@@ -1,0 +1,663 @@
+"""Manager variables: parsing, validation, resolution and replacement.
+
+This module owns the `variables:` section of `flamenco-manager.yaml` and the
+three places where variables touch paths:
+
+- at submission, two-way values in job settings/metadata become `{name}`
+  (`Variables.replace_two_way_on_submit`), so a job stores platform-neutral
+  paths;
+- at hand-out, `{name}` in task commands becomes the value for the Worker's
+  platform (`Variables.expand_for_worker`);
+- the shared storage path as seen from another platform
+  (`Variables.shared_storage_for`), for the add-on and the setup wizard.
+
+The YAML layout is Flamenco's::
+
+    variables:
+      my_storage:
+        is_twoway: true
+        values:
+          - {platform: linux, value: /media/shared/flamenco}
+          - {platforms: [windows], audience: workers, value: 'S:\\flamenco'}
+
+Besides the configured variables there is the implicit one-way `jobs`, the
+effective job storage. It is never written back to the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.api.errors import BadRequest, NotFound
+from app.common import crosspath
+
+_log = logging.getLogger(__name__)
+
+AUDIENCES = ("all", "workers", "users")
+PLATFORM_ALL = "all"
+JOBS_VARIABLE = "jobs"
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_NAME_HELP = 'use letters, digits, "_" and "-", starting with a letter or "_"'
+_KNOWN_VALUE_KEYS = frozenset({"platform", "platforms", "audience", "value"})
+
+
+class InvalidVariables(BadRequest):
+    """One or more variable definitions are wrong; `problems` lists each one,
+    every message naming its variable."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+# ---------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class VariableValue:
+    """One value of a variable, for some platforms and an audience."""
+
+    value: str
+    platforms: tuple[str, ...]
+    audience: str = "all"
+
+    def rank(self, audience: str, platform: str) -> int:
+        """How well this value fits; -1 when it does not apply at all.
+
+        A platform-specific value beats a `platform: all` one, and among equal
+        platforms an audience-specific value beats `audience: all`.
+        """
+        if self.audience != "all" and self.audience != audience:
+            return -1
+        audience_bonus = 1 if self.audience != "all" else 0
+        if platform in self.platforms:
+            return 2 + audience_bonus
+        if PLATFORM_ALL in self.platforms:
+            return audience_bonus
+        return -1
+
+    def to_yaml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if len(self.platforms) == 1:
+            out["platform"] = self.platforms[0]
+        else:
+            out["platforms"] = list(self.platforms)
+        if self.audience != "all":
+            out["audience"] = self.audience
+        out["value"] = self.value
+        return out
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    is_twoway: bool
+    values: tuple[VariableValue, ...]
+
+    def value_for(self, audience: str, platform: str) -> str | None:
+        """The best value for an already normalised audience and platform.
+
+        Ties go to the value listed first.
+        """
+        best: VariableValue | None = None
+        best_rank = -1
+        for candidate in self.values:
+            rank = candidate.rank(audience, platform)
+            if rank > best_rank:
+                best, best_rank = candidate, rank
+        return best.value if best else None
+
+    def to_yaml(self) -> dict[str, Any]:
+        return {"is_twoway": self.is_twoway, "values": [v.to_yaml() for v in self.values]}
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def parse_variable(name: str, definition: Any) -> Variable:
+    """Build one variable from its YAML/JSON definition, or raise InvalidVariables."""
+    problems: list[str] = []
+    variable = _parse_variable(name, definition, problems)
+    if problems or variable is None:
+        raise InvalidVariables(problems or [f'variable "{name}" is invalid'])
+    return variable
+
+
+def parse_variables(definitions: Mapping[str, Any] | None) -> dict[str, Variable]:
+    """Build all variables, reporting every problem at once.
+
+    A variable named `jobs` is dropped with a warning: that name belongs to the
+    implicit job-storage variable.
+    """
+    if definitions is None:
+        return {}
+    if not isinstance(definitions, Mapping):
+        raise InvalidVariables(["variables must be a mapping from name to definition"])
+    problems: list[str] = []
+    result: dict[str, Variable] = {}
+    for name, definition in definitions.items():
+        if name == JOBS_VARIABLE:
+            _log.warning('dropping variable "jobs": the name is reserved for the job storage path')
+            continue
+        variable = _parse_variable(str(name), definition, problems)
+        if variable is not None:
+            result[variable.name] = variable
+    if problems:
+        raise InvalidVariables(problems)
+    _warn_about_duplicates(result.values())
+    return result
+
+
+def _parse_variable(name: str, definition: Any, problems: list[str]) -> Variable | None:
+    where = f'variable "{name}"'
+    if not _NAME_RE.match(name):
+        problems.append(f"{where}: bad name; {_NAME_HELP}")
+        return None
+    if not isinstance(definition, Mapping):
+        problems.append(f"{where}: must be a mapping with is_twoway and values")
+        return None
+    is_twoway = definition.get("is_twoway", False)
+    if not isinstance(is_twoway, bool):
+        problems.append(f"{where}: is_twoway must be true or false, not {is_twoway!r}")
+        return None
+    raw_values = definition.get("values")
+    if not isinstance(raw_values, list) or not raw_values:
+        problems.append(f"{where}: needs a non-empty list of values")
+        return None
+    count = len(problems)
+    values = [_parse_value(f"{where}, value #{i}", raw, is_twoway, problems) for i, raw in enumerate(raw_values, 1)]
+    if len(problems) > count:
+        return None
+    return Variable(name, is_twoway, tuple(v for v in values if v is not None))
+
+
+def _parse_value(where: str, raw: Any, is_twoway: bool, problems: list[str]) -> VariableValue | None:
+    if not isinstance(raw, Mapping):
+        problems.append(f"{where}: must be a mapping with platform, audience and value")
+        return None
+    unknown = set(raw) - _KNOWN_VALUE_KEYS
+    if unknown:
+        _log.warning("%s: ignoring unknown keys %s", where, ", ".join(sorted(map(str, unknown))))
+    value = _parse_text(where, raw.get("value"), problems)
+    platforms = _parse_platforms(where, raw, problems)
+    audience = _parse_audience(where, raw.get("audience"), problems)
+    if value is None or platforms is None or audience is None:
+        return None
+    if is_twoway:
+        # A trailing separator would make `{var}/rest` expand to `value//rest`.
+        value = crosspath.trim_trailing_separators(value)
+    return VariableValue(value, platforms, audience)
+
+
+def _parse_text(where: str, raw: Any, problems: list[str]) -> str | None:
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return str(raw)  # `value: 8` in YAML means the text "8".
+    if raw is None:
+        problems.append(f"{where}: has no value")
+    else:
+        problems.append(f"{where}: value must be text, not {raw!r} (quote it in YAML)")
+    return None
+
+
+def _parse_platforms(where: str, raw: Mapping[str, Any], problems: list[str]) -> tuple[str, ...] | None:
+    names: list[Any] = []
+    if raw.get("platform") is not None:
+        names.append(raw["platform"])
+    extra = raw.get("platforms")
+    if extra is not None:
+        if not isinstance(extra, list):
+            problems.append(f"{where}: platforms must be a list, like [linux, darwin]")
+            return None
+        names.extend(extra)
+    if not names:
+        problems.append(f'{where}: has no platform; set platform or platforms ("all" for every platform)')
+        return None
+    result: list[str] = []
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            problems.append(f"{where}: platform names must be non-empty text, not {name!r}")
+            return None
+        platform = crosspath.normalise_platform(name)
+        if platform == crosspath.MANAGER:
+            problems.append(f'{where}: "manager" is not a platform here; name the OS (linux, windows, darwin)')
+            return None
+        if platform not in result:
+            result.append(platform)
+    return tuple(result)
+
+
+def _parse_audience(where: str, raw: Any, problems: list[str]) -> str | None:
+    if raw is None:
+        return "all"
+    audience = raw.strip().lower() if isinstance(raw, str) else raw
+    if audience not in AUDIENCES:
+        problems.append(f"{where}: audience {raw!r} is not one of {', '.join(AUDIENCES)}")
+        return None
+    return audience
+
+
+def _warn_about_duplicates(variables: Iterable[Variable]) -> None:
+    for variable in variables:
+        seen: set[tuple[str, str]] = set()
+        for value in variable.values:
+            for platform in value.platforms:
+                key = (platform, value.audience)
+                if key in seen:
+                    _log.warning(
+                        'variable "%s" has several values for platform %s, audience %s; the first one wins',
+                        variable.name, platform, value.audience,
+                    )
+                seen.add(key)
+
+
+# ---------------------------------------------------------------- the facade
+
+
+class Variables:
+    """The Manager's variables plus the implicit `jobs`, and what is done with them.
+
+    Build it once from the configuration; the dashboard's editor changes it
+    through `set_variable`, `delete_variable` and `update_from_api`, which
+    validate before touching anything. Per-platform expanders are cached and
+    dropped on every change.
+    """
+
+    def __init__(
+        self,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        shared_storage_path: str = "",
+        shaman_enabled: bool = False,
+        manager_platform: str | None = None,
+    ):
+        self._manager_platform = crosspath.resolve_platform(manager_platform or crosspath.current_platform())
+        self._user_vars = parse_variables(variables)
+        self._shared_storage_path = shared_storage_path
+        self._shaman_enabled = shaman_enabled
+        self._all: dict[str, Variable] = {}
+        self._expanders: dict[str, _Expander] = {}
+        self._submit_prefixes: dict[str, list[tuple[str, str]]] = {}
+        self._rebuild()
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], manager_platform: str | None = None) -> Variables:
+        """Build from a whole `flamenco-manager.yaml` mapping."""
+        shaman = config.get("shaman") or {}
+        return cls(
+            config.get("variables"),
+            shared_storage_path=str(config.get("shared_storage_path") or ""),
+            shaman_enabled=bool(shaman.get("enabled", False)),
+            manager_platform=manager_platform,
+        )
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def manager_platform(self) -> str:
+        return self._manager_platform
+
+    @property
+    def shared_storage_path(self) -> str:
+        return self._shared_storage_path
+
+    @property
+    def shaman_enabled(self) -> bool:
+        return self._shaman_enabled
+
+    def names(self) -> list[str]:
+        """All variable names, `jobs` included when there is a shared storage."""
+        return list(self._all)
+
+    def get(self, name: str) -> Variable | None:
+        return self._all.get(name)
+
+    def _rebuild(self) -> None:
+        self._all = dict(self._user_vars)
+        jobs = self._jobs_variable()
+        if jobs is not None:
+            self._all[JOBS_VARIABLE] = jobs
+        self._expanders.clear()
+        self._submit_prefixes.clear()
+
+    def _jobs_variable(self) -> Variable | None:
+        shared = self._shared_storage_path
+        if not shared:
+            return None  # First run: there is no storage to point at yet.
+        path = crosspath.trim_trailing_separators(shared)
+        if self._shaman_enabled:
+            path = crosspath.join_platform(path, "jobs", self._manager_platform)
+        return Variable(JOBS_VARIABLE, False, (VariableValue(path, (PLATFORM_ALL,)),))
+
+    # ------------------------------------------------------------ editing
+
+    def set_shared_storage(self, shared_storage_path: str, shaman_enabled: bool) -> None:
+        """Follow a change of storage settings (the implicit `jobs` depends on them)."""
+        self._shared_storage_path = shared_storage_path
+        self._shaman_enabled = shaman_enabled
+        self._rebuild()
+
+    def set_variable(self, name: str, definition: Mapping[str, Any]) -> Variable:
+        """Create or replace one variable from `{is_twoway, values}`; validated first."""
+        if name == JOBS_VARIABLE:
+            raise InvalidVariables(['variable "jobs": the name is reserved for the job storage path'])
+        variable = parse_variable(name, definition)
+        self._user_vars[name] = variable
+        self._rebuild()
+        _log.info("set variable %s", name)
+        return variable
+
+    def delete_variable(self, name: str) -> None:
+        if name not in self._user_vars:
+            raise NotFound(f'there is no variable "{name}"')
+        del self._user_vars[name]
+        self._rebuild()
+        _log.info("deleted variable %s", name)
+
+    def update_from_api(self, variables: Mapping[str, Any]) -> None:
+        """Replace all variables at once (the editor's "save"); nothing changes on error."""
+        self._user_vars = parse_variables(variables)
+        self._rebuild()
+        _log.info("replaced variables, now %d", len(self._user_vars))
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        """The `variables:` section to write back; never contains `jobs`."""
+        return {name: var.to_yaml() for name, var in self._user_vars.items()}
+
+    # ------------------------------------------------------------ resolving
+
+    def _platform(self, platform: str) -> str:
+        return crosspath.resolve_platform(platform, self._manager_platform)
+
+    def value_for(self, name: str, audience: str, platform: str) -> str | None:
+        variable = self._all.get(name)
+        if variable is None:
+            return None
+        return variable.value_for(_audience(audience), self._platform(platform))
+
+    def resolve(self, audience: str, platform: str) -> dict[str, dict[str, Any]]:
+        """`{name: {"value", "is_twoway"}}` for everything with a value for that pair."""
+        audience, platform = _audience(audience), self._platform(platform)
+        out: dict[str, dict[str, Any]] = {}
+        for name, variable in self._all.items():
+            value = variable.value_for(audience, platform)
+            if value is not None:
+                out[name] = {"value": value, "is_twoway": variable.is_twoway}
+        return out
+
+    def shared_storage_for(self, audience: str, platform: str) -> str:
+        """The shared storage path as `platform` sees it, through two-way variables.
+
+        Unchanged when no two-way variable covers it (then every platform is
+        assumed to use the same path).
+        """
+        return self.translate_path(self._shared_storage_path, audience, "manager", platform)
+
+    def translate_path(self, path: str, audience: str, from_platform: str, to_platform: str) -> str:
+        """Rewrite the longest two-way prefix of `path` from one platform's value to another's."""
+        audience = _audience(audience)
+        source, target = self._platform(from_platform), self._platform(to_platform)
+        best: tuple[int, str, str] | None = None
+        for variable in self._two_way():
+            prefix = variable.value_for(audience, source)
+            replacement = variable.value_for(audience, target)
+            if prefix is None or replacement is None:
+                continue
+            rest = crosspath.relative_to(path, prefix, source)
+            depth = len(crosspath.split(prefix, source).parts)
+            if rest is not None and (best is None or depth > best[0]):
+                best = (depth, replacement, rest)
+        if best is None:
+            return path
+        return crosspath.join_platform(best[1], best[2], target)
+
+    def _two_way(self) -> list[Variable]:
+        return [v for v in self._all.values() if v.is_twoway]
+
+    # ------------------------------------------------------------ submission
+
+    def replace_two_way_on_submit(self, values: Mapping[str, Any], submitter_platform: str) -> dict[str, Any]:
+        """Copy of `values` where top-level strings under a two-way value become `{name}/rest`.
+
+        The submitter platform's values for audience `workers` are the
+        prefixes; the longest one wins and must match whole path components,
+        ignoring case where that platform does. The rest keeps its text but
+        gets forward slashes, the Manager's neutral form.
+        """
+        platform = self._platform(submitter_platform)
+        prefixes = self._prefixes_for_submit(platform)
+        out = dict(values)
+        if not prefixes:
+            return out
+        for key, value in values.items():
+            if isinstance(value, str):
+                out[key] = _replace_prefix(value, prefixes, platform)
+        return out
+
+    def _prefixes_for_submit(self, platform: str) -> list[tuple[str, str]]:
+        cached = self._submit_prefixes.get(platform)
+        if cached is not None:
+            return cached
+        found = []
+        for variable in self._two_way():
+            prefix = variable.value_for("workers", platform)
+            if prefix:
+                depth = len(crosspath.split(prefix, platform).parts)
+                found.append((depth, variable.name, prefix))
+        found.sort(key=lambda item: -item[0])  # Deepest prefix first: longest match wins.
+        prefixes = [(name, prefix) for _, name, prefix in found]
+        self._submit_prefixes[platform] = prefixes
+        return prefixes
+
+    # ------------------------------------------------------------ hand-out
+
+    def expand_for_worker(self, commands: Sequence[Mapping[str, Any]], worker_platform: str) -> list[dict[str, Any]]:
+        """Deep copy of `commands` with variables expanded in their parameters.
+
+        Strings anywhere in `parameters` (also inside lists and mappings) are
+        expanded for audience `workers` on `worker_platform`; see `_Expander`.
+        """
+        expander = self._expander(self._platform(worker_platform))
+        return [expander.expand_command(command) for command in commands]
+
+    def expand_string(self, text: str, worker_platform: str) -> str:
+        return self._expander(self._platform(worker_platform)).expand(text)
+
+    def _expander(self, platform: str) -> _Expander:
+        expander = self._expanders.get(platform)
+        if expander is None:
+            expander = _Expander(list(self._all.values()), platform, self._manager_platform)
+            self._expanders[platform] = expander
+        return expander
+
+
+def _audience(audience: str) -> str:
+    folded = audience.strip().lower()
+    if folded not in AUDIENCES:
+        raise BadRequest(f"unknown audience {audience!r}; use workers or users")
+    return folded
+
+
+def _replace_prefix(value: str, prefixes: list[tuple[str, str]], platform: str) -> str:
+    for name, prefix in prefixes:
+        rest = crosspath.relative_to(value, prefix, platform)
+        if rest is None:
+            continue
+        if rest:
+            return f"{{{name}}}/{rest}"
+        # The value is the prefix itself; keep a trailing separator if it had one.
+        trailing = value.endswith(("/", "\\")) and not prefix.endswith(("/", "\\"))
+        return f"{{{name}}}/" if trailing else f"{{{name}}}"
+    return value
+
+
+# ---------------------------------------------------------------- expansion engine
+
+_MEMO_SIZE = 8192
+
+# What follows a two-way path inside a longer string and belongs to it: runs of
+# anything but whitespace and quotes, plus inner spaces as long as the next
+# word does not look like a CLI option (`-x`), a quote or another variable.
+# Only this tail gets its separators converted, so `pad=ceil(iw/2)*2` in the
+# same ffmpeg argument string stays intact. (Flamenco converts the whole string.)
+_TAIL = r"""(?P<tail>(?:[^\s"'{]+|BRACE|\s+(?=[^\s"'{-]))*)"""
+
+
+class _Expander:
+    """Expansion for one Worker platform, with its regexes compiled once.
+
+    For each string: (1) `{name}` of one-way variables becomes their value;
+    (2) `{name}` of two-way variables becomes the Worker platform's value, and
+    (3) a path starting with a two-way variable's Manager-platform value (at
+    the start of the string or of a word, e.g. after one-way `{jobs}` was
+    expanded) gets that prefix swapped for the Worker platform's value. Steps
+    2 and 3 run in one regex pass so a rewritten path is never rewritten
+    again. Where 2 or 3 applied, the path's separators follow the Worker
+    platform (backslashes and `S:\\` on Windows). Unknown `{names}` stay.
+    """
+
+    def __init__(self, variables: list[Variable], platform: str, manager_platform: str):
+        self.platform = platform
+        self._windows = crosspath.style_for_platform(platform) is crosspath.PathStyle.WINDOWS
+        self._one_way: dict[str, str] = {}
+        self._two_way: dict[str, str] = {}
+        self._by_manager_prefix: dict[str, str] = {}
+        self._manager_ci = crosspath.is_case_insensitive(manager_platform)
+        self._manager_windows = crosspath.style_for_platform(manager_platform) is crosspath.PathStyle.WINDOWS
+        manager_prefixes: list[str] = []
+        for variable in variables:
+            value = variable.value_for("workers", platform)
+            if value is None:
+                continue
+            if not variable.is_twoway:
+                self._one_way[variable.name] = value
+                continue
+            self._two_way[variable.name] = value
+            manager_value = variable.value_for("workers", manager_platform)
+            if manager_value:
+                self._by_manager_prefix.setdefault(self._key(manager_value), value)
+                manager_prefixes.append(manager_value)
+        self._two_way_re = self._compile(manager_prefixes)
+        self._one_way_re = _names_re(self._one_way)
+        self._needles = {self._needle(p) for p in manager_prefixes}
+        self._memo: dict[str, str] = {}
+
+    def _needle(self, prefix: str) -> str:
+        needle = max(re.split(r"[\\/]+", prefix), key=len)
+        return needle.lower() if self._manager_ci else needle
+
+    def _key(self, prefix: str) -> str:
+        key = re.sub(r"[\\/]+", "/", prefix)
+        return key.lower() if self._manager_ci else key
+
+    def _compile(self, manager_prefixes: list[str]) -> re.Pattern[str] | None:
+        alternatives = []
+        names = _names_alternation(self._two_way)
+        if names:
+            alternatives.append(rf"\{{(?P<var>{names})\}}")
+        if manager_prefixes:
+            flags = "?i:" if self._manager_ci else "?:"
+            ordered = sorted(set(manager_prefixes), key=len, reverse=True)
+            paths = "|".join(_prefix_pattern(p, self._manager_windows) for p in ordered)
+            # Only at the start of the string or of a word (after space, quote or `=`),
+            # and only up to a component boundary.
+            alternatives.append(
+                rf"""(?<![^\s"'=])(?P<mgr>({flags}{paths}))(?:(?<=[\\/])|(?=[\\/\s"']|$))"""
+            )
+        if not alternatives:
+            return None
+        # Inside a tail a `{` is plain text, unless it starts another two-way reference.
+        brace = rf"\{{(?!(?:{names})\}})" if names else r"\{"
+        return re.compile("(?:" + "|".join(alternatives) + ")" + _TAIL.replace("BRACE", brace))
+
+    def expand(self, text: str) -> str:
+        # Tasks of one job repeat the same strings (`{blender}`, the blend file),
+        # so a memo turns most expansions into one dict lookup.
+        done = self._memo.get(text)
+        if done is not None:
+            return done
+        done = self._expand(text)
+        if len(self._memo) >= _MEMO_SIZE:
+            self._memo.clear()
+        self._memo[text] = done
+        return done
+
+    def _expand(self, text: str) -> str:
+        if self._one_way_re is not None and "{" in text:
+            text = self._one_way_re.sub(self._one_way_sub, text)
+        if self._two_way_re is not None and self._may_match(text):
+            text = self._two_way_re.sub(self._two_way_sub, text)
+        return text
+
+    def _may_match(self, text: str) -> bool:
+        """Cheap pre-check before the regex: a `{` or a Manager prefix's longest word."""
+        if "{" in text:
+            return True
+        if not self._needles:
+            return False
+        haystack = text.lower() if self._manager_ci else text
+        return any(needle in haystack for needle in self._needles)
+
+    def _one_way_sub(self, match: re.Match[str]) -> str:
+        return self._one_way[match.group(1)]
+
+    def _two_way_sub(self, match: re.Match[str]) -> str:
+        name = match.group("var")
+        if name is not None:
+            value = self._two_way[name]
+        else:
+            found = self._by_manager_prefix.get(self._key(match.group("mgr")))
+            if found is None:
+                return match.group(0)
+            value = found
+        return self._convert(value, match.group("tail"))
+
+    def _convert(self, value: str, tail: str) -> str:
+        if value.endswith(("/", "\\")) and tail.startswith(("/", "\\")):
+            tail = tail[1:]  # A root value (`/`) must not double the separator.
+        if self._windows:
+            return crosspath.to_platform(value + tail, crosspath.WINDOWS)
+        return value + tail.replace("\\", "/")
+
+    def expand_command(self, command: Mapping[str, Any]) -> dict[str, Any]:
+        out = dict(command)
+        parameters = command.get("parameters")
+        if isinstance(parameters, Mapping):
+            out["parameters"] = {key: self._expand_any(value) for key, value in parameters.items()}
+        return out
+
+    def _expand_any(self, value: Any) -> Any:
+        if type(value) is str or isinstance(value, str):
+            return self.expand(value)
+        if isinstance(value, list):
+            return [self._expand_any(item) for item in value]
+        if isinstance(value, Mapping):
+            return {key: self._expand_any(item) for key, item in value.items()}
+        return value  # Numbers, booleans and None are immutable: sharing them is a copy.
+
+
+def _names_alternation(names: Iterable[str]) -> str:
+    # The braces delimit names, so order only matters for a stable pattern.
+    return "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+
+
+def _names_re(names: Iterable[str]) -> re.Pattern[str] | None:
+    alternation = _names_alternation(names)
+    return re.compile(rf"\{{({alternation})\}}") if alternation else None
+
+
+def _prefix_pattern(prefix: str, windows: bool) -> str:
+    """Regex for a Manager-platform value. On Windows either separator counts,
+    and a run of them (a UNC `\\\\`) needs at least as many in the text."""
+    if not windows:
+        return re.escape(prefix)
+    pieces = re.split(r"([\\/]+)", prefix)
+    return "".join(
+        rf"[\\/]{{{len(piece)},}}" if i % 2 else re.escape(piece) for i, piece in enumerate(pieces)
+    )
