@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import os
 import time
 from collections.abc import Callable
@@ -40,7 +41,7 @@ async def upload(
     client: TestClient, data: bytes, key: FileKey | None = None, headers: dict[str, str] | None = None
 ) -> int:
     key = key or key_of(data)
-    resp = await client.post(file_url(key), data=data, headers=headers or {})
+    resp = await client.post(file_url(key), data=io.BytesIO(data), headers=headers or {})
     await resp.read()
     return resp.status
 

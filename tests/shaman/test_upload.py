@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 from collections.abc import AsyncIterator, Callable
 
@@ -37,7 +38,7 @@ async def test_empty_file_can_be_stored(client: TestClient, shaman: Shaman) -> N
 
 async def test_wrong_checksum_is_417_and_nothing_stored(client: TestClient, shaman: Shaman) -> None:
     wrong = FileKey("0" * 64, len(DATA))
-    resp = await client.post(file_url(wrong), data=DATA)
+    resp = await client.post(file_url(wrong), data=io.BytesIO(DATA))
     assert resp.status == 417
     body = await resp.json()
     assert body["code"] == 417 and "checksum" in body["message"]
@@ -46,7 +47,7 @@ async def test_wrong_checksum_is_417_and_nothing_stored(client: TestClient, sham
 
 async def test_content_length_differing_from_size_is_417(client: TestClient, shaman: Shaman) -> None:
     key = key_of(DATA)
-    resp = await client.post(file_url(FileKey(key.sha, key.size + 1)), data=DATA)
+    resp = await client.post(file_url(FileKey(key.sha, key.size + 1)), data=io.BytesIO(DATA))
     assert resp.status == 417
     assert stored_blobs(shaman) == [] and temp_files(shaman) == []
 
