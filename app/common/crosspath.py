@@ -311,9 +311,7 @@ def relative_to(path: str, prefix: str, platform: str | None = None) -> str | No
     """
     p = split(path, platform)
     q = split(prefix, platform)
-    case_insensitive = (
-        is_case_insensitive(platform) if platform else p.style is PathStyle.WINDOWS
-    )
+    case_insensitive = is_case_insensitive(platform) if platform else p.style is PathStyle.WINDOWS
     if not _anchors_equal(p, q, case_insensitive):
         return None
     n = len(q.parts)

@@ -153,6 +153,15 @@ def parse_variables(definitions: Mapping[str, Any] | None) -> dict[str, Variable
     return result
 
 
+def validate_variables(definitions: Mapping[str, Any] | None) -> list[str]:
+    """Every problem in `definitions`, for live feedback in an editor; empty when valid."""
+    try:
+        parse_variables(definitions)
+    except InvalidVariables as exc:
+        return exc.problems
+    return []
+
+
 def _parse_variable(name: str, definition: Any, problems: list[str]) -> Variable | None:
     where = f'variable "{name}"'
     if not _NAME_RE.match(name):
@@ -170,7 +179,9 @@ def _parse_variable(name: str, definition: Any, problems: list[str]) -> Variable
         problems.append(f"{where}: needs a non-empty list of values")
         return None
     count = len(problems)
-    values = [_parse_value(f"{where}, value #{i}", raw, is_twoway, problems) for i, raw in enumerate(raw_values, 1)]
+    values = [
+        _parse_value(f"{where}, value #{i}", raw, is_twoway, problems) for i, raw in enumerate(raw_values, 1)
+    ]
     if len(problems) > count:
         return None
     return Variable(name, is_twoway, tuple(v for v in values if v is not None))
@@ -226,7 +237,9 @@ def _parse_platforms(where: str, raw: Mapping[str, Any], problems: list[str]) ->
             return None
         platform = crosspath.normalise_platform(name)
         if platform == crosspath.MANAGER:
-            problems.append(f'{where}: "manager" is not a platform here; name the OS (linux, windows, darwin)')
+            problems.append(
+                f'{where}: "manager" is not a platform here; name the OS (linux, windows, darwin)'
+            )
             return None
         if platform not in result:
             result.append(platform)
@@ -252,7 +265,9 @@ def _warn_about_duplicates(variables: Iterable[Variable]) -> None:
                 if key in seen:
                     _log.warning(
                         'variable "%s" has several values for platform %s, audience %s; the first one wins',
-                        variable.name, platform, value.audience,
+                        variable.name,
+                        platform,
+                        value.audience,
                     )
                 seen.add(key)
 
@@ -289,12 +304,15 @@ class Variables:
     @classmethod
     def from_config(cls, config: Mapping[str, Any], manager_platform: str | None = None) -> Variables:
         """Build from a whole `flamenco-manager.yaml` mapping."""
+        platform = crosspath.resolve_platform(manager_platform or crosspath.current_platform())
         shaman = config.get("shaman") or {}
+        # Flamenco's default: Shaman on, except on Windows where links need privileges.
+        shaman_default = platform != crosspath.WINDOWS
         return cls(
             config.get("variables"),
             shared_storage_path=str(config.get("shared_storage_path") or ""),
-            shaman_enabled=bool(shaman.get("enabled", False)),
-            manager_platform=manager_platform,
+            shaman_enabled=bool(shaman.get("enabled", shaman_default)),
+            manager_platform=platform,
         )
 
     # ------------------------------------------------------------ state
@@ -457,7 +475,9 @@ class Variables:
 
     # ------------------------------------------------------------ hand-out
 
-    def expand_for_worker(self, commands: Sequence[Mapping[str, Any]], worker_platform: str) -> list[dict[str, Any]]:
+    def expand_for_worker(
+        self, commands: Sequence[Mapping[str, Any]], worker_platform: str
+    ) -> list[dict[str, Any]]:
         """Deep copy of `commands` with variables expanded in their parameters.
 
         Strings anywhere in `parameters` (also inside lists and mappings) are
@@ -567,9 +587,7 @@ class _Expander:
             paths = "|".join(_prefix_pattern(p, self._manager_windows) for p in ordered)
             # Only at the start of the string or of a word (after space, quote or `=`),
             # and only up to a component boundary.
-            alternatives.append(
-                rf"""(?<![^\s"'=])(?P<mgr>({flags}{paths}))(?:(?<=[\\/])|(?=[\\/\s"']|$))"""
-            )
+            alternatives.append(rf"""(?<![^\s"'=])(?P<mgr>({flags}{paths}))(?:(?<=[\\/])|(?=[\\/\s"']|$))""")
         if not alternatives:
             return None
         # Inside a tail a `{` is plain text, unless it starts another two-way reference.

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from app.api.errors import BadRequest, NotFound
-from app.manager.variables import InvalidVariables, Variables, parse_variables
+from app.manager.variables import InvalidVariables, Variables, parse_variables, validate_variables
 
 MY_STORAGE = {
     "is_twoway": True,
@@ -54,29 +54,47 @@ def expand(variables: Variables, value: Any, platform: str) -> Any:
 
 
 def test_platform_specific_value_beats_platform_all() -> None:
-    v = make_vars(extra={"blender": {"values": [
-        {"platform": "all", "value": "blender"},
-        {"platform": "windows", "value": "blender.exe"},
-    ]}})
+    v = make_vars(
+        extra={
+            "blender": {
+                "values": [
+                    {"platform": "all", "value": "blender"},
+                    {"platform": "windows", "value": "blender.exe"},
+                ]
+            }
+        }
+    )
     assert v.resolve("workers", "windows")["blender"] == {"value": "blender.exe", "is_twoway": False}
     assert v.resolve("workers", "linux")["blender"]["value"] == "blender"
     assert v.resolve("workers", "freebsd")["blender"]["value"] == "blender"
 
 
 def test_platform_all_listed_after_a_specific_value_still_loses() -> None:
-    v = make_vars(extra={"x": {"values": [
-        {"platform": "linux", "value": "specific"},
-        {"platform": "all", "value": "fallback"},
-    ]}})
+    v = make_vars(
+        extra={
+            "x": {
+                "values": [
+                    {"platform": "linux", "value": "specific"},
+                    {"platform": "all", "value": "fallback"},
+                ]
+            }
+        }
+    )
     assert v.resolve("users", "linux")["x"]["value"] == "specific"
 
 
 def test_audiences() -> None:
-    v = make_vars(extra={"render": {"values": [
-        {"platform": "all", "value": "for everyone"},
-        {"platform": "all", "audience": "workers", "value": "for workers"},
-        {"platform": "linux", "audience": "users", "value": "for linux users"},
-    ]}})
+    v = make_vars(
+        extra={
+            "render": {
+                "values": [
+                    {"platform": "all", "value": "for everyone"},
+                    {"platform": "all", "audience": "workers", "value": "for workers"},
+                    {"platform": "linux", "audience": "users", "value": "for linux users"},
+                ]
+            }
+        }
+    )
     assert v.resolve("workers", "linux")["render"]["value"] == "for workers"
     assert v.resolve("users", "linux")["render"]["value"] == "for linux users"
     assert v.resolve("users", "windows")["render"]["value"] == "for everyone"
@@ -89,9 +107,15 @@ def test_value_only_for_one_audience_is_absent_for_the_other() -> None:
 
 
 def test_platform_and_platforms_are_merged_and_aliases_folded() -> None:
-    v = make_vars(extra={"x": {"values": [
-        {"platform": "linux", "platforms": ["macOS", "win32"], "value": "v"},
-    ]}})
+    v = make_vars(
+        extra={
+            "x": {
+                "values": [
+                    {"platform": "linux", "platforms": ["macOS", "win32"], "value": "v"},
+                ]
+            }
+        }
+    )
     for platform in ("linux", "darwin", "windows"):
         assert v.resolve("users", platform)["x"]["value"] == "v"
     assert "x" not in v.resolve("users", "freebsd")
@@ -121,7 +145,10 @@ def test_one_way_values_keep_trailing_separators() -> None:
 
 def test_implicit_jobs_with_shaman_is_shared_slash_jobs() -> None:
     v = make_vars(shaman=True)
-    assert v.resolve("workers", "linux")["jobs"] == {"value": "/media/shared/flamenco/jobs", "is_twoway": False}
+    assert v.resolve("workers", "linux")["jobs"] == {
+        "value": "/media/shared/flamenco/jobs",
+        "is_twoway": False,
+    }
 
 
 def test_implicit_jobs_without_shaman_is_the_shared_storage() -> None:
@@ -155,7 +182,10 @@ def test_user_variable_named_jobs_is_dropped_with_a_warning(caplog: pytest.LogCa
 @pytest.mark.parametrize(
     ("definition", "message"),
     [
-        ({"values": [{"platform": "all", "audience": "artists", "value": "x"}]}, 'variable "v", value #1: audience'),
+        (
+            {"values": [{"platform": "all", "audience": "artists", "value": "x"}]},
+            'variable "v", value #1: audience',
+        ),
         ({"values": [{"platform": "all"}]}, 'variable "v", value #1: has no value'),
         ({"values": [{"value": "x"}]}, 'variable "v", value #1: has no platform'),
         ({"values": [{"platforms": "linux", "value": "x"}]}, "platforms must be a list"),
@@ -163,7 +193,10 @@ def test_user_variable_named_jobs_is_dropped_with_a_warning(caplog: pytest.LogCa
         ({"values": [{"platform": "all", "value": ["a"]}]}, "value must be text"),
         ({"values": []}, 'variable "v": needs a non-empty list of values'),
         ({"values": "x"}, 'variable "v": needs a non-empty list of values'),
-        ({"is_twoway": "yes", "values": [{"platform": "all", "value": "x"}]}, "is_twoway must be true or false"),
+        (
+            {"is_twoway": "yes", "values": [{"platform": "all", "value": "x"}]},
+            "is_twoway must be true or false",
+        ),
         ("just text", 'variable "v": must be a mapping'),
         ({"values": ["x"]}, "value #1: must be a mapping"),
     ],
@@ -186,6 +219,13 @@ def test_all_problems_are_reported_at_once() -> None:
         parse_variables({"a": {"values": [{"value": "x"}]}, "b": {"values": [{"platform": "all"}]}})
     assert len(caught.value.problems) == 2
     assert 'variable "a"' in caught.value.message and 'variable "b"' in caught.value.message
+
+
+def test_validate_variables_lists_problems_without_raising() -> None:
+    assert validate_variables({"blenderArgs": BLENDER_ARGS}) == []
+    assert validate_variables({"x": {"values": [{"value": "v"}]}}) == [
+        'variable "x", value #1: has no platform; set platform or platforms ("all" for every platform)'
+    ]
 
 
 def test_numbers_are_read_as_text() -> None:
@@ -246,6 +286,12 @@ def test_from_config_reads_the_manager_yaml_layout() -> None:
     assert v.shaman_enabled and v.shared_storage_path == "/srv/flamenco"
 
 
+def test_from_config_defaults_shaman_like_flamenco() -> None:
+    config = {"shared_storage_path": "/srv/flamenco"}
+    assert Variables.from_config(config, manager_platform="linux").shaman_enabled
+    assert not Variables.from_config(config, manager_platform="windows").shaman_enabled
+
+
 # ---------------------------------------------------------------- submission
 
 
@@ -276,27 +322,46 @@ def test_prefix_must_match_whole_components() -> None:
 
 
 def test_longest_prefix_wins() -> None:
-    v = make_vars(extra={"shots": {"is_twoway": True, "values": [
-        {"platform": "linux", "value": "/media/shared/flamenco/shots"},
-        {"platform": "windows", "value": "T:\\"},
-    ]}})
+    v = make_vars(
+        extra={
+            "shots": {
+                "is_twoway": True,
+                "values": [
+                    {"platform": "linux", "value": "/media/shared/flamenco/shots"},
+                    {"platform": "windows", "value": "T:\\"},
+                ],
+            }
+        }
+    )
     assert submit(v, "/media/shared/flamenco/shots/010/a.blend", "linux") == "{shots}/010/a.blend"
     assert submit(v, "/media/shared/flamenco/other/a.blend", "linux") == "{my_storage}/other/a.blend"
 
 
 def test_submission_only_touches_top_level_strings() -> None:
     v = make_vars()
-    values = {"a": "/media/shared/flamenco/x", "n": 5, "nested": ["/media/shared/flamenco/y"], "other": "text"}
+    values = {
+        "a": "/media/shared/flamenco/x",
+        "n": 5,
+        "nested": ["/media/shared/flamenco/y"],
+        "other": "text",
+    }
     out = v.replace_two_way_on_submit(values, "linux")
     assert out == {"a": "{my_storage}/x", "n": 5, "nested": ["/media/shared/flamenco/y"], "other": "text"}
     assert values["a"] == "/media/shared/flamenco/x"  # The input is not modified.
 
 
 def test_submission_uses_worker_audience_values() -> None:
-    v = make_vars(extra={"proj": {"is_twoway": True, "values": [
-        {"platform": "linux", "audience": "users", "value": "/home/artist/proj"},
-        {"platform": "linux", "audience": "workers", "value": "/mnt/proj"},
-    ]}})
+    v = make_vars(
+        extra={
+            "proj": {
+                "is_twoway": True,
+                "values": [
+                    {"platform": "linux", "audience": "users", "value": "/home/artist/proj"},
+                    {"platform": "linux", "audience": "workers", "value": "/mnt/proj"},
+                ],
+            }
+        }
+    )
     assert submit(v, "/mnt/proj/a.blend", "linux") == "{proj}/a.blend"
     assert submit(v, "/home/artist/proj/a.blend", "linux") == "/home/artist/proj/a.blend"
 
@@ -350,10 +415,17 @@ def test_unc_submission_from_windows_expands_for_linux_and_back() -> None:
 
 
 def test_drive_root_value_gets_its_backslash() -> None:
-    v = make_vars(extra={"drive": {"is_twoway": True, "values": [
-        {"platform": "windows", "value": "T:\\"},
-        {"platform": "linux", "value": "/mnt/t"},
-    ]}})
+    v = make_vars(
+        extra={
+            "drive": {
+                "is_twoway": True,
+                "values": [
+                    {"platform": "windows", "value": "T:\\"},
+                    {"platform": "linux", "value": "/mnt/t"},
+                ],
+            }
+        }
+    )
     assert v.resolve("workers", "windows")["drive"]["value"] == "T:"
     assert submit(v, "T:\\shot\\a.blend", "windows") == "{drive}/shot/a.blend"
     assert expand(v, "{drive}/shot/a.blend", "windows") == "T:\\shot\\a.blend"
@@ -366,13 +438,18 @@ def test_drive_root_value_gets_its_backslash() -> None:
 
 def test_one_way_then_two_way_and_unknown_left_alone() -> None:
     v = make_vars()
-    commands = [{"name": "blender-render", "parameters": {
-        "exe": "{blender}",
-        "exeArgs": "{blenderArgs}",
-        "blendfile": "{my_storage}/shot/file.blend",
-        "args": ["--render-output", "{my_storage}/out/######", "--render-frame", "1..3", "{unknown}"],
-        "count": 3,
-    }}]
+    commands: list[dict[str, Any]] = [
+        {
+            "name": "blender-render",
+            "parameters": {
+                "exe": "{blender}",
+                "exeArgs": "{blenderArgs}",
+                "blendfile": "{my_storage}/shot/file.blend",
+                "args": ["--render-output", "{my_storage}/out/######", "--render-frame", "1..3", "{unknown}"],
+                "count": 3,
+            },
+        }
+    ]
     out = v.expand_for_worker(commands, "windows")[0]["parameters"]
     assert out == {
         "exe": "C:\\Program Files\\Blender\\3.3\\blender.exe",
@@ -388,7 +465,12 @@ def test_nested_lists_and_mappings_are_expanded() -> None:
     v = make_vars()
     value = ["-a", ["{my_storage}/x", ["{blenderArgs}"]], {"k": "{my_storage}/y"}, 7, None, True]
     assert expand(v, value, "linux") == [
-        "-a", ["/media/shared/flamenco/x", ["-b -y"]], {"k": "/media/shared/flamenco/y"}, 7, None, True,
+        "-a",
+        ["/media/shared/flamenco/x", ["-b -y"]],
+        {"k": "/media/shared/flamenco/y"},
+        7,
+        None,
+        True,
     ]
 
 
@@ -412,8 +494,8 @@ def test_ffmpeg_expression_keeps_its_slashes() -> None:
 
 def test_quoted_path_stops_at_the_quote() -> None:
     v = make_vars()
-    assert expand(v, '--python-expr "open(\'{my_storage}/a.txt\')"', "windows") == (
-        '--python-expr "open(\'S:\\flamenco\\a.txt\')"'
+    assert expand(v, "--python-expr \"open('{my_storage}/a.txt')\"", "windows") == (
+        "--python-expr \"open('S:\\flamenco\\a.txt')\""
     )
 
 
@@ -461,11 +543,21 @@ def test_worker_platform_aliases() -> None:
 def test_expanding_ten_thousand_tasks_is_fast() -> None:
     v = make_vars(shaman=True)
     commands = [
-        {"name": "blender-render", "parameters": {
-            "exe": "{blender}", "exeArgs": "{blenderArgs}", "argsBefore": [],
-            "blendfile": f"{{jobs}}/job-{i // 100}/shot.blend",
-            "args": ["--render-output", f"{{my_storage}}/out/{i // 100}/######", "--render-frame", f"{i}..{i}"],
-        }}
+        {
+            "name": "blender-render",
+            "parameters": {
+                "exe": "{blender}",
+                "exeArgs": "{blenderArgs}",
+                "argsBefore": [],
+                "blendfile": f"{{jobs}}/job-{i // 100}/shot.blend",
+                "args": [
+                    "--render-output",
+                    f"{{my_storage}}/out/{i // 100}/######",
+                    "--render-frame",
+                    f"{i}..{i}",
+                ],
+            },
+        }
         for i in range(10_000)
     ]
     start = time.perf_counter()
@@ -488,10 +580,15 @@ def test_shared_storage_for_other_platforms() -> None:
 
 def test_shared_storage_on_a_drive_root() -> None:
     v = Variables(
-        {"s": {"is_twoway": True, "values": [
-            {"platform": "windows", "value": "S:\\"},
-            {"platform": "linux", "value": "/mnt/s"},
-        ]}},
+        {
+            "s": {
+                "is_twoway": True,
+                "values": [
+                    {"platform": "windows", "value": "S:\\"},
+                    {"platform": "linux", "value": "/mnt/s"},
+                ],
+            }
+        },
         shared_storage_path="S:\\",
         manager_platform="windows",
     )
