@@ -1,0 +1,227 @@
+"""Worker settings and worker credentials.
+
+Owns `WorkerConfig` (defaults in code, overlaid by a `flamenco-worker.yaml`-style YAML file, then by
+explicit overrides such as CLI flags) and the credentials file the worker keeps in its data folder.
+Nothing here is read at import time; callers load explicitly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import yaml
+
+_log = logging.getLogger(__name__)
+
+CREDENTIALS_FILENAME = "tablao-worker-credentials.yaml"
+QUEUE_DB_FILENAME = "tablao-worker-queue.sqlite"
+DEFAULT_CONFIG_FILENAME = "tablao-worker.yaml"
+DEFAULT_TASK_TYPES = ("blender", "ffmpeg", "file-management", "misc")
+
+
+class ConfigError(Exception):
+    """The worker configuration cannot be used; the message says what to fix."""
+
+
+def _default_worker_name() -> str:
+    for var in ("TABLAO_WORKER_NAME", "FLAMENCO_WORKER_NAME"):
+        value = os.environ.get(var, "").strip()
+        if value:
+            return value
+    return socket.gethostname()
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("tablao"))
+
+
+def default_config_path() -> Path:
+    """Where the worker looks for its settings when no path is given."""
+    return Path(platformdirs.user_config_dir("tablao")) / DEFAULT_CONFIG_FILENAME
+
+
+def normalise_manager_url(url: str) -> str:
+    """Give a scheme-less URL `http://` and drop a trailing slash; empty stays empty."""
+    url = url.strip()
+    if not url:
+        return ""
+    if "://" not in url:
+        url = "http://" + url
+    return url.rstrip("/")
+
+
+@dataclass
+class WorkerConfig:
+    """Everything the worker needs to know before it talks to a Manager.
+
+    `blender_exe` / `ffmpeg_exe` are used when a command asks for plain `blender` / `ffmpeg`;
+    empty means "look it up on PATH".
+    """
+
+    worker_name: str = field(default_factory=_default_worker_name)
+    manager_url: str = ""
+    task_types: list[str] = field(default_factory=lambda: list(DEFAULT_TASK_TYPES))
+    restart_exit_code: int = 0
+    data_dir: Path = field(default_factory=_default_data_dir)
+    blender_exe: str = ""
+    ffmpeg_exe: str = ""
+    #: Seconds the Manager may hold a task request open (Tablao long-poll extension).
+    task_wait_s: float = 25.0
+    #: Seconds the Manager may hold a may-i-run request open (Tablao long-poll extension).
+    may_i_run_wait_s: float = 10.0
+
+    @property
+    def can_restart(self) -> bool:
+        return self.restart_exit_code != 0
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.data_dir / CREDENTIALS_FILENAME
+
+    @property
+    def queue_db_path(self) -> Path:
+        return self.data_dir / QUEUE_DB_FILENAME
+
+    @classmethod
+    def load(cls, path: Path | None = None, **overrides: Any) -> WorkerConfig:
+        """Build the config: defaults, then the YAML file, then non-None `overrides`.
+
+        With `path=None` the platform's default config file is read if it exists (no error if not).
+        An explicit `path` that is missing or unreadable, invalid YAML, or values of the wrong type
+        raise `ConfigError` with a message naming the file and the key.
+        """
+        values: dict[str, Any] = {}
+        if path is None:
+            candidate = default_config_path()
+            if candidate.is_file():
+                values.update(_read_yaml(candidate))
+        else:
+            values.update(_read_yaml(Path(path)))
+        for key, value in overrides.items():
+            if key not in _FIELD_NAMES:
+                raise ConfigError(f"unknown worker setting {key!r}")
+            if value is not None:
+                values[key] = value
+        return cls._from_values(values, source=str(path) if path else "defaults")
+
+    @classmethod
+    def _from_values(cls, values: dict[str, Any], source: str) -> WorkerConfig:
+        kwargs: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in _FIELD_NAMES:
+                # Unknown keys are tolerated so a Flamenco worker file (oom_score_adjust...) still loads.
+                _log.warning("ignoring unknown worker setting %r in %s", key, source)
+                continue
+            kwargs[key] = _coerce(key, value, source)
+        cfg = cls(**kwargs)
+        if not cfg.worker_name.strip():
+            cfg.worker_name = _default_worker_name()
+        cfg.manager_url = normalise_manager_url(cfg.manager_url)
+        return cfg
+
+    def to_yaml(self) -> str:
+        """The settings as YAML, in the same layout `load` reads."""
+        data = dataclasses.asdict(self)
+        data["data_dir"] = str(self.data_dir)
+        return yaml.safe_dump(data, sort_keys=False)
+
+
+_FIELD_NAMES = {f.name for f in dataclasses.fields(WorkerConfig)}
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"worker config file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read worker config file {path}: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"worker config file {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"worker config file {path} must hold a mapping of settings, not {type(data).__name__}")
+    return data
+
+
+def _coerce(key: str, value: Any, source: str) -> Any:
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"worker setting {key!r} in {source} must be {expected}, got {value!r}")
+
+    if key in ("worker_name", "manager_url", "blender_exe", "ffmpeg_exe"):
+        if value is None:
+            return ""
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise bad("a string")
+        return str(value)
+    if key == "task_types":
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise bad("a list of strings")
+        return [v.strip().lower() for v in value if v.strip()]
+    if key == "restart_exit_code":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
+            raise bad("an integer 0-255")
+        return value
+    if key in ("task_wait_s", "may_i_run_wait_s"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise bad("a non-negative number")
+        return float(value)
+    if key == "data_dir":
+        if not isinstance(value, (str, os.PathLike)) or not str(value):
+            raise bad("a folder path")
+        return Path(value).expanduser()
+    return value
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The worker's identity at one Manager: its UUID and the secret it chose at registration."""
+
+    worker_id: str
+    worker_secret: str
+
+
+def load_credentials(path: Path) -> Credentials | None:
+    """The saved credentials, or None when there are none (or they are unusable: we re-register)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, yaml.YAMLError) as exc:
+        _log.warning("ignoring unreadable credentials file %s: %s", path, exc)
+        return None
+    if not isinstance(data, dict):
+        return None
+    worker_id, secret = data.get("worker_id"), data.get("worker_secret")
+    if not (isinstance(worker_id, str) and worker_id and isinstance(secret, str) and secret):
+        _log.warning("ignoring incomplete credentials file %s", path)
+        return None
+    return Credentials(worker_id, secret)
+
+
+def save_credentials(path: Path, creds: Credentials) -> None:
+    """Write the credentials readable by the owner only (0600), replacing the file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump({"worker_id": creds.worker_id, "worker_secret": creds.worker_secret})
+    tmp = path.with_name(path.name + ".tmp")
+    # Create with 0600 from the start so the secret is never world-readable, not even briefly.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    if sys.platform != "win32":
+        os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    _log.info("saved worker credentials to %s", path)

@@ -1,0 +1,86 @@
+"""The few wire shapes the worker decodes: AssignedTask, Command, MayKeepRunning.
+
+These follow the Flamenco v3 schemas of the same names. They live here until the shared
+`app/api/models.py` exists; then the worker should use that module instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class WireFormatError(ValueError):
+    """The Manager sent JSON that does not fit the expected schema."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    parameters: dict[str, Any]
+    total_step_count: int = 0
+
+    @classmethod
+    def from_json(cls, data: Any) -> Command:
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            raise WireFormatError(f"command must be an object with a name, got {data!r}")
+        params = data.get("parameters") or {}
+        if not isinstance(params, dict):
+            raise WireFormatError(f"parameters of command {data['name']!r} must be an object")
+        steps = data.get("total_step_count") or 0
+        return cls(name=data["name"], parameters=params, total_step_count=int(steps))
+
+
+@dataclass(frozen=True)
+class AssignedTask:
+    """A task as the worker receives it from `POST /api/v3/worker/task`."""
+
+    uuid: str
+    job: str
+    name: str
+    status: str
+    priority: int
+    job_priority: int
+    job_type: str
+    task_type: str
+    commands: list[Command] = field(default_factory=list)
+    steps_completed: int = 0
+    steps_total: int = 0
+
+    @classmethod
+    def from_json(cls, data: Any) -> AssignedTask:
+        if not isinstance(data, dict) or not isinstance(data.get("uuid"), str):
+            raise WireFormatError("assigned task must be an object with a uuid")
+        commands = data.get("commands") or []
+        if not isinstance(commands, list):
+            raise WireFormatError("assigned task commands must be a list")
+        return cls(
+            uuid=data["uuid"],
+            job=str(data.get("job", "")),
+            name=str(data.get("name", "")),
+            status=str(data.get("status", "")),
+            priority=int(data.get("priority") or 0),
+            job_priority=int(data.get("job_priority") or 0),
+            job_type=str(data.get("job_type", "")),
+            task_type=str(data.get("task_type", "")),
+            commands=[Command.from_json(c) for c in commands],
+            steps_completed=int(data.get("steps_completed") or 0),
+            steps_total=int(data.get("steps_total") or 0),
+        )
+
+
+@dataclass(frozen=True)
+class MayKeepRunning:
+    may_keep_running: bool
+    reason: str = ""
+    status_change_requested: bool = False
+
+    @classmethod
+    def from_json(cls, data: Any) -> MayKeepRunning:
+        if not isinstance(data, dict) or "mayKeepRunning" not in data:
+            raise WireFormatError("may-i-run answer lacks mayKeepRunning")
+        return cls(
+            may_keep_running=bool(data["mayKeepRunning"]),
+            reason=str(data.get("reason", "")),
+            status_change_requested=bool(data.get("statusChangeRequested", False)),
+        )
