@@ -1,0 +1,266 @@
+"""HTTP client for the Manager's worker endpoints (`/api/v3/worker/...`).
+
+Owns the aiohttp session, HTTP Basic auth with the worker's id and secret, the Tablao long-poll
+header, and the translation of HTTP outcomes into a small set of exceptions:
+
+* `ManagerUnreachable`: connection errors, timeouts and 5xx answers; worth retrying later.
+* `AuthRejected`: 401/403; the Manager does not know these credentials.
+* `ManagerRejected`: any other unexpected status; carries the status and the Manager's message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from app import __version__
+from app.api.enums import WorkerStatus
+from app.worker.config import Credentials
+from app.worker.models import AssignedTask, MayKeepRunning, WireFormatError
+
+_log = logging.getLogger(__name__)
+
+#: Tablao extension: how long the Manager may hold a request open waiting for news.
+WAIT_HEADER = "X-Tablao-Wait"
+#: Seconds on top of a long-poll wait before the client gives up on the request.
+_LONG_POLL_MARGIN_S = 10.0
+_DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
+
+
+class ManagerUnreachable(Exception):
+    """The Manager could not be reached or answered 5xx; retrying later may work."""
+
+
+class ManagerRejected(Exception):
+    """The Manager answered with a status this call does not expect."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class AuthRejected(ManagerRejected):
+    """The Manager refused the worker's credentials (401/403)."""
+
+
+def platform_name() -> str:
+    """The platform name the Manager expects: linux, windows or darwin (like Go's GOOS)."""
+    if sys.platform.startswith("win"):
+        return "windows"
+    if sys.platform == "darwin":
+        return "darwin"
+    if sys.platform.startswith("linux"):
+        return "linux"
+    return sys.platform
+
+
+def new_secret() -> str:
+    """A fresh worker secret: 32 random bytes, hex-encoded."""
+    return secrets.token_hex(32)
+
+
+@dataclass(frozen=True)
+class TaskOffer:
+    """The answer to "give me a task": exactly one of the fields says what happened."""
+
+    task: AssignedTask | None = None
+    #: 423: the worker must go to this status instead of working.
+    status_requested: WorkerStatus | None = None
+    #: 409: the Manager does not consider this worker awake.
+    not_awake: bool = False
+
+
+class WorkerClient:
+    """Async client for one Manager. Use `async with` or call `close()`."""
+
+    def __init__(self, manager_url: str, credentials: Credentials | None = None):
+        self.base_url = manager_url.rstrip("/")
+        self.credentials = credentials
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> WorkerClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=_DEFAULT_TIMEOUT, headers={"User-Agent": f"Tablao-Worker/{__version__}"}
+            )
+        return self._session
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        wait_s: float | None = None,
+        auth: bool = True,
+    ) -> tuple[int, Any]:
+        """Do one request; return (status, decoded JSON body or None). 5xx/network → ManagerUnreachable."""
+        url = self.base_url + path
+        hdrs = dict(headers or {})
+        timeout = _DEFAULT_TIMEOUT
+        if wait_s is not None:
+            hdrs[WAIT_HEADER] = str(int(wait_s))
+            timeout = aiohttp.ClientTimeout(total=wait_s + _LONG_POLL_MARGIN_S, connect=10)
+        basic = None
+        if auth:
+            if self.credentials is None:
+                raise AuthRejected(401, "worker has no credentials yet")
+            basic = aiohttp.BasicAuth(self.credentials.worker_id, self.credentials.worker_secret)
+        try:
+            async with self._get_session().request(
+                method, url, json=json, data=data, headers=hdrs, auth=basic, timeout=timeout
+            ) as resp:
+                body = await _decode_body(resp)
+                status = resp.status
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise ManagerUnreachable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        if status >= 500:
+            raise ManagerUnreachable(f"{method} {path}: HTTP {status}: {_message(body)}")
+        if status in (401, 403):
+            raise AuthRejected(status, _message(body))
+        return status, body
+
+    def _unexpected(self, status: int, body: Any) -> ManagerRejected:
+        return ManagerRejected(status, _message(body))
+
+    async def register(self, name: str, task_types: list[str], secret: str) -> Credentials:
+        """Register a new worker; return the credentials to use from now on."""
+        payload = {
+            "name": name,
+            "secret": secret,
+            "platform": platform_name(),
+            "supported_task_types": task_types,
+        }
+        status, body = await self._request("POST", "/api/v3/worker/register-worker", json=payload, auth=False)
+        if status != 200 or not isinstance(body, dict) or not body.get("uuid"):
+            raise self._unexpected(status, body)
+        return Credentials(worker_id=str(body["uuid"]), worker_secret=secret)
+
+    async def sign_on(self, name: str, task_types: list[str], software_version: str, can_restart: bool) -> WorkerStatus:
+        """Sign on; return the status the Manager wants this worker in."""
+        payload = {
+            "name": name,
+            "supported_task_types": task_types,
+            "software_version": software_version,
+            "can_restart": can_restart,
+        }
+        status, body = await self._request("POST", "/api/v3/worker/sign-on", json=payload)
+        if status != 200:
+            raise self._unexpected(status, body)
+        return _status_requested(body)
+
+    async def sign_off(self) -> None:
+        status, body = await self._request("POST", "/api/v3/worker/sign-off")
+        if status not in (200, 204):
+            raise self._unexpected(status, body)
+
+    async def state(self, wait_s: float | None = None) -> WorkerStatus | None:
+        """The status change the Manager requests, or None when none is pending (204)."""
+        status, body = await self._request("GET", "/api/v3/worker/state", wait_s=wait_s)
+        if status == 204:
+            return None
+        if status != 200:
+            raise self._unexpected(status, body)
+        return _status_requested(body)
+
+    async def state_changed(self, new_status: WorkerStatus) -> None:
+        status, body = await self._request(
+            "POST", "/api/v3/worker/state-changed", json={"status": str(new_status)}
+        )
+        if status not in (200, 204):
+            raise self._unexpected(status, body)
+
+    async def ask_for_task(self, wait_s: float | None = None) -> TaskOffer | None:
+        """Ask for work. None means "no task for you now" (204)."""
+        status, body = await self._request("POST", "/api/v3/worker/task", wait_s=wait_s)
+        if status == 204:
+            return None
+        if status == 200:
+            try:
+                return TaskOffer(task=AssignedTask.from_json(body))
+            except (WireFormatError, TypeError, ValueError) as exc:
+                raise ManagerRejected(status, f"malformed task: {exc}") from exc
+        if status == 423:
+            return TaskOffer(status_requested=_status_requested(body))
+        if status == 409:
+            return TaskOffer(not_awake=True)
+        raise self._unexpected(status, body)
+
+    async def task_update(self, task_id: str, payload: dict[str, Any]) -> int:
+        """Send one TaskUpdate; return the HTTP status (204 ok, 404/409 task not ours, ...).
+
+        Network errors and 5xx raise `ManagerUnreachable` so the caller can queue the update.
+        """
+        status, _ = await self._request("POST", f"/api/v3/worker/task/{task_id}", json=payload)
+        return status
+
+    async def may_i_run(self, task_id: str, wait_s: float | None = None) -> MayKeepRunning:
+        status, body = await self._request(
+            "GET", f"/api/v3/worker/task/{task_id}/may-i-run", wait_s=wait_s
+        )
+        if status == 404:
+            return MayKeepRunning(False, reason=_message(body) or "task not found")
+        if status != 200:
+            raise self._unexpected(status, body)
+        try:
+            return MayKeepRunning.from_json(body)
+        except WireFormatError as exc:
+            raise ManagerRejected(status, str(exc)) from exc
+
+    async def output_produced(self, task_id: str, image: bytes, content_type: str = "image/jpeg") -> int:
+        """Upload the last-rendered image; return the HTTP status (202 accepted, 429 busy, ...)."""
+        status, _ = await self._request(
+            "POST",
+            f"/api/v3/worker/task/{task_id}/output-produced",
+            data=image,
+            headers={"Content-Type": content_type},
+        )
+        return status
+
+
+async def _decode_body(resp: aiohttp.ClientResponse) -> Any:
+    raw = await resp.read()
+    if not raw:
+        return None
+    if "json" in (resp.content_type or ""):
+        try:
+            return await resp.json(content_type=None)
+        except ValueError:
+            pass
+    return raw.decode("utf-8", errors="replace")
+
+
+def _message(body: Any) -> str:
+    if isinstance(body, dict):
+        return str(body.get("message", body))
+    return "" if body is None else str(body)[:500]
+
+
+def _status_requested(body: Any) -> WorkerStatus:
+    raw = body.get("status_requested") if isinstance(body, dict) else None
+    try:
+        return WorkerStatus(raw)
+    except ValueError:
+        # An unknown status must not crash the worker; the state table treats it as asleep.
+        _log.warning("manager requested unknown status %r; treating it as asleep", raw)
+        return WorkerStatus.ASLEEP
