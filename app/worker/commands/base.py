@@ -1,0 +1,166 @@
+"""What every worker command gets to work with, and how it reports failure.
+
+Owns `CommandContext` (logging, activity, step counting, last-rendered images, and running
+external processes with the log header/footer), `CommandError`, and parameter validation helpers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from app.worker import procs
+from app.worker.config import WorkerConfig
+from app.worker.models import AssignedTask, Command
+from app.worker.task_reporter import TaskReporter
+
+_log = logging.getLogger(__name__)
+
+
+class CommandError(Exception):
+    """A command failed. The message is shown as the task's activity ("Failed: ...") and logged."""
+
+
+class OutputSink(Protocol):
+    """Receives rendered images for the Manager's last-rendered preview."""
+
+    def queue_image(self, task_id: str, path: Path) -> None: ...
+
+
+CommandFunc = Callable[["CommandContext", Mapping[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class CommandContext:
+    """One command invocation inside a task.
+
+    Steps are counted per command and reported task-wide as `steps_base + steps_done`; a command
+    with a known `total_step_count` never reports more than that many steps.
+    """
+
+    task: AssignedTask
+    command: Command
+    index: int
+    config: WorkerConfig
+    reporter: TaskReporter
+    outputs: OutputSink | None = None
+    steps_base: int = 0
+    steps_done: int = field(default=0, init=False)
+
+    def log(self, line: str) -> None:
+        self.reporter.log(line)
+
+    def set_activity(self, activity: str) -> None:
+        self.reporter.progress(activity=activity)
+
+    def add_step(self, activity: str | None = None) -> None:
+        """Count one step done and tell the Manager."""
+        total = self.command.total_step_count
+        if total <= 0 or self.steps_done < total:
+            self.steps_done += 1
+        self.reporter.progress(activity=activity, steps_completed=self.steps_base + self.steps_done)
+
+    def output_produced(self, path: Path | str) -> None:
+        if self.outputs is not None:
+            self.outputs.queue_image(self.task.uuid, Path(path))
+
+    async def run_process(
+        self,
+        argv: Sequence[str],
+        on_line: Callable[[str], None] | None = None,
+        cwd: Path | str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> int:
+        """Run a program, logging a header with the command line, each output line, and a footer."""
+        self.log(f"going to run: {procs.command_line(argv)}")
+        started = time.monotonic()
+        pid = 0
+
+        def on_start(started_pid: int) -> None:
+            nonlocal pid
+            pid = started_pid
+            _log.info("task %s: started pid %d: %s", self.task.uuid, pid, argv[0])
+
+        def log_line(line: str) -> None:
+            self.log(f"pid={pid} > {line}")
+            if on_line is not None:
+                on_line(line)
+
+        try:
+            code = await procs.run_process(argv, log_line, cwd=cwd, env=env, on_start=on_start)
+        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+            raise CommandError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
+        self.log(f"pid={pid} exited with code {code} after {format_duration(time.monotonic() - started)}")
+        return code
+
+
+def format_duration(seconds: float) -> str:
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{secs:04.1f}s"
+    if minutes:
+        return f"{minutes}m{secs:04.1f}s"
+    return f"{secs:.1f}s"
+
+
+# Parameter helpers. The Manager passes parameters as authored by the job type, so check them here.
+
+
+def param_str(params: Mapping[str, Any], name: str, *, required: bool = True) -> str:
+    value = params.get(name)
+    if value is None or value == "":
+        if required:
+            raise CommandError(f"missing parameter {name!r}")
+        return ""
+    if not isinstance(value, str):
+        raise CommandError(f"parameter {name!r} must be a string, got {value!r}")
+    return value
+
+
+def param_str_list(params: Mapping[str, Any], name: str) -> list[str]:
+    value = params.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise CommandError(f"parameter {name!r} must be a list of strings, got {value!r}")
+    result = []
+    for item in value:
+        # Job scripts sometimes pass numbers (frame numbers); they are meant as text on a command line.
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise CommandError(f"parameter {name!r} must be a list of strings, got item {item!r}")
+        result.append(str(item))
+    return result
+
+
+def param_number(params: Mapping[str, Any], name: str) -> float:
+    value = params.get(name)
+    if value is None:
+        raise CommandError(f"missing parameter {name!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CommandError(f"parameter {name!r} must be a number, got {value!r}")
+    return float(value)
+
+
+def split_args(text: str) -> list[str]:
+    """Split a command-line fragment like a POSIX shell would (quotes honoured, no expansion)."""
+    try:
+        return shlex.split(text, posix=True)
+    except ValueError as exc:
+        raise CommandError(f"cannot split arguments {text!r}: {exc}") from exc
+
+
+def split_exe(exe: str) -> list[str]:
+    """The executable parameter as argv: an existing path stays whole, else it may carry arguments.
+
+    A Manager variable like `{blender}` can expand to `/opt/blender/blender --factory-startup`.
+    """
+    if os.path.exists(exe):
+        return [exe]
+    return split_args(exe) if (" " in exe or '"' in exe or "'" in exe) else [exe]
