@@ -54,8 +54,11 @@ def active_task_of_worker(worker_id: int) -> int | None:
 
 
 def assign(task_id: int, worker_id: int, now: dt.datetime) -> bool:
-    """Mark the task active for this worker; False if someone else got it first."""
-    return Task.update(worker=worker_id, status=TaskStatus.ACTIVE.value, last_touched_at=now,
-                       updated_at=now, activity="").where(
+    """Give the task to this worker (the status machine then makes it active).
+
+    False if it is no longer runnable. Claims run on the single store thread, so two workers can
+    never both get a task; the status guard keeps that true for any future multi-writer store.
+    """
+    return Task.update(worker=worker_id, last_touched_at=now, updated_at=now).where(
         (Task.id == task_id) & Task.status.in_([TaskStatus.QUEUED.value, TaskStatus.SOFT_FAILED.value])
     ).execute() == 1

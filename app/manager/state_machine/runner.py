@@ -18,7 +18,7 @@ R = TypeVar("R")
 
 
 class TaskLogWriter(Protocol):
-    async def write_manager_lines(self, lines: list[tuple[str, str, str]]) -> None: ...
+    async def write_manager_line(self, job_id: str, task_id: str, line: str) -> None: ...
 
 
 class StatusMachine:
@@ -43,11 +43,20 @@ class StatusMachine:
             self.waiters.worker_changed(worker_uuid)
         if fx.work_available:
             self.waiters.work_available()
+        if fx.jobs_to_delete:
+            self.waiters.deletion.fire()
         if fx.log_lines:
             # Log writes must not hold up the API answer, but must keep their order.
-            task = asyncio.create_task(self.logs.write_manager_lines(fx.log_lines))
+            task = asyncio.create_task(self._write_lines(fx.log_lines))
             self._log_tasks.add(task)
             task.add_done_callback(self._log_tasks.discard)
+
+    async def _write_lines(self, lines: list[tuple[str, str, str]]) -> None:
+        for job_uuid, task_uuid, line in lines:
+            try:
+                await self.logs.write_manager_line(job_uuid, task_uuid, line)
+            except Exception:  # noqa: BLE001 - a log line must never break a status change
+                _log.exception("writing task log line failed")
 
     async def drain(self) -> None:
         """Wait for pending log writes (shutdown, tests)."""

@@ -1,0 +1,164 @@
+"""The `tablao` command line: `tablao manager`, `tablao worker`, `tablao all`.
+
+Run bare (or without --headless) it will start the desktop app once that exists; the core never
+imports Qt, and `--headless` never does either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from app import __version__
+from app.common.logsetup import setup_logging
+
+_log = logging.getLogger("tablao")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tablao", description="Tablao: a render farm for Blender.")
+    parser.add_argument("--version", action="version", version=f"tablao {__version__}")
+    sub = parser.add_subparsers(dest="role")
+    for role, text in (("manager", "run the Manager"), ("worker", "run a Worker"),
+                       ("all", "run a Manager and a Worker in one process")):
+        p = sub.add_parser(role, help=text)
+        p.add_argument("--headless", action="store_true", help="no desktop UI (servers, render nodes)")
+        p.add_argument("--debug", action="store_true", help="log debug messages")
+        p.add_argument("--quiet", action="store_true", help="log only warnings and errors")
+        if role in ("manager", "all"):
+            p.add_argument("--config", type=Path, help="flamenco-manager.yaml to use (default: the "
+                           "platform's config folder; written with defaults when missing)")
+            p.add_argument("--listen", help="HOST:PORT to listen on, overriding the config file")
+            p.add_argument("--write-config", action="store_true", help="write the config file and exit")
+        if role in ("worker", "all"):
+            p.add_argument("--worker-config", type=Path, help="flamenco-worker.yaml to use")
+            p.add_argument("--manager", help="Manager URL, for example http://render-server:8080/")
+            p.add_argument("--name", help="worker name (default: the host name)")
+            p.add_argument("--flush-updates", action="store_true",
+                           help="deliver task updates queued while the Manager was unreachable, then exit")
+        if role == "worker":
+            p.add_argument("--config", type=Path, dest="worker_config_alias", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.role is None:
+        return _gui_unavailable()
+    setup_logging(debug=args.debug, quiet=args.quiet)
+    if not args.headless:
+        return _gui_unavailable()
+    if args.role == "manager":
+        return _run_manager(args)
+    if args.role == "worker":
+        return _run_worker(args)
+    return _run_all(args)
+
+
+def _gui_unavailable() -> int:
+    print("tablao: the desktop dashboard is not part of this build yet.\n"
+          "Run `tablao manager --headless` and/or `tablao worker --headless`.", file=sys.stderr)
+    return 2
+
+
+def _load_manager_config(args: argparse.Namespace):
+    from app.manager.config import ConfigError, default_config_path, load_config, parse_listen
+
+    path = args.config or default_config_path()
+    cfg = load_config(path)
+    if args.listen:
+        parse_listen(args.listen)
+        cfg.listen = args.listen
+    return cfg
+
+
+def _fail(message: str) -> int:
+    print(f"tablao: {message}", file=sys.stderr)
+    return 2
+
+
+def _run_manager(args: argparse.Namespace) -> int:
+    from app.manager.config import ConfigError, save_config
+    from app.runtime import run_headless
+
+    try:
+        cfg = _load_manager_config(args)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    if args.write_config:
+        save_config(cfg)
+        print(f"wrote {cfg.path}")
+        return 0
+
+    async def main() -> int:
+        from app.manager.service import ManagerService
+
+        service = ManagerService(cfg)
+        await service.run()
+        return 0
+
+    _log.info("starting manager with config %s", cfg.path)
+    return run_headless(main)
+
+
+def _worker_config(args: argparse.Namespace):
+    from app.worker.config import WorkerConfig
+
+    path = getattr(args, "worker_config", None) or getattr(args, "worker_config_alias", None)
+    overrides = {}
+    if args.manager:
+        overrides["manager_url"] = args.manager
+    if args.name:
+        overrides["worker_name"] = args.name
+    return WorkerConfig.load(path, **overrides)
+
+
+def _run_worker(args: argparse.Namespace) -> int:
+    from app.runtime import run_headless
+    from app.worker.config import ConfigError as WorkerConfigError
+
+    try:
+        cfg = _worker_config(args)
+    except WorkerConfigError as exc:
+        return _fail(str(exc))
+    if args.flush_updates:
+        from app.worker.service import flush_and_exit
+        return run_headless(lambda: flush_and_exit(cfg))
+
+    async def main() -> int:
+        from app.worker.service import run_worker
+        return await run_worker(cfg)
+
+    return run_headless(main)
+
+
+def _run_all(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from app.manager.config import ConfigError
+    from app.runtime import run_headless
+
+    try:
+        mcfg = _load_manager_config(args)
+    except ConfigError as exc:
+        return _fail(str(exc))
+
+    async def main() -> int:
+        from app.manager.service import ManagerService
+        from app.worker.service import run_worker
+
+        service = ManagerService(mcfg)
+        manager = asyncio.create_task(service.run())
+        await service.ready.wait()
+        if not args.manager:
+            args.manager = f"http://127.0.0.1:{service.port}/"
+        wcfg = _worker_config(args)
+        try:
+            return await run_worker(wcfg)
+        finally:
+            manager.cancel()
+            await asyncio.gather(manager, return_exceptions=True)
+
+    return run_headless(main)

@@ -1,0 +1,69 @@
+"""Worker credentials: salted secret hashes, and a cache so Basic auth costs no database read.
+
+Worker secrets are 32 random bytes chosen by the worker, so a salted SHA-256 is as strong as a
+slow hash here (nothing to brute-force) and cheap enough to check on every request.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from app.api.errors import Forbidden
+
+
+def hash_secret(secret: str) -> str:
+    salt = secrets.token_hex(8)
+    digest = hashlib.sha256((salt + secret).encode()).hexdigest()
+    return f"sha256${salt}${digest}"
+
+
+def verify_secret(secret: str, stored: str) -> bool:
+    try:
+        algo, salt, digest = stored.split("$", 2)
+    except ValueError:
+        return False
+    if algo != "sha256":
+        return False
+    candidate = hashlib.sha256((salt + secret).encode()).hexdigest()
+    return hmac.compare_digest(candidate, digest)
+
+
+@dataclass(frozen=True)
+class WorkerIdentity:
+    id: int
+    uuid: str
+
+
+class CredentialCache:
+    """Worker uuid → (row id, secret hash), loaded once and updated on register/delete."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[int, str]] = {}
+
+    def load(self, rows: list[tuple[int, str, str]]) -> None:
+        self._entries = {uuid: (wid, secret_hash) for wid, uuid, secret_hash in rows}
+
+    def add(self, worker_id: int, worker_uuid: str, secret_hash: str) -> None:
+        self._entries[worker_uuid] = (worker_id, secret_hash)
+
+    def remove(self, worker_uuid: str) -> None:
+        self._entries.pop(worker_uuid, None)
+
+    def authenticate(self, authorization: str | None) -> WorkerIdentity:
+        """Check an HTTP Basic `Authorization` header; raise Forbidden with a clear reason."""
+        if not authorization or not authorization.startswith("Basic "):
+            raise Forbidden("worker credentials required (HTTP Basic with worker id and secret)")
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise Forbidden("malformed HTTP Basic credentials")
+        worker_uuid, sep, secret = decoded.partition(":")
+        entry = self._entries.get(worker_uuid)
+        if not sep or entry is None or not verify_secret(secret, entry[1]):
+            raise Forbidden("unknown worker or wrong secret; register the worker again")
+        return WorkerIdentity(entry[0], worker_uuid)

@@ -1,0 +1,207 @@
+"""Background services of the Manager: timeouts, job deletion, sleep schedules, farm status, WAL.
+
+Each exposes `async run()` and runs until cancelled; `ManagerService` runs them in one TaskGroup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app.api.enums import FarmStatus as F
+from app.api.enums import JobStatus as J
+from app.api.enums import WorkerStatus as W
+from app.common import events as ev
+from app.common import schedule
+from app.manager.persistence import jobs, tasks, workers
+from app.manager.persistence.db import Store
+from app.manager.state_machine.effects import Effects
+from app.manager.state_machine.failures import FailurePolicy, task_failed_by_worker
+from app.manager.state_machine.runner import StatusMachine
+from app.manager.state_machine.tasks import return_worker_tasks
+
+_log = logging.getLogger(__name__)
+
+
+class TimeoutChecker:
+    """Requeues work of silent tasks and silent workers, so others can take it."""
+
+    def __init__(self, machine: StatusMachine, task_timeout: float, worker_timeout: float,
+                 policy: FailurePolicy, interval: float | None = None):
+        self.machine, self.policy = machine, policy
+        self.task_timeout, self.worker_timeout = task_timeout, worker_timeout
+        shortest = min(t for t in (task_timeout, worker_timeout, 60.0) if t > 0)
+        self.interval = interval if interval is not None else max(0.5, shortest / 4)
+
+    async def run(self) -> None:
+        while True:
+            await self.machine.clock.sleep(self.interval)
+            try:
+                await self.check()
+            except Exception:  # noqa: BLE001 - keep checking next round
+                _log.exception("timeout check failed")
+
+    async def check(self) -> None:
+        await self.machine.run(_check_timeouts_sync, self.task_timeout, self.worker_timeout, self.policy)
+
+
+def _check_timeouts_sync(fx: Effects, now: dt.datetime, task_timeout: float, worker_timeout: float,
+                         policy: FailurePolicy) -> None:
+    if worker_timeout > 0:
+        before = now - dt.timedelta(seconds=worker_timeout)
+        for worker in workers.timed_out_workers(before, [W.ERROR.value, W.OFFLINE.value]):
+            _log.warning("worker %s timed out", worker.name)
+            return_worker_tasks(fx, worker, now, "worker timed out")
+            previous = worker.status
+            # Asking for `awake` lets a worker that was only unreachable recover on its next call.
+            worker.status, worker.status_requested, worker.lazy_status_request = W.ERROR.value, W.AWAKE.value, False
+            worker.updated_at = now
+            workers.update_worker(worker.id, status=W.ERROR.value, status_requested=W.AWAKE.value,
+                                  lazy_status_request=False, updated_at=now)
+            fx.worker_changed(worker, previous)
+    if task_timeout > 0:
+        before = now - dt.timedelta(seconds=task_timeout)
+        for task in tasks.timed_out_tasks(before):
+            worker = task.worker
+            if worker is None or not getattr(worker, "id", None):
+                continue
+            _log.warning("task %s timed out on worker %s", task.uuid, worker.name)
+            activity = f"Task timed out: no news from worker {worker.name} for {int(task_timeout)}s"
+            task_failed_by_worker(fx, task, task.job, worker, now, activity, policy)
+
+
+class JobDeleter:
+    """Deletes jobs whose deletion was requested: Shaman checkout, local files, then the rows."""
+
+    def __init__(self, machine: StatusMachine, remove_job_files: Callable[[str], Awaitable[None]],
+                 erase_checkout: Callable[[str], Awaitable[None]] | None = None):
+        self.machine, self.remove_job_files, self.erase_checkout = machine, remove_job_files, erase_checkout
+
+    async def run(self) -> None:
+        signal = self.machine.waiters.deletion
+        while True:
+            generation = signal.generation
+            try:
+                await self.delete_pending()
+            except Exception:  # noqa: BLE001
+                _log.exception("job deletion failed; will retry")
+            await signal.wait(generation, 60.0)
+
+    async def delete_pending(self) -> int:
+        pending = await self.machine.store.call(jobs.jobs_pending_deletion)
+        for job in pending:
+            await self._delete(job)
+        return len(pending)
+
+    async def _delete(self, job: Any) -> None:
+        if self.erase_checkout and job.storage_shaman_checkout_id:
+            await self.erase_checkout(job.storage_shaman_checkout_id)
+        await self.machine.drain()  # no log line may land in a folder we are removing
+        await self.remove_job_files(job.uuid)
+        task_uuids = [t.uuid for t in await self.machine.store.call(tasks.job_tasks, job.id)]
+        await self.machine.store.call(jobs.delete_job, job.uuid)
+        for task_uuid in task_uuids:
+            self.machine.waiters.task_changed(task_uuid)
+            self.machine.waiters.forget_task(task_uuid)
+        self.machine.bus.publish(ev.JOB_DID_CHANGE, {
+            "id": job.uuid, "name": job.name, "status": job.status, "type": job.job_type,
+            "priority": job.priority, "refresh_tasks": False, "steps_completed": job.steps_completed,
+            "steps_total": job.steps_total, "updated": None, "was_deleted": True})
+        _log.info("deleted job %s (%s)", job.name, job.uuid)
+
+
+class SleepScheduler:
+    """Turns sleep schedules into status requests (asleep/awake) in the Manager's local time."""
+
+    def __init__(self, machine: StatusMachine, interval: float = 30.0, local_tz: dt.tzinfo | None = None):
+        self.machine, self.interval, self.local_tz = machine, interval, local_tz
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.check()
+            except Exception:  # noqa: BLE001
+                _log.exception("sleep schedule check failed")
+            await self.machine.clock.sleep(self.interval)
+
+    async def check(self) -> None:
+        local_now = self.machine.clock.now().astimezone(self.local_tz)
+        await self.machine.run(_apply_schedules_sync, local_now)
+
+
+def _apply_schedules_sync(fx: Effects, now: dt.datetime, local_now: dt.datetime) -> None:
+    from app.manager.persistence.models import SleepSchedule
+
+    for sched, worker in workers.due_sleep_schedules(now):
+        window = schedule.parse_window(True, sched.days_of_week, sched.start_time, sched.end_time)
+        wanted = W.ASLEEP.value if schedule.should_sleep(local_now, window) else W.AWAKE.value
+        nxt = schedule.next_check(local_now, window).astimezone(dt.timezone.utc).replace(tzinfo=None)
+        SleepSchedule.update(next_check=nxt).where(SleepSchedule.id == sched.id).execute()
+        if worker.status in (W.ERROR, W.OFFLINE, wanted) or worker.status_requested == wanted:
+            continue
+        worker.status_requested, worker.lazy_status_request, worker.updated_at = wanted, False, now
+        workers.update_worker(worker.id, status_requested=wanted, lazy_status_request=False, updated_at=now)
+        fx.worker_changed(worker)
+
+
+class FarmStatusService:
+    """Computes the farm status; broadcasts it when it changes (checked on job/worker events)."""
+
+    def __init__(self, store: Store, bus: ev.EventBus, interval: float = 30.0):
+        self.store, self.bus, self.interval = store, bus, interval
+        self.status = F.STARTING
+        self._poke = asyncio.Event()
+        bus.add_listener(self._on_event)
+
+    def _on_event(self, event: ev.Event) -> None:
+        if event.name in (ev.JOB_DID_CHANGE, ev.WORKER_DID_CHANGE) and "previous_status" in event.data:
+            self._poke.set()
+
+    async def run(self) -> None:
+        while True:
+            await self.refresh()
+            try:
+                await asyncio.wait_for(self._poke.wait(), self.interval)
+            except TimeoutError:
+                pass
+            self._poke.clear()
+
+    async def refresh(self) -> F:
+        job_counts = await self.store.call(jobs.count_active_jobs)
+        worker_counts = await self.store.call(workers.status_counts)
+        status = compute_farm_status(job_counts, worker_counts)
+        if status != self.status:
+            self.status = status
+            self.bus.publish(ev.FARM_STATUS_DID_CHANGE, {"status": status.value})
+        return status
+
+
+def compute_farm_status(job_counts: dict[str, int], worker_counts: dict[str, int]) -> F:
+    total_workers = sum(worker_counts.values())
+    dead = worker_counts.get(W.OFFLINE, 0) + worker_counts.get(W.ERROR, 0)
+    if total_workers == 0 or dead == total_workers:
+        return F.INOPERATIVE
+    awake = worker_counts.get(W.AWAKE, 0) > 0
+    if job_counts.get(J.ACTIVE, 0) and awake:
+        return F.ACTIVE
+    if job_counts.get(J.ACTIVE, 0) or job_counts.get(J.QUEUED, 0):
+        return F.WAITING
+    if not awake and worker_counts.get(W.ASLEEP, 0):
+        return F.ASLEEP
+    return F.IDLE
+
+
+class WalCheckpointer:
+    def __init__(self, store: Store, interval: float = 900.0):
+        self.store, self.interval = store, interval
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.store.checkpoint()
+            except Exception:  # noqa: BLE001
+                _log.exception("WAL checkpoint failed")

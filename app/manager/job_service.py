@@ -1,0 +1,272 @@
+"""Jobs for the API: submission (validate, compile, store), queries, status, priority, tags, deletion."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid as uuidlib
+from typing import Any, Protocol
+
+from app.api.enums import JobStatus as J
+from app.api.enums import TaskStatus as T
+from app.api.errors import BadRequest, NotFound, Unprocessable
+from app.common.clock import parse_rfc3339
+from app.manager.convert import job_json, task_json, task_summary_json
+from app.manager.persistence import blocklist, jobs, tasks
+from app.manager.persistence.jobs import NewJob, NewTask
+from app.manager.state_machine.effects import Effects
+from app.manager.state_machine.runner import StatusMachine
+from app.manager.state_machine.statuses import JOB_REQUESTABLE, TASK_REQUESTABLE, describe_allowed
+from app.manager.state_machine.tasks import change_job_status, change_task_status, requeue_task_and_dependents
+from app.manager.variables import Variables
+
+_log = logging.getLogger(__name__)
+INITIAL_STATUSES = (J.QUEUED.value, J.PAUSED.value)
+
+
+class Compiler(Protocol):
+    async def compile(self, submitted: dict[str, Any], *, job_id: str, created: dt.datetime) -> Any: ...
+
+
+class JobService:
+    def __init__(self, machine: StatusMachine, compiler: Compiler, variables: Variables):
+        self.machine, self.compiler, self.variables = machine, compiler, variables
+        self.store = machine.store
+
+    # --- submission ----------------------------------------------------------------------------
+    async def submit(self, body: Any) -> dict[str, Any]:
+        submitted = self._prepare(body)
+        job_uuid = str(uuidlib.uuid4())
+        created = self.machine.clock.now()
+        authored = await self.compiler.compile(submitted, job_id=job_uuid, created=created)
+        new = _new_job(job_uuid, submitted, authored, created.replace(tzinfo=None))
+        job = await self.machine.run(_store_sync, new)
+        _log.info("stored job %s (%s) with %d tasks", job.name, job.uuid, len(new.tasks))
+        return job_json(job)
+
+    async def check(self, body: Any) -> None:
+        submitted = self._prepare(body)
+        await self.compiler.compile(submitted, job_id=str(uuidlib.uuid4()), created=self.machine.clock.now())
+
+    def _prepare(self, body: Any) -> dict[str, Any]:
+        submitted = validate_submitted_job(body)
+        platform = submitted["submitter_platform"]
+        for key in ("settings", "metadata"):
+            submitted[key] = self.variables.replace_two_way_on_submit(submitted[key], platform)
+        return submitted
+
+    # --- queries -------------------------------------------------------------------------------
+    async def fetch(self, job_uuid: str) -> dict[str, Any]:
+        return job_json(await self.store.call(jobs.fetch_job, job_uuid))
+
+    async def list(self, limit: int | None = None, offset: int = 0,
+                   statuses: list[str] | None = None) -> tuple[list[dict[str, Any]], int]:
+        rows, total = await self.store.call(jobs.list_jobs, limit, offset, statuses)
+        return [job_json(j) for j in rows], total
+
+    async def job_tasks(self, job_uuid: str) -> list[dict[str, Any]]:
+        def load():
+            return tasks.job_tasks(jobs.fetch_job(job_uuid).id)
+        return [task_summary_json(t) for t in await self.store.call(load)]
+
+    async def task(self, task_uuid: str) -> dict[str, Any]:
+        def load():
+            task = tasks.fetch_task(task_uuid)
+            return task, tasks.failed_by_workers(task.id)
+        return task_json(*await self.store.call(load))
+
+    async def task_ids(self, task_uuid: str) -> tuple[str, str]:
+        task = await self.store.call(tasks.fetch_task, task_uuid)
+        return task.job.uuid, task.uuid
+
+    # --- changes -------------------------------------------------------------------------------
+    async def set_job_status(self, job_uuid: str, body: Any) -> None:
+        status, reason = _status_body(body, J)
+        await self.machine.run(_set_job_status_sync, job_uuid, status, reason)
+
+    async def set_task_status(self, task_uuid: str, body: Any) -> None:
+        status, reason = _status_body(body, T)
+        await self.machine.run(_set_task_status_sync, task_uuid, status, reason)
+
+    async def set_priority(self, job_uuid: str, body: Any) -> None:
+        priority = body.get("priority") if isinstance(body, dict) else None
+        if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 100:
+            raise Unprocessable("`priority` must be a whole number from 0 to 100")
+        await self.machine.run(_set_priority_sync, job_uuid, priority)
+
+    async def set_tag(self, job_uuid: str, body: Any) -> None:
+        if not isinstance(body, dict):
+            raise BadRequest("expected a JSON object with `id` or `name` of a worker tag")
+        ref = body.get("id") or body.get("name") or None
+        try:
+            await self.machine.run(_set_tag_sync, job_uuid, ref)
+        except NotFound as exc:
+            if "tag" in exc.message:
+                raise Unprocessable(exc.message)
+            raise
+
+    async def blocklist(self, job_uuid: str) -> list[dict[str, Any]]:
+        def load():
+            return blocklist.list_for_job(jobs.fetch_job(job_uuid).id)
+        rows = await self.store.call(load)
+        return [{"worker_id": w, "worker_name": n, "task_type": t} for w, n, t in rows]
+
+    async def remove_blocklist(self, job_uuid: str, body: Any) -> None:
+        if not isinstance(body, list) or not all(isinstance(e, dict) for e in body):
+            raise BadRequest("expected a list of {worker_id, task_type} entries")
+        entries = [(str(e.get("worker_id", "")), str(e.get("task_type", ""))) for e in body]
+        def remove():
+            blocklist.remove(jobs.fetch_job(job_uuid).id, entries)
+        await self.store.call(remove)
+        self.machine.waiters.work_available()
+
+    # --- deletion ------------------------------------------------------------------------------
+    async def request_deletion(self, job_uuid: str) -> None:
+        await self.machine.run(_request_deletion_sync, job_uuid)
+
+    async def request_mass_deletion(self, body: Any) -> int:
+        raw = body.get("last_updated_max") if isinstance(body, dict) else None
+        try:
+            moment = parse_rfc3339(str(raw))
+        except ValueError:
+            raise BadRequest("`last_updated_max` must be an RFC 3339 timestamp")
+        # Round up to whole seconds: clients show seconds, and "up to 12:00:01" should include it.
+        if moment.microsecond:
+            moment = moment.replace(microsecond=0) + dt.timedelta(seconds=1)
+        limit = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return await self.machine.run(_mass_delete_sync, limit)
+
+
+# --- validation ------------------------------------------------------------------------------------
+def validate_submitted_job(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise BadRequest("expected a JSON object describing the job (SubmittedJob)")
+    out = dict(body)
+    for key in ("name", "type", "submitter_platform"):
+        if not isinstance(body.get(key), str) or not body[key].strip():
+            raise BadRequest(f"`{key}` is required and must be a non-empty string")
+    priority = body.get("priority", 50)
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 100:
+        raise BadRequest("`priority` must be a whole number from 0 to 100")
+    out["priority"] = priority
+    for key in ("settings", "metadata"):
+        value = body.get(key) or {}
+        if not isinstance(value, dict):
+            raise BadRequest(f"`{key}` must be a JSON object")
+        out[key] = value
+    if any(not isinstance(v, str) for v in out["metadata"].values()):
+        raise BadRequest("`metadata` values must be strings")
+    initial = body.get("initial_status") or J.QUEUED.value
+    if initial not in INITIAL_STATUSES:
+        raise BadRequest(f"`initial_status` must be one of {', '.join(INITIAL_STATUSES)}")
+    out["initial_status"] = initial
+    storage = body.get("storage") or {}
+    if not isinstance(storage, dict):
+        raise BadRequest("`storage` must be a JSON object")
+    out["storage"] = storage
+    tag = body.get("worker_tag")
+    if tag is not None and not isinstance(tag, str):
+        raise BadRequest("`worker_tag` must be a worker tag id")
+    return out
+
+
+def _status_body(body: Any, enum):
+    if not isinstance(body, dict):
+        raise BadRequest("expected a JSON object with `status` and `reason`")
+    try:
+        status = enum(body.get("status"))
+    except ValueError:
+        raise BadRequest(f"unknown status {body.get('status')!r}")
+    reason = body.get("reason") or ""
+    if not isinstance(reason, str):
+        raise BadRequest("`reason` must be a string")
+    return status, reason
+
+
+def _new_job(job_uuid: str, submitted: dict[str, Any], authored: Any, created: dt.datetime) -> NewJob:
+    new_tasks = [NewTask(uuid=t.uuid, name=t.name, type=t.type, index_in_job=t.index_in_job,
+                         priority=t.priority, commands=t.commands, steps_total=t.steps_total,
+                         dependencies=list(t.dependencies)) for t in authored.tasks]
+    return NewJob(
+        uuid=job_uuid, name=submitted["name"].strip(), job_type=submitted["type"],
+        priority=submitted["priority"], status=submitted["initial_status"], settings=authored.settings,
+        metadata=authored.metadata, submitter_platform=submitted["submitter_platform"],
+        type_etag=str(submitted.get("type_etag") or ""),
+        storage_shaman_checkout_id=str(submitted["storage"].get("shaman_checkout_id") or ""),
+        worker_tag_uuid=submitted.get("worker_tag") or None, created_at=created, tasks=new_tasks,
+    )
+
+
+# --- store-thread bodies -------------------------------------------------------------------------
+def _store_sync(fx: Effects, now: dt.datetime, new: NewJob):
+    try:
+        job = jobs.store_new_job(new)
+    except NotFound as exc:
+        raise BadRequest(exc.message)
+    job = jobs.fetch_job(job.uuid)
+    fx.job_changed(job, None, refresh_tasks=True)
+    fx.work_available = True
+    return job
+
+
+def _set_job_status_sync(fx: Effects, now: dt.datetime, job_uuid: str, status: J, reason: str) -> None:
+    job = jobs.fetch_job(job_uuid)
+    current = J(job.status)
+    if current == status:
+        return
+    if job.delete_requested_at is not None:
+        raise Unprocessable("this job is being deleted; its status can no longer change")
+    if current not in JOB_REQUESTABLE.get(status, ()):
+        raise Unprocessable(f"cannot change job status from {current.value!r} to {status.value!r}; "
+                            f"{status.value!r} is {describe_allowed(JOB_REQUESTABLE, status)}")
+    change_job_status(fx, job, status, now, reason or "requested by a user", from_api=True)
+
+
+def _set_task_status_sync(fx: Effects, now: dt.datetime, task_uuid: str, status: T, reason: str) -> None:
+    task = tasks.fetch_task(task_uuid)
+    job = task.job
+    current = T(task.status)
+    if current == status:
+        return
+    if current not in TASK_REQUESTABLE.get(status, ()):
+        raise Unprocessable(f"cannot change task status from {current.value!r} to {status.value!r}; "
+                            f"{status.value!r} is {describe_allowed(TASK_REQUESTABLE, status)}")
+    if status == T.CANCELED and job.status == J.PAUSE_REQUESTED:
+        raise Unprocessable("the job is pausing; wait until it is paused before canceling tasks")
+    reason = reason or "requested by a user"
+    if status == T.QUEUED:
+        requeue_task_and_dependents(fx, task, job, now, reason)
+    else:
+        change_task_status(fx, task, job, status, now, activity=f"Canceled: {reason}", reason=reason)
+
+
+def _set_priority_sync(fx: Effects, now: dt.datetime, job_uuid: str, priority: int) -> None:
+    job = jobs.set_priority(job_uuid, priority, now)
+    fx.job_changed(job, None)
+    fx.work_available = True
+
+
+def _set_tag_sync(fx: Effects, now: dt.datetime, job_uuid: str, ref: str | None) -> None:
+    job = jobs.set_tag(job_uuid, ref, now)
+    fx.job_changed(job, None)
+    fx.work_available = True
+
+
+def _request_deletion_sync(fx: Effects, now: dt.datetime, job_uuid: str) -> None:
+    job = jobs.fetch_job(job_uuid)
+    if job.status in (J.ACTIVE, J.QUEUED, J.PAUSE_REQUESTED):
+        change_job_status(fx, job, J.CANCEL_REQUESTED, now, "job is being deleted")
+    job = jobs.request_deletion(job_uuid, now)
+    fx.job_changed(job, None)
+    fx.jobs_to_delete.append(job_uuid)
+
+
+def _mass_delete_sync(fx: Effects, now: dt.datetime, last_updated_max: dt.datetime) -> int:
+    uuids = jobs.request_mass_deletion(last_updated_max, now)
+    for job_uuid in uuids:
+        job = jobs.fetch_job(job_uuid)
+        if job.status in (J.ACTIVE, J.QUEUED, J.PAUSE_REQUESTED):
+            change_job_status(fx, job, J.CANCEL_REQUESTED, now, "job is being deleted")
+        fx.job_changed(job, None)
+        fx.jobs_to_delete.append(job_uuid)
+    return len(uuids)

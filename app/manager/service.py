@@ -1,0 +1,192 @@
+"""`ManagerService`: the Manager's composition root and lifecycle.
+
+It builds every collaborator explicitly, opens the store (integrity check, migrations) before
+listening, then runs the HTTP server and the background services in one TaskGroup until
+cancelled. If any of them dies, the whole role stops: there is one shutdown path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from app.common import events as ev
+from app.common.clock import Clock, SystemClock
+from app.common.events import EventBus
+from app.manager.auth import CredentialCache
+from app.manager.background import (FarmStatusService, JobDeleter, SleepScheduler, TimeoutChecker,
+                                    WalCheckpointer)
+from app.manager.config import ManagerConfig, save_config
+from app.manager.job_service import JobService
+from app.manager.last_rendered import LastRendered
+from app.manager.local_storage import LocalStorage
+from app.manager.persistence import workers as workers_q
+from app.manager.persistence.db import Store
+from app.manager.state_machine.failures import FailurePolicy
+from app.manager.state_machine.runner import StatusMachine
+from app.manager.state_machine.tasks import unstick_jobs
+from app.manager.task_logs import TaskLogs
+from app.manager.variables import Variables
+from app.manager.waiters import Waiters
+from app.manager.worker_admin import WorkerAdmin
+from app.manager.worker_sessions import WorkerSessions
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class ManagerServices:
+    """Everything the HTTP layer may call; built by `build_services`."""
+
+    config: ManagerConfig
+    clock: Clock
+    store: Store
+    bus: EventBus
+    waiters: Waiters
+    machine: StatusMachine
+    variables: Variables
+    compiler: Any
+    jobs: JobService
+    sessions: WorkerSessions
+    admin: WorkerAdmin
+    creds: CredentialCache
+    local_storage: LocalStorage
+    task_logs: TaskLogs
+    last_rendered: LastRendered
+    farm_status: FarmStatusService
+    shaman: Any = None
+    shaman_routes: Callable[[web.Application], None] | None = None
+    background: list[Any] = field(default_factory=list)
+
+    @property
+    def shaman_available(self) -> bool:
+        return self.shaman is not None
+
+    async def update_variables(self, definitions: dict[str, Any]) -> None:
+        """Validate and apply new variables, then save them to the config file."""
+        self.variables.update_from_api(definitions)
+        self.config.variables = self.variables.to_yaml_dict()
+        if self.config.path is not None:
+            await asyncio.to_thread(save_config, self.config)
+        self.bus.publish(ev.CONFIG_DID_CHANGE, {"variables": self.config.variables})
+
+
+def build_services(config: ManagerConfig, clock: Clock | None = None) -> ManagerServices:
+    from app.manager.job_compilers.compiler import JobCompiler
+    from app.common.paths import current_platform
+
+    clock = clock or SystemClock()
+    store = Store(config.database_url)
+    bus, waiters = EventBus(), Waiters()
+    local_storage = LocalStorage(config.storage_dir)
+    task_logs = TaskLogs(local_storage, max_bytes=config.task_log_max_bytes)
+    machine = StatusMachine(store, bus, task_logs, waiters, clock)
+    variables = Variables(config.variables, shared_storage_path=config.shared_storage_path,
+                          shaman_enabled=config.shaman_enabled and bool(config.shared_storage_path))
+    compiler = JobCompiler(config.scripts_dir, platform=current_platform())
+    creds = CredentialCache()
+    policy = FailurePolicy(config.blocklist_threshold, config.task_fail_after_softfail_count)
+
+    def on_rendered(job_id: str, info: dict[str, Any]) -> None:
+        bus.publish(ev.LAST_RENDERED_DID_CHANGE, {"job_id": job_id, "thumbnail": info})
+
+    last_rendered = LastRendered(local_storage, on_processed=on_rendered)
+    services = ManagerServices(
+        config=config, clock=clock, store=store, bus=bus, waiters=waiters, machine=machine,
+        variables=variables, compiler=compiler, jobs=JobService(machine, compiler, variables),
+        sessions=WorkerSessions(machine, creds, variables, policy), admin=WorkerAdmin(machine, creds),
+        creds=creds, local_storage=local_storage, task_logs=task_logs, last_rendered=last_rendered,
+        farm_status=FarmStatusService(store, bus),
+    )
+    _attach_shaman(services)
+    services.background = [
+        TimeoutChecker(machine, config.task_timeout, config.worker_timeout, policy),
+        JobDeleter(machine, _remove_job_files(services), _erase_checkout(services)),
+        SleepScheduler(machine), services.farm_status, last_rendered,
+    ]
+    if store.is_sqlite:
+        services.background.append(WalCheckpointer(store))
+    if services.shaman is not None and hasattr(services.shaman, "run"):
+        services.background.append(services.shaman)
+    return services
+
+
+def _attach_shaman(services: ManagerServices) -> None:
+    cfg = services.config
+    if not (cfg.shaman_enabled and cfg.shared_storage_path):
+        return
+    try:
+        from app.shaman.service import create_shaman
+        from app.shaman.web import add_shaman_routes
+    except ImportError:
+        _log.warning("Shaman is not available in this build")
+        return
+    services.shaman = create_shaman(cfg)
+    services.shaman_routes = lambda app: add_shaman_routes(app, lambda: services.shaman)
+
+
+def _remove_job_files(services: ManagerServices):
+    async def remove(job_uuid: str) -> None:
+        await services.task_logs.drain_job(job_uuid)
+        await asyncio.to_thread(services.local_storage.remove_job_dir, job_uuid)
+        await services.last_rendered.forget(job_uuid)
+    return remove
+
+
+def _erase_checkout(services: ManagerServices):
+    async def erase(checkout_id: str) -> None:
+        if services.shaman is not None:
+            await services.shaman.erase_checkout(checkout_id)
+    return erase
+
+
+class ManagerService:
+    """Runs a Manager until cancelled. `ready` is set once it listens; `port` is then known."""
+
+    def __init__(self, config: ManagerConfig, clock: Clock | None = None):
+        self.config = config
+        self.services = build_services(config, clock)
+        self.ready = asyncio.Event()
+        self.server = None
+
+    @property
+    def port(self) -> int:
+        return self.server.port if self.server else 0
+
+    async def run(self) -> None:
+        from app.manager.web.app import HttpServer, create_app
+
+        services = self.services
+        await services.store.open()
+        try:
+            services.creds.load(await services.store.call(workers_q.all_credentials))
+            await services.machine.run(unstick_jobs)
+            host, port = self.config.listen_host_port()
+            self.server = HttpServer(create_app(services), host, port)
+            await self.server.start()
+            services.bus.publish(ev.MANAGER_DID_START, {"type": "manager-startup"})
+            self.ready.set()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.server.run(), name="http")
+                for svc in services.background:
+                    group.create_task(svc.run(), name=type(svc).__name__)
+        finally:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        services = self.services
+        services.bus.publish(ev.MANAGER_WILL_SHUT_DOWN, {"type": "manager-shutdown"})
+        if self.server is not None:
+            await self.server.stop()
+        await services.machine.drain()
+        await services.task_logs.close()
+        close = getattr(services.compiler, "close", None)
+        if close is not None:
+            await close()
+        await services.store.close()
+        _log.info("manager stopped")

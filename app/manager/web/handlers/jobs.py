@@ -1,0 +1,112 @@
+"""Job operations: submit, check, query, tasks, status, priority, tag, blocklist, deletion."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from app.api.errors import BadRequest
+from app.manager.web.keys import SERVICES
+from app.manager.web.middlewares import error_json, read_json
+
+
+def _job_id(request: web.Request) -> str:
+    return request.match_info["job_id"]
+
+
+async def submit_job(request: web.Request) -> web.Response:
+    job = await request.app[SERVICES].jobs.submit(await read_json(request))
+    return web.json_response(job)
+
+
+async def check_job(request: web.Request) -> web.Response:
+    await request.app[SERVICES].jobs.check(await read_json(request))
+    return web.Response(status=204)
+
+
+async def fetch_jobs(request: web.Request) -> web.Response:
+    jobs, _total = await request.app[SERVICES].jobs.list()
+    return web.json_response({"jobs": jobs})
+
+
+def _int_query(request: web.Request, key: str, default: int | None, minimum: int) -> int | None:
+    raw = request.query.get(key)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"`{key}` must be a whole number")
+    if value < minimum:
+        raise BadRequest(f"`{key}` must be at least {minimum}")
+    return value
+
+
+async def tablao_jobs_page(request: web.Request) -> web.Response:
+    limit = _int_query(request, "limit", 100, 1)
+    offset = _int_query(request, "offset", 0, 0) or 0
+    statuses = [s for s in request.query.get("status", "").split(",") if s] or None
+    jobs, total = await request.app[SERVICES].jobs.list(limit, offset, statuses)
+    return web.json_response({"jobs": jobs, "total": total, "limit": limit, "offset": offset})
+
+
+async def fetch_job(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[SERVICES].jobs.fetch(_job_id(request)))
+
+
+async def fetch_job_tasks(request: web.Request) -> web.Response:
+    return web.json_response({"tasks": await request.app[SERVICES].jobs.job_tasks(_job_id(request))})
+
+
+async def set_job_status(request: web.Request) -> web.Response:
+    await request.app[SERVICES].jobs.set_job_status(_job_id(request), await read_json(request))
+    return web.Response(status=204)
+
+
+async def set_job_priority(request: web.Request) -> web.Response:
+    await request.app[SERVICES].jobs.set_priority(_job_id(request), await read_json(request))
+    return web.Response(status=204)
+
+
+async def set_job_tag(request: web.Request) -> web.Response:
+    await request.app[SERVICES].jobs.set_tag(_job_id(request), await read_json(request))
+    return web.Response(status=204)
+
+
+async def fetch_blocklist(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[SERVICES].jobs.blocklist(_job_id(request)))
+
+
+async def remove_blocklist(request: web.Request) -> web.Response:
+    await request.app[SERVICES].jobs.remove_blocklist(_job_id(request), await read_json(request))
+    return web.Response(status=204)
+
+
+async def delete_job(request: web.Request) -> web.Response:
+    await request.app[SERVICES].jobs.request_deletion(_job_id(request))
+    return web.Response(status=204)
+
+
+async def what_would_delete_do(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    job = await services.jobs.fetch(_job_id(request))
+    has_checkout = bool((job.get("storage") or {}).get("shaman_checkout_id")) and services.shaman_available
+    return web.json_response({"shaman_checkout": has_checkout})
+
+
+async def mass_delete(request: web.Request) -> web.Response:
+    count = await request.app[SERVICES].jobs.request_mass_deletion(await read_json(request))
+    if count == 0:
+        return error_json(416, "no jobs were last updated at or before that time")
+    return web.Response(status=204)
+
+
+async def last_rendered(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    await services.jobs.fetch(_job_id(request))  # 404 for unknown jobs
+    info = services.last_rendered.info(_job_id(request))
+    return web.json_response(info) if info else web.Response(status=204)
+
+
+async def global_last_rendered(request: web.Request) -> web.Response:
+    info = request.app[SERVICES].last_rendered.global_info()
+    return web.json_response(info) if info else web.Response(status=204)

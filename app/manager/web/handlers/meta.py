@@ -1,0 +1,105 @@
+"""Meta operations: version, configuration, variables, shared storage, storage check, farm status."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+import app
+from app.api.errors import BadRequest
+from app.manager.storage_check import check_storage
+from app.manager.web.keys import SERVICES
+from app.manager.web.middlewares import read_json_object
+
+AUDIENCES = ("users", "workers")
+
+
+async def get_version(request: web.Request) -> web.Response:
+    cfg = request.app[SERVICES].config
+    return web.json_response({
+        "version": f"{app.FLAMENCO_COMPAT_VERSION} (Tablao {app.__version__})",
+        "shortversion": app.FLAMENCO_COMPAT_VERSION, "name": cfg.manager_name,
+        "git": f"tablao-{app.__version__}",
+    })
+
+
+async def get_configuration(request: web.Request) -> web.Response:
+    cfg = request.app[SERVICES].config
+    return web.json_response({"storageLocation": cfg.shared_storage_path,
+                              "shamanEnabled": request.app[SERVICES].shaman_available,
+                              "isFirstRun": cfg.is_first_run})
+
+
+def _audience_platform(request: web.Request) -> tuple[str, str]:
+    audience, platform = request.match_info["audience"], request.match_info["platform"]
+    if audience not in AUDIENCES:
+        raise BadRequest(f"audience must be one of {', '.join(AUDIENCES)}, not {audience!r}")
+    return audience, platform.lower()
+
+
+async def get_variables(request: web.Request) -> web.Response:
+    audience, platform = _audience_platform(request)
+    variables = request.app[SERVICES].variables.resolve(audience, platform)
+    return web.json_response({"variables": variables})
+
+
+async def get_shared_storage(request: web.Request) -> web.Response:
+    audience, platform = _audience_platform(request)
+    services = request.app[SERVICES]
+    return web.json_response({
+        "location": services.variables.shared_storage_for(audience, platform), "audience": audience,
+        "platform": platform, "shamanEnabled": services.shaman_available,
+    })
+
+
+async def check_shared_storage(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    path = body.get("path")
+    if not isinstance(path, str):
+        raise BadRequest("`path` is required and must be a string")
+    services = request.app[SERVICES]
+    report = await _run_check(path, services.config.shaman_enabled)
+    data = report.to_json()
+    return web.json_response({"path": data["path"], "is_usable": data["is_usable"], "cause": data["cause"]})
+
+
+async def tablao_storage_check(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    path = body.get("path")
+    if not isinstance(path, str):
+        raise BadRequest("`path` is required and must be a string")
+    report = await _run_check(path, bool(body.get("shaman_enabled", request.app[SERVICES].config.shaman_enabled)))
+    return web.json_response(report.to_json())
+
+
+async def _run_check(path: str, shaman_enabled: bool):
+    import asyncio
+
+    return await asyncio.to_thread(check_storage, path, shaman_enabled)
+
+
+async def get_farm_status(request: web.Request) -> web.Response:
+    status = await request.app[SERVICES].farm_status.refresh()
+    return web.json_response({"status": status.value})
+
+
+async def get_tablao_variables(request: web.Request) -> web.Response:
+    return web.json_response({"variables": request.app[SERVICES].variables.to_yaml_dict()})
+
+
+async def put_tablao_variables(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    variables = body.get("variables", body)
+    if not isinstance(variables, dict):
+        raise BadRequest("expected {\"variables\": {name: {is_twoway, values: [...]}}}")
+    await request.app[SERVICES].update_variables(variables)
+    return web.json_response({"variables": request.app[SERVICES].variables.to_yaml_dict()})
+
+
+async def get_job_types(request: web.Request) -> web.Response:
+    types = await request.app[SERVICES].compiler.list_job_types()
+    return web.json_response({"job_types": types})
+
+
+async def get_job_type(request: web.Request) -> web.Response:
+    job_type = await request.app[SERVICES].compiler.get_job_type(request.match_info["type_name"])
+    return web.json_response(job_type, headers={"ETag": f'"{job_type["etag"]}"'})

@@ -1,0 +1,102 @@
+"""The worker operations (tag `worker`): HTTP Basic auth with the worker's id and secret."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from app.common import events as ev
+from app.manager.auth import WorkerIdentity
+from app.manager.web.keys import SERVICES
+from app.manager.web.middlewares import error_json, read_json_object
+
+MAX_IMAGE_BYTES = 25 * 1024 * 1024
+
+
+def _ident(request: web.Request) -> WorkerIdentity:
+    return request.app[SERVICES].creds.authenticate(request.headers.get("Authorization"))
+
+
+def _wait(request: web.Request) -> float:
+    try:
+        return max(0.0, float(request.headers.get("X-Tablao-Wait", "0")))
+    except ValueError:
+        return 0.0
+
+
+def _address(request: web.Request) -> str:
+    return request.remote or ""
+
+
+async def register_worker(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    return web.json_response(await request.app[SERVICES].sessions.register(body, _address(request)))
+
+
+async def sign_on(request: web.Request) -> web.Response:
+    ident = _ident(request)
+    body = await read_json_object(request)
+    status = await request.app[SERVICES].sessions.sign_on(ident, body, _address(request))
+    return web.json_response({"status_requested": status})
+
+
+async def sign_off(request: web.Request) -> web.Response:
+    await request.app[SERVICES].sessions.sign_off(_ident(request))
+    return web.Response(status=204)
+
+
+async def worker_state(request: web.Request) -> web.Response:
+    requested = await request.app[SERVICES].sessions.state(_ident(request))
+    if not requested:
+        return web.Response(status=204)
+    return web.json_response({"status_requested": requested})
+
+
+async def worker_state_changed(request: web.Request) -> web.Response:
+    ident = _ident(request)
+    await request.app[SERVICES].sessions.state_changed(ident, await read_json_object(request))
+    return web.Response(status=204)
+
+
+async def schedule_task(request: web.Request) -> web.Response:
+    ident = _ident(request)
+    result = await request.app[SERVICES].sessions.schedule(ident, _wait(request))
+    match result.kind:
+        case "task":
+            return web.json_response(result.body)
+        case "locked":
+            return web.json_response(result.body, status=423)
+        case "not-awake":
+            return web.json_response(result.body, status=409)
+        case _:
+            return web.Response(status=204)
+
+
+async def task_update(request: web.Request) -> web.Response:
+    ident = _ident(request)
+    services = request.app[SERVICES]
+    task_uuid = request.match_info["task_id"]
+    body = await read_json_object(request)
+    job_uuid, log_text = await services.sessions.task_update(ident, task_uuid, body)
+    if log_text:
+        await services.task_logs.append(job_uuid, task_uuid, log_text)
+        services.bus.publish(ev.TASK_LOG_DID_APPEND, {"task_id": task_uuid, "job_id": job_uuid, "log": log_text})
+    return web.Response(status=204)
+
+
+async def may_i_run(request: web.Request) -> web.Response:
+    ident = _ident(request)
+    answer = await request.app[SERVICES].sessions.may_i_run(ident, request.match_info["task_id"], _wait(request))
+    return web.json_response(answer)
+
+
+async def output_produced(request: web.Request) -> web.Response:
+    ident = _ident(request)
+    services = request.app[SERVICES]
+    if request.content_length is None:
+        return error_json(411, "Content-Length is required")
+    if request.content_length > MAX_IMAGE_BYTES:
+        return error_json(413, f"image is larger than {MAX_IMAGE_BYTES} bytes")
+    job_uuid, _ = await services.jobs.task_ids(request.match_info["task_id"])
+    data = await request.read()
+    await services.last_rendered.submit(job_uuid, data, request.content_type)
+    return web.Response(status=202)

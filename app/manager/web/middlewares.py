@@ -1,0 +1,74 @@
+"""Middlewares: one place that maps errors to `{code, message}`, and the optional access token."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from app.api.errors import ApiError, BadRequest, Forbidden
+from app.manager.persistence.errors import IntegrityProblem
+from app.manager.web.keys import SERVICES
+
+_log = logging.getLogger(__name__)
+
+
+def error_json(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"code": status, "message": message}, status=status, headers=headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        if exc.status >= 500:
+            _log.error("%s %s failed: %s", request.method, request.path, exc.message)
+        return error_json(exc.status, exc.message, exc.headers)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and exc.content_type != "application/json":
+            return error_json(exc.status, exc.reason or exc.text or "error", dict(exc.headers) or None)
+        raise
+    except IntegrityProblem as exc:
+        return error_json(500, str(exc))
+    except Exception:  # noqa: BLE001 - never leak a traceback to the client
+        _log.exception("%s %s crashed", request.method, request.path)
+        return error_json(500, "internal error in the Manager; see its log for details")
+
+
+# Paths open without the access token: the worker API has its own auth, the add-on's read paths
+# and the explorer page stay reachable so users can see what is wrong.
+_OPEN_PREFIXES = ("/api/v3/worker/", "/api/v3/version", "/api/v3/swagger-ui", "/api/v3/openapi")
+
+
+@web.middleware
+async def access_token_middleware(request: web.Request, handler):
+    token = request.app[SERVICES].config.access_token
+    if token and request.path.startswith("/api/") and not request.path.startswith(_OPEN_PREFIXES):
+        given = request.headers.get("Authorization", "")
+        if given != f"Bearer {token}" and request.query.get("access_token") != token:
+            raise Forbidden("this Manager requires an access token (Authorization: Bearer <token>)")
+    return await handler(request)
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request body as JSON, or a 400 that says where it is broken."""
+    raw = await request.read()
+    if not raw:
+        raise BadRequest("the request body is empty; expected JSON")
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise BadRequest("the request body is not UTF-8 text")
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} "
+                         f"column {exc.colno}")
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise BadRequest("expected a JSON object")
+    return body

@@ -1,0 +1,145 @@
+"""Worker management for the dashboard: list, inspect, delete, status requests, tags, sleep schedules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuidlib
+from typing import Any
+
+from app.api.enums import WorkerStatus as W
+from app.api.errors import BadRequest, PreconditionFailed
+from app.common import events as ev
+from app.common import schedule
+from app.manager.auth import CredentialCache
+from app.manager.convert import (sleep_schedule_json, tag_json, worker_json, worker_summary_json)
+from app.manager.persistence import workers
+from app.manager.state_machine.effects import Effects
+from app.manager.state_machine.runner import StatusMachine
+from app.manager.state_machine.statuses import JOB_UNFINISHED
+from app.manager.state_machine.tasks import return_worker_tasks
+
+REQUESTABLE_WORKER_STATUSES = (W.AWAKE, W.ASLEEP, W.OFFLINE, W.RESTART)
+
+
+class WorkerAdmin:
+    def __init__(self, machine: StatusMachine, creds: CredentialCache):
+        self.machine, self.creds = machine, creds
+        self.store = machine.store
+
+    async def list(self) -> list[dict[str, Any]]:
+        return [worker_summary_json(w) for w in await self.store.call(workers.list_workers)]
+
+    async def fetch(self, worker_uuid: str) -> dict[str, Any]:
+        def load():
+            worker = workers.fetch_worker(worker_uuid)
+            return worker, workers.worker_tags(worker.id), workers.current_or_last_task(worker.id)
+        return worker_json(*await self.store.call(load))
+
+    async def delete(self, worker_uuid: str) -> None:
+        await self.machine.run(_delete_sync, worker_uuid)
+        self.creds.remove(worker_uuid)
+
+    async def request_status(self, worker_uuid: str, body: dict[str, Any]) -> None:
+        try:
+            status = W(body.get("status"))
+        except ValueError:
+            raise BadRequest(f"unknown worker status {body.get('status')!r}")
+        if status not in REQUESTABLE_WORKER_STATUSES:
+            raise BadRequest(f"a worker can be asked to go {', '.join(REQUESTABLE_WORKER_STATUSES)}, "
+                             f"not {status.value!r}")
+        await self.machine.run(_request_status_sync, worker_uuid, status, bool(body.get("is_lazy", False)))
+
+    async def set_tags(self, worker_uuid: str, body: dict[str, Any]) -> None:
+        tag_ids = body.get("tag_ids")
+        if not isinstance(tag_ids, list) or not all(isinstance(t, str) for t in tag_ids):
+            raise BadRequest("`tag_ids` must be a list of tag ids")
+        await self.machine.run(_set_tags_sync, worker_uuid, tag_ids)
+
+    # --- tags ----------------------------------------------------------------------------------
+    async def tags(self) -> list[dict[str, Any]]:
+        return [tag_json(t) for t in await self.store.call(workers.list_tags)]
+
+    async def tag(self, tag_uuid: str) -> dict[str, Any]:
+        return tag_json(await self.store.call(workers.fetch_tag, tag_uuid))
+
+    async def create_tag(self, body: dict[str, Any]) -> dict[str, Any]:
+        name, description = _tag_fields(body)
+        tag_uuid = body.get("id") or str(uuidlib.uuid4())
+        tag = await self.store.call(workers.create_tag, str(tag_uuid), name, description)
+        self.machine.bus.publish(ev.WORKER_TAG_DID_CHANGE, {"tag": tag_json(tag)})
+        self.machine.waiters.work_available()
+        return tag_json(tag)
+
+    async def update_tag(self, tag_uuid: str, body: dict[str, Any]) -> None:
+        name, description = _tag_fields(body)
+        tag = await self.store.call(workers.update_tag, tag_uuid, name, description)
+        self.machine.bus.publish(ev.WORKER_TAG_DID_CHANGE, {"tag": tag_json(tag)})
+
+    async def delete_tag(self, tag_uuid: str) -> None:
+        tag = await self.store.call(workers.fetch_tag, tag_uuid)
+        await self.store.call(workers.delete_tag, tag_uuid, JOB_UNFINISHED)
+        self.machine.bus.publish(ev.WORKER_TAG_DID_CHANGE, {"tag": tag_json(tag), "was_deleted": True})
+
+    # --- sleep schedules -------------------------------------------------------------------------
+    async def sleep_schedule(self, worker_uuid: str) -> dict[str, Any] | None:
+        def load():
+            return workers.fetch_sleep_schedule(workers.fetch_worker(worker_uuid).id)
+        sched = await self.store.call(load)
+        return sleep_schedule_json(sched) if sched else None
+
+    async def set_sleep_schedule(self, worker_uuid: str, body: dict[str, Any]) -> None:
+        try:
+            window_fields = {
+                "is_active": bool(body.get("is_active", False)),
+                "days_of_week": schedule.clean_days(str(body.get("days_of_week") or "")),
+                "start_time": _hhmm(body.get("start_time")), "end_time": _hhmm(body.get("end_time")),
+            }
+        except schedule.ScheduleError as exc:
+            raise BadRequest(str(exc))
+        def save():
+            workers.set_sleep_schedule(workers.fetch_worker(worker_uuid).id, next_check=None, **window_fields)
+        await self.store.call(save)
+        self.machine.waiters.worker_changed(worker_uuid)  # the sleep scheduler re-evaluates now
+
+
+def _hhmm(value: Any) -> str:
+    t = schedule.parse_time(str(value or ""))
+    return f"{t.hour:02d}:{t.minute:02d}"
+
+
+def _tag_fields(body: dict[str, Any]) -> tuple[str, str]:
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest("a worker tag needs a non-empty `name`")
+    return name.strip(), str(body.get("description") or "")
+
+
+def _delete_sync(fx: Effects, now: dt.datetime, worker_uuid: str) -> None:
+    worker = workers.fetch_worker(worker_uuid)
+    return_worker_tasks(fx, worker, now, "worker is being deleted")
+    workers.soft_delete(worker.id, now)
+    worker.deleted_at, worker.status, worker.updated_at = now, W.OFFLINE.value, now
+    fx.worker_changed(worker)
+
+
+def _request_status_sync(fx: Effects, now: dt.datetime, worker_uuid: str, status: W, is_lazy: bool) -> None:
+    worker = workers.fetch_worker(worker_uuid)
+    if status == W.RESTART and not worker.can_restart:
+        raise PreconditionFailed(f"worker {worker.name} cannot restart itself (it was started without "
+                                 "a restart exit code)")
+    if status == worker.status:
+        requested, lazy = "", False  # asking for the current status withdraws any request
+    else:
+        requested, lazy = status.value, is_lazy
+    worker.status_requested, worker.lazy_status_request, worker.updated_at = requested, lazy, now
+    workers.update_worker(worker.id, status_requested=requested, lazy_status_request=lazy, updated_at=now)
+    fx.worker_changed(worker)
+
+
+def _set_tags_sync(fx: Effects, now: dt.datetime, worker_uuid: str, tag_ids: list[str]) -> None:
+    worker = workers.fetch_worker(worker_uuid)
+    workers.set_worker_tags(worker.id, tag_ids)
+    workers.update_worker(worker.id, updated_at=now)
+    worker.updated_at = now
+    fx.worker_changed(worker)
+    fx.work_available = True

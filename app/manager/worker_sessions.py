@@ -1,0 +1,320 @@
+"""The worker-facing side of the Manager: register, sign on/off, states, task hand-out and updates.
+
+Hand-out long-polls (Tablao extension): with `X-Tablao-Wait: N` a worker that finds no task waits
+up to N seconds for work to appear instead of sleeping a fixed time, so the next task starts as
+soon as it exists. Without the header the answer is immediate, as Flamenco's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+import uuid as uuidlib
+from dataclasses import dataclass
+from typing import Any
+
+from app.api.enums import TaskStatus as T
+from app.api.enums import WorkerStatus as W
+from app.api.errors import BadRequest, Conflict, NotFound
+from app.common import schedule
+from app.manager.auth import CredentialCache, WorkerIdentity, hash_secret
+from app.manager.convert import assigned_task_json
+from app.manager.persistence import scheduler_queries, tasks, workers
+from app.manager.persistence.models import Job, Task, Worker
+from app.manager.state_machine.effects import Effects
+from app.manager.state_machine.failures import FailurePolicy, task_failed_by_worker
+from app.manager.state_machine.runner import StatusMachine
+from app.manager.state_machine.statuses import WORKER_REPORTABLE
+from app.manager.state_machine.tasks import change_task_status, return_worker_tasks
+from app.manager.variables import Variables
+
+_log = logging.getLogger(__name__)
+MAX_WAIT_S = 60.0
+
+
+@dataclass
+class Assignment:
+    kind: str  # "task", "none", "locked" (423), "not-awake" (409)
+    body: dict[str, Any] | None = None
+
+
+class WorkerSessions:
+    def __init__(self, machine: StatusMachine, creds: CredentialCache, variables: Variables,
+                 policy: FailurePolicy, local_tz: dt.tzinfo | None = None):
+        self.machine, self.creds, self.variables, self.policy = machine, creds, variables, policy
+        self.local_tz = local_tz
+
+    @property
+    def store(self):
+        return self.machine.store
+
+    # --- registration and sign-on --------------------------------------------------------------
+    async def register(self, body: dict[str, Any], address: str) -> dict[str, Any]:
+        secret = _req_str(body, "secret")
+        fields = {
+            "uuid": str(uuidlib.uuid4()), "secret_hash": hash_secret(secret),
+            "name": _req_str(body, "name"), "platform": _req_str(body, "platform").lower(),
+            "supported_task_types": _task_types(body), "address": address,
+            "status": W.OFFLINE.value, "software": str(body.get("software", "")),
+        }
+        worker = await self.machine.run(_register_sync, fields)
+        self.creds.add(worker.id, worker.uuid, worker.secret_hash)
+        _log.info("registered worker %s (%s)", worker.name, worker.uuid)
+        return {"uuid": worker.uuid, "name": worker.name, "address": worker.address,
+                "status": worker.status, "platform": worker.platform, "software": worker.software,
+                "supported_task_types": worker.supported_task_types.split(",")}
+
+    async def sign_on(self, ident: WorkerIdentity, body: dict[str, Any], address: str) -> str:
+        fields = {"name": _req_str(body, "name"), "supported_task_types": _task_types(body),
+                  "software": str(body.get("software_version", "")),
+                  "can_restart": bool(body.get("can_restart", False)), "address": address}
+        return await self.machine.run(_sign_on_sync, ident.id, fields, self._local_now())
+
+    async def sign_off(self, ident: WorkerIdentity) -> None:
+        await self.machine.run(_sign_off_sync, ident.id)
+
+    async def state(self, ident: WorkerIdentity) -> str | None:
+        return await self.machine.run(_state_sync, ident.id)
+
+    async def state_changed(self, ident: WorkerIdentity, body: dict[str, Any]) -> None:
+        status = _parse_status(body.get("status"))
+        await self.machine.run(_state_changed_sync, ident.id, status)
+
+    # --- task hand-out -------------------------------------------------------------------------
+    async def schedule(self, ident: WorkerIdentity, wait_s: float) -> Assignment:
+        deadline = time.monotonic() + min(max(wait_s, 0.0), MAX_WAIT_S)
+        signal = self.machine.waiters.work
+        while True:
+            generation = signal.generation
+            result = await self.machine.run(_schedule_sync, ident.id)
+            if isinstance(result, tuple):
+                worker, task, job = result
+                commands = self.variables.expand_for_worker(task.commands, worker.platform or "linux")
+                return Assignment("task", assigned_task_json(task, job, commands))
+            if result != "none":
+                return Assignment(result[0], result[1])
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not await signal.wait(generation, remaining):
+                return Assignment("none")
+
+    async def task_update(self, ident: WorkerIdentity, task_uuid: str, body: dict[str, Any]) -> tuple[str, str]:
+        """Apply a worker's task update; returns (job uuid, log text) for the caller to store."""
+        status = body.get("taskStatus")
+        if status is not None:
+            status = _parse_task_status(status)
+        steps = body.get("steps_completed")
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
+            raise BadRequest("steps_completed must be a whole number >= 0")
+        activity = body.get("activity")
+        if activity is not None and not isinstance(activity, str):
+            raise BadRequest("activity must be a string")
+        log_text = body.get("log") or ""
+        if not isinstance(log_text, str):
+            raise BadRequest("log must be a string")
+        return await self.machine.run(_task_update_sync, ident.id, task_uuid, status, activity, steps,
+                                      self.policy), log_text
+
+    async def may_i_run(self, ident: WorkerIdentity, task_uuid: str, wait_s: float) -> dict[str, Any]:
+        waiters = self.machine.waiters
+        task_sig, worker_sig = waiters.task_signal(task_uuid), waiters.worker_signal(ident.uuid)
+        gens = (task_sig.generation, worker_sig.generation)
+        answer = await self.machine.run(_may_i_run_sync, ident.id, task_uuid)
+        if not answer["mayKeepRunning"] or wait_s <= 0:
+            return answer
+        wait_s = min(wait_s, MAX_WAIT_S)
+        waits = [asyncio.ensure_future(task_sig.wait(gens[0], wait_s)),
+                 asyncio.ensure_future(worker_sig.wait(gens[1], wait_s))]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+        return await self.machine.run(_may_i_run_sync, ident.id, task_uuid)
+
+    def _local_now(self) -> dt.datetime:
+        return self.machine.clock.now().astimezone(self.local_tz)
+
+
+# --- validation helpers --------------------------------------------------------------------------
+def _req_str(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"`{key}` is required and must be a non-empty string")
+    return value.strip()
+
+
+def _task_types(body: dict[str, Any]) -> str:
+    types = body.get("supported_task_types")
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+        raise BadRequest("`supported_task_types` must be a list of strings")
+    return ",".join(sorted({t.strip().lower() for t in types if t.strip()}))
+
+
+def _parse_status(value: Any) -> W:
+    try:
+        return W(value)
+    except ValueError:
+        raise BadRequest(f"unknown worker status {value!r}; use one of {', '.join(s.value for s in W)}")
+
+
+def _parse_task_status(value: Any) -> T:
+    try:
+        status = T(value)
+    except ValueError:
+        raise BadRequest(f"unknown task status {value!r}")
+    if status not in WORKER_REPORTABLE:
+        raise BadRequest(f"a worker may report only {', '.join(sorted(WORKER_REPORTABLE))}, "
+                         f"not {status.value!r}; the Manager decides about soft failures")
+    return status
+
+
+# --- store-thread bodies ---------------------------------------------------------------------------
+def _register_sync(fx: Effects, now: dt.datetime, fields: dict[str, Any]) -> Worker:
+    worker = workers.create_worker(created_at=now, updated_at=now, last_seen_at=now, **fields)
+    fx.worker_changed(worker)
+    return worker
+
+
+def _seen(worker: Worker, now: dt.datetime) -> None:
+    worker.last_seen_at = now
+    workers.update_worker(worker.id, last_seen_at=now)
+
+
+def _set_worker_status(fx: Effects, worker: Worker, status: str, now: dt.datetime, **extra: Any) -> None:
+    previous = worker.status
+    worker.status, worker.updated_at = status, now
+    for key, value in extra.items():
+        setattr(worker, key, value)
+    workers.update_worker(worker.id, status=status, updated_at=now, **extra)
+    fx.worker_changed(worker, previous)
+
+
+def _sign_on_sync(fx: Effects, now: dt.datetime, worker_id: int, fields: dict[str, Any],
+                  local_now: dt.datetime) -> str:
+    worker = workers.fetch_worker_by_id(worker_id)
+    for key, value in fields.items():
+        setattr(worker, key, value)
+    workers.update_worker(worker_id, last_seen_at=now, **fields)
+    # Tasks it had before it went away are not coming back from this process.
+    return_worker_tasks(fx, worker, now, "worker signed on again")
+    initial = worker.status_requested or _scheduled_status(worker_id, local_now) or W.AWAKE.value
+    _set_worker_status(fx, worker, W.STARTING.value, now)
+    return initial
+
+
+def _scheduled_status(worker_id: int, local_now: dt.datetime) -> str | None:
+    sched = workers.fetch_sleep_schedule(worker_id)
+    if sched is None or not sched.is_active:
+        return None
+    window = schedule.parse_window(True, sched.days_of_week, sched.start_time, sched.end_time)
+    return W.ASLEEP.value if schedule.should_sleep(local_now, window) else W.AWAKE.value
+
+
+def _sign_off_sync(fx: Effects, now: dt.datetime, worker_id: int) -> None:
+    worker = workers.fetch_worker_by_id(worker_id)
+    extra: dict[str, Any] = {"last_seen_at": now}
+    if worker.status_requested in (W.OFFLINE, W.RESTART):
+        extra.update(status_requested="", lazy_status_request=False)
+    elif not worker.status_requested and worker.status in (W.AWAKE, W.ASLEEP):
+        # Remember where it was, so the next sign-on brings it back there.
+        extra.update(status_requested=worker.status, lazy_status_request=False)
+    return_worker_tasks(fx, worker, now, "worker signed off")
+    _set_worker_status(fx, worker, W.OFFLINE.value, now, **extra)
+
+
+def _state_sync(fx: Effects, now: dt.datetime, worker_id: int) -> str | None:
+    worker = workers.fetch_worker_by_id(worker_id)
+    _seen(worker, now)
+    return worker.status_requested or None
+
+
+def _state_changed_sync(fx: Effects, now: dt.datetime, worker_id: int, status: W) -> None:
+    worker = workers.fetch_worker_by_id(worker_id)
+    extra: dict[str, Any] = {"last_seen_at": now}
+    if worker.status_requested == status:
+        extra.update(status_requested="", lazy_status_request=False)
+    if status != W.AWAKE:
+        return_worker_tasks(fx, worker, now, f"worker {worker.name} changed status to '{status.value}'")
+    _set_worker_status(fx, worker, status.value, now, **extra)
+
+
+def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int):
+    worker = workers.fetch_worker_by_id(worker_id)
+    _seen(worker, now)
+    if worker.status_requested:
+        return ("locked", {"status_requested": worker.status_requested})
+    if worker.status != W.AWAKE:
+        return ("not-awake", {"code": 409, "message": f"worker is {worker.status!r}, not awake; "
+                                                     "announce the state first"})
+    task_id = scheduler_queries.active_task_of_worker(worker_id)
+    if task_id is None:
+        types = [t for t in worker.supported_task_types.split(",") if t]
+        task_id = scheduler_queries.find_runnable_task(worker_id, types, workers.worker_tag_ids(worker_id))
+        if task_id is None:
+            return "none"
+        scheduler_queries.assign(task_id, worker_id, now)
+        task = tasks.fetch_task_by_id(task_id)
+        change_task_status(fx, task, task.job, T.ACTIVE, now, activity="Assigned",
+                           reason=f"assigned to worker {worker.name} ({worker.uuid})", worker=worker)
+    task = tasks.fetch_task_by_id(task_id)
+    return worker, task, task.job
+
+
+def _own_task(worker_id: int, task_uuid: str) -> Task:
+    task = tasks.fetch_task(task_uuid)
+    if task.worker_id != worker_id:
+        raise Conflict(f"task {task_uuid} is not assigned to this worker")
+    return task
+
+
+def _task_update_sync(fx: Effects, now: dt.datetime, worker_id: int, task_uuid: str, status: T | None,
+                      activity: str | None, steps: int | None, policy: FailurePolicy) -> str:
+    task = _own_task(worker_id, task_uuid)
+    job: Job = task.job
+    worker: Worker = task.worker
+    _seen(worker, now)
+    fields: dict[str, Any] = {"last_touched_at": now}
+    if status is not None and task.status != T.ACTIVE:
+        raise Conflict(f"task {task_uuid} is {task.status}, no longer active; stop working on it")
+    if activity is not None:
+        fields["activity"] = task.activity = activity
+    if steps is not None and status is None:
+        steps = min(steps, task.steps_total)
+        if steps != task.steps_completed:
+            job.steps_completed = max(0, job.steps_completed + steps - task.steps_completed)
+            from app.manager.persistence import jobs as jobs_q
+            jobs_q.update_job(job.id, steps_completed=job.steps_completed, updated_at=now)
+            fields["steps_completed"] = task.steps_completed = steps
+            fx.job_changed(job, None)
+    tasks.update_task(task.id, updated_at=now, **fields)
+    task.updated_at = now
+    if status == T.FAILED:
+        task_failed_by_worker(fx, task, job, worker, now, activity or "Failed", policy)
+    elif status is not None and status != task.status:
+        change_task_status(fx, task, job, status, now, activity=activity, worker=worker)
+    elif activity is not None or steps is not None:
+        fx.task_changed(task, job, None, worker)
+    return job.uuid
+
+
+def _may_i_run_sync(fx: Effects, now: dt.datetime, worker_id: int, task_uuid: str) -> dict[str, Any]:
+    worker = workers.fetch_worker_by_id(worker_id)
+    _seen(worker, now)
+    if worker.status_requested and not worker.lazy_status_request:
+        return _no(f"worker is asked to go {worker.status_requested}", status_change=True)
+    try:
+        task = tasks.fetch_task(task_uuid)
+    except NotFound:
+        return _no("task not found; it may have been deleted")
+    if task.worker_id != worker_id:
+        return _no("task is assigned to another worker")
+    if task.status != T.ACTIVE:
+        return _no(f"task is {task.status}")
+    tasks.touch(task.id, now)
+    return {"mayKeepRunning": True, "reason": "", "statusChangeRequested": False}
+
+
+def _no(reason: str, status_change: bool = False) -> dict[str, Any]:
+    return {"mayKeepRunning": False, "reason": reason, "statusChangeRequested": status_change}
