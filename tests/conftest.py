@@ -1,0 +1,109 @@
+"""Shared fixtures: a real Manager on a free 127.0.0.1 port, with its store in a temp folder."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from app.manager.config import ManagerConfig, save_config
+
+
+def make_config(root: Path, **overrides) -> ManagerConfig:
+    cfg = ManagerConfig(path=root / "flamenco-manager.yaml", listen="127.0.0.1:0",
+                        shared_storage_path=str(root / "shared"), database="manager.sqlite",
+                        local_manager_storage_path="storage")
+    for key, value in overrides.items():
+        setattr(cfg, key, value)
+    (root / "shared").mkdir(parents=True, exist_ok=True)
+    save_config(cfg)
+    return cfg
+
+
+class RunningManager:
+    """A Manager running in this process's event loop, reachable over real HTTP."""
+
+    def __init__(self, cfg: ManagerConfig):
+        from app.manager.service import ManagerService
+
+        self.cfg = cfg
+        self.service = ManagerService(cfg)
+        self._task: asyncio.Task | None = None
+        self.session: aiohttp.ClientSession | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.service.port}"
+
+    @property
+    def services(self):
+        return self.service.services
+
+    async def start(self) -> "RunningManager":
+        self._task = asyncio.create_task(self.service.run())
+        ready = asyncio.create_task(self.service.ready.wait())
+        done, _ = await asyncio.wait({self._task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if self._task in done:
+            ready.cancel()
+            self._task.result()  # raises the start-up error
+        self.session = aiohttp.ClientSession(self.url)
+        return self
+
+    async def stop(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def request(self, method: str, path: str, **kwargs) -> tuple[int, object]:
+        """Send a request and return (status, parsed JSON or text or None)."""
+        assert self.session is not None
+        async with self.session.request(method, path, **kwargs) as resp:
+            if resp.status == 204:
+                return resp.status, None
+            if resp.content_type == "application/json":
+                return resp.status, await resp.json()
+            return resp.status, await resp.text()
+
+
+@pytest.fixture
+async def manager(tmp_path: Path) -> AsyncIterator[RunningManager]:
+    running = await RunningManager(make_config(tmp_path)).start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
+async def manager_factory(tmp_path: Path):
+    """Start Managers on demand (same config dir → same store, for restart tests)."""
+    started: list[RunningManager] = []
+
+    async def start(**overrides) -> RunningManager:
+        cfg_path = tmp_path / "flamenco-manager.yaml"
+        if cfg_path.exists() and not overrides:
+            from app.manager.config import load_config
+            cfg = load_config(cfg_path)
+        else:
+            cfg = make_config(tmp_path, **overrides)
+        running = await RunningManager(cfg).start()
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        await running.stop()
+
+
+def echo_job(message: str = "hello", repeats: int = 2, **extra) -> dict:
+    job = {"name": "echo test", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
+           "settings": {"message": message, "sleep_duration_seconds": 0, "sleep_repeats": repeats}}
+    job.update(extra)
+    return job
