@@ -1,0 +1,183 @@
+"""Tests for the served OpenAPI document and the offline API explorer."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp import web
+
+from app.manager.web.openapi import EXPLORER_PATH, add_openapi_routes, load_spec
+
+REPO = Path(__file__).resolve().parents[2]
+# A pristine copy of Flamenco's document: the contract ours must stay a superset of.
+FLAMENCO_SPEC = REPO / "resources" / "openapi" / "flamenco-openapi.yaml"
+STATIC_DIR = REPO / "app" / "manager" / "web" / "static"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any) -> Any:
+    app = web.Application()
+    add_openapi_routes(app)
+    return await aiohttp_client(app)
+
+
+@pytest.fixture(scope="module")
+def flamenco() -> dict[str, Any]:
+    return yaml.load(FLAMENCO_SPEC.read_text("utf-8"), Loader=_LOADER)
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    return load_spec()
+
+
+def operations(spec: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (path, method): item[method]
+        for path, item in spec["paths"].items()
+        for method in METHODS
+        if method in item
+    }
+
+
+def refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*(refs(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(refs(value) for value in node))
+    return set()
+
+
+# The document ------------------------------------------------------------------------
+
+
+async def test_json_is_a_superset_of_flamenco(client: Any, flamenco: dict[str, Any]) -> None:
+    response = await client.get("/api/v3/openapi3.json")
+    assert response.status == 200
+    assert response.content_type == "application/json"
+    ours = await response.json()
+
+    assert set(flamenco["paths"]) <= set(ours["paths"])
+    our_ops = operations(ours)
+    for key, op in operations(flamenco).items():
+        assert key in our_ops, key
+        assert our_ops[key]["operationId"] == op["operationId"]
+        assert our_ops[key].get("security") == op.get("security"), key
+        assert set(op["responses"]) <= set(our_ops[key]["responses"]), key
+        assert our_ops[key].get("requestBody") == op.get("requestBody"), key
+    # Flamenco's schemas are the wire contract: unchanged, not just present.
+    for name, schema in flamenco["components"]["schemas"].items():
+        assert ours["components"]["schemas"][name] == schema, name
+    assert ours["components"]["securitySchemes"] == flamenco["components"]["securitySchemes"]
+
+
+def test_only_tablao_paths_are_added(flamenco: dict[str, Any], spec: dict[str, Any]) -> None:
+    added = set(spec["paths"]) - set(flamenco["paths"])
+    assert all(path.startswith("/api/v3/tablao/") for path in added), added
+    assert added >= {
+        "/api/v3/tablao/events",
+        "/api/v3/tablao/variables",
+        "/api/v3/tablao/storage-check",
+        "/api/v3/tablao/jobs",
+    }
+
+
+def test_every_ref_resolves(spec: dict[str, Any]) -> None:
+    for ref in refs(spec):
+        assert ref.startswith("#/"), ref
+        node: Any = spec
+        for key in ref[2:].split("/"):
+            assert key in node, f"dangling $ref {ref}"
+            node = node[key]
+
+
+def test_operation_ids_are_unique(spec: dict[str, Any]) -> None:
+    ids = [op["operationId"] for op in operations(spec).values()]
+    assert len(ids) == len(set(ids))
+
+
+def test_long_poll_header_documented(spec: dict[str, Any]) -> None:
+    for path, method in [("/api/v3/worker/task", "post"), ("/api/v3/worker/task/{task_id}/may-i-run", "get")]:
+        params = spec["paths"][path][method]["parameters"]
+        assert {"$ref": "#/components/parameters/TablaoWait"} in params
+    wait = spec["components"]["parameters"]["TablaoWait"]
+    assert (wait["name"], wait["in"], wait["required"]) == ("X-Tablao-Wait", "header", False)
+
+
+def test_tablao_additions_shapes(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    assert schemas["TablaoEvent"]["required"] == ["type", "data"]
+    assert set(schemas["TablaoStorageCheckResult"]["properties"]) >= {
+        "path", "is_usable", "cause", "free_bytes", "total_bytes", "can_symlink", "can_hardlink", "approach",
+    }
+    assert schemas["TablaoJobsPage"]["required"] == ["jobs", "total"]
+    jobs = spec["paths"]["/api/v3/tablao/jobs"]["get"]
+    assert [p["name"] for p in jobs["parameters"]] == ["limit", "offset", "status"]
+    variables = spec["paths"]["/api/v3/tablao/variables"]
+    assert {"get", "put"} <= set(variables)
+    assert spec["paths"]["/api/v3/tablao/events"]["get"]["x-tablao-websocket"] is True
+    for (path, _), op in operations(spec).items():
+        if path.startswith("/api/v3/tablao/"):
+            assert op["tags"] == ["tablao"]
+
+
+async def test_yaml_is_served_as_written(client: Any, spec: dict[str, Any]) -> None:
+    response = await client.get("/api/v3/openapi.yaml")
+    assert response.status == 200
+    text = await response.text()
+    assert text.startswith("openapi: 3.0.0")
+    assert yaml.load(text, Loader=_LOADER) == spec
+
+
+# The explorer --------------------------------------------------------------------------
+
+
+async def test_explorer_page_and_assets_are_served(client: Any) -> None:
+    response = await client.get(EXPLORER_PATH)
+    assert response.status == 200
+    assert response.content_type == "text/html"
+    html = await response.text()
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assets = re.findall(r'(?:src|href)="([^"#?]+)"', html)
+    assert {"explorer.js", "explorer.css"} <= set(assets)
+    for asset in ("explorer.js", "explorer.css"):
+        asset_response = await client.get(EXPLORER_PATH + asset)
+        assert asset_response.status == 200, asset
+        assert await asset_response.text() == (STATIC_DIR / asset).read_text("utf-8")
+    assert (await client.get(EXPLORER_PATH + "explorer.js")).content_type == "text/javascript"
+
+
+@pytest.mark.parametrize("alias", ["/api/v3/explorer/", "/api/v3/explorer", "/api/v3/swagger-ui"])
+async def test_explorer_aliases_redirect(client: Any, alias: str) -> None:
+    response = await client.get(alias, allow_redirects=False)
+    assert response.status == 302
+    assert response.headers["Location"] == EXPLORER_PATH
+
+
+@pytest.mark.parametrize("name", ["..%2F..%2Fopenapi.py", "missing.js", ".hidden.js", "openapi.py"])
+async def test_explorer_serves_only_its_own_assets(client: Any, name: str) -> None:
+    response = await client.get(EXPLORER_PATH + name)
+    assert response.status == 404
+
+
+def test_explorer_assets_reference_no_other_hosts() -> None:
+    files = sorted(STATIC_DIR.iterdir())
+    assert {f.name for f in files} >= {"index.html", "explorer.js", "explorer.css"}
+    for path in files:
+        text = path.read_text("utf-8")
+        assert not re.search(r"https?://", text), f"{path.name} references another host"
+        # Protocol-relative URLs and CSS imports would load from elsewhere too.
+        assert not re.search(r"""(?:src|href)\s*=\s*["']//""", text), path.name
+        assert not re.search(r"@import|url\(\s*['\"]?(?:https?:)?//", text), path.name
+
+
+def test_explorer_script_stays_small() -> None:
+    lines = (STATIC_DIR / "explorer.js").read_text("utf-8").count("\n")
+    assert lines <= 500
