@@ -1,6 +1,7 @@
 """Windows and POSIX paths handled as text, on any OS.
 
-This module owns the path arithmetic that crosses platforms: the Manager may
+This module owns the path arithmetic that crosses platforms, and the
+platform path variables built on it (`PathExpander`): the Manager may
 run on Linux while an artist submits from Windows and a Worker renders on
 macOS, so `os.path` (which only knows the local OS) cannot be used. Everything
 here is a pure function on strings; nothing touches the file system.
@@ -21,8 +22,10 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 _log = logging.getLogger(__name__)
 
@@ -326,3 +329,162 @@ def relative_to(path: str, prefix: str, platform: str | None = None) -> str | No
 def is_under(path: str, prefix: str, platform: str | None = None) -> bool:
     """Whether `path` is `prefix` or lies below it (see `relative_to`)."""
     return relative_to(path, prefix, platform) is not None
+
+
+# ---------------------------------------------------------------- variable expansion
+
+_MEMO_SIZE = 8192
+
+# What follows a two-way path inside a longer string and belongs to it: runs of
+# anything but whitespace and quotes, plus inner spaces as long as the next
+# word does not look like a CLI option (`-x`), a quote or another variable.
+# Only this tail gets its separators converted, so `pad=ceil(iw/2)*2` in the
+# same ffmpeg argument string stays intact. (Flamenco converts the whole string.)
+_TAIL = r"""(?P<tail>(?:[^\s"'{]+|BRACE|\s+(?=[^\s"'{-]))*)"""
+
+
+class PathExpander:
+    """`{name}` expansion and two-way path translation for one target platform.
+
+    Built once per target platform (regexes compiled up front). For each
+    string: (1) `{name}` of a `one_way` variable becomes its value; (2)
+    `{name}` of a `two_way` variable becomes its target value, and (3) a path
+    that starts with one of the `rewrites` source values (at the start of the
+    string or of a word, e.g. after a one-way `{jobs}` was expanded) gets that
+    prefix swapped for the paired target value, on whole components only and
+    ignoring case where `source_platform` does. Steps 2 and 3 run in one regex
+    pass, so a rewritten path is never rewritten again. Where 2 or 3 applied,
+    the path's separators follow `platform` (backslashes and `S:\\` on
+    Windows). Unknown `{names}` stay as they are.
+    """
+
+    def __init__(
+        self,
+        one_way: Mapping[str, str],
+        two_way: Mapping[str, str],
+        rewrites: Iterable[tuple[str, str]],
+        platform: str,
+        source_platform: str,
+    ):
+        self.platform = resolve_platform(platform)
+        self._windows = style_for_platform(platform) is PathStyle.WINDOWS
+        self._one_way = dict(one_way)
+        self._two_way = dict(two_way)
+        self._source_ci = is_case_insensitive(source_platform)
+        self._source_windows = style_for_platform(source_platform) is PathStyle.WINDOWS
+        self._rewrites: dict[str, str] = {}
+        sources: list[str] = []
+        for source, target in rewrites:
+            if source:
+                self._rewrites.setdefault(self._key(source), target)
+                sources.append(source)
+        self._one_way_re = _names_re(self._one_way)
+        self._two_way_re = self._compile(sources)
+        self._needles = {self._needle(source) for source in sources}
+        self._memo: dict[str, str] = {}
+
+    def _needle(self, prefix: str) -> str:
+        needle = max(re.split(r"[\\/]+", prefix), key=len)
+        return needle.lower() if self._source_ci else needle
+
+    def _key(self, prefix: str) -> str:
+        key = re.sub(r"[\\/]+", "/", prefix)
+        return key.lower() if self._source_ci else key
+
+    def _compile(self, sources: list[str]) -> re.Pattern[str] | None:
+        alternatives = []
+        names = _names_alternation(self._two_way)
+        if names:
+            alternatives.append(rf"\{{(?P<var>{names})\}}")
+        if sources:
+            flags = "?i:" if self._source_ci else "?:"
+            ordered = sorted(set(sources), key=len, reverse=True)
+            paths = "|".join(_prefix_pattern(p, self._source_windows) for p in ordered)
+            # Only at the start of the string or of a word (after space, quote or `=`),
+            # and only up to a component boundary.
+            alternatives.append(rf"""(?<![^\s"'=])(?P<src>({flags}{paths}))(?:(?<=[\\/])|(?=[\\/\s"']|$))""")
+        if not alternatives:
+            return None
+        # Inside a tail a `{` is plain text, unless it starts another two-way reference.
+        brace = rf"\{{(?!(?:{names})\}})" if names else r"\{"
+        return re.compile("(?:" + "|".join(alternatives) + ")" + _TAIL.replace("BRACE", brace))
+
+    def expand(self, text: str) -> str:
+        # Tasks of one job repeat the same strings (`{blender}`, the blend file),
+        # so a memo turns most expansions into one dict lookup.
+        done = self._memo.get(text)
+        if done is not None:
+            return done
+        done = self._expand(text)
+        if len(self._memo) >= _MEMO_SIZE:
+            self._memo.clear()
+        self._memo[text] = done
+        return done
+
+    def expand_value(self, value: Any) -> Any:
+        """A copy of `value` with every string expanded, also inside lists and mappings."""
+        if type(value) is str or isinstance(value, str):
+            return self.expand(value)
+        if isinstance(value, list):
+            return [self.expand_value(item) for item in value]
+        if isinstance(value, Mapping):
+            return {key: self.expand_value(item) for key, item in value.items()}
+        return value  # Numbers, booleans and None are immutable: sharing them is a copy.
+
+    def _expand(self, text: str) -> str:
+        if self._one_way_re is not None and "{" in text:
+            text = self._one_way_re.sub(self._one_way_sub, text)
+        if self._two_way_re is not None and self._may_match(text):
+            text = self._two_way_re.sub(self._two_way_sub, text)
+        return text
+
+    def _may_match(self, text: str) -> bool:
+        """Cheap pre-check before the regex: a `{` or a source prefix's longest word."""
+        if "{" in text:
+            return True
+        if not self._needles:
+            return False
+        haystack = text.lower() if self._source_ci else text
+        return any(needle in haystack for needle in self._needles)
+
+    def _one_way_sub(self, match: re.Match[str]) -> str:
+        return self._one_way[match.group(1)]
+
+    def _two_way_sub(self, match: re.Match[str]) -> str:
+        name = match.group("var")
+        if name is not None:
+            value = self._two_way[name]
+        else:
+            found = self._rewrites.get(self._key(match.group("src")))
+            if found is None:
+                return match.group(0)
+            value = found
+        return self._convert(value, match.group("tail"))
+
+    def _convert(self, value: str, tail: str) -> str:
+        if value.endswith(("/", "\\")) and tail.startswith(("/", "\\")):
+            tail = tail[1:]  # A root value (`/`) must not double the separator.
+        if self._windows:
+            return to_platform(value + tail, WINDOWS)
+        return value + tail.replace("\\", "/")
+
+
+def _names_alternation(names: Iterable[str]) -> str:
+    # The braces delimit names, so order only matters for a stable pattern.
+    return "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+
+
+def _names_re(names: Iterable[str]) -> re.Pattern[str] | None:
+    alternation = _names_alternation(names)
+    return re.compile(rf"\{{({alternation})\}}") if alternation else None
+
+
+def _prefix_pattern(prefix: str, windows: bool) -> str:
+    """Regex for a source-platform value. On Windows either separator counts,
+    and a run of them (a UNC `\\\\`) needs at least as many in the text."""
+    if not windows:
+        return re.escape(prefix)
+    pieces = re.split(r"([\\/]+)", prefix)
+    return "".join(
+        rf"[\\/]{{{len(piece)},}}" if i % 2 else re.escape(piece) for i, piece in enumerate(pieces)
+    )

@@ -297,7 +297,7 @@ class Variables:
         self._shared_storage_path = shared_storage_path
         self._shaman_enabled = shaman_enabled
         self._all: dict[str, Variable] = {}
-        self._expanders: dict[str, _Expander] = {}
+        self._expanders: dict[str, crosspath.PathExpander] = {}
         self._submit_prefixes: dict[str, list[tuple[str, str]]] = {}
         self._rebuild()
 
@@ -481,20 +481,41 @@ class Variables:
         """Deep copy of `commands` with variables expanded in their parameters.
 
         Strings anywhere in `parameters` (also inside lists and mappings) are
-        expanded for audience `workers` on `worker_platform`; see `_Expander`.
+        expanded for audience `workers` on `worker_platform`: one-way values,
+        then two-way values, then paths that start with a two-way variable's
+        Manager-platform value are moved to the Worker's; the separators of
+        paths touched by two-way variables follow the Worker's platform. See
+        `crosspath.PathExpander` for the details.
         """
         expander = self._expander(self._platform(worker_platform))
-        return [expander.expand_command(command) for command in commands]
+        return [_expand_command(expander, command) for command in commands]
 
     def expand_string(self, text: str, worker_platform: str) -> str:
         return self._expander(self._platform(worker_platform)).expand(text)
 
-    def _expander(self, platform: str) -> _Expander:
+    def _expander(self, platform: str) -> crosspath.PathExpander:
         expander = self._expanders.get(platform)
         if expander is None:
-            expander = _Expander(list(self._all.values()), platform, self._manager_platform)
+            expander = self._build_expander(platform)
             self._expanders[platform] = expander
         return expander
+
+    def _build_expander(self, platform: str) -> crosspath.PathExpander:
+        one_way: dict[str, str] = {}
+        two_way: dict[str, str] = {}
+        rewrites: list[tuple[str, str]] = []
+        for variable in self._all.values():
+            value = variable.value_for("workers", platform)
+            if value is None:
+                continue
+            if not variable.is_twoway:
+                one_way[variable.name] = value
+                continue
+            two_way[variable.name] = value
+            manager_value = variable.value_for("workers", self._manager_platform)
+            if manager_value:
+                rewrites.append((manager_value, value))
+        return crosspath.PathExpander(one_way, two_way, rewrites, platform, self._manager_platform)
 
 
 def _audience(audience: str) -> str:
@@ -517,165 +538,9 @@ def _replace_prefix(value: str, prefixes: list[tuple[str, str]], platform: str) 
     return value
 
 
-# ---------------------------------------------------------------- expansion engine
-
-_MEMO_SIZE = 8192
-
-# What follows a two-way path inside a longer string and belongs to it: runs of
-# anything but whitespace and quotes, plus inner spaces as long as the next
-# word does not look like a CLI option (`-x`), a quote or another variable.
-# Only this tail gets its separators converted, so `pad=ceil(iw/2)*2` in the
-# same ffmpeg argument string stays intact. (Flamenco converts the whole string.)
-_TAIL = r"""(?P<tail>(?:[^\s"'{]+|BRACE|\s+(?=[^\s"'{-]))*)"""
-
-
-class _Expander:
-    """Expansion for one Worker platform, with its regexes compiled once.
-
-    For each string: (1) `{name}` of one-way variables becomes their value;
-    (2) `{name}` of two-way variables becomes the Worker platform's value, and
-    (3) a path starting with a two-way variable's Manager-platform value (at
-    the start of the string or of a word, e.g. after one-way `{jobs}` was
-    expanded) gets that prefix swapped for the Worker platform's value. Steps
-    2 and 3 run in one regex pass so a rewritten path is never rewritten
-    again. Where 2 or 3 applied, the path's separators follow the Worker
-    platform (backslashes and `S:\\` on Windows). Unknown `{names}` stay.
-    """
-
-    def __init__(self, variables: list[Variable], platform: str, manager_platform: str):
-        self.platform = platform
-        self._windows = crosspath.style_for_platform(platform) is crosspath.PathStyle.WINDOWS
-        self._one_way: dict[str, str] = {}
-        self._two_way: dict[str, str] = {}
-        self._by_manager_prefix: dict[str, str] = {}
-        self._manager_ci = crosspath.is_case_insensitive(manager_platform)
-        self._manager_windows = crosspath.style_for_platform(manager_platform) is crosspath.PathStyle.WINDOWS
-        manager_prefixes: list[str] = []
-        for variable in variables:
-            value = variable.value_for("workers", platform)
-            if value is None:
-                continue
-            if not variable.is_twoway:
-                self._one_way[variable.name] = value
-                continue
-            self._two_way[variable.name] = value
-            manager_value = variable.value_for("workers", manager_platform)
-            if manager_value:
-                self._by_manager_prefix.setdefault(self._key(manager_value), value)
-                manager_prefixes.append(manager_value)
-        self._two_way_re = self._compile(manager_prefixes)
-        self._one_way_re = _names_re(self._one_way)
-        self._needles = {self._needle(p) for p in manager_prefixes}
-        self._memo: dict[str, str] = {}
-
-    def _needle(self, prefix: str) -> str:
-        needle = max(re.split(r"[\\/]+", prefix), key=len)
-        return needle.lower() if self._manager_ci else needle
-
-    def _key(self, prefix: str) -> str:
-        key = re.sub(r"[\\/]+", "/", prefix)
-        return key.lower() if self._manager_ci else key
-
-    def _compile(self, manager_prefixes: list[str]) -> re.Pattern[str] | None:
-        alternatives = []
-        names = _names_alternation(self._two_way)
-        if names:
-            alternatives.append(rf"\{{(?P<var>{names})\}}")
-        if manager_prefixes:
-            flags = "?i:" if self._manager_ci else "?:"
-            ordered = sorted(set(manager_prefixes), key=len, reverse=True)
-            paths = "|".join(_prefix_pattern(p, self._manager_windows) for p in ordered)
-            # Only at the start of the string or of a word (after space, quote or `=`),
-            # and only up to a component boundary.
-            alternatives.append(rf"""(?<![^\s"'=])(?P<mgr>({flags}{paths}))(?:(?<=[\\/])|(?=[\\/\s"']|$))""")
-        if not alternatives:
-            return None
-        # Inside a tail a `{` is plain text, unless it starts another two-way reference.
-        brace = rf"\{{(?!(?:{names})\}})" if names else r"\{"
-        return re.compile("(?:" + "|".join(alternatives) + ")" + _TAIL.replace("BRACE", brace))
-
-    def expand(self, text: str) -> str:
-        # Tasks of one job repeat the same strings (`{blender}`, the blend file),
-        # so a memo turns most expansions into one dict lookup.
-        done = self._memo.get(text)
-        if done is not None:
-            return done
-        done = self._expand(text)
-        if len(self._memo) >= _MEMO_SIZE:
-            self._memo.clear()
-        self._memo[text] = done
-        return done
-
-    def _expand(self, text: str) -> str:
-        if self._one_way_re is not None and "{" in text:
-            text = self._one_way_re.sub(self._one_way_sub, text)
-        if self._two_way_re is not None and self._may_match(text):
-            text = self._two_way_re.sub(self._two_way_sub, text)
-        return text
-
-    def _may_match(self, text: str) -> bool:
-        """Cheap pre-check before the regex: a `{` or a Manager prefix's longest word."""
-        if "{" in text:
-            return True
-        if not self._needles:
-            return False
-        haystack = text.lower() if self._manager_ci else text
-        return any(needle in haystack for needle in self._needles)
-
-    def _one_way_sub(self, match: re.Match[str]) -> str:
-        return self._one_way[match.group(1)]
-
-    def _two_way_sub(self, match: re.Match[str]) -> str:
-        name = match.group("var")
-        if name is not None:
-            value = self._two_way[name]
-        else:
-            found = self._by_manager_prefix.get(self._key(match.group("mgr")))
-            if found is None:
-                return match.group(0)
-            value = found
-        return self._convert(value, match.group("tail"))
-
-    def _convert(self, value: str, tail: str) -> str:
-        if value.endswith(("/", "\\")) and tail.startswith(("/", "\\")):
-            tail = tail[1:]  # A root value (`/`) must not double the separator.
-        if self._windows:
-            return crosspath.to_platform(value + tail, crosspath.WINDOWS)
-        return value + tail.replace("\\", "/")
-
-    def expand_command(self, command: Mapping[str, Any]) -> dict[str, Any]:
-        out = dict(command)
-        parameters = command.get("parameters")
-        if isinstance(parameters, Mapping):
-            out["parameters"] = {key: self._expand_any(value) for key, value in parameters.items()}
-        return out
-
-    def _expand_any(self, value: Any) -> Any:
-        if type(value) is str or isinstance(value, str):
-            return self.expand(value)
-        if isinstance(value, list):
-            return [self._expand_any(item) for item in value]
-        if isinstance(value, Mapping):
-            return {key: self._expand_any(item) for key, item in value.items()}
-        return value  # Numbers, booleans and None are immutable: sharing them is a copy.
-
-
-def _names_alternation(names: Iterable[str]) -> str:
-    # The braces delimit names, so order only matters for a stable pattern.
-    return "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
-
-
-def _names_re(names: Iterable[str]) -> re.Pattern[str] | None:
-    alternation = _names_alternation(names)
-    return re.compile(rf"\{{({alternation})\}}") if alternation else None
-
-
-def _prefix_pattern(prefix: str, windows: bool) -> str:
-    """Regex for a Manager-platform value. On Windows either separator counts,
-    and a run of them (a UNC `\\\\`) needs at least as many in the text."""
-    if not windows:
-        return re.escape(prefix)
-    pieces = re.split(r"([\\/]+)", prefix)
-    return "".join(
-        rf"[\\/]{{{len(piece)},}}" if i % 2 else re.escape(piece) for i, piece in enumerate(pieces)
-    )
+def _expand_command(expander: crosspath.PathExpander, command: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(command)
+    parameters = command.get("parameters")
+    if isinstance(parameters, Mapping):
+        out["parameters"] = {key: expander.expand_value(value) for key, value in parameters.items()}
+    return out

@@ -165,3 +165,38 @@ def test_is_absolute() -> None:
     assert cp.is_absolute("S:\\x")
     assert cp.is_absolute("\\\\server\\share")
     assert not cp.is_absolute("x/y")
+
+
+# ---------------------------------------------------------------- PathExpander
+
+
+def make_expander(platform: str, source_platform: str = "linux") -> cp.PathExpander:
+    values = {"linux": "/mnt/nas", "windows": "\\\\nas\\share", "darwin": "/Volumes/nas"}
+    return cp.PathExpander(
+        one_way={"blender": "blender", "jobs": values[source_platform] + "/jobs"},
+        two_way={"nas": values[platform]},
+        rewrites=[(values[source_platform], values[platform])],
+        platform=platform,
+        source_platform=source_platform,
+    )
+
+
+def test_expander_two_way_reference_and_source_prefix() -> None:
+    e = make_expander("windows")
+    assert e.expand("{nas}/a/b.blend") == "\\\\nas\\share\\a\\b.blend"
+    assert e.expand("{jobs}/x.blend") == "\\\\nas\\share\\jobs\\x.blend"
+    assert e.expand("{blender} {other}") == "blender {other}"
+
+
+def test_expander_case_insensitive_source_platform() -> None:
+    e = make_expander("linux", source_platform="darwin")
+    assert e.expand("/volumes/NAS/a") == "/mnt/nas/a"
+    assert make_expander("darwin").expand("/MNT/nas/a") == "/MNT/nas/a"
+
+
+def test_expander_expand_value_copies_containers() -> None:
+    e = make_expander("linux", source_platform="windows")
+    value = ["{nas}\\a", {"k": ("tuple", "kept")}, 3]
+    out = e.expand_value(value)
+    assert out == ["/mnt/nas/a", {"k": ("tuple", "kept")}, 3]
+    assert out is not value and out[1] is not value[1]
