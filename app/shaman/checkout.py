@@ -21,7 +21,7 @@ from app.api.errors import BadRequest, Conflict
 from app.shaman.config import LinkMode
 from app.shaman.errors import MissingFiles
 from app.shaman.specs import FileKey, FileSpec
-from app.shaman.store import FileStore
+from app.shaman.store import FileStore, blob_relpath
 
 _log = logging.getLogger(__name__)
 
@@ -44,8 +44,8 @@ class CheckoutResult:
     file_count: int
 
 
-def validate_relative_path(value: object, what: str, forbidden: frozenset[str] = _FILE_PATH_FORBIDDEN) -> PurePosixPath:
-    """Return `value` as a clean relative POSIX path, or raise BadRequest saying why not.
+def validate_relative_path(value: object, what: str, forbidden: frozenset[str] = _FILE_PATH_FORBIDDEN) -> str:
+    """Return `value` if it is a clean relative POSIX path, or raise BadRequest saying why not.
 
     Refused: empty, absolute (`/x`), drive letters (`C:\\x`, `C:x`), backslashes (a separator on
     Windows workers), control characters, and `.`/`..`/empty components, also the ones Windows
@@ -61,23 +61,23 @@ def validate_relative_path(value: object, what: str, forbidden: frozenset[str] =
     for part in value.split("/"):
         if part.strip(". ") == "":
             raise BadRequest(f"{what} {value!r} contains an empty, '.' or '..' component")
-    return PurePosixPath(value)
+    return value
 
 
 def validate_checkout_path(value: object) -> PurePosixPath:
-    return validate_relative_path(value, "checkout path", _CHECKOUT_PATH_FORBIDDEN)
+    return PurePosixPath(validate_relative_path(value, "checkout path", _CHECKOUT_PATH_FORBIDDEN))
 
 
-def plan_checkout(files: list[FileSpec]) -> dict[PurePosixPath, FileKey]:
+def plan_checkout(files: list[FileSpec]) -> dict[str, FileKey]:
     """Validate every file path and map path -> file key; duplicates must agree, files can't be dirs."""
-    plan: dict[PurePosixPath, FileKey] = {}
+    plan: dict[str, FileKey] = {}
     for spec in files:
         path = validate_relative_path(spec.path, "file path")
         known = plan.setdefault(path, spec.key)
         if known != spec.key:
             raise BadRequest(f"file path {spec.path!r} is listed twice with different contents")
-    parents = {parent for path in plan for parent in path.parents}
-    clashes = [str(p) for p in plan if p in parents]
+    parents = {path[:i] for path in plan for i, ch in enumerate(path) if ch == "/"}
+    clashes = [p for p in plan if p in parents]
     if clashes:
         raise BadRequest(f"paths used both as file and as directory: {', '.join(clashes[:5])}")
     return plan
@@ -105,9 +105,11 @@ class CheckoutManager:
 
     # ---- blocking parts, run in a worker thread ----
 
-    def _create_sync(self, rel: PurePosixPath, plan: dict[PurePosixPath, FileKey]) -> CheckoutResult:
+    def _create_sync(self, rel: PurePosixPath, plan: dict[str, FileKey]) -> CheckoutResult:
         # Touching first both proves every blob exists and refreshes its age so GC leaves it alone.
-        missing = [f"{path} ({key.sha[:12]}…/{key.size})" for path, key in plan.items() if not self.store.touch(key)]
+        missing = [
+            f"{path} ({key.sha[:12]}…/{key.size})" for path, key in plan.items() if not self.store.touch(key)
+        ]
         if missing:
             raise MissingFiles(missing)
         target = self._make_unique_dir(rel)
@@ -146,25 +148,30 @@ class CheckoutManager:
             current.mkdir(exist_ok=True)
         return current
 
-    def _populate(self, target: Path, plan: dict[PurePosixPath, FileKey]) -> LinkMode:
-        modes = list(_FALLBACK) if self.link_mode is LinkMode.AUTO else [self.link_mode]
-        made_dirs: set[Path] = {target}
+    def _populate(self, target: Path, plan: dict[str, FileKey]) -> LinkMode:
+        modes: list[LinkMode] = list(_FALLBACK) if self.link_mode is LinkMode.AUTO else [self.link_mode]
+        stored = str(self.store.stored_dir)
+        # Per directory, the relative way up to `stored/`: one relpath per directory, not per file.
+        up_to_store: dict[str, str] = {}
         for rel, key in plan.items():
-            dest = target.joinpath(*rel.parts)
-            if dest.parent not in made_dirs:
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                made_dirs.add(dest.parent)
-            self._link_with_fallback(self.store.blob_path(key), dest, modes)
+            dest = os.path.join(target, rel)
+            parent = os.path.dirname(dest)
+            prefix = up_to_store.get(parent)
+            if prefix is None:
+                os.makedirs(parent, exist_ok=True)
+                prefix = up_to_store[parent] = os.path.relpath(stored, parent)
+            blob = blob_relpath(key)
+            self._link_with_fallback(os.path.join(stored, blob), os.path.join(prefix, blob), dest, modes)
         return modes[0]
 
-    def _link_with_fallback(self, blob: Path, dest: Path, modes: list[LinkMode]) -> None:
+    def _link_with_fallback(self, blob: str, relative_blob: str, dest: str, modes: list[LinkMode]) -> None:
         """Link in modes[0]; on refusal drop that mode (for the rest of the checkout) and retry."""
         while True:
             try:
-                _link(blob, dest, modes[0])
+                _link(blob, relative_blob, dest, modes[0])
                 return
             except FileNotFoundError:
-                raise MissingFiles([str(dest.name)]) from None
+                raise MissingFiles([os.path.basename(dest)]) from None
             except OSError as exc:
                 if len(modes) == 1:
                     raise
@@ -193,10 +200,10 @@ class CheckoutManager:
             parent = parent.parent
 
 
-def _link(blob: Path, dest: Path, mode: LinkMode) -> None:
+def _link(blob: str, relative_blob: str, dest: str, mode: LinkMode) -> None:
     if mode is LinkMode.SYMLINK:
         # Relative, so the checkout stays valid when the shared storage is mounted elsewhere.
-        os.symlink(os.path.relpath(blob, dest.parent), dest)
+        os.symlink(relative_blob, dest)
     elif mode is LinkMode.HARDLINK:
         os.link(blob, dest)
     else:

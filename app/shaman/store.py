@@ -61,6 +61,7 @@ class FileStore:
         self.stored_dir = self.root / "stored"
         self.uploading_dir = self.root / "uploading"
         self.stored_dir.mkdir(exist_ok=True)
+        self._stored_prefix = str(self.stored_dir) + os.sep
         self.uploading_dir.mkdir(exist_ok=True)
         self._uploads: dict[FileKey, _UploadSlot] = {}
         self._active_temps: set[Path] = set()
@@ -68,7 +69,11 @@ class FileStore:
     # ---- paths and status (blocking; cheap stat calls, callers batch them in a thread) ----
 
     def blob_path(self, key: FileKey) -> Path:
-        return self.stored_dir / key.sha[:2] / key.sha[2:] / f"{key.size}.blob"
+        return Path(self.blob_str(key))
+
+    def blob_str(self, key: FileKey) -> str:
+        """The blob path as a string: checkouts and requirements call this per file, pathlib is slow."""
+        return f"{self._stored_prefix}{blob_relpath(key)}"
 
     def _temp_path(self, key: FileKey) -> Path:
         name = f"{key.size}-{secrets.token_hex(8)}.tmp"
@@ -91,7 +96,7 @@ class FileStore:
     def touch(self, key: FileKey) -> bool:
         """Refresh the blob's mtime (GC age); False when it is not stored."""
         try:
-            os.utime(self.blob_path(key))
+            os.utime(self.blob_str(key))
         except FileNotFoundError:
             return False
         return True
@@ -148,7 +153,7 @@ class FileStore:
             _discard_temp(fh, tmp)
 
     async def _stream(
-        self, key: FileKey, body: AsyncIterable[bytes], slot: _UploadSlot, fh: BinaryIO, hasher: "hashlib._Hash"
+        self, key: FileKey, body: AsyncIterable[bytes], slot: _UploadSlot, fh: BinaryIO, hasher: hashlib._Hash
     ) -> int:
         """Write and hash the body; returns the byte count, or -1 when another upload won the race."""
         received = 0
@@ -196,6 +201,11 @@ class FileStore:
         return removed
 
 
+def blob_relpath(key: FileKey) -> str:
+    """A blob's path relative to `stored/`, with the local separator."""
+    return os.path.join(key.sha[:2], key.sha[2:], f"{key.size}.blob")
+
+
 def _check_match(key: FileKey, received: int, digest: str) -> None:
     if received != key.size:
         raise UploadMismatch(f"received {received} bytes, announced size was {key.size}")
@@ -215,7 +225,7 @@ def _open_exclusive(path: Path) -> BinaryIO:
     raise AssertionError("unreachable")
 
 
-def _hash_and_write(fh: BinaryIO, hasher: "hashlib._Hash", data: bytearray) -> None:
+def _hash_and_write(fh: BinaryIO, hasher: hashlib._Hash, data: bytearray) -> None:
     hasher.update(data)
     fh.write(data)
 
