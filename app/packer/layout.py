@@ -40,9 +40,11 @@ class SharedStorage:
     shaman_enabled: bool = False
 
     @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> "SharedStorage":
+    def from_json(cls, doc: dict[str, Any]) -> SharedStorage:
         try:
-            return cls(str(doc["location"]), str(doc["audience"]), str(doc["platform"]), bool(doc["shamanEnabled"]))
+            return cls(
+                str(doc["location"]), str(doc["audience"]), str(doc["platform"]), bool(doc["shamanEnabled"])
+            )
         except KeyError as exc:
             raise PackError(f"the Manager's shared storage answer lacks {exc}") from None
 
@@ -73,7 +75,9 @@ def is_under(path: Path, directory: Path) -> bool:
     return Path(os.path.normcase(resolved)).is_relative_to(Path(os.path.normcase(base)))
 
 
-def collect_files(blendfile: Path, dependencies: list[Path], project_root: Path | None = None) -> tuple[Path, list[PackFile]]:
+def collect_files(
+    blendfile: Path, dependencies: list[Path], project_root: Path | None = None
+) -> tuple[Path, list[PackFile]]:
     """Resolve, de-duplicate and check all files; returns (project root, files with the blend first).
 
     The root defaults to the deepest common parent of all files. A file outside a given root is an

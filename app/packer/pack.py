@@ -19,7 +19,15 @@ import aiohttp
 
 from app.packer.copier import copy_files, make_job_dir
 from app.packer.hashing import FileHash, HashCache, HashStats, hash_files
-from app.packer.layout import Approach, PackError, PackFile, SharedStorage, collect_files, decide_approach, safe_name
+from app.packer.layout import (
+    Approach,
+    PackError,
+    PackFile,
+    SharedStorage,
+    collect_files,
+    decide_approach,
+    safe_name,
+)
 from app.packer.progress import Phase, Progress, ProgressCallback, ignore_progress
 from app.packer.shaman_client import ShamanClient
 from app.packer.uploader import ShamanUploader, file_specs
@@ -58,7 +66,9 @@ class PackResult:
     bytes_copied: int = 0
 
 
-async def fetch_shared_storage(session: aiohttp.ClientSession, manager_url: str, platform: str) -> SharedStorage:
+async def fetch_shared_storage(
+    session: aiohttp.ClientSession, manager_url: str, platform: str
+) -> SharedStorage:
     url = f"{manager_url.rstrip('/')}/api/v3/configuration/shared-storage/users/{platform}"
     async with session.get(url) as resp:
         if resp.status != 200:
@@ -67,7 +77,10 @@ async def fetch_shared_storage(session: aiohttp.ClientSession, manager_url: str,
 
 
 async def pack_job(
-    request: PackRequest, *, session: aiohttp.ClientSession | None = None, on_progress: ProgressCallback = ignore_progress
+    request: PackRequest,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    on_progress: ProgressCallback = ignore_progress,
 ) -> PackResult:
     """Pack for one job. Uses `session` when given (its base URL is not assumed), else makes one."""
     if session is None:
@@ -102,18 +115,31 @@ def _in_place(blendfile: Path, storage: SharedStorage) -> PackResult:
     return PackResult(Approach.IN_PLACE, str(path), files_total=1)
 
 
-async def _copy_per_job(request: PackRequest, storage: SharedStorage, on_progress: ProgressCallback) -> PackResult:
-    _root, files = await asyncio.to_thread(collect_files, request.blendfile, request.dependencies, request.project_root)
+async def _copy_per_job(
+    request: PackRequest, storage: SharedStorage, on_progress: ProgressCallback
+) -> PackResult:
+    _root, files = await asyncio.to_thread(
+        collect_files, request.blendfile, request.dependencies, request.project_root
+    )
     job_dir = await asyncio.to_thread(make_job_dir, Path(storage.location), request.job_name, request.now)
     copied = await asyncio.to_thread(copy_files, files, job_dir, _threadsafe(on_progress))
     blend = job_dir.joinpath(*files[0].relpath.parts)
     return PackResult(
-        Approach.COPY, str(blend), job_dir=job_dir, files_total=len(files), bytes_total=copied, bytes_copied=copied
+        Approach.COPY,
+        str(blend),
+        job_dir=job_dir,
+        files_total=len(files),
+        bytes_total=copied,
+        bytes_copied=copied,
     )
 
 
-async def _via_shaman(request: PackRequest, session: aiohttp.ClientSession, on_progress: ProgressCallback) -> PackResult:
-    _root, files = await asyncio.to_thread(collect_files, request.blendfile, request.dependencies, request.project_root)
+async def _via_shaman(
+    request: PackRequest, session: aiohttp.ClientSession, on_progress: ProgressCallback
+) -> PackResult:
+    _root, files = await asyncio.to_thread(
+        collect_files, request.blendfile, request.dependencies, request.project_root
+    )
     hashes, stats = await _hash_all(files, request.cache_dir, on_progress)
     specs = file_specs(files, hashes)
     uploader = ShamanUploader(ShamanClient(session, request.manager_url), on_progress)
@@ -140,12 +166,16 @@ async def _hash_all(
     stats = HashStats()
 
     def run() -> dict[Path, FileHash]:
-        progress = Progress(Phase.HASHING, bytes_total=sum(f.path.stat().st_size for f in files), files_total=len(files))
+        progress = Progress(
+            Phase.HASHING, bytes_total=sum(f.path.stat().st_size for f in files), files_total=len(files)
+        )
 
         def on_file(path: Path, digest: FileHash) -> None:
             nonlocal progress
             progress = progress.but(
-                bytes_done=progress.bytes_done + digest.size, files_done=progress.files_done + 1, current_file=path.name
+                bytes_done=progress.bytes_done + digest.size,
+                files_done=progress.files_done + 1,
+                current_file=path.name,
             )
             report(progress)
 

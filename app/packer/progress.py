@@ -39,7 +39,7 @@ class Progress:
             return min(1.0, self.files_done / self.files_total)
         return 1.0 if self.phase is Phase.DONE else 0.0
 
-    def but(self, **changes: object) -> "Progress":
+    def but(self, **changes: object) -> Progress:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 

@@ -71,7 +71,9 @@ class ShamanUploader:
         failed = ", ".join(f"{path} ({err})" for path, err in list(self.stats.failures.items())[:5])
         raise PackError(f"files could not be uploaded after {MAX_ROUNDS} rounds: {failed or 'still missing'}")
 
-    async def _upload_round(self, missing: list[dict[str, Any]], by_key: dict[tuple[str, int], PackFile], round_no: int) -> bool:
+    async def _upload_round(
+        self, missing: list[dict[str, Any]], by_key: dict[tuple[str, int], PackFile], round_no: int
+    ) -> bool:
         """One pass over the missing files. True when every one of them was left to another uploader."""
         let_others = round_no <= WAIT_FOR_OTHERS_ROUNDS
         todo = [m for m in missing if not (let_others and m.get("status") == "uploading")]
@@ -83,7 +85,9 @@ class ShamanUploader:
             deferred += result is UploadResult.DEFERRED
         return not todo
 
-    async def _upload_one(self, pack_file: PackFile, sha: str, size: int, can_defer: bool, round_no: int) -> UploadResult | None:
+    async def _upload_one(
+        self, pack_file: PackFile, sha: str, size: int, can_defer: bool, round_no: int
+    ) -> UploadResult | None:
         name = str(pack_file.relpath)
         sent = 0
 
@@ -93,13 +97,17 @@ class ShamanUploader:
             self._report(bytes_done=self._progress.bytes_done + count, current_file=name, round=round_no)
 
         try:
-            result = await self._client.upload(pack_file.path, sha, size, can_defer=can_defer, name=name, on_bytes=on_bytes)
+            result = await self._client.upload(
+                pack_file.path, sha, size, can_defer=can_defer, name=name, on_bytes=on_bytes
+            )
         except ShamanClientError as exc:
             if exc.status == 417:  # the file no longer matches its hash: it changed while packing
                 raise PackError(f"{name} changed while it was being submitted; submit again") from exc
-            return self._failed(name, str(exc), sent)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            return self._failed(name, f"{type(exc).__name__}: {exc}", sent)
+            self._failed(name, str(exc), sent)
+            return None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            self._failed(name, f"{type(exc).__name__}: {exc}", sent)
+            return None
         self.stats.bytes_uploaded += sent
         if result is UploadResult.DEFERRED:
             self._report(bytes_done=self._progress.bytes_done - sent)
@@ -115,13 +123,14 @@ class ShamanUploader:
         self.stats.failures[name] = error
         self.stats.bytes_uploaded += sent
         self._report(bytes_done=self._progress.bytes_done - sent)
-        return None
 
     def _report(self, **changes: Any) -> None:
         self._progress = self._progress.but(**changes)
         self._on_progress(self._progress)
 
-    async def checkout(self, specs: list[dict[str, Any]], files: list[PackFile], checkout_path: str) -> tuple[str, str]:
+    async def checkout(
+        self, specs: list[dict[str, Any]], files: list[PackFile], checkout_path: str
+    ) -> tuple[str, str]:
         """Request the checkout; on 424 (a blob vanished meanwhile) upload again and retry once."""
         self._on_progress(Progress(Phase.CHECKOUT, current_file=checkout_path))
         try:

@@ -61,10 +61,15 @@ class GarbageCollector:
         if not dry_run:
             self._delete(old, report)
             if self.stale_upload_age is not None:
-                report.stale_uploads_removed = self.store.sweep_stale_uploads(self.stale_upload_age, self._clock())
+                report.stale_uploads_removed = self.store.sweep_stale_uploads(
+                    self.stale_upload_age, self._clock()
+                )
         _log.info(
             "shaman gc%s: %d unreferenced old blobs (%d bytes), %d deleted",
-            " (dry run)" if dry_run else "", len(old), report.candidate_bytes, len(report.deleted),
+            " (dry run)" if dry_run else "",
+            len(old),
+            report.candidate_bytes,
+            len(report.deleted),
         )
         return report
 

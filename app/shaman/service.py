@@ -45,7 +45,7 @@ class Shaman:
         self.store.sweep_stale_uploads(config.stale_upload_age, clock())
 
     @classmethod
-    async def open(cls, config: ShamanConfig, *, clock: Callable[[], float] = time.time) -> "Shaman":
+    async def open(cls, config: ShamanConfig, *, clock: Callable[[], float] = time.time) -> Shaman:
         """Construct off the event loop (directory creation and the startup sweep block)."""
         return await asyncio.to_thread(cls, config, clock=clock)
 
@@ -80,5 +80,5 @@ class Shaman:
                 await self.collect_garbage()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a failed sweep must not stop the Manager; try again next period
+            except Exception:  # noqa: BLE001 -- a failed sweep must not stop the Manager; try again next period
                 _log.exception("shaman garbage collection failed")

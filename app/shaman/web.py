@@ -44,7 +44,7 @@ _Handler = Callable[[web.Request, "Shaman"], Awaitable[web.StreamResponse]]
 _Endpoint = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def add_shaman_routes(app: web.Application, get_store: Callable[[], "Shaman | None"]) -> None:
+def add_shaman_routes(app: web.Application, get_store: Callable[[], Shaman | None]) -> None:
     """Add the Shaman operations; `get_store()` returning None means Shaman is disabled (503)."""
     app.router.add_post(REQUIREMENTS_PATH, _endpoint(get_store, _requirements))
     app.router.add_post(CHECKOUT_PATH, _endpoint(get_store, _checkout))
@@ -56,7 +56,7 @@ def error_response(exc: ApiError) -> web.Response:
     return web.json_response(exc.to_json(), status=exc.status, headers=exc.headers)
 
 
-def _endpoint(get_store: Callable[[], "Shaman | None"], handler: _Handler) -> _Endpoint:
+def _endpoint(get_store: Callable[[], Shaman | None], handler: _Handler) -> _Endpoint:
     async def endpoint(request: web.Request) -> web.StreamResponse:
         try:
             shaman = get_store()
@@ -77,27 +77,33 @@ def _endpoint(get_store: Callable[[], "Shaman | None"], handler: _Handler) -> _E
     return endpoint
 
 
-async def _requirements(request: web.Request, shaman: "Shaman") -> web.StreamResponse:
+async def _requirements(request: web.Request, shaman: Shaman) -> web.StreamResponse:
     files = parse_file_list(await _read_json(request), require_path=False)
     missing = await shaman.requirements(files)
-    return web.json_response({"files": [{**spec.to_json(), "status": status.value} for spec, status in missing]})
+    return web.json_response(
+        {"files": [{**spec.to_json(), "status": status.value} for spec, status in missing]}
+    )
 
 
-async def _checkout(request: web.Request, shaman: "Shaman") -> web.StreamResponse:
+async def _checkout(request: web.Request, shaman: Shaman) -> web.StreamResponse:
     body = await _read_json(request)
     files = parse_file_list(body)
     result = await shaman.checkout(files, body.get("checkoutPath"))
-    return web.json_response({"checkoutPath": result.checkout_path}, headers={LINK_MODE_HEADER: result.link_mode.value})
+    return web.json_response(
+        {"checkoutPath": result.checkout_path}, headers={LINK_MODE_HEADER: result.link_mode.value}
+    )
 
 
-async def _file_status(request: web.Request, shaman: "Shaman") -> web.StreamResponse:
+async def _file_status(request: web.Request, shaman: Shaman) -> web.StreamResponse:
     status = await shaman.file_status(_key_from_url(request))
     return web.json_response({"status": status.value})
 
 
-async def _file_store(request: web.Request, shaman: "Shaman") -> web.StreamResponse:
+async def _file_store(request: web.Request, shaman: Shaman) -> web.StreamResponse:
     key = _key_from_url(request)
-    can_defer = parse_bool_header(request.headers.get("X-Shaman-Can-Defer-Upload"), "X-Shaman-Can-Defer-Upload")
+    can_defer = parse_bool_header(
+        request.headers.get("X-Shaman-Can-Defer-Upload"), "X-Shaman-Can-Defer-Upload"
+    )
     label = decode_original_filename(request.headers.get("X-Shaman-Original-Filename"))
     if request.content_length is not None and request.content_length != key.size:
         raise UploadMismatch(f"Content-Length {request.content_length} differs from the file size {key.size}")

@@ -33,14 +33,16 @@ class FakeManager:
 
 def _make_app(fake: Callable[[], FakeManager]) -> web.Application:
     @web.middleware
-    async def count_uploads(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    async def count_uploads(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         manager = fake()
         is_upload = request.method == "POST" and request.path.startswith("/api/v3/shaman/files/")
-        if is_upload and manager.defer_once and request.headers.get("X-Shaman-Can-Defer-Upload") == "true":
-            if request.path not in manager._deferred:
-                manager._deferred.add(request.path)
-                manager.upload_statuses.append(425)
-                return web.Response(status=425)
+        can_defer = request.headers.get("X-Shaman-Can-Defer-Upload") == "true"
+        if is_upload and manager.defer_once and can_defer and request.path not in manager._deferred:
+            manager._deferred.add(request.path)
+            manager.upload_statuses.append(425)
+            return web.Response(status=425)
         response = await handler(request)
         if is_upload:
             manager.upload_bytes += request.content.total_bytes
@@ -49,10 +51,14 @@ def _make_app(fake: Callable[[], FakeManager]) -> web.Application:
 
     async def shared_storage(request: web.Request) -> web.Response:
         manager = fake()
-        return web.json_response({
-            "location": str(manager.storage), "audience": request.match_info["audience"],
-            "platform": request.match_info["platform"], "shamanEnabled": manager.shaman_enabled,
-        })
+        return web.json_response(
+            {
+                "location": str(manager.storage),
+                "audience": request.match_info["audience"],
+                "platform": request.match_info["platform"],
+                "shamanEnabled": manager.shaman_enabled,
+            }
+        )
 
     app = web.Application(middlewares=[count_uploads])
     app.router.add_get("/api/v3/configuration/shared-storage/{audience}/{platform}", shared_storage)
@@ -98,6 +104,8 @@ def project(tmp_path: Path) -> Project:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(os.urandom(size))
         paths[rel] = path
-    paths["textures/copy-of-wood.png"].write_bytes(paths["textures/wood.png"].read_bytes())  # duplicate content
+    paths["textures/copy-of-wood.png"].write_bytes(
+        paths["textures/wood.png"].read_bytes()
+    )  # duplicate content
     deps = [p for rel, p in paths.items() if rel != "scenes/shot.blend"]
     return Project(root, paths["scenes/shot.blend"], deps)

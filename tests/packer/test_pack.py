@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from app.packer import Approach, PackError, PackRequest, Phase, Progress, SharedStorage, decide_approach, pack_job, pack_job_sync
+from app.packer import (
+    Approach,
+    PackError,
+    PackRequest,
+    Phase,
+    Progress,
+    SharedStorage,
+    decide_approach,
+    pack_job,
+    pack_job_sync,
+)
 from tests.packer.conftest import FakeManager, Project
 
 
@@ -44,7 +55,9 @@ async def test_blend_on_shared_storage_renders_in_place(manager: FakeManager) ->
 async def test_copy_per_job_keeps_the_relative_layout(manager: FakeManager, project: Project) -> None:
     manager.shaman_enabled = False
     now = datetime(2024, 5, 1, 15, 30, 12)
-    result = await pack_job(PackRequest(manager.url, project.blendfile, project.dependencies, "Shot 010: final", now=now))
+    result = await pack_job(
+        PackRequest(manager.url, project.blendfile, project.dependencies, "Shot 010: final", now=now)
+    )
     job_dir = manager.storage / "jobs" / "2024-05-01T153012-Shot 010_ final"
     assert result.approach is Approach.COPY and result.job_dir == job_dir
     assert result.blendfile == str(job_dir / "scenes" / "shot.blend")
@@ -57,7 +70,9 @@ async def test_copy_per_job_keeps_the_relative_layout(manager: FakeManager, proj
 async def test_copy_with_explicit_project_root(manager: FakeManager, project: Project) -> None:
     manager.shaman_enabled = False
     root = project.root.parent
-    result = await pack_job(PackRequest(manager.url, project.blendfile, project.dependencies, "job", project_root=root))
+    result = await pack_job(
+        PackRequest(manager.url, project.blendfile, project.dependencies, "job", project_root=root)
+    )
     assert result.blendfile.endswith(os.path.join("proj", "scenes", "shot.blend"))
 
 
@@ -81,8 +96,10 @@ async def test_shaman_upload_then_resubmit_uploads_only_the_changed_file(
     second = await pack_job(request)
     assert manager.upload_bytes == 260_000 and second.files_uploaded == 1
     assert second.files_hashed == 1  # the others came from the hash cache
-    assert second.checkout_id.startswith("Shot 010-")
-    assert (manager.shaman.checkouts.root / second.checkout_id / "textures" / "stone.png").read_bytes() == changed.read_bytes()
+    assert second.checkout_id is not None and second.checkout_id.startswith("Shot 010-")
+    assert (
+        manager.shaman.checkouts.root / second.checkout_id / "textures" / "stone.png"
+    ).read_bytes() == changed.read_bytes()
 
 
 async def test_deferred_uploads_are_retried_in_later_rounds(manager: FakeManager, project: Project) -> None:
@@ -95,7 +112,9 @@ async def test_deferred_uploads_are_retried_in_later_rounds(manager: FakeManager
 
 async def test_progress_is_reported_per_phase(manager: FakeManager, project: Project) -> None:
     seen: list[Progress] = []
-    await pack_job(PackRequest(manager.url, project.blendfile, project.dependencies, "p"), on_progress=seen.append)
+    await pack_job(
+        PackRequest(manager.url, project.blendfile, project.dependencies, "p"), on_progress=seen.append
+    )
     phases = [p.phase for p in seen]
     order = [Phase.HASHING, Phase.CHECKING, Phase.UPLOADING, Phase.CHECKOUT, Phase.DONE]
     assert [phase for phase in order if phase in phases] == order
@@ -103,7 +122,7 @@ async def test_progress_is_reported_per_phase(manager: FakeManager, project: Pro
     uploads = [p for p in seen if p.phase is Phase.UPLOADING]
     assert uploads[-1].bytes_done == uploads[-1].bytes_total > 0
     assert any(p.current_file == "textures/ñandú.png" for p in uploads)
-    assert all(b.bytes_done >= a.bytes_done for a, b in zip(uploads, uploads[1:]))
+    assert all(b.bytes_done >= a.bytes_done for a, b in itertools.pairwise(uploads))
 
 
 async def test_pack_job_sync_runs_in_a_plain_thread(manager: FakeManager, project: Project) -> None:
@@ -112,7 +131,9 @@ async def test_pack_job_sync_runs_in_a_plain_thread(manager: FakeManager, projec
     assert result.checkout_id == "from a thread"
 
 
-async def test_files_outside_the_project_root_are_refused(manager: FakeManager, project: Project, tmp_path: Path) -> None:
+async def test_files_outside_the_project_root_are_refused(
+    manager: FakeManager, project: Project, tmp_path: Path
+) -> None:
     stray = tmp_path / "stray.png"
     stray.write_bytes(b"x")
     request = PackRequest(manager.url, project.blendfile, [stray], "job", project_root=project.root)

@@ -46,7 +46,6 @@ async def upload(
     return resp.status
 
 
-
 async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
     """Poll until predicate() is true; fail the test after `timeout` seconds."""
     deadline = asyncio.get_running_loop().time() + timeout

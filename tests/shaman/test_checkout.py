@@ -27,7 +27,9 @@ async def upload_all(client: TestClient, files: dict[str, bytes]) -> None:
         assert await upload(client, data) in (204, 208)
 
 
-async def post_checkout(client: TestClient, path: str, files: dict[str, bytes] = FILES) -> tuple[int, dict, str]:
+async def post_checkout(
+    client: TestClient, path: str, files: dict[str, bytes] = FILES
+) -> tuple[int, dict, str]:
     resp = await client.post(CHECKOUT_PATH, json={"files": specs(files), "checkoutPath": path})
     return resp.status, await resp.json(), resp.headers.get(LINK_MODE_HEADER, "")
 
@@ -47,13 +49,15 @@ async def test_symlink_checkout_uses_relative_links(client: TestClient, shaman: 
 
 
 @pytest.mark.parametrize("mode", [LinkMode.HARDLINK, LinkMode.COPY])
-async def test_forced_link_modes(aiohttp_client: Callable, make_shaman: Callable[..., Shaman], mode: LinkMode) -> None:
+async def test_forced_link_modes(
+    aiohttp_client: Callable, make_shaman: Callable[..., Shaman], mode: LinkMode
+) -> None:
     shaman = make_shaman(link_mode=mode)
     app = web.Application()
     add_shaman_routes(app, lambda: shaman)
     client = await aiohttp_client(app)
     await upload_all(client, FILES)
-    status, body, reported = await post_checkout(client, "job")
+    status, _body, reported = await post_checkout(client, "job")
     assert (status, reported) == (200, mode.value)
     wood = shaman.checkouts.root / "job" / "textures" / "wood.png"
     assert not wood.is_symlink() and wood.read_bytes() == FILES["textures/wood.png"]
@@ -103,8 +107,24 @@ async def test_missing_blob_is_424_and_nothing_is_created(client: TestClient, sh
 
 @pytest.mark.parametrize(
     "checkout_path",
-    ["../outside", "a/../../outside", "/abs/path", "C:\\Windows", "C:/Windows", "c:relative", "a\\..\\..\\x",
-     "a//b", "./a", "a/.", "...", "a/. /b", "", "a\x00b", "job*", "{jobs}"],
+    [
+        "../outside",
+        "a/../../outside",
+        "/abs/path",
+        "C:\\Windows",
+        "C:/Windows",
+        "c:relative",
+        "a\\..\\..\\x",
+        "a//b",
+        "./a",
+        "a/.",
+        "...",
+        "a/. /b",
+        "",
+        "a\x00b",
+        "job*",
+        "{jobs}",
+    ],
 )
 async def test_bad_checkout_paths_are_refused(client: TestClient, shaman: Shaman, checkout_path: str) -> None:
     await upload_all(client, FILES)
@@ -113,7 +133,9 @@ async def test_bad_checkout_paths_are_refused(client: TestClient, shaman: Shaman
     assert listing(shaman.checkouts.root) == []
 
 
-@pytest.mark.parametrize("file_path", ["../escape.png", "/etc/passwd", "C:\\x.png", "a\\b.png", "a/../../b.png", "D:/x"])
+@pytest.mark.parametrize(
+    "file_path", ["../escape.png", "/etc/passwd", "C:\\x.png", "a\\b.png", "a/../../b.png", "D:/x"]
+)
 async def test_bad_file_paths_are_refused(client: TestClient, shaman: Shaman, file_path: str) -> None:
     await upload_all(client, FILES)
     status, _body, _ = await post_checkout(client, "job", {**FILES, file_path: b"png bytes"})
@@ -121,7 +143,9 @@ async def test_bad_file_paths_are_refused(client: TestClient, shaman: Shaman, fi
     assert listing(shaman.checkouts.root) == []
 
 
-async def test_symlinked_parent_leading_outside_is_refused(client: TestClient, shaman: Shaman, tmp_path: Path) -> None:
+async def test_symlinked_parent_leading_outside_is_refused(
+    client: TestClient, shaman: Shaman, tmp_path: Path
+) -> None:
     await upload_all(client, FILES)
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -139,7 +163,9 @@ async def test_file_used_as_directory_is_refused(client: TestClient, shaman: Sha
     assert listing(shaman.checkouts.root) == []
 
 
-async def test_erase_checkout_removes_tree_and_empty_parents_but_not_blobs(client: TestClient, shaman: Shaman) -> None:
+async def test_erase_checkout_removes_tree_and_empty_parents_but_not_blobs(
+    client: TestClient, shaman: Shaman
+) -> None:
     await upload_all(client, FILES)
     await post_checkout(client, "project/job")
     assert await shaman.erase_checkout("project/job") is True

@@ -37,7 +37,12 @@ async def test_requirements_lists_unknown_once_and_touches_stored(client: TestCl
 
 
 async def test_requirements_rejects_bad_input(client: TestClient) -> None:
-    for body in (b"not json", b"{}", b'{"files": [{"sha": "x", "size": 1}]}', b'{"files": [{"sha": "' + b"a" * 64 + b'", "size": true}]}'):
+    for body in (
+        b"not json",
+        b"{}",
+        b'{"files": [{"sha": "x", "size": 1}]}',
+        b'{"files": [{"sha": "' + b"a" * 64 + b'", "size": true}]}',
+    ):
         resp = await client.post(REQUIREMENTS_PATH, data=body, headers={"Content-Type": "application/json"})
         assert resp.status == 400, body
         assert (await resp.json())["code"] == 400
@@ -55,11 +60,18 @@ async def test_disabled_shaman_answers_503(aiohttp_client: Callable) -> None:
 
 async def _gc_fixture(client: TestClient, shaman: Shaman) -> dict[str, bytes]:
     """Blobs: old+symlinked, old+unreferenced, new+unreferenced, old+hardlinked, old+copied."""
-    blobs = {name: os.urandom(100 + i) for i, name in enumerate(["symlinked", "orphan", "fresh", "hardlinked", "copied"])}
+    blobs = {
+        name: os.urandom(100 + i)
+        for i, name in enumerate(["symlinked", "orphan", "fresh", "hardlinked", "copied"])
+    }
     for data in blobs.values():
         await upload(client, data)
     checkouts = shaman.checkouts
-    for name, mode in (("symlinked", LinkMode.SYMLINK), ("hardlinked", LinkMode.HARDLINK), ("copied", LinkMode.COPY)):
+    for name, mode in (
+        ("symlinked", LinkMode.SYMLINK),
+        ("hardlinked", LinkMode.HARDLINK),
+        ("copied", LinkMode.COPY),
+    ):
         checkouts.link_mode = mode
         await checkouts.create(_specs({f"{name}.bin": blobs[name]}), f"job-{name}")
     for name, data in blobs.items():

@@ -72,14 +72,20 @@ async def test_chunked_body_of_right_size_is_stored(client: TestClient, shaman: 
 
 
 async def test_bad_checksum_or_size_in_url_is_400(client: TestClient) -> None:
-    for url in ("/api/v3/shaman/files/xyz/12", f"/api/v3/shaman/files/{'a' * 64}/-1", f"/api/v3/shaman/files/{'a' * 64}/1.5"):
+    for url in (
+        "/api/v3/shaman/files/xyz/12",
+        f"/api/v3/shaman/files/{'a' * 64}/-1",
+        f"/api/v3/shaman/files/{'a' * 64}/1.5",
+    ):
         for method in ("GET", "POST"):
             resp = await client.request(method, url, data=b"")
             assert resp.status == 400, (method, url)
             assert (await resp.json())["code"] == 400
 
 
-async def test_concurrent_uploads_of_one_file_end_with_one_good_copy(client: TestClient, shaman: Shaman) -> None:
+async def test_concurrent_uploads_of_one_file_end_with_one_good_copy(
+    client: TestClient, shaman: Shaman
+) -> None:
     statuses = await asyncio.gather(*(upload(client, DATA) for _ in range(4)))
     assert sorted(statuses) == [204, 208, 208, 208]
     assert [p.read_bytes() == DATA for p in stored_blobs(shaman)] == [True]
@@ -120,7 +126,7 @@ async def test_upload_overtaken_by_another_answers_already_stored(client: TestCl
 
 
 async def _open_raw_upload(client: TestClient, key: FileKey, first_part: bytes) -> asyncio.StreamWriter:
-    reader, writer = await asyncio.open_connection(client.host, client.port)
+    _reader, writer = await asyncio.open_connection(client.host, client.port)
     head = f"POST {file_url(key)} HTTP/1.1\r\nHost: x\r\nContent-Length: {key.size}\r\n\r\n"
     writer.write(head.encode() + first_part)
     await writer.drain()
@@ -163,7 +169,11 @@ async def test_original_filename_header(client: TestClient) -> None:
     assert await upload(client, b"a", headers={"X-Shaman-Original-Filename": encoded}) == 204
     assert await upload(client, b"b", headers={"X-Shaman-Original-Filename": "plain.blend"}) == 204
     for bad in ("=?utf-8?b?!!!?=", "=?latin-1?q?a=E9?=", "=?utf-8?q?a=FF?="):
-        resp = await client.post(file_url(key_of(b"c")), data=b"c", headers={"X-Shaman-Original-Filename": bad})
+        resp = await client.post(
+            file_url(key_of(b"c")), data=b"c", headers={"X-Shaman-Original-Filename": bad}
+        )
         assert resp.status == 400, bad
-    resp = await client.post(file_url(key_of(b"c")), data=b"c", headers={"X-Shaman-Can-Defer-Upload": "maybe"})
+    resp = await client.post(
+        file_url(key_of(b"c")), data=b"c", headers={"X-Shaman-Can-Defer-Upload": "maybe"}
+    )
     assert resp.status == 400
