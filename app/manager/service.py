@@ -120,13 +120,15 @@ def _attach_shaman(services: ManagerServices) -> None:
     cfg = services.config
     if not (cfg.shaman_enabled and cfg.shared_storage_path):
         return
-    try:
-        from app.shaman.service import create_shaman
-        from app.shaman.web import add_shaman_routes
-    except ImportError:
-        _log.warning("Shaman is not available in this build")
-        return
-    services.shaman = create_shaman(cfg)
+    from pathlib import Path
+
+    from app.shaman.config import ShamanConfig
+    from app.shaman.service import Shaman
+    from app.shaman.web import add_shaman_routes
+
+    shaman_cfg = ShamanConfig(shared_storage=Path(cfg.shared_storage_path), enabled=True,
+                              gc_period=cfg.shaman_gc_period, gc_max_age=cfg.shaman_gc_max_age)
+    services.shaman = Shaman(shaman_cfg)
     services.shaman_routes = lambda app: add_shaman_routes(app, lambda: services.shaman)
 
 

@@ -1,0 +1,94 @@
+"""Meta operations against a real Manager over HTTP."""
+
+from __future__ import annotations
+
+import app
+
+
+async def test_version_reports_flamenco_compatible_shortversion(manager):
+    status, body = await manager.request("GET", "/api/v3/version")
+    assert status == 200
+    assert body["shortversion"] == app.FLAMENCO_COMPAT_VERSION
+    assert body["name"] == manager.cfg.manager_name
+
+
+async def test_configuration(manager):
+    status, body = await manager.request("GET", "/api/v3/configuration")
+    assert status == 200
+    assert body["storageLocation"] == manager.cfg.shared_storage_path
+    assert body["isFirstRun"] is False
+    assert isinstance(body["shamanEnabled"], bool)
+
+
+async def test_variables_for_workers_on_linux(manager):
+    status, body = await manager.request("GET", "/api/v3/configuration/variables/workers/linux")
+    assert status == 200
+    assert body["variables"]["blender"]["value"] == "blender"
+    assert body["variables"]["blenderArgs"]["value"] == "-b -y"
+
+
+async def test_variables_bad_audience_is_400(manager):
+    status, body = await manager.request("GET", "/api/v3/configuration/variables/robots/linux")
+    assert status == 400
+    assert "audience" in body["message"]
+
+
+async def test_shared_storage_location(manager):
+    status, body = await manager.request("GET", "/api/v3/configuration/shared-storage/users/linux")
+    assert status == 200
+    assert body["location"] == manager.cfg.shared_storage_path
+    assert body["audience"] == "users"
+
+
+async def test_shared_storage_check(manager, tmp_path):
+    status, body = await manager.request("POST", "/api/v3/configuration/check/shared-storage",
+                                         json={"path": str(tmp_path)})
+    assert status == 200 and body["is_usable"] is True
+    status, body = await manager.request("POST", "/api/v3/configuration/check/shared-storage",
+                                         json={"path": str(tmp_path / "nope")})
+    assert status == 200 and body["is_usable"] is False and body["cause"]
+
+
+async def test_job_types_listed_with_etags(manager):
+    status, body = await manager.request("GET", "/api/v3/jobs/types")
+    assert status == 200
+    names = [t["name"] for t in body["job_types"]]
+    assert "simple-blender-render" in names and "echo-sleep-test" in names
+    assert all(len(t["etag"]) == 40 for t in body["job_types"])
+
+
+async def test_single_job_type_and_unknown(manager):
+    status, body = await manager.request("GET", "/api/v3/jobs/type/echo-sleep-test")
+    assert status == 200 and body["name"] == "echo-sleep-test" and body["etag"]
+    status, body = await manager.request("GET", "/api/v3/jobs/type/no-such-type")
+    assert status == 404 and "no-such-type" in body["message"]
+
+
+async def test_farm_status_without_workers_is_inoperative(manager):
+    status, body = await manager.request("GET", "/api/v3/status")
+    assert status == 200 and body["status"] == "inoperative"
+
+
+async def test_openapi_and_explorer_served(manager):
+    status, body = await manager.request("GET", "/api/v3/openapi3.json")
+    assert status == 200 and "/api/v3/jobs" in body["paths"]
+    status, body = await manager.request("GET", "/api/v3/swagger-ui/")
+    assert status == 200 and "<html" in body.lower()
+
+
+async def test_variables_edit_roundtrip_saved_to_config(manager):
+    new = {"blender": {"values": [{"platform": "linux", "value": "/opt/blender/blender"}]},
+           "blenderArgs": {"values": [{"platform": "all", "value": "-b -y"}]}}
+    status, body = await manager.request("PUT", "/api/v3/tablao/variables", json={"variables": new})
+    assert status == 200, body
+    status, body = await manager.request("GET", "/api/v3/configuration/variables/workers/linux")
+    assert body["variables"]["blender"]["value"] == "/opt/blender/blender"
+    assert "/opt/blender/blender" in manager.cfg.path.read_text()
+
+
+async def test_variables_edit_rejects_bad_definition_and_keeps_old(manager):
+    status, body = await manager.request("PUT", "/api/v3/tablao/variables",
+                                         json={"variables": {"blender": {"values": [{"value": "x"}]}}})
+    assert status == 400 and "blender" in body["message"]
+    status, body = await manager.request("GET", "/api/v3/configuration/variables/workers/linux")
+    assert body["variables"]["blender"]["value"] == "blender"
