@@ -41,7 +41,7 @@ class Event:
 Listener = Callable[[Event], None]
 
 
-@dataclass
+@dataclass(eq=False)
 class Subscription:
     """A bounded queue of events for one forwarder (for example one websocket client)."""
 

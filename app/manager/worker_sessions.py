@@ -88,13 +88,13 @@ class WorkerSessions:
         signal = self.machine.waiters.work
         while True:
             generation = signal.generation
-            result = await self.machine.run(_schedule_sync, ident.id)
-            if isinstance(result, tuple):
-                worker, task, job = result
+            kind, payload = await self.machine.run(_schedule_sync, ident.id)
+            if kind == "task":
+                worker, task, job = payload
                 commands = self.variables.expand_for_worker(task.commands, worker.platform or "linux")
                 return Assignment("task", assigned_task_json(task, job, commands))
-            if result != "none":
-                return Assignment(result[0], result[1])
+            if kind != "none":
+                return Assignment(kind, payload)
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not await signal.wait(generation, remaining):
                 return Assignment("none")
@@ -253,13 +253,13 @@ def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int):
         types = [t for t in worker.supported_task_types.split(",") if t]
         task_id = scheduler_queries.find_runnable_task(worker_id, types, workers.worker_tag_ids(worker_id))
         if task_id is None:
-            return "none"
+            return "none", None
         scheduler_queries.assign(task_id, worker_id, now)
         task = tasks.fetch_task_by_id(task_id)
         change_task_status(fx, task, task.job, T.ACTIVE, now, activity="Assigned",
                            reason=f"assigned to worker {worker.name} ({worker.uuid})", worker=worker)
     task = tasks.fetch_task_by_id(task_id)
-    return worker, task, task.job
+    return "task", (worker, task, task.job)
 
 
 def _own_task(worker_id: int, task_uuid: str) -> Task:

@@ -161,9 +161,10 @@ async def test_blocklist_after_threshold_and_job_fails_when_nobody_left(manager,
     assert (await _job(manager, job["id"]))["status"] == "failed"
 
 
-async def test_worker_blocklisted_for_task_type(manager, workers):
-    manager.cfg.blocklist_threshold = 2
-    bad, good = await workers(), await workers()
+async def test_worker_blocklisted_for_task_type(manager_factory):
+    manager = await manager_factory(blocklist_threshold=2)
+    bad = await HttpWorker(manager.url, name="bad").register_and_sign_on()
+    good = await HttpWorker(manager.url, name="good").register_and_sign_on()
     _, job = await manager.request("POST", "/api/v3/jobs", json=echo_job(repeats=4))
     _, echo = await good.claim()
     await good.complete(echo["uuid"])
@@ -179,6 +180,8 @@ async def test_worker_blocklisted_for_task_type(manager, workers):
         done += 1
     assert done == 4
     assert (await _job(manager, job["id"]))["status"] == "completed"
+    await bad.close()
+    await good.close()
 
 
 async def test_state_change_request_gives_423_and_not_awake_409(manager, workers):

@@ -74,7 +74,7 @@ def _insert_tasks(job: Job, new: NewJob) -> None:
     task_status = TaskStatus.QUEUED.value
     rows = [
         (t.uuid, job.id, t.name, t.type, t.index_in_job, t.priority, new.priority, task_status,
-         Task.commands.db_value(t.commands), "", 0, t.steps_total, now, now)
+         t.commands, "", 0, t.steps_total, now, now)
         for t in new.tasks
     ]
     fields = [Task.uuid, Task.job, Task.name, Task.type, Task.index_in_job, Task.priority,
