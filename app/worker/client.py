@@ -11,6 +11,7 @@ header, and the translation of HTTP outcomes into a small set of exceptions:
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import secrets
 import sys
@@ -121,14 +122,13 @@ class WorkerClient:
         if wait_s is not None:
             hdrs[WAIT_HEADER] = str(int(wait_s))
             timeout = aiohttp.ClientTimeout(total=wait_s + _LONG_POLL_MARGIN_S, connect=10)
-        basic = None
         if auth:
             if self.credentials is None:
                 raise AuthRejected(401, "worker has no credentials yet")
-            basic = aiohttp.BasicAuth(self.credentials.worker_id, self.credentials.worker_secret)
+            hdrs["Authorization"] = _basic_auth(self.credentials)
         try:
             async with self._get_session().request(
-                method, url, json=json, data=data, headers=hdrs, auth=basic, timeout=timeout
+                method, url, json=json, data=data, headers=hdrs, timeout=timeout
             ) as resp:
                 body = await _decode_body(resp)
                 status = resp.status
@@ -236,6 +236,12 @@ class WorkerClient:
             headers={"Content-Type": content_type},
         )
         return status
+
+
+def _basic_auth(creds: Credentials) -> str:
+    # Built by hand: aiohttp 3.14 deprecates BasicAuth objects, and older versions lack the replacement.
+    token = base64.b64encode(f"{creds.worker_id}:{creds.worker_secret}".encode()).decode("ascii")
+    return f"Basic {token}"
 
 
 async def _decode_body(resp: aiohttp.ClientResponse) -> Any:

@@ -130,7 +130,7 @@ async def run_process(
         on_start(proc.pid)
     pump = asyncio.create_task(_pump_lines(proc, on_line))
     try:
-        returncode = await proc.wait()
+        returncode = await _wait_for_exit(proc, pump)
         await _finish_pump(proc, pump)
         return returncode
     except asyncio.CancelledError:
@@ -140,6 +140,28 @@ async def run_process(
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await pump
         raise
+
+
+async def _wait_for_exit(proc: asyncio.subprocess.Process, pump: asyncio.Task[None]) -> int:
+    """The exit code, as soon as the process exits.
+
+    `proc.wait()` (Python 3.11) only resolves once the output pipe is closed too, which a leftover
+    grandchild holding our stdout can delay forever; `returncode` is set at exit itself.
+    """
+    while proc.returncode is None and not pump.done():
+        await asyncio.wait({pump}, timeout=0.1)
+    if proc.returncode is None:
+        # Output ended first (EOF); the exit follows right away.
+        return await proc.wait()
+    return proc.returncode
+
+
+async def _wait_returncode(proc: asyncio.subprocess.Process, timeout_s: float) -> bool:
+    """Wait up to `timeout_s` for the process to exit; True when it did."""
+    deadline = time.monotonic() + timeout_s
+    while proc.returncode is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return proc.returncode is not None
 
 
 async def _pump_lines(proc: asyncio.subprocess.Process, on_line: Callable[[str], None]) -> None:
@@ -189,8 +211,7 @@ async def kill_process_tree(proc: asyncio.subprocess.Process, grace_s: float = 1
             p.terminate()
     # The root is our child: asyncio reaps it. The others are polled with psutil in a thread.
     waiter = asyncio.create_task(asyncio.to_thread(_wait_gone, descendants, grace_s))
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(proc.wait(), grace_s)
+    await _wait_returncode(proc, grace_s)
     survivors = await waiter
     if proc.returncode is None:
         with contextlib.suppress(ProcessLookupError):
@@ -200,7 +221,8 @@ async def kill_process_tree(proc: asyncio.subprocess.Process, grace_s: float = 1
         _log.info("killing pid %d that ignored the termination request", p.pid)
         with contextlib.suppress(psutil.Error):
             p.kill()
-    await proc.wait()
+    if not await _wait_returncode(proc, 2.0):
+        _log.error("pid %d did not exit after SIGKILL", proc.pid)
     await asyncio.to_thread(_wait_gone, survivors, 1.0)
 
 

@@ -49,7 +49,7 @@ class TaskReporter:
         self._lines: list[str] = []
         self._log_bytes = 0
         self._oldest_line_at = 0.0
-        self._outbox: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[SendResult] | None]] = asyncio.Queue()
+        self._outbox: asyncio.Queue[tuple[dict[str, Any] | None, asyncio.Future[SendResult] | None]] = asyncio.Queue()
         self._sender: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
         #: Set when the Manager answered 404/409: the task is no longer ours; stop working on it.
@@ -82,12 +82,19 @@ class TaskReporter:
             _log.info("task %s was taken away from this worker", task_id)
             self.rejected.set()
 
+    @property
+    def pending_lines(self) -> tuple[str, ...]:
+        """Log lines not handed to the sender yet."""
+        return tuple(self._lines)
+
     # Synchronous API for commands: enqueue and return immediately.
 
     def log(self, line: str) -> None:
         """Add one line to the task log (sent in batches)."""
         if not self._lines:
             self._oldest_line_at = self._clock()
+            # Wake the sender so it starts the age timer for this batch.
+            self._outbox.put_nowait((None, None))
         self._lines.append(line)
         self._log_bytes += len(line.encode("utf-8", errors="replace")) + 1
         if self._log_bytes >= self._max_log_bytes:
@@ -135,6 +142,8 @@ class TaskReporter:
                 if self._lines:
                     self._enqueue({})
                 continue
+            if payload is None:
+                continue  # a wake-up: recompute the log flush deadline
             result = await self._deliver(payload)
             if future is not None and not future.done():
                 future.set_result(result)
