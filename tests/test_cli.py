@@ -1,0 +1,91 @@
+"""The `tablao` command as a user runs it: a real process, a real port, real config files."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(*args: str, env_home: Path, timeout: float = 30) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "TABLAO_HOME": str(env_home), "HOME": str(env_home)}
+    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_manager_headless_first_start_writes_config_and_serves(tmp_path):
+    port = _free_port()
+    env = {"PATH": "/usr/bin:/bin", "TABLAO_HOME": str(tmp_path), "HOME": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "app", "manager", "--headless", "--listen", f"127.0.0.1:{port}"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                body = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v3/version", timeout=1).read())
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline, "manager did not start"
+                time.sleep(0.1)
+        assert body["name"]
+        config = tmp_path / "flamenco-manager.yaml"
+        assert config.exists() and "_meta" in config.read_text()
+        assert (tmp_path / "tablao-manager.sqlite").exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out
+
+
+def test_broken_config_gives_a_message_not_a_traceback(tmp_path):
+    cfg = tmp_path / "flamenco-manager.yaml"
+    cfg.write_text("_meta: {version: 3}\nlisten: [unclosed\n")
+    result = _run("manager", "--headless", "--config", str(cfg), env_home=tmp_path)
+    assert result.returncode == 2
+    assert "not valid YAML" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_wrong_config_version_and_bad_values(tmp_path):
+    cfg = tmp_path / "flamenco-manager.yaml"
+    cfg.write_text("_meta: {version: 2}\n")
+    result = _run("manager", "--headless", "--config", str(cfg), env_home=tmp_path)
+    assert result.returncode == 2 and "version: 3" in result.stderr and "Traceback" not in result.stderr
+    cfg.write_text("_meta: {version: 3}\ntask_timeout: soon\n")
+    result = _run("manager", "--headless", "--config", str(cfg), env_home=tmp_path)
+    assert result.returncode == 2 and "task_timeout" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_write_config_keeps_existing_values(tmp_path):
+    cfg = tmp_path / "m.yaml"
+    result = _run("manager", "--headless", "--config", str(cfg), "--write-config", env_home=tmp_path)
+    assert result.returncode == 0 and cfg.exists()
+    text = cfg.read_text().replace("task_timeout: 10m0s", "task_timeout: 2m0s")
+    cfg.write_text(text)
+    result = _run("manager", "--headless", "--config", str(cfg), "--write-config", env_home=tmp_path)
+    assert result.returncode == 0 and "task_timeout: 2m0s" in cfg.read_text()
+
+
+def test_core_packages_never_import_qt():
+    code = ("import sys, pkgutil, importlib, app\n"
+            "for pkg in ('app.api','app.common','app.manager','app.worker','app.shaman'):\n"
+            "    mod = importlib.import_module(pkg)\n"
+            "    for info in pkgutil.walk_packages(mod.__path__, pkg + '.'):\n"
+            "        importlib.import_module(info.name)\n"
+            "bad = [m for m in sys.modules if m.startswith(('PySide6','qasync','PyQt'))]\n"
+            "print(bad); sys.exit(1 if bad else 0)\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
