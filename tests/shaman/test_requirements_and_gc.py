@@ -149,3 +149,11 @@ async def test_run_collects_periodically_until_cancelled(make_shaman: Callable[.
     except asyncio.CancelledError:
         pass
     assert task.cancelled()
+
+
+async def test_requests_above_aiohttps_default_body_cap_are_accepted(client: TestClient) -> None:
+    # A 12,000-file project is ~1.4 MB of JSON, above aiohttp's 1 MiB client_max_size default.
+    files = [{"sha": f"{i:064x}", "size": i, "path": f"textures/file-{i:05d}.png"} for i in range(12_000)]
+    resp = await client.post(REQUIREMENTS_PATH, json={"files": files})
+    assert resp.status == 200
+    assert len((await resp.json())["files"]) == 12_000
