@@ -277,7 +277,8 @@ async def test_worker_timeout_requeues_and_worker_recovers(manager_factory):
                 break
         assert info["status"] == "error"
         tasks = await _tasks(manager, job["id"])
-        assert tasks[0]["status"] in ("soft-failed", "queued")
+        # Requeued, and possibly already picked up by b, which keeps asking for work.
+        assert tasks[0]["status"] in ("soft-failed", "queued") or tasks[0]["worker"]["id"] == b.uuid
         status, body = await a.claim()
         assert status == 423 and body["status_requested"] == "awake"
         await a.call("POST", "/api/v3/worker/state-changed", json={"status": "awake"})
