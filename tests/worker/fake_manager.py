@@ -61,6 +61,7 @@ class FakeManager:
     def __post_init__(self) -> None:
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self._stopping = False
         self.port = 0
 
     # --- test controls -------------------------------------------------------------------
@@ -105,6 +106,7 @@ class FakeManager:
     async def start(self) -> str:
         app = web.Application(middlewares=[self._middleware], client_max_size=30 * 1024 * 1024)
         app.add_routes(self._routes())
+        self._stopping = False
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -114,6 +116,9 @@ class FakeManager:
         return self.url
 
     async def stop(self) -> None:
+        # Release held long-polls first, or shutting down waits for them to time out.
+        self._stopping = True
+        self.poke()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -167,7 +172,7 @@ class FakeManager:
             wait = 0
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
-        while not ready() and loop.time() < deadline:
+        while not ready() and not self._stopping and loop.time() < deadline:
             event = self._changed
             try:
                 await asyncio.wait_for(event.wait(), deadline - loop.time())
@@ -219,7 +224,7 @@ class FakeManager:
         worker: FakeWorker = request[WORKER]
 
         def ready() -> bool:
-            return bool(self.tasks) or worker.status_requested is not None
+            return bool(self.tasks) or worker.status_requested is not None or worker.status != "awake"
 
         await self._hold(request, ready)
         if worker.status_requested:
