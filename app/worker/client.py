@@ -10,13 +10,13 @@ header, and the translation of HTTP outcomes into a small set of exceptions:
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import contextlib
 import logging
 import secrets
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 
@@ -86,7 +86,7 @@ class WorkerClient:
         self.credentials = credentials
         self._session: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> WorkerClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -132,7 +132,7 @@ class WorkerClient:
             ) as resp:
                 body = await _decode_body(resp)
                 status = resp.status
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise ManagerUnreachable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         if status >= 500:
             raise ManagerUnreachable(f"{method} {path}: HTTP {status}: {_message(body)}")
@@ -156,7 +156,9 @@ class WorkerClient:
             raise self._unexpected(status, body)
         return Credentials(worker_id=str(body["uuid"]), worker_secret=secret)
 
-    async def sign_on(self, name: str, task_types: list[str], software_version: str, can_restart: bool) -> WorkerStatus:
+    async def sign_on(
+        self, name: str, task_types: list[str], software_version: str, can_restart: bool
+    ) -> WorkerStatus:
         """Sign on; return the status the Manager wants this worker in."""
         payload = {
             "name": name,
@@ -215,9 +217,7 @@ class WorkerClient:
         return status
 
     async def may_i_run(self, task_id: str, wait_s: float | None = None) -> MayKeepRunning:
-        status, body = await self._request(
-            "GET", f"/api/v3/worker/task/{task_id}/may-i-run", wait_s=wait_s
-        )
+        status, body = await self._request("GET", f"/api/v3/worker/task/{task_id}/may-i-run", wait_s=wait_s)
         if status == 404:
             return MayKeepRunning(False, reason=_message(body) or "task not found")
         if status != 200:
@@ -264,9 +264,9 @@ def _message(body: Any) -> str:
 
 def _status_requested(body: Any) -> WorkerStatus:
     raw = body.get("status_requested") if isinstance(body, dict) else None
-    try:
-        return WorkerStatus(raw)
-    except ValueError:
-        # An unknown status must not crash the worker; the state table treats it as asleep.
-        _log.warning("manager requested unknown status %r; treating it as asleep", raw)
-        return WorkerStatus.ASLEEP
+    if isinstance(raw, str):
+        with contextlib.suppress(ValueError):
+            return WorkerStatus(raw)
+    # An unknown status must not crash the worker; like any status without a handler, it means asleep.
+    _log.warning("manager requested unknown status %r; treating it as asleep", raw)
+    return WorkerStatus.ASLEEP

@@ -151,7 +151,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"worker config file {path} must hold a mapping of settings, not {type(data).__name__}")
+        raise ConfigError(
+            f"worker config file {path} must hold a mapping of settings, not {type(data).__name__}"
+        )
     return data
 
 

@@ -23,7 +23,7 @@ def _bare_name(exe: str) -> str | None:
     if os.path.dirname(exe):
         return None
     name = exe.lower()
-    return name[:-4] if name.endswith(".exe") else name
+    return name.removesuffix(".exe")
 
 
 def resolve_executable(exe: str, config: WorkerConfig) -> str:

@@ -30,7 +30,9 @@ class OutputPoster(Protocol):
     async def output_produced(self, task_id: str, image: bytes, content_type: str = "image/jpeg") -> int: ...
 
 
-def encode_preview(path: Path, max_size: tuple[int, int] = MAX_SIZE, quality: int = JPEG_QUALITY) -> bytes | None:
+def encode_preview(
+    path: Path, max_size: tuple[int, int] = MAX_SIZE, quality: int = JPEG_QUALITY
+) -> bytes | None:
     """JPEG bytes for the image at `path`, or None when it is not a PNG/JPEG/TIFF image."""
     if path.suffix.lower() == ".exr":
         return None
@@ -91,13 +93,13 @@ class OutputUploader:
         try:
             await asyncio.wait_for(self._idle.wait(), timeout_s)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     async def _upload(self, task_id: str, path: Path) -> None:
         try:
             jpeg = await asyncio.to_thread(encode_preview, path)
-        except Exception:  # a broken image must never hurt the task
+        except Exception:  # noqa: BLE001 - a broken image must never hurt the task
             _log.exception("cannot encode preview %s", path)
             return
         if jpeg is None:

@@ -181,7 +181,7 @@ async def _finish_pump(proc: asyncio.subprocess.Process, pump: asyncio.Task[None
     """Read the remaining output; don't hang on orphans that inherited the pipe and keep it open."""
     try:
         await asyncio.wait_for(asyncio.shield(pump), timeout=2.0)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         _log.warning("pid %d exited but its output pipe stays open; killing leftover processes", proc.pid)
         await asyncio.to_thread(_kill_group, proc.pid, 1.0)
         pump.cancel()

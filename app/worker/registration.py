@@ -66,7 +66,9 @@ async def sign_on(
             await sleep(delay)
             continue
         except AuthRejected:
-            _log.warning("manager does not accept credentials of worker %s; registering anew", creds.worker_id)
+            _log.warning(
+                "manager does not accept credentials of worker %s; registering anew", creds.worker_id
+            )
             if fresh:
                 # Even brand-new credentials were refused: something is off at the Manager; don't spin.
                 await sleep(backoff.next_delay())
@@ -78,5 +80,7 @@ async def sign_on(
             _log.error("manager refused sign-on: %s; retrying in %.1f s", exc, delay)
             await sleep(delay)
             continue
-        _log.info("signed on as %r (%s); manager requests status %s", config.worker_name, creds.worker_id, status)
+        _log.info(
+            "signed on as %r (%s); manager requests status %s", config.worker_name, creds.worker_id, status
+        )
         return status

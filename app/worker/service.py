@@ -73,7 +73,7 @@ class WorkerService:
         try:
             await asyncio.wait_for(self.client.sign_off(), SIGN_OFF_TIMEOUT_S)
             _log.info("signed off")
-        except (ManagerUnreachable, ManagerRejected, asyncio.TimeoutError) as exc:
+        except (TimeoutError, ManagerUnreachable, ManagerRejected) as exc:
             _log.warning("could not sign off: %s", exc or type(exc).__name__)
 
 
@@ -86,7 +86,9 @@ async def run_worker(config: WorkerConfig) -> int:
     if not config.manager_url:
         _log.error("no manager URL configured; set manager_url in the worker config or pass --manager")
         return EXIT_CONFIG_ERROR
-    _log.info("worker %r starting; manager %s; data in %s", config.worker_name, config.manager_url, config.data_dir)
+    _log.info(
+        "worker %r starting; manager %s; data in %s", config.worker_name, config.manager_url, config.data_dir
+    )
     return await WorkerService(config).run()
 
 

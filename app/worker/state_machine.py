@@ -194,13 +194,18 @@ class WorkerStateMachine:
                 self._log_outcome(task, runner)
                 return None
             if watcher.exception() is not None:
-                _log.error("may-i-run watcher crashed; finishing task %s unwatched", task.uuid,
-                           exc_info=watcher.exception())
+                _log.error(
+                    "may-i-run watcher crashed; finishing task %s unwatched",
+                    task.uuid,
+                    exc_info=watcher.exception(),
+                )
                 await asyncio.wait({runner})
                 self._log_outcome(task, runner)
                 return None
             verdict = watcher.result()
-            _log.warning("task %s: manager says stop (%s); aborting", task.uuid, verdict.reason or "no reason")
+            _log.warning(
+                "task %s: manager says stop (%s); aborting", task.uuid, verdict.reason or "no reason"
+            )
             await _cancel_and_wait(runner)
             if verdict.status_change_requested:
                 return await self._requested_status()

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from app.worker.upstream_buffer import SendResult
 
@@ -49,13 +49,15 @@ class TaskReporter:
         self._lines: list[str] = []
         self._log_bytes = 0
         self._oldest_line_at = 0.0
-        self._outbox: asyncio.Queue[tuple[dict[str, Any] | None, asyncio.Future[SendResult] | None]] = asyncio.Queue()
+        self._outbox: asyncio.Queue[tuple[dict[str, Any] | None, asyncio.Future[SendResult] | None]] = (
+            asyncio.Queue()
+        )
         self._sender: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
         #: Set when the Manager answered 404/409: the task is no longer ours; stop working on it.
         self.rejected = asyncio.Event()
 
-    async def __aenter__(self) -> TaskReporter:
+    async def __aenter__(self) -> Self:
         self.start()
         return self
 
@@ -137,8 +139,10 @@ class TaskReporter:
     async def _send_loop(self) -> None:
         while True:
             try:
-                payload, future = await asyncio.wait_for(self._outbox.get(), timeout=self._time_to_log_flush())
-            except asyncio.TimeoutError:
+                payload, future = await asyncio.wait_for(
+                    self._outbox.get(), timeout=self._time_to_log_flush()
+                )
+            except TimeoutError:
                 if self._lines:
                     self._enqueue({})
                 continue
@@ -161,6 +165,6 @@ class TaskReporter:
             return SendResult.REJECTED
         try:
             return await self._sink.send(self.task_id, payload)
-        except Exception:  # the buffer handles network errors; anything else is a bug, not a reason to stop
+        except Exception:  # noqa: BLE001 - network errors are handled in the buffer; this is a bug
             _log.exception("sending update of task %s failed", self.task_id)
             return SendResult.DROPPED

@@ -52,7 +52,9 @@ class TaskRunner:
     max_log_age_s: float = 1.0
 
     async def run(self, task: AssignedTask) -> TaskOutcome:
-        _log.info("task %s (%s, job %s): starting %d commands", task.uuid, task.name, task.job, len(task.commands))
+        _log.info(
+            "task %s (%s, job %s): starting %d commands", task.uuid, task.name, task.job, len(task.commands)
+        )
         reporter = TaskReporter(
             self.sink, task.uuid, max_log_bytes=self.max_log_bytes, max_log_age_s=self.max_log_age_s
         )
@@ -81,7 +83,9 @@ class TaskRunner:
         _log.warning("task %s: failed: %s", task.uuid, message)
         text = f"Failed: {message}"
         try:
-            await self._send(reporter, {"taskStatus": str(TaskStatus.FAILED), "activity": text, "log": text + "\n"})
+            await self._send(
+                reporter, {"taskStatus": str(TaskStatus.FAILED), "activity": text, "log": text + "\n"}
+            )
         except _TaskTakenAway:
             return TaskOutcome.ABORTED
         return TaskOutcome.FAILED

@@ -18,7 +18,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -80,13 +80,16 @@ class _QueueDB:
         return int(self._db().execute("SELECT COUNT(*) FROM task_updates").fetchone()[0])
 
     def push(self, task_id: str, payload: bytes) -> None:
-        created = datetime.now(timezone.utc).isoformat()
+        created = datetime.now(UTC).isoformat()
         self._db().execute(
-            "INSERT INTO task_updates (created, task_id, payload) VALUES (?, ?, ?)", (created, task_id, payload)
+            "INSERT INTO task_updates (created, task_id, payload) VALUES (?, ?, ?)",
+            (created, task_id, payload),
         )
 
     def first(self) -> tuple[int, str, bytes] | None:
-        row = self._db().execute("SELECT id, task_id, payload FROM task_updates ORDER BY id LIMIT 1").fetchone()
+        row = (
+            self._db().execute("SELECT id, task_id, payload FROM task_updates ORDER BY id LIMIT 1").fetchone()
+        )
         return None if row is None else (int(row[0]), str(row[1]), bytes(row[2]))
 
     def delete(self, row_id: int) -> None:
@@ -145,7 +148,7 @@ class UpstreamBuffer:
         for listener in list(self._rejection_listeners):
             try:
                 listener(task_id)
-            except Exception:  # a listener bug must not stop delivery
+            except Exception:  # noqa: BLE001 - a listener bug must not stop delivery
                 _log.exception("task rejection listener failed")
 
     async def send(self, task_id: str, payload: dict[str, Any]) -> SendResult:
@@ -170,8 +173,12 @@ class UpstreamBuffer:
         if 200 <= status < 300:
             return SendResult.DELIVERED
         if status in TASK_GONE_STATUSES:
-            _log.info("manager refused %s of task %s with %d: task no longer assigned; discarding",
-                      what, task_id, status)
+            _log.info(
+                "manager refused %s of task %s with %d: task no longer assigned; discarding",
+                what,
+                task_id,
+                status,
+            )
             self._notify_rejected(task_id)
             return SendResult.REJECTED
         _log.error("manager refused %s of task %s with %d; discarding", what, task_id, status)
@@ -193,7 +200,7 @@ class UpstreamBuffer:
         deadline = time.monotonic() + timeout_s
         try:
             return await asyncio.wait_for(self._drain(deadline), timeout=timeout_s + 0.5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     async def _drain(self, deadline: float | None) -> bool:
@@ -250,7 +257,9 @@ async def open_buffer(sender: TaskUpdateSender, db_path: Path, **kwargs: Any) ->
 
 
 @contextlib.asynccontextmanager
-async def running_buffer(sender: TaskUpdateSender, db_path: Path, **kwargs: Any) -> AsyncIterator[UpstreamBuffer]:
+async def running_buffer(
+    sender: TaskUpdateSender, db_path: Path, **kwargs: Any
+) -> AsyncIterator[UpstreamBuffer]:
     """An open buffer with its flusher running; closes both on exit."""
     buffer = await open_buffer(sender, db_path, **kwargs)
     flusher = asyncio.create_task(buffer.run(), name="upstream-flusher")

@@ -25,12 +25,22 @@ from pathlib import Path
 
 def write_png(path: Path, width: int, height: int, rgb: tuple[int, int, int]) -> None:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     row = b"\x00" + bytes(rgb) * width
     raw = row * height
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(png)
 
@@ -51,7 +61,7 @@ def frame_path(pattern: str, frame: int) -> Path:
     if "#" in pattern:
         start = pattern.index("#")
         count = len(pattern[start:]) - len(pattern[start:].lstrip("#"))
-        pattern = pattern[:start] + str(frame).zfill(count) + pattern[start + count:]
+        pattern = pattern[:start] + str(frame).zfill(count) + pattern[start + count :]
     else:
         pattern += str(frame).zfill(4)
     return Path(pattern + ".png")
@@ -83,7 +93,7 @@ def main() -> int:
         print(text, flush=True)
 
     print("Blender 3.4.1 (hash 55485cb379f7 built 2023-01-01 00:00:00)", flush=True)
-    print(f"Read blend: \"{blendfile}\"", flush=True)
+    print(f'Read blend: "{blendfile}"', flush=True)
     if args.fake_long_line:
         print("x" * args.fake_long_line, flush=True)
     for frame in parse_frames(args.render_frame):
@@ -92,15 +102,17 @@ def main() -> int:
             out(f'skipping existing frame "{path}"')
             continue
         for step in ("Syncing Cube", "Updating Shaders", "Sample 1/2", "Sample 2/2", "Finished"):
-            out(f"Fra:{frame} Mem:9.15M (Peak 10.83M) | Time:00:00.00 | Mem:0.00M, Peak:0.00M | "
-                f"{args.scene}, ViewLayer | {step}")
+            out(
+                f"Fra:{frame} Mem:9.15M (Peak 10.83M) | Time:00:00.00 | Mem:0.00M, Peak:0.00M | "
+                f"{args.scene}, ViewLayer | {step}"
+            )
             if args.fake_frame_sleep:
                 time.sleep(args.fake_frame_sleep / 5)
         write_png(path, 32, 32, (frame * 40 % 256, 100, 200))
         out(f"Saved: '{path}'")
         out(" Time: 00:00.01 (Saving: 00:00.00)")
-        print("", flush=True)
-    print("", flush=True)
+        print(flush=True)
+    print(flush=True)
     print("Blender quit", flush=True)
     return args.fake_exit_code
 

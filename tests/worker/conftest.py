@@ -14,8 +14,9 @@ from tests.worker.fake_manager import FakeManager
 
 FAKE_BLENDER = Path(__file__).resolve().parents[1] / "fakes" / "fake_blender.py"
 #: Short delays so state-machine tests run fast but still exercise the back-off paths.
-FAST = Timings(no_task_backoff=0.05, asleep_poll=0.05, may_i_run_poll=0.05, error_backoff_min=0.02,
-               error_backoff_max=0.1)
+FAST = Timings(
+    no_task_backoff=0.05, asleep_poll=0.05, may_i_run_poll=0.05, error_backoff_min=0.02, error_backoff_max=0.1
+)
 
 
 @pytest.fixture

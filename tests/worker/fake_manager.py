@@ -78,10 +78,17 @@ class FakeManager:
     def add_task(self, commands: list[dict[str, Any]], **extra: Any) -> str:
         task_id = extra.pop("uuid", None) or str(uuid.uuid4())
         task = {
-            "uuid": task_id, "job": extra.pop("job", str(uuid.uuid4())), "name": extra.pop("name", "test-task"),
-            "status": "queued", "priority": 50, "job_priority": 50, "job_type": "test",
-            "task_type": extra.pop("task_type", "misc"), "commands": commands,
-            "steps_completed": 0, "steps_total": sum(max(1, c.get("total_step_count", 0)) for c in commands),
+            "uuid": task_id,
+            "job": extra.pop("job", str(uuid.uuid4())),
+            "name": extra.pop("name", "test-task"),
+            "status": "queued",
+            "priority": 50,
+            "job_priority": 50,
+            "job_type": "test",
+            "task_type": extra.pop("task_type", "misc"),
+            "commands": commands,
+            "steps_completed": 0,
+            "steps_total": sum(max(1, c.get("total_step_count", 0)) for c in commands),
         }
         task.update(extra)
         self.tasks.append(task)
@@ -143,7 +150,9 @@ class FakeManager:
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.calls.append((request.method, request.path))
         if self.fail_with is not None:
-            return web.json_response({"code": self.fail_with, "message": "failing on purpose"}, status=self.fail_with)
+            return web.json_response(
+                {"code": self.fail_with, "message": "failing on purpose"}, status=self.fail_with
+            )
         if not request.path.endswith("/register-worker"):
             worker = self._authenticate(request)
             if worker is None:
@@ -176,19 +185,27 @@ class FakeManager:
             event = self._changed
             try:
                 await asyncio.wait_for(event.wait(), deadline - loop.time())
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
 
     async def register(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.registrations.append(body)
-        worker = FakeWorker(str(uuid.uuid4()), body["secret"], body["name"], body["platform"],
-                            body["supported_task_types"])
+        worker = FakeWorker(
+            str(uuid.uuid4()), body["secret"], body["name"], body["platform"], body["supported_task_types"]
+        )
         self.workers[worker.uuid] = worker
-        return web.json_response({
-            "uuid": worker.uuid, "name": worker.name, "address": request.remote or "", "status": "starting",
-            "platform": worker.platform, "software": "", "supported_task_types": worker.task_types,
-        })
+        return web.json_response(
+            {
+                "uuid": worker.uuid,
+                "name": worker.name,
+                "address": request.remote or "",
+                "status": "starting",
+                "platform": worker.platform,
+                "software": "",
+                "supported_task_types": worker.task_types,
+            }
+        )
 
     async def sign_on(self, request: web.Request) -> web.Response:
         worker: FakeWorker = request[WORKER]
@@ -257,8 +274,9 @@ class FakeManager:
             return web.json_response({"code": 404, "message": "task not found"}, status=404)
         change = worker.status_requested is not None and not worker.lazy
         may = task_id not in self.stop_tasks and not change
-        return web.json_response({"mayKeepRunning": may, "reason": "" if may else "told to stop",
-                                  "statusChangeRequested": change})
+        return web.json_response(
+            {"mayKeepRunning": may, "reason": "" if may else "told to stop", "statusChangeRequested": change}
+        )
 
     async def output_produced(self, request: web.Request) -> web.Response:
         task_id = request.match_info["task_id"]

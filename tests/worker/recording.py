@@ -6,11 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.worker.commands.base import CommandContext
 from app.worker.config import WorkerConfig
 from app.worker.models import AssignedTask, Command
 from app.worker.task_reporter import TaskReporter
 from app.worker.upstream_buffer import SendResult
-from app.worker.commands.base import CommandContext
 
 
 class RecordingSink:
@@ -51,15 +51,30 @@ class RecordingOutputs:
 
 
 def make_task(commands: list[dict[str, Any]], uuid: str = "task-1") -> AssignedTask:
-    return AssignedTask.from_json({
-        "uuid": uuid, "job": "job-1", "name": "test", "status": "queued", "priority": 50, "job_priority": 50,
-        "job_type": "test", "task_type": "misc", "commands": commands, "steps_completed": 0, "steps_total": 1,
-    })
+    return AssignedTask.from_json(
+        {
+            "uuid": uuid,
+            "job": "job-1",
+            "name": "test",
+            "status": "queued",
+            "priority": 50,
+            "job_priority": 50,
+            "job_type": "test",
+            "task_type": "misc",
+            "commands": commands,
+            "steps_completed": 0,
+            "steps_total": 1,
+        }
+    )
 
 
 def make_context(
-    sink: RecordingSink, config: WorkerConfig, name: str = "echo", params: dict[str, Any] | None = None,
-    total_step_count: int = 0, outputs: RecordingOutputs | None = None,
+    sink: RecordingSink,
+    config: WorkerConfig,
+    name: str = "echo",
+    params: dict[str, Any] | None = None,
+    total_step_count: int = 0,
+    outputs: RecordingOutputs | None = None,
 ) -> tuple[CommandContext, TaskReporter]:
     command = Command(name, params or {}, total_step_count)
     task = make_task([{"name": name, "parameters": params or {}, "total_step_count": total_step_count}])

@@ -43,13 +43,22 @@ def test_parser_understands_the_blender5_prefix() -> None:
 
 
 def test_parser_time_without_saved_counts_and_fra_time_field_does_not() -> None:
-    lines = ["Fra:1 Mem:1M | Time:00:00.00 | Sample 1/1", " Time: 00:01.00 (Saving: 00:00.00)",
-             "Fra:2 Mem:1M | Time:00:00.00 | Sample 1/1", "Time: 00:01.00 (Saving: 00:00.00)"]
+    lines = [
+        "Fra:1 Mem:1M | Time:00:00.00 | Sample 1/1",
+        " Time: 00:01.00 (Saving: 00:00.00)",
+        "Fra:2 Mem:1M | Time:00:00.00 | Sample 1/1",
+        "Time: 00:01.00 (Saving: 00:00.00)",
+    ]
     assert _parse(lines) == ([1, 2], [], 2)
 
 
 def test_parser_stereo_saves_count_once() -> None:
-    lines = ["Fra:3 x", "Saved: '/o/0003_L.png'", "Saved: '/o/0003_R.png'", " Time: 00:00.10 (Saving: 00:00.00)"]
+    lines = [
+        "Fra:3 x",
+        "Saved: '/o/0003_L.png'",
+        "Saved: '/o/0003_R.png'",
+        " Time: 00:00.10 (Saving: 00:00.00)",
+    ]
     assert _parse(lines) == ([3], ["/o/0003_L.png", "/o/0003_R.png"], 1)
 
 
@@ -59,17 +68,34 @@ def test_parser_skipping_existing_frames_counts_steps() -> None:
 
 
 def test_argv_is_exe_exeargs_argsbefore_blendfile_args() -> None:
-    params = {"exe": "blender", "exeArgs": "-b -y --python-expr 'import bpy'", "argsBefore": ["--debug"],
-              "blendfile": "/s/shot.blend", "args": ["--render-frame", 1]}
+    params = {
+        "exe": "blender",
+        "exeArgs": "-b -y --python-expr 'import bpy'",
+        "argsBefore": ["--debug"],
+        "blendfile": "/s/shot.blend",
+        "args": ["--render-frame", 1],
+    }
     assert build_blender_argv(params, "/usr/bin/blender") == [
-        "/usr/bin/blender", "-b", "-y", "--python-expr", "import bpy", "--debug", "/s/shot.blend",
-        "--render-frame", "1"]
+        "/usr/bin/blender",
+        "-b",
+        "-y",
+        "--python-expr",
+        "import bpy",
+        "--debug",
+        "/s/shot.blend",
+        "--render-frame",
+        "1",
+    ]
 
 
 def test_argv_without_blendfile_and_with_args_in_exe() -> None:
     params = {"exe": "/opt/blender/blender --factory-startup", "exeArgs": "-b", "args": ["-a"]}
     assert build_blender_argv(params, "/opt/blender/blender") == [
-        "/opt/blender/blender", "--factory-startup", "-b", "-a"]
+        "/opt/blender/blender",
+        "--factory-startup",
+        "-b",
+        "-a",
+    ]
 
 
 def test_argv_rejects_bad_parameter_types() -> None:
@@ -79,9 +105,18 @@ def test_argv_rejects_bad_parameter_types() -> None:
 
 def _fake_params(fake_blender_argv: list[str], out: Path, extra: tuple[str, ...] = ()) -> dict:
     return {
-        "exe": fake_blender_argv[0], "exeArgs": f"{fake_blender_argv[1]} -b", "blendfile": "/tmp/scene.blend",
-        "args": ["--render-output", str(out / "frame_######"), "--render-format", "PNG",
-                 "--render-frame", "1..3", *extra],
+        "exe": fake_blender_argv[0],
+        "exeArgs": f"{fake_blender_argv[1]} -b",
+        "blendfile": "/tmp/scene.blend",
+        "args": [
+            "--render-output",
+            str(out / "frame_######"),
+            "--render-format",
+            "PNG",
+            "--render-frame",
+            "1..3",
+            *extra,
+        ],
     }
 
 

@@ -15,8 +15,13 @@ from tests.fakes.fake_blender import write_png
 from tests.worker.recording import RecordingSink, make_context
 
 PARAMS = {
-    "exe": "ffmpeg", "exeArgs": "-hide_banner", "fps": 24.0, "inputGlob": "/r/*.png",
-    "outputFile": "/r/video.mp4", "argsBefore": ["-y"], "args": ["-c:v", "h264", "-pix_fmt", "yuv420p"],
+    "exe": "ffmpeg",
+    "exeArgs": "-hide_banner",
+    "fps": 24.0,
+    "inputGlob": "/r/*.png",
+    "outputFile": "/r/video.mp4",
+    "argsBefore": ["-y"],
+    "args": ["-c:v", "h264", "-pix_fmt", "yuv420p"],
 }
 
 
@@ -28,12 +33,29 @@ def test_fps_text() -> None:
 
 def test_posix_argv_uses_glob_input() -> None:
     assert build_ffmpeg_argv(PARAMS, "/usr/bin/ffmpeg", platform="linux") == [
-        "/usr/bin/ffmpeg", "-hide_banner", "-y", "-r", "24", "-pattern_type", "glob", "-i", "/r/*.png",
-        "-c:v", "h264", "-pix_fmt", "yuv420p", "-r", "24", "/r/video.mp4"]
+        "/usr/bin/ffmpeg",
+        "-hide_banner",
+        "-y",
+        "-r",
+        "24",
+        "-pattern_type",
+        "glob",
+        "-i",
+        "/r/*.png",
+        "-c:v",
+        "h264",
+        "-pix_fmt",
+        "yuv420p",
+        "-r",
+        "24",
+        "/r/video.mp4",
+    ]
 
 
 def test_windows_argv_uses_concat_index() -> None:
-    argv = build_ffmpeg_argv(PARAMS, "ffmpeg.exe", platform="win32", index_file=Path("C:/r/ffmpeg-file-index.txt"))
+    argv = build_ffmpeg_argv(
+        PARAMS, "ffmpeg.exe", platform="win32", index_file=Path("C:/r/ffmpeg-file-index.txt")
+    )
     assert argv[3:9] == ["-f", "concat", "-safe", "0", "-i", str(Path("C:/r/ffmpeg-file-index.txt"))]
     assert argv[-3:] == ["-r", "24", "/r/video.mp4"]
 
@@ -58,9 +80,15 @@ def test_concat_index_lists_frames_in_order(tmp_path: Path) -> None:
 async def test_real_ffmpeg_makes_a_video(tmp_path: Path) -> None:
     for frame in range(1, 6):
         write_png(tmp_path / f"{frame:06d}.png", 32, 32, (frame * 40, 0, 0))
-    params = {"exe": "ffmpeg", "exeArgs": "-hide_banner -loglevel error", "fps": 24, "argsBefore": [],
-              "inputGlob": str(tmp_path / "*.png"), "outputFile": str(tmp_path / "video" / "out.mp4"),
-              "args": ["-c:v", "mpeg4", "-y"]}
+    params = {
+        "exe": "ffmpeg",
+        "exeArgs": "-hide_banner -loglevel error",
+        "fps": 24,
+        "argsBefore": [],
+        "inputGlob": str(tmp_path / "*.png"),
+        "outputFile": str(tmp_path / "video" / "out.mp4"),
+        "args": ["-c:v", "mpeg4", "-y"],
+    }
     sink = RecordingSink()
     ctx, reporter = make_context(sink, WorkerConfig(data_dir=tmp_path), "frames-to-video", params)
     async with reporter:

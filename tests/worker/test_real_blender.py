@@ -16,7 +16,9 @@ from tests.worker.recording import RecordingOutputs, RecordingSink, make_task
 BLENDER = shutil.which("blender")
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(BLENDER is None, reason="the blender executable is not on PATH; install Blender to run this"),
+    pytest.mark.skipif(
+        BLENDER is None, reason="the blender executable is not on PATH; install Blender to run this"
+    ),
 ]
 
 # Debian's Blender is built without OpenImageDenoiser: denoising must be off or every render fails.
@@ -43,7 +45,9 @@ def tiny_blend(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert BLENDER is not None
     subprocess.run(
         [BLENDER, "-b", "--factory-startup", "--python-expr", _MAKE_SCENE.format(path=path)],
-        check=True, capture_output=True, timeout=120,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     assert path.is_file()
     return path
@@ -51,16 +55,28 @@ def tiny_blend(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 async def test_blender_renders_two_frames_through_the_command(tiny_blend: Path, tmp_path: Path) -> None:
     out_dir = tmp_path / "frames"
-    task = make_task([{
-        "name": "blender-render",
-        "parameters": {
-            "exe": "blender", "exeArgs": "-b -y --factory-startup", "argsBefore": [],
-            "blendfile": str(tiny_blend),
-            "args": ["--render-output", str(out_dir / "######"), "--render-format", "PNG",
-                     "--render-frame", "1..2"],
-        },
-        "total_step_count": 2,
-    }])
+    task = make_task(
+        [
+            {
+                "name": "blender-render",
+                "parameters": {
+                    "exe": "blender",
+                    "exeArgs": "-b -y --factory-startup",
+                    "argsBefore": [],
+                    "blendfile": str(tiny_blend),
+                    "args": [
+                        "--render-output",
+                        str(out_dir / "######"),
+                        "--render-format",
+                        "PNG",
+                        "--render-frame",
+                        "1..2",
+                    ],
+                },
+                "total_step_count": 2,
+            }
+        ]
+    )
     sink, outputs = RecordingSink(), RecordingOutputs()
     runner = TaskRunner(sink, WorkerConfig(data_dir=tmp_path / "data"), outputs)
 
@@ -83,12 +99,19 @@ async def test_blender_renders_two_frames_through_the_command(tiny_blend: Path, 
 
 
 async def test_blender_error_fails_the_task(tmp_path: Path) -> None:
-    task = make_task([{
-        "name": "blender-render",
-        "parameters": {"exe": "blender", "exeArgs": "-b --factory-startup",
-                       "args": ["--python-expr", "import sys; sys.exit(3)"]},
-        "total_step_count": 1,
-    }])
+    task = make_task(
+        [
+            {
+                "name": "blender-render",
+                "parameters": {
+                    "exe": "blender",
+                    "exeArgs": "-b --factory-startup",
+                    "args": ["--python-expr", "import sys; sys.exit(3)"],
+                },
+                "total_step_count": 1,
+            }
+        ]
+    )
     sink = RecordingSink()
     assert await TaskRunner(sink, WorkerConfig(data_dir=tmp_path)).run(task) is TaskOutcome.FAILED
     assert sink.payloads[-1]["taskStatus"] == "failed"

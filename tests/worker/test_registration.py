@@ -28,11 +28,18 @@ async def test_first_start_registers_and_saves_credentials(
     creds = load_credentials(worker_config.credentials_path)
     assert creds is not None and creds.worker_id in fake_manager.workers
     [signed] = fake_manager.sign_ons
-    assert signed == {"name": "test-worker", "supported_task_types": registration["supported_task_types"],
-                      "software_version": SOFTWARE_VERSION, "can_restart": False, "worker": creds.worker_id}
+    assert signed == {
+        "name": "test-worker",
+        "supported_task_types": registration["supported_task_types"],
+        "software_version": SOFTWARE_VERSION,
+        "can_restart": False,
+        "worker": creds.worker_id,
+    }
 
 
-async def test_next_start_reuses_the_credentials(fake_manager: FakeManager, worker_config: WorkerConfig) -> None:
+async def test_next_start_reuses_the_credentials(
+    fake_manager: FakeManager, worker_config: WorkerConfig
+) -> None:
     await _sign_on(worker_config)
     fake_manager.initial_status = "asleep"
     assert await _sign_on(worker_config) is WorkerStatus.ASLEEP

@@ -27,7 +27,9 @@ async def test_offline_request_returns_0_after_signing_off(
     fake_manager: FakeManager, worker_config: WorkerConfig
 ) -> None:
     run = asyncio.create_task(run_worker(worker_config))
-    task_id = fake_manager.add_task([{"name": "echo", "parameters": {"message": "hi"}, "total_step_count": 0}])
+    task_id = fake_manager.add_task(
+        [{"name": "echo", "parameters": {"message": "hi"}, "total_step_count": 0}]
+    )
     await until(lambda: _statuses(fake_manager, task_id) == ["active", "completed"])
     fake_manager.request_status(next(iter(fake_manager.workers)), "offline")
     assert await asyncio.wait_for(run, 10) == 0

@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Self
 
 import psutil
 import pytest
@@ -31,7 +32,7 @@ class Worker:
         self.machine: WorkerStateMachine | None = None
         self.task: asyncio.Task[int] | None = None
 
-    async def __aenter__(self) -> Worker:
+    async def __aenter__(self) -> Self:
         self._buffer_cm = running_buffer(self.client, self.config.queue_db_path)
         buffer = await self._buffer_cm.__aenter__()
         runner = TaskRunner(buffer, self.config, OutputUploader(self.client), max_log_age_s=0.05)
@@ -78,7 +79,7 @@ async def worker(worker_config: WorkerConfig) -> AsyncIterator[Worker]:
 async def test_awake_worker_runs_queued_tasks_back_to_back(fake_manager: FakeManager, worker: Worker) -> None:
     ids = [fake_manager.add_task(_echo(f"task {n}")) for n in range(3)]
     await until(lambda: all(_statuses(fake_manager, t) == ["active", "completed"] for t in ids))
-    assert ("awake" in [s for _, s in fake_manager.state_changes])
+    assert "awake" in [s for _, s in fake_manager.state_changes]
     assert "task 1" in fake_manager.log_of(ids[1])
 
 
@@ -114,7 +115,9 @@ async def test_lazy_status_request_goes_asleep_then_wakes(fake_manager: FakeMana
     await until(lambda: _statuses(fake_manager, task_id) == ["active", "completed"])
 
 
-async def test_unknown_status_falls_back_to_asleep(fake_manager: FakeManager, worker_config: WorkerConfig) -> None:
+async def test_unknown_status_falls_back_to_asleep(
+    fake_manager: FakeManager, worker_config: WorkerConfig
+) -> None:
     fake_manager.initial_status = "error"
     async with Worker(worker_config):
         await until(lambda: [s for _, s in fake_manager.state_changes] == ["asleep"])
@@ -207,7 +210,14 @@ async def test_immediate_status_change_aborts_task_and_changes_status(
 async def test_reassigned_task_is_abandoned(fake_manager: FakeManager, worker: Worker) -> None:
     chatty = "import time\nwhile True:\n    print('tick', flush=True)\n    time.sleep(0.05)\n"
     task_id = fake_manager.add_task(
-        [{"name": "exec", "parameters": {"exe": sys.executable, "args": ["-c", chatty]}, "total_step_count": 0}])
+        [
+            {
+                "name": "exec",
+                "parameters": {"exe": sys.executable, "args": ["-c", chatty]},
+                "total_step_count": 0,
+            }
+        ]
+    )
     await until(lambda: "tick" in fake_manager.log_of(task_id))
     fake_manager.reassigned.add(task_id)  # updates now get 409
     next_id = fake_manager.add_task(_echo("next"))

@@ -22,11 +22,16 @@ def _runner(sink: RecordingSink, tmp_path: Path) -> TaskRunner:
 
 async def test_successful_task_reports_started_progress_and_completed(tmp_path: Path) -> None:
     sink = RecordingSink()
-    task = make_task([
-        {"name": "echo", "parameters": {"message": "hello"}, "total_step_count": 0},
-        {"name": "exec", "parameters": {"exe": sys.executable, "args": ["-c", "print('from python')"]},
-         "total_step_count": 2},
-    ])
+    task = make_task(
+        [
+            {"name": "echo", "parameters": {"message": "hello"}, "total_step_count": 0},
+            {
+                "name": "exec",
+                "parameters": {"exe": sys.executable, "args": ["-c", "print('from python')"]},
+                "total_step_count": 2,
+            },
+        ]
+    )
     assert await _runner(sink, tmp_path).run(task) is TaskOutcome.COMPLETED
 
     payloads = sink.payloads
@@ -37,7 +42,9 @@ async def test_successful_task_reports_started_progress_and_completed(tmp_path: 
     activities = [p.get("activity") for p in payloads]
     assert "Running command 1/2 'echo'" in activities and "Running command 2/2 'exec'" in activities
     log = sink.log
-    assert log.index("command 1/2 'echo' =====") < log.index("hello") < log.index("command 1/2 'echo' finished")
+    assert (
+        log.index("command 1/2 'echo' =====") < log.index("hello") < log.index("command 1/2 'echo' finished")
+    )
     assert "going to run: " in log and "> from python" in log and "exited with code 0" in log
     # Every log line reached the Manager before the final status.
     assert "log" not in payloads[-1]
@@ -55,11 +62,16 @@ async def test_unknown_command_fails_the_task(tmp_path: Path) -> None:
 
 async def test_failing_command_stops_the_task_with_its_output_logged(tmp_path: Path) -> None:
     sink = RecordingSink()
-    task = make_task([
-        {"name": "exec", "parameters": {"exe": sys.executable, "args": ["-c", "print('oops'); exit(3)"]},
-         "total_step_count": 0},
-        {"name": "echo", "parameters": {"message": "never"}, "total_step_count": 0},
-    ])
+    task = make_task(
+        [
+            {
+                "name": "exec",
+                "parameters": {"exe": sys.executable, "args": ["-c", "print('oops'); exit(3)"]},
+                "total_step_count": 0,
+            },
+            {"name": "echo", "parameters": {"message": "never"}, "total_step_count": 0},
+        ]
+    )
     assert await _runner(sink, tmp_path).run(task) is TaskOutcome.FAILED
     assert sink.payloads[-1]["activity"].startswith("Failed: ")
     assert "exited with code 3" in sink.payloads[-1]["activity"]
@@ -85,8 +97,15 @@ _CHATTY = "import time\nwhile True:\n    print('tick', flush=True)\n    time.sle
 
 async def test_rejected_update_aborts_a_running_command_quickly(tmp_path: Path) -> None:
     sink = RecordingSink()
-    task = make_task([{"name": "exec", "parameters": {"exe": sys.executable, "args": ["-c", _CHATTY]},
-                       "total_step_count": 0}])
+    task = make_task(
+        [
+            {
+                "name": "exec",
+                "parameters": {"exe": sys.executable, "args": ["-c", _CHATTY]},
+                "total_step_count": 0,
+            }
+        ]
+    )
     runner = _runner(sink, tmp_path)
     run = asyncio.create_task(runner.run(task))
     await asyncio.sleep(0.2)

@@ -50,7 +50,9 @@ async def test_updates_go_directly_while_manager_is_up(fake_manager: FakeManager
     await client.close()
 
 
-async def test_outage_queues_in_order_and_delivers_all_after(fake_manager: FakeManager, tmp_path: Path) -> None:
+async def test_outage_queues_in_order_and_delivers_all_after(
+    fake_manager: FakeManager, tmp_path: Path
+) -> None:
     client = await _registered_client(fake_manager)
     _assign(fake_manager, client, "t1", "t2")
     db = tmp_path / "q.sqlite"

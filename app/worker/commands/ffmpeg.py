@@ -32,7 +32,7 @@ INDEX_FILENAME = "ffmpeg-file-index.txt"
 def format_fps(fps: float) -> str:
     """Shortest exact text for the frame rate: 24.0 → '24', 29.97 → '29.97'."""
     text = repr(float(fps))
-    return text[:-2] if text.endswith(".0") else text
+    return text.removesuffix(".0")
 
 
 def build_ffmpeg_argv(
