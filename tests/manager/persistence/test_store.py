@@ -1,0 +1,76 @@
+"""The store on real SQLite files: migrations, pragmas, and the scheduler's index."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from app.manager.persistence import jobs, scheduler_queries, workers
+from app.manager.persistence.db import Store
+from app.manager.persistence.jobs import NewJob, NewTask
+
+
+def open_store(tmp_path) -> Store:
+    store = Store(f"sqlite:///{tmp_path / 'test.sqlite'}")
+    store.open_sync()
+    return store
+
+
+def _job(n_tasks: int, priority: int = 50) -> NewJob:
+    now = dt.datetime(2026, 1, 1)
+    tasks = [NewTask(str(uuid.uuid4()), f"t{i}", "misc", i + 1, 50, [{"name": "echo", "parameters": {}}], 1)
+             for i in range(n_tasks)]
+    return NewJob(str(uuid.uuid4()), "j", "echo-sleep-test", priority, "queued", {}, {}, "linux", "", "", None,
+                  now, tasks)
+
+
+def test_migrations_recorded_and_pragmas_set(tmp_path):
+    store = open_store(tmp_path)
+    try:
+        names = store.call_sync(lambda: [r[0] for r in store.db.execute_sql(
+            "SELECT name FROM schema_migration").fetchall()])
+        assert names == ["0001_initial"]
+        assert store.call_sync(lambda: store.db.execute_sql("PRAGMA journal_mode").fetchone()[0]) == "wal"
+        assert store.call_sync(lambda: store.db.execute_sql("PRAGMA foreign_keys").fetchone()[0]) == 1
+    finally:
+        store.close_sync()
+    again = open_store(tmp_path)  # re-opening applies nothing twice
+    again.close_sync()
+
+
+def test_scheduler_query_uses_the_partial_index(tmp_path):
+    store = open_store(tmp_path)
+    try:
+        plan = store.call_sync(lambda: store.db.execute_sql(
+            "EXPLAIN QUERY PLAN " + scheduler_queries._SQL.format(types="?", tag_clause="", p="?", hint="INDEXED BY tasks_runnable"),
+            ["misc", 1, 1]).fetchall())
+        text = " ".join(str(row[-1]) for row in plan)
+        assert "tasks_runnable" in text and "TEMP B-TREE" not in text, text
+    finally:
+        store.close_sync()
+
+
+def test_runnable_task_and_claim(tmp_path):
+    store = open_store(tmp_path)
+    try:
+        now = dt.datetime(2026, 1, 1)
+        store.call_sync(jobs.store_new_job, _job(3))
+        worker = store.call_sync(workers.create_worker, uuid=str(uuid.uuid4()), secret_hash="x", name="w",
+                                 supported_task_types="misc", status="awake", created_at=now, updated_at=now)
+        first = store.call_sync(scheduler_queries.find_runnable_task, worker.id, ["misc"], [])
+        assert first is not None
+        assert store.call_sync(scheduler_queries.assign, first, worker.id, now)
+        assert store.call_sync(scheduler_queries.find_runnable_task, worker.id, ["blender"], []) is None
+    finally:
+        store.close_sync()
+
+
+def test_deleting_a_job_cascades_to_tasks(tmp_path):
+    store = open_store(tmp_path)
+    try:
+        job = store.call_sync(jobs.store_new_job, _job(5))
+        assert store.call_sync(jobs.delete_job, job.uuid)
+        from app.manager.persistence.models import Task
+        assert store.call_sync(lambda: Task.select().count()) == 0
+    finally:
+        store.close_sync()

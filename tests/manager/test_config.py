@@ -1,0 +1,65 @@
+"""ManagerConfig: defaults, the flamenco-manager.yaml layout, and messages for broken files."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.manager.config import ConfigError, ManagerConfig, load_config, parse_listen, save_config
+
+
+def test_missing_file_is_written_with_defaults(tmp_path):
+    path = tmp_path / "flamenco-manager.yaml"
+    cfg = load_config(path)
+    assert path.exists() and cfg.task_timeout == 600 and cfg.worker_timeout == 60
+    again = load_config(path)
+    assert again.variables == cfg.variables and again.listen == cfg.listen
+
+
+def test_flamenco_layout_loads(tmp_path):
+    path = tmp_path / "flamenco-manager.yaml"
+    path.write_text("""
+_meta: {version: 3}
+manager_name: Studio
+database: flamenco-manager.sqlite
+listen: :8080
+shared_storage_path: /srv/shared
+shaman: {enabled: true, garbageCollect: {period: 24h0m0s, maxAge: 744h0m0s}}
+task_timeout: 10m0s
+worker_timeout: 1m0s
+blocklist_threshold: 3
+task_fail_after_softfail_count: 3
+mqtt: {client: {enabled: false}}
+variables:
+  blender: {values: [{platform: linux, value: blender}]}
+""")
+    cfg = load_config(path)
+    assert cfg.manager_name == "Studio" and cfg.shaman_gc_max_age == 744 * 3600
+    assert cfg.database_url == f"sqlite:///{tmp_path / 'flamenco-manager.sqlite'}"
+    save_config(cfg)
+    assert "mqtt" in path.read_text()  # unknown keys survive a save
+
+
+def test_database_url_passthrough(tmp_path):
+    cfg = ManagerConfig(path=tmp_path / "x.yaml", database="postgresql://farm@db/tablao")
+    assert cfg.database_url == "postgresql://farm@db/tablao"
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("_meta: {version: 3}\nblocklist_threshold: many\n", "blocklist_threshold"),
+    ("_meta: {version: 3}\nworker_timeout: 5 minutes\n", "worker_timeout"),
+    ("_meta: {version: 3}\nlisten: 'host:port'\n", "listen"),
+    ("- a list\n", "mapping"),
+    ("manager_name: x\n", "version"),
+])
+def test_broken_values_name_the_setting(tmp_path, text, fragment):
+    path = tmp_path / "flamenco-manager.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=fragment):
+        load_config(path)
+
+
+def test_parse_listen():
+    assert parse_listen(":8080") == ("0.0.0.0", 8080)
+    assert parse_listen("127.0.0.1:0") == ("127.0.0.1", 0)
+    with pytest.raises(ConfigError):
+        parse_listen("127.0.0.1:99999")
