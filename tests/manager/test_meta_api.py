@@ -92,3 +92,15 @@ async def test_variables_edit_rejects_bad_definition_and_keeps_old(manager):
     assert status == 400 and "blender" in body["message"]
     status, body = await manager.request("GET", "/api/v3/configuration/variables/workers/linux")
     assert body["variables"]["blender"]["value"] == "blender"
+
+
+async def test_optional_access_token_guards_api_but_not_worker_endpoints(manager_factory):
+    manager = await manager_factory(access_token="s3cret")
+    status, body = await manager.request("GET", "/api/v3/jobs")
+    assert status == 403 and "access token" in body["message"]
+    status, _ = await manager.request("GET", "/api/v3/jobs", headers={"Authorization": "Bearer s3cret"})
+    assert status == 200
+    status, _ = await manager.request("GET", "/api/v3/version")
+    assert status == 200
+    status, body = await manager.request("POST", "/api/v3/worker/task")
+    assert status == 403 and "worker credentials" in body["message"]
