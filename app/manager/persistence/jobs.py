@@ -150,6 +150,19 @@ def task_status_counts(job_id: int) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
+def has_tasks_in(job_id: int, statuses) -> bool:
+    """Whether any task of the job has one of `statuses`: index seeks on (job_id, status), no scan."""
+    return Task.select(Task.id).where(
+        (Task.job == job_id) & Task.status.in_([str(s) for s in statuses])).limit(1).exists()
+
+
+def count_tasks(job_id: int, status: str | None = None) -> int:
+    query = Task.select(Task.id).where(Task.job == job_id)
+    if status is not None:
+        query = query.where(Task.status == status)
+    return query.count()
+
+
 def steps_completed(job_id: int) -> int:
     return Task.select(pw.fn.COALESCE(pw.fn.SUM(Task.steps_completed), 0)).where(
         Task.job == job_id).scalar()

@@ -19,6 +19,7 @@ from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.statuses import JOB_FAIL_TASK_PERCENTAGE, TASK_RUNNABLE_OR_RUNNING
 
 _log = logging.getLogger(__name__)
+_NOT_COMPLETED = tuple(s.value for s in T if s != T.COMPLETED)
 
 
 def change_task_status(
@@ -69,22 +70,19 @@ def _job_follows_task(fx: Effects, job: Job, task: Task, new: T, now: dt.datetim
             elif status not in (J.ACTIVE, J.CANCEL_REQUESTED):
                 _set_job_status(fx, job, J.ACTIVE, now, f"task {task.name} became {new.value}")
         case T.COMPLETED:
-            counts = jobs.task_status_counts(job.id)
-            if counts.get(T.COMPLETED, 0) == sum(counts.values()):
+            if not jobs.has_tasks_in(job.id, _NOT_COMPLETED):
                 _set_job_status(fx, job, J.COMPLETED, now, "all tasks completed")
             else:
                 _after_task_finished(fx, job, now)
         case T.FAILED:
-            counts = jobs.task_status_counts(job.id)
-            total = sum(counts.values())
-            if counts.get(T.FAILED, 0) * 100 >= JOB_FAIL_TASK_PERCENTAGE * total:
-                pct = counts.get(T.FAILED, 0) * 100 // max(total, 1)
+            failed, total = jobs.count_tasks(job.id, T.FAILED), jobs.count_tasks(job.id)
+            if failed * 100 >= JOB_FAIL_TASK_PERCENTAGE * total:
+                pct = failed * 100 // max(total, 1)
                 change_job_status(fx, job, J.FAILED, now, f"{pct}% of the tasks failed")
             else:
                 _after_task_finished(fx, job, now)
         case T.CANCELED:
-            counts = jobs.task_status_counts(job.id)
-            if not any(counts.get(s, 0) for s in TASK_RUNNABLE_OR_RUNNING):
+            if not jobs.has_tasks_in(job.id, TASK_RUNNABLE_OR_RUNNING):
                 if status not in (J.CANCELED, J.FAILED, J.COMPLETED):
                     _set_job_status(fx, job, J.CANCELED, now, "no tasks left to run")
             else:
@@ -101,7 +99,7 @@ def _after_task_finished(fx: Effects, job: Job, now: dt.datetime) -> None:
 
 
 def _maybe_finish_pausing(fx: Effects, job: Job, now: dt.datetime) -> None:
-    if job.status == J.PAUSE_REQUESTED and not jobs.task_status_counts(job.id).get(T.ACTIVE, 0):
+    if job.status == J.PAUSE_REQUESTED and not jobs.has_tasks_in(job.id, (T.ACTIVE,)):
         _set_job_status(fx, job, J.PAUSED, now, "no more tasks running")
 
 
@@ -138,8 +136,7 @@ def change_job_status(fx: Effects, job: Job, new: J, now: dt.datetime, reason: s
         case J.QUEUED:
             if old == J.PAUSED:
                 _bulk_tasks(fx, job, (T.PAUSED.value,), T.QUEUED, now, "job was resumed")
-            counts = jobs.task_status_counts(job.id)
-            if counts and counts.get(T.COMPLETED, 0) == sum(counts.values()):
+            if jobs.count_tasks(job.id) and not jobs.has_tasks_in(job.id, _NOT_COMPLETED):
                 _set_job_status(fx, job, J.COMPLETED, now, "all tasks completed")
         case _:
             pass
