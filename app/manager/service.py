@@ -76,6 +76,35 @@ class ManagerServices:
         self.bus.publish(ev.CONFIG_DID_CHANGE, {"variables": self.config.variables})
 
 
+    async def replace_config(self, raw: dict[str, Any]) -> None:
+        """Validate a whole new config (as JSON), save it, and apply what can change live.
+
+        Variables, timeouts and failure thresholds apply at once; `listen`, `database` and storage
+        paths apply at the next start. Nothing is changed when validation fails.
+        """
+        from app.manager.config import ConfigError, config_from_dict
+        from app.api.errors import BadRequest
+
+        try:
+            new = config_from_dict(raw, self.config.path)
+        except ConfigError as exc:
+            raise BadRequest(str(exc).split(": ", 1)[-1])
+        self.variables.update_from_api(new.variables)  # raises InvalidVariables (400) first
+        for key in ("manager_name", "task_timeout", "worker_timeout", "blocklist_threshold",
+                    "task_fail_after_softfail_count", "access_token", "variables", "extra", "listen",
+                    "database", "local_manager_storage_path", "shared_storage_path", "shaman_enabled",
+                    "shaman_gc_period", "shaman_gc_max_age", "database_check_period", "autodiscoverable"):
+            setattr(self.config, key, getattr(new, key))
+        self.sessions.policy = FailurePolicy(new.blocklist_threshold, new.task_fail_after_softfail_count)
+        for svc in self.background:
+            if isinstance(svc, TimeoutChecker):
+                svc.task_timeout, svc.worker_timeout, svc.policy = (
+                    new.task_timeout, new.worker_timeout, self.sessions.policy)
+        if self.config.path is not None:
+            await asyncio.to_thread(save_config, self.config)
+        self.bus.publish(ev.CONFIG_DID_CHANGE, {"variables": self.config.variables})
+
+
 def build_services(config: ManagerConfig, clock: Clock | None = None) -> ManagerServices:
     from app.manager.job_compilers.compiler import JobCompiler
     from app.common.paths import current_platform

@@ -104,3 +104,19 @@ async def test_optional_access_token_guards_api_but_not_worker_endpoints(manager
     assert status == 200
     status, body = await manager.request("POST", "/api/v3/worker/task")
     assert status == 403 and "worker credentials" in body["message"]
+
+
+async def test_configuration_file_read_and_replace(manager):
+    status, cfg = await manager.request("GET", "/api/v3/configuration/file")
+    assert status == 200 and cfg["_meta"] == {"version": 3}
+    cfg["task_timeout"] = "3m0s"
+    cfg["manager_name"] = "Night shift"
+    status, _ = await manager.request("PUT", "/api/v3/configuration/file", json=cfg)
+    assert status == 204
+    assert "Night shift" in manager.cfg.path.read_text()
+    _, version = await manager.request("GET", "/api/v3/version")
+    assert version["name"] == "Night shift"
+    cfg["worker_timeout"] = "whenever"
+    status, body = await manager.request("PUT", "/api/v3/configuration/file", json=cfg)
+    assert status == 400 and "worker_timeout" in body["message"]
+    assert "whenever" not in manager.cfg.path.read_text()

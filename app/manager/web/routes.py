@@ -18,6 +18,8 @@ def add_routes(app: web.Application) -> None:
     r.add_get(f"{V3}/configuration/variables/{{audience}}/{{platform}}", meta.get_variables)
     r.add_get(f"{V3}/configuration/shared-storage/{{audience}}/{{platform}}", meta.get_shared_storage)
     r.add_get(f"{V3}/status", meta.get_farm_status)
+    r.add_get(f"{V3}/configuration/file", meta.get_configuration_file)
+    r.add_put(f"{V3}/configuration/file", meta.put_configuration_file)
     # jobs (fixed paths before {job_id})
     r.add_get(f"{V3}/jobs/types", meta.get_job_types)
     r.add_get(f"{V3}/jobs/type/{{type_name}}", meta.get_job_type)

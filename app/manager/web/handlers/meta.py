@@ -103,3 +103,15 @@ async def get_job_types(request: web.Request) -> web.Response:
 async def get_job_type(request: web.Request) -> web.Response:
     job_type = await request.app[SERVICES].compiler.get_job_type(request.match_info["type_name"])
     return web.json_response(job_type, headers={"ETag": f'"{job_type["etag"]}"'})
+
+
+async def get_configuration_file(request: web.Request) -> web.Response:
+    from app.manager.config import config_to_dict
+
+    return web.json_response(config_to_dict(request.app[SERVICES].config))
+
+
+async def put_configuration_file(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    await request.app[SERVICES].replace_config(body)
+    return web.Response(status=204)
