@@ -1,0 +1,103 @@
+"""What a job-type script authored: the `AuthoredJob` the rest of the Manager stores.
+
+The objects that scripts see (`author.Task`, `author.Command`, the `job` argument) live in
+`prelude.js`; this module owns their Python-side result and its checks. The prelude
+already rejects dependencies on tasks that were never added to the job; here we also
+reject dependency cycles (such tasks could never run) and malformed values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.manager.job_compilers.errors import JobCompileError
+
+AuthoredCommand = dict[str, Any]  # {"name": str, "parameters": dict, "total_step_count": int}
+
+
+@dataclass
+class AuthoredTask:
+    """One task of a compiled job. `dependencies` holds uuids of tasks in the same job."""
+
+    uuid: str
+    name: str
+    type: str
+    priority: int
+    index_in_job: int  # 1-based, in job.addTask() order
+    commands: list[AuthoredCommand] = field(default_factory=list)
+    dependencies: list[str] = field(default_factory=list)
+
+    @property
+    def steps_total(self) -> int:
+        """Progress steps of the task: a command without a step count reports one step."""
+        return sum(max(1, command["total_step_count"]) for command in self.commands)
+
+
+@dataclass
+class AuthoredJob:
+    """A compiled job: settings and metadata as the script left them, and its tasks in order."""
+
+    settings: dict[str, Any]
+    metadata: dict[str, Any]
+    tasks: list[AuthoredTask] = field(default_factory=list)
+
+    @property
+    def steps_total(self) -> int:
+        return sum(task.steps_total for task in self.tasks)
+
+
+def _task(raw: list[Any], index: int) -> AuthoredTask:
+    # The prelude's compact form: [uuid, name, type, priority, [dep uuids], [[name, params, steps]]].
+    uuid, name, task_type, priority, dependencies, commands = raw
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise JobCompileError(f"task {name!r}: priority must be a whole number, not {priority!r}")
+    return AuthoredTask(
+        uuid=uuid,
+        name=name,
+        type=task_type,
+        priority=priority,
+        index_in_job=index,
+        commands=[{"name": c[0], "parameters": c[1], "total_step_count": c[2]} for c in commands],
+        dependencies=dependencies,
+    )
+
+
+def _check_acyclic(tasks: list[AuthoredTask]) -> None:
+    # Kahn's algorithm: whatever cannot be peeled off in dependency order is in a cycle.
+    waiting_on = {task.uuid: len(task.dependencies) for task in tasks}
+    dependents: dict[str, list[str]] = {task.uuid: [] for task in tasks}
+    for task in tasks:
+        for dep in task.dependencies:
+            dependents[dep].append(task.uuid)
+    ready = [uuid for uuid, count in waiting_on.items() if count == 0]
+    done = 0
+    while ready:
+        uuid = ready.pop()
+        done += 1
+        for dependent in dependents[uuid]:
+            waiting_on[dependent] -= 1
+            if waiting_on[dependent] == 0:
+                ready.append(dependent)
+    if done < len(tasks):
+        stuck = sorted({task.name for task in tasks if waiting_on[task.uuid] > 0})
+        raise JobCompileError(f"the job's task dependencies form a cycle; involved tasks: {', '.join(stuck[:10])}")
+
+
+def authored_job_from_script(result: Mapping[str, Any], float_settings: frozenset[str] = frozenset()) -> AuthoredJob:
+    """Build the AuthoredJob from the prelude's export of a finished `compileJob()`.
+
+    `float_settings` names settings declared as `float`: JavaScript has one number type,
+    so 24.0 comes back as 24; those are turned back into floats.
+    """
+    settings = result.get("settings")
+    metadata = result.get("metadata")
+    if not isinstance(settings, dict) or not isinstance(metadata, dict):
+        raise JobCompileError("the script replaced job.settings or job.metadata with something that is not an object")
+    for key in float_settings:
+        if isinstance(settings.get(key), int) and not isinstance(settings[key], bool):
+            settings[key] = float(settings[key])
+    tasks = [_task(raw, index) for index, raw in enumerate(result["tasks"], start=1)]
+    _check_acyclic(tasks)
+    return AuthoredJob(settings=settings, metadata=metadata, tasks=tasks)

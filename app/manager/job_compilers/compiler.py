@@ -1,0 +1,262 @@
+"""The job compiler: lists job types and turns a submitted job into tasks by running its script.
+
+`JobCompiler` is the package's front door. On every request it re-scans the script
+folders (a few `stat` calls) and re-evaluates only scripts whose file changed, so a new
+or edited job type is picked up without restarting the Manager.
+
+Broken scripts: a script that fails to load (syntax error, throws at the top level,
+no usable JOB_TYPE, runs too long) is logged once per file version and left out of the
+job type list, so it cannot hide the other job types. Asking for it by name gives a 404
+that says why; submitting a job of that type gives a 400 with the script's error. A broken
+user script that shares its name with a bundled one still replaces it: falling back to
+the bundled script would silently run something the user did not ask for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import os
+import secrets
+import sys
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app.manager.job_compilers import loader
+from app.manager.job_compilers.author import AuthoredJob, authored_job_from_script
+from app.manager.job_compilers.engine import EngineFailure, JsEngine, ProcessJsEngine, ScriptTimeout
+from app.manager.job_compilers.errors import (
+    InvalidSubmittedJob,
+    JobCompileError,
+    JobCompileTimeout,
+    JobTypeOutdated,
+    UnknownJobType,
+    UnknownJobTypeSubmitted,
+)
+from app.manager.job_compilers.job_types import JobTypeDefinitionError, available_job_type
+from app.manager.job_compilers.settings import validate_settings
+
+_log = logging.getLogger(__name__)
+
+
+def manager_platform() -> str:
+    """This machine's platform in Go's GOOS spelling, as Flamenco scripts expect."""
+    if sys.platform.startswith("linux"):
+        return "linux"
+    if sys.platform == "win32":
+        return "windows"
+    return sys.platform  # "darwin", "freebsd", ...
+
+
+@dataclass(frozen=True)
+class _LoadedScript:
+    """A script file with its evaluated job type, or the reason it could not be used."""
+
+    script: loader.ScriptFile
+    source: str = ""
+    job_type: dict[str, Any] | None = None
+    error: str = ""
+    retry: bool = False  # the failure was not the script's fault: try again next request
+
+
+def _format_script_error(error: dict[str, Any], filename: str) -> str:
+    message = str(error.get("message") or "unknown error").replace("<dukpy>", filename)
+    location = str(error.get("location") or "").replace("<dukpy>", filename)
+    if location:
+        return f"{filename}: {message} (at {location})"
+    return f"{filename}: {message}"
+
+
+class JobCompiler:
+    """Lists the available job types and compiles submitted jobs with their scripts.
+
+    One script runs at a time, in a child process, and is stopped after `timeout_s`.
+    `user_scripts_dir` is the `scripts/` folder beside the Manager's config file (it
+    need not exist). `platform` is what scripts see as `process.platform`.
+    """
+
+    def __init__(
+        self,
+        user_scripts_dir: Path | None,
+        timeout_s: float = 5.0,
+        platform: str | None = None,
+        *,
+        engine: JsEngine | None = None,
+        bundled_scripts_dir: Path = loader.BUNDLED_SCRIPTS_DIR,
+    ):
+        self._user_dir = user_scripts_dir
+        self._bundled_dir = bundled_scripts_dir
+        self._timeout_s = timeout_s
+        self._platform = platform or manager_platform()
+        self._owns_engine = engine is None
+        self._engine: JsEngine = engine if engine is not None else ProcessJsEngine()
+        self._cache: dict[Path, _LoadedScript] = {}
+
+    # ---- public API -----------------------------------------------------------------------
+
+    async def list_job_types(self) -> list[dict[str, Any]]:
+        """All usable job types as AvailableJobType dicts, sorted by name."""
+        loaded = await self._refresh()
+        return [copy.deepcopy(item.job_type) for _, item in sorted(loaded.items()) if item.job_type]
+
+    async def get_job_type(self, name: str) -> dict[str, Any]:
+        """One AvailableJobType dict; raises `UnknownJobType` (404) if there is no usable one."""
+        loaded = await self._refresh()
+        item = loaded.get(name)
+        if item is None or item.job_type is None:
+            reason = f"its script cannot be used: {item.error}" if item is not None else ""
+            raise UnknownJobType(name, _usable_names(loaded), reason)
+        return copy.deepcopy(item.job_type)
+
+    async def compile(self, submitted: dict[str, Any], *, job_id: str, created: datetime) -> AuthoredJob:
+        """Validate a SubmittedJob dict and run its job type's `compileJob()`.
+
+        `created` is the job's creation time (a naive datetime is taken as UTC); scripts
+        see it as `job.created`. Raises `UnknownJobTypeSubmitted`, `JobTypeOutdated`,
+        `InvalidJobSettings`, `InvalidSubmittedJob`, `JobCompileError` or `JobCompileTimeout`.
+        """
+        if not isinstance(submitted, dict):
+            raise InvalidSubmittedJob("the submitted job must be a JSON object")
+        type_name = submitted.get("type")
+        loaded = await self._refresh()
+        item = loaded.get(type_name) if isinstance(type_name, str) else None
+        if item is None:
+            raise UnknownJobTypeSubmitted(str(type_name), _usable_names(loaded))
+        if item.job_type is None:
+            raise JobCompileError(f"job type {type_name!r} cannot be used: {item.error}")
+        etag = submitted.get("type_etag")
+        if etag and etag != item.job_type["etag"]:
+            raise JobTypeOutdated(type_name)
+
+        settings = validate_settings(item.job_type["settings"], submitted.get("settings"))
+        job_input = _job_input(submitted, settings, job_id, created)
+        started = time.perf_counter()
+        result = await self._run(item, "compile", job=job_input)
+        if not result.get("ok"):
+            message = _format_script_error(result.get("error") or {}, item.script.path.name)
+            _log.info("job type %s failed to compile job %s: %s", type_name, job_id, message)
+            raise JobCompileError(message)
+        float_keys = frozenset(s["key"] for s in item.job_type["settings"] if s["type"] == "float")
+        job = await asyncio.to_thread(authored_job_from_script, result["job"], float_keys)
+        _log.info(
+            "compiled job %s of type %s: %d tasks in %.0f ms",
+            job_id, type_name, len(job.tasks), 1000 * (time.perf_counter() - started),
+        )  # fmt: skip
+        return job
+
+    async def check(self, submitted: dict[str, Any]) -> AuthoredJob:
+        """Compile without a real job id or storage, as for `POST /api/v3/jobs/check`."""
+        return await self.compile(submitted, job_id=str(uuid.uuid4()), created=datetime.now(UTC))
+
+    async def close(self) -> None:
+        """Stop the child process, if this compiler started it."""
+        if self._owns_engine:
+            await self._engine.close()
+
+    # ---- running scripts ----------------------------------------------------------------------
+
+    async def _run(self, item: _LoadedScript, op: str, **kwargs: Any) -> dict[str, Any]:
+        env = {"platform": self._platform, "cwd": os.getcwd(), "seed": secrets.token_hex(16)}
+        filename = item.script.path.name
+        try:
+            result = await self._engine.run(
+                op,
+                self._timeout_s,
+                source=item.source,
+                filename=filename,
+                env=env,
+                search_dirs=loader.search_dirs(self._user_dir, self._bundled_dir),
+                **kwargs,
+            )
+        except ScriptTimeout:
+            raise JobCompileTimeout(
+                f"job type script {filename} took too long (more than {self._timeout_s:g} s) and was stopped"
+            ) from None
+        except EngineFailure as exc:
+            raise JobCompileError(f"job type script {filename} could not be run: {exc}") from None
+        _log_printed(item.script.name, result.get("printed") or [])
+        return result
+
+    # ---- loading scripts ------------------------------------------------------------------------
+
+    async def _refresh(self) -> dict[str, _LoadedScript]:
+        """Current scripts by job type name, (re)evaluating those whose file changed."""
+        scripts = await asyncio.to_thread(loader.scan_scripts, self._user_dir, self._bundled_dir)
+        loaded: dict[str, _LoadedScript] = {}
+        for name, script in scripts.items():
+            cached = self._cache.get(script.path)
+            if cached is None or cached.script.stamp != script.stamp:
+                cached = await self._load(script)
+            loaded[name] = cached
+        self._cache = {item.script.path: item for item in loaded.values() if not item.retry}
+        return loaded
+
+    async def _load(self, script: loader.ScriptFile) -> _LoadedScript:
+        try:
+            source = (await asyncio.to_thread(loader.read_script, script)).text
+        except (OSError, UnicodeDecodeError) as exc:
+            return self._broken(_LoadedScript(script), f"cannot read {script.path}: {exc}")
+        item = _LoadedScript(script, source)
+        try:
+            result = await self._run(item, "describe")
+        except JobCompileTimeout as exc:
+            return self._broken(item, exc.message)
+        except JobCompileError as exc:  # the engine failed, not the script
+            return replace(self._broken(item, exc.message), retry=True)
+        if not result.get("ok"):
+            return self._broken(item, _format_script_error(result.get("error") or {}, script.path.name))
+        try:
+            job_type = available_job_type(script.name, result.get("jobType"))
+        except JobTypeDefinitionError as exc:
+            return self._broken(item, f"{script.path.name}: bad JOB_TYPE: {exc}")
+        _log.info("loaded job type %r from %s", script.name, script.path)
+        return _LoadedScript(script, source, job_type)
+
+    @staticmethod
+    def _broken(item: _LoadedScript, error: str) -> _LoadedScript:
+        _log.error("job type script %s is unusable, leaving it out: %s", item.script.path, error)
+        return _LoadedScript(item.script, item.source, None, error)
+
+
+def _usable_names(loaded: dict[str, _LoadedScript]) -> list[str]:
+    return sorted(name for name, item in loaded.items() if item.job_type is not None)
+
+
+def _log_printed(job_type: str, printed: list[dict[str, str]]) -> None:
+    for line in printed:
+        level = logging.WARNING if line.get("level") == "warning" else logging.INFO
+        _log.log(level, "job type %s: %s", job_type, line.get("text", ""))
+
+
+def _job_input(submitted: dict[str, Any], settings: dict[str, Any], job_id: str, created: datetime) -> dict[str, Any]:
+    """The plain-JSON view of the job that the prelude turns into the script's `job` object."""
+    name = submitted.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidSubmittedJob("the submitted job needs a name")
+    priority = submitted.get("priority", 50)
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise InvalidSubmittedJob(f"job priority must be a whole number, not {priority!r}")
+    metadata = submitted.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise InvalidSubmittedJob("job metadata must be an object")
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    storage = submitted.get("storage") or {}
+    return {
+        "jobID": job_id,
+        "name": name,
+        "jobType": submitted.get("type"),
+        "priority": priority,
+        "status": submitted.get("initial_status") or "queued",
+        "createdMs": created.timestamp() * 1000,
+        "settings": settings,
+        "metadata": dict(metadata),
+        "workerTagUUID": submitted.get("worker_tag") or "",
+        "submitterPlatform": submitted.get("submitter_platform") or "",
+        "shamanCheckoutID": storage.get("shaman_checkout_id", "") if isinstance(storage, dict) else "",
+    }
