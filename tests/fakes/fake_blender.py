@@ -89,7 +89,10 @@ def main() -> int:
 
     def out(text: str) -> None:
         if args.fake_blender5:
-            text = f"{time.monotonic() - started:08.3f}  render  | {text}"
+            # Blender 5 style: "00:01.250  render           | Fra: 17 | Mem: 1M | Sample 1/2".
+            minutes, seconds = divmod(time.monotonic() - started, 60)
+            text = text.strip().replace("Fra:", "Fra: ")
+            text = f"{int(minutes):02d}:{seconds:06.3f}  render           | {text}"
         print(text, flush=True)
 
     print("Blender 3.4.1 (hash 55485cb379f7 built 2023-01-01 00:00:00)", flush=True)

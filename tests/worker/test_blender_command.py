@@ -42,6 +42,18 @@ def test_parser_understands_the_blender5_prefix() -> None:
     assert _parse(lines) == ([7], ["/render/shot/000007.png"], 1)
 
 
+def test_parser_understands_real_blender5_lines() -> None:
+    lines = [
+        "00:01.250  render           | Fra: 17 | Mem: 1M | Updating Scene BVH | Building",
+        "02:19.277  render           | Fra: 17 | Mem: 1699M | Finished",
+        "        brick.jpg   16.00M (16,777,200:20.234  render           | Saved: 'C:\\out\\0017.jpg'",
+        "00:20.234  render           | Time: 00:19.28 (Saving: 00:00.14)",
+        "00:20.300  render           | Fra: 18 | Mem: 2316M | Sample 1/128",
+        '00:01.618  blend            | Read blend: "/tmp/x.blend"',
+    ]
+    assert _parse(lines) == ([17, 18], ["C:\\out\\0017.jpg"], 1)
+
+
 def test_parser_time_without_saved_counts_and_fra_time_field_does_not() -> None:
     lines = [
         "Fra:1 Mem:1M | Time:00:00.00 | Sample 1/1",

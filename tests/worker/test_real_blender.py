@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 from PIL import Image
 
@@ -116,3 +119,48 @@ async def test_blender_error_fails_the_task(tmp_path: Path) -> None:
     assert await TaskRunner(sink, WorkerConfig(data_dir=tmp_path)).run(task) is TaskOutcome.FAILED
     assert sink.payloads[-1]["taskStatus"] == "failed"
     assert "blender exited with code" in sink.payloads[-1]["activity"]
+
+
+async def test_cancelling_a_real_render_kills_blender(tiny_blend: Path, tmp_path: Path) -> None:
+    task = make_task(
+        [
+            {
+                "name": "blender-render",
+                "parameters": {
+                    "exe": "blender",
+                    "exeArgs": "-b -y --factory-startup",
+                    "blendfile": str(tiny_blend),
+                    "args": [
+                        "--render-output",
+                        str(tmp_path / "######"),
+                        "--render-format",
+                        "PNG",
+                        "--render-frame",
+                        "1..500",
+                    ],
+                },
+                "total_step_count": 500,
+            }
+        ]
+    )
+    first_frame = asyncio.Event()
+
+    class Outputs(RecordingOutputs):
+        def queue_image(self, task_id: str, path: Path) -> None:
+            super().queue_image(task_id, path)
+            first_frame.set()
+
+    run = asyncio.create_task(
+        TaskRunner(RecordingSink(), WorkerConfig(data_dir=tmp_path), Outputs()).run(task)
+    )
+    await asyncio.wait_for(first_frame.wait(), 60)
+    blenders = [p for p in psutil.Process().children(recursive=True) if "blender" in p.name().lower()]
+    assert blenders, "no blender process found while rendering"
+
+    started = time.monotonic()
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    assert time.monotonic() - started < 2.0
+    assert not [p.pid for p in blenders if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert len(list(tmp_path.glob("*.png"))) < 500

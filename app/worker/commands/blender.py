@@ -26,8 +26,12 @@ from app.worker.find_exe import resolve_executable
 
 _log = logging.getLogger(__name__)
 
-# Blender 5 prefixes log lines with a timestamp and a category, e.g. "00:01.234  render  | Fra:1 ...".
-_PREFIX = re.compile(r"^\s*[\d:.]+\s+render\s*\|\s?")
+# Blender 5 prefixes log lines with a timestamp and a category: "00:01.250  render           | Fra: 17 | ...".
+# The prefix is searched for, not anchored: output of other libraries sometimes lacks its newline and
+# ends up glued in front of it ("brick.jpg 16.00M (16,7700:20.234  render  | Saved: ...").
+_PREFIX = re.compile(r"^.*?\d[\d:.]{0,15}\s+render\s+\|\s?")
+#: Only this many leading characters are searched for the prefix (keeps huge lines cheap).
+_PREFIX_SEARCH_CHARS = 400
 _FRAME = re.compile(r"^Fra:\s*(-?\d+)\b")
 _SAVED = re.compile(r"""^Saved:\s*['"](.+)['"]""")
 _TIME = re.compile(r"^Time:\s*\d")
@@ -56,7 +60,8 @@ class BlenderOutputParser:
         self._frame_counted = False
 
     def parse(self, line: str) -> LineInfo:
-        text = _PREFIX.sub("", line, count=1).strip()
+        prefix = _PREFIX.match(line, 0, _PREFIX_SEARCH_CHARS)
+        text = (line[prefix.end() :] if prefix else line).strip()
         if match := _FRAME.match(text):
             frame = int(match.group(1))
             if frame != self.current_frame:
