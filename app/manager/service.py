@@ -128,7 +128,8 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
     services = ManagerServices(
         config=config, clock=clock, store=store, bus=bus, waiters=waiters, machine=machine,
         variables=variables, compiler=compiler, jobs=JobService(machine, compiler, variables),
-        sessions=WorkerSessions(machine, creds, variables, policy), admin=WorkerAdmin(machine, creds),
+        sessions=WorkerSessions(machine, creds, variables, policy, max_wait_s=_max_hold(config)),
+        admin=WorkerAdmin(machine, creds),
         creds=creds, local_storage=local_storage, task_logs=task_logs, last_rendered=last_rendered,
         farm_status=FarmStatusService(store, bus),
     )
@@ -143,6 +144,12 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
     if services.shaman is not None and hasattr(services.shaman, "run"):
         services.background.append(services.shaman)
     return services
+
+
+def _max_hold(config: ManagerConfig) -> float:
+    """Longest a long-poll may be held: under half of any timeout, so a held worker is never late."""
+    limits = [60.0] + [t / 2 for t in (config.worker_timeout, config.task_timeout) if t > 0]
+    return max(0.2, min(limits))
 
 
 def _attach_shaman(services: ManagerServices) -> None:

@@ -42,9 +42,11 @@ class Assignment:
 
 class WorkerSessions:
     def __init__(self, machine: StatusMachine, creds: CredentialCache, variables: Variables,
-                 policy: FailurePolicy, local_tz: dt.tzinfo | None = None):
+                 policy: FailurePolicy, local_tz: dt.tzinfo | None = None, max_wait_s: float = MAX_WAIT_S):
         self.machine, self.creds, self.variables, self.policy = machine, creds, variables, policy
         self.local_tz = local_tz
+        # A held request does not refresh "last seen", so holds must end well before a timeout.
+        self.max_wait_s = max_wait_s
 
     @property
     def store(self):
@@ -84,7 +86,7 @@ class WorkerSessions:
 
     # --- task hand-out -------------------------------------------------------------------------
     async def schedule(self, ident: WorkerIdentity, wait_s: float) -> Assignment:
-        deadline = time.monotonic() + min(max(wait_s, 0.0), MAX_WAIT_S)
+        deadline = time.monotonic() + min(max(wait_s, 0.0), self.max_wait_s)
         signal = self.machine.waiters.work
         while True:
             generation = signal.generation
@@ -123,7 +125,7 @@ class WorkerSessions:
         answer = await self.machine.run(_may_i_run_sync, ident.id, task_uuid)
         if not answer["mayKeepRunning"] or wait_s <= 0:
             return answer
-        wait_s = min(wait_s, MAX_WAIT_S)
+        wait_s = min(wait_s, self.max_wait_s)
         waits = [asyncio.ensure_future(task_sig.wait(gens[0], wait_s)),
                  asyncio.ensure_future(worker_sig.wait(gens[1], wait_s))]
         try:

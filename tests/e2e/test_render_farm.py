@@ -46,6 +46,13 @@ async def farm(tmp_path: Path):
         await state["manager"].stop()
 
 
+async def wait_awake(manager, count: int) -> None:
+    async def awake():
+        _, body = await manager.request("GET", "/api/v3/worker-mgt/workers")
+        return sum(w["status"] == "awake" for w in body["workers"]) >= count
+    await wait_for(awake, 60, what=f"{count} workers to be awake")
+
+
 async def job_status(manager, job_id: str) -> str:
     status, job = await manager.request("GET", f"/api/v3/jobs/{job_id}")
     return job["status"] if status == 200 else f"http-{status}"
@@ -155,6 +162,7 @@ async def test_always_failing_command_blocklists_and_fails_job(farm, tmp_path):
     (tmp_path / "scripts").mkdir(exist_ok=True)
     (tmp_path / "scripts" / "always_fails.js").write_text(ALWAYS_FAILS)
     workers = start_workers(2)
+    await wait_awake(manager, 2)  # both must be there, or the first failure leaves nobody to retry
     _, job = await manager.request("POST", "/api/v3/jobs", json={
         "name": "doomed", "type": "always-fails", "priority": 50, "submitter_platform": "linux", "settings": {}})
     assert await wait_job(manager, job["id"], {"failed", "completed"}, 60, workers) == "failed"
