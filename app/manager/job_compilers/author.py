@@ -17,7 +17,7 @@ from app.manager.job_compilers.errors import JobCompileError
 AuthoredCommand = dict[str, Any]  # {"name": str, "parameters": dict, "total_step_count": int}
 
 
-@dataclass
+@dataclass(slots=True)
 class AuthoredTask:
     """One task of a compiled job. `dependencies` holds uuids of tasks in the same job."""
 
@@ -48,20 +48,26 @@ class AuthoredJob:
         return sum(task.steps_total for task in self.tasks)
 
 
-def _task(raw: list[Any], index: int) -> AuthoredTask:
-    # The prelude's compact form: [uuid, name, type, priority, [dep uuids], [[name, params, steps]]].
-    uuid, name, task_type, priority, dependencies, commands = raw
-    if isinstance(priority, bool) or not isinstance(priority, int):
-        raise JobCompileError(f"task {name!r}: priority must be a whole number, not {priority!r}")
-    return AuthoredTask(
-        uuid=uuid,
-        name=name,
-        type=task_type,
-        priority=priority,
-        index_in_job=index,
-        commands=[{"name": c[0], "parameters": c[1], "total_step_count": c[2]} for c in commands],
-        dependencies=dependencies,
-    )
+def _tasks_from_flat(flat: list[Any]) -> list[AuthoredTask]:
+    """Decode the prelude's flat task list (see `exportTasks` in prelude.js)."""
+    tasks: list[AuthoredTask] = []
+    i = 0
+    while i < len(flat):
+        uuid, name, task_type, priority, dep_count = flat[i : i + 5]
+        i += 5
+        dependencies = flat[i : i + dep_count]
+        i += dep_count
+        command_count = flat[i]
+        i += 1
+        commands = [
+            {"name": flat[j], "parameters": flat[j + 1], "total_step_count": flat[j + 2]}
+            for j in range(i, i + 3 * command_count, 3)
+        ]
+        i += 3 * command_count
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise JobCompileError(f"task {name!r}: priority must be a whole number, not {priority!r}")
+        tasks.append(AuthoredTask(uuid, name, task_type, priority, len(tasks) + 1, commands, dependencies))
+    return tasks
 
 
 def _check_acyclic(tasks: list[AuthoredTask]) -> None:
@@ -82,10 +88,14 @@ def _check_acyclic(tasks: list[AuthoredTask]) -> None:
                 ready.append(dependent)
     if done < len(tasks):
         stuck = sorted({task.name for task in tasks if waiting_on[task.uuid] > 0})
-        raise JobCompileError(f"the job's task dependencies form a cycle; involved tasks: {', '.join(stuck[:10])}")
+        raise JobCompileError(
+            f"the job's task dependencies form a cycle; involved tasks: {', '.join(stuck[:10])}"
+        )
 
 
-def authored_job_from_script(result: Mapping[str, Any], float_settings: frozenset[str] = frozenset()) -> AuthoredJob:
+def authored_job_from_script(
+    result: Mapping[str, Any], float_settings: frozenset[str] = frozenset()
+) -> AuthoredJob:
     """Build the AuthoredJob from the prelude's export of a finished `compileJob()`.
 
     `float_settings` names settings declared as `float`: JavaScript has one number type,
@@ -94,10 +104,12 @@ def authored_job_from_script(result: Mapping[str, Any], float_settings: frozense
     settings = result.get("settings")
     metadata = result.get("metadata")
     if not isinstance(settings, dict) or not isinstance(metadata, dict):
-        raise JobCompileError("the script replaced job.settings or job.metadata with something that is not an object")
+        raise JobCompileError(
+            "the script replaced job.settings or job.metadata with something that is not an object"
+        )
     for key in float_settings:
         if isinstance(settings.get(key), int) and not isinstance(settings[key], bool):
             settings[key] = float(settings[key])
-    tasks = [_task(raw, index) for index, raw in enumerate(result["tasks"], start=1)]
+    tasks = _tasks_from_flat(result["tasks"])
     _check_acyclic(tasks)
     return AuthoredJob(settings=settings, metadata=metadata, tasks=tasks)

@@ -122,11 +122,11 @@ class JobCompiler:
         """
         if not isinstance(submitted, dict):
             raise InvalidSubmittedJob("the submitted job must be a JSON object")
-        type_name = submitted.get("type")
+        type_name = str(submitted.get("type") or "")
         loaded = await self._refresh()
-        item = loaded.get(type_name) if isinstance(type_name, str) else None
+        item = loaded.get(type_name)
         if item is None:
-            raise UnknownJobTypeSubmitted(str(type_name), _usable_names(loaded))
+            raise UnknownJobTypeSubmitted(type_name, _usable_names(loaded))
         if item.job_type is None:
             raise JobCompileError(f"job type {type_name!r} cannot be used: {item.error}")
         etag = submitted.get("type_etag")
@@ -233,7 +233,9 @@ def _log_printed(job_type: str, printed: list[dict[str, str]]) -> None:
         _log.log(level, "job type %s: %s", job_type, line.get("text", ""))
 
 
-def _job_input(submitted: dict[str, Any], settings: dict[str, Any], job_id: str, created: datetime) -> dict[str, Any]:
+def _job_input(
+    submitted: dict[str, Any], settings: dict[str, Any], job_id: str, created: datetime
+) -> dict[str, Any]:
     """The plain-JSON view of the job that the prelude turns into the script's `job` object."""
     name = submitted.get("name")
     if not isinstance(name, str) or not name.strip():

@@ -51,8 +51,10 @@ class JsEngine(Protocol):
 class ProcessJsEngine:
     """A `JsEngine` backed by one long-lived child process, restarted after a timeout or crash."""
 
-    def __init__(self, start_method: str = "spawn", max_memory_bytes: int = DEFAULT_MAX_MEMORY_BYTES):
-        self._context = multiprocessing.get_context(start_method)
+    def __init__(self, max_memory_bytes: int = DEFAULT_MAX_MEMORY_BYTES):
+        # 'spawn' everywhere: forking a Manager that runs threads and holds sockets is
+        # unsafe, and it is the only method Windows has anyway.
+        self._context = multiprocessing.get_context("spawn")
         self._max_memory_bytes = max_memory_bytes
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
@@ -103,7 +105,9 @@ class ProcessJsEngine:
         if self._process is not None and self._process.is_alive():
             return
         if self._process is not None:
-            _log.warning("job compiler process exited with code %s; starting a new one", self._process.exitcode)
+            _log.warning(
+                "job compiler process exited with code %s; starting a new one", self._process.exitcode
+            )
             self._discard(wait=False)
         await asyncio.to_thread(self._spawn)
 
@@ -161,6 +165,8 @@ def _round_trip(conn: Connection, request: tuple[str, dict[str, Any]], timeout_s
             raise ScriptTimeout(f"no reply within {timeout_s:.1f} s")
         raw = conn.recv_bytes()
     except (EOFError, OSError) as exc:
-        raise EngineFailure(f"the job compiler process stopped unexpectedly ({exc.__class__.__name__})") from None
+        raise EngineFailure(
+            f"the job compiler process stopped unexpectedly ({exc.__class__.__name__})"
+        ) from None
     reply: dict[str, Any] = json.loads(raw)
     return reply

@@ -37,7 +37,9 @@ class UnknownJobTypeSubmitted(BadRequest):
     """A job was submitted with a job type this Manager does not know (400)."""
 
     def __init__(self, name: str, known: Iterable[str] = ()):
-        super().__init__(f"job type {name!r} is not known to this Manager; known job types: {_known_list(known)}")
+        super().__init__(
+            f"job type {name!r} is not known to this Manager; known job types: {_known_list(known)}"
+        )
         self.job_type = name
 
 

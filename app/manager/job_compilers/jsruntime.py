@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import dukpy
+import dukpy  # type: ignore[import-untyped]
 
 try:  # dukpy's native entry point hands back QuickJS's JSON text as bytes
-    from dukpy import _dukpy as _native
+    from dukpy import _dukpy as _native  # type: ignore[import-untyped]
 except ImportError:  # pragma: no cover - only if dukpy's layout changes
     _native = None
 
@@ -69,7 +70,7 @@ def _fault_from_exception(exc: Exception, filename: str) -> _ScriptFault:
 def _eval(interp: dukpy.JSInterpreter, code: str, filename: str, **data: Any) -> Any:
     try:
         return interp.evaljs(code, **data)
-    except Exception as exc:  # dukpy raises its own JSRuntimeError for any JS fault
+    except Exception as exc:  # noqa: BLE001 - dukpy raises its own JSRuntimeError for any JS fault
         raise _fault_from_exception(exc, filename) from None
 
 
@@ -80,7 +81,7 @@ def _eval_json(interp: dukpy.JSInterpreter, code: str, filename: str, **data: An
             return _native.eval_string(interp, code.encode(), json.dumps(data).encode(), False, filename)
         except TypeError:  # another dukpy version with another signature: use the public API
             pass
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - as in _eval
             raise _fault_from_exception(exc, filename) from None
     return json.dumps(_eval(interp, code, filename, **data)).encode()
 
@@ -106,7 +107,7 @@ def _printed_after_fault(interp: dukpy.JSInterpreter | None) -> list[dict[str, s
         return []
     try:
         return interp.evaljs("__tablao.takePrinted()") or []
-    except Exception:
+    except Exception:  # noqa: BLE001 - best effort; the original fault is what matters
         return []
 
 
@@ -150,7 +151,11 @@ def _ping() -> bytes:
     return b'{"ok": true}'
 
 
-_OPERATIONS = {"describe": describe_job_type, "compile": compile_job, "ping": _ping}
+_OPERATIONS: dict[str, Callable[..., bytes]] = {
+    "describe": describe_job_type,
+    "compile": compile_job,
+    "ping": _ping,
+}
 
 
 def _limit_memory(max_bytes: int) -> None:
@@ -184,7 +189,7 @@ def serve(conn: Connection, max_memory_bytes: int = 0) -> None:
         op, kwargs = request
         try:
             reply = _OPERATIONS[op](**kwargs)
-        except Exception as exc:  # a bug on our side; report it rather than dying silently
+        except Exception as exc:  # noqa: BLE001 - a bug on our side; report it, do not die
             _log.exception("job compiler process failed on %r", op)
             reply = _failure({"message": f"internal job compiler error: {exc!r}"}, [])
         conn.send_bytes(reply)

@@ -73,7 +73,9 @@ def _scan_dir(folder: Path, bundled: bool) -> dict[str, ScriptFile]:
         path = Path(entry.path)
         name = job_type_name(path)
         if name in found:
-            _log.warning("skipping job type script %s: %s already provides job type %r", path, found[name].path, name)
+            _log.warning(
+                "skipping job type script %s: %s already provides job type %r", path, found[name].path, name
+            )
             continue
         found[name] = ScriptFile(name, path, (st.st_mtime_ns, st.st_size, st.st_ino), bundled)
     return found

