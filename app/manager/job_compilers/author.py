@@ -48,6 +48,17 @@ class AuthoredJob:
         return sum(task.steps_total for task in self.tasks)
 
 
+def _check_command(task_name: str, command: AuthoredCommand) -> None:
+    # The prelude checks these when a command is made; a script could still overwrite them.
+    steps = command["total_step_count"]
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise JobCompileError(
+            f"task {task_name!r}: command {command['name']!r} has a bad step count {steps!r}"
+        )
+    if not isinstance(command["parameters"], dict):
+        raise JobCompileError(f"task {task_name!r}: command {command['name']!r} parameters are not an object")
+
+
 def _tasks_from_flat(flat: list[Any]) -> list[AuthoredTask]:
     """Decode the prelude's flat task list (see `exportTasks` in prelude.js)."""
     tasks: list[AuthoredTask] = []
@@ -66,6 +77,8 @@ def _tasks_from_flat(flat: list[Any]) -> list[AuthoredTask]:
         i += 3 * command_count
         if isinstance(priority, bool) or not isinstance(priority, int):
             raise JobCompileError(f"task {name!r}: priority must be a whole number, not {priority!r}")
+        for command in commands:
+            _check_command(name, command)
         tasks.append(AuthoredTask(uuid, name, task_type, priority, len(tasks) + 1, commands, dependencies))
     return tasks
 
@@ -73,6 +86,8 @@ def _tasks_from_flat(flat: list[Any]) -> list[AuthoredTask]:
 def _check_acyclic(tasks: list[AuthoredTask]) -> None:
     # Kahn's algorithm: whatever cannot be peeled off in dependency order is in a cycle.
     waiting_on = {task.uuid: len(task.dependencies) for task in tasks}
+    if len(waiting_on) != len(tasks):
+        raise JobCompileError("two tasks of the job share a uuid (did the script change task.uuid?)")
     dependents: dict[str, list[str]] = {task.uuid: [] for task in tasks}
     for task in tasks:
         for dep in task.dependencies:

@@ -52,7 +52,8 @@ const __tablao = (() => {
   // the OS for this run: equal sequences then still give different ids. (Math.random is
   // native; a generator written in JS made big jobs measurably slower in QuickJS.)
 
-  const seedWords = [0, 1, 2, 3].map((i) => parseInt(String(env.seed || "").padEnd(32, "0").slice(i * 8, i * 8 + 8), 16) >>> 0);
+  const seedHex = String(env.seed || "").padEnd(32, "0");
+  const seedWords = [0, 1, 2, 3].map((i) => parseInt(seedHex.slice(i * 8, i * 8 + 8), 16) >>> 0);
 
   function hex32(word) {
     return word.toString(16).padStart(8, "0");
@@ -395,7 +396,10 @@ const __tablao = (() => {
         flat.push(dep.uuid);
       }
       flat.push(task.commands.length);
-      for (const c of task.commands) flat.push(c.name, c.parameters, c.totalStepCount);
+      for (const c of task.commands) {
+        if (!(c instanceof AuthoredCommand)) throw `task "${task.name}" has a command that is not an author.Command()`;
+        flat.push(c.name, c.parameters, c.totalStepCount);
+      }
     }
     return flat;
   }

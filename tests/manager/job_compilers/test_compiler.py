@@ -249,3 +249,32 @@ async def test_scripts_can_require_their_neighbours(compiler: JobCompiler, user_
     )
     job = await compile_custom(compiler)
     assert [t.name for t in job.tasks] == ["from-helper"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "const a = author.Task('a', 'misc'); a.commands.push({name: 'x'}); job.addTask(a);",
+            "not an author.Command",
+        ),
+        (
+            (
+                "const a = author.Task('a', 'misc'); const c = author.Command('x', {}); c.totalStepCount = 'lots';"
+                "a.addCommand(c); job.addTask(a);"
+            ),
+            "bad step count",
+        ),
+        (
+            (
+                "const a = author.Task('a', 'misc'); const b = author.Task('b', 'misc'); b.uuid = a.uuid;"
+                "job.addTask(a); job.addTask(b);"
+            ),
+            "share a uuid",
+        ),
+    ],
+)
+async def test_tampered_tasks_are_compile_errors(compiler: JobCompiler, user_scripts: Path, body, message):
+    write(user_scripts, "custom.js", custom_script(body))
+    with pytest.raises(JobCompileError, match=message):
+        await compile_custom(compiler)
