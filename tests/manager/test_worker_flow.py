@@ -298,7 +298,9 @@ async def test_event_stream_pushes_job_and_task_changes(manager, workers):
             assert hello["type"] == "manager_did_start"
             _, job = await manager.request("POST", "/api/v3/jobs", json=echo_job())
             event = await ws.receive_json(timeout=5)
-            assert event["type"] == "job_did_change" and event["data"]["id"] == job["id"]
+            while event["type"] != "job_did_change":  # farm status may change first
+                event = await ws.receive_json(timeout=5)
+            assert event["data"]["id"] == job["id"] and event["data"]["status"] == "queued"
             w = await workers()
             _, task = await w.claim()
             seen = set()
