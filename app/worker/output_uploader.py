@@ -91,7 +91,8 @@ class OutputUploader:
     async def wait_idle(self, timeout_s: float) -> bool:
         """Wait until nothing is pending (for tests and orderly shutdown)."""
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self._idle.wait()
             return True
         except TimeoutError:
             return False

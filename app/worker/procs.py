@@ -21,6 +21,8 @@ from pathlib import Path
 
 import psutil
 
+from app.worker.aiotools import cancel_and_wait
+
 _log = logging.getLogger(__name__)
 
 #: Longer lines are split; Blender can print huge lines (e.g. Python tracebacks with data).
@@ -136,9 +138,7 @@ async def run_process(
     except asyncio.CancelledError:
         _log.info("cancelled; killing process tree of pid %d", proc.pid)
         await _shielded(kill_process_tree(proc, kill_grace_s))
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await pump
+        await cancel_and_wait(pump)
         raise
 
 
@@ -179,14 +179,11 @@ async def _pump_lines(proc: asyncio.subprocess.Process, on_line: Callable[[str],
 
 async def _finish_pump(proc: asyncio.subprocess.Process, pump: asyncio.Task[None]) -> None:
     """Read the remaining output; don't hang on orphans that inherited the pipe and keep it open."""
-    try:
-        await asyncio.wait_for(asyncio.shield(pump), timeout=2.0)
-    except TimeoutError:
+    done, _ = await asyncio.wait({pump}, timeout=2.0)
+    if not done:
         _log.warning("pid %d exited but its output pipe stays open; killing leftover processes", proc.pid)
         await asyncio.to_thread(_kill_group, proc.pid, 1.0)
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pump
+        await cancel_and_wait(pump)
 
 
 async def _shielded(coro: Awaitable[None]) -> None:

@@ -11,9 +11,9 @@ cancels it (SIGINT/SIGTERM), a running task is aborted (its processes killed), q
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
+from app.worker.aiotools import cancel_and_wait
 from app.worker.client import ManagerRejected, ManagerUnreachable, WorkerClient
 from app.worker.config import WorkerConfig, load_credentials
 from app.worker.output_uploader import OutputUploader
@@ -52,11 +52,7 @@ class WorkerService:
             return code
         finally:
             # One shutdown path, for "offline"/"restart" and for cancellation (signals) alike.
-            for task in background:
-                task.cancel()
-            for task in background:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await cancel_and_wait(*background)
             await self._shutdown()
 
     async def _shutdown(self) -> None:
@@ -71,7 +67,8 @@ class WorkerService:
 
     async def _sign_off(self) -> None:
         try:
-            await asyncio.wait_for(self.client.sign_off(), SIGN_OFF_TIMEOUT_S)
+            async with asyncio.timeout(SIGN_OFF_TIMEOUT_S):
+                await self.client.sign_off()
             _log.info("signed off")
         except (TimeoutError, ManagerUnreachable, ManagerRejected) as exc:
             _log.warning("could not sign off: %s", exc or type(exc).__name__)

@@ -12,7 +12,6 @@ again, registering anew.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +20,7 @@ from typing import Protocol
 
 from app.api.enums import WorkerStatus
 from app.worker import registration
+from app.worker.aiotools import cancel_and_wait
 from app.worker.backoff import Backoff, jittered
 from app.worker.client import AuthRejected, ManagerRejected, ManagerUnreachable, WorkerClient
 from app.worker.config import WorkerConfig
@@ -206,14 +206,13 @@ class WorkerStateMachine:
             _log.warning(
                 "task %s: manager says stop (%s); aborting", task.uuid, verdict.reason or "no reason"
             )
-            await _cancel_and_wait(runner)
+            await cancel_and_wait(runner)
             if verdict.status_change_requested:
                 return await self._requested_status()
             return None
         finally:
             self.current_task = None
-            await _cancel_and_wait(watcher)
-            await _cancel_and_wait(runner)
+            await cancel_and_wait(watcher, runner)
 
     @staticmethod
     def _log_outcome(task: AssignedTask, runner: asyncio.Task[TaskOutcome]) -> None:
@@ -275,11 +274,3 @@ class WorkerStateMachine:
         _log.info("manager asks this worker to restart (exit code %d)", self._config.restart_exit_code)
         self.status = WorkerStatus.RESTART
         return Exit(self._config.restart_exit_code)
-
-
-async def _cancel_and_wait(task: asyncio.Task) -> None:  # type: ignore[type-arg]
-    if task.done():
-        return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await task

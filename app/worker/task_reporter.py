@@ -10,12 +10,12 @@ while commands call the synchronous methods from their output loop without waiti
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 from typing import Any, Protocol, Self
 
+from app.worker.aiotools import cancel_and_wait
 from app.worker.upstream_buffer import SendResult
 
 _log = logging.getLogger(__name__)
@@ -74,10 +74,8 @@ class TaskReporter:
             self._unsubscribe()
             self._unsubscribe = None
         if self._sender is not None:
-            self._sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sender
-            self._sender = None
+            sender, self._sender = self._sender, None
+            await cancel_and_wait(sender)
 
     def _on_rejected(self, task_id: str) -> None:
         if task_id == self.task_id and not self.rejected.is_set():
@@ -139,9 +137,8 @@ class TaskReporter:
     async def _send_loop(self) -> None:
         while True:
             try:
-                payload, future = await asyncio.wait_for(
-                    self._outbox.get(), timeout=self._time_to_log_flush()
-                )
+                async with asyncio.timeout(self._time_to_log_flush()):
+                    payload, future = await self._outbox.get()
             except TimeoutError:
                 if self._lines:
                     self._enqueue({})

@@ -11,7 +11,6 @@ longer ours and the runner stops without sending anything more.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import time
@@ -20,6 +19,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from app.api.enums import TaskStatus
+from app.worker.aiotools import cancel_and_wait
 from app.worker.commands.base import CommandContext, CommandError, OutputSink, format_duration
 from app.worker.commands.registry import find_command
 from app.worker.config import WorkerConfig
@@ -140,11 +140,7 @@ async def _unless_rejected(reporter: TaskReporter, work: Awaitable[None]) -> Non
     finally:
         # Also runs when we ourselves are cancelled: the command must be stopped and awaited, so its
         # process tree is gone before the caller moves on.
-        rejected.cancel()
-        if not job.done():
-            job.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await job
+        await cancel_and_wait(rejected, job)
     if job.cancelled():
         raise _TaskTakenAway()
     job.result()

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from app.worker.aiotools import cancel_and_wait
 from app.worker.client import ManagerRejected, ManagerUnreachable
 
 _log = logging.getLogger(__name__)
@@ -199,7 +200,8 @@ class UpstreamBuffer:
         """Try to deliver all queued updates within `timeout_s`; True when the queue is empty."""
         deadline = time.monotonic() + timeout_s
         try:
-            return await asyncio.wait_for(self._drain(deadline), timeout=timeout_s + 0.5)
+            async with asyncio.timeout(timeout_s + 0.5):
+                return await self._drain(deadline)
         except TimeoutError:
             return False
 
@@ -266,7 +268,5 @@ async def running_buffer(
     try:
         yield buffer
     finally:
-        flusher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await flusher
+        await cancel_and_wait(flusher)
         await buffer.close()

@@ -184,7 +184,8 @@ class FakeManager:
         while not ready() and not self._stopping and loop.time() < deadline:
             event = self._changed
             try:
-                await asyncio.wait_for(event.wait(), deadline - loop.time())
+                async with asyncio.timeout(deadline - loop.time()):
+                    await event.wait()
             except TimeoutError:
                 break
 

@@ -68,7 +68,8 @@ async def test_outage_queues_in_order_and_delivers_all_after(
     await fake_manager.start()  # same port
     # Even when the Manager is back, a new update must wait behind the queued ones.
     await buffer.send("t1", {"activity": "after"})
-    await asyncio.wait_for(_until(lambda: len(fake_manager.updates) == 22), 10)
+    # The row is deleted just after the Manager answered, so wait for both.
+    await asyncio.wait_for(_until(lambda: len(fake_manager.updates) == 22 and not _rows(db)), 10)
 
     sent = [p.get("activity", p.get("steps_completed")) for _, p in fake_manager.updates]
     assert sent == ["before", *range(1, 21), "after"]
