@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,7 +19,7 @@ TASK = "11111111-2222-4333-8444-555555555555"
 
 class _FixedClock:
     def now(self) -> dt.datetime:
-        return dt.datetime(2024, 5, 1, 12, 34, 56, 789000, tzinfo=dt.timezone.utc)
+        return dt.datetime(2024, 5, 1, 12, 34, 56, 789000, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -235,16 +234,14 @@ async def test_appends_to_many_tasks(logs: TaskLogs) -> None:
         assert await logs.whole(JOB, t) == f"hello {t}\n" * 5
 
 
-async def test_ten_thousand_appends_are_fast(logs: TaskLogs) -> None:
-    started = time.perf_counter()
+async def test_ten_thousand_appends_all_land_in_order(logs: TaskLogs) -> None:
+    # Speed is bench territory (bench/compile.py exercises logging under load); this checks order.
     for i in range(10_000):
         await logs.append(JOB, TASK, f"line {i}")
     await logs.drain()
-    elapsed = time.perf_counter() - started
     text = await logs.whole(JOB, TASK)
     assert text.count("\n") == 10_000
-    assert text.endswith("line 9999\n")
-    assert elapsed < 2.0, f"10,000 appends took {elapsed:.2f}s"
+    assert text.startswith("line 0\n") and text.endswith("line 9999\n")
 
 
 async def test_reads_see_preceding_appends(logs: TaskLogs) -> None:

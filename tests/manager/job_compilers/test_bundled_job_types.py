@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -204,14 +203,9 @@ async def test_echo_sleep_test_requires_message(compiler: JobCompiler):
         await compiler.compile(submitted_job("echo-sleep-test", {}), job_id="j", created=CREATED)
 
 
-async def test_ten_thousand_frames_compile_quickly(compiler: JobCompiler):
-    # The whole submit-and-store budget is 2 s; bench/compile_js.py gives the real figure.
-    # This loose bound only catches gross regressions (say, an accidental quadratic step).
+async def test_ten_thousand_frames_compile(compiler: JobCompiler):
+    # Speed is measured by bench/compile_js.py and bench/compile.py, not here.
     settings = blender_settings(frames="1-10000", chunk_size=1)
-    await compiler.list_job_types()
-    started = time.perf_counter()
     job = await compiler.compile(submitted_job(settings=settings), job_id="big", created=CREATED)
-    elapsed = time.perf_counter() - started
     assert len(job.tasks) == 10_001
     assert len(job.tasks[-1].dependencies) == 10_000
-    assert elapsed < 3.0
