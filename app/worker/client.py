@@ -51,6 +51,10 @@ class AuthRejected(ManagerRejected):
     """The Manager refused the worker's credentials (401/403)."""
 
 
+class NotSignedOn(ManagerUnreachable):
+    """No credentials yet (before registration/sign-on); like an outage, retrying later will work."""
+
+
 def platform_name() -> str:
     """The platform name the Manager expects: linux, windows or darwin (like Go's GOOS)."""
     if sys.platform.startswith("win"):
@@ -124,7 +128,7 @@ class WorkerClient:
             timeout = aiohttp.ClientTimeout(total=wait_s + _LONG_POLL_MARGIN_S, connect=10)
         if auth:
             if self.credentials is None:
-                raise AuthRejected(401, "worker has no credentials yet")
+                raise NotSignedOn(f"{method} {path}: worker has no credentials yet")
             hdrs["Authorization"] = _basic_auth(self.credentials)
         try:
             async with self._get_session().request(

@@ -41,6 +41,8 @@ class WorkerService:
         self.machine = WorkerStateMachine(self.client, config, self.runner, timings)
 
     async def run(self) -> int:
+        # Queued updates from an earlier run may be flushed before sign-on finishes; they need these.
+        self.client.credentials = load_credentials(self.config.credentials_path)
         await self.buffer.open()
         background = [
             asyncio.create_task(self.buffer.run(), name="upstream-flusher"),

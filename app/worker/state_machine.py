@@ -115,12 +115,16 @@ class WorkerStateMachine:
             try:
                 await self._client.state_changed(status)
                 break
-            except (ManagerUnreachable, ManagerRejected) as exc:
-                if isinstance(exc, AuthRejected):
-                    raise
+            except ManagerUnreachable as exc:
                 delay = backoff.next_delay()
                 _log.warning("cannot report status %s (%s); retrying in %.1f s", status, exc, delay)
                 await asyncio.sleep(delay)
+            except ManagerRejected as exc:
+                if isinstance(exc, AuthRejected):
+                    raise
+                # Retrying will not change the Manager's mind; the status loop finds out what it wants.
+                _log.warning("manager refused status %s: %s", status, exc)
+                break
         if self.status != status:
             _log.info("worker status %s -> %s", self.status, status)
         self.status = status

@@ -158,3 +158,19 @@ async def test_flush_and_exit_delivers_pending_updates(fake_manager: FakeManager
 async def _until(predicate, interval: float = 0.02) -> None:  # type: ignore[no-untyped-def]
     while not predicate():
         await asyncio.sleep(interval)
+
+
+async def test_updates_wait_for_credentials_instead_of_being_dropped(
+    fake_manager: FakeManager, tmp_path: Path
+) -> None:
+    client = await _registered_client(fake_manager)
+    _assign(fake_manager, client, "t1")
+    creds, client.credentials = client.credentials, None  # e.g. flushing before sign-on finished
+    buffer = await _open(client, tmp_path / "q.sqlite")
+    assert await buffer.send("t1", {"activity": "early"}) is SendResult.QUEUED
+    assert not await buffer.flush(0.3)
+    client.credentials = creds
+    assert await buffer.flush(5)
+    assert fake_manager.updates == [("t1", {"activity": "early"})]
+    await buffer.close()
+    await client.close()
