@@ -6,6 +6,7 @@ These functions run on the store thread (`Store.call`) inside a transaction.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,9 +15,7 @@ import peewee as pw
 
 from app.api.enums import JobStatus, TaskStatus
 from app.manager.persistence.errors import NotFound
-from app.manager.persistence.models import Job, Task, TaskDependency, WorkerTag
-
-_INSERT_BATCH = 500  # rows per INSERT; SQLite's variable limit is 32766 and tasks have 15 columns
+from app.manager.persistence.models import Job, Task, WorkerTag
 
 
 @dataclass
@@ -70,26 +69,31 @@ def store_new_job(new: NewJob) -> Job:
 
 
 def _insert_tasks(job: Job, new: NewJob) -> None:
-    now = new.created_at
-    task_status = TaskStatus.QUEUED.value
+    """Bulk insert with `executemany`: building 10,000 INSERT rows through the ORM cost ~1.5 s."""
+    db = Job._meta.database
+    stamp = Task.created_at.db_value(new.created_at)
+    columns = ("uuid", "job_id", "name", "type", "index_in_job", "priority", "job_priority", "status",
+               "commands", "activity", "steps_completed", "steps_total", "created_at", "updated_at")
     rows = [
-        (t.uuid, job.id, t.name, t.type, t.index_in_job, t.priority, new.priority, task_status,
-         t.commands, "", 0, t.steps_total, now, now)
+        (t.uuid, job.id, t.name, t.type, t.index_in_job, t.priority, new.priority, TaskStatus.QUEUED.value,
+         json.dumps(t.commands, separators=(",", ":")), "", 0, t.steps_total, stamp, stamp)
         for t in new.tasks
     ]
-    fields = [Task.uuid, Task.job, Task.name, Task.type, Task.index_in_job, Task.priority,
-              Task.job_priority, Task.status, Task.commands, Task.activity, Task.steps_completed,
-              Task.steps_total, Task.created_at, Task.updated_at]
-    for start in range(0, len(rows), _INSERT_BATCH):
-        Task.insert_many(rows[start:start + _INSERT_BATCH], fields=fields).execute()
+    _executemany(db, "tasks", columns, rows)
     if not any(t.dependencies for t in new.tasks):
         return
     ids = dict(Task.select(Task.uuid, Task.id).where(Task.job == job.id).tuples())
     deps = [(ids[t.uuid], ids[d]) for t in new.tasks for d in t.dependencies]
-    for start in range(0, len(deps), _INSERT_BATCH * 4):
-        TaskDependency.insert_many(
-            deps[start:start + _INSERT_BATCH * 4], fields=[TaskDependency.task, TaskDependency.dependency]
-        ).execute()
+    _executemany(db, "task_dependencies", ("task_id", "dependency_id"), deps)
+
+
+def _executemany(db: pw.Database, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    marks = ", ".join([db.param] * len(columns))
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+    cursor = db.cursor()
+    cursor.executemany(sql, rows)
 
 
 def _job_query() -> pw.ModelSelect:
