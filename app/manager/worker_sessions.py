@@ -260,6 +260,7 @@ def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int):
         task = tasks.fetch_task_by_id(task_id)
         change_task_status(fx, task, task.job, T.ACTIVE, now, activity="Assigned",
                            reason=f"assigned to worker {worker.name} ({worker.uuid})", worker=worker)
+        return "task", (worker, task, task.job)
     task = tasks.fetch_task_by_id(task_id)
     return "task", (worker, task, task.job)
 

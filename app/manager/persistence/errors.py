@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.api.errors import ApiError, NotFound, ServiceUnavailable
 
-__all__ = ["NotFound", "DatabaseBusy", "IntegrityProblem", "StoreError"]
+__all__ = ["DatabaseBusy", "IntegrityProblem", "NotFound", "StoreError"]
 
 
 class DatabaseBusy(ServiceUnavailable):

@@ -16,6 +16,7 @@ import peewee as pw
 from app.api.enums import JobStatus, TaskStatus
 from app.manager.persistence.errors import NotFound
 from app.manager.persistence.models import Job, Task, WorkerTag
+from app.manager.persistence.prepared import Prepared, update_by_id
 
 
 @dataclass
@@ -100,8 +101,12 @@ def _job_query() -> pw.ModelSelect:
     return Job.select(Job, WorkerTag).join(WorkerTag, pw.JOIN.LEFT_OUTER)
 
 
+_JOB_BY_UUID = Prepared(lambda u: _job_query().where(Job.uuid == u), str)
+_HAS_TASKS_IN: dict[tuple[str, ...], Prepared] = {}
+
+
 def fetch_job(job_uuid: str) -> Job:
-    job = _job_query().where(Job.uuid == job_uuid).first()
+    job = _JOB_BY_UUID.first(job_uuid)
     if job is None:
         raise NotFound(f"job {job_uuid} does not exist")
     return job
@@ -145,7 +150,7 @@ def set_tag(job_uuid: str, tag_id_or_name: str | None, now: dt.datetime) -> Job:
 
 
 def update_job(job_id: int, **fields: Any) -> None:
-    Job.update(**fields).where(Job.id == job_id).execute()
+    update_by_id(Job, job_id, fields)
 
 
 def task_status_counts(job_id: int) -> dict[str, int]:
@@ -156,8 +161,12 @@ def task_status_counts(job_id: int) -> dict[str, int]:
 
 def has_tasks_in(job_id: int, statuses) -> bool:
     """Whether any task of the job has one of `statuses`: index seeks on (job_id, status), no scan."""
-    return Task.select(Task.id).where(
-        (Task.job == job_id) & Task.status.in_([str(s) for s in statuses])).limit(1).exists()
+    key = tuple(str(s) for s in statuses)
+    query = _HAS_TASKS_IN.get(key)
+    if query is None:
+        query = _HAS_TASKS_IN[key] = Prepared(
+            lambda j: Task.select(Task.id).where((Task.job == j) & Task.status.in_(list(key))).limit(1), int)
+    return query.scalar(job_id) is not None
 
 
 def count_tasks(job_id: int, status: str | None = None) -> int:

@@ -14,6 +14,7 @@ import peewee as pw
 
 from app.api.enums import JobStatus, TaskStatus
 from app.manager.persistence.models import Job, Task, database_proxy
+from app.manager.persistence.prepared import Prepared
 
 _SQL = """
 SELECT t.id FROM tasks t {hint}
@@ -49,13 +50,16 @@ def find_runnable_task(worker_id: int, task_types: Sequence[str], tag_ids: Seque
     return row[0] if row else None
 
 
+_ACTIVE_TASK = Prepared(lambda w: (
+    Task.select(Task.id).join(Job)
+    .where((Task.worker == w) & (Task.status == TaskStatus.ACTIVE.value)
+           & Job.status.in_([JobStatus.ACTIVE.value, JobStatus.QUEUED.value]))
+    .order_by(Task.id).limit(1)), int)
+
+
 def active_task_of_worker(worker_id: int) -> int | None:
     """Step 1 of scheduling: a worker that asks again gets its still-active task back."""
-    row = (Task.select(Task.id).join(Job)
-           .where((Task.worker == worker_id) & (Task.status == TaskStatus.ACTIVE)
-                  & Job.status.in_([JobStatus.ACTIVE.value, JobStatus.QUEUED.value]))
-           .order_by(Task.id).limit(1).tuples().first())
-    return row[0] if row else None
+    return _ACTIVE_TASK.scalar(worker_id)
 
 
 def assign(task_id: int, worker_id: int, now: dt.datetime) -> bool:
@@ -64,6 +68,9 @@ def assign(task_id: int, worker_id: int, now: dt.datetime) -> bool:
     False if it is no longer runnable. Claims run on the single store thread, so two workers can
     never both get a task; the status guard keeps that true for any future multi-writer store.
     """
-    return Task.update(worker=worker_id, last_touched_at=now, updated_at=now).where(
-        (Task.id == task_id) & Task.status.in_([TaskStatus.QUEUED.value, TaskStatus.SOFT_FAILED.value])
-    ).execute() == 1
+    db = database_proxy.obj
+    p = db.param
+    sql = (f"UPDATE tasks SET worker_id = {p}, last_touched_at = {p}, updated_at = {p} "
+           f"WHERE id = {p} AND status IN ('queued', 'soft-failed')")
+    stamp = Task.updated_at.db_value(now)
+    return db.execute_sql(sql, [worker_id, stamp, stamp, task_id]).rowcount == 1

@@ -11,6 +11,7 @@ import peewee as pw
 from app.api.enums import TaskStatus
 from app.manager.persistence.errors import NotFound
 from app.manager.persistence.models import Job, Task, TaskDependency, TaskFailure, Worker
+from app.manager.persistence.prepared import Prepared, update_by_id
 
 
 def _task_query() -> pw.ModelSelect:
@@ -19,15 +20,19 @@ def _task_query() -> pw.ModelSelect:
             .switch(Task).join(Worker, pw.JOIN.LEFT_OUTER, on=(Task.worker == Worker.id)))
 
 
+_BY_UUID = Prepared(lambda u: _task_query().where(Task.uuid == u), str)
+_BY_ID = Prepared(lambda i: _task_query().where(Task.id == i), int)
+
+
 def fetch_task(task_uuid: str) -> Task:
-    task = _task_query().where(Task.uuid == task_uuid).first()
+    task = _BY_UUID.first(task_uuid)
     if task is None:
         raise NotFound(f"task {task_uuid} does not exist")
     return task
 
 
 def fetch_task_by_id(task_id: int) -> Task:
-    task = _task_query().where(Task.id == task_id).first()
+    task = _BY_ID.first(task_id)
     if task is None:
         raise NotFound(f"task #{task_id} does not exist")
     return task
@@ -50,7 +55,7 @@ def failed_by_workers(task_id: int) -> list[Worker]:
 
 
 def update_task(task_id: int, **fields: Any) -> None:
-    Task.update(**fields).where(Task.id == task_id).execute()
+    update_by_id(Task, task_id, fields)
 
 
 def set_tasks_status(
@@ -92,6 +97,13 @@ def dependents_of(task_ids: Sequence[int]) -> list[int]:
     return sorted(found)
 
 
+def _active_of_worker_query(worker_id):
+    return _task_query().where((Task.worker == worker_id) & (Task.status == TaskStatus.ACTIVE.value))
+
+
+_ACTIVE_OF_WORKER = Prepared(_active_of_worker_query, int)
+
+
 def add_failure(task_id: int, worker_id: int, now: dt.datetime) -> int:
     """Record that `worker_id` failed `task_id`; return how many distinct workers failed it."""
     TaskFailure.insert(task=task_id, worker=worker_id, created_at=now).on_conflict_ignore().execute()
@@ -120,7 +132,7 @@ def count_worker_failures_in_job(job_id: int, worker_id: int, task_type: str) ->
 
 
 def active_tasks_of_worker(worker_id: int) -> list[Task]:
-    return list(_task_query().where((Task.worker == worker_id) & (Task.status == TaskStatus.ACTIVE)))
+    return _ACTIVE_OF_WORKER.rows(worker_id)
 
 
 def timed_out_tasks(before: dt.datetime) -> list[Task]:
@@ -129,4 +141,4 @@ def timed_out_tasks(before: dt.datetime) -> list[Task]:
 
 
 def touch(task_id: int, now: dt.datetime) -> None:
-    Task.update(last_touched_at=now).where(Task.id == task_id).execute()
+    update_by_id(Task, task_id, {"last_touched_at": now})

@@ -10,8 +10,8 @@ import peewee as pw
 
 from app.api.errors import Conflict
 from app.manager.persistence.errors import NotFound
-from app.manager.persistence.models import (
-    Job, SleepSchedule, Task, Worker, WorkerTag, WorkerTagMembership)
+from app.manager.persistence.models import Job, SleepSchedule, Task, Worker, WorkerTag, WorkerTagMembership
+from app.manager.persistence.prepared import Prepared, update_by_id
 
 
 def create_worker(**fields: Any) -> Worker:
@@ -28,8 +28,13 @@ def fetch_worker(worker_uuid: str, include_deleted: bool = False) -> Worker:
     return worker
 
 
+_WORKER_BY_ID = Prepared(lambda i: Worker.select().where(Worker.id == i), int)
+_TAG_IDS = Prepared(lambda i: WorkerTagMembership.select(WorkerTagMembership.tag).where(
+    WorkerTagMembership.worker == i).tuples(), int)
+
+
 def fetch_worker_by_id(worker_id: int) -> Worker:
-    worker = Worker.get_or_none(Worker.id == worker_id)
+    worker = _WORKER_BY_ID.first(worker_id)
     if worker is None:
         raise NotFound(f"worker #{worker_id} does not exist")
     return worker
@@ -40,7 +45,7 @@ def list_workers() -> list[Worker]:
 
 
 def update_worker(worker_id: int, **fields: Any) -> None:
-    Worker.update(**fields).where(Worker.id == worker_id).execute()
+    update_by_id(Worker, worker_id, fields)
 
 
 def all_credentials() -> list[tuple[int, str, str]]:
@@ -49,8 +54,7 @@ def all_credentials() -> list[tuple[int, str, str]]:
 
 
 def worker_tag_ids(worker_id: int) -> list[int]:
-    return [t for (t,) in WorkerTagMembership.select(WorkerTagMembership.tag)
-            .where(WorkerTagMembership.worker == worker_id).tuples()]
+    return [t for (t,) in _TAG_IDS.rows(worker_id)]
 
 
 def worker_tags(worker_id: int) -> list[WorkerTag]:
