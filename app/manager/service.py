@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +20,13 @@ from app.common import events as ev
 from app.common.clock import Clock, SystemClock
 from app.common.events import EventBus
 from app.manager.auth import CredentialCache
-from app.manager.background import (FarmStatusService, JobDeleter, SleepScheduler, TimeoutChecker,
-                                    WalCheckpointer)
+from app.manager.background import (
+    FarmStatusService,
+    JobDeleter,
+    SleepScheduler,
+    TimeoutChecker,
+    WalCheckpointer,
+)
 from app.manager.config import ManagerConfig, save_config
 from app.manager.job_service import JobService
 from app.manager.last_rendered import LastRendered
@@ -82,8 +88,8 @@ class ManagerServices:
         Variables, timeouts and failure thresholds apply at once; `listen`, `database` and storage
         paths apply at the next start. Nothing is changed when validation fails.
         """
-        from app.manager.config import ConfigError, config_from_dict
         from app.api.errors import BadRequest
+        from app.manager.config import ConfigError, config_from_dict
 
         try:
             new = config_from_dict(raw, self.config.path)
@@ -106,8 +112,8 @@ class ManagerServices:
 
 
 def build_services(config: ManagerConfig, clock: Clock | None = None) -> ManagerServices:
-    from app.manager.job_compilers.compiler import JobCompiler
     from app.common.paths import current_platform
+    from app.manager.job_compilers.compiler import JobCompiler
 
     clock = clock or SystemClock()
     store = Store(config.database_url)
@@ -200,6 +206,9 @@ class ManagerService:
         from app.manager.web.app import HttpServer, create_app
 
         services = self.services
+        # The loop and the store thread hand the GIL back and forth on every request; Python's
+        # default 5 ms switch interval turns that into convoys (measured: bench/farm.py claims).
+        sys.setswitchinterval(0.0005)
         await services.store.open()
         try:
             services.creds.load(await services.store.call(workers_q.all_credentials))

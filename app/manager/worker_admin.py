@@ -11,7 +11,7 @@ from app.api.errors import BadRequest, PreconditionFailed
 from app.common import events as ev
 from app.common import schedule
 from app.manager.auth import CredentialCache
-from app.manager.convert import (sleep_schedule_json, tag_json, worker_json, worker_summary_json)
+from app.manager.convert import sleep_schedule_json, tag_json, worker_json, worker_summary_json
 from app.manager.persistence import workers
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.runner import StatusMachine

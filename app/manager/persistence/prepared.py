@@ -83,3 +83,44 @@ def update_by_id(model: type[pw.Model], row_id: int, fields: dict[str, Any]) -> 
     sql, field_objs = cached
     values = [f.db_value(fields[f.name]) for f in field_objs]
     return database_proxy.obj.execute_sql(sql, [*values, row_id]).rowcount
+
+
+class Hydrator:
+    """Builds model instances straight from raw rows: ~10x cheaper than peewee's cursor wrappers.
+
+    `models` are the selected models in order; `relations` says, per model after the first, which
+    foreign key of which earlier model it fills (so `task.job` needs no extra query).
+    """
+
+    def __init__(self, models: Sequence[type[pw.Model]], relations: Sequence[tuple[int, str] | None] = ()):
+        self.models = list(models)
+        self.relations = list(relations) or [None] * len(models)
+        self.fields = [list(m._meta.sorted_fields) for m in self.models]
+        self.convert = [[f.python_value if _needs_conversion(f) else None for f in fs] for fs in self.fields]
+
+    def columns(self, aliases: Sequence[str]) -> str:
+        return ", ".join(f'{alias}."{f.column_name}"' for alias, fs in zip(aliases, self.fields) for f in fs)
+
+    def build(self, row: Sequence[Any]) -> pw.Model:
+        objs: list[pw.Model | None] = []
+        pos = 0
+        for model, fields, convert in zip(self.models, self.fields, self.convert):
+            values = row[pos:pos + len(fields)]
+            pos += len(fields)
+            if values[0] is None:  # LEFT JOIN with no match
+                objs.append(None)
+                continue
+            obj = model.__new__(model)
+            obj.__data__ = {f.name: (c(v) if c is not None and v is not None else v)
+                            for f, c, v in zip(fields, convert, values)}
+            obj._dirty = set()
+            obj.__rel__ = {}
+            objs.append(obj)
+        for index, relation in enumerate(self.relations):
+            if relation is not None and objs[relation[0]] is not None:
+                objs[relation[0]].__rel__[relation[1]] = objs[index]
+        return objs[0]
+
+
+def _needs_conversion(field: pw.Field) -> bool:
+    return isinstance(field, (pw.DateTimeField, pw.BooleanField)) or type(field).__name__ == "JSONField"

@@ -10,8 +10,8 @@ import peewee as pw
 
 from app.api.enums import TaskStatus
 from app.manager.persistence.errors import NotFound
-from app.manager.persistence.models import Job, Task, TaskDependency, TaskFailure, Worker
-from app.manager.persistence.prepared import Prepared, update_by_id
+from app.manager.persistence.models import Job, Task, TaskDependency, TaskFailure, Worker, database_proxy
+from app.manager.persistence.prepared import Hydrator, Prepared, update_by_id
 
 
 def _task_query() -> pw.ModelSelect:
@@ -20,19 +20,26 @@ def _task_query() -> pw.ModelSelect:
             .switch(Task).join(Worker, pw.JOIN.LEFT_OUTER, on=(Task.worker == Worker.id)))
 
 
-_BY_UUID = Prepared(lambda u: _task_query().where(Task.uuid == u), str)
-_BY_ID = Prepared(lambda i: _task_query().where(Task.id == i), int)
+_TASK_JOB_WORKER = Hydrator([Task, Job, Worker], [None, (0, "job"), (0, "worker")])
+_TASK_SQL = (f"SELECT {_TASK_JOB_WORKER.columns(['t', 'j', 'w'])} FROM tasks t "
+             "JOIN jobs j ON j.id = t.job_id LEFT JOIN workers w ON w.id = t.worker_id WHERE ")
+
+
+def _one_task(where: str, value: Any) -> Task | None:
+    db = database_proxy.obj
+    row = db.execute_sql(_TASK_SQL + where.format(p=db.param), [value]).fetchone()
+    return _TASK_JOB_WORKER.build(row) if row else None
 
 
 def fetch_task(task_uuid: str) -> Task:
-    task = _BY_UUID.first(task_uuid)
+    task = _one_task("t.uuid = {p}", task_uuid)
     if task is None:
         raise NotFound(f"task {task_uuid} does not exist")
     return task
 
 
 def fetch_task_by_id(task_id: int) -> Task:
-    task = _BY_ID.first(task_id)
+    task = _one_task("t.id = {p}", task_id)
     if task is None:
         raise NotFound(f"task #{task_id} does not exist")
     return task

@@ -10,8 +10,16 @@ import peewee as pw
 
 from app.api.errors import Conflict
 from app.manager.persistence.errors import NotFound
-from app.manager.persistence.models import Job, SleepSchedule, Task, Worker, WorkerTag, WorkerTagMembership
-from app.manager.persistence.prepared import Prepared, update_by_id
+from app.manager.persistence.models import (
+    Job,
+    SleepSchedule,
+    Task,
+    Worker,
+    WorkerTag,
+    WorkerTagMembership,
+    database_proxy,
+)
+from app.manager.persistence.prepared import Hydrator, Prepared, update_by_id
 
 
 def create_worker(**fields: Any) -> Worker:
@@ -28,13 +36,16 @@ def fetch_worker(worker_uuid: str, include_deleted: bool = False) -> Worker:
     return worker
 
 
-_WORKER_BY_ID = Prepared(lambda i: Worker.select().where(Worker.id == i), int)
+_WORKER = Hydrator([Worker])
+_WORKER_SQL = f"SELECT {_WORKER.columns(['w'])} FROM workers w WHERE w.id = "
 _TAG_IDS = Prepared(lambda i: WorkerTagMembership.select(WorkerTagMembership.tag).where(
     WorkerTagMembership.worker == i).tuples(), int)
 
 
 def fetch_worker_by_id(worker_id: int) -> Worker:
-    worker = _WORKER_BY_ID.first(worker_id)
+    db = database_proxy.obj
+    row = db.execute_sql(_WORKER_SQL + db.param, [worker_id]).fetchone()
+    worker = _WORKER.build(row) if row else None
     if worker is None:
         raise NotFound(f"worker #{worker_id} does not exist")
     return worker
