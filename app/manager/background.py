@@ -120,12 +120,14 @@ class SleepScheduler:
         self.machine, self.interval, self.local_tz = machine, interval, local_tz
 
     async def run(self) -> None:
+        signal = self.machine.waiters.schedules
         while True:
+            generation = signal.generation
             try:
                 await self.check()
             except Exception:  # noqa: BLE001
                 _log.exception("sleep schedule check failed")
-            await self.machine.clock.sleep(self.interval)
+            await signal.wait(generation, self.interval)  # a changed schedule applies at once
 
     async def check(self) -> None:
         local_now = self.machine.clock.now().astimezone(self.local_tz)

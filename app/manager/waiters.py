@@ -36,6 +36,7 @@ class Waiters:
     def __init__(self) -> None:
         self.work = _Signal()
         self.deletion = _Signal()
+        self.schedules = _Signal()
         self._tasks: dict[str, _Signal] = defaultdict(_Signal)
         self._workers: dict[str, _Signal] = defaultdict(_Signal)
 

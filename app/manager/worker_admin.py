@@ -99,7 +99,7 @@ class WorkerAdmin:
         def save():
             workers.set_sleep_schedule(workers.fetch_worker(worker_uuid).id, next_check=None, **window_fields)
         await self.store.call(save)
-        self.machine.waiters.worker_changed(worker_uuid)  # the sleep scheduler re-evaluates now
+        self.machine.waiters.schedules.fire()  # the sleep scheduler re-evaluates now
 
 
 def _hhmm(value: Any) -> str:

@@ -77,8 +77,16 @@ class WorkerSessions:
     async def sign_off(self, ident: WorkerIdentity) -> None:
         await self.machine.run(_sign_off_sync, ident.id)
 
-    async def state(self, ident: WorkerIdentity) -> str | None:
-        return await self.machine.run(_state_sync, ident.id)
+    async def state(self, ident: WorkerIdentity, wait_s: float = 0.0) -> str | None:
+        """The pending status request; with `wait_s`, held until one appears (asleep workers)."""
+        signal = self.machine.waiters.worker_signal(ident.uuid)
+        generation = signal.generation
+        requested = await self.machine.run(_state_sync, ident.id)
+        if requested or wait_s <= 0:
+            return requested
+        if await signal.wait(generation, min(wait_s, self.max_wait_s)):
+            return await self.machine.run(_state_sync, ident.id)
+        return None
 
     async def state_changed(self, ident: WorkerIdentity, body: dict[str, Any]) -> None:
         status = _parse_status(body.get("status"))

@@ -311,3 +311,52 @@ async def test_event_stream_pushes_job_and_task_changes(manager, workers):
                     assert ev["data"]["status"] == "active" and ev["data"]["previous_status"] == "queued"
                     break
             assert "task_did_change" in seen
+
+
+async def test_asleep_worker_learns_of_wake_up_request_at_once(manager, workers):
+    w = await workers()
+    await manager.request("POST", f"/api/v3/worker-mgt/workers/{w.uuid}/setstatus",
+                          json={"status": "asleep", "is_lazy": False})
+    await w.call("POST", "/api/v3/worker/state-changed", json={"status": "asleep"})
+    poll = asyncio.create_task(w.call("GET", "/api/v3/worker/state", headers={"X-Tablao-Wait": "10"}))
+    await asyncio.sleep(0.3)
+    assert not poll.done()
+    t0 = time.monotonic()
+    await manager.request("POST", f"/api/v3/worker-mgt/workers/{w.uuid}/setstatus",
+                          json={"status": "awake", "is_lazy": False})
+    status, body = await poll
+    assert status == 200 and body["status_requested"] == "awake"
+    assert time.monotonic() - t0 < 1.0
+
+
+async def test_sleep_schedule_stored_and_validated(manager, workers):
+    w = await workers()
+    path = f"/api/v3/worker-mgt/workers/{w.uuid}/sleep-schedule"
+    assert (await manager.request("GET", path))[0] == 204
+    sched = {"is_active": True, "days_of_week": "mo tu", "start_time": "22:00", "end_time": "06:00"}
+    assert (await manager.request("POST", path, json=sched))[0] == 204
+    status, body = await manager.request("GET", path)
+    assert status == 200 and body == sched
+    status, body = await manager.request("POST", path, json={**sched, "start_time": "25:00"})
+    assert status == 400 and "HH:MM" in body["message"]
+
+
+async def test_active_sleep_schedule_sends_worker_to_sleep_at_once(manager, workers):
+    w = await workers()
+    # Every day, all day (but the last minute, when this test cannot tell).
+    sched = {"is_active": True, "days_of_week": "", "start_time": "00:00", "end_time": "23:59"}
+    assert (await manager.request("POST", f"/api/v3/worker-mgt/workers/{w.uuid}/sleep-schedule", json=sched))[0] == 204
+
+    async def requested():
+        _, info = await manager.request("GET", f"/api/v3/worker-mgt/workers/{w.uuid}")
+        return (info.get("status_change") or {}).get("status")
+    for _ in range(50):
+        if await requested():
+            break
+        await asyncio.sleep(0.05)
+    import datetime as dt
+    expected = "asleep" if dt.datetime.now().time() < dt.time(23, 59) else "awake"
+    if expected == "asleep":
+        assert await requested() == "asleep"
+        status, body = await w.claim()
+        assert status == 423 and body["status_requested"] == "asleep"

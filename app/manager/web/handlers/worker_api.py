@@ -45,7 +45,7 @@ async def sign_off(request: web.Request) -> web.Response:
 
 
 async def worker_state(request: web.Request) -> web.Response:
-    requested = await request.app[SERVICES].sessions.state(_ident(request))
+    requested = await request.app[SERVICES].sessions.state(_ident(request), _wait(request))
     if not requested:
         return web.Response(status=204)
     return web.json_response({"status_requested": requested})
