@@ -32,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "platform's config folder; written with defaults when missing)")
             p.add_argument("--listen", help="HOST:PORT to listen on, overriding the config file")
             p.add_argument("--write-config", action="store_true", help="write the config file and exit")
+        if role == "manager":
+            p.add_argument("--shaman-gc", action="store_true",
+                           help="remove old Shaman files no checkout uses, then exit")
+            p.add_argument("--dry-run", action="store_true", help="with --shaman-gc: only list them")
         if role in ("worker", "all"):
             p.add_argument("--worker-config", type=Path, help="flamenco-worker.yaml to use")
             p.add_argument("--manager", help="Manager URL, for example http://render-server:8080/")
@@ -91,6 +95,8 @@ def _run_manager(args: argparse.Namespace) -> int:
         save_config(cfg)
         print(f"wrote {cfg.path}")
         return 0
+    if args.shaman_gc:
+        return _shaman_gc(cfg, args.dry_run)
 
     async def main() -> int:
         from app.manager.service import ManagerService
@@ -101,6 +107,26 @@ def _run_manager(args: argparse.Namespace) -> int:
 
     _log.info("starting manager with config %s", cfg.path)
     return run_headless(main)
+
+
+def _shaman_gc(cfg, dry_run: bool) -> int:
+    import asyncio
+
+    from app.shaman.config import ShamanConfig
+    from app.shaman.service import Shaman
+
+    if not (cfg.shaman_enabled and cfg.shared_storage_path):
+        return _fail("Shaman is not enabled in this configuration (shaman.enabled and shared_storage_path)")
+    shaman = Shaman(ShamanConfig(shared_storage=Path(cfg.shared_storage_path),
+                                 gc_max_age=cfg.shaman_gc_max_age))
+    report = asyncio.run(shaman.collect_garbage(dry_run=dry_run))
+    files = report.candidates if dry_run else report.deleted
+    for path in files:
+        print(path)
+    size = report.candidate_bytes if dry_run else report.deleted_bytes
+    verb = "would remove" if dry_run else "removed"
+    print(f"{verb} {len(files)} files, {size / 1e6:.1f} MB", file=sys.stderr)
+    return 0
 
 
 def _worker_config(args: argparse.Namespace):

@@ -89,3 +89,22 @@ def test_core_packages_never_import_qt():
             "print(bad); sys.exit(1 if bad else 0)\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_shaman_gc_dry_run_lists_old_unreferenced_files(tmp_path):
+    import os
+
+    shared = tmp_path / "shared"
+    blob = shared / "file-store" / "stored" / "ab" / ("c" * 62) / "5.blob"
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(b"hello")
+    old = time.time() - 90 * 24 * 3600
+    os.utime(blob, (old, old))
+    cfg = tmp_path / "flamenco-manager.yaml"
+    cfg.write_text(f"_meta: {{version: 3}}\nshared_storage_path: {shared}\nshaman: {{enabled: true}}\n")
+    result = _run("manager", "--headless", "--config", str(cfg), "--shaman-gc", "--dry-run", env_home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert str(blob) in result.stdout and "would remove 1 files" in result.stderr
+    assert blob.exists()
+    result = _run("manager", "--headless", "--config", str(cfg), "--shaman-gc", env_home=tmp_path)
+    assert result.returncode == 0 and not blob.exists()
