@@ -23,7 +23,7 @@ import aiohttp
 from app import __version__
 from app.api.enums import WorkerStatus
 from app.worker.config import Credentials
-from app.worker.models import AssignedTask, MayKeepRunning, WireFormatError
+from app.api.models import AssignedTask, MayKeepRunning, WireFormatError
 
 _log = logging.getLogger(__name__)
 

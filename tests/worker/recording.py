@@ -8,7 +8,7 @@ from typing import Any
 
 from app.worker.commands.base import CommandContext
 from app.worker.config import WorkerConfig
-from app.worker.models import AssignedTask, Command
+from app.api.models import AssignedTask, Command
 from app.worker.task_reporter import TaskReporter
 from app.worker.upstream_buffer import SendResult
 

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from app.worker import procs
 from app.worker.config import WorkerConfig
-from app.worker.models import AssignedTask, Command
+from app.api.models import AssignedTask, Command
 from app.worker.task_reporter import TaskReporter
 
 _log = logging.getLogger(__name__)

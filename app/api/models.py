@@ -1,7 +1,7 @@
-"""The few wire shapes the worker decodes: AssignedTask, Command, MayKeepRunning.
+"""Wire shapes of the Flamenco v3 API as stdlib dataclasses: AssignedTask, Command, MayKeepRunning.
 
-These follow the Flamenco v3 schemas of the same names. They live here until the shared
-`app/api/models.py` exists; then the worker should use that module instead.
+Shared by the Worker, the dashboard and (vendored) the add-on, so it imports nothing but the
+standard library. Each `from_json` validates and raises `WireFormatError` on a shape mismatch.
 """
 
 from __future__ import annotations
