@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import secrets
 import statistics
 import subprocess
@@ -139,28 +140,32 @@ async def claims(total_tasks: int, clients: int, seconds: float) -> None:
           f"({total} claim+complete cycles in {elapsed:.1f}s, {2 * total / elapsed:.0f} requests/s)")
 
 
-async def _register(session: aiohttp.ClientSession, i: int) -> aiohttp.BasicAuth:
+def _basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+async def _register(session: aiohttp.ClientSession, i: int) -> dict[str, str]:
     secret = secrets.token_hex(16)
     types = ["misc"]
     async with session.post("/api/v3/worker/register-worker", json={
             "secret": secret, "platform": "linux", "supported_task_types": types, "name": f"c{i}"}) as resp:
         uuid = (await resp.json())["uuid"]
-    auth = aiohttp.BasicAuth(uuid, secret)
-    async with session.post("/api/v3/worker/sign-on", auth=auth, json={
+    auth = _basic(uuid, secret)
+    async with session.post("/api/v3/worker/sign-on", headers=auth, json={
             "name": f"c{i}", "supported_task_types": types, "software_version": "bench"}) as resp:
         await resp.read()
-    async with session.post("/api/v3/worker/state-changed", auth=auth, json={"status": "awake"}) as resp:
+    async with session.post("/api/v3/worker/state-changed", headers=auth, json={"status": "awake"}) as resp:
         await resp.read()
     return auth
 
 
-async def _claim(session: aiohttp.ClientSession, auth: aiohttp.BasicAuth) -> dict | None:
-    async with session.post("/api/v3/worker/task", auth=auth) as resp:
+async def _claim(session: aiohttp.ClientSession, auth: dict[str, str]) -> dict | None:
+    async with session.post("/api/v3/worker/task", headers=auth) as resp:
         return await resp.json() if resp.status == 200 else None
 
 
-async def _complete(session: aiohttp.ClientSession, auth: aiohttp.BasicAuth, task_id: str) -> None:
-    async with session.post(f"/api/v3/worker/task/{task_id}", auth=auth,
+async def _complete(session: aiohttp.ClientSession, auth: dict[str, str], task_id: str) -> None:
+    async with session.post(f"/api/v3/worker/task/{task_id}", headers=auth,
                             json={"taskStatus": "completed", "activity": "Completed"}) as resp:
         await resp.read()
 

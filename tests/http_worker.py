@@ -5,6 +5,7 @@ It is a test driver (the real Worker lives in app/worker and is exercised by the
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 import aiohttp
@@ -22,12 +23,13 @@ class HttpWorker:
         await self.session.close()
 
     @property
-    def auth(self) -> aiohttp.BasicAuth:
-        return aiohttp.BasicAuth(self.uuid, self.secret)
+    def auth_header(self) -> dict[str, str]:
+        token = base64.b64encode(f"{self.uuid}:{self.secret}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
 
     async def call(self, method: str, path: str, json=None, headers=None):
-        async with self.session.request(method, path, json=json, auth=self.auth if self.uuid else None,
-                                        headers=headers) as resp:
+        all_headers = {**(self.auth_header if self.uuid else {}), **(headers or {})}
+        async with self.session.request(method, path, json=json, headers=all_headers) as resp:
             body = await resp.json() if resp.content_type == "application/json" else await resp.text()
             return resp.status, body
 
