@@ -140,7 +140,7 @@ def _apply_schedules_sync(fx: Effects, now: dt.datetime, local_now: dt.datetime)
     for sched, worker in workers.due_sleep_schedules(now):
         window = schedule.parse_window(True, sched.days_of_week, sched.start_time, sched.end_time)
         wanted = W.ASLEEP.value if schedule.should_sleep(local_now, window) else W.AWAKE.value
-        nxt = schedule.next_check(local_now, window).astimezone(dt.timezone.utc).replace(tzinfo=None)
+        nxt = schedule.next_check(local_now, window).astimezone(dt.UTC).replace(tzinfo=None)
         SleepSchedule.update(next_check=nxt).where(SleepSchedule.id == sched.id).execute()
         if worker.status in (W.ERROR, W.OFFLINE, wanted) or worker.status_requested == wanted:
             continue

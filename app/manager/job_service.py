@@ -133,7 +133,7 @@ class JobService:
         # Round up to whole seconds: clients show seconds, and "up to 12:00:01" should include it.
         if moment.microsecond:
             moment = moment.replace(microsecond=0) + dt.timedelta(seconds=1)
-        limit = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        limit = moment.astimezone(dt.UTC).replace(tzinfo=None)
         return await self.machine.run(_mass_delete_sync, limit)
 
 

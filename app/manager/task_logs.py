@@ -31,7 +31,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar
 
@@ -57,7 +57,7 @@ class _Clock(Protocol):
 
 class _UtcClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 def log_filename(task_id: str) -> str:
@@ -67,7 +67,7 @@ def log_filename(task_id: str) -> str:
 
 def rfc3339_utc(moment: datetime) -> str:
     """`2024-05-01T12:34:56.789Z`: RFC 3339, UTC, millisecond precision."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class TaskLogs:
@@ -95,23 +95,26 @@ class TaskLogs:
         self.max_bytes = max_bytes
         self.keep = keep
         self._clock = clock or _UtcClock()
+        # Appends wait here; one flusher writes every pending file per trip to the IO thread, so a
+        # busy farm (two lines per task claim, each to its own file) costs one hop, not one per file.
         self._pending: dict[Path, list[bytes]] = {}
-        self._pending_bytes: dict[Path, int] = {}
-        self._flushers: dict[Path, asyncio.Task[None]] = {}
+        self._pending_total = 0
+        self._writing: set[Path] = set()
+        self._flusher: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-logs")
         # Building and checking a path costs more than the write it is for; tasks log in bursts.
         self.log_path = functools.lru_cache(maxsize=_PATH_CACHE_SIZE)(self._log_path)
 
     async def drain(self) -> None:
         """Wait until every queued append has been written."""
-        while self._flushers:
-            await asyncio.gather(*self._flushers.values(), return_exceptions=True)
+        while self._flusher is not None:
+            await asyncio.gather(asyncio.shield(self._flusher), return_exceptions=True)
 
     async def drain_job(self, job_id: str) -> None:
         """Wait for queued appends of one job; call before removing its folder."""
         job_dir = self.storage.job_dir(job_id)
-        flushers = [task for path, task in self._flushers.items() if path.parent == job_dir]
-        await asyncio.gather(*flushers, return_exceptions=True)
+        while any(path.parent == job_dir for path in (*self._pending, *self._writing)):
+            await self.drain()
 
     async def close(self) -> None:
         """Write what is queued, then stop the IO thread. Call once, at shutdown."""
@@ -143,10 +146,10 @@ class TaskLogs:
         data = text.encode("utf-8", errors="replace")
         path = self.log_path(job_id, task_id)
         self._pending.setdefault(path, []).append(data)
-        queued = self._pending_bytes[path] = self._pending_bytes.get(path, 0) + len(data)
-        if path not in self._flushers:
-            self._flushers[path] = asyncio.create_task(self._flush(path), name=f"flush {path.name}")
-        if queued > _MAX_PENDING_BYTES:
+        self._pending_total += len(data)
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_all(), name="flush task logs")
+        if self._pending_total > _MAX_PENDING_BYTES:
             await self._wait_written(path)
 
     async def write_manager_line(self, job_id: str, task_id: str, line: str) -> None:
@@ -159,25 +162,32 @@ class TaskLogs:
         lines = line.rstrip("\n").splitlines() or [""]
         await self.append(job_id, task_id, "".join(f"{stamp} {part}\n" for part in lines))
 
-    async def _flush(self, path: Path) -> None:
-        """The file's only writer: write buffered batches until the buffer is empty."""
+    async def _flush_all(self) -> None:
+        """The only writer: hands every pending batch to the IO thread until nothing is left."""
         try:
-            while chunks := self._pending.pop(path, None):
-                del self._pending_bytes[path]
+            while self._pending:
+                batch, self._pending, self._pending_total = self._pending, {}, 0
+                self._writing = set(batch)
                 try:
-                    await self._run(self._append_blocking, path, chunks)
-                except OSError as exc:
-                    _log.error("could not write task log %s: %s", path, exc)
+                    await self._run(self._write_batch_blocking, batch)
                 except Exception:
-                    _log.exception("unexpected error writing task log %s", path)
+                    _log.exception("unexpected error writing task logs")
+                finally:
+                    self._writing = set()
         finally:
-            del self._flushers[path]
+            self._flusher = None
+
+    def _write_batch_blocking(self, batch: dict[Path, list[bytes]]) -> None:
+        for path, chunks in batch.items():
+            try:
+                self._append_blocking(path, chunks)
+            except OSError as exc:
+                _log.error("could not write task log %s: %s", path, exc)
 
     async def _wait_written(self, path: Path) -> None:
-        flusher = self._flushers.get(path)
-        if flusher is not None:
+        while self._flusher is not None and (path in self._pending or path in self._writing):
             # Shielded: a cancelled reader must not cancel the writes of others.
-            await asyncio.shield(flusher)
+            await asyncio.gather(asyncio.shield(self._flusher), return_exceptions=True)
 
     def _append_blocking(self, path: Path, chunks: list[bytes]) -> None:
         """Write a batch of appends, rotating between appends as each one requires."""

@@ -81,16 +81,16 @@ class WorkerSessions:
         """The pending status request; with `wait_s`, held until one appears (asleep workers)."""
         signal = self.machine.waiters.worker_signal(ident.uuid)
         generation = signal.generation
-        requested = await self.machine.run(_state_sync, ident.id)
+        requested = await self.machine.run_quick(_state_sync, ident.id)
         if requested or wait_s <= 0:
             return requested
         if await signal.wait(generation, min(wait_s, self.max_wait_s)):
-            return await self.machine.run(_state_sync, ident.id)
+            return await self.machine.run_quick(_state_sync, ident.id)
         return None
 
     async def state_changed(self, ident: WorkerIdentity, body: dict[str, Any]) -> None:
         status = _parse_status(body.get("status"))
-        await self.machine.run(_state_changed_sync, ident.id, status)
+        await self.machine.run_quick(_state_changed_sync, ident.id, status)
 
     # --- task hand-out -------------------------------------------------------------------------
     async def schedule(self, ident: WorkerIdentity, wait_s: float) -> Assignment:
@@ -98,7 +98,7 @@ class WorkerSessions:
         signal = self.machine.waiters.work
         while True:
             generation = signal.generation
-            kind, payload = await self.machine.run(_schedule_sync, ident.id)
+            kind, payload = await self.machine.run_quick(_schedule_sync, ident.id)
             if kind == "task":
                 worker, task, job = payload
                 commands = self.variables.expand_for_worker(task.commands, worker.platform or "linux")
@@ -123,14 +123,14 @@ class WorkerSessions:
         log_text = body.get("log") or ""
         if not isinstance(log_text, str):
             raise BadRequest("log must be a string")
-        return await self.machine.run(_task_update_sync, ident.id, task_uuid, status, activity, steps,
+        return await self.machine.run_quick(_task_update_sync, ident.id, task_uuid, status, activity, steps,
                                       self.policy), log_text
 
     async def may_i_run(self, ident: WorkerIdentity, task_uuid: str, wait_s: float) -> dict[str, Any]:
         waiters = self.machine.waiters
         task_sig, worker_sig = waiters.task_signal(task_uuid), waiters.worker_signal(ident.uuid)
         gens = (task_sig.generation, worker_sig.generation)
-        answer = await self.machine.run(_may_i_run_sync, ident.id, task_uuid)
+        answer = await self.machine.run_quick(_may_i_run_sync, ident.id, task_uuid)
         if not answer["mayKeepRunning"] or wait_s <= 0:
             return answer
         wait_s = min(wait_s, self.max_wait_s)
@@ -141,7 +141,7 @@ class WorkerSessions:
         finally:
             for w in waits:
                 w.cancel()
-        return await self.machine.run(_may_i_run_sync, ident.id, task_uuid)
+        return await self.machine.run_quick(_may_i_run_sync, ident.id, task_uuid)
 
     def _local_now(self) -> dt.datetime:
         return self.machine.clock.now().astimezone(self.local_tz)
@@ -187,7 +187,13 @@ def _register_sync(fx: Effects, now: dt.datetime, fields: dict[str, Any]) -> Wor
     return worker
 
 
+_SEEN_RESOLUTION = dt.timedelta(seconds=1)
+
+
 def _seen(worker: Worker, now: dt.datetime) -> None:
+    # Timeouts are counted in seconds or more; a write per request would be pure overhead.
+    if worker.last_seen_at is not None and now - worker.last_seen_at < _SEEN_RESOLUTION:
+        return
     worker.last_seen_at = now
     workers.update_worker(worker.id, last_seen_at=now)
 
@@ -261,13 +267,15 @@ def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int):
     task_id = scheduler_queries.active_task_of_worker(worker_id)
     if task_id is None:
         types = [t for t in worker.supported_task_types.split(",") if t]
-        task_id = scheduler_queries.find_runnable_task(worker_id, types, workers.worker_tag_ids(worker_id))
+        task_id = scheduler_queries.find_runnable_task(worker_id, types)
         if task_id is None:
             return "none", None
-        scheduler_queries.assign(task_id, worker_id, now)
+        # Found and assigned in one transaction under the store lock: nobody else can claim it.
         task = tasks.fetch_task_by_id(task_id)
         change_task_status(fx, task, task.job, T.ACTIVE, now, activity="Assigned",
-                           reason=f"assigned to worker {worker.name} ({worker.uuid})", worker=worker)
+                           reason=f"assigned to worker {worker.name} ({worker.uuid})", worker=worker,
+                           extra_fields={"worker": worker_id, "last_touched_at": now})
+        task.worker_id = worker_id
         return "task", (worker, task, task.job)
     task = tasks.fetch_task_by_id(task_id)
     return "task", (worker, task, task.job)
@@ -289,6 +297,10 @@ def _task_update_sync(fx: Effects, now: dt.datetime, worker_id: int, task_uuid: 
     fields: dict[str, Any] = {"last_touched_at": now}
     if status is not None and task.status != T.ACTIVE:
         raise Conflict(f"task {task_uuid} is {task.status}, no longer active; stop working on it")
+    if status in (T.COMPLETED, T.ACTIVE) and steps is None and status != task.status:
+        # The common "completed" update: one UPDATE carries the touch and the new status.
+        change_task_status(fx, task, job, status, now, activity=activity, worker=worker, extra_fields=fields)
+        return job.uuid
     if activity is not None:
         fields["activity"] = task.activity = activity
     if steps is not None and status is None:

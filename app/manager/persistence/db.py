@@ -12,6 +12,7 @@ import concurrent.futures
 import functools
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,7 +42,10 @@ def open_db(url: str) -> pw.Database:
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
         path.parent.mkdir(parents=True, exist_ok=True)
-        return pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        # One connection shared by the store thread and quick calls on the event loop, always
+        # under `Store._lock`: thread-local connections would make them two SQLite writers.
+        return pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False,
+                                 thread_safe=False)
     return connect_url(url)
 
 
@@ -82,7 +86,9 @@ class Store:
         self.url = url
         self.db = open_db(url)
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tablao-store")
+        self._lock = threading.Lock()
         self._closed = False
+        self.quick_calls = self.is_sqlite  # other drivers keep a connection per thread
 
     @property
     def is_sqlite(self) -> bool:
@@ -107,7 +113,25 @@ class Store:
     def call_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return self._executor.submit(self._in_transaction, fn, *args, **kwargs).result()
 
+    async def call_quick(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Like `call`, but runs on the event loop when the store is idle.
+
+        For the short, indexed work of the worker hot path (claims, task updates, may-i-run): the
+        hop to the store thread and back cost more than the queries themselves (bench/farm.py).
+        When the store is busy with something long, this waits its turn on the store thread.
+        """
+        if self.quick_calls and self._lock.acquire(blocking=False):
+            try:
+                return self._transaction(fn, *args, **kwargs)
+            finally:
+                self._lock.release()
+        return await self.call(fn, *args, **kwargs)
+
     def _in_transaction(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self._lock:
+            return self._transaction(fn, *args, **kwargs)
+
+    def _transaction(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
             with self.db.atomic():
                 return fn(*args, **kwargs)

@@ -34,6 +34,14 @@ class StatusMachine:
         self.apply(fx)
         return result
 
+    async def run_quick(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        """`run` for short, indexed work (the worker hot path): on the loop when the store is idle."""
+        fx = Effects()
+        now = self.clock.now().replace(tzinfo=None)
+        result = await self.store.call_quick(fn, fx, now, *args, **kwargs)
+        self.apply(fx)
+        return result
+
     def apply(self, fx: Effects) -> None:
         for name, data in fx.events:
             self.bus.publish(name, data)

@@ -25,10 +25,11 @@ _NOT_COMPLETED = tuple(s.value for s in T if s != T.COMPLETED)
 def change_task_status(
     fx: Effects, task: Task, job: Job, new: T, now: dt.datetime,
     activity: str | None = None, reason: str = "", worker: Worker | None = None,
+    extra_fields: dict | None = None,
 ) -> None:
-    """Change one task's status and let its job follow."""
+    """Change one task's status and let its job follow. `extra_fields` go in the same UPDATE."""
     old = task.status
-    fields: dict = {"status": new.value, "updated_at": now}
+    fields: dict = {**(extra_fields or {}), "status": new.value, "updated_at": now}
     if activity is not None:
         fields["activity"] = task.activity = activity
     if new == T.QUEUED:

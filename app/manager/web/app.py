@@ -20,7 +20,7 @@ _log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024 * 1024  # job submissions can be large; Shaman uploads stream separately
 
 
-def create_app(services: "ManagerServices") -> web.Application:
+def create_app(services: ManagerServices) -> web.Application:
     app = web.Application(middlewares=[error_middleware, access_token_middleware], client_max_size=MAX_BODY)
     app[SERVICES] = services
     add_routes(app)
@@ -50,7 +50,7 @@ class HttpServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True, backlog=512)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # noqa: SLF001 - port 0 → real port
+        sockets = site._server.sockets if site._server else []
         if sockets:
             self.port = sockets[0].getsockname()[1]
         _log.info("listening on http://%s:%d/", self.host, self.port)

@@ -9,4 +9,4 @@ from aiohttp import web
 if TYPE_CHECKING:
     from app.manager.service import ManagerServices
 
-SERVICES: web.AppKey["ManagerServices"] = web.AppKey("services")
+SERVICES: web.AppKey[ManagerServices] = web.AppKey("services")

@@ -42,25 +42,24 @@ def test_scheduler_query_uses_the_partial_index(tmp_path):
     store = open_store(tmp_path)
     try:
         plan = store.call_sync(lambda: store.db.execute_sql(
-            "EXPLAIN QUERY PLAN " + scheduler_queries._SQL.format(types="?", tag_clause="", p="?", hint="INDEXED BY tasks_runnable"),
-            ["misc", 1, 1]).fetchall())
+            "EXPLAIN QUERY PLAN " + scheduler_queries._SQL.format(types="?", p="?", hint="INDEXED BY tasks_runnable"),
+            ["misc", 1, 1, 1]).fetchall())
         text = " ".join(str(row[-1]) for row in plan)
         assert "tasks_runnable" in text and "TEMP B-TREE" not in text, text
     finally:
         store.close_sync()
 
 
-def test_runnable_task_and_claim(tmp_path):
+def test_runnable_task_respects_task_types(tmp_path):
     store = open_store(tmp_path)
     try:
         now = dt.datetime(2026, 1, 1)
         store.call_sync(jobs.store_new_job, _job(3))
         worker = store.call_sync(workers.create_worker, uuid=str(uuid.uuid4()), secret_hash="x", name="w",
                                  supported_task_types="misc", status="awake", created_at=now, updated_at=now)
-        first = store.call_sync(scheduler_queries.find_runnable_task, worker.id, ["misc"], [])
+        first = store.call_sync(scheduler_queries.find_runnable_task, worker.id, ["misc"])
         assert first is not None
-        assert store.call_sync(scheduler_queries.assign, first, worker.id, now)
-        assert store.call_sync(scheduler_queries.find_runnable_task, worker.id, ["blender"], []) is None
+        assert store.call_sync(scheduler_queries.find_runnable_task, worker.id, ["blender"]) is None
     finally:
         store.close_sync()
 
