@@ -68,7 +68,7 @@ def _gui_unavailable() -> int:
 
 
 def _load_manager_config(args: argparse.Namespace):
-    from app.manager.config import ConfigError, default_config_path, load_config, parse_listen
+    from app.manager.config import default_config_path, load_config, parse_listen
 
     path = args.config or default_config_path()
     cfg = load_config(path)

@@ -26,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.common.clock import parse_rfc3339  # noqa: E402
 from bench._harness import ROOT, ManagerProcess  # noqa: E402
 
-
 JOB_SIZE = 25_000
 
 

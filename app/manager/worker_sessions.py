@@ -126,6 +126,11 @@ class WorkerSessions:
         return await self.machine.run_quick(_task_update_sync, ident.id, task_uuid, status, activity, steps,
                                       self.policy), log_text
 
+    async def owned_task_job(self, ident: WorkerIdentity, task_uuid: str) -> str:
+        """The job of a task this worker is running; 409 when the task is someone else's."""
+        task = await self.store.call(_own_task, ident.id, task_uuid)
+        return task.job.uuid
+
     async def may_i_run(self, ident: WorkerIdentity, task_uuid: str, wait_s: float) -> dict[str, Any]:
         waiters = self.machine.waiters
         task_sig, worker_sig = waiters.task_signal(task_uuid), waiters.worker_signal(ident.uuid)

@@ -22,8 +22,8 @@ import aiohttp
 
 from app import __version__
 from app.api.enums import WorkerStatus
-from app.worker.config import Credentials
 from app.api.models import AssignedTask, MayKeepRunning, WireFormatError
+from app.worker.config import Credentials
 
 _log = logging.getLogger(__name__)
 

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from app.api.enums import WorkerStatus
+from app.api.models import AssignedTask, MayKeepRunning
 from app.worker import registration
 from app.worker.aiotools import cancel_and_wait
 from app.worker.backoff import Backoff, jittered
 from app.worker.client import AuthRejected, ManagerRejected, ManagerUnreachable, WorkerClient
 from app.worker.config import WorkerConfig
-from app.api.models import AssignedTask, MayKeepRunning
 from app.worker.task_runner import TaskOutcome
 
 _log = logging.getLogger(__name__)

@@ -19,11 +19,11 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from app.api.enums import TaskStatus
+from app.api.models import AssignedTask
 from app.worker.aiotools import cancel_and_wait
 from app.worker.commands.base import CommandContext, CommandError, OutputSink, format_duration
 from app.worker.commands.registry import find_command
 from app.worker.config import WorkerConfig
-from app.api.models import AssignedTask
 from app.worker.task_reporter import TaskReporter, UpdateSink
 from app.worker.upstream_buffer import SendResult
 

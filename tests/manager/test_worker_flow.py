@@ -360,3 +360,36 @@ async def test_active_sleep_schedule_sends_worker_to_sleep_at_once(manager, work
         assert await requested() == "asleep"
         status, body = await w.claim()
         assert status == 423 and body["status_requested"] == "asleep"
+
+
+def _png_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+async def test_output_produced_becomes_last_rendered_thumbnails(manager, workers):
+    a, b = await workers(), await workers()
+    _, job = await manager.request("POST", "/api/v3/jobs", json=echo_job())
+    _, task = await a.claim()
+    path = f"/api/v3/worker/task/{task['uuid']}/output-produced"
+    async with a.session.post(path, data=b"not an image", headers={**a.auth_header, "Content-Type": "image/png"}) as r:
+        assert r.status == 415
+    async with b.session.post(path, data=_png_bytes(), headers={**b.auth_header, "Content-Type": "image/png"}) as r:
+        assert r.status == 409  # not b's task
+    async with a.session.post(path, data=_png_bytes(), headers={**a.auth_header, "Content-Type": "image/png"}) as r:
+        assert r.status == 202
+    for _ in range(50):
+        status, info = await manager.request("GET", f"/api/v3/jobs/{job['id']}/last-rendered")
+        if status == 200:
+            break
+        await asyncio.sleep(0.05)
+    assert status == 200 and "last-rendered-small.jpg" in info["suffixes"]
+    async with manager.session.get(f"{info['base']}/last-rendered-tiny.jpg") as resp:
+        assert resp.status == 200 and (await resp.read())[:2] == b"\xff\xd8"
+    status, info = await manager.request("GET", "/api/v3/jobs/last-rendered")
+    assert status == 200 and job["id"] in info["base"]

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.api.models import AssignedTask, Command
 from app.worker.commands.base import CommandContext
 from app.worker.config import WorkerConfig
-from app.api.models import AssignedTask, Command
 from app.worker.task_reporter import TaskReporter
 from app.worker.upstream_buffer import SendResult
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from app.api.models import AssignedTask, Command
 from app.worker import procs
 from app.worker.config import WorkerConfig
-from app.api.models import AssignedTask, Command
 from app.worker.task_reporter import TaskReporter
 
 _log = logging.getLogger(__name__)

@@ -96,7 +96,7 @@ async def output_produced(request: web.Request) -> web.Response:
         return error_json(411, "Content-Length is required")
     if request.content_length > MAX_IMAGE_BYTES:
         return error_json(413, f"image is larger than {MAX_IMAGE_BYTES} bytes")
-    job_uuid, _ = await services.jobs.task_ids(request.match_info["task_id"])
+    job_uuid = await services.sessions.owned_task_job(ident, request.match_info["task_id"])
     data = await request.read()
     await services.last_rendered.submit(job_uuid, data, request.content_type)
     return web.Response(status=202)
