@@ -39,9 +39,8 @@ def test_splitter_cuts_unterminated_long_output() -> None:
     assert "".join(pieces + s.flush()) == "€" * 10
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX quoting")
 def test_command_line_is_shell_quoted() -> None:
-    if sys.platform == "win32":
-        pytest.skip("POSIX quoting")
     assert command_line(["blender", "-b", "my file.blend", "--python-expr", "print('x')"]) == (
         "blender -b 'my file.blend' --python-expr 'print('\"'\"'x'\"'\"')'"
     )
