@@ -98,6 +98,10 @@ class Store:
         await self._submit(self._open_sync)
 
     def _open_sync(self) -> None:
+        with self._lock:
+            self._open_locked()
+
+    def _open_locked(self) -> None:
         database_proxy.initialize(self.db)
         self.db.connect(reuse_if_open=True)
         integrity_check(self.db)
@@ -146,10 +150,15 @@ class Store:
 
     async def checkpoint(self) -> None:
         if self.is_sqlite:
-            await self._submit(self.db.execute_sql, "PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._submit(self._locked, self.db.execute_sql, "PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def check_integrity(self) -> None:
-        await self._submit(integrity_check, self.db)
+        await self._submit(self._locked, integrity_check, self.db)
+
+    def _locked(self, fn: Callable[..., T], *args: Any) -> T:
+        # Everything that touches the shared connection holds the lock, transactions or not.
+        with self._lock:
+            return fn(*args)
 
     async def close(self) -> None:
         if self._closed:
@@ -167,6 +176,10 @@ class Store:
             self._executor.shutdown(wait=True)
 
     def _close_sync(self) -> None:
+        with self._lock:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
         if not self.db.is_closed():
             if self.is_sqlite:
                 try:
