@@ -139,6 +139,11 @@ class JobCompiler:
         result = await self._run(item, "compile", job=job_input)
         if not result.get("ok"):
             message = _format_script_error(result.get("error") or {}, item.script.path.name)
+            if "out of memory" in message or message.endswith(": null"):
+                # The JS heap has a fixed ceiling (about 50,000 tasks of a simple job type); past it
+                # QuickJS reports "out of memory", or nothing at all when even that cannot be built.
+                message += ("; the script ran out of memory, the job is probably too large for one "
+                            "submission: split it into smaller jobs")
             _log.info("job type %s failed to compile job %s: %s", type_name, job_id, message)
             raise JobCompileError(message)
         float_keys = frozenset(s["key"] for s in item.job_type["settings"] if s["type"] == "float")

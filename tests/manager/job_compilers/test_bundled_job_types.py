@@ -209,3 +209,14 @@ async def test_ten_thousand_frames_compile(compiler: JobCompiler):
     job = await compiler.compile(submitted_job(settings=settings), job_id="big", created=CREATED)
     assert len(job.tasks) == 10_001
     assert len(job.tasks[-1].dependencies) == 10_000
+
+
+async def test_job_too_large_for_the_js_heap_says_to_split_it(compiler: JobCompiler):
+    from app.manager.job_compilers.errors import JobCompileError
+
+    job = {"name": "huge", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
+           "settings": {"message": "m", "sleep_duration_seconds": 0, "sleep_repeats": 100_000}}
+    with pytest.raises(JobCompileError, match="split it into smaller jobs"):
+        await compiler.compile(job, job_id="huge", created=CREATED)
+    small = dict(job, settings={"message": "m", "sleep_repeats": 2})
+    assert len((await compiler.compile(small, job_id="ok", created=CREATED)).tasks) == 3
