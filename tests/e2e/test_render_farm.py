@@ -192,3 +192,64 @@ async def test_manager_restart_mid_job_loses_nothing(farm, tmp_path):
     assert await wait_job(manager, job["id"], {"completed", "failed"}, 90, workers) == "completed"
     _, body = await manager.request("GET", f"/api/v3/jobs/{job['id']}/tasks")
     assert len(body["tasks"]) == 9 and all(t["status"] == "completed" for t in body["tasks"])
+
+
+async def test_manager_killed_with_sigkill_mid_job_loses_nothing(tmp_path):
+    """The Manager as a real process, killed hard while workers run: nothing stored is lost."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import aiohttp
+
+    from tests.e2e.farm import ROOT
+
+    port = free_port()
+    cfg = make_config(tmp_path, listen=f"127.0.0.1:{port}")
+    url = f"http://127.0.0.1:{port}"
+
+    def start_manager() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "app", "manager", "--headless", "--config", str(cfg.path)],
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    async def get(session, path):
+        async with session.get(url + path) as resp:
+            return resp.status, (await resp.json() if resp.status == 200 else None)
+
+    manager = start_manager()
+    workers = [WorkerProcess(url, tmp_path, f"k{i}").start() for i in range(2)]
+    try:
+        async with aiohttp.ClientSession() as session:
+            async def up():
+                try:
+                    return (await get(session, "/api/v3/version"))[0] == 200
+                except aiohttp.ClientError:
+                    return False
+            await wait_for(up, 30, what="the manager to start")
+            job = {"name": "long", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
+                   "settings": {"message": "hi", "sleep_duration_seconds": 1, "sleep_repeats": 8}}
+            async with session.post(url + "/api/v3/jobs", json=job) as resp:
+                job = await resp.json()
+
+            async def some_done():
+                _, body = await get(session, f"/api/v3/jobs/{job['id']}/tasks")
+                return sum(t["status"] == "completed" for t in body["tasks"]) >= 3
+            await wait_for(some_done, 60, what="a few tasks to complete")
+            os.kill(manager.pid, signal.SIGKILL)
+            manager.wait(10)
+            await asyncio.sleep(1.5)
+            manager = start_manager()
+            await wait_for(up, 30, what="the manager to restart")
+
+            async def done():
+                status, body = await get(session, f"/api/v3/jobs/{job['id']}")
+                return status == 200 and body["status"] in ("completed", "failed") and body["status"]
+            assert await wait_for(done, 90, what="the job to finish") == "completed"
+            _, body = await get(session, f"/api/v3/jobs/{job['id']}/tasks")
+            assert len(body["tasks"]) == 9 and all(t["status"] == "completed" for t in body["tasks"])
+    finally:
+        for w in workers:
+            w.stop()
+        manager.terminate()
+        manager.wait(15)
