@@ -120,3 +120,20 @@ async def test_configuration_file_read_and_replace(manager):
     status, body = await manager.request("PUT", "/api/v3/configuration/file", json=cfg)
     assert status == 400 and "worker_timeout" in body["message"]
     assert "whenever" not in manager.cfg.path.read_text()
+
+
+async def test_blender_check_runs_the_real_executable(manager, tmp_path):
+    import shutil
+
+    status, body = await manager.request("POST", "/api/v3/configuration/check/blender", json={"path": "no-blender-here"})
+    assert status == 200 and body["is_usable"] is False and "not found" in body["cause"]
+    fake = tmp_path / "not-blender.sh"
+    fake.write_text("#!/bin/sh\necho hello\n")
+    fake.chmod(0o755)
+    status, body = await manager.request("POST", "/api/v3/configuration/check/blender", json={"path": str(fake)})
+    assert status == 200 and body["is_usable"] is False and "does not look like Blender" in body["cause"]
+    if shutil.which("blender"):
+        status, body = await manager.request("POST", "/api/v3/configuration/check/blender", json={"path": "blender"})
+        assert status == 200 and body["is_usable"] is True and body["cause"].startswith("Blender ")
+        status, found = await manager.request("GET", "/api/v3/configuration/check/blender")
+        assert status == 200 and any(c["is_usable"] for c in found)

@@ -15,6 +15,8 @@ def add_routes(app: web.Application) -> None:
     r.add_get(f"{V3}/version", meta.get_version)
     r.add_get(f"{V3}/configuration", meta.get_configuration)
     r.add_post(f"{V3}/configuration/check/shared-storage", meta.check_shared_storage)
+    r.add_get(f"{V3}/configuration/check/blender", meta.find_blender)
+    r.add_post(f"{V3}/configuration/check/blender", meta.check_blender)
     r.add_get(f"{V3}/configuration/variables/{{audience}}/{{platform}}", meta.get_variables)
     r.add_get(f"{V3}/configuration/shared-storage/{{audience}}/{{platform}}", meta.get_shared_storage)
     r.add_get(f"{V3}/status", meta.get_farm_status)

@@ -115,3 +115,19 @@ async def put_configuration_file(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     await request.app[SERVICES].replace_config(body)
     return web.Response(status=204)
+
+
+async def find_blender(request: web.Request) -> web.Response:
+    from app.manager.blender_check import find_blender as find
+
+    return web.json_response(await find())
+
+
+async def check_blender(request: web.Request) -> web.Response:
+    from app.manager.blender_check import check_blender as check
+
+    body = await read_json_object(request)
+    path = body.get("path")
+    if not isinstance(path, str):
+        raise BadRequest("`path` is required and must be a string")
+    return web.json_response(await check(path))
