@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -171,12 +172,29 @@ def _limit_memory(max_bytes: int) -> None:
         _log.debug("could not limit job compiler memory")
 
 
+def _die_with_parent() -> None:
+    # Linux: if the Manager is killed hard while a script loops forever, nobody would ever stop
+    # this process (it never reads the closed pipe). Ask the kernel to kill it with its parent.
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except (OSError, AttributeError):
+        _log.debug("could not tie the job compiler's lifetime to the Manager's")
+
+
 def serve(conn: Connection, max_memory_bytes: int = 0) -> None:
     """Main loop of the compiler process: answer `(op, kwargs)` requests with JSON bytes.
 
     Stops at EOF or on a `None` request. Errors on our side are reported, not raised,
     so one bad request does not cost a process restart.
     """
+    _die_with_parent()
     if max_memory_bytes:
         _limit_memory(max_memory_bytes)
     while True:
