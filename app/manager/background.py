@@ -166,7 +166,8 @@ class FarmStatusService:
         while True:
             await self.refresh()
             try:
-                await asyncio.wait_for(self._poke.wait(), self.interval)
+                async with asyncio.timeout(self.interval):  # not wait_for: see waiters._Signal.wait
+                    await self._poke.wait()
             except TimeoutError:
                 pass
             self._poke.clear()

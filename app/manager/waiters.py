@@ -25,8 +25,11 @@ class _Signal:
         """Wait until the generation differs from `generation`; False on timeout."""
         if self.generation != generation:
             return True
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+        # arrives as the event fires, which left the Manager's shutdown waiting (seen in tests).
         try:
-            await asyncio.wait_for(self._event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
             return True
         except TimeoutError:
             return False
