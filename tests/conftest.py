@@ -58,8 +58,12 @@ class RunningManager:
             await self.session.close()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            try:
+                async with asyncio.timeout(20):  # shutdown must be bounded: one path, no hangs
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await self._task
+            except TimeoutError:
+                raise AssertionError("the Manager did not shut down within 20 s") from None
 
     async def request(self, method: str, path: str, **kwargs) -> tuple[int, object]:
         """Send a request and return (status, parsed JSON or text or None)."""
