@@ -116,9 +116,13 @@ class ProcessJsEngine:
                 "job compiler process exited with code %s; starting a new one", self._process.exitcode
             )
             self._discard(wait=False)
-        await asyncio.to_thread(self._spawn)
+        # Started from the event loop's own thread, which lives as long as the Manager: on Linux
+        # the child asks to die with the thread that started it (see jsruntime._die_with_parent),
+        # and a pool thread may retire long before the Manager does.
+        process, parent_conn = self._start_process()
+        await asyncio.to_thread(self._await_ready, process, parent_conn)
 
-    def _spawn(self) -> None:
+    def _start_process(self) -> tuple[BaseProcess, Connection]:
         parent_conn, child_conn = self._context.Pipe()
         process = self._context.Process(
             target=jsruntime.serve,
@@ -128,6 +132,9 @@ class ProcessJsEngine:
         )
         process.start()
         child_conn.close()
+        return process, parent_conn
+
+    def _await_ready(self, process: BaseProcess, parent_conn: Connection) -> None:
         try:
             _round_trip(parent_conn, ("ping", {}), _START_TIMEOUT_S)
         except (ScriptTimeout, EngineFailure) as exc:
