@@ -108,3 +108,38 @@ def test_shaman_gc_dry_run_lists_old_unreferenced_files(tmp_path):
     assert blob.exists()
     result = _run("manager", "--headless", "--config", str(cfg), "--shaman-gc", env_home=tmp_path)
     assert result.returncode == 0 and not blob.exists()
+
+
+def test_all_in_one_process_runs_a_job(tmp_path):
+    """`tablao all`: a Manager and a Worker in one process, as on a solo artist's machine."""
+    port = _free_port()
+    env = {"PATH": "/usr/bin:/bin", "TABLAO_HOME": str(tmp_path), "HOME": str(tmp_path),
+           "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    proc = subprocess.Popen([sys.executable, "-m", "app", "all", "--headless", "--listen", f"127.0.0.1:{port}",
+                             "--name", "solo"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}/api/v3"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                workers = json.loads(urllib.request.urlopen(f"{base}/worker-mgt/workers", timeout=1).read())
+                if any(w["name"] == "solo" and w["status"] == "awake" for w in workers["workers"]):
+                    break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "manager+worker did not come up"
+            time.sleep(0.2)
+        job = {"name": "solo job", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
+               "settings": {"message": "hi", "sleep_duration_seconds": 0, "sleep_repeats": 2}}
+        req = urllib.request.Request(f"{base}/jobs", data=json.dumps(job).encode(),
+                                     headers={"Content-Type": "application/json"})
+        job = json.loads(urllib.request.urlopen(req, timeout=10).read())
+        deadline = time.monotonic() + 30
+        while json.loads(urllib.request.urlopen(f"{base}/jobs/{job['id']}", timeout=2).read())["status"] != "completed":
+            assert time.monotonic() < deadline, "the job did not complete"
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out[-3000:]
