@@ -99,11 +99,9 @@ def _run_manager(args: argparse.Namespace) -> int:
         return _shaman_gc(cfg, args.dry_run)
 
     async def main() -> int:
-        from app.manager.service import ManagerService
+        from app.manager.service import run_manager
 
-        service = ManagerService(cfg)
-        await service.run()
-        return 0
+        return await run_manager(cfg.path, args.listen)
 
     _log.info("starting manager with config %s", cfg.path)
     return run_headless(main)
@@ -172,11 +170,20 @@ def _run_all(args: argparse.Namespace) -> int:
         return _fail(str(exc))
 
     async def main() -> int:
+        from app.manager.config import load_config
         from app.manager.service import ManagerService
         from app.worker.service import run_worker
 
         service = ManagerService(mcfg)
-        manager = asyncio.create_task(service.run())
+
+        async def serve() -> None:
+            nonlocal service
+            while await service.run():  # restarted by the setup assistant: same port again
+                cfg = load_config(mcfg.path)
+                cfg.listen = f"{mcfg.listen_host_port()[0]}:{service.port}"
+                service = ManagerService(cfg)
+
+        manager = asyncio.create_task(serve())
         await service.ready.wait()
         if not args.manager:
             args.manager = f"http://127.0.0.1:{service.port}/"

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -139,6 +140,62 @@ def test_all_in_one_process_runs_a_job(tmp_path):
         while json.loads(urllib.request.urlopen(f"{base}/jobs/{job['id']}", timeout=2).read())["status"] != "completed":
             assert time.monotonic() < deadline, "the job did not complete"
             time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out[-3000:]
+
+
+def test_setup_assistant_saves_storage_and_blender_then_restarts(tmp_path):
+    port = _free_port()
+    env = {"PATH": "/usr/bin:/bin", "TABLAO_HOME": str(tmp_path / "home"), "HOME": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "app", "manager", "--headless", "--listen", f"127.0.0.1:{port}"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}/api/v3"
+
+    def get(path: str) -> dict:
+        return json.loads(urllib.request.urlopen(base + path, timeout=2).read())
+
+    def post(path: str, body: dict) -> int:
+        req = urllib.request.Request(base + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        try:
+            return urllib.request.urlopen(req, timeout=10).status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                first = get("/configuration")
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert first["isFirstRun"] is True and first["shamanEnabled"] is False
+        blender = {"input": "/opt/blender/blender", "path": "/opt/blender/blender", "source": "input_path",
+                   "is_usable": True, "cause": ""}
+        assert post("/configuration/setup-assistant",
+                    {"storageLocation": str(tmp_path / "missing"), "blenderExecutable": blender}) == 400
+        shared = tmp_path / "shared"
+        shared.mkdir()
+        assert post("/configuration/setup-assistant",
+                    {"storageLocation": str(shared), "blenderExecutable": blender}) == 204
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                after = get("/configuration")
+                if not after["isFirstRun"]:
+                    break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "the manager did not come back"
+            time.sleep(0.1)
+        assert after["storageLocation"] == str(shared) and after["shamanEnabled"] is True
+        variables = get("/configuration/variables/workers/windows")["variables"]
+        assert variables["blender"]["value"] == "/opt/blender/blender"
+        assert "/opt/blender/blender" in (tmp_path / "home" / "flamenco-manager.yaml").read_text()
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)

@@ -8,6 +8,7 @@ cancelled. If any of them dies, the whole role stops: there is one shutdown path
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sys
 from collections.abc import Callable
@@ -68,6 +69,7 @@ class ManagerServices:
     shaman: Any = None
     shaman_routes: Callable[[web.Application], None] | None = None
     background: list[Any] = field(default_factory=list)
+    restart_requested: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def shaman_available(self) -> bool:
@@ -109,6 +111,43 @@ class ManagerServices:
         if self.config.path is not None:
             await asyncio.to_thread(save_config, self.config)
         self.bus.publish(ev.CONFIG_DID_CHANGE, {"variables": self.config.variables})
+
+
+    async def save_setup(self, body: dict[str, Any]) -> None:
+        """The setup assistant's choices: shared storage and Blender. Saved, then a restart."""
+        from app.api.errors import BadRequest
+        from app.manager.storage_check import check_storage
+
+        storage = body.get("storageLocation")
+        blender = body.get("blenderExecutable")
+        if not isinstance(storage, str) or not isinstance(blender, dict):
+            raise BadRequest("expected {storageLocation, blenderExecutable: {input, path, source, ...}}")
+        report = await asyncio.to_thread(check_storage, storage, self.config.shaman_enabled)
+        if not report.is_usable:
+            raise BadRequest(f"the shared storage cannot be used: {report.cause}")
+        command = _blender_command(blender)
+        # Written to disk only: the running Manager keeps its config until the restart reads it.
+        new = dataclasses.replace(self.config, shared_storage_path=storage, variables={
+            **self.config.variables,
+            "blender": {"values": [{"platform": p, "value": command} for p in ("linux", "windows", "darwin")]},
+            "blenderArgs": {"values": [{"platform": "all", "value": "-b -y"}]},
+        })
+        if new.path is None:
+            raise BadRequest("this Manager runs without a config file; nothing to save the setup to")
+        await asyncio.to_thread(save_config, new)
+        self.restart_requested.set()
+
+
+def _blender_command(blender: dict[str, Any]) -> str:
+    from app.api.errors import BadRequest
+
+    source = blender.get("source")
+    if source in ("file_association", "default"):
+        return "blender"
+    value = blender.get("input") if source == "path_envvar" else blender.get("path") or blender.get("input")
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest("blenderExecutable needs the `path` (or `input`) of the Blender to use")
+    return value.strip()
 
 
 def build_services(config: ManagerConfig, clock: Clock | None = None) -> ManagerServices:
@@ -189,6 +228,22 @@ def _erase_checkout(services: ManagerServices):
     return erase
 
 
+class _Restart(Exception):
+    """Ends the TaskGroup so `run` can return "restart"."""
+
+
+async def run_manager(config_path, listen: str | None = None) -> int:
+    """Run the Manager from its config file, restarting in-process when asked (setup assistant)."""
+    from app.manager.config import load_config
+
+    while True:
+        config = load_config(config_path)
+        if listen:
+            config.listen = listen
+        if not await ManagerService(config).run():
+            return 0
+
+
 class ManagerService:
     """Runs a Manager until cancelled. `ready` is set once it listens; `port` is then known."""
 
@@ -202,7 +257,8 @@ class ManagerService:
     def port(self) -> int:
         return self.server.port if self.server else 0
 
-    async def run(self) -> None:
+    async def run(self) -> bool:
+        """Serve until cancelled; returns True when a restart was asked for (setup assistant)."""
         from app.manager.web.app import HttpServer, create_app
 
         services = self.services
@@ -218,12 +274,24 @@ class ManagerService:
             await self.server.start()
             services.bus.publish(ev.MANAGER_DID_START, {"type": "manager-startup"})
             self.ready.set()
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self.server.run(), name="http")
-                for svc in services.background:
-                    group.create_task(svc.run(), name=type(svc).__name__)
+            restart = False
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self.server.run(), name="http")
+                    for svc in services.background:
+                        group.create_task(svc.run(), name=type(svc).__name__)
+                    group.create_task(self._restart_when_asked(), name="restart")
+            except* _Restart:
+                _log.info("restarting the manager with its new configuration")
+                restart = True
+            return restart
         finally:
             await self._shutdown()
+
+    async def _restart_when_asked(self) -> None:
+        await self.services.restart_requested.wait()
+        await asyncio.sleep(0.2)  # let the answer to the request that asked go out first
+        raise _Restart()
 
     async def _shutdown(self) -> None:
         services = self.services

@@ -20,6 +20,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get(f"{V3}/configuration/variables/{{audience}}/{{platform}}", meta.get_variables)
     r.add_get(f"{V3}/configuration/shared-storage/{{audience}}/{{platform}}", meta.get_shared_storage)
     r.add_get(f"{V3}/status", meta.get_farm_status)
+    r.add_post(f"{V3}/configuration/setup-assistant", meta.save_setup_assistant)
     r.add_get(f"{V3}/configuration/file", meta.get_configuration_file)
     r.add_put(f"{V3}/configuration/file", meta.put_configuration_file)
     # jobs (fixed paths before {job_id})

@@ -131,3 +131,8 @@ async def check_blender(request: web.Request) -> web.Response:
     if not isinstance(path, str):
         raise BadRequest("`path` is required and must be a string")
     return web.json_response(await check(path))
+
+
+async def save_setup_assistant(request: web.Request) -> web.Response:
+    await request.app[SERVICES].save_setup(await read_json_object(request))
+    return web.Response(status=204)
