@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -139,3 +140,32 @@ async def wait_for(predicate, timeout: float, interval: float = 0.2, what: str =
 
 def have_blender() -> bool:
     return shutil.which("blender") is not None and shutil.which("ffmpeg") is not None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def wait_awake(manager, count: int) -> None:
+    async def awake():
+        _, body = await manager.request("GET", "/api/v3/worker-mgt/workers")
+        return sum(w["status"] == "awake" for w in body["workers"]) >= count
+    await wait_for(awake, 60, what=f"{count} workers to be awake")
+
+
+async def job_status(manager, job_id: str) -> str:
+    status, job = await manager.request("GET", f"/api/v3/jobs/{job_id}")
+    return job["status"] if status == 200 else f"http-{status}"
+
+
+async def wait_job(manager, job_id: str, wanted: set[str], timeout: float, workers=()) -> str:
+    async def check():
+        s = await job_status(manager, job_id)
+        return s if s in wanted else None
+    try:
+        return await wait_for(check, timeout, what=f"job {job_id} to reach {wanted}")
+    except AssertionError:
+        logs = "\n".join(f"--- {w.name}\n{w.output()[-3000:]}" for w in workers)
+        raise AssertionError(f"job is {await job_status(manager, job_id)}; worker logs:\n{logs}")

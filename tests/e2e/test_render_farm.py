@@ -3,70 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunningManager, make_config
-from tests.e2e.farm import WorkerProcess, blender_job, blender_processes, have_blender, make_blend, wait_for
+from tests.conftest import make_config
+from tests.e2e.farm import (
+    WorkerProcess,
+    blender_job,
+    blender_processes,
+    free_port,
+    have_blender,
+    job_status,
+    make_blend,
+    wait_awake,
+    wait_for,
+    wait_job,
+)
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not have_blender(), reason="needs Debian's blender and ffmpeg (bash .ci/run installs them)")]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-async def farm(tmp_path: Path):
-    """Start a Manager on a fixed free port plus N worker processes on demand."""
-    state = {"workers": [], "manager": None}
-    port = free_port()
-
-    async def start_manager(**overrides) -> RunningManager:
-        cfg = make_config(tmp_path, listen=f"127.0.0.1:{port}", **overrides)
-        state["manager"] = await RunningManager(cfg).start()
-        return state["manager"]
-
-    def start_workers(n: int) -> list[WorkerProcess]:
-        made = [WorkerProcess(f"http://127.0.0.1:{port}", tmp_path, f"w{len(state['workers']) + i}").start()
-                for i in range(n)]
-        state["workers"].extend(made)
-        return made
-
-    yield start_manager, start_workers, state
-    for w in state["workers"]:
-        w.stop()
-    if state["manager"] is not None:
-        await state["manager"].stop()
-
-
-async def wait_awake(manager, count: int) -> None:
-    async def awake():
-        _, body = await manager.request("GET", "/api/v3/worker-mgt/workers")
-        return sum(w["status"] == "awake" for w in body["workers"]) >= count
-    await wait_for(awake, 60, what=f"{count} workers to be awake")
-
-
-async def job_status(manager, job_id: str) -> str:
-    status, job = await manager.request("GET", f"/api/v3/jobs/{job_id}")
-    return job["status"] if status == 200 else f"http-{status}"
-
-
-async def wait_job(manager, job_id: str, wanted: set[str], timeout: float, workers=()) -> str:
-    async def check():
-        s = await job_status(manager, job_id)
-        return s if s in wanted else None
-    try:
-        return await wait_for(check, timeout, what=f"job {job_id} to reach {wanted}")
-    except AssertionError:
-        logs = "\n".join(f"--- {w.name}\n{w.output()[-3000:]}" for w in workers)
-        raise AssertionError(f"job is {await job_status(manager, job_id)}; worker logs:\n{logs}")
 
 
 async def test_two_workers_render_ten_frames_and_a_video(farm, tmp_path):

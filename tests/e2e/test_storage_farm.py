@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.packer.pack import PackRequest, pack_job
-from tests.e2e.farm import blender_job, have_blender, make_blend, wait_for
-from tests.e2e.test_render_farm import farm, wait_job  # noqa: F401 - fixture
+from tests.e2e.farm import blender_job, have_blender, make_blend, wait_for, wait_job
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not have_blender(), reason="needs Debian's blender and ffmpeg")]
