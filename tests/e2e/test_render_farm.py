@@ -73,7 +73,8 @@ async def test_cancel_mid_render_kills_blender(farm, tmp_path):
     async def gone():
         return not blender_processes("slow-scene.blend")
     await wait_for(gone, 10, interval=0.05, what="blender to be killed")
-    assert time.monotonic() - t0 < 3.0
+    elapsed = time.monotonic() - t0
+    assert elapsed < 2.0, f"Blender was still alive {elapsed:.2f} s after the cancel"
     assert await job_status(manager, job["id"]) == "canceled"
     assert workers[0].proc.poll() is None  # the worker itself lives on
 
