@@ -21,6 +21,7 @@ from app.api.errors import BadRequest, Conflict, NotFound
 from app.common import schedule
 from app.manager.auth import CredentialCache, WorkerIdentity, hash_secret
 from app.manager.convert import assigned_task_json
+from app.manager.persistence import jobs as jobs_q
 from app.manager.persistence import scheduler_queries, tasks, workers
 from app.manager.persistence.models import Job, Task, Worker
 from app.manager.state_machine.effects import Effects
@@ -302,7 +303,7 @@ def _task_update_sync(fx: Effects, now: dt.datetime, worker_id: int, task_uuid: 
     fields: dict[str, Any] = {"last_touched_at": now}
     if status is not None and task.status != T.ACTIVE:
         raise Conflict(f"task {task_uuid} is {task.status}, no longer active; stop working on it")
-    if status in (T.COMPLETED, T.ACTIVE) and steps is None and status != task.status:
+    if status == T.COMPLETED and steps is None:
         # The common "completed" update: one UPDATE carries the touch and the new status.
         change_task_status(fx, task, job, status, now, activity=activity, worker=worker, extra_fields=fields)
         return job.uuid
@@ -312,7 +313,6 @@ def _task_update_sync(fx: Effects, now: dt.datetime, worker_id: int, task_uuid: 
         steps = min(steps, task.steps_total)
         if steps != task.steps_completed:
             job.steps_completed = max(0, job.steps_completed + steps - task.steps_completed)
-            from app.manager.persistence import jobs as jobs_q
             jobs_q.update_job(job.id, steps_completed=job.steps_completed, updated_at=now)
             fields["steps_completed"] = task.steps_completed = steps
             fx.job_changed(job, None)
