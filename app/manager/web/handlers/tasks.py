@@ -20,7 +20,6 @@ async def set_task_status(request: web.Request) -> web.Response:
 async def fetch_log_tail(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     job_uuid, task_uuid = await services.jobs.task_ids(request.match_info["task_id"])
-    await services.task_logs.drain()
     tail = await services.task_logs.tail(job_uuid, task_uuid)
     if not tail:
         return web.Response(status=204)
@@ -30,7 +29,6 @@ async def fetch_log_tail(request: web.Request) -> web.Response:
 async def fetch_log_info(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     job_uuid, task_uuid = await services.jobs.task_ids(request.match_info["task_id"])
-    await services.task_logs.drain()
     size = await services.task_logs.size(job_uuid, task_uuid)
     if not size:
         return web.Response(status=204)
@@ -42,6 +40,5 @@ async def fetch_whole_log(request: web.Request) -> web.Response:
     """Tablao addition: the whole log including rotated parts, oldest first."""
     services = request.app[SERVICES]
     job_uuid, task_uuid = await services.jobs.task_ids(request.match_info["task_id"])
-    await services.task_logs.drain()
     text = await services.task_logs.whole(job_uuid, task_uuid)
     return web.Response(text=text, content_type="text/plain")
