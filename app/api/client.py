@@ -142,9 +142,8 @@ class ManagerClient:
                      ) -> AsyncIterator[dict[str, Any]]:
         """Yield `{"type", "data"}` events from the Manager's websocket until the caller stops."""
         url = self.base_url + "/api/v3/tablao/events"
-        async with self._http().ws_connect(url, heartbeat=20.0) as ws:
-            if types is not None:
-                await ws.send_json({"op": "subscribe", "types": types})
+        params = {"types": ",".join(types)} if types else None
+        async with self._http().ws_connect(url, heartbeat=20.0, params=params) as ws:
             for task_id in task_logs or ():
                 await ws.send_json({"op": "subscribe", "task_log": task_id})
             async for msg in ws:

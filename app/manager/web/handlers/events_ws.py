@@ -24,10 +24,14 @@ async def event_stream(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     bus = request.app[SERVICES].bus
     sub = bus.subscribe(None)
-    state = {"types": None, "task_logs": set()}
+    # `?types=a,b` filters from the first message on; a later subscribe command can change it.
+    query_types = request.query.get("types")
+    state = {"types": set(query_types.split(",")) if query_types else None, "task_logs": set()}
     sender = asyncio.create_task(_send_loop(ws, sub, state))
     try:
-        await ws.send_json({"type": ev.MANAGER_DID_START, "data": {"status": request.app[SERVICES].farm_status.status.value}})
+        greeting = {"type": ev.MANAGER_DID_START, "data": {"status": request.app[SERVICES].farm_status.status.value}}
+        if state["types"] is None or ev.MANAGER_DID_START in state["types"]:
+            await ws.send_json(greeting)
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
                 _handle_command(msg.data, state)
