@@ -54,12 +54,6 @@ _DECODE_ERRORS = (UnidentifiedImageError, OSError, ValueError, SyntaxError, Imag
 ProcessedCallback = Callable[[str, dict[str, Any]], Awaitable[None] | None]
 
 
-class LengthRequired(ApiError):
-    """411: the upload had no Content-Length (raised by the HTTP handler)."""
-
-    status = 411
-
-
 class ImageTooLarge(ApiError):
     """413: the upload is bigger than `MAX_IMAGE_BYTES`."""
 

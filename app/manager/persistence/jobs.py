@@ -153,12 +153,6 @@ def update_job(job_id: int, **fields: Any) -> None:
     update_by_id(Job, job_id, fields)
 
 
-def task_status_counts(job_id: int) -> dict[str, int]:
-    rows = (Task.select(Task.status, pw.fn.COUNT(Task.id))
-            .where(Task.job == job_id).group_by(Task.status).tuples())
-    return {status: count for status, count in rows}
-
-
 def has_tasks_in(job_id: int, statuses) -> bool:
     """Whether any task of the job has one of `statuses`: index seeks on (job_id, status), no scan."""
     key = tuple(str(s) for s in statuses)

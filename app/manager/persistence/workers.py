@@ -19,7 +19,7 @@ from app.manager.persistence.models import (
     WorkerTagMembership,
     database_proxy,
 )
-from app.manager.persistence.prepared import Hydrator, Prepared, update_by_id
+from app.manager.persistence.prepared import Hydrator, update_by_id
 
 
 def create_worker(**fields: Any) -> Worker:
@@ -38,8 +38,6 @@ def fetch_worker(worker_uuid: str, include_deleted: bool = False) -> Worker:
 
 _WORKER = Hydrator([Worker])
 _WORKER_SQL = f"SELECT {_WORKER.columns(['w'])} FROM workers w WHERE w.id = "
-_TAG_IDS = Prepared(lambda i: WorkerTagMembership.select(WorkerTagMembership.tag).where(
-    WorkerTagMembership.worker == i).tuples(), int)
 
 
 def fetch_worker_by_id(worker_id: int) -> Worker:
@@ -62,10 +60,6 @@ def update_worker(worker_id: int, **fields: Any) -> None:
 def all_credentials() -> list[tuple[int, str, str]]:
     return list(Worker.select(Worker.id, Worker.uuid, Worker.secret_hash)
                 .where(Worker.deleted_at.is_null()).tuples())
-
-
-def worker_tag_ids(worker_id: int) -> list[int]:
-    return [t for (t,) in _TAG_IDS.rows(worker_id)]
 
 
 def worker_tags(worker_id: int) -> list[WorkerTag]:
