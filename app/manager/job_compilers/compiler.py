@@ -180,7 +180,9 @@ class JobCompiler:
             )
         except ScriptTimeout:
             raise JobCompileTimeout(
-                f"job type script {filename} took too long (more than {self._timeout_s:g} s) and was stopped"
+                f"job type script {filename} took too long (more than {self._timeout_s:g} s) and was"
+                " stopped; if the job is very large (tens of thousands of tasks), split it into"
+                " smaller jobs, otherwise check the script for an endless loop"
             ) from None
         except EngineFailure as exc:
             raise JobCompileError(f"job type script {filename} could not be run: {exc}") from None

@@ -32,7 +32,9 @@ def user_scripts(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def compiler(js_engine: ProcessJsEngine, user_scripts: Path) -> JobCompiler:
-    return JobCompiler(user_scripts, timeout_s=2.0, platform="linux", engine=js_engine)
+    # A generous limit: big jobs take seconds on a slow CI machine. The timeout itself is
+    # tested in test_timeouts.py with compilers of its own.
+    return JobCompiler(user_scripts, timeout_s=60.0, platform="linux", engine=js_engine)
 
 
 def blender_settings(**overrides) -> dict:
