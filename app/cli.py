@@ -116,7 +116,8 @@ def _shaman_gc(cfg, dry_run: bool) -> int:
     if not (cfg.shaman_enabled and cfg.shared_storage_path):
         return _fail("Shaman is not enabled in this configuration (shaman.enabled and shared_storage_path)")
     shaman = Shaman(ShamanConfig(shared_storage=Path(cfg.shared_storage_path),
-                                 gc_max_age=cfg.shaman_gc_max_age))
+                                 gc_max_age=cfg.shaman_gc_max_age,
+                                 stale_upload_age=cfg.shaman_stale_upload_age))
     report = asyncio.run(shaman.collect_garbage(dry_run=dry_run))
     files = report.candidates if dry_run else report.deleted
     for path in files:

@@ -44,6 +44,9 @@ def default_variables() -> dict[str, Any]:
     }
 
 
+SHAMAN_LINK_MODES = ("auto", "symlink", "hardlink", "copy")  # app.shaman.config.LinkMode values
+
+
 @dataclass
 class ManagerConfig:
     manager_name: str = "Tablao"
@@ -56,6 +59,9 @@ class ManagerConfig:
     shaman_enabled: bool = current_platform() != "windows"
     shaman_gc_period: float = 24 * 3600.0
     shaman_gc_max_age: float = 744 * 3600.0
+    # Tablao additions to the `shaman:` section (written only when not the default).
+    shaman_link_mode: str = "auto"  # auto | symlink | hardlink | copy
+    shaman_stale_upload_age: float = 6 * 3600.0
     task_timeout: float = 600.0
     worker_timeout: float = 60.0
     blocklist_threshold: int = 3
@@ -196,6 +202,13 @@ def _apply_shaman(cfg: ManagerConfig, value: Any) -> None:
         cfg.shaman_gc_period = parse_duration(gc["period"])
     if "maxAge" in gc:
         cfg.shaman_gc_max_age = parse_duration(gc["maxAge"])
+    if "linkMode" in value:
+        mode = str(value["linkMode"]).lower()
+        if mode not in SHAMAN_LINK_MODES:
+            raise ValueError(f"linkMode must be one of {', '.join(SHAMAN_LINK_MODES)}, got {value['linkMode']!r}")
+        cfg.shaman_link_mode = mode
+    if "staleUploadAge" in value:
+        cfg.shaman_stale_upload_age = parse_duration(value["staleUploadAge"])
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -222,6 +235,10 @@ def config_to_dict(cfg: ManagerConfig) -> dict[str, Any]:
         "task_fail_after_softfail_count": cfg.task_fail_after_softfail_count,
         "variables": copy.deepcopy(cfg.variables),
     }
+    if cfg.shaman_link_mode != ManagerConfig.shaman_link_mode:
+        out["shaman"]["linkMode"] = cfg.shaman_link_mode
+    if cfg.shaman_stale_upload_age != ManagerConfig.shaman_stale_upload_age:
+        out["shaman"]["staleUploadAge"] = format_duration(cfg.shaman_stale_upload_age)
     if cfg.access_token:
         out["access_token"] = cfg.access_token
     if cfg.task_log_max_bytes != ManagerConfig.task_log_max_bytes:

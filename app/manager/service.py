@@ -101,7 +101,8 @@ class ManagerServices:
         for key in ("manager_name", "task_timeout", "worker_timeout", "blocklist_threshold",
                     "task_fail_after_softfail_count", "access_token", "variables", "extra", "listen",
                     "database", "local_manager_storage_path", "shared_storage_path", "shaman_enabled",
-                    "shaman_gc_period", "shaman_gc_max_age", "database_check_period", "autodiscoverable"):
+                    "shaman_gc_period", "shaman_gc_max_age", "shaman_link_mode", "shaman_stale_upload_age",
+                    "database_check_period", "autodiscoverable"):
             setattr(self.config, key, getattr(new, key))
         self.sessions.policy = FailurePolicy(new.blocklist_threshold, new.task_fail_after_softfail_count)
         for svc in self.background:
@@ -203,12 +204,14 @@ def _attach_shaman(services: ManagerServices) -> None:
         return
     from pathlib import Path
 
-    from app.shaman.config import ShamanConfig
+    from app.shaman.config import LinkMode, ShamanConfig
     from app.shaman.service import Shaman
     from app.shaman.web import add_shaman_routes
 
     shaman_cfg = ShamanConfig(shared_storage=Path(cfg.shared_storage_path), enabled=True,
-                              gc_period=cfg.shaman_gc_period, gc_max_age=cfg.shaman_gc_max_age)
+                              gc_period=cfg.shaman_gc_period, gc_max_age=cfg.shaman_gc_max_age,
+                              link_mode=LinkMode(cfg.shaman_link_mode),
+                              stale_upload_age=cfg.shaman_stale_upload_age)
     services.shaman = Shaman(shaman_cfg)
     services.shaman_routes = lambda app: add_shaman_routes(app, lambda: services.shaman)
 

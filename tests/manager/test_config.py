@@ -63,3 +63,38 @@ def test_parse_listen():
     assert parse_listen("127.0.0.1:0") == ("127.0.0.1", 0)
     with pytest.raises(ConfigError):
         parse_listen("127.0.0.1:99999")
+
+
+def test_shaman_link_mode_and_stale_upload_age_round_trip(tmp_path):
+    path = tmp_path / "flamenco-manager.yaml"
+    save_config(ManagerConfig(path=path))
+    assert "linkMode" not in path.read_text()  # defaults keep the file Flamenco-shaped
+    path.write_text("_meta: {version: 3}\nshaman: {enabled: true, linkMode: Copy, staleUploadAge: 2h0m0s}\n")
+    cfg = load_config(path)
+    assert (cfg.shaman_link_mode, cfg.shaman_stale_upload_age) == ("copy", 7200)
+    save_config(cfg)
+    again = load_config(path)
+    assert (again.shaman_link_mode, again.shaman_stale_upload_age) == ("copy", 7200)
+
+
+def test_unknown_shaman_link_mode_names_the_choices(tmp_path):
+    path = tmp_path / "flamenco-manager.yaml"
+    path.write_text("_meta: {version: 3}\nshaman: {linkMode: junction}\n")
+    with pytest.raises(ConfigError, match=r"`shaman`.*auto, symlink, hardlink, copy.*junction"):
+        load_config(path)
+
+
+async def test_configured_link_mode_reaches_the_running_shaman(manager_factory, tmp_path):
+    import hashlib
+
+    running = await manager_factory(shaman_enabled=True, shaman_link_mode="copy")
+    data = b"a texture" * 100
+    sha = hashlib.sha256(data).hexdigest()
+    status, _ = await running.request("POST", f"/api/v3/shaman/files/{sha}/{len(data)}", data=data)
+    assert status == 204
+    spec = {"files": [{"sha": sha, "size": len(data), "path": "tex/wood.png"}], "checkoutPath": "job-1"}
+    async with running.session.post("/api/v3/shaman/checkout/create", json=spec) as resp:
+        assert resp.status == 200, await resp.text()
+        assert resp.headers["X-Tablao-Link-Mode"] == "copy"
+    out = tmp_path / "shared" / "jobs" / "job-1" / "tex" / "wood.png"
+    assert out.read_bytes() == data and not out.is_symlink()
