@@ -99,6 +99,12 @@ class ManagerConfig:
         return self.base_dir / "scripts"
 
     @property
+    def own_dirs(self) -> list[str]:
+        """Folders the Manager itself owns; none of them may become the shared storage."""
+        program = Path(__file__).resolve().parents[2]  # the folder holding the `app` package
+        return [str(program), str(self.base_dir), str(self.storage_dir)]
+
+    @property
     def is_first_run(self) -> bool:
         return not self.shared_storage_path
 

@@ -123,7 +123,8 @@ class ManagerServices:
         blender = body.get("blenderExecutable")
         if not isinstance(storage, str) or not isinstance(blender, dict):
             raise BadRequest("expected {storageLocation, blenderExecutable: {input, path, source, ...}}")
-        report = await asyncio.to_thread(check_storage, storage, self.config.shaman_enabled)
+        report = await asyncio.to_thread(check_storage, storage, self.config.shaman_enabled,
+                                         protected_dirs=self.config.own_dirs)
         if not report.is_usable:
             raise BadRequest(f"the shared storage cannot be used: {report.cause}")
         command = _blender_command(blender)

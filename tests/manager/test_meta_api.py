@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pathlib
+
 import app
 
 
@@ -42,11 +44,21 @@ async def test_shared_storage_location(manager):
 
 async def test_shared_storage_check(manager, tmp_path):
     status, body = await manager.request("POST", "/api/v3/configuration/check/shared-storage",
-                                         json={"path": str(tmp_path)})
+                                         json={"path": str(tmp_path / "shared")})
     assert status == 200 and body["is_usable"] is True
     status, body = await manager.request("POST", "/api/v3/configuration/check/shared-storage",
                                          json={"path": str(tmp_path / "nope")})
     assert status == 200 and body["is_usable"] is False and body["cause"]
+
+
+async def test_storage_check_refuses_the_managers_own_folders(manager, tmp_path):
+    program = pathlib.Path(app.__file__).resolve().parent.parent
+    for own in (tmp_path, manager.cfg.storage_dir, program):  # config folder, its storage, the program
+        own.mkdir(exist_ok=True)
+        for path in ("/api/v3/configuration/check/shared-storage", "/api/v3/tablao/storage-check"):
+            status, body = await manager.request("POST", path, json={"path": str(own)})
+            assert status == 200 and body["is_usable"] is False, (own, body)
+            assert "Manager's own folder" in body["cause"]
 
 
 async def test_job_types_listed_with_etags(manager):

@@ -57,7 +57,7 @@ async def check_shared_storage(request: web.Request) -> web.Response:
     if not isinstance(path, str):
         raise BadRequest("`path` is required and must be a string")
     services = request.app[SERVICES]
-    report = await _run_check(path, services.config.shaman_enabled)
+    report = await _run_check(path, services.config)
     data = report.to_json()
     return web.json_response({"path": data["path"], "is_usable": data["is_usable"], "cause": data["cause"]})
 
@@ -67,14 +67,16 @@ async def tablao_storage_check(request: web.Request) -> web.Response:
     path = body.get("path")
     if not isinstance(path, str):
         raise BadRequest("`path` is required and must be a string")
-    report = await _run_check(path, bool(body.get("shaman_enabled", request.app[SERVICES].config.shaman_enabled)))
+    config = request.app[SERVICES].config
+    report = await _run_check(path, config, bool(body.get("shaman_enabled", config.shaman_enabled)))
     return web.json_response(report.to_json())
 
 
-async def _run_check(path: str, shaman_enabled: bool):
+async def _run_check(path: str, config, shaman_enabled: bool | None = None):
     import asyncio
 
-    return await asyncio.to_thread(check_storage, path, shaman_enabled)
+    shaman = config.shaman_enabled if shaman_enabled is None else shaman_enabled
+    return await asyncio.to_thread(check_storage, path, shaman, protected_dirs=config.own_dirs)
 
 
 async def get_farm_status(request: web.Request) -> web.Response:
