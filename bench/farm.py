@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import os
 import secrets
 import statistics
 import subprocess
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import psutil
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -139,12 +141,26 @@ async def claims(total_tasks: int, clients: int, seconds: float) -> None:
                         return
                     counts[i] += 1
                     await _complete(session, auths[i], task["uuid"])
+            manager_proc = psutil.Process(manager.proc.pid)
+            cpu0, client0 = _cpu_seconds(manager_proc), time.process_time()
             start = time.perf_counter()
             await asyncio.gather(*(worker(i) for i in range(clients)))
             elapsed = time.perf_counter() - start
+            manager_cpu, client_cpu = _cpu_seconds(manager_proc) - cpu0, time.process_time() - client0
     total = sum(counts)
     print(f"claims with {total_tasks} queued tasks and {clients} concurrent workers: {total / elapsed:.0f} claims/s "
           f"({total} claim+complete cycles in {elapsed:.1f}s, {2 * total / elapsed:.0f} requests/s)")
+    # On a small machine the load generator competes with the Manager for the same cores, so the
+    # rate above is a floor. CPU per cycle says what one free core would give the Manager.
+    per_cycle = manager_cpu / max(total, 1)
+    print(f"  Manager CPU {1000 * per_cycle:.2f} ms per claim+complete cycle (all its threads; "
+          f"{1 / per_cycle:.0f} cycles per CPU-second), load generator CPU "
+          f"{1000 * client_cpu / max(total, 1):.2f} ms per cycle, {os.cpu_count()} cores")
+
+
+def _cpu_seconds(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return times.user + times.system
 
 
 def _basic(user: str, password: str) -> dict[str, str]:
