@@ -393,3 +393,25 @@ async def test_output_produced_becomes_last_rendered_thumbnails(manager, workers
         assert resp.status == 200 and (await resp.read())[:2] == b"\xff\xd8"
     status, info = await manager.request("GET", "/api/v3/jobs/last-rendered")
     assert status == 200 and job["id"] in info["base"]
+
+
+async def test_another_program_holding_the_database_lock_does_not_stall_the_manager(manager, workers, tmp_path):
+    import sqlite3
+
+    w = await workers()
+    await manager.request("POST", "/api/v3/jobs", json=echo_job(repeats=1))
+    store = manager.services.store
+    other = sqlite3.connect(tmp_path / "manager.sqlite", isolation_level=None, timeout=0)
+    other.execute("BEGIN IMMEDIATE")  # SQLite's write lock, as a backup tool or the sqlite3 CLI may take it
+    try:
+        claim = asyncio.create_task(w.claim())
+        async with asyncio.timeout(10):
+            while not store._lock.locked():  # the claim now waits for the lock on the store thread
+                await asyncio.sleep(0.01)
+            status, version = await manager.request("GET", "/api/v3/version")  # the loop still serves
+        assert status == 200 and version["name"] and not claim.done()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    status, task = await asyncio.wait_for(claim, 30)
+    assert status == 200 and task["name"] == "echo"  # nothing lost: the claim went through afterwards

@@ -28,13 +28,25 @@ _log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+BUSY_TIMEOUT_MS = 20_000  # how long the store thread waits for another program's SQLite lock
+QUICK_BUSY_TIMEOUT_MS = 50  # the most a quick call on the event loop waits for it
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "foreign_keys": 1,
     "synchronous": "normal",
-    "busy_timeout": 20_000,
+    "busy_timeout": BUSY_TIMEOUT_MS,
     "cache_size": -32_000,
 }
+
+
+class _NotNow:
+    """`Store.try_quick` did nothing; run the work with `Store.call` instead."""
+
+    def __repr__(self) -> str:
+        return "NOT_NOW"
+
+
+NOT_NOW = _NotNow()
 
 
 def open_db(url: str) -> pw.Database:
@@ -89,6 +101,8 @@ class Store:
         self._lock = threading.Lock()
         self._closed = False
         self.quick_calls = self.is_sqlite  # other drivers keep a connection per thread
+        self._busy_ms = BUSY_TIMEOUT_MS
+        self._begin = ("IMMEDIATE",) if self.is_sqlite else ()
 
     @property
     def is_sqlite(self) -> bool:
@@ -117,27 +131,44 @@ class Store:
     def call_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return self._executor.submit(self._in_transaction, fn, *args, **kwargs).result()
 
-    async def call_quick(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Like `call`, but runs on the event loop when the store is idle.
+    def try_quick(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | _NotNow:
+        """Run `fn` in a transaction right here on the event loop, if that is quick; else NOT_NOW.
 
         For the short, indexed work of the worker hot path (claims, task updates, may-i-run): the
-        hop to the store thread and back cost more than the queries themselves (bench/farm.py).
-        When the store is busy with something long, this waits its turn on the store thread.
+        hop to the store thread and back costs more than the queries themselves (bench/farm.py).
+        NOT_NOW means "nothing was done, use `call`": the store thread is busy with something
+        long, or another program holds SQLite's write lock. The loop then waits at most
+        QUICK_BUSY_TIMEOUT_MS for that lock, never the full busy timeout.
         """
-        if self.quick_calls and self._lock.acquire(blocking=False):
+        if not self.quick_calls or not self._lock.acquire(blocking=False):
+            return NOT_NOW
+        try:
+            self._set_busy_timeout(QUICK_BUSY_TIMEOUT_MS)
             try:
                 return self._transaction(fn, *args, **kwargs)
-            finally:
-                self._lock.release()
-        return await self.call(fn, *args, **kwargs)
+            except DatabaseBusy:
+                _log.info("database locked by another program; continuing on the store thread")
+                return NOT_NOW
+        finally:
+            self._lock.release()
 
     def _in_transaction(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with self._lock:
+            self._set_busy_timeout(BUSY_TIMEOUT_MS)
             return self._transaction(fn, *args, **kwargs)
+
+    def _set_busy_timeout(self, ms: int) -> None:
+        # Called with the lock held. Quick calls come in runs, so this rarely executes a PRAGMA.
+        if self.is_sqlite and self._busy_ms != ms:
+            self.db.execute_sql(f"PRAGMA busy_timeout = {int(ms)}")
+            self._busy_ms = ms
 
     def _transaction(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
-            with self.db.atomic():
+            # SQLite: take the write lock at BEGIN. A deferred transaction that reads and then
+            # writes gets SQLITE_BUSY at once, without waiting, when another program holds the
+            # lock; BEGIN IMMEDIATE waits for it (busy timeout) before anything was read.
+            with self.db.atomic(*self._begin):
                 return fn(*args, **kwargs)
         except pw.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
@@ -158,6 +189,7 @@ class Store:
     def _locked(self, fn: Callable[..., T], *args: Any) -> T:
         # Everything that touches the shared connection holds the lock, transactions or not.
         with self._lock:
+            self._set_busy_timeout(BUSY_TIMEOUT_MS)
             return fn(*args)
 
     async def close(self) -> None:

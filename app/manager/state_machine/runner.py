@@ -9,7 +9,7 @@ from typing import Any, Protocol, TypeVar
 
 from app.common.clock import Clock
 from app.common.events import EventBus
-from app.manager.persistence.db import Store
+from app.manager.persistence.db import NOT_NOW, Store
 from app.manager.state_machine.effects import Effects
 from app.manager.waiters import Waiters
 
@@ -38,9 +38,12 @@ class StatusMachine:
         """`run` for short, indexed work (the worker hot path): on the loop when the store is idle."""
         fx = Effects()
         now = self.clock.now().replace(tzinfo=None)
-        result = await self.store.call_quick(fn, fx, now, *args, **kwargs)
+        result = self.store.try_quick(fn, fx, now, *args, **kwargs)
+        if result is NOT_NOW:  # nothing was done: run it on the store thread, with fresh effects
+            fx = Effects()
+            result = await self.store.call(fn, fx, now, *args, **kwargs)
         self.apply(fx)
-        return result
+        return result  # type: ignore[return-value]
 
     def apply(self, fx: Effects) -> None:
         for name, data in fx.events:
