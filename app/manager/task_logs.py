@@ -28,7 +28,7 @@ import asyncio
 import functools
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -136,10 +136,31 @@ class TaskLogs:
     async def append(self, job_id: str, task_id: str, text: str) -> None:
         """Append `text` (one or more lines) to the task's log.
 
-        A missing final newline is added, so the next append starts a new line.
+        A missing final newline is added, so the next append starts a new line. Waits only when
+        more than _MAX_PENDING_BYTES are queued (back-pressure on chatty workers).
         """
+        path = self._queue(job_id, task_id, text)
+        if path is not None and self._pending_total > _MAX_PENDING_BYTES:
+            await self._wait_written(path)
+
+    async def write_manager_line(self, job_id: str, task_id: str, line: str) -> None:
+        """Append a line from the Manager itself, prefixed with an RFC 3339 UTC timestamp."""
+        self.queue_manager_lines([(job_id, task_id, line)])
+
+    def queue_manager_lines(self, lines: Iterable[tuple[str, str, str]]) -> None:
+        """Queue Manager lines (job id, task id, text) without waiting; they keep their order.
+
+        A multi-line message gets the timestamp on each line, so every line in
+        the file still says when it was written.
+        """
+        stamp = rfc3339_utc(self._clock.now())
+        for job_id, task_id, line in lines:
+            parts = line.rstrip("\n").splitlines() or [""]
+            self._queue(job_id, task_id, "".join(f"{stamp} {part}\n" for part in parts))
+
+    def _queue(self, job_id: str, task_id: str, text: str) -> Path | None:
         if not text:
-            return
+            return None
         if not text.endswith("\n"):
             text += "\n"
         # Lone surrogates (from undecodable worker output) must not fail the write.
@@ -149,18 +170,7 @@ class TaskLogs:
         self._pending_total += len(data)
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_all(), name="flush task logs")
-        if self._pending_total > _MAX_PENDING_BYTES:
-            await self._wait_written(path)
-
-    async def write_manager_line(self, job_id: str, task_id: str, line: str) -> None:
-        """Append a line from the Manager itself, prefixed with an RFC 3339 UTC timestamp.
-
-        A multi-line message gets the timestamp on each line, so every line in
-        the file still says when it was written.
-        """
-        stamp = rfc3339_utc(self._clock.now())
-        lines = line.rstrip("\n").splitlines() or [""]
-        await self.append(job_id, task_id, "".join(f"{stamp} {part}\n" for part in lines))
+        return path
 
     async def _flush_all(self) -> None:
         """The only writer: hands every pending batch to the IO thread until nothing is left."""
@@ -190,23 +200,24 @@ class TaskLogs:
             await asyncio.gather(asyncio.shield(self._flusher), return_exceptions=True)
 
     def _append_blocking(self, path: Path, chunks: list[bytes]) -> None:
-        """Write a batch of appends, rotating between appends as each one requires."""
+        """Write a batch of appends, rotating between appends as each one requires.
+
+        Plain file descriptors, not `open()`: most writes create a task's log with one status
+        line, and the io layers cost as much as the file creation (bench/farm.py's claims).
+        """
+        fd = _open_append(path)
         try:
-            handle = open(path, "ab")
-        except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(path, "ab")
-        # In append mode the position starts at the end, so tell() is the size.
-        size = handle.tell()
-        try:
+            size = os.fstat(fd).st_size
             for group in _split_for_rotation(size, chunks, self.max_bytes):
                 if group.rotate_first:
-                    handle.close()
+                    os.close(fd)
+                    fd = -1
                     self._rotate_blocking(path)
-                    handle = open(path, "ab")
-                handle.write(b"".join(group.chunks))
+                    fd = _open_append(path)
+                _write_all(fd, b"".join(group.chunks))
         finally:
-            handle.close()
+            if fd >= 0:
+                os.close(fd)
 
     def _rotate_blocking(self, path: Path) -> None:
         try:
@@ -320,6 +331,23 @@ class TaskLogs:
 class _WriteGroup:
     rotate_first: bool
     chunks: list[bytes] = field(default_factory=list)
+
+
+_APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+
+
+def _open_append(path: Path) -> int:
+    try:
+        return os.open(path, _APPEND_FLAGS, 0o644)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, _APPEND_FLAGS, 0o644)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _split_for_rotation(size: int, chunks: list[bytes], max_bytes: int) -> list[_WriteGroup]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import logging
 import sqlite3
@@ -40,13 +41,17 @@ SQLITE_PRAGMAS = {
 
 
 class _NotNow:
-    """`Store.try_quick` did nothing; run the work with `Store.call` instead."""
+    """What `Store.try_quick` returns when it did nothing; see there."""
+
+    def __init__(self, name: str):
+        self.name = name
 
     def __repr__(self) -> str:
-        return "NOT_NOW"
+        return self.name
 
 
-NOT_NOW = _NotNow()
+STORE_BUSY = _NotNow("STORE_BUSY")  # the store thread holds the connection: `await wait_idle()`, retry
+USE_THREAD = _NotNow("USE_THREAD")  # run it with `call` (other driver, or another program's lock)
 
 
 def open_db(url: str) -> pw.Database:
@@ -103,6 +108,7 @@ class Store:
         self.quick_calls = self.is_sqlite  # other drivers keep a connection per thread
         self._busy_ms = BUSY_TIMEOUT_MS
         self._begin = ("IMMEDIATE",) if self.is_sqlite else ()
+        self._idle_waiters: list[asyncio.Future[None]] = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -132,25 +138,43 @@ class Store:
         return self._executor.submit(self._in_transaction, fn, *args, **kwargs).result()
 
     def try_quick(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | _NotNow:
-        """Run `fn` in a transaction right here on the event loop, if that is quick; else NOT_NOW.
+        """Run `fn` in a transaction right here on the event loop, if that is quick.
 
         For the short, indexed work of the worker hot path (claims, task updates, may-i-run): the
         hop to the store thread and back costs more than the queries themselves (bench/farm.py).
-        NOT_NOW means "nothing was done, use `call`": the store thread is busy with something
-        long, or another program holds SQLite's write lock. The loop then waits at most
-        QUICK_BUSY_TIMEOUT_MS for that lock, never the full busy timeout.
+        Nothing was done when it returns STORE_BUSY (the store thread is working: `await
+        wait_idle()` and try again, rather than queue behind it) or USE_THREAD (not SQLite, or
+        another program holds SQLite's write lock: use `call`, which waits the full busy
+        timeout off the loop; the loop waits at most QUICK_BUSY_TIMEOUT_MS for that lock).
         """
-        if not self.quick_calls or not self._lock.acquire(blocking=False):
-            return NOT_NOW
+        if not self.quick_calls:
+            return USE_THREAD
+        if not self._lock.acquire(blocking=False):
+            return STORE_BUSY
         try:
             self._set_busy_timeout(QUICK_BUSY_TIMEOUT_MS)
             try:
                 return self._transaction(fn, *args, **kwargs)
             except DatabaseBusy:
                 _log.info("database locked by another program; continuing on the store thread")
-                return NOT_NOW
+                return USE_THREAD
         finally:
             self._lock.release()
+
+    async def wait_idle(self) -> None:
+        """Wait until the store thread finishes its current piece of work."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._idle_waiters.append(waiter)
+        # Jobs submitted from synchronous code (`call_sync`) wake nobody; look again now and then.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.25):
+                await waiter
+
+    def _wake_idle_waiters(self) -> None:
+        waiters, self._idle_waiters = self._idle_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def _in_transaction(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with self._lock:
@@ -177,7 +201,12 @@ class Store:
 
     async def _submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        job = self._executor.submit(functools.partial(fn, *args, **kwargs))
+        # Whenever a store-thread job ends (even if its caller was cancelled), quick calls that
+        # found the connection taken get another try. Registered before the job can end unseen:
+        # a waiter is only added while the lock is held, and this fires after the release.
+        job.add_done_callback(lambda _: _call_soon(loop, self._wake_idle_waiters))
+        return await asyncio.wrap_future(job, loop=loop)
 
     async def checkpoint(self) -> None:
         if self.is_sqlite:
@@ -219,3 +248,10 @@ class Store:
                 except (pw.OperationalError, sqlite3.Error):
                     pass
             self.db.close()
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    try:
+        loop.call_soon_threadsafe(callback)
+    except RuntimeError:  # the loop is closed: nobody is waiting any more
+        pass
