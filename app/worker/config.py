@@ -77,6 +77,9 @@ class WorkerConfig:
     task_wait_s: float = 25.0
     #: Seconds the Manager may hold a may-i-run request open (Tablao long-poll extension).
     may_i_run_wait_s: float = 10.0
+    #: Linux: `oom_score_adj` (0-1000) for the programs tasks run, so when memory runs out the
+    #: kernel kills Blender rather than the worker. None leaves it alone.
+    oom_score_adjust: int | None = None
 
     @property
     def can_restart(self) -> bool:
@@ -117,7 +120,7 @@ class WorkerConfig:
         kwargs: dict[str, Any] = {}
         for key, value in values.items():
             if key not in _FIELD_NAMES:
-                # Unknown keys are tolerated so a Flamenco worker file (oom_score_adjust...) still loads.
+                # Unknown keys are tolerated so any Flamenco worker file still loads.
                 _log.warning("ignoring unknown worker setting %r in %s", key, source)
                 continue
             kwargs[key] = _coerce(key, value, source)
@@ -176,6 +179,12 @@ def _coerce(key: str, value: Any, source: str) -> Any:
     if key == "restart_exit_code":
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
             raise bad("an integer 0-255")
+        return value
+    if key == "oom_score_adjust":
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
+            raise bad("an integer 0-1000 (higher: killed first when memory runs out)")
         return value
     if key in ("task_wait_s", "may_i_run_wait_s"):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:

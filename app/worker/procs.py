@@ -105,6 +105,7 @@ async def run_process(
     env: dict[str, str] | None = None,
     on_start: Callable[[int], None] | None = None,
     kill_grace_s: float = 1.0,
+    oom_score_adjust: int | None = None,
 ) -> int:
     """Run `argv` (no shell), feed each output line to `on_line`, return the exit code.
 
@@ -128,6 +129,8 @@ async def run_process(
         env=env,
         **kwargs,
     )
+    if oom_score_adjust is not None:
+        set_oom_score_adjust(proc.pid, oom_score_adjust)
     if on_start is not None:
         on_start(proc.pid)
     pump = asyncio.create_task(_pump_lines(proc, on_line))
@@ -140,6 +143,23 @@ async def run_process(
         await _shielded(kill_process_tree(proc, kill_grace_s))
         await cancel_and_wait(pump)
         raise
+
+
+def set_oom_score_adjust(pid: int, value: int) -> bool:
+    """Linux: make the kernel's out-of-memory killer pick `pid` (and what it starts) sooner.
+
+    Set right after the start; children the program starts later inherit it. Raising the value
+    needs no privileges. Elsewhere, or when refused, it logs and goes on: never a task failure.
+    """
+    path = Path(f"/proc/{pid}/oom_score_adj")
+    if sys.platform != "linux":
+        return False
+    try:
+        path.write_text(f"{value}\n")
+    except OSError as exc:
+        _log.warning("could not set oom_score_adj of pid %d to %d: %s", pid, value, exc.strerror or exc)
+        return False
+    return True
 
 
 async def _wait_for_exit(proc: asyncio.subprocess.Process, pump: asyncio.Task[None]) -> int:

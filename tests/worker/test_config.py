@@ -80,6 +80,8 @@ def test_broken_yaml_is_a_clear_error(tmp_path: Path) -> None:
     [
         ("restart_exit_code: lots\n", "restart_exit_code"),
         ("task_types: 5\n", "task_types"),
+        ("oom_score_adjust: 2000\n", "oom_score_adjust"),
+        ("oom_score_adjust: high\n", "oom_score_adjust"),
         ("- just\n- a list\n", "mapping"),
     ],
 )
@@ -117,3 +119,10 @@ def test_unusable_credentials_mean_none(tmp_path: Path) -> None:
     assert load_credentials(path) is None
     path.write_text(": : :\n")
     assert load_credentials(path) is None
+
+
+def test_flamenco_oom_score_adjust_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "flamenco-worker.yaml"
+    path.write_text("manager_url: m:8080\noom_score_adjust: 500\n")
+    assert WorkerConfig.load(path).oom_score_adjust == 500
+    assert WorkerConfig(data_dir=tmp_path).oom_score_adjust is None

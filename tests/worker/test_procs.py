@@ -110,3 +110,22 @@ async def test_finished_process_with_orphan_holding_the_pipe_does_not_hang() -> 
 
 def _alive(p: psutil.Process) -> bool:
     return procs._is_alive(p)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="oom_score_adj is Linux's")
+async def test_oom_score_adjust_reaches_the_program_and_its_children() -> None:
+    # The shell waits until the Manager-side write has landed, then reports its own value and
+    # that of a child it starts afterwards.
+    script = (
+        'i=0; while [ "$(cat /proc/$$/oom_score_adj)" != 700 ] && [ $i -lt 100 ]; do '
+        "sleep 0.05; i=$((i+1)); done; "
+        'cat /proc/$$/oom_score_adj; sh -c "cat /proc/self/oom_score_adj"'
+    )
+    lines: list[str] = []
+    code = await run_process(["sh", "-c", script], lines.append, oom_score_adjust=700)
+    assert code == 0 and lines == ["700", "700"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="oom_score_adj is Linux's")
+def test_refused_oom_score_adjust_is_not_an_error() -> None:
+    assert procs.set_oom_score_adjust(2**22, 500) is False  # no such process: logged, not raised

@@ -93,7 +93,8 @@ class CommandContext:
                 on_line(line)
 
         try:
-            code = await procs.run_process(argv, log_line, cwd=cwd, env=env, on_start=on_start)
+            code = await procs.run_process(argv, log_line, cwd=cwd, env=env, on_start=on_start,
+                                           oom_score_adjust=self.config.oom_score_adjust)
         except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
             raise CommandError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
         self.log(f"pid={pid} exited with code {code} after {format_duration(time.monotonic() - started)}")
