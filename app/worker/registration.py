@@ -30,14 +30,10 @@ async def register(client: WorkerClient, config: WorkerConfig, backoff: Backoff,
         try:
             creds = await client.register(config.worker_name, config.task_types, new_secret())
         except ManagerUnreachable as exc:
-            delay = backoff.next_delay()
-            _log.warning("cannot register at %s (%s); retrying in %.1f s", config.manager_url, exc, delay)
-            await sleep(delay)
+            await sleep(backoff.failed(_log.warning, "cannot register at %s (%s)", config.manager_url, exc))
             continue
         except ManagerRejected as exc:
-            delay = backoff.next_delay()
-            _log.error("manager refused registration: %s; retrying in %.1f s", exc, delay)
-            await sleep(delay)
+            await sleep(backoff.failed(_log.error, "manager refused registration: %s", exc))
             continue
         save_credentials(config.credentials_path, creds)
         _log.info("registered as worker %s at %s", creds.worker_id, config.manager_url)
@@ -61,9 +57,7 @@ async def sign_on(
                 config.worker_name, config.task_types, SOFTWARE_VERSION, config.can_restart
             )
         except ManagerUnreachable as exc:
-            delay = backoff.next_delay()
-            _log.warning("cannot sign on at %s (%s); retrying in %.1f s", config.manager_url, exc, delay)
-            await sleep(delay)
+            await sleep(backoff.failed(_log.warning, "cannot sign on at %s (%s)", config.manager_url, exc))
             continue
         except AuthRejected:
             _log.warning(
@@ -76,9 +70,7 @@ async def sign_on(
             fresh = True
             continue
         except ManagerRejected as exc:
-            delay = backoff.next_delay()
-            _log.error("manager refused sign-on: %s; retrying in %.1f s", exc, delay)
-            await sleep(delay)
+            await sleep(backoff.failed(_log.error, "manager refused sign-on: %s", exc))
             continue
         _log.info(
             "signed on as %r (%s); manager requests status %s", config.worker_name, creds.worker_id, status

@@ -116,9 +116,7 @@ class WorkerStateMachine:
                 await self._client.state_changed(status)
                 break
             except ManagerUnreachable as exc:
-                delay = backoff.next_delay()
-                _log.warning("cannot report status %s (%s); retrying in %.1f s", status, exc, delay)
-                await asyncio.sleep(delay)
+                await asyncio.sleep(backoff.failed(_log.warning, "cannot report status %s (%s)", status, exc))
             except ManagerRejected as exc:
                 if isinstance(exc, AuthRejected):
                     raise
@@ -162,9 +160,7 @@ class WorkerStateMachine:
                 return next_status
 
     async def _pause(self, what: str, exc: Exception, backoff: Backoff) -> None:
-        delay = backoff.next_delay()
-        _log.warning("%s (%s); retrying in %.1f s", what, exc, delay)
-        await asyncio.sleep(delay)
+        await asyncio.sleep(backoff.failed(_log.warning, "%s (%s)", what, exc))
 
     async def _recheck_state(self) -> Transition:
         """409 on asking for work: the Manager does not see us awake. Ask what it wants instead."""
