@@ -149,3 +149,14 @@ async def test_blender_check_runs_the_real_executable(manager, tmp_path):
         assert status == 200 and body["is_usable"] is True and body["cause"].startswith("Blender ")
         status, found = await manager.request("GET", "/api/v3/configuration/check/blender")
         assert status == 200 and any(c["is_usable"] for c in found)
+
+
+async def test_wrong_method_and_unknown_path_get_json_errors(manager):
+    async with manager.session.delete("/api/v3/version") as resp:
+        body = await resp.json()
+        assert resp.status == 405 and resp.headers["Allow"] == "GET,HEAD"
+        assert body == {"code": 405, "message": "DELETE is not allowed on /api/v3/version; allowed: GET, HEAD"}
+    status, body = await manager.request("GET", "/api/v3/no-such-thing")
+    assert status == 404 and "/api/v3/no-such-thing" in body["message"]
+    status, _ = await manager.request("GET", "/api/v3/version")  # and the Manager keeps serving
+    assert status == 200

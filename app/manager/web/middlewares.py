@@ -29,13 +29,27 @@ async def error_middleware(request: web.Request, handler):
         return error_json(exc.status, exc.message, exc.headers)
     except web.HTTPException as exc:
         if exc.status >= 400 and exc.content_type != "application/json":
-            return error_json(exc.status, exc.reason or exc.text or "error", dict(exc.headers) or None)
+            # Keep headers such as `Allow` (405); the body and its type are ours now.
+            kept = {k: v for k, v in exc.headers.items() if k.lower() not in _BODY_HEADERS}
+            return error_json(exc.status, _http_error_message(request, exc), kept or None)
         raise
     except IntegrityProblem as exc:
         return error_json(500, str(exc))
     except Exception:  # noqa: BLE001 - never leak a traceback to the client
         _log.exception("%s %s crashed", request.method, request.path)
         return error_json(500, "internal error in the Manager; see its log for details")
+
+
+_BODY_HEADERS = {"content-type", "content-length", "content-encoding"}
+
+
+def _http_error_message(request: web.Request, exc: web.HTTPException) -> str:
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        return f"{request.method} is not allowed on {request.path}; allowed: {allowed}"
+    if isinstance(exc, web.HTTPNotFound):
+        return f"no such path: {request.path} (the API explorer at /api/v3/swagger-ui/ lists them)"
+    return exc.reason or exc.text or "error"
 
 
 # Paths open without the access token: the worker API has its own auth, the add-on's read paths
