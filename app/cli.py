@@ -104,7 +104,18 @@ def _run_manager(args: argparse.Namespace) -> int:
         return await run_manager(cfg.path, args.listen)
 
     _log.info("starting manager with config %s", cfg.path)
-    return run_headless(main)
+    return _headless_manager(main)
+
+
+def _headless_manager(main) -> int:
+    """run_headless, with start-up problems of the Manager's own making said in one line."""
+    from app.manager.persistence.errors import StoreUnavailable
+    from app.runtime import run_headless
+
+    try:
+        return run_headless(main)
+    except StoreUnavailable as exc:
+        return _fail(str(exc))
 
 
 def _shaman_gc(cfg, dry_run: bool) -> int:
@@ -185,7 +196,12 @@ def _run_all(args: argparse.Namespace) -> int:
                 service = ManagerService(cfg)
 
         manager = asyncio.create_task(serve())
-        await service.ready.wait()
+        ready = asyncio.create_task(service.ready.wait())
+        await asyncio.wait({manager, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if not service.ready.is_set():  # the Manager could not start: say why, start no worker
+            ready.cancel()
+            await manager
+            return 1
         if not args.manager:
             args.manager = f"http://127.0.0.1:{service.port}/"
         wcfg = _worker_config(args)
@@ -195,4 +211,4 @@ def _run_all(args: argparse.Namespace) -> int:
             manager.cancel()
             await asyncio.gather(manager, return_exceptions=True)
 
-    return run_headless(main)
+    return _headless_manager(main)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,9 +14,34 @@ import pytest
 from app.manager.config import ManagerConfig, save_config
 
 
+# Run the Manager tests against PostgreSQL instead of SQLite (by hand; CI uses SQLite):
+#   TABLAO_TEST_POSTGRES=postgresql://user@127.0.0.1:5432/postgres pytest tests/manager
+# Each Manager gets a new database on that server.
+TEST_POSTGRES = os.environ.get("TABLAO_TEST_POSTGRES", "")
+
+
+def _test_database(root: Path) -> str:
+    """SQLite in `root`, or the PostgreSQL database of `root` (the same one again on a restart)."""
+    if not TEST_POSTGRES:
+        return "manager.sqlite"
+    import hashlib
+
+    import psycopg2
+
+    name = "tablao_test_" + hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
+    conn = psycopg2.connect(TEST_POSTGRES)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cur.fetchone() is None:
+            cur.execute(f"CREATE DATABASE {name}")
+    conn.close()
+    return TEST_POSTGRES.rsplit("/", 1)[0] + "/" + name
+
+
 def make_config(root: Path, **overrides) -> ManagerConfig:
     cfg = ManagerConfig(path=root / "flamenco-manager.yaml", listen="127.0.0.1:0",
-                        shared_storage_path=str(root / "shared"), database="manager.sqlite",
+                        shared_storage_path=str(root / "shared"), database=_test_database(root),
                         local_manager_storage_path="storage")
     for key, value in overrides.items():
         setattr(cfg, key, value)

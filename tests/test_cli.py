@@ -200,3 +200,24 @@ def test_setup_assistant_saves_storage_and_blender_then_restarts(tmp_path):
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out[-3000:]
+
+
+def test_unusable_database_gives_a_message_not_a_traceback(tmp_path):
+    damaged = tmp_path / "damaged.sqlite"
+    damaged.write_bytes(b"this is not an SQLite file, it is a text file with a wrong name\n" * 100)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    cases = {
+        "damaged.sqlite": "file is not a database",
+        str(blocked / "manager.sqlite"): "a-file",  # its folder would have to be inside a file
+        "postgresql://farm@127.0.0.1:9/tablao": "cannot open the database postgresql://farm@127.0.0.1:9/tablao",
+    }
+    for command in ("manager", "all"):
+        for database, fragment in cases.items():
+            cfg = tmp_path / "flamenco-manager.yaml"
+            cfg.write_text(f"_meta: {{version: 3}}\nlisten: 127.0.0.1:{_free_port()}\ndatabase: '{database}'\n")
+            result = _run(command, "--headless", "--config", str(cfg), env_home=tmp_path)
+            assert result.returncode == 2, (command, database, result.stderr)
+            assert "Traceback" not in result.stderr, result.stderr
+            assert fragment in result.stderr and "check `database:`" in result.stderr.lower()
+    assert damaged.read_bytes().startswith(b"this is not an SQLite file")  # left as it was

@@ -12,6 +12,7 @@ import concurrent.futures
 import contextlib
 import functools
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -22,7 +23,7 @@ import peewee as pw
 from playhouse.db_url import connect as connect_url
 from playhouse.migrations import Runner
 
-from app.manager.persistence.errors import DatabaseBusy, IntegrityProblem
+from app.manager.persistence.errors import DatabaseBusy, IntegrityProblem, StoreUnavailable
 from app.manager.persistence.models import database_proxy
 
 _log = logging.getLogger(__name__)
@@ -58,7 +59,6 @@ def open_db(url: str) -> pw.Database:
     """Open a database from a URL (`sqlite:///path` or `postgresql://...`), not yet connected."""
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
-        path.parent.mkdir(parents=True, exist_ok=True)
         # One connection shared by the store thread and quick calls on the event loop, always
         # under `Store._lock`: thread-local connections would make them two SQLite writers.
         return pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False,
@@ -122,10 +122,32 @@ class Store:
             self._open_locked()
 
     def _open_locked(self) -> None:
-        database_proxy.initialize(self.db)
-        self.db.connect(reuse_if_open=True)
-        integrity_check(self.db)
-        migrate(self.db)
+        where = _redacted(self.url)
+        try:
+            if self.is_sqlite:
+                Path(self.db.database).parent.mkdir(parents=True, exist_ok=True)
+            database_proxy.initialize(self.db)
+            self.db.connect(reuse_if_open=True)
+            integrity_check(self.db)
+            migrate(self.db)
+        except pw.ImproperlyConfigured as exc:
+            raise StoreUnavailable(
+                f"cannot open the database {where}: {exc} Install it with "
+                "`pip install psycopg2-binary`, or check `database:` in the Manager's configuration "
+                "file (a plain file name means SQLite)."
+            ) from None
+        except IntegrityProblem as exc:
+            raise StoreUnavailable(
+                f"the database {where} is damaged ({exc}). Stop the Manager, move the file away and "
+                "restore a backup (or start with an empty database)."
+            ) from None
+        except (pw.DatabaseError, sqlite3.Error, OSError) as exc:
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            detail += "" if detail.endswith((".", "?", "!")) else "."
+            raise StoreUnavailable(
+                f"cannot open the database {where}: {detail} Check `database:` in the Manager's "
+                "configuration file, and that the file (or database server) is reachable and writable."
+            ) from None
 
     def open_sync(self) -> None:
         """Open on the store thread from synchronous code (tests, one-shot CLI actions)."""
@@ -255,3 +277,10 @@ def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) ->
         loop.call_soon_threadsafe(callback)
     except RuntimeError:  # the loop is closed: nobody is waiting any more
         pass
+
+
+def _redacted(url: str) -> str:
+    """The URL for messages: a password in it is replaced by ***."""
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///"):]
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.api.errors import ApiError, NotFound, ServiceUnavailable
 
-__all__ = ["DatabaseBusy", "IntegrityProblem", "NotFound", "StoreError"]
+__all__ = ["DatabaseBusy", "IntegrityProblem", "NotFound", "StoreError", "StoreUnavailable"]
 
 
 class DatabaseBusy(ServiceUnavailable):
@@ -16,6 +16,10 @@ class DatabaseBusy(ServiceUnavailable):
 
 class IntegrityProblem(Exception):
     """The database failed its integrity check; the Manager must not run on it."""
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be opened at start-up; the message says what to fix."""
 
 
 class StoreError(ApiError):
