@@ -85,7 +85,6 @@ def _fail(message: str) -> int:
 
 def _run_manager(args: argparse.Namespace) -> int:
     from app.manager.config import ConfigError, save_config
-    from app.runtime import run_headless
 
     try:
         cfg = _load_manager_config(args)
@@ -174,7 +173,6 @@ def _run_all(args: argparse.Namespace) -> int:
     import asyncio
 
     from app.manager.config import ConfigError
-    from app.runtime import run_headless
 
     try:
         mcfg = _load_manager_config(args)

@@ -13,7 +13,6 @@ import pytest
 
 from app.manager.config import ManagerConfig, save_config
 
-
 # Run the Manager tests against PostgreSQL instead of SQLite (by hand; CI uses SQLite):
 #   TABLAO_TEST_POSTGRES=postgresql://user@127.0.0.1:5432/postgres pytest tests/manager
 # Each Manager gets a new database on that server.
