@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from app import __version__
@@ -106,7 +107,7 @@ def _run_manager(args: argparse.Namespace) -> int:
     return _headless_manager(main)
 
 
-def _headless_manager(main) -> int:
+def _headless_manager(main: Callable[[], Awaitable[int | None]]) -> int:
     """run_headless, with start-up problems of the Manager's own making said in one line."""
     from app.manager.persistence.errors import StoreUnavailable
     from app.runtime import run_headless

@@ -20,6 +20,7 @@ import yaml
 
 from app.common.durations import format_duration, parse_duration
 from app.common.paths import config_dir, current_platform
+from app.shaman.config import LinkMode
 
 _log = logging.getLogger(__name__)
 
@@ -42,9 +43,6 @@ def default_variables() -> dict[str, Any]:
         },
         "blenderArgs": {"values": [{"platform": "all", "value": "-b -y"}]},
     }
-
-
-SHAMAN_LINK_MODES = ("auto", "symlink", "hardlink", "copy")  # app.shaman.config.LinkMode values
 
 
 @dataclass
@@ -209,9 +207,10 @@ def _apply_shaman(cfg: ManagerConfig, value: Any) -> None:
     if "maxAge" in gc:
         cfg.shaman_gc_max_age = parse_duration(gc["maxAge"])
     if "linkMode" in value:
+        modes = [mode.value for mode in LinkMode]
         mode = str(value["linkMode"]).lower()
-        if mode not in SHAMAN_LINK_MODES:
-            raise ValueError(f"linkMode must be one of {', '.join(SHAMAN_LINK_MODES)}, got {value['linkMode']!r}")
+        if mode not in modes:
+            raise ValueError(f"linkMode must be one of {', '.join(modes)}, got {value['linkMode']!r}")
         cfg.shaman_link_mode = mode
     if "staleUploadAge" in value:
         cfg.shaman_stale_upload_age = parse_duration(value["staleUploadAge"])

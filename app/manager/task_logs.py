@@ -143,14 +143,10 @@ class TaskLogs:
         if path is not None and self._pending_total > _MAX_PENDING_BYTES:
             await self._wait_written(path)
 
-    async def write_manager_line(self, job_id: str, task_id: str, line: str) -> None:
-        """Append a line from the Manager itself, prefixed with an RFC 3339 UTC timestamp."""
-        self.queue_manager_lines([(job_id, task_id, line)])
-
     def queue_manager_lines(self, lines: Iterable[tuple[str, str, str]]) -> None:
         """Queue Manager lines (job id, task id, text) without waiting; they keep their order.
 
-        A multi-line message gets the timestamp on each line, so every line in
+        Each line is prefixed with an RFC 3339 UTC timestamp. A multi-line message gets the timestamp on each line, so every line in
         the file still says when it was written.
         """
         stamp = rfc3339_utc(self._clock.now())

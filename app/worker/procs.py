@@ -151,11 +151,10 @@ def set_oom_score_adjust(pid: int, value: int) -> bool:
     Set right after the start; children the program starts later inherit it. Raising the value
     needs no privileges. Elsewhere, or when refused, it logs and goes on: never a task failure.
     """
-    path = Path(f"/proc/{pid}/oom_score_adj")
     if sys.platform != "linux":
         return False
     try:
-        path.write_text(f"{value}\n")
+        Path(f"/proc/{pid}/oom_score_adj").write_text(f"{value}\n")
     except OSError as exc:
         _log.warning("could not set oom_score_adj of pid %d to %d: %s", pid, value, exc.strerror or exc)
         return False

@@ -250,10 +250,7 @@ class WorkerStateMachine:
             asked_at = time.monotonic()
             try:
                 requested = await self._client.state(wait_s=wait_s)
-            except ManagerUnreachable as exc:
-                await self._pause("cannot check for a status change", exc, backoff)
-                continue
-            except ManagerRejected as exc:
+            except (ManagerUnreachable, ManagerRejected) as exc:
                 if isinstance(exc, AuthRejected):
                     raise
                 await self._pause("cannot check for a status change", exc, backoff)

@@ -101,8 +101,8 @@ async def test_missing_log_reads_empty(logs: TaskLogs) -> None:
 
 
 async def test_manager_lines_are_timestamped(logs: TaskLogs) -> None:
-    await logs.write_manager_line(JOB, TASK, "task changed status queued -> active")
-    await logs.write_manager_line(JOB, TASK, "two\nlines")
+    logs.queue_manager_lines([(JOB, TASK, "task changed status queued -> active")])
+    logs.queue_manager_lines([(JOB, TASK, "two\nlines")])
     assert await logs.whole(JOB, TASK) == (
         "2024-05-01T12:34:56.789Z task changed status queued -> active\n"
         "2024-05-01T12:34:56.789Z two\n"
