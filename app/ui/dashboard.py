@@ -1,0 +1,144 @@
+"""`Dashboard`: the watched Managers, the combined job and worker models, and the actions.
+
+One `ManagerConnection` per Manager feeds one jobs model and one workers model (rows carry their
+Manager's label). Every action is sent to the Manager that owns the row, so with several Managers
+the same table steers all of them. Actions are coroutines: the window awaits them from async slots
+and shows a failure where the user acted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.api.client import ManagerClient
+from app.ui.connection import CONNECTED, ManagerConnection
+from app.ui.models.columns import MANAGER, jobs_model, workers_model
+
+_log = logging.getLogger(__name__)
+
+
+class Dashboard(QObject):
+    managers_changed = Signal()
+    connection_state_changed = Signal(str, str, str)   # label, state, message
+    farm_status_changed = Signal(str, str)             # label, status
+    task_log_appended = Signal(str, str, str)          # label, task id, text
+    tasks_changed = Signal(str, list)                  # label, task deltas
+    last_rendered_changed = Signal(str, str)           # label, job id
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.connections: dict[str, ManagerConnection] = {}
+        self.jobs = jobs_model(self)
+        self.workers = workers_model(self)
+
+    # --- Managers --------------------------------------------------------------------------------
+    def add_manager(self, url: str, client: ManagerClient | None = None) -> ManagerConnection:
+        url = url.rstrip("/")
+        if url in self.connections:
+            return self.connections[url]
+        conn = ManagerConnection(url, label=_label(url), client=client, parent=self)
+        label = conn.label
+        conn.jobs_reset.connect(lambda rows, label=label: self._reset(self.jobs, label, rows))
+        conn.jobs_changed.connect(self.jobs.upsert_many)
+        conn.workers_reset.connect(lambda rows, label=label: self._reset(self.workers, label, rows))
+        conn.workers_changed.connect(self._workers_changed)
+        conn.state_changed.connect(lambda s, m, label=label: self.connection_state_changed.emit(label, s, m))
+        conn.farm_status_changed.connect(lambda s, label=label: self.farm_status_changed.emit(label, s))
+        conn.task_log_appended.connect(lambda t, text, label=label: self.task_log_appended.emit(label, t, text))
+        conn.tasks_changed.connect(lambda rows, label=label: self.tasks_changed.emit(label, rows))
+        conn.last_rendered_changed.connect(lambda j, label=label: self.last_rendered_changed.emit(label, j))
+        self.connections[url] = conn
+        conn.start()
+        self.managers_changed.emit()
+        return conn
+
+    async def remove_manager(self, url: str) -> None:
+        conn = self.connections.pop(url.rstrip("/"), None)
+        if conn is None:
+            return
+        await conn.stop()
+        for model in (self.jobs, self.workers):
+            for key in [k for k in model.keys() if k.startswith(conn.label + "/")]:
+                model.remove(key)
+        self.managers_changed.emit()
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.stop() for c in self.connections.values()), return_exceptions=True)
+
+    @property
+    def multi(self) -> bool:
+        return len(self.connections) > 1
+
+    def connection_for(self, row: dict[str, Any]) -> ManagerConnection:
+        label = row.get(MANAGER)
+        for conn in self.connections.values():
+            if conn.label == label:
+                return conn
+        raise LookupError(f"no Manager {label!r} is watched any more")
+
+    def all_connected(self) -> bool:
+        return all(c.state == CONNECTED for c in self.connections.values())
+
+    def _reset(self, model, label: str, rows: list[dict[str, Any]]) -> None:
+        if len(self.connections) <= 1:
+            model.reset(rows)
+            return
+        keep = [model.row(k) for k in model.keys() if not k.startswith(label + "/")]
+        model.reset([r for r in keep if r is not None] + rows)
+
+    def _workers_changed(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            if row.get("deleted_at"):
+                self.workers.remove(f"{row.get(MANAGER, '')}/{row['id']}")
+        self.workers.upsert_many([r for r in rows if not r.get("deleted_at")])
+
+    # --- actions (each goes to the Manager that owns the row) ------------------------------------------
+    async def set_job_status(self, rows: Iterable[dict[str, Any]], status: str, reason: str) -> list[str]:
+        return await self._each(rows, lambda c, r: c.client.set_job_status(r["id"], status, reason))
+
+    async def set_job_priority(self, rows: Iterable[dict[str, Any]], priority: int) -> list[str]:
+        return await self._each(rows, lambda c, r: c.client.set_job_priority(r["id"], priority))
+
+    async def delete_jobs(self, rows: Iterable[dict[str, Any]]) -> list[str]:
+        return await self._each(rows, lambda c, r: c.client.delete_job(r["id"]))
+
+    async def requeue_failed_tasks(self, rows: Iterable[dict[str, Any]]) -> list[str]:
+        """Requeue only the failed tasks of each job (the job itself follows the tasks)."""
+
+        async def one(conn: ManagerConnection, row: dict[str, Any]) -> None:
+            tasks = await conn.client.job_tasks(row["id"])
+            for task in tasks:
+                if task.get("status") == "failed":
+                    await conn.client.set_task_status(task["id"], "queued", "requeued from the dashboard")
+
+        return await self._each(rows, one)
+
+    async def request_worker_status(self, rows: Iterable[dict[str, Any]], status: str, lazy: bool) -> list[str]:
+        return await self._each(rows, lambda c, r: c.client.request_worker_status(r["id"], status, lazy))
+
+    async def delete_workers(self, rows: Iterable[dict[str, Any]]) -> list[str]:
+        return await self._each(rows, lambda c, r: c.client.request("DELETE", f"/api/v3/worker-mgt/workers/{r['id']}"))
+
+    async def _each(self, rows: Iterable[dict[str, Any]], action) -> list[str]:
+        """Run `action(conn, row)` for every row, in parallel; return the error messages."""
+
+        async def run(row: dict[str, Any]) -> str | None:
+            try:
+                await action(self.connection_for(row), row)
+            except Exception as exc:  # noqa: BLE001 - reported to the user in the Manager's words
+                return f"{row.get('name', row.get('id'))}: {exc}"
+            return None
+
+        results = await asyncio.gather(*(run(r) for r in rows))
+        return [r for r in results if r]
+
+
+def _label(url: str) -> str:
+    """A short name for a Manager: its host:port."""
+    rest = url.split("://", 1)[-1]
+    return rest.split("/", 1)[0]

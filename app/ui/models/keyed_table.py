@@ -1,0 +1,170 @@
+"""`KeyedTableModel`: a table of dict rows addressed by a key, updated by deltas.
+
+The dashboard's tables (jobs, tasks, workers) hold rows that arrive as a snapshot and then change
+one event at a time. Rows are kept in arrival order with a key → row index, so an event touches
+one row and emits one `dataChanged` for it; sorting and filtering belong to a proxy model.
+Items may be dicts or the typed wire models of `app.api` (anything with `to_json()`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1   # a value that sorts naturally (numbers, timestamps)
+KEY_ROLE = Qt.ItemDataRole.UserRole + 2    # the row's key
+ROW_ROLE = Qt.ItemDataRole.UserRole + 3    # the whole row dict
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 4  # 0..1 for progress-bar delegates
+
+Row = dict[str, Any]
+_Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its title, how to show a row's value, and how to sort it."""
+
+    title: str
+    text: Callable[[Row], str]
+    sort: Callable[[Row], Any] | None = None
+    progress: Callable[[Row], float] | None = None
+    tooltip: Callable[[Row], str] | None = None
+    align_right: bool = False
+
+
+def as_row(item: Any) -> Row:
+    """A dict for a dict, or the JSON form of a typed wire model."""
+    if isinstance(item, dict):
+        return item
+    to_json = getattr(item, "to_json", None)
+    if callable(to_json):
+        return to_json()
+    raise TypeError(f"cannot show {type(item).__name__} as a table row")
+
+
+class KeyedTableModel(QAbstractTableModel):
+    """Rows keyed by `key(row)`; `reset`, `upsert` and `remove` are the only ways in."""
+
+    def __init__(self, columns: list[Column], key: Callable[[Row], str], parent=None):
+        super().__init__(parent)
+        self.columns = columns
+        self._key = key
+        self._rows: list[Row] = []
+        self._index: dict[str, int] = {}
+
+    # --- reading ---------------------------------------------------------------------------------
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            if 0 <= section < len(self.columns):
+                return self.columns[section].title
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        col = self.columns[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return col.text(row)
+        if role == SORT_ROLE:
+            return col.sort(row) if col.sort else col.text(row)
+        if role == KEY_ROLE:
+            return self._key(row)
+        if role == ROW_ROLE:
+            return row
+        if role == PROGRESS_ROLE and col.progress is not None:
+            return col.progress(row)
+        if role == Qt.ItemDataRole.ToolTipRole and col.tooltip is not None:
+            return col.tooltip(row)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col.align_right:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def row(self, key: str) -> Row | None:
+        i = self._index.get(key)
+        return None if i is None else self._rows[i]
+
+    def row_of(self, key: str) -> int:
+        return self._index.get(key, -1)
+
+    def keys(self) -> list[str]:
+        return [self._key(r) for r in self._rows]
+
+    # --- changing --------------------------------------------------------------------------------
+    def reset(self, items: Iterable[Any]) -> None:
+        """Replace every row (a fresh snapshot after connecting or reconnecting)."""
+        self.beginResetModel()
+        self._rows = [dict(as_row(i)) for i in items]
+        self._index = {self._key(r): n for n, r in enumerate(self._rows)}
+        self.endResetModel()
+
+    def upsert(self, item: Any) -> bool:
+        """Merge a delta into its row (or append it); return True when the row is new."""
+        delta = as_row(item)
+        key = self._key(delta)
+        i = self._index.get(key)
+        if i is None:
+            n = len(self._rows)
+            self.beginInsertRows(QModelIndex(), n, n)
+            self._rows.append(dict(delta))
+            self._index[key] = n
+            self.endInsertRows()
+            return True
+        self._rows[i].update(delta)
+        self.dataChanged.emit(self.index(i, 0), self.index(i, len(self.columns) - 1))
+        return False
+
+    def upsert_many(self, items: Iterable[Any]) -> None:
+        """Apply many deltas: new rows are inserted as one block, changed rows as few ranges."""
+        new: list[Row] = []
+        changed: set[int] = set()
+        for item in items:
+            delta = as_row(item)
+            key = self._key(delta)
+            i = self._index.get(key)
+            if i is None:
+                pending = next((r for r in new if self._key(r) == key), None)
+                if pending is None:
+                    new.append(dict(delta))
+                else:
+                    pending.update(delta)
+            else:
+                self._rows[i].update(delta)
+                changed.add(i)
+        for first, last in _ranges(sorted(changed)):
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(self.columns) - 1))
+        if new:
+            n = len(self._rows)
+            self.beginInsertRows(QModelIndex(), n, n + len(new) - 1)
+            for r in new:
+                self._index[self._key(r)] = len(self._rows)
+                self._rows.append(r)
+            self.endInsertRows()
+
+    def remove(self, key: str) -> None:
+        i = self._index.get(key)
+        if i is None:
+            return
+        self.beginRemoveRows(QModelIndex(), i, i)
+        del self._rows[i]
+        self._index = {self._key(r): n for n, r in enumerate(self._rows)}
+        self.endRemoveRows()
+
+
+def _ranges(rows: list[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for r in rows:
+        if out and out[-1][1] == r - 1:
+            out[-1] = (out[-1][0], r)
+        else:
+            out.append((r, r))
+    return out

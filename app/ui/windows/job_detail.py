@@ -1,0 +1,272 @@
+"""The job detail pane: last rendered frame, settings, tasks, failures by cause, a live log tail."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import Counter
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit,
+                               QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
+from qasync import asyncSlot
+
+from app.ui.connection import ManagerConnection
+from app.ui.dashboard import Dashboard
+from app.ui.errors import show_error
+from app.ui.models.columns import tasks_model
+from app.ui.models.filter_proxy import RowFilterProxy
+from app.ui.models.keyed_table import ROW_ROLE
+from app.ui.widgets.progress_delegate import ProgressDelegate
+
+_log = logging.getLogger(__name__)
+LOG_TAIL_LINES = 2000
+
+
+class JobDetail(QWidget):
+    def __init__(self, dashboard: Dashboard, parent=None):
+        super().__init__(parent)
+        self.dashboard = dashboard
+        self.job: dict[str, Any] = {}
+        self.conn: ManagerConnection | None = None
+        self.task_id = ""
+        self._load: asyncio.Task | None = None
+
+        self.title = QLabel("Select a job to see its tasks and last rendered frame.")
+        self.title.setObjectName("jobTitle")
+        self.title.setWordWrap(True)
+        self.image = QLabel("no frame rendered yet")
+        self.image.setObjectName("lastRendered")
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumSize(320, 180)
+        self.image.setStyleSheet("QLabel#lastRendered { background: #202020; color: #aaa; }")
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+
+        self.tasks = tasks_model(self)
+        self.task_proxy = RowFilterProxy(("name", "status", "activity"), self)
+        self.task_proxy.setSourceModel(self.tasks)
+        self.task_table = QTableView()
+        self.task_table.setModel(self.task_proxy)
+        self.task_table.setSortingEnabled(True)
+        self.task_table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.task_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.task_table.verticalHeader().hide()
+        self.task_table.verticalHeader().setDefaultSectionSize(22)
+        self.task_table.setItemDelegateForColumn(3, ProgressDelegate(self.task_table))
+        self.task_table.horizontalHeader().setStretchLastSection(True)
+        self.task_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for col, width in ((0, 50), (1, 80), (2, 180), (3, 90), (4, 110), (5, 260)):
+            self.task_table.setColumnWidth(col, width)
+        self.task_table.selectionModel().currentRowChanged.connect(self._task_selected)
+
+        self.log = QPlainTextEdit(readOnly=True)
+        self.log.setObjectName("taskLog")
+        self.log.setMaximumBlockCount(LOG_TAIL_LINES)
+        self.log.setPlaceholderText("Select a task to follow its log.")
+        self.whole_log = QPushButton("Whole log…")
+        self.whole_log.clicked.connect(self._show_whole_log)
+        self.failures = QPlainTextEdit(readOnly=True)
+        self.failures.setObjectName("failures")
+        self.settings = QPlainTextEdit(readOnly=True)
+
+        top = QHBoxLayout()
+        top.addWidget(self.image, 2)
+        top.addWidget(self.summary, 3)
+        log_pane = QWidget()
+        log_layout = QVBoxLayout(log_pane)
+        log_layout.setContentsMargins(0, 0, 0, 0)
+        log_layout.addWidget(self.log)
+        log_layout.addWidget(self.whole_log, 0, Qt.AlignmentFlag.AlignRight)
+        tabs = QTabWidget()
+        tabs.addTab(log_pane, "Task log")
+        tabs.addTab(self.failures, "Failures")
+        tabs.addTab(self.settings, "Settings && metadata")
+        self.tabs = tabs
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.task_table)
+        split.addWidget(tabs)
+        split.setSizes([600, 500])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addLayout(top, 2)
+        layout.addWidget(split, 3)
+
+        dashboard.tasks_changed.connect(self._tasks_changed)
+        dashboard.task_log_appended.connect(self._log_appended)
+        dashboard.last_rendered_changed.connect(self._last_rendered_changed)
+        dashboard.jobs.dataChanged.connect(self._job_row_changed)
+
+    # --- showing a job ---------------------------------------------------------------------------
+    def show_job(self, row: dict[str, Any]) -> None:
+        if row.get("id") == self.job.get("id") and row.get("_manager") == self.job.get("_manager"):
+            return
+        self._unfollow()
+        self.job = dict(row)
+        self.tasks.reset([])
+        self.log.clear()
+        self.image.setPixmap(QPixmap())
+        self.image.setText("no frame rendered yet")
+        if not row:
+            self.conn = None
+            self.title.setText("Select a job to see its tasks and last rendered frame.")
+            self.summary.clear()
+            return
+        self.conn = self.dashboard.connection_for(row)
+        self._show_summary()
+        if self._load is not None:
+            self._load.cancel()
+        self._load = asyncio.ensure_future(self._fetch(self.conn, row["id"]))
+
+    async def _fetch(self, conn: ManagerConnection, job_id: str) -> None:
+        try:
+            job, tasks = await asyncio.gather(conn.client.job(job_id), conn.client.job_tasks(job_id))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            self.summary.setText(f"Could not load the job: {exc}")
+            return
+        if job_id != self.job.get("id"):
+            return
+        self.job.update(job)
+        self.tasks.reset(tasks)
+        self._show_summary()
+        self._show_failures()
+        await self._fetch_image(conn, job_id)
+
+    def _show_summary(self) -> None:
+        job = self.job
+        self.title.setText(f"<b>{_escape(job.get('name', ''))}</b> — {job.get('type', '')}, "
+                           f"{job.get('status', '')}")
+        lines = [
+            f"Status: {job.get('status', '')}  ({job.get('steps_completed', 0)}/{job.get('steps_total', 0)} steps)",
+            f"Priority: {job.get('priority', '')}",
+            f"Activity: {job.get('activity', '') or '—'}",
+        ]
+        why = waiting_reason(job, self.tasks)
+        if why:
+            lines.append(f"Why waiting: {why}")
+        self.summary.setText("\n".join(lines))
+        self.settings.setPlainText(json.dumps({"settings": job.get("settings", {}),
+                                               "metadata": job.get("metadata", {})}, indent=2))
+
+    def _show_failures(self) -> None:
+        causes = failure_causes(self.tasks)
+        self.failures.setPlainText("\n".join(f"{n} task(s): {cause}" for cause, n in causes)
+                                   or "No failed tasks.")
+
+    async def _fetch_image(self, conn: ManagerConnection, job_id: str) -> None:
+        try:
+            info = await conn.client.request("GET", f"/api/v3/jobs/{job_id}/last-rendered")
+            if not info:
+                return
+            suffix = "last-rendered-small.jpg" if "last-rendered-small.jpg" in info["suffixes"] else info["suffixes"][0]
+            async with conn.client._http().get(conn.client.base_url + info["base"] + "/" + suffix) as resp:
+                data = await resp.read() if resp.status == 200 else b""
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a missing preview is not an error dialog
+            _log.info("no last-rendered image for %s: %s", job_id, exc)
+            return
+        pixmap = QPixmap()
+        if data and pixmap.loadFromData(data) and job_id == self.job.get("id"):
+            self.image.setPixmap(pixmap.scaled(self.image.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                               Qt.TransformationMode.SmoothTransformation))
+
+    # --- live updates ----------------------------------------------------------------------------
+    def _tasks_changed(self, label: str, rows: list[dict]) -> None:
+        if not self.job or label != self.job.get("_manager"):
+            return
+        mine = [r for r in rows if r.get("job_id") == self.job.get("id")]
+        if mine:
+            self.tasks.upsert_many(mine)
+            self._show_failures()
+
+    def _job_row_changed(self, top, bottom, _roles=()) -> None:
+        if not self.job:
+            return
+        for r in range(top.row(), bottom.row() + 1):
+            row = self.dashboard.jobs.index(r, 0).data(ROW_ROLE)
+            if row and row.get("id") == self.job.get("id") and row.get("_manager") == self.job.get("_manager"):
+                self.job.update(row)
+                self._show_summary()
+                if row.get("refresh_tasks") and self.conn is not None:
+                    self._load = asyncio.ensure_future(self._fetch(self.conn, row["id"]))
+
+    def _last_rendered_changed(self, label: str, job_id: str) -> None:
+        if self.conn is not None and label == self.conn.label and job_id == self.job.get("id"):
+            asyncio.ensure_future(self._fetch_image(self.conn, job_id))
+
+    def _task_selected(self, current, _previous) -> None:
+        row = current.data(ROW_ROLE) if current.isValid() else None
+        self._unfollow()
+        self.log.clear()
+        if not row or self.conn is None:
+            return
+        self.task_id = row["id"]
+        self.conn.follow_task_log(self.task_id)
+        asyncio.ensure_future(self._load_tail(self.conn, self.task_id))
+
+    async def _load_tail(self, conn: ManagerConnection, task_id: str) -> None:
+        with contextlib.suppress(Exception):
+            text = await conn.client.task_log_tail(task_id)
+            if task_id == self.task_id and text:
+                self.log.setPlainText(text.rstrip("\n"))
+                self.log.verticalScrollBar().setValue(self.log.verticalScrollBar().maximum())
+
+    def _log_appended(self, label: str, task_id: str, text: str) -> None:
+        if task_id == self.task_id and self.conn is not None and label == self.conn.label:
+            self.log.appendPlainText(text.rstrip("\n"))
+
+    def _unfollow(self) -> None:
+        if self.task_id and self.conn is not None:
+            self.conn.unfollow_task_log(self.task_id)
+        self.task_id = ""
+
+    @asyncSlot()
+    async def _show_whole_log(self) -> None:
+        if not self.task_id or self.conn is None:
+            return
+        try:
+            text = await self.conn.client.request("GET", f"/api/v3/tablao/tasks/{self.task_id}/log")
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, "Could not load the log", exc)
+            return
+        body = text.get("message", "") if isinstance(text, dict) else str(text)
+        self.log.setPlainText(body)
+
+
+def failure_causes(tasks) -> list[tuple[str, int]]:
+    """Failed tasks grouped by the last line of their activity, most common first."""
+    counts: Counter[str] = Counter()
+    for key in tasks.keys():
+        row = tasks.row(key) or {}
+        if row.get("status") == "failed":
+            lines = [ln for ln in str(row.get("activity") or "unknown error").splitlines() if ln.strip()]
+            counts[lines[-1] if lines else "unknown error"] += 1
+    return counts.most_common()
+
+
+def waiting_reason(job: dict[str, Any], tasks) -> str:
+    """Why a job is not running, in words, from what the dashboard knows."""
+    status = job.get("status")
+    if status == "paused":
+        return "the job is paused; resume it to render."
+    if status == "under-construction":
+        return "the job is still being compiled."
+    if status != "queued":
+        return ""
+    reason = job.get("_waiting_reason")
+    if reason:
+        return str(reason)
+    return "all of its tasks wait for a worker that can run them."
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,91 @@
+"""The worker list: status, current task, platform, tags, last seen; sleep/wake/shutdown/delete."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLineEdit, QMenu, QMessageBox,
+                               QTableView, QVBoxLayout, QWidget)
+from qasync import asyncSlot
+
+from app.ui.dashboard import Dashboard
+from app.ui.errors import show_messages
+from app.ui.models.filter_proxy import RowFilterProxy
+from app.ui.models.keyed_table import ROW_ROLE
+
+
+class WorkersView(QWidget):
+    def __init__(self, dashboard: Dashboard, parent=None):
+        super().__init__(parent)
+        self.dashboard = dashboard
+        self.proxy = RowFilterProxy(("name", "status", "platform", "_manager"), self)
+        self.proxy.setSourceModel(dashboard.workers)
+        self.search = QLineEdit(placeholderText="Search workers by name, status or platform")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.proxy.set_text)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for col, width in ((0, 120), (1, 160), (2, 110), (3, 200), (4, 80), (5, 80), (6, 140), (7, 100)):
+            self.table.setColumnWidth(col, width)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        dashboard.managers_changed.connect(lambda: self.table.setColumnHidden(0, not dashboard.multi))
+        self.table.setColumnHidden(0, not dashboard.multi)
+        bar = QHBoxLayout()
+        bar.addWidget(self.search)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.table)
+        self.actions = self._make_actions()
+
+    def selected_rows(self) -> list[dict]:
+        return [r.data(ROW_ROLE) for r in self.table.selectionModel().selectedRows() if r.data(ROW_ROLE)]
+
+    def _make_actions(self) -> dict[str, QAction]:
+        spec = {
+            "wake": ("Wake up", lambda: self._request("awake", False)),
+            "sleep_lazy": ("Sleep after the current task", lambda: self._request("asleep", True)),
+            "sleep_now": ("Sleep now", lambda: self._request("asleep", False)),
+            "restart_lazy": ("Restart after the current task", lambda: self._request("restart", True)),
+            "restart_now": ("Restart now", lambda: self._request("restart", False)),
+            "shutdown_lazy": ("Shut down after the current task", lambda: self._request("offline", True)),
+            "shutdown_now": ("Shut down now", lambda: self._request("offline", False)),
+            "delete": ("Delete…", self._delete),
+        }
+        actions = {}
+        for key, (text, slot) in spec.items():
+            action = QAction(text, self)
+            action.triggered.connect(slot)
+            actions[key] = action
+        return actions
+
+    def _context_menu(self, pos) -> None:
+        if not self.selected_rows():
+            return
+        menu = QMenu(self)
+        for key, action in self.actions.items():
+            if key in ("restart_lazy", "shutdown_lazy", "delete"):
+                menu.addSeparator()
+            menu.addAction(action)
+        menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    @asyncSlot()
+    async def _request(self, status: str, lazy: bool) -> None:
+        errors = await self.dashboard.request_worker_status(self.selected_rows(), status, lazy)
+        show_messages(self, "Could not change every worker", errors)
+
+    @asyncSlot()
+    async def _delete(self) -> None:
+        rows = self.selected_rows()
+        if rows and QMessageBox.question(self, "Delete workers", f"Forget {len(rows)} worker(s)?"
+                                         ) == QMessageBox.StandardButton.Yes:
+            show_messages(self, "Could not delete every worker", await self.dashboard.delete_workers(rows))
