@@ -24,17 +24,14 @@ class RowFilterProxy(QSortFilterProxyModel):
 
     # --- filters ---------------------------------------------------------------------------------
     def set_text(self, text: str) -> None:
-        self._text = text.strip().lower()
-        self.invalidateRowsFilter()
+        self._refilter(lambda: setattr(self, '_text', text.strip().lower()))
 
     def set_statuses(self, statuses: set[str] | frozenset[str]) -> None:
         """Show only rows with one of these statuses (an empty set shows every status)."""
-        self._statuses = frozenset(statuses)
-        self.invalidateRowsFilter()
+        self._refilter(lambda: setattr(self, '_statuses', frozenset(statuses)))
 
     def set_managers(self, managers: set[str] | frozenset[str]) -> None:
-        self._managers = frozenset(managers)
-        self.invalidateRowsFilter()
+        self._refilter(lambda: setattr(self, '_managers', frozenset(managers)))
 
     @property
     def statuses(self) -> frozenset[str]:
@@ -43,6 +40,15 @@ class RowFilterProxy(QSortFilterProxyModel):
     @property
     def text(self) -> str:
         return self._text
+
+    def _refilter(self, change) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt 6.10+
+            self.beginFilterChange()
+            change()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            change()
+            self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
         model = self.sourceModel()

@@ -90,8 +90,8 @@ class JobsView(QWidget):
     # --- actions ---------------------------------------------------------------------------------
     def _make_actions(self) -> dict[str, QAction]:
         spec = {
-            "pause": ("Pause", lambda: self._set_status("paused")),
-            "cancel": ("Cancel", lambda: self._set_status("canceled")),
+            "pause": ("Pause", lambda: self._set_status("pause-requested")),
+            "cancel": ("Cancel", lambda: self._set_status("cancel-requested")),
             "requeue": ("Requeue whole job", lambda: self._set_status("requeueing")),
             "requeue_failed": ("Requeue failed tasks", self._requeue_failed),
             "priority": ("Change priority…", self._change_priority),
@@ -115,7 +115,7 @@ class JobsView(QWidget):
     @asyncSlot()
     async def _set_status(self, status: str) -> None:
         rows = self.selected_rows()
-        errors = await self.dashboard.set_job_status(rows, status, f"{status} from the dashboard")
+        errors = await self.dashboard.set_job_status(rows, status, f"{status.replace('-requested', '')} from the dashboard")
         show_messages(self, "Could not change every job", errors)
 
     @asyncSlot()

@@ -1,0 +1,132 @@
+"""The dashboard against a real Manager process: snapshot, live deltas, actions, reconnects."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QItemSelectionModel
+
+from app.ui.launch import open_dashboard
+from app.ui.models.keyed_table import ROW_ROLE
+from tests.ui.conftest import ManagerProcess, wait_for
+
+
+def _names(model) -> set[str]:
+    return {model.row(k)["name"] for k in model.keys()}
+
+
+def _select(view, names: set[str]) -> None:
+    sel = view.table.selectionModel()
+    sel.clearSelection()
+    for r in range(view.proxy.rowCount()):
+        index = view.proxy.index(r, 0)
+        if index.data(ROW_ROLE)["name"] in names:
+            sel.select(index, QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+
+
+def test_job_table_fills_and_follows_new_jobs_by_deltas(qloop, manager_proc):
+    manager_proc.submit_echo("first")
+
+    async def body():
+        dashboard, window = await open_dashboard([manager_proc.url])
+        try:
+            await wait_for(lambda: _names(dashboard.jobs) == {"first"}, message="snapshot")
+            resets = []
+            dashboard.jobs.modelReset.connect(lambda: resets.append(1))
+            manager_proc.submit_echo("second")
+            await wait_for(lambda: "second" in _names(dashboard.jobs), message="the new job's event")
+            assert resets == [], "a new job must arrive as a delta, not a reload"
+            assert window.banner.isHidden()
+            assert window.jobs_view.table.isColumnHidden(0), "one Manager: no Manager column"
+            window.jobs_view.search.setText("seco")
+            assert window.jobs_view.proxy.rowCount() == 1
+        finally:
+            window.close()
+            await dashboard.close()
+
+    qloop.run_until_complete(body())
+
+
+def test_multi_select_cancel_cancels_only_the_selected_jobs(qloop, manager_proc):
+    for name in ("a", "b", "c"):
+        manager_proc.submit_echo(name)
+
+    async def body():
+        dashboard, window = await open_dashboard([manager_proc.url])
+        try:
+            await wait_for(lambda: len(dashboard.jobs.keys()) == 3, message="three jobs")
+            _select(window.jobs_view, {"a", "c"})
+            assert {r["name"] for r in window.jobs_view.selected_rows()} == {"a", "c"}
+            window.jobs_view.actions["cancel"].trigger()
+
+            def statuses():
+                return {j["name"]: j["status"] for j in manager_proc.get("/api/v3/jobs")["jobs"]}
+
+            await wait_for(lambda: statuses()["a"] == "canceled" and statuses()["c"] == "canceled",
+                           message="a and c canceled")
+            assert statuses()["b"] == "queued"
+            row = lambda n: next(dashboard.jobs.row(k) for k in dashboard.jobs.keys()  # noqa: E731
+                                 if dashboard.jobs.row(k)["name"] == n)
+            await wait_for(lambda: row("a")["status"] == "canceled", message="the table follows")
+        finally:
+            window.close()
+            await dashboard.close()
+
+    qloop.run_until_complete(body())
+
+
+def test_dashboard_survives_a_manager_restart_and_catches_up(qloop, tmp_path):
+    manager = ManagerProcess(tmp_path / "m").start()
+    try:
+        manager.submit_echo("before")
+
+        async def body():
+            dashboard, window = await open_dashboard([manager.url])
+            try:
+                await wait_for(lambda: "before" in _names(dashboard.jobs), message="snapshot")
+                manager.stop()
+                await wait_for(lambda: not window.banner.isHidden(), message="the lost-Manager banner")
+                assert "reconnecting" in window.banner.text()
+                manager.start()
+                manager.submit_echo("after")
+                await wait_for(lambda: "after" in _names(dashboard.jobs), timeout=30, message="catch-up")
+                await wait_for(lambda: window.banner.isHidden(), message="the banner hides again")
+                assert "farm:" in window.farm_label.text()
+            finally:
+                window.close()
+                await dashboard.close()
+
+        qloop.run_until_complete(body())
+    finally:
+        manager.stop()
+
+
+def test_two_managers_show_a_manager_column_and_route_actions_to_the_owner(qloop, tmp_path):
+    one = ManagerProcess(tmp_path / "one").start()
+    two = ManagerProcess(tmp_path / "two").start()
+    try:
+        one.submit_echo("on-one")
+        two.submit_echo("on-two")
+
+        async def body():
+            dashboard, window = await open_dashboard([one.url, two.url])
+            try:
+                await wait_for(lambda: _names(dashboard.jobs) == {"on-one", "on-two"}, message="both")
+                assert not window.jobs_view.table.isColumnHidden(0)
+                _select(window.jobs_view, {"on-two"})
+                window.jobs_view.actions["pause"].trigger()
+                await wait_for(lambda: two.get("/api/v3/jobs")["jobs"][0]["status"] in ("paused", "pause-requested"),
+                               message="the job on two paused")
+                assert one.get("/api/v3/jobs")["jobs"][0]["status"] == "queued"
+                one.stop()
+                await wait_for(lambda: not window.banner.isHidden(), message="one lost")
+                assert "127.0.0.1:%d" % one.port in window.banner.text()
+                two.submit_echo("still-two")
+                await wait_for(lambda: "still-two" in _names(dashboard.jobs), message="two keeps working")
+            finally:
+                window.close()
+                await dashboard.close()
+
+        qloop.run_until_complete(body())
+    finally:
+        one.stop()
+        two.stop()
