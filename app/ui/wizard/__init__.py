@@ -1,0 +1,1 @@
+"""The setup wizard: role, storage, Blender, variables, review and apply, then a test render."""

@@ -1,0 +1,43 @@
+"""`SetupWizard`: the pages in order; a Worker-only setup skips the Manager's pages.
+
+It never dead-ends: a page that cannot go on says what to do next, Back keeps what was typed, and
+the Manager's checks run off the UI thread. Opened again from the menu it starts from the current
+configuration.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QWizard
+
+from app.ui.wizard.blender_page import BlenderPage
+from app.ui.wizard.context import WizardContext
+from app.ui.wizard.review_page import ReviewPage
+from app.ui.wizard.role_page import RolePage
+from app.ui.wizard.storage_page import StoragePage
+from app.ui.wizard.test_page import TestRenderPage
+from app.ui.wizard.variables_page import VariablesPage
+
+ROLE, STORAGE, BLENDER, VARIABLES, REVIEW, TEST = range(6)
+
+
+class SetupWizard(QWizard):
+    def __init__(self, ctx: WizardContext, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle("Set up Tablao")
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.pages = {
+            ROLE: RolePage(ctx), STORAGE: StoragePage(ctx), BLENDER: BlenderPage(ctx),
+            VARIABLES: VariablesPage(ctx), REVIEW: ReviewPage(ctx), TEST: TestRenderPage(ctx),
+        }
+        for page_id, page in self.pages.items():
+            self.setPage(page_id, page)
+        self.setStartId(ROLE)
+        self.resize(760, 620)
+
+    def nextId(self) -> int:
+        current = self.currentId()
+        if current == ROLE and self.pages[ROLE].role() == "worker":
+            return REVIEW
+        return super().nextId()
