@@ -104,6 +104,11 @@ class Dashboard(QObject):
     async def set_job_priority(self, rows: Iterable[dict[str, Any]], priority: int) -> list[str]:
         return await self._each(rows, lambda c, r: c.client.set_job_priority(r["id"], priority))
 
+    async def set_job_tag(self, rows: Iterable[dict[str, Any]], tag_name: str) -> list[str]:
+        """Set the worker tag by name on each row's Manager ("" removes the tag)."""
+        body = {"name": tag_name} if tag_name else {}
+        return await self._each(rows, lambda c, r: c.client.request("POST", f"/api/v3/jobs/{r['id']}/settag", body))
+
     async def delete_jobs(self, rows: Iterable[dict[str, Any]]) -> list[str]:
         return await self._each(rows, lambda c, r: c.client.delete_job(r["id"]))
 
@@ -123,6 +128,33 @@ class Dashboard(QObject):
 
     async def delete_workers(self, rows: Iterable[dict[str, Any]]) -> list[str]:
         return await self._each(rows, lambda c, r: c.client.request("DELETE", f"/api/v3/worker-mgt/workers/{r['id']}"))
+
+    async def sleep_schedule(self, row: dict[str, Any]) -> dict[str, Any]:
+        conn = self.connection_for(row)
+        found = await conn.client.request("GET", f"/api/v3/worker-mgt/workers/{row['id']}/sleep-schedule")
+        return found or {}
+
+    async def set_sleep_schedule(self, rows: Iterable[dict[str, Any]], schedule: dict[str, Any]) -> list[str]:
+        return await self._each(rows, lambda c, r: c.client.request(
+            "POST", f"/api/v3/worker-mgt/workers/{r['id']}/sleep-schedule", schedule))
+
+    async def set_worker_tags(self, rows: Iterable[dict[str, Any]], tag_ids: list[str],
+                              new_names: list[str]) -> list[str]:
+        """Give each worker exactly these tags; new tag names are made on each row's Manager."""
+
+        async def one(conn: ManagerConnection, row: dict[str, Any]) -> None:
+            ids = [t for t in tag_ids if t in conn.tags]
+            by_name = {name: tid for tid, name in conn.tags.items()}
+            for name in new_names:
+                if name in by_name:
+                    ids.append(by_name[name])
+                else:
+                    made = await conn.client.request("POST", "/api/v3/worker-mgt/tags", {"name": name})
+                    conn.tags[made["id"]] = name
+                    ids.append(made["id"])
+            await conn.client.request("POST", f"/api/v3/worker-mgt/workers/{row['id']}/settags", {"tag_ids": ids})
+
+        return await self._each(rows, one)
 
     async def _each(self, rows: Iterable[dict[str, Any]], action) -> list[str]:
         """Run `action(conn, row)` for every row, in parallel; return the error messages."""

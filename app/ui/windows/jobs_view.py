@@ -95,6 +95,7 @@ class JobsView(QWidget):
             "requeue": ("Requeue whole job", lambda: self._set_status("requeueing")),
             "requeue_failed": ("Requeue failed tasks", self._requeue_failed),
             "priority": ("Change priority…", self._change_priority),
+            "tag": ("Change worker tag…", self._change_tag),
             "delete": ("Delete…", self._delete),
         }
         actions = {}
@@ -144,3 +145,16 @@ class JobsView(QWidget):
                                       f"Delete {len(rows)} job(s) and their files?\n{names}")
         if answer == QMessageBox.StandardButton.Yes:
             show_messages(self, "Could not delete every job", await self.dashboard.delete_jobs(rows))
+
+    @asyncSlot()
+    async def _change_tag(self) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        names = sorted({name for conn in self.dashboard.connections.values() for name in conn.tags.values()})
+        no_tag = "(no tag: any worker)"
+        choice, ok = QInputDialog.getItem(self, "Worker tag", "Only workers with this tag run the job:",
+                                          [no_tag, *names], 0, False)
+        if ok:
+            show_messages(self, "Could not change every tag",
+                          await self.dashboard.set_job_tag(rows, "" if choice == no_tag else choice))

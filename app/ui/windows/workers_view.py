@@ -9,7 +9,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLin
 from qasync import asyncSlot
 
 from app.ui.dashboard import Dashboard
-from app.ui.errors import show_messages
+from app.ui.dialogs.sleep_schedule import SleepScheduleDialog
+from app.ui.dialogs.worker_tags import WorkerTagsDialog
+from app.ui.errors import show_error, show_messages
 from app.ui.models.filter_proxy import RowFilterProxy
 from app.ui.models.keyed_table import ROW_ROLE
 
@@ -59,6 +61,8 @@ class WorkersView(QWidget):
             "restart_now": ("Restart now", lambda: self._request("restart", False)),
             "shutdown_lazy": ("Shut down after the current task", lambda: self._request("offline", True)),
             "shutdown_now": ("Shut down now", lambda: self._request("offline", False)),
+            "schedule": ("Sleep schedule…", self._edit_schedule),
+            "tags": ("Tags…", self._edit_tags),
             "delete": ("Delete…", self._delete),
         }
         actions = {}
@@ -73,7 +77,7 @@ class WorkersView(QWidget):
             return
         menu = QMenu(self)
         for key, action in self.actions.items():
-            if key in ("restart_lazy", "shutdown_lazy", "delete"):
+            if key in ("restart_lazy", "shutdown_lazy", "schedule"):
                 menu.addSeparator()
             menu.addAction(action)
         menu.exec(self.table.viewport().mapToGlobal(pos))
@@ -89,3 +93,44 @@ class WorkersView(QWidget):
         if rows and QMessageBox.question(self, "Delete workers", f"Forget {len(rows)} worker(s)?"
                                          ) == QMessageBox.StandardButton.Yes:
             show_messages(self, "Could not delete every worker", await self.dashboard.delete_workers(rows))
+
+    @asyncSlot()
+    async def _edit_schedule(self) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        try:
+            schedule = await self.dashboard.sleep_schedule(rows[0])
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, "Could not read the sleep schedule", exc)
+            return
+        title = rows[0].get("name", "") if len(rows) == 1 else f"{len(rows)} workers"
+        dialog = SleepScheduleDialog(title, schedule, self)
+        dialog.setObjectName("sleepScheduleDialog")
+        dialog.accepted.connect(lambda: self._save_schedule(rows, dialog.editor.schedule()))
+        dialog.open()
+
+    @asyncSlot()
+    async def _save_schedule(self, rows: list[dict], schedule: dict) -> None:
+        show_messages(self, "Could not save every schedule", await self.dashboard.set_sleep_schedule(rows, schedule))
+
+    @asyncSlot()
+    async def _edit_tags(self) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        try:
+            conn = self.dashboard.connection_for(rows[0])
+            current = {t["id"] for t in (await conn.client.worker(rows[0]["id"])).get("tags", [])}
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, "Could not read the worker's tags", exc)
+            return
+        title = f"Tags of {rows[0].get('name', '')}" if len(rows) == 1 else f"Tags of {len(rows)} workers"
+        dialog = WorkerTagsDialog(title, conn.tags, current, self)
+        dialog.accepted.connect(lambda: self._save_tags(rows, dialog.chosen(), dialog.new_names()))
+        dialog.open()
+
+    @asyncSlot()
+    async def _save_tags(self, rows: list[dict], chosen: list[str], new_names: list[str]) -> None:
+        show_messages(self, "Could not save every worker's tags",
+                      await self.dashboard.set_worker_tags(rows, chosen, new_names))

@@ -1,0 +1,1 @@
+"""Dialogs and editors shared by the dashboard and the tray worker."""
