@@ -130,3 +130,34 @@ def test_two_managers_show_a_manager_column_and_route_actions_to_the_owner(qloop
     finally:
         one.stop()
         two.stop()
+
+
+def test_a_variable_edit_round_trips_through_the_api(qloop, manager_proc):
+    async def body():
+        dashboard, window = await open_dashboard([manager_proc.url])
+        view = window.variables_view
+        try:
+            await wait_for(lambda: any(r[0] == "blender" for r in view.rows()), message="variables loaded")
+            rows = [r for r in view.rows() if r[0] != "blenderArgs"]
+            rows += [("render", True, "linux", "/mnt/render"), ("render", True, "windows", "R:\\render")]
+            view.set_rows(rows)
+            view.save()
+            await wait_for(lambda: view.status.text() == "Saved.", message="saved")
+            saved = manager_proc.get("/api/v3/tablao/variables")["variables"]
+            assert saved["render"]["is_twoway"] is True
+            assert {v["platform"]: v["value"] for v in saved["render"]["values"]} == {
+                "linux": "/mnt/render", "windows": "R:\\render"}
+            assert "blenderArgs" not in saved
+            # A two-way variable with one platform is refused before anything is sent.
+            view.set_rows([("solo", True, "linux", "/x")])
+            view.save()
+            from PySide6.QtWidgets import QMessageBox
+            dialog = view.findChild(QMessageBox, "errorDialog")
+            assert dialog is not None and "two-way" in dialog.text()
+            dialog.close()
+            assert "solo" not in manager_proc.get("/api/v3/tablao/variables")["variables"]
+        finally:
+            window.close()
+            await dashboard.close()
+
+    qloop.run_until_complete(body())

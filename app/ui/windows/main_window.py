@@ -16,6 +16,7 @@ from app.ui.connection import CONNECTED, CONNECTING
 from app.ui.dashboard import Dashboard
 from app.ui.windows.job_detail import JobDetail
 from app.ui.windows.jobs_view import JobsView
+from app.ui.windows.variables_view import VariablesView
 from app.ui.windows.workers_view import WorkersView
 
 MODE_MANAGER, MODE_WORKER = "manager", "worker"
@@ -49,6 +50,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(split, "Jobs")
         self.tabs.addTab(self.workers_view, "Workers")
+        self.variables_view = VariablesView(dashboard)
+        self.tabs.addTab(self.variables_view, "Variables")
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 4)
