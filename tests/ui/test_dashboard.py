@@ -152,8 +152,9 @@ def test_a_variable_edit_round_trips_through_the_api(qloop, manager_proc):
             view.set_rows([("solo", True, "linux", "/x")])
             view.save()
             from PySide6.QtWidgets import QMessageBox
+            await wait_for(lambda: view.findChild(QMessageBox, "errorDialog") is not None, message="a dialog")
             dialog = view.findChild(QMessageBox, "errorDialog")
-            assert dialog is not None and "two-way" in dialog.text()
+            assert "two-way" in dialog.text()
             dialog.close()
             assert "solo" not in manager_proc.get("/api/v3/tablao/variables")["variables"]
         finally:
