@@ -76,7 +76,10 @@ class ReviewPage(QWizardPage):
             return
         self.ctx.applied = True
         self.status.setText("Applied.")
-        self.wizard().next()
+        wizard = self.wizard()
+        if hasattr(wizard, "applied"):
+            wizard.applied.emit()
+        wizard.next()
 
 
 async def wait_until_back(client, storage_path: str, timeout_s: float = 60.0) -> None:

@@ -7,6 +7,7 @@ configuration.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWizard
 
 from app.ui.wizard.blender_page import BlenderPage
@@ -21,6 +22,8 @@ ROLE, STORAGE, BLENDER, VARIABLES, REVIEW, TEST = range(6)
 
 
 class SetupWizard(QWizard):
+    applied = Signal()  # the Manager took the settings (before the test render)
+
     def __init__(self, ctx: WizardContext, parent=None):
         super().__init__(parent)
         self.ctx = ctx

@@ -1,0 +1,145 @@
+"""`tablao` with no arguments: the desktop app in the role this computer has.
+
+First launch (no `tablao-desktop.yaml` yet): the local Manager starts so the setup wizard can check
+storage and Blender through it, the wizard runs, and the chosen role starts. Later launches start
+the saved role and open the dashboard of the local Manager (Manager mode) or the worker window
+(Worker mode). The Mode menu switches between them without leaving the program.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from PySide6.QtWidgets import QApplication
+
+from app.api.client import ManagerClient
+from app.common.roles import RoleConfig, load_role, save_role
+from app.ui.launch import open_dashboard, run_in_qt
+from app.ui.local_services import LocalServices
+from app.ui.windows.main_window import MODE_MANAGER, MODE_WORKER
+from app.ui.wizard.context import WizardContext
+from app.ui.wizard.wizard import SetupWizard
+
+_log = logging.getLogger(__name__)
+
+
+class DesktopApp:
+    """Owns the local services and the windows; `run()` returns when the user quits."""
+
+    def __init__(self, services: LocalServices, role: RoleConfig | None):
+        self.services = services
+        self.role = role
+        self.quit = asyncio.Event()
+        self.dashboard = None
+        self.window = None
+        self.worker_window = None
+
+    async def run(self) -> int:
+        try:
+            if self.role is None:
+                if not await self.first_launch():
+                    return 0
+            await self.start_role()
+            await self.quit.wait()
+            return 0
+        finally:
+            if self.dashboard is not None:
+                await self.dashboard.close()
+            await self.services.stop()
+
+    async def first_launch(self) -> bool:
+        """Run the wizard against the local Manager; False when the user cancelled it."""
+        url = await self.services.start_manager()
+        ctx = WizardContext(client=ManagerClient(url))
+        done = await self.run_wizard(ctx)
+        await ctx.client.close()
+        if not done:
+            return False
+        self.role = RoleConfig(role=ctx.role, manager_url=ctx.manager_url,
+                               manager_found_by="typed" if ctx.manager_url else "")
+        save_role(self.role)
+        return True
+
+    async def run_wizard(self, ctx: WizardContext) -> bool:
+        wizard = SetupWizard(ctx)
+        wizard.applied.connect(lambda: self._wizard_applied(ctx))
+        finished = asyncio.get_running_loop().create_future()
+        wizard.finished.connect(lambda result: finished.done() or finished.set_result(result))
+        wizard.show()
+        self._wizard = wizard
+        return bool(await finished)
+
+    def _wizard_applied(self, ctx: WizardContext) -> None:
+        if ctx.role == "both" and self.services.manager_running:
+            self.services.start_worker(self.services.manager_url)
+
+    async def start_role(self) -> None:
+        assert self.role is not None
+        if self.role.runs_manager:
+            url = await self.services.start_manager()
+            if self.role.runs_worker:
+                self.services.start_worker(url)
+            await self.open_dashboard(url)
+        else:
+            self.services.start_worker(self.role.manager_url)
+            await self.open_worker_window()
+
+    async def open_dashboard(self, url: str) -> None:
+        if self.window is None:
+            self.dashboard, self.window = await open_dashboard([url])
+            self.window.closed.connect(self.quit.set)
+            self.window.mode_requested.connect(lambda mode: asyncio.ensure_future(self.switch_mode(mode)))
+            self.window.wizard_requested.connect(lambda: asyncio.ensure_future(self.reopen_wizard()))
+        self.window.set_mode(MODE_MANAGER)
+        self.window.show()
+
+    async def open_worker_window(self) -> None:
+        from app.ui.windows.worker_mode import WorkerModeWindow
+
+        if self.worker_window is None:
+            self.worker_window = WorkerModeWindow(self.services, self.role)
+            self.worker_window.closed.connect(self.quit.set)
+            self.worker_window.mode_requested.connect(lambda mode: asyncio.ensure_future(self.switch_mode(mode)))
+        self.worker_window.show()
+
+    async def switch_mode(self, mode: str) -> None:
+        """Manager mode shows the dashboard; Worker mode makes this computer render."""
+        assert self.role is not None
+        if mode == MODE_WORKER:
+            url = self.services.manager_url if self.services.manager_running else self.role.manager_url
+            self.services.start_worker(url)
+            if self.window is not None:
+                self.window.set_mode(MODE_WORKER)
+            await self.open_worker_window()
+        elif mode == MODE_MANAGER and self.role.runs_manager:
+            await self.services.stop_worker() if self.role.role == "manager" else None
+            await self.open_dashboard(self.services.manager_url)
+
+    async def reopen_wizard(self) -> None:
+        url = self.services.manager_url if self.services.manager_running else ""
+        ctx = WizardContext(client=ManagerClient(url) if url else None, role=self.role.role if self.role else "manager",
+                            manager_url=self.role.manager_url if self.role else "")
+        if ctx.client is not None:
+            config = await ctx.client.request("GET", "/api/v3/configuration")
+            ctx.storage_path = config.get("storageLocation", "")
+            ctx.shaman = bool(config.get("shamanEnabled"))
+        if await self.run_wizard(ctx):
+            self.role = RoleConfig(role=ctx.role, manager_url=ctx.manager_url,
+                                   manager_found_by="typed" if ctx.manager_url else "")
+            save_role(self.role)
+        if ctx.client is not None:
+            await ctx.client.close()
+
+
+def run_desktop(services: LocalServices | None = None, role: RoleConfig | None = None,
+                force_role: str | None = None) -> int:
+    """The desktop app. `force_role` comes from `tablao manager|worker|all` without --headless."""
+
+    async def main(_app: QApplication) -> int:
+        chosen = role or load_role()
+        if force_role is not None:
+            chosen = RoleConfig(role=force_role, manager_url=chosen.manager_url if chosen else "")
+        return await DesktopApp(services or LocalServices(), chosen).run()
+
+    return run_in_qt(main)
