@@ -29,6 +29,8 @@ class Dashboard(QObject):
     task_log_appended = Signal(str, str, str)          # label, task id, text
     tasks_changed = Signal(str, list)                  # label, task deltas
     last_rendered_changed = Signal(str, str)           # label, job id
+    job_events = Signal(list)                          # job deltas as they arrive (notifications)
+    worker_events = Signal(list)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -45,6 +47,8 @@ class Dashboard(QObject):
         label = conn.label
         conn.jobs_reset.connect(lambda rows, label=label: self._reset(self.jobs, label, rows))
         conn.jobs_changed.connect(self.jobs.upsert_many)
+        conn.jobs_changed.connect(self.job_events.emit)
+        conn.workers_changed.connect(self.worker_events.emit)
         conn.workers_reset.connect(lambda rows, label=label: self._reset(self.workers, label, rows))
         conn.workers_changed.connect(self._workers_changed)
         conn.state_changed.connect(lambda s, m, label=label: self.connection_state_changed.emit(label, s, m))

@@ -6,10 +6,15 @@ value, so a table of thousands of rows stays responsive while events arrive.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel
 
-from app.ui.models.columns import MANAGER
+from app.ui.models.columns import MANAGER, parse_time
 from app.ui.models.keyed_table import ROW_ROLE, SORT_ROLE
+
+
+FINISHED = frozenset({"completed", "canceled", "failed"})
 
 
 class RowFilterProxy(QSortFilterProxyModel):
@@ -19,6 +24,7 @@ class RowFilterProxy(QSortFilterProxyModel):
         self._statuses: frozenset[str] = frozenset()
         self._managers: frozenset[str] = frozenset()
         self._text_fields = text_fields
+        self._finished_cutoff: datetime | None = None
         self.setSortRole(SORT_ROLE)
         self.setDynamicSortFilter(True)
 
@@ -32,6 +38,11 @@ class RowFilterProxy(QSortFilterProxyModel):
 
     def set_managers(self, managers: set[str] | frozenset[str]) -> None:
         self._refilter(lambda: setattr(self, '_managers', frozenset(managers)))
+
+    def set_hide_finished_older_than(self, days: float | None) -> None:
+        """Hide completed/canceled/failed rows not updated for `days` (None shows them all)."""
+        cutoff = None if days is None else datetime.now(timezone.utc) - timedelta(days=days)
+        self._refilter(lambda: setattr(self, "_finished_cutoff", cutoff))
 
     @property
     def statuses(self) -> frozenset[str]:
@@ -59,6 +70,10 @@ class RowFilterProxy(QSortFilterProxyModel):
             return False
         if self._managers and row.get(MANAGER) not in self._managers:
             return False
+        if self._finished_cutoff is not None and row.get("status") in FINISHED:
+            updated = parse_time(row.get("updated"))
+            if updated is not None and updated < self._finished_cutoff:
+                return False
         if self._text:
             hay = " ".join(str(row.get(f, "")) for f in self._text_fields).lower()
             return self._text in hay

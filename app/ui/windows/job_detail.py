@@ -136,6 +136,7 @@ class JobDetail(QWidget):
             return
         self.job.update(job)
         self.tasks.reset(tasks)
+        await self._explain_waiting(conn, tasks)
         self._show_summary()
         self._show_failures()
         await self._fetch_image(conn, job_id)
@@ -149,12 +150,37 @@ class JobDetail(QWidget):
             f"Priority: {job.get('priority', '')}",
             f"Activity: {job.get('activity', '') or '—'}",
         ]
-        why = waiting_reason(job, self.tasks)
+        why = job.get("_why_waiting", "")
         if why:
             lines.append(f"Why waiting: {why}")
         self.summary.setText("\n".join(lines))
         self.settings.setPlainText(json.dumps({"settings": job.get("settings", {}),
                                                "metadata": job.get("metadata", {})}, indent=2))
+
+    async def _explain_waiting(self, conn: ManagerConnection, tasks: list[dict]) -> None:
+        """Fill in `_why_waiting` from the workers' details (tags, task types) and the blocklist."""
+        from app.ui.why_waiting import explain
+
+        self.job["_why_waiting"] = ""
+        if self.job.get("status") not in ("queued", "active", "paused", "pause-requested", "under-construction"):
+            return
+        try:
+            summaries = await conn.client.workers()
+            limit = asyncio.Semaphore(8)
+
+            async def detail(worker_id: str) -> dict:
+                async with limit:
+                    return await conn.client.worker(worker_id)
+
+            workers = await asyncio.gather(*(detail(w["id"]) for w in summaries[:200]))
+            blocklist = await conn.client.request("GET", f"/api/v3/jobs/{self.job['id']}/blocklist") or []
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the explanation is a nicety
+            _log.info("cannot explain why %s waits: %s", self.job.get("id"), exc)
+            return
+        tag = self.job.get("worker_tag")
+        self.job["_why_waiting"] = explain(self.job, tasks, list(workers), blocklist, conn.tags.get(tag, "") if tag else "")
 
     def _show_failures(self) -> None:
         causes = failure_causes(self.tasks)
@@ -251,21 +277,6 @@ def failure_causes(tasks) -> list[tuple[str, int]]:
             lines = [ln for ln in str(row.get("activity") or "unknown error").splitlines() if ln.strip()]
             counts[lines[-1] if lines else "unknown error"] += 1
     return counts.most_common()
-
-
-def waiting_reason(job: dict[str, Any], tasks) -> str:
-    """Why a job is not running, in words, from what the dashboard knows."""
-    status = job.get("status")
-    if status == "paused":
-        return "the job is paused; resume it to render."
-    if status == "under-construction":
-        return "the job is still being compiled."
-    if status != "queued":
-        return ""
-    reason = job.get("_waiting_reason")
-    if reason:
-        return str(reason)
-    return "all of its tasks wait for a worker that can run them."
 
 
 def _escape(text: str) -> str:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QInputDialog, QLineEdit,
-                               QMenu, QMessageBox, QTableView, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QInputDialog,
+                               QLineEdit, QMenu, QMessageBox, QTableView, QToolButton, QVBoxLayout, QWidget)
 from qasync import asyncSlot
 
 from app.ui.dashboard import Dashboard
 from app.ui.errors import show_messages
 from app.ui.models.filter_proxy import RowFilterProxy
+from app.ui.models.filter_proxy import FINISHED
 from app.ui.models.keyed_table import ROW_ROLE
+from app.ui.saved_views import JobView, all_views, remember_view
 from app.ui.widgets.progress_delegate import ProgressDelegate
 
 STATUS_FILTERS = ("active", "queued", "paused", "failed", "completed", "canceled")
@@ -30,7 +32,16 @@ class JobsView(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.proxy.set_text)
         self.filter_buttons: dict[str, QToolButton] = {}
+        self.views = QComboBox()
+        self.views.setObjectName("savedViews")
+        self.views.setMinimumContentsLength(18)
+        self.views.activated.connect(self._apply_view)
+        save_view = QToolButton(text="Save view…")
+        save_view.clicked.connect(self._save_view)
+        self._fill_views()
         filters = QHBoxLayout()
+        filters.addWidget(self.views)
+        filters.addWidget(save_view)
         filters.addWidget(self.search, 1)
         for status in STATUS_FILTERS:
             button = QToolButton(text=status.capitalize(), checkable=True)
@@ -81,6 +92,39 @@ class JobsView(QWidget):
     def _current_changed(self, current, _previous) -> None:
         self.job_selected.emit(current.data(ROW_ROLE) or {} if current.isValid() else {})
 
+    # --- saved views -----------------------------------------------------------------------------
+    def _fill_views(self) -> None:
+        self._views = all_views()
+        self.views.clear()
+        self.views.addItems([v.name for v in self._views])
+
+    def _apply_view(self, index: int) -> None:
+        if not 0 <= index < len(self._views):
+            return
+        view = self._views[index]
+        self.search.setText(view.text)
+        for status, button in self.filter_buttons.items():
+            button.blockSignals(True)
+            button.setChecked(status in view.statuses)
+            button.blockSignals(False)
+        self._filters_changed()
+        self.proxy.set_hide_finished_older_than(view.hide_finished_days)
+
+    def current_view(self, name: str) -> JobView:
+        cutoff = self.proxy._finished_cutoff
+        days = None
+        if cutoff is not None:
+            from datetime import datetime, timezone
+            days = round((datetime.now(timezone.utc) - cutoff).total_seconds() / 86400, 3)
+        return JobView(name, self.search.text(), sorted(self.proxy.statuses), days)
+
+    def _save_view(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save view", "Name of this view (for example 'my failed jobs'):")
+        if ok and name.strip():
+            remember_view(self.current_view(name.strip()))
+            self._fill_views()
+            self.views.setCurrentText(name.strip())
+
     def _filters_changed(self) -> None:
         self.proxy.set_statuses({s for s, b in self.filter_buttons.items() if b.isChecked()})
 
@@ -97,6 +141,7 @@ class JobsView(QWidget):
             "priority": ("Change priority…", self._change_priority),
             "tag": ("Change worker tag…", self._change_tag),
             "delete": ("Delete…", self._delete),
+            "delete_old": ("Delete finished jobs older than…", self._delete_old),
         }
         actions = {}
         for key, (text, slot) in spec.items():
@@ -158,3 +203,24 @@ class JobsView(QWidget):
         if ok:
             show_messages(self, "Could not change every tag",
                           await self.dashboard.set_job_tag(rows, "" if choice == no_tag else choice))
+
+    @asyncSlot()
+    async def _delete_old(self) -> None:
+        from datetime import datetime, timedelta, timezone
+
+        from app.ui.models.columns import parse_time
+
+        days, ok = QInputDialog.getInt(self, "Delete old jobs", "Delete finished jobs not updated for (days):",
+                                       30, 0, 3650)
+        if not ok:
+            return
+        cutoff = datetime.now(timezone.utc) - timedelta(days=days)
+        model = self.dashboard.jobs
+        rows = [r for r in (model.row(k) for k in model.keys()) if r and r.get("status") in FINISHED
+                and (parse_time(r.get("updated")) or cutoff) < cutoff]
+        if not rows:
+            QMessageBox.information(self, "Delete old jobs", f"No finished job is older than {days} days.")
+            return
+        if QMessageBox.question(self, "Delete old jobs", f"Delete {len(rows)} finished job(s) older than "
+                                f"{days} days, with their files?") == QMessageBox.StandardButton.Yes:
+            show_messages(self, "Could not delete every job", await self.dashboard.delete_jobs(rows))

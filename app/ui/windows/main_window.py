@@ -14,6 +14,7 @@ from qasync import asyncSlot
 
 from app.ui.connection import CONNECTED, CONNECTING
 from app.ui.dashboard import Dashboard
+from app.ui.notifications import Notifier
 from app.ui.windows.job_detail import JobDetail
 from app.ui.windows.jobs_view import JobsView
 from app.ui.windows.variables_view import VariablesView
@@ -67,6 +68,9 @@ class MainWindow(QMainWindow):
         dashboard.connection_state_changed.connect(self._connection_state)
         dashboard.farm_status_changed.connect(self._farm_status)
         dashboard.managers_changed.connect(self._refresh_status)
+        self.notifier = Notifier(self.statusBar(), self)
+        dashboard.job_events.connect(self.notifier.jobs_changed)
+        dashboard.worker_events.connect(self.notifier.workers_changed)
         self._make_menus()
         self._restore()
 
@@ -89,6 +93,7 @@ class MainWindow(QMainWindow):
         workers_menu = self.menuBar().addMenu("&Workers")
         for action in self.workers_view.actions.values():
             workers_menu.addAction(action)
+        self.menuBar().addMenu(self.notifier.menu(self))
         mode = self.menuBar().addMenu("&Mode")
         self.manager_mode = QAction("Manager mode (dashboard)", self, checkable=True, checked=True)
         self.worker_mode = QAction("Worker mode (this computer renders)", self, checkable=True)

@@ -1,0 +1,80 @@
+"""Desktop notifications for a job completed, a job failed and a worker lost; each off by default.
+
+The choice per kind lives in QSettings (UI state, not farm configuration). A notification goes to
+the system tray when there is one, and to the window's status bar otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+KINDS = {
+    "job_completed": "A job completed",
+    "job_failed": "A job failed",
+    "worker_lost": "A worker was lost",
+}
+
+
+def message_for(kind_rows: tuple[str, dict[str, Any]]) -> tuple[str, str] | None:
+    """(kind, text) for an event row worth a notification, or None."""
+    kind, row = kind_rows
+    previous, status, name = row.get("previous_status"), row.get("status"), row.get("name", "")
+    if kind == "job" and previous and previous != status:
+        if status == "completed":
+            return "job_completed", f"Job '{name}' completed."
+        if status == "failed":
+            return "job_failed", f"Job '{name}' failed."
+    if kind == "worker" and previous in ("awake", "asleep") and status in ("offline", "error"):
+        return "worker_lost", f"Worker '{name}' is {status} (was {previous})."
+    return None
+
+
+class Notifier(QObject):
+    shown = Signal(str, str)  # kind, text (also for tests)
+
+    def __init__(self, status_bar=None, parent=None):
+        super().__init__(parent)
+        self.status_bar = status_bar
+        self.tray: QSystemTrayIcon | None = None
+        self.actions: dict[str, QAction] = {}
+
+    def enabled(self, kind: str) -> bool:
+        return QSettings().value(f"notifications/{kind}", False, type=bool)
+
+    def set_enabled(self, kind: str, on: bool) -> None:
+        QSettings().setValue(f"notifications/{kind}", bool(on))
+
+    def menu(self, parent) -> QMenu:
+        menu = QMenu("&Notifications", parent)
+        for kind, text in KINDS.items():
+            action = QAction(text, menu, checkable=True, checked=self.enabled(kind))
+            action.toggled.connect(lambda on, kind=kind: self.set_enabled(kind, on))
+            self.actions[kind] = action
+            menu.addAction(action)
+        return menu
+
+    def jobs_changed(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            self._consider(("job", row))
+
+    def workers_changed(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            self._consider(("worker", row))
+
+    def _consider(self, item: tuple[str, dict[str, Any]]) -> None:
+        found = message_for(item)
+        if found is None or not self.enabled(found[0]):
+            return
+        kind, text = found
+        if self.tray is None and QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = QSystemTrayIcon(self)
+            self.tray.show()
+        if self.tray is not None and QSystemTrayIcon.supportsMessages():
+            self.tray.showMessage("Tablao", text)
+        elif self.status_bar is not None:
+            self.status_bar.showMessage(text, 15000)
+        self.shown.emit(kind, text)

@@ -1,0 +1,57 @@
+"""Why a job is not running, in words, from what its Manager says about it and about the workers.
+
+A pure function of the job, its tasks, the workers (with tags and task types) and the job's
+blocklist, so it is the same in the dashboard and in tests, and cheap to recompute.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RUNNING = {"active"}
+WAITING_TASK = {"queued", "soft-failed"}
+
+
+def explain(job: dict[str, Any], tasks: list[dict[str, Any]], workers: list[dict[str, Any]],
+            blocklist: list[dict[str, Any]], tag_name: str = "") -> str:
+    """One or two sentences; "" when the job is not waiting (running, finished)."""
+    status = job.get("status")
+    if status in ("paused", "pause-requested"):
+        return "The job is paused: resume it (Jobs ▸ Requeue whole job) to render."
+    if status == "under-construction":
+        return "The job is still being compiled by the Manager."
+    if status not in ("queued", "active"):
+        return ""
+    waiting = [t for t in tasks if t.get("status") in WAITING_TASK]
+    if status == "active" and any(t.get("status") in RUNNING for t in tasks):
+        return ""
+    if not waiting:
+        return ""
+    task_types = {t.get("task_type") or t.get("type") for t in waiting} - {None}
+    live = [w for w in workers if w.get("status") not in ("offline",) and not w.get("deleted_at")]
+    if not live:
+        return "No worker is connected to this Manager. Start one with `tablao worker --manager URL`."
+    tag = job.get("worker_tag")
+    if tag:
+        tagged = [w for w in live if any(t.get("id") == tag for t in w.get("tags") or [])]
+        if not tagged:
+            return f"No connected worker has the tag '{tag_name or tag}'. Give a worker that tag, or remove the tag from the job."
+        live = tagged
+    able = [w for w in live if not task_types or task_types & set(w.get("supported_task_types") or task_types)]
+    if not able:
+        return f"No connected worker can run {', '.join(sorted(task_types))} tasks."
+    blocked = {(b.get("worker_id"), b.get("task_type")) for b in blocklist}
+    unblocked = [w for w in able if not all((w.get("id"), tt) in blocked for tt in task_types or {""})]
+    if not unblocked:
+        return (f"Every able worker ({len(able)}) is blocklisted for this job after failing it; "
+                "remove them from the blocklist to let them try again.")
+    awake = [w for w in unblocked if w.get("status") == "awake"]
+    if not awake:
+        states = sorted({str(w.get("status")) for w in unblocked})
+        return f"All {len(unblocked)} able worker(s) are {' or '.join(states)}."
+    idle = [w for w in awake if not w.get("task")]
+    if not idle:
+        return f"All {len(awake)} able worker(s) are busy with other tasks (higher priority or older jobs first)."
+    if any(t.get("status") in RUNNING | {"completed"} for t in tasks):
+        return "The next tasks wait for the tasks they depend on."
+    return "A worker is about to pick it up."

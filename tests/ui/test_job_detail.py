@@ -1,0 +1,87 @@
+"""The job detail pane against a real Manager: why a job waits, failures by cause, a live log tail."""
+
+from __future__ import annotations
+
+from app.ui.launch import open_dashboard
+from app.ui.why_waiting import explain
+from tests.http_worker import HttpWorker
+from tests.ui.conftest import wait_for
+
+
+def _show(window, dashboard, name: str) -> None:
+    key = next(k for k in dashboard.jobs.keys() if dashboard.jobs.row(k)["name"] == name)
+    window.detail.show_job(dashboard.jobs.row(key))
+
+
+def test_why_waiting_names_the_tag_no_worker_has(qloop, manager_proc):
+    tag = manager_proc.send("POST", "/api/v3/worker-mgt/tags", {"name": "gpu"})
+    job = manager_proc.submit_echo("needs gpu")
+    manager_proc.send("POST", f"/api/v3/jobs/{job['id']}/settag", {"name": "gpu"})
+    assert tag["name"] == "gpu"
+
+    async def body():
+        worker = await HttpWorker(manager_proc.url, "plain-cpu").register_and_sign_on()
+        dashboard, window = await open_dashboard([manager_proc.url])
+        try:
+            await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="the job")
+            await wait_for(lambda: "gpu" in dashboard.connections[manager_proc.url].tags.values(), message="tags")
+            _show(window, dashboard, "needs gpu")
+            await wait_for(lambda: "Why waiting" in window.detail.summary.text(), message="an explanation")
+            assert "No connected worker has the tag 'gpu'" in window.detail.summary.text()
+        finally:
+            window.close()
+            await dashboard.close()
+            await worker.close()
+
+    qloop.run_until_complete(body())
+
+
+def test_failures_are_grouped_by_their_last_line_and_the_log_tail_grows(qloop, manager_proc):
+    manager_proc.submit_echo("flaky", repeats=4)
+
+    async def body():
+        worker = await HttpWorker(manager_proc.url, "w").register_and_sign_on()
+        dashboard, window = await open_dashboard([manager_proc.url])
+        try:
+            await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="the job")
+            _show(window, dashboard, "flaky")
+            await wait_for(lambda: window.detail.tasks.rowCount() == 5, message="five tasks")
+            status, task = await worker.claim()
+            assert status == 200, task
+            window.detail.task_table.selectRow(
+                next(r for r in range(window.detail.task_proxy.rowCount())
+                     if window.detail.task_proxy.index(r, 2).data() == task["name"]))
+            await wait_for(lambda: window.detail.task_id == task["uuid"], message="task followed")
+            await worker.update(task["uuid"], taskStatus="active", activity="rendering", log="line one\n")
+            await wait_for(lambda: "line one" in window.detail.log.toPlainText(), message="first log line")
+            await worker.update(task["uuid"], log="line two\n")
+            await wait_for(lambda: "line two" in window.detail.log.toPlainText(), message="the tail grows")
+            for _ in range(3):  # the same cause three times reads as one line
+                await worker.update(task["uuid"], taskStatus="failed", activity="Blender crashed: out of memory",
+                                    log="oom\n")
+                status, task2 = await worker.claim()
+                if status != 200:
+                    break
+                task = task2
+            await wait_for(lambda: "Blender crashed: out of memory" in window.detail.failures.toPlainText()
+                           or "No failed tasks" not in window.detail.failures.toPlainText(), message="failures")
+        finally:
+            window.close()
+            await dashboard.close()
+            await worker.close()
+
+    qloop.run_until_complete(body())
+
+
+def test_explain_covers_the_usual_reasons():
+    job = {"status": "queued", "worker_tag": ""}
+    tasks = [{"status": "queued", "task_type": "blender"}]
+    awake = {"id": "w1", "status": "awake", "supported_task_types": ["blender"], "tags": []}
+    assert "No worker is connected" in explain(job, tasks, [], [])
+    assert "asleep" in explain(job, tasks, [dict(awake, status="asleep")], [])
+    assert "cannot" not in explain(job, tasks, [awake], []) and explain(job, tasks, [awake], [])
+    assert "can run blender" in explain(job, tasks, [dict(awake, supported_task_types=["ffmpeg"])], [])
+    assert "blocklisted" in explain(job, tasks, [awake], [{"worker_id": "w1", "task_type": "blender"}])
+    assert "busy" in explain(job, tasks, [dict(awake, task={"id": "t"})], [])
+    assert "paused" in explain({"status": "paused"}, tasks, [awake], [])
+    assert explain({"status": "completed"}, tasks, [awake], []) == ""
