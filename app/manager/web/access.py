@@ -29,6 +29,7 @@ import hmac
 import ipaddress
 import logging
 from enum import StrEnum
+from pathlib import Path
 
 from aiohttp import web
 
@@ -158,14 +159,14 @@ def check_request(request: web.Request, access_token: str, admin_token: str, tru
                   config_dir: str) -> None:
     """Raise 401/403 with a message saying what to send, or return when `request` may go on."""
     access = access_of(request)
-    if access is Access.PUBLIC:
-        return
+    if access in (Access.PUBLIC, Access.WORKER) or (access is Access.OPEN and not access_token):
+        return  # the hot paths (worker long-polls, reads) cost one dict lookup
     bearer = _bearer(request)
     admin_given = request.headers.get(ADMIN_TOKEN_HEADER) or request.query.get("admin_token")
     if not admin_given and not access_token:
         admin_given = bearer  # no access token configured: the bearer slot is free for the admin token
     is_admin = _matches(admin_given, admin_token)
-    if access_token and access is not Access.WORKER and not is_admin:
+    if access_token and not is_admin:
         if not (_matches(bearer, access_token) or _matches(request.query.get("access_token"), access_token)):
             raise Forbidden("this Manager requires an access token (Authorization: Bearer <token>, "
                             "or ?access_token=<token>); it is `access_token` in the Manager's "
@@ -174,10 +175,10 @@ def check_request(request: web.Request, access_token: str, admin_token: str, tru
         return
     if trust_local and is_local_peer(request):
         return
-    where = f"{config_dir}/{ADMIN_TOKEN_FILENAME}" if config_dir else ADMIN_TOKEN_FILENAME
+    where = str(Path(config_dir) / ADMIN_TOKEN_FILENAME) if config_dir else ADMIN_TOKEN_FILENAME
     if admin_given:
         _log.debug("refused %s %s from %s: wrong admin token", request.method, request.path,
-                  _peer_host(request))
+                   _peer_host(request))
         raise Forbidden(f"the admin token sent ({ADMIN_TOKEN_HEADER}) is not this Manager's; "
                         f"the right one is in {where} on the Manager's machine")
     raise Unauthorized(
