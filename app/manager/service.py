@@ -20,6 +20,7 @@ from aiohttp import web
 from app.common import events as ev
 from app.common.clock import Clock, SystemClock
 from app.common.events import EventBus
+from app.manager.admin_token import ensure_admin_token
 from app.manager.auth import CredentialCache
 from app.manager.background import (
     FarmStatusService,
@@ -70,6 +71,8 @@ class ManagerServices:
     shaman_routes: Callable[[web.Application], None] | None = None
     background: list[Any] = field(default_factory=list)
     restart_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    # Beside the config file, never in it; "" means admin only from this machine (local trust).
+    admin_token: str = ""
 
     @property
     def shaman_available(self) -> bool:
@@ -102,7 +105,7 @@ class ManagerServices:
                     "task_fail_after_softfail_count", "access_token", "variables", "extra", "listen",
                     "database", "local_manager_storage_path", "shared_storage_path", "shaman_enabled",
                     "shaman_gc_period", "shaman_gc_max_age", "shaman_link_mode", "shaman_stale_upload_age",
-                    "database_check_period", "autodiscoverable"):
+                    "database_check_period", "autodiscoverable", "trust_local_requests"):
             setattr(self.config, key, getattr(new, key))
         self.sessions.policy = FailurePolicy(new.blocklist_threshold, new.task_fail_after_softfail_count)
         for svc in self.background:
@@ -180,6 +183,8 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
         creds=creds, local_storage=local_storage, task_logs=task_logs, last_rendered=last_rendered,
         farm_status=FarmStatusService(store, bus),
     )
+    if config.path is not None:
+        services.admin_token = ensure_admin_token(config.base_dir)
     _attach_shaman(services)
     services.background = [
         TimeoutChecker(machine, config.task_timeout, config.worker_timeout, policy),
