@@ -64,6 +64,13 @@ class ManagerConnection(QObject):
             self._task = asyncio.ensure_future(self._run())
             self._flush_timer.start()
 
+    def restart(self) -> None:
+        """Reconnect (for example with a new client): the snapshot is fetched again."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self.start()
+
     async def stop(self) -> None:
         self._flush_timer.stop()
         if self._task is not None:

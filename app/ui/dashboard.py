@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.api.client import ManagerClient
+from app.common.credentials import TokenStore, read_local_admin_token
 from app.ui.connection import CONNECTED, ManagerConnection
 from app.ui.models.columns import MANAGER, jobs_model, workers_model
 
@@ -29,6 +30,7 @@ class Dashboard(QObject):
     task_log_appended = Signal(str, str, str)          # label, task id, text
     tasks_changed = Signal(str, list)                  # label, task deltas
     last_rendered_changed = Signal(str, str)           # label, job id
+    admin_token_needed = Signal(str, str)              # url, the Manager's message
     job_events = Signal(list)                          # job deltas as they arrive (notifications)
     worker_events = Signal(list)
 
@@ -43,6 +45,8 @@ class Dashboard(QObject):
         url = url.rstrip("/")
         if url in self.connections:
             return self.connections[url]
+        if client is None:
+            client = ManagerClient(url, admin_token=admin_token_for(url))
         conn = ManagerConnection(url, label=_label(url), client=client, parent=self)
         label = conn.label
         conn.jobs_reset.connect(lambda rows, label=label: self._reset(self.jobs, label, rows))
@@ -70,6 +74,17 @@ class Dashboard(QObject):
             for key in [k for k in model.keys() if k.startswith(conn.label + "/")]:
                 model.remove(key)
         self.managers_changed.emit()
+
+    async def use_admin_token(self, url: str, token: str, remember: bool = True) -> None:
+        """Send `token` with this Manager's admin operations from now on (and remember it)."""
+        conn = self.connections.get(url.rstrip("/"))
+        if conn is None:
+            return
+        if remember:
+            TokenStore().remember(conn.url, token)
+        old, conn.client = conn.client, ManagerClient(conn.url, admin_token=token)
+        await old.close()
+        conn.restart()
 
     async def close(self) -> None:
         await asyncio.gather(*(c.stop() for c in self.connections.values()), return_exceptions=True)
@@ -165,13 +180,27 @@ class Dashboard(QObject):
 
         async def run(row: dict[str, Any]) -> str | None:
             try:
-                await action(self.connection_for(row), row)
+                conn = self.connection_for(row)
+                await action(conn, row)
             except Exception as exc:  # noqa: BLE001 - reported to the user in the Manager's words
+                if getattr(exc, "status", 0) in (401, 403) and "admin token" in str(exc):
+                    self.admin_token_needed.emit(conn.url, str(exc))
                 return f"{row.get('name', row.get('id'))}: {exc}"
             return None
 
         results = await asyncio.gather(*(run(r) for r in rows))
         return [r for r in results if r]
+
+
+def admin_token_for(url: str) -> str:
+    """A remembered admin token for this Manager, or the local Manager's own token file."""
+    remembered = TokenStore().recall(url)
+    if remembered:
+        return remembered
+    host = _label(url).rsplit(":", 1)[0].strip("[]")
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return read_local_admin_token() or ""
+    return ""
 
 
 def _label(url: str) -> str:

@@ -32,7 +32,7 @@ def free_port() -> int:
 class ManagerProcess:
     """A headless Manager in a child process, on a fixed port so it can be restarted in place."""
 
-    def __init__(self, root: Path, port: int | None = None):
+    def __init__(self, root: Path, port: int | None = None, extra_config: str = ""):
         self.root = root
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
@@ -40,7 +40,7 @@ class ManagerProcess:
         cfg = root / "flamenco-manager.yaml"
         if not cfg.exists():
             cfg.write_text(f"_meta:\n  version: 3\nlisten: 127.0.0.1:{self.port}\n"
-                           f"shared_storage_path: {root / 'shared'}\ndatabase: manager.sqlite\n")
+                           f"shared_storage_path: {root / 'shared'}\ndatabase: manager.sqlite\n{extra_config}")
 
     @property
     def url(self) -> str:
@@ -98,6 +98,12 @@ def manager_proc(tmp_path: Path):
         yield proc
     finally:
         proc.stop()
+
+
+@pytest.fixture(autouse=True)
+def _own_home(tmp_path: Path, monkeypatch):
+    """Config, remembered tokens and the local admin token of these tests stay in a temp folder."""
+    monkeypatch.setenv("TABLAO_HOME", str(tmp_path / "home"))
 
 
 @pytest.fixture

@@ -162,3 +162,39 @@ def test_a_variable_edit_round_trips_through_the_api(qloop, manager_proc):
             await dashboard.close()
 
     qloop.run_until_complete(body())
+
+
+def test_an_admin_action_asks_for_the_token_once_and_then_works(qloop, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+    manager = ManagerProcess(tmp_path / "strict", extra_config="trust_local_requests: false\n").start()
+    try:
+        token = (tmp_path / "strict" / "tablao-admin-token").read_text().strip()
+        manager.submit_echo("to delete")
+        asked = []
+        monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: (asked.append(1) or token, True)))
+        monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+
+        async def body():
+            dashboard, window = await open_dashboard([manager.url])
+            try:
+                await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="the job")
+                _select(window.jobs_view, {"to delete"})
+                window.jobs_view.actions["delete"].trigger()
+                await wait_for(lambda: asked == [1], message="the token question")
+                await wait_for(lambda: "saved" in window.statusBar().currentMessage(), message="token saved")
+                assert manager.get("/api/v3/jobs")["jobs"][0].get("delete_requested_at") is None
+                await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="reconnected")
+                _select(window.jobs_view, {"to delete"})
+                window.jobs_view.actions["delete"].trigger()
+                await wait_for(lambda: not manager.get("/api/v3/jobs")["jobs"]
+                               or manager.get("/api/v3/jobs")["jobs"][0].get("delete_requested_at"),
+                               message="deleted with the token")
+                assert asked == [1], "asked once"
+            finally:
+                window.close()
+                await dashboard.close()
+
+        qloop.run_until_complete(body())
+    finally:
+        manager.stop()

@@ -68,6 +68,8 @@ class MainWindow(QMainWindow):
         dashboard.connection_state_changed.connect(self._connection_state)
         dashboard.farm_status_changed.connect(self._farm_status)
         dashboard.managers_changed.connect(self._refresh_status)
+        dashboard.admin_token_needed.connect(self._ask_admin_token)
+        self._asking_token = False
         self.notifier = Notifier(self.statusBar(), self)
         dashboard.job_events.connect(self.notifier.jobs_changed)
         dashboard.worker_events.connect(self.notifier.workers_changed)
@@ -125,6 +127,23 @@ class MainWindow(QMainWindow):
         if ok:
             await self.dashboard.remove_manager(url)
             remember_managers(list(self.dashboard.connections))
+
+    @asyncSlot()
+    async def _ask_admin_token(self, url: str, message: str) -> None:
+        """Ask once for a Manager's admin token; it is remembered (keyring where there is one)."""
+        if self._asking_token:
+            return
+        self._asking_token = True
+        try:
+            from PySide6.QtWidgets import QLineEdit
+            token, ok = QInputDialog.getText(
+                self, "Admin token needed", f"{message}\n\nPaste the admin token of {url}:",
+                QLineEdit.EchoMode.Password)
+            if ok and token.strip():
+                await self.dashboard.use_admin_token(url, token.strip())
+                self.statusBar().showMessage("Admin token saved; try the action again.", 10000)
+        finally:
+            self._asking_token = False
 
     # --- status ----------------------------------------------------------------------------------
     def _connection_state(self, label: str, state: str, message: str) -> None:
