@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
 from app.ui.models.columns import MANAGER, parse_time
-from app.ui.models.keyed_table import ROW_ROLE, SORT_ROLE
+from app.ui.models.keyed_table import ROW_ROLE
 
 
 FINISHED = frozenset({"completed", "canceled", "failed"})
@@ -25,8 +25,7 @@ class RowFilterProxy(QSortFilterProxyModel):
         self._managers: frozenset[str] = frozenset()
         self._text_fields = text_fields
         self._finished_cutoff: datetime | None = None
-        self.setSortRole(SORT_ROLE)
-        self.setDynamicSortFilter(True)
+        self.setDynamicSortFilter(True)  # re-filter rows as they change; sorting is the source's
 
     # --- filters ---------------------------------------------------------------------------------
     def set_text(self, text: str) -> None:
@@ -79,9 +78,8 @@ class RowFilterProxy(QSortFilterProxyModel):
             return self._text in hay
         return True
 
-    def lessThan(self, left, right) -> bool:
-        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
-        try:
-            return a < b
-        except TypeError:
-            return str(a) < str(b)
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        """Sort the source model: Python's sort of its rows beats a proxy asking data() per comparison."""
+        source = self.sourceModel()
+        if source is not None:
+            source.sort(column, order)

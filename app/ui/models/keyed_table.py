@@ -14,10 +14,16 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1   # a value that sorts naturally (numbers, timestamps)
-KEY_ROLE = Qt.ItemDataRole.UserRole + 2    # the row's key
-ROW_ROLE = Qt.ItemDataRole.UserRole + 3    # the whole row dict
-PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 4  # 0..1 for progress-bar delegates
+# Roles as plain ints: data() is the hottest Python code of the dashboard (Qt calls it for every
+# painted cell), and comparing ints is much cheaper than comparing enum members.
+DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+ALIGN = int(Qt.ItemDataRole.TextAlignmentRole.value)
+SORT_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1   # a value that sorts naturally (numbers, timestamps)
+KEY_ROLE = SORT_ROLE + 1       # the row's key
+ROW_ROLE = SORT_ROLE + 2       # the whole row dict
+PROGRESS_ROLE = SORT_ROLE + 3  # 0..1 for progress-bar delegates
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
 Row = dict[str, Any]
 _Index = QModelIndex | QPersistentModelIndex
@@ -54,6 +60,7 @@ class KeyedTableModel(QAbstractTableModel):
         self._key = key
         self._rows: list[Row] = []
         self._index: dict[str, int] = {}
+        self._sort: tuple[int, bool] | None = None  # (column, descending)
 
     # --- reading ---------------------------------------------------------------------------------
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
@@ -68,25 +75,26 @@ class KeyedTableModel(QAbstractTableModel):
                 return self.columns[section].title
         return None
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self._rows):
+    def data(self, index: _Index, role: int = DISPLAY):
+        r = index.row()
+        if r < 0 or r >= len(self._rows):
             return None
-        row = self._rows[index.row()]
+        row = self._rows[r]
+        if role == ROW_ROLE:
+            return row
         col = self.columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == DISPLAY:
             return col.text(row)
+        if role == PROGRESS_ROLE:
+            return col.progress(row) if col.progress is not None else None
+        if role == ALIGN:
+            return _RIGHT if col.align_right else None
+        if role == TOOLTIP:
+            return col.tooltip(row) if col.tooltip is not None else None
         if role == SORT_ROLE:
             return col.sort(row) if col.sort else col.text(row)
         if role == KEY_ROLE:
             return self._key(row)
-        if role == ROW_ROLE:
-            return row
-        if role == PROGRESS_ROLE and col.progress is not None:
-            return col.progress(row)
-        if role == Qt.ItemDataRole.ToolTipRole and col.tooltip is not None:
-            return col.tooltip(row)
-        if role == Qt.ItemDataRole.TextAlignmentRole and col.align_right:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def row(self, key: str) -> Row | None:
@@ -99,11 +107,48 @@ class KeyedTableModel(QAbstractTableModel):
     def keys(self) -> list[str]:
         return [self._key(r) for r in self._rows]
 
+    # --- sorting (here, in Python's sort, not in a proxy calling data() per comparison) --------------
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if 0 <= column < len(self.columns):
+            self._sort = (column, order == Qt.SortOrder.DescendingOrder)
+            self._resort()
+
+    def _sort_key(self):
+        assert self._sort is not None
+        col = self.columns[self._sort[0]]
+        get = col.sort or col.text
+
+        def key(row: Row):
+            value = get(row)
+            return (0, value) if isinstance(value, (int, float)) else (1, str(value))
+
+        return key
+
+    def _order(self) -> list[Row]:
+        return sorted(self._rows, key=self._sort_key(), reverse=self._sort[1]) if self._sort else self._rows
+
+    def _resort(self) -> None:
+        """Re-order the rows for the current sort; persistent indexes (selection) follow their rows."""
+        if self._sort is None or len(self._rows) < 2:
+            return
+        new_rows = self._order()
+        if all(a is b for a, b in zip(new_rows, self._rows)):
+            return
+        self.layoutAboutToBeChanged.emit()
+        old_index = {id(r): n for n, r in enumerate(self._rows)}
+        mapping = {old_index[id(r)]: n for n, r in enumerate(new_rows)}
+        self._rows = new_rows
+        self._index = {self._key(r): n for n, r in enumerate(self._rows)}
+        old = self.persistentIndexList()
+        self.changePersistentIndexList(old, [self.index(mapping[i.row()], i.column()) for i in old])
+        self.layoutChanged.emit()
+
     # --- changing --------------------------------------------------------------------------------
     def reset(self, items: Iterable[Any]) -> None:
         """Replace every row (a fresh snapshot after connecting or reconnecting)."""
         self.beginResetModel()
         self._rows = [dict(as_row(i)) for i in items]
+        self._rows = self._order()
         self._index = {self._key(r): n for n, r in enumerate(self._rows)}
         self.endResetModel()
 
@@ -118,15 +163,29 @@ class KeyedTableModel(QAbstractTableModel):
             self._rows.append(dict(delta))
             self._index[key] = n
             self.endInsertRows()
+            self._resort()
             return True
-        self._rows[i].update(delta)
+        moved = self._update_row(i, delta)
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(self.columns) - 1))
+        if moved:
+            self._resort()
         return False
+
+    def _update_row(self, i: int, delta: Row) -> bool:
+        """Merge `delta` into row i; True when the row's sort value changed (the order may too)."""
+        if self._sort is None:
+            self._rows[i].update(delta)
+            return False
+        key = self._sort_key()
+        before = key(self._rows[i])
+        self._rows[i].update(delta)
+        return key(self._rows[i]) != before
 
     def upsert_many(self, items: Iterable[Any]) -> None:
         """Apply many deltas: new rows are inserted as one block, changed rows as few ranges."""
         new: list[Row] = []
         changed: set[int] = set()
+        moved = False
         for item in items:
             delta = as_row(item)
             key = self._key(delta)
@@ -138,7 +197,7 @@ class KeyedTableModel(QAbstractTableModel):
                 else:
                     pending.update(delta)
             else:
-                self._rows[i].update(delta)
+                moved = self._update_row(i, delta) or moved
                 changed.add(i)
         for first, last in _ranges(sorted(changed)):
             self.dataChanged.emit(self.index(first, 0), self.index(last, len(self.columns) - 1))
@@ -149,6 +208,8 @@ class KeyedTableModel(QAbstractTableModel):
                 self._index[self._key(r)] = len(self._rows)
                 self._rows.append(r)
             self.endInsertRows()
+        if new or moved:
+            self._resort()
 
     def remove(self, key: str) -> None:
         i = self._index.get(key)
