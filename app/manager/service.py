@@ -282,6 +282,7 @@ class ManagerService:
             self.server = HttpServer(create_app(services), host, port)
             await self.server.start()
             services.bus.publish(ev.MANAGER_DID_START, {"type": "manager-startup"})
+            _say_what_next(self.config, self.port)
             self.ready.set()
             restart = False
             try:
@@ -314,3 +315,10 @@ class ManagerService:
             await close()
         await services.store.close()
         _log.info("manager stopped")
+
+
+def _say_what_next(config: ManagerConfig, port: int) -> None:
+    from app.manager.guidance import guidance_lines
+
+    for line in guidance_lines(config, port):
+        _log.info("%s", line)

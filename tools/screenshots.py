@@ -1,0 +1,127 @@
+"""Screenshots of the desktop app for README.md, taken under Xvfb with a real farm behind them.
+
+    .venv/bin/python tools/screenshots.py [--out docs/screenshots]
+
+Starts Xvfb (unless DISPLAY is set), a Manager and a real worker process in a temp folder, submits
+a small Blender render made with Debian's `blender`, and saves: the setup wizard's storage page, the
+job table with a running job, a job's detail with its last rendered frame, and the worker list.
+Look at every picture afterwards: clipped text, empty panes and overlaps are bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def start_xvfb() -> subprocess.Popen | None:
+    if os.environ.get("DISPLAY") or not shutil.which("Xvfb"):
+        return None
+    display = ":97"
+    proc = subprocess.Popen(["Xvfb", display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.environ["DISPLAY"] = display
+    os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+    time.sleep(1.0)
+    return proc
+
+
+async def shoot(out: Path, tmp: Path) -> None:
+    from app.api.client import ManagerClient
+    from app.ui.launch import open_dashboard
+    from app.ui.wizard.context import WizardContext
+    from app.ui.wizard.wizard import STORAGE, SetupWizard
+    from tests.e2e.farm import WorkerProcess, blender_job, make_blend
+    from tests.ui.conftest import ManagerProcess
+
+    manager = ManagerProcess(tmp / "manager").start()
+    worker = None
+    try:
+        # The wizard's storage page, as a new user sees it.
+        client = ManagerClient(manager.url)
+        wizard = SetupWizard(WizardContext(client=client))
+        wizard.show()
+        wizard.next()
+        wizard.pages[STORAGE].path.setText(str(tmp / "manager" / "shared"))
+        await _until(lambda: wizard.pages[STORAGE].isComplete(), 15)
+        await asyncio.sleep(0.3)
+        wizard.grab().save(str(out / "wizard-storage.png"))
+        wizard.close()
+        await client.close()
+
+        blend = make_blend(tmp / "manager" / "shared" / "shot_010" / "shot_010.blend", frames=40, samples=16,
+                           width=480, height=270)
+        for n in range(3):
+            manager.submit_echo(f"lighting_test_{n}", repeats=3)
+        job = manager.send("POST", "/api/v3/jobs", blender_job(blend, tmp / "manager" / "shared" / "out",
+                                                               frames="1-40", chunk_size=2, name="shot_010 final"))
+        worker = WorkerProcess(manager.url, tmp, "render-01").start()
+        dashboard, window = await open_dashboard([manager.url])
+        window.resize(1400, 900)
+        await _until(lambda: _job_status(manager, job["id"]) == "active", 120)
+        await _until(lambda: manager.get(f"/api/v3/jobs/{job['id']}/last-rendered") is not None, 180)
+        await asyncio.sleep(1.0)
+        window.jobs_view.select_job(job["id"])
+        await asyncio.sleep(2.5)
+        window.grab().save(str(out / "dashboard-jobs.png"))
+        window.detail.grab().save(str(out / "job-detail.png"))
+        window.tabs.setCurrentIndex(1)
+        await asyncio.sleep(0.5)
+        window.grab().save(str(out / "workers.png"))
+        window.close()
+        await dashboard.close()
+    finally:
+        if worker is not None:
+            worker.stop()
+        manager.stop()
+
+
+def _job_status(manager, job_id: str) -> str:
+    return manager.get(f"/api/v3/jobs/{job_id}")["status"]
+
+
+async def _until(predicate, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out while preparing the screenshot")
+        await asyncio.sleep(0.2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    xvfb = start_xvfb()
+    try:
+        from app.ui.launch import run_in_qt
+
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ["TABLAO_HOME"] = str(Path(tmp) / "home")
+
+            async def run(_app) -> int:
+                await shoot(args.out, Path(tmp))
+                return 0
+
+            run_in_qt(run)
+        for png in sorted(args.out.glob("*.png")):
+            print(png)
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+
+
+if __name__ == "__main__":
+    main()
+    os._exit(0)
