@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.api.client import ManagerClient
 from app.api.errors import ApiError
 from app.common import events as ev
+from app.ui.aio import spawn
 from app.ui.models.columns import MANAGER
 
 _log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class ManagerConnection(QObject):
     # --- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
+            self._task = spawn(self._run())
             self._flush_timer.start()
 
     def restart(self) -> None:
@@ -191,10 +192,16 @@ class ManagerConnection(QObject):
         return row
 
     # --- task log subscriptions --------------------------------------------------------------------
-    def follow_task_log(self, task_id: str) -> None:
-        """Receive `task_log_appended` for this task (kept across reconnects)."""
+    async def follow_task_log(self, task_id: str) -> None:
+        """Receive `task_log_appended` for this task (kept across reconnects).
+
+        Returns once the subscription is on its way, so a tail fetched after it misses nothing.
+        """
         self._log_tasks.add(task_id)
-        self._send({"op": "subscribe", "task_log": task_id})
+        ws = self._ws
+        if ws is not None and not ws.closed:
+            with contextlib.suppress(Exception):
+                await ws.send_json({"op": "subscribe", "task_log": task_id})
 
     def unfollow_task_log(self, task_id: str) -> None:
         self._log_tasks.discard(task_id)
@@ -203,7 +210,7 @@ class ManagerConnection(QObject):
     def _send(self, command: dict[str, Any]) -> None:
         ws = self._ws
         if ws is not None and not ws.closed:
-            asyncio.ensure_future(_quiet(ws.send_json(command)))
+            spawn(_quiet(ws.send_json(command)))
 
 
 async def _quiet(coro) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.api.client import ManagerClient
 from app.common.roles import RoleConfig, load_role, save_role
+from app.ui.aio import spawn
 from app.ui.launch import open_dashboard, run_in_qt
 from app.ui.local_services import LocalServices
 from app.ui.windows.main_window import MODE_MANAGER, MODE_WORKER
@@ -89,8 +90,8 @@ class DesktopApp:
         if self.window is None:
             self.dashboard, self.window = await open_dashboard([url])
             self.window.closed.connect(self.quit.set)
-            self.window.mode_requested.connect(lambda mode: asyncio.ensure_future(self.switch_mode(mode)))
-            self.window.wizard_requested.connect(lambda: asyncio.ensure_future(self.reopen_wizard()))
+            self.window.mode_requested.connect(lambda mode: spawn(self.switch_mode(mode)))
+            self.window.wizard_requested.connect(lambda: spawn(self.reopen_wizard()))
         self.window.set_mode(MODE_MANAGER)
         self.window.show()
 
@@ -100,7 +101,7 @@ class DesktopApp:
         if self.worker_window is None:
             self.worker_window = WorkerModeWindow(self.services, self.role)
             self.worker_window.closed.connect(self.quit.set)
-            self.worker_window.mode_requested.connect(lambda mode: asyncio.ensure_future(self.switch_mode(mode)))
+            self.worker_window.mode_requested.connect(lambda mode: spawn(self.switch_mode(mode)))
         self.worker_window.show()
 
     async def switch_mode(self, mode: str) -> None:

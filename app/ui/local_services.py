@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 
 from app.manager.config import default_config_path, load_config
+from app.ui.aio import spawn
 
 _log = logging.getLogger(__name__)
 
@@ -40,9 +41,9 @@ class LocalServices:
 
         if self.manager_runner is None:
             self.manager_runner = Runner(manager_config=self._manager_config)
-            self._tasks["manager"] = asyncio.ensure_future(self.manager_runner.run())
+            self._tasks["manager"] = spawn(self.manager_runner.run())
         runner = self.manager_runner
-        started = asyncio.ensure_future(runner.started.wait())
+        started = spawn(runner.started.wait())
         done, _ = await asyncio.wait({started, self._tasks["manager"]}, timeout=timeout_s,
                                      return_when=asyncio.FIRST_COMPLETED)
         started.cancel()
@@ -75,7 +76,7 @@ class LocalServices:
             return WorkerConfig.load(self.worker_config_path, manager_url=manager_url)
 
         self.worker_runner = Runner(worker_config=worker_config)
-        self._tasks["worker"] = asyncio.ensure_future(self.worker_runner.run())
+        self._tasks["worker"] = spawn(self.worker_runner.run())
 
     async def stop_worker(self) -> None:
         runner, self.worker_runner = self.worker_runner, None

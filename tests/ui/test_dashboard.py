@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import QItemSelectionModel
 
 from app.ui.launch import open_dashboard
@@ -198,3 +197,33 @@ def test_an_admin_action_asks_for_the_token_once_and_then_works(qloop, tmp_path,
         qloop.run_until_complete(body())
     finally:
         manager.stop()
+
+
+def test_settings_page_checks_storage_live_and_saves_through_the_api(qloop, manager_proc, tmp_path):
+    async def body():
+        dashboard, window = await open_dashboard([manager_proc.url])
+        view = window.settings_view
+        try:
+            window.tabs.setCurrentWidget(view)
+            await wait_for(lambda: bool(view.raw), message="settings loaded")
+            assert view.storage.text().endswith("shared")
+            await wait_for(lambda: "writable" in view.storage_result.text(), message="storage checked")
+            view.storage.setText(str(tmp_path / "does-not-exist"))
+            view._check_storage()
+            await wait_for(lambda: "cannot be used" in view.storage_result.text(), message="bad folder said")
+            view.storage.setText(view.raw["shared_storage_path"])
+            view.task_timeout.setText("20m0s")
+            view.blocklist.setValue(5)
+            view.save()
+            await wait_for(lambda: view.status.text().startswith("Saved"), message="saved")
+            import json
+            import urllib.request
+            raw = json.loads(urllib.request.urlopen(manager_proc.url + "/api/v3/configuration/file").read())
+            assert raw["task_timeout"] == "20m0s" and raw["blocklist_threshold"] == 5
+            view.task_timeout.setText("soon")
+            assert view.problems() and "duration" in view.problems()[0]
+        finally:
+            window.close()
+            await dashboard.close()
+
+    qloop.run_until_complete(body())

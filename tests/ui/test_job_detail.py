@@ -36,8 +36,11 @@ def test_why_waiting_names_the_tag_no_worker_has(qloop, manager_proc):
     qloop.run_until_complete(body())
 
 
-def test_failures_are_grouped_by_their_last_line_and_the_log_tail_grows(qloop, manager_proc):
-    manager_proc.submit_echo("flaky", repeats=4)
+def test_failures_are_grouped_by_their_last_line_and_the_log_tail_grows(qloop, manager_proc, tmp_path):
+    from tests.e2e.farm import blender_job
+
+    manager_proc.send("POST", "/api/v3/jobs", blender_job(tmp_path / "scene.blend", tmp_path / "out", frames="1-3",
+                                                          chunk_size=1, name="flaky"))
 
     async def body():
         worker = await HttpWorker(manager_proc.url, "w").register_and_sign_on()
@@ -45,26 +48,31 @@ def test_failures_are_grouped_by_their_last_line_and_the_log_tail_grows(qloop, m
         try:
             await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="the job")
             _show(window, dashboard, "flaky")
-            await wait_for(lambda: window.detail.tasks.rowCount() == 5, message="five tasks")
+            await wait_for(lambda: window.detail.tasks.rowCount() == 4, message="three renders and a video")
             status, task = await worker.claim()
             assert status == 200, task
             window.detail.task_table.selectRow(
                 next(r for r in range(window.detail.task_proxy.rowCount())
                      if window.detail.task_proxy.index(r, 2).data() == task["name"]))
-            await wait_for(lambda: window.detail.task_id == task["uuid"], message="task followed")
+            await wait_for(lambda: window.detail.task_id == task["uuid"] and window.detail.log_ready,
+                           message="task followed")
             await worker.update(task["uuid"], taskStatus="active", activity="rendering", log="line one\n")
             await wait_for(lambda: "line one" in window.detail.log.toPlainText(), message="first log line")
             await worker.update(task["uuid"], log="line two\n")
             await wait_for(lambda: "line two" in window.detail.log.toPlainText(), message="the tail grows")
-            for _ in range(3):  # the same cause three times reads as one line
-                await worker.update(task["uuid"], taskStatus="failed", activity="Blender crashed: out of memory",
-                                    log="oom\n")
-                status, task2 = await worker.claim()
-                if status != 200:
-                    break
-                task = task2
-            await wait_for(lambda: "Blender crashed: out of memory" in window.detail.failures.toPlainText()
-                           or "No failed tasks" not in window.detail.failures.toPlainText(), message="failures")
+            others = [await HttpWorker(manager_proc.url, f"w{n}").register_and_sign_on() for n in (2, 3)]
+            failing = [(worker, task)]
+            for other in others:
+                status, claimed = await other.claim()
+                assert status == 200, claimed
+                failing.append((other, claimed))
+            for who, what in failing:  # the same cause three times reads as one line
+                await who.update(what["uuid"], taskStatus="failed", activity="Blender crashed: out of memory",
+                                 log="oom\n")
+            await wait_for(lambda: "3 task(s): Blender crashed: out of memory" in window.detail.failures.toPlainText(),
+                           message="failures grouped by cause")
+            for other in others:
+                await other.close()
         finally:
             window.close()
             await dashboard.close()

@@ -10,8 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QTime, Signal
-from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
-                               QTimeEdit, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QTimeEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 DAYS = (("mo", "Mon"), ("tu", "Tue"), ("we", "Wed"), ("th", "Thu"), ("fr", "Fri"), ("sa", "Sat"), ("su", "Sun"))
 

@@ -13,7 +13,6 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyM
 from app.ui.models.columns import MANAGER, parse_time
 from app.ui.models.keyed_table import ROW_ROLE
 
-
 FINISHED = frozenset({"completed", "canceled", "failed"})
 
 

@@ -11,10 +11,22 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit,
-                               QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 from qasync import asyncSlot
 
+from app.ui.aio import spawn
 from app.ui.connection import ManagerConnection
 from app.ui.dashboard import Dashboard
 from app.ui.errors import show_error
@@ -34,6 +46,7 @@ class JobDetail(QWidget):
         self.job: dict[str, Any] = {}
         self.conn: ManagerConnection | None = None
         self.task_id = ""
+        self.log_ready = False
         self._load: asyncio.Task | None = None
 
         self.title = QLabel("Select a job to see its tasks and last rendered frame.")
@@ -122,7 +135,7 @@ class JobDetail(QWidget):
         self._show_summary()
         if self._load is not None:
             self._load.cancel()
-        self._load = asyncio.ensure_future(self._fetch(self.conn, row["id"]))
+        self._load = spawn(self._fetch(self.conn, row["id"]))
 
     async def _fetch(self, conn: ManagerConnection, job_id: str) -> None:
         try:
@@ -223,11 +236,11 @@ class JobDetail(QWidget):
                 self.job.update(row)
                 self._show_summary()
                 if row.get("refresh_tasks") and self.conn is not None:
-                    self._load = asyncio.ensure_future(self._fetch(self.conn, row["id"]))
+                    self._load = spawn(self._fetch(self.conn, row["id"]))
 
     def _last_rendered_changed(self, label: str, job_id: str) -> None:
         if self.conn is not None and label == self.conn.label and job_id == self.job.get("id"):
-            asyncio.ensure_future(self._fetch_image(self.conn, job_id))
+            spawn(self._fetch_image(self.conn, job_id))
 
     def _task_selected(self, current, _previous) -> None:
         row = current.data(ROW_ROLE) if current.isValid() else None
@@ -236,15 +249,18 @@ class JobDetail(QWidget):
         if not row or self.conn is None:
             return
         self.task_id = row["id"]
-        self.conn.follow_task_log(self.task_id)
-        asyncio.ensure_future(self._load_tail(self.conn, self.task_id))
+        self.log_ready = False
+        spawn(self._load_tail(self.conn, self.task_id))
 
     async def _load_tail(self, conn: ManagerConnection, task_id: str) -> None:
+        await conn.follow_task_log(task_id)  # first: lines logged from now on arrive as events
         with contextlib.suppress(Exception):
             text = await conn.client.task_log_tail(task_id)
             if task_id == self.task_id and text:
                 self.log.setPlainText(text.rstrip("\n"))
                 self.log.verticalScrollBar().setValue(self.log.verticalScrollBar().maximum())
+        if task_id == self.task_id:
+            self.log_ready = True
 
     def _log_appended(self, label: str, task_id: str, text: str) -> None:
         if task_id == self.task_id and self.conn is not None and label == self.conn.label:
@@ -273,7 +289,7 @@ def failure_causes(tasks) -> list[tuple[str, int]]:
     counts: Counter[str] = Counter()
     for key in tasks.keys():
         row = tasks.row(key) or {}
-        if row.get("status") == "failed":
+        if row.get("status") in ("failed", "soft-failed"):
             lines = [ln for ln in str(row.get("activity") or "unknown error").splitlines() if ln.strip()]
             counts[lines[-1] if lines else "unknown error"] += 1
     return counts.most_common()

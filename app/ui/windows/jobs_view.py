@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QInputDialog,
-                               QLineEdit, QMenu, QMessageBox, QTableView, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 from qasync import asyncSlot
 
 from app.ui.dashboard import Dashboard
 from app.ui.errors import show_messages
-from app.ui.models.filter_proxy import RowFilterProxy
-from app.ui.models.filter_proxy import FINISHED
+from app.ui.models.filter_proxy import FINISHED, RowFilterProxy
 from app.ui.models.keyed_table import ROW_ROLE
 from app.ui.saved_views import JobView, all_views, remember_view
 from app.ui.widgets.progress_delegate import ProgressDelegate

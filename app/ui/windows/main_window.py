@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import (QInputDialog, QLabel, QMainWindow, QSplitter, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QInputDialog, QLabel, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 from qasync import asyncSlot
 
 from app.ui.connection import CONNECTED, CONNECTING
@@ -17,6 +16,7 @@ from app.ui.dashboard import Dashboard
 from app.ui.notifications import Notifier
 from app.ui.windows.job_detail import JobDetail
 from app.ui.windows.jobs_view import JobsView
+from app.ui.windows.settings_view import SettingsView
 from app.ui.windows.variables_view import VariablesView
 from app.ui.windows.workers_view import WorkersView
 
@@ -53,6 +53,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.workers_view, "Workers")
         self.variables_view = VariablesView(dashboard)
         self.tabs.addTab(self.variables_view, "Variables")
+        self.settings_view = SettingsView(dashboard)
+        self.tabs.addTab(self.settings_view, "Settings")
+        self.tabs.currentChanged.connect(self._tab_changed)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -107,6 +110,10 @@ class MainWindow(QMainWindow):
         wizard = QAction("Setup wizard…", self)
         wizard.triggered.connect(self.wizard_requested.emit)
         mode.addAction(wizard)
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.settings_view and not self.settings_view.raw:
+            self.settings_view.load()
 
     def set_mode(self, mode: str) -> None:
         self.manager_mode.setChecked(mode == MODE_MANAGER)

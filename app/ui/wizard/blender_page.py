@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QPushButton, QVBoxLayout, QWizardPage)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWizardPage,
+)
 
+from app.ui.aio import spawn
 from app.ui.wizard.context import WizardContext
 
 SOURCES = {"path_envvar": "on PATH", "system_location": "installed", "file_association": "file association",
@@ -52,7 +61,7 @@ class BlenderPage(QWizardPage):
         if not self._searched and self.ctx.client is not None:
             self._searched = True
             self.result.setText("Looking for Blender…")
-            asyncio.ensure_future(self._find())
+            spawn(self._find())
 
     async def _find(self) -> None:
         assert self.ctx.client is not None
@@ -91,7 +100,7 @@ class BlenderPage(QWizardPage):
     def _check(self, path: str) -> None:
         if path and self.ctx.client is not None:
             self.result.setText(f"Checking {path}…")
-            asyncio.ensure_future(self._run_check(path))
+            spawn(self._run_check(path))
 
     async def _run_check(self, path: str) -> None:
         assert self.ctx.client is not None

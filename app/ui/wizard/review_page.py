@@ -9,6 +9,7 @@ import time
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizardPage
 
+from app.ui.aio import spawn
 from app.ui.wizard.context import WizardContext
 from app.ui.wizard.variables_page import variables_payload
 
@@ -54,7 +55,7 @@ class ReviewPage(QWizardPage):
             return True
         if self._applying is None or self._applying.done():
             self.status.setText("Applying…")
-            self._applying = asyncio.ensure_future(self._apply())
+            self._applying = spawn(self._apply())
         return False  # the wizard moves on by itself once the Manager took the settings
 
     async def _apply(self) -> None:

@@ -11,9 +11,18 @@ import contextlib
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QVBoxLayout, QWizardPage)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWizardPage,
+)
 
+from app.ui.aio import spawn
 from app.ui.wizard.context import WizardContext
 
 APPROACHES = """
@@ -122,7 +131,7 @@ class StoragePage(QWizardPage):
             self._checking.cancel()
         path = self.path.text().strip()
         if path and self.ctx.client is not None:
-            self._checking = asyncio.ensure_future(self._check(path, self.shaman.isChecked()))
+            self._checking = spawn(self._check(path, self.shaman.isChecked()))
 
     async def _check(self, path: str, shaman: bool) -> None:
         assert self.ctx.client is not None

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QW
 
 from app.common.paths import current_platform
 from app.common.test_render import make_test_render_job, make_test_scene
+from app.ui.aio import spawn
 from app.ui.wizard.context import WizardContext
 
 RENDER_TIMEOUT_S = 600.0
@@ -56,7 +57,7 @@ class TestRenderPage(QWizardPage):
     def _start(self) -> None:
         if self._task is None or self._task.done():
             self.retry.hide()
-            self._task = asyncio.ensure_future(self._run())
+            self._task = spawn(self._run())
 
     async def _run(self) -> None:
         try:
