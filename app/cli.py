@@ -1,7 +1,8 @@
-"""The `tablao` command line: `tablao manager`, `tablao worker`, `tablao all`.
+"""The `tablao` command line: the desktop app, `tablao dashboard`, and the roles with `--headless`.
 
-Run bare (or without --headless) it will start the desktop app once that exists; the core never
-imports Qt, and `--headless` never does either.
+`tablao` alone opens the desktop app (the setup wizard on first launch); `tablao manager|worker|all`
+without `--headless` opens it in that role. The core never imports Qt, and `--headless` never
+does either: `app.ui` is imported only on the desktop paths.
 """
 
 from __future__ import annotations
@@ -44,16 +45,26 @@ def build_parser() -> argparse.ArgumentParser:
                            help="deliver task updates queued while the Manager was unreachable, then exit")
         if role == "worker":
             p.add_argument("--config", type=Path, dest="worker_config_alias", help=argparse.SUPPRESS)
+    dash = sub.add_parser("dashboard", help="only the dashboard, for Managers on other computers",
+                          description="Watch one or more Managers; with several, their jobs and workers "
+                                      "are shown together. Example: tablao dashboard http://render:8080/")
+    dash.add_argument("urls", nargs="*", metavar="URL",
+                      help="Manager URLs (default: the Managers watched last time)")
+    dash.add_argument("--debug", action="store_true", help="log debug messages")
+    dash.add_argument("--quiet", action="store_true", help="log only warnings and errors")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.role is None:
-        return _gui_unavailable()
+        setup_logging(debug=False, quiet=False)
+        return _desktop(None)
     setup_logging(debug=args.debug, quiet=args.quiet)
+    if args.role == "dashboard":
+        return _dashboard(args.urls)
     if not args.headless:
-        return _gui_unavailable()
+        return _desktop(args)
     if args.role == "manager":
         return _run_manager(args)
     if args.role == "worker":
@@ -61,10 +72,36 @@ def main(argv: list[str] | None = None) -> int:
     return _run_all(args)
 
 
-def _gui_unavailable() -> int:
-    print("tablao: the desktop dashboard is not part of this build yet.\n"
-          "Run `tablao manager --headless` and/or `tablao worker --headless`.", file=sys.stderr)
-    return 2
+def _qt_missing(exc: ImportError) -> int:
+    return _fail(f"the desktop app needs Qt ({exc.name or exc}); install it with "
+                 "`pip install 'tablao[gui]'`, or run a role with --headless")
+
+
+def _dashboard(urls: list[str]) -> int:
+    try:
+        from app.ui.launch import run_dashboard
+    except ImportError as exc:
+        return _qt_missing(exc)
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            return _fail(f"{url!r} is not a Manager URL; give one like http://render-server:8080/")
+    return run_dashboard(urls)
+
+
+def _desktop(args: argparse.Namespace | None) -> int:
+    """The desktop app, in the saved role or the role named on the command line."""
+    try:
+        from app.ui.desktop import run_desktop
+        from app.ui.local_services import LocalServices
+    except ImportError as exc:
+        return _qt_missing(exc)
+    if args is None:
+        return run_desktop()
+    force = {"manager": "manager", "worker": "worker", "all": "both"}[args.role]
+    services = LocalServices(manager_config_path=getattr(args, "config", None),
+                             worker_config_path=getattr(args, "worker_config", None),
+                             listen=getattr(args, "listen", None))
+    return run_desktop(services, force_role=force, manager_url=getattr(args, "manager", None) or "")
 
 
 def _load_manager_config(args: argparse.Namespace):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 from PySide6.QtWidgets import QApplication
 
@@ -134,13 +135,18 @@ class DesktopApp:
 
 
 def run_desktop(services: LocalServices | None = None, role: RoleConfig | None = None,
-                force_role: str | None = None) -> int:
+                force_role: str | None = None, manager_url: str = "") -> int:
     """The desktop app. `force_role` comes from `tablao manager|worker|all` without --headless."""
 
     async def main(_app: QApplication) -> int:
         chosen = role or load_role()
         if force_role is not None:
-            chosen = RoleConfig(role=force_role, manager_url=chosen.manager_url if chosen else "")
+            url = manager_url or (chosen.manager_url if chosen else "")
+            if force_role == "worker" and not url:
+                print("tablao worker: give the Manager with --manager URL (or run `tablao` to set up this "
+                      "computer)", file=sys.stderr)
+                return 2
+            chosen = RoleConfig(role=force_role, manager_url=url, manager_found_by="typed" if url else "")
         return await DesktopApp(services or LocalServices(), chosen).run()
 
     return run_in_qt(main)
