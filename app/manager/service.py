@@ -17,7 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from app.common import events as ev
+from app.api.events import ConfigUpdate, LastRenderedUpdate, ManagerShuttingDown, ManagerStarted
+from app.api.jobs import LastRenderedInfo
 from app.common.clock import Clock, SystemClock
 from app.common.events import EventBus
 from app.manager.auth import CredentialCache
@@ -81,7 +82,7 @@ class ManagerServices:
         self.config.variables = self.variables.to_yaml_dict()
         if self.config.path is not None:
             await asyncio.to_thread(save_config, self.config)
-        self.bus.publish(ev.CONFIG_DID_CHANGE, {"variables": self.config.variables})
+        self.bus.emit(ConfigUpdate(variables=self.config.variables))
 
 
     async def replace_config(self, raw: dict[str, Any]) -> None:
@@ -111,7 +112,7 @@ class ManagerServices:
                     new.task_timeout, new.worker_timeout, self.sessions.policy)
         if self.config.path is not None:
             await asyncio.to_thread(save_config, self.config)
-        self.bus.publish(ev.CONFIG_DID_CHANGE, {"variables": self.config.variables})
+        self.bus.emit(ConfigUpdate(variables=self.config.variables))
 
 
     async def save_setup(self, body: dict[str, Any]) -> None:
@@ -169,7 +170,7 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
     policy = FailurePolicy(config.blocklist_threshold, config.task_fail_after_softfail_count)
 
     def on_rendered(job_id: str, info: dict[str, Any]) -> None:
-        bus.publish(ev.LAST_RENDERED_DID_CHANGE, {"job_id": job_id, "thumbnail": info})
+        bus.emit(LastRenderedUpdate(job_id=job_id, thumbnail=LastRenderedInfo.from_json(info)))
 
     last_rendered = LastRendered(local_storage, on_processed=on_rendered)
     services = ManagerServices(
@@ -276,7 +277,7 @@ class ManagerService:
             host, port = self.config.listen_host_port()
             self.server = HttpServer(create_app(services), host, port)
             await self.server.start()
-            services.bus.publish(ev.MANAGER_DID_START, {"type": "manager-startup"})
+            services.bus.emit(ManagerStarted(type="manager-startup"))
             self.ready.set()
             restart = False
             try:
@@ -299,7 +300,7 @@ class ManagerService:
 
     async def _shutdown(self) -> None:
         services = self.services
-        services.bus.publish(ev.MANAGER_WILL_SHUT_DOWN, {"type": "manager-shutdown"})
+        services.bus.emit(ManagerShuttingDown())
         if self.server is not None:
             await self.server.stop()
         await services.machine.drain()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.common import events as ev
+from app.api.events import TaskLogUpdate
 from app.manager.auth import WorkerIdentity
 from app.manager.web.keys import SERVICES
 from app.manager.web.middlewares import error_json, read_json_object
@@ -79,7 +79,7 @@ async def task_update(request: web.Request) -> web.Response:
     job_uuid, log_text = await services.sessions.task_update(ident, task_uuid, body)
     if log_text:
         await services.task_logs.append(job_uuid, task_uuid, log_text)
-        services.bus.publish(ev.TASK_LOG_DID_APPEND, {"task_id": task_uuid, "job_id": job_uuid, "log": log_text})
+        services.bus.emit(TaskLogUpdate(task_id=task_uuid, log=log_text, job_id=job_uuid))
     return web.Response(status=204)
 
 
