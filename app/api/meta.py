@@ -114,11 +114,19 @@ class FarmStatusReport(Wire):
 
 @dataclass(slots=True)
 class ShamanFileSpec(Wire):
+    """A file by content. `path` (in the checkout) is required by checkouts; a requirements check
+    may leave it out, and then its answer does too."""
+
     sha: str
     size: int
-    path: str
+    path: str | None = None
     #: Only in answers to a requirements check: `unknown` or `uploading`.
     status: str | None = None
+
+
+@dataclass(slots=True)
+class ShamanFileStatusReport(Wire):
+    status: str
 
 
 @dataclass(slots=True)
