@@ -10,7 +10,7 @@ decoding, and the mapping of failures onto `app.api.errors`:
   read it);
 * JSON where none parses, or a body of the wrong kind -> `ContractError`.
 
-Header names and the API prefix are defined here, once.
+Header names and the API prefix come from `app.api.headers`, shared with the Manager.
 """
 
 from __future__ import annotations
@@ -25,19 +25,17 @@ from typing import Any
 import aiohttp
 
 from app.api.errors import ContractError, HttpError, ManagerUnreachable
+from app.api.headers import (  # noqa: F401 - the names clients use, re-exported with the transport
+    ADMIN_TOKEN_HEADER,
+    API_PREFIX,
+    LINK_MODE_HEADER,
+    SHAMAN_CAN_DEFER_HEADER,
+    SHAMAN_FILENAME_HEADER,
+    TABLAO_PREFIX,
+    WAIT_HEADER,
+)
 
 _log = logging.getLogger(__name__)
-
-API_PREFIX = "/api/v3"
-TABLAO_PREFIX = f"{API_PREFIX}/tablao"
-#: Tablao extension: how long the Manager may hold a worker's request open waiting for news.
-WAIT_HEADER = "X-Tablao-Wait"
-#: Tablao extension: how a Shaman checkout was built (symlinks, hardlinks, copies).
-LINK_MODE_HEADER = "X-Tablao-Link-Mode"
-#: The admin token that administering operations need.
-ADMIN_TOKEN_HEADER = "X-Tablao-Admin-Token"
-SHAMAN_CAN_DEFER_HEADER = "X-Shaman-Can-Defer-Upload"
-SHAMAN_FILENAME_HEADER = "X-Shaman-Original-Filename"
 
 #: Seconds on top of a long-poll wait before the client gives up on the request.
 LONG_POLL_MARGIN_S = 10.0

@@ -18,7 +18,6 @@ from typing import Any, BinaryIO
 from app.api.client import ManagerClient
 from app.api.errors import HttpError
 from app.api.meta import ShamanFileSpec
-from app.api.transport import LINK_MODE_HEADER  # noqa: F401 - re-exported for older imports
 from app.packer.layout import PackError
 
 _log = logging.getLogger(__name__)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.api.events import TaskLogUpdate
+from app.api.headers import WAIT_HEADER
 from app.manager.auth import WorkerIdentity
 from app.manager.web.keys import SERVICES
 from app.manager.web.middlewares import error_json, read_json_object
@@ -18,7 +19,7 @@ def _ident(request: web.Request) -> WorkerIdentity:
 
 def _wait(request: web.Request) -> float:
     try:
-        return max(0.0, float(request.headers.get("X-Tablao-Wait", "0")))
+        return max(0.0, float(request.headers.get(WAIT_HEADER, "0")))
     except ValueError:
         return 0.0
 
