@@ -115,7 +115,9 @@ class EventStream:
                         last_seq = item.seq
                     yield item
                 self.connected.clear()
-                away = "the event stream closed"
+                code = self._ws.close_code
+                # 1013: the Manager dropped this client for falling behind; events were lost.
+                away = f"the event stream closed (code {code})" if code else "the event stream closed"
                 if not self._closed:
                     _log.info("event stream closed; reconnecting")
         finally:
