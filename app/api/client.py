@@ -82,8 +82,8 @@ class ManagerClient:
     administering operations need (configuration, variables, worker actions, deletion, tags).
     """
 
-    def __init__(self, base_url: str, access_token: str = "", timeout_s: float = 30.0, *,
-                 admin_token: str = "", transport: Transport | None = None):
+    def __init__(self, base_url: str, access_token: str = "", timeout_s: float = 30.0,
+                 admin_token: str = "", *, transport: Transport | None = None):
         self.transport = transport or Transport(
             base_url, access_token=access_token, admin_token=admin_token, timeout_s=timeout_s)
         self.base_url = self.transport.base_url
