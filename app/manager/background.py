@@ -15,9 +15,11 @@ from typing import Any
 from app.api.enums import FarmStatus as F
 from app.api.enums import JobStatus as J
 from app.api.enums import WorkerStatus as W
+from app.api.events import FarmStatusUpdate
 from app.common import events as ev
 from app.common import schedule
 from app.common.loops import Wakeup, run_periodic
+from app.manager import convert
 from app.manager.persistence import jobs, tasks, workers
 from app.manager.persistence.db import Store
 from app.manager.state_machine.effects import Effects
@@ -92,10 +94,7 @@ class JobDeleter:
         for task_uuid in task_uuids:
             self.machine.waiters.task_changed(task_uuid)
             self.machine.waiters.forget_task(task_uuid)
-        self.machine.bus.publish(ev.JOB_DID_CHANGE, {
-            "id": job.uuid, "name": job.name, "status": job.status, "type": job.job_type,
-            "priority": job.priority, "refresh_tasks": False, "steps_completed": job.steps_completed,
-            "steps_total": job.steps_total, "updated": None, "was_deleted": True})
+        self.machine.bus.emit(convert.job_update(job, None, was_deleted=True))
         _log.info("deleted job %s (%s)", job.name, job.uuid)
 
 
@@ -149,7 +148,7 @@ class FarmStatusService:
         status = compute_farm_status(job_counts, worker_counts)
         if status != self.status:
             self.status = status
-            self.bus.publish(ev.FARM_STATUS_DID_CHANGE, {"status": status.value})
+            self.bus.emit(FarmStatusUpdate(status))
         return status
 
 

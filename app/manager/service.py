@@ -16,7 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from app.common import events as ev
+from app.api.events import LastRenderedUpdate, ManagerShuttingDown, ManagerStarted
+from app.api.jobs import LastRenderedInfo
 from app.common.clock import Clock, SystemClock
 from app.common.events import EventBus
 from app.manager.admin_token import ensure_admin_token
@@ -99,7 +100,7 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
     statuses = WorkerStatusMachine()
 
     def on_rendered(job_id: str, info: dict[str, Any]) -> None:
-        bus.publish(ev.LAST_RENDERED_DID_CHANGE, {"job_id": job_id, "thumbnail": info})
+        bus.emit(LastRenderedUpdate(job_id=job_id, thumbnail=LastRenderedInfo.from_json(info)))
 
     last_rendered = LastRendered(local_storage, on_processed=on_rendered)
     services = ManagerServices(
@@ -213,7 +214,7 @@ class ManagerService:
             host, port = self.config.listen_host_port()
             self.server = HttpServer(create_app(services), host, port)
             await self.server.start()
-            services.bus.publish(ev.MANAGER_DID_START, {"type": "manager-startup"})
+            services.bus.emit(ManagerStarted(type="manager-startup"))
             _say_what_next(self.config, self.port)
             self.ready.set()
             restart = False
@@ -237,7 +238,7 @@ class ManagerService:
 
     async def _shutdown(self) -> None:
         services = self.services
-        services.bus.publish(ev.MANAGER_WILL_SHUT_DOWN, {"type": "manager-shutdown"})
+        services.bus.emit(ManagerShuttingDown())
         if self.server is not None:
             await self.server.stop()
         await services.machine.drain()

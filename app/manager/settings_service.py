@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.api.errors import BadRequest
+from app.api.events import ConfigUpdate
 from app.common import events as ev
 from app.manager.config import ConfigError, ManagerConfig, config_from_dict, save_config
 from app.manager.storage_check import check_storage
@@ -104,7 +105,7 @@ class SettingsService:
             await asyncio.to_thread(save_config, config)
 
     def _announce(self) -> None:
-        self._bus.publish(ev.CONFIG_DID_CHANGE, {"variables": self.config.variables})
+        self._bus.emit(ConfigUpdate(variables=self.config.variables))
 
 
 def blender_command(blender: dict[str, Any]) -> str:

@@ -8,10 +8,10 @@ from typing import Any
 
 from app.api.enums import WorkerStatus as W
 from app.api.errors import BadRequest
-from app.common import events as ev
+from app.api.events import WorkerTagUpdate
 from app.common import schedule
 from app.manager.auth import CredentialCache
-from app.manager.convert import sleep_schedule_json, tag_json, worker_json, worker_summary_json
+from app.manager.convert import sleep_schedule_json, tag_json, tag_model, worker_json, worker_summary_json
 from app.manager.persistence import workers
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.runner import StatusMachine
@@ -67,19 +67,19 @@ class WorkerAdmin:
         name, description = _tag_fields(body)
         tag_uuid = body.get("id") or str(uuidlib.uuid4())
         tag = await self.store.call(workers.create_tag, str(tag_uuid), name, description)
-        self.machine.bus.publish(ev.WORKER_TAG_DID_CHANGE, {"tag": tag_json(tag)})
+        self.machine.bus.emit(WorkerTagUpdate(tag_model(tag)))
         self.machine.waiters.work_available()
         return tag_json(tag)
 
     async def update_tag(self, tag_uuid: str, body: dict[str, Any]) -> None:
         name, description = _tag_fields(body)
         tag = await self.store.call(workers.update_tag, tag_uuid, name, description)
-        self.machine.bus.publish(ev.WORKER_TAG_DID_CHANGE, {"tag": tag_json(tag)})
+        self.machine.bus.emit(WorkerTagUpdate(tag_model(tag)))
 
     async def delete_tag(self, tag_uuid: str) -> None:
         tag = await self.store.call(workers.fetch_tag, tag_uuid)
         await self.store.call(workers.delete_tag, tag_uuid, JOB_UNFINISHED)
-        self.machine.bus.publish(ev.WORKER_TAG_DID_CHANGE, {"tag": tag_json(tag), "was_deleted": True})
+        self.machine.bus.emit(WorkerTagUpdate(tag_model(tag), was_deleted=True))
 
     # --- sleep schedules -------------------------------------------------------------------------
     async def sleep_schedule(self, worker_uuid: str) -> dict[str, Any] | None:

@@ -112,7 +112,7 @@ async def test_manager_client_sends_the_admin_token(manager_factory, tmp_path: P
         with pytest.raises(ApiError) as info:
             await client.set_variables(variables)
         assert info.value.status == 401 and ADMIN_TOKEN_FILENAME in info.value.message
-        assert (await client.version())["name"]  # reading needs nothing
+        assert (await client.version()).name  # reading needs nothing
     async with ManagerClient(manager.url, admin_token=read_local_admin_token(tmp_path) or "") as client:
         await client.set_variables(variables)
 

@@ -8,6 +8,13 @@ from aiohttp import web
 
 import app
 from app.api.errors import BadRequest
+from app.api.meta import (
+    FarmStatusReport,
+    FlamencoVersion,
+    ManagerConfiguration,
+    PathCheckResult,
+    SharedStorageLocation,
+)
 from app.manager.storage_check import check_storage
 from app.manager.web.keys import FARM_STATUS, JOB_TYPES, SETTINGS
 from app.manager.web.middlewares import read_json_object
@@ -25,19 +32,18 @@ class JobTypeCatalog(Protocol):
 
 async def get_version(request: web.Request) -> web.Response:
     cfg = request.app[SETTINGS].config
-    return web.json_response({
-        "version": f"{app.FLAMENCO_COMPAT_VERSION} (Tablao {app.__version__})",
-        "shortversion": app.FLAMENCO_COMPAT_VERSION, "name": cfg.manager_name,
-        "git": f"tablao-{app.__version__}",
-    })
+    return web.json_response(FlamencoVersion(
+        version=f"{app.FLAMENCO_COMPAT_VERSION} (Tablao {app.__version__})",
+        shortversion=app.FLAMENCO_COMPAT_VERSION, name=cfg.manager_name, git=f"tablao-{app.__version__}",
+    ).to_json())
 
 
 async def get_configuration(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     cfg = settings.config
-    return web.json_response({"storageLocation": cfg.shared_storage_path,
-                              "shamanEnabled": settings.shaman_available,
-                              "isFirstRun": cfg.is_first_run})
+    return web.json_response(ManagerConfiguration(
+        storage_location=cfg.shared_storage_path, shaman_enabled=settings.shaman_available,
+        is_first_run=cfg.is_first_run).to_json())
 
 
 def _audience_platform(request: web.Request) -> tuple[str, str]:
@@ -56,10 +62,9 @@ async def get_variables(request: web.Request) -> web.Response:
 async def get_shared_storage(request: web.Request) -> web.Response:
     audience, platform = _audience_platform(request)
     settings = request.app[SETTINGS]
-    return web.json_response({
-        "location": settings.variables.shared_storage_for(audience, platform), "audience": audience,
-        "platform": platform, "shamanEnabled": settings.shaman_available,
-    })
+    return web.json_response(SharedStorageLocation(
+        location=settings.variables.shared_storage_for(audience, platform), audience=audience,
+        platform=platform, shaman_enabled=settings.shaman_available).to_json())
 
 
 async def check_shared_storage(request: web.Request) -> web.Response:
@@ -69,7 +74,7 @@ async def check_shared_storage(request: web.Request) -> web.Response:
         raise BadRequest("`path` is required and must be a string")
     report = await _run_check(path, request.app[SETTINGS].config)
     data = report.to_json()
-    return web.json_response({"path": data["path"], "is_usable": data["is_usable"], "cause": data["cause"]})
+    return web.json_response(PathCheckResult(data["path"], data["is_usable"], data["cause"]).to_json())
 
 
 async def tablao_storage_check(request: web.Request) -> web.Response:
@@ -91,7 +96,7 @@ async def _run_check(path: str, config, shaman_enabled: bool | None = None):
 
 async def get_farm_status(request: web.Request) -> web.Response:
     status = await request.app[FARM_STATUS].refresh()
-    return web.json_response({"status": status.value})
+    return web.json_response(FarmStatusReport(status).to_json())
 
 
 async def get_tablao_variables(request: web.Request) -> web.Response:
