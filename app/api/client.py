@@ -13,6 +13,8 @@ import logging
 from collections.abc import AsyncIterable
 from typing import Any, TypeVar
 
+import aiohttp
+
 from app.api.codec import decode
 from app.api.enums import FarmStatus
 from app.api.errors import ContractError, ManagerUnreachable
@@ -243,6 +245,23 @@ class ManagerClient:
         """Where a job's (or, without a job, the farm's) last-rendered images are; None before any."""
         path = f"{V3}/jobs/{job_id}/last-rendered" if job_id else f"{V3}/jobs/last-rendered"
         return await self._maybe(path, LastRenderedInfo)
+
+    async def last_rendered_image(self, job_id: str, prefer: str = "last-rendered-small.jpg") -> bytes | None:
+        """The bytes of a job's last-rendered image (the `prefer` size when there is one), or None."""
+        info = await self.last_rendered(job_id)
+        if info is None or not info.suffixes:
+            return None
+        suffix = prefer if prefer in info.suffixes else info.suffixes[0]
+        return await self.file_bytes(f"{info.base}/{suffix}")
+
+    async def file_bytes(self, path: str) -> bytes | None:
+        """A file the Manager serves (`/job-files/...`) as bytes; None when it is not there."""
+        try:
+            async with self.transport.session.get(self.base_url + path, headers=self.transport.headers(),
+                                                  timeout=self.transport.timeout(60.0)) as resp:
+                return await resp.read() if resp.status == 200 else None
+        except (TimeoutError, OSError, aiohttp.ClientError) as exc:
+            raise ManagerUnreachable(f"cannot reach the Manager at {self.base_url}: {exc}") from exc
 
     # --- tasks ---------------------------------------------------------------------------------
     async def task(self, task_id: str) -> Task:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import Any
 
@@ -20,6 +19,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.api.client import ManagerClient
 from app.api.errors import ApiError
+from app.api.events import StreamGap
+from app.api.stream import EventStream
 from app.common import events as ev
 from app.ui.aio import spawn
 from app.ui.models.columns import MANAGER
@@ -52,8 +53,7 @@ class ManagerConnection(QObject):
         self.farm_status = "unknown"
         self.tags: dict[str, str] = {}        # tag id → name
         self._task: asyncio.Task | None = None
-        self._ws = None
-        self._log_tasks: set[str] = set()
+        self._stream: EventStream | None = None
         self._pending: dict[str, list[dict[str, Any]]] = {"job": [], "task": [], "worker": []}
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(100)
@@ -87,63 +87,71 @@ class ManagerConnection(QObject):
             self.state_changed.emit(state, message)
 
     async def _run(self) -> None:
+        """Follow the Manager until stopped: snapshot on every (re)connection, deltas in between."""
         delay = 0.5
         while True:
             self._set_state(CONNECTING)
+            self._stream = self.client.events(max_backoff_s=10.0)
+            watcher = spawn(self._watch_connection(self._stream))
             try:
-                await self._session()
+                await self._follow(self._stream)
                 message = "the Manager closed the event stream"
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - any failure means: show it, retry later
+            except Exception as exc:  # noqa: BLE001 - a refused stream (token): say it, retry later
                 message = _describe(exc, self.url)
-            else:
-                delay = 0.5
+            finally:
+                if watcher is not None:
+                    watcher.cancel()
+                await self._stream.close()
+                self._stream = None
             self._set_state(DISCONNECTED, message)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+            delay = min(delay * 2, 30.0)
 
-    async def _session(self) -> None:
-        http = self.client._http()
-        url = self.client.base_url + "/api/v3/tablao/events"
-        async with http.ws_connect(url, heartbeat=15.0) as ws:
-            self._ws = ws
-            try:
-                for task_id in self._log_tasks:
-                    await ws.send_json({"op": "subscribe", "task_log": task_id})
-                await self._snapshot()  # after subscribing: no change between the two is missed
+    async def _follow(self, stream: EventStream) -> None:
+        seen = 0
+        async for item in stream:
+            if isinstance(item, StreamGap) or stream.connections != seen:
+                # A new connection, or events lost on this one: what is shown may be stale.
+                seen = stream.connections
+                await self._snapshot()
                 self._set_state(CONNECTED)
-                async for msg in ws:
-                    if msg.type.name == "TEXT":
-                        self._dispatch(json.loads(msg.data))
-                    elif msg.type.name in ("CLOSED", "ERROR", "CLOSING"):
-                        break
-            finally:
-                self._ws = None
+                if isinstance(item, StreamGap):
+                    continue
+            self._dispatch(item.topic, _as_dict(item.payload))
+
+    async def _watch_connection(self, stream: EventStream) -> None:
+        """Say 'disconnected' as soon as the stream drops; it reconnects (and re-fetches) by itself."""
+        while True:
+            await asyncio.sleep(0.25)
+            if self.state == CONNECTED and not stream.connected.is_set():
+                self._set_state(DISCONNECTED, f"lost the Manager at {self.url}")
+            elif self.state == DISCONNECTED and stream.connected.is_set():
+                self._set_state(CONNECTING)
 
     async def _snapshot(self) -> None:
-        tags = await self.client.request("GET", "/api/v3/worker-mgt/tags")
-        self.tags = {t["id"]: t["name"] for t in (tags or {}).get("tags", [])}
+        tags = await self.client.worker_tags()
+        self.tags = {t.id: t.name for t in tags}
         self.tags_changed.emit(list(self.tags.items()))
         jobs: list[dict[str, Any]] = []
         offset = 0
         while offset < SNAPSHOT_MAX_JOBS:
             page = await self.client.jobs_page(limit=SNAPSHOT_PAGE, offset=offset)
-            jobs.extend(page["jobs"])
+            jobs.extend(j.to_json() for j in page.jobs)
             offset += SNAPSHOT_PAGE
-            if offset >= page.get("total", 0) or not page["jobs"]:
+            if offset >= page.total or not page.jobs:
                 break
-        workers = await self.client.workers()
+        workers = [w.to_json() for w in await self.client.workers()]
         status = await self.client.farm_status()
         for kind in self._pending.values():
             kind.clear()
         self.jobs_reset.emit([self._mark_job(j) for j in jobs])
         self.workers_reset.emit([self._mark(w) for w in workers])
-        self._set_farm_status(status)
+        self._set_farm_status(str(getattr(status, "value", status)))
 
     # --- events ----------------------------------------------------------------------------------
-    def _dispatch(self, message: dict[str, Any]) -> None:
-        kind, data = message.get("type"), message.get("data") or {}
+    def _dispatch(self, kind: str, data: dict[str, Any]) -> None:
         if kind == ev.JOB_DID_CHANGE:
             self._pending["job"].append(self._mark_job(data))
         elif kind == ev.TASK_DID_CHANGE:
@@ -197,25 +205,19 @@ class ManagerConnection(QObject):
 
         Returns once the subscription is on its way, so a tail fetched after it misses nothing.
         """
-        self._log_tasks.add(task_id)
-        ws = self._ws
-        if ws is not None and not ws.closed:
-            with contextlib.suppress(Exception):
-                await ws.send_json({"op": "subscribe", "task_log": task_id})
+        if self._stream is not None:
+            await self._stream.watch_task_log(task_id)
 
     def unfollow_task_log(self, task_id: str) -> None:
-        self._log_tasks.discard(task_id)
-        self._send({"op": "unsubscribe", "task_log": task_id})
-
-    def _send(self, command: dict[str, Any]) -> None:
-        ws = self._ws
-        if ws is not None and not ws.closed:
-            spawn(_quiet(ws.send_json(command)))
+        if self._stream is not None:
+            spawn(self._stream.unwatch_task_log(task_id))
 
 
-async def _quiet(coro) -> None:
-    with contextlib.suppress(Exception):
-        await coro
+def _as_dict(payload: Any) -> dict[str, Any]:
+    if isinstance(payload, dict):
+        return payload
+    to_json = getattr(payload, "to_json", None)
+    return to_json() if callable(to_json) else {}
 
 
 def _describe(exc: BaseException, url: str) -> str:

@@ -137,8 +137,8 @@ class Dashboard(QObject):
         async def one(conn: ManagerConnection, row: dict[str, Any]) -> None:
             tasks = await conn.client.job_tasks(row["id"])
             for task in tasks:
-                if task.get("status") == "failed":
-                    await conn.client.set_task_status(task["id"], "queued", "requeued from the dashboard")
+                if task.status == "failed":
+                    await conn.client.set_task_status(task.id, "queued", "requeued from the dashboard")
 
         return await self._each(rows, one)
 

@@ -139,7 +139,8 @@ class JobDetail(QWidget):
 
     async def _fetch(self, conn: ManagerConnection, job_id: str) -> None:
         try:
-            job, tasks = await asyncio.gather(conn.client.job(job_id), conn.client.job_tasks(job_id))
+            job_model, task_models = await asyncio.gather(conn.client.job(job_id), conn.client.job_tasks(job_id))
+            job, tasks = job_model.to_json(), [t.to_json() for t in task_models]
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -183,9 +184,9 @@ class JobDetail(QWidget):
 
             async def detail(worker_id: str) -> dict:
                 async with limit:
-                    return await conn.client.worker(worker_id)
+                    return (await conn.client.worker(worker_id)).to_json()
 
-            workers = await asyncio.gather(*(detail(w["id"]) for w in summaries[:200]))
+            workers = await asyncio.gather(*(detail(w.id) for w in summaries[:200]))
             blocklist = await conn.client.request("GET", f"/api/v3/jobs/{self.job['id']}/blocklist") or []
         except asyncio.CancelledError:
             raise
@@ -202,12 +203,7 @@ class JobDetail(QWidget):
 
     async def _fetch_image(self, conn: ManagerConnection, job_id: str) -> None:
         try:
-            info = await conn.client.request("GET", f"/api/v3/jobs/{job_id}/last-rendered")
-            if not info:
-                return
-            suffix = "last-rendered-small.jpg" if "last-rendered-small.jpg" in info["suffixes"] else info["suffixes"][0]
-            async with conn.client._http().get(conn.client.base_url + info["base"] + "/" + suffix) as resp:
-                data = await resp.read() if resp.status == 200 else b""
+            data = await conn.client.last_rendered_image(job_id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a missing preview is not an error dialog
@@ -276,12 +272,11 @@ class JobDetail(QWidget):
         if not self.task_id or self.conn is None:
             return
         try:
-            text = await self.conn.client.request("GET", f"/api/v3/tablao/tasks/{self.task_id}/log")
+            text = await self.conn.client.task_log(self.task_id)
         except Exception as exc:  # noqa: BLE001
             show_error(self, "Could not load the log", exc)
             return
-        body = text.get("message", "") if isinstance(text, dict) else str(text)
-        self.log.setPlainText(body)
+        self.log.setPlainText(text)
 
 
 def failure_causes(tasks) -> list[tuple[str, int]]:

@@ -130,7 +130,7 @@ class WorkersView(QWidget):
             return
         try:
             conn = self.dashboard.connection_for(rows[0])
-            current = {t["id"] for t in (await conn.client.worker(rows[0]["id"])).get("tags", [])}
+            current = {t.id for t in (await conn.client.worker(rows[0]["id"])).tags or []}
         except Exception as exc:  # noqa: BLE001
             show_error(self, "Could not read the worker's tags", exc)
             return

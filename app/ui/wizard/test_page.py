@@ -92,15 +92,15 @@ class TestRenderPage(QWizardPage):
         self.status.setText("Rendering one frame…")
         deadline = time.monotonic() + RENDER_TIMEOUT_S
         while True:
-            state = await client.job(job["id"])
-            if state["status"] == "completed":
+            state = await client.job(job.id)
+            if state.status == "completed":
                 break
-            if state["status"] in ("failed", "canceled"):
-                raise RuntimeError(f"the test job {state['status']}: {state.get('activity', '')}")
+            if state.status in ("failed", "canceled"):
+                raise RuntimeError(f"the test job {state.status}: {state.activity}")
             if time.monotonic() > deadline:
                 raise RuntimeError("the frame took more than ten minutes; is the worker busy?")
             await asyncio.sleep(0.5)
-        await self._show_frame(job["id"])
+        await self._show_frame(job.id)
 
     async def _wait_for_worker(self, wait_s: float = 20.0) -> str | None:
         """The name of an awake worker, waiting a little for a local one that is still starting."""
@@ -108,9 +108,9 @@ class TestRenderPage(QWizardPage):
         deadline = time.monotonic() + (wait_s if self.ctx.role == "both" else 2.0)
         while True:
             workers = await self.ctx.client.workers()
-            awake = [w for w in workers if w.get("status") == "awake"]
+            awake = [w for w in workers if w.status == "awake"]
             if awake:
-                return awake[0].get("name", "a worker")
+                return awake[0].name
             if time.monotonic() > deadline:
                 return None
             await asyncio.sleep(0.5)
@@ -119,12 +119,10 @@ class TestRenderPage(QWizardPage):
         client = self.ctx.client
         assert client is not None
         for _ in range(40):  # the preview is made a moment after the task completes
-            info = await client.request("GET", f"/api/v3/jobs/{job_id}/last-rendered")
-            if info:
-                async with client._http().get(f"{client.base_url}{info['base']}/{_pick_suffix(info['suffixes'])}") as resp:
-                    data = await resp.read()
+            data = await client.last_rendered_image(job_id)
+            if data:
                 pixmap = QPixmap()
-                if resp.status == 200 and pixmap.loadFromData(data):
+                if pixmap.loadFromData(data):
                     self.image.setPixmap(pixmap)
                     self.frame_shown = True
                     self.progress.hide()
@@ -134,6 +132,3 @@ class TestRenderPage(QWizardPage):
             await asyncio.sleep(0.25)
         raise RuntimeError("the job completed, but its frame did not reach the Manager")
 
-
-def _pick_suffix(suffixes: list[str]) -> str:
-    return "last-rendered-small.jpg" if "last-rendered-small.jpg" in suffixes else suffixes[0]
