@@ -139,11 +139,8 @@ class JobCompiler:
         result = await self._run(item, "compile", job=job_input)
         if not result.get("ok"):
             message = _format_script_error(result.get("error") or {}, item.script.path.name)
-            if "out of memory" in message or message.endswith(": null"):
-                # The JS heap has a fixed ceiling (about 50,000 tasks of a simple job type); past it
-                # QuickJS reports "out of memory", or nothing at all when even that cannot be built.
-                message += ("; the script ran out of memory, the job is probably too large for one "
-                            "submission: split it into smaller jobs")
+            if _out_of_memory(result.get("error") or {}):
+                message = _too_large_message(item.script.path.name)
             _log.info("job type %s failed to compile job %s: %s", type_name, job_id, message)
             raise JobCompileError(message)
         float_keys = frozenset(s["key"] for s in item.job_type["settings"] if s["type"] == "float")
@@ -228,6 +225,20 @@ class JobCompiler:
     def _broken(item: _LoadedScript, error: str) -> _LoadedScript:
         _log.error("job type script %s is unusable, leaving it out: %s", item.script.path, error)
         return _LoadedScript(item.script, item.source, None, error)
+
+
+def _out_of_memory(error: dict[str, Any]) -> bool:
+    # The JS heap has a fixed ceiling (about 50,000 tasks of a simple job type); past it QuickJS
+    # reports "out of memory", or throws plain `null` when even that error cannot be built.
+    text = str(error.get("message") or "").strip()
+    return "out of memory" in text or text == "null"
+
+
+def _too_large_message(filename: str) -> str:
+    return (f"this job is too large to compile in one submission: job type script {filename} ran out "
+            "of memory while making its tasks (the limit is around 50,000 tasks). Make fewer tasks: "
+            "split it into smaller jobs, or for a render use a larger chunk size or part of the frame "
+            "range per job")
 
 
 def _usable_names(loaded: dict[str, _LoadedScript]) -> list[str]:

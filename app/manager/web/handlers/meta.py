@@ -8,7 +8,7 @@ import app
 from app.api.errors import BadRequest
 from app.manager.storage_check import check_storage
 from app.manager.web.keys import SERVICES
-from app.manager.web.middlewares import read_json_object
+from app.manager.web.request_body import read_json_object
 
 AUDIENCES = ("users", "workers")
 
