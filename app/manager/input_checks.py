@@ -15,6 +15,7 @@ from app.common.jsontext import clip, text_problem
 NAME_MAX = 1000  # job names: a blend file name plus what the submitter adds
 SHORT_MAX = 255  # worker, tag, platform, job type names; ids; one setting's key
 TEXT_MAX = 4000  # descriptions, reasons
+PATH_MAX = 4096  # a path to check (Linux's PATH_MAX)
 ACTIVITY_MAX = 64 * 1024  # a task's activity line, as reported by a worker
 VALUE_MAX = 64 * 1024  # one string inside a job's settings, metadata or storage
 ENTRIES_MAX = 1000  # keys in a job's settings or metadata, items in a list

@@ -29,7 +29,8 @@ from typing import Any
 
 from app.manager.job_compilers import loader
 from app.manager.job_compilers.author import AuthoredJob, authored_job_from_script
-from app.manager.job_compilers.engine import EngineFailure, JsEngine, ProcessJsEngine, ScriptTimeout
+from app.manager.job_compilers.engine import EngineFailure, JsEngine, ScriptTimeout
+from app.manager.job_compilers.engine_pool import EnginePool
 from app.manager.job_compilers.errors import (
     InvalidSubmittedJob,
     JobCompileError,
@@ -75,7 +76,8 @@ def _format_script_error(error: dict[str, Any], filename: str) -> str:
 class JobCompiler:
     """Lists the available job types and compiles submitted jobs with their scripts.
 
-    One script runs at a time, in a child process, and is stopped after `timeout_s`.
+    Scripts run in child processes (a small pool; one script per job type at a time, so a slow
+    job type delays only its own submissions) and are stopped after `timeout_s`.
     `user_scripts_dir` is the `scripts/` folder beside the Manager's config file (it
     need not exist). `platform` is what scripts see as `process.platform`.
     """
@@ -94,7 +96,7 @@ class JobCompiler:
         self._timeout_s = timeout_s
         self._platform = platform or manager_platform()
         self._owns_engine = engine is None
-        self._engine: JsEngine = engine if engine is not None else ProcessJsEngine()
+        self._engine: JsEngine = engine if engine is not None else EnginePool()
         self._cache: dict[Path, _LoadedScript] = {}
 
     # ---- public API -----------------------------------------------------------------------
@@ -123,10 +125,10 @@ class JobCompiler:
         if not isinstance(submitted, dict):
             raise InvalidSubmittedJob("the submitted job must be a JSON object")
         type_name = str(submitted.get("type") or "")
-        loaded = await self._refresh()
-        item = loaded.get(type_name)
+        # Load only this type's script if it changed: another type's slow script must not delay it.
+        item = (await self._refresh(only=type_name)).get(type_name)
         if item is None:
-            raise UnknownJobTypeSubmitted(type_name, _usable_names(loaded))
+            raise UnknownJobTypeSubmitted(type_name, _usable_names(await self._refresh()))
         if item.job_type is None:
             raise JobCompileError(f"job type {type_name!r} cannot be used: {item.error}")
         etag = submitted.get("type_etag")
@@ -169,6 +171,7 @@ class JobCompiler:
             result = await self._engine.run(
                 op,
                 self._timeout_s,
+                lane=item.script.name,
                 source=item.source,
                 filename=filename,
                 env=env,
@@ -188,16 +191,27 @@ class JobCompiler:
 
     # ---- loading scripts ------------------------------------------------------------------------
 
-    async def _refresh(self) -> dict[str, _LoadedScript]:
-        """Current scripts by job type name, (re)evaluating those whose file changed."""
+    async def _refresh(self, only: str | None = None) -> dict[str, _LoadedScript]:
+        """Current scripts by job type name, (re)evaluating those whose file changed.
+
+        With `only`, just that job type is (re)evaluated; others that changed are left out.
+        """
         scripts = await asyncio.to_thread(loader.scan_scripts, self._user_dir, self._bundled_dir)
         loaded: dict[str, _LoadedScript] = {}
         for name, script in scripts.items():
             cached = self._cache.get(script.path)
             if cached is None or cached.script.stamp != script.stamp:
+                if only is not None and name != only:
+                    continue
                 cached = await self._load(script)
             loaded[name] = cached
-        self._cache = {item.script.path: item for item in loaded.values() if not item.retry}
+        if only is None:
+            self._cache = {item.script.path: item for item in loaded.values() if not item.retry}
+        else:
+            # Concurrent refreshes: keep what others cached meanwhile, update this one type.
+            current = {path: item for path, item in self._cache.items() if item.script.name != only}
+            current.update({i.script.path: i for i in loaded.values() if i.script.name == only and not i.retry})
+            self._cache = current
         return loaded
 
     async def _load(self, script: loader.ScriptFile) -> _LoadedScript:

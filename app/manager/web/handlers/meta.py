@@ -6,6 +6,7 @@ from aiohttp import web
 
 import app
 from app.api.errors import BadRequest
+from app.manager.input_checks import PATH_MAX, check_text
 from app.manager.storage_check import check_storage
 from app.manager.web.keys import SERVICES
 from app.manager.web.request_body import read_json_object
@@ -56,6 +57,7 @@ async def check_shared_storage(request: web.Request) -> web.Response:
     path = body.get("path")
     if not isinstance(path, str):
         raise BadRequest("`path` is required and must be a string")
+    check_text(path, "path", PATH_MAX)
     services = request.app[SERVICES]
     report = await _run_check(path, services.config)
     data = report.to_json()
@@ -67,6 +69,7 @@ async def tablao_storage_check(request: web.Request) -> web.Response:
     path = body.get("path")
     if not isinstance(path, str):
         raise BadRequest("`path` is required and must be a string")
+    check_text(path, "path", PATH_MAX)
     config = request.app[SERVICES].config
     report = await _run_check(path, config, bool(body.get("shaman_enabled", config.shaman_enabled)))
     return web.json_response(report.to_json())
