@@ -17,7 +17,7 @@ _CLIP_CHARS = 120
 
 
 class JsonRejected(ValueError):
-    """The JSON text is unusable; the message says why, in words, for a 400."""
+    """The JSON text is unusable; the message says why, in words, after "the request body"."""
 
 
 def parse_json(raw: bytes | bytearray | str, max_depth: int = MAX_DEPTH) -> Any:
@@ -25,11 +25,11 @@ def parse_json(raw: bytes | bytearray | str, max_depth: int = MAX_DEPTH) -> Any:
     try:
         value = json.loads(raw)
     except RecursionError:
-        raise JsonRejected(f"the JSON is nested too deeply (at most {max_depth} levels)") from None
+        raise JsonRejected(_too_deep(max_depth)) from None
     except UnicodeDecodeError:
-        raise JsonRejected("the JSON is not UTF-8 text") from None
+        raise JsonRejected("is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise JsonRejected(f"the JSON is not valid: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise JsonRejected(f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     check_tree(value, max_depth)
     return value
 
@@ -44,18 +44,18 @@ def check_tree(value: Any, max_depth: int = MAX_DEPTH) -> None:
         node, depth, where = stack.pop()
         if isinstance(node, str):
             if not _encodable(node):
-                raise JsonRejected(f"{_at(where)}holds text that is not valid Unicode "
+                raise JsonRejected(f"holds text that is not valid Unicode{_at(where)} "
                                    "(a lone UTF-16 surrogate such as \\ud800)")
             continue
         if not isinstance(node, (dict, list)):
             continue
         if depth > max_depth:
-            raise JsonRejected(f"the JSON is nested too deeply (at most {max_depth} levels)")
+            raise JsonRejected(_too_deep(max_depth))
         if isinstance(node, dict):
             for key, item in node.items():
                 path = f"{where}.{key}" if where else key
                 if not _encodable(key):
-                    raise JsonRejected(f"{_at(where)}has a key that is not valid Unicode "
+                    raise JsonRejected(f"has a key that is not valid Unicode{_at(where)} "
                                        "(a lone UTF-16 surrogate such as \\ud800)")
                 stack.append((item, depth + 1, path))
         else:
@@ -94,4 +94,8 @@ def _encodable(text: str) -> bool:
 
 
 def _at(where: str) -> str:
-    return f"`{clip(where, 80)}` " if where else "the JSON "
+    return f" in `{clip(where, 80)}`" if where else ""
+
+
+def _too_deep(max_depth: int) -> str:
+    return f"is nested too deeply (at most {max_depth} levels of arrays and objects)"

@@ -130,4 +130,4 @@ async def _read_json(request: web.Request) -> Any:
         # Off the loop: a big checkout document takes tens of milliseconds to parse.
         return await asyncio.to_thread(parse_json, raw) if len(raw) > 65536 else parse_json(raw)
     except JsonRejected as exc:
-        raise BadRequest(f"request body is unusable: {exc}") from None
+        raise BadRequest(f"request body {exc}") from None

@@ -43,7 +43,7 @@ async def read_json(request: web.Request, max_bytes: int = DEFAULT_BODY_MAX) -> 
     try:
         return parse_json(raw)
     except JsonRejected as exc:
-        raise BadRequest(f"the request body is unusable: {exc}") from None
+        raise BadRequest(f"the request body {exc}") from None
 
 
 async def read_json_object(request: web.Request, max_bytes: int = DEFAULT_BODY_MAX) -> dict[str, Any]:

@@ -61,7 +61,7 @@ async def test_deep_json_is_400_in_words(manager, depth):
     for path in ("/api/v3/jobs", "/api/v3/worker-mgt/tags", "/api/v3/worker/register-worker"):
         status, body = await manager.request("POST", path, data=raw, headers=JSON)
         assert status == 400, (path, body)
-        assert "nested too deeply (at most 64 levels)" in body["message"]
+        assert "the request body is nested too deeply (at most 64 levels" in body["message"]
 
 
 async def test_deep_json_inside_job_settings_is_400(manager):
@@ -83,7 +83,8 @@ async def test_nesting_up_to_the_limit_is_fine(manager):
 async def test_invalid_json_is_400_in_words(manager, raw):
     status, body = await manager.request("POST", "/api/v3/jobs", data=raw, headers=JSON)
     assert status == 400, body
-    assert "unusable" in body["message"] and ("not valid" in body["message"] or "UTF-8" in body["message"])
+    assert body["message"].startswith("the request body is not ")
+    assert "not valid JSON" in body["message"] or "not UTF-8 text" in body["message"]
 
 
 async def test_event_stream_ignores_deep_commands(manager):

@@ -32,7 +32,7 @@ async def _post_raw(manager, path: str, body: dict, method: str = "POST"):
 
 
 @pytest.mark.parametrize("name, words", [
-    ("a\ud800b", "lone UTF-16 surrogate"),
+    ("a\ud800b", "the request body holds text that is not valid Unicode in `name` (a lone UTF-16 surrogate"),
     ("a\x00b", "`name` must not contain NUL"),
     (TEN_MB, "`name` must be at most 1,000 characters long (it has 10,000,000)"),
     ([None, None], "`name` must be a string, not a list"),
@@ -51,7 +51,7 @@ async def test_bad_job_names_are_400_and_nothing_is_stored(manager, name, words,
 @pytest.mark.parametrize("field, value, words", [
     ("settings", {"message": "x" * 70_000}, "`settings.message` must be at most 65,536 characters"),
     ("settings", {"message": "a\x00"}, "`settings.message` must not contain NUL"),
-    ("settings", {"message": "\udfff"}, "`settings.message` holds text that is not valid Unicode"),
+    ("settings", {"message": "\udfff"}, "not valid Unicode in `settings.message`"),
     ("metadata", {"k" * 300: "v"}, "in `metadata` must be at most 255 characters"),
     ("metadata", {"user.name": "\x00"}, "`metadata.user.name` must not contain NUL"),
     ("storage", {"shaman_checkout_id": "x" * 70_000}, "`storage.shaman_checkout_id` must be at most"),
