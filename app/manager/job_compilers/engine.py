@@ -83,6 +83,11 @@ class ProcessJsEngine:
             self._lock, self._lock_loop = asyncio.Lock(), loop
         return self._lock
 
+    @property
+    def warm(self) -> bool:
+        """Whether the child process is running (a request needs no process start)."""
+        return self._process is not None and self._process.is_alive()
+
     async def start(self) -> None:
         """Start the child now rather than on the first request (optional)."""
         async with self._loop_lock():
