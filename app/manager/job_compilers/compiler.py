@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.common.jsontext import clip
 from app.manager.job_compilers import loader
 from app.manager.job_compilers.author import AuthoredJob, authored_job_from_script
 from app.manager.job_compilers.engine import EngineFailure, JsEngine, ScriptTimeout
@@ -143,7 +144,7 @@ class JobCompiler:
             message = _format_script_error(result.get("error") or {}, item.script.path.name)
             if _out_of_memory(result.get("error") or {}):
                 message = _too_large_message(item.script.path.name)
-            _log.info("job type %s failed to compile job %s: %s", type_name, job_id, message)
+            _log.info("job type %s failed to compile job %s: %s", type_name, job_id, clip(message, 500))
             raise JobCompileError(message)
         float_keys = frozenset(s["key"] for s in item.job_type["settings"] if s["type"] == "float")
         job = await asyncio.to_thread(authored_job_from_script, result["job"], float_keys)
