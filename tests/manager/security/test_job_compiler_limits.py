@@ -29,7 +29,7 @@ async def test_a_looping_job_type_does_not_block_other_job_types(manager):
     scripts.mkdir(parents=True, exist_ok=True)
     (scripts / "forever.js").write_text(FOREVER)
     pool = manager.services.compiler._engine
-    # Warm two compiler processes, as a busy Manager has them.
+    # Load the job types and start the compiler processes (the pool keeps a spare beside a busy one).
     results = await asyncio.gather(*(manager.request("POST", "/api/v3/jobs/check", json=echo_job())
                                      for _ in range(2)))
     assert [status for status, _ in results] == [204, 204]
