@@ -12,7 +12,17 @@ from app.api.enums import TaskStatus as T
 from app.api.errors import BadRequest, NotFound, Unprocessable
 from app.api.jobs import BlocklistEntry
 from app.common.clock import parse_rfc3339
+from app.common.jsontext import clip
 from app.manager.convert import job_json, task_json, task_summary_json
+from app.manager.input_checks import (
+    NAME_MAX,
+    SHORT_MAX,
+    TEXT_MAX,
+    check_text,
+    check_values,
+    describe,
+    text_field,
+)
 from app.manager.persistence import blocklist, jobs, tasks
 from app.manager.persistence.jobs import NewJob, NewTask
 from app.manager.state_machine.effects import Effects
@@ -42,7 +52,7 @@ class JobService:
         authored = await self.compiler.compile(submitted, job_id=job_uuid, created=created)
         new = _new_job(job_uuid, submitted, authored, created.replace(tzinfo=None))
         job = await self.machine.run(_store_sync, new)
-        _log.info("stored job %s (%s) with %d tasks", job.name, job.uuid, len(new.tasks))
+        _log.info("stored job %s (%s) with %d tasks", clip(job.name), job.uuid, len(new.tasks))
         return job_json(job)
 
     async def check(self, body: Any) -> None:
@@ -98,7 +108,7 @@ class JobService:
     async def set_tag(self, job_uuid: str, body: Any) -> None:
         if not isinstance(body, dict):
             raise BadRequest("expected a JSON object with `id` or `name` of a worker tag")
-        ref = body.get("id") or body.get("name") or None
+        ref = text_field(body, "id", SHORT_MAX) or text_field(body, "name", SHORT_MAX) or None
         try:
             await self.machine.run(_set_tag_sync, job_uuid, ref)
         except NotFound as exc:
@@ -143,9 +153,10 @@ def validate_submitted_job(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("expected a JSON object describing the job (SubmittedJob)")
     out = dict(body)
-    for key in ("name", "type", "submitter_platform"):
-        if not isinstance(body.get(key), str) or not body[key].strip():
-            raise BadRequest(f"`{key}` is required and must be a non-empty string")
+    out["name"] = check_text(body.get("name"), "name", NAME_MAX, required=True)
+    for key in ("type", "submitter_platform"):
+        check_text(body.get(key), key, SHORT_MAX, required=True)
+    text_field(body, "type_etag", SHORT_MAX)
     priority = body.get("priority", 50)
     if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 100:
         raise BadRequest("`priority` must be a whole number from 0 to 100")
@@ -154,6 +165,7 @@ def validate_submitted_job(body: Any) -> dict[str, Any]:
         value = body.get(key) or {}
         if not isinstance(value, dict):
             raise BadRequest(f"`{key}` must be a JSON object")
+        check_values(value, key)
         out[key] = value
     if any(not isinstance(v, str) for v in out["metadata"].values()):
         raise BadRequest("`metadata` values must be strings")
@@ -164,10 +176,12 @@ def validate_submitted_job(body: Any) -> dict[str, Any]:
     storage = body.get("storage") or {}
     if not isinstance(storage, dict):
         raise BadRequest("`storage` must be a JSON object")
+    check_values(storage, "storage")
     out["storage"] = storage
     tag = body.get("worker_tag")
     if tag is not None and not isinstance(tag, str):
         raise BadRequest("`worker_tag` must be a worker tag id")
+    text_field(body, "worker_tag", SHORT_MAX)
     return out
 
 
@@ -177,11 +191,8 @@ def _status_body(body: Any, enum):
     try:
         status = enum(body.get("status"))
     except ValueError:
-        raise BadRequest(f"unknown status {body.get('status')!r}")
-    reason = body.get("reason") or ""
-    if not isinstance(reason, str):
-        raise BadRequest("`reason` must be a string")
-    return status, reason
+        raise BadRequest(f"unknown status {describe(body.get('status'))}")
+    return status, text_field(body, "reason", TEXT_MAX)
 
 
 def _new_job(job_uuid: str, submitted: dict[str, Any], authored: Any, created: dt.datetime) -> NewJob:

@@ -12,6 +12,7 @@ from app.api.events import WorkerTagUpdate
 from app.common import schedule
 from app.manager.auth import CredentialCache
 from app.manager.convert import sleep_schedule_json, tag_json, tag_model, worker_json, worker_summary_json
+from app.manager.input_checks import SHORT_MAX, TEXT_MAX, check_text, describe, text_field, text_list
 from app.manager.persistence import workers
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.runner import StatusMachine
@@ -43,7 +44,7 @@ class WorkerAdmin:
         try:
             status = W(body.get("status"))
         except ValueError:
-            raise BadRequest(f"unknown worker status {body.get('status')!r}")
+            raise BadRequest(f"unknown worker status {describe(body.get('status'))}")
         if status not in WORKER_REQUESTABLE:
             raise BadRequest(f"a worker can be asked to go {', '.join(WORKER_REQUESTABLE)}, "
                              f"not {status.value!r}")
@@ -51,9 +52,7 @@ class WorkerAdmin:
                                bool(body.get("is_lazy", False)))
 
     async def set_tags(self, worker_uuid: str, body: dict[str, Any]) -> None:
-        tag_ids = body.get("tag_ids")
-        if not isinstance(tag_ids, list) or not all(isinstance(t, str) for t in tag_ids):
-            raise BadRequest("`tag_ids` must be a list of tag ids")
+        tag_ids = text_list(body.get("tag_ids"), "tag_ids")
         await self.machine.run(_set_tags_sync, worker_uuid, tag_ids)
 
     # --- tags ----------------------------------------------------------------------------------
@@ -65,8 +64,8 @@ class WorkerAdmin:
 
     async def create_tag(self, body: dict[str, Any]) -> dict[str, Any]:
         name, description = _tag_fields(body)
-        tag_uuid = body.get("id") or str(uuidlib.uuid4())
-        tag = await self.store.call(workers.create_tag, str(tag_uuid), name, description)
+        tag_uuid = text_field(body, "id", SHORT_MAX).strip() or str(uuidlib.uuid4())
+        tag = await self.store.call(workers.create_tag, tag_uuid, name, description)
         self.machine.bus.emit(WorkerTagUpdate(tag_model(tag)))
         self.machine.waiters.work_available()
         return tag_json(tag)
@@ -112,7 +111,7 @@ def _tag_fields(body: dict[str, Any]) -> tuple[str, str]:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("a worker tag needs a non-empty `name`")
-    return name.strip(), str(body.get("description") or "")
+    return check_text(name, "name", SHORT_MAX).strip(), text_field(body, "description", TEXT_MAX)
 
 
 def _delete_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMachine, worker_uuid: str) -> None:

@@ -19,8 +19,18 @@ from app.api.enums import TaskStatus as T
 from app.api.enums import WorkerStatus as W
 from app.api.errors import BadRequest, Conflict, NotFound
 from app.common import schedule
+from app.common.jsontext import clip
 from app.manager.auth import CredentialCache, WorkerIdentity, hash_secret
 from app.manager.convert import assigned_task_json
+from app.manager.input_checks import (
+    ACTIVITY_MAX,
+    SHORT_MAX,
+    TEXT_MAX,
+    check_text,
+    describe,
+    text_field,
+    text_list,
+)
 from app.manager.persistence import jobs as jobs_q
 from app.manager.persistence import scheduler_queries, tasks, workers
 from app.manager.persistence.models import Job, Task, Worker
@@ -58,23 +68,23 @@ class WorkerSessions:
 
     # --- registration and sign-on --------------------------------------------------------------
     async def register(self, body: dict[str, Any], address: str) -> dict[str, Any]:
-        secret = _req_str(body, "secret")
+        secret = _req_str(body, "secret", TEXT_MAX)
         fields = {
             "uuid": str(uuidlib.uuid4()), "secret_hash": hash_secret(secret),
             "name": _req_str(body, "name"), "platform": _req_str(body, "platform").lower(),
             "supported_task_types": _task_types(body), "address": address,
-            "status": W.OFFLINE.value, "software": str(body.get("software", "")),
+            "status": W.OFFLINE.value, "software": text_field(body, "software", SHORT_MAX),
         }
         worker = await self.machine.run(_register_sync, self.statuses, fields)
         self.creds.add(worker.id, worker.uuid, worker.secret_hash)
-        _log.info("registered worker %s (%s)", worker.name, worker.uuid)
+        _log.info("registered worker %s (%s)", clip(worker.name), worker.uuid)
         return {"uuid": worker.uuid, "name": worker.name, "address": worker.address,
                 "status": worker.status, "platform": worker.platform, "software": worker.software,
                 "supported_task_types": worker.supported_task_types.split(",")}
 
     async def sign_on(self, ident: WorkerIdentity, body: dict[str, Any], address: str) -> str:
         fields = {"name": _req_str(body, "name"), "supported_task_types": _task_types(body),
-                  "software": str(body.get("software_version", "")),
+                  "software": text_field(body, "software_version", SHORT_MAX),
                   "can_restart": bool(body.get("can_restart", False)), "address": address}
         return await self.machine.run(_sign_on_sync, self.statuses, ident.id, fields, self._local_now())
 
@@ -122,11 +132,11 @@ class WorkerSessions:
         if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
             raise BadRequest("steps_completed must be a whole number >= 0")
         activity = body.get("activity")
-        if activity is not None and not isinstance(activity, str):
-            raise BadRequest("activity must be a string")
+        if activity is not None:
+            check_text(activity, "activity", ACTIVITY_MAX)
         log_text = body.get("log") or ""
         if not isinstance(log_text, str):
-            raise BadRequest("log must be a string")
+            raise BadRequest("`log` must be a string")
         return await self.machine.run_quick(_task_update_sync, ident.id, task_uuid, status, activity, steps,
                                       self.policy), log_text
 
@@ -157,17 +167,12 @@ class WorkerSessions:
 
 
 # --- validation helpers --------------------------------------------------------------------------
-def _req_str(body: dict[str, Any], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise BadRequest(f"`{key}` is required and must be a non-empty string")
-    return value.strip()
+def _req_str(body: dict[str, Any], key: str, max_chars: int = SHORT_MAX) -> str:
+    return text_field(body, key, max_chars, required=True).strip()
 
 
 def _task_types(body: dict[str, Any]) -> str:
-    types = body.get("supported_task_types")
-    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
-        raise BadRequest("`supported_task_types` must be a list of strings")
+    types = text_list(body.get("supported_task_types"), "supported_task_types", SHORT_MAX, 100)
     return ",".join(sorted({t.strip().lower() for t in types if t.strip()}))
 
 
@@ -175,14 +180,14 @@ def _parse_status(value: Any) -> W:
     try:
         return W(value)
     except ValueError:
-        raise BadRequest(f"unknown worker status {value!r}; use one of {', '.join(s.value for s in W)}")
+        raise BadRequest(f"unknown worker status {describe(value)}; use one of {', '.join(s.value for s in W)}")
 
 
 def _parse_task_status(value: Any) -> T:
     try:
         status = T(value)
     except ValueError:
-        raise BadRequest(f"unknown task status {value!r}")
+        raise BadRequest(f"unknown task status {describe(value)}")
     if status not in WORKER_REPORTABLE:
         raise BadRequest(f"a worker may report only {', '.join(sorted(WORKER_REPORTABLE))}, "
                          f"not {status.value!r}; the Manager decides about soft failures")

@@ -8,7 +8,6 @@ routes behave the same with or without the Manager's error middleware.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from aiohttp import web
 
 from app.api.errors import ApiError, BadRequest
 from app.api.headers import LINK_MODE_HEADER, SHAMAN_CAN_DEFER_HEADER, SHAMAN_FILENAME_HEADER
+from app.common.jsontext import JsonRejected, parse_json
 from app.shaman.errors import ShamanDisabled, UploadMismatch
 from app.shaman.headers import decode_original_filename, parse_bool_header
 from app.shaman.specs import FileKey, parse_checksum, parse_file_list, parse_size
@@ -128,6 +128,6 @@ async def _read_json(request: web.Request) -> Any:
             raise ApiError(f"request body larger than {_MAX_JSON_BYTES} bytes", status=413)
     try:
         # Off the loop: a big checkout document takes tens of milliseconds to parse.
-        return await asyncio.to_thread(json.loads, raw) if len(raw) > 65536 else json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+        return await asyncio.to_thread(parse_json, raw) if len(raw) > 65536 else parse_json(raw)
+    except JsonRejected as exc:
+        raise BadRequest(f"request body {exc}") from None

@@ -26,9 +26,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.common.jsontext import clip
 from app.manager.job_compilers import loader
 from app.manager.job_compilers.author import AuthoredJob, authored_job_from_script
-from app.manager.job_compilers.engine import EngineFailure, JsEngine, ProcessJsEngine, ScriptTimeout
+from app.manager.job_compilers.engine import EngineFailure, JsEngine, ScriptTimeout
+from app.manager.job_compilers.engine_pool import EnginePool
 from app.manager.job_compilers.errors import (
     InvalidSubmittedJob,
     JobCompileError,
@@ -74,7 +76,8 @@ def _format_script_error(error: dict[str, Any], filename: str) -> str:
 class JobCompiler:
     """Lists the available job types and compiles submitted jobs with their scripts.
 
-    One script runs at a time, in a child process, and is stopped after `timeout_s`.
+    Scripts run in child processes (a small pool; one script per job type at a time, so a slow
+    job type delays only its own submissions) and are stopped after `timeout_s`.
     `user_scripts_dir` is the `scripts/` folder beside the Manager's config file (it
     need not exist). `platform` is what scripts see as `process.platform`.
     """
@@ -93,7 +96,7 @@ class JobCompiler:
         self._timeout_s = timeout_s
         self._platform = platform or manager_platform()
         self._owns_engine = engine is None
-        self._engine: JsEngine = engine if engine is not None else ProcessJsEngine()
+        self._engine: JsEngine = engine if engine is not None else EnginePool()
         self._cache: dict[Path, _LoadedScript] = {}
 
     # ---- public API -----------------------------------------------------------------------
@@ -122,10 +125,10 @@ class JobCompiler:
         if not isinstance(submitted, dict):
             raise InvalidSubmittedJob("the submitted job must be a JSON object")
         type_name = str(submitted.get("type") or "")
-        loaded = await self._refresh()
-        item = loaded.get(type_name)
+        # Load only this type's script if it changed: another type's slow script must not delay it.
+        item = (await self._refresh(only=type_name)).get(type_name)
         if item is None:
-            raise UnknownJobTypeSubmitted(type_name, _usable_names(loaded))
+            raise UnknownJobTypeSubmitted(type_name, _usable_names(await self._refresh()))
         if item.job_type is None:
             raise JobCompileError(f"job type {type_name!r} cannot be used: {item.error}")
         etag = submitted.get("type_etag")
@@ -138,12 +141,9 @@ class JobCompiler:
         result = await self._run(item, "compile", job=job_input)
         if not result.get("ok"):
             message = _format_script_error(result.get("error") or {}, item.script.path.name)
-            if "out of memory" in message or message.endswith(": null"):
-                # The JS heap has a fixed ceiling (about 50,000 tasks of a simple job type); past it
-                # QuickJS reports "out of memory", or nothing at all when even that cannot be built.
-                message += ("; the script ran out of memory, the job is probably too large for one "
-                            "submission: split it into smaller jobs")
-            _log.info("job type %s failed to compile job %s: %s", type_name, job_id, message)
+            if _out_of_memory(result.get("error") or {}):
+                message = _too_large_message(item.script.path.name)
+            _log.info("job type %s failed to compile job %s: %s", type_name, job_id, clip(message, 500))
             raise JobCompileError(message)
         float_keys = frozenset(s["key"] for s in item.job_type["settings"] if s["type"] == "float")
         job = await asyncio.to_thread(authored_job_from_script, result["job"], float_keys)
@@ -167,6 +167,7 @@ class JobCompiler:
             result = await self._engine.run(
                 op,
                 self._timeout_s,
+                lane=item.script.name,
                 source=item.source,
                 filename=filename,
                 env=env,
@@ -186,16 +187,27 @@ class JobCompiler:
 
     # ---- loading scripts ------------------------------------------------------------------------
 
-    async def _refresh(self) -> dict[str, _LoadedScript]:
-        """Current scripts by job type name, (re)evaluating those whose file changed."""
+    async def _refresh(self, only: str | None = None) -> dict[str, _LoadedScript]:
+        """Current scripts by job type name, (re)evaluating those whose file changed.
+
+        With `only`, just that job type is (re)evaluated; others that changed are left out.
+        """
         scripts = await asyncio.to_thread(loader.scan_scripts, self._user_dir, self._bundled_dir)
         loaded: dict[str, _LoadedScript] = {}
         for name, script in scripts.items():
             cached = self._cache.get(script.path)
             if cached is None or cached.script.stamp != script.stamp:
+                if only is not None and name != only:
+                    continue
                 cached = await self._load(script)
             loaded[name] = cached
-        self._cache = {item.script.path: item for item in loaded.values() if not item.retry}
+        if only is None:
+            self._cache = {item.script.path: item for item in loaded.values() if not item.retry}
+        else:
+            # Concurrent refreshes: keep what others cached meanwhile, update this one type.
+            current = {path: item for path, item in self._cache.items() if item.script.name != only}
+            current.update({i.script.path: i for i in loaded.values() if i.script.name == only and not i.retry})
+            self._cache = current
         return loaded
 
     async def _load(self, script: loader.ScriptFile) -> _LoadedScript:
@@ -223,6 +235,20 @@ class JobCompiler:
     def _broken(item: _LoadedScript, error: str) -> _LoadedScript:
         _log.error("job type script %s is unusable, leaving it out: %s", item.script.path, error)
         return _LoadedScript(item.script, item.source, None, error)
+
+
+def _out_of_memory(error: dict[str, Any]) -> bool:
+    # The JS heap has a fixed ceiling (about 50,000 tasks of a simple job type); past it QuickJS
+    # reports "out of memory", or throws plain `null` when even that error cannot be built.
+    text = str(error.get("message") or "").strip()
+    return "out of memory" in text or text == "null"
+
+
+def _too_large_message(filename: str) -> str:
+    return (f"this job is too large to compile in one submission: job type script {filename} ran out "
+            "of memory while making its tasks (the limit is around 50,000 tasks). Make fewer tasks: "
+            "split it into smaller jobs, or for a render use a larger chunk size or part of the frame "
+            "range per job")
 
 
 def _usable_names(loaded: dict[str, _LoadedScript]) -> list[str]:

@@ -1,5 +1,8 @@
 """The JS engine host: runs job-type scripts in a child process, one at a time, with a time limit.
 
+The Manager uses several of these through `engine_pool.EnginePool`, so that a slow script of one
+job type does not hold up the others; each engine here is one child process.
+
 dukpy evaluates JavaScript in C while holding the thread, and has no way to interrupt a
 script from outside. So scripts run in a persistent child process (`jsruntime.serve`),
 started with the 'spawn' method (no fork of the Manager's threads and sockets). The
@@ -48,8 +51,12 @@ class EngineFailure(Exception):
 
 
 class JsEngine(Protocol):
-    async def run(self, op: str, timeout_s: float, **kwargs: Any) -> dict[str, Any]:
-        """Run `jsruntime.<op>(**kwargs)` in the engine and return its decoded reply."""
+    async def run(self, op: str, timeout_s: float, *, lane: str = "", **kwargs: Any) -> dict[str, Any]:
+        """Run `jsruntime.<op>(**kwargs)` in the engine and return its decoded reply.
+
+        Runs in one `lane` (the job type) happen one at a time; an engine with several
+        processes may run other lanes meanwhile (`engine_pool.EnginePool`).
+        """
         ...
 
     async def close(self) -> None: ...
@@ -76,12 +83,18 @@ class ProcessJsEngine:
             self._lock, self._lock_loop = asyncio.Lock(), loop
         return self._lock
 
+    @property
+    def warm(self) -> bool:
+        """Whether the child process is running (a request needs no process start)."""
+        return self._process is not None and self._process.is_alive()
+
     async def start(self) -> None:
         """Start the child now rather than on the first request (optional)."""
         async with self._loop_lock():
             await self._ensure_started()
 
-    async def run(self, op: str, timeout_s: float, **kwargs: Any) -> dict[str, Any]:
+    async def run(self, op: str, timeout_s: float, *, lane: str = "", **kwargs: Any) -> dict[str, Any]:
+        # One process: every lane waits for the one before it.
         async with self._loop_lock():
             await self._ensure_started()
             assert self._conn is not None

@@ -12,7 +12,15 @@ const __tablao = (() => {
   const env = dukpy.env || {};
   const MAX_PRINTED_LINES = 1000;
   const MAX_LINE_LENGTH = 10000;
-  const MAX_CHUNKS = 1000000;
+  // Past about 60,000 tasks a job no longer fits the compiler's JS heap (QuickJS then throws a
+  // bare `null`), nor its time limit on a slow machine: refuse earlier, saying what to do.
+  // Chunks become tasks one to one, plus a few per job (a preview video, say).
+  const MAX_TASKS = 60000;
+  const MAX_CHUNKS = 50000;
+
+  function thousands(n) {
+    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  }
   const printed = [];
   let droppedLines = 0;
 
@@ -138,6 +146,10 @@ const __tablao = (() => {
     }
     addTask(task) {
       if (!(task instanceof AuthoredTask)) throw "addTask() needs an author.Task()";
+      if (this.tasks.length >= MAX_TASKS) {
+        throw `this job makes more than ${thousands(MAX_TASKS)} tasks, the most one job may have; split it ` +
+          "into smaller jobs (for a render: a larger chunk size, or part of the frame range per job)";
+      }
       this.tasks.push(task);
     }
   }
@@ -214,7 +226,13 @@ const __tablao = (() => {
     if (!Number.isInteger(size) || size < 1) throw `chunk size must be a whole number >= 1, not ${chunkSize}`;
     const intervals = frameIntervals(range);
     const total = intervals.reduce((sum, [s, e]) => sum + (e - s + 1), 0);
-    if (Math.ceil(total / size) > MAX_CHUNKS) throw `frame range "${range}" gives more than ${MAX_CHUNKS} chunks`;
+    const chunkCount = Math.ceil(total / size);
+    if (chunkCount > MAX_CHUNKS) {
+      const fits = Math.ceil(total / MAX_CHUNKS);
+      throw `frame range "${range}" in chunks of ${size} makes ${thousands(chunkCount)} tasks, ` +
+        `more than the ${thousands(MAX_CHUNKS)} one job may have; use a chunk size of at least ` +
+        `${fits}, or split the frame range over several jobs`;
+    }
     const chunks = [];
     let runs = [];
     let count = 0;

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from app.manager.service import ManagerServices
 
 _log = logging.getLogger(__name__)
-MAX_BODY = 64 * 1024 * 1024  # job submissions can be large; Shaman uploads stream separately
+# The cap for bodies aiohttp reads whole (last-rendered images, at most 25 MiB). JSON bodies have
+# smaller caps of their own (request_body.py); Shaman uploads stream, bounded by their declared size.
+MAX_BODY = 32 * 1024 * 1024
 
 
 def create_app(services: ManagerServices) -> web.Application:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 from aiohttp import web
 
-from app.api.errors import ApiError, BadRequest
+from app.api.errors import ApiError
 from app.manager.persistence.errors import IntegrityProblem
 from app.manager.web.access import check_request
 from app.manager.web.keys import SERVICES
+from app.manager.web.request_body import read_json, read_json_object  # noqa: F401 - their old home
 
 _log = logging.getLogger(__name__)
 
@@ -50,6 +49,8 @@ def _http_error_message(request: web.Request, exc: web.HTTPException) -> str:
         return f"{request.method} is not allowed on {request.path}; allowed: {allowed}"
     if isinstance(exc, web.HTTPNotFound):
         return f"no such path: {request.path} (the API explorer at /api/v3/swagger-ui/ lists them)"
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return f"the request body is larger than {request.client_max_size:,} bytes, the most the Manager accepts"
     return exc.reason or exc.text or "error"
 
 
@@ -61,24 +62,3 @@ async def access_token_middleware(request: web.Request, handler):
     check_request(request, cfg.access_token, services.admin_token, cfg.trust_local_requests,
                   str(cfg.base_dir) if cfg.path is not None else "")
     return await handler(request)
-
-
-async def read_json(request: web.Request) -> Any:
-    """The request body as JSON, or a 400 that says where it is broken."""
-    raw = await request.read()
-    if not raw:
-        raise BadRequest("the request body is empty; expected JSON")
-    try:
-        return json.loads(raw)
-    except UnicodeDecodeError:
-        raise BadRequest("the request body is not UTF-8 text")
-    except json.JSONDecodeError as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} "
-                         f"column {exc.colno}")
-
-
-async def read_json_object(request: web.Request) -> dict[str, Any]:
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise BadRequest("expected a JSON object")
-    return body

@@ -8,13 +8,13 @@ except task-log appends, which it asks for per task with `{"op": "subscribe", "t
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 
 from aiohttp import WSMsgType, web
 
 from app.api.events import ManagerStarted, encode_event
 from app.common import events as ev
+from app.common.jsontext import JsonRejected, parse_json
 from app.manager.web.keys import SERVICES
 
 _log = logging.getLogger(__name__)
@@ -46,15 +46,15 @@ async def event_stream(request: web.Request) -> web.WebSocketResponse:
 
 def _handle_command(text: str, state: dict) -> None:
     try:
-        cmd = json.loads(text)
-    except json.JSONDecodeError:
+        cmd = parse_json(text)
+    except JsonRejected:
         return
     if not isinstance(cmd, dict):
         return
     op = cmd.get("op")
     if op == "subscribe":
         if isinstance(cmd.get("types"), list):
-            state["types"] = set(cmd["types"])
+            state["types"] = {t for t in cmd["types"] if isinstance(t, str)}
         if isinstance(cmd.get("task_log"), str):
             state["task_logs"].add(cmd["task_log"])
     elif op == "unsubscribe" and isinstance(cmd.get("task_log"), str):

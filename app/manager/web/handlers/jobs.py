@@ -6,7 +6,8 @@ from aiohttp import web
 
 from app.api.errors import BadRequest
 from app.manager.web.keys import SERVICES
-from app.manager.web.middlewares import error_json, read_json
+from app.manager.web.middlewares import error_json
+from app.manager.web.request_body import JOB_BODY_MAX, read_json
 
 
 def _job_id(request: web.Request) -> str:
@@ -14,12 +15,12 @@ def _job_id(request: web.Request) -> str:
 
 
 async def submit_job(request: web.Request) -> web.Response:
-    job = await request.app[SERVICES].jobs.submit(await read_json(request))
+    job = await request.app[SERVICES].jobs.submit(await read_json(request, JOB_BODY_MAX))
     return web.json_response(job)
 
 
 async def check_job(request: web.Request) -> web.Response:
-    await request.app[SERVICES].jobs.check(await read_json(request))
+    await request.app[SERVICES].jobs.check(await read_json(request, JOB_BODY_MAX))
     return web.Response(status=204)
 
 

@@ -15,9 +15,10 @@ from app.api.meta import (
     PathCheckResult,
     SharedStorageLocation,
 )
+from app.manager.input_checks import PATH_MAX, check_text
 from app.manager.storage_check import check_storage
 from app.manager.web.keys import FARM_STATUS, JOB_TYPES, SETTINGS
-from app.manager.web.middlewares import read_json_object
+from app.manager.web.request_body import read_json_object
 
 AUDIENCES = ("users", "workers")
 
@@ -72,6 +73,7 @@ async def check_shared_storage(request: web.Request) -> web.Response:
     path = body.get("path")
     if not isinstance(path, str):
         raise BadRequest("`path` is required and must be a string")
+    check_text(path, "path", PATH_MAX)
     report = await _run_check(path, request.app[SETTINGS].config)
     data = report.to_json()
     return web.json_response(PathCheckResult(data["path"], data["is_usable"], data["cause"]).to_json())
@@ -82,6 +84,7 @@ async def tablao_storage_check(request: web.Request) -> web.Response:
     path = body.get("path")
     if not isinstance(path, str):
         raise BadRequest("`path` is required and must be a string")
+    check_text(path, "path", PATH_MAX)
     config = request.app[SETTINGS].config
     report = await _run_check(path, config, bool(body.get("shaman_enabled", config.shaman_enabled)))
     return web.json_response(report.to_json())

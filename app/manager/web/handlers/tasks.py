@@ -6,7 +6,7 @@ from aiohttp import web
 
 from app.api.jobs import TaskLogInfo
 from app.manager.web.keys import SERVICES
-from app.manager.web.middlewares import read_json
+from app.manager.web.request_body import read_json
 
 
 async def fetch_task(request: web.Request) -> web.Response:

@@ -8,7 +8,8 @@ from app.api.events import TaskLogUpdate
 from app.api.headers import WAIT_HEADER
 from app.manager.auth import WorkerIdentity
 from app.manager.web.keys import SERVICES
-from app.manager.web.middlewares import error_json, read_json_object
+from app.manager.web.middlewares import error_json
+from app.manager.web.request_body import WORKER_BODY_MAX, read_json_object
 
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
 
@@ -76,7 +77,7 @@ async def task_update(request: web.Request) -> web.Response:
     ident = _ident(request)
     services = request.app[SERVICES]
     task_uuid = request.match_info["task_id"]
-    body = await read_json_object(request)
+    body = await read_json_object(request, WORKER_BODY_MAX)
     job_uuid, log_text = await services.sessions.task_update(ident, task_uuid, body)
     if log_text:
         await services.task_logs.append(job_uuid, task_uuid, log_text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.manager.web.keys import SERVICES
-from app.manager.web.middlewares import read_json_object
+from app.manager.web.request_body import read_json_object
 
 
 def _wid(request: web.Request) -> str:
