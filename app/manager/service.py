@@ -115,8 +115,13 @@ class ManagerServices:
 
 
     async def save_setup(self, body: dict[str, Any]) -> None:
-        """The setup assistant's choices: shared storage and Blender. Saved, then a restart."""
+        """The setup assistant's choices: shared storage and Blender. Saved, then a restart.
+
+        Both are checked as their check endpoints check them; what a check refuses is a 400 with
+        its cause, and nothing is saved.
+        """
         from app.api.errors import BadRequest
+        from app.manager.blender_check import setup_choice
         from app.manager.storage_check import check_storage
 
         storage = body.get("storageLocation")
@@ -127,9 +132,9 @@ class ManagerServices:
                                          protected_dirs=self.config.own_dirs)
         if not report.is_usable:
             raise BadRequest(f"the shared storage cannot be used: {report.cause}")
-        command = _blender_command(blender)
+        command = await setup_choice(blender)
         # Written to disk only: the running Manager keeps its config until the restart reads it.
-        new = dataclasses.replace(self.config, shared_storage_path=storage, variables={
+        new = dataclasses.replace(self.config, shared_storage_path=report.path, variables={
             **self.config.variables,
             "blender": {"values": [{"platform": p, "value": command} for p in ("linux", "windows", "darwin")]},
             "blenderArgs": {"values": [{"platform": "all", "value": "-b -y"}]},
@@ -138,18 +143,6 @@ class ManagerServices:
             raise BadRequest("this Manager runs without a config file; nothing to save the setup to")
         await asyncio.to_thread(save_config, new)
         self.restart_requested.set()
-
-
-def _blender_command(blender: dict[str, Any]) -> str:
-    from app.api.errors import BadRequest
-
-    source = blender.get("source")
-    if source in ("file_association", "default"):
-        return "blender"
-    value = blender.get("input") if source == "path_envvar" else blender.get("path") or blender.get("input")
-    if not isinstance(value, str) or not value.strip():
-        raise BadRequest("blenderExecutable needs the `path` (or `input`) of the Blender to use")
-    return value.strip()
 
 
 def build_services(config: ManagerConfig, clock: Clock | None = None) -> ManagerServices:
@@ -181,6 +174,7 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
         farm_status=FarmStatusService(store, bus),
     )
     _attach_shaman(services)
+    services.jobs.checkouts = services.shaman  # submissions may only refer to its checkouts
     services.background = [
         TimeoutChecker(machine, config.task_timeout, config.worker_timeout, policy),
         JobDeleter(machine, _remove_job_files(services), _erase_checkout(services)),
@@ -226,9 +220,10 @@ def _remove_job_files(services: ManagerServices):
 
 
 def _erase_checkout(services: ManagerServices):
-    async def erase(checkout_id: str) -> None:
-        if services.shaman is not None:
-            await services.shaman.erase_checkout(checkout_id)
+    async def erase(checkout_id: str) -> bool:
+        if services.shaman is None:
+            return False
+        return await services.shaman.erase_checkout(checkout_id)
     return erase
 
 
