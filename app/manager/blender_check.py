@@ -52,10 +52,14 @@ def resolve_executable(text: str) -> tuple[str | None, str]:
     candidate = _unquote(text.strip())
     if not candidate:
         return None, "no path given; enter the path of the Blender executable"
-    if len(os.fsencode(candidate)) > MAX_PATH_BYTES:
-        return None, f"the path is longer than {MAX_PATH_BYTES} bytes"
     if any(ord(ch) < 32 for ch in candidate):
         return None, "the path contains control characters (a NUL or a line break, for example)"
+    try:
+        size = len(os.fsencode(candidate))
+    except UnicodeError:
+        return None, "the path contains characters that cannot be part of a file name here"
+    if size > MAX_PATH_BYTES:
+        return None, f"the path is longer than {MAX_PATH_BYTES} bytes"
     shown = _shown(candidate)
     if not _has_folder(candidate):
         found = shutil.which(candidate)
