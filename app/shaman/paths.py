@@ -8,7 +8,9 @@ recursive tree walks, `shutil.rmtree` and `os.walk`, fail). Everything that reac
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from pathlib import PurePosixPath
 
 from app.api.errors import BadRequest
@@ -43,25 +45,30 @@ def validate_relative_path(value: object, what: str, forbidden: frozenset[str] =
         raise BadRequest(f"{what} must be a non-empty string")
     if value.startswith("/"):
         raise BadRequest(f"{what} {shown(value)} must be relative, not absolute")
-    bad = {ch for ch in value if ch in forbidden or ord(ch) < 32 or ch == "\x7f"}
-    if bad:
+    if _forbidden_pattern(forbidden).search(value):  # one regex scan: this runs per file of a checkout
+        bad = {ch for ch in value if ch in forbidden or ord(ch) < 32 or ch == "\x7f"}
         raise BadRequest(f"{what} {shown(value)} contains forbidden characters {''.join(sorted(bad))!r}")
     try:
-        encoded = value.encode("utf-8")
+        size = len(value.encode("utf-8"))
     except UnicodeEncodeError:
         raise BadRequest(f"{what} {shown(value)} contains characters that are not valid text") from None
-    if len(encoded) >= MAX_PATH_BYTES:
-        raise BadRequest(f"{what} is {len(encoded)} bytes long; paths must be under {MAX_PATH_BYTES} bytes")
+    if size >= MAX_PATH_BYTES:
+        raise BadRequest(f"{what} is {size} bytes long; paths must be under {MAX_PATH_BYTES} bytes")
     parts = value.split("/")
     if len(parts) > MAX_DEPTH:
         raise BadRequest(f"{what} is {len(parts)} levels deep; at most {MAX_DEPTH} are allowed")
     for part in parts:
         if part.strip(". ") == "":
             raise BadRequest(f"{what} {shown(value)} contains an empty, '.' or '..' component")
-        if len(part.encode("utf-8")) > MAX_NAME_BYTES:
+        if size > MAX_NAME_BYTES and len(part.encode("utf-8")) > MAX_NAME_BYTES:
             raise BadRequest(f"{what} has a component of {len(part.encode('utf-8'))} bytes "
                              f"({shown(part, 40)}); names are limited to {MAX_NAME_BYTES} bytes")
     return value
+
+
+@functools.cache
+def _forbidden_pattern(forbidden: frozenset[str]) -> re.Pattern[str]:
+    return re.compile("[\x00-\x1f\x7f" + "".join(re.escape(ch) for ch in sorted(forbidden)) + "]")
 
 
 def validate_checkout_path(value: object, what: str = "checkout path",
