@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 
 from app.api.errors import ApiError
+from app.common.credentials import ADMIN_TOKEN_HEADER
 
 _log = logging.getLogger(__name__)
 
@@ -24,9 +25,14 @@ class ManagerUnreachable(ApiError):
 
 
 class ManagerClient:
-    def __init__(self, base_url: str, access_token: str = "", timeout_s: float = 30.0):
+    def __init__(self, base_url: str, access_token: str = "", timeout_s: float = 30.0,
+                 admin_token: str = ""):
+        """`admin_token` (see app/common/credentials.py) is needed for admin operations, unless the
+        Manager runs on this machine and trusts local requests; `access_token` only where configured."""
         self.base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
+        if admin_token:
+            self._headers[ADMIN_TOKEN_HEADER] = admin_token
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
 
