@@ -174,12 +174,19 @@ def test_setup_assistant_saves_storage_and_blender_then_restarts(tmp_path):
                 assert proc.poll() is None and time.monotonic() < deadline
                 time.sleep(0.1)
         assert first["isFirstRun"] is True and first["shamanEnabled"] is False
-        blender = {"input": "/opt/blender/blender", "path": "/opt/blender/blender", "source": "input_path",
+        missing = {"input": "/opt/blender/blender", "path": "/opt/blender/blender", "source": "input_path",
                    "is_usable": True, "cause": ""}
+        fake = tmp_path / "opt" / "blender" / "blender"  # a Blender as far as `--version` tells
+        fake.parent.mkdir(parents=True)
+        fake.write_text("#!/bin/sh\necho 'Blender 4.2.0'\n")
+        fake.chmod(0o755)
+        blender = {**missing, "input": str(fake), "path": str(fake)}
         assert post("/configuration/setup-assistant",
                     {"storageLocation": str(tmp_path / "missing"), "blenderExecutable": blender}) == 400
         shared = tmp_path / "shared"
         shared.mkdir()
+        assert post("/configuration/setup-assistant",  # its own check refuses a missing Blender
+                    {"storageLocation": str(shared), "blenderExecutable": missing}) == 400
         assert post("/configuration/setup-assistant",
                     {"storageLocation": str(shared), "blenderExecutable": blender}) == 204
         deadline = time.monotonic() + 30
@@ -194,8 +201,8 @@ def test_setup_assistant_saves_storage_and_blender_then_restarts(tmp_path):
             time.sleep(0.1)
         assert after["storageLocation"] == str(shared) and after["shamanEnabled"] is True
         variables = get("/configuration/variables/workers/windows")["variables"]
-        assert variables["blender"]["value"] == "/opt/blender/blender"
-        assert "/opt/blender/blender" in (tmp_path / "home" / "flamenco-manager.yaml").read_text()
+        assert variables["blender"]["value"] == str(fake)
+        assert str(fake) in (tmp_path / "home" / "flamenco-manager.yaml").read_text()
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from app.api.enums import FarmStatus as F
@@ -68,25 +70,63 @@ def _check_timeouts_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMa
             task_failed_by_worker(fx, task, task.job, worker, now, activity, policy)
 
 
+@dataclass
+class _DeletionFailure:
+    attempts: int
+    cause: str
+    retry_at: float  # time.monotonic()
+
+
 class JobDeleter:
-    """Deletes jobs whose deletion was requested: Shaman checkout, local files, then the rows."""
+    """Deletes jobs whose deletion was requested: Shaman checkout, local files, then the rows.
+
+    Each job is cleaned up on its own: a job whose clean-up fails is reported once (an ERROR line
+    and the job's activity; again only when the cause changes), skipped, and retried later with a
+    growing delay, so one broken job never holds up the jobs queued after it.
+    """
 
     def __init__(self, machine: StatusMachine, remove_job_files: Callable[[str], Awaitable[None]],
-                 erase_checkout: Callable[[str], Awaitable[None]] | None = None):
+                 erase_checkout: Callable[[str], Awaitable[Any]] | None = None,
+                 retry_delay: float = 60.0, max_retry_delay: float = 3600.0):
         self.machine, self.remove_job_files, self.erase_checkout = machine, remove_job_files, erase_checkout
+        self.retry_delay, self.max_retry_delay = retry_delay, max_retry_delay
+        self._failures: dict[str, _DeletionFailure] = {}
 
     async def run(self) -> None:
         await run_periodic("job deletion", 60.0, self.delete_pending, self.machine.waiters.deletion)
 
+    def failures(self) -> dict[str, str]:
+        """Job uuid -> cause, for jobs whose clean-up failed and waits for a retry."""
+        return {job_uuid: failure.cause for job_uuid, failure in self._failures.items()}
+
     async def delete_pending(self) -> int:
+        """Delete every pending job that is not waiting for a retry; returns how many went."""
         pending = await self.machine.store.call(jobs.jobs_pending_deletion)
+        self._failures = {j.uuid: self._failures[j.uuid] for j in pending if j.uuid in self._failures}
+        deleted = 0
         for job in pending:
-            await self._delete(job)
-        return len(pending)
+            failure = self._failures.get(job.uuid)
+            if failure is not None and failure.retry_at > time.monotonic():
+                continue
+            try:
+                await self._delete(job)
+            except Exception as exc:  # noqa: BLE001 - report, retry later, go on with the next job
+                await self._failed(job, exc)
+                continue
+            deleted += 1
+            if self._failures.pop(job.uuid, None) is not None:
+                _log.info("deleted job %s (%s) after earlier failures", job.name, job.uuid)
+        return deleted
 
     async def _delete(self, job: Any) -> None:
-        if self.erase_checkout and job.storage_shaman_checkout_id:
-            await self.erase_checkout(job.storage_shaman_checkout_id)
+        checkout = job.storage_shaman_checkout_id
+        if self.erase_checkout and checkout:
+            other = await self.machine.store.call(jobs.job_with_checkout, checkout, job.id)
+            if other is None:
+                await self.erase_checkout(checkout)
+            else:  # only possible for jobs stored before checkouts were owned
+                _log.warning("not erasing checkout %r of job %s: job %s refers to it too",
+                             checkout[:200], job.uuid, other.uuid)
         await self.machine.drain()  # no log line may land in a folder we are removing
         await self.remove_job_files(job.uuid)
         task_uuids = [t.uuid for t in await self.machine.store.call(tasks.job_tasks, job.id)]
@@ -96,6 +136,29 @@ class JobDeleter:
             self.machine.waiters.forget_task(task_uuid)
         self.machine.bus.emit(convert.job_update(job, None, was_deleted=True))
         _log.info("deleted job %s (%s)", job.name, job.uuid)
+
+    async def _failed(self, job: Any, exc: Exception) -> None:
+        cause = (str(exc) or type(exc).__name__)[:500]
+        previous = self._failures.get(job.uuid)
+        attempts = previous.attempts + 1 if previous else 1
+        delay = min(self.retry_delay * 2 ** min(attempts - 1, 20), self.max_retry_delay)
+        self._failures[job.uuid] = _DeletionFailure(attempts, cause, time.monotonic() + delay)
+        if previous is not None and previous.cause == cause:
+            _log.debug("deleting job %s failed again (%d times): %s", job.uuid, attempts, cause)
+            return
+        _log.error("could not delete job %s (%s): %s; will retry in %.0f s", job.name, job.uuid, cause,
+                   delay, exc_info=exc if previous is None else None)
+        try:
+            await self.machine.run(_report_deletion_failure_sync, job.uuid, cause)
+        except Exception as report_exc:  # noqa: BLE001 - the store may be what failed
+            _log.debug("could not note the deletion failure on job %s: %s", job.uuid, report_exc)
+
+
+def _report_deletion_failure_sync(fx: Effects, now: dt.datetime, job_uuid: str, cause: str) -> None:
+    job = jobs.fetch_job(job_uuid)
+    job.activity = f"Deleting this job failed, will retry: {cause}"
+    jobs.update_job(job.id, activity=job.activity)
+    fx.job_changed(job, None)
 
 
 class SleepScheduler:

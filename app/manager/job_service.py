@@ -30,6 +30,7 @@ from app.manager.state_machine.runner import StatusMachine
 from app.manager.state_machine.statuses import JOB_REQUESTABLE, TASK_REQUESTABLE, describe_allowed
 from app.manager.state_machine.tasks import change_job_status, change_task_status, requeue_task_and_dependents
 from app.manager.variables import Variables
+from app.shaman.paths import shown, validate_checkout_path
 
 _log = logging.getLogger(__name__)
 INITIAL_STATUSES = (J.QUEUED.value, J.PAUSED.value)
@@ -39,14 +40,23 @@ class Compiler(Protocol):
     async def compile(self, submitted: dict[str, Any], *, job_id: str, created: dt.datetime) -> Any: ...
 
 
+class CheckoutRecords(Protocol):
+    """What job submission needs from the Shaman: did it make this checkout (and still has it)?"""
+
+    async def has_checkout(self, checkout_path: object) -> bool: ...
+
+
 class JobService:
-    def __init__(self, machine: StatusMachine, compiler: Compiler, variables: Variables):
+    def __init__(self, machine: StatusMachine, compiler: Compiler, variables: Variables,
+                 checkouts: CheckoutRecords | None = None):
         self.machine, self.compiler, self.variables = machine, compiler, variables
         self.store = machine.store
+        self.checkouts = checkouts  # the Shaman, when this Manager has one
 
     # --- submission ----------------------------------------------------------------------------
     async def submit(self, body: Any) -> dict[str, Any]:
         submitted = self._prepare(body)
+        await self._check_checkout(submitted["storage"]["shaman_checkout_id"])
         job_uuid = str(uuidlib.uuid4())
         created = self.machine.clock.now()
         authored = await self.compiler.compile(submitted, job_id=job_uuid, created=created)
@@ -57,6 +67,10 @@ class JobService:
 
     async def check(self, body: Any) -> None:
         submitted = self._prepare(body)
+        checkout = submitted["storage"]["shaman_checkout_id"]
+        await self._check_checkout(checkout)
+        if checkout:
+            _refuse_owned_checkout(await self.store.call(jobs.job_with_checkout, checkout), checkout)
         await self.compiler.compile(submitted, job_id=str(uuidlib.uuid4()), created=self.machine.clock.now())
 
     def _prepare(self, body: Any) -> dict[str, Any]:
@@ -65,6 +79,16 @@ class JobService:
         for key in ("settings", "metadata"):
             submitted[key] = self.variables.replace_two_way_on_submit(submitted[key], platform)
         return submitted
+
+    async def _check_checkout(self, checkout: str) -> None:
+        """A job may only refer to a checkout the Shaman made; who owns it is checked on storing."""
+        if not checkout:
+            return
+        if self.checkouts is None:
+            raise BadRequest("`storage.shaman_checkout_id` is set, but this Manager has no Shaman")
+        if not await self.checkouts.has_checkout(checkout):
+            raise BadRequest(f"`storage.shaman_checkout_id` {shown(checkout)} is not a checkout made by "
+                             "this Manager's Shaman; create one with /api/v3/shaman/checkout/create")
 
     # --- queries -------------------------------------------------------------------------------
     async def fetch(self, job_uuid: str) -> dict[str, Any]:
@@ -177,12 +201,28 @@ def validate_submitted_job(body: Any) -> dict[str, Any]:
     if not isinstance(storage, dict):
         raise BadRequest("`storage` must be a JSON object")
     check_values(storage, "storage")
-    out["storage"] = storage
+    out["storage"] = {**storage, "shaman_checkout_id": _checkout_id(storage.get("shaman_checkout_id"))}
     tag = body.get("worker_tag")
     if tag is not None and not isinstance(tag, str):
         raise BadRequest("`worker_tag` must be a worker tag id")
     text_field(body, "worker_tag", SHORT_MAX)
     return out
+
+
+def _checkout_id(value: Any) -> str:
+    """The job's Shaman checkout: "" for none, else a clean relative path (BadRequest otherwise)."""
+    if value is None or value == "":
+        return ""
+    try:
+        return validate_checkout_path(value, "`storage.shaman_checkout_id`").as_posix()
+    except BadRequest as exc:
+        raise BadRequest(f"{exc.message}; it must be the `checkoutPath` the Shaman answered") from None
+
+
+def _refuse_owned_checkout(owner: Any, checkout: str) -> None:
+    if owner is not None:
+        raise BadRequest(f"Shaman checkout {shown(checkout)} already belongs to job {owner.uuid} "
+                         f"({shown(owner.name, 80)}); each job needs a checkout of its own")
 
 
 def _status_body(body: Any, enum):
@@ -204,13 +244,16 @@ def _new_job(job_uuid: str, submitted: dict[str, Any], authored: Any, created: d
         priority=submitted["priority"], status=submitted["initial_status"], settings=authored.settings,
         metadata=authored.metadata, submitter_platform=submitted["submitter_platform"],
         type_etag=str(submitted.get("type_etag") or ""),
-        storage_shaman_checkout_id=str(submitted["storage"].get("shaman_checkout_id") or ""),
+        storage_shaman_checkout_id=submitted["storage"]["shaman_checkout_id"],
         worker_tag_uuid=submitted.get("worker_tag") or None, created_at=created, tasks=new_tasks,
     )
 
 
 # --- store-thread bodies -------------------------------------------------------------------------
 def _store_sync(fx: Effects, now: dt.datetime, new: NewJob):
+    if new.storage_shaman_checkout_id:  # checked here, in the writing transaction: no two jobs race
+        checkout = new.storage_shaman_checkout_id
+        _refuse_owned_checkout(jobs.job_with_checkout(checkout), checkout)
     try:
         job = jobs.store_new_job(new)
     except NotFound as exc:

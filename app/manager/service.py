@@ -116,6 +116,7 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
     if config.path is not None:
         services.admin_token = ensure_admin_token(config.base_dir)
     _attach_shaman(services)
+    services.jobs.checkouts = services.shaman  # submissions may only refer to its checkouts
     timeouts = TimeoutChecker(machine, config.task_timeout, config.worker_timeout, policy, statuses=statuses)
     services.settings.add_live_applier(_apply_live_settings(services, timeouts))
     services.background = [
@@ -176,9 +177,10 @@ def _remove_job_files(services: ManagerServices):
 
 
 def _erase_checkout(services: ManagerServices):
-    async def erase(checkout_id: str) -> None:
-        if services.shaman is not None:
-            await services.shaman.erase_checkout(checkout_id)
+    async def erase(checkout_id: str) -> bool:
+        if services.shaman is None:
+            return False
+        return await services.shaman.erase_checkout(checkout_id)
     return erase
 
 

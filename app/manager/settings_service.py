@@ -19,6 +19,7 @@ from typing import Any
 from app.api.errors import BadRequest
 from app.api.events import ConfigUpdate
 from app.common import events as ev
+from app.manager.blender_check import setup_choice
 from app.manager.config import ConfigError, ManagerConfig, config_from_dict, save_config
 from app.manager.storage_check import check_storage
 from app.manager.variables import Variables
@@ -78,7 +79,11 @@ class SettingsService:
         self._announce()
 
     async def save_setup(self, body: dict[str, Any]) -> None:
-        """The setup assistant's choices: shared storage and Blender. Saved, then a restart."""
+        """The setup assistant's choices: shared storage and Blender. Saved, then a restart.
+
+        Both are checked as their check endpoints check them; what a check refuses is a 400 with
+        its cause, and nothing is saved.
+        """
         storage = body.get("storageLocation")
         blender = body.get("blenderExecutable")
         if not isinstance(storage, str) or not isinstance(blender, dict):
@@ -87,17 +92,17 @@ class SettingsService:
                                          protected_dirs=self.config.own_dirs)
         if not report.is_usable:
             raise BadRequest(f"the shared storage cannot be used: {report.cause}")
-        command = blender_command(blender)
+        command = await setup_choice(blender)
         if self.config.path is None:
             raise BadRequest("this Manager runs without a config file; nothing to save the setup to")
         # Written to disk only: the running Manager keeps its config until the restart reads it.
-        new = dataclasses.replace(self.config, shared_storage_path=storage, variables={
+        new = dataclasses.replace(self.config, shared_storage_path=report.path, variables={
             **self.config.variables,
             "blender": {"values": [{"platform": p, "value": command} for p in ("linux", "windows", "darwin")]},
             "blenderArgs": {"values": [{"platform": "all", "value": "-b -y"}]},
         })
         await asyncio.to_thread(save_config, new)
-        _log.info("saved the setup assistant's choices (shared storage %s); restarting", storage)
+        _log.info("saved the setup assistant's choices (shared storage %s); restarting", report.path)
         self.restart_requested.set()
 
     async def _save(self, config: ManagerConfig) -> None:
@@ -106,14 +111,3 @@ class SettingsService:
 
     def _announce(self) -> None:
         self._bus.emit(ConfigUpdate(variables=self.config.variables))
-
-
-def blender_command(blender: dict[str, Any]) -> str:
-    """The Blender command line the setup assistant's `blenderExecutable` choice stands for."""
-    source = blender.get("source")
-    if source in ("file_association", "default"):
-        return "blender"
-    value = blender.get("input") if source == "path_envvar" else blender.get("path") or blender.get("input")
-    if not isinstance(value, str) or not value.strip():
-        raise BadRequest("blenderExecutable needs the `path` (or `input`) of the Blender to use")
-    return value.strip()

@@ -32,6 +32,7 @@ _log = logging.getLogger(__name__)
 _PROBE_TEXT = "Tablao storage check: ünïcødé ✓ 日本語 Ελληνικά\n"
 _PROBE_NAME = "probe-ñ-日本.txt"
 _PROBE_PREFIX = ".tablao-storage-check-"
+MAX_PATH_BYTES = 4096  # PATH_MAX on Linux
 
 Approach = Literal["shaman", "shared-or-copy", ""]
 LinkMode = Literal["symlink", "hardlink", "copy", ""]
@@ -101,6 +102,7 @@ def _check_path(path: str, protected_dirs: Iterable[str]) -> str:
     """Validate the text and the folder; returns the absolute, normalised path."""
     if not path:
         raise _Unusable("Enter the path of a folder that every computer of the farm can reach.")
+    _check_text(path)
     if _is_unc(path):
         raise _Unusable(
             f"{path} is a network (UNC) path. Map the share to a drive letter (Windows) or mount it "
@@ -125,6 +127,18 @@ def _check_path(path: str, protected_dirs: Iterable[str]) -> str:
     if any(_same_dir(full, protected) for protected in protected_dirs):
         raise _Unusable(f"{full} is the Manager's own folder; choose a separate folder for shared storage.")
     return full
+
+
+def _check_text(path: str) -> None:
+    """Refuse what no file system call can take: NUL and other control characters, over-long text."""
+    if any(ord(ch) < 32 for ch in path):
+        raise _Unusable("The path contains control characters (a NUL or a line break, for example).")
+    try:
+        size = len(os.fsencode(path))
+    except UnicodeError:
+        raise _Unusable("The path contains characters that cannot be part of a file name here.") from None
+    if size > MAX_PATH_BYTES:
+        raise _Unusable(f"The path is longer than {MAX_PATH_BYTES} bytes.")
 
 
 def _is_unc(path: str) -> bool:

@@ -12,10 +12,12 @@ import logging
 import time
 from collections.abc import AsyncIterable, Callable
 
+from app.api.errors import BadRequest
 from app.common.loops import run_periodic
 from app.shaman.checkout import CheckoutManager, CheckoutResult
 from app.shaman.config import ShamanConfig
 from app.shaman.gc import GarbageCollector, GCReport
+from app.shaman.paths import validate_checkout_path
 from app.shaman.requirements import missing_files
 from app.shaman.specs import FileKey, FileSpec, FileStatus
 from app.shaman.store import FileStore, UploadOutcome
@@ -65,8 +67,24 @@ class Shaman:
     async def checkout(self, files: list[FileSpec], checkout_path: str) -> CheckoutResult:
         return await self.checkouts.create(files, checkout_path)
 
-    async def erase_checkout(self, checkout_path: str) -> bool:
-        return await self.checkouts.erase(checkout_path)
+    async def has_checkout(self, checkout_path: object) -> bool:
+        """Whether `checkout_path` names a checkout this Shaman made and has not erased."""
+        try:
+            rel = validate_checkout_path(checkout_path)
+        except BadRequest:
+            return False
+        return await asyncio.to_thread(self.checkouts.is_recorded, rel.as_posix())
+
+    async def erase_checkout(self, checkout_path: object) -> bool:
+        """Erase a checkout this Shaman made; False (nothing touched) for any other path.
+
+        Raises OSError when a recorded checkout could not be removed completely.
+        """
+        try:
+            return await self.checkouts.erase(checkout_path)  # type: ignore[arg-type]
+        except BadRequest as exc:
+            _log.warning("not erasing checkout: %s", exc.message)
+            return False
 
     async def collect_garbage(self, dry_run: bool = False) -> GCReport:
         return await asyncio.to_thread(self.gc.collect, dry_run)

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from app.api.errors import BadRequest
+from app.shaman.paths import validate_relative_path
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -77,6 +78,8 @@ def parse_file_spec(obj: Any, *, require_path: bool = True) -> FileSpec:
     path = obj.get("path", "")
     if not isinstance(path, str) or (require_path and not path):
         raise BadRequest("each file needs a non-empty string 'path'")
+    if path:
+        validate_relative_path(path, "file path")
     return FileSpec(parse_checksum(obj.get("sha")), parse_size(obj.get("size")), path)
 
 

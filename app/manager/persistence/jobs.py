@@ -190,6 +190,14 @@ def request_mass_deletion(last_updated_max: dt.datetime, now: dt.datetime) -> li
     return uuids
 
 
+def job_with_checkout(checkout_id: str, other_than: int | None = None) -> Job | None:
+    """The (first) job whose `storage_shaman_checkout_id` is exactly `checkout_id`, if any."""
+    query = Job.select().where(Job.storage_shaman_checkout_id == checkout_id)
+    if other_than is not None:
+        query = query.where(Job.id != other_than)
+    return query.order_by(Job.id).first()
+
+
 def jobs_pending_deletion() -> list[Job]:
     return list(Job.select().where(Job.delete_requested_at.is_null(False)).order_by(Job.id))
 

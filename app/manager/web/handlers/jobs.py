@@ -90,7 +90,9 @@ async def delete_job(request: web.Request) -> web.Response:
 async def what_would_delete_do(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     job = await services.jobs.fetch(_job_id(request))
-    has_checkout = bool((job.get("storage") or {}).get("shaman_checkout_id")) and services.shaman_available
+    checkout = (job.get("storage") or {}).get("shaman_checkout_id")
+    # Deletion erases only a checkout the Shaman made; say so only for those.
+    has_checkout = bool(checkout) and services.shaman_available and await services.shaman.has_checkout(checkout)
     return web.json_response({"shaman_checkout": has_checkout})
 
 
