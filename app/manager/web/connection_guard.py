@@ -7,8 +7,9 @@ the descriptor limit `accept()` fails in a loop and every client times out. This
 
 - `ConnectionGuard`, the protocol factory the listening socket uses instead of aiohttp's `Server`.
   At `max_connections` open connections, a new one takes the place of the connection that has
-  been idle longest (between requests, or still sending its headers); when none is idle (all are
-  long-polls, event streams, requests in progress) the new one gets a 503 and is closed at once.
+  been idle longest (between requests, or still sending its headers), if that one has been quiet
+  for `EVICTABLE_AFTER`; otherwise (all are long-polls, event streams, requests in progress, or
+  just active) the new one gets a 503 and is closed at once.
   Either way the number of open sockets stays under the descriptor limit, a flood of idle
   connections cannot lock out a worker or a submission, and the busy connections keep being served.
 - A watchdog (`ConnectionGuard.run`) that closes connections whose request headers take longer
@@ -40,6 +41,9 @@ _HEADER_TIMEOUT_REPLY = (
     b"Content-Length: %d\r\n\r\n%s"
 )
 _HEADER_TIMEOUT_BODY = b'{"code": 408, "message": "the request headers took too long to arrive"}'
+# A connection must have been quiet this long before a newcomer may take its place: a worker's
+# keep-alive connection between two requests is not fair game, a flood of silent sockets is.
+EVICTABLE_AFTER = 1.0
 
 
 def descriptor_limit() -> int:
@@ -86,6 +90,7 @@ class ConnectionLimits:
 class _ConnState:
     transport: asyncio.Transport | None = None
     last_rx: float = 0.0
+    idle_since: float = 0.0
     partial_since: float | None = None  # first byte of a request whose handler has not started
     request: web.BaseRequest | None = None
     request_started: float = 0.0
@@ -170,8 +175,12 @@ class ConnectionGuard:
         return _GuardedProtocol(self, self._server())
 
     def _evict_idlest(self) -> bool:
+        quiet_since = self.now() - EVICTABLE_AFTER
         while self._idle:
-            proto, _ = self._idle.popitem(last=False)
+            proto = next(iter(self._idle))
+            if max(proto.state.last_rx, proto.state.idle_since) > quiet_since:
+                return False  # the idlest is still recent, so every idle one is
+            del self._idle[proto]
             self._open.discard(proto)  # its descriptor is as good as free: the count says so now
             transport = proto.state.transport
             if transport is None or transport.is_closing():
@@ -193,6 +202,7 @@ class ConnectionGuard:
     def _opened(self, proto: _GuardedProtocol) -> None:
         self._reserved = max(self._reserved - 1, 0)
         self._open.add(proto)
+        proto.state.idle_since = self.now()
         self._idle[proto] = None
 
     def _touched(self, proto: _GuardedProtocol) -> None:
@@ -204,6 +214,7 @@ class ConnectionGuard:
 
     def _done(self, proto: _GuardedProtocol) -> None:
         if proto in self._open:
+            proto.state.idle_since = self.now()
             self._idle[proto] = None
 
     def _closed(self, proto: _GuardedProtocol) -> None:

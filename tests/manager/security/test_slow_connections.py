@@ -12,6 +12,7 @@ import contextlib
 
 import aiohttp
 
+from app.manager.web.connection_guard import EVICTABLE_AFTER
 from tests.conftest import echo_job
 from tests.http_worker import HttpWorker
 
@@ -110,6 +111,7 @@ async def test_a_flood_of_connections_over_the_cap_does_not_lock_out_workers(man
     flood = [await _connect(manager) for _ in range(cap * 3)]
     for _reader, writer in flood[::2]:
         writer.write(b"GET /api/v3/version HTTP/1.1\r\n")  # half of them half-sent
+    await asyncio.sleep(EVICTABLE_AFTER)  # quiet long enough to give way to newcomers
     worker = await HttpWorker(manager.url, name="steady").register_and_sign_on()
     try:
         for _ in range(5):
