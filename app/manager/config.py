@@ -70,6 +70,19 @@ class ManagerConfig:
     # Requests from this machine (TCP peer 127.0.0.0/8 or ::1) count as admin, without the admin token.
     trust_local_requests: bool = True
     task_log_max_bytes: int = 10 * 1024 * 1024
+    # Bounds on HTTP connections (see app/manager/web/connection_guard.py). A connection idle
+    # between requests closes after `http_idle_timeout`; one whose request headers take longer than
+    # `http_header_timeout`, or whose body stops arriving for `http_body_timeout`, is closed (0 turns
+    # either off). A handler at work (a worker's long-poll, the event stream) is never idle.
+    # `http_max_connections` 0 means all file descriptors but a reserve for files and the database.
+    http_idle_timeout: float = 75.0
+    http_header_timeout: float = 30.0
+    http_body_timeout: float = 60.0
+    http_max_connections: int = 0
+    # The event websocket: bytes of events queued for one client before it is disconnected, and
+    # the ping interval after which a client that does not answer is dropped.
+    events_max_queued_bytes: int = 8 * 1024 * 1024
+    events_heartbeat: float = 20.0
     # Where this config was read from; relative paths resolve against its folder.
     path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -127,8 +140,13 @@ def parse_listen(listen: str) -> tuple[str, int]:
 
 
 # --- reading ---------------------------------------------------------------------------------
-_DURATIONS = {"database_check_period", "task_timeout", "worker_timeout"}
-_INTS = {"blocklist_threshold", "task_fail_after_softfail_count", "task_log_max_bytes"}
+_DURATIONS = {"database_check_period", "task_timeout", "worker_timeout", "http_idle_timeout",
+              "http_header_timeout", "http_body_timeout", "events_heartbeat"}
+_INTS = {"blocklist_threshold", "task_fail_after_softfail_count", "task_log_max_bytes",
+         "http_max_connections", "events_max_queued_bytes"}
+# Tablao additions written to the file only when they differ from the default.
+_OPTIONAL_DURATIONS = ("http_idle_timeout", "http_header_timeout", "http_body_timeout", "events_heartbeat")
+_OPTIONAL_INTS = ("task_log_max_bytes", "http_max_connections", "events_max_queued_bytes")
 _STRS = {"manager_name", "database", "listen", "local_manager_storage_path",
          "shared_storage_path", "access_token"}
 
@@ -256,6 +274,12 @@ def config_to_dict(cfg: ManagerConfig) -> dict[str, Any]:
         out["trust_local_requests"] = False
     if cfg.task_log_max_bytes != ManagerConfig.task_log_max_bytes:
         out["task_log_max_bytes"] = cfg.task_log_max_bytes
+    for key in _OPTIONAL_INTS:
+        if getattr(cfg, key) != getattr(ManagerConfig, key):
+            out[key] = getattr(cfg, key)
+    for key in _OPTIONAL_DURATIONS:
+        if getattr(cfg, key) != getattr(ManagerConfig, key):
+            out[key] = format_duration(getattr(cfg, key))
     out.update(copy.deepcopy(cfg.extra))
     return out
 

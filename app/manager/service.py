@@ -214,7 +214,11 @@ class ManagerService:
             services.creds.load(await services.store.call(workers_q.all_credentials))
             await services.machine.run(unstick_jobs)
             host, port = self.config.listen_host_port()
-            self.server = HttpServer(create_app(services), host, port)
+            cfg = self.config
+            self.server = HttpServer(
+                create_app(services), host, port, idle_timeout=cfg.http_idle_timeout,
+                header_timeout=cfg.http_header_timeout, body_timeout=cfg.http_body_timeout,
+                max_connections=cfg.http_max_connections)
             await self.server.start()
             services.bus.emit(ManagerStarted(type="manager-startup"))
             _say_what_next(self.config, self.port)

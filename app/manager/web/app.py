@@ -8,6 +8,13 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from app.manager.web.connection_guard import (
+    ConnectionGuard,
+    ConnectionLimits,
+    connection_cap,
+    connection_tracking_middleware,
+    descriptor_limit,
+)
 from app.manager.web.keys import FARM_STATUS, JOB_TYPES, SERVICES, SETTINGS
 from app.manager.web.middlewares import access_token_middleware, error_middleware
 from app.manager.web.openapi import add_openapi_routes
@@ -23,7 +30,8 @@ MAX_BODY = 32 * 1024 * 1024
 
 
 def create_app(services: ManagerServices) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, access_token_middleware], client_max_size=MAX_BODY)
+    middlewares = [connection_tracking_middleware, error_middleware, access_token_middleware]
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[SERVICES] = services
     app[SETTINGS], app[FARM_STATUS], app[JOB_TYPES] = services.settings, services.farm_status, services.compiler
     add_routes(app)
@@ -42,31 +50,53 @@ async def _root(request: web.Request) -> web.Response:
 
 
 class HttpServer:
-    """Serves the app until cancelled. `port` is known once `start()` returned."""
+    """Serves the app until cancelled. `port` is known once `start()` returned.
 
-    def __init__(self, app: web.Application, host: str, port: int):
+    The listening socket hands connections to a `ConnectionGuard` (a cap on open connections and
+    timeouts for slow headers and stalled bodies); idle keep-alive connections are aiohttp's own
+    `keepalive_timeout`. The cap is computed here, from the descriptor limit in force at start.
+    """
+
+    def __init__(self, app: web.Application, host: str, port: int, *, idle_timeout: float = 75.0,
+                 header_timeout: float = 30.0, body_timeout: float = 60.0, max_connections: int = 0):
         self.app, self.host, self.port = app, host, port
+        self._idle_timeout = idle_timeout
+        self._timeouts = (header_timeout, body_timeout)
+        self._max_connections = max_connections
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.AbstractServer | None = None
+        self.guard: ConnectionGuard | None = None
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=2.0,
+                                     keepalive_timeout=self._idle_timeout)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True, backlog=512)
-        await site.start()
-        sockets = site._server.sockets if site._server else []
+        assert self._runner.server is not None
+        fd_limit = descriptor_limit()
+        limits = ConnectionLimits(connection_cap(self._max_connections, fd_limit), *self._timeouts)
+        self.guard = ConnectionGuard(self._runner.server, limits)
+        loop = asyncio.get_running_loop()
+        self._listener = await loop.create_server(self.guard, self.host, self.port, reuse_address=True,
+                                                  backlog=512)
+        sockets = self._listener.sockets
         if sockets:
             self.port = sockets[0].getsockname()[1]
-        _log.info("listening on http://%s:%d/", self.host, self.port)
+        _log.info("listening on http://%s:%d/ (at most %d connections; %d descriptors)",
+                  self.host, self.port, limits.max_connections, fd_limit)
 
     async def run(self) -> None:
         if self._runner is None:
             await self.start()
+        assert self.guard is not None
         try:
-            await asyncio.Event().wait()
+            await self.guard.run()
         finally:
             await self.stop()
 
     async def stop(self) -> None:
+        if self._listener is not None:
+            listener, self._listener = self._listener, None
+            listener.close()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from app.api.errors import ApiError
 from app.manager.persistence.errors import IntegrityProblem
@@ -35,12 +36,21 @@ async def error_middleware(request: web.Request, handler):
         raise
     except IntegrityProblem as exc:
         return error_json(500, str(exc))
+    except (ConnectionError, RequestPayloadError) as exc:
+        return _client_gone(request, exc)
     except Exception:  # noqa: BLE001 - never leak a traceback to the client
         _log.exception("%s %s crashed", request.method, request.path)
         return error_json(500, "internal error in the Manager; see its log for details")
 
 
 _BODY_HEADERS = {"content-type", "content-length", "content-encoding"}
+
+
+def _client_gone(request: web.Request, exc: Exception) -> web.Response:
+    """A client that hung up mid-request (or sent a broken body) is one INFO line, not a crash."""
+    _log.info("%s %s from %s: the request body could not be read (%s)", request.method, request.path,
+              request.remote, exc or type(exc).__name__)
+    return error_json(400, f"the request body could not be read: {exc or type(exc).__name__}")
 
 
 def _http_error_message(request: web.Request, exc: web.HTTPException) -> str:

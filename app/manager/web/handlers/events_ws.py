@@ -1,47 +1,101 @@
 """The live event stream: a websocket at /api/v3/tablao/events for the dashboard and web clients.
 
-Each message is `{"type": "<event name>", "data": {...}}`. A client may send
+Each message is `{"type": "<event name>", "seq": N, "data": {...}}`; `seq` counts this
+connection's messages from 1 up, so a skipped number means events were lost. A client may send
 `{"op": "subscribe", "types": [...]}` to receive only some event types; by default it gets all
 except task-log appends, which it asks for per task with `{"op": "subscribe", "task_log": "<uuid>"}`.
+
+A client that does not keep up is disconnected (close code 1013, "try again later") once more
+than `events_max_queued_bytes` of events wait for it, and one that stops answering pings is
+dropped after `events_heartbeat` and a half; either way its connection is aborted, so its queued
+bytes are freed at once instead of waiting for a flush that never comes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
+import struct
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
-from app.api.events import ManagerStarted, encode_event
+from app.api.events import ManagerStarted
 from app.common import events as ev
 from app.common.jsontext import JsonRejected, parse_json
+from app.manager.web.event_outbox import EventOutbox
 from app.manager.web.keys import SERVICES
 
 _log = logging.getLogger(__name__)
+_CLOSE_TIMEOUT = 1.0  # how long a close frame may take to leave before the connection is cut
 
 
 async def event_stream(request: web.Request) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(heartbeat=20.0)
+    services = request.app[SERVICES]
+    heartbeat = services.config.events_heartbeat
+    ws = web.WebSocketResponse(heartbeat=heartbeat if heartbeat > 0 else None)
     await ws.prepare(request)
-    bus = request.app[SERVICES].bus
-    sub = bus.subscribe(None)
+    bus = services.bus
     # `?types=a,b` filters from the first message on; a later subscribe command can change it.
     query_types = request.query.get("types")
     state = {"types": set(query_types.split(",")) if query_types else None, "task_logs": set()}
-    sender = asyncio.create_task(_send_loop(ws, sub, state))
+    dropping: list[asyncio.Task] = []
+
+    def overflow(reason: str) -> None:
+        dropping.append(asyncio.create_task(_drop(request, ws, sender, reason)))
+
+    outbox = EventOutbox(lambda event: _wanted(event, state), services.config.events_max_queued_bytes,
+                         overflow)
+    sender = asyncio.create_task(_send_loop(ws, outbox))
+    outbox.offer(ev.Event(ev.MANAGER_DID_START, ManagerStarted(status=services.farm_status.status).to_json()))
+    bus.add_listener(outbox.offer)
     try:
-        greeting = encode_event(ManagerStarted(status=request.app[SERVICES].farm_status.status))
-        if state["types"] is None or ev.MANAGER_DID_START in state["types"]:
-            await ws.send_json(greeting)
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
                 _handle_command(msg.data, state)
             elif msg.type == WSMsgType.ERROR:
                 break
     finally:
+        bus.remove_listener(outbox.offer)
+        outbox.clear()
         sender.cancel()
-        bus.unsubscribe(sub)
+        if dropping:
+            await asyncio.gather(*dropping, return_exceptions=True)
+        elif isinstance(ws.exception(), asyncio.TimeoutError):
+            _log.info("event client %s stopped answering pings; dropped it", request.remote)
+        _abort_if_stuck(request)
     return ws
+
+
+async def _drop(request: web.Request, ws: web.WebSocketResponse, sender: asyncio.Task, reason: str) -> None:
+    """Disconnect a client that fell behind: a close frame if it can still leave, then cut."""
+    _log.info("event client %s is too slow (%s); disconnecting it", request.remote, reason)
+    sender.cancel()
+    with contextlib.suppress(Exception, asyncio.TimeoutError):
+        async with asyncio.timeout(_CLOSE_TIMEOUT):
+            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow: events queued past the limit",
+                           drain=False)
+    _abort_if_stuck(request, always=True)
+
+
+def _abort_if_stuck(request: web.Request, always: bool = False) -> None:
+    """Abort the connection when bytes are still waiting for a client that does not read them.
+
+    A plain close waits for the send buffer to empty first, which for such a client is never.
+    """
+    transport = request.transport
+    if transport is not None and (always or transport.get_write_buffer_size() > 0):
+        reset_on_close(transport)
+        transport.abort()
+
+
+def reset_on_close(transport: asyncio.BaseTransport) -> None:
+    """Make closing send a reset, so the kernel drops the unsent bytes instead of keeping them."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 def _handle_command(text: str, state: dict) -> None:
@@ -67,12 +121,12 @@ def _wanted(event: ev.Event, state: dict) -> bool:
     return state["types"] is None or event.name in state["types"]
 
 
-async def _send_loop(ws: web.WebSocketResponse, sub, state: dict) -> None:
+async def _send_loop(ws: web.WebSocketResponse, outbox: EventOutbox) -> None:
     try:
         while not ws.closed:
-            event = await sub.queue.get()
-            if _wanted(event, state):
-                await ws.send_json(event.to_json())
+            text, size = await outbox.next_message()
+            await ws.send_str(text)
+            outbox.sent(size)
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     except Exception:  # noqa: BLE001
