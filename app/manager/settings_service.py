@@ -36,6 +36,9 @@ REPLACEABLE_KEYS = (
     "database_check_period", "autodiscoverable", "trust_local_requests",
 )
 
+#: Keys whose new value needs the Manager to start again (it does, in place).
+RESTART_KEYS = ("listen", "database", "local_manager_storage_path", "shared_storage_path", "shaman_enabled")
+
 LiveApplier = Callable[[ManagerConfig], None]
 
 
@@ -63,20 +66,25 @@ class SettingsService:
     async def replace(self, raw: dict[str, Any]) -> None:
         """Validate a whole new config (as JSON), save it, and apply what can change live.
 
-        Variables, timeouts and failure thresholds apply at once; `listen`, `database` and storage
-        paths apply at the next start. Nothing is changed when validation fails.
+        Variables, timeouts and failure thresholds apply at once. A change to the listen address, the
+        database, the storage folders or Shaman restarts the Manager in place (no program restart),
+        right after the answer. Nothing is changed when validation fails.
         """
         try:
             new = config_from_dict(raw, self.config.path)
         except ConfigError as exc:
             raise BadRequest(str(exc).split(": ", 1)[-1]) from None
         self.variables.update_from_api(new.variables)  # raises InvalidVariables (400) first
+        needs_restart = [k for k in RESTART_KEYS if getattr(new, k) != getattr(self.config, k)]
         for key in REPLACEABLE_KEYS:
             setattr(self.config, key, getattr(new, key))
         for apply in self._live:
             apply(self.config)
         await self._save(self.config)
         self._announce()
+        if needs_restart and self.config.path is not None:
+            _log.info("restarting in place for the new %s", ", ".join(needs_restart))
+            asyncio.get_running_loop().call_later(0.3, self.restart_requested.set)  # after the answer
 
     async def save_setup(self, body: dict[str, Any]) -> None:
         """The setup assistant's choices: shared storage and Blender. Saved, then a restart.
@@ -88,15 +96,17 @@ class SettingsService:
         blender = body.get("blenderExecutable")
         if not isinstance(storage, str) or not isinstance(blender, dict):
             raise BadRequest("expected {storageLocation, blenderExecutable: {input, path, source, ...}}")
-        report = await asyncio.to_thread(check_storage, storage, self.config.shaman_enabled,
-                                         protected_dirs=self.config.own_dirs)
+        shaman = body.get("shamanEnabled", self.config.shaman_enabled)  # Tablao's addition
+        if not isinstance(shaman, bool):
+            raise BadRequest("`shamanEnabled` must be true or false")
+        report = await asyncio.to_thread(check_storage, storage, shaman, protected_dirs=self.config.own_dirs)
         if not report.is_usable:
             raise BadRequest(f"the shared storage cannot be used: {report.cause}")
         command = await setup_choice(blender)
         if self.config.path is None:
             raise BadRequest("this Manager runs without a config file; nothing to save the setup to")
         # Written to disk only: the running Manager keeps its config until the restart reads it.
-        new = dataclasses.replace(self.config, shared_storage_path=report.path, variables={
+        new = dataclasses.replace(self.config, shared_storage_path=report.path, shaman_enabled=shaman, variables={
             **self.config.variables,
             "blender": {"values": [{"platform": p, "value": command} for p in ("linux", "windows", "darwin")]},
             "blenderArgs": {"values": [{"platform": "all", "value": "-b -y"}]},

@@ -13,10 +13,11 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.api.client import ManagerClient
 from app.common.credentials import TokenStore, read_local_admin_token
+from app.ui.aio import spawn
 from app.ui.connection import CONNECTED, ManagerConnection
 from app.ui.models.columns import MANAGER, jobs_model, workers_model
 
@@ -39,6 +40,9 @@ class Dashboard(QObject):
         self.connections: dict[str, ManagerConnection] = {}
         self.jobs = jobs_model(self)
         self.workers = workers_model(self)
+        self._details_wanted: dict[str, set[str]] = {}   # url -> worker ids
+        self._details_timer = QTimer(self, singleShot=True, interval=500)
+        self._details_timer.timeout.connect(self._fetch_details)
 
     # --- Managers --------------------------------------------------------------------------------
     def add_manager(self, url: str, client: ManagerClient | None = None) -> ManagerConnection:
@@ -54,6 +58,9 @@ class Dashboard(QObject):
         conn.jobs_changed.connect(self.job_events.emit)
         conn.workers_changed.connect(self.worker_events.emit)
         conn.workers_reset.connect(lambda rows, label=label: self._reset(self.workers, label, rows))
+        conn.workers_reset.connect(lambda rows, conn=conn: self._want_details(conn, [r["id"] for r in rows]))
+        conn.workers_changed.connect(lambda rows, conn=conn: self._want_details(conn, [r["id"] for r in rows]))
+        conn.tasks_changed.connect(lambda rows, label=label: self._task_progress_on_workers(label, rows))
         conn.workers_changed.connect(self._workers_changed)
         conn.state_changed.connect(lambda s, m, label=label: self.connection_state_changed.emit(label, s, m))
         conn.farm_status_changed.connect(lambda s, label=label: self.farm_status_changed.emit(label, s))
@@ -115,6 +122,54 @@ class Dashboard(QObject):
             if row.get("deleted_at"):
                 self.workers.remove(f"{row.get(MANAGER, '')}/{row['id']}")
         self.workers.upsert_many([r for r in rows if not r.get("deleted_at")])
+
+    # --- worker details (platform, tags, current task, sleep schedule) --------------------------------
+    def _want_details(self, conn: ManagerConnection, ids: list[str]) -> None:
+        """The worker list's summaries lack these; fetch them, batched, after a change."""
+        self._details_wanted.setdefault(conn.url, set()).update(ids)
+        if not self._details_timer.isActive():
+            self._details_timer.start()
+
+    def _fetch_details(self) -> None:
+        wanted, self._details_wanted = self._details_wanted, {}
+        for url, ids in wanted.items():
+            conn = self.connections.get(url)
+            if conn is not None:
+                spawn(self._load_details(conn, sorted(ids)))
+
+    async def _load_details(self, conn: ManagerConnection, ids: list[str]) -> None:
+        limit = asyncio.Semaphore(8)
+
+        async def one(worker_id: str) -> dict[str, Any] | None:
+            async with limit:
+                try:
+                    worker = (await conn.client.worker(worker_id)).to_json()
+                    schedule = await conn.client.sleep_schedule(worker_id)
+                except Exception as exc:  # noqa: BLE001 - a worker deleted meanwhile, a lost Manager
+                    _log.debug("no details for worker %s: %s", worker_id, exc)
+                    return None
+            worker["_sleep_schedule"] = schedule.to_json() if schedule is not None else {}
+            worker.setdefault("task", None)
+            worker[MANAGER] = conn.label
+            return worker
+
+        rows = [r for r in await asyncio.gather(*(one(i) for i in ids)) if r is not None]
+        known = [r for r in rows if self.workers.row_of(f"{conn.label}/{r['id']}") >= 0]
+        if known:
+            self.workers.upsert_many(known)
+
+    def _task_progress_on_workers(self, label: str, rows: list[dict[str, Any]]) -> None:
+        """A task's progress also shows on the worker running it."""
+        updates = []
+        for row in rows:
+            worker = row.get("worker") or {}
+            worker_id = worker.get("id") or worker.get("uuid")
+            if worker_id and row.get("status") == "active" and self.workers.row_of(f"{label}/{worker_id}") >= 0:
+                updates.append({"id": worker_id, MANAGER: label, "task": {
+                    "id": row.get("id"), "name": row.get("name", ""), "job_id": row.get("job_id", ""),
+                    "steps_completed": row.get("steps_completed"), "steps_total": row.get("steps_total")}})
+        if updates:
+            self.workers.upsert_many(updates)
 
     # --- actions (each goes to the Manager that owns the row) ------------------------------------------
     async def set_job_status(self, rows: Iterable[dict[str, Any]], status: str, reason: str) -> list[str]:

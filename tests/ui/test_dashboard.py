@@ -227,3 +227,33 @@ def test_settings_page_checks_storage_live_and_saves_through_the_api(qloop, mana
             await dashboard.close()
 
     qloop.run_until_complete(body())
+
+
+def test_worker_list_shows_platform_current_task_and_schedule(qloop, manager_proc):
+    from tests.http_worker import HttpWorker
+
+    manager_proc.submit_echo("busy job", repeats=3)
+
+    async def body():
+        worker = await HttpWorker(manager_proc.url, "render-07", platform="linux").register_and_sign_on()
+        dashboard, window = await open_dashboard([manager_proc.url])
+        try:
+            await wait_for(lambda: len(dashboard.workers.keys()) == 1, message="the worker")
+            status, task = await worker.claim()
+            assert status == 200, task
+            await worker.update(task["uuid"], taskStatus="active", activity="working")
+            key = dashboard.workers.keys()[0]
+            await wait_for(lambda: (dashboard.workers.row(key) or {}).get("platform") == "linux", message="platform")
+            await wait_for(lambda: task["name"] in window.workers_view.proxy.index(0, 3).data(), message="task shown")
+            manager_proc.send("POST", f"/api/v3/worker-mgt/workers/{worker.uuid}/sleep-schedule",
+                              {"is_active": True, "days_of_week": "mo tu", "start_time": "22:00", "end_time": "06:00"})
+            manager_proc.send("POST", f"/api/v3/worker-mgt/workers/{worker.uuid}/setstatus",
+                              {"status": "asleep", "is_lazy": True})
+            await wait_for(lambda: "22:00-06:00" in (window.workers_view.proxy.index(0, 8).data() or ""),
+                           message="the schedule column")
+        finally:
+            window.close()
+            await dashboard.close()
+            await worker.close()
+
+    qloop.run_until_complete(body())

@@ -67,7 +67,10 @@ def _tag_name(row: Row) -> str:
 
 def _worker_task(row: Row) -> str:
     task = row.get("task") or {}
-    return str(task.get("name") or "")
+    if not task.get("name"):
+        return ""
+    total = task.get("steps_total") or 0
+    return f"{task['name']} ({fraction(task) * 100:.0f}%)" if total else str(task["name"])
 
 
 def _tags(row: Row) -> str:

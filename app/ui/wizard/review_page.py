@@ -89,7 +89,7 @@ async def wait_until_back(client, storage_path: str, timeout_s: float = 60.0) ->
     while True:
         try:
             config = await client.request("GET", "/api/v3/configuration")
-            if not config.get("isFirstRun") and config.get("storageLocation") == storage_path:
+            if not config.get("isFirstRun") and _same_path(config.get("storageLocation") or "", storage_path):
                 return
         except Exception:  # noqa: BLE001 - restarting: try again shortly
             if time.monotonic() > deadline:
@@ -97,3 +97,9 @@ async def wait_until_back(client, storage_path: str, timeout_s: float = 60.0) ->
         if time.monotonic() > deadline:
             raise TimeoutError("the Manager did not come back with the new settings within a minute")
         await asyncio.sleep(0.3)
+
+
+def _same_path(a: str, b: str) -> bool:
+    import os.path
+
+    return bool(a) and os.path.normcase(os.path.normpath(a)) == os.path.normcase(os.path.normpath(b))
