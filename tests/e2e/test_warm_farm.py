@@ -146,6 +146,10 @@ async def test_blend_changed_between_tasks_is_reloaded(farm, tmp_path):
         assert one.size == (64, 36) and two.size == (32, 18)
     log = (await _task_logs(manager, second))["render-2"]
     assert "warm Blender: reloading" in log and "changed on disk" in log and "going to run:" in log
+    assert blender_processes("change.blend")
+    workers[0].stop()  # SIGTERM: the worker shuts down and stops its warm Blender
+    assert workers[0].proc.returncode is not None and not [
+        p for p in blender_processes("change.blend") if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
 
 async def test_killed_warm_blender_soft_fails_and_next_task_gets_a_fresh_one(farm, tmp_path):
