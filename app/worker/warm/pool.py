@@ -43,7 +43,6 @@ class TaskHooks:
 
     log: Callable[[str], None]
     output: Callable[[int, str], None]
-    frame_done: Callable[[int], None] = lambda frame: None
 
 
 def _stamp(path: str) -> FileStamp:
@@ -103,6 +102,10 @@ class WarmBlenders:
                 # Crash, failed frame, cancel: this process can no longer be trusted.
                 await self._drop("the task did not finish", kill=True)
                 raise
+            finally:
+                # Between tasks, whatever Blender prints belongs to no task log.
+                if self._slot is not None:
+                    self._slot.blender.on_line = _debug_line
             await self._recycle_if_due(hooks)
         self._arm_idle_timer()
 
@@ -169,7 +172,6 @@ class WarmBlenders:
                 raise WarmFailed(str(exc)) from None
             except WarmRenderFailed as exc:
                 raise WarmFailed(f"blender failed to render {exc}") from None
-            hooks.frame_done(frame)
         hooks.log(f"pid={blender.pid} rendered {len(request.frames)} frames warm after "
                   f"{time.monotonic() - started:.1f}s")
 
@@ -208,6 +210,10 @@ class WarmBlenders:
                 await self._drop(f"idle for {idle_s:.0f}s")
 
         self._idle_timer = asyncio.create_task(release_when_idle(), name="warm-blender-idle")
+
+
+def _debug_line(line: str) -> None:
+    _log.debug("warm blender > %s", line)
 
 
 async def _shielded(coro) -> None:
