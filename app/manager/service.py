@@ -29,6 +29,7 @@ from app.manager.background import (
     WalCheckpointer,
 )
 from app.manager.config import ManagerConfig, save_config
+from app.manager.fd_limit import raise_open_file_limit
 from app.manager.job_service import JobService
 from app.manager.last_rendered import LastRendered
 from app.manager.local_storage import LocalStorage
@@ -269,6 +270,7 @@ class ManagerService:
         # The loop and the store thread hand the GIL back and forth on every request; Python's
         # default 5 ms switch interval turns that into convoys (measured: bench/farm.py claims).
         sys.setswitchinterval(0.0005)
+        raise_open_file_limit()  # before the server: its connection cap is computed from it
         await services.store.open()
         try:
             services.creds.load(await services.store.call(workers_q.all_credentials))
@@ -302,6 +304,7 @@ class ManagerService:
         services.bus.publish(ev.MANAGER_WILL_SHUT_DOWN, {"type": "manager-shutdown"})
         if self.server is not None:
             await self.server.stop()
+        await services.waiters.work.close()
         await services.machine.drain()
         await services.task_logs.close()
         close = getattr(services.compiler, "close", None)
