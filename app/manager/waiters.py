@@ -103,7 +103,8 @@ class WorkQueue:
     def work_available(self) -> None:
         """Something changed that may make work runnable: match waiting workers to it."""
         self.generation += 1
-        self._request_pass()
+        if self._by_worker:  # nobody waiting: whoever comes next looks for itself
+            self._request_pass()
 
     def worker_changed(self, worker_uuid: str) -> None:
         """A waiting worker's own state changed (tags, status request): let it look again now."""
