@@ -157,7 +157,7 @@ async def _watch_job(url: str, job_id: str, limit: float, t0: float, manager: ps
 async def _submit(url: str, tasks: int) -> str:
     body = {"name": "scale", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
             "settings": {"message": "scale", "sleep_duration_seconds": 0, "sleep_repeats": tasks - 1}}
-    async with aiohttp.ClientSession(url) as session:
+    async with aiohttp.ClientSession(url, timeout=aiohttp.ClientTimeout(total=None)) as session:
         async with session.post("/api/v3/jobs", json=body) as resp:
             job = await resp.json()
             assert resp.status == 200, job
@@ -175,26 +175,32 @@ def run_size(workers: int, procs: int, limit: float) -> dict:
         for p in range(procs):
             count = min(per, workers - p * per)
             ready = ctx.Event()
-            child = ctx.Process(target=_generator, args=(manager.url, p * per, count, ready, stop, out))
+            child = ctx.Process(target=_generator, args=(manager.url, p * per, count, ready, stop, out),
+                                daemon=True)
             child.start()
             readies.append(ready)
             children.append(child)
-        t_reg = time.time()
-        for ready in readies:
-            while not ready.wait(1):
-                if not all(c.is_alive() for c in children):
-                    raise RuntimeError("a load generator died")
-        reg_s = time.time() - t_reg
-        cpu0 = sum(mproc.cpu_times()[:2])
-        t0 = time.time()
-        job_id = asyncio.run(_submit(manager.url, tasks))
-        watch = asyncio.run(_watch_job(manager.url, job_id, limit, t0, mproc))
-        elapsed = time.time() - t0
-        cpu = sum(mproc.cpu_times()[:2]) - cpu0
-        stop.set()
-        results = [out.get(timeout=120) for _ in children]
-        for child in children:
-            child.join(30)
+        try:
+            t_reg = time.time()
+            for ready in readies:
+                while not ready.wait(1):
+                    if not all(c.is_alive() for c in children):
+                        raise RuntimeError("a load generator died")
+            reg_s = time.time() - t_reg
+            cpu0 = sum(mproc.cpu_times()[:2])
+            t0 = time.time()
+            job_id = asyncio.run(_submit(manager.url, tasks))
+            watch = asyncio.run(_watch_job(manager.url, job_id, limit, t0, mproc))
+            elapsed = time.time() - t0
+            cpu = sum(mproc.cpu_times()[:2]) - cpu0
+            stop.set()
+            results = [out.get(timeout=120) for _ in children]
+        finally:
+            stop.set()
+            for child in children:
+                child.join(30)
+                if child.is_alive():
+                    child.terminate()
     firsts = [t for r in results for t in r["first_task"]]
     completions = sum(r["completions"] for r in results)
     all_first = (max(firsts) - t0) if all(firsts) else None
