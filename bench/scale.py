@@ -275,7 +275,7 @@ async def _burst(url: str, newcomers: int, running: int = 50) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--workers", type=int, nargs="+", default=[1000, 5000, 10000])
+    parser.add_argument("--workers", type=int, nargs="*", default=[1000, 5000, 10000])
     parser.add_argument("--procs", type=int, default=2, help="load-generator processes")
     parser.add_argument("--limit", type=float, default=300, help="give up on a job after this many seconds")
     parser.add_argument("--burst", type=int, default=0, help="also measure a registration burst of N workers")
