@@ -84,6 +84,12 @@ async def _generate(url: str, first: int, count: int, ready, stop, out) -> None:
 
         async def sign_up(i: int) -> dict[str, str]:
             async with gate:
+                for attempt in range(5):  # a reused keep-alive connection may have been closed
+                    try:
+                        return await _sign_up(session, f"s{first + i}")
+                    except (aiohttp.ClientError, asyncio.TimeoutError):
+                        errors[0] += 1
+                        await asyncio.sleep(1)
                 return await _sign_up(session, f"s{first + i}")
         auths = await asyncio.gather(*(sign_up(i) for i in range(count)))
         polling = [0]
