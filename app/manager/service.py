@@ -29,7 +29,6 @@ from app.manager.background import (
     WalCheckpointer,
 )
 from app.manager.config import ManagerConfig, save_config
-from app.manager.fd_limit import raise_open_file_limit
 from app.manager.job_service import JobService
 from app.manager.last_rendered import LastRendered
 from app.manager.local_storage import LocalStorage
@@ -264,6 +263,7 @@ class ManagerService:
 
     async def run(self) -> bool:
         """Serve until cancelled; returns True when a restart was asked for (setup assistant)."""
+        from app.manager.fd_limit import raise_open_file_limit
         from app.manager.web.app import HttpServer, create_app
 
         services = self.services
