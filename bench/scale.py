@@ -244,7 +244,7 @@ async def _burst(url: str, newcomers: int, running: int = 50) -> None:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(url, connector=connector) as session:
         body = {"name": "burst", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
-                "settings": {"message": "burst", "sleep_duration_seconds": 0, "sleep_repeats": 1_000_000 // 50}}
+                "settings": {"message": "burst", "sleep_duration_seconds": 0, "sleep_repeats": 9_000}}
         async with session.post("/api/v3/jobs", json=body) as resp:
             assert resp.status == 200, await resp.text()
         auths = [await _sign_up(session, f"r{i}") for i in range(running)]
