@@ -139,7 +139,9 @@ async def _generate(url: str, first: int, count: int, ready, stop, out) -> None:
 
 
 # --- one farm size ----------------------------------------------------------------------------------
-async def _watch_jobs(url: str, job_ids: list[str], limit: float, t0: float, manager: psutil.Process) -> dict:
+async def _watch_jobs(url: str, job_ids: list[str], limit: float, t0: float, submitted: float,
+                      manager: psutil.Process) -> dict:
+    """Poll the jobs until completed; `limit` counts from the end of the submission."""
     failed = slow = 0
     peak_rss = 0
     pending = list(job_ids)
@@ -159,7 +161,7 @@ async def _watch_jobs(url: str, job_ids: list[str], limit: float, t0: float, man
                     continue
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 failed += 1
-            if time.time() - t0 > limit:
+            if time.time() - t0 > limit + submitted:
                 return {"done": None, "failed": failed, "slow": slow, "rss": peak_rss}
             await asyncio.sleep(0.5)
 
@@ -209,7 +211,8 @@ def run_size(workers: int, procs: int, limit: float) -> dict:
             cpu0 = sum(mproc.cpu_times()[:2])
             t0 = time.time()
             job_ids = asyncio.run(_submit(manager.url, tasks))
-            watch = asyncio.run(_watch_jobs(manager.url, job_ids, limit, t0, mproc))
+            submit_s = time.time() - t0
+            watch = asyncio.run(_watch_jobs(manager.url, job_ids, limit, t0, submit_s, mproc))
             elapsed = time.time() - t0
             cpu = sum(mproc.cpu_times()[:2]) - cpu0
             stop.set()
@@ -223,7 +226,7 @@ def run_size(workers: int, procs: int, limit: float) -> dict:
     firsts = [t for r in results for t in r["first_task"]]
     completions = sum(r["completions"] for r in results)
     all_first = (max(firsts) - t0) if all(firsts) else None
-    return {"workers": workers, "tasks": tasks, "register_s": reg_s, "done_s": watch["done"],
+    return {"workers": workers, "tasks": tasks, "register_s": reg_s, "submit_s": submit_s, "done_s": watch["done"],
             "elapsed": elapsed, "completions": completions, "rate": completions / elapsed,
             "all_first_s": all_first, "with_task": sum(1 for t in firsts if t),
             "cpu_ms_per_task": 1000 * cpu / max(completions, 1), "rss_mib": watch["rss"] / 2**20,
@@ -236,7 +239,8 @@ def _row(r: dict) -> str:
     first = (f"{r['all_first_s']:.1f} s" if r["all_first_s"] is not None
              else f"{r['with_task']:,} of {r['workers']:,} had one")
     return (f"| {r['workers']:,} | {r['tasks']:,} | {done} | {r['rate']:.0f} | {first} | "
-            f"{r['cpu_ms_per_task']:.2f} ms | {r['rss_mib']:.0f} MiB | {r['job_get_failed']}/{r['job_get_slow']} |")
+            f"{r['cpu_ms_per_task']:.2f} ms | {r['rss_mib']:.0f} MiB | {r['job_get_failed']}/{r['job_get_slow']} | "
+            f"{r['register_s']:.0f} s / {r['submit_s']:.0f} s |")
 
 
 # --- registration burst vs running workers ----------------------------------------------------------
@@ -302,8 +306,8 @@ def main() -> None:
     nofile = _raise_nofile()
     print(f"open-file limit {nofile}, {os.cpu_count()} cores, {args.procs} load-generator processes")
     print("| idle workers waiting | tasks | job done in | completions/s | every worker had a task after | "
-          "Manager CPU per task | RSS | job GETs failed/slow |")
-    print("|---|---|---|---|---|---|---|---|")
+          "Manager CPU per task | RSS | job GETs failed/slow | sign-up / submission |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for n in args.workers:
         print(_row(run_size(n, args.procs, args.limit)), flush=True)
     if args.burst:
