@@ -203,12 +203,14 @@ class ManagerService:
 
     async def run(self) -> bool:
         """Serve until cancelled; returns True when a restart was asked for (setup assistant)."""
+        from app.manager.fd_limit import raise_open_file_limit
         from app.manager.web.app import HttpServer, create_app
 
         services = self.services
         # The loop and the store thread hand the GIL back and forth on every request; Python's
         # default 5 ms switch interval turns that into convoys (measured: bench/farm.py claims).
         sys.setswitchinterval(0.0005)
+        raise_open_file_limit()  # before the server: its connection cap is computed from it
         await services.store.open()
         try:
             services.creds.load(await services.store.call(workers_q.all_credentials))
@@ -247,6 +249,7 @@ class ManagerService:
         services.bus.emit(ManagerShuttingDown())
         if self.server is not None:
             await self.server.stop()
+        await services.waiters.work.close()
         await services.machine.drain()
         await services.task_logs.close()
         close = getattr(services.compiler, "close", None)

@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import time
 import uuid as uuidlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,7 @@ from app.manager.state_machine.statuses import WORKER_REPORTABLE
 from app.manager.state_machine.tasks import change_task_status
 from app.manager.state_machine.workers import WorkerStatusMachine
 from app.manager.variables import Variables
+from app.manager.waiters import Profile
 
 _log = logging.getLogger(__name__)
 MAX_WAIT_S = 60.0
@@ -61,6 +63,7 @@ class WorkerSessions:
         self.local_tz = local_tz
         # A held request does not refresh "last seen", so holds must end well before a timeout.
         self.max_wait_s = max_wait_s
+        machine.waiters.work.set_counter(self._count_runnable)
 
     @property
     def store(self):
@@ -75,7 +78,10 @@ class WorkerSessions:
             "supported_task_types": _task_types(body), "address": address,
             "status": W.OFFLINE.value, "software": text_field(body, "software", SHORT_MAX),
         }
-        worker = await self.machine.run(_register_sync, self.statuses, fields)
+        # Short indexed writes, like the hot path: on the loop in turn with the running workers'
+        # updates, so a burst of thousands of sign-ups cannot keep the store thread (and the
+        # updates waiting for it) busy (bench/scale.py --burst).
+        worker = await self.machine.run_quick(_register_sync, self.statuses, fields)
         self.creds.add(worker.id, worker.uuid, worker.secret_hash)
         _log.info("registered worker %s (%s)", clip(worker.name), worker.uuid)
         return {"uuid": worker.uuid, "name": worker.name, "address": worker.address,
@@ -86,10 +92,10 @@ class WorkerSessions:
         fields = {"name": _req_str(body, "name"), "supported_task_types": _task_types(body),
                   "software": text_field(body, "software_version", SHORT_MAX),
                   "can_restart": bool(body.get("can_restart", False)), "address": address}
-        return await self.machine.run(_sign_on_sync, self.statuses, ident.id, fields, self._local_now())
+        return await self.machine.run_quick(_sign_on_sync, self.statuses, ident.id, fields, self._local_now())
 
     async def sign_off(self, ident: WorkerIdentity) -> None:
-        await self.machine.run(_sign_off_sync, self.statuses, ident.id)
+        await self.machine.run_quick(_sign_off_sync, self.statuses, ident.id)
 
     async def state(self, ident: WorkerIdentity, wait_s: float = 0.0) -> str | None:
         """The pending status request; with `wait_s`, held until one appears (asleep workers)."""
@@ -109,19 +115,35 @@ class WorkerSessions:
     # --- task hand-out -------------------------------------------------------------------------
     async def schedule(self, ident: WorkerIdentity, wait_s: float) -> Assignment:
         deadline = time.monotonic() + min(max(wait_s, 0.0), self.max_wait_s)
-        signal = self.machine.waiters.work
-        while True:
-            generation = signal.generation
-            kind, payload = await self.machine.run_quick(_schedule_sync, ident.id)
-            if kind == "task":
-                worker, task, job = payload
-                commands = self.variables.expand_for_worker(task.commands, worker.platform or "linux")
-                return Assignment("task", assigned_task_json(task, job, commands))
-            if kind != "none":
-                return Assignment(kind, payload)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not await signal.wait(generation, remaining):
-                return Assignment("none")
+        queue = self.machine.waiters.work
+        waiter = None
+        claimed = False
+        try:
+            while True:
+                generation = queue.generation
+                kind, payload = await self.machine.run_quick(_schedule_sync, ident.id)
+                if kind == "task":
+                    claimed = True
+                    worker, task, job = payload
+                    commands = self.variables.expand_for_worker(task.commands, worker.platform or "linux")
+                    return Assignment("task", assigned_task_json(task, job, commands))
+                if kind != "none":
+                    return Assignment(kind, payload)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return Assignment("none")
+                # Queue up in the order of waiting; woken when work this worker can run appears.
+                if waiter is None:
+                    waiter = queue.enter(ident.uuid, payload, generation)
+                if not await queue.wait(waiter, generation, payload, remaining):
+                    return Assignment("none")
+        finally:
+            if waiter is not None:
+                queue.leave(waiter, claimed)
+
+    async def _count_runnable(self, wanted: Sequence[tuple[Profile, int]]) -> list[int]:
+        """For the work queue: per group of waiting workers, how many tasks they could take."""
+        return await self.machine.run_quick(_count_runnable_sync, list(wanted))
 
     async def task_update(self, ident: WorkerIdentity, task_uuid: str, body: dict[str, Any]) -> tuple[str, str]:
         """Apply a worker's task update; returns (job uuid, log text) for the caller to store."""
@@ -259,8 +281,8 @@ def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int):
     if task_id is None:
         types = [t for t in worker.supported_task_types.split(",") if t]
         task_id = scheduler_queries.find_runnable_task(worker_id, types)
-        if task_id is None:
-            return "none", None
+        if task_id is None:  # what it can run, for its place in the work queue
+            return "none", (tuple(types), scheduler_queries.worker_tag_ids(worker_id))
         # Found and assigned in one transaction under the store lock: nobody else can claim it.
         task = tasks.fetch_task_by_id(task_id)
         change_task_status(fx, task, task.job, T.ACTIVE, now, activity="Assigned",
@@ -270,6 +292,10 @@ def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int):
         return "task", (worker, task, task.job)
     task = tasks.fetch_task_by_id(task_id)
     return "task", (worker, task, task.job)
+
+
+def _count_runnable_sync(fx: Effects, now: dt.datetime, wanted: list[tuple[Profile, int]]) -> list[int]:
+    return [scheduler_queries.count_runnable(types, tags, limit) for (types, tags), limit in wanted]
 
 
 def _own_task(worker_id: int, task_uuid: str) -> Task:

@@ -11,6 +11,7 @@ priorities, which the same index serves by equality on its leading columns.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import peewee as pw
@@ -38,7 +39,29 @@ LIMIT 1
 """
 
 
+# What one group of waiting workers could run (same task types, same tags), ignoring the per-worker
+# blocklist and failures: how many of them to wake. Bounded by LIMIT, so it stops early.
+_COUNT_SQL = """
+SELECT count(*) FROM (
+SELECT 1 FROM tasks t {hint}
+JOIN jobs j ON j.id = t.job_id
+WHERE t.status IN ('queued', 'soft-failed')
+  AND j.status IN ('active', 'queued')
+  AND j.delete_requested_at IS NULL
+  AND t.type IN ({types})
+  AND (j.worker_tag_id IS NULL{tags})
+  AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks dt ON dt.id = d.dependency_id
+                  WHERE d.task_id = t.id AND dt.status != 'completed')
+LIMIT {p}) AS runnable
+"""
+
+# Scheduler statements run, by kind ("claim": one worker's next task; "count": a waiting group's
+# runnable tasks). Tests and benches read it to check that hand-out cost does not grow with the
+# number of idle workers.
+QUERIES: Counter[str] = Counter()
+
 _SQL_CACHE: dict[tuple[int, bool, bool], str] = {}
+_COUNT_CACHE: dict[tuple[int, int, bool], str] = {}
 
 _LAST_JOB_SQL = """
 SELECT job_id FROM tasks WHERE worker_id = {p} AND last_touched_at IS NOT NULL
@@ -50,6 +73,7 @@ def find_runnable_task(worker_id: int, task_types: Sequence[str]) -> int | None:
     """Return the id of the task this worker should run next, or None."""
     if not task_types:
         return None
+    QUERIES["claim"] += 1
     db = database_proxy.obj
     params = [*task_types, worker_id, worker_id, worker_id]
     row = db.execute_sql(_sql(db, len(task_types), False), params).fetchone()
@@ -71,6 +95,35 @@ def _sql(db: pw.Database, type_count: int, same_rank: bool) -> str:
     if sql is None:
         sql = _SQL_CACHE[key] = _build_sql(db, type_count, same_rank)
     return sql
+
+
+def count_runnable(task_types: Sequence[str], tag_ids: Sequence[int], limit: int) -> int:
+    """How many tasks (at most `limit`) a worker of these task types and tags could run now."""
+    if not task_types or limit <= 0:
+        return 0
+    QUERIES["count"] += 1
+    db = database_proxy.obj
+    sqlite = isinstance(db, pw.SqliteDatabase)
+    key = (len(task_types), len(tag_ids), sqlite)
+    sql = _COUNT_CACHE.get(key)
+    if sql is None:
+        p = db.param
+        tags = f" OR j.worker_tag_id IN ({', '.join([p] * len(tag_ids))})" if tag_ids else ""
+        sql = _COUNT_CACHE[key] = _COUNT_SQL.format(
+            hint="INDEXED BY tasks_runnable" if sqlite else "", types=", ".join([p] * len(task_types)),
+            tags=tags, p=p)
+    return db.execute_sql(sql, [*task_types, *tag_ids, limit]).fetchone()[0]
+
+
+def worker_tag_ids(worker_id: int) -> tuple[int, ...]:
+    """The row ids of a worker's tags, sorted: part of what it can run."""
+    rows = _rows("SELECT tag_id FROM worker_tag_membership WHERE worker_id = {p} ORDER BY tag_id", worker_id)
+    return tuple(r[0] for r in rows)
+
+
+def _rows(sql: str, *params) -> list[tuple]:
+    db = database_proxy.obj
+    return db.execute_sql(sql.format(p=db.param), list(params)).fetchall()
 
 
 def _build_sql(db: pw.Database, type_count: int, same_rank: bool = False) -> str:
