@@ -38,8 +38,8 @@ def _audience_platform(request: web.Request) -> tuple[str, str]:
 
 async def get_variables(request: web.Request) -> web.Response:
     audience, platform = _audience_platform(request)
-    variables = request.app[SERVICES].variables.resolve(audience, platform)
-    return web.json_response({"variables": variables})
+    # Flamenco's shape: the mapping itself, {name: {value, is_twoway}}.
+    return web.json_response(request.app[SERVICES].variables.resolve(audience, platform))
 
 
 async def get_shared_storage(request: web.Request) -> web.Response:
