@@ -111,7 +111,12 @@ def _tag_fields(body: dict[str, Any]) -> tuple[str, str]:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("a worker tag needs a non-empty `name`")
-    return name.strip(), str(body.get("description") or "")
+    description = body.get("description")
+    if description is not None and not isinstance(description, str):
+        raise BadRequest("a worker tag's `description` must be a string")
+    if body.get("id") is not None and not isinstance(body["id"], str):
+        raise BadRequest("a worker tag's `id` must be a string")
+    return name.strip(), description or ""
 
 
 def _delete_sync(fx: Effects, now: dt.datetime, worker_uuid: str) -> None:

@@ -84,6 +84,9 @@ async def test_every_operation_answers_as_the_document_says(manager, served_spec
     await call("PUT", f"{V}/tablao/variables", json={"variables": {"nope": 3}})
     await call("POST", f"{V}/tablao/storage-check", json={"path": str(tmp_path)}, expect=200)
     await call("POST", f"{V}/tablao/storage-check", json=[])
+    await call("POST", f"{V}/tablao/storage-check", json={"path": "", "shaman_enabled": {}}, expect=400)
+    _, empty = await call("POST", f"{V}/configuration/check/shared-storage", expect=200)  # as Flamenco
+    assert empty["is_usable"] is False
 
     # job types and jobs --------------------------------------------------------------------------
     _, types = await call("GET", f"{V}/jobs/types", expect=200)
@@ -95,9 +98,11 @@ async def test_every_operation_answers_as_the_document_says(manager, served_spec
     _, job = await call("POST", f"{V}/jobs", json=echo_job(repeats=1), expect=200)
     _, other = await call("POST", f"{V}/jobs", json=echo_job(repeats=1, initial_status="paused"), expect=200)
     await call("POST", f"{V}/jobs", json={**echo_job(), "type": "no-such-type"})
+    await call("POST", f"{V}/jobs", json={**echo_job(), "type_etag": [None]}, expect=400)  # was a 412
     await call("GET", f"{V}/jobs", expect=200)
     await call("GET", f"{V}/tablao/jobs", params={"limit": "1", "offset": "0", "status": "queued"}, expect=200)
     await call("GET", f"{V}/tablao/jobs", params={"limit": "many"})
+    await call("GET", f"{V}/tablao/jobs", params={"offset": str(2**80)}, expect=400)  # was a 500
     for job_id in (job["id"], UNKNOWN):
         j = {"job_id": job_id}
         await call("GET", f"{V}/jobs/{{job_id}}", path=j)
@@ -160,6 +165,7 @@ async def test_every_operation_answers_as_the_document_says(manager, served_spec
     await call("DELETE", f"{V}/jobs/{{job_id}}/blocklist", path=j,
                json=[{"worker_id": worker["uuid"], "task_type": "misc"}], expect=204)
     await call("DELETE", f"{V}/jobs/{{job_id}}/blocklist", path=j, json={"not": "a list"})
+    await call("DELETE", f"{V}/jobs/{{job_id}}/blocklist", path=j, expect=204)  # no body: nothing, as Flamenco
 
     w = {"worker_id": worker["uuid"]}
     await call("GET", f"{V}/worker-mgt/workers", expect=200)
@@ -178,6 +184,7 @@ async def test_every_operation_answers_as_the_document_says(manager, served_spec
     await call("POST", f"{V}/worker/task", auth=auth)  # a status change is pending: 423
     _, tag = await call("POST", f"{V}/worker-mgt/tags", json={"name": "gpu", "description": "GPUs"}, expect=200)
     await call("POST", f"{V}/worker-mgt/tags", json={"name": ""})
+    await call("POST", f"{V}/worker-mgt/tags", json={"name": "x", "description": {}}, expect=400)
     await call("GET", f"{V}/worker-mgt/tags", expect=200)
     for tid in (tag["id"], UNKNOWN):
         await call("GET", f"{V}/worker-mgt/tag/{{tag_id}}", path={"tag_id": tid})

@@ -52,10 +52,11 @@ async def get_shared_storage(request: web.Request) -> web.Response:
 
 
 async def check_shared_storage(request: web.Request) -> web.Response:
-    body = await read_json_object(request)
-    path = body.get("path")
+    # As Flamenco: no body (or no path) is the empty path, which the check reports as unusable.
+    body = await read_json_object(request) if request.body_exists else {}
+    path = body.get("path", "")
     if not isinstance(path, str):
-        raise BadRequest("`path` is required and must be a string")
+        raise BadRequest("`path` must be a string")
     services = request.app[SERVICES]
     report = await _run_check(path, services.config)
     data = report.to_json()
@@ -68,7 +69,10 @@ async def tablao_storage_check(request: web.Request) -> web.Response:
     if not isinstance(path, str):
         raise BadRequest("`path` is required and must be a string")
     config = request.app[SERVICES].config
-    report = await _run_check(path, config, bool(body.get("shaman_enabled", config.shaman_enabled)))
+    shaman_enabled = body.get("shaman_enabled", config.shaman_enabled)
+    if not isinstance(shaman_enabled, bool):
+        raise BadRequest("`shaman_enabled` must be true or false")
+    report = await _run_check(path, config, shaman_enabled)
     return web.json_response(report.to_json())
 
 
