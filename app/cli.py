@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from app import __version__
@@ -97,24 +96,25 @@ def _run_manager(args: argparse.Namespace) -> int:
         return 0
     if args.shaman_gc:
         return _shaman_gc(cfg, args.dry_run)
-
-    async def main() -> int:
-        from app.manager.service import run_manager
-
-        return await run_manager(cfg.path, args.listen)
-
     _log.info("starting manager with config %s", cfg.path)
-    return _headless_manager(main)
+    return _run_roles(args, manager=True, worker=False)
 
 
-def _headless_manager(main: Callable[[], Awaitable[int | None]]) -> int:
-    """run_headless, with start-up problems of the Manager's own making said in one line."""
+def _run_roles(args: argparse.Namespace, *, manager: bool, worker: bool) -> int:
+    """Run the roles under the one `Runner`, headless; start-up problems are one line, exit 2."""
+    from app.manager.config import ConfigError
     from app.manager.persistence.errors import StoreUnavailable
-    from app.runtime import run_headless
+    from app.runtime import Runner, run_headless
+    from app.worker.config import ConfigError as WorkerConfigError
 
+    def worker_config(local_manager_url: str | None):
+        return _worker_config(args, default_manager=local_manager_url)
+
+    runner = Runner(manager_config=(lambda: _load_manager_config(args)) if manager else None,
+                    worker_config=worker_config if worker else None)
     try:
-        return run_headless(main)
-    except StoreUnavailable as exc:
+        return run_headless(runner.run, stop=runner.request_stop, restart=runner.request_restart)
+    except (StoreUnavailable, ConfigError, WorkerConfigError) as exc:
         return _fail(str(exc))
 
 
@@ -139,13 +139,13 @@ def _shaman_gc(cfg, dry_run: bool) -> int:
     return 0
 
 
-def _worker_config(args: argparse.Namespace):
+def _worker_config(args: argparse.Namespace, default_manager: str | None = None):
     from app.worker.config import WorkerConfig
 
     path = getattr(args, "worker_config", None) or getattr(args, "worker_config_alias", None)
     overrides = {}
-    if args.manager:
-        overrides["manager_url"] = args.manager
+    if args.manager or default_manager:
+        overrides["manager_url"] = args.manager or default_manager
     if args.name:
         overrides["worker_name"] = args.name
     return WorkerConfig.load(path, **overrides)
@@ -162,52 +162,14 @@ def _run_worker(args: argparse.Namespace) -> int:
     if args.flush_updates:
         from app.worker.service import flush_and_exit
         return run_headless(lambda: flush_and_exit(cfg))
-
-    async def main() -> int:
-        from app.worker.service import run_worker
-        return await run_worker(cfg)
-
-    return run_headless(main)
+    return _run_roles(args, manager=False, worker=True)
 
 
 def _run_all(args: argparse.Namespace) -> int:
-    import asyncio
-
     from app.manager.config import ConfigError
 
     try:
-        mcfg = _load_manager_config(args)
+        _load_manager_config(args)
     except ConfigError as exc:
         return _fail(str(exc))
-
-    async def main() -> int:
-        from app.manager.config import load_config
-        from app.manager.service import ManagerService
-        from app.worker.service import run_worker
-
-        service = ManagerService(mcfg)
-
-        async def serve() -> None:
-            nonlocal service
-            while await service.run():  # restarted by the setup assistant: same port again
-                cfg = load_config(mcfg.path)
-                cfg.listen = f"{mcfg.listen_host_port()[0]}:{service.port}"
-                service = ManagerService(cfg)
-
-        manager = asyncio.create_task(serve())
-        ready = asyncio.create_task(service.ready.wait())
-        await asyncio.wait({manager, ready}, return_when=asyncio.FIRST_COMPLETED)
-        if not service.ready.is_set():  # the Manager could not start: say why, start no worker
-            ready.cancel()
-            await manager
-            return 1
-        if not args.manager:
-            args.manager = f"http://127.0.0.1:{service.port}/"
-        wcfg = _worker_config(args)
-        try:
-            return await run_worker(wcfg)
-        finally:
-            manager.cancel()
-            await asyncio.gather(manager, return_exceptions=True)
-
-    return _headless_manager(main)
+    return _run_roles(args, manager=True, worker=True)

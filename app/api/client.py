@@ -1,34 +1,92 @@
-"""`ManagerClient`: an async HTTP + websocket client of a Tablao (or Flamenco) Manager.
+"""`ManagerClient`: the async client of a Tablao (or Flamenco) Manager, returning `app.api` models.
 
-The dashboard, the `farm` release tool and scripts talk to a Manager only through this client, also
-when the Manager runs in the same process. Errors come back as `ApiError` carrying the Manager's
-`{code, message}`, so callers show the Manager's own words.
+The dashboard, the tray, the `farm` release tool and scripts talk to a Manager only through this
+client, also when the Manager runs in the same process. It sits on `app.api.transport.Transport`;
+failures are `ManagerUnreachable`, `HttpError` (with the Manager's own `{code, message}`) and
+`ContractError` (an answer that does not fit its model). The live stream is `events()`, see
+`app.api.stream`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterable
+from typing import Any, TypeVar
 
-import aiohttp
-
-from app.api.errors import ApiError
+from app.api.codec import decode
+from app.api.enums import FarmStatus
+from app.api.errors import ContractError, ManagerUnreachable
+from app.api.jobs import (
+    AvailableJobType,
+    BlocklistEntry,
+    Job,
+    JobDeletionInfo,
+    JobsPage,
+    JobsQuery,
+    LastRenderedInfo,
+    SubmittedJob,
+    Task,
+    TaskLogInfo,
+    TaskSummary,
+)
+from app.api.meta import (
+    BlenderPathCheckResult,
+    FarmStatusReport,
+    FlamencoVersion,
+    ManagerConfiguration,
+    ManagerVariable,
+    ManagerVariables,
+    PathCheckResult,
+    ShamanCheckoutResult,
+    ShamanFileSpec,
+    ShamanFileStatusReport,
+    SharedStorageLocation,
+    StorageCheckResult,
+    TablaoVariable,
+    TablaoVariables,
+)
+from app.api.stream import EventStream
+from app.api.transport import (
+    API_PREFIX,
+    LINK_MODE_HEADER,
+    SHAMAN_CAN_DEFER_HEADER,
+    SHAMAN_FILENAME_HEADER,
+    TABLAO_PREFIX,
+    Transport,
+)
+from app.api.workers import Worker, WorkerSleepSchedule, WorkerSummary, WorkerTag
 
 _log = logging.getLogger(__name__)
+M = TypeVar("M")
+
+V3, T = API_PREFIX, TABLAO_PREFIX
+
+__all__ = ["ContractError", "ManagerClient", "ManagerUnreachable"]
 
 
-class ManagerUnreachable(ApiError):
-    status = 503
+def _items(body: dict[str, Any], key: str, model: type[M], what: str) -> list[M]:
+    items = body.get(key)
+    if not isinstance(items, list):
+        raise ContractError(f"{what}: expected a list under {key!r}")
+    return [decode(model, item, f"{what}.{key}[{i}]") for i, item in enumerate(items)]
+
+
+def _body(model: Any) -> Any:
+    return model.to_json() if hasattr(model, "to_json") else model
 
 
 class ManagerClient:
-    def __init__(self, base_url: str, access_token: str = "", timeout_s: float = 30.0):
-        self.base_url = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._session: aiohttp.ClientSession | None = None
+    """One Manager's API. Use `async with` or call `close()`.
+
+    `access_token`: the optional token that guards the whole API. `admin_token`: the token that
+    administering operations need (configuration, variables, worker actions, deletion, tags).
+    """
+
+    def __init__(self, base_url: str, access_token: str = "", timeout_s: float = 30.0,
+                 admin_token: str = "", *, transport: Transport | None = None):
+        self.transport = transport or Transport(
+            base_url, access_token=access_token, admin_token=admin_token, timeout_s=timeout_s)
+        self.base_url = self.transport.base_url
 
     async def __aenter__(self) -> ManagerClient:
         return self
@@ -37,129 +95,255 @@ class ManagerClient:
         await self.close()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
-        return self._session
+        await self.transport.close()
 
     async def request(self, method: str, path: str, body: Any = None) -> Any:
-        """Send a request; return the decoded JSON (None for 204), or raise `ApiError`."""
-        url = self.base_url + path
-        try:
-            async with self._http().request(method, url, json=body) as resp:
-                if resp.status == 204:
-                    return None
-                text = await resp.text()
-                data = _decode(text, resp.content_type)
-                if resp.status >= 400:
-                    message = data.get("message") if isinstance(data, dict) else None
-                    raise ApiError(message or f"HTTP {resp.status} from {url}", status=resp.status)
-                return data
-        except aiohttp.ClientError as exc:
-            raise ManagerUnreachable(f"cannot reach the Manager at {self.base_url}: {exc}") from exc
-        except TimeoutError as exc:
-            raise ManagerUnreachable(f"the Manager at {self.base_url} did not answer in time") from exc
+        """Any operation: the decoded JSON answer (None for 204), or the client errors."""
+        return await self.transport.call(method, path, json_body=_body(body))
+
+    async def _get(self, path: str, model: type[M], **kwargs: Any) -> M:
+        return decode(model, await self.transport.call_object("GET", path, **kwargs), path)
+
+    async def _maybe(self, path: str, model: type[M]) -> M | None:
+        """GET an object that may not exist yet (204)."""
+        body = await self.transport.call("GET", path, ok=(200, 204))
+        return None if body is None else decode(model, body, path)
+
+    async def _post(self, path: str, body: Any = None) -> None:
+        await self.transport.call("POST", path, json_body=_body(body), ok=(200, 204))
 
     # --- meta ------------------------------------------------------------------------------------
-    async def version(self) -> dict[str, Any]:
-        return await self.request("GET", "/api/v3/version")
+    async def version(self) -> FlamencoVersion:
+        return await self._get(f"{V3}/version", FlamencoVersion)
 
-    async def configuration(self) -> dict[str, Any]:
-        return await self.request("GET", "/api/v3/configuration")
+    async def configuration(self) -> ManagerConfiguration:
+        return await self._get(f"{V3}/configuration", ManagerConfiguration)
 
-    async def job_types(self) -> list[dict[str, Any]]:
-        return (await self.request("GET", "/api/v3/jobs/types"))["job_types"]
+    async def configuration_file(self) -> dict[str, Any]:
+        """The whole `flamenco-manager.yaml` as JSON (admin)."""
+        return await self.transport.call_object("GET", f"{V3}/configuration/file")
 
-    async def variables(self) -> dict[str, Any]:
-        return (await self.request("GET", "/api/v3/tablao/variables"))["variables"]
+    async def set_configuration_file(self, config: dict[str, Any]) -> None:
+        """Replace the configuration (admin); the Manager restarts itself with it."""
+        await self.transport.call("PUT", f"{V3}/configuration/file", json_body=config, ok=(204,))
 
-    async def set_variables(self, variables: dict[str, Any]) -> dict[str, Any]:
-        return (await self.request("PUT", "/api/v3/tablao/variables", {"variables": variables}))["variables"]
+    async def save_setup_assistant(self, setup: dict[str, Any]) -> None:
+        await self._post(f"{V3}/configuration/setup-assistant", setup)
 
-    async def storage_check(self, path: str) -> dict[str, Any]:
-        return await self.request("POST", "/api/v3/tablao/storage-check", {"path": path})
+    async def job_types(self) -> list[AvailableJobType]:
+        return _items(await self.transport.call_object("GET", f"{V3}/jobs/types"), "job_types",
+                      AvailableJobType, "job types")
 
-    async def farm_status(self) -> str:
-        return (await self.request("GET", "/api/v3/status"))["status"]
+    async def job_type(self, name: str) -> AvailableJobType:
+        return await self._get(f"{V3}/jobs/type/{name}", AvailableJobType)
 
-    # --- jobs and tasks --------------------------------------------------------------------------
-    async def submit_job(self, job: dict[str, Any]) -> dict[str, Any]:
-        return await self.request("POST", "/api/v3/jobs", job)
+    async def variables(self) -> dict[str, TablaoVariable]:
+        """The configured variables, a value per platform and audience (Tablao)."""
+        body = await self.transport.call_object("GET", f"{T}/variables")
+        return decode(TablaoVariables, body, "variables").variables
 
-    async def jobs_page(self, limit: int = 100, offset: int = 0, statuses: list[str] | None = None) -> dict[str, Any]:
-        query = f"?limit={limit}&offset={offset}"
-        if statuses:
-            query += "&status=" + ",".join(statuses)
-        return await self.request("GET", "/api/v3/tablao/jobs" + query)
+    async def set_variables(self, variables: dict[str, Any]) -> dict[str, TablaoVariable]:
+        body = {"variables": {k: _body(v) for k, v in variables.items()}}
+        answer = await self.transport.call_object("PUT", f"{T}/variables", json_body=body)
+        return decode(TablaoVariables, answer, "variables").variables
 
-    async def job(self, job_id: str) -> dict[str, Any]:
-        return await self.request("GET", f"/api/v3/jobs/{job_id}")
+    async def resolved_variables(self, audience: str, platform: str) -> dict[str, ManagerVariable]:
+        """Variables as the Manager resolves them for `audience` (users, workers) on `platform`."""
+        body = await self.transport.call_object("GET", f"{V3}/configuration/variables/{audience}/{platform}")
+        # Flamenco's shape: the mapping itself, {name: {value, is_twoway}}.
+        return decode(ManagerVariables, {"variables": body}, "variables").variables
 
-    async def job_tasks(self, job_id: str) -> list[dict[str, Any]]:
-        return (await self.request("GET", f"/api/v3/jobs/{job_id}/tasks"))["tasks"]
+    async def shared_storage(self, audience: str, platform: str) -> SharedStorageLocation:
+        return await self._get(f"{V3}/configuration/shared-storage/{audience}/{platform}", SharedStorageLocation)
 
-    async def task(self, task_id: str) -> dict[str, Any]:
-        return await self.request("GET", f"/api/v3/tasks/{task_id}")
+    async def check_shared_storage(self, path: str) -> PathCheckResult:
+        body = await self.transport.call_object(
+            "POST", f"{V3}/configuration/check/shared-storage", json_body={"path": path})
+        return decode(PathCheckResult, body)
+
+    async def storage_check(self, path: str, shaman_enabled: bool | None = None) -> StorageCheckResult:
+        """Tablao's storage check for the setup wizard: free space, links, the approach."""
+        body: dict[str, Any] = {"path": path}
+        if shaman_enabled is not None:
+            body["shaman_enabled"] = shaman_enabled
+        return decode(StorageCheckResult, await self.transport.call_object("POST", f"{T}/storage-check", json_body=body))
+
+    async def find_blender(self) -> list[BlenderPathCheckResult]:
+        body = await self.transport.call("GET", f"{V3}/configuration/check/blender", ok=(200,))
+        if not isinstance(body, list):
+            raise ContractError("find blender: expected a list")
+        return [decode(BlenderPathCheckResult, b, f"blender[{i}]") for i, b in enumerate(body)]
+
+    async def check_blender(self, path: str) -> BlenderPathCheckResult:
+        body = await self.transport.call_object("POST", f"{V3}/configuration/check/blender", json_body={"path": path})
+        return decode(BlenderPathCheckResult, body)
+
+    async def farm_status(self) -> FarmStatus:
+        body = await self.transport.call_object("GET", f"{V3}/status")
+        return decode(FarmStatusReport, body, "status").status
+
+    # --- jobs ----------------------------------------------------------------------------------
+    async def submit_job(self, job: SubmittedJob | dict[str, Any]) -> Job:
+        return decode(Job, await self.transport.call_object("POST", f"{V3}/jobs", json_body=_body(job)))
+
+    async def check_job(self, job: SubmittedJob | dict[str, Any]) -> None:
+        """Validate a job without submitting it (HttpError 400/412 when it would be refused)."""
+        await self._post(f"{V3}/jobs/check", job)
+
+    async def jobs(self) -> list[Job]:
+        """All jobs (Flamenco's unpaged listing); prefer `jobs_page`."""
+        return _items(await self.transport.call_object("GET", f"{V3}/jobs"), "jobs", Job, "jobs")
+
+    async def jobs_page(self, limit: int = 100, offset: int = 0, statuses: list[str] | None = None,
+                        query: JobsQuery | None = None) -> JobsPage:
+        """One page of jobs, newest first, optionally only those in `statuses` (Tablao)."""
+        query = query or JobsQuery(limit, offset, list(statuses or ()))
+        return await self._get(f"{T}/jobs", JobsPage, params=query.to_params())
+
+    async def job(self, job_id: str) -> Job:
+        return await self._get(f"{V3}/jobs/{job_id}", Job)
+
+    async def job_tasks(self, job_id: str) -> list[TaskSummary]:
+        return _items(await self.transport.call_object("GET", f"{V3}/jobs/{job_id}/tasks"), "tasks",
+                      TaskSummary, "job tasks")
 
     async def set_job_status(self, job_id: str, status: str, reason: str = "") -> None:
-        await self.request("POST", f"/api/v3/jobs/{job_id}/setstatus", {"status": status, "reason": reason})
-
-    async def set_task_status(self, task_id: str, status: str, reason: str = "") -> None:
-        await self.request("POST", f"/api/v3/tasks/{task_id}/setstatus", {"status": status, "reason": reason})
+        await self._post(f"{V3}/jobs/{job_id}/setstatus", {"status": str(status), "reason": reason})
 
     async def set_job_priority(self, job_id: str, priority: int) -> None:
-        await self.request("POST", f"/api/v3/jobs/{job_id}/setpriority", {"priority": priority})
+        await self._post(f"{V3}/jobs/{job_id}/setpriority", {"priority": priority})
+
+    async def set_job_tag(self, job_id: str, tag_id: str | None = None, tag_name: str | None = None) -> None:
+        """Limit the job to a worker tag (by id or name); neither: any worker may run it."""
+        body = {k: v for k, v in (("id", tag_id), ("name", tag_name)) if v}
+        await self._post(f"{V3}/jobs/{job_id}/settag", body)
 
     async def delete_job(self, job_id: str) -> None:
-        await self.request("DELETE", f"/api/v3/jobs/{job_id}")
+        await self.transport.call("DELETE", f"{V3}/jobs/{job_id}", ok=(204,))
+
+    async def what_would_delete_do(self, job_id: str) -> JobDeletionInfo:
+        return await self._get(f"{V3}/jobs/{job_id}/what-would-delete-do", JobDeletionInfo)
+
+    async def mass_delete_jobs(self, last_updated_max: str) -> bool:
+        """Delete every job last updated at or before that RFC 3339 time; False when none matched (416)."""
+        body = await self.transport.call("DELETE", f"{V3}/jobs/mass-delete", ok=(204, 416),
+                                         json_body={"last_updated_max": last_updated_max})
+        return body is None
+
+    async def job_blocklist(self, job_id: str) -> list[BlocklistEntry]:
+        body = await self.transport.call("GET", f"{V3}/jobs/{job_id}/blocklist", ok=(200,))
+        if not isinstance(body, list):
+            raise ContractError("job blocklist: expected a list")
+        return [decode(BlocklistEntry, b, f"blocklist[{i}]") for i, b in enumerate(body)]
+
+    async def remove_from_blocklist(self, job_id: str, entries: list[BlocklistEntry]) -> None:
+        await self.transport.call("DELETE", f"{V3}/jobs/{job_id}/blocklist", ok=(204,),
+                                  json_body=[e.to_json() for e in entries])
+
+    async def last_rendered(self, job_id: str | None = None) -> LastRenderedInfo | None:
+        """Where a job's (or, without a job, the farm's) last-rendered images are; None before any."""
+        path = f"{V3}/jobs/{job_id}/last-rendered" if job_id else f"{V3}/jobs/last-rendered"
+        return await self._maybe(path, LastRenderedInfo)
+
+    # --- tasks ---------------------------------------------------------------------------------
+    async def task(self, task_id: str) -> Task:
+        return await self._get(f"{V3}/tasks/{task_id}", Task)
+
+    async def set_task_status(self, task_id: str, status: str, reason: str = "") -> None:
+        await self._post(f"{V3}/tasks/{task_id}/setstatus", {"status": str(status), "reason": reason})
 
     async def task_log_tail(self, task_id: str) -> str:
-        url = f"{self.base_url}/api/v3/tasks/{task_id}/logtail"
-        async with self._http().get(url) as resp:
-            if resp.status == 204:
-                return ""
-            if resp.status >= 400:
-                raise ApiError(_decode(await resp.text(), resp.content_type).get("message", ""), resp.status)
-            return await resp.text()
+        """The last lines of a task's log ("" while it has none)."""
+        body = await self.transport.call("GET", f"{V3}/tasks/{task_id}/logtail", ok=(200, 204), raw=True)
+        return body or ""
 
-    # --- workers -------------------------------------------------------------------------------------
-    async def workers(self) -> list[dict[str, Any]]:
-        return (await self.request("GET", "/api/v3/worker-mgt/workers"))["workers"]
+    async def task_log_info(self, task_id: str) -> TaskLogInfo | None:
+        return await self._maybe(f"{V3}/tasks/{task_id}/log", TaskLogInfo)
 
-    async def worker(self, worker_id: str) -> dict[str, Any]:
-        return await self.request("GET", f"/api/v3/worker-mgt/workers/{worker_id}")
+    async def task_log(self, task_id: str) -> str:
+        """The whole log of a task, rotated parts included, oldest first (Tablao)."""
+        body = await self.transport.call("GET", f"{T}/tasks/{task_id}/log", ok=(200, 204), raw=True)
+        return body or ""
+
+    # --- workers -------------------------------------------------------------------------------
+    async def workers(self) -> list[WorkerSummary]:
+        return _items(await self.transport.call_object("GET", f"{V3}/worker-mgt/workers"), "workers",
+                      WorkerSummary, "workers")
+
+    async def worker(self, worker_id: str) -> Worker:
+        return await self._get(f"{V3}/worker-mgt/workers/{worker_id}", Worker)
 
     async def request_worker_status(self, worker_id: str, status: str, lazy: bool = True) -> None:
-        await self.request("POST", f"/api/v3/worker-mgt/workers/{worker_id}/setstatus",
-                           {"status": status, "is_lazy": lazy})
+        """Ask a worker to go to `status`; `lazy`: after its current task, else at once."""
+        await self._post(f"{V3}/worker-mgt/workers/{worker_id}/setstatus", {"status": str(status), "is_lazy": lazy})
 
-    # --- live events -----------------------------------------------------------------------------------
-    async def events(self, types: list[str] | None = None, task_logs: list[str] | None = None,
-                     ) -> AsyncIterator[dict[str, Any]]:
-        """Yield `{"type", "data"}` events from the Manager's websocket until the caller stops."""
-        url = self.base_url + "/api/v3/tablao/events"
-        params = {"types": ",".join(types)} if types else None
-        async with self._http().ws_connect(url, heartbeat=20.0, params=params) as ws:
-            for task_id in task_logs or ():
-                await ws.send_json({"op": "subscribe", "task_log": task_id})
-            async for msg in ws:
-                if msg.type == aiohttp.WSMsgType.TEXT:
-                    yield json.loads(msg.data)
-                elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
-                    break
+    async def delete_worker(self, worker_id: str) -> None:
+        await self.transport.call("DELETE", f"{V3}/worker-mgt/workers/{worker_id}", ok=(204,))
 
+    async def set_worker_tags(self, worker_id: str, tag_ids: list[str]) -> None:
+        await self._post(f"{V3}/worker-mgt/workers/{worker_id}/settags", {"tag_ids": list(tag_ids)})
 
-def _decode(text: str, content_type: str) -> Any:
-    if content_type == "application/json" or text.startswith(("{", "[")):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return {"message": text}
-    return {"message": text}
+    async def sleep_schedule(self, worker_id: str) -> WorkerSleepSchedule | None:
+        return await self._maybe(f"{V3}/worker-mgt/workers/{worker_id}/sleep-schedule", WorkerSleepSchedule)
 
+    async def set_sleep_schedule(self, worker_id: str, schedule: WorkerSleepSchedule) -> None:
+        await self._post(f"{V3}/worker-mgt/workers/{worker_id}/sleep-schedule", schedule)
 
-__all__ = ["ApiError", "ManagerClient", "ManagerUnreachable"]
+    async def worker_tags(self) -> list[WorkerTag]:
+        body = await self.transport.call_object("GET", f"{V3}/worker-mgt/tags")
+        return _items({"tags": body.get("tags") or []}, "tags", WorkerTag, "tags")
+
+    async def worker_tag(self, tag_id: str) -> WorkerTag:
+        return await self._get(f"{V3}/worker-mgt/tag/{tag_id}", WorkerTag)
+
+    async def create_worker_tag(self, tag: WorkerTag) -> WorkerTag:
+        return decode(WorkerTag, await self.transport.call_object("POST", f"{V3}/worker-mgt/tags", json_body=tag.to_json()))
+
+    async def update_worker_tag(self, tag: WorkerTag) -> None:
+        if not tag.id:
+            raise ValueError("updating a tag needs its id")
+        await self.transport.call("PUT", f"{V3}/worker-mgt/tag/{tag.id}", json_body=tag.to_json(), ok=(204,))
+
+    async def delete_worker_tag(self, tag_id: str) -> None:
+        await self.transport.call("DELETE", f"{V3}/worker-mgt/tag/{tag_id}", ok=(204,))
+
+    # --- Shaman --------------------------------------------------------------------------------
+    async def shaman_requirements(self, files: list[ShamanFileSpec]) -> list[ShamanFileSpec]:
+        """The files the Manager lacks, each with `status` unknown or uploading."""
+        body = await self.transport.call_object("POST", f"{V3}/shaman/checkout/requirements",
+                                                json_body={"files": [f.to_json() for f in files]})
+        return _items(body, "files", ShamanFileSpec, "shaman requirements")
+
+    async def shaman_file_status(self, sha: str, size: int) -> str:
+        """`unknown`, `uploading` or `stored`."""
+        return (await self._get(f"{V3}/shaman/files/{sha}/{size}", ShamanFileStatusReport)).status
+
+    async def shaman_upload(self, sha: str, size: int, data: bytes | AsyncIterable[bytes], *,
+                            can_defer: bool = False, filename: str = "") -> int:
+        """Upload one file; returns the status: 204 stored (200 from a Flamenco Manager), 208 already
+        stored, 425 deferred (someone else uploads it). Other statuses raise `HttpError`."""
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size),
+                   SHAMAN_CAN_DEFER_HEADER: "true" if can_defer else "false"}
+        if filename:
+            headers[SHAMAN_FILENAME_HEADER] = filename
+        reply = await self.transport.send("POST", f"{V3}/shaman/files/{sha}/{size}", data=data, headers=headers)
+        if reply.status not in (200, 204, 208, 425):
+            raise reply.error()
+        return reply.status
+
+    async def shaman_checkout(self, files: list[ShamanFileSpec], checkout_path: str) -> ShamanCheckoutResult:
+        """Build a checkout; the answer has the path actually used and (Tablao) how it was linked."""
+        body = {"files": [f.to_json() for f in files], "checkoutPath": checkout_path}
+        reply = await self.transport.send("POST", f"{V3}/shaman/checkout/create", json_body=body)
+        if reply.status != 200:
+            raise reply.error()
+        result = decode(ShamanCheckoutResult, reply.body, "shaman checkout")
+        result.link_mode = reply.headers.get(LINK_MODE_HEADER, "")
+        return result
+
+    # --- live events ---------------------------------------------------------------------------
+    def events(self, types: list[str] | None = None, task_logs: list[str] | None = None, *,
+               max_backoff_s: float = 10.0) -> EventStream:
+        """The live event stream: `async for item in client.events(...)` yields `EventMessage`s and,
+        after a reconnect or lost events, a `StreamGap` telling the owner to re-fetch."""
+        return EventStream(self.transport, types=types, task_logs=task_logs, max_backoff_s=max_backoff_s)

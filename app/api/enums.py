@@ -46,9 +46,3 @@ class FarmStatus(StrEnum):
     INOPERATIVE = "inoperative"
     UNKNOWN = "unknown"
     STARTING = "starting"
-
-
-#: Task statuses a scheduler may hand out.
-RUNNABLE_TASK_STATUSES = (TaskStatus.QUEUED, TaskStatus.SOFT_FAILED)
-#: Job statuses whose tasks may be handed out.
-SCHEDULABLE_JOB_STATUSES = (JobStatus.ACTIVE, JobStatus.QUEUED)

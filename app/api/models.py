@@ -1,7 +1,10 @@
-"""Wire shapes of the Flamenco v3 API as stdlib dataclasses: AssignedTask, Command, MayKeepRunning.
+"""Wire shapes of the worker's side of the Flamenco v3 API: AssignedTask, Command, MayKeepRunning.
 
 Shared by the Worker, the dashboard and (vendored) the add-on, so it imports nothing but the
-standard library. Each `from_json` validates and raises `WireFormatError` on a shape mismatch.
+standard library. Each `from_json` validates and raises `WireFormatError` (the client's
+`ContractError`) on a shape mismatch. Written out by hand rather than through `app.api.codec`:
+these are decoded for every task a worker claims. The models of jobs, workers, the Manager and the
+event stream are in `jobs`, `workers`, `meta` and `events` beside this module.
 """
 
 from __future__ import annotations
@@ -9,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.api.errors import ContractError
 
-class WireFormatError(ValueError):
-    """The Manager sent JSON that does not fit the expected schema."""
+#: The Manager sent JSON that does not fit the expected schema (the older name of `ContractError`).
+WireFormatError = ContractError
 
 
 @dataclass(frozen=True)

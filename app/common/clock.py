@@ -40,10 +40,6 @@ class FakeClock:
         await asyncio.sleep(0)
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 def to_rfc3339(value: dt.datetime | None) -> str | None:
     """Format as the API does: RFC 3339 with a `Z` suffix for UTC."""
     if value is None:

@@ -243,11 +243,6 @@ def normalise(path: str, platform: str | None = None) -> str:
 # ---------------------------------------------------------------- converting
 
 
-def to_slashes(path: str) -> str:
-    """All backslashes to forward slashes (the Manager's storage form)."""
-    return path.replace("\\", "/")
-
-
 def to_platform(path: str, platform: str) -> str:
     """Spell `path` with the separators of `platform`.
 

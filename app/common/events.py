@@ -13,20 +13,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-_log = logging.getLogger(__name__)
+# Event names, read as "the job did change", are defined with their payload models in `app.api.events`.
+from app.api.events import (  # noqa: F401 - re-exported: publishers and listeners name topics here
+    CONFIG_DID_CHANGE,
+    FARM_STATUS_DID_CHANGE,
+    JOB_DID_CHANGE,
+    LAST_RENDERED_DID_CHANGE,
+    MANAGER_DID_START,
+    MANAGER_WILL_SHUT_DOWN,
+    TASK_DID_CHANGE,
+    TASK_LOG_DID_APPEND,
+    WORKER_DID_CHANGE,
+    WORKER_TAG_DID_CHANGE,
+)
 
-# Event names, read as "the job did change". The payloads are the Flamenco event shapes
-# (EventJobUpdate, EventTaskUpdate, ...) as plain JSON dicts.
-JOB_DID_CHANGE = "job_did_change"
-TASK_DID_CHANGE = "task_did_change"
-TASK_LOG_DID_APPEND = "task_log_did_append"
-WORKER_DID_CHANGE = "worker_did_change"
-WORKER_TAG_DID_CHANGE = "worker_tag_did_change"
-LAST_RENDERED_DID_CHANGE = "last_rendered_did_change"
-FARM_STATUS_DID_CHANGE = "farm_status_did_change"
-MANAGER_DID_START = "manager_did_start"
-MANAGER_WILL_SHUT_DOWN = "manager_will_shut_down"
-CONFIG_DID_CHANGE = "config_did_change"
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,10 @@ class EventBus:
                 _log.exception("event listener failed for %s", name)
         for sub in list(self._subscriptions):
             sub.offer(event)
+
+    def emit(self, payload: Any) -> None:
+        """Publish a payload model of `app.api.events` under its topic."""
+        self.publish(payload.TOPIC, payload.to_json())
 
     @property
     def subscriber_count(self) -> int:

@@ -56,10 +56,11 @@ class CredentialCache:
 
     def authenticate(self, authorization: str | None) -> WorkerIdentity:
         """Check an HTTP Basic `Authorization` header; raise Forbidden with a clear reason."""
-        if not authorization or not authorization.startswith("Basic "):
+        scheme, _, encoded = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "basic":  # schemes are case-insensitive (RFC 9110 section 11.1)
             raise Forbidden("worker credentials required (HTTP Basic with worker id and secret)")
         try:
-            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             raise Forbidden("malformed HTTP Basic credentials")
         worker_uuid, sep, secret = decoded.partition(":")

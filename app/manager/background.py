@@ -1,11 +1,12 @@
 """Background services of the Manager: timeouts, job deletion, sleep schedules, farm status, WAL.
 
 Each exposes `async run()` and runs until cancelled; `ManagerService` runs them in one TaskGroup.
+The periodic ones loop through `app.common.loops.run_periodic`; worker statuses change only through
+`WorkerStatusMachine`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -14,14 +15,17 @@ from typing import Any
 from app.api.enums import FarmStatus as F
 from app.api.enums import JobStatus as J
 from app.api.enums import WorkerStatus as W
+from app.api.events import FarmStatusUpdate
 from app.common import events as ev
 from app.common import schedule
+from app.common.loops import Wakeup, run_periodic
+from app.manager import convert
 from app.manager.persistence import jobs, tasks, workers
 from app.manager.persistence.db import Store
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.failures import FailurePolicy, task_failed_by_worker
 from app.manager.state_machine.runner import StatusMachine
-from app.manager.state_machine.tasks import return_worker_tasks
+from app.manager.state_machine.workers import WorkerStatusMachine
 
 _log = logging.getLogger(__name__)
 
@@ -30,38 +34,29 @@ class TimeoutChecker:
     """Requeues work of silent tasks and silent workers, so others can take it."""
 
     def __init__(self, machine: StatusMachine, task_timeout: float, worker_timeout: float,
-                 policy: FailurePolicy, interval: float | None = None):
+                 policy: FailurePolicy, interval: float | None = None,
+                 statuses: WorkerStatusMachine | None = None):
         self.machine, self.policy = machine, policy
+        self.statuses = statuses or WorkerStatusMachine()
         self.task_timeout, self.worker_timeout = task_timeout, worker_timeout
         shortest = min(t for t in (task_timeout, worker_timeout, 60.0) if t > 0)
         self.interval = interval if interval is not None else max(0.5, shortest / 4)
 
     async def run(self) -> None:
-        while True:
-            await self.machine.clock.sleep(self.interval)
-            try:
-                await self.check()
-            except Exception:  # noqa: BLE001 - keep checking next round
-                _log.exception("timeout check failed")
+        await run_periodic("timeout check", lambda: self.interval, self.check,
+                           first_delay=self.interval, sleep=self.machine.clock.sleep)
 
     async def check(self) -> None:
-        await self.machine.run(_check_timeouts_sync, self.task_timeout, self.worker_timeout, self.policy)
+        await self.machine.run(_check_timeouts_sync, self.statuses, self.task_timeout, self.worker_timeout,
+                               self.policy)
 
 
-def _check_timeouts_sync(fx: Effects, now: dt.datetime, task_timeout: float, worker_timeout: float,
-                         policy: FailurePolicy) -> None:
+def _check_timeouts_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMachine, task_timeout: float,
+                         worker_timeout: float, policy: FailurePolicy) -> None:
     if worker_timeout > 0:
         before = now - dt.timedelta(seconds=worker_timeout)
         for worker in workers.timed_out_workers(before, [W.ERROR.value, W.OFFLINE.value]):
-            _log.warning("worker %s timed out", worker.name)
-            return_worker_tasks(fx, worker, now, "worker timed out")
-            previous = worker.status
-            # Asking for `awake` lets a worker that was only unreachable recover on its next call.
-            worker.status, worker.status_requested, worker.lazy_status_request = W.ERROR.value, W.AWAKE.value, False
-            worker.updated_at = now
-            workers.update_worker(worker.id, status=W.ERROR.value, status_requested=W.AWAKE.value,
-                                  lazy_status_request=False, updated_at=now)
-            fx.worker_changed(worker, previous)
+            statuses.timed_out(fx, worker, now)
     if task_timeout > 0:
         before = now - dt.timedelta(seconds=task_timeout)
         for task in tasks.timed_out_tasks(before):
@@ -81,14 +76,7 @@ class JobDeleter:
         self.machine, self.remove_job_files, self.erase_checkout = machine, remove_job_files, erase_checkout
 
     async def run(self) -> None:
-        signal = self.machine.waiters.deletion
-        while True:
-            generation = signal.generation
-            try:
-                await self.delete_pending()
-            except Exception:  # noqa: BLE001
-                _log.exception("job deletion failed; will retry")
-            await signal.wait(generation, 60.0)
+        await run_periodic("job deletion", 60.0, self.delete_pending, self.machine.waiters.deletion)
 
     async def delete_pending(self) -> int:
         pending = await self.machine.store.call(jobs.jobs_pending_deletion)
@@ -106,47 +94,36 @@ class JobDeleter:
         for task_uuid in task_uuids:
             self.machine.waiters.task_changed(task_uuid)
             self.machine.waiters.forget_task(task_uuid)
-        self.machine.bus.publish(ev.JOB_DID_CHANGE, {
-            "id": job.uuid, "name": job.name, "status": job.status, "type": job.job_type,
-            "priority": job.priority, "refresh_tasks": False, "steps_completed": job.steps_completed,
-            "steps_total": job.steps_total, "updated": None, "was_deleted": True})
+        self.machine.bus.emit(convert.job_update(job, None, was_deleted=True))
         _log.info("deleted job %s (%s)", job.name, job.uuid)
 
 
 class SleepScheduler:
     """Turns sleep schedules into status requests (asleep/awake) in the Manager's local time."""
 
-    def __init__(self, machine: StatusMachine, interval: float = 30.0, local_tz: dt.tzinfo | None = None):
+    def __init__(self, machine: StatusMachine, interval: float = 30.0, local_tz: dt.tzinfo | None = None,
+                 statuses: WorkerStatusMachine | None = None):
         self.machine, self.interval, self.local_tz = machine, interval, local_tz
+        self.statuses = statuses or WorkerStatusMachine()
 
     async def run(self) -> None:
-        signal = self.machine.waiters.schedules
-        while True:
-            generation = signal.generation
-            try:
-                await self.check()
-            except Exception:  # noqa: BLE001
-                _log.exception("sleep schedule check failed")
-            await signal.wait(generation, self.interval)  # a changed schedule applies at once
+        # Poked when a schedule is saved, so a changed schedule applies at once.
+        await run_periodic("sleep schedule check", lambda: self.interval, self.check,
+                           self.machine.waiters.schedules)
 
     async def check(self) -> None:
         local_now = self.machine.clock.now().astimezone(self.local_tz)
-        await self.machine.run(_apply_schedules_sync, local_now)
+        await self.machine.run(_apply_schedules_sync, self.statuses, local_now)
 
 
-def _apply_schedules_sync(fx: Effects, now: dt.datetime, local_now: dt.datetime) -> None:
-    from app.manager.persistence.models import SleepSchedule
-
+def _apply_schedules_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMachine,
+                          local_now: dt.datetime) -> None:
     for sched, worker in workers.due_sleep_schedules(now):
         window = schedule.parse_window(True, sched.days_of_week, sched.start_time, sched.end_time)
-        wanted = W.ASLEEP.value if schedule.should_sleep(local_now, window) else W.AWAKE.value
+        wanted = W.ASLEEP if schedule.should_sleep(local_now, window) else W.AWAKE
         nxt = schedule.next_check(local_now, window).astimezone(dt.UTC).replace(tzinfo=None)
-        SleepSchedule.update(next_check=nxt).where(SleepSchedule.id == sched.id).execute()
-        if worker.status in (W.ERROR, W.OFFLINE, wanted) or worker.status_requested == wanted:
-            continue
-        worker.status_requested, worker.lazy_status_request, worker.updated_at = wanted, False, now
-        workers.update_worker(worker.id, status_requested=wanted, lazy_status_request=False, updated_at=now)
-        fx.worker_changed(worker)
+        workers.set_sleep_schedule_next_check(sched.id, nxt)
+        statuses.requested_by_schedule(fx, worker, wanted, now)
 
 
 class FarmStatusService:
@@ -155,22 +132,15 @@ class FarmStatusService:
     def __init__(self, store: Store, bus: ev.EventBus, interval: float = 30.0):
         self.store, self.bus, self.interval = store, bus, interval
         self.status = F.STARTING
-        self._poke = asyncio.Event()
+        self._poke = Wakeup()
         bus.add_listener(self._on_event)
 
     def _on_event(self, event: ev.Event) -> None:
         if event.name in (ev.JOB_DID_CHANGE, ev.WORKER_DID_CHANGE) and "previous_status" in event.data:
-            self._poke.set()
+            self._poke.fire()
 
     async def run(self) -> None:
-        while True:
-            await self.refresh()
-            try:
-                async with asyncio.timeout(self.interval):  # not wait_for: see waiters._Signal.wait
-                    await self._poke.wait()
-            except TimeoutError:
-                pass
-            self._poke.clear()
+        await run_periodic("farm status check", lambda: self.interval, self.refresh, self._poke)
 
     async def refresh(self) -> F:
         job_counts = await self.store.call(jobs.count_active_jobs)
@@ -178,7 +148,7 @@ class FarmStatusService:
         status = compute_farm_status(job_counts, worker_counts)
         if status != self.status:
             self.status = status
-            self.bus.publish(ev.FARM_STATUS_DID_CHANGE, {"status": status.value})
+            self.bus.emit(FarmStatusUpdate(status))
         return status
 
 
@@ -198,13 +168,10 @@ def compute_farm_status(job_counts: dict[str, int], worker_counts: dict[str, int
 
 
 class WalCheckpointer:
+    """Truncates SQLite's write-ahead log now and then, so it does not grow without bound."""
+
     def __init__(self, store: Store, interval: float = 900.0):
         self.store, self.interval = store, interval
 
     async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.store.checkpoint()
-            except Exception:  # noqa: BLE001
-                _log.exception("WAL checkpoint failed")
+        await run_periodic("WAL checkpoint", self.interval, self.store.checkpoint, first_delay=self.interval)

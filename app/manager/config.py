@@ -67,6 +67,8 @@ class ManagerConfig:
     variables: dict[str, Any] = field(default_factory=default_variables)
     # Tablao additions.
     access_token: str = ""
+    # Requests from this machine (TCP peer 127.0.0.0/8 or ::1) count as admin, without the admin token.
+    trust_local_requests: bool = True
     task_log_max_bytes: int = 10 * 1024 * 1024
     # Where this config was read from; relative paths resolve against its folder.
     path: Path | None = None
@@ -186,6 +188,10 @@ def _apply_key(cfg: ManagerConfig, key: str, value: Any) -> None:
         setattr(cfg, key, "" if value is None else str(value))
     elif key == "autodiscoverable":
         cfg.autodiscoverable = bool(value)
+    elif key == "trust_local_requests":
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true or false, got {value!r}")
+        cfg.trust_local_requests = value
     elif key == "variables":
         if not isinstance(value, dict):
             raise ValueError("expected a mapping of variable names")
@@ -246,6 +252,8 @@ def config_to_dict(cfg: ManagerConfig) -> dict[str, Any]:
         out["shaman"]["staleUploadAge"] = format_duration(cfg.shaman_stale_upload_age)
     if cfg.access_token:
         out["access_token"] = cfg.access_token
+    if not cfg.trust_local_requests:
+        out["trust_local_requests"] = False
     if cfg.task_log_max_bytes != ManagerConfig.task_log_max_bytes:
         out["task_log_max_bytes"] = cfg.task_log_max_bytes
     out.update(copy.deepcopy(cfg.extra))

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from app.api.enums import JobStatus as J
 from app.api.enums import TaskStatus as T
 from app.api.errors import BadRequest, NotFound, Unprocessable
+from app.api.jobs import BlocklistEntry
 from app.common.clock import parse_rfc3339
 from app.manager.convert import job_json, task_json, task_summary_json
 from app.manager.persistence import blocklist, jobs, tasks
@@ -109,7 +110,7 @@ class JobService:
         def load():
             return blocklist.list_for_job(jobs.fetch_job(job_uuid).id)
         rows = await self.store.call(load)
-        return [{"worker_id": w, "worker_name": n, "task_type": t} for w, n, t in rows]
+        return [BlocklistEntry(worker_id=w, task_type=t, worker_name=n).to_json() for w, n, t in rows]
 
     async def remove_blocklist(self, job_uuid: str, body: Any) -> None:
         if not isinstance(body, list) or not all(isinstance(e, dict) for e in body):

@@ -31,6 +31,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from app.api.errors import ApiError
+from app.api.jobs import LastRenderedInfo
 from app.manager.local_storage import LocalStorage, canonical_uuid
 
 _log = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ class LastRendered:
         # A stat on the loop: microseconds, and it stays right after a job's folder is deleted.
         if not self.storage.job_file(job_id, SUFFIXES[0]).is_file():
             return None
-        return {"base": self.storage.job_url_base(job_id), "suffixes": list(SUFFIXES)}
+        return LastRenderedInfo(base=self.storage.job_url_base(job_id), suffixes=list(SUFFIXES)).to_json()
 
     def global_info(self) -> dict[str, Any] | None:
         """`info()` of the job that most recently got an image, or None."""

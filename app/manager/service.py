@@ -8,7 +8,6 @@ cancelled. If any of them dies, the whole role stops: there is one shutdown path
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import sys
 from collections.abc import Callable
@@ -17,9 +16,11 @@ from typing import Any
 
 from aiohttp import web
 
-from app.common import events as ev
+from app.api.events import LastRenderedUpdate, ManagerShuttingDown, ManagerStarted
+from app.api.jobs import LastRenderedInfo
 from app.common.clock import Clock, SystemClock
 from app.common.events import EventBus
+from app.manager.admin_token import ensure_admin_token
 from app.manager.auth import CredentialCache
 from app.manager.background import (
     FarmStatusService,
@@ -28,15 +29,17 @@ from app.manager.background import (
     TimeoutChecker,
     WalCheckpointer,
 )
-from app.manager.config import ManagerConfig, save_config
+from app.manager.config import ManagerConfig
 from app.manager.job_service import JobService
 from app.manager.last_rendered import LastRendered
 from app.manager.local_storage import LocalStorage
 from app.manager.persistence import workers as workers_q
 from app.manager.persistence.db import Store
+from app.manager.settings_service import SettingsService
 from app.manager.state_machine.failures import FailurePolicy
 from app.manager.state_machine.runner import StatusMachine
 from app.manager.state_machine.tasks import unstick_jobs
+from app.manager.state_machine.workers import WorkerStatusMachine
 from app.manager.task_logs import TaskLogs
 from app.manager.variables import Variables
 from app.manager.waiters import Waiters
@@ -48,7 +51,8 @@ _log = logging.getLogger(__name__)
 
 @dataclass
 class ManagerServices:
-    """Everything the HTTP layer may call; built by `build_services`."""
+    """Everything the Manager is made of; built by `build_services`. Handlers should take the
+    narrow service they need from their own app key (`web/keys.py`), not this whole bag."""
 
     config: ManagerConfig
     clock: Clock
@@ -66,90 +70,16 @@ class ManagerServices:
     task_logs: TaskLogs
     last_rendered: LastRendered
     farm_status: FarmStatusService
+    settings: SettingsService
     shaman: Any = None
     shaman_routes: Callable[[web.Application], None] | None = None
     background: list[Any] = field(default_factory=list)
-    restart_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    # Beside the config file, never in it; "" means admin only from this machine (local trust).
+    admin_token: str = ""
 
     @property
     def shaman_available(self) -> bool:
         return self.shaman is not None
-
-    async def update_variables(self, definitions: dict[str, Any]) -> None:
-        """Validate and apply new variables, then save them to the config file."""
-        self.variables.update_from_api(definitions)
-        self.config.variables = self.variables.to_yaml_dict()
-        if self.config.path is not None:
-            await asyncio.to_thread(save_config, self.config)
-        self.bus.publish(ev.CONFIG_DID_CHANGE, {"variables": self.config.variables})
-
-
-    async def replace_config(self, raw: dict[str, Any]) -> None:
-        """Validate a whole new config (as JSON), save it, and apply what can change live.
-
-        Variables, timeouts and failure thresholds apply at once; `listen`, `database` and storage
-        paths apply at the next start. Nothing is changed when validation fails.
-        """
-        from app.api.errors import BadRequest
-        from app.manager.config import ConfigError, config_from_dict
-
-        try:
-            new = config_from_dict(raw, self.config.path)
-        except ConfigError as exc:
-            raise BadRequest(str(exc).split(": ", 1)[-1])
-        self.variables.update_from_api(new.variables)  # raises InvalidVariables (400) first
-        for key in ("manager_name", "task_timeout", "worker_timeout", "blocklist_threshold",
-                    "task_fail_after_softfail_count", "access_token", "variables", "extra", "listen",
-                    "database", "local_manager_storage_path", "shared_storage_path", "shaman_enabled",
-                    "shaman_gc_period", "shaman_gc_max_age", "shaman_link_mode", "shaman_stale_upload_age",
-                    "database_check_period", "autodiscoverable"):
-            setattr(self.config, key, getattr(new, key))
-        self.sessions.policy = FailurePolicy(new.blocklist_threshold, new.task_fail_after_softfail_count)
-        for svc in self.background:
-            if isinstance(svc, TimeoutChecker):
-                svc.task_timeout, svc.worker_timeout, svc.policy = (
-                    new.task_timeout, new.worker_timeout, self.sessions.policy)
-        if self.config.path is not None:
-            await asyncio.to_thread(save_config, self.config)
-        self.bus.publish(ev.CONFIG_DID_CHANGE, {"variables": self.config.variables})
-
-
-    async def save_setup(self, body: dict[str, Any]) -> None:
-        """The setup assistant's choices: shared storage and Blender. Saved, then a restart."""
-        from app.api.errors import BadRequest
-        from app.manager.storage_check import check_storage
-
-        storage = body.get("storageLocation")
-        blender = body.get("blenderExecutable")
-        if not isinstance(storage, str) or not isinstance(blender, dict):
-            raise BadRequest("expected {storageLocation, blenderExecutable: {input, path, source, ...}}")
-        report = await asyncio.to_thread(check_storage, storage, self.config.shaman_enabled,
-                                         protected_dirs=self.config.own_dirs)
-        if not report.is_usable:
-            raise BadRequest(f"the shared storage cannot be used: {report.cause}")
-        command = _blender_command(blender)
-        # Written to disk only: the running Manager keeps its config until the restart reads it.
-        new = dataclasses.replace(self.config, shared_storage_path=storage, variables={
-            **self.config.variables,
-            "blender": {"values": [{"platform": p, "value": command} for p in ("linux", "windows", "darwin")]},
-            "blenderArgs": {"values": [{"platform": "all", "value": "-b -y"}]},
-        })
-        if new.path is None:
-            raise BadRequest("this Manager runs without a config file; nothing to save the setup to")
-        await asyncio.to_thread(save_config, new)
-        self.restart_requested.set()
-
-
-def _blender_command(blender: dict[str, Any]) -> str:
-    from app.api.errors import BadRequest
-
-    source = blender.get("source")
-    if source in ("file_association", "default"):
-        return "blender"
-    value = blender.get("input") if source == "path_envvar" else blender.get("path") or blender.get("input")
-    if not isinstance(value, str) or not value.strip():
-        raise BadRequest("blenderExecutable needs the `path` (or `input`) of the Blender to use")
-    return value.strip()
 
 
 def build_services(config: ManagerConfig, clock: Clock | None = None) -> ManagerServices:
@@ -167,24 +97,31 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
     compiler = JobCompiler(config.scripts_dir, platform=current_platform())
     creds = CredentialCache()
     policy = FailurePolicy(config.blocklist_threshold, config.task_fail_after_softfail_count)
+    statuses = WorkerStatusMachine()
 
     def on_rendered(job_id: str, info: dict[str, Any]) -> None:
-        bus.publish(ev.LAST_RENDERED_DID_CHANGE, {"job_id": job_id, "thumbnail": info})
+        bus.emit(LastRenderedUpdate(job_id=job_id, thumbnail=LastRenderedInfo.from_json(info)))
 
     last_rendered = LastRendered(local_storage, on_processed=on_rendered)
     services = ManagerServices(
         config=config, clock=clock, store=store, bus=bus, waiters=waiters, machine=machine,
         variables=variables, compiler=compiler, jobs=JobService(machine, compiler, variables),
-        sessions=WorkerSessions(machine, creds, variables, policy, max_wait_s=_max_hold(config)),
-        admin=WorkerAdmin(machine, creds),
+        sessions=WorkerSessions(machine, creds, variables, policy, max_wait_s=_max_hold(config),
+                                statuses=statuses),
+        admin=WorkerAdmin(machine, creds, statuses),
         creds=creds, local_storage=local_storage, task_logs=task_logs, last_rendered=last_rendered,
         farm_status=FarmStatusService(store, bus),
+        settings=SettingsService(config, variables, bus, shaman_available=_shaman_wanted(config)),
     )
+    if config.path is not None:
+        services.admin_token = ensure_admin_token(config.base_dir)
     _attach_shaman(services)
+    timeouts = TimeoutChecker(machine, config.task_timeout, config.worker_timeout, policy, statuses=statuses)
+    services.settings.add_live_applier(_apply_live_settings(services, timeouts))
     services.background = [
-        TimeoutChecker(machine, config.task_timeout, config.worker_timeout, policy),
+        timeouts,
         JobDeleter(machine, _remove_job_files(services), _erase_checkout(services)),
-        SleepScheduler(machine), services.farm_status, last_rendered,
+        SleepScheduler(machine, statuses=statuses), services.farm_status, last_rendered,
     ]
     if store.is_sqlite:
         services.background.append(WalCheckpointer(store))
@@ -193,15 +130,28 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
     return services
 
 
+def _apply_live_settings(services: ManagerServices, timeouts: TimeoutChecker):
+    """What a replaced configuration changes at once: the failure policy and the timeouts."""
+    def apply(config: ManagerConfig) -> None:
+        policy = FailurePolicy(config.blocklist_threshold, config.task_fail_after_softfail_count)
+        services.sessions.policy = timeouts.policy = policy
+        timeouts.task_timeout, timeouts.worker_timeout = config.task_timeout, config.worker_timeout
+    return apply
+
+
 def _max_hold(config: ManagerConfig) -> float:
     """Longest a long-poll may be held: under half of any timeout, so a held worker is never late."""
     limits = [60.0] + [t / 2 for t in (config.worker_timeout, config.task_timeout) if t > 0]
     return max(0.2, min(limits))
 
 
+def _shaman_wanted(cfg: ManagerConfig) -> bool:
+    return bool(cfg.shaman_enabled and cfg.shared_storage_path)
+
+
 def _attach_shaman(services: ManagerServices) -> None:
     cfg = services.config
-    if not (cfg.shaman_enabled and cfg.shared_storage_path):
+    if not _shaman_wanted(cfg):
         return
     from pathlib import Path
 
@@ -236,18 +186,6 @@ class _Restart(Exception):
     """Ends the TaskGroup so `run` can return "restart"."""
 
 
-async def run_manager(config_path, listen: str | None = None) -> int:
-    """Run the Manager from its config file, restarting in-process when asked (setup assistant)."""
-    from app.manager.config import load_config
-
-    while True:
-        config = load_config(config_path)
-        if listen:
-            config.listen = listen
-        if not await ManagerService(config).run():
-            return 0
-
-
 class ManagerService:
     """Runs a Manager until cancelled. `ready` is set once it listens; `port` is then known."""
 
@@ -276,7 +214,7 @@ class ManagerService:
             host, port = self.config.listen_host_port()
             self.server = HttpServer(create_app(services), host, port)
             await self.server.start()
-            services.bus.publish(ev.MANAGER_DID_START, {"type": "manager-startup"})
+            services.bus.emit(ManagerStarted(type="manager-startup"))
             self.ready.set()
             restart = False
             try:
@@ -293,13 +231,13 @@ class ManagerService:
             await self._shutdown()
 
     async def _restart_when_asked(self) -> None:
-        await self.services.restart_requested.wait()
+        await self.services.settings.restart_requested.wait()
         await asyncio.sleep(0.2)  # let the answer to the request that asked go out first
         raise _Restart()
 
     async def _shutdown(self) -> None:
         services = self.services
-        services.bus.publish(ev.MANAGER_WILL_SHUT_DOWN, {"type": "manager-shutdown"})
+        services.bus.emit(ManagerShuttingDown())
         if self.server is not None:
             await self.server.stop()
         await services.machine.drain()

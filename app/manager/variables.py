@@ -490,9 +490,6 @@ class Variables:
         expander = self._expander(self._platform(worker_platform))
         return [_expand_command(expander, command) for command in commands]
 
-    def expand_string(self, text: str, worker_platform: str) -> str:
-        return self._expander(self._platform(worker_platform)).expand(text)
-
     def _expander(self, platform: str) -> crosspath.PathExpander:
         expander = self._expanders.get(platform)
         if expander is None:

@@ -7,23 +7,23 @@ import uuid as uuidlib
 from typing import Any
 
 from app.api.enums import WorkerStatus as W
-from app.api.errors import BadRequest, PreconditionFailed
-from app.common import events as ev
+from app.api.errors import BadRequest
+from app.api.events import WorkerTagUpdate
 from app.common import schedule
 from app.manager.auth import CredentialCache
-from app.manager.convert import sleep_schedule_json, tag_json, worker_json, worker_summary_json
+from app.manager.convert import sleep_schedule_json, tag_json, tag_model, worker_json, worker_summary_json
 from app.manager.persistence import workers
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.runner import StatusMachine
-from app.manager.state_machine.statuses import JOB_UNFINISHED
-from app.manager.state_machine.tasks import return_worker_tasks
-
-REQUESTABLE_WORKER_STATUSES = (W.AWAKE, W.ASLEEP, W.OFFLINE, W.RESTART)
+from app.manager.state_machine.statuses import JOB_UNFINISHED, WORKER_REQUESTABLE
+from app.manager.state_machine.workers import WorkerStatusMachine
 
 
 class WorkerAdmin:
-    def __init__(self, machine: StatusMachine, creds: CredentialCache):
+    def __init__(self, machine: StatusMachine, creds: CredentialCache,
+                 statuses: WorkerStatusMachine | None = None):
         self.machine, self.creds = machine, creds
+        self.statuses = statuses or WorkerStatusMachine()
         self.store = machine.store
 
     async def list(self) -> list[dict[str, Any]]:
@@ -36,7 +36,7 @@ class WorkerAdmin:
         return worker_json(*await self.store.call(load))
 
     async def delete(self, worker_uuid: str) -> None:
-        await self.machine.run(_delete_sync, worker_uuid)
+        await self.machine.run(_delete_sync, self.statuses, worker_uuid)
         self.creds.remove(worker_uuid)
 
     async def request_status(self, worker_uuid: str, body: dict[str, Any]) -> None:
@@ -44,10 +44,11 @@ class WorkerAdmin:
             status = W(body.get("status"))
         except ValueError:
             raise BadRequest(f"unknown worker status {body.get('status')!r}")
-        if status not in REQUESTABLE_WORKER_STATUSES:
-            raise BadRequest(f"a worker can be asked to go {', '.join(REQUESTABLE_WORKER_STATUSES)}, "
+        if status not in WORKER_REQUESTABLE:
+            raise BadRequest(f"a worker can be asked to go {', '.join(WORKER_REQUESTABLE)}, "
                              f"not {status.value!r}")
-        await self.machine.run(_request_status_sync, worker_uuid, status, bool(body.get("is_lazy", False)))
+        await self.machine.run(_request_status_sync, self.statuses, worker_uuid, status,
+                               bool(body.get("is_lazy", False)))
 
     async def set_tags(self, worker_uuid: str, body: dict[str, Any]) -> None:
         tag_ids = body.get("tag_ids")
@@ -66,19 +67,19 @@ class WorkerAdmin:
         name, description = _tag_fields(body)
         tag_uuid = body.get("id") or str(uuidlib.uuid4())
         tag = await self.store.call(workers.create_tag, str(tag_uuid), name, description)
-        self.machine.bus.publish(ev.WORKER_TAG_DID_CHANGE, {"tag": tag_json(tag)})
+        self.machine.bus.emit(WorkerTagUpdate(tag_model(tag)))
         self.machine.waiters.work_available()
         return tag_json(tag)
 
     async def update_tag(self, tag_uuid: str, body: dict[str, Any]) -> None:
         name, description = _tag_fields(body)
         tag = await self.store.call(workers.update_tag, tag_uuid, name, description)
-        self.machine.bus.publish(ev.WORKER_TAG_DID_CHANGE, {"tag": tag_json(tag)})
+        self.machine.bus.emit(WorkerTagUpdate(tag_model(tag)))
 
     async def delete_tag(self, tag_uuid: str) -> None:
         tag = await self.store.call(workers.fetch_tag, tag_uuid)
         await self.store.call(workers.delete_tag, tag_uuid, JOB_UNFINISHED)
-        self.machine.bus.publish(ev.WORKER_TAG_DID_CHANGE, {"tag": tag_json(tag), "was_deleted": True})
+        self.machine.bus.emit(WorkerTagUpdate(tag_model(tag), was_deleted=True))
 
     # --- sleep schedules -------------------------------------------------------------------------
     async def sleep_schedule(self, worker_uuid: str) -> dict[str, Any] | None:
@@ -119,26 +120,13 @@ def _tag_fields(body: dict[str, Any]) -> tuple[str, str]:
     return name.strip(), description or ""
 
 
-def _delete_sync(fx: Effects, now: dt.datetime, worker_uuid: str) -> None:
-    worker = workers.fetch_worker(worker_uuid)
-    return_worker_tasks(fx, worker, now, "worker is being deleted")
-    workers.soft_delete(worker.id, now)
-    worker.deleted_at, worker.status, worker.updated_at = now, W.OFFLINE.value, now
-    fx.worker_changed(worker)
+def _delete_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMachine, worker_uuid: str) -> None:
+    statuses.deleted(fx, workers.fetch_worker(worker_uuid), now)
 
 
-def _request_status_sync(fx: Effects, now: dt.datetime, worker_uuid: str, status: W, is_lazy: bool) -> None:
-    worker = workers.fetch_worker(worker_uuid)
-    if status == W.RESTART and not worker.can_restart:
-        raise PreconditionFailed(f"worker {worker.name} cannot restart itself (it was started without "
-                                 "a restart exit code)")
-    if status == worker.status:
-        requested, lazy = "", False  # asking for the current status withdraws any request
-    else:
-        requested, lazy = status.value, is_lazy
-    worker.status_requested, worker.lazy_status_request, worker.updated_at = requested, lazy, now
-    workers.update_worker(worker.id, status_requested=requested, lazy_status_request=lazy, updated_at=now)
-    fx.worker_changed(worker)
+def _request_status_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMachine, worker_uuid: str,
+                         status: W, is_lazy: bool) -> None:
+    statuses.requested_by_user(fx, workers.fetch_worker(worker_uuid), status, is_lazy, now)
 
 
 def _set_tags_sync(fx: Effects, now: dt.datetime, worker_uuid: str, tag_ids: list[str]) -> None:

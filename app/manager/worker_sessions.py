@@ -28,7 +28,8 @@ from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.failures import FailurePolicy, task_failed_by_worker
 from app.manager.state_machine.runner import StatusMachine
 from app.manager.state_machine.statuses import WORKER_REPORTABLE
-from app.manager.state_machine.tasks import change_task_status, return_worker_tasks
+from app.manager.state_machine.tasks import change_task_status
+from app.manager.state_machine.workers import WorkerStatusMachine
 from app.manager.variables import Variables
 
 _log = logging.getLogger(__name__)
@@ -43,8 +44,10 @@ class Assignment:
 
 class WorkerSessions:
     def __init__(self, machine: StatusMachine, creds: CredentialCache, variables: Variables,
-                 policy: FailurePolicy, local_tz: dt.tzinfo | None = None, max_wait_s: float = MAX_WAIT_S):
+                 policy: FailurePolicy, local_tz: dt.tzinfo | None = None, max_wait_s: float = MAX_WAIT_S,
+                 statuses: WorkerStatusMachine | None = None):
         self.machine, self.creds, self.variables, self.policy = machine, creds, variables, policy
+        self.statuses = statuses or WorkerStatusMachine()
         self.local_tz = local_tz
         # A held request does not refresh "last seen", so holds must end well before a timeout.
         self.max_wait_s = max_wait_s
@@ -62,7 +65,7 @@ class WorkerSessions:
             "supported_task_types": _task_types(body), "address": address,
             "status": W.OFFLINE.value, "software": str(body.get("software", "")),
         }
-        worker = await self.machine.run(_register_sync, fields)
+        worker = await self.machine.run(_register_sync, self.statuses, fields)
         self.creds.add(worker.id, worker.uuid, worker.secret_hash)
         _log.info("registered worker %s (%s)", worker.name, worker.uuid)
         return {"uuid": worker.uuid, "name": worker.name, "address": worker.address,
@@ -73,10 +76,10 @@ class WorkerSessions:
         fields = {"name": _req_str(body, "name"), "supported_task_types": _task_types(body),
                   "software": str(body.get("software_version", "")),
                   "can_restart": bool(body.get("can_restart", False)), "address": address}
-        return await self.machine.run(_sign_on_sync, ident.id, fields, self._local_now())
+        return await self.machine.run(_sign_on_sync, self.statuses, ident.id, fields, self._local_now())
 
     async def sign_off(self, ident: WorkerIdentity) -> None:
-        await self.machine.run(_sign_off_sync, ident.id)
+        await self.machine.run(_sign_off_sync, self.statuses, ident.id)
 
     async def state(self, ident: WorkerIdentity, wait_s: float = 0.0) -> str | None:
         """The pending status request; with `wait_s`, held until one appears (asleep workers)."""
@@ -91,7 +94,7 @@ class WorkerSessions:
 
     async def state_changed(self, ident: WorkerIdentity, body: dict[str, Any]) -> None:
         status = _parse_status(body.get("status"))
-        await self.machine.run_quick(_state_changed_sync, ident.id, status)
+        await self.machine.run_quick(_state_changed_sync, self.statuses, ident.id, status)
 
     # --- task hand-out -------------------------------------------------------------------------
     async def schedule(self, ident: WorkerIdentity, wait_s: float) -> Assignment:
@@ -187,9 +190,10 @@ def _parse_task_status(value: Any) -> T:
 
 
 # --- store-thread bodies ---------------------------------------------------------------------------
-def _register_sync(fx: Effects, now: dt.datetime, fields: dict[str, Any]) -> Worker:
+def _register_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMachine,
+                   fields: dict[str, Any]) -> Worker:
     worker = workers.create_worker(created_at=now, updated_at=now, last_seen_at=now, **fields)
-    fx.worker_changed(worker)
+    statuses.registered(fx, worker)
     return worker
 
 
@@ -204,25 +208,14 @@ def _seen(worker: Worker, now: dt.datetime) -> None:
     workers.update_worker(worker.id, last_seen_at=now)
 
 
-def _set_worker_status(fx: Effects, worker: Worker, status: str, now: dt.datetime, **extra: Any) -> None:
-    previous = worker.status
-    worker.status, worker.updated_at = status, now
-    for key, value in extra.items():
-        setattr(worker, key, value)
-    workers.update_worker(worker.id, status=status, updated_at=now, **extra)
-    fx.worker_changed(worker, previous)
-
-
-def _sign_on_sync(fx: Effects, now: dt.datetime, worker_id: int, fields: dict[str, Any],
-                  local_now: dt.datetime) -> str:
+def _sign_on_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMachine, worker_id: int,
+                  fields: dict[str, Any], local_now: dt.datetime) -> str:
     worker = workers.fetch_worker_by_id(worker_id)
     for key, value in fields.items():
         setattr(worker, key, value)
-    workers.update_worker(worker_id, last_seen_at=now, **fields)
-    # Tasks it had before it went away are not coming back from this process.
-    return_worker_tasks(fx, worker, now, "worker signed on again")
+    workers.update_worker(worker_id, **fields)
     initial = worker.status_requested or _scheduled_status(worker_id, local_now) or W.AWAKE.value
-    _set_worker_status(fx, worker, W.STARTING.value, now)
+    statuses.signed_on(fx, worker, now)
     return initial
 
 
@@ -234,16 +227,8 @@ def _scheduled_status(worker_id: int, local_now: dt.datetime) -> str | None:
     return W.ASLEEP.value if schedule.should_sleep(local_now, window) else W.AWAKE.value
 
 
-def _sign_off_sync(fx: Effects, now: dt.datetime, worker_id: int) -> None:
-    worker = workers.fetch_worker_by_id(worker_id)
-    extra: dict[str, Any] = {"last_seen_at": now}
-    if worker.status_requested in (W.OFFLINE, W.RESTART):
-        extra.update(status_requested="", lazy_status_request=False)
-    elif not worker.status_requested and worker.status in (W.AWAKE, W.ASLEEP):
-        # Remember where it was, so the next sign-on brings it back there.
-        extra.update(status_requested=worker.status, lazy_status_request=False)
-    return_worker_tasks(fx, worker, now, "worker signed off")
-    _set_worker_status(fx, worker, W.OFFLINE.value, now, **extra)
+def _sign_off_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMachine, worker_id: int) -> None:
+    statuses.signed_off(fx, workers.fetch_worker_by_id(worker_id), now)
 
 
 def _state_sync(fx: Effects, now: dt.datetime, worker_id: int) -> str | None:
@@ -252,14 +237,9 @@ def _state_sync(fx: Effects, now: dt.datetime, worker_id: int) -> str | None:
     return worker.status_requested or None
 
 
-def _state_changed_sync(fx: Effects, now: dt.datetime, worker_id: int, status: W) -> None:
-    worker = workers.fetch_worker_by_id(worker_id)
-    extra: dict[str, Any] = {"last_seen_at": now}
-    if worker.status_requested == status:
-        extra.update(status_requested="", lazy_status_request=False)
-    if status != W.AWAKE:
-        return_worker_tasks(fx, worker, now, f"worker {worker.name} changed status to '{status.value}'")
-    _set_worker_status(fx, worker, status.value, now, **extra)
+def _state_changed_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMachine, worker_id: int,
+                        status: W) -> None:
+    statuses.reported(fx, workers.fetch_worker_by_id(worker_id), status, now)
 
 
 def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int):

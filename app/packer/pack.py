@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import aiohttp
-
+from app.api.client import ManagerClient
+from app.api.errors import ContractError, HttpError
+from app.api.transport import Transport
 from app.packer.copier import copy_files, make_job_dir
 from app.packer.hashing import FileHash, HashCache, HashStats, hash_files
 from app.packer.layout import (
@@ -66,27 +67,27 @@ class PackResult:
     bytes_copied: int = 0
 
 
-async def fetch_shared_storage(
-    session: aiohttp.ClientSession, manager_url: str, platform: str
-) -> SharedStorage:
-    url = f"{manager_url.rstrip('/')}/api/v3/configuration/shared-storage/users/{platform}"
-    async with session.get(url) as resp:
-        if resp.status != 200:
-            raise PackError(f"the Manager did not tell its shared storage location: HTTP {resp.status}")
-        return SharedStorage.from_json(await resp.json(content_type=None))
+async def fetch_shared_storage(client: ManagerClient, platform: str) -> SharedStorage:
+    try:
+        location = await client.shared_storage("users", platform)
+    except (HttpError, ContractError) as exc:
+        raise PackError(f"the Manager did not tell its shared storage location: {exc}") from exc
+    return SharedStorage(location.location, location.audience, location.platform, location.shaman_enabled)
 
 
 async def pack_job(
     request: PackRequest,
     *,
-    session: aiohttp.ClientSession | None = None,
+    client: ManagerClient | None = None,
     on_progress: ProgressCallback = ignore_progress,
 ) -> PackResult:
-    """Pack for one job. Uses `session` when given (its base URL is not assumed), else makes one."""
-    if session is None:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=30)) as own:
-            return await pack_job(request, session=own, on_progress=on_progress)
-    storage = request.storage or await fetch_shared_storage(session, request.manager_url, request.platform)
+    """Pack for one job. Uses `client` when given, else makes one for `request.manager_url`."""
+    if client is None:
+        # No overall time limit: uploads of big files take what they take; connecting does not.
+        transport = Transport(request.manager_url, timeout_s=None, connect_timeout_s=30)
+        async with ManagerClient(request.manager_url, transport=transport) as own:
+            return await pack_job(request, client=own, on_progress=on_progress)
+    storage = request.storage or await fetch_shared_storage(client, request.platform)
     blendfile = Path(request.blendfile)
     approach = decide_approach(blendfile, storage)
     _log.info("packing %s for job %r: %s", blendfile, request.job_name, approach)
@@ -95,7 +96,7 @@ async def pack_job(
     elif approach is Approach.COPY:
         result = await _copy_per_job(request, storage, on_progress)
     else:
-        result = await _via_shaman(request, session, on_progress)
+        result = await _via_shaman(request, client, on_progress)
     on_progress(Progress(Phase.DONE, bytes_done=result.bytes_total, bytes_total=result.bytes_total))
     return result
 
@@ -135,14 +136,14 @@ async def _copy_per_job(
 
 
 async def _via_shaman(
-    request: PackRequest, session: aiohttp.ClientSession, on_progress: ProgressCallback
+    request: PackRequest, client: ManagerClient, on_progress: ProgressCallback
 ) -> PackResult:
     _root, files = await asyncio.to_thread(
         collect_files, request.blendfile, request.dependencies, request.project_root
     )
     hashes, stats = await _hash_all(files, request.cache_dir, on_progress)
     specs = file_specs(files, hashes)
-    uploader = ShamanUploader(ShamanClient(session, request.manager_url), on_progress)
+    uploader = ShamanUploader(ShamanClient(client), on_progress)
     upload_stats = await uploader.upload_missing(specs, files)
     checkout_path = request.checkout_path or safe_name(request.job_name)
     actual, link_mode = await uploader.checkout(specs, files, checkout_path)

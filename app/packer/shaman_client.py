@@ -1,7 +1,8 @@
-"""The Shaman operations from the client side (the wire part of a Shaman submission).
+"""The Shaman operations from the packer's side: files on disk in, `ManagerClient` calls out.
 
-Thin: one method per operation, turning status codes into results or `ShamanClientError`.
-The upload streams the file from disk in large chunks, read in a thread, with a byte callback.
+Thin: one method per operation on `app.api.client.ManagerClient` (the one transport under every
+client), turning its answers into `UploadResult`s and its refusals into `ShamanClientError`. The
+upload streams the file from disk in large chunks, read in a thread, with a byte callback.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import aiohttp
-
+from app.api.client import ManagerClient
+from app.api.errors import HttpError
+from app.api.meta import ShamanFileSpec
 from app.packer.layout import PackError
 
 _log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1 << 20
-LINK_MODE_HEADER = "X-Tablao-Link-Mode"
 
 
 class UploadResult(StrEnum):
@@ -30,52 +31,51 @@ class UploadResult(StrEnum):
     DEFERRED = "deferred"  # 425: someone else is uploading it; try again in a later round
 
 
-class ShamanClientError(PackError):
-    """The Manager refused a Shaman request; `status` is the HTTP status (0: no answer at all)."""
+_UPLOAD_RESULTS = {200: UploadResult.STORED, 204: UploadResult.STORED, 208: UploadResult.ALREADY_STORED,
+                   425: UploadResult.DEFERRED}
+
+
+class ShamanClientError(HttpError, PackError):
+    """The Manager refused a Shaman request; `status` is the HTTP status."""
 
     def __init__(self, message: str, status: int = 0):
-        super().__init__(message)
-        self.status = status
+        HttpError.__init__(self, status, message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class ShamanClient:
-    """Shaman API calls against one Manager, on a caller-owned aiohttp session."""
+    """Shaman API calls against one Manager, through its `ManagerClient`."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str):
-        self._session = session
-        self._base = base_url.rstrip("/") + "/api/v3/shaman"
+    def __init__(self, client: ManagerClient):
+        self._client = client
 
     async def requirements(self, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The subset of `files` the Manager lacks, each with `status` unknown or uploading."""
-        async with self._session.post(f"{self._base}/checkout/requirements", json={"files": files}) as resp:
-            doc = await _json_or_raise(resp, "checking which files the Manager has")
-        return list(doc.get("files", []))
+        specs = [ShamanFileSpec.from_json(f) for f in files]
+        missing = await _refused("checking which files the Manager has", self._client.shaman_requirements(specs))
+        return [m.to_json() for m in missing]
 
     async def checkout(self, files: list[dict[str, Any]], checkout_path: str) -> tuple[str, str]:
         """Request a checkout; returns (actual checkout path, link mode or "" from a Flamenco Manager)."""
-        body = {"files": files, "checkoutPath": checkout_path}
-        async with self._session.post(f"{self._base}/checkout/create", json=body) as resp:
-            doc = await _json_or_raise(resp, "creating the checkout")
-            return str(doc["checkoutPath"]), resp.headers.get(LINK_MODE_HEADER, "")
+        specs = [ShamanFileSpec.from_json(f) for f in files]
+        result = await _refused("creating the checkout", self._client.shaman_checkout(specs, checkout_path))
+        return result.checkout_path, result.link_mode
 
     async def upload(
         self, path: Path, sha: str, size: int, *, can_defer: bool, name: str, on_bytes: Callable[[int], None]
     ) -> UploadResult:
-        headers = {
-            "Content-Type": "application/octet-stream",
-            "Content-Length": str(size),  # a known length, not chunked: the server can check it up front
-            "X-Shaman-Can-Defer-Upload": "true" if can_defer else "false",
-            "X-Shaman-Original-Filename": encode_filename(name),
-        }
-        url = f"{self._base}/files/{sha}/{size}"
-        async with self._session.post(url, data=_file_chunks(path, size, on_bytes), headers=headers) as resp:
-            if resp.status in (200, 204):
-                return UploadResult.STORED
-            if resp.status == 208:
-                return UploadResult.ALREADY_STORED
-            if resp.status == 425:
-                return UploadResult.DEFERRED
-            raise ShamanClientError(f"uploading {name}: {await _message(resp)}", resp.status)
+        status = await _refused(f"uploading {name}", self._client.shaman_upload(
+            sha, size, _file_chunks(path, size, on_bytes), can_defer=can_defer, filename=encode_filename(name)))
+        return _UPLOAD_RESULTS[status]
+
+
+async def _refused(doing: str, call: Any) -> Any:
+    try:
+        return await call
+    except HttpError as exc:
+        raise ShamanClientError(f"{doing}: {exc.message} (HTTP {exc.status})", exc.status) from exc
 
 
 def encode_filename(name: str) -> str:
@@ -96,23 +96,3 @@ async def _file_chunks(path: Path, size: int, on_bytes: Callable[[int], None]) -
             yield chunk
     finally:
         fh.close()
-
-
-async def _json_or_raise(resp: aiohttp.ClientResponse, doing: str) -> dict[str, Any]:
-    if resp.status != 200:
-        raise ShamanClientError(f"{doing}: {await _message(resp)}", resp.status)
-    doc = await resp.json(content_type=None)
-    if not isinstance(doc, dict):
-        raise ShamanClientError(f"{doing}: the Manager sent {type(doc).__name__}, not an object", resp.status)
-    return doc
-
-
-async def _message(resp: aiohttp.ClientResponse) -> str:
-    """The `message` of an `{code, message}` error body, or the status line."""
-    try:
-        doc = await resp.json(content_type=None)
-        if isinstance(doc, dict) and doc.get("message"):
-            return f"{doc['message']} (HTTP {resp.status})"
-    except (ValueError, aiohttp.ClientError):
-        pass
-    return f"HTTP {resp.status} {resp.reason or ''}".strip()

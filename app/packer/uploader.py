@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
+from app.api.errors import ManagerUnreachable
 from app.packer.hashing import FileHash
 from app.packer.layout import PackError, PackFile
 from app.packer.progress import Phase, Progress, ProgressCallback, ignore_progress
@@ -105,7 +104,7 @@ class ShamanUploader:
                 raise PackError(f"{name} changed while it was being submitted; submit again") from exc
             self._failed(name, str(exc), sent)
             return None
-        except (TimeoutError, aiohttp.ClientError) as exc:
+        except ManagerUnreachable as exc:
             self._failed(name, f"{type(exc).__name__}: {exc}", sent)
             return None
         self.stats.bytes_uploaded += sent

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterable, Callable
 
+from app.common.loops import run_periodic
 from app.shaman.checkout import CheckoutManager, CheckoutResult
 from app.shaman.config import ShamanConfig
 from app.shaman.gc import GarbageCollector, GCReport
@@ -71,14 +72,7 @@ class Shaman:
         return await asyncio.to_thread(self.gc.collect, dry_run)
 
     async def run(self) -> None:
-        """Run garbage collection every `gc_period` seconds until cancelled."""
-        delay = self.config.gc_first_delay
-        while True:
-            await asyncio.sleep(delay)
-            delay = self.config.gc_period
-            try:
-                await self.collect_garbage()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 -- a failed sweep must not stop the Manager; try again next period
-                _log.exception("shaman garbage collection failed")
+        """Run garbage collection every `gc_period` seconds until cancelled; a failed sweep is
+        logged and tried again next period, it never stops the Manager."""
+        await run_periodic("shaman garbage collection", lambda: self.config.gc_period, self.collect_garbage,
+                           first_delay=self.config.gc_first_delay)

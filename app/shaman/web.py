@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from app.api.errors import ApiError, BadRequest
+from app.api.headers import LINK_MODE_HEADER, SHAMAN_CAN_DEFER_HEADER, SHAMAN_FILENAME_HEADER
 from app.shaman.errors import ShamanDisabled, UploadMismatch
 from app.shaman.headers import decode_original_filename, parse_bool_header
 from app.shaman.specs import FileKey, parse_checksum, parse_file_list, parse_size
@@ -30,7 +31,6 @@ REQUIREMENTS_PATH = "/api/v3/shaman/checkout/requirements"
 CHECKOUT_PATH = "/api/v3/shaman/checkout/create"
 FILES_PATH = "/api/v3/shaman/files/{checksum}/{filesize}"
 # Our addition (a header, so Flamenco's JSON shape stays untouched): which link mode a checkout used.
-LINK_MODE_HEADER = "X-Tablao-Link-Mode"
 
 _MAX_JSON_BYTES = 256 << 20  # a 10,000-file checkout is ~1.5 MB; aiohttp's default cap is 1 MiB
 _UPLOAD_CHUNK = 256 << 10
@@ -102,9 +102,9 @@ async def _file_status(request: web.Request, shaman: Shaman) -> web.StreamRespon
 async def _file_store(request: web.Request, shaman: Shaman) -> web.StreamResponse:
     key = _key_from_url(request)
     can_defer = parse_bool_header(
-        request.headers.get("X-Shaman-Can-Defer-Upload"), "X-Shaman-Can-Defer-Upload"
+        request.headers.get(SHAMAN_CAN_DEFER_HEADER), SHAMAN_CAN_DEFER_HEADER
     )
-    label = decode_original_filename(request.headers.get("X-Shaman-Original-Filename"))
+    label = decode_original_filename(request.headers.get(SHAMAN_FILENAME_HEADER))
     if request.content_length is not None and request.content_length != key.size:
         raise UploadMismatch(f"Content-Length {request.content_length} differs from the file size {key.size}")
     outcome = await shaman.store_file(

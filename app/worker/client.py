@@ -1,16 +1,16 @@
-"""HTTP client for the Manager's worker endpoints (`/api/v3/worker/...`).
+"""The worker's client of the Manager's worker endpoints (`/api/v3/worker/...`).
 
-Owns the aiohttp session, HTTP Basic auth with the worker's id and secret, the Tablao long-poll
-header, and the translation of HTTP outcomes into a small set of exceptions:
+On the shared `app.api.transport.Transport` (session, timeouts, HTTP Basic auth with the worker's id
+and secret, the Tablao long-poll header). Failures are the client error family of `app.api.errors`,
+read the way a worker needs them:
 
 * `ManagerUnreachable`: connection errors, timeouts and 5xx answers; worth retrying later.
 * `AuthRejected`: 401/403; the Manager does not know these credentials.
-* `ManagerRejected`: any other unexpected status; carries the status and the Manager's message.
+* `ManagerRejected`: any other unexpected status or a malformed answer; an `HttpError`.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import logging
 import secrets
@@ -18,33 +18,25 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Self
 
-import aiohttp
-
 from app import __version__
 from app.api.enums import WorkerStatus
+from app.api.errors import ContractError, HttpError, ManagerUnreachable
 from app.api.models import AssignedTask, MayKeepRunning, WireFormatError
+from app.api.transport import API_PREFIX, LONG_POLL_MARGIN_S, WAIT_HEADER, Transport
 from app.worker.config import Credentials
 
 _log = logging.getLogger(__name__)
 
-#: Tablao extension: how long the Manager may hold a request open waiting for news.
-WAIT_HEADER = "X-Tablao-Wait"
-#: Seconds on top of a long-poll wait before the client gives up on the request.
-_LONG_POLL_MARGIN_S = 10.0
-_DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
+_WORKER = f"{API_PREFIX}/worker"
+
+__all__ = ["AuthRejected", "ManagerRejected", "ManagerUnreachable", "NotSignedOn", "TaskOffer", "WorkerClient"]
 
 
-class ManagerUnreachable(Exception):
-    """The Manager could not be reached or answered 5xx; retrying later may work."""
-
-
-class ManagerRejected(Exception):
-    """The Manager answered with a status this call does not expect."""
+class ManagerRejected(HttpError):
+    """The Manager answered with a status this call does not expect (or an answer that breaks the contract)."""
 
     def __init__(self, status: int, message: str):
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
-        self.message = message
+        super().__init__(status, message)
 
 
 class AuthRejected(ManagerRejected):
@@ -86,9 +78,16 @@ class WorkerClient:
     """Async client for one Manager. Use `async with` or call `close()`."""
 
     def __init__(self, manager_url: str, credentials: Credentials | None = None):
-        self.base_url = manager_url.rstrip("/")
         self.credentials = credentials
-        self._session: aiohttp.ClientSession | None = None
+        self.transport = Transport(manager_url, worker_auth=self._auth, user_agent=f"Tablao-Worker/{__version__}")
+
+    @property
+    def base_url(self) -> str:
+        return self.transport.base_url
+
+    def _auth(self) -> tuple[str, str] | None:
+        creds = self.credentials
+        return None if creds is None else (creds.worker_id, creds.worker_secret)
 
     async def __aenter__(self) -> Self:
         return self
@@ -97,16 +96,7 @@ class WorkerClient:
         await self.close()
 
     async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=_DEFAULT_TIMEOUT, headers={"User-Agent": f"Tablao-Worker/{__version__}"}
-            )
-        return self._session
+        await self.transport.close()
 
     async def _request(
         self,
@@ -120,29 +110,23 @@ class WorkerClient:
         auth: bool = True,
     ) -> tuple[int, Any]:
         """Do one request; return (status, decoded JSON body or None). 5xx/network → ManagerUnreachable."""
-        url = self.base_url + path
         hdrs = dict(headers or {})
-        timeout = _DEFAULT_TIMEOUT
+        timeout = None
         if wait_s is not None:
             hdrs[WAIT_HEADER] = str(int(wait_s))
-            timeout = aiohttp.ClientTimeout(total=wait_s + _LONG_POLL_MARGIN_S, connect=10)
-        if auth:
-            if self.credentials is None:
-                raise NotSignedOn(f"{method} {path}: worker has no credentials yet")
-            hdrs["Authorization"] = _basic_auth(self.credentials)
+            timeout = self.transport.timeout(wait_s + LONG_POLL_MARGIN_S)
+        if auth and self.credentials is None:
+            raise NotSignedOn(f"{method} {path}: worker has no credentials yet")
         try:
-            async with self._get_session().request(
-                method, url, json=json, data=data, headers=hdrs, timeout=timeout
-            ) as resp:
-                body = await _decode_body(resp)
-                status = resp.status
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise ManagerUnreachable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
-        if status >= 500:
-            raise ManagerUnreachable(f"{method} {path}: HTTP {status}: {_message(body)}")
-        if status in (401, 403):
-            raise AuthRejected(status, _message(body))
-        return status, body
+            reply = await self.transport.send(method, _WORKER + path, json_body=json, data=data, headers=hdrs,
+                                              worker=auth, timeout=timeout)
+        except ContractError as exc:
+            raise ManagerRejected(200, str(exc)) from exc
+        if reply.status >= 500:
+            raise ManagerUnreachable(f"{method} {path}: HTTP {reply.status}: {reply.message}")
+        if reply.status in (401, 403):
+            raise AuthRejected(reply.status, reply.message)
+        return reply.status, reply.body
 
     def _unexpected(self, status: int, body: Any) -> ManagerRejected:
         return ManagerRejected(status, _message(body))
@@ -155,7 +139,7 @@ class WorkerClient:
             "platform": platform_name(),
             "supported_task_types": task_types,
         }
-        status, body = await self._request("POST", "/api/v3/worker/register-worker", json=payload, auth=False)
+        status, body = await self._request("POST", "/register-worker", json=payload, auth=False)
         if status != 200 or not isinstance(body, dict) or not body.get("uuid"):
             raise self._unexpected(status, body)
         return Credentials(worker_id=str(body["uuid"]), worker_secret=secret)
@@ -170,19 +154,19 @@ class WorkerClient:
             "software_version": software_version,
             "can_restart": can_restart,
         }
-        status, body = await self._request("POST", "/api/v3/worker/sign-on", json=payload)
+        status, body = await self._request("POST", "/sign-on", json=payload)
         if status != 200:
             raise self._unexpected(status, body)
         return _status_requested(body)
 
     async def sign_off(self) -> None:
-        status, body = await self._request("POST", "/api/v3/worker/sign-off")
+        status, body = await self._request("POST", "/sign-off")
         if status not in (200, 204):
             raise self._unexpected(status, body)
 
     async def state(self, wait_s: float | None = None) -> WorkerStatus | None:
         """The status change the Manager requests, or None when none is pending (204)."""
-        status, body = await self._request("GET", "/api/v3/worker/state", wait_s=wait_s)
+        status, body = await self._request("GET", "/state", wait_s=wait_s)
         if status == 204:
             return None
         if status != 200:
@@ -191,14 +175,14 @@ class WorkerClient:
 
     async def state_changed(self, new_status: WorkerStatus) -> None:
         status, body = await self._request(
-            "POST", "/api/v3/worker/state-changed", json={"status": str(new_status)}
+            "POST", "/state-changed", json={"status": str(new_status)}
         )
         if status not in (200, 204):
             raise self._unexpected(status, body)
 
     async def ask_for_task(self, wait_s: float | None = None) -> TaskOffer | None:
         """Ask for work. None means "no task for you now" (204)."""
-        status, body = await self._request("POST", "/api/v3/worker/task", wait_s=wait_s)
+        status, body = await self._request("POST", "/task", wait_s=wait_s)
         if status == 204:
             return None
         if status == 200:
@@ -217,11 +201,11 @@ class WorkerClient:
 
         Network errors and 5xx raise `ManagerUnreachable` so the caller can queue the update.
         """
-        status, _ = await self._request("POST", f"/api/v3/worker/task/{task_id}", json=payload)
+        status, _ = await self._request("POST", f"/task/{task_id}", json=payload)
         return status
 
     async def may_i_run(self, task_id: str, wait_s: float | None = None) -> MayKeepRunning:
-        status, body = await self._request("GET", f"/api/v3/worker/task/{task_id}/may-i-run", wait_s=wait_s)
+        status, body = await self._request("GET", f"/task/{task_id}/may-i-run", wait_s=wait_s)
         if status == 404:
             return MayKeepRunning(False, reason=_message(body) or "task not found")
         if status != 200:
@@ -235,29 +219,11 @@ class WorkerClient:
         """Upload the last-rendered image; return the HTTP status (202 accepted, 429 busy, ...)."""
         status, _ = await self._request(
             "POST",
-            f"/api/v3/worker/task/{task_id}/output-produced",
+            f"/task/{task_id}/output-produced",
             data=image,
             headers={"Content-Type": content_type},
         )
         return status
-
-
-def _basic_auth(creds: Credentials) -> str:
-    # Built by hand: aiohttp 3.14 deprecates BasicAuth objects, and older versions lack the replacement.
-    token = base64.b64encode(f"{creds.worker_id}:{creds.worker_secret}".encode()).decode("ascii")
-    return f"Basic {token}"
-
-
-async def _decode_body(resp: aiohttp.ClientResponse) -> Any:
-    raw = await resp.read()
-    if not raw:
-        return None
-    if "json" in (resp.content_type or ""):
-        try:
-            return await resp.json(content_type=None)
-        except ValueError:
-            pass
-    return raw.decode("utf-8", errors="replace")
 
 
 def _message(body: Any) -> str:

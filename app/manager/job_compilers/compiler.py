@@ -21,7 +21,6 @@ import os
 import secrets
 import sys
 import time
-import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,10 +154,6 @@ class JobCompiler:
             job_id, type_name, len(job.tasks), 1000 * (time.perf_counter() - started),
         )  # fmt: skip
         return job
-
-    async def check(self, submitted: dict[str, Any]) -> AuthoredJob:
-        """Compile without a real job id or storage, as for `POST /api/v3/jobs/check`."""
-        return await self.compile(submitted, job_id=str(uuid.uuid4()), created=datetime.now(UTC))
 
     async def close(self) -> None:
         """Stop the child process, if this compiler started it."""

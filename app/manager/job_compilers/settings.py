@@ -5,6 +5,9 @@ enforces them on the Manager so a bad submission gets a clear 400 naming the set
 instead of a confusing failure deep inside the script or on a worker. The rules:
 
 - a missing (or null) setting gets the job type's `default`, when there is one;
+- a `required` string setting that is empty (or only spaces) counts as missing: Flamenco's own
+  add-on sends an unset string setting as `""`, and an empty `render_output_root` would otherwise
+  put the frames in the worker's working folder;
 - a `required` setting that is still missing is an error;
 - present values must match the declared type: `string`; `int32` (a whole number in the
   signed 32-bit range, not a bool; a whole float such as 3.0 is accepted as 3); `float`
@@ -49,6 +52,10 @@ def _check_type(key: str, kind: str, value: Any) -> Any:
     return value
 
 
+def _is_blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
 def _describe(value: Any) -> str:
     names = {bool: "a boolean", int: "a whole number", float: "a number", str: "a string",
              list: "a list", dict: "an object", type(None): "null"}  # fmt: skip
@@ -69,11 +76,14 @@ def validate_settings(definitions: list[dict[str, Any]], submitted: Any) -> dict
     for definition in definitions:
         key = definition["key"]
         value = result.get(key)
+        if definition.get("required") and _is_blank(value):
+            value = None
         if value is None and definition.get("default") is not None:
             value = definition["default"]
         if value is None:
             if definition.get("required"):
-                raise InvalidJobSettings(key, "is required but missing")
+                empty = _is_blank(result.get(key))
+                raise InvalidJobSettings(key, "is required but empty" if empty else "is required but missing")
             result.pop(key, None)  # a null means "not given"; do not hand scripts a null
             continue
         value = _check_type(key, definition["type"], value)

@@ -234,9 +234,6 @@ class Store:
         if self.is_sqlite:
             await self._submit(self._locked, self.db.execute_sql, "PRAGMA wal_checkpoint(TRUNCATE)")
 
-    async def check_integrity(self) -> None:
-        await self._submit(self._locked, integrity_check, self.db)
-
     def _locked(self, fn: Callable[..., T], *args: Any) -> T:
         # Everything that touches the shared connection holds the lock, transactions or not.
         with self._lock:

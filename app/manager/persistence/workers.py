@@ -144,6 +144,10 @@ def set_sleep_schedule(worker_id: int, **fields: Any) -> None:
      .on_conflict(conflict_target=[SleepSchedule.worker], update=fields).execute())
 
 
+def set_sleep_schedule_next_check(schedule_id: int, next_check: dt.datetime) -> None:
+    SleepSchedule.update(next_check=next_check).where(SleepSchedule.id == schedule_id).execute()
+
+
 def due_sleep_schedules(now: dt.datetime) -> list[tuple[SleepSchedule, Worker]]:
     rows = (SleepSchedule.select(SleepSchedule, Worker).join(Worker)
             .where(SleepSchedule.is_active & Worker.deleted_at.is_null()

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.common import events as ev
-from app.common.clock import to_rfc3339
+from app.manager import convert
 from app.manager.persistence.models import Job, Task, Worker
 
 
@@ -28,32 +27,15 @@ class Effects:
         self.log_lines.append((job_uuid, task_uuid, line))
 
     def task_changed(self, task: Task, job: Job, previous: str | None, worker: Worker | None = None) -> None:
-        data: dict[str, Any] = {
-            "id": task.uuid, "job_id": job.uuid, "name": task.name, "updated": to_rfc3339(task.updated_at),
-            "status": task.status, "activity": task.activity,
-            "steps_completed": task.steps_completed, "steps_total": task.steps_total,
-        }
-        if previous is not None and previous != task.status:
-            data["previous_status"] = previous
-        if worker is not None:
-            data["worker"] = {"id": worker.uuid, "name": worker.name}
-        self.events.append((ev.TASK_DID_CHANGE, data))
+        payload = convert.task_update(task, job, previous, worker)
+        self.events.append((payload.TOPIC, payload.to_json()))
         self.watched_tasks.add(task.uuid)
 
     def job_changed(self, job: Job, previous: str | None, refresh_tasks: bool = False) -> None:
-        data: dict[str, Any] = {
-            "id": job.uuid, "name": job.name, "updated": to_rfc3339(job.updated_at), "status": job.status,
-            "type": job.job_type, "priority": job.priority, "refresh_tasks": refresh_tasks,
-            "steps_completed": job.steps_completed, "steps_total": job.steps_total,
-        }
-        if previous is not None and previous != job.status:
-            data["previous_status"] = previous
-        if job.delete_requested_at is not None:
-            data["delete_requested_at"] = to_rfc3339(job.delete_requested_at)
-        self.events.append((ev.JOB_DID_CHANGE, data))
+        payload = convert.job_update(job, previous, refresh_tasks)
+        self.events.append((payload.TOPIC, payload.to_json()))
 
     def worker_changed(self, worker: Worker, previous: str | None = None) -> None:
-        from app.manager.convert import worker_event  # local: convert imports persistence models
-
-        self.events.append((ev.WORKER_DID_CHANGE, worker_event(worker, previous)))
+        payload = convert.worker_update(worker, previous)
+        self.events.append((payload.TOPIC, payload.to_json()))
         self.watched_workers.add(worker.uuid)

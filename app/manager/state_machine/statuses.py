@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.api.enums import JobStatus as J
 from app.api.enums import TaskStatus as T
+from app.api.enums import WorkerStatus as W
 
 #: Job status a user may request through the API → the statuses it may be requested from.
 JOB_REQUESTABLE: dict[J, frozenset[J]] = {
@@ -18,6 +19,9 @@ TASK_REQUESTABLE: dict[T, frozenset[T]] = {
     T.CANCELED: frozenset({T.ACTIVE, T.QUEUED, T.SOFT_FAILED}),
     T.QUEUED: frozenset({T.CANCELED, T.COMPLETED, T.FAILED, T.SOFT_FAILED}),
 }
+
+#: Worker statuses a user may ask a worker to go to.
+WORKER_REQUESTABLE = (W.AWAKE, W.ASLEEP, W.OFFLINE, W.RESTART)
 
 #: Statuses a worker may report for its own task.
 WORKER_REPORTABLE = frozenset({T.ACTIVE, T.COMPLETED, T.FAILED})

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from app.manager.web.keys import SERVICES
+from app.manager.web.keys import FARM_STATUS, JOB_TYPES, SERVICES, SETTINGS
 from app.manager.web.middlewares import access_token_middleware, error_middleware
 from app.manager.web.openapi import add_openapi_routes
 from app.manager.web.routes import add_routes
@@ -23,6 +23,7 @@ MAX_BODY = 64 * 1024 * 1024  # job submissions can be large; Shaman uploads stre
 def create_app(services: ManagerServices) -> web.Application:
     app = web.Application(middlewares=[error_middleware, access_token_middleware], client_max_size=MAX_BODY)
     app[SERVICES] = services
+    app[SETTINGS], app[FARM_STATUS], app[JOB_TYPES] = services.settings, services.farm_status, services.compiler
     add_routes(app)
     add_openapi_routes(app)
     if services.shaman_routes is not None:

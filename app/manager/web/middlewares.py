@@ -8,8 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from app.api.errors import ApiError, BadRequest, Forbidden
+from app.api.errors import ApiError, BadRequest
 from app.manager.persistence.errors import IntegrityProblem
+from app.manager.web.access import check_request
 from app.manager.web.keys import SERVICES
 
 _log = logging.getLogger(__name__)
@@ -52,18 +53,13 @@ def _http_error_message(request: web.Request, exc: web.HTTPException) -> str:
     return exc.reason or exc.text or "error"
 
 
-# Paths open without the access token: the worker API has its own auth, the add-on's read paths
-# and the explorer page stay reachable so users can see what is wrong.
-_OPEN_PREFIXES = ("/api/v3/worker/", "/api/v3/version", "/api/v3/swagger-ui", "/api/v3/openapi")
-
-
 @web.middleware
 async def access_token_middleware(request: web.Request, handler):
-    token = request.app[SERVICES].config.access_token
-    if token and request.path.startswith("/api/") and not request.path.startswith(_OPEN_PREFIXES):
-        given = request.headers.get("Authorization", "")
-        if given != f"Bearer {token}" and request.query.get("access_token") != token:
-            raise Forbidden("this Manager requires an access token (Authorization: Bearer <token>)")
+    """The optional access token on every route, and the admin token on admin routes (see access.py)."""
+    services = request.app[SERVICES]
+    cfg = services.config
+    check_request(request, cfg.access_token, services.admin_token, cfg.trust_local_requests,
+                  str(cfg.base_dir) if cfg.path is not None else "")
     return await handler(request)
 
 

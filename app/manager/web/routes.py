@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from app.api.headers import API_PREFIX
 from app.manager.web.handlers import events_ws, jobs, meta, tasks, worker_api, worker_mgt
 
-V3 = "/api/v3"
+V3 = API_PREFIX
 
 
 def add_routes(app: web.Application) -> None:

@@ -118,14 +118,21 @@ async def test_simple_blender_render_1_to_10_in_chunks_of_3(compiler: JobCompile
     assert isinstance(job.settings["fps"], float)
 
 
-async def test_blender_render_without_scene_and_windows_paths(compiler: JobCompiler):
+async def test_blender_render_with_an_empty_scene_is_refused(compiler: JobCompiler):
+    # `scene` is required (as in Flamenco): an empty one counts as missing, not as "the active scene".
+    with pytest.raises(InvalidJobSettings, match="'scene' is required but empty"):
+        await compiler.compile(submitted_job(settings=blender_settings(scene="")), job_id="j", created=CREATED)
+
+
+async def test_blender_render_windows_paths(compiler: JobCompiler):
     settings = blender_settings(
-        scene="", blendfile="C:\\shots\\scene.blend", render_output_path="S:\\frames\\shot\\######", fps=29.97
+        scene="Shot", blendfile="C:\\shots\\scene.blend", render_output_path="S:\\frames\\shot\\######",
+        fps=29.97,
     )
     job = await compiler.compile(submitted_job(settings=settings), job_id="j", created=CREATED)
     args = job.tasks[0].commands[0]["parameters"]["args"]
-    assert args[:2] == ["--python-expr", RENDER_EXPR]
-    assert args[3] == "S:/frames/shot/######"
+    assert args[:4] == ["--scene", "Shot", "--python-expr", RENDER_EXPR]
+    assert args[5] == "S:/frames/shot/######"
     video = job.tasks[-1].commands[0]["parameters"]
     assert video["outputFile"] == "S:/frames/shot/scene-1-10.mp4"
     assert video["fps"] == 29.97 and video["args"][-2] == "29.97"

@@ -235,11 +235,6 @@ async def test_print_and_alert_are_logged(compiler: JobCompiler, user_scripts: P
     assert (logging.WARNING, "job type custom: watch out") in lines
 
 
-async def test_check_compiles_without_ids(compiler: JobCompiler):
-    job = await compiler.check(submitted_job("echo-sleep-test", {"message": "hi"}))
-    assert [t.name for t in job.tasks] == ["echo", "sleep"]
-
-
 async def test_scripts_can_require_their_neighbours(compiler: JobCompiler, user_scripts: Path):
     write(user_scripts, "helpers.cjs", "module.exports = { taskName: () => 'from-helper' };\n")
     write(

@@ -72,3 +72,20 @@ def test_numbers_are_accepted_where_they_fit():
 def test_settings_must_be_an_object():
     with pytest.raises(InvalidJobSettings):
         validate_settings(DEFS, ["not", "a", "dict"])
+
+
+@pytest.mark.parametrize("empty", ["", " \t"])
+def test_empty_required_string_counts_as_missing(empty):
+    with pytest.raises(InvalidJobSettings, match="'message' is required but empty") as info:
+        validate_settings(DEFS, {"message": empty})
+    assert info.value.key == "message"
+
+
+def test_empty_required_string_with_a_default_gets_the_default():
+    defs = [{"key": "format", "type": "string", "required": True, "default": "PNG"}]
+    assert validate_settings(defs, {"format": ""}) == {"format": "PNG"}
+
+
+def test_empty_optional_string_is_kept():
+    defs = [{"key": "note", "type": "string"}]
+    assert validate_settings(defs, {"note": ""}) == {"note": ""}

@@ -94,7 +94,8 @@ async def test_cancelled_compile_does_not_confuse_the_next_one(user_scripts: Pat
 async def test_own_engine_is_started_and_closed(user_scripts: Path):
     compiler = JobCompiler(user_scripts, timeout_s=2.0)
     try:
-        assert (await compiler.check(submitted_job("echo-sleep-test", {"message": "x"}))).tasks
+        job = submitted_job("echo-sleep-test", {"message": "x"})
+        assert (await compiler.compile(job, job_id="j", created=CREATED)).tasks
     finally:
         await compiler.close()
     await compiler.close()  # closing twice is harmless

@@ -13,6 +13,7 @@ import logging
 
 from aiohttp import WSMsgType, web
 
+from app.api.events import ManagerStarted, encode_event
 from app.common import events as ev
 from app.manager.web.keys import SERVICES
 
@@ -29,7 +30,7 @@ async def event_stream(request: web.Request) -> web.WebSocketResponse:
     state = {"types": set(query_types.split(",")) if query_types else None, "task_logs": set()}
     sender = asyncio.create_task(_send_loop(ws, sub, state))
     try:
-        greeting = {"type": ev.MANAGER_DID_START, "data": {"status": request.app[SERVICES].farm_status.status.value}}
+        greeting = encode_event(ManagerStarted(status=request.app[SERVICES].farm_status.status))
         if state["types"] is None or ev.MANAGER_DID_START in state["types"]:
             await ws.send_json(greeting)
         async for msg in ws:

@@ -2,31 +2,48 @@
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from aiohttp import web
 
 import app
 from app.api.errors import BadRequest
+from app.api.meta import (
+    FarmStatusReport,
+    FlamencoVersion,
+    ManagerConfiguration,
+    PathCheckResult,
+    SharedStorageLocation,
+)
 from app.manager.storage_check import check_storage
-from app.manager.web.keys import SERVICES
+from app.manager.web.keys import FARM_STATUS, JOB_TYPES, SETTINGS
 from app.manager.web.middlewares import read_json_object
 
 AUDIENCES = ("users", "workers")
 
 
+class JobTypeCatalog(Protocol):
+    """What the job-type handlers need (the `JobCompiler` fits)."""
+
+    async def list_job_types(self) -> list[dict[str, Any]]: ...
+
+    async def get_job_type(self, name: str) -> dict[str, Any]: ...
+
+
 async def get_version(request: web.Request) -> web.Response:
-    cfg = request.app[SERVICES].config
-    return web.json_response({
-        "version": f"{app.FLAMENCO_COMPAT_VERSION} (Tablao {app.__version__})",
-        "shortversion": app.FLAMENCO_COMPAT_VERSION, "name": cfg.manager_name,
-        "git": f"tablao-{app.__version__}",
-    })
+    cfg = request.app[SETTINGS].config
+    return web.json_response(FlamencoVersion(
+        version=f"{app.FLAMENCO_COMPAT_VERSION} (Tablao {app.__version__})",
+        shortversion=app.FLAMENCO_COMPAT_VERSION, name=cfg.manager_name, git=f"tablao-{app.__version__}",
+    ).to_json())
 
 
 async def get_configuration(request: web.Request) -> web.Response:
-    cfg = request.app[SERVICES].config
-    return web.json_response({"storageLocation": cfg.shared_storage_path,
-                              "shamanEnabled": request.app[SERVICES].shaman_available,
-                              "isFirstRun": cfg.is_first_run})
+    settings = request.app[SETTINGS]
+    cfg = settings.config
+    return web.json_response(ManagerConfiguration(
+        storage_location=cfg.shared_storage_path, shaman_enabled=settings.shaman_available,
+        is_first_run=cfg.is_first_run).to_json())
 
 
 def _audience_platform(request: web.Request) -> tuple[str, str]:
@@ -39,16 +56,15 @@ def _audience_platform(request: web.Request) -> tuple[str, str]:
 async def get_variables(request: web.Request) -> web.Response:
     audience, platform = _audience_platform(request)
     # Flamenco's shape: the mapping itself, {name: {value, is_twoway}}.
-    return web.json_response(request.app[SERVICES].variables.resolve(audience, platform))
+    return web.json_response(request.app[SETTINGS].variables.resolve(audience, platform))
 
 
 async def get_shared_storage(request: web.Request) -> web.Response:
     audience, platform = _audience_platform(request)
-    services = request.app[SERVICES]
-    return web.json_response({
-        "location": services.variables.shared_storage_for(audience, platform), "audience": audience,
-        "platform": platform, "shamanEnabled": services.shaman_available,
-    })
+    settings = request.app[SETTINGS]
+    return web.json_response(SharedStorageLocation(
+        location=settings.variables.shared_storage_for(audience, platform), audience=audience,
+        platform=platform, shaman_enabled=settings.shaman_available).to_json())
 
 
 async def check_shared_storage(request: web.Request) -> web.Response:
@@ -57,10 +73,9 @@ async def check_shared_storage(request: web.Request) -> web.Response:
     path = body.get("path", "")
     if not isinstance(path, str):
         raise BadRequest("`path` must be a string")
-    services = request.app[SERVICES]
-    report = await _run_check(path, services.config)
+    report = await _run_check(path, request.app[SETTINGS].config)
     data = report.to_json()
-    return web.json_response({"path": data["path"], "is_usable": data["is_usable"], "cause": data["cause"]})
+    return web.json_response(PathCheckResult(data["path"], data["is_usable"], data["cause"]).to_json())
 
 
 async def tablao_storage_check(request: web.Request) -> web.Response:
@@ -68,7 +83,7 @@ async def tablao_storage_check(request: web.Request) -> web.Response:
     path = body.get("path")
     if not isinstance(path, str):
         raise BadRequest("`path` is required and must be a string")
-    config = request.app[SERVICES].config
+    config = request.app[SETTINGS].config
     shaman_enabled = body.get("shaman_enabled", config.shaman_enabled)
     if not isinstance(shaman_enabled, bool):
         raise BadRequest("`shaman_enabled` must be true or false")
@@ -84,12 +99,12 @@ async def _run_check(path: str, config, shaman_enabled: bool | None = None):
 
 
 async def get_farm_status(request: web.Request) -> web.Response:
-    status = await request.app[SERVICES].farm_status.refresh()
-    return web.json_response({"status": status.value})
+    status = await request.app[FARM_STATUS].refresh()
+    return web.json_response(FarmStatusReport(status).to_json())
 
 
 async def get_tablao_variables(request: web.Request) -> web.Response:
-    return web.json_response({"variables": request.app[SERVICES].variables.to_yaml_dict()})
+    return web.json_response({"variables": request.app[SETTINGS].variables.to_yaml_dict()})
 
 
 async def put_tablao_variables(request: web.Request) -> web.Response:
@@ -97,29 +112,30 @@ async def put_tablao_variables(request: web.Request) -> web.Response:
     variables = body.get("variables", body)
     if not isinstance(variables, dict):
         raise BadRequest("expected {\"variables\": {name: {is_twoway, values: [...]}}}")
-    await request.app[SERVICES].update_variables(variables)
-    return web.json_response({"variables": request.app[SERVICES].variables.to_yaml_dict()})
+    settings = request.app[SETTINGS]
+    await settings.update_variables(variables)
+    return web.json_response({"variables": settings.variables.to_yaml_dict()})
 
 
 async def get_job_types(request: web.Request) -> web.Response:
-    types = await request.app[SERVICES].compiler.list_job_types()
+    types = await request.app[JOB_TYPES].list_job_types()
     return web.json_response({"job_types": types})
 
 
 async def get_job_type(request: web.Request) -> web.Response:
-    job_type = await request.app[SERVICES].compiler.get_job_type(request.match_info["type_name"])
+    job_type = await request.app[JOB_TYPES].get_job_type(request.match_info["type_name"])
     return web.json_response(job_type, headers={"ETag": f'"{job_type["etag"]}"'})
 
 
 async def get_configuration_file(request: web.Request) -> web.Response:
     from app.manager.config import config_to_dict
 
-    return web.json_response(config_to_dict(request.app[SERVICES].config))
+    return web.json_response(config_to_dict(request.app[SETTINGS].config))
 
 
 async def put_configuration_file(request: web.Request) -> web.Response:
     body = await read_json_object(request)
-    await request.app[SERVICES].replace_config(body)
+    await request.app[SETTINGS].replace(body)
     return web.Response(status=204)
 
 
@@ -140,5 +156,5 @@ async def check_blender(request: web.Request) -> web.Response:
 
 
 async def save_setup_assistant(request: web.Request) -> web.Response:
-    await request.app[SERVICES].save_setup(await read_json_object(request))
+    await request.app[SETTINGS].save_setup(await read_json_object(request))
     return web.Response(status=204)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from app.api.jobs import TaskLogInfo
 from app.manager.web.keys import SERVICES
 from app.manager.web.middlewares import read_json
 
@@ -32,8 +33,8 @@ async def fetch_log_info(request: web.Request) -> web.Response:
     size = await services.task_logs.size(job_uuid, task_uuid)
     if not size:
         return web.Response(status=204)
-    return web.json_response({"task_id": task_uuid, "job_id": job_uuid, "size": size,
-                              "url": services.task_logs.log_url_path(job_uuid, task_uuid)})
+    return web.json_response(TaskLogInfo(task_id=task_uuid, job_id=job_uuid, size=size,
+                                         url=services.task_logs.log_url_path(job_uuid, task_uuid)).to_json())
 
 
 async def fetch_whole_log(request: web.Request) -> web.Response:

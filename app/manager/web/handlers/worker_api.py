@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.common import events as ev
+from app.api.events import TaskLogUpdate
+from app.api.headers import WAIT_HEADER
 from app.manager.auth import WorkerIdentity
 from app.manager.web.keys import SERVICES
 from app.manager.web.middlewares import error_json, read_json_object
@@ -18,7 +19,7 @@ def _ident(request: web.Request) -> WorkerIdentity:
 
 def _wait(request: web.Request) -> float:
     try:
-        return max(0.0, float(request.headers.get("X-Tablao-Wait", "0")))
+        return max(0.0, float(request.headers.get(WAIT_HEADER, "0")))
     except ValueError:
         return 0.0
 
@@ -79,7 +80,7 @@ async def task_update(request: web.Request) -> web.Response:
     job_uuid, log_text = await services.sessions.task_update(ident, task_uuid, body)
     if log_text:
         await services.task_logs.append(job_uuid, task_uuid, log_text)
-        services.bus.publish(ev.TASK_LOG_DID_APPEND, {"task_id": task_uuid, "job_id": job_uuid, "log": log_text})
+        services.bus.emit(TaskLogUpdate(task_id=task_uuid, log=log_text, job_id=job_uuid))
     return web.Response(status=204)
 
 

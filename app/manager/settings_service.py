@@ -1,0 +1,119 @@
+"""`SettingsService`: the Manager's configuration as clients read and change it through the API.
+
+It owns replacing the whole configuration (`PUT /configuration/file`), replacing the variables
+(`PUT /tablao/variables`) and saving the setup assistant's choices. A change is validated first
+(nothing changes when it is refused), saved to the config file, applied to what can change while
+the Manager runs (through the `live` appliers the composition root gives it), and announced as
+`config_did_change`. The setup assistant's choices need a new start: saving them sets
+`restart_requested`, which the running `ManagerService` turns into a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from app.api.errors import BadRequest
+from app.api.events import ConfigUpdate
+from app.common import events as ev
+from app.manager.config import ConfigError, ManagerConfig, config_from_dict, save_config
+from app.manager.storage_check import check_storage
+from app.manager.variables import Variables
+
+_log = logging.getLogger(__name__)
+
+#: Config keys `replace` copies over; `listen`, `database` and the storage keys take effect at the
+#: next start, the others at once (through the live appliers).
+REPLACEABLE_KEYS = (
+    "manager_name", "task_timeout", "worker_timeout", "blocklist_threshold",
+    "task_fail_after_softfail_count", "access_token", "variables", "extra", "listen",
+    "database", "local_manager_storage_path", "shared_storage_path", "shaman_enabled",
+    "shaman_gc_period", "shaman_gc_max_age", "shaman_link_mode", "shaman_stale_upload_age",
+    "database_check_period", "autodiscoverable", "trust_local_requests",
+)
+
+LiveApplier = Callable[[ManagerConfig], None]
+
+
+class SettingsService:
+    """The running configuration, its variables, and the ways the API may change them."""
+
+    def __init__(self, config: ManagerConfig, variables: Variables, bus: ev.EventBus, *,
+                 shaman_available: bool = False, live: Sequence[LiveApplier] = ()):
+        self.config, self.variables, self._bus = config, variables, bus
+        self.shaman_available = shaman_available
+        self._live = list(live)
+        self.restart_requested = asyncio.Event()
+
+    def add_live_applier(self, apply: LiveApplier) -> None:
+        """Call `apply(config)` after every accepted replacement (timeouts, failure policy...)."""
+        self._live.append(apply)
+
+    async def update_variables(self, definitions: dict[str, Any]) -> None:
+        """Validate and apply new variables, then save them to the config file."""
+        self.variables.update_from_api(definitions)  # raises InvalidVariables (400) first
+        self.config.variables = self.variables.to_yaml_dict()
+        await self._save(self.config)
+        self._announce()
+
+    async def replace(self, raw: dict[str, Any]) -> None:
+        """Validate a whole new config (as JSON), save it, and apply what can change live.
+
+        Variables, timeouts and failure thresholds apply at once; `listen`, `database` and storage
+        paths apply at the next start. Nothing is changed when validation fails.
+        """
+        try:
+            new = config_from_dict(raw, self.config.path)
+        except ConfigError as exc:
+            raise BadRequest(str(exc).split(": ", 1)[-1]) from None
+        self.variables.update_from_api(new.variables)  # raises InvalidVariables (400) first
+        for key in REPLACEABLE_KEYS:
+            setattr(self.config, key, getattr(new, key))
+        for apply in self._live:
+            apply(self.config)
+        await self._save(self.config)
+        self._announce()
+
+    async def save_setup(self, body: dict[str, Any]) -> None:
+        """The setup assistant's choices: shared storage and Blender. Saved, then a restart."""
+        storage = body.get("storageLocation")
+        blender = body.get("blenderExecutable")
+        if not isinstance(storage, str) or not isinstance(blender, dict):
+            raise BadRequest("expected {storageLocation, blenderExecutable: {input, path, source, ...}}")
+        report = await asyncio.to_thread(check_storage, storage, self.config.shaman_enabled,
+                                         protected_dirs=self.config.own_dirs)
+        if not report.is_usable:
+            raise BadRequest(f"the shared storage cannot be used: {report.cause}")
+        command = blender_command(blender)
+        if self.config.path is None:
+            raise BadRequest("this Manager runs without a config file; nothing to save the setup to")
+        # Written to disk only: the running Manager keeps its config until the restart reads it.
+        new = dataclasses.replace(self.config, shared_storage_path=storage, variables={
+            **self.config.variables,
+            "blender": {"values": [{"platform": p, "value": command} for p in ("linux", "windows", "darwin")]},
+            "blenderArgs": {"values": [{"platform": "all", "value": "-b -y"}]},
+        })
+        await asyncio.to_thread(save_config, new)
+        _log.info("saved the setup assistant's choices (shared storage %s); restarting", storage)
+        self.restart_requested.set()
+
+    async def _save(self, config: ManagerConfig) -> None:
+        if config.path is not None:
+            await asyncio.to_thread(save_config, config)
+
+    def _announce(self) -> None:
+        self._bus.emit(ConfigUpdate(variables=self.config.variables))
+
+
+def blender_command(blender: dict[str, Any]) -> str:
+    """The Blender command line the setup assistant's `blenderExecutable` choice stands for."""
+    source = blender.get("source")
+    if source in ("file_association", "default"):
+        return "blender"
+    value = blender.get("input") if source == "path_envvar" else blender.get("path") or blender.get("input")
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest("blenderExecutable needs the `path` (or `input`) of the Blender to use")
+    return value.strip()

@@ -1,0 +1,221 @@
+"""Who may call which route: one table, checked by one middleware.
+
+Every route of the Manager is in `ROUTE_ACCESS`, keyed by method and path template, with one of:
+
+- `PUBLIC`: always open, also when an `access_token` is configured (the version, the API explorer and
+  its document), so a user can see what is wrong.
+- `WORKER`: the worker API. Its handlers check worker credentials (HTTP Basic); stock workers send
+  no access token, so these are not behind it.
+- `OPEN`: submitting and watching (what the stock Flamenco add-on and a dashboard use): open on the
+  LAN, behind the `access_token` when one is configured. `/job-files/` (task logs) is here.
+- `ADMIN`: administering (configuration, variables, setup checks, worker actions, job deletion, worker
+  tags): behind the access token and also the Manager's admin token, or a request from the Manager's
+  own machine when `trust_local_requests` is on.
+
+A route missing from the table is treated as `ADMIN` (closed by default), and a test walks the
+router so that a new route cannot be forgotten.
+
+Credentials on the wire:
+- access token: `Authorization: Bearer <access_token>` or `?access_token=<access_token>`;
+- admin token: `X-Tablao-Admin-Token: <admin token>` (or `Authorization: Bearer <admin token>` when
+  no access token is configured, or `?admin_token=` for a browser's websocket). A valid admin token
+  also passes the access-token check.
+Auth schemes are case-insensitive (RFC 9110 section 11.1).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+from enum import StrEnum
+from pathlib import Path
+
+from aiohttp import web
+
+from app.api.errors import ApiError, Forbidden
+from app.common.credentials import ADMIN_TOKEN_FILENAME, ADMIN_TOKEN_HEADER
+
+_log = logging.getLogger(__name__)
+
+
+class Access(StrEnum):
+    PUBLIC = "public"
+    WORKER = "worker"
+    OPEN = "open"
+    ADMIN = "admin"
+
+
+V3 = "/api/v3"
+_P, _W, _O, _A = Access.PUBLIC, Access.WORKER, Access.OPEN, Access.ADMIN
+
+ROUTE_ACCESS: dict[tuple[str, str], Access] = {
+    # meta and configuration
+    ("GET", f"{V3}/version"): _P,
+    ("GET", f"{V3}/configuration"): _O,
+    ("POST", f"{V3}/configuration/check/shared-storage"): _A,
+    ("GET", f"{V3}/configuration/check/blender"): _A,
+    ("POST", f"{V3}/configuration/check/blender"): _A,
+    ("GET", f"{V3}/configuration/variables/{{audience}}/{{platform}}"): _O,
+    ("GET", f"{V3}/configuration/shared-storage/{{audience}}/{{platform}}"): _O,
+    ("GET", f"{V3}/status"): _O,
+    ("POST", f"{V3}/configuration/setup-assistant"): _A,
+    # The file holds the access token and possibly a database password: reading it is admin too.
+    ("GET", f"{V3}/configuration/file"): _A,
+    ("PUT", f"{V3}/configuration/file"): _A,
+    # jobs
+    ("GET", f"{V3}/jobs/types"): _O,
+    ("GET", f"{V3}/jobs/type/{{type_name}}"): _O,
+    ("GET", f"{V3}/jobs"): _O,
+    ("POST", f"{V3}/jobs"): _O,
+    ("POST", f"{V3}/jobs/check"): _O,
+    ("DELETE", f"{V3}/jobs/mass-delete"): _A,
+    ("GET", f"{V3}/jobs/last-rendered"): _O,
+    ("GET", f"{V3}/jobs/{{job_id}}"): _O,
+    ("DELETE", f"{V3}/jobs/{{job_id}}"): _A,
+    ("GET", f"{V3}/jobs/{{job_id}}/what-would-delete-do"): _O,
+    ("GET", f"{V3}/jobs/{{job_id}}/last-rendered"): _O,
+    ("POST", f"{V3}/jobs/{{job_id}}/setstatus"): _O,
+    ("POST", f"{V3}/jobs/{{job_id}}/setpriority"): _O,
+    ("POST", f"{V3}/jobs/{{job_id}}/settag"): _O,
+    ("GET", f"{V3}/jobs/{{job_id}}/tasks"): _O,
+    ("GET", f"{V3}/jobs/{{job_id}}/blocklist"): _O,
+    ("DELETE", f"{V3}/jobs/{{job_id}}/blocklist"): _O,
+    # tasks
+    ("GET", f"{V3}/tasks/{{task_id}}"): _O,
+    ("POST", f"{V3}/tasks/{{task_id}}/setstatus"): _O,
+    ("GET", f"{V3}/tasks/{{task_id}}/logtail"): _O,
+    ("GET", f"{V3}/tasks/{{task_id}}/log"): _O,
+    # worker API (worker credentials, checked by the handlers)
+    ("POST", f"{V3}/worker/register-worker"): _W,
+    ("POST", f"{V3}/worker/sign-on"): _W,
+    ("POST", f"{V3}/worker/sign-off"): _W,
+    ("GET", f"{V3}/worker/state"): _W,
+    ("POST", f"{V3}/worker/state-changed"): _W,
+    ("POST", f"{V3}/worker/task"): _W,
+    ("POST", f"{V3}/worker/task/{{task_id}}"): _W,
+    ("GET", f"{V3}/worker/task/{{task_id}}/may-i-run"): _W,
+    ("POST", f"{V3}/worker/task/{{task_id}}/output-produced"): _W,
+    # worker management
+    ("GET", f"{V3}/worker-mgt/workers"): _O,
+    ("GET", f"{V3}/worker-mgt/workers/{{worker_id}}"): _O,
+    ("DELETE", f"{V3}/worker-mgt/workers/{{worker_id}}"): _A,
+    ("POST", f"{V3}/worker-mgt/workers/{{worker_id}}/setstatus"): _A,
+    ("POST", f"{V3}/worker-mgt/workers/{{worker_id}}/settags"): _A,
+    ("GET", f"{V3}/worker-mgt/workers/{{worker_id}}/sleep-schedule"): _O,
+    ("POST", f"{V3}/worker-mgt/workers/{{worker_id}}/sleep-schedule"): _A,
+    ("GET", f"{V3}/worker-mgt/tags"): _O,
+    ("POST", f"{V3}/worker-mgt/tags"): _A,
+    ("GET", f"{V3}/worker-mgt/tag/{{tag_id}}"): _O,
+    ("PUT", f"{V3}/worker-mgt/tag/{{tag_id}}"): _A,
+    ("DELETE", f"{V3}/worker-mgt/tag/{{tag_id}}"): _A,
+    # Shaman (the add-on's uploads)
+    ("POST", f"{V3}/shaman/checkout/requirements"): _O,
+    ("POST", f"{V3}/shaman/checkout/create"): _O,
+    ("GET", f"{V3}/shaman/files/{{checksum}}/{{filesize}}"): _O,
+    ("POST", f"{V3}/shaman/files/{{checksum}}/{{filesize}}"): _O,
+    # Tablao additions
+    ("GET", f"{V3}/tablao/events"): _O,
+    ("GET", f"{V3}/tablao/jobs"): _O,
+    ("GET", f"{V3}/tablao/variables"): _O,
+    ("PUT", f"{V3}/tablao/variables"): _A,
+    ("POST", f"{V3}/tablao/storage-check"): _A,
+    ("GET", f"{V3}/tablao/tasks/{{task_id}}/log"): _O,
+    # the API document and explorer
+    ("GET", f"{V3}/openapi3.json"): _P,
+    ("GET", f"{V3}/openapi.yaml"): _P,
+    ("GET", f"{V3}/swagger-ui/"): _P,
+    ("GET", f"{V3}/swagger-ui/{{filename}}"): _P,
+    ("GET", f"{V3}/swagger-ui"): _P,
+    ("GET", f"{V3}/explorer"): _P,
+    ("GET", f"{V3}/explorer/"): _P,
+    # task logs and last-rendered images
+    ("GET", "/job-files"): _O,
+    ("GET", "/"): _P,
+}
+
+
+def route_key(request: web.Request) -> tuple[str, str] | None:
+    """(method, path template) of the matched route; None when no route matched (404, 405)."""
+    resource = request.match_info.route.resource
+    if resource is None:
+        return None
+    method = "GET" if request.method == "HEAD" else request.method
+    return method, resource.canonical
+
+
+def access_of(request: web.Request) -> Access:
+    key = route_key(request)
+    if key is None:
+        return Access.OPEN  # unknown paths answer 404/405, behind the access token like the rest
+    return ROUTE_ACCESS.get(key, Access.ADMIN)
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+def check_request(request: web.Request, access_token: str, admin_token: str, trust_local: bool,
+                  config_dir: str) -> None:
+    """Raise 401/403 with a message saying what to send, or return when `request` may go on."""
+    access = access_of(request)
+    if access in (Access.PUBLIC, Access.WORKER) or (access is Access.OPEN and not access_token):
+        return  # the hot paths (worker long-polls, reads) cost one dict lookup
+    bearer = _bearer(request)
+    admin_given = request.headers.get(ADMIN_TOKEN_HEADER) or request.query.get("admin_token")
+    if not admin_given and not access_token:
+        admin_given = bearer  # no access token configured: the bearer slot is free for the admin token
+    is_admin = _matches(admin_given, admin_token)
+    if access_token and not is_admin:
+        if not (_matches(bearer, access_token) or _matches(request.query.get("access_token"), access_token)):
+            raise Forbidden("this Manager requires an access token (Authorization: Bearer <token>, "
+                            "or ?access_token=<token>); it is `access_token` in the Manager's "
+                            "flamenco-manager.yaml")
+    if access is not Access.ADMIN or is_admin:
+        return
+    if trust_local and is_local_peer(request):
+        return
+    where = str(Path(config_dir) / ADMIN_TOKEN_FILENAME) if config_dir else ADMIN_TOKEN_FILENAME
+    if admin_given:
+        _log.debug("refused %s %s from %s: wrong admin token", request.method, request.path,
+                   _peer_host(request))
+        raise Forbidden(f"the admin token sent ({ADMIN_TOKEN_HEADER}) is not this Manager's; "
+                        f"the right one is in {where} on the Manager's machine")
+    raise Unauthorized(
+        f"{request.method} {request.path} needs the Manager's admin token: send it as "
+        f"`{ADMIN_TOKEN_HEADER}: <token>`; it is in {where} on the Manager's machine",
+        headers={"WWW-Authenticate": 'Bearer realm="Tablao Manager admin"'})
+
+
+def _bearer(request: web.Request) -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").strip().partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _matches(given: str | None, expected: str) -> bool:
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _peer_host(request: web.Request) -> str | None:
+    """The TCP peer's address (never X-Forwarded-For or other headers a client can write)."""
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    if isinstance(peer, (tuple, list)) and peer:
+        return str(peer[0])
+    return None
+
+
+def is_local_peer(request: web.Request) -> bool:
+    """True when the TCP peer is this machine's loopback (127.0.0.0/8, ::1, ::ffff:127.x.y.z)."""
+    host = _peer_host(request)
+    if not host:
+        return False
+    try:
+        addr = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return addr.is_loopback
