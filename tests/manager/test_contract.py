@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import secrets
 from pathlib import Path
@@ -46,6 +47,14 @@ class Driver:
             assert status == expect, f"{method} {url}: {status} {body[:300]!r}"
         parsed = json.loads(body) if content_type == "application/json" and body else body
         return status, parsed
+
+
+def _jpeg() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, "JPEG")
+    return out.getvalue()
 
 
 def basic(uuid: str, secret: str) -> dict[str, str]:
@@ -142,10 +151,8 @@ async def test_every_operation_answers_as_the_document_says(manager, served_spec
                json={"taskStatus": "active", "activity": "echoing", "log": "hello\n"})
     await call("POST", f"{V}/worker/task/{{task_id}}", auth=auth, path={"task_id": UNKNOWN},
                json={"taskStatus": "active"})
-    jpeg = (Path(__file__).parents[1] / "fakes").glob("*.jpg")
-    image = next(iter(jpeg), None)
     await call("POST", f"{V}/worker/task/{{task_id}}/output-produced", auth=auth, path=t,
-               data=image.read_bytes() if image else b"\xff\xd8\xff\xe0not really", headers={"Content-Type": "image/jpeg"})
+               data=_jpeg(), headers={"Content-Type": "image/jpeg"})
     await call("POST", f"{V}/worker/task/{{task_id}}/output-produced", auth=auth, path=t,
                data=b"text", headers={"Content-Type": "text/plain"})
     for tid in (claimed["uuid"], UNKNOWN):
