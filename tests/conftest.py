@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -13,15 +13,39 @@ import pytest
 
 from app.manager.config import ManagerConfig, save_config
 
-# Run the Manager tests against PostgreSQL instead of SQLite (by hand; CI uses SQLite):
-#   TABLAO_TEST_POSTGRES=postgresql://user@127.0.0.1:5432/postgres pytest tests/manager
-# Each Manager gets a new database on that server.
+# Run the Manager and end-to-end tests against PostgreSQL as well as SQLite (CI does, see .ci/run):
+#   TABLAO_TEST_POSTGRES=postgresql://user@127.0.0.1:5432/postgres pytest tests/manager tests/e2e
+# Every test under tests/manager and tests/e2e that starts a Manager then runs twice, `[sqlite]` and
+# `[postgres]`; each Manager on PostgreSQL gets a new database on that server.
 TEST_POSTGRES = os.environ.get("TABLAO_TEST_POSTGRES", "")
+STORES = ("sqlite", "postgres") if TEST_POSTGRES else ("sqlite",)
+_BOTH_STORES_UNDER = ("manager", "e2e")
+_MANAGER_FIXTURES = {"manager", "manager_factory", "farm"}
+_store = {"kind": "sqlite"}  # the store the Managers of the running test use
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each Manager-starting test under tests/manager and tests/e2e once per store in STORES."""
+    if len(STORES) < 2:
+        return
+    parts = metafunc.definition.path.relative_to(Path(__file__).parent).parts
+    if parts[0] in _BOTH_STORES_UNDER and _MANAGER_FIXTURES & set(metafunc.fixturenames):
+        metafunc.parametrize("store_kind", STORES, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def store_kind(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The store this test's Managers use: "sqlite", or "postgres" in its `[postgres]` run."""
+    _store["kind"] = getattr(request, "param", "sqlite")
+    try:
+        yield _store["kind"]
+    finally:
+        _store["kind"] = "sqlite"
 
 
 def _test_database(root: Path) -> str:
     """SQLite in `root`, or the PostgreSQL database of `root` (the same one again on a restart)."""
-    if not TEST_POSTGRES:
+    if _store["kind"] != "postgres":
         return "manager.sqlite"
     import hashlib
 

@@ -200,7 +200,7 @@ def test_setup_assistant_saves_storage_and_blender_then_restarts(tmp_path):
             assert proc.poll() is None and time.monotonic() < deadline, "the manager did not come back"
             time.sleep(0.1)
         assert after["storageLocation"] == str(shared) and after["shamanEnabled"] is True
-        variables = get("/configuration/variables/workers/windows")["variables"]
+        variables = get("/configuration/variables/workers/windows")
         assert variables["blender"]["value"] == str(fake)
         assert str(fake) in (tmp_path / "home" / "flamenco-manager.yaml").read_text()
     finally:

@@ -152,7 +152,8 @@ class ManagerClient:
     async def resolved_variables(self, audience: str, platform: str) -> dict[str, ManagerVariable]:
         """Variables as the Manager resolves them for `audience` (users, workers) on `platform`."""
         body = await self.transport.call_object("GET", f"{V3}/configuration/variables/{audience}/{platform}")
-        return decode(ManagerVariables, body, "variables").variables
+        # Flamenco's shape: the mapping itself, {name: {value, is_twoway}}.
+        return decode(ManagerVariables, {"variables": body}, "variables").variables
 
     async def shared_storage(self, audience: str, platform: str) -> SharedStorageLocation:
         return await self._get(f"{V3}/configuration/shared-storage/{audience}/{platform}", SharedStorageLocation)

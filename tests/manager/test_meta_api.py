@@ -25,8 +25,8 @@ async def test_configuration(manager):
 async def test_variables_for_workers_on_linux(manager):
     status, body = await manager.request("GET", "/api/v3/configuration/variables/workers/linux")
     assert status == 200
-    assert body["variables"]["blender"]["value"] == "blender"
-    assert body["variables"]["blenderArgs"]["value"] == "-b -y"
+    assert body["blender"]["value"] == "blender"  # Flamenco's shape: the mapping itself
+    assert body["blenderArgs"]["value"] == "-b -y"
 
 
 async def test_variables_bad_audience_is_400(manager):
@@ -94,7 +94,7 @@ async def test_variables_edit_roundtrip_saved_to_config(manager):
     status, body = await manager.request("PUT", "/api/v3/tablao/variables", json={"variables": new})
     assert status == 200, body
     status, body = await manager.request("GET", "/api/v3/configuration/variables/workers/linux")
-    assert body["variables"]["blender"]["value"] == "/opt/blender/blender"
+    assert body["blender"]["value"] == "/opt/blender/blender"
     assert "/opt/blender/blender" in manager.cfg.path.read_text()
 
 
@@ -103,7 +103,7 @@ async def test_variables_edit_rejects_bad_definition_and_keeps_old(manager):
                                          json={"variables": {"blender": {"values": [{"value": "x"}]}}})
     assert status == 400 and "blender" in body["message"]
     status, body = await manager.request("GET", "/api/v3/configuration/variables/workers/linux")
-    assert body["variables"]["blender"]["value"] == "blender"
+    assert body["blender"]["value"] == "blender"
 
 
 async def test_optional_access_token_guards_api_but_not_worker_endpoints(manager_factory):

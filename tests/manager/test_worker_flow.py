@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.conftest import TEST_POSTGRES, echo_job
+from tests.conftest import echo_job
 from tests.http_worker import HttpWorker
 
 
@@ -397,9 +397,12 @@ async def test_output_produced_becomes_last_rendered_thumbnails(manager, workers
     assert status == 200 and job["id"] in info["base"]
 
 
-@pytest.mark.skipif(bool(TEST_POSTGRES), reason="SQLite's file lock")
-async def test_another_program_holding_the_database_lock_does_not_stall_the_manager(manager, workers, tmp_path):
+async def test_another_program_holding_the_database_lock_does_not_stall_the_manager(manager, workers, tmp_path,
+                                                                                    store_kind):
     import sqlite3
+
+    if store_kind != "sqlite":
+        pytest.skip("SQLite's file lock")
 
     w = await workers()
     await manager.request("POST", "/api/v3/jobs", json=echo_job(repeats=1))

@@ -132,6 +132,8 @@ class JobCompiler:
         if item.job_type is None:
             raise JobCompileError(f"job type {type_name!r} cannot be used: {item.error}")
         etag = submitted.get("type_etag")
+        if etag is not None and not isinstance(etag, str):
+            raise InvalidSubmittedJob("`type_etag` must be a string: the `etag` of the job type")
         if etag and etag != item.job_type["etag"]:
             raise JobTypeOutdated(type_name)
 

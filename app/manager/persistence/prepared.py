@@ -4,6 +4,9 @@ Peewee builds the SQL text of a query on every execution; for the scheduler's ho
 task update, may-i-run) that cost ~10 ms per request on a slow core, far more than SQLite's own
 work. A `Prepared` query is built once with sentinel parameters, and later calls swap in the real
 values at the sentinels' positions and reuse peewee's own row-to-model conversion.
+
+The SQL is kept per kind of database (SQLite and PostgreSQL differ in parameter style), so one
+process may serve Managers on both, as the tests do.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ class Prepared:
 
     def __init__(self, build: Callable[..., pw.BaseQuery], *kinds: type):
         self._build, self._kinds = build, kinds
-        self._compiled: tuple[pw.BaseQuery, str, list[Any], list[tuple[int, int]]] | None = None
+        self._compiled: dict[type, tuple[pw.BaseQuery, str, list[Any], list[tuple[int, int]]]] = {}
 
     def _compile(self) -> tuple[pw.BaseQuery, str, list[Any], list[tuple[int, int]]]:
         sentinels = [_sentinel(i, k) for i, k in enumerate(self._kinds)]
@@ -37,11 +40,11 @@ class Prepared:
         slots = [(pos, sentinels.index(p)) for pos, p in enumerate(params) if p in sentinels]
         if sorted(i for _, i in slots) != list(range(len(sentinels))):
             raise RuntimeError(f"prepared query lost a parameter: {sql}")
-        self._compiled = (query, sql, list(params), slots)
-        return self._compiled
+        compiled = self._compiled[type(database_proxy.obj)] = (query, sql, list(params), slots)
+        return compiled
 
     def _execute(self, args: Sequence[Any]) -> tuple[pw.BaseQuery, Any]:
-        query, sql, params, slots = self._compiled or self._compile()
+        query, sql, params, slots = self._compiled.get(type(database_proxy.obj)) or self._compile()
         bound = list(params)
         for pos, index in slots:
             value = args[index]
@@ -66,16 +69,16 @@ class Prepared:
         return cursor.rowcount
 
 
-_UPDATES: dict[tuple[type, tuple[str, ...]], tuple[str, list[pw.Field]]] = {}
+_UPDATES: dict[tuple[type, type, tuple[str, ...]], tuple[str, list[pw.Field]]] = {}
 
 
 def update_by_id(model: type[pw.Model], row_id: int, fields: dict[str, Any]) -> int:
     """`UPDATE <table> SET ... WHERE id = ?` with cached SQL; values go through field.db_value."""
     names = tuple(sorted(fields))
-    key = (model, names)
+    db = database_proxy.obj
+    key = (type(db), model, names)
     cached = _UPDATES.get(key)
     if cached is None:
-        db = database_proxy.obj
         field_objs = [model._meta.fields[n] for n in names]
         sets = ", ".join(f'"{f.column_name}" = {db.param}' for f in field_objs)
         cached = (f'UPDATE "{model._meta.table_name}" SET {sets} WHERE "id" = {db.param}', field_objs)

@@ -1,17 +1,22 @@
 """The Manager's own OpenAPI document and its offline API explorer.
 
 The document is `tablao-openapi.yaml` next to this module: Flamenco's v3 API
-unchanged plus our additions under `/api/v3/tablao/`. It is package data, so
-it is found the same way from a source checkout, a wheel or a frozen bundle.
+plus our additions under `/api/v3/tablao/`; its `info.description` lists where
+it deliberately differs from Flamenco's. It is package data, so it is found the
+same way from a source checkout, a wheel or a frozen bundle.
 
 Routes added by `add_openapi_routes`:
 - `GET /api/v3/openapi3.json`: the document as JSON (the URL Flamenco uses);
 - `GET /api/v3/openapi.yaml`: the document as written;
-- `GET /api/v3/swagger-ui/`: the API explorer (HTML, JS and CSS from `static/`),
-  with `/api/v3/swagger-ui` and `/api/v3/explorer[/]` redirecting to it.
+- `GET /api/v3/swagger-ui/`: the API explorer, Swagger UI's own files from the
+  `swagger-ui-bundle` package (as Flamenco ships Swagger UI too), with our
+  `swagger-initializer.js` pointing it at the served document;
+  `/api/v3/swagger-ui` and `/api/v3/explorer[/]` redirect to it.
 
-The explorer is self-written and loads nothing from other hosts: render farms
-often sit on networks without internet access.
+Nothing is loaded from other hosts (render farms often sit on networks without
+internet access): the files come from the installed package, Swagger UI's
+online validator is switched off, and the page's Content-Security-Policy only
+allows the Manager itself.
 """
 
 from __future__ import annotations
@@ -36,15 +41,32 @@ OPENAPI_YAML_PATH = "/api/v3/openapi.yaml"
 EXPLORER_PATH = "/api/v3/swagger-ui/"
 _EXPLORER_ALIASES = ("/api/v3/swagger-ui", "/api/v3/explorer", "/api/v3/explorer/")
 
-_CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+_CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
 _ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-# Enforces "offline" in the browser too: the page may only talk to the Manager itself.
+# Enforces "offline" in the browser too: the page may only talk to the Manager itself. Swagger UI sets
+# inline styles; scripts stay limited to the files served here.
 _EXPLORER_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "connect-src 'self' ws: wss:; frame-ancestors 'self'; base-uri 'self'"
 )
-# Browsers must re-check after a Manager upgrade, and the files are tiny.
+# Browsers must re-check after a Manager upgrade (a newer Swagger UI keeps its file names).
 _NO_CACHE = {"Cache-Control": "no-cache"}
+INITIALIZER = "swagger-initializer.js"
+# Replaces the package's initializer, which points at the public petstore example.
+_INITIALIZER_JS = """\
+// Written by Tablao: start Swagger UI on this Manager's own OpenAPI document, offline.
+window.onload = function () {
+  window.ui = SwaggerUIBundle({
+    url: "../openapi3.json",
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    validatorUrl: null,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    plugins: [SwaggerUIBundle.plugins.DownloadUrl],
+    layout: "StandaloneLayout",
+  });
+};
+""".encode("utf-8")
 
 def _package_files() -> Traversable:
     return importlib.resources.files(__package__ or "app.manager.web")
@@ -88,10 +110,10 @@ class _SpecCache:
 
 
 class _StaticCache:
-    """Explorer assets from the `static/` package folder, read once each."""
+    """Swagger UI's files from the `swagger-ui-bundle` package, read once each."""
 
     def __init__(self) -> None:
-        self._files: dict[str, bytes] = {}
+        self._files: dict[str, bytes] = {INITIALIZER: _INITIALIZER_JS}
 
     async def get(self, name: str) -> bytes | None:
         if not _ASSET_NAME.match(name) or _content_type(name) is None:
@@ -154,8 +176,15 @@ def _parse_spec(text: str) -> dict[str, Any]:
     return spec
 
 
+def swagger_ui_files() -> Traversable:
+    """The folder of Swagger UI's distribution files inside the installed `swagger-ui-bundle`."""
+    import swagger_ui_bundle
+
+    return swagger_ui_bundle.swagger_ui_path
+
+
 def _read_static(name: str) -> bytes | None:
-    path = _package_files().joinpath("static", name)
+    path = swagger_ui_files().joinpath(name)
     try:
         return path.read_bytes() if path.is_file() else None
     except OSError as exc:

@@ -29,7 +29,7 @@ async def fetch_jobs(request: web.Request) -> web.Response:
     return web.json_response({"jobs": jobs})
 
 
-def _int_query(request: web.Request, key: str, default: int | None, minimum: int) -> int | None:
+def _int_query(request: web.Request, key: str, default: int | None, minimum: int, maximum: int) -> int | None:
     raw = request.query.get(key)
     if raw is None:
         return default
@@ -37,14 +37,19 @@ def _int_query(request: web.Request, key: str, default: int | None, minimum: int
         value = int(raw)
     except ValueError:
         raise BadRequest(f"`{key}` must be a whole number")
-    if value < minimum:
-        raise BadRequest(f"`{key}` must be at least {minimum}")
+    if not minimum <= value <= maximum:
+        raise BadRequest(f"`{key}` must be from {minimum} to {maximum}")
     return value
 
 
+# The document's bounds for tablaoFetchJobsPage; the store's integers are 64-bit.
+MAX_PAGE = 10_000
+MAX_OFFSET = 2**31 - 1
+
+
 async def tablao_jobs_page(request: web.Request) -> web.Response:
-    limit = _int_query(request, "limit", 100, 1)
-    offset = _int_query(request, "offset", 0, 0) or 0
+    limit = _int_query(request, "limit", 100, 1, MAX_PAGE)
+    offset = _int_query(request, "offset", 0, 0, MAX_OFFSET) or 0
     statuses = [s for s in request.query.get("status", "").split(",") if s] or None
     jobs, total = await request.app[SERVICES].jobs.list(limit, offset, statuses)
     return web.json_response({"jobs": jobs, "total": total, "limit": limit, "offset": offset})
@@ -78,7 +83,9 @@ async def fetch_blocklist(request: web.Request) -> web.Response:
 
 
 async def remove_blocklist(request: web.Request) -> web.Response:
-    await request.app[SERVICES].jobs.remove_blocklist(_job_id(request), await read_json(request))
+    # As Flamenco: no body removes nothing.
+    entries = await read_json(request) if request.body_exists else []
+    await request.app[SERVICES].jobs.remove_blocklist(_job_id(request), entries)
     return web.Response(status=204)
 
 

@@ -56,8 +56,8 @@ def _audience_platform(request: web.Request) -> tuple[str, str]:
 
 async def get_variables(request: web.Request) -> web.Response:
     audience, platform = _audience_platform(request)
-    variables = request.app[SETTINGS].variables.resolve(audience, platform)
-    return web.json_response({"variables": variables})
+    # Flamenco's shape: the mapping itself, {name: {value, is_twoway}}.
+    return web.json_response(request.app[SETTINGS].variables.resolve(audience, platform))
 
 
 async def get_shared_storage(request: web.Request) -> web.Response:
@@ -69,10 +69,11 @@ async def get_shared_storage(request: web.Request) -> web.Response:
 
 
 async def check_shared_storage(request: web.Request) -> web.Response:
-    body = await read_json_object(request)
-    path = body.get("path")
+    # As Flamenco: no body (or no path) is the empty path, which the check reports as unusable.
+    body = await read_json_object(request) if request.body_exists else {}
+    path = body.get("path", "")
     if not isinstance(path, str):
-        raise BadRequest("`path` is required and must be a string")
+        raise BadRequest("`path` must be a string")
     check_text(path, "path", PATH_MAX)
     report = await _run_check(path, request.app[SETTINGS].config)
     data = report.to_json()
@@ -86,7 +87,10 @@ async def tablao_storage_check(request: web.Request) -> web.Response:
         raise BadRequest("`path` is required and must be a string")
     check_text(path, "path", PATH_MAX)
     config = request.app[SETTINGS].config
-    report = await _run_check(path, config, bool(body.get("shaman_enabled", config.shaman_enabled)))
+    shaman_enabled = body.get("shaman_enabled", config.shaman_enabled)
+    if not isinstance(shaman_enabled, bool):
+        raise BadRequest("`shaman_enabled` must be true or false")
+    report = await _run_check(path, config, shaman_enabled)
     return web.json_response(report.to_json())
 
 

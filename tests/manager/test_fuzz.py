@@ -1,0 +1,116 @@
+"""A property-based run over the served OpenAPI document against a real Manager (schemathesis).
+
+Schemathesis reads the document the Manager serves and sends, for every operation, requests built
+from it: its examples, boundary values of every parameter and body field (the coverage phase) and
+random valid and invalid input (the fuzzing phase). No answer may be a server error (5xx), and each
+must be one the document lists: status code, content type and body schema.
+
+Bounded to fit CI (a few examples per operation, a fixed seed so a failure reproduces); set
+TABLAO_FUZZ_EXAMPLES to search longer by hand. Left out: the operations that rewrite the Manager's
+configuration and restart it (the run would lose its Manager) and the Blender checks (they run
+programs; tests/manager covers them with their own inputs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from app.manager.web.openapi import load_spec, spec_to_json
+from tests.conftest import RunningManager, echo_job, make_config
+
+MAX_EXAMPLES = int(os.environ.get("TABLAO_FUZZ_EXAMPLES", "8"))
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+LEFT_OUT = ["saveSetupAssistantConfig", "updateConfigurationFile", "checkBlenderExePath", "findBlenderExePath"]
+
+
+class ManagerInThread:
+    """A real Manager in its own event loop on a thread, so the synchronous fuzzer can call it."""
+
+    def __init__(self, root: Path):
+        self.cfg = make_config(root)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="fuzzed-manager", daemon=True)
+        self.running: RunningManager | None = None
+
+    def start(self) -> "ManagerInThread":
+        self.thread.start()
+        self.running = asyncio.run_coroutine_threadsafe(RunningManager(self.cfg).start(), self.loop).result(60)
+        return self
+
+    @property
+    def url(self) -> str:
+        assert self.running is not None
+        return self.running.url
+
+    def stop(self) -> None:
+        if self.running is not None:
+            asyncio.run_coroutine_threadsafe(self.running.stop(), self.loop).result(60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def fuzzed_manager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagerInThread]:
+    manager = ManagerInThread(tmp_path_factory.mktemp("fuzz")).start()
+    try:
+        yield manager
+    finally:
+        manager.stop()
+
+
+@pytest.fixture(scope="module")
+def worker_auth(fuzzed_manager: ManagerInThread) -> dict[str, str]:
+    """Some real data for the fuzzer to find (a job and its tasks) and a signed-on worker's credentials."""
+    url, secret = fuzzed_manager.url + "/api/v3", secrets.token_hex(16)
+    with requests.Session() as http:
+        assert http.post(f"{url}/jobs", json=echo_job(), timeout=30).status_code == 200
+        worker = http.post(f"{url}/worker/register-worker", timeout=30, json={
+            "name": "fuzz", "secret": secret, "platform": "linux", "supported_task_types": ["misc"]}).json()
+        token = base64.b64encode(f"{worker['uuid']}:{secret}".encode()).decode()
+        auth = {"Authorization": f"Basic {token}"}
+        answer = http.post(f"{url}/worker/sign-on", headers=auth, timeout=30,
+                           json={"name": "fuzz", "supported_task_types": ["misc"], "software_version": "fuzz"})
+        assert answer.status_code == 200, answer.text
+    return auth
+
+
+@pytest.fixture(scope="module")
+def served(fuzzed_manager: ManagerInThread, worker_auth: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The Manager's URL and worker credentials, once it is known to serve the document fuzzed here."""
+    answer = requests.get(fuzzed_manager.url + "/api/v3/openapi3.json", timeout=30)
+    assert answer.status_code == 200 and answer.json() == DOCUMENT
+    return fuzzed_manager.url, worker_auth
+
+
+# The document as the Manager serves it (the served JSON is this, checked by the `served` fixture):
+# loaded here because the generated tests are made when this module is collected.
+DOCUMENT = json.loads(spec_to_json(load_spec()))
+schema = schemathesis.openapi.from_dict(DOCUMENT)
+
+
+@schema.exclude(operation_id=LEFT_OUT).parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+def test_no_server_error_and_every_answer_as_documented(case, served: tuple[str, dict[str, str]]) -> None:
+    url, worker_auth = served
+    headers = worker_auth if case.path.startswith("/api/v3/worker/") else None
+    case.call_and_validate(base_url=url, headers=headers, checks=CHECKS, timeout=30)
