@@ -80,6 +80,14 @@ class WorkerConfig:
     #: Linux: `oom_score_adj` (0-1000) for the programs tasks run, so when memory runs out the
     #: kernel kills Blender rather than the worker. None leaves it alone.
     oom_score_adjust: int | None = None
+    #: Render `blender-render` commands in a warm Blender that keeps the file loaded between tasks.
+    warm_blender: bool = True
+    #: Seconds without work after which the warm Blender is stopped (its memory freed); 0: never.
+    warm_blender_idle_s: float = 300.0
+    #: Frames after which the warm Blender is replaced by a fresh one; 0: no limit.
+    warm_blender_max_frames: int = 1000
+    #: Resident memory (MB) above which the warm Blender is replaced after its task; 0: no limit.
+    warm_blender_max_memory_mb: int = 0
 
     @property
     def can_restart(self) -> bool:
@@ -186,7 +194,15 @@ def _coerce(key: str, value: Any, source: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
             raise bad("an integer 0-1000 (higher: killed first when memory runs out)")
         return value
-    if key in ("task_wait_s", "may_i_run_wait_s"):
+    if key == "warm_blender":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if key in ("warm_blender_max_frames", "warm_blender_max_memory_mb"):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise bad("a non-negative integer (0: no limit)")
+        return value
+    if key in ("task_wait_s", "may_i_run_wait_s", "warm_blender_idle_s"):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise bad("a non-negative number")
         return float(value)

@@ -20,6 +20,7 @@ from app.worker.output_uploader import OutputUploader
 from app.worker.state_machine import Timings, WorkerStateMachine
 from app.worker.task_runner import TaskRunner
 from app.worker.upstream_buffer import UpstreamBuffer
+from app.worker.warm.pool import WarmBlenders
 
 _log = logging.getLogger(__name__)
 
@@ -37,8 +38,10 @@ class WorkerService:
         self.client = WorkerClient(config.manager_url)
         self.buffer = UpstreamBuffer(self.client, config.queue_db_path)
         self.uploader = OutputUploader(self.client)
-        self.runner = TaskRunner(self.buffer, config, self.uploader)
-        self.machine = WorkerStateMachine(self.client, config, self.runner, timings)
+        self.warm = WarmBlenders(config)
+        self.runner = TaskRunner(self.buffer, config, self.uploader, warm=self.warm)
+        self.machine = WorkerStateMachine(self.client, config, self.runner, timings,
+                                          on_asleep=lambda: self.warm.release("the worker is asleep"))
 
     async def run(self) -> int:
         # Queued updates from an earlier run may be flushed before sign-on finishes; they need these.
@@ -55,6 +58,7 @@ class WorkerService:
         finally:
             # One shutdown path, for "offline"/"restart" and for cancellation (signals) alike.
             await cancel_and_wait(*background)
+            await self.warm.close()
             await self._shutdown()
 
     async def _shutdown(self) -> None:

@@ -70,11 +70,14 @@ class WorkerStateMachine:
         config: WorkerConfig,
         runner: TaskRunnerLike,
         timings: Timings | None = None,
+        on_asleep: Callable[[], Awaitable[None]] | None = None,
     ):
         self._client = client
         self._config = config
         self._runner = runner
         self._t = timings or Timings()
+        #: Called on falling asleep (the service releases its warm Blender there).
+        self._on_asleep = on_asleep
         self._handlers: dict[WorkerStatus, StateHandler] = {
             WorkerStatus.AWAKE: self._enter_awake,
             WorkerStatus.ASLEEP: self._enter_asleep,
@@ -244,6 +247,8 @@ class WorkerStateMachine:
 
     async def _enter_asleep(self) -> Transition:
         await self._ack(WorkerStatus.ASLEEP)
+        if self._on_asleep is not None:
+            await self._on_asleep()
         backoff = self._backoff()
         wait_s = self._config.task_wait_s
         while True:

@@ -17,6 +17,7 @@ import time
 import traceback
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.api.enums import TaskStatus
 from app.api.models import AssignedTask
@@ -26,6 +27,9 @@ from app.worker.commands.registry import find_command
 from app.worker.config import WorkerConfig
 from app.worker.task_reporter import TaskReporter, UpdateSink
 from app.worker.upstream_buffer import SendResult
+
+if TYPE_CHECKING:
+    from app.worker.warm.pool import WarmBlenders
 
 _log = logging.getLogger(__name__)
 
@@ -50,6 +54,7 @@ class TaskRunner:
     outputs: OutputSink | None = None
     max_log_bytes: int = 8 * 1024
     max_log_age_s: float = 1.0
+    warm: WarmBlenders | None = None
 
     async def run(self, task: AssignedTask) -> TaskOutcome:
         _log.info(
@@ -94,7 +99,8 @@ class TaskRunner:
         steps = 0
         count = len(task.commands)
         for index, command in enumerate(task.commands):
-            ctx = CommandContext(task, command, index, self.config, reporter, self.outputs, steps_base=steps)
+            ctx = CommandContext(task, command, index, self.config, reporter, self.outputs, steps_base=steps,
+                                 warm=self.warm)
             await self._run_command(ctx, count)
             # A command reports at least one step, and never more than it announced.
             steps += max(1, command.total_step_count)

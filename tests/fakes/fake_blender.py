@@ -11,11 +11,19 @@ writes a small real PNG (stdlib only). Extra options for tests:
   --fake-frame-sleep S    sleep S seconds per frame (to test cancellation)
   --fake-skip-existing    print "skipping existing frame" for frames whose file exists
   --fake-long-line N      print one line of N characters first
+
+Warm mode: with `--python <script>` and `TABLAO_WARM_NONCE` set (how the worker starts a warm
+Blender), it answers the control script's protocol instead of rendering `--render-frame`: a
+`ready` line, then one `done` line per `{"op": "render"}` request on stdin. Test knobs come from
+the environment: FAKE_BLENDER_CRASH_FRAME (exit 3 on that frame), FAKE_BLENDER_FRAME_SLEEP
+(seconds per frame), FAKE_BLENDER_MOVIE (the scene writes a movie).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import struct
 import sys
 import time
@@ -77,6 +85,7 @@ def main() -> int:
     parser.add_argument("--render-frame", "-f", default="1")
     parser.add_argument("--scene", "-S", default="Scene")
     parser.add_argument("--python-expr", default="")
+    parser.add_argument("--python", default="")
     parser.add_argument("--fake-exit-code", type=int, default=0)
     parser.add_argument("--fake-blender5", action="store_true")
     parser.add_argument("--fake-frame-sleep", type=float, default=0.0)
@@ -99,6 +108,9 @@ def main() -> int:
     print(f'Read blend: "{blendfile}"', flush=True)
     if args.fake_long_line:
         print("x" * args.fake_long_line, flush=True)
+    nonce = os.environ.get("TABLAO_WARM_NONCE")
+    if args.python and nonce:
+        return warm_loop(nonce, args, out)
     for frame in parse_frames(args.render_frame):
         path = frame_path(args.render_output, frame)
         if args.fake_skip_existing and path.exists():
@@ -118,6 +130,29 @@ def main() -> int:
     print(flush=True)
     print("Blender quit", flush=True)
     return args.fake_exit_code
+
+
+def warm_loop(nonce: str, args: argparse.Namespace, out) -> int:
+    movie = bool(os.environ.get("FAKE_BLENDER_MOVIE"))
+    print(f"{nonce} ready " + json.dumps({"pid": os.getpid(), "scene": args.scene, "libraries": [],
+                                          "movie": movie}), flush=True)
+    crash = int(os.environ.get("FAKE_BLENDER_CRASH_FRAME", "-1"))
+    pause = float(os.environ.get("FAKE_BLENDER_FRAME_SLEEP", "0"))
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request.get("op") != "render":
+            return 0
+        frame = int(request["frame"])
+        out(f"Fra:{frame} Mem:9.15M (Peak 10.83M) | Time:00:00.00 | {args.scene}, ViewLayer | Sample 1/1")
+        if frame == crash:
+            os._exit(3)
+        time.sleep(pause)
+        path = frame_path(args.render_output, frame)
+        write_png(path, 32, 32, (frame * 40 % 256, 100, 200))
+        out(f"Saved: '{path}'")
+        out(" Time: 00:00.01 (Saving: 00:00.00)")
+        print(f"{nonce} done " + json.dumps({"frame": frame, "ok": True}), flush=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -117,7 +117,8 @@ async def test_requirement_paths_are_validated(client: TestClient, path: str) ->
     key = key_of(DATA)
     resp = await client.post(REQUIREMENTS_PATH, json={"files": [{"sha": key.sha, "size": key.size, "path": path}]})
     body = await resp.json()
-    assert resp.status == 400 and "file path" in body["message"], body
+    # A lone surrogate is refused by the JSON reader itself, before any path is looked at.
+    assert resp.status == 400 and ("file path" in body["message"] or "surrogate" in body["message"]), body
 
 
 async def test_requirements_without_paths_are_still_fine(client: TestClient) -> None:

@@ -150,7 +150,8 @@ async def test_fake_blender_run_reports_frames_steps_and_outputs(
     activities = [p["activity"] for p in sink.payloads if "activity" in p]
     assert "Rendering frame 2" in activities
     log = sink.log
-    assert log.startswith("going to run: ")
+    assert log.startswith("cold Blender: warm_blender is off")
+    assert "\ngoing to run: " in log
     assert "pid=" in log and "> Saved: '" in log
     assert "exited with code 0 after" in log.splitlines()[-1]
 

@@ -25,9 +25,10 @@ from tests.worker.fake_manager import FakeManager
 class Worker:
     """A state machine with real collaborators, running in the background."""
 
-    def __init__(self, config: WorkerConfig, timings: Timings = FAST):
+    def __init__(self, config: WorkerConfig, timings: Timings = FAST, on_asleep=None):
         self.config = config
         self.timings = timings
+        self.on_asleep = on_asleep
         self.client = WorkerClient(config.manager_url)
         self.machine: WorkerStateMachine | None = None
         self.task: asyncio.Task[int] | None = None
@@ -36,7 +37,8 @@ class Worker:
         self._buffer_cm = running_buffer(self.client, self.config.queue_db_path)
         buffer = await self._buffer_cm.__aenter__()
         runner = TaskRunner(buffer, self.config, OutputUploader(self.client), max_log_age_s=0.05)
-        self.machine = WorkerStateMachine(self.client, self.config, runner, self.timings)
+        self.machine = WorkerStateMachine(self.client, self.config, runner, self.timings,
+                                          on_asleep=self.on_asleep)
         self.task = asyncio.create_task(self.machine.run())
         return self
 
@@ -113,6 +115,21 @@ async def test_lazy_status_request_goes_asleep_then_wakes(fake_manager: FakeMana
     await until(lambda: fake_manager.workers[worker_id].status == "awake")
     task_id = fake_manager.add_task(_echo("after waking"))
     await until(lambda: _statuses(fake_manager, task_id) == ["active", "completed"])
+
+
+async def test_falling_asleep_calls_the_hook_that_releases_the_warm_blender(
+    fake_manager: FakeManager, worker_config: WorkerConfig
+) -> None:
+    calls: list[str] = []
+
+    async def on_asleep() -> None:
+        calls.append("asleep")
+
+    async with Worker(worker_config, on_asleep=on_asleep):
+        await until(lambda: len(fake_manager.workers) == 1 and fake_manager.state_changes != [])
+        assert calls == []
+        fake_manager.request_status(next(iter(fake_manager.workers)), "asleep")
+        await until(lambda: calls == ["asleep"])
 
 
 async def test_unknown_status_falls_back_to_asleep(

@@ -3,6 +3,10 @@
 Order: job priority, task priority, job creation (job id), task order in the job. The partial
 index `tasks_runnable` (see migration 0001) serves the ORDER BY, so the scan stops at the first
 row that passes the per-row checks, whatever the queue length.
+
+Among tasks that rank equal on both priorities, a worker gets one from the job it last ran, so
+its warm Blender (file already loaded) is reused: a second lookup pinned to that job and those
+priorities, which the same index serves by equality on its leading columns.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from app.manager.persistence.models import Job, Task, database_proxy
 from app.manager.persistence.prepared import Prepared
 
 _SQL = """
-SELECT t.id FROM tasks t {hint}
+SELECT t.id, t.job_id, t.job_priority, t.priority FROM tasks t {hint}
 JOIN jobs j ON j.id = t.job_id
 WHERE t.status IN ('queued', 'soft-failed')
   AND j.status IN ('active', 'queued')
@@ -34,7 +38,12 @@ LIMIT 1
 """
 
 
-_SQL_CACHE: dict[tuple[int, bool], str] = {}
+_SQL_CACHE: dict[tuple[int, bool, bool], str] = {}
+
+_LAST_JOB_SQL = """
+SELECT job_id FROM tasks WHERE worker_id = {p} AND last_touched_at IS NOT NULL
+ORDER BY last_touched_at DESC LIMIT 1
+"""
 
 
 def find_runnable_task(worker_id: int, task_types: Sequence[str]) -> int | None:
@@ -42,20 +51,38 @@ def find_runnable_task(worker_id: int, task_types: Sequence[str]) -> int | None:
     if not task_types:
         return None
     db = database_proxy.obj
-    key = (len(task_types), isinstance(db, pw.SqliteDatabase))
+    params = [*task_types, worker_id, worker_id, worker_id]
+    row = db.execute_sql(_sql(db, len(task_types), False), params).fetchone()
+    if row is None:
+        return None
+    task_id, job_id, job_priority, priority = row
+    last = db.execute_sql(_LAST_JOB_SQL.format(p=db.param), [worker_id]).fetchone()
+    if last is None or last[0] == job_id:
+        return task_id
+    # Warmth only breaks ties: the same priorities as the best task, in the last job.
+    same = db.execute_sql(_sql(db, len(task_types), True), [*params, last[0], job_priority, priority])
+    row = same.fetchone()
+    return row[0] if row else task_id
+
+
+def _sql(db: pw.Database, type_count: int, same_rank: bool) -> str:
+    key = (type_count, isinstance(db, pw.SqliteDatabase), same_rank)
     sql = _SQL_CACHE.get(key)
     if sql is None:
-        sql = _SQL_CACHE[key] = _build_sql(db, len(task_types))
-    row = db.execute_sql(sql, [*task_types, worker_id, worker_id, worker_id]).fetchone()
-    return row[0] if row else None
+        sql = _SQL_CACHE[key] = _build_sql(db, type_count, same_rank)
+    return sql
 
 
-def _build_sql(db: pw.Database, type_count: int) -> str:
+def _build_sql(db: pw.Database, type_count: int, same_rank: bool = False) -> str:
     p = db.param
     # On SQLite, pin the plan: with few rows or stale statistics the planner may start from `jobs`
     # and sort every runnable task on each call, which is what made Flamenco's query slow.
     hint = "INDEXED BY tasks_runnable" if isinstance(db, pw.SqliteDatabase) else ""
-    return _SQL.format(types=", ".join([p] * type_count), p=p, hint=hint)
+    sql = _SQL.format(types=", ".join([p] * type_count), p=p, hint=hint)
+    if same_rank:
+        pinned = f"AND t.job_id = {p} AND t.job_priority = {p} AND t.priority = {p}"
+        sql = sql.replace("\nORDER BY", f"\n  {pinned}\nORDER BY")
+    return sql
 
 
 _ACTIVE_TASK = Prepared(lambda w: (

@@ -13,12 +13,15 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.api.models import AssignedTask, Command
 from app.worker import procs
 from app.worker.config import WorkerConfig
 from app.worker.task_reporter import TaskReporter
+
+if TYPE_CHECKING:
+    from app.worker.warm.pool import WarmBlenders
 
 _log = logging.getLogger(__name__)
 
@@ -52,6 +55,8 @@ class CommandContext:
     outputs: OutputSink | None = None
     steps_base: int = 0
     steps_done: int = field(default=0, init=False)
+    #: The worker's warm Blender, for `blender-render`; None renders every task cold.
+    warm: WarmBlenders | None = None
 
     def log(self, line: str) -> None:
         self.reporter.log(line)

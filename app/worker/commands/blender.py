@@ -4,13 +4,17 @@ Command line: `exe exeArgs argsBefore [blendfile] args`. Output lines are parsed
 Blender 5 log prefix `<time> render | `): `Fra:<n>` updates the activity, `Saved: '<file>'` counts
 the frame done and offers the file as last-rendered image, `Time: ...` closes a frame (counted once
 even when a `Saved:` line came first), and "skipping existing frame" counts a step.
+
+A command whose arguments are all understood renders in the worker's warm Blender (see
+`app.worker.warm`), with the same output lines reported the same way; any other runs cold. The
+task log says which, and why a command ran cold.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +27,8 @@ from app.worker.commands.base import (
     split_exe,
 )
 from app.worker.find_exe import resolve_executable
+from app.worker.warm.pool import MustRunCold, TaskHooks, WarmBlenders, WarmFailed
+from app.worker.warm.request import ColdReason, WarmRequest, parse_warm_request
 
 _log = logging.getLogger(__name__)
 
@@ -82,23 +88,35 @@ class BlenderOutputParser:
         return LineInfo()
 
 
+def _argv_parts(params: Mapping[str, Any], exe_path: str) -> tuple[list[str], str, list[str]]:
+    """(executable and arguments before the file, the file, arguments after it)."""
+    exe_parts = split_exe(param_str(params, "exe"))
+    before = [exe_path, *exe_parts[1:]]
+    before += split_args(param_str(params, "exeArgs", required=False))
+    before += param_str_list(params, "argsBefore")
+    return before, param_str(params, "blendfile", required=False), param_str_list(params, "args")
+
+
 def build_blender_argv(params: Mapping[str, Any], exe_path: str) -> list[str]:
     """The full Blender command line for a `blender-render` command's parameters."""
-    exe_parts = split_exe(param_str(params, "exe"))
-    argv = [exe_path, *exe_parts[1:]]
-    argv += split_args(param_str(params, "exeArgs", required=False))
-    argv += param_str_list(params, "argsBefore")
-    blendfile = param_str(params, "blendfile", required=False)
-    if blendfile:
-        argv.append(blendfile)
-    argv += param_str_list(params, "args")
-    return argv
+    before, blendfile, after = _argv_parts(params, exe_path)
+    return [*before, *([blendfile] if blendfile else []), *after]
 
 
-async def blender_render(ctx: CommandContext, params: Mapping[str, Any]) -> None:
-    """Run Blender; fail when it exits non-zero."""
-    exe = split_exe(param_str(params, "exe"))[0]
-    argv = build_blender_argv(params, resolve_executable(exe, ctx.config))
+def warm_or_cold(ctx: CommandContext, params: Mapping[str, Any], exe_path: str) -> WarmRequest | ColdReason:
+    """The warm request for this command, or why it runs in a fresh Blender."""
+    if ctx.warm is None or not ctx.config.warm_blender:
+        return ColdReason("warm_blender is off in the worker configuration")
+    if params.get("warm", True) is False:
+        return ColdReason("the command asks for a cold run (warm: false)")
+    before, blendfile, after = _argv_parts(params, exe_path)
+    request = parse_warm_request(exe_path, before[1:], blendfile, after)
+    if isinstance(request, WarmRequest) and (reason := ctx.warm.cold_reason(request)):
+        return ColdReason(reason)
+    return request
+
+
+def _frame_reporter(ctx: CommandContext) -> Callable[[str], None]:
     parser = BlenderOutputParser()
 
     def on_line(line: str) -> None:
@@ -111,6 +129,47 @@ async def blender_render(ctx: CommandContext, params: Mapping[str, Any]) -> None
             frame = parser.current_frame
             ctx.add_step(f"Rendered frame {frame}" if frame is not None else None)
 
-    code = await ctx.run_process(argv, on_line)
+    return on_line
+
+
+async def blender_render(ctx: CommandContext, params: Mapping[str, Any]) -> None:
+    """Run Blender, warm when possible; fail when it exits non-zero or a warm frame fails."""
+    exe = split_exe(param_str(params, "exe"))[0]
+    exe_path = resolve_executable(exe, ctx.config)
+    argv = build_blender_argv(params, exe_path)
+    request = warm_or_cold(ctx, params, exe_path)
+    if isinstance(request, WarmRequest):
+        assert ctx.warm is not None
+        if await _render_warm(ctx, ctx.warm, request):
+            return
+        request = ColdReason(ctx.warm.cold_reason(request) or "the warm Blender cannot render it")
+    ctx.log(f"cold Blender: {request.text}")
+    code = await ctx.run_process(argv, _frame_reporter(ctx))
     if code != 0:
         raise CommandError(f"blender exited with code {code}")
+
+
+async def _render_warm(ctx: CommandContext, warm: WarmBlenders, request: WarmRequest) -> bool:
+    """Render in the warm Blender; False when the scene turned out to need a cold run."""
+    on_line = _frame_reporter(ctx)
+
+    def output(pid: int, line: str) -> None:
+        ctx.log(f"pid={pid} > {line}")
+        on_line(line)
+
+    ctx.log(f"warm Blender: frames {_frame_list(request.frames)}")
+    try:
+        await warm.render(request, TaskHooks(log=ctx.log, output=output))
+    except MustRunCold:
+        return False
+    except WarmFailed as exc:
+        raise CommandError(str(exc)) from None
+    except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+        raise CommandError(f"cannot run {request.key[0]}: {exc.strerror or exc}") from exc
+    return True
+
+
+def _frame_list(frames: tuple[int, ...]) -> str:
+    if len(frames) > 1 and frames == tuple(range(frames[0], frames[-1] + 1)):
+        return f"{frames[0]}..{frames[-1]}"
+    return ",".join(map(str, frames))

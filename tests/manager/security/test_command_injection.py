@@ -61,10 +61,10 @@ async def test_no_payload_runs_through_any_path_or_program_endpoint(manager, tmp
     config_before = manager.cfg.path.read_text()
     for text in texts:
         status, body = await manager.request("POST", BLENDER_CHECK, json={"path": text})
-        assert status == 200 and body["is_usable"] is False and body["cause"], (text, body)
+        assert _refused(status, body), (text, body)
         for path in STORAGE_CHECKS:
             status, body = await manager.request("POST", path, json={"path": text})
-            assert status == 200 and body["is_usable"] is False, (path, text, body)
+            assert _refused(status, body), (path, text, body)
         for source in ("input_path", "path_envvar", "system_location"):
             blender = {"input": text, "path": text, "source": source, "is_usable": True, "cause": ""}
             status, body = await manager.request("POST", SETUP, json={
@@ -100,12 +100,25 @@ async def test_saving_variables_runs_nothing_on_the_manager(manager, attack):
     ("/tmp/\nblender", "control characters"),
     ("/" + "b" * 5000, "longer than 4096 bytes"),
     ("/" + "b" * 300, "not found"),
-    ("/\ud800", "cannot be part of a file name"),
 ])
 async def test_blender_check_refuses_what_is_no_executable_file(manager, text, cause):
     status, body = await manager.request("POST", BLENDER_CHECK, json={"path": text})
     assert status == 200 and body["is_usable"] is False, body
     assert cause in body["cause"] and len(body["cause"]) < 600
+
+
+def _refused(status: int, body: dict) -> bool:
+    """A check refuses a path either as a usable-false answer with a cause, or as a 400 in words
+    (text no path can hold, such as NUL or a lone surrogate, is refused as bad input)."""
+    if status == 200:
+        return body["is_usable"] is False and bool(body["cause"])
+    return status == 400 and bool(body.get("message"))
+
+
+async def test_blender_check_refuses_text_no_file_name_can_hold(manager):
+    status, body = await manager.request("POST", BLENDER_CHECK, data='{"path": "/\\ud800"}',
+                                         headers={"Content-Type": "application/json"})
+    assert status == 400 and "surrogate" in body["message"], body
 
 
 async def test_blender_check_refuses_folders_and_non_executables(manager, tmp_path):
