@@ -93,3 +93,76 @@ def test_explain_covers_the_usual_reasons():
     assert "busy" in explain(job, tasks, [dict(awake, task={"id": "t"})], [])
     assert "paused" in explain({"status": "paused"}, tasks, [awake], [])
     assert explain({"status": "completed"}, tasks, [awake], []) == ""
+
+
+def test_the_blocklist_shows_a_failing_worker_and_lets_it_try_again(qloop, manager_proc, tmp_path):
+    from tests.e2e.farm import blender_job
+
+    job = manager_proc.send("POST", "/api/v3/jobs", blender_job(tmp_path / "scene.blend", tmp_path / "out",
+                                                                frames="1-4", chunk_size=1, name="cursed"))
+
+    async def body():
+        worker = await HttpWorker(manager_proc.url, "unlucky").register_and_sign_on()
+        spare = await HttpWorker(manager_proc.url, "spare").register_and_sign_on()  # keeps the job retryable
+        for _ in range(3):  # three failures of one job: the Manager blocklists the worker for it
+            status, task = await worker.claim(wait=5)
+            assert status == 200, task
+            await worker.fail(task["uuid"])
+        assert manager_proc.get(f"/api/v3/jobs/{job['id']}/blocklist")
+        dashboard, window = await open_dashboard([manager_proc.url])
+        try:
+            await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="the job")
+            _show(window, dashboard, "cursed")
+            detail = window.detail
+            await wait_for(lambda: detail.blocklist_model.rowCount() == 1, message="the blocklist")
+            assert detail.blocklist_model.item(0, 0).text() == "unlucky"
+            detail.blocklist_view.selectRow(0)
+            detail._remove_blocklisted()
+            await wait_for(lambda: detail.blocklist_model.rowCount() == 0, message="removed")
+            assert manager_proc.get(f"/api/v3/jobs/{job['id']}/blocklist") == []
+        finally:
+            window.close()
+            await dashboard.close()
+            await worker.close()
+            await spare.close()
+
+    qloop.run_until_complete(body())
+
+
+def test_requeue_failed_tasks_touches_only_the_failed_ones(qloop, manager_proc, tmp_path):
+    from tests.e2e.farm import blender_job
+    from tests.ui.test_dashboard import _select
+
+    job = manager_proc.send("POST", "/api/v3/jobs", blender_job(tmp_path / "scene.blend", tmp_path / "out",
+                                                                frames="1-3", chunk_size=1, name="half done"))
+
+    def statuses() -> dict[str, str]:
+        return {t["name"]: t["status"] for t in manager_proc.get(f"/api/v3/jobs/{job['id']}/tasks")["tasks"]}
+
+    async def body():
+        worker = await HttpWorker(manager_proc.url, "only").register_and_sign_on()
+        status, first = await worker.claim(wait=5)
+        await worker.complete(first["uuid"])
+        status, second = await worker.claim(wait=5)
+        await worker.fail(second["uuid"])  # the only worker failed it: the task fails for good
+        before = statuses()
+        assert before[second["name"]] == "failed" and before[first["name"]] == "completed"
+        dashboard, window = await open_dashboard([manager_proc.url])
+        try:
+            await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="the job")
+            _select(window.jobs_view, {"half done"})
+            window.jobs_view.actions["requeue_failed"].trigger()
+            await wait_for(lambda: statuses()[second["name"]] == "queued", message="the failed task requeued")
+            after = statuses()
+            assert after[first["name"]] == "completed"
+            # The failed task and the task that depends on it (the preview video) run again;
+            # the completed and the other canceled render are left as they were.
+            unchanged = set(before) - {second["name"], "preview-video"}
+            assert {n: after[n] for n in unchanged} == {n: before[n] for n in unchanged}
+            assert after["preview-video"] == "queued"
+        finally:
+            window.close()
+            await dashboard.close()
+            await worker.close()
+
+    qloop.run_until_complete(body())

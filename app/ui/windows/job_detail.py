@@ -101,6 +101,7 @@ class JobDetail(QWidget):
         tabs.addTab(log_pane, "Task log")
         tabs.addTab(self.failures, "Failures")
         tabs.addTab(self.settings, "Settings && metadata")
+        tabs.addTab(self._make_blocklist(), "Blocklist")
         self.tabs = tabs
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.task_table)
@@ -115,6 +116,57 @@ class JobDetail(QWidget):
         dashboard.task_log_appended.connect(self._log_appended)
         dashboard.last_rendered_changed.connect(self._last_rendered_changed)
         dashboard.jobs.dataChanged.connect(self._job_row_changed)
+
+    def _make_blocklist(self) -> QWidget:
+        from PySide6.QtGui import QStandardItem, QStandardItemModel
+
+        self.blocklist_model = QStandardItemModel(0, 2, self)
+        self.blocklist_model.setHorizontalHeaderLabels(["Worker", "Task type"])
+        self.blocklist_view = QTableView()
+        self.blocklist_view.setObjectName("blocklist")
+        self.blocklist_view.setModel(self.blocklist_model)
+        self.blocklist_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.blocklist_view.horizontalHeader().setStretchLastSection(True)
+        self.blocklist_view.verticalHeader().hide()
+        self._item = QStandardItem
+        remove = QPushButton("Let them try again")
+        remove.setToolTip("Remove the selected workers from this job's blocklist")
+        remove.clicked.connect(self._remove_blocklisted)
+        pane = QWidget()
+        layout = QVBoxLayout(pane)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("Workers that failed this job too often and no longer get its tasks:"))
+        layout.addWidget(self.blocklist_view)
+        layout.addWidget(remove, 0, Qt.AlignmentFlag.AlignRight)
+        self._blocklist: list = []
+        return pane
+
+    async def _load_blocklist(self, conn: ManagerConnection, job_id: str) -> None:
+        try:
+            entries = await conn.client.job_blocklist(job_id)
+        except Exception as exc:  # noqa: BLE001
+            _log.info("no blocklist for %s: %s", job_id, exc)
+            return
+        if job_id != self.job.get("id"):
+            return
+        self._blocklist = entries
+        self.blocklist_model.removeRows(0, self.blocklist_model.rowCount())
+        for entry in entries:
+            self.blocklist_model.appendRow([self._item(entry.worker_name or entry.worker_id),
+                                            self._item(entry.task_type)])
+
+    @asyncSlot()
+    async def _remove_blocklisted(self) -> None:
+        rows = sorted({i.row() for i in self.blocklist_view.selectionModel().selectedRows()})
+        if not rows or self.conn is None:
+            return
+        chosen = [self._blocklist[r] for r in rows if r < len(self._blocklist)]
+        try:
+            await self.conn.client.remove_from_blocklist(self.job["id"], chosen)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, "Could not change the blocklist", exc)
+            return
+        await self._load_blocklist(self.conn, self.job["id"])
 
     # --- showing a job ---------------------------------------------------------------------------
     def show_job(self, row: dict[str, Any]) -> None:
@@ -152,6 +204,7 @@ class JobDetail(QWidget):
         self.tasks.reset(tasks)
         await self._explain_waiting(conn, tasks)
         self._show_summary()
+        await self._load_blocklist(conn, job_id)
         self._show_failures()
         await self._fetch_image(conn, job_id)
 
