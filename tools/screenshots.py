@@ -72,7 +72,11 @@ async def shoot(out: Path, tmp: Path) -> None:
         await _until(lambda: manager.get(f"/api/v3/jobs/{job['id']}/last-rendered") is not None, 180)
         await asyncio.sleep(1.0)
         window.jobs_view.select_job(job["id"])
-        await asyncio.sleep(2.5)
+        await _until(lambda: window.detail.tasks.rowCount() > 0, 30)
+        active = next((r for r in range(window.detail.task_proxy.rowCount())
+                       if window.detail.task_proxy.index(r, 1).data() == "active"), 0)
+        window.detail.task_table.selectRow(active)  # its log follows live in the tail
+        await asyncio.sleep(3.0)
         window.grab().save(str(out / "dashboard-jobs.png"))
         window.detail.grab().save(str(out / "job-detail.png"))
         window.tabs.setCurrentIndex(1)
