@@ -15,7 +15,21 @@ from app.manager.web.connection_guard import (
     connection_tracking_middleware,
     descriptor_limit,
 )
-from app.manager.web.keys import FARM_STATUS, JOB_TYPES, SERVICES, SETTINGS
+from app.manager.web.keys import (
+    ADMIN_TOKEN,
+    BUS,
+    CREDENTIALS,
+    FARM_STATUS,
+    JOB_TYPES,
+    JOBS,
+    LAST_RENDERED,
+    SERVICES,
+    SESSIONS,
+    SETTINGS,
+    SHAMAN,
+    TASK_LOGS,
+    WORKER_ADMIN,
+)
 from app.manager.web.middlewares import access_token_middleware, error_middleware
 from app.manager.web.openapi import add_openapi_routes
 from app.manager.web.routes import add_routes
@@ -34,6 +48,10 @@ def create_app(services: ManagerServices) -> web.Application:
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[SERVICES] = services
     app[SETTINGS], app[FARM_STATUS], app[JOB_TYPES] = services.settings, services.farm_status, services.compiler
+    app[JOBS], app[SESSIONS], app[WORKER_ADMIN] = services.jobs, services.sessions, services.admin
+    app[CREDENTIALS], app[TASK_LOGS], app[LAST_RENDERED] = services.creds, services.task_logs, services.last_rendered
+    app[BUS], app[ADMIN_TOKEN] = services.bus, services.admin_token
+    app[SHAMAN] = services.shaman if services.shaman_available else None
     add_routes(app)
     add_openapi_routes(app)
     if services.shaman_routes is not None:

@@ -1,7 +1,7 @@
 """Typed application keys of the Manager's aiohttp app.
 
-`SERVICES` is the whole composition (kept while handlers move over); the narrow keys give a
-handler only the service it calls.
+Each handler reads only the service it calls through a narrow key. `SERVICES`, the whole
+composition, is for the app factory alone.
 """
 
 from __future__ import annotations
@@ -11,10 +11,17 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from app.common.events import EventBus
+    from app.manager.auth import CredentialCache
     from app.manager.background import FarmStatusService
+    from app.manager.job_service import JobService
+    from app.manager.last_rendered import LastRendered
     from app.manager.service import ManagerServices
     from app.manager.settings_service import SettingsService
+    from app.manager.task_logs import TaskLogs
     from app.manager.web.handlers.meta import JobTypeCatalog
+    from app.manager.worker_admin import WorkerAdmin
+    from app.manager.worker_sessions import WorkerSessions
 
 SERVICES: web.AppKey[ManagerServices] = web.AppKey("services")
 #: Configuration, variables, setup assistant (meta handlers).
@@ -23,3 +30,21 @@ SETTINGS: web.AppKey[SettingsService] = web.AppKey("settings")
 FARM_STATUS: web.AppKey[FarmStatusService] = web.AppKey("farm_status")
 #: The job compiler, for the job types it offers.
 JOB_TYPES: web.AppKey[JobTypeCatalog] = web.AppKey("job_types")
+#: Jobs and tasks: submit, query, status, priority, tag, blocklist, deletion.
+JOBS: web.AppKey[JobService] = web.AppKey("jobs")
+#: The worker API: registration, sign-on, task hand-out and updates.
+SESSIONS: web.AppKey[WorkerSessions] = web.AppKey("sessions")
+#: Worker management: status requests, tags, sleep schedules, deletion.
+WORKER_ADMIN: web.AppKey[WorkerAdmin] = web.AppKey("worker_admin")
+#: Worker credentials (HTTP Basic).
+CREDENTIALS: web.AppKey[CredentialCache] = web.AppKey("credentials")
+#: Task log files.
+TASK_LOGS: web.AppKey[TaskLogs] = web.AppKey("task_logs")
+#: Last-rendered images.
+LAST_RENDERED: web.AppKey[LastRendered] = web.AppKey("last_rendered")
+#: The event bus (the event stream, task-log events).
+BUS: web.AppKey[EventBus] = web.AppKey("bus")
+#: The admin token ("" when there is none: admin only from this machine).
+ADMIN_TOKEN: web.AppKey[str] = web.AppKey("admin_token")
+#: The Shaman, or None when it is off.
+SHAMAN: web.AppKey[object | None] = web.AppKey("shaman")

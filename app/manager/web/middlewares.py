@@ -10,7 +10,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from app.api.errors import ApiError
 from app.manager.persistence.errors import IntegrityProblem
 from app.manager.web.access import check_request
-from app.manager.web.keys import SERVICES
+from app.manager.web.keys import ADMIN_TOKEN, SETTINGS
 from app.manager.web.request_body import read_json, read_json_object  # noqa: F401 - their old home
 
 _log = logging.getLogger(__name__)
@@ -67,8 +67,7 @@ def _http_error_message(request: web.Request, exc: web.HTTPException) -> str:
 @web.middleware
 async def access_token_middleware(request: web.Request, handler):
     """The optional access token on every route, and the admin token on admin routes (see access.py)."""
-    services = request.app[SERVICES]
-    cfg = services.config
-    check_request(request, cfg.access_token, services.admin_token, cfg.trust_local_requests,
+    cfg = request.app[SETTINGS].config
+    check_request(request, cfg.access_token, request.app[ADMIN_TOKEN], cfg.trust_local_requests,
                   str(cfg.base_dir) if cfg.path is not None else "")
     return await handler(request)

@@ -63,7 +63,7 @@ async def _run_job(manager, worker: HttpWorker, long_poll: float) -> int:
 
 
 async def test_idle_and_slowloris_connections_are_closed_while_a_worker_claims(manager_factory):
-    manager = await manager_factory(http_idle_timeout=1.0, http_header_timeout=0.4, http_body_timeout=0.4)
+    manager = await manager_factory(http_idle_timeout=2.0, http_header_timeout=1.0, http_body_timeout=1.0)
     worker = await _worker(manager)
     try:
         idle_r, _idle_w = await _connect(manager)
@@ -86,7 +86,7 @@ async def test_idle_and_slowloris_connections_are_closed_while_a_worker_claims(m
 
         dripping = asyncio.create_task(drip())
         closed = asyncio.gather(*(_closed_by_server(r) for r in (idle_r, kept_r, half_r, drip_r, stall_r)))
-        done = await _run_job(manager, worker, long_poll=2.0)
+        done = await _run_job(manager, worker, long_poll=5.0)
         idle_said, kept_said, half_said, drip_said, stall_said = await closed
         dripping.cancel()
 

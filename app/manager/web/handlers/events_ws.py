@@ -25,18 +25,18 @@ from app.api.events import ManagerStarted
 from app.common import events as ev
 from app.common.jsontext import JsonRejected, parse_json
 from app.manager.web.event_outbox import EventOutbox
-from app.manager.web.keys import SERVICES
+from app.manager.web.keys import BUS, FARM_STATUS, SETTINGS
 
 _log = logging.getLogger(__name__)
 _CLOSE_TIMEOUT = 1.0  # how long a close frame may take to leave before the connection is cut
 
 
 async def event_stream(request: web.Request) -> web.WebSocketResponse:
-    services = request.app[SERVICES]
-    heartbeat = services.config.events_heartbeat
+    config = request.app[SETTINGS].config
+    heartbeat = config.events_heartbeat
     ws = web.WebSocketResponse(heartbeat=heartbeat if heartbeat > 0 else None)
     await ws.prepare(request)
-    bus = services.bus
+    bus = request.app[BUS]
     # `?types=a,b` filters from the first message on; a later subscribe command can change it.
     query_types = request.query.get("types")
     state = {"types": set(query_types.split(",")) if query_types else None, "task_logs": set()}
@@ -45,10 +45,10 @@ async def event_stream(request: web.Request) -> web.WebSocketResponse:
     def overflow(reason: str) -> None:
         dropping.append(asyncio.create_task(_drop(request, ws, sender, reason)))
 
-    outbox = EventOutbox(lambda event: _wanted(event, state), services.config.events_max_queued_bytes,
+    outbox = EventOutbox(lambda event: _wanted(event, state), config.events_max_queued_bytes,
                          overflow)
     sender = asyncio.create_task(_send_loop(ws, outbox))
-    outbox.offer(ev.Event(ev.MANAGER_DID_START, ManagerStarted(status=services.farm_status.status).to_json()))
+    outbox.offer(ev.Event(ev.MANAGER_DID_START, ManagerStarted(status=request.app[FARM_STATUS].status).to_json()))
     bus.add_listener(outbox.offer)
     try:
         async for msg in ws:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.api.errors import BadRequest
-from app.manager.web.keys import SERVICES
+from app.manager.web.keys import JOBS, LAST_RENDERED, SHAMAN
 from app.manager.web.middlewares import error_json
 from app.manager.web.request_body import JOB_BODY_MAX, read_json
 
@@ -15,17 +15,17 @@ def _job_id(request: web.Request) -> str:
 
 
 async def submit_job(request: web.Request) -> web.Response:
-    job = await request.app[SERVICES].jobs.submit(await read_json(request, JOB_BODY_MAX))
+    job = await request.app[JOBS].submit(await read_json(request, JOB_BODY_MAX))
     return web.json_response(job)
 
 
 async def check_job(request: web.Request) -> web.Response:
-    await request.app[SERVICES].jobs.check(await read_json(request, JOB_BODY_MAX))
+    await request.app[JOBS].check(await read_json(request, JOB_BODY_MAX))
     return web.Response(status=204)
 
 
 async def fetch_jobs(request: web.Request) -> web.Response:
-    jobs, _total = await request.app[SERVICES].jobs.list()
+    jobs, _total = await request.app[JOBS].list()
     return web.json_response({"jobs": jobs})
 
 
@@ -51,72 +51,71 @@ async def tablao_jobs_page(request: web.Request) -> web.Response:
     limit = _int_query(request, "limit", 100, 1, MAX_PAGE)
     offset = _int_query(request, "offset", 0, 0, MAX_OFFSET) or 0
     statuses = [s for s in request.query.get("status", "").split(",") if s] or None
-    jobs, total = await request.app[SERVICES].jobs.list(limit, offset, statuses)
+    jobs, total = await request.app[JOBS].list(limit, offset, statuses)
     return web.json_response({"jobs": jobs, "total": total, "limit": limit, "offset": offset})
 
 
 async def fetch_job(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[SERVICES].jobs.fetch(_job_id(request)))
+    return web.json_response(await request.app[JOBS].fetch(_job_id(request)))
 
 
 async def fetch_job_tasks(request: web.Request) -> web.Response:
-    return web.json_response({"tasks": await request.app[SERVICES].jobs.job_tasks(_job_id(request))})
+    return web.json_response({"tasks": await request.app[JOBS].job_tasks(_job_id(request))})
 
 
 async def set_job_status(request: web.Request) -> web.Response:
-    await request.app[SERVICES].jobs.set_job_status(_job_id(request), await read_json(request))
+    await request.app[JOBS].set_job_status(_job_id(request), await read_json(request))
     return web.Response(status=204)
 
 
 async def set_job_priority(request: web.Request) -> web.Response:
-    await request.app[SERVICES].jobs.set_priority(_job_id(request), await read_json(request))
+    await request.app[JOBS].set_priority(_job_id(request), await read_json(request))
     return web.Response(status=204)
 
 
 async def set_job_tag(request: web.Request) -> web.Response:
-    await request.app[SERVICES].jobs.set_tag(_job_id(request), await read_json(request))
+    await request.app[JOBS].set_tag(_job_id(request), await read_json(request))
     return web.Response(status=204)
 
 
 async def fetch_blocklist(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[SERVICES].jobs.blocklist(_job_id(request)))
+    return web.json_response(await request.app[JOBS].blocklist(_job_id(request)))
 
 
 async def remove_blocklist(request: web.Request) -> web.Response:
     # As Flamenco: no body removes nothing.
     entries = await read_json(request) if request.body_exists else []
-    await request.app[SERVICES].jobs.remove_blocklist(_job_id(request), entries)
+    await request.app[JOBS].remove_blocklist(_job_id(request), entries)
     return web.Response(status=204)
 
 
 async def delete_job(request: web.Request) -> web.Response:
-    await request.app[SERVICES].jobs.request_deletion(_job_id(request))
+    await request.app[JOBS].request_deletion(_job_id(request))
     return web.Response(status=204)
 
 
 async def what_would_delete_do(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    job = await services.jobs.fetch(_job_id(request))
+    job = await request.app[JOBS].fetch(_job_id(request))
+    shaman = request.app[SHAMAN]
     checkout = (job.get("storage") or {}).get("shaman_checkout_id")
     # Deletion erases only a checkout the Shaman made; say so only for those.
-    has_checkout = bool(checkout) and services.shaman_available and await services.shaman.has_checkout(checkout)
+    has_checkout = bool(checkout) and shaman is not None and await shaman.has_checkout(checkout)
     return web.json_response({"shaman_checkout": has_checkout})
 
 
 async def mass_delete(request: web.Request) -> web.Response:
-    count = await request.app[SERVICES].jobs.request_mass_deletion(await read_json(request))
+    count = await request.app[JOBS].request_mass_deletion(await read_json(request))
     if count == 0:
         return error_json(416, "no jobs were last updated at or before that time")
     return web.Response(status=204)
 
 
 async def last_rendered(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    await services.jobs.fetch(_job_id(request))  # 404 for unknown jobs
-    info = services.last_rendered.info(_job_id(request))
+    await request.app[JOBS].fetch(_job_id(request))  # 404 for unknown jobs
+    info = request.app[LAST_RENDERED].info(_job_id(request))
     return web.json_response(info) if info else web.Response(status=204)
 
 
 async def global_last_rendered(request: web.Request) -> web.Response:
-    info = request.app[SERVICES].last_rendered.global_info()
+    info = request.app[LAST_RENDERED].global_info()
     return web.json_response(info) if info else web.Response(status=204)

@@ -7,7 +7,7 @@ from aiohttp import web
 from app.api.events import TaskLogUpdate
 from app.api.headers import WAIT_HEADER
 from app.manager.auth import WorkerIdentity
-from app.manager.web.keys import SERVICES
+from app.manager.web.keys import BUS, CREDENTIALS, LAST_RENDERED, SESSIONS, TASK_LOGS
 from app.manager.web.middlewares import error_json
 from app.manager.web.request_body import WORKER_BODY_MAX, read_json_object
 
@@ -15,7 +15,7 @@ MAX_IMAGE_BYTES = 25 * 1024 * 1024
 
 
 def _ident(request: web.Request) -> WorkerIdentity:
-    return request.app[SERVICES].creds.authenticate(request.headers.get("Authorization"))
+    return request.app[CREDENTIALS].authenticate(request.headers.get("Authorization"))
 
 
 def _wait(request: web.Request) -> float:
@@ -31,23 +31,23 @@ def _address(request: web.Request) -> str:
 
 async def register_worker(request: web.Request) -> web.Response:
     body = await read_json_object(request)
-    return web.json_response(await request.app[SERVICES].sessions.register(body, _address(request)))
+    return web.json_response(await request.app[SESSIONS].register(body, _address(request)))
 
 
 async def sign_on(request: web.Request) -> web.Response:
     ident = _ident(request)
     body = await read_json_object(request)
-    status = await request.app[SERVICES].sessions.sign_on(ident, body, _address(request))
+    status = await request.app[SESSIONS].sign_on(ident, body, _address(request))
     return web.json_response({"status_requested": status})
 
 
 async def sign_off(request: web.Request) -> web.Response:
-    await request.app[SERVICES].sessions.sign_off(_ident(request))
+    await request.app[SESSIONS].sign_off(_ident(request))
     return web.Response(status=204)
 
 
 async def worker_state(request: web.Request) -> web.Response:
-    requested = await request.app[SERVICES].sessions.state(_ident(request), _wait(request))
+    requested = await request.app[SESSIONS].state(_ident(request), _wait(request))
     if not requested:
         return web.Response(status=204)
     return web.json_response({"status_requested": requested})
@@ -55,13 +55,13 @@ async def worker_state(request: web.Request) -> web.Response:
 
 async def worker_state_changed(request: web.Request) -> web.Response:
     ident = _ident(request)
-    await request.app[SERVICES].sessions.state_changed(ident, await read_json_object(request))
+    await request.app[SESSIONS].state_changed(ident, await read_json_object(request))
     return web.Response(status=204)
 
 
 async def schedule_task(request: web.Request) -> web.Response:
     ident = _ident(request)
-    result = await request.app[SERVICES].sessions.schedule(ident, _wait(request))
+    result = await request.app[SESSIONS].schedule(ident, _wait(request))
     match result.kind:
         case "task":
             return web.json_response(result.body)
@@ -75,30 +75,30 @@ async def schedule_task(request: web.Request) -> web.Response:
 
 async def task_update(request: web.Request) -> web.Response:
     ident = _ident(request)
-    services = request.app[SERVICES]
+    sessions = request.app[SESSIONS]
     task_uuid = request.match_info["task_id"]
     body = await read_json_object(request, WORKER_BODY_MAX)
-    job_uuid, log_text = await services.sessions.task_update(ident, task_uuid, body)
+    job_uuid, log_text = await sessions.task_update(ident, task_uuid, body)
     if log_text:
-        await services.task_logs.append(job_uuid, task_uuid, log_text)
-        services.bus.emit(TaskLogUpdate(task_id=task_uuid, log=log_text, job_id=job_uuid))
+        await request.app[TASK_LOGS].append(job_uuid, task_uuid, log_text)
+        request.app[BUS].emit(TaskLogUpdate(task_id=task_uuid, log=log_text, job_id=job_uuid))
     return web.Response(status=204)
 
 
 async def may_i_run(request: web.Request) -> web.Response:
     ident = _ident(request)
-    answer = await request.app[SERVICES].sessions.may_i_run(ident, request.match_info["task_id"], _wait(request))
+    answer = await request.app[SESSIONS].may_i_run(ident, request.match_info["task_id"], _wait(request))
     return web.json_response(answer)
 
 
 async def output_produced(request: web.Request) -> web.Response:
     ident = _ident(request)
-    services = request.app[SERVICES]
+    sessions = request.app[SESSIONS]
     if request.content_length is None:
         return error_json(411, "Content-Length is required")
     if request.content_length > MAX_IMAGE_BYTES:
         return error_json(413, f"image is larger than {MAX_IMAGE_BYTES} bytes")
-    job_uuid = await services.sessions.owned_task_job(ident, request.match_info["task_id"])
+    job_uuid = await sessions.owned_task_job(ident, request.match_info["task_id"])
     data = await request.read()
-    await services.last_rendered.submit(job_uuid, data, request.content_type)
+    await request.app[LAST_RENDERED].submit(job_uuid, data, request.content_type)
     return web.Response(status=202)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.manager.web.keys import SERVICES
+from app.manager.web.keys import WORKER_ADMIN
 from app.manager.web.request_body import read_json_object
 
 
@@ -13,55 +13,55 @@ def _wid(request: web.Request) -> str:
 
 
 async def fetch_workers(request: web.Request) -> web.Response:
-    return web.json_response({"workers": await request.app[SERVICES].admin.list()})
+    return web.json_response({"workers": await request.app[WORKER_ADMIN].list()})
 
 
 async def fetch_worker(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[SERVICES].admin.fetch(_wid(request)))
+    return web.json_response(await request.app[WORKER_ADMIN].fetch(_wid(request)))
 
 
 async def delete_worker(request: web.Request) -> web.Response:
-    await request.app[SERVICES].admin.delete(_wid(request))
+    await request.app[WORKER_ADMIN].delete(_wid(request))
     return web.Response(status=204)
 
 
 async def request_status_change(request: web.Request) -> web.Response:
-    await request.app[SERVICES].admin.request_status(_wid(request), await read_json_object(request))
+    await request.app[WORKER_ADMIN].request_status(_wid(request), await read_json_object(request))
     return web.Response(status=204)
 
 
 async def set_worker_tags(request: web.Request) -> web.Response:
-    await request.app[SERVICES].admin.set_tags(_wid(request), await read_json_object(request))
+    await request.app[WORKER_ADMIN].set_tags(_wid(request), await read_json_object(request))
     return web.Response(status=204)
 
 
 async def fetch_sleep_schedule(request: web.Request) -> web.Response:
-    sched = await request.app[SERVICES].admin.sleep_schedule(_wid(request))
+    sched = await request.app[WORKER_ADMIN].sleep_schedule(_wid(request))
     return web.json_response(sched) if sched else web.Response(status=204)
 
 
 async def set_sleep_schedule(request: web.Request) -> web.Response:
-    await request.app[SERVICES].admin.set_sleep_schedule(_wid(request), await read_json_object(request))
+    await request.app[WORKER_ADMIN].set_sleep_schedule(_wid(request), await read_json_object(request))
     return web.Response(status=204)
 
 
 async def fetch_tags(request: web.Request) -> web.Response:
-    return web.json_response({"tags": await request.app[SERVICES].admin.tags()})
+    return web.json_response({"tags": await request.app[WORKER_ADMIN].tags()})
 
 
 async def create_tag(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[SERVICES].admin.create_tag(await read_json_object(request)))
+    return web.json_response(await request.app[WORKER_ADMIN].create_tag(await read_json_object(request)))
 
 
 async def fetch_tag(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[SERVICES].admin.tag(request.match_info["tag_id"]))
+    return web.json_response(await request.app[WORKER_ADMIN].tag(request.match_info["tag_id"]))
 
 
 async def update_tag(request: web.Request) -> web.Response:
-    await request.app[SERVICES].admin.update_tag(request.match_info["tag_id"], await read_json_object(request))
+    await request.app[WORKER_ADMIN].update_tag(request.match_info["tag_id"], await read_json_object(request))
     return web.Response(status=204)
 
 
 async def delete_tag(request: web.Request) -> web.Response:
-    await request.app[SERVICES].admin.delete_tag(request.match_info["tag_id"])
+    await request.app[WORKER_ADMIN].delete_tag(request.match_info["tag_id"])
     return web.Response(status=204)
