@@ -196,7 +196,9 @@ def probe(request):
     try:
         bpy.ops.wm.open_mainfile(filepath=blendfile, load_ui=False)
     except Exception as exc:  # noqa: BLE001 - Blender raises RuntimeError with its own message
-        message = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        # Blender's message repeats the path: "Error: Loading '...' failed: ...: Missing DNA block".
+        text = str(exc).strip()
+        message = text.splitlines()[-1].rsplit(": ", 1)[-1] if text else type(exc).__name__
         return {"ok": False, "kind": "open", "message": f"Blender cannot open {blendfile}: {message}"}
     if os.path.normpath(bpy.data.filepath) != os.path.normpath(blendfile):
         return {"ok": False, "kind": "open", "message": f"Blender cannot open {blendfile}"}
