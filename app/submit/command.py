@@ -82,6 +82,10 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
 def _report(result: SubmitResult, as_json: bool, stdout: TextIO, stderr: TextIO) -> None:
     for missing in result.blend.missing:
         print(f"tablao submit: warning: missing file {missing.path} (referred to as {missing.raw})", file=stderr)
+    if result.approach != "in-place":
+        for absolute in (f for f in result.blend.files if f.absolute and f.exists):
+            print(f"tablao submit: warning: {absolute.raw} is referred to by an absolute path; workers "
+                  "read it there, not from the packed copy", file=stderr)
     if as_json:
         print(json.dumps(result.job.to_json(), indent=2), file=stdout)
         return
