@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 async def tablao_submit(*args: str, home: Path) -> tuple[int, str, str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
+               TABLAO_HOME=str(home / "tablao-home"))
     env.pop("TABLAO_ACCESS_TOKEN", None)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "app", "submit", *args, cwd=ROOT, env=env,
@@ -112,6 +113,15 @@ async def test_an_unreachable_manager(manager, project, tmp_path):
     assert code == 3 and out == ""
     assert "cannot reach" in one_line(err).lower() or "unreachable" in err.lower()
     await assert_no_jobs(manager)
+
+
+async def test_the_default_manager_is_the_local_one(manager, project, tmp_path):
+    """Without --manager, the Manager of this computer's config (its listen address) is used."""
+    local = tmp_path / "tablao-home"
+    local.mkdir()
+    (local / "flamenco-manager.yaml").write_text(f"_meta: {{version: 3}}\nlisten: 127.0.0.1:{manager.service.port}\n")
+    code, _, err = await tablao_submit(str(project / "shots" / "scene.blend"), "--type", "nope", home=tmp_path)
+    assert code == 1 and "it has: " in one_line(err) and "simple-blender-render" in err  # the Manager answered
 
 
 @pytest.mark.parametrize("args", [["--priority", "500"], ["--manager", "render:8080"]])

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from app.submit import JobTypeChanged, SubmitRequest, prepare, submit_blend, submit_prepared
+from app.submit import (
+    InvalidSetting,
+    JobTypeChanged,
+    SubmitRequest,
+    prepare,
+    read_blend,
+    submit_blend,
+    submit_prepared,
+)
 from app.submit.submission import _client
 from tests.submit.conftest import needs_blender
 
@@ -114,3 +122,19 @@ async def test_a_job_type_that_changes_meanwhile_is_refreshed(manager_factory, p
     assert await _jobs(manager) == []
     # The per-job copy made for the refused job is gone again.
     assert not any(p.suffix == ".blend" for p in (tmp_path / "shared").rglob("*.blend"))
+
+
+async def test_read_blend_reports_scene_and_a_missing_texture(project):
+    (project / "tex" / "wood.png").unlink()
+    info = await read_blend(project / "shots" / "scene.blend", jobname="j",
+                            settings=[{"key": "frames", "type": "string", "eval": "f'{C.scene.frame_start}-{C.scene.frame_end}'"},
+                                      {"key": "cam", "type": "string", "eval": "C.scene.camera.name + jobname"}])
+    scene = info.scene
+    assert (scene.name, scene.frames, scene.fps, scene.file_format, scene.camera) == ("Scene", "1-4", 25.0, "PNG", "Camera")
+    assert scene.output_dir == str(project / "shots" / "render")
+    assert [(f.path, f.raw, f.exists) for f in info.files] == [(project / "tex" / "wood.png", "//../tex/wood.png", False)]
+    assert [f.path.name for f in info.missing] == ["wood.png"] and info.dependencies == []
+    assert info.evaluated == {"frames": "1-4", "cam": "Cameraj"}
+    with pytest.raises(InvalidSetting, match="'cam': its expression failed in Blender: NameError"):
+        await read_blend(project / "shots" / "scene.blend",
+                         settings=[{"key": "cam", "type": "string", "eval": "no_such_name"}])
