@@ -10,7 +10,8 @@ the desktop submit dialog and the `farm` release tool.
 `submit_blend` = `prepare` (job type, one Blender run reading the scenes and evaluating the job
 type's `eval` settings, the Manager's check) + `submit_prepared` (pack along the Manager's storage
 approach with `app.packer`, submit with the job type's etag). Front ends that show a pre-flight
-report call the two halves themselves. `read_blend` alone reads a file's scenes and external files.
+report call the two halves themselves, with `preflight(prepared, client=...)` between them (missing
+files, absolute paths, libraries, sequences, total size, what a Shaman Manager already has). `read_blend` alone reads a file's scenes and external files.
 Failures are `SubmitError`s (`BadInput`, `Refused`, `InvalidSetting`, `UnknownJobType`,
 `JobTypeChanged`, `Unreachable`, `BlenderFailed`), each with a one-line message and an `exit_code`.
 """
@@ -33,6 +34,7 @@ from app.submit.errors import (
     UnknownJobType,
     Unreachable,
 )
+from app.submit.preflight_report import Preflight, preflight
 from app.submit.settings import merge_settings, parse_assignments, parse_setting_value
 from app.submit.submission import (
     DEFAULT_JOB_TYPE,
@@ -49,8 +51,8 @@ from app.submit.submission import (
 
 __all__ = [
     "DEFAULT_JOB_TYPE", "BadInput", "BlendInfo", "BlenderFailed", "ExternalFile", "InvalidSetting",
-    "JobTypeChanged", "Prepared", "Refused", "SceneInfo", "SubmitError", "SubmitProgress", "SubmitRequest",
+    "JobTypeChanged", "Preflight", "Prepared", "Refused", "SceneInfo", "SubmitError", "SubmitProgress", "SubmitRequest",
     "SubmitResult", "UnknownJobType", "Unreachable", "check_blendfile", "fetch_job_type", "looks_like_blend",
-    "merge_settings", "parse_assignments", "parse_setting_value", "prepare", "read_blend", "submit_blend",
+    "merge_settings", "parse_assignments", "parse_setting_value", "preflight", "prepare", "read_blend", "submit_blend",
     "submit_blend_sync", "submit_prepared",
 ]

@@ -12,6 +12,7 @@ from app.submit import (
     InvalidSetting,
     JobTypeChanged,
     SubmitRequest,
+    preflight,
     prepare,
     read_blend,
     submit_blend,
@@ -85,6 +86,10 @@ async def test_shaman_uploads_once_and_nothing_the_second_time(manager_factory, 
     blend = project / "shots" / "scene.blend"
     request = SubmitRequest(blend, manager.url, name="shot 1", assignments=["chunk_size=2"],
                             cache_dir=tmp_path / "hash-cache")
+    async with _client(request) as client:
+        before = await preflight(await prepare(request, client=client), client=client)
+    assert before.approach == "shaman" and before.files_total == 2 and not before.blocking
+    assert before.files_on_manager == 0 and before.bytes_to_send == before.bytes_total > 0
     first = await submit_blend(request)
     assert first.approach == "shaman"
     assert first.pack.files_total == 2 and first.pack.files_uploaded == 2
@@ -93,6 +98,10 @@ async def test_shaman_uploads_once_and_nothing_the_second_time(manager_factory, 
     checkout = tmp_path / "shared" / "jobs" / first.pack.checkout_id
     assert (checkout / "tex" / "wood.png").read_bytes() == (project / "tex" / "wood.png").read_bytes()
     _assert_scene_settings(first.job.settings, blend, "shot 1")
+
+    async with _client(request) as client:
+        after = await preflight(await prepare(request, client=client), client=client)
+    assert after.files_on_manager == 2 and after.bytes_to_send == 0
 
     uploads: list[tuple[int, int]] = []
     second = await submit_blend(request, on_progress=lambda phase, done, total:
@@ -138,3 +147,16 @@ async def test_read_blend_reports_scene_and_a_missing_texture(project):
     with pytest.raises(InvalidSetting, match="'cam': its expression failed in Blender: NameError"):
         await read_blend(project / "shots" / "scene.blend",
                          settings=[{"key": "cam", "type": "string", "eval": "no_such_name"}])
+
+
+
+async def test_preflight_blocks_on_a_missing_texture(manager_factory, project):
+    manager = await manager_factory(shaman_enabled=False)
+    (project / "tex" / "wood.png").unlink()
+    request = SubmitRequest(project / "shots" / "scene.blend", manager.url)
+    async with _client(request) as client:
+        report = await preflight(await prepare(request, client=client), client=client)
+    assert report.approach == "copy" and report.blocking
+    assert [f.raw for f in report.missing] == ["//../tex/wood.png"]
+    assert report.files_total == 1 and report.files_on_manager is None
+    assert await _jobs(manager) == []
