@@ -59,3 +59,17 @@ def test_blend_headers(tmp_path):
         assert looks_like_blend(tmp_path / name)
     (tmp_path / "text").write_text("BLEND")
     assert not looks_like_blend(tmp_path / "text")
+
+
+def test_the_submission_core_never_imports_qt():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, app.submit, app.submit.command; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'PyQt6', 'PyQt5', 'app') "
+            "and (m.startswith('Py') or m.startswith('app.ui'))]; print(bad); sys.exit(1 if bad else 0)")
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60,
+                            env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stdout + result.stderr
