@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -52,7 +53,32 @@ def build_parser() -> argparse.ArgumentParser:
                       help="Manager URLs (default: the Managers watched last time)")
     dash.add_argument("--debug", action="store_true", help="log debug messages")
     dash.add_argument("--quiet", action="store_true", help="log only warnings and errors")
+    submit = sub.add_parser("submit", help="submit a .blend file as a render job",
+                            description="Submit a .blend to a Manager, packing it the way the Manager "
+                                        "stores files. Exit codes: 0 submitted, 1 refused, 2 bad input, "
+                                        "3 Manager unreachable.")
+    _submit_arguments(submit)
     return parser
+
+
+def _submit_arguments(p: argparse.ArgumentParser) -> None:
+    """`tablao submit`'s options (app.submit.command runs it; imported only when used)."""
+    p.add_argument("blendfile", type=Path, metavar="FILE.blend", help="the blend file to render")
+    p.add_argument("--type", default="simple-blender-render", help="job type (default: simple-blender-render)")
+    p.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
+                   help="a job setting, parsed by its type; repeat for more (overrides values read from the file)")
+    p.add_argument("--priority", type=int, default=50, help="job priority, 0-100 (default 50)")
+    p.add_argument("--paused", action="store_true", help="submit paused instead of queued")
+    p.add_argument("--manager", metavar="URL", help="Manager URL (default: the local Manager's config, "
+                   "else http://127.0.0.1:8080)")
+    p.add_argument("--name", help="job name (default: the file name without .blend)")
+    p.add_argument("--scene", help="scene to render (default: the scene the file was saved with)")
+    p.add_argument("--worker-tag", help="only workers with this tag (id) may run the job")
+    p.add_argument("--token", default=os.environ.get("TABLAO_ACCESS_TOKEN", ""),
+                   help="the Manager's access token, if it has one (default: $TABLAO_ACCESS_TOKEN)")
+    p.add_argument("--blender", help="Blender to read the file with (default: $TABLAO_BLENDER or blender)")
+    p.add_argument("--json", action="store_true", help="print the submitted job as JSON")
+    p.add_argument("--debug", action="store_true", help="log debug messages")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.role is None:
         setup_logging(debug=False, quiet=False)
         return _desktop(None)
+    if args.role == "submit":
+        from app.submit.command import run as run_submit
+
+        setup_logging(debug=args.debug, quiet=True)
+        return run_submit(args)
     setup_logging(debug=args.debug, quiet=args.quiet)
     if args.role == "dashboard":
         return _dashboard(args.urls)

@@ -1,0 +1,141 @@
+"""`tablao submit` as a real process against a real Manager: a job on success, and for each bad
+input a meaningful exit code, one clear line on stderr and no job left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.submit.command import ProgressBar
+from tests.e2e.farm import free_port
+from tests.submit.conftest import needs_blender
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def tablao_submit(*args: str, home: Path) -> tuple[int, str, str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
+               TABLAO_HOME=str(home / "tablao-home"))
+    env.pop("TABLAO_ACCESS_TOKEN", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app", "submit", *args, cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def assert_no_jobs(manager) -> None:
+    status, body = await manager.request("GET", "/api/v3/jobs")
+    assert status == 200 and body["jobs"] == [], body
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("tablao submit: ")
+    return lines[0]
+
+
+@needs_blender
+async def test_submits_and_prints_the_job_as_json(manager, project, tmp_path):
+    blend = project / "shots" / "scene.blend"
+    code, out, err = await tablao_submit(str(blend), "--manager", manager.url, "--json", "--paused",
+                                         "--set", "chunk_size=2", "--set", "frames=2-3", "--name", "cli job",
+                                         "--priority", "70", home=tmp_path)
+    assert code == 0, err
+    assert err == ""  # no progress bar when stderr is not a terminal
+    job = json.loads(out)
+    assert job["status"] == "paused" and job["name"] == "cli job" and job["priority"] == 70
+    assert job["settings"]["chunk_size"] == 2 and job["settings"]["frames"] == "2-3"
+    assert job["settings"]["blendfile"].endswith("/shots/scene.blend")
+    status, stored = await manager.request("GET", f"/api/v3/jobs/{job['id']}")
+    assert status == 200 and stored["status"] == "paused"
+
+
+async def test_a_file_that_is_not_a_blend(manager, tmp_path):
+    text = tmp_path / "notes.blend"
+    text.write_text("just some text\n")
+    code, out, err = await tablao_submit(str(text), "--manager", manager.url, home=tmp_path)
+    assert code == 2 and out == ""
+    assert "is not a .blend file" in one_line(err)
+    code, _, err = await tablao_submit(str(tmp_path / "missing.blend"), "--manager", manager.url, home=tmp_path)
+    assert code == 2 and "does not exist" in one_line(err)
+    await assert_no_jobs(manager)
+
+
+@needs_blender
+async def test_a_blend_that_blender_cannot_open(manager, tmp_path):
+    broken = tmp_path / "broken.blend"
+    broken.write_bytes(b"BLENDER-v304" + b"\x00garbage" * 64)
+    code, _, err = await tablao_submit(str(broken), "--manager", manager.url, home=tmp_path)
+    assert code == 2
+    assert "Blender cannot open" in one_line(err)
+    await assert_no_jobs(manager)
+
+
+async def test_an_unknown_job_type(manager, project, tmp_path):
+    code, _, err = await tablao_submit(str(project / "shots" / "scene.blend"), "--manager", manager.url,
+                                       "--type", "no-such-type", home=tmp_path)
+    assert code == 1
+    line = one_line(err)
+    assert "no job type 'no-such-type'" in line and "simple-blender-render" in line
+    await assert_no_jobs(manager)
+
+
+async def test_a_setting_that_does_not_parse(manager, project, tmp_path):
+    blend = str(project / "shots" / "scene.blend")
+    code, _, err = await tablao_submit(blend, "--manager", manager.url, "--set", "chunk_size=many", home=tmp_path)
+    assert code == 1
+    assert "setting 'chunk_size' must be a whole number, not 'many'" in one_line(err)
+    code, _, err = await tablao_submit(blend, "--manager", manager.url, "--set", "colour=red", home=tmp_path)
+    assert code == 1 and "has no setting 'colour'" in one_line(err)
+    await assert_no_jobs(manager)
+
+
+@needs_blender
+async def test_a_setting_the_manager_refuses(manager, project, tmp_path):
+    code, _, err = await tablao_submit(str(project / "shots" / "scene.blend"), "--manager", manager.url,
+                                       "--set", "frames=ten to twenty", home=tmp_path)
+    assert code == 1
+    assert "the Manager refused the job" in one_line(err)
+    await assert_no_jobs(manager)
+
+
+async def test_an_unreachable_manager(manager, project, tmp_path):
+    code, out, err = await tablao_submit(str(project / "shots" / "scene.blend"),
+                                         "--manager", f"http://127.0.0.1:{free_port()}", home=tmp_path)
+    assert code == 3 and out == ""
+    assert "cannot reach" in one_line(err).lower() or "unreachable" in err.lower()
+    await assert_no_jobs(manager)
+
+
+async def test_the_default_manager_is_the_local_one(manager, project, tmp_path):
+    """Without --manager, the Manager of this computer's config (its listen address) is used."""
+    local = tmp_path / "tablao-home"
+    local.mkdir()
+    (local / "flamenco-manager.yaml").write_text(f"_meta: {{version: 3}}\nlisten: 127.0.0.1:{manager.service.port}\n")
+    code, _, err = await tablao_submit(str(project / "shots" / "scene.blend"), "--type", "nope", home=tmp_path)
+    assert code == 1 and "it has: " in one_line(err) and "simple-blender-render" in err  # the Manager answered
+
+
+@pytest.mark.parametrize("args", [["--priority", "500"], ["--manager", "render:8080"]])
+async def test_usage_errors(project, tmp_path, args):
+    code, _, err = await tablao_submit(str(project / "shots" / "scene.blend"), *args, home=tmp_path)
+    assert code == 2 and one_line(err)
+
+
+def test_progress_bar_draws_one_line():
+    stream = io.StringIO()
+    bar = ProgressBar(stream)
+    bar.update("uploading", 5_000_000, 10_000_000)
+    bar.update("uploading", 10_000_000, 10_000_000)
+    bar.clear()
+    text = stream.getvalue()
+    assert "\n" not in text
+    assert "uploading" in text and " 50%" in text and "100%" in text and "10.0 MB" in text
