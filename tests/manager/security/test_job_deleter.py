@@ -61,9 +61,9 @@ async def test_poisoned_checkout_ids_do_not_block_later_deletions(manager_factor
     (outside / "precious.txt").write_text("keep me")
     kept_checkout = await make_checkout(manager, "proj/jobB")
     _, survivor = await submit(manager, kept_checkout)
-    bad_ids = ["../../x", "{'an': 'object'}", "proj", "/etc", str(outside), "proj/jobB", "x" * 300]
-    if manager.services.store.is_sqlite:  # PostgreSQL text cannot hold NUL at all
-        bad_ids.insert(6, "proj\x00")
+    bad_ids = ["../../x", "{'an': 'object'}", "proj", "/etc", str(outside), "proj/jobB"]
+    if manager.services.store.is_sqlite:  # PostgreSQL cannot store these at all (NUL, over 255)
+        bad_ids += ["proj\x00", "x" * 300]
     poisoned = [await submit_poisoned(manager, bad) for bad in bad_ids]
     good = []
     for n in range(3):
