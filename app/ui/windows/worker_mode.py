@@ -1,37 +1,191 @@
 """Worker mode's window: this computer renders for a Manager.
 
-The full tray worker (tray icon, sleep schedule, idle detection, history) is its own piece of
-work; this window is where it will live, and already carries the mode switch and the Manager URL.
+It shows what the `WorkerController` follows (the state, the current task with progress and time
+left, its live log, the last frame this worker rendered, the Manager and how it was found, today's
+history) and holds the sleep schedule editor shared with the dashboard. The tray icon carries the
+same controls; where the desktop has no tray, the window shows them and says so once. Closing the
+window with a tray hides it; Quit (or closing it without a tray) asks what to do with a running task.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
+import asyncio
+import logging
 
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QPixmap
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.common.durations import format_duration
+from app.ui import tray_icons
+from app.ui import tray_state as ts
+from app.ui.aio import spawn
+from app.ui.dialogs.sleep_schedule import SleepScheduleEditor
+from app.ui.tray import WorkerActions, WorkerTray, tray_available
 from app.ui.windows.main_window import MODE_MANAGER, MODE_WORKER
+from app.ui.worker_controller import WorkerController
+
+_log = logging.getLogger(__name__)
+
+NO_TRAY_SAID = "worker/no_tray_said"
+QUIT_FINISH, QUIT_NOW, QUIT_CANCEL = "finish", "now", "cancel"
+
+
+def _controller_for(services, role) -> WorkerController:
+    from app.worker.config import ConfigError, WorkerConfig
+
+    url = services.manager_url if services.manager_running else role.manager_url
+    try:
+        cfg = WorkerConfig.load(services.worker_config_path, manager_url=url or None)
+        return WorkerController(url, cfg.worker_name, cfg.credentials_path)
+    except ConfigError:
+        return WorkerController(url, WorkerConfig().worker_name)
 
 
 class WorkerModeWindow(QMainWindow):
     mode_requested = Signal(str)
     closed = Signal()
 
-    def __init__(self, services, role, parent=None):
+    def __init__(self, services, role, parent=None, controller: WorkerController | None = None,
+                 has_tray: bool | None = None):
         super().__init__(parent)
         self.services = services
+        self.role = role
         self.setWindowTitle("Tablao — Worker")
-        url = services.manager_url if services.manager_running else role.manager_url
-        text = QLabel(f"<h3>This computer renders for the Manager at {url}</h3>"
-                      "<p>The worker runs while this window is open. The tray icon, sleep schedule and "
-                      "'render only when I'm away' are coming in the next release.</p>")
-        text.setObjectName("workerModeText")
-        text.setWordWrap(True)
-        text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.controller = controller or _controller_for(services, role)
+        self.has_tray = tray_available() if has_tray is None else has_tray
+        self.actions = WorkerActions(self.controller, self)
+        self.actions.open_requested.connect(self.bring_up)
+        self.actions.schedule_requested.connect(self.bring_up)
+        self.actions.quit_requested.connect(self.request_quit)
+        self._build()
+        self._menus(role)
+        self.tray = WorkerTray(self.controller, self.actions, self) if self.has_tray else None
+        if self.tray is not None:
+            self.tray.show()
+        c = self.controller
+        c.state_changed.connect(self.show_state)
+        c.connection_changed.connect(lambda *_: self._show_manager())
+        c.task_changed.connect(self.show_task)
+        c.log_appended.connect(self.log.appendPlainText)
+        c.frame_changed.connect(self.show_frame)
+        c.history_changed.connect(self.show_history)
+        c.schedule_changed.connect(self.editor.set_schedule)
+        c.action_failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        if self.tray is None:
+            c.notify.connect(lambda title, text: self.statusBar().showMessage(f"{title}: {text}", 15000))
+        self.show_state(c.state)
+        self.show_task(None)
+        self.show_history(c.history.as_dict())
+        self._show_manager()
+        c.start()
+        self.resize(720, 720)
+
+    # --- building ----------------------------------------------------------------------------------
+    def _build(self) -> None:
         central = QWidget()
         layout = QVBoxLayout(central)
-        layout.addWidget(text)
+        head = QHBoxLayout()
+        self.state_icon = QLabel()
+        self.state_icon.setFixedSize(40, 40)
+        self.state_text = QLabel()
+        self.state_text.setObjectName("workerState")
+        head.addWidget(self.state_icon)
+        head.addWidget(self.state_text, 1)
+        layout.addLayout(head)
+        self.no_tray = QLabel("This desktop has no system tray, so the worker's controls are here in "
+                              "this window. Closing the window stops the worker.")
+        self.no_tray.setObjectName("noTrayNote")
+        self.no_tray.setWordWrap(True)
+        self.no_tray.setVisible(not self.has_tray)
+        layout.addWidget(self.no_tray)
+        layout.addLayout(self._controls())
+        layout.addWidget(self._task_box(), 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self._about_box(), 1)
+        bottom.addWidget(self._schedule_box(), 1)
+        layout.addLayout(bottom)
         self.setCentralWidget(central)
+
+    def _controls(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.buttons: dict[str, QToolButton] = {}
+        for name in ("render_now", "stop", "finish", "snooze_hour", "snooze_tomorrow"):
+            button = QToolButton()
+            button.setDefaultAction(getattr(self.actions, name))
+            button.setObjectName(f"button_{name}")
+            row.addWidget(button)
+            self.buttons[name] = button
+        self.buttons["stop"].defaultAction().setIconText("Stop rendering")
+        row.addStretch(1)
+        return row
+
+    def _task_box(self) -> QGroupBox:
+        box = QGroupBox("Current task")
+        grid = QGridLayout(box)
+        self.task_name = QLabel()
+        self.task_name.setObjectName("taskName")
+        self.progress = QProgressBar()
+        self.time_left = QLabel()
+        self.time_left.setObjectName("timeLeft")
+        self.log = QPlainTextEdit(readOnly=True)
+        self.log.setObjectName("logTail")
+        self.log.setMaximumBlockCount(500)
+        self.frame = QLabel("no frame rendered here yet")
+        self.frame.setObjectName("lastFrame")
+        self.frame.setMinimumSize(240, 150)
+        self.frame.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.frame.setStyleSheet("background: #222; color: #aaa;")
+        grid.addWidget(self.task_name, 0, 0, 1, 2)
+        grid.addWidget(self.progress, 1, 0)
+        grid.addWidget(self.time_left, 1, 1)
+        grid.addWidget(self.log, 2, 0)
+        grid.addWidget(self.frame, 2, 1)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        return box
+
+    def _about_box(self) -> QGroupBox:
+        box = QGroupBox("Manager and today")
+        layout = QVBoxLayout(box)
+        self.manager = QLabel()
+        self.manager.setObjectName("managerInfo")
+        self.manager.setWordWrap(True)
+        self.manager.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.today = QLabel()
+        self.today.setObjectName("todayHistory")
+        layout.addWidget(self.manager)
+        layout.addWidget(self.today)
+        layout.addStretch(1)
+        return box
+
+    def _schedule_box(self) -> QGroupBox:
+        box = QGroupBox("Sleep schedule (kept on the Manager)")
+        layout = QVBoxLayout(box)
+        self.editor = SleepScheduleEditor()
+        self.save_schedule = QPushButton("Save schedule")
+        self.save_schedule.setObjectName("saveSchedule")
+        self.save_schedule.clicked.connect(lambda: spawn(self._save_schedule()))
+        layout.addWidget(self.editor)
+        layout.addWidget(self.save_schedule, 0, Qt.AlignmentFlag.AlignRight)
+        return box
+
+    def _menus(self, role) -> None:
+        worker = self.menuBar().addMenu("&Worker")
+        self.actions.fill(worker)
         mode = self.menuBar().addMenu("&Mode")
         self.manager_mode = QAction("Manager mode (dashboard)", self, checkable=True)
         self.manager_mode.setEnabled(role.runs_manager)
@@ -40,8 +194,97 @@ class WorkerModeWindow(QMainWindow):
         self.worker_mode.triggered.connect(lambda: self.mode_requested.emit(MODE_WORKER))
         mode.addAction(self.manager_mode)
         mode.addAction(self.worker_mode)
-        self.resize(560, 260)
+
+    # --- showing -----------------------------------------------------------------------------------
+    def show_state(self, state: ts.TrayState) -> None:
+        self.state_icon.setPixmap(tray_icons.draw(state.kind, state.progress, 40))
+        self.state_text.setText(f"<b>{state.kind.capitalize()}</b> — {state.text}")
+
+    def show_task(self, task: dict | None) -> None:
+        if not task:
+            self.task_name.setText("No task right now.")
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.time_left.setText("")
+            return
+        done, total = int(task.get("steps_completed") or 0), int(task.get("steps_total") or 0)
+        self.task_name.setText(f"<b>{task.get('name', '')}</b> — {task.get('activity') or 'running'}")
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        eta = task.get("eta_s")
+        self.time_left.setText(f"about {format_duration(eta)} left" if eta else "time left: not known yet")
+
+    def show_frame(self, data: bytes) -> None:
+        pix = QPixmap()
+        if pix.loadFromData(data):
+            self.frame.setPixmap(pix.scaled(self.frame.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                            Qt.TransformationMode.SmoothTransformation))
+
+    def show_history(self, history: dict) -> None:
+        self.today.setText(f"Today: {history['done']} tasks done, {history['failed']} failed, "
+                           f"{format_duration(history['seconds']) if history['seconds'] else 'no time'} rendering")
+
+    def _show_manager(self) -> None:
+        c = self.controller
+        found = {"discovery": "found on the network (UPnP/SSDP)", "typed": "typed in"}.get(
+            self.role.manager_found_by, "this computer's own Manager" if self.services.manager_running else "given")
+        link = "connected" if c.connected else (c.message or "connecting")
+        self.manager.setText(f"Manager: {c.url or 'none yet'}<br>How it was found: {found}<br>"
+                             f"Connection: {link}<br>This worker: {c.worker_name}")
+
+    def bring_up(self) -> None:
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self.has_tray and not QSettings().value(NO_TRAY_SAID, False, type=bool):
+            QSettings().setValue(NO_TRAY_SAID, True)
+            self.statusBar().showMessage("No system tray on this desktop: the worker's controls are in this window.",
+                                         30000)
+
+    async def _save_schedule(self) -> None:
+        if await self.controller.save_schedule(self.editor.schedule()):
+            self.statusBar().showMessage("Sleep schedule saved on the Manager.", 8000)
+
+    # --- quitting ----------------------------------------------------------------------------------
+    def quit_choice(self) -> str:
+        """Ask what to do with a running task; QUIT_NOW when nothing runs."""
+        if self.controller.state.kind != ts.RENDERING:
+            return QUIT_NOW
+        box = QMessageBox(QMessageBox.Icon.Question, "Quit the worker",
+                          "This computer is rendering a task. What should happen to it?", parent=self)
+        finish = box.addButton("Finish the task, then quit", QMessageBox.ButtonRole.AcceptRole)
+        now = box.addButton("Quit now (the task goes back to the queue)", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return {finish: QUIT_FINISH, now: QUIT_NOW}.get(box.clickedButton(), QUIT_CANCEL)
+
+    def request_quit(self) -> None:
+        """Ask (in this Qt slot, not inside a coroutine), then quit as chosen."""
+        spawn(self.ask_quit(self.quit_choice()))
+
+    async def ask_quit(self, choice: str) -> None:
+        if choice == QUIT_CANCEL:
+            return
+        if choice == QUIT_FINISH:
+            await self.controller.finish_then_stop()
+            self.statusBar().showMessage("Finishing the task; the worker quits when it is done.")
+            while self.controller.state.kind == ts.RENDERING:
+                await asyncio.sleep(0.5)
+        await self.shutdown()
+        self.closed.emit()
+
+    async def shutdown(self) -> None:
+        if self.tray is not None:
+            self.tray.hide()
+        await self.controller.stop()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        super().closeEvent(event)
-        self.closed.emit()
+        if self.tray is not None:
+            event.ignore()
+            self.hide()  # the worker keeps running in the tray
+            return
+        event.ignore()
+        self.request_quit()
