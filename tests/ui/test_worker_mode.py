@@ -103,3 +103,71 @@ def test_without_a_tray_the_window_holds_the_controls_and_says_so(qloop, tmp_pat
         assert closed == [True]
 
     qloop.run_until_complete(body())
+
+
+class FakeIdle:
+    """An injected idle-time source: the test says how long the artist has been away."""
+
+    def __init__(self) -> None:
+        self.seconds: float | None = 0.0
+
+    def idle_seconds(self) -> float | None:
+        return self.seconds
+
+
+def test_render_only_when_away_follows_an_injected_idle_time(qloop, tmp_path, manager_proc):
+    from PySide6.QtCore import QSettings
+
+    services = _services(tmp_path, "away-pc")
+    role = RoleConfig(role="worker", manager_url=manager_proc.url, manager_found_by="typed")
+    idle = FakeIdle()
+    QSettings().setValue("away/minutes", 10)
+
+    async def body():
+        services.start_worker(manager_proc.url)
+        window = WorkerModeWindow(services, role, has_tray=False, idle_source=idle)
+        try:
+            await wait_for(lambda: _kind(window) == ts.IDLE, 30, "the worker awake")
+            window.away_on.setChecked(True)   # the artist is at the desk: asleep
+            await wait_for(lambda: _kind(window) == ts.PAUSED, 20, "asleep while the artist works")
+            idle.seconds = 601.0
+            window.away.poll()
+            await wait_for(lambda: _kind(window) == ts.IDLE, 20, "awake once the artist is away")
+            idle.seconds = 1.0
+            window.away.poll()
+            await wait_for(lambda: _kind(window) == ts.PAUSED, 20, "asleep again when the artist is back")
+            window.away_on.setChecked(False)
+            assert window.away is None
+        finally:
+            await window.ask_quit(QUIT_NOW)
+            await services.stop()
+
+    qloop.run_until_complete(body())
+
+
+def test_finish_the_current_task_then_stop(qloop, tmp_path, manager_proc):
+    services = _services(tmp_path, "finishing-pc")
+    role = RoleConfig(role="worker", manager_url=manager_proc.url, manager_found_by="typed")
+
+    async def body():
+        services.start_worker(manager_proc.url)
+        window = WorkerModeWindow(services, role, has_tray=False)
+        try:
+            await wait_for(lambda: _kind(window) == ts.IDLE, 30, "the worker awake")
+            manager_proc.send("POST", "/api/v3/jobs", {
+                "name": "slow echo", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
+                "settings": {"message": "hi", "sleep_duration_seconds": 2, "sleep_repeats": 2}})
+            await wait_for(lambda: _kind(window) == ts.RENDERING, 30, "rendering")
+            assert window.controller.task is not None and window.task_name.text()
+            await window.controller.finish_then_stop()
+            await wait_for(lambda: "stops after this task" in window.controller.state.text
+                           or _kind(window) == ts.PAUSED, 20, "the lazy request seen")
+            await wait_for(lambda: _kind(window) == ts.PAUSED, 60, "stopped after the task")
+            assert window.controller.history.done >= 1
+            assert "1 tasks done" in window.today.text() or "tasks done" in window.today.text()
+            assert window.log.toPlainText().strip()  # the live log tail showed the task's lines
+        finally:
+            await window.ask_quit(QUIT_NOW)
+            await services.stop()
+
+    qloop.run_until_complete(body())

@@ -15,6 +15,8 @@ import logging
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -24,17 +26,27 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.common.durations import format_duration
-from app.ui import tray_icons
+from app.common.idle import AwayRule, IdleSource, open_idle_source
+from app.ui import autostart, tray_icons
 from app.ui import tray_state as ts
 from app.ui.aio import spawn
+from app.ui.away import AwayWatcher, save_rule, saved_rule
 from app.ui.dialogs.sleep_schedule import SleepScheduleEditor
-from app.ui.tray import WorkerActions, WorkerTray, tray_available
+from app.ui.tray import (
+    NOTIFY_KINDS,
+    WorkerActions,
+    WorkerTray,
+    notification_enabled,
+    set_notification,
+    tray_available,
+)
 from app.ui.windows.main_window import MODE_MANAGER, MODE_WORKER
 from app.ui.worker_controller import WorkerController
 
@@ -60,8 +72,10 @@ class WorkerModeWindow(QMainWindow):
     closed = Signal()
 
     def __init__(self, services, role, parent=None, controller: WorkerController | None = None,
-                 has_tray: bool | None = None):
+                 has_tray: bool | None = None, idle_source: IdleSource | None = None):
         super().__init__(parent)
+        self._idle_source = idle_source
+        self.away: AwayWatcher | None = None
         self.services = services
         self.role = role
         self.setWindowTitle("Tablao — Worker")
@@ -92,7 +106,8 @@ class WorkerModeWindow(QMainWindow):
         self.show_history(c.history.as_dict())
         self._show_manager()
         c.start()
-        self.resize(720, 720)
+        self._apply_away()
+        self.resize(760, 820)
 
     # --- building ----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -118,6 +133,7 @@ class WorkerModeWindow(QMainWindow):
         bottom.addWidget(self._about_box(), 1)
         bottom.addWidget(self._schedule_box(), 1)
         layout.addLayout(bottom)
+        layout.addWidget(self._options_box())
         self.setCentralWidget(central)
 
     def _controls(self) -> QHBoxLayout:
@@ -182,6 +198,68 @@ class WorkerModeWindow(QMainWindow):
         layout.addWidget(self.editor)
         layout.addWidget(self.save_schedule, 0, Qt.AlignmentFlag.AlignRight)
         return box
+
+    def _options_box(self) -> QGroupBox:
+        box = QGroupBox("On this computer")
+        grid = QGridLayout(box)
+        enabled, rule = saved_rule()
+        self.away_on = QCheckBox("Render only when I'm away: after")
+        self.away_on.setObjectName("awayEnabled")
+        self.away_on.setChecked(enabled)
+        self.away_minutes = QSpinBox(minimum=1, maximum=240, suffix=" min without keyboard or mouse")
+        self.away_minutes.setValue(int(rule.away_after_s // 60))
+        self.away_return = QComboBox()
+        self.away_return.addItem("when I'm back: finish the running task", "finish")
+        self.away_return.addItem("when I'm back: give the task back at once", "requeue")
+        self.away_return.setCurrentIndex(1 if rule.on_return == "requeue" else 0)
+        self.away_note = QLabel()
+        self.away_note.setObjectName("awayNote")
+        self.away_note.setWordWrap(True)
+        for signal in (self.away_on.toggled, self.away_minutes.valueChanged, self.away_return.currentIndexChanged):
+            signal.connect(lambda *_: self._apply_away(save=True))
+        grid.addWidget(self.away_on, 0, 0)
+        grid.addWidget(self.away_minutes, 0, 1)
+        grid.addWidget(self.away_return, 0, 2)
+        grid.addWidget(self.away_note, 1, 0, 1, 3)
+        self.login = QCheckBox("Start the worker when I log in")
+        self.login.setObjectName("startAtLogin")
+        why = autostart.supported()
+        self.login.setEnabled(not why)
+        self.login.setToolTip(why)
+        self.login.setChecked(not why and autostart.is_enabled())
+        self.login.toggled.connect(lambda on: autostart.set_enabled(on))
+        grid.addWidget(self.login, 2, 0, 1, 3)
+        notes = QHBoxLayout()
+        notes.addWidget(QLabel("Notify me:"))
+        for title, label in (("Task failed", "a task failed here"), ("Manager lost", "Manager lost / found"),
+                             ("Worker asleep", "asleep / awake")):
+            check = QCheckBox(label)
+            check.setChecked(notification_enabled(title))
+            check.toggled.connect(lambda on, key=NOTIFY_KINDS[title]: set_notification(key, on))
+            notes.addWidget(check)
+        notes.addStretch(1)
+        grid.addLayout(notes, 3, 0, 1, 3)
+        return box
+
+    def _apply_away(self, save: bool = False) -> None:
+        """Start or stop the away rule as the options say."""
+        on, minutes, back = self.away_on.isChecked(), self.away_minutes.value(), self.away_return.currentData()
+        if save:
+            save_rule(on, minutes, back)
+        if self.away is not None:
+            self.away.stop()
+            self.away = None
+        self.away_note.setText("")
+        if not on:
+            return
+        source, why = (self._idle_source, "") if self._idle_source is not None else open_idle_source()
+        if source is None:
+            self.away_note.setText(f"Cannot tell when you are away here: {why}.")
+            return
+        self.away = AwayWatcher(self.controller, source, AwayRule(60.0 * minutes, back), parent=self)
+        self.away.decided.connect(lambda action: self.statusBar().showMessage(f"Away rule: {action}", 8000))
+        self.away.start()
+        self.away_note.setText(f"Renders after {minutes} min without input; asleep while you work.")
 
     def _menus(self, role) -> None:
         worker = self.menuBar().addMenu("&Worker")
@@ -277,6 +355,8 @@ class WorkerModeWindow(QMainWindow):
         self.closed.emit()
 
     async def shutdown(self) -> None:
+        if self.away is not None:
+            self.away.stop()
         if self.tray is not None:
             self.tray.hide()
         await self.controller.stop()
