@@ -48,6 +48,8 @@ class DesktopApp:
         finally:
             if self.dashboard is not None:
                 await self.dashboard.close()
+            if self.worker_window is not None:
+                await self.worker_window.shutdown()
             await self.services.stop()
 
     async def first_launch(self) -> bool:

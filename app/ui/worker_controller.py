@@ -183,7 +183,8 @@ class WorkerController(QObject):
                     await self.client.worker(creds.worker_id)
                     return creds.worker_id
         named = [w for w in await self.client.workers() if w.name == self.worker_name]
-        named.sort(key=lambda w: (str(w.status) == "offline", w.last_seen or ""), reverse=False)
+        named.sort(key=lambda w: w.last_seen or "", reverse=True)      # the most recently seen...
+        named.sort(key=lambda w: str(w.status) == "offline")           # ...of those not offline
         return named[0].id if named else ""
 
     async def _snapshot(self) -> None:
@@ -207,6 +208,15 @@ class WorkerController(QObject):
         self._set_connected(True, "")
         self._derive()
 
+    async def _refresh_schedule(self) -> None:
+        with contextlib.suppress(ApiError, Exception):
+            schedule = await self.client.sleep_schedule(self.worker_id)
+            fresh = schedule.to_json() if schedule else {}
+            if fresh != self.schedule:
+                self.schedule = fresh
+                self.schedule_changed.emit(dict(fresh))
+                self._derive()
+
     async def _retry_find(self) -> None:
         await asyncio.sleep(1.0)
         if not self.worker_id and self.connected:
@@ -222,6 +232,8 @@ class WorkerController(QObject):
             if previous and previous != self.status and self.status in ("asleep", "awake"):
                 self.notify.emit("Worker " + ("asleep" if self.status == "asleep" else "awake"),
                                  f"this computer went from {previous} to {self.status}")
+                # Asleep by schedule or paused? The schedule may have been edited elsewhere.
+                spawn(self._refresh_schedule())
             self._derive()
         elif topic == ev.TASK_DID_CHANGE and (data.get("worker") or {}).get("uuid") == self.worker_id:
             self._task_event(data)
@@ -237,7 +249,8 @@ class WorkerController(QObject):
     def _task_event(self, data: dict[str, Any]) -> None:
         task_id, status = str(data.get("id", "")), str(data.get("status", ""))
         mine = (data.get("worker") or {}).get("uuid") == self.worker_id
-        self._my_tasks.add(task_id) if mine else None
+        if mine:
+            self._my_tasks.add(task_id)
         if status == "active" and mine:
             self._set_task(data)
         elif self.task is not None and self.task.get("id") == task_id:
