@@ -15,8 +15,6 @@ import logging
 import socket
 from urllib.parse import urlsplit
 
-import aiohttp
-
 _log = logging.getLogger(__name__)
 
 SERVICE_TYPE = "urn:flamenco:manager:0"
@@ -83,11 +81,14 @@ async def search(timeout_s: float = 3.0, targets: list[tuple[str, int]] | None =
 
 async def answers(url: str, timeout_s: float = 3.0) -> bool:
     """True when `url` is a Manager (its version endpoint answers)."""
+    from app.api.client import ManagerClient
+
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
-            async with session.get(f"{url}/api/v3/version") as resp:
-                return resp.status == 200 and "version" in await resp.json(content_type=None)
-    except (aiohttp.ClientError, TimeoutError, ValueError):
+        async with ManagerClient(url, timeout_s=timeout_s) as client:
+            await client.version()
+            return True
+    except Exception as exc:  # noqa: BLE001 - any failure means: not a Manager we can use
+        _log.debug("%s does not answer as a manager: %s", url, exc)
         return False
 
 
