@@ -25,7 +25,8 @@ pytestmark = pytest.mark.slow
 def _services(tmp_path: Path, name: str = "artist-pc") -> LocalServices:
     cfg = tmp_path / "worker" / "tablao-worker.yaml"
     cfg.parent.mkdir(parents=True)
-    cfg.write_text(yaml.safe_dump({"worker_name": name, "data_dir": str(tmp_path / "worker")}))
+    # A short task poll: this branch predates the Manager waking a waiting worker on a status request.
+    cfg.write_text(yaml.safe_dump({"worker_name": name, "data_dir": str(tmp_path / "worker"), "task_wait_s": 2}))
     return LocalServices(manager_config_path=tmp_path / "unused.yaml", worker_config_path=cfg)
 
 

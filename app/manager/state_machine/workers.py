@@ -130,6 +130,3 @@ class WorkerStatusMachine:
         self._store.update_worker(worker.id, status_requested=requested, lazy_status_request=lazy,
                                   updated_at=now)
         fx.worker_changed(worker)
-        # Wake the task long-polls too: an idle worker waiting for work hears the request now,
-        # not when its poll times out (the tray's "stop rendering" must be seen at once).
-        fx.work_available = True
