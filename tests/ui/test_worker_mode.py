@@ -43,16 +43,16 @@ def test_the_tray_follows_the_worker_as_the_manager_changes_it(qloop, tmp_path, 
         window = WorkerModeWindow(services, role, has_tray=True)
         window.show()
         try:
-            await wait_for(lambda: _kind(window) == ts.IDLE, 30, "the worker awake and idle")
+            await wait_for(lambda: _kind(window) == ts.IDLE, 60, "the worker awake and idle")
             c = window.controller
             assert c.worker_id and "artist-pc" in window.manager.text() and "typed in" in window.manager.text()
             assert window.tray.icon.toolTip() == "Tablao worker: idle, waiting for work"
 
             await c.stop_rendering()  # a request to the Manager; the state follows its events
-            await wait_for(lambda: _kind(window) == ts.PAUSED, 20, "paused by the artist")
+            await wait_for(lambda: _kind(window) == ts.PAUSED, 60, "paused by the artist")
             assert manager_proc.get(f"/api/v3/worker-mgt/workers/{c.worker_id}")["status"] == "asleep"
             await c.render_now()
-            await wait_for(lambda: _kind(window) == ts.IDLE, 20, "awake again")
+            await wait_for(lambda: _kind(window) == ts.IDLE, 60, "awake again")
 
             # A schedule edited in the window goes to the Manager, whose schedule service applies it.
             now = dt.datetime.now()
@@ -61,15 +61,15 @@ def test_the_tray_follows_the_worker_as_the_manager_changes_it(qloop, tmp_path, 
                                         "end_time": end.strftime("%H:%M")})
             window.save_schedule.click()
             await wait_for(lambda: (manager_proc.get(f"/api/v3/worker-mgt/workers/{c.worker_id}/sleep-schedule")
-                                    or {}).get("is_active") is True, 20, "the schedule on the Manager")
+                                    or {}).get("is_active") is True, 60, "the schedule on the Manager")
             stored = manager_proc.get(f"/api/v3/worker-mgt/workers/{c.worker_id}/sleep-schedule")
             assert (stored["start_time"], stored["end_time"]) == (start.strftime("%H:%M"), end.strftime("%H:%M"))
-            await wait_for(lambda: _kind(window) == ts.ASLEEP, 30, "asleep by the schedule")
+            await wait_for(lambda: _kind(window) == ts.ASLEEP, 60, "asleep by the schedule")
             assert window.tray.icon.toolTip().endswith(f"asleep until {end.strftime('%H:%M')}") or \
                 "tomorrow" in window.tray.icon.toolTip()
 
             manager_proc.stop()
-            await wait_for(lambda: _kind(window) == ts.UNREACHABLE, 20, "the Manager lost")
+            await wait_for(lambda: _kind(window) == ts.UNREACHABLE, 60, "the Manager lost")
             assert "Manager" in window.manager.text()
             manager_proc.start()
             await wait_for(lambda: _kind(window) == ts.ASLEEP, 40, "the Manager found again")
@@ -94,10 +94,10 @@ def test_without_a_tray_the_window_holds_the_controls_and_says_so(qloop, tmp_pat
             assert "found on the network" in window.manager.text()
             assert window.buttons["render_now"].isVisible() and window.buttons["finish"].isVisible()
             # No worker signed on yet: the controller says so instead of failing.
-            await wait_for(lambda: window.controller.connected, 20, "connected")
+            await wait_for(lambda: window.controller.connected, 60, "connected")
             assert not window.controller.worker_id
             services.start_worker(manager_proc.url)
-            await wait_for(lambda: _kind(window) == ts.IDLE, 30, "the worker found by name")
+            await wait_for(lambda: _kind(window) == ts.IDLE, 60, "the worker found by name")
         finally:
             await window.ask_quit(QUIT_NOW)
             await services.stop()
@@ -128,15 +128,15 @@ def test_render_only_when_away_follows_an_injected_idle_time(qloop, tmp_path, ma
         services.start_worker(manager_proc.url)
         window = WorkerModeWindow(services, role, has_tray=False, idle_source=idle)
         try:
-            await wait_for(lambda: _kind(window) == ts.IDLE, 30, "the worker awake")
+            await wait_for(lambda: _kind(window) == ts.IDLE, 60, "the worker awake")
             window.away_on.setChecked(True)   # the artist is at the desk: asleep
-            await wait_for(lambda: _kind(window) == ts.PAUSED, 20, "asleep while the artist works")
+            await wait_for(lambda: _kind(window) == ts.PAUSED, 60, "asleep while the artist works")
             idle.seconds = 601.0
             window.away.poll()
-            await wait_for(lambda: _kind(window) == ts.IDLE, 20, "awake once the artist is away")
+            await wait_for(lambda: _kind(window) == ts.IDLE, 60, "awake once the artist is away")
             idle.seconds = 1.0
             window.away.poll()
-            await wait_for(lambda: _kind(window) == ts.PAUSED, 20, "asleep again when the artist is back")
+            await wait_for(lambda: _kind(window) == ts.PAUSED, 60, "asleep again when the artist is back")
             window.away_on.setChecked(False)
             assert window.away is None
         finally:
@@ -154,15 +154,15 @@ def test_finish_the_current_task_then_stop(qloop, tmp_path, manager_proc):
         services.start_worker(manager_proc.url)
         window = WorkerModeWindow(services, role, has_tray=False)
         try:
-            await wait_for(lambda: _kind(window) == ts.IDLE, 30, "the worker awake")
+            await wait_for(lambda: _kind(window) == ts.IDLE, 60, "the worker awake")
             manager_proc.send("POST", "/api/v3/jobs", {
                 "name": "slow echo", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
                 "settings": {"message": "hi", "sleep_duration_seconds": 2, "sleep_repeats": 2}})
-            await wait_for(lambda: _kind(window) == ts.RENDERING, 30, "rendering")
+            await wait_for(lambda: _kind(window) == ts.RENDERING, 60, "rendering")
             assert window.controller.task is not None and window.task_name.text()
             await window.controller.finish_then_stop()
             await wait_for(lambda: "stops after this task" in window.controller.state.text
-                           or _kind(window) == ts.PAUSED, 20, "the lazy request seen")
+                           or _kind(window) == ts.PAUSED, 60, "the lazy request seen")
             await wait_for(lambda: _kind(window) == ts.PAUSED, 60, "stopped after the task")
             assert window.controller.history.done >= 1
             assert "1 tasks done" in window.today.text() or "tasks done" in window.today.text()
