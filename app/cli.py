@@ -130,7 +130,8 @@ def _desktop(args: argparse.Namespace | None) -> int:
         return run_desktop()
     force = {"manager": "manager", "worker": "worker", "all": "both"}[args.role]
     services = LocalServices(manager_config_path=getattr(args, "config", None),
-                             worker_config_path=getattr(args, "worker_config", None),
+                             worker_config_path=(getattr(args, "worker_config", None)
+                                                 or getattr(args, "worker_config_alias", None)),
                              listen=getattr(args, "listen", None))
     return run_desktop(services, force_role=force, manager_url=getattr(args, "manager", None) or "")
 

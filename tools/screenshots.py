@@ -4,7 +4,9 @@
 
 Starts Xvfb (unless DISPLAY is set), a Manager and a real worker process in a temp folder, submits
 a small Blender render made with Debian's `blender`, and saves: the setup wizard's storage page, the
-job table with a running job, a job's detail with its last rendered frame, and the worker list.
+job table with a running job, a job's detail with its last rendered frame, and the worker list;
+then Worker mode: the worker window while it renders (task, progress, live log, last frame) and the
+tray menu. `--only worker` takes just the Worker mode pictures.
 Look at every picture afterwards: clipped text, empty panes and overlaps are bugs.
 """
 
@@ -90,6 +92,71 @@ async def shoot(out: Path, tmp: Path) -> None:
         manager.stop()
 
 
+async def shoot_worker(out: Path, tmp: Path) -> None:
+    """Worker mode while this computer renders a small Blender job, and the tray menu."""
+    import yaml
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QMenu
+
+    from app.common.roles import RoleConfig
+    from app.ui.local_services import LocalServices
+    from app.ui.windows.worker_mode import QUIT_NOW, WorkerModeWindow
+    from tests.e2e.farm import blender_job, make_blend
+    from tests.ui.conftest import ManagerProcess
+
+    manager = ManagerProcess(tmp / "wm-manager").start()
+    cfg = tmp / "wm-worker" / "tablao-worker.yaml"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text(yaml.safe_dump({"worker_name": "artist-pc", "data_dir": str(cfg.parent)}))
+    services = LocalServices(manager_config_path=tmp / "unused.yaml", worker_config_path=cfg)
+    window = None
+    try:
+        shared = tmp / "wm-manager" / "shared"
+        blend = make_blend(shared / "shot_020" / "shot_020.blend", frames=12, samples=24, width=480, height=270)
+        services.start_worker(manager.url)
+        window = WorkerModeWindow(services, RoleConfig("worker", manager.url, "discovery"), has_tray=False)
+        window.show()
+        manager.send("POST", "/api/v3/jobs", blender_job(blend, shared / "out", frames="1-12", chunk_size=4,
+                                                         name="shot_020 lighting"))
+        await _until(lambda: window.controller.state.kind == "rendering", 120)
+        window.editor.set_schedule({"is_active": True, "days_of_week": "mo tu we th fr",
+                                    "start_time": "09:00", "end_time": "18:30"})
+        await _until(lambda: window.frame.pixmap() is not None and not window.frame.pixmap().isNull(), 240)
+        await _until(lambda: window.controller.state.kind == "rendering", 120)
+        await asyncio.sleep(1.5)
+        window.grab().save(str(out / "worker-window.png"))
+        menu = window.actions.fill(QMenu())
+        menu.popup(QPoint(200, 200))
+        await asyncio.sleep(0.5)
+        menu.grab().save(str(out / "tray-menu.png"))
+        menu.close()
+        _icon_strip().save(str(out / "tray-icons.png"))
+    finally:
+        if window is not None:
+            await window.ask_quit(QUIT_NOW)
+        await services.stop()
+        manager.stop()
+
+
+def _icon_strip():
+    """Every tray state's icon with its name, as drawn in code."""
+    from PySide6.QtCore import QRect, Qt
+    from PySide6.QtGui import QColor, QPainter, QPixmap
+
+    from app.ui import tray_icons
+    from app.ui import tray_state as ts
+
+    kinds = (ts.IDLE, ts.RENDERING, ts.ASLEEP, ts.PAUSED, ts.UNREACHABLE, ts.ERROR)
+    strip = QPixmap(110 * len(kinds), 100)
+    strip.fill(QColor("white"))
+    p = QPainter(strip)
+    for i, kind in enumerate(kinds):
+        p.drawPixmap(110 * i + 23, 6, tray_icons.draw(kind, 0.6 if kind == ts.RENDERING else None))
+        p.drawText(QRect(110 * i, 74, 110, 22), Qt.AlignmentFlag.AlignCenter, kind)
+    p.end()
+    return strip
+
+
 def _job_status(manager, job_id: str) -> str:
     return manager.get(f"/api/v3/jobs/{job_id}")["status"]
 
@@ -105,6 +172,7 @@ async def _until(predicate, timeout: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--only", choices=("all", "worker"), default="all")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     xvfb = start_xvfb()
@@ -115,7 +183,9 @@ def main() -> None:
             os.environ["TABLAO_HOME"] = str(Path(tmp) / "home")
 
             async def run(_app) -> int:
-                await shoot(args.out, Path(tmp))
+                if args.only == "all":
+                    await shoot(args.out, Path(tmp))
+                await shoot_worker(args.out, Path(tmp))
                 return 0
 
             run_in_qt(run)

@@ -232,6 +232,10 @@ class ManagerService:
                     for svc in services.background:
                         group.create_task(svc.run(), name=type(svc).__name__)
                     group.create_task(self._restart_when_asked(), name="restart")
+                    if self.config.autodiscoverable:
+                        from app.manager.discovery import SsdpAdvertiser
+
+                        group.create_task(SsdpAdvertiser(lambda: self.port).run(), name="ssdp")
             except* _Restart:
                 _log.info("restarting the manager with its new configuration")
                 restart = True

@@ -48,6 +48,8 @@ class DesktopApp:
         finally:
             if self.dashboard is not None:
                 await self.dashboard.close()
+            if self.worker_window is not None:
+                await self.worker_window.shutdown()
             await self.services.stop()
 
     async def first_launch(self) -> bool:
@@ -84,8 +86,20 @@ class DesktopApp:
                 self.services.start_worker(url)
             await self.open_dashboard(url)
         else:
+            if not self.role.manager_url:
+                await self.discover_manager()
             self.services.start_worker(self.role.manager_url)
             await self.open_worker_window()
+
+    async def discover_manager(self) -> None:
+        """No Manager URL given: look for one on the network (UPnP/SSDP, as Flamenco's workers do)."""
+        from app.common.discovery import find_manager
+
+        url = await find_manager(3.0)
+        if url:
+            self.role = RoleConfig(role=self.role.role, manager_url=url, manager_found_by="discovery")
+        else:
+            _log.warning("no manager answered on the network; give one with --manager URL")
 
     async def open_dashboard(self, url: str) -> None:
         if self.window is None:
@@ -142,11 +156,17 @@ def run_desktop(services: LocalServices | None = None, role: RoleConfig | None =
         chosen = role or load_role()
         if force_role is not None:
             url = manager_url or (chosen.manager_url if chosen else "")
+            found_by = "typed" if url else ""
             if force_role == "worker" and not url:
-                print("tablao worker: give the Manager with --manager URL (or run `tablao` to set up this "
-                      "computer)", file=sys.stderr)
-                return 2
-            chosen = RoleConfig(role=force_role, manager_url=url, manager_found_by="typed" if url else "")
+                from app.common.discovery import find_manager
+
+                url = await find_manager(3.0) or ""
+                found_by = "discovery"
+                if not url:
+                    print("tablao worker: no Manager answered on the network (UPnP/SSDP); give it with "
+                          "--manager URL (or run `tablao` to set up this computer)", file=sys.stderr)
+                    return 2
+            chosen = RoleConfig(role=force_role, manager_url=url, manager_found_by=found_by)
         return await DesktopApp(services or LocalServices(), chosen).run()
 
     return run_in_qt(main)

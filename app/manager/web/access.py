@@ -132,6 +132,7 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     # task logs and last-rendered images
     ("GET", "/job-files"): _O,
     ("GET", "/"): _P,
+    ("GET", "/upnp/description.xml"): _P,  # discovery: what any worker on the LAN may read
 }
 
 

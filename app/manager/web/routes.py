@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.api.headers import API_PREFIX
-from app.manager.web.handlers import events_ws, jobs, meta, tasks, worker_api, worker_mgt
+from app.manager.web.handlers import events_ws, jobs, meta, tasks, upnp, worker_api, worker_mgt
 
 V3 = API_PREFIX
 
@@ -14,6 +14,7 @@ def add_routes(app: web.Application) -> None:
     r = app.router
     # meta
     r.add_get(f"{V3}/version", meta.get_version)
+    r.add_get("/upnp/description.xml", upnp.get_description)  # SSDP discovery, as Flamenco
     r.add_get(f"{V3}/configuration", meta.get_configuration)
     r.add_post(f"{V3}/configuration/check/shared-storage", meta.check_shared_storage)
     r.add_get(f"{V3}/configuration/check/blender", meta.find_blender)

@@ -1,0 +1,84 @@
+"""What the tray worker shows, as a pure function of what the Manager says (no Qt here).
+
+The Manager's requested status is the truth (house style 6): the tray never keeps a "paused" flag
+of its own. An asleep worker is "asleep" when its sleep schedule says so at `now`, otherwise it was
+put to sleep by someone (the artist's tray, the dashboard): "paused".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from app.common import schedule as sched
+
+IDLE, RENDERING, ASLEEP, PAUSED, UNREACHABLE, ERROR, STARTING = (
+    "idle", "rendering", "asleep", "paused", "unreachable", "error", "starting")
+STATES = (IDLE, RENDERING, ASLEEP, PAUSED, UNREACHABLE, ERROR, STARTING)
+
+
+@dataclass(frozen=True)
+class TrayState:
+    kind: str
+    text: str                      # the tooltip: "asleep until 18:00", "rendering Shot 12 (40%)"
+    progress: float | None = None  # 0..1 while rendering with known steps
+
+
+def window_of(schedule: dict[str, Any] | None) -> sched.SleepWindow | None:
+    if not schedule or not schedule.get("is_active"):
+        return None
+    try:
+        return sched.parse_window(True, schedule.get("days_of_week", ""), schedule.get("start_time", ""),
+                                  schedule.get("end_time", ""))
+    except sched.ScheduleError:
+        return None
+
+
+def asleep_until(now: dt.datetime, schedule: dict[str, Any] | None) -> dt.datetime | None:
+    """When a schedule that has the worker asleep at `now` wakes it; None when it is not asleep by it."""
+    window = window_of(schedule)
+    if window is None or not sched.should_sleep(now, window):
+        return None
+    moment = now
+    for _ in range(24):  # boundaries and midnights: a week of windows is well within this
+        moment = sched.next_check(moment, window)
+        if not sched.should_sleep(moment, window):
+            return moment
+    return None
+
+
+def _when(now: dt.datetime, moment: dt.datetime) -> str:
+    if moment.date() == now.date():
+        return moment.strftime("%H:%M")
+    if moment.date() == now.date() + dt.timedelta(days=1):
+        return "tomorrow " + moment.strftime("%H:%M")
+    return moment.strftime("%a %H:%M")
+
+
+def derive(*, connected: bool, status: str, lazy_request: dict[str, Any] | None = None,
+           task: dict[str, Any] | None = None, schedule: dict[str, Any] | None = None,
+           now: dt.datetime, snoozed_until: dt.datetime | None = None, message: str = "") -> TrayState:
+    """The tray state from the Manager's view of this worker."""
+    if not connected:
+        return TrayState(UNREACHABLE, message or "cannot reach the Manager")
+    if status in ("error", "offline"):
+        return TrayState(ERROR, message or f"the worker is {status}")
+    if status in ("", "starting"):
+        return TrayState(STARTING, "starting")
+    if task is not None and task.get("status") == "active":
+        done, total = int(task.get("steps_completed") or 0), int(task.get("steps_total") or 0)
+        progress = done / total if total > 0 else None
+        pct = f" ({progress:.0%})" if progress is not None else ""
+        then = ""
+        if lazy_request and lazy_request.get("status") == "asleep":
+            then = "; stops after this task"
+        return TrayState(RENDERING, f"rendering {task.get('name', '')}{pct}{then}", progress)
+    if status == "asleep":
+        until = asleep_until(now, schedule)
+        if until is not None:
+            return TrayState(ASLEEP, f"asleep until {_when(now, until)}")
+        if snoozed_until is not None and snoozed_until > now:
+            return TrayState(PAUSED, f"snoozed until {_when(now, snoozed_until)}")
+        return TrayState(PAUSED, "paused: not rendering until you choose Render now")
+    return TrayState(IDLE, "idle, waiting for work")

@@ -1,0 +1,384 @@
+"""`WorkerController`: this computer's worker as the Manager sees it, as Qt signals.
+
+It follows the Manager's event stream for THIS worker only (its id comes from the worker's
+credentials file, or from its name), and keeps what the tray and the worker window show: the
+worker's status and pending request, the running task with progress and time left, its log tail,
+the last frame this worker rendered, the sleep schedule and today's history. Every action (render
+now, stop, finish then stop, snooze, schedule) is a request to the Manager; what the tray shows
+changes when the Manager's events say so, never before (house style 6).
+
+On every (re)connection or gap it fetches a snapshot again, like the dashboard's connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.api.client import ManagerClient
+from app.api.errors import ApiError, NotFound
+from app.api.events import StreamGap
+from app.api.workers import WorkerSleepSchedule
+from app.common import events as ev
+from app.ui import tray_state
+from app.ui.aio import spawn
+
+_log = logging.getLogger(__name__)
+
+LOG_LINES = 200
+
+
+def _as_dict(payload: Any) -> dict[str, Any]:
+    if isinstance(payload, dict):
+        return payload
+    to_json = getattr(payload, "to_json", None)
+    return to_json() if callable(to_json) else {}
+
+
+def tomorrow_morning(now: dt.datetime, hour: int = 8) -> dt.datetime:
+    return dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(hour, 0), tzinfo=now.tzinfo)
+
+
+class History:
+    """Today's work of this worker: tasks done, failed, and time spent rendering."""
+
+    def __init__(self) -> None:
+        self.day: dt.date | None = None
+        self.done = 0
+        self.failed = 0
+        self.seconds = 0.0
+
+    def roll(self, today: dt.date) -> None:
+        if self.day != today:
+            self.day, self.done, self.failed, self.seconds = today, 0, 0, 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"done": self.done, "failed": self.failed, "seconds": self.seconds}
+
+
+class WorkerController(QObject):
+    state_changed = Signal(object)          # tray_state.TrayState
+    connection_changed = Signal(bool, str)  # connected, message
+    task_changed = Signal(object)           # dict (with "eta_s") or None
+    log_appended = Signal(str)
+    frame_changed = Signal(bytes)
+    history_changed = Signal(dict)
+    schedule_changed = Signal(dict)
+    worker_found = Signal(str, str)         # id, name
+    action_failed = Signal(str)
+    notify = Signal(str, str)               # title, text (tray notifications)
+
+    def __init__(self, url: str, worker_name: str, credentials_path: Path | None = None,
+                 client: ManagerClient | None = None, clock: Callable[[], dt.datetime] | None = None,
+                 parent=None):
+        super().__init__(parent)
+        from app.ui.dashboard import admin_token_for
+
+        self.url = url.rstrip("/")
+        self.worker_name = worker_name
+        self.credentials_path = credentials_path
+        self.client = client or ManagerClient(self.url, admin_token=admin_token_for(self.url))
+        self.clock = clock or (lambda: dt.datetime.now().astimezone())
+        self.worker_id = ""
+        self.connected = False
+        self.message = ""
+        self.status = ""
+        self.lazy_request: dict[str, Any] | None = None
+        self.task: dict[str, Any] | None = None
+        self.schedule: dict[str, Any] = {}
+        self.snoozed_until: dt.datetime | None = None
+        self.history = History()
+        self.log: deque[str] = deque(maxlen=LOG_LINES)
+        self.state = tray_state.TrayState(tray_state.STARTING, "starting")
+        self._task_started: dict[str, float] = {}
+        self._my_tasks: set[str] = set()
+        self._run_task: asyncio.Task | None = None
+        self._snooze_task: asyncio.Task | None = None
+        self._stream = None
+        self._tick = QTimer(self)
+        self._tick.setInterval(30_000)  # schedule boundaries and "time left" move with the clock
+        self._tick.timeout.connect(self._derive)
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._run_task is None:
+            self._run_task = spawn(self._run())
+            self._tick.start()
+
+    async def stop(self) -> None:
+        self._tick.stop()
+        for task in (self._run_task, self._snooze_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._run_task = self._snooze_task = None
+        await self.client.close()
+
+    async def _run(self) -> None:
+        delay = 0.5
+        while True:
+            self._stream = stream = self.client.events(max_backoff_s=5.0)
+            watcher = spawn(self._watch(stream))
+            try:
+                await self._follow(stream)
+                message = "the Manager closed the event stream"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - say it, retry
+                message = f"cannot reach the Manager at {self.url}: {exc}"
+            finally:
+                watcher.cancel()
+                await stream.close()
+                self._stream = None
+            self._set_connected(False, message)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    async def _follow(self, stream) -> None:
+        seen = 0
+        async for item in stream:
+            if isinstance(item, StreamGap) or stream.connections != seen:
+                seen = stream.connections
+                await self._snapshot()
+                if isinstance(item, StreamGap):
+                    continue
+            self._dispatch(item.topic, _as_dict(item.payload))
+
+    async def _watch(self, stream) -> None:
+        """Say 'cannot reach the Manager' as soon as the stream drops."""
+        while True:
+            await asyncio.sleep(0.25)
+            if self.connected and not stream.connected.is_set():
+                self._set_connected(False, f"lost the Manager at {self.url}")
+
+    def _set_connected(self, connected: bool, message: str = "") -> None:
+        if connected != self.connected or message != self.message:
+            was = self.connected
+            self.connected, self.message = connected, message
+            self.connection_changed.emit(connected, message)
+            if was and not connected:
+                self.notify.emit("Manager lost", message or f"lost the Manager at {self.url}")
+            elif connected and not was and self.worker_id:
+                self.notify.emit("Manager found", f"connected to the Manager at {self.url}")
+            self._derive()
+
+    # --- snapshot --------------------------------------------------------------------------------
+    async def _find_worker(self) -> str:
+        from app.worker.config import load_credentials
+
+        if self.credentials_path is not None:
+            creds = load_credentials(self.credentials_path)
+            if creds is not None:
+                with contextlib.suppress(NotFound):
+                    await self.client.worker(creds.worker_id)
+                    return creds.worker_id
+        named = [w for w in await self.client.workers() if w.name == self.worker_name]
+        named.sort(key=lambda w: w.last_seen or "", reverse=True)      # the most recently seen...
+        named.sort(key=lambda w: str(w.status) == "offline")           # ...of those not offline
+        return named[0].id if named else ""
+
+    async def _snapshot(self) -> None:
+        if not self.worker_id:
+            self.worker_id = await self._find_worker()
+            if self.worker_id:
+                self.worker_found.emit(self.worker_id, self.worker_name)
+        if not self.worker_id:
+            self.message = "this worker has not signed on to the Manager yet"
+            self._set_connected(True, self.message)
+            spawn(self._retry_find())
+            return
+        worker = await self.client.worker(self.worker_id)
+        self.status = str(worker.status)
+        self.lazy_request = worker.status_change.to_json() if worker.status_change else None
+        schedule = await self.client.sleep_schedule(self.worker_id)
+        self.schedule = schedule.to_json() if schedule else {}
+        self.schedule_changed.emit(dict(self.schedule))
+        task = worker.task.to_json() if worker.task else None
+        self._set_task(task if task and task.get("status") == "active" else None)
+        self._set_connected(True, "")
+        self._derive()
+
+    async def _refresh_schedule(self) -> None:
+        with contextlib.suppress(ApiError, Exception):
+            schedule = await self.client.sleep_schedule(self.worker_id)
+            fresh = schedule.to_json() if schedule else {}
+            if fresh != self.schedule:
+                self.schedule = fresh
+                self.schedule_changed.emit(dict(fresh))
+                self._derive()
+
+    async def _retry_find(self) -> None:
+        await asyncio.sleep(1.0)
+        if not self.worker_id and self.connected:
+            with contextlib.suppress(Exception):
+                await self._snapshot()
+
+    # --- events ----------------------------------------------------------------------------------
+    def _dispatch(self, topic: str, data: dict[str, Any]) -> None:
+        if topic == ev.WORKER_DID_CHANGE and data.get("id") == self.worker_id:
+            self.status = str(data.get("status", self.status))
+            self.lazy_request = data.get("status_change")
+            previous = data.get("previous_status")
+            if previous and previous != self.status and self.status in ("asleep", "awake"):
+                self.notify.emit("Worker " + ("asleep" if self.status == "asleep" else "awake"),
+                                 f"this computer went from {previous} to {self.status}")
+                # Asleep by schedule or paused? The schedule may have been edited elsewhere.
+                spawn(self._refresh_schedule())
+            self._derive()
+        elif topic == ev.TASK_DID_CHANGE and (data.get("worker") or {}).get("uuid") == self.worker_id:
+            self._task_event(data)
+        elif topic == ev.TASK_DID_CHANGE and self.task and data.get("id") == self.task.get("id"):
+            self._task_event(data)  # requeued to no worker: it is not ours any more
+        elif topic == ev.TASK_LOG_DID_APPEND and self.task and data.get("task_id") == self.task.get("id"):
+            self._append_log(str(data.get("log", "")))
+        elif topic == ev.LAST_RENDERED_DID_CHANGE:
+            task_id = data.get("task_id")
+            if task_id in self._my_tasks or (not task_id and self.task and data.get("job_id") == self.task.get("job_id")):
+                spawn(self._fetch_frame(str(data.get("job_id", ""))))
+
+    def _task_event(self, data: dict[str, Any]) -> None:
+        task_id, status = str(data.get("id", "")), str(data.get("status", ""))
+        mine = (data.get("worker") or {}).get("uuid") == self.worker_id
+        if mine:
+            self._my_tasks.add(task_id)
+        if status == "active" and mine:
+            self._set_task(data)
+        elif self.task is not None and self.task.get("id") == task_id:
+            self._finish_task(task_id, status)
+            self._set_task(None)
+        self._derive()
+
+    def _finish_task(self, task_id: str, status: str) -> None:
+        self.history.roll(self.clock().date())
+        started = self._task_started.pop(task_id, None)
+        if started is not None:
+            self.history.seconds += time.monotonic() - started
+        if status == "completed":
+            self.history.done += 1
+        elif status == "failed" or status == "soft-failed":
+            self.history.failed += 1
+            self.notify.emit("Task failed", f"task {self.task.get('name', task_id) if self.task else task_id} "
+                                            "failed on this computer")
+        self.history_changed.emit(self.history.as_dict())
+
+    def _set_task(self, task: dict[str, Any] | None) -> None:
+        old_id = self.task.get("id") if self.task else None
+        self.task = dict(task) if task else None
+        if self.task is not None:
+            task_id = self.task["id"]
+            self._my_tasks.add(task_id)
+            started = self._task_started.setdefault(task_id, time.monotonic())
+            self.task["eta_s"] = _eta(self.task, time.monotonic() - started)
+            if task_id != old_id:
+                self.log.clear()
+                spawn(self._follow_log(task_id))
+        if old_id and (self.task is None or self.task["id"] != old_id) and self._stream is not None:
+            spawn(self._stream.unwatch_task_log(old_id))
+        self.task_changed.emit(dict(self.task) if self.task else None)
+
+    async def _follow_log(self, task_id: str) -> None:
+        if self._stream is not None:
+            await self._stream.watch_task_log(task_id)
+        with contextlib.suppress(ApiError, Exception):
+            tail = await self.client.task_log_tail(task_id)
+            if tail and self.task and self.task.get("id") == task_id and not self.log:
+                self._append_log(tail)
+
+    def _append_log(self, text: str) -> None:
+        lines = text.splitlines()
+        self.log.extend(lines)
+        if lines:
+            self.log_appended.emit("\n".join(lines))
+
+    async def _fetch_frame(self, job_id: str) -> None:
+        with contextlib.suppress(ApiError, Exception):
+            data = await self.client.last_rendered_image(job_id)
+            if data:
+                self.frame_changed.emit(data)
+
+    def _derive(self) -> None:
+        now = self.clock()
+        self.history.roll(now.date())
+        if self.task is not None:
+            started = self._task_started.get(self.task["id"], time.monotonic())
+            self.task["eta_s"] = _eta(self.task, time.monotonic() - started)
+        state = tray_state.derive(connected=self.connected, status=self.status, lazy_request=self.lazy_request,
+                                  task=self.task, schedule=self.schedule, now=now,
+                                  snoozed_until=self.snoozed_until, message=self.message)
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)
+
+    # --- actions (requests to the Manager) -------------------------------------------------------
+    async def _request(self, status: str, lazy: bool) -> bool:
+        if not self.worker_id:
+            self.action_failed.emit("this worker is not known to the Manager yet")
+            return False
+        try:
+            await self.client.request_worker_status(self.worker_id, status, lazy=lazy)
+            return True
+        except Exception as exc:  # noqa: BLE001 - shown to the artist
+            self.action_failed.emit(f"the Manager refused: {exc}")
+            return False
+
+    async def render_now(self) -> None:
+        self._cancel_snooze()
+        await self._request("awake", lazy=False)
+
+    async def stop_rendering(self) -> None:
+        """Asleep at once: a running task goes back to the queue for another worker."""
+        await self._request("asleep", lazy=False)
+
+    async def finish_then_stop(self) -> None:
+        """Asleep after the running task (the Manager's lazy request)."""
+        await self._request("asleep", lazy=True)
+
+    async def snooze(self, until: dt.datetime) -> None:
+        """Asleep now, and ask the Manager to wake this worker at `until` (while this app runs)."""
+        if await self._request("asleep", lazy=False):
+            self._cancel_snooze()
+            self.snoozed_until = until
+            self._snooze_task = spawn(self._wake_at(until))
+            self._derive()
+
+    async def _wake_at(self, until: dt.datetime) -> None:
+        await asyncio.sleep(max(0.0, (until - self.clock()).total_seconds()))
+        self.snoozed_until = None
+        await self._request("awake", lazy=False)
+
+    def _cancel_snooze(self) -> None:
+        if self._snooze_task is not None:
+            self._snooze_task.cancel()
+            self._snooze_task = None
+        self.snoozed_until = None
+
+    async def save_schedule(self, schedule: dict[str, Any]) -> bool:
+        if not self.worker_id:
+            self.action_failed.emit("this worker is not known to the Manager yet")
+            return False
+        try:
+            await self.client.set_sleep_schedule(self.worker_id, WorkerSleepSchedule(**schedule))
+        except Exception as exc:  # noqa: BLE001 - shown to the artist
+            self.action_failed.emit(f"the Manager did not save the schedule: {exc}")
+            return False
+        self.schedule = dict(schedule)
+        self.schedule_changed.emit(dict(schedule))
+        self._derive()
+        return True
+
+
+def _eta(task: dict[str, Any], elapsed_s: float) -> float | None:
+    done, total = int(task.get("steps_completed") or 0), int(task.get("steps_total") or 0)
+    if done <= 0 or total <= 0 or done >= total:
+        return None
+    return elapsed_s * (total - done) / done
