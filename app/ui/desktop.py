@@ -61,7 +61,7 @@ class DesktopApp:
         if not done:
             return False
         self.role = RoleConfig(role=ctx.role, manager_url=ctx.manager_url,
-                               manager_found_by="typed" if ctx.manager_url else "")
+                               manager_found_by=ctx.manager_found_by or ("typed" if ctx.manager_url else ""))
         save_role(self.role)
         return True
 

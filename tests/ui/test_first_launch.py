@@ -76,3 +76,35 @@ def test_the_wizard_sets_up_a_farm_in_both_mode_and_shows_a_rendered_frame(qloop
         await services.stop()
 
     qloop.run_until_complete(body())
+
+
+def test_a_worker_finds_its_manager_on_the_network_from_the_wizard(qloop, manager_proc, monkeypatch):
+    from app.common import discovery
+    from app.manager.discovery import SsdpAdvertiser
+    from app.ui.wizard.context import WizardContext
+    from app.ui.wizard.wizard import SetupWizard
+
+    async def body():
+        advertiser = SsdpAdvertiser(lambda: manager_proc.port, bind=("127.0.0.1", 0), multicast=False)
+        task = asyncio.ensure_future(advertiser.run())
+        try:
+            await wait_for(lambda: advertiser.address is not None, 10, "the advertiser")
+            real = discovery.find_manager
+            # Loopback only in tests: the search goes to the advertiser's own address.
+            monkeypatch.setattr(discovery, "find_manager",
+                                lambda timeout_s=3.0: real(timeout_s, targets=[advertiser.address]))
+            ctx = WizardContext(client=None)
+            wizard = SetupWizard(ctx)
+            wizard.show()
+            page = wizard.pages[ROLE]
+            page.buttons["worker"].setChecked(True)
+            page.find.click()
+            await wait_for(lambda: page.manager_url.text().startswith("http://127.0.0.1:"), 15, "a found Manager")
+            assert str(manager_proc.port) in page.manager_url.text()
+            wizard.next()
+            assert ctx.manager_found_by == "discovery" and wizard.currentId() == REVIEW
+            wizard.close()
+        finally:
+            task.cancel()
+
+    qloop.run_until_complete(body())

@@ -15,6 +15,7 @@ class WizardContext:
     client: ManagerClient | None
     role: str = "manager"
     manager_url: str = ""
+    manager_found_by: str = ""  # "discovery" or "typed"
     storage_path: str = ""
     storage_report: dict[str, Any] = field(default_factory=dict)
     shaman: bool = False

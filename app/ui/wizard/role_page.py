@@ -5,13 +5,16 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QRadioButton,
     QVBoxLayout,
     QWizardPage,
 )
 
+from app.ui.aio import spawn
 from app.ui.wizard.context import WizardContext
 
 ROLE_TEXT = {
@@ -44,10 +47,16 @@ class RolePage(QWizardPage):
             layout.addWidget(note)
         self.manager_url = QLineEdit(placeholderText="http://render-server:8080/")
         self.manager_url.setObjectName("managerUrl")
+        self.find = QPushButton("Find on the network")
+        self.find.setObjectName("findManager")
+        self.find.clicked.connect(lambda: spawn(self._find()))
+        row = QHBoxLayout()
+        row.addWidget(self.manager_url, 1)
+        row.addWidget(self.find)
         form = QFormLayout()
-        form.addRow("Manager URL:", self.manager_url)
-        self.url_hint = QLabel("Type the address the Manager printed when it started "
-                               "(finding it on the network automatically comes with Worker mode).")
+        form.addRow("Manager URL:", row)
+        self.url_hint = QLabel("Find a Manager that announces itself on this network (autodiscoverable), or "
+                               "type the address it printed when it started.")
         self.url_hint.setWordWrap(True)
         layout.addSpacing(12)
         layout.addLayout(form)
@@ -59,12 +68,34 @@ class RolePage(QWizardPage):
         self.manager_url.textChanged.connect(lambda *_: self._update())
         self._update()
 
+    async def _find(self) -> None:
+        from app.common.discovery import find_manager
+
+        self.find.setEnabled(False)
+        self.url_hint.setText("Looking for a Manager on the network…")
+        try:
+            url = await find_manager(timeout_s=3.0)
+        except Exception as exc:  # noqa: BLE001 - said on the page; typing the URL still works
+            url, why = None, str(exc)
+        else:
+            why = ""
+        finally:
+            self.find.setEnabled(True)
+        if url:
+            self.manager_url.setText(url)
+            self.ctx.manager_found_by = "discovery"
+            self.url_hint.setText(f"Found the Manager at {url}.")
+        else:
+            self.url_hint.setText("No Manager answered" + (f" ({why})" if why else "") + ". Make sure it runs "
+                                  "with `autodiscoverable: true`, or type its address.")
+
     def role(self) -> str:
         return next(k for k, b in self.buttons.items() if b.isChecked())
 
     def _update(self) -> None:
         worker_only = self.role() == "worker"
         self.manager_url.setEnabled(worker_only)
+        self.find.setEnabled(worker_only)
         self.url_hint.setVisible(worker_only)
         self.completeChanged.emit()
 
@@ -76,5 +107,8 @@ class RolePage(QWizardPage):
 
     def validatePage(self) -> bool:
         self.ctx.role = self.role()
-        self.ctx.manager_url = self.manager_url.text().strip()
+        url = self.manager_url.text().strip()
+        if url != self.ctx.manager_url and self.ctx.manager_found_by != "discovery":
+            self.ctx.manager_found_by = "typed"
+        self.ctx.manager_url = url
         return True
