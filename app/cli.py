@@ -52,10 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help="Manager URLs (default: the Managers watched last time)")
     dash.add_argument("--debug", action="store_true", help="log debug messages")
     dash.add_argument("--quiet", action="store_true", help="log only warnings and errors")
+    sub.add_parser("farm", help="releases of jobs: plan, harvest, archive (tablao farm --help)", add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["farm"]:  # the release tool has its own parser and exit codes
+        from app.farm.cli import main as farm_main
+        return farm_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.role is None:
         setup_logging(debug=False, quiet=False)
