@@ -120,3 +120,18 @@ async def test_status_and_requeue_on_a_release_without_failures(manager, run_far
     requeue = await run_farm("requeue", "release:r1", "--manager", manager.url, "--json")
     assert requeue.code == 0 and requeue.json["requeued"] == []
 
+
+
+async def test_plan_without_a_name_proposes_one_and_creates_the_folders(manager, run_farm, tmp_path: Path):
+    root = tmp_path / "shared"
+    dry = await run_farm("plan", "release", "--dry-run", "--json", "--manager", manager.url)
+    assert dry.code == 0 and dry.json["created"] and not (root / "releases").exists()
+    made = await run_farm("plan", "release", "--json", "--manager", manager.url)
+    assert made.code == 0, made.err
+    name = made.json["release"]
+    assert made.json["submitted"] == [] and name == dry.json["release"]
+    assert (root / "releases" / name / "store").is_dir() and (root / "releases" / name / "out").is_dir()
+    assert {p.name for p in root.iterdir()} >= {"quick", "releases", "dist", "archives"}
+    assert "<job>" in (root / "releases" / name / "release.json").read_text()
+    again = await run_farm("plan", "release", "--json", "--manager", manager.url)
+    assert again.json["release"] == f"{name}.2"

@@ -116,3 +116,10 @@ async def test_plan_render_harvest_archive_replace(farm, run_farm, tmp_path: Pat
     assert new.exists() and pixels_differ(new, dist / "alpha_000001.png")
     status = await run_farm("status", RELEASE, "--json", *url)
     assert status.json["releases"][RELEASE]["jobs"][0]["id"] == replaced.json["id"]
+
+    # An independent job goes to quick/<job>/.
+    seeded = await run_farm("seed", "job", str(store / "bravo.blend"), "lookdev", "--json", *url)
+    assert seeded.code == 0, seeded.err
+    assert await wait_job(manager, seeded.json["id"], {"completed", "failed"}, 240, workers) == "completed"
+    assert (root / "quick" / "lookdev" / "lookdev.blend").is_file()
+    assert sorted(p.name for p in (root / "quick" / "lookdev" / "out").glob("*.png")) == ["000001.png", "000002.png"]
