@@ -135,3 +135,28 @@ async def test_plan_without_a_name_proposes_one_and_creates_the_folders(manager,
     assert "<job>" in (root / "releases" / name / "release.json").read_text()
     again = await run_farm("plan", "release", "--json", "--manager", manager.url)
     assert again.json["release"] == f"{name}.2"
+
+
+async def test_requeue_touches_only_failed_tasks(manager, run_farm):
+    from tests.http_worker import HttpWorker
+
+    worker = await HttpWorker(manager.url).register_and_sign_on()
+    try:
+        failed = await _submit(manager, "fails", "r1")
+        _, task = await worker.claim()
+        await worker.fail(task["uuid"])
+        done = await _submit(manager, "works", "r1")
+        while (claimed := await worker.claim())[0] == 200:
+            await worker.complete(claimed[1]["uuid"])
+        waiting = await _submit(manager, "waits", "r1")
+    finally:
+        await worker.close()
+    assert [await _status(manager, j) for j in (failed, done, waiting)] == ["failed", "completed", "queued"]
+    dry = await run_farm("requeue", "release:r1", "--dry-run", "--json", "--manager", manager.url)
+    assert [(r["job"], r["name"]) for r in dry.json["requeued"]] == [(failed, "echo")]
+    assert await _status(manager, failed) == "failed"
+    result = await run_farm("requeue", "release:r1", "--json", "--manager", manager.url)
+    assert result.code == 0 and [r["job"] for r in result.json["requeued"]] == [failed]
+    status, task = await manager.request("GET", f"/api/v3/tasks/{result.json['requeued'][0]['task']}")
+    assert task["status"] == "queued"
+    assert [await _status(manager, j) for j in (done, waiting)] == ["completed", "queued"]
