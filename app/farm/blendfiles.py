@@ -1,7 +1,8 @@
 """The seam between `farm` and the submission core: read a .blend, build a render job, submit it.
 
 This is the only module of `farm` that starts Blender or builds a job's settings; when the shared
-submission core (`app.submit`) is merged, it replaces the bodies of `read_blend` and `render_job`.
+submission core (`app.submit`) is merged, it replaces the bodies of `read_blend` and `render_job`
+(`app.submit.blendinfo.read_blend(path).scene` has the same frame range, fps and output format).
 `read_blend` runs `blender -b FILE --python-expr ...` and reads one JSON line of the scene's frame
 range, frame rate, resolution and output format.
 """
@@ -9,6 +10,7 @@ range, frame rate, resolution and output format.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -63,15 +65,20 @@ def blender_executable() -> str:
 
 async def read_blend(path: Path, timeout_s: float = 120.0) -> BlendInfo:
     """Run Blender in the background on `path` and read its scene settings; `Refused` on failure."""
+    args = [blender_executable(), "-b", "--factory-startup", "-noaudio", str(path), "--python-expr", _PROBE]
     proc = await asyncio.create_subprocess_exec(
-        blender_executable(), "-b", str(path), "--python-expr", _PROBE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT)
     try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
-    except TimeoutError:
-        proc.kill()
+        async with asyncio.timeout(timeout_s):
+            out, _ = await proc.communicate()
+    except BaseException as exc:  # a timeout or a cancellation: never leave Blender running
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
         await proc.wait()
-        raise Refused(f"Blender took over {timeout_s:.0f} s to read {path}") from None
+        if isinstance(exc, TimeoutError):
+            raise Refused(f"Blender took over {timeout_s:.0f} s to read {path}") from None
+        raise
     text = out.decode("utf-8", errors="replace")
     for line in text.splitlines():
         if line.startswith(MARKER):

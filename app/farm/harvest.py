@@ -24,6 +24,7 @@ from app.farm.frames import FrameProblem, NamingRule, check_frame, format_ranges
 _log = logging.getLogger(__name__)
 
 RENDER_TASK_PREFIX = "render-"
+_WILL_RUN = frozenset({TaskStatus.QUEUED, TaskStatus.ACTIVE, TaskStatus.SOFT_FAILED})
 
 
 @dataclass(slots=True)
@@ -136,8 +137,8 @@ async def _requeue(farm: Farm, broken: list[JobHarvest]) -> list[dict[str, Any]]
     for h in broken:
         bad = {p.frame for p in h.problems}
         for task in await farm.client.job_tasks(h.job.id):
-            if not task.name.startswith(RENDER_TASK_PREFIX):
-                continue
+            if not task.name.startswith(RENDER_TASK_PREFIX) or task.status in _WILL_RUN:
+                continue  # a task still to run (or running) renders its frames anyway
             try:
                 owned = set(parse_frames(task.name[len(RENDER_TASK_PREFIX):]))
             except ValueError:
@@ -152,8 +153,7 @@ async def _requeue(farm: Farm, broken: list[JobHarvest]) -> list[dict[str, Any]]
             for p in h.problems:
                 if p.frame in owned and p.problem != "missing":
                     frame_file(h.out_dir, p.frame, h.extension).unlink(missing_ok=True)
-            if task.status != TaskStatus.QUEUED:
-                await farm.client.set_task_status(task.id, TaskStatus.QUEUED,
-                                                  f"farm harvest: frames {format_ranges(sorted(owned & bad))} missing")
+            await farm.client.set_task_status(task.id, TaskStatus.QUEUED,
+                                              f"farm harvest: frames {format_ranges(sorted(owned & bad))} missing")
             farm.console.say(f"  requeued {h.name} task {task.name}")
     return requeued

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from app.farm.cli import EXAMPLES, build_parser
 from tests.conftest import echo_job
-from tests.e2e.farm import free_port
+from tests.e2e.farm import free_port, have_blender
 
 
 async def _submit(manager, name: str, release: str | None = None, **meta: str) -> str:
@@ -160,3 +162,17 @@ async def test_requeue_touches_only_failed_tasks(manager, run_farm):
     status, task = await manager.request("GET", f"/api/v3/tasks/{result.json['requeued'][0]['task']}")
     assert task["status"] == "queued"
     assert [await _status(manager, j) for j in (done, waiting)] == ["completed", "queued"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not have_blender(), reason="needs Debian's blender")
+async def test_plan_refuses_a_file_blender_cannot_read(manager, run_farm, tmp_path: Path):
+    store = tmp_path / "shared" / "releases" / "r1" / "store"
+    store.mkdir(parents=True)
+    (store / "broken.blend").write_bytes(b"this is not a blend file")
+    result = await run_farm("plan", "release", "r1", "--manager", manager.url)
+    assert result.code == 1
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "Blender could not read" in lines[0] and "broken.blend" in lines[0]
+    _, jobs = await manager.request("GET", "/api/v3/jobs")
+    assert jobs["jobs"] == []
