@@ -176,3 +176,11 @@ async def test_plan_refuses_a_file_blender_cannot_read(manager, run_farm, tmp_pa
     assert len(lines) == 1 and "Blender could not read" in lines[0] and "broken.blend" in lines[0]
     _, jobs = await manager.request("GET", "/api/v3/jobs")
     assert jobs["jobs"] == []
+
+
+def test_tablao_farm_delegates_to_farm(capsys):
+    from app.cli import main
+
+    assert main(["farm", "status", "--manager", f"http://127.0.0.1:{free_port()}"]) == 3
+    assert "cannot reach the Manager" in capsys.readouterr().err
+    assert main(["farm", "kill", "jobs"]) == 2  # the query is missing: usage
