@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "stores files. Exit codes: 0 submitted, 1 refused, 2 bad input, "
                                         "3 Manager unreachable.")
     _submit_arguments(submit)
+    sub.add_parser("farm", help="releases of jobs: plan, harvest, archive (tablao farm --help)", add_help=False)
     return parser
 
 
@@ -82,6 +83,10 @@ def _submit_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["farm"]:  # the release tool has its own parser and exit codes
+        from app.farm.cli import main as farm_main
+        return farm_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.role is None:
         setup_logging(debug=False, quiet=False)

@@ -1,0 +1,6 @@
+"""`farm`: the release tool of seed 003, a client of a Manager through `app.api.client.ManagerClient`.
+
+A release is a set of related jobs, one per `.blend` file in `releases/<release>/store/`, rendering to
+`releases/<release>/out/<job>/`; harvesting checks and renames the frames into `dist/<release>/`,
+archiving packs a release into `archives/<release>.tar.gz`. No Qt anywhere in this package.
+"""
