@@ -121,6 +121,15 @@ def qloop(qapp, tmp_path: Path):
     try:
         yield loop
     finally:
+        # Nothing of this test may outlive it: windows, their timers and queued deletions go now,
+        # while the loop that their callbacks would use still exists.
+        from PySide6.QtWidgets import QApplication
+
+        for widget in QApplication.topLevelWidgets():
+            widget.close()
+            widget.deleteLater()
+        qapp.processEvents()
+        qapp.sendPostedEvents(None, 0)
         loop.close()
         asyncio.set_event_loop(None)
 

@@ -1,110 +1,36 @@
-"""First launch end to end: the wizard on a fresh configuration folder, ending in a real render.
+"""First launch end to end, each scenario in a fresh interpreter.
 
-The local Manager runs in this process (as in the desktop app), the local worker too ("both"),
-and Debian's Blender makes the test scene and renders its frame, which the wizard then shows.
+The scenarios (tests/ui/first_launch_scenarios.py) run a whole farm inside the Qt loop: the local
+Manager, the local worker, Blender, the wizard. They run in a process of their own so that nothing
+left by earlier UI tests in this process (windows, timers, executor threads) can touch them.
 """
 
 from __future__ import annotations
 
-import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from app.common.roles import load_role
-from app.ui.desktop import DesktopApp
-from app.ui.local_services import LocalServices
-from app.ui.wizard.wizard import BLENDER, REVIEW, ROLE, STORAGE, TEST, VARIABLES
-from tests.ui.conftest import wait_for
-
-pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = Path(__file__).with_name("first_launch_scenarios.py")
 
 
-def test_the_wizard_sets_up_a_farm_in_both_mode_and_shows_a_rendered_frame(qloop, tmp_path: Path):
-    worker_cfg = tmp_path / "worker" / "flamenco-worker.yaml"
-    worker_cfg.parent.mkdir()
-    worker_cfg.write_text(yaml.safe_dump({"worker_name": "this-computer", "data_dir": str(tmp_path / "worker")}))
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    services = LocalServices(manager_config_path=tmp_path / "m" / "flamenco-manager.yaml",
-                             worker_config_path=worker_cfg, listen="127.0.0.1:0")
-    desktop = DesktopApp(services, None)
-
-    async def body():
-        launch = asyncio.ensure_future(desktop.first_launch())
-        try:
-            await wait_for(lambda: getattr(desktop, "_wizard", None) is not None, 60, "the wizard")
-            wizard = desktop._wizard
-            assert wizard.currentId() == ROLE
-            wizard.pages[ROLE].buttons["both"].setChecked(True)
-            wizard.next()
-            assert wizard.currentId() == STORAGE
-            wizard.pages[STORAGE].path.setText(str(tmp_path / "missing"))
-            await wait_for(lambda: "cannot be used" in wizard.pages[STORAGE].result.text(), 15, "a refused folder")
-            assert not wizard.button(wizard.WizardButton.NextButton).isEnabled()
-            wizard.pages[STORAGE].path.setText(str(shared))
-            await wait_for(lambda: wizard.pages[STORAGE].isComplete(), 15, "the storage check")
-            wizard.next()
-            assert wizard.currentId() == BLENDER
-            await wait_for(lambda: wizard.pages[BLENDER].isComplete(), 60, "Blender found and checked")
-            wizard.next()
-            assert wizard.currentId() == VARIABLES
-            wizard.pages[VARIABLES].storage["windows"].setText("R:\\render")
-            wizard.back()  # Back keeps what was typed
-            assert wizard.currentId() == BLENDER and wizard.pages[STORAGE].path.text() == str(shared)
-            wizard.next()
-            assert wizard.currentId() == VARIABLES and wizard.pages[VARIABLES].storage["windows"].text() == "R:\\render"
-            wizard.next()
-            assert wizard.currentId() == REVIEW
-            assert str(shared) in wizard.pages[REVIEW].summary.text()
-            wizard.next()  # applies: the Manager restarts in place with the new storage
-            await wait_for(lambda: wizard.currentId() == TEST, 90, "applied")
-            page = wizard.pages[TEST]
-            await wait_for(lambda: page.frame_shown or page.retry.isVisible(), 300, "the test render")
-            assert page.frame_shown, page.status.text()
-            assert not page.image.pixmap().isNull()
-            wizard.accept()
-            assert await launch is True
-        finally:
-            if not launch.done():
-                launch.cancel()
-        role = load_role()
-        assert role is not None and role.role == "both"
-        variables = services.manager_runner.manager.config.variables
-        assert {v["platform"]: v["value"] for v in variables["storage"]["values"]}["windows"] == "R:\\render"
-        await services.stop()
-
-    qloop.run_until_complete(body())
+def _run(name: str, tmp_path: Path) -> None:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--basetemp",
+                             str(tmp_path / "t"), f"{SCENARIOS}::{name}"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert "1 passed" in result.stdout
 
 
-def test_a_worker_finds_its_manager_on_the_network_from_the_wizard(qloop, manager_proc, monkeypatch):
-    from app.common import discovery
-    from app.manager.discovery import SsdpAdvertiser
-    from app.ui.wizard.context import WizardContext
-    from app.ui.wizard.wizard import SetupWizard
+@pytest.mark.slow
+def test_the_wizard_sets_up_a_farm_in_both_mode_and_shows_a_rendered_frame(tmp_path):
+    _run("test_the_wizard_sets_up_a_farm_in_both_mode_and_shows_a_rendered_frame", tmp_path)
 
-    async def body():
-        advertiser = SsdpAdvertiser(lambda: manager_proc.port, bind=("127.0.0.1", 0), multicast=False)
-        task = asyncio.ensure_future(advertiser.run())
-        try:
-            await wait_for(lambda: advertiser.address is not None, 10, "the advertiser")
-            real = discovery.find_manager
-            # Loopback only in tests: the search goes to the advertiser's own address.
-            monkeypatch.setattr(discovery, "find_manager",
-                                lambda timeout_s=3.0: real(timeout_s, targets=[advertiser.address]))
-            ctx = WizardContext(client=None)
-            wizard = SetupWizard(ctx)
-            wizard.show()
-            page = wizard.pages[ROLE]
-            page.buttons["worker"].setChecked(True)
-            page.find.click()
-            await wait_for(lambda: page.manager_url.text().startswith("http://127.0.0.1:"), 15, "a found Manager")
-            assert str(manager_proc.port) in page.manager_url.text()
-            wizard.next()
-            assert ctx.manager_found_by == "discovery" and wizard.currentId() == REVIEW
-            wizard.close()
-        finally:
-            task.cancel()
 
-    qloop.run_until_complete(body())
+def test_a_worker_finds_its_manager_on_the_network_from_the_wizard(tmp_path):
+    _run("test_a_worker_finds_its_manager_on_the_network_from_the_wizard", tmp_path)
