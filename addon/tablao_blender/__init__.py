@@ -17,35 +17,35 @@ bl_info = {
     "support": "COMMUNITY",
 }
 
-if "bpy" in locals():  # F8 / script reload: re-import the submodules
-    import importlib
 
-    for _name in ("state", "comms", "job_types", "preflight", "packing", "submission", "preferences",
-                  "properties", "operators", "panels"):
-        if _name in locals():
-            importlib.reload(locals()[_name])
+def _modules() -> tuple:
+    # Imported here, not at the top: the package's pure-Python modules (comms, job settings, packing,
+    # the pre-flight report) stay importable without bpy, for scripts and tests outside Blender.
+    from . import operators, panels, preferences, properties
 
-import bpy  # noqa: E402
-
-from . import operators, panels, preferences, properties  # noqa: E402
-
-_MODULES = (preferences, properties, operators, panels)
+    return (preferences, properties, operators, panels)
 
 
 def register() -> None:
-    for module in _MODULES:
+    import bpy
+
+    modules = _modules()
+    for module in modules:
         for cls in module.classes:
             bpy.utils.register_class(cls)
-    properties.register_props()
-    operators.register_previews()
+    modules[1].register_props()
+    modules[2].register_previews()
 
 
 def unregister() -> None:
-    operators.unregister_previews()
-    properties.unregister_props()
-    for module in reversed(_MODULES):
-        for cls in reversed(module.classes):
-            bpy.utils.unregister_class(cls)
+    import bpy
+
     from .state import reset
 
+    modules = _modules()
+    modules[2].unregister_previews()
+    modules[1].unregister_props()
+    for module in reversed(modules):
+        for cls in reversed(module.classes):
+            bpy.utils.unregister_class(cls)
     reset()

@@ -60,8 +60,9 @@ class TABLAO_PT_submit(bpy.types.Panel):
             else:
                 value = job_types.preview_value(setting, settings, context, name, job_type)
                 split = row.split(factor=0.4, align=True)
-                split.alignment = "RIGHT"
-                split.label(text=job_types.label_of(setting))
+                name_col = split.row()
+                name_col.alignment = "RIGHT"
+                name_col.label(text=job_types.label_of(setting))
                 split.label(text=value)
             row.prop(settings, override_key, text="", icon="UNLINKED" if overridden else "LINKED")
 
