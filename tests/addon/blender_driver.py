@@ -91,6 +91,37 @@ def step(name, **kw):
         job = operators.poll_job_once(ctx)
         rec["status"] = str(job.status)
         rec["steps_total"] = job.steps_total
+    elif name == "submit_cancelled":  # what Esc does: the cancel event set while packing/uploading
+        from tablao_blender.preferences import manager_for
+        from tablao_blender.submission import Submission
+
+        sub = Submission(manager_for(ctx), operators.build_request(ctx))
+        report = sub.progress
+        phases = kw.get("phases", ["packing", "uploading"])
+
+        def progress(p):
+            report(p)
+            if p.phase in phases:
+                sub.cancel.set()
+
+        sub.progress = progress
+        sub.start()
+        sub.thread.join(60)
+        seen = []
+        while not sub.messages.empty():
+            kind, payload = sub.messages.get_nowait()
+            seen.append(payload.phase if kind == "progress" else kind)
+            if kind != "progress":
+                rec["outcome"], rec["message"] = kind, operators.explain(payload)
+        rec["phases"] = sorted(set(seen))
+    elif name == "follow":
+        STATE.job_id = kw["job_id"]
+        job = operators.poll_job_once(ctx)
+        rec["status"] = str(job.status)
+        rec["thumbnail"] = STATE.thumbnail
+        from tablao_blender.operators import _previews
+
+        rec["thumbnail_loaded"] = bool(STATE.thumbnail) and STATE.thumbnail in _previews
     elif name == "settings_preview":
         from tablao_blender import job_types
 

@@ -163,3 +163,34 @@ async def test_manager_errors_in_words(manager_factory, tmp_path: Path) -> None:
     conn = steps_named(unreachable, "check_connection")[0]
     assert not conn["ok"] and "cannot reach the Manager at http://127.0.0.1:9" in conn["text"]
     assert "add-on preferences" in conn["text"]
+
+
+async def test_cancel_leaves_nothing_on_the_manager(manager_factory, tmp_path: Path) -> None:
+    manager = await manager_factory(shaman_enabled=False)
+    result = await run_blender(tmp_path, {
+        "url": manager.url, "project": str(tmp_path / "work" / "film"),
+        "steps": [*SETUP, _configure(tmp_path), ("submit_cancelled",)],
+    })
+    cancelled = steps_named(result, "submit_cancelled")[0]
+    assert cancelled["outcome"] == "error" and "cancelled; nothing was submitted" in cancelled["message"]
+    assert "packing" in cancelled["phases"] and "submitting" not in cancelled["phases"]
+    status, doc = await manager.request("GET", "/api/v3/jobs")
+    assert status == 200 and doc["jobs"] == []
+    jobs_dir = tmp_path / "shared" / "jobs"
+    assert not jobs_dir.exists() or not any(jobs_dir.iterdir())  # the half-made copy was removed
+
+
+async def test_cancel_during_shaman_upload(manager_factory, tmp_path: Path) -> None:
+    manager = await manager_factory(shaman_enabled=True)
+    result = await run_blender(tmp_path, {
+        "url": manager.url, "project": str(tmp_path / "work" / "film"),
+        "steps": [*SETUP, _configure(tmp_path), ("submit_cancelled", {"phases": ["uploading"]}), ("submit",)],
+    })
+    cancelled = steps_named(result, "submit_cancelled")[0]
+    assert cancelled["outcome"] == "error" and "uploading" in cancelled["phases"]
+    submit = steps_named(result, "submit")[0]
+    assert submit["result"] == ["FINISHED"], submit["message"]
+    status, doc = await manager.request("GET", "/api/v3/jobs")
+    assert [j["id"] for j in doc["jobs"]] == [submit["job_id"]]
+    checkouts = [p for p in (tmp_path / "shared" / "jobs").iterdir()]
+    assert len(checkouts) == 1  # the cancelled try made no checkout
