@@ -49,3 +49,35 @@ def test_sequence_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize("url", ["farm:8080/", "http://farm:8080"])
 def test_manager_url_is_normalised(url: str) -> None:
     assert Manager(url).url == "http://farm:8080"
+
+
+def test_version_compatibility() -> None:
+    from tablao_blender._api.meta import FlamencoVersion
+    from tablao_blender.comms import is_compatible
+
+    assert is_compatible(FlamencoVersion("3.9-beta1 (Tablao 0.1.0)", "3.9-beta1", "farm", "g"))
+    assert not is_compatible(FlamencoVersion("2.4.1", "2.4.1", "old farm", "g"))
+
+
+def test_failed_upload_names_the_file_and_the_retry(tmp_path: Path) -> None:
+    import threading
+
+    from tablao_blender._api.errors import ManagerUnreachable
+
+    class FlakyManager:  # the Manager's boundary only: requirements answer, then the upload drops
+        def shaman_requirements(self, specs):
+            return [dict(s, status="unknown") for s in specs]
+
+        def shaman_upload(self, sha, size, path, name):
+            raise ManagerUnreachable("connection reset")
+
+    (tmp_path / "textures").mkdir()
+    (tmp_path / "shot.blend").write_bytes(b"BLENDER")
+    (tmp_path / "textures" / "wood.png").write_bytes(b"png")
+    packer = packing.Packer(FlakyManager(), str(tmp_path / "shot.blend"), str(tmp_path), "shot",
+                            on_progress=lambda p: None, cancel=threading.Event())
+    with pytest.raises(packing.PackFailed) as failed:
+        packer._upload(tmp_path, tmp_path / "shot.blend", [])
+    message = str(failed.value)
+    assert "uploading shot.blend failed (connection reset)" in message
+    assert "sends only the files the Manager still lacks" in message
