@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "docs" / "screenshots" / "addon-panel.png"
 
-_GUI_SCRIPT = r'''
+_GUI_SCRIPT = r"""
 import json, sys, bpy, addon_utils
 cfg = json.loads(open(sys.argv[sys.argv.index("--") + 1]).read())
 
@@ -68,7 +68,7 @@ def stage3():
 
 bpy.app.timers.register(stage1, first_interval=1.0)
 bpy.app.timers.register(stage2, first_interval=4.0)
-'''
+"""
 
 
 async def main() -> int:
@@ -78,28 +78,49 @@ async def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="tablao-shot-") as tmp_name:
         tmp = Path(tmp_name)
-        manager = await RunningManager(make_config(tmp, shaman_enabled=True, manager_name="Studio Farm")).start()
+        manager = await RunningManager(
+            make_config(tmp, shaman_enabled=True, manager_name="Studio Farm")
+        ).start()
         try:
             scripts = tmp / "scripts" / "addons"
             scripts.mkdir(parents=True)
             (scripts / "tablao_blender").symlink_to(ADDON_PKG)
-            env = {**os.environ, "BLENDER_USER_SCRIPTS": str(tmp / "scripts"),
-                   "BLENDER_USER_CONFIG": str(tmp / "bcfg")}
+            env = {
+                **os.environ,
+                "BLENDER_USER_SCRIPTS": str(tmp / "scripts"),
+                "BLENDER_USER_CONFIG": str(tmp / "bcfg"),
+            }
             project = tmp / "work" / "film"
             cfg = tmp / "make.json"
             cfg.write_text(json.dumps({"url": manager.url, "project": str(project), "steps": []}))
             proc = await asyncio.create_subprocess_exec(
-                "blender", "-b", "--factory-startup", "--python", str(DRIVER), "--", str(cfg), env=env,
-                stdout=asyncio.subprocess.DEVNULL)
+                "blender",
+                "-b",
+                "--factory-startup",
+                "--python",
+                str(DRIVER),
+                "--",
+                str(cfg),
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+            )
             await proc.wait()
             gui = tmp / "gui.py"
             gui.write_text(_GUI_SCRIPT)
             OUT.parent.mkdir(parents=True, exist_ok=True)
-            cfg.write_text(json.dumps({"url": manager.url, "render": str(tmp / "shared" / "render"),
-                                       "out": str(OUT)}))
+            cfg.write_text(
+                json.dumps({"url": manager.url, "render": str(tmp / "shared" / "render"), "out": str(OUT)})
+            )
             proc = await asyncio.create_subprocess_exec(
-                "blender", "--factory-startup", str(project / "shot.blend"), "--python", str(gui), "--",
-                str(cfg), env=env)
+                "blender",
+                "--factory-startup",
+                str(project / "shot.blend"),
+                "--python",
+                str(gui),
+                "--",
+                str(cfg),
+                env=env,
+            )
             await asyncio.wait_for(proc.wait(), 120)
         finally:
             await manager.stop()

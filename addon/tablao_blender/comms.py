@@ -109,7 +109,7 @@ class Manager:
         return [t for t in (doc or {}).get("tags", []) if isinstance(t, dict)]
 
     def check_job(self, job: dict[str, Any]) -> None:
-        """Compile without storing (POST /jobs/check): HttpError 412 for a stale type, 400 for a bad setting."""
+        """Compile without storing (POST /jobs/check): 412 for a stale type, 400 for a bad setting."""
         self.post("/jobs/check", job)
 
     def submit_job(self, job: dict[str, Any]) -> Job:
@@ -140,8 +140,13 @@ class Manager:
             SHAMAN_CAN_DEFER_HEADER: "false",
         }
         with open(path, "rb") as fh:
-            self.request("POST", f"{API_PREFIX}/shaman/files/{sha}/{size}", data=fh, headers=headers,
-                         timeout=max(self.timeout, 600.0))
+            self.request(
+                "POST",
+                f"{API_PREFIX}/shaman/files/{sha}/{size}",
+                data=fh,
+                headers=headers,
+                timeout=max(self.timeout, 600.0),
+            )
 
     def shaman_checkout(self, files: list[dict[str, Any]], checkout_path: str) -> str:
         doc = self.post("/shaman/checkout/create", {"files": files, "checkoutPath": checkout_path})

@@ -20,8 +20,12 @@ _log = logging.getLogger(__name__)
 OVERRIDE_SUFFIX = "__override"
 #: The settings the add-on itself fills in (never drawn, never evaluated).
 FILLED_BY_ADDON = ("blendfile",)
-_SUBTYPES = {"file_path": "FILE_PATH", "dir_path": "DIR_PATH", "file_name": "FILE_NAME",
-             "hashed_file_path": "FILE_PATH"}
+_SUBTYPES = {
+    "file_path": "FILE_PATH",
+    "dir_path": "DIR_PATH",
+    "file_name": "FILE_NAME",
+    "hashed_file_path": "FILE_PATH",
+}
 _PROPARGS = {"min", "max", "soft_min", "soft_max", "step", "precision", "subtype"}
 
 
@@ -128,7 +132,8 @@ def eval_names(context: Any, job_name: str, settings: dict[str, Any]) -> dict[st
 
 def evaluate(expression: str, key: str, context: Any, job_name: str, settings: dict[str, Any]) -> Any:
     try:
-        return eval(expression, eval_names(context, job_name, settings), {})  # noqa: S307 - job types are trusted
+        # Job types come from the artist's own Manager and are trusted, as in Flamenco's add-on.
+        return eval(expression, eval_names(context, job_name, settings), {})  # noqa: S307
     except Exception as exc:
         raise EvalError(f'setting "{key}": {expression!r} failed: {exc}') from None
 
@@ -162,8 +167,9 @@ def collect_settings(job_type: AvailableJobType, props: Any, context: Any, job_n
     return settings
 
 
-def preview_value(setting: AvailableJobSetting, props: Any, context: Any, job_name: str,
-                  job_type: AvailableJobType) -> str:
+def preview_value(
+    setting: AvailableJobSetting, props: Any, context: Any, job_name: str, job_type: AvailableJobType
+) -> str:
     """The automatic value of an `eval` setting as text for the panel (or why it cannot be had)."""
     try:
         settings = collect_settings(_until(job_type, setting.key), props, context, job_name)

@@ -36,8 +36,10 @@ def explain(exc: BaseException) -> str:
     if isinstance(exc, ManagerUnreachable):
         return f"{exc}. Check the Manager URL in the add-on preferences and that the Manager is running."
     if isinstance(exc, StaleJobType):
-        return (f"The job type changed on the Manager ({exc}). Its settings were refreshed: "
-                f"check them and submit again.")
+        return (
+            f"The job type changed on the Manager ({exc}). Its settings were refreshed: "
+            f"check them and submit again."
+        )
     if isinstance(exc, Refused):
         return f"The Manager refused the job: {exc}"
     if isinstance(exc, HttpError) and exc.status in (401, 403):
@@ -60,10 +62,15 @@ def check_connection(context: Any) -> str:
         return STATE.connection
     if not is_compatible(version):
         STATE.connection, STATE.connection_ok = (
-            f"{version.name} runs version {version.version}: not compatible (needs Flamenco v3)", False)
+            f"{version.name} runs version {version.version}: not compatible (needs Flamenco v3)",
+            False,
+        )
         return STATE.connection
-    approach = ("unknown until the file is saved" if not bpy.data.filepath else
-                decide_approach(bpy.data.filepath, storage.location, storage.shaman_enabled))
+    approach = (
+        "unknown until the file is saved"
+        if not bpy.data.filepath
+        else decide_approach(bpy.data.filepath, storage.location, storage.shaman_enabled)
+    )
     STATE.connection = f"{version.name}, version {version.version}; storage for this file: {approach}"
     STATE.connection_ok = True
     return STATE.connection
@@ -271,8 +278,10 @@ class TABLAO_OT_submit_job(bpy.types.Operator):
     bl_description = "Pack the file as the Manager's storage needs and submit the render job"
 
     allow_missing: bpy.props.BoolProperty(  # type: ignore[valid-type]
-        name="Allow Missing Files", default=False,
-        description="Submit even though the pre-flight report lists missing files")
+        name="Allow Missing Files",
+        default=False,
+        description="Submit even though the pre-flight report lists missing files",
+    )
 
     _timer: Any = None
     _submission: Submission | None = None
@@ -285,8 +294,10 @@ class TABLAO_OT_submit_job(bpy.types.Operator):
         try:
             report = run_preflight(context, ask_shaman=False)
             if report.missing and not self.allow_missing:
-                raise PackFailed(f"{len(report.missing)} missing file(s), e.g. {report.missing[0].path}; "
-                                 f"fix them or use 'Submit Anyway'")
+                raise PackFailed(
+                    f"{len(report.missing)} missing file(s), e.g. {report.missing[0].path}; "
+                    f"fix them or use 'Submit Anyway'"
+                )
             req = build_request(context, self.allow_missing)
         except Exception as exc:
             self.report({"ERROR"}, after_failure(context, exc))
@@ -347,7 +358,9 @@ class TABLAO_OT_submit_job(bpy.types.Operator):
         if kind == "done":
             self.report({"INFO"}, after_success(payload))
             return {"FINISHED"}
-        self.report({"WARNING"} if isinstance(payload, Cancelled) else {"ERROR"}, after_failure(context, payload))
+        self.report(
+            {"WARNING"} if isinstance(payload, Cancelled) else {"ERROR"}, after_failure(context, payload)
+        )
         return {"CANCELLED"}
 
     def _finish(self, context: bpy.types.Context) -> None:
@@ -368,8 +381,13 @@ class TABLAO_OT_cancel(bpy.types.Operator):
         return {"FINISHED"}
 
 
-classes = (TABLAO_OT_check_connection, TABLAO_OT_refresh, TABLAO_OT_preflight, TABLAO_OT_submit_job,
-           TABLAO_OT_cancel)
+classes = (
+    TABLAO_OT_check_connection,
+    TABLAO_OT_refresh,
+    TABLAO_OT_preflight,
+    TABLAO_OT_submit_job,
+    TABLAO_OT_cancel,
+)
 
 
 def register_previews() -> None:

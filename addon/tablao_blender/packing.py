@@ -100,8 +100,17 @@ def safe_name(name: str, fallback: str = "job") -> str:
 class Packer:
     """One packing run; `cancel` (a threading.Event) may be set from another thread at any time."""
 
-    def __init__(self, manager: Any, blendfile: str, project: str, job_name: str, *,
-                 on_progress: ProgressCallback, cancel: threading.Event, allow_missing: bool = False) -> None:
+    def __init__(
+        self,
+        manager: Any,
+        blendfile: str,
+        project: str,
+        job_name: str,
+        *,
+        on_progress: ProgressCallback,
+        cancel: threading.Event,
+        allow_missing: bool = False,
+    ) -> None:
         self.manager = manager
         self.blendfile = os.path.abspath(blendfile)
         self.project = os.path.abspath(project or os.path.dirname(self.blendfile))
@@ -118,7 +127,9 @@ class Packer:
         approach = decide_approach(self.blendfile, location, shaman_enabled)
         _log.info("packing %s: %s", self.blendfile, approach)
         if approach == IN_PLACE:
-            return PackOutcome(IN_PLACE, self.blendfile, files_total=1, bytes_total=os.path.getsize(self.blendfile))
+            return PackOutcome(
+                IN_PLACE, self.blendfile, files_total=1, bytes_total=os.path.getsize(self.blendfile)
+            )
         if approach == COPY:
             return self._copy(location)
         return self._shaman()
@@ -140,8 +151,13 @@ class Packer:
                 outer.on_progress(Progress("packing", 0.0, f"Copying {Path(src).name}"))
 
             def transfer_progress(self, total_bytes: int, transferred_bytes: int) -> None:
-                outer.on_progress(Progress("packing", transferred_bytes / max(1, total_bytes),
-                                           f"Packing {transferred_bytes}/{total_bytes} bytes"))
+                outer.on_progress(
+                    Progress(
+                        "packing",
+                        transferred_bytes / max(1, total_bytes),
+                        f"Packing {transferred_bytes}/{total_bytes} bytes",
+                    )
+                )
                 if outer.cancel.is_set():
                     packer.abort("cancelled")
 
@@ -163,7 +179,9 @@ class Packer:
     def _copy(self, location: str) -> PackOutcome:
         parent = Path(location) / JOBS_SUBDIR
         parent.mkdir(parents=True, exist_ok=True)
-        job_dir = parent / f"{time.strftime('%Y-%m-%dT%H%M%S')}-{safe_name(self.job_name)}-{secrets.token_hex(2)}"
+        job_dir = (
+            parent / f"{time.strftime('%Y-%m-%dT%H%M%S')}-{safe_name(self.job_name)}-{secrets.token_hex(2)}"
+        )
         job_dir.mkdir()
         try:
             blend, missing = self._bat(job_dir)
@@ -171,8 +189,14 @@ class Packer:
             shutil.rmtree(job_dir, ignore_errors=True)
             raise
         files = [p for p in job_dir.rglob("*") if p.is_file()]
-        return PackOutcome(COPY, str(blend), job_dir=str(job_dir), files_total=len(files),
-                           bytes_total=sum(p.stat().st_size for p in files), missing=missing)
+        return PackOutcome(
+            COPY,
+            str(blend),
+            job_dir=str(job_dir),
+            files_total=len(files),
+            bytes_total=sum(p.stat().st_size for p in files),
+            missing=missing,
+        )
 
     def _shaman(self) -> PackOutcome:
         tmp = Path(tempfile.mkdtemp(prefix="tablao-pack-"))
@@ -208,13 +232,23 @@ class Packer:
             try:
                 self.manager.shaman_upload(spec["sha"], spec["size"], root / spec["path"], spec["path"])
             except Exception as exc:
-                raise PackFailed(f"uploading {spec['path']} failed ({exc}); submitting again sends only "
-                                 f"the files the Manager still lacks") from exc
+                raise PackFailed(
+                    f"uploading {spec['path']} failed ({exc}); submitting again sends only "
+                    f"the files the Manager still lacks"
+                ) from exc
             sent += spec["size"]
             uploaded += 1
         self.check_cancel()
         checkout = f"{safe_name(self.job_name)}-{secrets.token_hex(3)}"
         actual = self.manager.shaman_checkout(specs, checkout)
         rel = blend.relative_to(root).as_posix()
-        return PackOutcome(SHAMAN, f"{{jobs}}/{actual}/{rel}", checkout_id=actual, files_total=len(files),
-                           bytes_total=total, files_uploaded=uploaded, bytes_uploaded=sent, missing=missing)
+        return PackOutcome(
+            SHAMAN,
+            f"{{jobs}}/{actual}/{rel}",
+            checkout_id=actual,
+            files_total=len(files),
+            bytes_total=total,
+            files_uploaded=uploaded,
+            bytes_uploaded=sent,
+            missing=missing,
+        )

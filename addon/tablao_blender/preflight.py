@@ -108,7 +108,9 @@ def _sequence_files(path: str) -> list[str]:
     """The files of an image sequence whose one frame is `path` (digits before the extension)."""
     head, tail = os.path.split(path)
     pattern = _FRAME_DIGITS.sub(lambda m: "[0-9]" * len(m.group(0)), glob.escape(tail), count=1)
-    return sorted(glob.glob(os.path.join(glob.escape(head), pattern))) or ([path] if os.path.exists(path) else [])
+    return sorted(glob.glob(os.path.join(glob.escape(head), pattern))) or (
+        [path] if os.path.exists(path) else []
+    )
 
 
 def build_report(project_root: str = "") -> Report:

@@ -56,17 +56,27 @@ def discard_job_type() -> None:
 
 
 class TABLAO_PG_submit(bpy.types.PropertyGroup):
-    job_name: bpy.props.StringProperty(name="Job Name", default="{blend} {scene}",  # type: ignore[valid-type]
-                                       description="Name of the job; {blend} and {scene} are filled in")
-    job_type: bpy.props.EnumProperty(name="Job Type", items=_job_type_items,  # type: ignore[valid-type]
-                                     update=_job_type_changed)
+    job_name: bpy.props.StringProperty(
+        name="Job Name",
+        default="{blend} {scene}",  # type: ignore[valid-type]
+        description="Name of the job; {blend} and {scene} are filled in",
+    )
+    job_type: bpy.props.EnumProperty(
+        name="Job Type",
+        items=_job_type_items,  # type: ignore[valid-type]
+        update=_job_type_changed,
+    )
     priority: bpy.props.IntProperty(name="Priority", default=50, min=0, max=100)  # type: ignore[valid-type]
     worker_tag: bpy.props.EnumProperty(name="Worker Tag", items=_tag_items)  # type: ignore[valid-type]
     submit_paused: bpy.props.BoolProperty(  # type: ignore[valid-type]
-        name="Submit Paused", description="Submit the job paused instead of queued", default=False)
+        name="Submit Paused", description="Submit the job paused instead of queued", default=False
+    )
     project_root: bpy.props.StringProperty(  # type: ignore[valid-type]
-        name="Project Folder", subtype="DIR_PATH", default="",
-        description="Folder whose layout the packed job keeps; empty: the blend file's folder")
+        name="Project Folder",
+        subtype="DIR_PATH",
+        default="",
+        description="Folder whose layout the packed job keeps; empty: the blend file's folder",
+    )
 
     def resolved_job_name(self, context: bpy.types.Context) -> str:
         blend = bpy.path.display_name_from_filepath(bpy.data.filepath) or "untitled"

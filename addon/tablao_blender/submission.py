@@ -108,17 +108,28 @@ class Submission:
         self.progress(Progress("checking", 0.0, "Checking the job with the Manager"))
         version = self.manager.version()
         if not is_compatible(version):
-            raise Incompatible(f"the Manager at {self.manager.url} runs version {version.version}; "
-                               f"this add-on needs a Flamenco v3 (3.x) compatible Manager")
+            raise Incompatible(
+                f"the Manager at {self.manager.url} runs version {version.version}; "
+                f"this add-on needs a Flamenco v3 (3.x) compatible Manager"
+            )
         self._send(lambda: self.manager.check_job(job_body(req, req.blendfile)))
         storage = self.manager.shared_storage(submitter_platform())
-        packer = Packer(self.manager, req.blendfile, req.project, req.job_name, on_progress=self.progress,
-                        cancel=self.cancel, allow_missing=req.allow_missing)
+        packer = Packer(
+            self.manager,
+            req.blendfile,
+            req.project,
+            req.job_name,
+            on_progress=self.progress,
+            cancel=self.cancel,
+            allow_missing=req.allow_missing,
+        )
         outcome = packer.pack(storage.location, storage.shaman_enabled)
         try:
             packer.check_cancel()
             self.progress(Progress("submitting", 1.0, "Submitting the job"))
-            job = self._send(lambda: self.manager.submit_job(job_body(req, outcome.blendfile, outcome.checkout_id)))
+            job = self._send(
+                lambda: self.manager.submit_job(job_body(req, outcome.blendfile, outcome.checkout_id))
+            )
         except BaseException:
             if outcome.job_dir:  # nothing half-submitted: the per-job copy goes with the job
                 import shutil
@@ -140,4 +151,13 @@ class Submission:
             raise
 
 
-__all__ = ["Cancelled", "Incompatible", "Refused", "Request", "Result", "StaleJobType", "Submission", "job_body"]
+__all__ = [
+    "Cancelled",
+    "Incompatible",
+    "Refused",
+    "Request",
+    "Result",
+    "StaleJobType",
+    "Submission",
+    "job_body",
+]

@@ -76,7 +76,9 @@ def step(name, **kw):
     elif name == "submit":
         STATE.message, STATE.job_id = "", ""
         try:
-            rec["result"] = sorted(bpy.ops.tablao.submit_job("EXEC_DEFAULT", allow_missing=kw.get("allow_missing", False)))
+            rec["result"] = sorted(
+                bpy.ops.tablao.submit_job("EXEC_DEFAULT", allow_missing=kw.get("allow_missing", False))
+            )
         except RuntimeError as exc:  # an operator that reports an ERROR raises when called from a script
             rec["result"], rec["raised"] = ["CANCELLED"], str(exc)
         rec["message"] = STATE.message

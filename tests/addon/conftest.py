@@ -31,8 +31,19 @@ async def run_blender(tmp_path: Path, config: dict, timeout: float = 120) -> dic
     cfg.write_text(json.dumps(config))
     env = {**os.environ, "BLENDER_USER_SCRIPTS": str(scripts), "BLENDER_USER_CONFIG": str(tmp_path / "bcfg")}
     proc = await asyncio.create_subprocess_exec(
-        BLENDER, "-b", "--factory-startup", "--python-exit-code", "1", "--python", str(DRIVER), "--", str(cfg),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env)
+        BLENDER,
+        "-b",
+        "--factory-startup",
+        "--python-exit-code",
+        "1",
+        "--python",
+        str(DRIVER),
+        "--",
+        str(cfg),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
+    )
     try:
         stdout, _ = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:
@@ -42,7 +53,7 @@ async def run_blender(tmp_path: Path, config: dict, timeout: float = 120) -> dic
     text = stdout.decode("utf-8", "replace")
     lines = [ln for ln in text.splitlines() if ln.startswith("TABLAO_RESULT ")]
     assert lines, f"the driver printed no result:\n{text[-4000:]}"
-    result = json.loads(lines[-1][len("TABLAO_RESULT "):])
+    result = json.loads(lines[-1][len("TABLAO_RESULT ") :])
     assert "error" not in result, result["error"] + "\n" + text[-3000:]
     result["log"] = text
     return result

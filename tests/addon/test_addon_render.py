@@ -15,21 +15,39 @@ async def test_submitted_job_renders_and_is_followed(farm, tmp_path: Path) -> No
     start_manager, start_workers, _ = farm
     manager = await start_manager(shaman_enabled=True)
     render_root = tmp_path / "shared" / "render"
-    result = await run_blender(tmp_path, {
-        "url": manager.url, "project": str(tmp_path / "work" / "film"), "frame_end": 2,
-        "steps": [("refresh",), ("configure", {"job_name": "e2e", "settings": {
-            "render_output_root": str(render_root), "chunk_size": 1}}), ("submit",)],
-    })
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(tmp_path / "work" / "film"),
+            "frame_end": 2,
+            "steps": [
+                ("refresh",),
+                (
+                    "configure",
+                    {
+                        "job_name": "e2e",
+                        "settings": {"render_output_root": str(render_root), "chunk_size": 1},
+                    },
+                ),
+                ("submit",),
+            ],
+        },
+    )
     submit = steps_named(result, "submit")[0]
     assert submit["result"] == ["FINISHED"], submit["message"]
     workers = start_workers(1)
     assert await wait_job(manager, submit["job_id"], {"completed", "failed"}, 180, workers) == "completed"
     frames = sorted(p.name for p in render_root.rglob("*.png"))
     assert frames == ["000001.png", "000002.png"], frames
-    followed = await run_blender(tmp_path, {
-        "url": manager.url, "project": str(tmp_path / "work" / "again"),
-        "steps": [("follow", {"job_id": submit["job_id"]})],
-    })
+    followed = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(tmp_path / "work" / "again"),
+            "steps": [("follow", {"job_id": submit["job_id"]})],
+        },
+    )
     follow = steps_named(followed, "follow")[0]
     assert follow["status"] == "completed"
     assert follow["thumbnail_loaded"], follow

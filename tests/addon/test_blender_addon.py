@@ -42,8 +42,9 @@ def _check_job_implied_by_scene(job: dict, tasks: list[dict], tmp_path: Path) ->
     assert settings["scene"] == "Scene"
     assert settings["format"] == "PNG"
     assert settings["render_output_path"].startswith(str(tmp_path / "shared" / "render"))
-    assert settings["render_output_path"].endswith("/shot test/" + settings["render_output_path"].split("/")[-2]
-                                                   + "/######")
+    assert settings["render_output_path"].endswith(
+        "/shot test/" + settings["render_output_path"].split("/")[-2] + "/######"
+    )
     renders = [t for t in tasks if t["task_type"] == "blender"]
     assert len(renders) == 2  # frames 1-3 in chunks of 2
 
@@ -51,10 +52,14 @@ def _check_job_implied_by_scene(job: dict, tasks: list[dict], tmp_path: Path) ->
 async def test_in_place_on_shared_storage(manager_factory, tmp_path: Path) -> None:
     manager = await manager_factory(shaman_enabled=False)
     project = tmp_path / "shared" / "projects" / "film"
-    result = await run_blender(tmp_path, {
-        "url": manager.url, "project": str(project),
-        "steps": [*SETUP, _configure(tmp_path), ("preflight",), ("submit",), ("poll",)],
-    })
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(project),
+            "steps": [*SETUP, _configure(tmp_path), ("preflight",), ("submit",), ("poll",)],
+        },
+    )
     conn = steps_named(result, "check_connection")[0]
     assert conn["ok"] and "storage for this file: in-place" in conn["text"], conn
     assert "simple-blender-render" in steps_named(result, "refresh")[0]["job_types"]
@@ -71,10 +76,14 @@ async def test_in_place_on_shared_storage(manager_factory, tmp_path: Path) -> No
 async def test_copy_per_job(manager_factory, tmp_path: Path) -> None:
     manager = await manager_factory(shaman_enabled=False)
     project = tmp_path / "work" / "film"
-    result = await run_blender(tmp_path, {
-        "url": manager.url, "project": str(project),
-        "steps": [*SETUP, _configure(tmp_path, paused=True), ("submit",)],
-    })
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(project),
+            "steps": [*SETUP, _configure(tmp_path, paused=True), ("submit",)],
+        },
+    )
     submit = steps_named(result, "submit")[0]
     assert submit["result"] == ["FINISHED"], submit["message"]
     job = await _job(manager, submit["job_id"])
@@ -89,10 +98,14 @@ async def test_copy_per_job(manager_factory, tmp_path: Path) -> None:
 async def test_shaman_second_submission_uploads_nothing(manager_factory, tmp_path: Path) -> None:
     manager = await manager_factory(shaman_enabled=True)
     project = tmp_path / "work" / "film"
-    result = await run_blender(tmp_path, {
-        "url": manager.url, "project": str(project),
-        "steps": [*SETUP, _configure(tmp_path), ("preflight",), ("submit",), ("preflight",), ("submit",)],
-    })
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(project),
+            "steps": [*SETUP, _configure(tmp_path), ("preflight",), ("submit",), ("preflight",), ("submit",)],
+        },
+    )
     first, second = steps_named(result, "submit")
     assert first["result"] == ["FINISHED"], first["message"]
     assert "uploaded 2 of 2 files" in first["message"], first["message"]
@@ -112,10 +125,15 @@ async def test_shaman_second_submission_uploads_nothing(manager_factory, tmp_pat
 async def test_missing_texture_in_preflight_blocks_submission(manager_factory, tmp_path: Path) -> None:
     manager = await manager_factory(shaman_enabled=False)
     project = tmp_path / "work" / "film"
-    result = await run_blender(tmp_path, {
-        "url": manager.url, "project": str(project), "texture_exists": False,
-        "steps": [*SETUP, _configure(tmp_path), ("preflight",), ("submit",)],
-    })
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(project),
+            "texture_exists": False,
+            "steps": [*SETUP, _configure(tmp_path), ("preflight",), ("submit",)],
+        },
+    )
     report = steps_named(result, "preflight")[0]
     missing = str(project / "textures" / "checker.png")
     assert report["report"]["missing"] == [missing]
@@ -131,11 +149,22 @@ async def test_missing_texture_in_preflight_blocks_submission(manager_factory, t
 async def test_stale_job_type_is_refreshed(manager_factory, tmp_path: Path) -> None:
     manager = await manager_factory(shaman_enabled=False)
     project = tmp_path / "shared" / "film"
-    result = await run_blender(tmp_path, {
-        "url": manager.url, "project": str(project),
-        "steps": [*SETUP, _configure(tmp_path), ("stale_etag",), ("submit",), ("etag",),
-                  _configure(tmp_path), ("submit",)],
-    })
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(project),
+            "steps": [
+                *SETUP,
+                _configure(tmp_path),
+                ("stale_etag",),
+                ("submit",),
+                ("etag",),
+                _configure(tmp_path),
+                ("submit",),
+            ],
+        },
+    )
     stale, again = steps_named(result, "submit")
     assert stale["result"] == ["CANCELLED"]
     assert "job type changed on the Manager" in stale["message"] and "check them" in stale["message"]
@@ -148,18 +177,30 @@ async def test_stale_job_type_is_refreshed(manager_factory, tmp_path: Path) -> N
 async def test_manager_errors_in_words(manager_factory, tmp_path: Path) -> None:
     manager = await manager_factory(shaman_enabled=False)
     project = tmp_path / "shared" / "film"
-    result = await run_blender(tmp_path, {
-        "url": manager.url, "project": str(project),
-        # A frame range the job compiler cannot parse: the Manager's own message reaches the artist.
-        "steps": [*SETUP, _configure(tmp_path, settings={"frames__override": True, "frames": "1-x"}),
-                  ("submit",)],
-    })
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(project),
+            # A frame range the job compiler cannot parse: the Manager's own message reaches the artist.
+            "steps": [
+                *SETUP,
+                _configure(tmp_path, settings={"frames__override": True, "frames": "1-x"}),
+                ("submit",),
+            ],
+        },
+    )
     submit = steps_named(result, "submit")[0]
     assert submit["result"] == ["CANCELLED"]
     assert submit["message"].startswith("The Manager refused the job: "), submit["message"]
-    unreachable = await run_blender(tmp_path, {
-        "url": "http://127.0.0.1:9", "project": str(tmp_path / "other"), "steps": [("check_connection",)],
-    })
+    unreachable = await run_blender(
+        tmp_path,
+        {
+            "url": "http://127.0.0.1:9",
+            "project": str(tmp_path / "other"),
+            "steps": [("check_connection",)],
+        },
+    )
     conn = steps_named(unreachable, "check_connection")[0]
     assert not conn["ok"] and "cannot reach the Manager at http://127.0.0.1:9" in conn["text"]
     assert "add-on preferences" in conn["text"]
@@ -167,10 +208,14 @@ async def test_manager_errors_in_words(manager_factory, tmp_path: Path) -> None:
 
 async def test_cancel_leaves_nothing_on_the_manager(manager_factory, tmp_path: Path) -> None:
     manager = await manager_factory(shaman_enabled=False)
-    result = await run_blender(tmp_path, {
-        "url": manager.url, "project": str(tmp_path / "work" / "film"),
-        "steps": [*SETUP, _configure(tmp_path), ("submit_cancelled",)],
-    })
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(tmp_path / "work" / "film"),
+            "steps": [*SETUP, _configure(tmp_path), ("submit_cancelled",)],
+        },
+    )
     cancelled = steps_named(result, "submit_cancelled")[0]
     assert cancelled["outcome"] == "error" and "cancelled; nothing was submitted" in cancelled["message"]
     assert "packing" in cancelled["phases"] and "submitting" not in cancelled["phases"]
@@ -182,10 +227,19 @@ async def test_cancel_leaves_nothing_on_the_manager(manager_factory, tmp_path: P
 
 async def test_cancel_during_shaman_upload(manager_factory, tmp_path: Path) -> None:
     manager = await manager_factory(shaman_enabled=True)
-    result = await run_blender(tmp_path, {
-        "url": manager.url, "project": str(tmp_path / "work" / "film"),
-        "steps": [*SETUP, _configure(tmp_path), ("submit_cancelled", {"phases": ["uploading"]}), ("submit",)],
-    })
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(tmp_path / "work" / "film"),
+            "steps": [
+                *SETUP,
+                _configure(tmp_path),
+                ("submit_cancelled", {"phases": ["uploading"]}),
+                ("submit",),
+            ],
+        },
+    )
     cancelled = steps_named(result, "submit_cancelled")[0]
     assert cancelled["outcome"] == "error" and "uploading" in cancelled["phases"]
     submit = steps_named(result, "submit")[0]

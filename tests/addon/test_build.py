@@ -9,15 +9,26 @@ from pathlib import Path
 
 from addon import build
 
-REQUIRED_MANIFEST_KEYS = {"schema_version", "id", "version", "name", "tagline", "maintainer", "type",
-                          "blender_version_min", "license"}
+REQUIRED_MANIFEST_KEYS = {
+    "schema_version",
+    "id",
+    "version",
+    "name",
+    "tagline",
+    "maintainer",
+    "type",
+    "blender_version_min",
+    "license",
+}
 
 
 def test_vendored_api_is_the_managers_copy() -> None:
     for name in build.VENDORED:
         source = (build.API_SRC / name).read_text(encoding="utf-8")
         copy = (build.API_DST / name).read_text(encoding="utf-8")
-        assert copy == build.vendored_text(source), f"_api/{name} differs: run `python -m addon.build --vendor`"
+        assert copy == build.vendored_text(source), (
+            f"_api/{name} differs: run `python -m addon.build --vendor`"
+        )
         assert "from app." not in copy and "import app" not in copy
 
 
@@ -55,8 +66,11 @@ def test_manifest_is_valid() -> None:
 
 def test_legacy_bl_info_matches_the_manifest() -> None:
     tree = ast.parse((build.ADDON / "__init__.py").read_text(encoding="utf-8"))
-    bl_info = next(ast.literal_eval(n.value) for n in tree.body
-                   if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "bl_info")
+    bl_info = next(
+        ast.literal_eval(n.value)
+        for n in tree.body
+        if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "bl_info"
+    )
     assert ".".join(map(str, bl_info["version"])) == build.manifest()["version"]
     assert bl_info["blender"] < (4, 2, 0)  # installs on Blender 3.x as a legacy add-on
 

@@ -19,7 +19,9 @@ def test_visibility_and_labels() -> None:
         return AvailableJobSetting(key=kw.pop("key", "chunk_size"), type="int32", **kw)
 
     assert job_types.drawn_in_blender(s()) and job_types.drawn_in_blender(s(visible="submission"))
-    assert not job_types.drawn_in_blender(s(visible="web")) and not job_types.drawn_in_blender(s(visible="hidden"))
+    assert not job_types.drawn_in_blender(s(visible="web")) and not job_types.drawn_in_blender(
+        s(visible="hidden")
+    )
     assert not job_types.drawn_in_blender(s(key="blendfile"))
     assert job_types.label_of(s()) == "Chunk Size" and job_types.label_of(s(label="Chunk")) == "Chunk"
 
@@ -74,8 +76,14 @@ def test_failed_upload_names_the_file_and_the_retry(tmp_path: Path) -> None:
     (tmp_path / "textures").mkdir()
     (tmp_path / "shot.blend").write_bytes(b"BLENDER")
     (tmp_path / "textures" / "wood.png").write_bytes(b"png")
-    packer = packing.Packer(FlakyManager(), str(tmp_path / "shot.blend"), str(tmp_path), "shot",
-                            on_progress=lambda p: None, cancel=threading.Event())
+    packer = packing.Packer(
+        FlakyManager(),
+        str(tmp_path / "shot.blend"),
+        str(tmp_path),
+        "shot",
+        on_progress=lambda p: None,
+        cancel=threading.Event(),
+    )
     with pytest.raises(packing.PackFailed) as failed:
         packer._upload(tmp_path, tmp_path / "shot.blend", [])
     message = str(failed.value)
