@@ -1,0 +1,1 @@
+"""The Blender add-on (`tablao_blender/`) and its zip builder (`python -m addon.build`)."""

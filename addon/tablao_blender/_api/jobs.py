@@ -1,0 +1,218 @@
+"""Wire models of jobs and tasks: submitted jobs, jobs, pages, tasks, blocklists, job types, logs.
+
+Shapes are Flamenco v3's (`flamenco-openapi.yaml`); Tablao's additions are optional fields. See
+`app.api.codec` for how the fields state required and optional keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .codec import Wire
+from .enums import JobStatus, TaskStatus
+
+
+@dataclass(slots=True)
+class JobStorageInfo(Wire):
+    shaman_checkout_id: str | None = None
+
+
+@dataclass(slots=True)
+class SubmittedJob(Wire):
+    """A job as a client submits it (`POST /api/v3/jobs`)."""
+
+    name: str
+    type: str
+    submitter_platform: str
+    priority: int = 50
+    settings: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+    type_etag: str | None = None
+    worker_tag: str | None = None
+    storage: JobStorageInfo | None = None
+    initial_status: JobStatus | None = None
+
+
+@dataclass(slots=True)
+class Job(Wire):
+    """A job as the Manager has it (`GET /api/v3/jobs/{id}`)."""
+
+    id: str
+    name: str
+    type: str
+    priority: int
+    status: JobStatus
+    activity: str
+    created: str
+    updated: str
+    steps_completed: int
+    steps_total: int
+    submitter_platform: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+    type_etag: str | None = None
+    worker_tag: str | None = None
+    storage: JobStorageInfo | None = None
+    delete_requested_at: str | None = None
+
+
+@dataclass(slots=True)
+class JobsPage(Wire):
+    """A page of jobs (`GET /api/v3/tablao/jobs`); `total` counts all jobs matching the filter."""
+
+    jobs: list[Job]
+    total: int
+    limit: int | None = None
+    offset: int | None = None
+
+
+@dataclass(slots=True)
+class TaskWorker(Wire):
+    id: str
+    name: str
+    address: str
+
+
+@dataclass(slots=True)
+class TaskSummary(Wire):
+    id: str
+    name: str
+    status: TaskStatus
+    index_in_job: int
+    priority: int
+    task_type: str
+    updated: str
+    steps_completed: int
+    steps_total: int
+    worker: TaskWorker | None = None
+
+
+@dataclass(slots=True)
+class Task(Wire):
+    """A task as the Manager has it, before variable replacement (`GET /api/v3/tasks/{id}`)."""
+
+    id: str
+    name: str
+    status: TaskStatus
+    index_in_job: int
+    priority: int
+    task_type: str
+    created: str
+    updated: str
+    job_id: str
+    activity: str
+    commands: list[dict[str, Any]]
+    steps_completed: int
+    steps_total: int
+    worker: TaskWorker | None = None
+    failed_by_workers: list[TaskWorker] = field(default_factory=list)
+    last_touched: str | None = None
+
+
+@dataclass(slots=True)
+class BlocklistEntry(Wire):
+    worker_id: str
+    task_type: str
+    worker_name: str | None = None
+
+
+@dataclass(slots=True)
+class LastRenderedInfo(Wire):
+    """Where the last-rendered images are: the URL of each is `{base}/{suffix}`."""
+
+    base: str
+    suffixes: list[str]
+
+
+@dataclass(slots=True)
+class JobDeletionInfo(Wire):
+    shaman_checkout: bool
+
+
+@dataclass(slots=True)
+class TaskLogInfo(Wire):
+    task_id: str
+    job_id: str
+    url: str
+    size: int
+
+
+@dataclass(slots=True)
+class EvalInfo(Wire):
+    showLinkButton: bool = False
+    description: str = ""
+
+
+@dataclass(slots=True)
+class AvailableJobSetting(Wire):
+    key: str
+    type: str
+    subtype: str | None = None
+    choices: list[str] | None = None
+    propargs: dict[str, Any] | None = None
+    description: Any = None
+    label: Any = None
+    default: Any = None
+    eval: str | None = None
+    evalInfo: EvalInfo | None = None
+    visible: str | None = None
+    required: bool | None = None
+    editable: bool | None = None
+
+
+@dataclass(slots=True)
+class AvailableJobType(Wire):
+    name: str
+    label: str
+    settings: list[AvailableJobSetting]
+    etag: str
+    description: str | None = None
+
+
+# --- request bodies --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class JobsQuery:
+    """The filter of a jobs page: which page, and only jobs in these statuses (all when empty)."""
+
+    limit: int = 100
+    offset: int = 0
+    statuses: list[str] = field(default_factory=list)
+
+    def to_params(self) -> dict[str, str]:
+        params = {"limit": str(self.limit), "offset": str(self.offset)}
+        if self.statuses:
+            params["status"] = ",".join(str(s) for s in self.statuses)
+        return params
+
+
+@dataclass(slots=True)
+class JobStatusChange(Wire):
+    status: JobStatus
+    reason: str
+
+
+@dataclass(slots=True)
+class TaskStatusChange(Wire):
+    status: TaskStatus
+    reason: str
+
+
+@dataclass(slots=True)
+class JobPriorityChange(Wire):
+    priority: int
+
+
+@dataclass(slots=True)
+class JobTagChange(Wire):
+    """Either `id` or `name` of the tag; neither removes the job's tag."""
+
+    id: str | None = None
+    name: str | None = None
+
+
+@dataclass(slots=True)
+class JobMassDeletionSelection(Wire):
+    last_updated_max: str | None = None

@@ -1,0 +1,136 @@
+"""Wire models of the Manager itself: version, configuration, variables, storage, Blender, status, Shaman."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .codec import Wire, wire
+from .enums import FarmStatus
+
+
+@dataclass(slots=True)
+class ErrorBody(Wire):
+    """The one error shape: the HTTP status again, and what went wrong in words."""
+
+    code: int
+    message: str
+
+
+@dataclass(slots=True)
+class FlamencoVersion(Wire):
+    version: str
+    shortversion: str
+    name: str
+    git: str
+
+
+@dataclass(slots=True)
+class ManagerConfiguration(Wire):
+    storage_location: str = field(metadata=wire("storageLocation"))
+    shaman_enabled: bool = field(metadata=wire("shamanEnabled"))
+    is_first_run: bool = field(metadata=wire("isFirstRun"))
+
+
+@dataclass(slots=True)
+class ManagerVariable(Wire):
+    """One variable resolved for an audience and platform (Flamenco's `ManagerVariable`)."""
+
+    is_twoway: bool
+    value: str
+    name: str | None = None
+
+
+@dataclass(slots=True)
+class ManagerVariables(Wire):
+    variables: dict[str, ManagerVariable]
+
+
+@dataclass(slots=True)
+class TablaoVariableValue(Wire):
+    platform: str
+    value: str
+    audience: str | None = None
+
+
+@dataclass(slots=True)
+class TablaoVariable(Wire):
+    """A variable as configured: a value per platform (and audience)."""
+
+    values: list[TablaoVariableValue]
+    is_twoway: bool | None = None
+
+
+@dataclass(slots=True)
+class TablaoVariables(Wire):
+    variables: dict[str, TablaoVariable]
+
+
+@dataclass(slots=True)
+class SharedStorageLocation(Wire):
+    location: str
+    audience: str
+    platform: str
+    shaman_enabled: bool = field(metadata=wire("shamanEnabled"))
+
+
+@dataclass(slots=True)
+class PathCheckResult(Wire):
+    path: str
+    is_usable: bool
+    cause: str
+
+
+@dataclass(slots=True)
+class StorageCheckResult(Wire):
+    """PathCheckResult plus what the Manager found out about the file system there (Tablao)."""
+
+    path: str
+    is_usable: bool
+    cause: str
+    free_bytes: int | None = None
+    total_bytes: int | None = None
+    can_symlink: bool | None = None
+    can_hardlink: bool | None = None
+    approach: str | None = None
+    link_mode: str | None = None
+
+
+@dataclass(slots=True)
+class BlenderPathCheckResult(Wire):
+    input: str
+    path: str
+    source: str
+    is_usable: bool
+    cause: str
+
+
+@dataclass(slots=True)
+class FarmStatusReport(Wire):
+    status: FarmStatus
+
+
+# --- Shaman ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ShamanFileSpec(Wire):
+    """A file by content. `path` (in the checkout) is required by checkouts; a requirements check
+    may leave it out, and then its answer does too."""
+
+    sha: str
+    size: int
+    path: str | None = None
+    #: Only in answers to a requirements check: `unknown` or `uploading`.
+    status: str | None = None
+
+
+@dataclass(slots=True)
+class ShamanFileStatusReport(Wire):
+    status: str
+
+
+@dataclass(slots=True)
+class ShamanCheckoutResult(Wire):
+    checkout_path: str = field(metadata=wire("checkoutPath"))
+    #: Tablao: how the checkout was built (the X-Tablao-Link-Mode header); "" from a Flamenco Manager.
+    link_mode: str = field(default="", metadata=wire(None))

@@ -1,0 +1,46 @@
+"""The add-on's preferences: the Manager URL, its access token, and the connection check."""
+
+from __future__ import annotations
+
+import bpy
+
+from .state import STATE
+
+
+def addon_prefs(context: bpy.types.Context | None = None) -> "TABLAO_AddonPreferences":
+    return (context or bpy.context).preferences.addons[__package__].preferences
+
+
+def manager_for(context: bpy.types.Context | None = None, timeout: float = 10.0):  # -> comms.Manager
+    from .comms import Manager
+
+    prefs = addon_prefs(context)
+    return Manager(prefs.manager_url, prefs.access_token, timeout=timeout)
+
+
+class TABLAO_AddonPreferences(bpy.types.AddonPreferences):
+    bl_idname = __package__
+
+    manager_url: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Manager URL",
+        description="Address of the Tablao (or Flamenco v3) Manager, e.g. http://farm.local:8080/",
+        default="http://localhost:8080/",
+    )
+    access_token: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Access Token",
+        description="Only for a Manager configured with an access token; sent as 'Authorization: Bearer'",
+        subtype="PASSWORD",
+        default="",
+    )
+
+    def draw(self, context: bpy.types.Context) -> None:
+        col = self.layout.column()
+        row = col.row(align=True)
+        row.prop(self, "manager_url")
+        row.operator("tablao.check_connection", text="", icon="FILE_REFRESH")
+        col.prop(self, "access_token")
+        if STATE.connection:
+            col.label(text=STATE.connection, icon="CHECKMARK" if STATE.connection_ok else "ERROR")
+
+
+classes = (TABLAO_AddonPreferences,)

@@ -1,0 +1,195 @@
+"""The pre-flight report: what submitting the open file will pack, before anything is sent.
+
+Built from `bpy.data` on Blender's main thread (fast: no file is read but stat'ed), optionally
+followed by `shaman_known` (hashes the files and asks the Manager which it already has). Lists
+missing files, absolute paths outside the project, linked libraries, caches and image sequences,
+and the total size. Flamenco only prints missing assets to the console; this goes in the panel.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class Asset:
+    kind: str  # image, sequence, library, sound, movie, cache, volume, font
+    name: str
+    path: str  # absolute
+    exists: bool
+    size: int = 0
+    files: int = 1
+    absolute_outside: bool = False  # an absolute path in the file, outside the project folder
+
+
+@dataclass
+class Report:
+    blendfile: str
+    project: str
+    assets: list[Asset] = field(default_factory=list)
+    total_bytes: int = 0
+    shaman_known_bytes: int | None = None  # None: not asked (no Shaman, or not checked yet)
+
+    @property
+    def missing(self) -> list[Asset]:
+        return [a for a in self.assets if not a.exists]
+
+    @property
+    def outside(self) -> list[Asset]:
+        return [a for a in self.assets if a.absolute_outside]
+
+    @property
+    def libraries(self) -> list[Asset]:
+        return [a for a in self.assets if a.kind == "library"]
+
+    @property
+    def sequences(self) -> list[Asset]:
+        return [a for a in self.assets if a.kind in ("sequence", "cache")]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "blendfile": self.blendfile,
+            "project": self.project,
+            "missing": [a.path for a in self.missing],
+            "outside": [a.path for a in self.outside],
+            "libraries": [a.path for a in self.libraries],
+            "sequences": [{"path": a.path, "files": a.files} for a in self.sequences],
+            "assets": len(self.assets),
+            "total_bytes": self.total_bytes,
+            "shaman_known_bytes": self.shaman_known_bytes,
+        }
+
+    def lines(self) -> list[tuple[str, str]]:
+        """(icon, text) rows for the panel, the most pressing first."""
+        rows: list[tuple[str, str]] = []
+        for a in self.missing:
+            rows.append(("ERROR", f"Missing {a.kind}: {a.path}"))
+        for a in self.outside:
+            rows.append(("INFO", f"Absolute path outside the project: {a.path}"))
+        for a in self.libraries:
+            rows.append(("LINK_BLEND", f"Linked library: {Path(a.path).name}"))
+        for a in self.sequences:
+            rows.append(("SEQUENCE", f"{a.kind.title()}: {Path(a.path).name} ({a.files} files)"))
+        size = f"{len(self.assets) + 1} files, {human_size(self.total_bytes)}"
+        if self.shaman_known_bytes is not None:
+            size += f"; the Manager already has {human_size(self.shaman_known_bytes)}"
+        rows.append(("FILE", size))
+        return rows
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+_FRAME_DIGITS = re.compile(r"\d+(?=\.[^.]*$)")
+
+
+def _sequence_files(path: str) -> list[str]:
+    """The files of an image sequence whose one frame is `path` (digits before the extension)."""
+    head, tail = os.path.split(path)
+    pattern = _FRAME_DIGITS.sub(lambda m: "[0-9]" * len(m.group(0)), glob.escape(tail), count=1)
+    return sorted(glob.glob(os.path.join(glob.escape(head), pattern))) or (
+        [path] if os.path.exists(path) else []
+    )
+
+
+def build_report(project_root: str = "") -> Report:
+    """The report for the open blend file (which must have been saved once)."""
+    import bpy
+
+    blendfile = bpy.data.filepath
+    project = os.path.abspath(project_root or os.path.dirname(blendfile))
+    report = Report(blendfile, project)
+
+    def add(kind: str, name: str, raw: str, library: Any = None) -> None:
+        if not raw:
+            return
+        path = os.path.normpath(bpy.path.abspath(raw, library=library))
+        outside = not raw.startswith("//") and not _under(path, project)
+        asset = Asset(kind, name, path, os.path.exists(path), absolute_outside=outside)
+        if kind in ("sequence", "cache") and os.path.isdir(path):
+            files = [os.path.join(path, f) for f in os.listdir(path)]
+        elif kind == "sequence":
+            files = _sequence_files(path)
+        else:
+            files = [path] if asset.exists else []
+        asset.exists = asset.exists or bool(files)
+        asset.files = max(1, len(files))
+        asset.size = sum(_size(f) for f in files)
+        report.assets.append(asset)
+
+    for img in bpy.data.images:
+        if img.packed_file is not None or img.source not in {"FILE", "SEQUENCE", "TILED", "MOVIE"}:
+            continue
+        kind = {"SEQUENCE": "sequence", "MOVIE": "movie"}.get(img.source, "image")
+        add(kind, img.name, img.filepath, img.library)
+    for lib in bpy.data.libraries:
+        add("library", lib.name, lib.filepath)
+    for snd in bpy.data.sounds:
+        if snd.packed_file is None:
+            add("sound", snd.name, snd.filepath, snd.library)
+    for clip in bpy.data.movieclips:
+        add("movie", clip.name, clip.filepath, clip.library)
+    for cache in bpy.data.cache_files:
+        add("cache", cache.name, cache.filepath, cache.library)
+    for vol in getattr(bpy.data, "volumes", []):
+        if vol.packed_file is None:
+            add("volume", vol.name, vol.filepath, vol.library)
+    for font in bpy.data.fonts:
+        if font.packed_file is None and font.filepath != "<builtin>":
+            add("font", font.name, font.filepath, font.library)
+    for ob in bpy.data.objects:  # simulation caches baked to disk
+        for mod in ob.modifiers:
+            settings = getattr(mod, "domain_settings", None)
+            if settings is not None and getattr(settings, "cache_directory", ""):
+                add("cache", f"{ob.name}/{mod.name}", settings.cache_directory, ob.library)
+    report.total_bytes = _size(blendfile) + sum(a.size for a in report.assets)
+    return report
+
+
+def _under(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([os.path.abspath(path), folder]) == folder
+    except ValueError:  # other drive
+        return False
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def shaman_known(report: Report, manager: Any) -> int:
+    """How many bytes of the report's files the Manager's Shaman store already has (hashes them all)."""
+    paths = [report.blendfile] + [a.path for a in report.assets if a.exists and os.path.isfile(a.path)]
+    specs = {}
+    for p in dict.fromkeys(paths):
+        specs[p] = {"sha": sha256_file(Path(p)), "size": _size(p)}
+    missing = manager.shaman_requirements(list(specs.values()))
+    lacking = {(m.get("sha"), m.get("size")) for m in missing}
+    known = sum(s["size"] for s in specs.values() if (s["sha"], s["size"]) not in lacking)
+    report.shaman_known_bytes = known
+    return known

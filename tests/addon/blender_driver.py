@@ -1,0 +1,147 @@
+"""Runs inside Blender (`blender -b --factory-startup --python blender_driver.py -- CONFIG.json`).
+
+Installs the add-on the way a legacy add-on is installed (BLENDER_USER_SCRIPTS/addons/tablao_blender,
+a link to the repo's package, set up by the test), enables it, makes a scene with an external
+texture, then runs the steps the config lists and prints one line `TABLAO_RESULT <json>`.
+"""
+
+import json
+import sys
+import traceback
+
+import addon_utils
+import bpy
+
+config = json.loads(open(sys.argv[sys.argv.index("--") + 1]).read())
+out = {"steps": []}
+
+
+def make_scene(project, texture_exists=True):
+    import os
+
+    os.makedirs(os.path.join(project, "textures"), exist_ok=True)
+    scene = bpy.context.scene
+    scene.render.engine = "CYCLES"
+    scene.cycles.samples = 1
+    scene.cycles.use_denoising = False
+    scene.render.resolution_x, scene.render.resolution_y = 32, 24
+    scene.frame_start, scene.frame_end = config.get("frame_start", 1), config.get("frame_end", 3)
+    scene.render.image_settings.file_format = "PNG"
+    tex_path = os.path.join(project, "textures", "checker.png")
+    img = bpy.data.images.new("checker", 8, 8)
+    img.generated_type = "COLOR_GRID"
+    img.filepath_raw = tex_path
+    img.file_format = "PNG"
+    img.save()
+    mat = bpy.data.materials.new("textured")
+    mat.use_nodes = True
+    node = mat.node_tree.nodes.new("ShaderNodeTexImage")
+    node.image = img
+    bsdf = mat.node_tree.nodes["Principled BSDF"]
+    mat.node_tree.links.new(node.outputs["Color"], bsdf.inputs["Base Color"])
+    bpy.data.objects["Cube"].data.materials.append(mat)
+    blend = os.path.join(project, "shot.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=blend)
+    bpy.ops.file.make_paths_relative()
+    bpy.ops.wm.save_mainfile()
+    if not texture_exists:
+        os.remove(tex_path)
+    return blend
+
+
+def step(name, **kw):
+    from tablao_blender import operators
+    from tablao_blender.state import STATE
+
+    ctx = bpy.context
+    rec = {"step": name}
+    if name == "check_connection":
+        rec["text"] = operators.check_connection(ctx)
+        rec["ok"] = STATE.connection_ok
+    elif name == "refresh":
+        rec["job_types"] = operators.refresh_job_types(ctx)
+        rec["tags"] = len(STATE.worker_tags)
+    elif name == "configure":
+        props = ctx.scene.tablao
+        props.job_type = kw.get("job_type", "simple-blender-render")
+        props.job_name = kw.get("job_name", "{blend} {scene}")
+        props.priority = kw.get("priority", 50)
+        props.submit_paused = kw.get("paused", False)
+        settings = ctx.window_manager.tablao_job_settings
+        for key, value in kw.get("settings", {}).items():
+            setattr(settings, key, value)
+    elif name == "preflight":
+        rec["report"] = operators.run_preflight(ctx).to_json()
+        rec["lines"] = [t for _, t in STATE.report.lines()]
+    elif name == "submit":
+        STATE.message, STATE.job_id = "", ""
+        try:
+            rec["result"] = sorted(
+                bpy.ops.tablao.submit_job("EXEC_DEFAULT", allow_missing=kw.get("allow_missing", False))
+            )
+        except RuntimeError as exc:  # an operator that reports an ERROR raises when called from a script
+            rec["result"], rec["raised"] = ["CANCELLED"], str(exc)
+        rec["message"] = STATE.message
+        rec["job_id"] = STATE.job_id
+    elif name == "stale_etag":
+        jt = STATE.job_types[ctx.scene.tablao.job_type]
+        rec["before"] = jt.etag
+        jt.etag = "stale-etag"
+    elif name == "etag":
+        rec["etag"] = STATE.job_types[ctx.scene.tablao.job_type].etag
+    elif name == "poll":
+        job = operators.poll_job_once(ctx)
+        rec["status"] = str(job.status)
+        rec["steps_total"] = job.steps_total
+    elif name == "submit_cancelled":  # what Esc does: the cancel event set while packing/uploading
+        from tablao_blender.preferences import manager_for
+        from tablao_blender.submission import Submission
+
+        sub = Submission(manager_for(ctx), operators.build_request(ctx))
+        report = sub.progress
+        phases = kw.get("phases", ["packing", "uploading"])
+
+        def progress(p):
+            report(p)
+            if p.phase in phases:
+                sub.cancel.set()
+
+        sub.progress = progress
+        sub.start()
+        sub.thread.join(60)
+        seen = []
+        while not sub.messages.empty():
+            kind, payload = sub.messages.get_nowait()
+            seen.append(payload.phase if kind == "progress" else kind)
+            if kind != "progress":
+                rec["outcome"], rec["message"] = kind, operators.explain(payload)
+        rec["phases"] = sorted(set(seen))
+    elif name == "follow":
+        STATE.job_id = kw["job_id"]
+        job = operators.poll_job_once(ctx)
+        rec["status"] = str(job.status)
+        rec["thumbnail"] = STATE.thumbnail
+        from tablao_blender.operators import _previews
+
+        rec["thumbnail_loaded"] = bool(STATE.thumbnail) and STATE.thumbnail in _previews
+    elif name == "settings_preview":
+        from tablao_blender import job_types
+
+        jt = STATE.job_types[ctx.scene.tablao.job_type]
+        rec["settings"] = job_types.collect_settings(jt, ctx.window_manager.tablao_job_settings, ctx, "J")
+    out["steps"].append(rec)
+
+
+try:
+    addon_utils.enable("tablao_blender", default_set=True, handle_error=None)
+    prefs = bpy.context.preferences.addons["tablao_blender"].preferences
+    prefs.manager_url = config["url"]
+    prefs.access_token = config.get("token", "")
+    out["blend"] = make_scene(config["project"], config.get("texture_exists", True))
+    for s in config["steps"]:
+        step(s[0], **(s[1] if len(s) > 1 else {}))
+    addon_utils.disable("tablao_blender", default_set=True)
+    out["unregistered"] = not hasattr(bpy.types.Scene, "tablao")
+except Exception:
+    out["error"] = traceback.format_exc()
+print("TABLAO_RESULT " + json.dumps(out, default=str), flush=True)

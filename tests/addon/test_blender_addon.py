@@ -1,0 +1,250 @@
+"""The add-on inside a real Blender (3.4, background) against a real Manager: every storage approach,
+Shaman's second upload, the pre-flight report, a stale job type, an unreachable Manager."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.addon.conftest import needs_blender, run_blender, steps_named
+
+pytestmark = needs_blender
+
+SETUP = [
+    ("check_connection",),
+    ("refresh",),
+]
+
+
+def _configure(tmp_path: Path, **extra) -> tuple:
+    settings = {"render_output_root": str(tmp_path / "shared" / "render"), "chunk_size": 2}
+    settings.update(extra.pop("settings", {}))
+    return ("configure", {"job_name": "{blend} test", "settings": settings, **extra})
+
+
+async def _job(manager, job_id: str) -> dict:
+    status, job = await manager.request("GET", f"/api/v3/jobs/{job_id}")
+    assert status == 200, job
+    return job
+
+
+async def _tasks(manager, job_id: str) -> list[dict]:
+    status, doc = await manager.request("GET", f"/api/v3/jobs/{job_id}/tasks")
+    assert status == 200, doc
+    return doc["tasks"]
+
+
+def _check_job_implied_by_scene(job: dict, tasks: list[dict], tmp_path: Path) -> None:
+    settings = job["settings"]
+    assert job["name"] == "shot test"
+    assert job["type"] == "simple-blender-render"
+    assert settings["frames"] == "1-3"
+    assert settings["chunk_size"] == 2
+    assert settings["scene"] == "Scene"
+    assert settings["format"] == "PNG"
+    assert settings["render_output_path"].startswith(str(tmp_path / "shared" / "render"))
+    assert settings["render_output_path"].endswith(
+        "/shot test/" + settings["render_output_path"].split("/")[-2] + "/######"
+    )
+    renders = [t for t in tasks if t["task_type"] == "blender"]
+    assert len(renders) == 2  # frames 1-3 in chunks of 2
+
+
+async def test_in_place_on_shared_storage(manager_factory, tmp_path: Path) -> None:
+    manager = await manager_factory(shaman_enabled=False)
+    project = tmp_path / "shared" / "projects" / "film"
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(project),
+            "steps": [*SETUP, _configure(tmp_path), ("preflight",), ("submit",), ("poll",)],
+        },
+    )
+    conn = steps_named(result, "check_connection")[0]
+    assert conn["ok"] and "storage for this file: in-place" in conn["text"], conn
+    assert "simple-blender-render" in steps_named(result, "refresh")[0]["job_types"]
+    submit = steps_named(result, "submit")[0]
+    assert submit["result"] == ["FINISHED"], submit["message"]
+    assert "in-place" in submit["message"]
+    job = await _job(manager, submit["job_id"])
+    assert job["settings"]["blendfile"] == str(project / "shot.blend")
+    _check_job_implied_by_scene(job, await _tasks(manager, job["id"]), tmp_path)
+    assert steps_named(result, "poll")[0]["status"] == "queued"
+    assert result["unregistered"]
+
+
+async def test_copy_per_job(manager_factory, tmp_path: Path) -> None:
+    manager = await manager_factory(shaman_enabled=False)
+    project = tmp_path / "work" / "film"
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(project),
+            "steps": [*SETUP, _configure(tmp_path, paused=True), ("submit",)],
+        },
+    )
+    submit = steps_named(result, "submit")[0]
+    assert submit["result"] == ["FINISHED"], submit["message"]
+    job = await _job(manager, submit["job_id"])
+    assert job["status"] == "paused"
+    blend = Path(job["settings"]["blendfile"])
+    assert blend.is_relative_to(tmp_path / "shared" / "jobs") and blend.name == "shot.blend"
+    assert blend.is_file()
+    assert (blend.parent / "textures" / "checker.png").is_file()  # the texture went with it
+    _check_job_implied_by_scene(job, await _tasks(manager, job["id"]), tmp_path)
+
+
+async def test_shaman_second_submission_uploads_nothing(manager_factory, tmp_path: Path) -> None:
+    manager = await manager_factory(shaman_enabled=True)
+    project = tmp_path / "work" / "film"
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(project),
+            "steps": [*SETUP, _configure(tmp_path), ("preflight",), ("submit",), ("preflight",), ("submit",)],
+        },
+    )
+    first, second = steps_named(result, "submit")
+    assert first["result"] == ["FINISHED"], first["message"]
+    assert "uploaded 2 of 2 files" in first["message"], first["message"]
+    assert second["result"] == ["FINISHED"], second["message"]
+    assert "uploaded 0 of 2 files" in second["message"], second["message"]
+    before, after = steps_named(result, "preflight")
+    assert before["report"]["shaman_known_bytes"] == 0
+    assert after["report"]["shaman_known_bytes"] == after["report"]["total_bytes"] > 0
+    job = await _job(manager, second["job_id"])
+    checkout = job["storage"]["shaman_checkout_id"]
+    assert job["settings"]["blendfile"] == f"{{jobs}}/{checkout}/shot.blend"
+    checked_out = tmp_path / "shared" / "jobs" / checkout
+    assert (checked_out / "shot.blend").is_file() and (checked_out / "textures" / "checker.png").is_file()
+    _check_job_implied_by_scene(job, await _tasks(manager, job["id"]), tmp_path)
+
+
+async def test_missing_texture_in_preflight_blocks_submission(manager_factory, tmp_path: Path) -> None:
+    manager = await manager_factory(shaman_enabled=False)
+    project = tmp_path / "work" / "film"
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(project),
+            "texture_exists": False,
+            "steps": [*SETUP, _configure(tmp_path), ("preflight",), ("submit",)],
+        },
+    )
+    report = steps_named(result, "preflight")[0]
+    missing = str(project / "textures" / "checker.png")
+    assert report["report"]["missing"] == [missing]
+    assert f"Missing image: {missing}" in report["lines"]
+    submit = steps_named(result, "submit")[0]
+    assert submit["result"] == ["CANCELLED"]
+    assert "1 missing file(s)" in submit["message"] and "checker.png" in submit["message"]
+    status, doc = await manager.request("GET", "/api/v3/jobs")
+    assert status == 200 and doc["jobs"] == []
+    assert not (tmp_path / "shared" / "jobs").exists() or not any((tmp_path / "shared" / "jobs").iterdir())
+
+
+async def test_stale_job_type_is_refreshed(manager_factory, tmp_path: Path) -> None:
+    manager = await manager_factory(shaman_enabled=False)
+    project = tmp_path / "shared" / "film"
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(project),
+            "steps": [
+                *SETUP,
+                _configure(tmp_path),
+                ("stale_etag",),
+                ("submit",),
+                ("etag",),
+                _configure(tmp_path),
+                ("submit",),
+            ],
+        },
+    )
+    stale, again = steps_named(result, "submit")
+    assert stale["result"] == ["CANCELLED"]
+    assert "job type changed on the Manager" in stale["message"] and "check them" in stale["message"]
+    assert steps_named(result, "etag")[0]["etag"] == steps_named(result, "stale_etag")[0]["before"]
+    assert again["result"] == ["FINISHED"], again["message"]
+    status, doc = await manager.request("GET", "/api/v3/jobs")
+    assert [j["id"] for j in doc["jobs"]] == [again["job_id"]]  # the stale try left nothing behind
+
+
+async def test_manager_errors_in_words(manager_factory, tmp_path: Path) -> None:
+    manager = await manager_factory(shaman_enabled=False)
+    project = tmp_path / "shared" / "film"
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(project),
+            # A frame range the job compiler cannot parse: the Manager's own message reaches the artist.
+            "steps": [
+                *SETUP,
+                _configure(tmp_path, settings={"frames__override": True, "frames": "1-x"}),
+                ("submit",),
+            ],
+        },
+    )
+    submit = steps_named(result, "submit")[0]
+    assert submit["result"] == ["CANCELLED"]
+    assert submit["message"].startswith("The Manager refused the job: "), submit["message"]
+    unreachable = await run_blender(
+        tmp_path,
+        {
+            "url": "http://127.0.0.1:9",
+            "project": str(tmp_path / "other"),
+            "steps": [("check_connection",)],
+        },
+    )
+    conn = steps_named(unreachable, "check_connection")[0]
+    assert not conn["ok"] and "cannot reach the Manager at http://127.0.0.1:9" in conn["text"]
+    assert "add-on preferences" in conn["text"]
+
+
+async def test_cancel_leaves_nothing_on_the_manager(manager_factory, tmp_path: Path) -> None:
+    manager = await manager_factory(shaman_enabled=False)
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(tmp_path / "work" / "film"),
+            "steps": [*SETUP, _configure(tmp_path), ("submit_cancelled",)],
+        },
+    )
+    cancelled = steps_named(result, "submit_cancelled")[0]
+    assert cancelled["outcome"] == "error" and "cancelled; nothing was submitted" in cancelled["message"]
+    assert "packing" in cancelled["phases"] and "submitting" not in cancelled["phases"]
+    status, doc = await manager.request("GET", "/api/v3/jobs")
+    assert status == 200 and doc["jobs"] == []
+    jobs_dir = tmp_path / "shared" / "jobs"
+    assert not jobs_dir.exists() or not any(jobs_dir.iterdir())  # the half-made copy was removed
+
+
+async def test_cancel_during_shaman_upload(manager_factory, tmp_path: Path) -> None:
+    manager = await manager_factory(shaman_enabled=True)
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(tmp_path / "work" / "film"),
+            "steps": [
+                *SETUP,
+                _configure(tmp_path),
+                ("submit_cancelled", {"phases": ["uploading"]}),
+                ("submit",),
+            ],
+        },
+    )
+    cancelled = steps_named(result, "submit_cancelled")[0]
+    assert cancelled["outcome"] == "error" and "uploading" in cancelled["phases"]
+    submit = steps_named(result, "submit")[0]
+    assert submit["result"] == ["FINISHED"], submit["message"]
+    status, doc = await manager.request("GET", "/api/v3/jobs")
+    assert [j["id"] for j in doc["jobs"]] == [submit["job_id"]]
+    checkouts = [p for p in (tmp_path / "shared" / "jobs").iterdir()]
+    assert len(checkouts) == 1  # the cancelled try made no checkout
