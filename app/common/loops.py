@@ -42,7 +42,9 @@ class Wakeup:
         """Wait until the generation differs from `generation`; False on timeout."""
         if self.generation != generation:
             return True
-        try:  # asyncio.timeout, not wait_for: see app.manager.waiters
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+        # arrives as the event fires, which left the Manager's shutdown waiting (seen in tests).
+        try:
             async with asyncio.timeout(timeout):
                 await self._event.wait()
             return True

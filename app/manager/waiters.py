@@ -23,6 +23,8 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from app.common.loops import Wakeup
+
 _log = logging.getLogger(__name__)
 
 # What a worker can run: (sorted task types, sorted worker-tag row ids).
@@ -31,28 +33,8 @@ Profile = tuple[tuple[str, ...], tuple[int, ...]]
 Counter = Callable[[Sequence[tuple[Profile, int]]], Awaitable[Sequence[int]]]
 
 
-class _Signal:
-    def __init__(self) -> None:
-        self.generation = 0
-        self._event = asyncio.Event()
-
-    def fire(self) -> None:
-        self.generation += 1
-        event, self._event = self._event, asyncio.Event()
-        event.set()
-
-    async def wait(self, generation: int, timeout: float) -> bool:
-        """Wait until the generation differs from `generation`; False on timeout."""
-        if self.generation != generation:
-            return True
-        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
-        # arrives as the event fires, which left the Manager's shutdown waiting (seen in tests).
-        try:
-            async with asyncio.timeout(timeout):
-                await self._event.wait()
-            return True
-        except TimeoutError:
-            return False
+# A generation counter plus an event: the same primitive as the background loops' poke.
+_Signal = Wakeup
 
 
 @dataclass(eq=False)
