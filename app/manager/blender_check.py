@@ -179,4 +179,12 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
         elif proc.returncode is None:
             proc.kill()
-    await proc.wait()
+    # Drain what is left in the pipe: a reader paused on a full buffer never sees the end of the
+    # pipe, and asyncio's wait() can then wait for that end forever (seen with `yes`).
+    with contextlib.suppress(TimeoutError, OSError, ValueError):
+        async with asyncio.timeout(5):
+            while proc.stdout is not None and await proc.stdout.read(1 << 16):
+                pass
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(10):
+            await proc.wait()
