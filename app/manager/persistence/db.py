@@ -104,6 +104,10 @@ class Store:
         self.db = open_db(url)
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tablao-store")
         self._lock = threading.Lock()
+        # Set while the store thread waits for `_lock`. Quick calls then step aside: on a busy
+        # farm they come back to back, and an unfair lock would let them starve the thread (a
+        # job submission or a dashboard GET then waited minutes behind 10,000 workers' claims).
+        self._thread_waiting = threading.Event()
         self._closed = False
         self.quick_calls = self.is_sqlite  # other drivers keep a connection per thread
         self._busy_ms = BUSY_TIMEOUT_MS
@@ -118,7 +122,7 @@ class Store:
         await self._submit(self._open_sync)
 
     def _open_sync(self) -> None:
-        with self._lock:
+        with self._thread_lock():
             self._open_locked()
 
     def _open_locked(self) -> None:
@@ -171,7 +175,7 @@ class Store:
         """
         if not self.quick_calls:
             return USE_THREAD
-        if not self._lock.acquire(blocking=False):
+        if self._thread_waiting.is_set() or not self._lock.acquire(blocking=False):
             return STORE_BUSY
         try:
             self._set_busy_timeout(QUICK_BUSY_TIMEOUT_MS)
@@ -199,9 +203,23 @@ class Store:
                 waiter.set_result(None)
 
     def _in_transaction(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        with self._lock:
+        with self._thread_lock():
             self._set_busy_timeout(BUSY_TIMEOUT_MS)
             return self._transaction(fn, *args, **kwargs)
+
+    @contextlib.contextmanager
+    def _thread_lock(self):
+        """`_lock` for the store thread, which goes before any quick call that has not started."""
+        if not self._lock.acquire(blocking=False):
+            self._thread_waiting.set()
+            try:
+                self._lock.acquire()
+            finally:
+                self._thread_waiting.clear()
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def _set_busy_timeout(self, ms: int) -> None:
         # Called with the lock held. Quick calls come in runs, so this rarely executes a PRAGMA.
@@ -236,7 +254,7 @@ class Store:
 
     def _locked(self, fn: Callable[..., T], *args: Any) -> T:
         # Everything that touches the shared connection holds the lock, transactions or not.
-        with self._lock:
+        with self._thread_lock():
             self._set_busy_timeout(BUSY_TIMEOUT_MS)
             return fn(*args)
 
@@ -256,7 +274,7 @@ class Store:
             self._executor.shutdown(wait=True)
 
     def _close_sync(self) -> None:
-        with self._lock:
+        with self._thread_lock():
             self._close_locked()
 
     def _close_locked(self) -> None:

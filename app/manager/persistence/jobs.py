@@ -74,10 +74,11 @@ def _insert_tasks(job: Job, new: NewJob) -> None:
     db = Job._meta.database
     stamp = Task.created_at.db_value(new.created_at)
     columns = ("uuid", "job_id", "name", "type", "index_in_job", "priority", "job_priority", "status",
-               "commands", "activity", "steps_completed", "steps_total", "created_at", "updated_at")
+               "commands", "activity", "steps_completed", "steps_total", "deps_left", "created_at", "updated_at")
     rows = [
         (t.uuid, job.id, t.name, t.type, t.index_in_job, t.priority, new.priority, TaskStatus.QUEUED.value,
-         json.dumps(t.commands, separators=(",", ":")), "", 0, t.steps_total, stamp, stamp)
+         json.dumps(t.commands, separators=(",", ":")), "", 0, t.steps_total, len(set(t.dependencies)),
+         stamp, stamp)
         for t in new.tasks
     ]
     _executemany(db, "tasks", columns, rows)

@@ -107,6 +107,8 @@ class Task(BaseModel):
     activity = pw.TextField(default="")
     steps_completed = pw.IntegerField(default=0)
     steps_total = pw.IntegerField(default=1)
+    # How many of its dependencies are not completed: only tasks at 0 are in the scheduler's index.
+    deps_left = pw.IntegerField(default=0)
     created_at = pw.DateTimeField()
     updated_at = pw.DateTimeField()
 

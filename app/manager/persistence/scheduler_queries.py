@@ -1,8 +1,11 @@
 """The scheduler's query: the best runnable task for one worker, in one indexed statement.
 
 Order: job priority, task priority, job creation (job id), task order in the job. The partial
-index `tasks_runnable` (see migration 0001) serves the ORDER BY, so the scan stops at the first
-row that passes the per-row checks, whatever the queue length.
+index `tasks_runnable` (migrations 0001, 0002) serves the ORDER BY and holds only queued tasks
+whose dependencies are all completed (`deps_left = 0`), so the scan stops at the first row that
+passes the per-row checks, whatever the queue length and however many tasks wait for others.
+The dependency check stays in the query as well: a counter that drifted could then only cost
+speed, never hand out a task before its dependencies are done.
 
 Among tasks that rank equal on both priorities, a worker gets one from the job it last ran, so
 its warm Blender (file already loaded) is reused: a second lookup pinned to that job and those
@@ -23,7 +26,7 @@ from app.manager.persistence.prepared import Prepared
 _SQL = """
 SELECT t.id, t.job_id, t.job_priority, t.priority FROM tasks t {hint}
 JOIN jobs j ON j.id = t.job_id
-WHERE t.status IN ('queued', 'soft-failed')
+WHERE t.status IN ('queued', 'soft-failed') AND t.deps_left = 0
   AND j.status IN ('active', 'queued')
   AND j.delete_requested_at IS NULL
   AND t.type IN ({types})
@@ -45,7 +48,7 @@ _COUNT_SQL = """
 SELECT count(*) FROM (
 SELECT 1 FROM tasks t {hint}
 JOIN jobs j ON j.id = t.job_id
-WHERE t.status IN ('queued', 'soft-failed')
+WHERE t.status IN ('queued', 'soft-failed') AND t.deps_left = 0
   AND j.status IN ('active', 'queued')
   AND j.delete_requested_at IS NULL
   AND t.type IN ({types})

@@ -87,7 +87,28 @@ def set_tasks_status(
     ids = [c[0] for c in changed]
     for start in range(0, len(ids), 900):
         Task.update(**fields).where(Task.id.in_(ids[start:start + 900])).execute()
+    if to_status == TaskStatus.COMPLETED.value or any(c[2] == TaskStatus.COMPLETED.value for c in changed):
+        recount_deps_left(job_id)
     return changed
+
+
+_SHIFT_DEPENDENTS = ("UPDATE tasks SET deps_left = deps_left + {p} WHERE id IN "
+                     "(SELECT task_id FROM task_dependencies WHERE dependency_id = {p})")
+_RECOUNT_JOB = ("UPDATE tasks SET deps_left = (SELECT count(*) FROM task_dependencies d "
+                "JOIN tasks dt ON dt.id = d.dependency_id WHERE d.task_id = tasks.id AND dt.status != {p}) "
+                "WHERE job_id = {p} AND id IN (SELECT task_id FROM task_dependencies)")
+
+
+def completion_changed(task_id: int, completed: bool) -> None:
+    """A task became completed (or stopped being so): its dependents have one dependency less (more) left."""
+    db = database_proxy.obj
+    db.execute_sql(_SHIFT_DEPENDENTS.format(p=db.param), [-1 if completed else 1, task_id])
+
+
+def recount_deps_left(job_id: int) -> None:
+    """Count every task's unfinished dependencies of a job afresh (after a bulk status change)."""
+    db = database_proxy.obj
+    db.execute_sql(_RECOUNT_JOB.format(p=db.param), [TaskStatus.COMPLETED.value, job_id])
 
 
 def dependents_of(task_ids: Sequence[int]) -> list[int]:

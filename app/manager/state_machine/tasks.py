@@ -38,6 +38,8 @@ def change_task_status(
         fields["steps_completed"] = task.steps_total
     _adjust_job_steps(job, task, fields.get("steps_completed"), now)
     tasks.update_task(task.id, **fields)
+    if old != new.value and T.COMPLETED.value in (old, new.value):
+        tasks.completion_changed(task.id, completed=new == T.COMPLETED)
     task.status, task.updated_at = new.value, now
     if "steps_completed" in fields:
         task.steps_completed = fields["steps_completed"]

@@ -29,7 +29,7 @@ def test_migrations_recorded_and_pragmas_set(tmp_path):
     try:
         names = store.call_sync(lambda: [r[0] for r in store.db.execute_sql(
             "SELECT name FROM schema_migration").fetchall()])
-        assert names == ["0001_initial"]
+        assert names == ["0001_initial", "0002_tasks_waiting_on"]
         assert store.call_sync(lambda: store.db.execute_sql("PRAGMA journal_mode").fetchone()[0]) == "wal"
         assert store.call_sync(lambda: store.db.execute_sql("PRAGMA foreign_keys").fetchone()[0]) == 1
     finally:
@@ -71,5 +71,39 @@ def test_deleting_a_job_cascades_to_tasks(tmp_path):
         assert store.call_sync(jobs.delete_job, job.uuid)
         from app.manager.persistence.models import Task
         assert store.call_sync(lambda: Task.select().count()) == 0
+    finally:
+        store.close_sync()
+
+
+def test_a_waiting_store_thread_goes_before_the_next_quick_call(tmp_path):
+    """Quick calls on the loop come back to back on a busy farm; they must not starve the thread.
+
+    A quick call holds the connection while the store thread asks for it: once the quick call is
+    over, the next one steps aside (STORE_BUSY) until the thread has had its turn.
+    """
+    import threading
+
+    from app.manager.persistence.db import STORE_BUSY
+
+    store = open_store(tmp_path)
+    try:
+        store._lock.acquire()  # a quick call in progress on the loop
+        thread_ran = threading.Event()
+        release_thread = threading.Event()
+
+        def thread_work():
+            thread_ran.set()
+            release_thread.wait(30)
+            return "thread"
+
+        pending = store._executor.submit(store._in_transaction, thread_work)
+        assert store._thread_waiting.wait(30), "the store thread never asked for the connection"
+        store._lock.release()  # the quick call ends
+        assert store.try_quick(lambda: "quick") is STORE_BUSY
+        assert thread_ran.wait(30)
+        assert store.try_quick(lambda: "quick") is STORE_BUSY  # the thread holds it now
+        release_thread.set()
+        assert pending.result(30) == "thread"
+        assert store.try_quick(lambda: "quick") == "quick"  # the thread is done: quick calls again
     finally:
         store.close_sync()
