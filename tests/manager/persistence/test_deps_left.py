@@ -11,7 +11,7 @@ from playhouse.migrations import Runner
 
 from app.api.enums import JobStatus as J
 from app.api.enums import TaskStatus as T
-from app.manager.persistence import jobs, scheduler_queries, tasks, workers
+from app.manager.persistence import jobs, scheduler_queries, workers
 from app.manager.persistence.db import MIGRATIONS_DIR, Store, migrate
 from app.manager.persistence.jobs import NewJob, NewTask
 from app.manager.persistence.models import Task
