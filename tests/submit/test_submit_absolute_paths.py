@@ -73,6 +73,11 @@ async def _submit_move_render(farm, tmp_path: Path, shaman: bool) -> tuple[dict,
     assert code == 0, err
     assert "absolute path" not in err, err  # the path was rewritten: no warning left
     submitted = json.loads(out)
+    if shaman:  # the rewritten blend file is the same bytes again: a second submission uploads nothing
+        code, again, err = await tablao_submit(
+            str(blend), "--manager", manager.url, "--paused", "--name", "abs again", "--set", "frames=1-1",
+            "--set", f"render_output_root={renders}", home=tmp_path)
+        assert code == 0 and "uploaded 0 of 2 files" in again, again + err
     texture.rename(texture.with_name("moved-away.png"))  # the workers can only read the packed copy
     workers = start_workers(1)
     assert await wait_job(manager, submitted["id"], {"completed", "failed"}, 180, workers) == "completed"
