@@ -61,7 +61,7 @@ class Search:
                     continue
                 self.found.append(Found(url + "/", version.name, version.version))
         except Exception as exc:
-            self.error = f"The network search failed ({exc}). Enter the Manager URL by hand."
+            self.error = f"The network search failed: {exc}"
         finally:
             self.done.set()
 
@@ -71,6 +71,7 @@ class Finder:
     search: Search | None = None
     found: list[Found] = field(default_factory=list)
     message: str = ""  # the last search's outcome, in words
+    hint: str = ""  # what to do about it, on a second line
     ok: bool = False
 
 
@@ -89,21 +90,18 @@ def parse_targets(text: str) -> list[tuple[str, int]] | None:
 def start(prefs: Any, targets: list[tuple[str, int]] | None = None, timeout_s: float = SEARCH_S) -> Search:
     """Start a search (returns at once); `poll` applies its outcome to `prefs` when it is done."""
     FINDER.search = Search(prefs.access_token, timeout_s, targets).start()
-    FINDER.found, FINDER.message, FINDER.ok = [], "Searching the network for a Manager…", True
+    FINDER.found, FINDER.message, FINDER.ok, FINDER.hint = [], "Searching the network for a Manager…", True, ""
     return FINDER.search
 
 
 def apply(prefs: Any, search: Search) -> str:
     """Show the outcome: one Manager fills the URL, several wait for a pick, none keeps the typed URL."""
-    FINDER.search, FINDER.found = None, list(search.found)
+    FINDER.search, FINDER.found, FINDER.hint = None, list(search.found), ""
     if search.error:
-        FINDER.message, FINDER.ok = search.error, False
+        FINDER.message, FINDER.ok, FINDER.hint = search.error, False, "Type the Manager URL by hand."
     elif not search.found:
-        FINDER.message, FINDER.ok = (
-            f"No Manager answered within {search.timeout_s:g} s. Keep or type the URL by hand; the Manager "
-            f"must be running on this network with 'autodiscoverable' on.",
-            False,
-        )
+        FINDER.message, FINDER.ok = f"No Manager answered within {search.timeout_s:g} s: the URL above is kept.", False
+        FINDER.hint = "Type the URL by hand, or turn on 'autodiscoverable' in the Manager's settings."
     elif len(search.found) == 1:
         prefs.manager_url = search.found[0].url
         FINDER.message, FINDER.ok = f"Found {search.found[0].label}", True
@@ -188,6 +186,8 @@ def draw(layout: Any) -> None:
     row.operator(TABLAO_OT_find_managers.bl_idname, icon="VIEWZOOM")
     if FINDER.message:
         layout.label(text=FINDER.message, icon="INFO" if FINDER.ok else "ERROR")
+    if FINDER.hint:
+        layout.label(text=FINDER.hint, icon="BLANK1")
     for found in FINDER.found if len(FINDER.found) > 1 else ():
         row = layout.row()
         row.label(text=found.label, icon="NETWORK_DRIVE")

@@ -143,7 +143,7 @@ def step(name, **kw):
         rec["poll_again_in"] = finder.poll()
         if bpy.app.timers.is_registered(finder.poll):
             bpy.app.timers.unregister(finder.poll)
-        rec["message"], rec["ok"] = finder.FINDER.message, finder.FINDER.ok
+        rec["message"], rec["ok"], rec["hint"] = finder.FINDER.message, finder.FINDER.ok, finder.FINDER.hint
         rec["found"] = [f.label for f in finder.FINDER.found]
         rec["urls"] = [f.url for f in finder.FINDER.found]
         rec["url"] = prefs.manager_url

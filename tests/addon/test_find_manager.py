@@ -55,7 +55,8 @@ async def test_find_fills_the_url_lets_the_artist_pick_and_says_when_none(manage
         assert step["poll_again_in"] is None
     assert none["url_while_searching"] == typed
     assert none["url"] == typed and not none["ok"] and none["found"] == []
-    assert none["message"].startswith("No Manager answered within 3 s")
+    assert none["message"] == "No Manager answered within 3 s: the URL above is kept."
+    assert "autodiscoverable" in none["hint"] and single["hint"] == ""
     assert single["url"] == first.url + "/" and single["ok"]
     assert single["message"].startswith("Found ") and first.url in single["message"]
     first_check, second_check = steps_named(result, "check_connection")
