@@ -5,7 +5,10 @@
 
 The add-on speaks the same wire contract as the Manager: the stdlib-only modules of `app/api` are
 copied into `tablao_blender/_api/` with their `from app.api.X` imports made relative, and nothing
-else changed (tests/addon/test_build.py checks the copy). Blender Asset Tracer ships as a wheel in
+else changed (tests/addon/test_build.py checks the copy). The LAN finder the tray worker uses,
+`app/common/discovery.py`, is copied verbatim as `tablao_blender/_discovery.py`: its module-level
+imports are stdlib only, and the add-on calls only its `search` (it asks each answer for its version
+with its own urllib client; `answers`/`find_manager` there need aiohttp and stay unused). Blender Asset Tracer ships as a wheel in
 `wheels/`: listed in `blender_manifest.toml` for the extension, put on `sys.path` by the legacy add-on.
 """
 
@@ -27,6 +30,9 @@ API_SRC = REPO / "app" / "api"
 API_DST = ADDON / "_api"
 #: The stdlib-only modules of app/api the add-on needs (client.py, transport.py, stream.py use aiohttp).
 VENDORED = ("codec.py", "enums.py", "errors.py", "headers.py", "jobs.py", "meta.py")
+#: app/common modules the add-on uses, and their names inside the add-on.
+VENDORED_COMMON = {"discovery.py": "_discovery.py"}
+COMMON_SRC = REPO / "app" / "common"
 _IMPORT = re.compile(r"^from app\.api\.(\w+) import", re.MULTILINE)
 _SKIP = ("__pycache__", ".pyc")
 
@@ -37,12 +43,16 @@ def vendored_text(source: str) -> str:
 
 
 def vendor_api() -> list[Path]:
-    """Copy the wire models into `_api/`; returns the files written."""
+    """Copy the wire models into `_api/` and the finder into `_discovery.py`; returns the files written."""
     API_DST.mkdir(exist_ok=True)
     written = []
     for name in VENDORED:
         dst = API_DST / name
         dst.write_text(vendored_text((API_SRC / name).read_text(encoding="utf-8")), encoding="utf-8")
+        written.append(dst)
+    for name, target in VENDORED_COMMON.items():
+        dst = ADDON / target
+        dst.write_text(vendored_text((COMMON_SRC / name).read_text(encoding="utf-8")), encoding="utf-8")
         written.append(dst)
     return written
 

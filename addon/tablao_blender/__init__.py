@@ -40,8 +40,10 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
+    from .finder import reset as reset_finder
     from .state import reset
 
+    reset_finder()
     modules = _modules()
     modules[2].unregister_previews()
     modules[1].unregister_props()

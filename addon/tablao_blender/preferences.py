@@ -1,9 +1,11 @@
-"""The add-on's preferences: the Manager URL, its access token, and the connection check."""
+"""The add-on's preferences: the Manager URL (typed, or found on the network), its access token, and the
+connection check."""
 
 from __future__ import annotations
 
 import bpy
 
+from . import finder
 from .state import STATE
 
 
@@ -38,9 +40,10 @@ class TABLAO_AddonPreferences(bpy.types.AddonPreferences):
         row = col.row(align=True)
         row.prop(self, "manager_url")
         row.operator("tablao.check_connection", text="", icon="FILE_REFRESH")
+        finder.draw(col)
         col.prop(self, "access_token")
         if STATE.connection:
             col.label(text=STATE.connection, icon="CHECKMARK" if STATE.connection_ok else "ERROR")
 
 
-classes = (TABLAO_AddonPreferences,)
+classes = (*finder.classes, TABLAO_AddonPreferences)

@@ -3,7 +3,9 @@
 `pack_job` (async) and `pack_job_sync` (for threads without an event loop, such as a Blender
 operator's worker thread) take a `PackRequest`, pick the storage approach and return a
 `PackResult` holding the blend file path the job should render and, for Shaman, the checkout id
-to send as `storage.shaman_checkout_id`.
+to send as `storage.shaman_checkout_id`. Copied or uploaded, the blend file is the one
+`rewrite.rewrite_absolute_paths` writes when it refers to packed files by absolute paths, so the
+workers read the packed copies (`PackResult.rewritten` lists those paths).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import platform as _platform
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +33,7 @@ from app.packer.layout import (
     safe_name,
 )
 from app.packer.progress import Phase, Progress, ProgressCallback, ignore_progress
+from app.packer.rewrite import Rewrite, rewrite_absolute_paths
 from app.packer.shaman_client import ShamanClient
 from app.packer.uploader import ShamanUploader, file_specs
 
@@ -65,6 +69,8 @@ class PackResult:
     files_uploaded: int = 0
     bytes_uploaded: int = 0
     bytes_copied: int = 0
+    rewritten: list[Rewrite] = field(default_factory=list)  # absolute paths made relative in the packed blend
+    storage_location: str = ""  # the Manager's shared storage, as this computer sees it
 
 
 async def fetch_shared_storage(client: ManagerClient, platform: str) -> SharedStorage:
@@ -97,6 +103,7 @@ async def pack_job(
         result = await _copy_per_job(request, storage, on_progress)
     else:
         result = await _via_shaman(request, client, on_progress)
+    result.storage_location = storage.location
     on_progress(Progress(Phase.DONE, bytes_done=result.bytes_total, bytes_total=result.bytes_total))
     return result
 
@@ -119,11 +126,13 @@ def _in_place(blendfile: Path, storage: SharedStorage) -> PackResult:
 async def _copy_per_job(
     request: PackRequest, storage: SharedStorage, on_progress: ProgressCallback
 ) -> PackResult:
-    _root, files = await asyncio.to_thread(
+    root, files = await asyncio.to_thread(
         collect_files, request.blendfile, request.dependencies, request.project_root
     )
-    job_dir = await asyncio.to_thread(make_job_dir, Path(storage.location), request.job_name, request.now)
-    copied = await asyncio.to_thread(copy_files, files, job_dir, _threadsafe(on_progress))
+    with tempfile.TemporaryDirectory(prefix="tablao-pack-") as tmp:
+        files, rewritten = await asyncio.to_thread(_rewritten_blend, files, root, Path(tmp))
+        job_dir = await asyncio.to_thread(make_job_dir, Path(storage.location), request.job_name, request.now)
+        copied = await asyncio.to_thread(copy_files, files, job_dir, _threadsafe(on_progress))
     blend = job_dir.joinpath(*files[0].relpath.parts)
     return PackResult(
         Approach.COPY,
@@ -132,21 +141,24 @@ async def _copy_per_job(
         files_total=len(files),
         bytes_total=copied,
         bytes_copied=copied,
+        rewritten=rewritten,
     )
 
 
 async def _via_shaman(
     request: PackRequest, client: ManagerClient, on_progress: ProgressCallback
 ) -> PackResult:
-    _root, files = await asyncio.to_thread(
+    root, files = await asyncio.to_thread(
         collect_files, request.blendfile, request.dependencies, request.project_root
     )
-    hashes, stats = await _hash_all(files, request.cache_dir, on_progress)
-    specs = file_specs(files, hashes)
-    uploader = ShamanUploader(ShamanClient(client), on_progress)
-    upload_stats = await uploader.upload_missing(specs, files)
-    checkout_path = request.checkout_path or safe_name(request.job_name)
-    actual, link_mode = await uploader.checkout(specs, files, checkout_path)
+    with tempfile.TemporaryDirectory(prefix="tablao-pack-") as tmp:
+        files, rewritten = await asyncio.to_thread(_rewritten_blend, files, root, Path(tmp))
+        hashes, stats = await _hash_all(files, request.cache_dir, on_progress)
+        specs = file_specs(files, hashes)
+        uploader = ShamanUploader(ShamanClient(client), on_progress)
+        upload_stats = await uploader.upload_missing(specs, files)
+        checkout_path = request.checkout_path or safe_name(request.job_name)
+        actual, link_mode = await uploader.checkout(specs, files, checkout_path)
     return PackResult(
         Approach.SHAMAN,
         f"{{jobs}}/{actual}/{files[0].relpath}",  # `{jobs}` is the Manager's checkout-root variable
@@ -157,7 +169,23 @@ async def _via_shaman(
         files_hashed=stats.hashed_files,
         files_uploaded=upload_stats.files_uploaded,
         bytes_uploaded=upload_stats.bytes_uploaded,
+        rewritten=rewritten,
     )
+
+
+def _rewritten_blend(files: list[PackFile], root: Path, tmp: Path) -> tuple[list[PackFile], list[Rewrite]]:
+    """`files` with the blend file (first) swapped for its rewritten copy in `tmp` when it has absolute
+    paths to packed files. A file BAT cannot read is packed as it is (its absolute paths stay)."""
+    blend = files[0]
+    dest = tmp / blend.path.name
+    try:
+        rewritten = rewrite_absolute_paths(blend.path, root, dest)
+    except Exception as exc:  # noqa: BLE001 - e.g. a compressed file BAT cannot open: pack it unchanged
+        _log.warning("could not rewrite the paths in %s (%s); packing it unchanged", blend.path, exc)
+        return files, []
+    if not rewritten:
+        return files, []
+    return [PackFile(dest, blend.relpath), *files[1:]], rewritten
 
 
 async def _hash_all(

@@ -14,8 +14,11 @@ import json
 import logging
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
 
+from app.packer.layout import is_under
+from app.submit.blendinfo import ExternalFile
 from app.submit.errors import BadInput, SubmitError
 from app.submit.submission import SubmitRequest, SubmitResult, submit_blend
 
@@ -82,10 +85,8 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
 def _report(result: SubmitResult, as_json: bool, stdout: TextIO, stderr: TextIO) -> None:
     for missing in result.blend.missing:
         print(f"tablao submit: warning: missing file {missing.path} (referred to as {missing.raw})", file=stderr)
-    if result.approach != "in-place":
-        for absolute in (f for f in result.blend.files if f.absolute and f.exists):
-            print(f"tablao submit: warning: {absolute.raw} is referred to by an absolute path; workers "
-                  "read it there, not from the packed copy", file=stderr)
+    for warning in path_warnings(result):
+        print(f"tablao submit: warning: {warning}", file=stderr)
     if as_json:
         print(json.dumps(result.job.to_json(), indent=2), file=stdout)
         return
@@ -95,6 +96,24 @@ def _report(result: SubmitResult, as_json: bool, stdout: TextIO, stderr: TextIO)
            "shaman": f"uploaded {pack.files_uploaded} of {pack.files_total} files "
                      f"({_mb(pack.bytes_uploaded)} of {_mb(pack.bytes_total)})"}[str(pack.approach)]
     print(f"submitted job {result.job.id} {result.job.name!r} ({result.job.status}): {how}", file=stdout)
+
+
+def path_warnings(result: SubmitResult) -> list[str]:
+    """Files the workers will not read where the job expects: in place, those off the shared storage;
+    packed, absolute paths the packer could not make relative (`PackResult.rewritten` has the others)."""
+    pack, existing = result.pack, [f for f in result.blend.files if f.exists]
+    if str(pack.approach) == "in-place":
+        location = Path(pack.storage_location) if pack.storage_location else None
+        return [f"{f.raw} is not on the shared storage {location}; workers may not be able to read it there"
+                for f in existing if location is not None and not is_under(f.path, location)]
+    targets = [r.target for r in pack.rewritten]
+    return [f"{f.raw} is referred to by an absolute path; workers read it there, not from the packed copy"
+            for f in existing if f.absolute and not any(_names(f, t) for t in targets)]
+
+
+def _names(file: ExternalFile, target: Path) -> bool:
+    path = file.path.resolve()
+    return path == target or (file.sequence and path.parent == target)
 
 
 def _mb(n: int) -> str:

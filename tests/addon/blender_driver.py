@@ -129,6 +129,30 @@ def step(name, **kw):
 
         jt = STATE.job_types[ctx.scene.tablao.job_type]
         rec["settings"] = job_types.collect_settings(jt, ctx.window_manager.tablao_job_settings, ctx, "J")
+    elif name == "find":  # "Find Automatically": the operator returns at once, a timer applies the outcome
+        from tablao_blender import finder
+
+        prefs = ctx.preferences.addons["tablao_blender"].preferences
+        rec["result"] = sorted(bpy.ops.tablao.find_managers("EXEC_DEFAULT", targets=kw["targets"]))
+        rec["url_while_searching"] = prefs.manager_url
+        rec["timer_registered"] = bpy.app.timers.is_registered(finder.poll)
+        rec["searching"] = finder.FINDER.search is not None
+        rec["can_start_another"] = bpy.ops.tablao.find_managers.poll()
+        # Background Blender runs no timers: wait for the thread, then run the timer's function by hand.
+        finder.FINDER.search.done.wait(30)
+        rec["poll_again_in"] = finder.poll()
+        if bpy.app.timers.is_registered(finder.poll):
+            bpy.app.timers.unregister(finder.poll)
+        rec["message"], rec["ok"], rec["hint"] = finder.FINDER.message, finder.FINDER.ok, finder.FINDER.hint
+        rec["found"] = [f.label for f in finder.FINDER.found]
+        rec["urls"] = [f.url for f in finder.FINDER.found]
+        rec["url"] = prefs.manager_url
+    elif name == "pick":
+        from tablao_blender import finder
+
+        prefs = ctx.preferences.addons["tablao_blender"].preferences
+        rec["result"] = sorted(bpy.ops.tablao.use_manager(url=kw["url"]))
+        rec["url"], rec["message"] = prefs.manager_url, finder.FINDER.message
     out["steps"].append(rec)
 
 

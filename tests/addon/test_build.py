@@ -83,9 +83,26 @@ def test_build_writes_both_zips(tmp_path: Path) -> None:
         assert tomllib.loads(zf.read("blender_manifest.toml").decode())["id"] == "tablao"
         for wheel in build.manifest()["wheels"]:
             assert wheel.removeprefix("./") in names
-        assert "_api/jobs.py" in names
+        assert "_api/jobs.py" in names and "_discovery.py" in names
         assert not any("__pycache__" in n for n in names)
     with zipfile.ZipFile(legacy) as zf:
         names = set(zf.namelist())
         assert "tablao_blender/__init__.py" in names and "tablao_blender/_api/codec.py" in names
         assert all(n.startswith("tablao_blender/") for n in names)
+
+
+def test_vendored_finder_is_the_tray_workers_copy() -> None:
+    import sys
+
+    for name, target in build.VENDORED_COMMON.items():
+        source = (build.COMMON_SRC / name).read_text(encoding="utf-8")
+        copy = (build.ADDON / target).read_text(encoding="utf-8")
+        assert copy == build.vendored_text(source), f"{target} differs: run `python -m addon.build --vendor`"
+        for node in ast.parse(copy).body:  # module level: what importing it inside Blender runs
+            if isinstance(node, ast.Import):
+                roots = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                roots = [(node.module or "").split(".")[0]]
+            else:
+                continue
+            assert all(r in sys.stdlib_module_names or r == "__future__" for r in roots), (target, roots)
