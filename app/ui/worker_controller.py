@@ -104,6 +104,7 @@ class WorkerController(QObject):
         self._run_task: asyncio.Task | None = None
         self._snooze_task: asyncio.Task | None = None
         self._stream = None
+        self._own_credentials = False   # the worker's credentials file matched the Manager's worker
         self._tick = QTimer(self)
         self._tick.setInterval(30_000)  # schedule boundaries and "time left" move with the clock
         self._tick.timeout.connect(self._derive)
@@ -181,6 +182,9 @@ class WorkerController(QObject):
             if creds is not None:
                 with contextlib.suppress(NotFound):
                     await self.client.worker(creds.worker_id)
+                    # Its own credentials let the tray sleep/wake this worker without the admin token.
+                    self.client.transport.worker_auth = lambda: (creds.worker_id, creds.worker_secret)
+                    self._own_credentials = True
                     return creds.worker_id
         named = [w for w in await self.client.workers() if w.name == self.worker_name]
         named.sort(key=lambda w: w.last_seen or "", reverse=True)      # the most recently seen...
@@ -325,7 +329,8 @@ class WorkerController(QObject):
             self.action_failed.emit("this worker is not known to the Manager yet")
             return False
         try:
-            await self.client.request_worker_status(self.worker_id, status, lazy=lazy)
+            await self.client.request_worker_status(self.worker_id, status, lazy=lazy,
+                                                    as_worker=self._own_credentials)
             return True
         except Exception as exc:  # noqa: BLE001 - shown to the artist
             self.action_failed.emit(f"the Manager refused: {exc}")
