@@ -57,14 +57,20 @@ QUIT_FINISH, QUIT_NOW, QUIT_CANCEL = "finish", "now", "cancel"
 
 
 def _controller_for(services, role) -> WorkerController:
+    from app.common.discovery import parse_target
     from app.worker.config import ConfigError, WorkerConfig
 
     url = services.manager_url if services.manager_running else role.manager_url
+    # A Manager found on the network is looked for there again when it is lost (not our own one).
+    found = role.manager_found_by == "discovery" and not services.manager_running
     try:
         cfg = WorkerConfig.load(services.worker_config_path, manager_url=url or None)
-        return WorkerController(url, cfg.worker_name, cfg.credentials_path)
+        return WorkerController(url, cfg.worker_name, cfg.credentials_path,
+                                rediscover=found or (cfg.rediscover_manager and not services.manager_running),
+                                discovery_targets=[parse_target(t) for t in cfg.discovery_targets] or None,
+                                lost_after_s=cfg.rediscover_after_s)
     except ConfigError:
-        return WorkerController(url, WorkerConfig().worker_name)
+        return WorkerController(url, WorkerConfig().worker_name, rediscover=found)
 
 
 class WorkerModeWindow(QMainWindow):
@@ -99,6 +105,7 @@ class WorkerModeWindow(QMainWindow):
         c.history_changed.connect(self.show_history)
         c.schedule_changed.connect(self.editor.set_schedule)
         c.action_failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        c.manager_moved.connect(self._manager_moved)
         if self.tray is None:
             c.notify.connect(lambda title, text: self.statusBar().showMessage(f"{title}: {text}", 15000))
         self.show_state(c.state)
@@ -309,6 +316,19 @@ class WorkerModeWindow(QMainWindow):
         link = "connected" if c.connected else (c.message or "connecting")
         self.manager.setText(f"Manager: {c.url or 'none yet'}<br>How it was found: {found}<br>"
                              f"Connection: {link}<br>This worker: {c.worker_name}")
+
+    def _manager_moved(self, url: str) -> None:
+        """Remember where the Manager is now, so the next start goes there directly."""
+        from app.common.roles import role_config_path, save_role
+
+        self.role.manager_url = url
+        if role_config_path().exists():
+            try:
+                save_role(self.role)
+            except OSError as exc:
+                _log.warning("cannot remember the Manager's new address: %s", exc)
+        self.statusBar().showMessage(f"The Manager was found again at {url}.", 15000)
+        self._show_manager()
 
     def bring_up(self) -> None:
         self.show()
