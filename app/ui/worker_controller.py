@@ -104,6 +104,7 @@ class WorkerController(QObject):
         self.task: dict[str, Any] | None = None
         self.schedule: dict[str, Any] = {}
         self.snoozed_until: dt.datetime | None = None
+        self.held = ""   # why the artist's own programs hold this worker asleep ('' when they do not)
         self.history = History()
         self.log: deque[str] = deque(maxlen=LOG_LINES)
         self.state = tray_state.TrayState(tray_state.STARTING, "starting")
@@ -364,7 +365,7 @@ class WorkerController(QObject):
             self.task["eta_s"] = _eta(self.task, time.monotonic() - started)
         state = tray_state.derive(connected=self.connected, status=self.status, lazy_request=self.lazy_request,
                                   task=self.task, schedule=self.schedule, now=now,
-                                  snoozed_until=self.snoozed_until, message=self.message)
+                                  snoozed_until=self.snoozed_until, message=self.message, held=self.held)
         if state != self.state:
             self.state = state
             self.state_changed.emit(state)
@@ -392,6 +393,12 @@ class WorkerController(QObject):
             return False
         self.client.transport.worker_auth = lambda: (creds.worker_id, creds.worker_secret)
         return True
+
+    def set_held(self, reason: str) -> None:
+        """Show why the load hold keeps this worker asleep ('' when it no longer does)."""
+        if reason != self.held:
+            self.held = reason
+            self._derive()
 
     async def render_now(self) -> None:
         self._cancel_snooze()
