@@ -6,7 +6,10 @@ worker itself, one process) under the offscreen Qt platform. It measures that pr
 the Blender it starts) for `--seconds` while idle and connected, then while it renders a small
 Blender job. Targets (issue 10): under 0.5% of one core and under 120 MB resident when idle.
 
-    .venv/bin/python bench/idle.py [--seconds 60]
+    .venv/bin/python bench/idle.py [--seconds 60] [--load-hold]
+
+`--load-hold` switches on "stay asleep while my own programs are busy" (its QSettings, at a 100%
+limit so it never holds) to show what its sampling costs.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ def post(url: str, body) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--load-hold", action="store_true", help="with the load hold on (limit 100%%)")
     args = parser.parse_args()
     from tests.e2e.farm import blender_job, make_blend
 
@@ -64,7 +68,11 @@ def main() -> None:
         cfg = Path(tmp) / "worker.yaml"
         cfg.write_text(yaml.safe_dump({"worker_name": "bench-tray", "data_dir": str(Path(tmp) / "data")}))
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", TABLAO_HOME=str(Path(tmp) / "home"),
-                   PYTHONPATH=str(ROOT))
+                   PYTHONPATH=str(ROOT), XDG_CONFIG_HOME=str(Path(tmp) / "xdg"))
+        if args.load_hold:
+            ini = Path(tmp) / "xdg" / "Tablao" / "Tablao.conf"
+            ini.parent.mkdir(parents=True)
+            ini.write_text("[load]\nenabled=true\ncpu_percent=100\ngpu_percent=100\n")
         child = subprocess.Popen([sys.executable, "-m", "app", "worker", "--quiet", "--manager", manager.url,
                                   "--worker-config", str(cfg)], cwd=ROOT, env=env,
                                  stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / "tray.log", "wb"))
@@ -78,7 +86,7 @@ def main() -> None:
             time.sleep(5.0)  # settle: imports done, snapshot fetched, event stream open
             proc = psutil.Process(child.pid)
             cpu, rss, peak = measure(proc, args.seconds)
-            print(f"idle, connected ({args.seconds:.0f} s): cpu {cpu:.2f}% of one core, "
+            print(f"idle, connected{', load hold on' if args.load_hold else ''} ({args.seconds:.0f} s): cpu {cpu:.2f}% of one core, "
                   f"rss mean {rss:.0f} MB, peak {peak:.0f} MB  (targets: < 0.5%, < 120 MB)")
             shared = manager.root / "shared"
             blend = make_blend(shared / "bench" / "bench.blend", frames=200, samples=16, width=320, height=180)

@@ -6,7 +6,8 @@ Starts Xvfb (unless DISPLAY is set), a Manager and a real worker process in a te
 a small Blender render made with Debian's `blender`, and saves: the setup wizard's storage page, the
 job table with a running job, a job's detail with its last rendered frame, and the worker list;
 then Worker mode: the worker window while it renders (task, progress, live log, last frame) and the
-tray menu. `--only worker` takes just the Worker mode pictures.
+tray menu; where Debian's `trayer` is installed, also the tray icon held by that tray host with its
+menu open (clicked with `xdotool`). `--only worker` takes just the Worker mode pictures.
 Look at every picture afterwards: clipped text, empty panes and overlaps are bugs.
 """
 
@@ -29,11 +30,25 @@ sys.path.insert(0, str(ROOT))
 def start_xvfb() -> subprocess.Popen | None:
     if os.environ.get("DISPLAY") or not shutil.which("Xvfb"):
         return None
-    display = ":97"
+    # The first free display from :97 (other Xvfb's on this machine keep theirs).
+    display = next(f":{n}" for n in range(97, 200) if not Path(f"/tmp/.X{n}-lock").exists())
     proc = subprocess.Popen(["Xvfb", display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.environ["DISPLAY"] = display
     os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+    time.sleep(1.0)
+    return proc
+
+
+def start_trayer() -> subprocess.Popen | None:
+    """A system tray host (a panel at the bottom right) on our own Xvfb, so the tray icon has a home."""
+    if not shutil.which("trayer"):
+        print("trayer is not installed: no picture of the icon in a tray (apt-get install trayer)")
+        return None
+    proc = subprocess.Popen(["trayer", "--edge", "bottom", "--align", "right", "--widthtype", "pixel",
+                             "--width", "220", "--height", "30", "--margin", "120", "--SetDockType", "true", "--tint", "0x2b2b2b",
+                             "--transparent", "true", "--alpha", "0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
     return proc
 
@@ -131,11 +146,42 @@ async def shoot_worker(out: Path, tmp: Path) -> None:
         menu.grab().save(str(out / "tray-menu.png"))
         menu.close()
         _icon_strip().save(str(out / "tray-icons.png"))
+        await _tray_in_host(window, out / "tray-in-host.png")
     finally:
         if window is not None:
             await window.ask_quit(QUIT_NOW)
         await services.stop()
         manager.stop()
+
+
+async def _tray_in_host(window, path: Path) -> None:
+    """The tray icon embedded in a real tray host, its menu opened by a real right-click."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QSystemTrayIcon
+
+    from app.ui.tray import WorkerTray
+
+    if not QSystemTrayIcon.isSystemTrayAvailable():
+        print("no system tray on this display: no picture of the icon in a tray")
+        return
+    tray = WorkerTray(window.controller, window.actions)
+    tray.show()
+    try:
+        # Embedded: the host moved the icon off the screen's top-left corner into its panel.
+        await _until(lambda: not tray.icon.geometry().isEmpty() and tray.icon.geometry().topLeft().y() > 0, 15)
+        await asyncio.sleep(0.5)
+        icon = tray.icon.geometry()   # clicked at its top edge, so the menu opens above, not over it
+        subprocess.run(["xdotool", "mousemove", str(icon.center().x()), str(icon.top()), "click", "3"], check=True)
+        await _until(lambda: tray.menu.isVisible(), 10)
+        await asyncio.sleep(0.8)
+        screen = QGuiApplication.primaryScreen().geometry()
+        area = tray.icon.geometry().united(tray.menu.geometry()).adjusted(-40, -30, 160, 40) & screen
+        area = QRect(area)
+        QGuiApplication.primaryScreen().grabWindow(0, area.x(), area.y(), area.width(), area.height()).save(str(path))
+        tray.menu.close()
+    finally:
+        tray.hide()
 
 
 def _icon_strip():
@@ -176,6 +222,7 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     xvfb = start_xvfb()
+    trayer = start_trayer() if xvfb is not None else None
     try:
         from app.ui.launch import run_in_qt
 
@@ -192,6 +239,8 @@ def main() -> None:
         for png in sorted(args.out.glob("*.png")):
             print(png)
     finally:
+        if trayer is not None:
+            trayer.terminate()
         if xvfb is not None:
             xvfb.terminate()
 

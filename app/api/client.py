@@ -292,9 +292,16 @@ class ManagerClient:
     async def worker(self, worker_id: str) -> Worker:
         return await self._get(f"{V3}/worker-mgt/workers/{worker_id}", Worker)
 
-    async def request_worker_status(self, worker_id: str, status: str, lazy: bool = True) -> None:
-        """Ask a worker to go to `status`; `lazy`: after its current task, else at once."""
-        await self._post(f"{V3}/worker-mgt/workers/{worker_id}/setstatus", {"status": str(status), "is_lazy": lazy})
+    async def request_worker_status(self, worker_id: str, status: str, lazy: bool = True,
+                                    as_worker: bool = False) -> None:
+        """Ask a worker to go to `status`; `lazy`: after its current task, else at once.
+
+        `as_worker`: send the worker's own HTTP Basic credentials (the transport's `worker_auth`)
+        instead of needing the admin token; the Manager then allows only that worker's own id.
+        """
+        await self.transport.call("POST", f"{V3}/worker-mgt/workers/{worker_id}/setstatus",
+                                  json_body={"status": str(status), "is_lazy": lazy}, ok=(200, 204),
+                                  worker=as_worker)
 
     async def delete_worker(self, worker_id: str) -> None:
         await self.transport.call("DELETE", f"{V3}/worker-mgt/workers/{worker_id}", ok=(204,))

@@ -1,9 +1,10 @@
 """'Render only when I'm away': how long the artist has not touched keyboard and mouse, and the rule.
 
 An idle-time source answers `idle_seconds()` (None: cannot be read now). On Linux/X11 it is the X
-screensaver extension (libXss through ctypes, no extra package); under Wayland or without an X
-display the time cannot be read and `why_unreadable()` says so in words for the UI. Windows
-(`GetLastInputInfo`) and macOS (`HIDIdleTime`) readers are not written yet.
+screensaver extension (libXss through ctypes, no extra package); on Windows `GetLastInputInfo`
+(`idle_windows.py`); on macOS IOKit's `HIDIdleTime` (`idle_macos.py`). Under Wayland, without an X
+display, or on any other system the time cannot be read and `why_unreadable()` says so in words
+for the UI. The Windows and macOS readers are unit-tested with the OS faked only.
 
 `AwayRule` is pure: fed the idle time, it answers what to ask the Manager for at the moments the
 artist leaves or comes back, and nothing in between, so it never fights a manual "Render now" or
@@ -30,11 +31,14 @@ class IdleSource(Protocol):
     def idle_seconds(self) -> float | None: ...
 
 
-def why_unreadable(env: dict[str, str] | None = None) -> str:
+def why_unreadable(env: dict[str, str] | None = None, platform: str | None = None) -> str:
     """Why the idle time cannot be read here, or '' when it can (as far as the environment tells)."""
     env = dict(os.environ) if env is None else env
-    if sys.platform != "linux" and not sys.platform.startswith("freebsd"):
-        return f"reading the idle time is not supported on {sys.platform} yet"
+    platform = platform or sys.platform
+    if platform in ("win32", "darwin"):
+        return ""
+    if platform != "linux" and not platform.startswith("freebsd"):
+        return f"this program cannot read the keyboard and mouse idle time on {platform}"
     if env.get("XDG_SESSION_TYPE") == "wayland" or (env.get("WAYLAND_DISPLAY") and not env.get("DISPLAY")):
         return "Wayland does not tell programs how long keyboard and mouse were idle"
     if not env.get("DISPLAY"):
@@ -81,11 +85,23 @@ class X11IdleSource:
             self._display = None
 
 
-def open_idle_source() -> tuple[IdleSource | None, str]:
-    """The source for this desktop, or (None, why not)."""
-    why = why_unreadable()
+def open_idle_source(platform: str | None = None) -> tuple[IdleSource | None, str]:
+    """The source for this desktop, or (None, why not, in words)."""
+    platform = platform or sys.platform
+    why = why_unreadable(platform=platform)
     if why:
         return None, why
+    if platform == "win32":
+        from app.common.idle_windows import WindowsIdleSource
+
+        try:
+            return WindowsIdleSource(), ""
+        except (OSError, AttributeError) as exc:
+            return None, f"Windows did not tell the idle time (GetLastInputInfo): {exc}"
+    if platform == "darwin":
+        from app.common.idle_macos import open_macos_source
+
+        return open_macos_source()  # type: ignore[return-value]
     try:
         return X11IdleSource(), ""
     except OSError as exc:

@@ -88,7 +88,8 @@ class DesktopApp:
         else:
             if not self.role.manager_url:
                 await self.discover_manager()
-            self.services.start_worker(self.role.manager_url)
+            self.services.start_worker(self.role.manager_url,
+                                       rediscover=self.role.manager_found_by == "discovery")
             await self.open_worker_window()
 
     async def discover_manager(self) -> None:

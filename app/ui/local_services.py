@@ -65,7 +65,9 @@ class LocalServices:
         return self.manager_runner is not None and self.manager_runner.started.is_set()
 
     # --- Worker ----------------------------------------------------------------------------------
-    def start_worker(self, manager_url: str) -> None:
+    def start_worker(self, manager_url: str, rediscover: bool = False) -> None:
+        """Run the worker for `manager_url`; `rediscover`: it was found on the network, so a lost
+        Manager is looked for there again (also when the worker's settings say so)."""
         from app.runtime import Runner
         from app.worker.config import WorkerConfig
 
@@ -73,7 +75,8 @@ class LocalServices:
             return
 
         def worker_config(_local: str | None):
-            return WorkerConfig.load(self.worker_config_path, manager_url=manager_url)
+            return WorkerConfig.load(self.worker_config_path, manager_url=manager_url,
+                                     rediscover_manager=True if rediscover else None)
 
         self.worker_runner = Runner(worker_config=worker_config)
         self._tasks["worker"] = spawn(self.worker_runner.run())

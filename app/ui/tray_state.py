@@ -58,8 +58,12 @@ def _when(now: dt.datetime, moment: dt.datetime) -> str:
 
 def derive(*, connected: bool, status: str, lazy_request: dict[str, Any] | None = None,
            task: dict[str, Any] | None = None, schedule: dict[str, Any] | None = None,
-           now: dt.datetime, snoozed_until: dt.datetime | None = None, message: str = "") -> TrayState:
-    """The tray state from the Manager's view of this worker."""
+           now: dt.datetime, snoozed_until: dt.datetime | None = None, message: str = "",
+           held: str = "") -> TrayState:
+    """The tray state from the Manager's view of this worker.
+
+    `held`: why the load of the artist's own programs holds the worker asleep ('' when it does not).
+    """
     if not connected:
         return TrayState(UNREACHABLE, message or "cannot reach the Manager")
     if status in ("error", "offline"):
@@ -73,12 +77,18 @@ def derive(*, connected: bool, status: str, lazy_request: dict[str, Any] | None 
         then = ""
         if lazy_request and lazy_request.get("status") == "asleep":
             then = "; stops after this task"
+        if held:
+            then = f"; stops after this task: {held}"
         return TrayState(RENDERING, f"rendering {task.get('name', '')}{pct}{then}", progress)
     if status == "asleep":
+        if held:
+            return TrayState(PAUSED, f"held asleep: {held}")
         until = asleep_until(now, schedule)
         if until is not None:
             return TrayState(ASLEEP, f"asleep until {_when(now, until)}")
         if snoozed_until is not None and snoozed_until > now:
             return TrayState(PAUSED, f"snoozed until {_when(now, snoozed_until)}")
         return TrayState(PAUSED, "paused: not rendering until you choose Render now")
+    if held:
+        return TrayState(IDLE, f"going to sleep: {held}")
     return TrayState(IDLE, "idle, waiting for work")

@@ -8,6 +8,9 @@ now, stop, finish then stop, snooze, schedule) is a request to the Manager; what
 changes when the Manager's events say so, never before (house style 6).
 
 On every (re)connection or gap it fetches a snapshot again, like the dashboard's connection.
+With `rediscover` (the Manager was found on the network, or the worker's settings ask for it), a
+Manager lost for `lost_after_s` is looked for again with UPnP/SSDP: the same Manager (its name, and
+it knows this worker's credentials) at a new address; the controller then follows it there.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from app.api.workers import WorkerSleepSchedule
 from app.common import events as ev
 from app.ui import tray_state
 from app.ui.aio import spawn
+from app.worker.rediscovery import next_gap
 
 _log = logging.getLogger(__name__)
 
@@ -76,17 +80,21 @@ class WorkerController(QObject):
     worker_found = Signal(str, str)         # id, name
     action_failed = Signal(str)
     notify = Signal(str, str)               # title, text (tray notifications)
+    manager_moved = Signal(str)             # the lost Manager was found again at this URL
 
     def __init__(self, url: str, worker_name: str, credentials_path: Path | None = None,
                  client: ManagerClient | None = None, clock: Callable[[], dt.datetime] | None = None,
-                 parent=None):
+                 parent=None, *, rediscover: bool = False, discovery_targets: list[tuple[str, int]] | None = None,
+                 lost_after_s: float = 20.0):
         super().__init__(parent)
-        from app.ui.dashboard import admin_token_for
-
         self.url = url.rstrip("/")
         self.worker_name = worker_name
         self.credentials_path = credentials_path
-        self.client = client or ManagerClient(self.url, admin_token=admin_token_for(self.url))
+        self.client = client or _client_for(self.url)
+        self.rediscover = rediscover
+        self.discovery_targets = discovery_targets
+        self.lost_after_s = lost_after_s
+        self.manager_name: str | None = None   # from /version, to know the same Manager elsewhere
         self.clock = clock or (lambda: dt.datetime.now().astimezone())
         self.worker_id = ""
         self.connected = False
@@ -96,6 +104,7 @@ class WorkerController(QObject):
         self.task: dict[str, Any] | None = None
         self.schedule: dict[str, Any] = {}
         self.snoozed_until: dt.datetime | None = None
+        self.held = ""   # why the artist's own programs hold this worker asleep ('' when they do not)
         self.history = History()
         self.log: deque[str] = deque(maxlen=LOG_LINES)
         self.state = tray_state.TrayState(tray_state.STARTING, "starting")
@@ -104,6 +113,7 @@ class WorkerController(QObject):
         self._run_task: asyncio.Task | None = None
         self._snooze_task: asyncio.Task | None = None
         self._stream = None
+        self._lost_since: float | None = None   # when the Manager stopped answering
         self._tick = QTimer(self)
         self._tick.setInterval(30_000)  # schedule boundaries and "time left" move with the clock
         self._tick.timeout.connect(self._derive)
@@ -144,6 +154,27 @@ class WorkerController(QObject):
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
 
+    async def _look_again(self) -> bool:
+        """Search the network for the lost Manager; follow it when it answers somewhere else."""
+        from app.common.discovery import find_again
+        from app.worker.config import load_credentials
+        from app.worker.rediscovery import credentials_accepted
+
+        creds = load_credentials(self.credentials_path) if self.credentials_path is not None else None
+        self._set_connected(False, f"lost the Manager at {self.url}; looking for it on the network")
+        url = await find_again(self.manager_name, lambda u: credentials_accepted(u, creds),
+                               targets=self.discovery_targets)
+        if url is None or url.rstrip("/") == self.url:
+            return False
+        old, worker_auth = self.client, self.client.transport.worker_auth
+        self.url = url.rstrip("/")
+        self.client = _client_for(self.url)
+        self.client.transport.worker_auth = worker_auth
+        await old.close()
+        _log.info("following the manager to %s", self.url)
+        self.manager_moved.emit(self.url)
+        return True
+
     async def _follow(self, stream) -> None:
         seen = 0
         async for item in stream:
@@ -155,13 +186,30 @@ class WorkerController(QObject):
             self._dispatch(item.topic, _as_dict(item.payload))
 
     async def _watch(self, stream) -> None:
-        """Say 'cannot reach the Manager' as soon as the stream drops."""
+        """Say 'cannot reach the Manager' as soon as the stream drops; look for it again if lost long.
+
+        The stream reconnects by itself, so this watcher is where a lost Manager is searched for;
+        once found elsewhere, closing the stream makes `_run` open one to the new address.
+        """
+        gap, next_search = self.lost_after_s, 0.0
         while True:
             await asyncio.sleep(0.25)
             if self.connected and not stream.connected.is_set():
                 self._set_connected(False, f"lost the Manager at {self.url}")
+            now, lost_since = time.monotonic(), self._lost_since
+            if lost_since is None:
+                gap, next_search = self.lost_after_s, 0.0
+            elif self.rediscover and now - lost_since >= self.lost_after_s and now >= next_search:
+                if await self._look_again():
+                    await stream.close()
+                    return
+                next_search, gap = time.monotonic() + gap, next_gap(gap)
 
     def _set_connected(self, connected: bool, message: str = "") -> None:
+        if connected:
+            self._lost_since = None
+        elif self._lost_since is None:
+            self._lost_since = time.monotonic()
         if connected != self.connected or message != self.message:
             was = self.connected
             self.connected, self.message = connected, message
@@ -188,6 +236,9 @@ class WorkerController(QObject):
         return named[0].id if named else ""
 
     async def _snapshot(self) -> None:
+        if self.manager_name is None:
+            with contextlib.suppress(ApiError, Exception):
+                self.manager_name = (await self.client.version()).name
         if not self.worker_id:
             self.worker_id = await self._find_worker()
             if self.worker_id:
@@ -314,7 +365,7 @@ class WorkerController(QObject):
             self.task["eta_s"] = _eta(self.task, time.monotonic() - started)
         state = tray_state.derive(connected=self.connected, status=self.status, lazy_request=self.lazy_request,
                                   task=self.task, schedule=self.schedule, now=now,
-                                  snoozed_until=self.snoozed_until, message=self.message)
+                                  snoozed_until=self.snoozed_until, message=self.message, held=self.held)
         if state != self.state:
             self.state = state
             self.state_changed.emit(state)
@@ -325,11 +376,29 @@ class WorkerController(QObject):
             self.action_failed.emit("this worker is not known to the Manager yet")
             return False
         try:
-            await self.client.request_worker_status(self.worker_id, status, lazy=lazy)
+            await self.client.request_worker_status(self.worker_id, status, lazy=lazy,
+                                                    as_worker=self._use_own_credentials())
             return True
         except Exception as exc:  # noqa: BLE001 - shown to the artist
             self.action_failed.emit(f"the Manager refused: {exc}")
             return False
+
+    def _use_own_credentials(self) -> bool:
+        """Send this worker's own credentials (when its file names this worker): a Manager lets a
+        worker sleep or wake itself without the admin token."""
+        from app.worker.config import load_credentials
+
+        creds = load_credentials(self.credentials_path) if self.credentials_path is not None else None
+        if creds is None or creds.worker_id != self.worker_id:
+            return False
+        self.client.transport.worker_auth = lambda: (creds.worker_id, creds.worker_secret)
+        return True
+
+    def set_held(self, reason: str) -> None:
+        """Show why the load hold keeps this worker asleep ('' when it no longer does)."""
+        if reason != self.held:
+            self.held = reason
+            self._derive()
 
     async def render_now(self) -> None:
         self._cancel_snooze()
@@ -375,6 +444,12 @@ class WorkerController(QObject):
         self.schedule_changed.emit(dict(schedule))
         self._derive()
         return True
+
+
+def _client_for(url: str) -> ManagerClient:
+    from app.ui.dashboard import admin_token_for
+
+    return ManagerClient(url, admin_token=admin_token_for(url))
 
 
 def _eta(task: dict[str, Any], elapsed_s: float) -> float | None:

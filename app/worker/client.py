@@ -15,6 +15,7 @@ import contextlib
 import logging
 import secrets
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -80,6 +81,13 @@ class WorkerClient:
     def __init__(self, manager_url: str, credentials: Credentials | None = None):
         self.credentials = credentials
         self.transport = Transport(manager_url, worker_auth=self._auth, user_agent=f"Tablao-Worker/{__version__}")
+        #: `time.monotonic()` of the first failure since the Manager last answered; None while it answers.
+        self.unreachable_since: float | None = None
+
+    def move_to(self, manager_url: str) -> None:
+        """Send every request from now on to the Manager at `manager_url` (it was found again there)."""
+        self.transport.base_url = manager_url.rstrip("/")
+        self.unreachable_since = None
 
     @property
     def base_url(self) -> str:
@@ -122,11 +130,20 @@ class WorkerClient:
                                               worker=auth, timeout=timeout)
         except ContractError as exc:
             raise ManagerRejected(200, str(exc)) from exc
+        except ManagerUnreachable:
+            self._failed()
+            raise
         if reply.status >= 500:
+            self._failed()
             raise ManagerUnreachable(f"{method} {path}: HTTP {reply.status}: {reply.message}")
+        self.unreachable_since = None
         if reply.status in (401, 403):
             raise AuthRejected(reply.status, reply.message)
         return reply.status, reply.body
+
+    def _failed(self) -> None:
+        if self.unreachable_since is None:
+            self.unreachable_since = time.monotonic()
 
     def _unexpected(self, status: int, body: Any) -> ManagerRejected:
         return ManagerRejected(status, _message(body))

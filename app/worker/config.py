@@ -88,6 +88,13 @@ class WorkerConfig:
     warm_blender_max_frames: int = 1000
     #: Resident memory (MB) above which the warm Blender is replaced after its task; 0: no limit.
     warm_blender_max_memory_mb: int = 0
+    #: Look for the Manager again on the network (UPnP/SSDP) when it has not answered for
+    #: `rediscover_after_s`, and follow it to a new address (same name, knows this worker).
+    rediscover_manager: bool = False
+    rediscover_after_s: float = 20.0
+    #: Where that search goes, `host` or `host:port` (default port 1900); empty: the SSDP multicast
+    #: group of the LAN. For networks where multicast does not pass (list 239.255.255.250 to keep it).
+    discovery_targets: list[str] = field(default_factory=list)
 
     @property
     def can_restart(self) -> bool:
@@ -194,7 +201,20 @@ def _coerce(key: str, value: Any, source: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
             raise bad("an integer 0-1000 (higher: killed first when memory runs out)")
         return value
-    if key == "warm_blender":
+    if key == "discovery_targets":
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise bad("a list of host or host:port strings")
+        from app.common.discovery import parse_target
+
+        for v in value:
+            try:
+                parse_target(v)
+            except ValueError as exc:
+                raise bad(f"a list of host or host:port strings ({exc})") from None
+        return [v.strip() for v in value if v.strip()]
+    if key in ("warm_blender", "rediscover_manager"):
         if not isinstance(value, bool):
             raise bad("true or false")
         return value
@@ -202,7 +222,7 @@ def _coerce(key: str, value: Any, source: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise bad("a non-negative integer (0: no limit)")
         return value
-    if key in ("task_wait_s", "may_i_run_wait_s", "warm_blender_idle_s"):
+    if key in ("task_wait_s", "may_i_run_wait_s", "warm_blender_idle_s", "rediscover_after_s"):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise bad("a non-negative number")
         return float(value)

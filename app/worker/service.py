@@ -17,6 +17,7 @@ from app.worker.aiotools import cancel_and_wait
 from app.worker.client import ManagerRejected, ManagerUnreachable, WorkerClient
 from app.worker.config import WorkerConfig, load_credentials
 from app.worker.output_uploader import OutputUploader
+from app.worker.rediscovery import ManagerFinder
 from app.worker.state_machine import Timings, WorkerStateMachine
 from app.worker.task_runner import TaskRunner
 from app.worker.upstream_buffer import UpstreamBuffer
@@ -42,6 +43,8 @@ class WorkerService:
         self.runner = TaskRunner(self.buffer, config, self.uploader, warm=self.warm)
         self.machine = WorkerStateMachine(self.client, config, self.runner, timings,
                                           on_asleep=lambda: self.warm.release("the worker is asleep"))
+        self.finder = ManagerFinder(self.client, lost_after_s=config.rediscover_after_s,
+                                    targets=_targets(config)) if config.rediscover_manager else None
 
     async def run(self) -> int:
         # Queued updates from an earlier run may be flushed before sign-on finishes; they need these.
@@ -51,6 +54,8 @@ class WorkerService:
             asyncio.create_task(self.buffer.run(), name="upstream-flusher"),
             asyncio.create_task(self.uploader.run(), name="output-uploader"),
         ]
+        if self.finder is not None:
+            background.append(asyncio.create_task(self.finder.run(), name="manager-finder"))
         try:
             code = await self.machine.run()
             _log.info("worker stopping with exit code %d", code)
@@ -78,6 +83,13 @@ class WorkerService:
             _log.info("signed off")
         except (TimeoutError, ManagerUnreachable, ManagerRejected) as exc:
             _log.warning("could not sign off: %s", exc or type(exc).__name__)
+
+
+def _targets(config: WorkerConfig) -> list[tuple[str, int]] | None:
+    """Where the search goes: the configured places, or None (the SSDP multicast group)."""
+    from app.common.discovery import parse_target
+
+    return [parse_target(t) for t in config.discovery_targets] or None
 
 
 async def run_worker(config: WorkerConfig) -> int:

@@ -44,3 +44,12 @@ def test_rendering_shows_progress_and_a_pending_lazy_stop():
 def test_awake_without_a_task_is_idle_and_error_is_error():
     assert ts.derive(connected=True, status="awake", now=NOW).kind == ts.IDLE
     assert ts.derive(connected=True, status="error", now=NOW).kind == ts.ERROR
+
+
+def test_the_load_hold_says_why_the_worker_sleeps():
+    why = "your programs use 80% CPU (limit 50%)"
+    assert ts.derive(connected=True, status="asleep", now=NOW, held=why) == ts.TrayState(ts.PAUSED, f"held asleep: {why}")
+    assert ts.derive(connected=True, status="awake", now=NOW, held=why).text == f"going to sleep: {why}"
+    task = {"status": "active", "name": "Shot 12", "steps_completed": 1, "steps_total": 4}
+    assert ts.derive(connected=True, status="awake", task=task, now=NOW, held=why).text.endswith(
+        f"stops after this task: {why}")

@@ -11,6 +11,10 @@ Every route of the Manager is in `ROUTE_ACCESS`, keyed by method and path templa
 - `ADMIN`: administering (configuration, variables, setup checks, worker actions, job deletion, worker
   tags): behind the access token and also the Manager's admin token, or a request from the Manager's
   own machine when `trust_local_requests` is on.
+- `ADMIN_OR_SELF`: as `ADMIN`, or a worker acting on ITSELF with its own HTTP Basic credentials (an
+  artist's tray worker sleeping, waking or snoozing its own computer on a remote Manager). The
+  middleware lets a Basic-authenticated request through with `SELF_ONLY` set on it; the handler
+  checks the credentials and that the path's worker is the caller (another worker's id: 403).
 
 A route missing from the table is treated as `ADMIN` (closed by default), and a test walks the
 router so that a new route cannot be forgotten.
@@ -44,10 +48,17 @@ class Access(StrEnum):
     WORKER = "worker"
     OPEN = "open"
     ADMIN = "admin"
+    ADMIN_OR_SELF = "admin-or-self"
+
+
+#: Set on a request that reached an `ADMIN_OR_SELF` route with worker credentials instead of admin
+#: rights: the handler must authenticate the worker and allow only its own id.
+SELF_ONLY: web.RequestKey[bool] = web.RequestKey("tablao.self_only", bool)
 
 
 V3 = "/api/v3"
 _P, _W, _O, _A = Access.PUBLIC, Access.WORKER, Access.OPEN, Access.ADMIN
+_S = Access.ADMIN_OR_SELF
 
 ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     # meta and configuration
@@ -100,7 +111,7 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", f"{V3}/worker-mgt/workers"): _O,
     ("GET", f"{V3}/worker-mgt/workers/{{worker_id}}"): _O,
     ("DELETE", f"{V3}/worker-mgt/workers/{{worker_id}}"): _A,
-    ("POST", f"{V3}/worker-mgt/workers/{{worker_id}}/setstatus"): _A,
+    ("POST", f"{V3}/worker-mgt/workers/{{worker_id}}/setstatus"): _S,  # also the worker itself
     ("POST", f"{V3}/worker-mgt/workers/{{worker_id}}/settags"): _A,
     ("GET", f"{V3}/worker-mgt/workers/{{worker_id}}/sleep-schedule"): _O,
     ("POST", f"{V3}/worker-mgt/workers/{{worker_id}}/sleep-schedule"): _A,
@@ -167,12 +178,15 @@ def check_request(request: web.Request, access_token: str, admin_token: str, tru
     if not admin_given and not access_token:
         admin_given = bearer  # no access token configured: the bearer slot is free for the admin token
     is_admin = _matches(admin_given, admin_token)
+    if access is Access.ADMIN_OR_SELF and not is_admin and _is_basic(request):
+        request[SELF_ONLY] = True  # a worker on itself; like the worker endpoints, no access token
+        return
     if access_token and not is_admin:
         if not (_matches(bearer, access_token) or _matches(request.query.get("access_token"), access_token)):
             raise Forbidden("this Manager requires an access token (Authorization: Bearer <token>, "
                             "or ?access_token=<token>); it is `access_token` in the Manager's "
                             "flamenco-manager.yaml")
-    if access is not Access.ADMIN or is_admin:
+    if access not in (Access.ADMIN, Access.ADMIN_OR_SELF) or is_admin:
         return
     if trust_local and is_local_peer(request):
         return
@@ -186,6 +200,10 @@ def check_request(request: web.Request, access_token: str, admin_token: str, tru
         f"{request.method} {request.path} needs the Manager's admin token: send it as "
         f"`{ADMIN_TOKEN_HEADER}: <token>`; it is in {where} on the Manager's machine",
         headers={"WWW-Authenticate": 'Bearer realm="Tablao Manager admin"'})
+
+
+def _is_basic(request: web.Request) -> bool:
+    return request.headers.get("Authorization", "").strip().lower().startswith("basic ")
 
 
 def _bearer(request: web.Request) -> str | None:

@@ -34,11 +34,13 @@ from PySide6.QtWidgets import (
 
 from app.common.durations import format_duration
 from app.common.idle import AwayRule, IdleSource, open_idle_source
+from app.common.load import LoadHold, LoadSampler
 from app.ui import autostart, tray_icons
 from app.ui import tray_state as ts
 from app.ui.aio import spawn
 from app.ui.away import AwayWatcher, save_rule, saved_rule
 from app.ui.dialogs.sleep_schedule import SleepScheduleEditor
+from app.ui.load_hold import INTERVAL_MS, LoadWatcher, save_limits, saved_limits
 from app.ui.tray import (
     NOTIFY_KINDS,
     WorkerActions,
@@ -57,14 +59,20 @@ QUIT_FINISH, QUIT_NOW, QUIT_CANCEL = "finish", "now", "cancel"
 
 
 def _controller_for(services, role) -> WorkerController:
+    from app.common.discovery import parse_target
     from app.worker.config import ConfigError, WorkerConfig
 
     url = services.manager_url if services.manager_running else role.manager_url
+    # A Manager found on the network is looked for there again when it is lost (not our own one).
+    found = role.manager_found_by == "discovery" and not services.manager_running
     try:
         cfg = WorkerConfig.load(services.worker_config_path, manager_url=url or None)
-        return WorkerController(url, cfg.worker_name, cfg.credentials_path)
+        return WorkerController(url, cfg.worker_name, cfg.credentials_path,
+                                rediscover=found or (cfg.rediscover_manager and not services.manager_running),
+                                discovery_targets=[parse_target(t) for t in cfg.discovery_targets] or None,
+                                lost_after_s=cfg.rediscover_after_s)
     except ConfigError:
-        return WorkerController(url, WorkerConfig().worker_name)
+        return WorkerController(url, WorkerConfig().worker_name, rediscover=found)
 
 
 class WorkerModeWindow(QMainWindow):
@@ -72,10 +80,13 @@ class WorkerModeWindow(QMainWindow):
     closed = Signal()
 
     def __init__(self, services, role, parent=None, controller: WorkerController | None = None,
-                 has_tray: bool | None = None, idle_source: IdleSource | None = None):
+                 has_tray: bool | None = None, idle_source: IdleSource | None = None,
+                 load_interval_ms: int = INTERVAL_MS):
         super().__init__(parent)
         self._idle_source = idle_source
+        self._load_interval_ms = load_interval_ms
         self.away: AwayWatcher | None = None
+        self.load: LoadWatcher | None = None
         self.services = services
         self.role = role
         self.setWindowTitle("Tablao — Worker")
@@ -99,6 +110,7 @@ class WorkerModeWindow(QMainWindow):
         c.history_changed.connect(self.show_history)
         c.schedule_changed.connect(self.editor.set_schedule)
         c.action_failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        c.manager_moved.connect(self._manager_moved)
         if self.tray is None:
             c.notify.connect(lambda title, text: self.statusBar().showMessage(f"{title}: {text}", 15000))
         self.show_state(c.state)
@@ -107,6 +119,7 @@ class WorkerModeWindow(QMainWindow):
         self._show_manager()
         c.start()
         self._apply_away()
+        self._apply_load()
         self.resize(760, 820)
 
     # --- building ----------------------------------------------------------------------------------
@@ -221,6 +234,7 @@ class WorkerModeWindow(QMainWindow):
         grid.addWidget(self.away_minutes, 0, 1)
         grid.addWidget(self.away_return, 0, 2)
         grid.addWidget(self.away_note, 1, 0, 1, 3)
+        self._load_options(grid, 2)
         self.login = QCheckBox("Start the worker when I log in")
         self.login.setObjectName("startAtLogin")
         why = autostart.supported()
@@ -228,7 +242,7 @@ class WorkerModeWindow(QMainWindow):
         self.login.setToolTip(why)
         self.login.setChecked(not why and autostart.is_enabled())
         self.login.toggled.connect(lambda on: autostart.set_enabled(on))
-        grid.addWidget(self.login, 2, 0, 1, 3)
+        grid.addWidget(self.login, 4, 0, 1, 3)
         notes = QHBoxLayout()
         notes.addWidget(QLabel("Notify me:"))
         for title, label in (("Task failed", "a task failed here"), ("Manager lost", "Manager lost / found"),
@@ -238,8 +252,58 @@ class WorkerModeWindow(QMainWindow):
             check.toggled.connect(lambda on, key=NOTIFY_KINDS[title]: set_notification(key, on))
             notes.addWidget(check)
         notes.addStretch(1)
-        grid.addLayout(notes, 3, 0, 1, 3)
+        grid.addLayout(notes, 5, 0, 1, 3)
         return box
+
+    def _load_options(self, grid: QGridLayout, row: int) -> None:
+        enabled, cpu, gpu = saved_limits()
+        self.load_on = QCheckBox("Stay asleep while my own programs are busy:")
+        self.load_on.setObjectName("loadEnabled")
+        self.load_on.setChecked(enabled)
+        self.load_cpu = QSpinBox(minimum=0, maximum=100, prefix="CPU above ", suffix=" %")
+        self.load_cpu.setObjectName("loadCpu")
+        self.load_cpu.setValue(cpu)
+        self.load_gpu = QSpinBox(minimum=0, maximum=100, prefix="or GPU above ", suffix=" %")
+        self.load_gpu.setObjectName("loadGpu")
+        self.load_gpu.setValue(gpu)
+        self.load_note = QLabel()
+        self.load_note.setObjectName("loadNote")
+        self.load_note.setWordWrap(True)
+        self.load_on.toggled.connect(lambda *_: self._apply_load(save=True))
+        for spin in (self.load_cpu, self.load_gpu):
+            spin.valueChanged.connect(lambda *_: self._apply_load(save=True))
+        grid.addWidget(self.load_on, row, 0)
+        grid.addWidget(self.load_cpu, row, 1)
+        grid.addWidget(self.load_gpu, row, 2)
+        grid.addWidget(self.load_note, row + 1, 0, 1, 3)
+
+    def _apply_load(self, save: bool = False) -> None:
+        """Start, retune or stop the load hold as the options say."""
+        on, cpu, gpu = self.load_on.isChecked(), self.load_cpu.value(), self.load_gpu.value()
+        if save:
+            save_limits(on, cpu, gpu)
+        if not on:
+            if self.load is not None:
+                self.load.stop()
+                self.load = None
+            self.load_note.setText("")
+            return
+        if self.load is not None:   # new limits: the same watcher, the same sampler history
+            self.load.hold.cpu_limit, self.load.hold.gpu_limit = float(cpu), float(gpu)
+            self.load.poll()
+            return
+        self.load = LoadWatcher(self.controller, LoadSampler(), LoadHold(float(cpu), float(gpu)),
+                                self._load_interval_ms, may_wake=self._away_lets_it_wake, parent=self)
+        self.load.read.connect(self._show_load)
+        self.load_note.setText("Measuring the load of your other programs…")
+        self.load.start()
+
+    def _away_lets_it_wake(self) -> bool:
+        return self.away is None or self.away.rule.away is not False
+
+    def _show_load(self, reading) -> None:
+        held = self.load.reason if self.load is not None else ""
+        self.load_note.setText(f"Now {reading.describe()}." + (f" Held asleep: {held}." if held else ""))
 
     def _apply_away(self, save: bool = False) -> None:
         """Start or stop the away rule as the options say."""
@@ -310,6 +374,19 @@ class WorkerModeWindow(QMainWindow):
         self.manager.setText(f"Manager: {c.url or 'none yet'}<br>How it was found: {found}<br>"
                              f"Connection: {link}<br>This worker: {c.worker_name}")
 
+    def _manager_moved(self, url: str) -> None:
+        """Remember where the Manager is now, so the next start goes there directly."""
+        from app.common.roles import role_config_path, save_role
+
+        self.role.manager_url = url
+        if role_config_path().exists():
+            try:
+                save_role(self.role)
+            except OSError as exc:
+                _log.warning("cannot remember the Manager's new address: %s", exc)
+        self.statusBar().showMessage(f"The Manager was found again at {url}.", 15000)
+        self._show_manager()
+
     def bring_up(self) -> None:
         self.show()
         self.raise_()
@@ -357,6 +434,8 @@ class WorkerModeWindow(QMainWindow):
     async def shutdown(self) -> None:
         if self.away is not None:
             self.away.stop()
+        if self.load is not None:
+            self.load.stop()
         if self.tray is not None:
             self.tray.hide()
         await self.controller.stop()

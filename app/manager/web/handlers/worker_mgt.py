@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.manager.web.keys import WORKER_ADMIN
+from app.api.errors import Forbidden
+from app.manager.web.access import SELF_ONLY
+from app.manager.web.keys import CREDENTIALS, WORKER_ADMIN
 from app.manager.web.request_body import read_json_object
 
 
@@ -25,7 +27,18 @@ async def delete_worker(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+def _only_itself(request: web.Request) -> None:
+    """A worker with its own credentials (not admin) may act on itself only."""
+    if not request.get(SELF_ONLY):
+        return
+    ident = request.app[CREDENTIALS].authenticate(request.headers.get("Authorization"))
+    if ident.uuid != _wid(request):
+        raise Forbidden(f"worker {ident.uuid} may change its own status only, not that of worker "
+                        f"{_wid(request)}; other workers need the Manager's admin token")
+
+
 async def request_status_change(request: web.Request) -> web.Response:
+    _only_itself(request)
     await request.app[WORKER_ADMIN].request_status(_wid(request), await read_json_object(request))
     return web.Response(status=204)
 
