@@ -5,6 +5,9 @@ its `/upnp/description.xml`; the Manager's base URL is that location without its
 sends the search (to the SSDP multicast group by default; tests send it unicast to 127.0.0.1,
 because multicast may not be routed in a sandbox), collects the answers for a few seconds, and
 keeps the locations whose Manager answers `GET /api/v3/version`.
+
+`find_again` looks for a Manager that was lost: the same one (its name in `/version`, and it must
+accept this worker's credentials, so it has the same database) at whatever address it answers now.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 _log = logging.getLogger(__name__)
@@ -98,4 +102,44 @@ async def find_manager(timeout_s: float = 3.0, targets: list[tuple[str, int]] | 
         if await answers(url):
             _log.info("found a Manager at %s (UPnP/SSDP)", url)
             return url
+    return None
+
+
+def parse_target(text: str) -> tuple[str, int]:
+    """`host` or `host:port` (default port 1900) → an SSDP search target; ValueError in words."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep:
+        host, port = text.strip(), str(MULTICAST[1])
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r} is not host or host:port")
+    return host, int(port)
+
+
+async def manager_name(url: str, timeout_s: float = 3.0) -> str | None:
+    """The `name` a Manager gives in its `/version`, or None when it does not answer."""
+    from app.api.client import ManagerClient
+
+    try:
+        async with ManagerClient(url, timeout_s=timeout_s) as client:
+            return (await client.version()).name
+    except Exception as exc:  # noqa: BLE001 - no answer is the answer
+        _log.debug("%s does not tell its name: %s", url, exc)
+        return None
+
+
+async def find_again(name: str | None, accepts: Callable[[str], Awaitable[bool]], timeout_s: float = 3.0,
+                     targets: list[tuple[str, int]] | None = None) -> str | None:
+    """The base URL of the lost Manager, found again on the network, or None.
+
+    A candidate must give the same `name` in `/version` (when the name is known) and `accepts(url)`
+    must say yes: for a worker, the Manager knows its credentials (the same database).
+    """
+    for url in await search(timeout_s, targets):
+        if name is not None and await manager_name(url) != name:
+            _log.info("%s answers the search but is another Manager", url)
+            continue
+        if await accepts(url):
+            _log.info("found the Manager again at %s (UPnP/SSDP)", url)
+            return url
+        _log.info("%s answers the search but does not know this worker", url)
     return None
