@@ -283,3 +283,36 @@ def test_job_at_start_is_selected_even_when_it_arrives_later(qloop, manager):
             await dashboard.close()
 
     qloop.run_until_complete(body())
+
+
+def test_cancel_while_submitting_leaves_nothing_on_the_manager(qloop, manager, project):
+    blend = project / "shots" / "scene.blend"
+
+    async def body():
+        dashboard, window = await open_dashboard([manager.url])
+        try:
+            dialog = await _dialog(window, blend)
+            await _read(dialog)
+            dialog._relay.progress.connect(lambda phase, *_: dialog.reject() if phase == "reading" else None)
+            dialog.submit_button.click()
+            await wait_for(lambda: "Cancelled" in dialog.message.text(), timeout=60, message="cancelled")
+            assert dialog.message.text() == "Cancelled: nothing was submitted."
+            assert dialog.isVisible() and dialog.submit_button.isEnabled()
+            assert _jobs(manager) == []
+        finally:
+            window.close()
+            await dashboard.close()
+
+    qloop.run_until_complete(body())
+
+
+def test_the_command_line_opens_the_dashboard_with_the_job(monkeypatch):
+    import app.ui.launch
+    from app.cli import main
+
+    calls = []
+    monkeypatch.setattr(app.ui.launch, "run_dashboard", lambda *a, **kw: calls.append((a, kw)) or 0)
+    assert main(["--manager", "http://render:8080/", "--job", "j-1"]) == 0
+    assert main(["dashboard", "http://render:8080/", "--job", "j-2"]) == 0
+    assert calls == [((["http://render:8080/"], "j-1"), {"remember": False}),
+                     ((["http://render:8080/"], "j-2"), {"remember": True})]
