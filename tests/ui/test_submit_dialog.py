@@ -226,6 +226,7 @@ def test_a_changed_job_type_is_refreshed_and_the_artist_asked_to_check(qloop, ma
     qloop.run_until_complete(body())
 
 
+@pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")  # Qt's only constructor
 def test_dropping_a_blend_on_the_dashboard_opens_the_dialog(qloop, manager, project):
     blend = project / "shots" / "scene.blend"
 

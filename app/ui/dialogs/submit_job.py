@@ -112,7 +112,7 @@ class SubmitJobDialog(QDialog):
         self.manager.currentIndexChanged.connect(lambda _i: self.load_job_types())
         if blendfile is not None:
             self.set_blendfile(blendfile)
-        self.resize(1060, 680)
+        self.resize(1240, 700)
         self.load_job_types()
 
     # --- layout ----------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ class SubmitJobDialog(QDialog):
         type_row.addWidget(refresh)
         self.name = QLineEdit()
         self.name.setObjectName("jobName")
-        self.name.textEdited.connect(lambda _t: self._read_later())
+        self.name.textChanged.connect(lambda _t: self._read_later())  # `jobname` in the `eval`s
         self.priority = QSpinBox()
         self.priority.setRange(0, 100)
         self.priority.setValue(50)

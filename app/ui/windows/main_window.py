@@ -271,6 +271,8 @@ class MainWindow(QMainWindow):
             self.job_split.restoreState(split)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.submit_dialog is not None:
+            self.submit_dialog.close()  # its scene read stops with it
         settings = QSettings()
         settings.setValue("dashboard/geometry", self.saveGeometry())
         settings.setValue("dashboard/jobs_header", self.jobs_view.table.horizontalHeader().saveState())
