@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.api.client import ManagerClient
+from app.api.client import ManagerClient, ManagerUnreachable
 from app.api.jobs import AvailableJobType
 from app.api.transport import Transport
 from app.submit import (
@@ -233,6 +233,10 @@ class SubmitJobDialog(QDialog):
         try:
             types = await client.job_types()
             tags = await client.worker_tags()
+        except ManagerUnreachable:
+            self._say(f"Cannot reach the Manager at {self.manager_url}: check that it runs and that its URL "
+                      "is right, then press Refresh.", error=True)
+            return
         except Exception as exc:  # noqa: BLE001 - shown in the Manager's words
             self._say(f"Cannot get the job types from {self.manager_url}: {exc}", error=True)
             return
@@ -260,7 +264,8 @@ class SubmitJobDialog(QDialog):
         job_type = self.job_types.get(name)
         if job_type is None or (self.job_type is not None and job_type is self.job_type and self.form):
             return
-        self.use_job_type(job_type)
+        refreshed = self.job_type is not None and self.job_type.name == job_type.name  # Refresh pressed
+        self.use_job_type(job_type, keep_values=refreshed)
         self._read_later(now=True)
 
     def use_job_type(self, job_type: AvailableJobType, keep_values: bool = False) -> None:
