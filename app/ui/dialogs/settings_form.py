@@ -24,11 +24,13 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QSpinBox,
+    QToolButton,
     QWidget,
 )
 
@@ -40,6 +42,7 @@ SHOWN = ("visible", "submission")
 FILLED_BY_SUBMISSION = ("blendfile",)
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 FLOAT_LIMIT = 1e12
+PATH_SUBTYPES = ("dir_path", "file_path", "hashed_file_path")
 
 
 def shown_in_form(setting: AvailableJobSetting) -> bool:
@@ -95,7 +98,7 @@ def make_editor(setting: AvailableJobSetting) -> QWidget:
             combo.setCurrentText(str(default))
         return combo
     edit = QLineEdit(str(default if default is not None else ""))
-    if setting.subtype in ("dir_path", "file_path", "hashed_file_path"):
+    if setting.subtype in PATH_SUBTYPES:
         edit.setPlaceholderText("a folder" if setting.subtype == "dir_path" else "a file path")
     return edit
 
@@ -203,7 +206,24 @@ class SettingsForm(QWidget):
             editor.setEnabled(False)
         if setting.eval and isinstance(editor, QLineEdit):
             editor.setPlaceholderText("read from the scene")
+        elif setting.subtype in PATH_SUBTYPES and setting.editable is not False and isinstance(editor, QLineEdit):
+            browse = QToolButton(text="…")
+            browse.setToolTip("Choose a folder" if setting.subtype == "dir_path" else "Choose a file")
+            browse.clicked.connect(lambda _checked=False, key=setting.key: self._browse(key))
+            box.addWidget(browse)
         return row
+
+    def _browse(self, key: str) -> None:
+        one = self.fields[key]
+        assert isinstance(one.editor, QLineEdit)
+        start, title = one.editor.text(), label_of(one.setting)
+        if one.setting.subtype == "dir_path":
+            path = QFileDialog.getExistingDirectory(self, title, start)
+        else:
+            path, _ = QFileDialog.getSaveFileName(self, title, start)
+        if path:
+            one.editor.setText(path)
+            self._edited(key)
 
     def _edited(self, key: str) -> None:
         one = self.fields[key]
