@@ -86,6 +86,12 @@ async def _dialog(window, blend: Path | None, job_type: str = "simple-blender-re
     return dialog
 
 
+async def _detail_loaded(window) -> None:
+    """The job detail's fetch is done (so closing the dashboard leaves no request behind)."""
+    await wait_for(lambda: window.detail._load is None or window.detail._load.done(), timeout=30,
+                   message="the job detail loaded")
+
+
 async def _read(dialog: SubmitJobDialog) -> None:
     await wait_for(lambda: dialog.report is not None, timeout=60, message="scene read and pre-flight")
 
@@ -170,6 +176,7 @@ def test_missing_texture_blocks_submit_until_confirmed_then_the_job_is_selected(
             await wait_for(lambda: [r["id"] for r in window.jobs_view.selected_rows()] == [job["id"]],
                            message="the new job selected")
             await wait_for(lambda: window.detail.job.get("id") == job["id"], message="its detail")
+            await _detail_loaded(window)
         finally:
             window.close()
             await dashboard.close()
@@ -279,6 +286,7 @@ def test_job_at_start_is_selected_even_when_it_arrives_later(qloop, manager):
             await wait_for(lambda: [r["id"] for r in window.jobs_view.selected_rows()] == [later["id"]],
                            message="a job that arrives by the event stream, filtered out at first")
             assert window.jobs_view.search.text() == ""
+            await _detail_loaded(window)
         finally:
             window.close()
             await dashboard.close()

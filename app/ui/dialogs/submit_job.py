@@ -207,6 +207,9 @@ class SubmitJobDialog(QDialog):
         buttons.addStretch()
         buttons.addWidget(self.submit_button)
         buttons.addWidget(self.cancel_button)
+        # What the artist may not change while a submission runs (it would not be what is sent).
+        self._inputs = [self.manager, self.path, browse, self.type_combo, refresh, self.name, self.priority,
+                        self.tag, self.paused, self.settings_group, self.confirm_missing]
         layout = QVBoxLayout(self)
         layout.addLayout(columns, 1)
         layout.addWidget(self.message)
@@ -399,7 +402,8 @@ class SubmitJobDialog(QDialog):
         path = self.blendfile()
         ready = self.job_type is not None and path is not None and not self._busy()
         self.submit_button.setEnabled(ready and not self.blocked_by_missing())
-        self.cancel_button.setText("Cancel")
+        for widget in self._inputs:
+            widget.setEnabled(not self._busy())
 
     def submit(self) -> None:
         if not self.submit_button.isEnabled():
