@@ -1,7 +1,9 @@
 """The `tablao` command line: the desktop app, `tablao dashboard`, and the roles with `--headless`.
 
 `tablao` alone opens the desktop app (the setup wizard on first launch); `tablao manager|worker|all`
-without `--headless` opens it in that role. The core never imports Qt, and `--headless` never
+without `--headless` opens it in that role. `tablao --job ID` selects a job in its dashboard, and
+`tablao --manager URL --job ID` opens only the dashboard of that Manager with the job selected
+(what the Blender add-on's "Open in dashboard" runs). The core never imports Qt, and `--headless` never
 does either: `app.ui` is imported only on the desktop paths.
 """
 
@@ -22,6 +24,10 @@ _log = logging.getLogger("tablao")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tablao", description="Tablao: a render farm for Blender.")
     parser.add_argument("--version", action="version", version=f"tablao {__version__}")
+    parser.add_argument("--manager", dest="open_manager", metavar="URL",
+                        help="without a role: open only the dashboard of this Manager")
+    parser.add_argument("--job", dest="open_job", metavar="JOB_ID", default="",
+                        help="select this job in the dashboard when it opens")
     sub = parser.add_subparsers(dest="role")
     for role, text in (("manager", "run the Manager"), ("worker", "run a Worker"),
                        ("all", "run a Manager and a Worker in one process")):
@@ -51,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "are shown together. Example: tablao dashboard http://render:8080/")
     dash.add_argument("urls", nargs="*", metavar="URL",
                       help="Manager URLs (default: the Managers watched last time)")
+    dash.add_argument("--job", default="", metavar="JOB_ID", help="select this job when the dashboard opens")
     dash.add_argument("--debug", action="store_true", help="log debug messages")
     dash.add_argument("--quiet", action="store_true", help="log only warnings and errors")
     submit = sub.add_parser("submit", help="submit a .blend file as a render job",
@@ -90,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.role is None:
         setup_logging(debug=False, quiet=False)
-        return _desktop(None)
+        if args.open_manager:
+            return _dashboard([args.open_manager], args.open_job, remember=False)
+        return _desktop(None, args.open_job)
     if args.role == "submit":
         from app.submit.command import run as run_submit
 
@@ -98,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_submit(args)
     setup_logging(debug=args.debug, quiet=args.quiet)
     if args.role == "dashboard":
-        return _dashboard(args.urls)
+        return _dashboard(args.urls, args.job or args.open_job)
     if not args.headless:
         return _desktop(args)
     if args.role == "manager":
@@ -113,7 +122,7 @@ def _qt_missing(exc: ImportError) -> int:
                  "`pip install 'tablao[gui]'`, or run a role with --headless")
 
 
-def _dashboard(urls: list[str]) -> int:
+def _dashboard(urls: list[str], job_id: str = "", remember: bool = True) -> int:
     try:
         from app.ui.launch import run_dashboard
     except ImportError as exc:
@@ -121,10 +130,10 @@ def _dashboard(urls: list[str]) -> int:
     for url in urls:
         if not url.startswith(("http://", "https://")):
             return _fail(f"{url!r} is not a Manager URL; give one like http://render-server:8080/")
-    return run_dashboard(urls)
+    return run_dashboard(urls, job_id, remember=remember)
 
 
-def _desktop(args: argparse.Namespace | None) -> int:
+def _desktop(args: argparse.Namespace | None, job_id: str = "") -> int:
     """The desktop app, in the saved role or the role named on the command line."""
     try:
         from app.ui.desktop import run_desktop
@@ -132,13 +141,14 @@ def _desktop(args: argparse.Namespace | None) -> int:
     except ImportError as exc:
         return _qt_missing(exc)
     if args is None:
-        return run_desktop()
+        return run_desktop(job_id=job_id)
     force = {"manager": "manager", "worker": "worker", "all": "both"}[args.role]
     services = LocalServices(manager_config_path=getattr(args, "config", None),
                              worker_config_path=(getattr(args, "worker_config", None)
                                                  or getattr(args, "worker_config_alias", None)),
                              listen=getattr(args, "listen", None))
-    return run_desktop(services, force_role=force, manager_url=getattr(args, "manager", None) or "")
+    return run_desktop(services, force_role=force, manager_url=getattr(args, "manager", None) or "",
+                       job_id=getattr(args, "open_job", ""))
 
 
 def _load_manager_config(args: argparse.Namespace):

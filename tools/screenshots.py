@@ -7,7 +7,9 @@ a small Blender render made with Debian's `blender`, and saves: the setup wizard
 job table with a running job, a job's detail with its last rendered frame, and the worker list;
 then Worker mode: the worker window while it renders (task, progress, live log, last frame) and the
 tray menu; where Debian's `trayer` is installed, also the tray icon held by that tray host with its
-menu open (clicked with `xdotool`). `--only worker` takes just the Worker mode pictures.
+menu open (clicked with `xdotool`); and the submit dialog with a scene Blender read and its
+pre-flight report (a missing texture, what the Shaman store already has). `--only worker` /
+`--only submit` take just those.
 Look at every picture afterwards: clipped text, empty panes and overlaps are bugs.
 """
 
@@ -184,6 +186,38 @@ async def _tray_in_host(window, path: Path) -> None:
         tray.hide()
 
 
+async def shoot_submit(out: Path, tmp: Path) -> None:
+    """The submit dialog on a textured scene that was submitted once (so Shaman has the .blend)
+    and whose texture went missing since."""
+    from app.submit import SubmitRequest, submit_blend
+    from app.ui.launch import open_dashboard
+    from tests.submit.conftest import make_textured_blend
+    from tests.ui.conftest import ManagerProcess
+
+    manager = ManagerProcess(tmp / "sd-manager").start()
+    try:
+        project = tmp / "artist" / "film"
+        blend = make_textured_blend(project / "shots" / "shot_030.blend", project / "tex" / "wood.png",
+                                    "//render/", start=1, end=120)
+        await submit_blend(SubmitRequest(blend, manager.url, name="shot_030 layout"))
+        (project / "tex" / "wood.png").unlink()
+        dashboard, window = await open_dashboard([manager.url])
+        window.resize(1400, 900)
+        dialog = window.open_submit_dialog(blend)
+        dialog.name.setText("shot_030 lighting")
+        await _until(lambda: dialog.form is not None, 30)
+        dialog.form.fields["chunk_size"].editor.setValue(10)
+        output = dialog.form.fields["render_output_path"].editor
+        await _until(lambda: dialog.report is not None and "lighting" in output.text(), 120)
+        await asyncio.sleep(1.0)
+        dialog.grab().save(str(out / "submit-dialog.png"))
+        dialog.close()
+        window.close()
+        await dashboard.close()
+    finally:
+        manager.stop()
+
+
 def _icon_strip():
     """Every tray state's icon with its name, as drawn in code."""
     from PySide6.QtCore import QRect, Qt
@@ -218,7 +252,7 @@ async def _until(predicate, timeout: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--only", choices=("all", "worker"), default="all")
+    parser.add_argument("--only", choices=("all", "worker", "submit"), default="all")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     xvfb = start_xvfb()
@@ -232,7 +266,10 @@ def main() -> None:
             async def run(_app) -> int:
                 if args.only == "all":
                     await shoot(args.out, Path(tmp))
-                await shoot_worker(args.out, Path(tmp))
+                if args.only in ("all", "submit"):
+                    await shoot_submit(args.out, Path(tmp))
+                if args.only in ("all", "worker"):
+                    await shoot_worker(args.out, Path(tmp))
                 return 0
 
             run_in_qt(run)

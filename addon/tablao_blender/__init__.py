@@ -21,9 +21,9 @@ bl_info = {
 def _modules() -> tuple:
     # Imported here, not at the top: the package's pure-Python modules (comms, job settings, packing,
     # the pre-flight report) stay importable without bpy, for scripts and tests outside Blender.
-    from . import operators, panels, preferences, properties
+    from . import dashboard, operators, panels, preferences, properties
 
-    return (preferences, properties, operators, panels)
+    return (preferences, properties, operators, panels, dashboard)
 
 
 def register() -> None:

@@ -104,6 +104,7 @@ class TABLAO_PT_submit(bpy.types.Panel):
         box.label(text=f"Status: {job.status}, {pct}% ({job.steps_completed}/{job.steps_total} steps)")
         if job.activity:
             box.label(text=job.activity)
+        box.operator("tablao.open_dashboard", icon="WINDOW")
         if STATE.thumbnail:
             from .operators import _previews
 

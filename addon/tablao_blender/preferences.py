@@ -35,6 +35,13 @@ class TABLAO_AddonPreferences(bpy.types.AddonPreferences):
         default="",
     )
 
+    dashboard_program: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Desktop App",
+        description="The `tablao` program that 'Open in Dashboard' runs; empty: `tablao` found on PATH",
+        subtype="FILE_PATH",
+        default="",
+    )
+
     def draw(self, context: bpy.types.Context) -> None:
         col = self.layout.column()
         row = col.row(align=True)
@@ -44,6 +51,7 @@ class TABLAO_AddonPreferences(bpy.types.AddonPreferences):
         col.prop(self, "access_token")
         if STATE.connection:
             col.label(text=STATE.connection, icon="CHECKMARK" if STATE.connection_ok else "ERROR")
+        col.prop(self, "dashboard_program")
 
 
 classes = (*finder.classes, TABLAO_AddonPreferences)

@@ -44,6 +44,7 @@ from app.submit.submission import (
     SubmitResult,
     fetch_job_type,
     prepare,
+    read_scene,
     submit_blend,
     submit_blend_sync,
     submit_prepared,
@@ -53,6 +54,6 @@ __all__ = [
     "DEFAULT_JOB_TYPE", "BadInput", "BlendInfo", "BlenderFailed", "ExternalFile", "InvalidSetting",
     "JobTypeChanged", "Preflight", "Prepared", "Refused", "SceneInfo", "SubmitError", "SubmitProgress", "SubmitRequest",
     "SubmitResult", "UnknownJobType", "Unreachable", "check_blendfile", "fetch_job_type", "looks_like_blend",
-    "merge_settings", "parse_assignments", "parse_setting_value", "preflight", "prepare", "read_blend", "submit_blend",
+    "merge_settings", "parse_assignments", "parse_setting_value", "preflight", "prepare", "read_blend", "read_scene", "submit_blend",
     "submit_blend_sync", "submit_prepared",
 ]

@@ -129,21 +129,34 @@ def submit_blend_sync(request: SubmitRequest, on_progress: SubmitProgress = igno
     return asyncio.run(submit_blend(request, on_progress=on_progress))
 
 
+def user_values(request: SubmitRequest, job_type: AvailableJobType) -> dict[str, Any]:
+    """The request's `values` and `assignments`, typed by the job type's settings."""
+    user = coerce_values(job_type, request.values)
+    user.update(parse_assignments(job_type, request.assignments))
+    return user
+
+
+async def read_scene(request: SubmitRequest, job_type: AvailableJobType, user: dict[str, Any]) -> BlendInfo:
+    """One Blender run: the file's scenes and files, and the `eval`s of the settings `user` leaves open.
+
+    What `prepare` reads; front ends that show the scene before submitting (the desktop dialog) call it."""
+    return await read_blend(
+        check_blendfile(request.blendfile), scene=request.scene, jobname=request.job_name,
+        settings=[{"key": s.key, "type": s.type, "eval": s.eval} for s in job_type.settings],
+        values=initial_values(job_type, user), skip=list(user),
+        scene_defaults={k: v for k, v in SCENE_DEFAULTS.items() if k not in user},
+        blender=request.blender)
+
+
 async def prepare(request: SubmitRequest, *, client: ManagerClient,
                   on_progress: SubmitProgress = ignore) -> Prepared:
     """Steps 1-3: the job type, the Blender read-out, the settings, the Manager's check."""
     blendfile = check_blendfile(request.blendfile)
     on_progress("connecting", 0, 0)
     job_type = await fetch_job_type(client, request.job_type)
-    user = coerce_values(job_type, request.values)
-    user.update(parse_assignments(job_type, request.assignments))
+    user = user_values(request, job_type)
     on_progress("reading", 0, 1)
-    blend = await read_blend(
-        blendfile, scene=request.scene, jobname=request.job_name,
-        settings=[{"key": s.key, "type": s.type, "eval": s.eval} for s in job_type.settings],
-        values=initial_values(job_type, user), skip=list(user),
-        scene_defaults={k: v for k, v in SCENE_DEFAULTS.items() if k not in user},
-        blender=request.blender)
+    blend = await read_scene(request, job_type, user)
     on_progress("reading", 1, 1)
     settings = merge_settings(job_type, user, blend.evaluated, blend.implied)
     if _has_setting(job_type, "blendfile"):
@@ -263,4 +276,5 @@ def _client(request: SubmitRequest) -> ManagerClient:
 
 
 __all__ = ["DEFAULT_JOB_TYPE", "Prepared", "SubmitError", "SubmitProgress", "SubmitRequest", "SubmitResult",
-           "fetch_job_type", "prepare", "submit_blend", "submit_blend_sync", "submit_prepared"]
+           "fetch_job_type", "prepare", "read_scene", "submit_blend", "submit_blend_sync", "submit_prepared",
+           "user_values"]

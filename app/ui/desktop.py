@@ -29,9 +29,10 @@ _log = logging.getLogger(__name__)
 class DesktopApp:
     """Owns the local services and the windows; `run()` returns when the user quits."""
 
-    def __init__(self, services: LocalServices, role: RoleConfig | None):
+    def __init__(self, services: LocalServices, role: RoleConfig | None, job_id: str = ""):
         self.services = services
         self.role = role
+        self.job_id = job_id  # selected in the dashboard when it opens (`tablao --job ID`)
         self.quit = asyncio.Event()
         self.dashboard = None
         self.window = None
@@ -104,7 +105,7 @@ class DesktopApp:
 
     async def open_dashboard(self, url: str) -> None:
         if self.window is None:
-            self.dashboard, self.window = await open_dashboard([url])
+            self.dashboard, self.window = await open_dashboard([url], self.job_id)
             self.window.closed.connect(self.quit.set)
             self.window.mode_requested.connect(lambda mode: spawn(self.switch_mode(mode)))
             self.window.wizard_requested.connect(lambda: spawn(self.reopen_wizard()))
@@ -150,8 +151,9 @@ class DesktopApp:
 
 
 def run_desktop(services: LocalServices | None = None, role: RoleConfig | None = None,
-                force_role: str | None = None, manager_url: str = "") -> int:
-    """The desktop app. `force_role` comes from `tablao manager|worker|all` without --headless."""
+                force_role: str | None = None, manager_url: str = "", job_id: str = "") -> int:
+    """The desktop app. `force_role` comes from `tablao manager|worker|all` without --headless;
+    `job_id` is selected in the dashboard when it opens."""
 
     async def main(_app: QApplication) -> int:
         chosen = role or load_role()
@@ -168,6 +170,6 @@ def run_desktop(services: LocalServices | None = None, role: RoleConfig | None =
                           "--manager URL (or run `tablao` to set up this computer)", file=sys.stderr)
                     return 2
             chosen = RoleConfig(role=force_role, manager_url=url, manager_found_by=found_by)
-        return await DesktopApp(services or LocalServices(), chosen).run()
+        return await DesktopApp(services or LocalServices(), chosen, job_id).run()
 
     return run_in_qt(main)

@@ -2,7 +2,8 @@
 
 `run_dashboard(urls)` watches Managers elsewhere with no local services; `run_desktop(...)` runs the
 local role services (Manager, Worker or both) in the same loop and opens the dashboard of the
-local Manager. Exceptions from async slots are logged and shown instead of vanishing.
+local Manager. Either may be given a job to select at start (`--job JOB_ID`, the Blender add-on's
+"Open in dashboard"). Exceptions from async slots are logged and shown instead of vanishing.
 """
 
 from __future__ import annotations
@@ -52,17 +53,22 @@ def run_in_qt(main: Callable[[QApplication], Awaitable[int]]) -> int:
         return 0
 
 
-async def open_dashboard(urls: list[str]) -> tuple[Dashboard, MainWindow]:
+async def open_dashboard(urls: list[str], job_id: str = "") -> tuple[Dashboard, MainWindow]:
+    """The dashboard window watching `urls`; `job_id` is selected once the Manager lists it."""
     dashboard = Dashboard()
     window = MainWindow(dashboard)
     for url in urls:
         dashboard.add_manager(url)
     window.show()
+    if job_id:
+        window.show_job(job_id)
     return dashboard, window
 
 
-def run_dashboard(urls: list[str]) -> int:
-    """`tablao dashboard URL...`: only the dashboard, for Managers elsewhere."""
+def run_dashboard(urls: list[str], job_id: str = "", remember: bool = True) -> int:
+    """`tablao dashboard URL...`: only the dashboard, for Managers elsewhere.
+
+    `remember`: the URLs become the list watched next time (not for a one-off `--manager --job`)."""
 
     async def main(_app: QApplication) -> int:
         chosen = urls or remembered_managers()
@@ -70,8 +76,9 @@ def run_dashboard(urls: list[str]) -> int:
             print("tablao dashboard: give the URL of a Manager, for example "
                   "`tablao dashboard http://render-server:8080/`", file=sys.stderr)
             return 2
-        remember_managers(chosen)
-        dashboard, window = await open_dashboard(chosen)
+        if remember:
+            remember_managers(chosen)
+        dashboard, window = await open_dashboard(chosen, job_id)
         closed = asyncio.Event()
         window.closed.connect(closed.set)
         await closed.wait()

@@ -124,6 +124,14 @@ def step(name, **kw):
         from tablao_blender.operators import _previews
 
         rec["thumbnail_loaded"] = bool(STATE.thumbnail) and STATE.thumbnail in _previews
+    elif name == "open_dashboard":  # the panel's "Open in Dashboard" on the followed job
+        bpy.context.preferences.addons["tablao_blender"].preferences.dashboard_program = kw["program"]
+        STATE.job_id, STATE.message = kw["job_id"], ""
+        try:
+            rec["result"] = sorted(bpy.ops.tablao.open_dashboard("EXEC_DEFAULT"))
+        except RuntimeError as exc:  # an operator that reports an ERROR raises when called from a script
+            rec["result"], rec["raised"] = ["CANCELLED"], str(exc)
+        rec["message"] = STATE.message
     elif name == "settings_preview":
         from tablao_blender import job_types
 

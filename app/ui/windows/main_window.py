@@ -1,18 +1,22 @@
 """The dashboard window: jobs with their detail, workers, a status bar that tells the farm's state.
 
 The connection banner under the toolbar is the one place that says a Manager was lost; it hides
-itself when every watched Manager is connected again.
+itself when every watched Manager is connected again. File ▸ Submit… (Ctrl+N), or dropping a
+`.blend` on the window, opens the submit dialog; the job it submits is selected (`show_job`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QLabel, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 from qasync import asyncSlot
 
 from app.ui.connection import CONNECTED, CONNECTING
 from app.ui.dashboard import Dashboard
+from app.ui.dialogs.blend_drop import blend_paths
 from app.ui.notifications import Notifier
 from app.ui.windows.job_detail import JobDetail
 from app.ui.windows.jobs_view import JobsView
@@ -76,12 +80,25 @@ class MainWindow(QMainWindow):
         self.notifier = Notifier(self.statusBar(), self)
         dashboard.job_events.connect(self.notifier.jobs_changed)
         dashboard.worker_events.connect(self.notifier.workers_changed)
+        self.submit_dialog = None  # app.ui.dialogs.submit_job.SubmitJobDialog, while open
+        self._pending_job = ""  # a job to select as soon as it is in the table
+        # The source model's signals: they come after the view's proxy has taken the rows in, and
+        # also for rows the proxy filters out (show_job then clears the filter).
+        dashboard.jobs.rowsInserted.connect(self._select_pending)
+        dashboard.jobs.modelReset.connect(self._select_pending)
+        self.setAcceptDrops(True)
         self._make_menus()
         self._restore()
 
     # --- menus -----------------------------------------------------------------------------------
     def _make_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        self.submit_action = QAction("Submit…", self)
+        self.submit_action.setShortcut(QKeySequence.StandardKey.New)
+        self.submit_action.setToolTip("Submit a .blend file as a render job (or drop one on this window)")
+        self.submit_action.triggered.connect(lambda: self.open_submit_dialog())
+        file_menu.addAction(self.submit_action)
+        file_menu.addSeparator()
         add = QAction("Watch another Manager…", self)
         add.triggered.connect(self._add_manager)
         file_menu.addAction(add)
@@ -93,6 +110,8 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         jobs_menu = self.menuBar().addMenu("&Jobs")
+        jobs_menu.addAction(self.submit_action)
+        jobs_menu.addSeparator()
         for action in self.jobs_view.actions.values():
             jobs_menu.addAction(action)
         workers_menu = self.menuBar().addMenu("&Workers")
@@ -152,6 +171,61 @@ class MainWindow(QMainWindow):
         finally:
             self._asking_token = False
 
+    # --- submitting and showing jobs ---------------------------------------------------------------
+    def open_submit_dialog(self, blendfile: Path | None = None):
+        """The submit dialog (one at a time; a new file goes to the open one)."""
+        from app.ui.dialogs.submit_job import SubmitJobDialog
+
+        if self.submit_dialog is not None and self.submit_dialog.isVisible():
+            if blendfile is not None:
+                self.submit_dialog.set_blendfile(blendfile)
+            self.submit_dialog.raise_()
+            self.submit_dialog.activateWindow()
+            return self.submit_dialog
+        dialog = SubmitJobDialog(self.dashboard, blendfile, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.submitted.connect(lambda _url, job_id: self.show_job(job_id))
+        dialog.destroyed.connect(lambda *_: setattr(self, "submit_dialog", None))
+        self.submit_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def show_job(self, job_id: str) -> bool:
+        """Select the job in the jobs view and show its detail; a job not yet in the table (its event
+        is on the way) is selected when it arrives. True when it was selected now."""
+        self.tabs.setCurrentWidget(self.job_split)
+        self._pending_job = job_id
+        return self._select_pending()
+
+    def _select_pending(self, *_args) -> bool:
+        job_id = self._pending_job
+        if not job_id:
+            return False
+        view = self.jobs_view
+        if not view.select_job(job_id):
+            model = self.dashboard.jobs
+            if not any(k.endswith("/" + job_id) for k in model.keys()):
+                return False
+            view.search.clear()  # in the table but filtered out: show every job again
+            for button in view.filter_buttons.values():
+                button.setChecked(False)
+            if not view.select_job(job_id):
+                return False
+        self._pending_job = ""
+        view.table.scrollTo(view.table.currentIndex())
+        view.table.setFocus()
+        return True
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if blend_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = blend_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.open_submit_dialog(paths[0])
+
     # --- status ----------------------------------------------------------------------------------
     def _connection_state(self, label: str, state: str, message: str) -> None:
         self._states[label] = (state, message)
@@ -197,6 +271,8 @@ class MainWindow(QMainWindow):
             self.job_split.restoreState(split)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.submit_dialog is not None:
+            self.submit_dialog.close()  # its scene read stops with it
         settings = QSettings()
         settings.setValue("dashboard/geometry", self.saveGeometry())
         settings.setValue("dashboard/jobs_header", self.jobs_view.table.horizontalHeader().saveState())

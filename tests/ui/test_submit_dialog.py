@@ -1,0 +1,327 @@
+"""The submit dialog against a real Manager process and Debian's Blender reading a real .blend.
+
+The scene is made at test time (a cube with an external texture, frames 1-4); the dialog's form is
+generated from the Manager's job types (a bundled one and one made here with every kind of
+setting), the pre-flight report comes from Blender's read-out, and the job lands on the Manager.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
+
+from app.ui.dialogs.submit_job import SubmitJobDialog
+from app.ui.launch import open_dashboard
+from tests.submit.conftest import make_textured_blend
+from tests.ui.conftest import ManagerProcess, wait_for
+
+pytestmark = pytest.mark.skipif(shutil.which("blender") is None, reason="needs Debian's blender")
+
+# A job type with one setting of every kind the form knows, and each `visible` value.
+KINDS_JS = """
+const JOB_TYPE = {
+  label: "Every Kind",
+  settings: [
+    { key: "count", type: "int32", default: 7, propargs: { min: 2, max: 9 }, description: "How many" },
+    { key: "gain", type: "float", default: 1.5, propargs: { min: 0, max: 4 }, description: "Gain" },
+    { key: "denoise", type: "bool", default: true, visible: "submission", description: "Denoise" },
+    { key: "quality", type: "string", choices: ["draft", "final"], default: "final", label: "Quality" },
+    { key: "note", type: "string", default: "hello", description: "A note" },
+    { key: "frames", type: "string", required: true, eval: "f'{C.scene.frame_start}-{C.scene.frame_end}'" },
+    { key: "web_only", type: "string", visible: "web" },
+    { key: "secret", type: "string", visible: "hidden", eval: "C.scene.name" },
+    { key: "blendfile", type: "string", visible: "web" },
+  ],
+};
+function compileJob(job) {
+  const t = author.Task("echo", "misc");
+  t.addCommand(author.Command("echo", { message: job.settings.note }));
+  job.addTask(t);
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def blend_template(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("blend")
+    make_textured_blend(root / "project" / "shots" / "scene.blend", root / "project" / "tex" / "wood.png",
+                        "//render/", start=1, end=4)
+    return root / "project"
+
+
+@pytest.fixture
+def project(blend_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the project, outside the Manager's shared storage (so it is packed)."""
+    dst = tmp_path / "artist" / "project"
+    shutil.copytree(blend_template, dst)
+    return dst
+
+
+@pytest.fixture
+def manager(tmp_path: Path):
+    proc = ManagerProcess(tmp_path / "manager")
+    (proc.root / "scripts").mkdir()
+    (proc.root / "scripts" / "every_kind.js").write_text(KINDS_JS)
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def _jobs(manager: ManagerProcess) -> list[dict]:
+    return manager.get("/api/v3/jobs")["jobs"]
+
+
+async def _dialog(window, blend: Path | None, job_type: str = "simple-blender-render") -> SubmitJobDialog:
+    dialog = window.open_submit_dialog(blend)
+    await wait_for(lambda: dialog.job_types, message="job types from the Manager")
+    dialog.type_combo.setCurrentIndex(dialog.type_combo.findData(job_type))
+    await wait_for(lambda: dialog.job_type is not None and dialog.job_type.name == job_type, message="the type")
+    return dialog
+
+
+async def _detail_loaded(window) -> None:
+    """The job detail's fetch is done (so closing the dashboard leaves no request behind)."""
+    await wait_for(lambda: window.detail._load is None or window.detail._load.done(), timeout=30,
+                   message="the job detail loaded")
+
+
+async def _read(dialog: SubmitJobDialog) -> None:
+    await wait_for(lambda: dialog.report is not None, timeout=60, message="scene read and pre-flight")
+
+
+def test_form_is_generated_from_the_job_type_with_scene_values(qloop, manager, project):
+    blend = project / "shots" / "scene.blend"
+
+    async def body():
+        dashboard, window = await open_dashboard([manager.url])
+        try:
+            dialog = await _dialog(window, blend, "every-kind")
+            await _read(dialog)
+            fields = dialog.form.fields
+            assert set(fields) == {"count", "gain", "denoise", "quality", "note", "frames"}, "web/hidden not shown"
+            count, gain = fields["count"].editor, fields["gain"].editor
+            assert isinstance(count, QSpinBox) and (count.minimum(), count.maximum(), count.value()) == (2, 9, 7)
+            assert isinstance(gain, QDoubleSpinBox) and (gain.maximum(), gain.value()) == (4.0, 1.5)
+            assert isinstance(fields["denoise"].editor, QCheckBox) and fields["denoise"].editor.isChecked()
+            quality = fields["quality"].editor
+            assert isinstance(quality, QComboBox) and quality.currentText() == "final"
+            assert [quality.itemText(i) for i in range(quality.count())] == ["draft", "final"]
+            assert isinstance(fields["note"].editor, QLineEdit) and fields["note"].editor.text() == "hello"
+            assert fields["count"].editor.toolTip() == "How many"
+            frames = fields["frames"]
+            assert frames.editor.text() == "1-4" and not frames.editor.isEnabled(), "read from the scene"
+            assert frames.override is not None and not frames.override.isChecked()
+            assert "frames 1–4" in dialog.scene.text() and "25 fps" in dialog.scene.text()
+
+            # The bundled type: the output folder comes from the scene, the output path is evaluated.
+            dialog.type_combo.setCurrentIndex(dialog.type_combo.findData("simple-blender-render"))
+            await wait_for(lambda: dialog.job_type.name == "simple-blender-render", message="the bundled type")
+            await wait_for(lambda: dialog.form.fields["render_output_root"].editor.text(), timeout=60,
+                           message="the output folder read from the scene")
+            fields = dialog.form.fields
+            assert fields["render_output_root"].editor.text() == str(project / "shots" / "render")
+            assert set(fields) == {"frames", "chunk_size", "render_output_root", "add_path_components",
+                                   "render_output_path"}
+            assert (fields["add_path_components"].editor.minimum(), fields["add_path_components"].editor.maximum()) \
+                == (0, 32)
+            assert fields["render_output_path"].override is None, "editable: false has no override"
+            await wait_for(lambda: "scene" in fields["render_output_path"].editor.text(), timeout=60,
+                           message="the evaluated output path")
+            assert fields["render_output_path"].editor.text().endswith("/{timestamp}/######")
+        finally:
+            window.close()
+            await dashboard.close()
+
+    qloop.run_until_complete(body())
+
+
+def test_missing_texture_blocks_submit_until_confirmed_then_the_job_is_selected(qloop, manager, project):
+    blend = project / "shots" / "scene.blend"
+    (project / "tex" / "wood.png").unlink()
+
+    async def body():
+        dashboard, window = await open_dashboard([manager.url])
+        try:
+            dialog = await _dialog(window, blend)
+            await _read(dialog)
+            texts = dialog.preflight_texts()
+            assert any(t.startswith("Missing file: //../tex/wood.png") for t in texts), texts
+            assert any("Shaman" in t for t in texts), texts
+            assert not dialog.submit_button.isEnabled(), "missing files block Submit"
+            assert dialog.confirm_missing.isVisible()
+            dialog.confirm_missing.setChecked(True)
+            assert dialog.submit_button.isEnabled()
+
+            dialog.form.fields["chunk_size"].editor.setValue(3)
+            dialog.priority.setValue(70)
+            dialog.paused.setChecked(True)
+            phases = []
+            dialog._relay.progress.connect(lambda phase, *_: phases.append(phase))
+            dialog.submit_button.click()
+            await wait_for(lambda: window.submit_dialog is None, timeout=90, message="the dialog closes")
+            jobs = _jobs(manager)
+            assert len(jobs) == 1
+            job = manager.get(f"/api/v3/jobs/{jobs[0]['id']}")
+            assert job["name"] == "scene" and job["priority"] == 70 and job["status"] == "paused"
+            assert job["settings"]["frames"] == "1-4" and job["settings"]["chunk_size"] == 3
+            assert job["settings"]["blendfile"].startswith("{jobs}/"), "uploaded through Shaman"
+            assert {"reading", "validating", "hashing", "submitting"} <= set(phases), phases
+            await wait_for(lambda: [r["id"] for r in window.jobs_view.selected_rows()] == [job["id"]],
+                           message="the new job selected")
+            await wait_for(lambda: window.detail.job.get("id") == job["id"], message="its detail")
+            await _detail_loaded(window)
+        finally:
+            window.close()
+            await dashboard.close()
+
+    qloop.run_until_complete(body())
+
+
+def test_a_setting_the_manager_refuses_shows_its_message_and_leaves_no_job(qloop, manager, project):
+    blend = project / "shots" / "scene.blend"
+
+    async def body():
+        dashboard, window = await open_dashboard([manager.url])
+        try:
+            dialog = await _dialog(window, blend)
+            await _read(dialog)
+            frames = dialog.form.fields["frames"]
+            frames.override.setChecked(True)
+            frames.editor.setText("5-1")  # the job type's script refuses it, in its own words
+            dialog.submit_button.click()
+            await wait_for(lambda: dialog.message.text(), timeout=60, message="a message")
+            assert dialog.isVisible()
+            text = dialog.message.text()
+            assert "refused" in text and 'invalid frame range part "5-1": end before start' in text, text
+            assert _jobs(manager) == []
+            assert dialog.submit_button.isEnabled(), "the artist can fix it and submit again"
+        finally:
+            window.close()
+            await dashboard.close()
+
+    qloop.run_until_complete(body())
+
+
+def test_a_changed_job_type_is_refreshed_and_the_artist_asked_to_check(qloop, manager, project):
+    blend = project / "shots" / "scene.blend"
+
+    async def body():
+        dashboard, window = await open_dashboard([manager.url])
+        try:
+            dialog = await _dialog(window, blend)
+            await _read(dialog)
+            dialog.form.fields["chunk_size"].editor.setValue(4)
+            current = dialog.job_type
+            current.etag = "an-older-etag"  # as if the Manager's job type changed after the dialog read it
+            dialog.submit_button.click()
+            await wait_for(lambda: dialog.message.text(), timeout=60, message="a message")
+            assert "job type changed" in dialog.message.text() and "check them" in dialog.message.text()
+            assert dialog.job_type is not current and dialog.job_type.etag != "an-older-etag"
+            assert dialog.form.fields["chunk_size"].editor.value() == 4, "the artist's values are kept"
+            assert _jobs(manager) == []
+        finally:
+            window.close()
+            await dashboard.close()
+
+    qloop.run_until_complete(body())
+
+
+@pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")  # Qt's only constructor
+def test_dropping_a_blend_on_the_dashboard_opens_the_dialog(qloop, manager, project):
+    blend = project / "shots" / "scene.blend"
+
+    async def body():
+        dashboard, window = await open_dashboard([manager.url])
+        try:
+            mime = QMimeData()
+            mime.setUrls([QUrl.fromLocalFile(str(project / "tex" / "wood.png")), QUrl.fromLocalFile(str(blend))])
+            enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                    Qt.KeyboardModifier.NoModifier)
+            window.dragEnterEvent(enter)
+            assert enter.isAccepted()
+            drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                              Qt.KeyboardModifier.NoModifier)
+            window.dropEvent(drop)
+            dialog = window.submit_dialog
+            assert dialog is not None and dialog.isVisible()
+            assert dialog.blendfile() == blend
+            await _read(dialog)
+            assert "frames 1–4" in dialog.scene.text()
+
+            other = QMimeData()
+            other.setUrls([QUrl.fromLocalFile(str(project / "tex" / "wood.png"))])
+            refused = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, other, Qt.MouseButton.LeftButton,
+                                      Qt.KeyboardModifier.NoModifier)
+            refused.ignore()
+            window.dragEnterEvent(refused)
+            assert not refused.isAccepted(), "only .blend files are taken"
+        finally:
+            window.close()
+            await dashboard.close()
+
+    qloop.run_until_complete(body())
+
+
+def test_job_at_start_is_selected_even_when_it_arrives_later(qloop, manager):
+    first = manager.submit_echo("first")
+
+    async def body():
+        dashboard, window = await open_dashboard([manager.url], job_id=first["id"])
+        try:
+            await wait_for(lambda: [r["id"] for r in window.jobs_view.selected_rows()] == [first["id"]],
+                           message="the --job job selected")
+            await wait_for(lambda: window.detail.job.get("id") == first["id"], message="its detail")
+            window.jobs_view.search.setText("nothing matches this")
+            later_id = "not-yet-there"
+            assert not window.show_job(later_id)
+            later = manager.submit_echo("later")
+            assert window.show_job(later["id"]) or True
+            await wait_for(lambda: [r["id"] for r in window.jobs_view.selected_rows()] == [later["id"]],
+                           message="a job that arrives by the event stream, filtered out at first")
+            assert window.jobs_view.search.text() == ""
+            await _detail_loaded(window)
+        finally:
+            window.close()
+            await dashboard.close()
+
+    qloop.run_until_complete(body())
+
+
+def test_cancel_while_submitting_leaves_nothing_on_the_manager(qloop, manager, project):
+    blend = project / "shots" / "scene.blend"
+
+    async def body():
+        dashboard, window = await open_dashboard([manager.url])
+        try:
+            dialog = await _dialog(window, blend)
+            await _read(dialog)
+            dialog._relay.progress.connect(lambda phase, *_: dialog.reject() if phase == "reading" else None)
+            dialog.submit_button.click()
+            await wait_for(lambda: "Cancelled" in dialog.message.text(), timeout=60, message="cancelled")
+            assert dialog.message.text() == "Cancelled: nothing was submitted."
+            assert dialog.isVisible() and dialog.submit_button.isEnabled()
+            assert _jobs(manager) == []
+        finally:
+            window.close()
+            await dashboard.close()
+
+    qloop.run_until_complete(body())
+
+
+def test_the_command_line_opens_the_dashboard_with_the_job(monkeypatch):
+    import app.ui.launch
+    from app.cli import main
+
+    calls = []
+    monkeypatch.setattr(app.ui.launch, "run_dashboard", lambda *a, **kw: calls.append((a, kw)) or 0)
+    assert main(["--manager", "http://render:8080/", "--job", "j-1"]) == 0
+    assert main(["dashboard", "http://render:8080/", "--job", "j-2"]) == 0
+    assert calls == [((["http://render:8080/"], "j-1"), {"remember": False}),
+                     ((["http://render:8080/"], "j-2"), {"remember": True})]
