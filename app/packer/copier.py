@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -34,16 +35,24 @@ def make_job_dir(storage_location: Path, job_name: str, now: datetime | None = N
     raise PackError(f"could not create a unique job folder for {base} in {parent}")
 
 
-def copy_files(files: list[PackFile], job_dir: Path, on_progress: ProgressCallback = ignore_progress) -> int:
+class CopyCancelled(PackError):
+    """`stop` was set: the copy ended between two files and its job folder is gone."""
+
+
+def copy_files(files: list[PackFile], job_dir: Path, on_progress: ProgressCallback = ignore_progress,
+               stop: threading.Event | None = None) -> int:
     """Copy every file to `job_dir/<relpath>` (data and timestamps). Returns the bytes copied.
 
-    Blocking: call it in a thread from async code. On failure the job folder is removed, so a
-    half-copied job is never left for a worker to find.
+    Blocking: call it in a thread from async code. On failure, or when `stop` is set (checked
+    between files), the job folder is removed, so a half-copied job is never left for a worker
+    to find or for anyone to clean up.
     """
     total = sum(f.path.stat().st_size for f in files)
     progress = Progress(Phase.COPYING, bytes_total=total, files_total=len(files))
     try:
         for pack_file in files:
+            if stop is not None and stop.is_set():
+                raise CopyCancelled(f"copying to {job_dir} was cancelled")
             on_progress(progress.but(current_file=str(pack_file.relpath)))
             dest = job_dir.joinpath(*pack_file.relpath.parts)
             dest.parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import platform as _platform
+import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -132,7 +134,7 @@ async def _copy_per_job(
     with tempfile.TemporaryDirectory(prefix="tablao-pack-") as tmp:
         files, rewritten = await asyncio.to_thread(_rewritten_blend, files, root, Path(tmp))
         job_dir = await asyncio.to_thread(make_job_dir, Path(storage.location), request.job_name, request.now)
-        copied = await asyncio.to_thread(copy_files, files, job_dir, _threadsafe(on_progress))
+        copied = await _copy_cancellably(files, job_dir, on_progress)
     blend = job_dir.joinpath(*files[0].relpath.parts)
     return PackResult(
         Approach.COPY,
@@ -143,6 +145,24 @@ async def _copy_per_job(
         bytes_copied=copied,
         rewritten=rewritten,
     )
+
+
+async def _copy_cancellably(files: list[PackFile], job_dir: Path, on_progress: ProgressCallback) -> int:
+    """`copy_files` in a thread; cancelling stops it after the file in hand and removes the folder.
+
+    A thread cannot be interrupted, so a cancelled caller (Esc in the add-on, Cancel in the submit
+    dialog) waits for the copy to stop and clean up: nothing is left on the shared storage.
+    """
+    stop = threading.Event()
+    copying = asyncio.ensure_future(asyncio.to_thread(copy_files, files, job_dir, _threadsafe(on_progress), stop))
+    try:
+        return await asyncio.shield(copying)
+    except asyncio.CancelledError:
+        stop.set()
+        await asyncio.wait([copying])
+        if not copying.cancelled() and copying.exception() is None:
+            shutil.rmtree(job_dir, ignore_errors=True)  # it had finished: the job will never exist
+        raise
 
 
 async def _via_shaman(

@@ -141,3 +141,21 @@ async def test_files_outside_the_project_root_are_refused(
         await pack_job(request)
     with pytest.raises(PackError, match="does not exist"):
         await pack_job(PackRequest(manager.url, project.blendfile, [tmp_path / "missing.png"], "job"))
+
+
+async def test_cancelling_while_copying_leaves_no_job_folder(manager: FakeManager, project: Project) -> None:
+    """Esc in the add-on / Cancel in the submit dialog during the copy: nothing stays on the storage."""
+    manager.shaman_enabled = False
+    copying = asyncio.Event()
+
+    def on_progress(progress: Progress) -> None:
+        if progress.phase is Phase.COPYING and progress.files_done >= 1:
+            copying.set()
+
+    packing = asyncio.ensure_future(pack_job(
+        PackRequest(manager.url, project.blendfile, project.dependencies, "cancelled"), on_progress=on_progress))
+    await copying.wait()  # at least one file is in the job folder
+    packing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await packing
+    assert list((manager.storage / "jobs").iterdir()) == []
