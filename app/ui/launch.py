@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 from qasync import QEventLoop
 
 from app.ui.dashboard import Dashboard
+from app.ui.gc_guard import GuiThreadCollector
 from app.ui.windows.main_window import MainWindow, remember_managers, remembered_managers
 
 _log = logging.getLogger(__name__)
@@ -46,11 +47,14 @@ def run_in_qt(main: Callable[[QApplication], Awaitable[int]]) -> int:
     loop = QEventLoop(app)
     asyncio.set_event_loop(loop)
     _install_excepthook(loop)
+    collector = GuiThreadCollector()  # Qt objects in garbage cycles are freed on this thread only
     try:
         with loop:
             return int(loop.run_until_complete(main(app)) or 0)
     except KeyboardInterrupt:
         return 0
+    finally:
+        collector.stop()
 
 
 async def open_dashboard(urls: list[str], job_id: str = "") -> tuple[Dashboard, MainWindow]:

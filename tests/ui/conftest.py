@@ -116,8 +116,11 @@ def qloop(qapp, tmp_path: Path):
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
     qapp.setOrganizationName("TablaoTest")
     qapp.setQuitOnLastWindowClosed(False)  # as the app itself: closing a window must not stop the loop
+    from app.ui.gc_guard import GuiThreadCollector
+
     loop = QEventLoop(qapp)
     asyncio.set_event_loop(loop)
+    collector = GuiThreadCollector()  # as the app: garbage cycles are freed on this thread only
     try:
         yield loop
     finally:
@@ -130,6 +133,7 @@ def qloop(qapp, tmp_path: Path):
             widget.deleteLater()
         qapp.processEvents()
         qapp.sendPostedEvents(None, 0)
+        collector.stop()
         loop.close()
         asyncio.set_event_loop(None)
 
