@@ -175,6 +175,7 @@ async def _submit(url: str, tasks: int) -> list[str]:
     ids = []
     async with aiohttp.ClientSession(url, timeout=aiohttp.ClientTimeout(total=None)) as session:
         for first in range(0, tasks, JOB_SIZE):
+            started = time.time()
             size = min(JOB_SIZE, tasks - first)
             body = {"name": "scale", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
                     "settings": {"message": "scale", "sleep_duration_seconds": 0, "sleep_repeats": size - 1}}
@@ -182,6 +183,7 @@ async def _submit(url: str, tasks: int) -> list[str]:
                 job = await resp.json()
                 assert resp.status == 200, job
                 ids.append(job["id"])
+            print(f"  job {len(ids)} of {size:,} tasks submitted in {time.time() - started:.1f} s", flush=True)
     return ids
 
 
