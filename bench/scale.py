@@ -9,7 +9,8 @@ The workers are asyncio coroutines spread over `--procs` load-generator processe
 wait, echo/sleep jobs of three tasks per worker in all are submitted; the row gives the time until the
 job is completed, completions per second, the time until every worker had its first task, the
 Manager's CPU per task and its peak resident memory, and how many `GET /api/v3/jobs/{id}` polls
-(every 0.5 s, 10 s timeout) failed or were slow (> 1 s) meanwhile.
+(every 0.5 s, 10 s timeout) failed or were slow (> 1 s) meanwhile. Before the jobs come, the idle
+farm is watched for two long-poll rounds: the Manager's CPU share (of one core) spent on re-polls.
 
 `--burst N` adds a second measurement: 50 workers run a job of short tasks while N new workers
 register and sign on at once; it prints the task-update latency of the running ones (median, p99,
@@ -37,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._harness import ManagerProcess  # noqa: E402
 
 WAIT_S = 20
+IDLE_WINDOW_S = 2 * WAIT_S  # how long the idle farm is watched before the jobs come
 JOB_SIZE = 10_000
 REGISTER_CONCURRENCY = 200
 
@@ -210,6 +212,10 @@ def run_size(workers: int, procs: int, limit: float) -> dict:
                     if not all(c.is_alive() for c in children):
                         raise RuntimeError("a load generator died")
             reg_s = time.time() - t_reg
+            # Every worker waits for work: what the idle farm costs (their re-polls, every WAIT_S).
+            idle0, idle_t0 = sum(mproc.cpu_times()[:2]), time.time()
+            time.sleep(IDLE_WINDOW_S)
+            idle_share = (sum(mproc.cpu_times()[:2]) - idle0) / (time.time() - idle_t0)
             cpu0 = sum(mproc.cpu_times()[:2])
             t0 = time.time()
             job_ids = asyncio.run(_submit(manager.url, tasks))
@@ -232,7 +238,7 @@ def run_size(workers: int, procs: int, limit: float) -> dict:
             "elapsed": elapsed, "completions": completions, "rate": completions / elapsed,
             "all_first_s": all_first, "with_task": sum(1 for t in firsts if t),
             "cpu_ms_per_task": 1000 * cpu / max(completions, 1), "rss_mib": watch["rss"] / 2**20,
-            "job_get_failed": watch["failed"], "job_get_slow": watch["slow"],
+            "job_get_failed": watch["failed"], "job_get_slow": watch["slow"], "idle_share": idle_share,
             "errors": sum(r["errors"] for r in results)}
 
 
@@ -242,7 +248,7 @@ def _row(r: dict) -> str:
              else f"{r['with_task']:,} of {r['workers']:,} had one")
     return (f"| {r['workers']:,} | {r['tasks']:,} | {done} | {r['rate']:.0f} | {first} | "
             f"{r['cpu_ms_per_task']:.2f} ms | {r['rss_mib']:.0f} MiB | {r['job_get_failed']}/{r['job_get_slow']} | "
-            f"{r['register_s']:.0f} s / {r['submit_s']:.0f} s |")
+            f"{r['register_s']:.0f} s / {r['submit_s']:.0f} s | {100 * r['idle_share']:.0f}% |")
 
 
 # --- registration burst vs running workers ----------------------------------------------------------
@@ -308,8 +314,8 @@ def main() -> None:
     nofile = _raise_nofile()
     print(f"open-file limit {nofile}, {os.cpu_count()} cores, {args.procs} load-generator processes")
     print("| idle workers waiting | tasks | job done in | completions/s | every worker had a task after | "
-          "Manager CPU per task | RSS | job GETs failed/slow | sign-up / submission |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "Manager CPU per task | RSS | job GETs failed/slow | sign-up / submission | Manager CPU while idle |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for n in args.workers:
         print(_row(run_size(n, args.procs, args.limit)), flush=True)
     if args.burst:
