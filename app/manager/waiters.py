@@ -11,6 +11,12 @@ available starts one matching pass: per group with idle workers, one bounded que
 runnable tasks that group could take, and about that many of its longest-waiting workers are woken.
 A woken worker that finds nothing (the work went to another worker, or it is blocklisted) passes the
 wake-up on and is not woken again until the next change.
+
+Idle re-polls: a worker whose long-poll ended empty comes back every few seconds. When nothing that
+may make work available has happened since its last full claim found nothing (same generation,
+nothing about the worker changed), the scheduler query would find nothing again, so the re-poll
+only refreshes "last seen" and the worker's state (`still_nothing`). A full claim still runs at least
+every FULL_CLAIM_EVERY_S, so a change nobody signalled cannot strand a worker.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import asyncio
 import heapq
 import itertools
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +42,8 @@ Counter = Callable[[Sequence[tuple[Profile, int]]], Awaitable[Sequence[int]]]
 
 # A generation counter plus an event: the same primitive as the background loops' poke.
 _Signal = Wakeup
+
+FULL_CLAIM_EVERY_S = 60.0  # the longest an idle worker's re-polls skip the scheduler query
 
 
 @dataclass(eq=False)
@@ -77,6 +86,9 @@ class WorkQueue:
         self._parked_generation = -1
         self.passes = 0  # matching passes run (tests, benches)
         self.wakeups = 0  # workers woken for work
+        # Worker uuid -> (generation, profile, when) of its last full claim that found nothing.
+        self._empty: dict[str, tuple[int, Profile, float]] = {}
+        self.skipped_claims = 0  # re-polls answered without the scheduler query (tests, benches)
 
     def set_counter(self, counter: Counter) -> None:
         self._counter = counter
@@ -90,11 +102,32 @@ class WorkQueue:
 
     def worker_changed(self, worker_uuid: str) -> None:
         """A waiting worker's own state changed (tags, status request): let it look again now."""
+        self._empty.pop(worker_uuid, None)
         waiter = self._by_worker.get(worker_uuid)
         if waiter is not None and not waiter.woken and not waiter.gone:
             group = self._groups[waiter.profile]
             group.idle -= 1
             self._wake(waiter, group)  # its stale heap entry is skipped: it is woken now
+
+    # --- idle re-polls -------------------------------------------------------------------------
+    def found_nothing(self, worker_uuid: str, generation: int, profile: Profile) -> None:
+        """A full claim by this worker at `generation` found no task."""
+        self._empty[worker_uuid] = (generation, profile, time.monotonic())
+
+    def found_task(self, worker_uuid: str) -> None:
+        self._empty.pop(worker_uuid, None)
+
+    def still_nothing(self, worker_uuid: str) -> Profile | None:
+        """The worker's profile when a claim now would find nothing again (see the module text)."""
+        entry = self._empty.get(worker_uuid)
+        if entry is None:
+            return None
+        generation, profile, when = entry
+        if generation != self.generation or time.monotonic() - when > FULL_CLAIM_EVERY_S:
+            del self._empty[worker_uuid]
+            return None
+        self.skipped_claims += 1
+        return profile
 
     # --- the waiting side --------------------------------------------------------------------
     def enter(self, worker_uuid: str, profile: Profile, generation: int) -> WorkWaiter:

@@ -121,8 +121,16 @@ class WorkerSessions:
         try:
             while True:
                 generation = queue.generation
-                kind, payload = await self.machine.run_quick(_schedule_sync, ident.id)
+                profile = queue.still_nothing(ident.uuid)
+                if profile is not None:  # an idle re-poll and nothing changed: no scheduler query
+                    kind, payload = await self.machine.run_quick(_check_worker_sync, ident.id)
+                    payload = profile if kind == "none" else payload
+                else:
+                    kind, payload = await self.machine.run_quick(_schedule_sync, ident.id)
+                    if kind == "none":
+                        queue.found_nothing(ident.uuid, generation, payload)
                 if kind == "task":
+                    queue.found_task(ident.uuid)
                     claimed = True
                     worker, task, job = payload
                     commands = self.variables.expand_for_worker(task.commands, worker.platform or "linux")
@@ -269,7 +277,8 @@ def _state_changed_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMac
     statuses.reported(fx, workers.fetch_worker_by_id(worker_id), status, now)
 
 
-def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int):
+def _check_worker_sync(fx: Effects, now: dt.datetime, worker_id: int):
+    """The part of a claim about the worker itself: seen now, and whether it may take work."""
     worker = workers.fetch_worker_by_id(worker_id)
     _seen(worker, now)
     if worker.status_requested:
@@ -277,6 +286,13 @@ def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int):
     if worker.status != W.AWAKE:
         return ("not-awake", {"code": 409, "message": f"worker is {worker.status!r}, not awake; "
                                                      "announce the state first"})
+    return "none", worker
+
+
+def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int):
+    kind, worker = _check_worker_sync(fx, now, worker_id)
+    if kind != "none":
+        return kind, worker
     task_id = scheduler_queries.active_task_of_worker(worker_id)
     if task_id is None:
         types = [t for t in worker.supported_task_types.split(",") if t]
