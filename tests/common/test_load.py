@@ -71,7 +71,14 @@ def test_nvidia_smi_output_and_its_absence_are_said():
     assert value is None and "nvidia-smi failed" in note
     if subprocess.run(["which", "nvidia-smi"], capture_output=True).returncode != 0:
         assert read_nvidia_gpu() == (None, NO_GPU)
-        assert "no GPU reading" in LoadSampler().sample().describe()
+        # A worker process with no children (not rendering): the GPU is read, and its absence said.
+        # (Not this test process: in a full run it has children, which count as a render.)
+        idle_worker = subprocess.Popen(["sleep", "60"])
+        try:
+            assert "no GPU reading" in LoadSampler(root=idle_worker.pid).sample().describe()
+        finally:
+            idle_worker.kill()
+            idle_worker.wait()
 
 
 def test_a_foreign_burner_holds_the_worker_with_a_low_limit():
