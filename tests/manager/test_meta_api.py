@@ -160,3 +160,9 @@ async def test_wrong_method_and_unknown_path_get_json_errors(manager):
     assert status == 404 and "/api/v3/no-such-thing" in body["message"]
     status, _ = await manager.request("GET", "/api/v3/version")  # and the Manager keeps serving
     assert status == 200
+
+
+async def test_a_plain_get_on_the_event_stream_says_it_is_a_websocket(manager):
+    status, body = await manager.request("GET", "/api/v3/tablao/events")
+    assert status == 400
+    assert "websocket" in body["message"] and "Upgrade: websocket" in body["message"], body

@@ -21,6 +21,7 @@ import struct
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from app.api.errors import BadRequest
 from app.api.events import ManagerStarted
 from app.common import events as ev
 from app.common.jsontext import JsonRejected, parse_json
@@ -35,6 +36,9 @@ async def event_stream(request: web.Request) -> web.WebSocketResponse:
     config = request.app[SETTINGS].config
     heartbeat = config.events_heartbeat
     ws = web.WebSocketResponse(heartbeat=heartbeat if heartbeat > 0 else None)
+    if not ws.can_prepare(request).ok:
+        raise BadRequest("this is the live event stream, a websocket: connect with a websocket client "
+                         "(a request with `Upgrade: websocket`), e.g. ws://HOST:PORT/api/v3/tablao/events")
     await ws.prepare(request)
     bus = request.app[BUS]
     # `?types=a,b` filters from the first message on; a later subscribe command can change it.
