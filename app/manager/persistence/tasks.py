@@ -99,10 +99,14 @@ _RECOUNT_JOB = ("UPDATE tasks SET deps_left = (SELECT count(*) FROM task_depende
                 "WHERE job_id = {p} AND id IN (SELECT task_id FROM task_dependencies)")
 
 
-def completion_changed(task_id: int, completed: bool) -> None:
-    """A task became completed (or stopped being so): its dependents have one dependency less (more) left."""
+def completion_changed(task_id: int, completed: bool) -> bool:
+    """A task became completed (or stopped being so): its dependents have one dependency less (more) left.
+
+    Returns whether it has dependents.
+    """
     db = database_proxy.obj
-    db.execute_sql(_SHIFT_DEPENDENTS.format(p=db.param), [-1 if completed else 1, task_id])
+    cursor = db.execute_sql(_SHIFT_DEPENDENTS.format(p=db.param), [-1 if completed else 1, task_id])
+    return bool(cursor.rowcount)
 
 
 def recount_deps_left(job_id: int) -> None:

@@ -38,8 +38,9 @@ def change_task_status(
         fields["steps_completed"] = task.steps_total
     _adjust_job_steps(job, task, fields.get("steps_completed"), now)
     tasks.update_task(task.id, **fields)
+    unblocked = False  # whether this completion counts down other tasks' dependencies
     if old != new.value and T.COMPLETED.value in (old, new.value):
-        tasks.completion_changed(task.id, completed=new == T.COMPLETED)
+        unblocked = tasks.completion_changed(task.id, completed=new == T.COMPLETED) and new == T.COMPLETED
     task.status, task.updated_at = new.value, now
     if "steps_completed" in fields:
         task.steps_completed = fields["steps_completed"]
@@ -47,8 +48,10 @@ def change_task_status(
         suffix = f": {reason}" if reason else ""
         fx.log(job.uuid, task.uuid, f"task changed status {old} -> {new.value}{suffix}")
     fx.task_changed(task, job, old, worker)
-    if new in (T.QUEUED, T.SOFT_FAILED, T.COMPLETED):
-        fx.work_available = True  # a retry, or dependencies that may now be met
+    if new in (T.QUEUED, T.SOFT_FAILED) or unblocked:
+        # A retry, or dependencies that may now be met. A completion with no dependents makes no
+        # work runnable: waking waiting workers for it cost a matching pass per completed task.
+        fx.work_available = True
     if old != new:
         _job_follows_task(fx, job, task, new, now)
 
