@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path, PurePosixPath
@@ -31,6 +32,9 @@ class InvalidStorageId(BadRequest):
     """An id meant for a storage path is not a UUID (so it could escape the root)."""
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def canonical_uuid(value: str, what: str = "id") -> str:
     """Return `value` as a lower-case, hyphenated UUID string, or raise `InvalidStorageId`.
 
@@ -39,6 +43,8 @@ def canonical_uuid(value: str, what: str = "id") -> str:
     """
     if not isinstance(value, str):
         raise InvalidStorageId(f"{what} must be a UUID string")
+    if _CANONICAL_UUID.fullmatch(value):  # the usual case, without building a UUID object
+        return value
     try:
         parsed = uuid.UUID(value)
     except ValueError:

@@ -115,6 +115,18 @@ async def test_bad_task_id_is_refused(logs: TaskLogs) -> None:
         await logs.append(JOB, "../../../etc/passwd", "x")
 
 
+async def test_ids_in_other_spellings_reach_the_same_file_and_bad_ones_stay_refused(logs: TaskLogs) -> None:
+    # Paths are cached per job and per task; a refused id must not be cached as a path.
+    await logs.append(JOB, TASK, "one")
+    await logs.append(JOB.upper(), "{" + TASK.upper() + "}", "two")
+    assert await logs.whole(JOB, TASK) == "one\ntwo\n"
+    for _ in range(2):
+        with pytest.raises(InvalidStorageId):
+            await logs.append("../" + JOB[3:], TASK, "x")
+        with pytest.raises(InvalidStorageId):
+            await logs.append(JOB, TASK[:-1] + "/", "x")
+
+
 # Tail ----------------------------------------------------------------------------
 
 
