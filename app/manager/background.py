@@ -49,6 +49,7 @@ class TimeoutChecker:
                            first_delay=self.interval, sleep=self.machine.clock.sleep)
 
     async def check(self) -> None:
+        await self.machine.last_seen.flush()  # idle re-polls' times, kept in memory for a moment
         await self.machine.run(_check_timeouts_sync, self.statuses, self.task_timeout, self.worker_timeout,
                                self.policy)
 

@@ -122,9 +122,11 @@ class WorkerSessions:
             while True:
                 generation = queue.generation
                 profile = queue.still_nothing(ident.uuid)
-                if profile is not None:  # an idle re-poll and nothing changed: no scheduler query
-                    kind, payload = await self.machine.run_quick(_check_worker_sync, ident.id)
-                    payload = profile if kind == "none" else payload
+                if profile is not None:
+                    # An idle re-poll and nothing changed, neither the work nor this worker (any
+                    # change to its status or requests clears `still_nothing`): no store at all.
+                    self.machine.last_seen.note(ident.id, self.machine.clock.now().replace(tzinfo=None))
+                    kind, payload = "none", profile
                 else:
                     kind, payload = await self.machine.run_quick(_schedule_sync, ident.id)
                     if kind == "none":

@@ -56,3 +56,67 @@ async def test_idle_repolls_skip_the_query_and_work_still_reaches_every_worker(m
     finally:
         for w in workers:
             await w.close()
+
+
+def _count_transactions(store) -> list[int]:
+    """Counts store transactions (on the loop or the store thread) from now on."""
+    count = [0]
+    real = store._transaction
+
+    def counting(fn, *args, **kwargs):
+        count[0] += 1
+        return real(fn, *args, **kwargs)
+    store._transaction = counting
+    return count
+
+
+async def _last_seen(manager, worker: HttpWorker) -> str:
+    status, body = await manager.request("GET", f"/api/v3/worker-mgt/workers/{worker.uuid}")
+    assert status == 200, body
+    return body["last_seen"]
+
+
+async def test_idle_repolls_touch_no_store_and_their_last_seen_is_written_in_one_batch(manager_factory):
+    manager = await manager_factory(worker_timeout=600.0, task_timeout=600.0)
+    last_seen = manager.services.machine.last_seen
+    last_seen.flush_every_s = 3600  # only explicit flushes in this test
+    workers = [await HttpWorker(manager.url, name=f"w{i}").register_and_sign_on() for i in range(3)]
+    try:
+        for w in workers:
+            assert (await w.claim(wait=0.1))[0] == 204  # a full claim each: nothing to do
+        seen_before = [await _last_seen(manager, w) for w in workers]
+        await asyncio.sleep(1.2)  # past the resolution of "last seen"
+        transactions = _count_transactions(manager.services.store)
+        for _ in range(3):
+            answers = await asyncio.gather(*(w.claim(wait=0.1) for w in workers))
+            assert all(status == 204 for status, _ in answers), answers
+        assert transactions[0] == 0  # nine re-polls, not one store transaction
+        assert [await _last_seen(manager, w) for w in workers] == seen_before  # waiting in memory
+        before_flush = transactions[0]
+        await last_seen.flush()
+        assert transactions[0] - before_flush == 1  # one batch for all three
+        after = [await _last_seen(manager, w) for w in workers]
+        assert all(new > old for new, old in zip(after, seen_before, strict=True)), (seen_before, after)
+    finally:
+        for w in workers:
+            await w.close()
+
+
+async def test_the_timeout_check_sees_the_last_seen_of_idle_repolls(manager_factory):
+    # A worker that only re-polls (answered from memory) must not time out: the check flushes first.
+    manager = await manager_factory(worker_timeout=1.0, task_timeout=600.0)
+    manager.services.machine.last_seen.flush_every_s = 3600
+    worker = await HttpWorker(manager.url, name="idle").register_and_sign_on()
+    try:
+        assert (await worker.claim(wait=0.2))[0] == 204
+        skipped = manager.services.waiters.work.skipped_claims
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 3.0  # three worker timeouts, several timeout checks
+        while loop.time() < until:
+            status, body = await worker.claim(wait=0.2)
+            assert status == 204, body
+        assert manager.services.waiters.work.skipped_claims - skipped >= 5  # answered from memory
+        status, body = await manager.request("GET", f"/api/v3/worker-mgt/workers/{worker.uuid}")
+        assert body["status"] == "awake", body
+    finally:
+        await worker.close()

@@ -159,3 +159,14 @@ def status_counts() -> dict[str, int]:
     rows = (Worker.select(Worker.status, pw.fn.COUNT(Worker.id))
             .where(Worker.deleted_at.is_null()).group_by(Worker.status).tuples())
     return dict(rows)
+
+
+def set_last_seen(seen: dict[int, dt.datetime]) -> None:
+    """Move workers' `last_seen_at` forward (never back) to the given times, in one statement."""
+    if not seen:
+        return
+    db = database_proxy.obj
+    p = db.param
+    sql = (f"UPDATE workers SET last_seen_at = {p} "
+           f"WHERE id = {p} AND (last_seen_at IS NULL OR last_seen_at < {p})")
+    db.cursor().executemany(sql, [(when, worker_id, when) for worker_id, when in seen.items()])

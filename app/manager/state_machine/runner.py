@@ -8,6 +8,7 @@ from typing import Any, Protocol, TypeVar
 
 from app.common.clock import Clock
 from app.common.events import EventBus
+from app.manager.last_seen import LastSeen
 from app.manager.persistence.db import STORE_BUSY, USE_THREAD, Store
 from app.manager.state_machine.effects import Effects
 from app.manager.waiters import Waiters
@@ -25,6 +26,7 @@ class TaskLogWriter(Protocol):
 class StatusMachine:
     def __init__(self, store: Store, bus: EventBus, logs: TaskLogWriter, waiters: Waiters, clock: Clock):
         self.store, self.bus, self.logs, self.waiters, self.clock = store, bus, logs, waiters, clock
+        self.last_seen = LastSeen(self.run_quick)
 
     async def run(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Run `fn(fx, now, *args)` in one store transaction, then apply the collected effects."""
@@ -67,5 +69,6 @@ class StatusMachine:
                 _log.exception("queueing task log lines failed")
 
     async def drain(self) -> None:
-        """Wait for pending log writes (shutdown, tests)."""
+        """Write pending "last seen" times and wait for pending log writes (shutdown, tests)."""
+        await self.last_seen.close()
         await self.logs.drain()

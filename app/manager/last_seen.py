@@ -1,0 +1,79 @@
+"""Workers' "last seen" times from idle re-polls, written in batches.
+
+A farm of 10,000 idle workers re-polls its long-poll 500 times a second. A re-poll that the work
+queue answers without the scheduler query (nothing changed since the worker's last claim found
+nothing, see `app.manager.waiters`) still cost a store transaction, only to move `last_seen_at`
+forward. Here the time waits in memory and goes to the database for every worker at once, in one
+transaction, at most FLUSH_EVERY_S later. The timeout check flushes before it reads the times, and
+so does shutdown; a crash loses at most FLUSH_EVERY_S of "last seen", never a job, task or status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app.manager.persistence import workers
+
+_log = logging.getLogger(__name__)
+
+FLUSH_EVERY_S = 2.0
+
+# Runs `fn(fx, now, *args)` in a store transaction: `StatusMachine.run_quick`.
+Runner = Callable[..., Awaitable[Any]]
+
+
+class LastSeen:
+    def __init__(self, run: Runner, flush_every_s: float = FLUSH_EVERY_S) -> None:
+        self._run = run
+        self.flush_every_s = flush_every_s
+        self._pending: dict[int, dt.datetime] = {}
+        self._timer: asyncio.Task[None] | None = None
+        self.flushes = 0  # batches written (tests, benches)
+
+    def note(self, worker_id: int, now: dt.datetime) -> None:
+        """The worker was seen at `now` (naive UTC, like the database's times)."""
+        self._pending[worker_id] = now
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().create_task(self._flush_later(), name="last seen")
+
+    def pending(self, worker_id: int) -> dt.datetime | None:
+        return self._pending.get(worker_id)
+
+    async def _flush_later(self) -> None:
+        try:
+            await asyncio.sleep(self.flush_every_s)
+        finally:
+            self._timer = None
+        try:
+            await self.flush()
+        except Exception:  # noqa: BLE001 - the times stay pending and go with the next batch
+            _log.exception("writing workers' last-seen times failed")
+
+    async def flush(self) -> None:
+        """Write what is pending now (before reading the times, and at shutdown)."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, {}
+        try:
+            await self._run(_write_sync, batch)
+        except BaseException:
+            for worker_id, when in batch.items():  # not written: keep them, unless newer came
+                self._pending.setdefault(worker_id, when)
+            raise
+        self.flushes += 1
+
+    async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+        await self.flush()
+
+
+def _write_sync(fx: Any, now: dt.datetime, batch: dict[int, dt.datetime]) -> None:
+    workers.set_last_seen(batch)
