@@ -9,7 +9,8 @@ The workers are asyncio coroutines spread over `--procs` load-generator processe
 wait, echo/sleep jobs of three tasks per worker in all are submitted; the row gives the time until the
 job is completed, completions per second, the time until every worker had its first task, the
 Manager's CPU per task and its peak resident memory, and how many `GET /api/v3/jobs/{id}` polls
-(every 0.5 s, 10 s timeout) failed or were slow (> 1 s) meanwhile. Before the jobs come, the idle
+(every 0.5 s, 10 s timeout) failed or were slow (> 1 s) meanwhile, with the median and longest
+answer time of those that were answered. Before the jobs come, the idle
 farm is watched for two long-poll rounds: the Manager's CPU share (of one core) spent on re-polls.
 
 `--burst N` adds a second measurement: 50 workers run a job of short tasks while N new workers
@@ -146,6 +147,7 @@ async def _watch_jobs(url: str, job_ids: list[str], limit: float, t0: float, sub
     """Poll the jobs until completed; `limit` counts from the end of the submission."""
     failed = slow = 0
     peak_rss = 0
+    latencies: list[float] = []
     pending = list(job_ids)
     async with aiohttp.ClientSession(url, timeout=aiohttp.ClientTimeout(total=10)) as session:
         while True:
@@ -154,17 +156,19 @@ async def _watch_jobs(url: str, job_ids: list[str], limit: float, t0: float, sub
             try:
                 async with session.get(f"/api/v3/jobs/{pending[0]}") as resp:
                     job = await resp.json()
-                if time.time() - started > 1:
+                latencies.append(time.time() - started)
+                if latencies[-1] > 1:
                     slow += 1
                 if job["status"] == "completed":
                     pending.pop(0)
                     if not pending:
-                        return {"done": time.time() - t0, "failed": failed, "slow": slow, "rss": peak_rss}
+                        return {"done": time.time() - t0, "failed": failed, "slow": slow, "rss": peak_rss,
+                                "latencies": latencies}
                     continue
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 failed += 1
             if time.time() - t0 > limit + submitted:
-                return {"done": None, "failed": failed, "slow": slow, "rss": peak_rss}
+                return {"done": None, "failed": failed, "slow": slow, "rss": peak_rss, "latencies": latencies}
             await asyncio.sleep(0.5)
 
 
@@ -239,7 +243,13 @@ def run_size(workers: int, procs: int, limit: float) -> dict:
             "all_first_s": all_first, "with_task": sum(1 for t in firsts if t),
             "cpu_ms_per_task": 1000 * cpu / max(completions, 1), "rss_mib": watch["rss"] / 2**20,
             "job_get_failed": watch["failed"], "job_get_slow": watch["slow"], "idle_share": idle_share,
+            "job_get_median_s": statistics.median(watch["latencies"]) if watch["latencies"] else None,
+            "job_get_max_s": max(watch["latencies"]) if watch["latencies"] else None,
             "errors": sum(r["errors"] for r in results)}
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
 
 
 def _row(r: dict) -> str:
@@ -247,7 +257,8 @@ def _row(r: dict) -> str:
     first = (f"{r['all_first_s']:.1f} s" if r["all_first_s"] is not None
              else f"{r['with_task']:,} of {r['workers']:,} had one")
     return (f"| {r['workers']:,} | {r['tasks']:,} | {done} | {r['rate']:.0f} | {first} | "
-            f"{r['cpu_ms_per_task']:.2f} ms | {r['rss_mib']:.0f} MiB | {r['job_get_failed']}/{r['job_get_slow']} | "
+            f"{r['cpu_ms_per_task']:.2f} ms | {r['rss_mib']:.0f} MiB | {r['job_get_failed']}/{r['job_get_slow']} "
+            f"({_secs(r['job_get_median_s'])} / {_secs(r['job_get_max_s'])}) | "
             f"{r['register_s']:.0f} s / {r['submit_s']:.0f} s | {100 * r['idle_share']:.0f}% |")
 
 
@@ -314,7 +325,7 @@ def main() -> None:
     nofile = _raise_nofile()
     print(f"open-file limit {nofile}, {os.cpu_count()} cores, {args.procs} load-generator processes")
     print("| idle workers waiting | tasks | job done in | completions/s | every worker had a task after | "
-          "Manager CPU per task | RSS | job GETs failed/slow | sign-up / submission | Manager CPU while idle |")
+          "Manager CPU per task | RSS | job GETs failed/slow (median / longest) | sign-up / submission | Manager CPU while idle |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for n in args.workers:
         print(_row(run_size(n, args.procs, args.limit)), flush=True)
