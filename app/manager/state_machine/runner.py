@@ -9,6 +9,7 @@ from typing import Any, Protocol, TypeVar
 from app.common.clock import Clock
 from app.common.events import EventBus
 from app.manager.last_seen import LastSeen
+from app.manager.loop_turns import LoopTurns
 from app.manager.persistence.db import STORE_BUSY, USE_THREAD, Store
 from app.manager.state_machine.effects import Effects
 from app.manager.waiters import Waiters
@@ -27,6 +28,7 @@ class StatusMachine:
     def __init__(self, store: Store, bus: EventBus, logs: TaskLogWriter, waiters: Waiters, clock: Clock):
         self.store, self.bus, self.logs, self.waiters, self.clock = store, bus, logs, waiters, clock
         self.last_seen = LastSeen(self.run_quick)
+        self.turns = LoopTurns()
 
     async def run(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Run `fn(fx, now, *args)` in one store transaction, then apply the collected effects."""
@@ -37,12 +39,17 @@ class StatusMachine:
         return result
 
     async def run_quick(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-        """`run` for short, indexed work (the worker hot path): on the loop when the store is idle."""
+        """`run` for short, indexed work (the worker hot path): on the loop when the store is idle.
+
+        In turn with everything else on the loop: a few of these per loop iteration (`LoopTurns`).
+        """
+        await self.turns.turn()
         fx = Effects()
         now = self.clock.now().replace(tzinfo=None)
         result = self.store.try_quick(fn, fx, now, *args, **kwargs)
         while result is STORE_BUSY:  # nothing was done; the store thread is working
             await self.store.wait_idle()
+            await self.turns.turn()  # all that waited for the store thread: not in one iteration
             result = self.store.try_quick(fn, fx, now, *args, **kwargs)
         if result is USE_THREAD:  # nothing was kept: run it on the store thread, with fresh effects
             fx = Effects()
