@@ -12,12 +12,6 @@ runnable tasks that group could take, and about that many of its longest-waiting
 A woken worker that finds nothing (the work went to another worker, or it is blocklisted) passes the
 wake-up on and is not woken again until the next change.
 
-At most MAX_WOKEN workers are out claiming at once; the next ones are woken as those come back. A
-woken claim runs on the event loop in the loop turn after its wake-up, so waking 10,000 workers for
-10,000 new tasks made one turn of 10,000 claims: everything else (a job submission's next step, a
-dashboard GET, a task update) waited that whole turn, 10 s and more. Work is not handed out slower
-for it: the claims run one after another either way.
-
 Idle re-polls: a worker whose long-poll ended empty comes back every few seconds. When nothing that
 may make work available has happened since its last full claim found nothing (same generation,
 nothing about the worker changed), the scheduler query would find nothing again, so the re-poll
@@ -50,8 +44,6 @@ Counter = Callable[[Sequence[tuple[Profile, int]]], Awaitable[Sequence[int]]]
 _Signal = Wakeup
 
 FULL_CLAIM_EVERY_S = 60.0  # the longest an idle worker's re-polls skip the scheduler query
-MAX_WOKEN = 64  # woken workers out claiming at once (see the module text)
-REFILL_AT = MAX_WOKEN // 2  # a capped pass runs again once this few are still out
 
 
 @dataclass(eq=False)
@@ -92,9 +84,6 @@ class WorkQueue:
         self._pass: asyncio.Task[None] | None = None
         self._parked: list[WorkWaiter] = []
         self._parked_generation = -1
-        self._woken = 0  # woken workers not yet back, in all groups
-        self._capped = False  # the last pass left runnable work for the next refill
-        self._first_group = 0  # where the next capped pass starts, so no group waits behind another
         self.passes = 0  # matching passes run (tests, benches)
         self.wakeups = 0  # workers woken for work
         # Worker uuid -> (generation, profile, when) of its last full claim that found nothing.
@@ -154,7 +143,7 @@ class WorkQueue:
             # Woken, and the claim found nothing: the work went elsewhere or is not for this
             # worker. Back in its place in the line, and let the next one try.
             waiter.woken = False
-            self._unwake(self._groups[waiter.profile])
+            self._groups[waiter.profile].woken -= 1
             self._drop_empty(waiter.profile)
             waiter.profile, waiter.tried = profile, generation
             self._push(waiter)
@@ -185,7 +174,7 @@ class WorkQueue:
             del self._by_worker[waiter.worker_uuid]
         group = self._groups[waiter.profile]
         if waiter.woken:
-            self._unwake(group)
+            group.woken -= 1
             if not claimed:  # it was woken for work it did not take: someone else may
                 self._request_pass()
         else:
@@ -223,18 +212,9 @@ class WorkQueue:
         if group is not None and group.idle <= 0 and group.woken <= 0:
             del self._groups[profile]
 
-    def _unwake(self, group: _Group) -> None:
-        """A woken worker is back (claimed, found nothing, or left)."""
-        group.woken -= 1
-        self._woken -= 1
-        if self._capped and self._woken <= REFILL_AT:
-            self._capped = False
-            self._request_pass()
-
     def _wake(self, waiter: WorkWaiter, group: _Group) -> None:
         waiter.woken = True
         group.woken += 1
-        self._woken += 1
         self.wakeups += 1
         if waiter._future is not None and not waiter._future.done():
             waiter._future.set_result(None)
@@ -272,24 +252,14 @@ class WorkQueue:
         if self._counter is None:
             self._wake_all()
             return
-        if self._woken >= MAX_WOKEN:
-            self._capped = True  # the refill asks again
-            return
         generation = self.generation
         counts = await self._counter(wanted)
         woken: list[WorkWaiter] = []
-        budget = MAX_WOKEN - self._woken
-        start = self._first_group % len(wanted)
-        self._first_group += 1
-        order = list(zip(wanted, counts, strict=True))
-        for (profile, _), count in order[start:] + order[:start]:
+        for (profile, _), count in zip(wanted, counts, strict=True):
             group = self._groups.get(profile)
             if group is None:
                 continue
             need = count - group.woken
-            if need > budget:
-                need = budget
-                self._capped = True
             while need > 0 and group.heap:
                 waiter = heapq.heappop(group.heap)
                 if waiter.gone or waiter.woken or waiter.profile != profile:
@@ -302,10 +272,8 @@ class WorkQueue:
                 group.idle -= 1
                 waiter.woken = True
                 group.woken += 1
-                self._woken += 1
                 woken.append(waiter)
                 need -= 1
-                budget -= 1
         # Oldest first, so the worker waiting longest claims first when two are woken for one task.
         woken.sort()
         for waiter in woken:

@@ -133,31 +133,3 @@ async def test_without_a_counter_everyone_is_woken():
     queue.work_available()
     await _settle()
     assert all(t.done() for _, t in waiting)
-
-
-async def test_at_most_max_woken_are_out_claiming_and_the_rest_follow_as_they_come_back():
-    from app.manager.waiters import MAX_WOKEN
-    queue, runnable = _queue()
-    waiting = [await _waiting(queue, f"w{i}") for i in range(3 * MAX_WOKEN)]
-    tasks = 2 * MAX_WOKEN + 5
-    runnable.tasks[MISC] = tasks
-    queue.work_available()
-    await _settle()
-    out = [w for w, t in waiting if t.done()]
-    assert len(out) == MAX_WOKEN  # the first MAX_WOKEN in line, not all that could take a task
-    assert [w.worker_uuid for w in out] == [f"w{i}" for i in range(MAX_WOKEN)]
-    claimed = []
-    peak = 0
-    while out:
-        waiter = out.pop(0)
-        queue.leave(waiter, claimed=True)  # it took a task
-        claimed.append(waiter.worker_uuid)
-        runnable.tasks[MISC] -= 1
-        await _settle()
-        now_out = [w for w, t in waiting if t.done() and not w.gone]
-        peak = max(peak, len(now_out))
-        out = now_out
-    assert len(claimed) == tasks  # every task reached a worker
-    assert claimed == [f"w{i}" for i in range(tasks)]  # in the order they started waiting
-    assert peak <= MAX_WOKEN
-    assert not any(t.done() for _, t in waiting[tasks:])  # nobody woken for work that is gone
