@@ -13,6 +13,11 @@ between, so it waits for about PER_TURN transactions, whatever the size of the f
 done slower for it: the transactions run one after another either way. When the loop is not busy
 a call goes through at once, without a hop. Workers woken together for new work (`WorkQueue`) line
 up here in the order they were woken, which is the order they started waiting.
+
+Running work goes first: a call made with `first=True` (a running task's update, "may I go on")
+waits only behind others of its kind. A burst of thousands of sign-ups or claims then cannot hold
+up the workers that are rendering. Every first call is followed by a normal one from the same
+worker (its next claim), so the normal line is never starved.
 """
 
 from __future__ import annotations
@@ -28,21 +33,23 @@ class LoopTurns:
         self.per_turn = per_turn
         self._granted = 0  # calls let through since the last pump
         self._waiting: deque[asyncio.Future[None]] = deque()
+        self._first: deque[asyncio.Future[None]] = deque()  # running work: before `_waiting`
         self._pump_armed = False
         self.queued = 0  # calls that had to wait for a later iteration (tests, benches)
 
     @property
     def waiting(self) -> int:
-        return len(self._waiting)
+        return len(self._waiting) + len(self._first)
 
-    async def turn(self) -> None:
+    async def turn(self, first: bool = False) -> None:
         """Return when this call may run; at once while fewer than PER_TURN ran this iteration."""
-        if not self._waiting and self._granted < self.per_turn:
+        ahead = self._first if first else self._first or self._waiting
+        if not ahead and self._granted < self.per_turn:
             self._granted += 1
             self._arm()
             return
         future = asyncio.get_running_loop().create_future()
-        self._waiting.append(future)
+        (self._first if first else self._waiting).append(future)
         self.queued += 1
         self._arm()
         await future  # cancelled while waiting: the pump skips it
@@ -56,10 +63,11 @@ class LoopTurns:
         """Once per iteration while anything was let through or waits: let the next ones through."""
         self._pump_armed = False
         self._granted = 0
-        while self._waiting and self._granted < self.per_turn:
-            future = self._waiting.popleft()
-            if not future.done():
-                future.set_result(None)
-                self._granted += 1
-        if self._waiting:
+        for line in (self._first, self._waiting):
+            while line and self._granted < self.per_turn:
+                future = line.popleft()
+                if not future.done():
+                    future.set_result(None)
+                    self._granted += 1
+        if self._first or self._waiting:
             self._arm()

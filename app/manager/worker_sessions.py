@@ -169,8 +169,9 @@ class WorkerSessions:
         log_text = body.get("log") or ""
         if not isinstance(log_text, str):
             raise BadRequest("`log` must be a string")
+        # Running work goes before sign-ups and claims on the loop (loop_turns.py).
         return await self.machine.run_quick(_task_update_sync, ident.id, task_uuid, status, activity, steps,
-                                      self.policy), log_text
+                                            self.policy, turn_first=True), log_text
 
     async def owned_task_job(self, ident: WorkerIdentity, task_uuid: str) -> str:
         """The job of a task this worker is running; 409 when the task is someone else's."""
@@ -181,7 +182,7 @@ class WorkerSessions:
         waiters = self.machine.waiters
         task_sig, worker_sig = waiters.task_signal(task_uuid), waiters.worker_signal(ident.uuid)
         gens = (task_sig.generation, worker_sig.generation)
-        answer = await self.machine.run_quick(_may_i_run_sync, ident.id, task_uuid)
+        answer = await self.machine.run_quick(_may_i_run_sync, ident.id, task_uuid, turn_first=True)
         if not answer["mayKeepRunning"] or wait_s <= 0:
             return answer
         wait_s = min(wait_s, self.max_wait_s)
@@ -192,7 +193,7 @@ class WorkerSessions:
         finally:
             for w in waits:
                 w.cancel()
-        return await self.machine.run_quick(_may_i_run_sync, ident.id, task_uuid)
+        return await self.machine.run_quick(_may_i_run_sync, ident.id, task_uuid, turn_first=True)
 
     def _local_now(self) -> dt.datetime:
         return self.machine.clock.now().astimezone(self.local_tz)

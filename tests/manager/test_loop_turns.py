@@ -51,6 +51,30 @@ async def test_a_cancelled_waiter_takes_no_place():
     assert turns.waiting == 0
 
 
+async def test_running_work_goes_before_the_waiting_line_and_the_line_still_moves():
+    turns = LoopTurns(per_turn=2)
+    ran: list[str] = []
+
+    async def call(name: str, first: bool = False) -> None:
+        await turns.turn(first)
+        ran.append(name)
+
+    normal = [asyncio.create_task(call(f"claim{i}")) for i in range(8)]
+    await asyncio.sleep(0)  # two went through; six wait
+    assert turns.waiting == 6
+    updates = [asyncio.create_task(call(f"update{i}", first=True)) for i in range(3)]
+    await asyncio.sleep(0)
+    in_line = len(turns._waiting)  # claims not yet let through: the last ones, the line is FIFO
+    still_waiting = [f"claim{i}" for i in range(8 - in_line, 8)]
+    await asyncio.gather(*normal, *updates)
+    claims = [r for r in ran if r.startswith("claim")]
+    assert claims == [f"claim{i}" for i in range(8)]  # the waiting line keeps its order
+    last_update = max(ran.index(f"update{i}") for i in range(3))
+    # The updates went before every claim that was still waiting when they came.
+    assert all(ran.index(c) > last_update for c in still_waiting), (ran, still_waiting)
+    assert len(still_waiting) >= 2 and turns.waiting == 0
+
+
 # --- with a real Manager ---------------------------------------------------------------------------
 
 _MANY = """

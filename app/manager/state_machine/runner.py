@@ -38,18 +38,19 @@ class StatusMachine:
         self.apply(fx)
         return result
 
-    async def run_quick(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    async def run_quick(self, fn: Callable[..., R], *args: Any, turn_first: bool = False, **kwargs: Any) -> R:
         """`run` for short, indexed work (the worker hot path): on the loop when the store is idle.
 
-        In turn with everything else on the loop: a few of these per loop iteration (`LoopTurns`).
+        In turn with everything else on the loop: a few of these per loop iteration (`LoopTurns`);
+        `turn_first` for running work (task updates), which goes before sign-ups and claims.
         """
-        await self.turns.turn()
+        await self.turns.turn(turn_first)
         fx = Effects()
         now = self.clock.now().replace(tzinfo=None)
         result = self.store.try_quick(fn, fx, now, *args, **kwargs)
         while result is STORE_BUSY:  # nothing was done; the store thread is working
             await self.store.wait_idle()
-            await self.turns.turn()  # all that waited for the store thread: not in one iteration
+            await self.turns.turn(turn_first)  # all that waited for the store thread: not in one iteration
             result = self.store.try_quick(fn, fx, now, *args, **kwargs)
         if result is USE_THREAD:  # nothing was kept: run it on the store thread, with fresh effects
             fx = Effects()
