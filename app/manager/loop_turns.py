@@ -18,6 +18,10 @@ Running work goes first: a call made with `first=True` (a running task's update,
 waits only behind others of its kind. A burst of thousands of sign-ups or claims then cannot hold
 up the workers that are rendering. Every first call is followed by a normal one from the same
 worker (its next claim), so the normal line is never starved.
+
+A call that was let through but found the store thread at work waits for it and then comes back
+with `again=True`: that line goes before both others, so a call never loses its place to one that
+came later (a woken worker waiting longest must still claim first).
 """
 
 from __future__ import annotations
@@ -34,22 +38,29 @@ class LoopTurns:
         self._granted = 0  # calls let through since the last pump
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._first: deque[asyncio.Future[None]] = deque()  # running work: before `_waiting`
+        self._again: deque[asyncio.Future[None]] = deque()  # back from the store thread: before all
         self._pump_armed = False
+        self.stalled = 0  # calls let through that wait for the store thread (see StatusMachine.run_quick)
         self.queued = 0  # calls that had to wait for a later iteration (tests, benches)
 
     @property
     def waiting(self) -> int:
-        return len(self._waiting) + len(self._first)
+        return len(self._waiting) + len(self._first) + len(self._again)
 
-    async def turn(self, first: bool = False) -> None:
+    async def turn(self, first: bool = False, again: bool = False) -> None:
         """Return when this call may run; at once while fewer than PER_TURN ran this iteration."""
-        ahead = self._first if first else self._first or self._waiting
+        if again:
+            line, ahead = self._again, bool(self._again)
+        elif first:
+            line, ahead = self._first, bool(self._again or self._first)
+        else:
+            line, ahead = self._waiting, bool(self._again or self._first or self._waiting)
         if not ahead and self._granted < self.per_turn:
             self._granted += 1
             self._arm()
             return
         future = asyncio.get_running_loop().create_future()
-        (self._first if first else self._waiting).append(future)
+        line.append(future)
         self.queued += 1
         self._arm()
         await future  # cancelled while waiting: the pump skips it
@@ -63,11 +74,11 @@ class LoopTurns:
         """Once per iteration while anything was let through or waits: let the next ones through."""
         self._pump_armed = False
         self._granted = 0
-        for line in (self._first, self._waiting):
+        for line in (self._again, self._first, self._waiting):
             while line and self._granted < self.per_turn:
                 future = line.popleft()
                 if not future.done():
                     future.set_result(None)
                     self._granted += 1
-        if self._first or self._waiting:
+        if self._again or self._first or self._waiting:
             self._arm()

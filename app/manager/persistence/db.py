@@ -51,6 +51,7 @@ class _NotNow:
         return self.name
 
 
+IDLE_RECHECK_S = 5.0  # the longest `wait_idle` waits for a wake-up that may never come (call_sync)
 STORE_BUSY = _NotNow("STORE_BUSY")  # the store thread holds the connection: `await wait_idle()`, retry
 USE_THREAD = _NotNow("USE_THREAD")  # run it with `call` (other driver, or another program's lock)
 
@@ -191,10 +192,17 @@ class Store:
         """Wait until the store thread finishes its current piece of work."""
         waiter = asyncio.get_running_loop().create_future()
         self._idle_waiters.append(waiter)
-        # Jobs submitted from synchronous code (`call_sync`) wake nobody; look again now and then.
+        # Every job of the store thread wakes the waiters when it ends. Only jobs submitted from
+        # synchronous code (`call_sync`: tests, one-shot commands) wake nobody: look again now and
+        # then. Not often: a caller that looks again too early takes a later place in the line
+        # (`StatusMachine.run_quick`), and a store job can take a second on a loaded machine.
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(0.25):
+            async with asyncio.timeout(IDLE_RECHECK_S):
                 await waiter
+
+    def wake_idle_waiters(self) -> None:
+        """Let every `wait_idle` caller look again now."""
+        self._wake_idle_waiters()
 
     def _wake_idle_waiters(self) -> None:
         waiters, self._idle_waiters = self._idle_waiters, []

@@ -47,11 +47,22 @@ class StatusMachine:
         await self.turns.turn(turn_first)
         fx = Effects()
         now = self.clock.now().replace(tzinfo=None)
-        result = self.store.try_quick(fn, fx, now, *args, **kwargs)
-        while result is STORE_BUSY:  # nothing was done; the store thread is working
-            await self.store.wait_idle()
-            await self.turns.turn(turn_first)  # all that waited for the store thread: not in one iteration
-            result = self.store.try_quick(fn, fx, now, *args, **kwargs)
+        turns = self.turns
+        # While calls let through before this one wait for the store thread, wait behind them:
+        # a later call must not take the task an earlier (longer waiting) worker was woken for.
+        result = STORE_BUSY if turns.stalled else self.store.try_quick(fn, fx, now, *args, **kwargs)
+        if result is STORE_BUSY:  # nothing was done; the store thread is working
+            turns.stalled += 1
+            try:
+                while result is STORE_BUSY:
+                    await self.store.wait_idle()
+                    # Back in turn (not all in one iteration), ahead of calls that came meanwhile.
+                    await turns.turn(turn_first, again=True)
+                    result = self.store.try_quick(fn, fx, now, *args, **kwargs)
+            finally:
+                turns.stalled -= 1
+            # Calls that stalled behind this one (with the store thread idle) wait for no thread.
+            self.store.wake_idle_waiters()
         if result is USE_THREAD:  # nothing was kept: run it on the store thread, with fresh effects
             fx = Effects()
             result = await self.store.call(fn, fx, now, *args, **kwargs)
