@@ -204,12 +204,14 @@ class ManagerService:
     async def run(self) -> bool:
         """Serve until cancelled; returns True when a restart was asked for (setup assistant)."""
         from app.manager.fd_limit import raise_open_file_limit
+        from app.manager.gc_pace import pace_collector
         from app.manager.web.app import HttpServer, create_app
 
         services = self.services
         # The loop and the store thread hand the GIL back and forth on every request; Python's
         # default 5 ms switch interval turns that into convoys (measured: bench/farm.py claims).
         sys.setswitchinterval(0.0005)
+        pace_collector()  # thousands of long-polls: the default pace spends a tenth of the CPU collecting
         raise_open_file_limit()  # before the server: its connection cap is computed from it
         await services.store.open()
         try:

@@ -1,0 +1,165 @@
+"""Bench: the floor under `bench/scale.py`, the same load against a server that only speaks HTTP.
+
+Run by hand: `.venv/bin/python bench/http_floor.py [--workers 1000 10000] [--procs 2]`.
+Prints one row per farm size in `bench/scale.py`'s table format, then the same row for the real
+Manager measured in the same run; asserts nothing.
+
+The "null Manager" here answers the routes the simulated workers and the job poller use, from memory,
+with no store, no scheduler, no task logs, no events and no authentication: a queue of task ids and a
+line of waiting long-polls. What it needs per task (two HTTP requests and their JSON) is the least any
+Manager written on aiohttp needs on this machine, with the load generators sharing its cores. If the
+null server cannot finish 30,000 tasks in 30 s here, neither can the real one, and the ratio between
+the two rows is what the Manager's own work costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import scale  # noqa: E402
+from bench._harness import ROOT, ManagerProcess, free_port  # noqa: E402
+
+
+# --- the null Manager (runs in its own process) -----------------------------------------------------
+def _null_app() -> web.Application:
+    queue: collections.deque[tuple[str, str]] = collections.deque()
+    waiting: collections.deque[asyncio.Future] = collections.deque()
+    jobs: dict[str, list[int]] = {}  # job id -> [tasks, completed]
+    owner: dict[str, str] = {}  # task id -> job id
+
+    def hand_out() -> None:
+        while queue and waiting:
+            fut = waiting.popleft()
+            if not fut.done():
+                fut.set_result(queue.popleft())
+
+    async def register(request: web.Request) -> web.Response:
+        await request.json()
+        return web.json_response({"uuid": str(uuid.uuid4())})
+
+    async def sign_on(request: web.Request) -> web.Response:
+        await request.json()
+        return web.json_response({})
+
+    async def state_changed(request: web.Request) -> web.Response:
+        await request.json()
+        return web.Response(status=204)
+
+    async def claim(request: web.Request) -> web.Response:
+        if queue:
+            task_id, job_id = queue.popleft()
+        else:
+            fut = asyncio.get_running_loop().create_future()
+            waiting.append(fut)
+            try:
+                async with asyncio.timeout(float(request.headers.get("X-Tablao-Wait", "0"))):
+                    task_id, job_id = await fut
+            except TimeoutError:
+                return web.Response(status=204)
+        return web.json_response({"uuid": task_id, "job": job_id, "name": "sleep", "status": "active",
+                                  "commands": [{"name": "sleep", "parameters": {"duration_in_seconds": 0}}]})
+
+    async def update(request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("taskStatus") == "completed":
+            jobs[owner.pop(request.match_info["task"])][1] += 1
+        return web.Response(status=204)
+
+    async def submit(request: web.Request) -> web.Response:
+        body = await request.json()
+        size = body["settings"]["sleep_repeats"] + 1
+        job_id = str(uuid.uuid4())
+        jobs[job_id] = [size, 0]
+        for _ in range(size):
+            task_id = str(uuid.uuid4())
+            owner[task_id] = job_id
+            queue.append((task_id, job_id))
+        hand_out()
+        return web.json_response({"id": job_id})
+
+    async def job(request: web.Request) -> web.Response:
+        size, done = jobs[request.match_info["job"]]
+        return web.json_response({"status": "completed" if done == size else "active"})
+
+    async def version(request: web.Request) -> web.Response:
+        return web.json_response({"name": "null"})
+
+    app = web.Application()
+    app.router.add_post("/api/v3/worker/register-worker", register)
+    app.router.add_post("/api/v3/worker/sign-on", sign_on)
+    app.router.add_post("/api/v3/worker/state-changed", state_changed)
+    app.router.add_post("/api/v3/worker/task", claim)
+    app.router.add_post("/api/v3/worker/task/{task}", update)
+    app.router.add_post("/api/v3/jobs", submit)
+    app.router.add_get("/api/v3/jobs/{job}", job)
+    app.router.add_get("/api/v3/version", version)
+    return app
+
+
+class NullManagerProcess:
+    """Same interface as `ManagerProcess` for `scale.run_size`."""
+
+    def __init__(self, **_config):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "NullManagerProcess":
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve", str(self.port)],
+                                     cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/api/v3/version", timeout=1).read()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("the null server did not start")
+                time.sleep(0.1)
+        raise RuntimeError("the null server did not start")
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--workers", type=int, nargs="*", default=[1000, 10000])
+    parser.add_argument("--procs", type=int, default=2, help="load-generator processes")
+    parser.add_argument("--limit", type=float, default=300)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        scale._raise_nofile()
+        web.run_app(_null_app(), host="127.0.0.1", port=args.serve, print=None, access_log=None,
+                    shutdown_timeout=1)
+        return
+    nofile = scale._raise_nofile()
+    print(f"open-file limit {nofile}, {os.cpu_count()} cores, {args.procs} load-generator processes")
+    print("| server | idle workers waiting | tasks | job done in | completions/s | every worker had a task after | "
+          "server CPU per task | RSS | job GETs failed/slow (median / longest) | sign-up / submission | CPU while idle |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for n in args.workers:
+        for name, server in (("null (HTTP only)", NullManagerProcess), ("Tablao Manager", ManagerProcess)):
+            print(f"| {name} " + scale._row(scale.run_size(n, args.procs, args.limit, server=server)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
