@@ -67,7 +67,9 @@ def _null_app() -> web.Application:
                 async with asyncio.timeout(float(request.headers.get("X-Tablao-Wait", "0"))):
                     task_id, job_id = await fut
             except TimeoutError:
-                return web.Response(status=204)
+                if not fut.done() or fut.cancelled():
+                    return web.Response(status=204)
+                task_id, job_id = fut.result()  # handed out just as the wait ran out
         return web.json_response({"uuid": task_id, "job": job_id, "name": "sleep", "status": "active",
                                   "commands": [{"name": "sleep", "parameters": {"duration_in_seconds": 0}}]})
 
