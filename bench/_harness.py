@@ -37,10 +37,12 @@ class ManagerProcess:
         self.root = root
         self.proc: subprocess.Popen | None = None
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "app", "manager", "--headless", "--quiet", "--config", str(self.config_path)]
+
     def __enter__(self) -> "ManagerProcess":
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "manager", "--headless", "--quiet", "--config", str(self.config_path)],
-            cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=dict(os.environ),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -18,10 +18,7 @@ import argparse
 import asyncio
 import collections
 import os
-import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -29,7 +26,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import scale  # noqa: E402
-from bench._harness import ROOT, ManagerProcess, free_port  # noqa: E402
+from bench._harness import ManagerProcess  # noqa: E402
 
 
 # --- the null Manager (runs in its own process) -----------------------------------------------------
@@ -110,35 +107,11 @@ def _null_app() -> web.Application:
     return app
 
 
-class NullManagerProcess:
-    """Same interface as `ManagerProcess` for `scale.run_size`."""
+class NullManagerProcess(ManagerProcess):
+    """`ManagerProcess` with the null server in place of `tablao manager`, for `scale.run_size`."""
 
-    def __init__(self, **_config):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def __enter__(self) -> "NullManagerProcess":
-        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve", str(self.port)],
-                                     cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/api/v3/version", timeout=1).read()
-                return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("the null server did not start")
-                time.sleep(0.1)
-        raise RuntimeError("the null server did not start")
-
-    def __exit__(self, *exc) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+    def command(self) -> list[str]:
+        return [sys.executable, str(Path(__file__).resolve()), "--serve", str(self.port)]
 
 
 def main() -> None:
