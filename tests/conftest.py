@@ -114,9 +114,18 @@ class RunningManager:
             except TimeoutError:
                 raise AssertionError("the Manager did not shut down within 20 s") from None
 
-    async def request(self, method: str, path: str, **kwargs) -> tuple[int, object]:
-        """Send a request and return (status, parsed JSON or text or None)."""
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """The header the desktop app sends: the admin token read from the config folder."""
+        from app.common.credentials import ADMIN_TOKEN_HEADER
+
+        return {ADMIN_TOKEN_HEADER: self.services.admin_token}
+
+    async def request(self, method: str, path: str, *, admin: bool = False, **kwargs) -> tuple[int, object]:
+        """Send a request and return (status, parsed JSON or text or None); `admin` adds the admin token."""
         assert self.session is not None
+        if admin:
+            kwargs["headers"] = {**self.admin_headers, **(kwargs.get("headers") or {})}
         async with self.session.request(method, path, **kwargs) as resp:
             if resp.status == 204:
                 return resp.status, None

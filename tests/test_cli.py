@@ -12,6 +12,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from app.common.credentials import read_local_admin_token
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -157,8 +159,9 @@ def test_setup_assistant_saves_storage_and_blender_then_restarts(tmp_path):
         return json.loads(urllib.request.urlopen(base + path, timeout=2).read())
 
     def post(path: str, body: dict) -> int:
+        token = read_local_admin_token(tmp_path / "home") or ""
         req = urllib.request.Request(base + path, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json", "X-Tablao-Admin-Token": token})
         try:
             return urllib.request.urlopen(req, timeout=10).status
         except urllib.error.HTTPError as exc:

@@ -312,8 +312,11 @@ class ManagerClient:
     async def sleep_schedule(self, worker_id: str) -> WorkerSleepSchedule | None:
         return await self._maybe(f"{V3}/worker-mgt/workers/{worker_id}/sleep-schedule", WorkerSleepSchedule)
 
-    async def set_sleep_schedule(self, worker_id: str, schedule: WorkerSleepSchedule) -> None:
-        await self._post(f"{V3}/worker-mgt/workers/{worker_id}/sleep-schedule", schedule)
+    async def set_sleep_schedule(self, worker_id: str, schedule: WorkerSleepSchedule,
+                                 as_worker: bool = False) -> None:
+        """Replace a worker's sleep schedule; `as_worker` as for `request_worker_status`."""
+        await self.transport.call("POST", f"{V3}/worker-mgt/workers/{worker_id}/sleep-schedule",
+                                  json_body=schedule.to_json(), ok=(200, 204), worker=as_worker)
 
     async def worker_tags(self) -> list[WorkerTag]:
         body = await self.transport.call_object("GET", f"{V3}/worker-mgt/tags")

@@ -7,7 +7,6 @@ slow hash here (nothing to brute-force) and cheap enough to check on every reque
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import secrets
@@ -61,7 +60,7 @@ class CredentialCache:
             raise Forbidden("worker credentials required (HTTP Basic with worker id and secret)")
         try:
             decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error; non-ASCII text too) or not UTF-8
             raise Forbidden("malformed HTTP Basic credentials")
         worker_uuid, sep, secret = decoded.partition(":")
         entry = self._entries.get(worker_uuid)

@@ -67,8 +67,24 @@ class ManagerConfig:
     variables: dict[str, Any] = field(default_factory=default_variables)
     # Tablao additions.
     access_token: str = ""
-    # Requests from this machine (TCP peer 127.0.0.0/8 or ::1) count as admin, without the admin token.
-    trust_local_requests: bool = True
+    # Requests from this machine (TCP peer 127.0.0.0/8 or ::1, and no proxy headers) count as admin,
+    # without the admin token. Off by default: the desktop app reads the admin token from its file.
+    trust_local_requests: bool = False
+    # Names this Manager answers to besides its own host names and addresses (DNS aliases, the name
+    # a reverse proxy forwards with); "*" turns the Host check off. See app/manager/web/request_guard.py.
+    allowed_hosts: list[str] = field(default_factory=list)
+    # Web page origins (scheme://host:port) other than the Manager's own that may call it.
+    allowed_origins: list[str] = field(default_factory=list)
+    # Folders (variables allowed) besides the shared storage that jobs may write their output to;
+    # empty means the two-way variables' values. See app/manager/output_roots.py.
+    output_roots: list[str] = field(default_factory=list)
+    # May Blender on the workers run Python stored inside a job's .blend file (auto-run scripts,
+    # Python drivers)? Only ever for jobs submitted with a credential: the access token, the submit
+    # token or the admin token. Off: every worker renders with Blender's auto-run switched off.
+    allow_blend_scripts: bool = False
+    # A token artists put in their add-on so their jobs count as submitted with a credential (and
+    # so may run the scripts in their .blend files when `allow_blend_scripts` is on). "" is none.
+    submit_token: str = ""
     task_log_max_bytes: int = 10 * 1024 * 1024
     # Bounds on HTTP connections (see app/manager/web/connection_guard.py). A connection idle
     # between requests closes after `http_idle_timeout`; one whose request headers take longer than
@@ -147,8 +163,11 @@ _INTS = {"blocklist_threshold", "task_fail_after_softfail_count", "task_log_max_
 # Tablao additions written to the file only when they differ from the default.
 _OPTIONAL_DURATIONS = ("http_idle_timeout", "http_header_timeout", "http_body_timeout", "events_heartbeat")
 _OPTIONAL_INTS = ("task_log_max_bytes", "http_max_connections", "events_max_queued_bytes")
+_STR_LISTS = ("allowed_hosts", "allowed_origins", "output_roots")
+# Tablao additions that are true or false, written only when true.
+_BOOLS = ("trust_local_requests", "allow_blend_scripts")
 _STRS = {"manager_name", "database", "listen", "local_manager_storage_path",
-         "shared_storage_path", "access_token"}
+         "shared_storage_path", "access_token", "submit_token"}
 
 
 def default_config_path() -> Path:
@@ -206,10 +225,12 @@ def _apply_key(cfg: ManagerConfig, key: str, value: Any) -> None:
         setattr(cfg, key, "" if value is None else str(value))
     elif key == "autodiscoverable":
         cfg.autodiscoverable = bool(value)
-    elif key == "trust_local_requests":
+    elif key in _BOOLS:
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {value!r}")
-        cfg.trust_local_requests = value
+        setattr(cfg, key, value)
+    elif key in _STR_LISTS:
+        setattr(cfg, key, _str_list(value))
     elif key == "variables":
         if not isinstance(value, dict):
             raise ValueError("expected a mapping of variable names")
@@ -218,6 +239,18 @@ def _apply_key(cfg: ManagerConfig, key: str, value: Any) -> None:
         _apply_shaman(cfg, value or {})
     else:
         cfg.extra[key] = value  # kept and written back (mqtt, future keys)
+
+
+def _str_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"expected a list of names, got {value!r}")
+    if len(value) > 256 or any(len(v) > 255 for v in value):
+        raise ValueError("expected at most 256 names of at most 255 characters")
+    return [v.strip() for v in value if v.strip()]
 
 
 def _apply_shaman(cfg: ManagerConfig, value: Any) -> None:
@@ -270,8 +303,14 @@ def config_to_dict(cfg: ManagerConfig) -> dict[str, Any]:
         out["shaman"]["staleUploadAge"] = format_duration(cfg.shaman_stale_upload_age)
     if cfg.access_token:
         out["access_token"] = cfg.access_token
-    if not cfg.trust_local_requests:
-        out["trust_local_requests"] = False
+    for key in _BOOLS:
+        if getattr(cfg, key):
+            out[key] = True
+    if cfg.submit_token:
+        out["submit_token"] = cfg.submit_token
+    for key in _STR_LISTS:
+        if getattr(cfg, key):
+            out[key] = list(getattr(cfg, key))
     if cfg.task_log_max_bytes != ManagerConfig.task_log_max_bytes:
         out["task_log_max_bytes"] = cfg.task_log_max_bytes
     for key in _OPTIONAL_INTS:

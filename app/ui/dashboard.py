@@ -45,12 +45,12 @@ class Dashboard(QObject):
         self._details_timer.timeout.connect(self._fetch_details)
 
     # --- Managers --------------------------------------------------------------------------------
-    def add_manager(self, url: str, client: ManagerClient | None = None) -> ManagerConnection:
+    def add_manager(self, url: str, client: ManagerClient | None = None, admin_token: str = "") -> ManagerConnection:
         url = url.rstrip("/")
         if url in self.connections:
             return self.connections[url]
         if client is None:
-            client = ManagerClient(url, admin_token=admin_token_for(url))
+            client = ManagerClient(url, admin_token=admin_token or admin_token_for(url))
         conn = ManagerConnection(url, label=_label(url), client=client, parent=self)
         label = conn.label
         conn.jobs_reset.connect(lambda rows, label=label: self._reset(self.jobs, label, rows))

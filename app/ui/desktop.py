@@ -56,7 +56,7 @@ class DesktopApp:
     async def first_launch(self) -> bool:
         """Run the wizard against the local Manager; False when the user cancelled it."""
         url = await self.services.start_manager()
-        ctx = WizardContext(client=ManagerClient(url))
+        ctx = WizardContext(client=ManagerClient(url, admin_token=self.services.admin_token))
         done = await self.run_wizard(ctx)
         await ctx.client.close()
         if not done:
@@ -105,7 +105,8 @@ class DesktopApp:
 
     async def open_dashboard(self, url: str) -> None:
         if self.window is None:
-            self.dashboard, self.window = await open_dashboard([url], self.job_id)
+            self.dashboard, self.window = await open_dashboard([url], self.job_id,
+                                                               {url: self.services.admin_token})
             self.window.closed.connect(self.quit.set)
             self.window.mode_requested.connect(lambda mode: spawn(self.switch_mode(mode)))
             self.window.wizard_requested.connect(lambda: spawn(self.reopen_wizard()))
@@ -136,7 +137,8 @@ class DesktopApp:
 
     async def reopen_wizard(self) -> None:
         url = self.services.manager_url if self.services.manager_running else ""
-        ctx = WizardContext(client=ManagerClient(url) if url else None, role=self.role.role if self.role else "manager",
+        client = ManagerClient(url, admin_token=self.services.admin_token) if url else None
+        ctx = WizardContext(client=client, role=self.role.role if self.role else "manager",
                             manager_url=self.role.manager_url if self.role else "")
         if ctx.client is not None:
             config = await ctx.client.request("GET", "/api/v3/configuration")

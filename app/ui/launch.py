@@ -57,12 +57,15 @@ def run_in_qt(main: Callable[[QApplication], Awaitable[int]]) -> int:
         collector.stop()
 
 
-async def open_dashboard(urls: list[str], job_id: str = "") -> tuple[Dashboard, MainWindow]:
-    """The dashboard window watching `urls`; `job_id` is selected once the Manager lists it."""
+async def open_dashboard(urls: list[str], job_id: str = "",
+                         admin_tokens: dict[str, str] | None = None) -> tuple[Dashboard, MainWindow]:
+    """The dashboard window watching `urls`; `job_id` is selected once the Manager lists it.
+
+    `admin_tokens`: known tokens per URL (the Manager running in this app); others are looked up."""
     dashboard = Dashboard()
     window = MainWindow(dashboard)
     for url in urls:
-        dashboard.add_manager(url)
+        dashboard.add_manager(url, admin_token=(admin_tokens or {}).get(url, ""))
     window.show()
     if job_id:
         window.show_job(job_id)

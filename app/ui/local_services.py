@@ -61,6 +61,15 @@ class LocalServices:
         return f"http://127.0.0.1:{self.manager_runner.manager.port}"
 
     @property
+    def admin_token(self) -> str:
+        """The admin token of the Manager running here ("" when none): its clients in this app send it."""
+        from app.common.credentials import read_local_admin_token
+
+        if self.manager_runner is not None and self.manager_runner.manager is not None:
+            return self.manager_runner.manager.services.admin_token
+        return read_local_admin_token(self.manager_config_path.parent) or ""
+
+    @property
     def manager_running(self) -> bool:
         return self.manager_runner is not None and self.manager_runner.started.is_set()
 

@@ -85,12 +85,14 @@ class WorkerController(QObject):
     def __init__(self, url: str, worker_name: str, credentials_path: Path | None = None,
                  client: ManagerClient | None = None, clock: Callable[[], dt.datetime] | None = None,
                  parent=None, *, rediscover: bool = False, discovery_targets: list[tuple[str, int]] | None = None,
-                 lost_after_s: float = 20.0):
+                 lost_after_s: float = 20.0, admin_token: str = ""):
         super().__init__(parent)
         self.url = url.rstrip("/")
         self.worker_name = worker_name
         self.credentials_path = credentials_path
-        self.client = client or _client_for(self.url)
+        #: The admin token of the Manager running in this app (its own token file), if it is ours.
+        self.admin_token = admin_token
+        self.client = client or _client_for(self.url, admin_token)
         self.rediscover = rediscover
         self.discovery_targets = discovery_targets
         self.lost_after_s = lost_after_s
@@ -385,7 +387,7 @@ class WorkerController(QObject):
 
     def _use_own_credentials(self) -> bool:
         """Send this worker's own credentials (when its file names this worker): a Manager lets a
-        worker sleep or wake itself without the admin token."""
+        worker sleep or wake itself, and set its own sleep schedule, without the admin token."""
         from app.worker.config import load_credentials
 
         creds = load_credentials(self.credentials_path) if self.credentials_path is not None else None
@@ -436,7 +438,8 @@ class WorkerController(QObject):
             self.action_failed.emit("this worker is not known to the Manager yet")
             return False
         try:
-            await self.client.set_sleep_schedule(self.worker_id, WorkerSleepSchedule(**schedule))
+            await self.client.set_sleep_schedule(self.worker_id, WorkerSleepSchedule(**schedule),
+                                                 as_worker=self._use_own_credentials())
         except Exception as exc:  # noqa: BLE001 - shown to the artist
             self.action_failed.emit(f"the Manager did not save the schedule: {exc}")
             return False
@@ -446,10 +449,10 @@ class WorkerController(QObject):
         return True
 
 
-def _client_for(url: str) -> ManagerClient:
+def _client_for(url: str, admin_token: str = "") -> ManagerClient:
     from app.ui.dashboard import admin_token_for
 
-    return ManagerClient(url, admin_token=admin_token_for(url))
+    return ManagerClient(url, admin_token=admin_token or admin_token_for(url))
 
 
 def _eta(task: dict[str, Any], elapsed_s: float) -> float | None:

@@ -44,7 +44,7 @@ async def test_blend_outside_shared_storage_reaches_worker_and_renders(farm, tmp
     assert await wait_job(manager, stored["id"], {"completed", "failed"}, 180, workers) == "completed"
     assert sorted(p.name for p in (out / "frames").glob("*.png")) == ["000001.png", "000002.png"]
 
-    status, _ = await manager.request("DELETE", f"/api/v3/jobs/{stored['id']}")
+    status, _ = await manager.request("DELETE", f"/api/v3/jobs/{stored['id']}", admin=True)
     assert status == 204
     if shaman:
         async def checkout_gone():

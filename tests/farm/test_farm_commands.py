@@ -106,7 +106,8 @@ async def test_slash_and_burn_needs_the_typed_word_and_spares_dist(manager, run_
     assert dry.code == 0 and dry.json["jobs"] == 1 and out.exists()
     wrong = await run_farm("slash-and-burn", "--confirm", "yes please", *url)
     assert wrong.code == 1 and out.exists() and await _status(manager, job_id) == "queued"
-    done = await run_farm("slash-and-burn", "--confirm", "slash-and-burn", *url)
+    token = ("--admin-token", manager.services.admin_token)  # deleting jobs is administering
+    done = await run_farm("slash-and-burn", "--confirm", "slash-and-burn", *url, *token)
     assert done.code == 0, done.err
     assert not out.parent.exists() and (root / "dist" / "r1" / "a_000001.png").exists()
     status, job = await manager.request("GET", f"/api/v3/jobs/{job_id}")

@@ -28,8 +28,10 @@ UNKNOWN = "7c0a5e58-0000-4000-8000-000000000000"
 class Driver:
     """Calls operations by their documented path template and checks each response."""
 
-    def __init__(self, session: aiohttp.ClientSession, checker: ResponseChecker):
+    def __init__(self, session: aiohttp.ClientSession, checker: ResponseChecker,
+                 admin: dict[str, str] | None = None):
         self.session, self.checker = session, checker
+        self.admin = admin or {}  # sent on every call that has no worker credentials
         self.called: set[tuple[str, str]] = set()
         self.problems: list[str] = []
 
@@ -37,7 +39,7 @@ class Driver:
                        **kwargs: Any) -> tuple[int, Any]:
         params = kwargs.pop("path", {})
         url = template.format(**params)
-        async with self.session.request(method, url, headers={**(auth or {}), **kwargs.pop("headers", {})},
+        async with self.session.request(method, url, headers={**(auth or self.admin), **kwargs.pop("headers", {})},
                                         **kwargs) as resp:
             body = await resp.read()
             status, content_type = resp.status, resp.content_type
@@ -69,7 +71,7 @@ async def served_spec(manager) -> dict[str, Any]:
 
 
 async def test_every_operation_answers_as_the_document_says(manager, served_spec, tmp_path: Path) -> None:
-    call = Driver(manager.session, ResponseChecker(served_spec))
+    call = Driver(manager.session, ResponseChecker(served_spec), manager.admin_headers)
     V = "/api/v3"
 
     # meta ----------------------------------------------------------------------------------
@@ -90,6 +92,8 @@ async def test_every_operation_answers_as_the_document_says(manager, served_spec
     await call("POST", f"{V}/configuration/setup-assistant", json={"storageLocation": ""})
     await call("PUT", f"{V}/configuration/file", json={"_meta": "nonsense"})
     await call("GET", f"{V}/tablao/variables", expect=200)
+    await call("GET", f"{V}/tablao/submit-policy", expect=200, params={"platform": "windows"})
+    await call("GET", f"{V}/tablao/submit-policy", params={"platform": "x" * 40}, expect=400)
     await call("PUT", f"{V}/tablao/variables", json={"variables": {"nope": 3}})
     await call("POST", f"{V}/tablao/storage-check", json={"path": str(tmp_path)}, expect=200)
     await call("POST", f"{V}/tablao/storage-check", json=[])

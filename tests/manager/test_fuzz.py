@@ -94,11 +94,14 @@ def worker_auth(fuzzed_manager: ManagerInThread) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def served(fuzzed_manager: ManagerInThread, worker_auth: dict[str, str]) -> tuple[str, dict[str, str]]:
-    """The Manager's URL and worker credentials, once it is known to serve the document fuzzed here."""
+def served(fuzzed_manager: ManagerInThread,
+           worker_auth: dict[str, str]) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The Manager's URL, worker credentials and the admin token's header, once it is known to serve
+    the document fuzzed here."""
     answer = requests.get(fuzzed_manager.url + "/api/v3/openapi3.json", timeout=30)
     assert answer.status_code == 200 and answer.json() == DOCUMENT
-    return fuzzed_manager.url, worker_auth
+    assert fuzzed_manager.running is not None
+    return fuzzed_manager.url, worker_auth, fuzzed_manager.running.admin_headers
 
 
 # The document as the Manager serves it (the served JSON is this, checked by the `served` fixture):
@@ -111,6 +114,6 @@ schema = schemathesis.openapi.from_dict(DOCUMENT)
 @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_no_server_error_and_every_answer_as_documented(case, served: tuple[str, dict[str, str]]) -> None:
-    url, worker_auth = served
-    headers = worker_auth if case.path.startswith("/api/v3/worker/") else None
+    url, worker_auth, admin = served
+    headers = worker_auth if case.path.startswith("/api/v3/worker/") else admin
     case.call_and_validate(base_url=url, headers=headers, checks=CHECKS, timeout=30)

@@ -45,10 +45,10 @@ async def test_idle_repolls_skip_the_query_and_work_still_reaches_every_worker(m
         # A worker whose tags change looks for itself again at once (no stale "nothing for you").
         idle = [w for (status, _), w in zip(answers, workers, strict=True) if status == 204][0]
         before = await _claims()
-        status, tag = await manager.request("POST", "/api/v3/worker-mgt/tags", json={"name": "red"})
+        status, tag = await manager.request("POST", "/api/v3/worker-mgt/tags", json={"name": "red"}, admin=True)
         assert status == 200, tag
         status, _ = await manager.request("POST", f"/api/v3/worker-mgt/workers/{idle.uuid}/settags",
-                                          json={"tag_ids": [tag["id"]]})
+                                          json={"tag_ids": [tag["id"]]}, admin=True)
         assert status == 204
         status, _ = await idle.claim(wait=0.3)
         assert status == 204

@@ -194,7 +194,7 @@ async def test_priority_change_and_range(manager):
 
 async def test_delete_job_removes_it_and_its_tasks(manager):
     _, job = await manager.request("POST", "/api/v3/jobs", json=echo_job())
-    status, _ = await manager.request("DELETE", f"/api/v3/jobs/{job['id']}")
+    status, _ = await manager.request("DELETE", f"/api/v3/jobs/{job['id']}", admin=True)
     assert status == 204
     for _ in range(50):
         status, _ = await manager.request("GET", f"/api/v3/jobs/{job['id']}")
@@ -209,10 +209,10 @@ async def test_mass_delete(manager):
     for _ in range(3):
         await manager.request("POST", "/api/v3/jobs", json=echo_job())
     status, body = await manager.request("DELETE", "/api/v3/jobs/mass-delete",
-                                         json={"last_updated_max": "2000-01-01T00:00:00Z"})
+                                         json={"last_updated_max": "2000-01-01T00:00:00Z"}, admin=True)
     assert status == 416
     status, _ = await manager.request("DELETE", "/api/v3/jobs/mass-delete",
-                                      json={"last_updated_max": "2999-01-01T00:00:00Z"})
+                                      json={"last_updated_max": "2999-01-01T00:00:00Z"}, admin=True)
     assert status == 204
     for _ in range(50):
         if await _job_count(manager) == 0:

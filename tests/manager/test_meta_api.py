@@ -44,10 +44,10 @@ async def test_shared_storage_location(manager):
 
 async def test_shared_storage_check(manager, tmp_path):
     status, body = await manager.request("POST", "/api/v3/configuration/check/shared-storage",
-                                         json={"path": str(tmp_path / "shared")})
+                                         json={"path": str(tmp_path / "shared")}, admin=True)
     assert status == 200 and body["is_usable"] is True
     status, body = await manager.request("POST", "/api/v3/configuration/check/shared-storage",
-                                         json={"path": str(tmp_path / "nope")})
+                                         json={"path": str(tmp_path / "nope")}, admin=True)
     assert status == 200 and body["is_usable"] is False and body["cause"]
 
 
@@ -56,7 +56,7 @@ async def test_storage_check_refuses_the_managers_own_folders(manager, tmp_path)
     for own in (tmp_path, manager.cfg.storage_dir, program):  # config folder, its storage, the program
         own.mkdir(exist_ok=True)
         for path in ("/api/v3/configuration/check/shared-storage", "/api/v3/tablao/storage-check"):
-            status, body = await manager.request("POST", path, json={"path": str(own)})
+            status, body = await manager.request("POST", path, json={"path": str(own)}, admin=True)
             assert status == 200 and body["is_usable"] is False, (own, body)
             assert "Manager's own folder" in body["cause"]
 
@@ -91,7 +91,7 @@ async def test_openapi_and_explorer_served(manager):
 async def test_variables_edit_roundtrip_saved_to_config(manager):
     new = {"blender": {"values": [{"platform": "linux", "value": "/opt/blender/blender"}]},
            "blenderArgs": {"values": [{"platform": "all", "value": "-b -y"}]}}
-    status, body = await manager.request("PUT", "/api/v3/tablao/variables", json={"variables": new})
+    status, body = await manager.request("PUT", "/api/v3/tablao/variables", json={"variables": new}, admin=True)
     assert status == 200, body
     status, body = await manager.request("GET", "/api/v3/configuration/variables/workers/linux")
     assert body["blender"]["value"] == "/opt/blender/blender"
@@ -100,7 +100,7 @@ async def test_variables_edit_roundtrip_saved_to_config(manager):
 
 async def test_variables_edit_rejects_bad_definition_and_keeps_old(manager):
     status, body = await manager.request("PUT", "/api/v3/tablao/variables",
-                                         json={"variables": {"blender": {"values": [{"value": "x"}]}}})
+                                         json={"variables": {"blender": {"values": [{"value": "x"}]}}}, admin=True)
     assert status == 400 and "blender" in body["message"]
     status, body = await manager.request("GET", "/api/v3/configuration/variables/workers/linux")
     assert body["blender"]["value"] == "blender"
@@ -119,17 +119,17 @@ async def test_optional_access_token_guards_api_but_not_worker_endpoints(manager
 
 
 async def test_configuration_file_read_and_replace(manager):
-    status, cfg = await manager.request("GET", "/api/v3/configuration/file")
+    status, cfg = await manager.request("GET", "/api/v3/configuration/file", admin=True)
     assert status == 200 and cfg["_meta"] == {"version": 3}
     cfg["task_timeout"] = "3m0s"
     cfg["manager_name"] = "Night shift"
-    status, _ = await manager.request("PUT", "/api/v3/configuration/file", json=cfg)
+    status, _ = await manager.request("PUT", "/api/v3/configuration/file", json=cfg, admin=True)
     assert status == 204
     assert "Night shift" in manager.cfg.path.read_text()
     _, version = await manager.request("GET", "/api/v3/version")
     assert version["name"] == "Night shift"
     cfg["worker_timeout"] = "whenever"
-    status, body = await manager.request("PUT", "/api/v3/configuration/file", json=cfg)
+    status, body = await manager.request("PUT", "/api/v3/configuration/file", json=cfg, admin=True)
     assert status == 400 and "worker_timeout" in body["message"]
     assert "whenever" not in manager.cfg.path.read_text()
 
@@ -137,17 +137,17 @@ async def test_configuration_file_read_and_replace(manager):
 async def test_blender_check_runs_the_real_executable(manager, tmp_path):
     import shutil
 
-    status, body = await manager.request("POST", "/api/v3/configuration/check/blender", json={"path": "no-blender-here"})
+    status, body = await manager.request("POST", "/api/v3/configuration/check/blender", json={"path": "no-blender-here"}, admin=True)
     assert status == 200 and body["is_usable"] is False and "not found" in body["cause"]
     fake = tmp_path / "not-blender.sh"
     fake.write_text("#!/bin/sh\necho hello\n")
     fake.chmod(0o755)
-    status, body = await manager.request("POST", "/api/v3/configuration/check/blender", json={"path": str(fake)})
+    status, body = await manager.request("POST", "/api/v3/configuration/check/blender", json={"path": str(fake)}, admin=True)
     assert status == 200 and body["is_usable"] is False and "does not look like Blender" in body["cause"]
     if shutil.which("blender"):
-        status, body = await manager.request("POST", "/api/v3/configuration/check/blender", json={"path": "blender"})
+        status, body = await manager.request("POST", "/api/v3/configuration/check/blender", json={"path": "blender"}, admin=True)
         assert status == 200 and body["is_usable"] is True and body["cause"].startswith("Blender ")
-        status, found = await manager.request("GET", "/api/v3/configuration/check/blender")
+        status, found = await manager.request("GET", "/api/v3/configuration/check/blender", admin=True)
         assert status == 200 and any(c["is_usable"] for c in found)
 
 

@@ -90,7 +90,7 @@ async def farm(manager_factory):
     (scripts / "one_task.js").write_text(_ONE_TASK)
     tag_ids = []
     for name in ("red", "blue"):
-        status, tag = await manager.request("POST", "/api/v3/worker-mgt/tags", json={"name": name})
+        status, tag = await manager.request("POST", "/api/v3/worker-mgt/tags", json={"name": name}, admin=True)
         assert status == 200, tag
         tag_ids.append(tag["id"])
     workers, tags = [], {}
@@ -98,7 +98,7 @@ async def farm(manager_factory):
         w = await HttpWorker(manager.url, name=f"w{i}", task_types=[TYPES[i % 2]]).register_and_sign_on()
         tag = tag_ids[(i // 2) % 2]
         status, _ = await manager.request("POST", f"/api/v3/worker-mgt/workers/{w.uuid}/settags",
-                                          json={"tag_ids": [tag]})
+                                          json={"tag_ids": [tag]}, admin=True)
         assert status == 204
         workers.append(w)
         tags[w.uuid] = tag

@@ -189,7 +189,7 @@ async def test_worker_blocklisted_for_task_type(manager_factory):
 async def test_state_change_request_gives_423_and_not_awake_409(manager, workers):
     w = await workers()
     status, _ = await manager.request("POST", f"/api/v3/worker-mgt/workers/{w.uuid}/setstatus",
-                                      json={"status": "asleep", "is_lazy": True})
+                                      json={"status": "asleep", "is_lazy": True}, admin=True)
     assert status == 204
     status, body = await w.claim()
     assert status == 423 and body["status_requested"] == "asleep"
@@ -252,14 +252,14 @@ async def test_pause_lets_active_task_finish_then_paused(manager, workers):
 
 
 async def test_job_tag_limits_workers(manager, workers):
-    _, tag = await manager.request("POST", "/api/v3/worker-mgt/tags", json={"name": "gpu"})
+    _, tag = await manager.request("POST", "/api/v3/worker-mgt/tags", json={"name": "gpu"}, admin=True)
     plain, gpu = await workers(), await workers()
-    await manager.request("POST", f"/api/v3/worker-mgt/workers/{gpu.uuid}/settags", json={"tag_ids": [tag["id"]]})
+    await manager.request("POST", f"/api/v3/worker-mgt/workers/{gpu.uuid}/settags", json={"tag_ids": [tag["id"]]}, admin=True)
     status, job = await manager.request("POST", "/api/v3/jobs", json=echo_job(worker_tag=tag["id"]))
     assert status == 200, job
     assert (await plain.claim())[0] == 204
     assert (await gpu.claim())[0] == 200
-    status, body = await manager.request("DELETE", f"/api/v3/worker-mgt/tag/{tag['id']}")
+    status, body = await manager.request("DELETE", f"/api/v3/worker-mgt/tag/{tag['id']}", admin=True)
     assert status == 409 and "unfinished" in body["message"]
 
 
@@ -318,14 +318,14 @@ async def test_event_stream_pushes_job_and_task_changes(manager, workers):
 async def test_asleep_worker_learns_of_wake_up_request_at_once(manager, workers):
     w = await workers()
     await manager.request("POST", f"/api/v3/worker-mgt/workers/{w.uuid}/setstatus",
-                          json={"status": "asleep", "is_lazy": False})
+                          json={"status": "asleep", "is_lazy": False}, admin=True)
     await w.call("POST", "/api/v3/worker/state-changed", json={"status": "asleep"})
     poll = asyncio.create_task(w.call("GET", "/api/v3/worker/state", headers={"X-Tablao-Wait": "10"}))
     await asyncio.sleep(0.3)
     assert not poll.done()
     t0 = time.monotonic()
     await manager.request("POST", f"/api/v3/worker-mgt/workers/{w.uuid}/setstatus",
-                          json={"status": "awake", "is_lazy": False})
+                          json={"status": "awake", "is_lazy": False}, admin=True)
     status, body = await poll
     assert status == 200 and body["status_requested"] == "awake"
     assert time.monotonic() - t0 < 1.0
@@ -336,10 +336,10 @@ async def test_sleep_schedule_stored_and_validated(manager, workers):
     path = f"/api/v3/worker-mgt/workers/{w.uuid}/sleep-schedule"
     assert (await manager.request("GET", path))[0] == 204
     sched = {"is_active": True, "days_of_week": "mo tu", "start_time": "22:00", "end_time": "06:00"}
-    assert (await manager.request("POST", path, json=sched))[0] == 204
+    assert (await manager.request("POST", path, json=sched, admin=True))[0] == 204
     status, body = await manager.request("GET", path)
     assert status == 200 and body == sched
-    status, body = await manager.request("POST", path, json={**sched, "start_time": "25:00"})
+    status, body = await manager.request("POST", path, json={**sched, "start_time": "25:00"}, admin=True)
     assert status == 400 and "HH:MM" in body["message"]
 
 
@@ -347,7 +347,7 @@ async def test_active_sleep_schedule_sends_worker_to_sleep_at_once(manager, work
     w = await workers()
     # Every day, all day (but the last minute, when this test cannot tell).
     sched = {"is_active": True, "days_of_week": "", "start_time": "00:00", "end_time": "23:59"}
-    assert (await manager.request("POST", f"/api/v3/worker-mgt/workers/{w.uuid}/sleep-schedule", json=sched))[0] == 204
+    assert (await manager.request("POST", f"/api/v3/worker-mgt/workers/{w.uuid}/sleep-schedule", json=sched, admin=True))[0] == 204
 
     async def requested():
         _, info = await manager.request("GET", f"/api/v3/worker-mgt/workers/{w.uuid}")

@@ -46,6 +46,16 @@ class ManagerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def admin_token(self) -> str:
+        """The token the Manager made in its config folder (what the desktop app of its computer sends)."""
+        return (self.root / "tablao-admin-token").read_text().strip()
+
+    @property
+    def admin_tokens(self) -> dict[str, str]:
+        """`open_dashboard`'s argument for a dashboard that administers this Manager."""
+        return {self.url: self.admin_token}
+
     def start(self) -> ManagerProcess:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         self.proc = subprocess.Popen(
@@ -77,10 +87,12 @@ class ManagerProcess:
             body = resp.read()
             return json.loads(body) if body else None
 
-    def send(self, method: str, path: str, body: object = None):
+    def send(self, method: str, path: str, body: object = None, admin: bool = False):
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        if admin:
+            headers["X-Tablao-Admin-Token"] = self.admin_token
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         with urllib.request.urlopen(req, timeout=10) as resp:
             raw = resp.read()
             return json.loads(raw) if raw else None

@@ -26,7 +26,7 @@ def test_job_table_fills_and_follows_new_jobs_by_deltas(qloop, manager_proc):
     manager_proc.submit_echo("first")
 
     async def body():
-        dashboard, window = await open_dashboard([manager_proc.url])
+        dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
         try:
             await wait_for(lambda: _names(dashboard.jobs) == {"first"}, message="snapshot")
             resets = []
@@ -50,7 +50,7 @@ def test_multi_select_cancel_cancels_only_the_selected_jobs(qloop, manager_proc)
         manager_proc.submit_echo(name)
 
     async def body():
-        dashboard, window = await open_dashboard([manager_proc.url])
+        dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
         try:
             await wait_for(lambda: len(dashboard.jobs.keys()) == 3, message="three jobs")
             _select(window.jobs_view, {"a", "c"})
@@ -133,7 +133,7 @@ def test_two_managers_show_a_manager_column_and_route_actions_to_the_owner(qloop
 
 def test_a_variable_edit_round_trips_through_the_api(qloop, manager_proc):
     async def body():
-        dashboard, window = await open_dashboard([manager_proc.url])
+        dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
         view = window.variables_view
         try:
             await wait_for(lambda: any(r[0] == "blender" for r in view.rows()), message="variables loaded")
@@ -201,7 +201,7 @@ def test_an_admin_action_asks_for_the_token_once_and_then_works(qloop, tmp_path,
 
 def test_settings_page_checks_storage_live_and_saves_through_the_api(qloop, manager_proc, tmp_path):
     async def body():
-        dashboard, window = await open_dashboard([manager_proc.url])
+        dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
         view = window.settings_view
         try:
             window.tabs.setCurrentWidget(view)
@@ -216,9 +216,7 @@ def test_settings_page_checks_storage_live_and_saves_through_the_api(qloop, mana
             view.blocklist.setValue(5)
             view.save()
             await wait_for(lambda: view.status.text().startswith("Saved"), message="saved")
-            import json
-            import urllib.request
-            raw = json.loads(urllib.request.urlopen(manager_proc.url + "/api/v3/configuration/file").read())
+            raw = manager_proc.send("GET", "/api/v3/configuration/file", admin=True)
             assert raw["task_timeout"] == "20m0s" and raw["blocklist_threshold"] == 5
             view.task_timeout.setText("soon")
             assert view.problems() and "duration" in view.problems()[0]
@@ -236,7 +234,7 @@ def test_worker_list_shows_platform_current_task_and_schedule(qloop, manager_pro
 
     async def body():
         worker = await HttpWorker(manager_proc.url, "render-07", platform="linux").register_and_sign_on()
-        dashboard, window = await open_dashboard([manager_proc.url])
+        dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
         try:
             await wait_for(lambda: len(dashboard.workers.keys()) == 1, message="the worker")
             status, task = await worker.claim()
@@ -246,9 +244,10 @@ def test_worker_list_shows_platform_current_task_and_schedule(qloop, manager_pro
             await wait_for(lambda: (dashboard.workers.row(key) or {}).get("platform") == "linux", message="platform")
             await wait_for(lambda: task["name"] in window.workers_view.proxy.index(0, 3).data(), message="task shown")
             manager_proc.send("POST", f"/api/v3/worker-mgt/workers/{worker.uuid}/sleep-schedule",
-                              {"is_active": True, "days_of_week": "mo tu", "start_time": "22:00", "end_time": "06:00"})
+                              {"is_active": True, "days_of_week": "mo tu", "start_time": "22:00", "end_time": "06:00"},
+                              admin=True)
             manager_proc.send("POST", f"/api/v3/worker-mgt/workers/{worker.uuid}/setstatus",
-                              {"status": "asleep", "is_lazy": True})
+                              {"status": "asleep", "is_lazy": True}, admin=True)
             await wait_for(lambda: "22:00-06:00" in (window.workers_view.proxy.index(0, 8).data() or ""),
                            message="the schedule column")
         finally:

@@ -14,14 +14,14 @@ def _show(window, dashboard, name: str) -> None:
 
 
 def test_why_waiting_names_the_tag_no_worker_has(qloop, manager_proc):
-    tag = manager_proc.send("POST", "/api/v3/worker-mgt/tags", {"name": "gpu"})
+    tag = manager_proc.send("POST", "/api/v3/worker-mgt/tags", {"name": "gpu"}, admin=True)
     job = manager_proc.submit_echo("needs gpu")
     manager_proc.send("POST", f"/api/v3/jobs/{job['id']}/settag", {"name": "gpu"})
     assert tag["name"] == "gpu"
 
     async def body():
         worker = await HttpWorker(manager_proc.url, "plain-cpu").register_and_sign_on()
-        dashboard, window = await open_dashboard([manager_proc.url])
+        dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
         try:
             await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="the job")
             await wait_for(lambda: "gpu" in dashboard.connections[manager_proc.url].tags.values(), message="tags")
@@ -39,12 +39,12 @@ def test_why_waiting_names_the_tag_no_worker_has(qloop, manager_proc):
 def test_failures_are_grouped_by_their_last_line_and_the_log_tail_grows(qloop, manager_proc, tmp_path):
     from tests.e2e.farm import blender_job
 
-    manager_proc.send("POST", "/api/v3/jobs", blender_job(tmp_path / "scene.blend", tmp_path / "out", frames="1-3",
+    manager_proc.send("POST", "/api/v3/jobs", blender_job(tmp_path / "scene.blend", manager_proc.root / "shared" / "out", frames="1-3",
                                                           chunk_size=1, name="flaky"))
 
     async def body():
         worker = await HttpWorker(manager_proc.url, "w").register_and_sign_on()
-        dashboard, window = await open_dashboard([manager_proc.url])
+        dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
         try:
             await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="the job")
             _show(window, dashboard, "flaky")
@@ -98,7 +98,7 @@ def test_explain_covers_the_usual_reasons():
 def test_the_blocklist_shows_a_failing_worker_and_lets_it_try_again(qloop, manager_proc, tmp_path):
     from tests.e2e.farm import blender_job
 
-    job = manager_proc.send("POST", "/api/v3/jobs", blender_job(tmp_path / "scene.blend", tmp_path / "out",
+    job = manager_proc.send("POST", "/api/v3/jobs", blender_job(tmp_path / "scene.blend", manager_proc.root / "shared" / "out",
                                                                 frames="1-4", chunk_size=1, name="cursed"))
 
     async def body():
@@ -109,7 +109,7 @@ def test_the_blocklist_shows_a_failing_worker_and_lets_it_try_again(qloop, manag
             assert status == 200, task
             await worker.fail(task["uuid"])
         assert manager_proc.get(f"/api/v3/jobs/{job['id']}/blocklist")
-        dashboard, window = await open_dashboard([manager_proc.url])
+        dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
         try:
             await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="the job")
             _show(window, dashboard, "cursed")
@@ -133,7 +133,7 @@ def test_requeue_failed_tasks_touches_only_the_failed_ones(qloop, manager_proc, 
     from tests.e2e.farm import blender_job
     from tests.ui.test_dashboard import _select
 
-    job = manager_proc.send("POST", "/api/v3/jobs", blender_job(tmp_path / "scene.blend", tmp_path / "out",
+    job = manager_proc.send("POST", "/api/v3/jobs", blender_job(tmp_path / "scene.blend", manager_proc.root / "shared" / "out",
                                                                 frames="1-3", chunk_size=1, name="half done"))
 
     def statuses() -> dict[str, str]:
@@ -147,7 +147,7 @@ def test_requeue_failed_tasks_touches_only_the_failed_ones(qloop, manager_proc, 
         await worker.fail(second["uuid"])  # the only worker failed it: the task fails for good
         before = statuses()
         assert before[second["name"]] == "failed" and before[first["name"]] == "completed"
-        dashboard, window = await open_dashboard([manager_proc.url])
+        dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
         try:
             await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="the job")
             _select(window.jobs_view, {"half done"})

@@ -96,6 +96,16 @@ async def _read(dialog: SubmitJobDialog) -> None:
     await wait_for(lambda: dialog.report is not None, timeout=60, message="scene read and pre-flight")
 
 
+async def _render_to_shared(dialog: SubmitJobDialog, manager: ManagerProcess) -> None:
+    """The scene renders into the artist's project; the Manager accepts output on its shared storage."""
+    field = dialog.form.fields["render_output_root"]
+    field.editor.setText(str(manager.root / "shared" / "render"))
+    field.editor.textEdited.emit(field.editor.text())  # as typing does: the output path is evaluated again
+    path = dialog.form.fields["render_output_path"].editor
+    await wait_for(lambda: "shared/render/" in path.text() and dialog.report is not None, timeout=60,
+                   message="the output path evaluated again")
+
+
 def test_form_is_generated_from_the_job_type_with_scene_values(qloop, manager, project):
     blend = project / "shots" / "scene.blend"
 
@@ -159,6 +169,7 @@ def test_missing_texture_blocks_submit_until_confirmed_then_the_job_is_selected(
             dialog.confirm_missing.setChecked(True)
             assert dialog.submit_button.isEnabled()
 
+            await _render_to_shared(dialog, manager)
             dialog.form.fields["chunk_size"].editor.setValue(3)
             dialog.priority.setValue(70)
             dialog.paused.setChecked(True)
@@ -217,6 +228,7 @@ def test_a_changed_job_type_is_refreshed_and_the_artist_asked_to_check(qloop, ma
         try:
             dialog = await _dialog(window, blend)
             await _read(dialog)
+            await _render_to_shared(dialog, manager)
             dialog.form.fields["chunk_size"].editor.setValue(4)
             current = dialog.job_type
             current.etag = "an-older-etag"  # as if the Manager's job type changed after the dialog read it

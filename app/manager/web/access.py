@@ -10,7 +10,8 @@ Every route of the Manager is in `ROUTE_ACCESS`, keyed by method and path templa
   LAN, behind the `access_token` when one is configured. `/job-files/` (task logs) is here.
 - `ADMIN`: administering (configuration, variables, setup checks, worker actions, job deletion, worker
   tags): behind the access token and also the Manager's admin token, or a request from the Manager's
-  own machine when `trust_local_requests` is on.
+  own machine when `trust_local_requests` is on (off by default) and no proxy header says it was
+  forwarded from elsewhere.
 - `ADMIN_OR_SELF`: as `ADMIN`, or a worker acting on ITSELF with its own HTTP Basic credentials (an
   artist's tray worker sleeping, waking or snoozing its own computer on a remote Manager). The
   middleware lets a Basic-authenticated request through with `SELF_ONLY` set on it; the handler
@@ -21,6 +22,8 @@ router so that a new route cannot be forgotten.
 
 Credentials on the wire:
 - access token: `Authorization: Bearer <access_token>` or `?access_token=<access_token>`;
+- submit token: `Authorization: Bearer <submit_token>`; passes where the access token does, on the
+  `OPEN` routes, and marks a submitted job as credentialed (`carries_credential`);
 - admin token: `X-Tablao-Admin-Token: <admin token>` (or `Authorization: Bearer <admin token>` when
   no access token is configured, or `?admin_token=` for a browser's websocket). A valid admin token
   also passes the access-token check.
@@ -114,7 +117,7 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("POST", f"{V3}/worker-mgt/workers/{{worker_id}}/setstatus"): _S,  # also the worker itself
     ("POST", f"{V3}/worker-mgt/workers/{{worker_id}}/settags"): _A,
     ("GET", f"{V3}/worker-mgt/workers/{{worker_id}}/sleep-schedule"): _O,
-    ("POST", f"{V3}/worker-mgt/workers/{{worker_id}}/sleep-schedule"): _A,
+    ("POST", f"{V3}/worker-mgt/workers/{{worker_id}}/sleep-schedule"): _S,  # also the worker itself
     ("GET", f"{V3}/worker-mgt/tags"): _O,
     ("POST", f"{V3}/worker-mgt/tags"): _A,
     ("GET", f"{V3}/worker-mgt/tag/{{tag_id}}"): _O,
@@ -128,6 +131,7 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     # Tablao additions
     ("GET", f"{V3}/tablao/events"): _O,
     ("GET", f"{V3}/tablao/jobs"): _O,
+    ("GET", f"{V3}/tablao/submit-policy"): _O,
     ("GET", f"{V3}/tablao/variables"): _O,
     ("PUT", f"{V3}/tablao/variables"): _A,
     ("POST", f"{V3}/tablao/storage-check"): _A,
@@ -167,8 +171,20 @@ class Unauthorized(ApiError):
     status = 401
 
 
+def carries_credential(request: web.Request, access_token: str, admin_token: str, submit_token: str) -> bool:
+    """True when the request shows one of the Manager's tokens: access, submit or admin.
+
+    A job submitted so is "credentialed": the scripts in its .blend file may run on the workers when
+    the Manager allows that (`allow_blend_scripts`); an anonymous job's never do.
+    """
+    bearer = _bearer(request)
+    return (_matches(request.headers.get(ADMIN_TOKEN_HEADER), admin_token)
+            or any(_matches(bearer, token) for token in (access_token, admin_token, submit_token))
+            or _matches(request.query.get("access_token"), access_token))
+
+
 def check_request(request: web.Request, access_token: str, admin_token: str, trust_local: bool,
-                  config_dir: str) -> None:
+                  config_dir: str, submit_token: str = "") -> None:
     """Raise 401/403 with a message saying what to send, or return when `request` may go on."""
     access = access_of(request)
     if access in (Access.PUBLIC, Access.WORKER) or (access is Access.OPEN and not access_token):
@@ -182,13 +198,14 @@ def check_request(request: web.Request, access_token: str, admin_token: str, tru
         request[SELF_ONLY] = True  # a worker on itself; like the worker endpoints, no access token
         return
     if access_token and not is_admin:
-        if not (_matches(bearer, access_token) or _matches(request.query.get("access_token"), access_token)):
+        if not (_matches(bearer, access_token) or _matches(request.query.get("access_token"), access_token)
+                or (access is Access.OPEN and _matches(bearer, submit_token))):
             raise Forbidden("this Manager requires an access token (Authorization: Bearer <token>, "
                             "or ?access_token=<token>); it is `access_token` in the Manager's "
                             "flamenco-manager.yaml")
     if access not in (Access.ADMIN, Access.ADMIN_OR_SELF) or is_admin:
         return
-    if trust_local and is_local_peer(request):
+    if trust_local and is_local_peer(request) and not is_proxied(request):
         return
     where = str(Path(config_dir) / ADMIN_TOKEN_FILENAME) if config_dir else ADMIN_TOKEN_FILENAME
     if admin_given:
@@ -200,6 +217,16 @@ def check_request(request: web.Request, access_token: str, admin_token: str, tru
         f"{request.method} {request.path} needs the Manager's admin token: send it as "
         f"`{ADMIN_TOKEN_HEADER}: <token>`; it is in {where} on the Manager's machine",
         headers={"WWW-Authenticate": 'Bearer realm="Tablao Manager admin"'})
+
+
+#: Headers a reverse proxy adds: a request with any of them came from somewhere else, whatever its peer.
+PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host")
+
+
+def is_proxied(request: web.Request) -> bool:
+    """True when a proxy says it forwarded the request (never trusted as local, even from 127.0.0.1)."""
+    headers = request.headers
+    return any(name in headers for name in PROXY_HEADERS)
 
 
 def _is_basic(request: web.Request) -> bool:
@@ -214,7 +241,8 @@ def _bearer(request: web.Request) -> str | None:
 def _matches(given: str | None, expected: str) -> bool:
     if not given or not expected:
         return False
-    return hmac.compare_digest(given.encode(), expected.encode())
+    # surrogateescape: a header with stray bytes compares unequal instead of raising.
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())
 
 
 def _peer_host(request: web.Request) -> str | None:

@@ -23,6 +23,7 @@ from app.manager.web.keys import (
     JOB_TYPES,
     JOBS,
     LAST_RENDERED,
+    OUTPUT_ROOTS,
     SERVICES,
     SESSIONS,
     SETTINGS,
@@ -32,9 +33,11 @@ from app.manager.web.keys import (
 )
 from app.manager.web.middlewares import access_token_middleware, error_middleware
 from app.manager.web.openapi import add_openapi_routes
+from app.manager.web.request_guard import HostNames, RequestGuard, guard_middleware
 from app.manager.web.routes import add_routes
 
 if TYPE_CHECKING:
+    from app.manager.config import ManagerConfig
     from app.manager.service import ManagerServices
 
 _log = logging.getLogger(__name__)
@@ -43,14 +46,31 @@ _log = logging.getLogger(__name__)
 MAX_BODY = 32 * 1024 * 1024
 
 
+def create_guard(config: ManagerConfig) -> RequestGuard:
+    """The Host/Origin/Content-Type checks for `config` (see request_guard.py)."""
+    listen_host = config.listen.rpartition(":")[0].strip("[]")
+    hosts = HostNames(listen_host, [h for h in config.allowed_hosts if h != "*"],
+                      any_host="*" in config.allowed_hosts)
+    return RequestGuard(hosts, config.allowed_origins)
+
+
 def create_app(services: ManagerServices) -> web.Application:
-    middlewares = [connection_tracking_middleware, error_middleware, access_token_middleware]
+    guard = create_guard(services.config)
+
+    def follow_settings(config: ManagerConfig) -> None:
+        fresh = create_guard(config)
+        guard.hosts, guard.allowed_origins = fresh.hosts, fresh.allowed_origins
+
+    services.settings.add_live_applier(follow_settings)
+    middlewares = [connection_tracking_middleware, error_middleware, guard_middleware(guard),
+                   access_token_middleware]
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[SERVICES] = services
     app[SETTINGS], app[FARM_STATUS], app[JOB_TYPES] = services.settings, services.farm_status, services.compiler
     app[JOBS], app[SESSIONS], app[WORKER_ADMIN] = services.jobs, services.sessions, services.admin
     app[CREDENTIALS], app[TASK_LOGS], app[LAST_RENDERED] = services.creds, services.task_logs, services.last_rendered
     app[BUS], app[ADMIN_TOKEN] = services.bus, services.admin_token
+    app[OUTPUT_ROOTS] = services.outputs
     app[SHAMAN] = services.shaman if services.shaman_available else None
     add_routes(app)
     add_openapi_routes(app)

@@ -69,5 +69,5 @@ async def access_token_middleware(request: web.Request, handler):
     """The optional access token on every route, and the admin token on admin routes (see access.py)."""
     cfg = request.app[SETTINGS].config
     check_request(request, cfg.access_token, request.app[ADMIN_TOKEN], cfg.trust_local_requests,
-                  str(cfg.base_dir) if cfg.path is not None else "")
+                  str(cfg.base_dir) if cfg.path is not None else "", cfg.submit_token)
     return await handler(request)

@@ -124,7 +124,7 @@ class SettingsView(QWidget):
         self.worker_timeout.setText(str(raw.get("worker_timeout", "")))
         self.blocklist.setValue(int(raw.get("blocklist_threshold", 3)))
         self.softfails.setValue(int(raw.get("task_fail_after_softfail_count", 3)))
-        self.trust_local.setChecked(bool(raw.get("trust_local_requests", True)))
+        self.trust_local.setChecked(bool(raw.get("trust_local_requests", False)))
         self.status.setText("")
         self._check_storage()
 

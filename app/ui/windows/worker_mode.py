@@ -63,6 +63,7 @@ def _controller_for(services, role) -> WorkerController:
     from app.worker.config import ConfigError, WorkerConfig
 
     url = services.manager_url if services.manager_running else role.manager_url
+    token = services.admin_token if services.manager_running else ""
     # A Manager found on the network is looked for there again when it is lost (not our own one).
     found = role.manager_found_by == "discovery" and not services.manager_running
     try:
@@ -70,9 +71,9 @@ def _controller_for(services, role) -> WorkerController:
         return WorkerController(url, cfg.worker_name, cfg.credentials_path,
                                 rediscover=found or (cfg.rediscover_manager and not services.manager_running),
                                 discovery_targets=[parse_target(t) for t in cfg.discovery_targets] or None,
-                                lost_after_s=cfg.rediscover_after_s)
+                                lost_after_s=cfg.rediscover_after_s, admin_token=token)
     except ConfigError:
-        return WorkerController(url, WorkerConfig().worker_name, rediscover=found)
+        return WorkerController(url, WorkerConfig().worker_name, rediscover=found, admin_token=token)
 
 
 class WorkerModeWindow(QMainWindow):

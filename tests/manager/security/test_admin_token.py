@@ -64,12 +64,12 @@ async def test_admin_token_survives_a_restart(manager_factory, tmp_path: Path):
     assert second.services.admin_token == token
 
 
-def test_local_trust_setting_round_trips_and_defaults_on():
-    assert ManagerConfig().trust_local_requests
+def test_local_trust_setting_round_trips_and_defaults_off():
+    assert not ManagerConfig().trust_local_requests
     assert "trust_local_requests" not in config_to_dict(ManagerConfig())
-    raw = config_to_dict(ManagerConfig(trust_local_requests=False))
-    assert raw["trust_local_requests"] is False
-    assert config_from_dict(raw, None).trust_local_requests is False
+    raw = config_to_dict(ManagerConfig(trust_local_requests=True))
+    assert raw["trust_local_requests"] is True
+    assert config_from_dict(raw, None).trust_local_requests is True
     with pytest.raises(Exception, match="true or false"):
         config_from_dict({**raw, "trust_local_requests": "no"}, None)
 

@@ -40,7 +40,7 @@ async def test_a_big_job_under_the_limit_is_accepted(manager):
 
 async def test_small_endpoints_have_a_smaller_limit(manager):
     tag = {"name": "big", "description": "x" * DEFAULT_BODY_MAX}
-    status, body = await manager.request("POST", "/api/v3/worker-mgt/tags", json=tag)
+    status, body = await manager.request("POST", "/api/v3/worker-mgt/tags", json=tag, admin=True)
     assert status == 413 and "larger than 1 MiB" in body["message"]
     status, body = await manager.request("GET", "/api/v3/worker-mgt/tags")
     assert status == 200 and body["tags"] == []
@@ -51,7 +51,7 @@ async def test_body_without_content_length_is_bounded_too(manager):
         for _ in range(DEFAULT_BODY_MAX // 65536 + 2):
             yield b" " * 65536
 
-    status, body = await manager.request("POST", "/api/v3/worker-mgt/tags", data=chunks(), headers=JSON)
+    status, body = await manager.request("POST", "/api/v3/worker-mgt/tags", data=chunks(), headers=JSON, admin=True)
     assert status == 413 and body["code"] == 413
 
 
@@ -59,7 +59,7 @@ async def test_body_without_content_length_is_bounded_too(manager):
 async def test_deep_json_is_400_in_words(manager, depth):
     raw = "[" * depth + "]" * depth
     for path in ("/api/v3/jobs", "/api/v3/worker-mgt/tags", "/api/v3/worker/register-worker"):
-        status, body = await manager.request("POST", path, data=raw, headers=JSON)
+        status, body = await manager.request("POST", path, data=raw, headers=JSON, admin=True)
         assert status == 400, (path, body)
         assert "the request body is nested too deeply (at most 64 levels" in body["message"]
 
@@ -75,7 +75,7 @@ async def test_deep_json_inside_job_settings_is_400(manager):
 
 async def test_nesting_up_to_the_limit_is_fine(manager):
     raw = "[" * 64 + "]" * 64
-    status, body = await manager.request("POST", "/api/v3/worker-mgt/tags", data=raw, headers=JSON)
+    status, body = await manager.request("POST", "/api/v3/worker-mgt/tags", data=raw, headers=JSON, admin=True)
     assert status == 400 and body["message"] == "expected a JSON object"
 
 

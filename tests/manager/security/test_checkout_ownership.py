@@ -119,7 +119,7 @@ async def test_deleting_a_job_erases_only_its_own_checkout(shaman_manager):
     _, job_b = await submit(manager, b)
     status, would = await manager.request("GET", f"/api/v3/jobs/{job_a['id']}/what-would-delete-do")
     assert status == 200 and would["shaman_checkout"] is True
-    status, _ = await manager.request("DELETE", f"/api/v3/jobs/{job_a['id']}")
+    status, _ = await manager.request("DELETE", f"/api/v3/jobs/{job_a['id']}", admin=True)
     assert status == 204
     root = jobs_root(manager)
     await wait_for(lambda: not (root / "proj" / "jobA").exists(), timeout=20)

@@ -60,18 +60,18 @@ async def test_no_payload_runs_through_any_path_or_program_endpoint(manager, tmp
     marker, texts = attack
     config_before = manager.cfg.path.read_text()
     for text in texts:
-        status, body = await manager.request("POST", BLENDER_CHECK, json={"path": text})
+        status, body = await manager.request("POST", BLENDER_CHECK, json={"path": text}, admin=True)
         assert _refused(status, body), (text, body)
         for path in STORAGE_CHECKS:
-            status, body = await manager.request("POST", path, json={"path": text})
+            status, body = await manager.request("POST", path, json={"path": text}, admin=True)
             assert _refused(status, body), (path, text, body)
         for source in ("input_path", "path_envvar", "system_location"):
             blender = {"input": text, "path": text, "source": source, "is_usable": True, "cause": ""}
             status, body = await manager.request("POST", SETUP, json={
-                "storageLocation": str(tmp_path / "shared"), "blenderExecutable": blender})
+                "storageLocation": str(tmp_path / "shared"), "blenderExecutable": blender}, admin=True)
             assert status == 400 and "Blender" in body["message"], (source, text, body)
             status, body = await manager.request("POST", SETUP, json={
-                "storageLocation": text, "blenderExecutable": {"source": "default"}})
+                "storageLocation": text, "blenderExecutable": {"source": "default"}}, admin=True)
             assert status == 400 and "storage" in body["message"], (text, body)
     await asyncio.sleep(0.2)  # anything started in the background would have touched it by now
     assert not marker.exists()
@@ -83,9 +83,9 @@ async def test_saving_variables_runs_nothing_on_the_manager(manager, attack):
     marker, texts = attack
     for text in texts[:6]:
         new = {"blender": {"values": [{"platform": "linux", "value": text.replace("\x00", "")}]}}
-        status, _ = await manager.request("PUT", "/api/v3/tablao/variables", json={"variables": new})
+        status, _ = await manager.request("PUT", "/api/v3/tablao/variables", json={"variables": new}, admin=True)
         assert status in (200, 400)
-        status, _ = await manager.request("GET", BLENDER_CHECK)  # finding Blender uses PATH only
+        status, _ = await manager.request("GET", BLENDER_CHECK, admin=True)  # finding Blender uses PATH only
         assert status == 200
     assert not marker.exists()
 
@@ -102,7 +102,7 @@ async def test_saving_variables_runs_nothing_on_the_manager(manager, attack):
     ("/" + "b" * 300, "not found"),
 ])
 async def test_blender_check_refuses_what_is_no_executable_file(manager, text, cause):
-    status, body = await manager.request("POST", BLENDER_CHECK, json={"path": text})
+    status, body = await manager.request("POST", BLENDER_CHECK, json={"path": text}, admin=True)
     assert status == 200 and body["is_usable"] is False, body
     assert cause in body["cause"] and len(body["cause"]) < 600
 
@@ -117,7 +117,7 @@ def _refused(status: int, body: dict) -> bool:
 
 async def test_blender_check_refuses_text_no_file_name_can_hold(manager):
     status, body = await manager.request("POST", BLENDER_CHECK, data='{"path": "/\\ud800"}',
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json"}, admin=True)
     assert status == 400 and "surrogate" in body["message"], body
 
 
@@ -125,10 +125,10 @@ async def test_blender_check_refuses_folders_and_non_executables(manager, tmp_pa
     plain = tmp_path / "blender.txt"
     plain.write_text("Blender 4.2.0\n")
     for path, cause in ((tmp_path, "is not a file"), (plain, "not an executable file")):
-        status, body = await manager.request("POST", BLENDER_CHECK, json={"path": str(path)})
+        status, body = await manager.request("POST", BLENDER_CHECK, json={"path": str(path)}, admin=True)
         assert status == 200 and body["is_usable"] is False and cause in body["cause"], body
     for bad in (None, 7, ["blender"], {"path": "x"}):
-        status, body = await manager.request("POST", BLENDER_CHECK, json={"path": bad})
+        status, body = await manager.request("POST", BLENDER_CHECK, json={"path": bad}, admin=True)
         assert status == 400 and "path" in body["message"]
 
 
@@ -139,7 +139,7 @@ async def test_blender_check_runs_the_one_file_with_only_version(manager, tmp_pa
     fake.write_text(f'#!/bin/sh\necho "$@" > "{args_file}"\necho "Blender 4.2.0"\n')
     fake.chmod(0o755)
     for text in (str(fake), f'"{fake}"', f"  {fake}  "):
-        status, body = await manager.request("POST", BLENDER_CHECK, json={"path": text})
+        status, body = await manager.request("POST", BLENDER_CHECK, json={"path": text}, admin=True)
         assert status == 200 and body["is_usable"] is True and body["cause"] == "Blender 4.2.0", body
         assert body["path"] == str(fake)
         assert args_file.read_text() == "--version\n"
@@ -153,7 +153,7 @@ async def test_blender_check_stops_a_hanging_program_and_what_it_started(manager
     hang = tmp_path / "hang"
     hang.write_text(f'#!/bin/sh\nsleep 600 &\necho $! > "{pid_file}"\nwait\n')
     hang.chmod(0o755)
-    status, body = await manager.request("POST", BLENDER_CHECK, json={"path": str(hang)})
+    status, body = await manager.request("POST", BLENDER_CHECK, json={"path": str(hang)}, admin=True)
     assert status == 200 and body["is_usable"] is False and "did not finish" in body["cause"]
     child = int(pid_file.read_text())
     for _ in range(200):
@@ -167,16 +167,16 @@ async def test_blender_check_reads_a_bounded_amount_of_output(manager, tmp_path)
     noisy = tmp_path / "noisy"
     noisy.write_text("#!/bin/sh\nexec yes 'not blender'\n")
     noisy.chmod(0o755)
-    status, body = await manager.request("POST", BLENDER_CHECK, json={"path": str(noisy)})
+    status, body = await manager.request("POST", BLENDER_CHECK, json={"path": str(noisy)}, admin=True)
     assert status == 200 and body["is_usable"] is False and "does not look like Blender" in body["cause"]
 
 
 @pytest.mark.skipif(not shutil.which("blender"), reason="needs a blender on PATH")
 async def test_finding_blender_on_path_and_in_usual_places_still_works(manager):
-    status, body = await manager.request("POST", BLENDER_CHECK, json={"path": "blender"})
+    status, body = await manager.request("POST", BLENDER_CHECK, json={"path": "blender"}, admin=True)
     assert status == 200 and body["is_usable"] is True and body["cause"].startswith("Blender ")
     assert os.path.isabs(body["path"])
-    status, found = await manager.request("GET", BLENDER_CHECK)
+    status, found = await manager.request("GET", BLENDER_CHECK, admin=True)
     assert status == 200 and any(c["is_usable"] and c["source"] == "path_envvar" for c in found)
 
 
@@ -189,10 +189,10 @@ async def test_setup_assistant_refuses_what_its_check_refused(manager, tmp_path)
                         (str(tmp_path), "is not a file")):
         blender = {"input": path, "path": path, "source": "input_path", "is_usable": True, "cause": ""}
         status, body = await manager.request("POST", SETUP, json={
-            "storageLocation": str(tmp_path / "shared"), "blenderExecutable": blender})
+            "storageLocation": str(tmp_path / "shared"), "blenderExecutable": blender}, admin=True)
         assert status == 400 and cause in body["message"], body
     status, body = await manager.request("POST", SETUP, json={
-        "storageLocation": "/tmp/\x00x", "blenderExecutable": {"source": "default"}})
+        "storageLocation": "/tmp/\x00x", "blenderExecutable": {"source": "default"}}, admin=True)
     assert status == 400 and "control characters" in body["message"]
     assert manager.cfg.path.read_text() == config_before
 

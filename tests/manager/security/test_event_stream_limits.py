@@ -30,7 +30,7 @@ async def _raw_subscriber(manager) -> tuple[asyncio.StreamReader, asyncio.Stream
     sock.setblocking(False)
     reader, writer = await asyncio.open_connection(sock=sock, limit=4096)
     key = base64.b64encode(os.urandom(16)).decode()
-    writer.write((f"GET /api/v3/tablao/events HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+    writer.write((f"GET /api/v3/tablao/events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                   f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
                  .encode())
     head = await reader.readuntil(b"\r\n\r\n")

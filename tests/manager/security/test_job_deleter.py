@@ -75,7 +75,7 @@ async def test_poisoned_checkout_ids_do_not_block_later_deletions(manager_factor
         status, would = await manager.request("GET", f"/api/v3/jobs/{job_id}/what-would-delete-do")
         assert status == 200 and would == {"shaman_checkout": False}
     for job_id in poisoned + [g for g, _ in good]:
-        status, _ = await manager.request("DELETE", f"/api/v3/jobs/{job_id}")
+        status, _ = await manager.request("DELETE", f"/api/v3/jobs/{job_id}", admin=True)
         assert status == 204
     await wait_gone(manager, [g for g, _ in good] + poisoned)
     assert not any((root / checkout).exists() for _, checkout in good)
@@ -122,7 +122,7 @@ async def test_a_stuck_job_is_reported_once_retried_and_does_not_hold_up_others(
             _, job = await submit(manager, await make_checkout(manager, f"good-{n}"))
             good.append(job["id"])
         for job_id in [stuck["id"], *good]:
-            status, _ = await manager.request("DELETE", f"/api/v3/jobs/{job_id}")
+            status, _ = await manager.request("DELETE", f"/api/v3/jobs/{job_id}", admin=True)
             assert status == 204
         await wait_gone(manager, good)  # not held up by the stuck job queued before them
 

@@ -20,7 +20,7 @@ HANG_GUARD = 20.0
 
 async def _hang_up_mid_body(manager, path: str, declared: int, sent: bytes, content_type: str) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", manager.service.port)
-    writer.write(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
+    writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
                  f"Content-Length: {declared}\r\n\r\n".encode() + sent)
     await writer.drain()
     await asyncio.sleep(0.1)  # the handler is reading the body now

@@ -68,12 +68,12 @@ async def test_idle_and_slowloris_connections_are_closed_while_a_worker_claims(m
     try:
         idle_r, _idle_w = await _connect(manager)
         kept_r, kept_w = await _connect(manager)
-        kept_w.write(b"GET /api/v3/version HTTP/1.1\r\nHost: x\r\n\r\n")  # then stays open, idle
+        kept_w.write(b"GET /api/v3/version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # then stays open, idle
         half_r, half_w = await _connect(manager)
-        half_w.write(b"GET /api/v3/version HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+        half_w.write(b"GET /api/v3/version HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers never finished
         drip_r, drip_w = await _connect(manager)
         stall_r, stall_w = await _connect(manager)
-        stall_w.write(b"POST /api/v3/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        stall_w.write(b"POST /api/v3/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                       b"Content-Length: 1000\r\n\r\n{\"name\": ")  # the body stops here
 
         async def drip() -> None:  # slowloris: a header byte now and then, never the blank line
@@ -147,7 +147,7 @@ async def test_when_every_connection_is_busy_a_newcomer_gets_503(manager_factory
         streams = [await session.ws_connect(f"{manager.url}/api/v3/tablao/events") for _ in range(cap)]
         try:
             reader, writer = await _connect(manager)
-            writer.write(b"GET /api/v3/version HTTP/1.1\r\nHost: x\r\n\r\n")
+            writer.write(b"GET /api/v3/version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             said = await _closed_by_server(reader)
             assert said.startswith(b"HTTP/1.1 503") and b'"code": 503' in said
         finally:

@@ -28,7 +28,7 @@ async def _count(manager, model_name: str) -> int:
 
 async def _post_raw(manager, path: str, body: dict, method: str = "POST"):
     # json.dumps keeps "\ud800" as the escape a hostile client would send.
-    return await manager.request(method, path, data=json.dumps(body), headers=JSON)
+    return await manager.request(method, path, data=json.dumps(body), headers=JSON, admin=True)
 
 
 @pytest.mark.parametrize("name, words", [
@@ -69,9 +69,9 @@ async def test_bad_settings_and_fields_are_400_naming_the_field(manager, field, 
 
 async def test_good_unicode_is_stored_as_sent(manager):
     name = "Ünïcödé 🎬 job ✓"
-    status, job = await manager.request("POST", "/api/v3/jobs", json=echo_job(name=name, message="héllo 🎬"))
+    status, job = await manager.request("POST", "/api/v3/jobs", json=echo_job(name=name, message="héllo 🎬"), admin=True)
     assert status == 200, job
-    status, fetched = await manager.request("GET", f"/api/v3/jobs/{job['id']}")
+    status, fetched = await manager.request("GET", f"/api/v3/jobs/{job['id']}", admin=True)
     assert fetched["name"] == name and fetched["settings"]["message"] == "héllo 🎬"
 
 
@@ -83,12 +83,12 @@ async def test_good_unicode_is_stored_as_sent(manager):
     ({"name": "a\x00"}, "`name` must not contain NUL"),
 ])
 async def test_settag_with_wrong_types_is_400(manager, body, words):
-    status, job = await manager.request("POST", "/api/v3/jobs", json=echo_job())
+    status, job = await manager.request("POST", "/api/v3/jobs", json=echo_job(), admin=True)
     assert status == 200
-    status, answer = await manager.request("POST", f"/api/v3/jobs/{job['id']}/settag", json=body)
+    status, answer = await manager.request("POST", f"/api/v3/jobs/{job['id']}/settag", json=body, admin=True)
     assert status == 400, answer
     assert words in answer["message"]
-    status, fetched = await manager.request("GET", f"/api/v3/jobs/{job['id']}")
+    status, fetched = await manager.request("GET", f"/api/v3/jobs/{job['id']}", admin=True)
     assert not fetched.get("worker_tag")
 
 
@@ -108,14 +108,14 @@ async def test_bad_worker_tags_are_400_and_not_stored(manager, body, words):
 
 
 async def test_tag_update_and_worker_tags_check_types(manager):
-    status, tag = await manager.request("POST", "/api/v3/worker-mgt/tags", json={"name": "gpu"})
+    status, tag = await manager.request("POST", "/api/v3/worker-mgt/tags", json={"name": "gpu"}, admin=True)
     assert status == 200, tag
-    status, answer = await manager.request("PUT", f"/api/v3/worker-mgt/tag/{tag['id']}", json={"name": "\x00"})
+    status, answer = await manager.request("PUT", f"/api/v3/worker-mgt/tag/{tag['id']}", json={"name": "\x00"}, admin=True)
     assert status == 400 and "`name` must not contain NUL" in answer["message"]
     worker = await HttpWorker(manager.url, name="w").register_and_sign_on()
     try:
         path = f"/api/v3/worker-mgt/workers/{worker.uuid}/settags"
-        status, answer = await manager.request("POST", path, json={"tag_ids": [None]})
+        status, answer = await manager.request("POST", path, json={"tag_ids": [None]}, admin=True)
         assert status == 400 and "`tag_ids[0]` must be a string, not null" in answer["message"]
     finally:
         await worker.close()
@@ -140,7 +140,7 @@ async def test_bad_worker_registration_is_400_and_not_stored(manager, field, val
 
 
 async def test_task_updates_and_status_reasons_are_checked(manager):
-    status, job = await manager.request("POST", "/api/v3/jobs", json=echo_job())
+    status, job = await manager.request("POST", "/api/v3/jobs", json=echo_job(), admin=True)
     assert status == 200
     worker = await HttpWorker(manager.url, name="w", task_types=["misc"]).register_and_sign_on()
     try:
@@ -155,7 +155,7 @@ async def test_task_updates_and_status_reasons_are_checked(manager):
     finally:
         await worker.close()
     path = f"/api/v3/jobs/{job['id']}/setstatus"
-    status, answer = await manager.request("POST", path, json={"status": "paused", "reason": ["x"]})
+    status, answer = await manager.request("POST", path, json={"status": "paused", "reason": ["x"]}, admin=True)
     assert status == 400 and "`reason` must be a string, not a list" in answer["message"]
-    status, answer = await manager.request("POST", path, json={"status": "x" * 100_000})
+    status, answer = await manager.request("POST", path, json={"status": "x" * 100_000}, admin=True)
     assert status == 400 and len(answer["message"]) < 200

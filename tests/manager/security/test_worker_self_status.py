@@ -6,6 +6,7 @@ from __future__ import annotations
 from app.api.client import ManagerClient
 from app.api.errors import HttpError
 from app.api.transport import basic_auth
+from app.api.workers import WorkerSleepSchedule
 
 SECRET_A, SECRET_B = "a" * 64, "b" * 64
 
@@ -35,7 +36,7 @@ async def test_a_worker_changes_its_own_status_with_its_credentials_only(manager
 
     status, body = await manager.request("POST", _setstatus(b), json=asleep,
                                          headers={"Authorization": basic_auth(a, SECRET_A)})
-    assert status == 403 and "its own status only" in body["message"] and b in body["message"], body
+    assert status == 403 and "its own status and sleep schedule only" in body["message"] and b in body["message"], body
     status, body = await manager.request("POST", _setstatus(a), json=asleep,
                                          headers={"Authorization": basic_auth(a, SECRET_B)})
     assert status == 403 and "wrong secret" in body["message"], body
@@ -64,3 +65,24 @@ async def test_the_client_sends_the_workers_credentials_when_asked(manager_facto
             raise AssertionError("changed without credentials")
         except HttpError as exc:
             assert exc.status == 401
+
+
+async def test_a_worker_sets_its_own_sleep_schedule_never_anothers(manager_factory):
+    manager = await manager_factory()
+    a = await _register(manager, "artist-a", SECRET_A)
+    b = await _register(manager, "artist-b", SECRET_B)
+    schedule = {"is_active": True, "days_of_week": "mo tu", "start_time": "22:00", "end_time": "06:00"}
+    path = "/api/v3/worker-mgt/workers/{}/sleep-schedule"
+    status, body = await manager.request("POST", path.format(a), json=schedule,
+                                         headers={"Authorization": basic_auth(a, SECRET_A)})
+    assert status == 204, body
+    status, body = await manager.request("POST", path.format(b), json=schedule,
+                                         headers={"Authorization": basic_auth(a, SECRET_A)})
+    assert status == 403 and b in body["message"], body
+    status, body = await manager.request("POST", path.format(b), json=schedule)
+    assert status == 401, body
+    assert (await manager.request("GET", path.format(b)))[0] == 204  # nothing stored for b
+    async with ManagerClient(manager.url) as client:
+        client.transport.worker_auth = lambda: (b, SECRET_B)
+        await client.set_sleep_schedule(b, WorkerSleepSchedule(**schedule), as_worker=True)
+    assert (await manager.request("GET", path.format(b)))[1]["start_time"] == "22:00"

@@ -33,7 +33,7 @@ def _only_itself(request: web.Request) -> None:
         return
     ident = request.app[CREDENTIALS].authenticate(request.headers.get("Authorization"))
     if ident.uuid != _wid(request):
-        raise Forbidden(f"worker {ident.uuid} may change its own status only, not that of worker "
+        raise Forbidden(f"worker {ident.uuid} may change its own status and sleep schedule only, not those of worker "
                         f"{_wid(request)}; other workers need the Manager's admin token")
 
 
@@ -54,6 +54,7 @@ async def fetch_sleep_schedule(request: web.Request) -> web.Response:
 
 
 async def set_sleep_schedule(request: web.Request) -> web.Response:
+    _only_itself(request)
     await request.app[WORKER_ADMIN].set_sleep_schedule(_wid(request), await read_json_object(request))
     return web.Response(status=204)
 
