@@ -50,6 +50,12 @@ class AssignedTask:
     commands: list[Command] = field(default_factory=list)
     steps_completed: int = 0
     steps_total: int = 0
+    #: Tablao: may Blender run the Python stored in the .blend file? Absent (a Flamenco Manager): no.
+    blend_scripts: bool = False
+    #: Tablao: the folders this task may write under, for this worker's platform; None: not said.
+    output_roots: list[str] | None = None
+    #: Tablao: folders under those that it must never write into (the Shaman file store).
+    output_denied: list[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: Any) -> AssignedTask:
@@ -70,7 +76,18 @@ class AssignedTask:
             commands=[Command.from_json(c) for c in commands],
             steps_completed=int(data.get("steps_completed") or 0),
             steps_total=int(data.get("steps_total") or 0),
+            blend_scripts=data.get("blend_scripts") is True,
+            output_roots=_str_list_or_none(data.get("output_roots")),
+            output_denied=_str_list_or_none(data.get("output_denied")) or [],
         )
+
+
+def _str_list_or_none(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise WireFormatError("output_roots and output_denied must be lists of paths")
+    return list(value)
 
 
 @dataclass(frozen=True)

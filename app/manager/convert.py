@@ -86,14 +86,21 @@ def task_json(task: Task, failed_by: list[Worker]) -> dict[str, Any]:
     ).to_json()
 
 
-def assigned_task_json(task: Task, job: Job, commands: list[dict[str, Any]]) -> dict[str, Any]:
+def assigned_task_json(task: Task, job: Job, commands: list[dict[str, Any]], *,
+                       blend_scripts: bool = False, output_roots: list[str] | None = None,
+                       output_denied: list[str] | None = None) -> dict[str, Any]:
     """The shape of `app.api.models.AssignedTask`, written out: this is the claim's hot path."""
-    return {
+    out = {
         "uuid": task.uuid, "job": job.uuid, "name": task.name, "status": task.status,
         "priority": task.priority, "job_priority": job.priority, "job_type": job.job_type,
         "task_type": task.type, "commands": commands,
         "steps_completed": task.steps_completed, "steps_total": task.steps_total,
+        "blend_scripts": blend_scripts,
     }
+    if output_roots is not None:
+        out["output_roots"] = output_roots
+        out["output_denied"] = output_denied or []
+    return out
 
 
 def status_change(worker: Worker) -> WorkerStatusChangeRequest | None:

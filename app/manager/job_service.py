@@ -23,6 +23,7 @@ from app.manager.input_checks import (
     describe,
     text_field,
 )
+from app.manager.output_roots import OutputRoots
 from app.manager.persistence import blocklist, jobs, tasks
 from app.manager.persistence.jobs import NewJob, NewTask
 from app.manager.state_machine.effects import Effects
@@ -48,19 +49,22 @@ class CheckoutRecords(Protocol):
 
 class JobService:
     def __init__(self, machine: StatusMachine, compiler: Compiler, variables: Variables,
-                 checkouts: CheckoutRecords | None = None):
+                 checkouts: CheckoutRecords | None = None, outputs: OutputRoots | None = None):
         self.machine, self.compiler, self.variables = machine, compiler, variables
         self.store = machine.store
         self.checkouts = checkouts  # the Shaman, when this Manager has one
+        self.outputs = outputs  # where jobs may write; None: anywhere (unit tests)
 
     # --- submission ----------------------------------------------------------------------------
-    async def submit(self, body: Any) -> dict[str, Any]:
+    async def submit(self, body: Any, *, credentialed: bool = False) -> dict[str, Any]:
+        """Compile and store a job; `credentialed`: its submitter showed a token (see blend_scripts.py)."""
         submitted = self._prepare(body)
         await self._check_checkout(submitted["storage"]["shaman_checkout_id"])
         job_uuid = str(uuidlib.uuid4())
         created = self.machine.clock.now()
         authored = await self.compiler.compile(submitted, job_id=job_uuid, created=created)
-        new = _new_job(job_uuid, submitted, authored, created.replace(tzinfo=None))
+        self._check_outputs(authored)
+        new = _new_job(job_uuid, submitted, authored, created.replace(tzinfo=None), credentialed)
         job = await self.machine.run(_store_sync, new)
         _log.info("stored job %s (%s) with %d tasks", clip(job.name), job.uuid, len(new.tasks))
         return job_json(job)
@@ -71,7 +75,13 @@ class JobService:
         await self._check_checkout(checkout)
         if checkout:
             _refuse_owned_checkout(await self.store.call(jobs.job_with_checkout, checkout), checkout)
-        await self.compiler.compile(submitted, job_id=str(uuidlib.uuid4()), created=self.machine.clock.now())
+        authored = await self.compiler.compile(submitted, job_id=str(uuidlib.uuid4()),
+                                               created=self.machine.clock.now())
+        self._check_outputs(authored)
+
+    def _check_outputs(self, authored: Any) -> None:
+        if self.outputs is not None:
+            self.outputs.check_tasks(authored.tasks)
 
     def _prepare(self, body: Any) -> dict[str, Any]:
         submitted = validate_submitted_job(body)
@@ -235,7 +245,8 @@ def _status_body(body: Any, enum):
     return status, text_field(body, "reason", TEXT_MAX)
 
 
-def _new_job(job_uuid: str, submitted: dict[str, Any], authored: Any, created: dt.datetime) -> NewJob:
+def _new_job(job_uuid: str, submitted: dict[str, Any], authored: Any, created: dt.datetime,
+             credentialed: bool = False) -> NewJob:
     new_tasks = [NewTask(uuid=t.uuid, name=t.name, type=t.type, index_in_job=t.index_in_job,
                          priority=t.priority, commands=t.commands, steps_total=t.steps_total,
                          dependencies=list(t.dependencies)) for t in authored.tasks]
@@ -246,6 +257,7 @@ def _new_job(job_uuid: str, submitted: dict[str, Any], authored: Any, created: d
         type_etag=str(submitted.get("type_etag") or ""),
         storage_shaman_checkout_id=submitted["storage"]["shaman_checkout_id"],
         worker_tag_uuid=submitted.get("worker_tag") or None, created_at=created, tasks=new_tasks,
+        credentialed=credentialed,
     )
 
 

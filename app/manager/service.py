@@ -33,6 +33,7 @@ from app.manager.config import ManagerConfig
 from app.manager.job_service import JobService
 from app.manager.last_rendered import LastRendered
 from app.manager.local_storage import LocalStorage
+from app.manager.output_roots import OutputRoots
 from app.manager.persistence import workers as workers_q
 from app.manager.persistence.db import Store
 from app.manager.settings_service import SettingsService
@@ -61,6 +62,7 @@ class ManagerServices:
     waiters: Waiters
     machine: StatusMachine
     variables: Variables
+    outputs: OutputRoots
     compiler: Any
     jobs: JobService
     sessions: WorkerSessions
@@ -103,11 +105,12 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
         bus.emit(LastRenderedUpdate(job_id=job_id, thumbnail=LastRenderedInfo.from_json(info)))
 
     last_rendered = LastRendered(local_storage, on_processed=on_rendered)
+    outputs = OutputRoots(config, variables)
     services = ManagerServices(
         config=config, clock=clock, store=store, bus=bus, waiters=waiters, machine=machine,
-        variables=variables, compiler=compiler, jobs=JobService(machine, compiler, variables),
+        variables=variables, outputs=outputs, compiler=compiler, jobs=JobService(machine, compiler, variables, outputs=outputs),
         sessions=WorkerSessions(machine, creds, variables, policy, max_wait_s=_max_hold(config),
-                                statuses=statuses),
+                                statuses=statuses, scripts=config, outputs=outputs),
         admin=WorkerAdmin(machine, creds, statuses),
         creds=creds, local_storage=local_storage, task_logs=task_logs, last_rendered=last_rendered,
         farm_status=FarmStatusService(store, bus),

@@ -337,6 +337,7 @@ class Variables:
         return self._all.get(name)
 
     def _rebuild(self) -> None:
+        self.generation = getattr(self, "generation", 0) + 1  # anything derived from them is stale now
         self._all = dict(self._user_vars)
         jobs = self._jobs_variable()
         if jobs is not None:
@@ -434,6 +435,15 @@ class Variables:
         if best is None:
             return path
         return crosspath.join_platform(best[1], best[2], target)
+
+    def expand_path(self, text: str, platform: str) -> str:
+        """`text` expanded for the workers of `platform`, as a task's command parameter would be."""
+        return self._expander(self._platform(platform)).expand_value(text)
+
+    def two_way_values(self, platform: str) -> list[str]:
+        """The values of the two-way variables for the workers of `platform`."""
+        values = (v.value_for("workers", self._platform(platform)) for v in self._two_way())
+        return [v for v in values if v]
 
     def _two_way(self) -> list[Variable]:
         return [v for v in self._all.values() if v.is_twoway]

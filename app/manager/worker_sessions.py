@@ -22,6 +22,7 @@ from app.api.errors import BadRequest, Conflict, NotFound
 from app.common import schedule
 from app.common.jsontext import clip
 from app.manager.auth import CredentialCache, WorkerIdentity, hash_secret
+from app.manager.blend_scripts import ScriptsSettings, scripts_allowed, without_blend_scripts
 from app.manager.convert import assigned_task_json
 from app.manager.input_checks import (
     ACTIVITY_MAX,
@@ -32,6 +33,7 @@ from app.manager.input_checks import (
     text_field,
     text_list,
 )
+from app.manager.output_roots import OutputRoots
 from app.manager.persistence import jobs as jobs_q
 from app.manager.persistence import scheduler_queries, tasks, workers
 from app.manager.persistence.models import Job, Task, Worker
@@ -61,8 +63,13 @@ class Assignment:
 class WorkerSessions:
     def __init__(self, machine: StatusMachine, creds: CredentialCache, variables: Variables,
                  policy: FailurePolicy, local_tz: dt.tzinfo | None = None, max_wait_s: float = MAX_WAIT_S,
-                 statuses: WorkerStatusMachine | None = None):
+                 statuses: WorkerStatusMachine | None = None, scripts: ScriptsSettings | None = None,
+                 outputs: OutputRoots | None = None):
         self.machine, self.creds, self.variables, self.policy = machine, creds, variables, policy
+        #: Whether .blend scripts may run (the Manager's live config); None: never.
+        self.scripts = scripts
+        #: Where jobs may write, told to each worker with its task; None: not told (unit tests).
+        self.outputs = outputs
         self.statuses = statuses or WorkerStatusMachine()
         self.local_tz = local_tz
         # A held request does not refresh "last seen", so holds must end well before a timeout.
@@ -143,7 +150,15 @@ class WorkerSessions:
                     claimed = True
                     worker, task, job = payload
                     commands = self.variables.expand_for_worker(task.commands, worker.platform or "linux")
-                    return Assignment("task", assigned_task_json(task, job, commands))
+                    allowed = self.scripts is not None and scripts_allowed(self.scripts, job)
+                    if not allowed:
+                        commands = without_blend_scripts(commands)
+                    platform = worker.platform or "linux"
+                    roots = denied = None
+                    if self.outputs is not None:
+                        roots, denied = self.outputs.roots(platform), self.outputs.denied(platform)
+                    return Assignment("task", assigned_task_json(task, job, commands, blend_scripts=allowed,
+                                                                 output_roots=roots, output_denied=denied))
                 if kind != "none":
                     return Assignment(kind, payload)
                 remaining = deadline - time.monotonic()

@@ -36,7 +36,8 @@ async def test_empty_required_render_output_root_is_refused_by_name(manager, emp
     assert await _job_count(manager) == 0
 
 
-async def test_the_same_job_with_an_output_root_is_accepted(manager):
+async def test_the_same_job_with_an_output_root_is_accepted(manager_factory):
+    manager = await manager_factory(output_roots=["/render"])
     status, job = await manager.request("POST", "/api/v3/jobs", json=_render_job())
     assert status == 200, job
     assert job["settings"]["render_output_root"] == "/render/out"

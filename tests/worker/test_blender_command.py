@@ -87,7 +87,7 @@ def test_argv_is_exe_exeargs_argsbefore_blendfile_args() -> None:
         "blendfile": "/s/shot.blend",
         "args": ["--render-frame", 1],
     }
-    assert build_blender_argv(params, "/usr/bin/blender") == [
+    assert build_blender_argv(params, "/usr/bin/blender", blend_scripts=True) == [
         "/usr/bin/blender",
         "-b",
         "-y",
@@ -100,12 +100,26 @@ def test_argv_is_exe_exeargs_argsbefore_blendfile_args() -> None:
     ]
 
 
+def test_blend_scripts_stay_off_unless_the_manager_allows_them() -> None:
+    params = {
+        "exe": "blender -y",
+        "exeArgs": "-b --enable-autoexec",
+        "argsBefore": ["-y", "--debug"],
+        "blendfile": "/s/shot.blend",
+        "args": ["-y", "--render-frame", "1"],
+    }
+    argv = build_blender_argv(params, "/usr/bin/blender")
+    assert argv == ["/usr/bin/blender", "-b", "--debug", "--disable-autoexec", "/s/shot.blend",
+                    "--render-frame", "1"]
+
+
 def test_argv_without_blendfile_and_with_args_in_exe() -> None:
     params = {"exe": "/opt/blender/blender --factory-startup", "exeArgs": "-b", "args": ["-a"]}
     assert build_blender_argv(params, "/opt/blender/blender") == [
         "/opt/blender/blender",
         "--factory-startup",
         "-b",
+        "--disable-autoexec",
         "-a",
     ]
 
@@ -150,7 +164,8 @@ async def test_fake_blender_run_reports_frames_steps_and_outputs(
     activities = [p["activity"] for p in sink.payloads if "activity" in p]
     assert "Rendering frame 2" in activities
     log = sink.log
-    assert log.startswith("cold Blender: warm_blender is off")
+    assert log.startswith("scripts stored in the .blend file will not run")
+    assert "\ncold Blender: warm_blender is off" in log
     assert "\ngoing to run: " in log
     assert "pid=" in log and "> Saved: '" in log
     assert "exited with code 0 after" in log.splitlines()[-1]

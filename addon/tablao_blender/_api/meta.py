@@ -32,6 +32,16 @@ class ManagerConfiguration(Wire):
 
 
 @dataclass(slots=True)
+class SubmitPolicy(Wire):
+    """Tablao: what the farm allows this caller's submissions (`GET /api/v3/tablao/submit-policy`)."""
+
+    blend_scripts_run: bool
+    blend_scripts_reason: str
+    output_roots: list[str]
+    output_denied: list[str]
+
+
+@dataclass(slots=True)
 class ManagerVariable(Wire):
     """One variable resolved for an audience and platform (Flamenco's `ManagerVariable`)."""
 

@@ -46,6 +46,7 @@ class NewJob:
     worker_tag_uuid: str | None
     created_at: dt.datetime
     tasks: list[NewTask]
+    credentialed: bool = False
 
 
 def store_new_job(new: NewJob) -> Job:
@@ -62,7 +63,7 @@ def store_new_job(new: NewJob) -> Job:
         status=new.status, activity="", settings=new.settings, metadata=new.metadata,
         submitter_platform=new.submitter_platform, type_etag=new.type_etag,
         storage_shaman_checkout_id=new.storage_shaman_checkout_id, worker_tag=tag_id,
-        steps_completed=0, steps_total=steps_total, created_at=new.created_at,
+        credentialed=new.credentialed, steps_completed=0, steps_total=steps_total, created_at=new.created_at,
         updated_at=new.created_at,
     )
     _insert_tasks(job, new)

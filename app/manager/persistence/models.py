@@ -80,6 +80,8 @@ class Job(BaseModel):
     submitter_platform = pw.CharField(default="")
     type_etag = pw.CharField(default="")
     storage_shaman_checkout_id = pw.CharField(default="")
+    # Submitted with a credential (access, submit or admin token), not anonymously.
+    credentialed = pw.BooleanField(default=False)
     worker_tag = pw.ForeignKeyField(WorkerTag, null=True, on_delete="RESTRICT")
     steps_completed = pw.IntegerField(default=0)
     steps_total = pw.IntegerField(default=0)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from app.manager.background import FarmStatusService
     from app.manager.job_service import JobService
     from app.manager.last_rendered import LastRendered
+    from app.manager.output_roots import OutputRoots
     from app.manager.service import ManagerServices
     from app.manager.settings_service import SettingsService
     from app.manager.task_logs import TaskLogs
@@ -48,3 +49,5 @@ BUS: web.AppKey[EventBus] = web.AppKey("bus")
 ADMIN_TOKEN: web.AppKey[str] = web.AppKey("admin_token")
 #: The Shaman, or None when it is off.
 SHAMAN: web.AppKey[object | None] = web.AppKey("shaman")
+#: Where jobs may write (the submit policy's folders).
+OUTPUT_ROOTS: web.AppKey[OutputRoots] = web.AppKey("output_roots")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from app.api.models import AssignedTask, Command
 from app.worker import procs
 from app.worker.config import WorkerConfig
+from app.worker.output_check import OutputRefused, check_output
 from app.worker.task_reporter import TaskReporter
 
 if TYPE_CHECKING:
@@ -70,6 +71,13 @@ class CommandContext:
         if total <= 0 or self.steps_done < total:
             self.steps_done += 1
         self.reporter.progress(activity=activity, steps_completed=self.steps_base + self.steps_done)
+
+    def check_output(self, path: Path | str, what: str) -> None:
+        """Fail the command unless its Manager lets this task write to `path` (see output_check.py)."""
+        try:
+            check_output(self.task, path, what)
+        except OutputRefused as exc:
+            raise CommandError(str(exc)) from None
 
     def output_produced(self, path: Path | str) -> None:
         if self.outputs is not None:

@@ -13,8 +13,9 @@ task log says which, and why a command ran cold.
 from __future__ import annotations
 
 import logging
+import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,19 +89,40 @@ class BlenderOutputParser:
         return LineInfo()
 
 
-def _argv_parts(params: Mapping[str, Any], exe_path: str) -> tuple[list[str], str, list[str]]:
-    """(executable and arguments before the file, the file, arguments after it)."""
+#: Blender's switches for running Python stored in the .blend file (auto-run scripts, drivers).
+AUTOEXEC_ON = frozenset({"-y", "--enable-autoexec"})
+AUTOEXEC_OFF = "--disable-autoexec"
+
+
+def _argv_parts(params: Mapping[str, Any], exe_path: str,
+                blend_scripts: bool = False) -> tuple[list[str], str, list[str]]:
+    """(executable and arguments before the file, the file, arguments after it).
+
+    Unless the Manager said this job's .blend scripts may run, every auto-run switch is dropped and
+    `--disable-autoexec` comes last before the file, whatever the job type or variables asked for.
+    """
     exe_parts = split_exe(param_str(params, "exe"))
     before = [exe_path, *exe_parts[1:]]
     before += split_args(param_str(params, "exeArgs", required=False))
     before += param_str_list(params, "argsBefore")
-    return before, param_str(params, "blendfile", required=False), param_str_list(params, "args")
+    after = param_str_list(params, "args")
+    if not blend_scripts:
+        before = [before[0], *(a for a in before[1:] if a not in AUTOEXEC_ON and a != AUTOEXEC_OFF), AUTOEXEC_OFF]
+        after = [a for a in after if a not in AUTOEXEC_ON]
+    return before, param_str(params, "blendfile", required=False), after
 
 
-def build_blender_argv(params: Mapping[str, Any], exe_path: str) -> list[str]:
+def build_blender_argv(params: Mapping[str, Any], exe_path: str, blend_scripts: bool = False) -> list[str]:
     """The full Blender command line for a `blender-render` command's parameters."""
-    before, blendfile, after = _argv_parts(params, exe_path)
+    before, blendfile, after = _argv_parts(params, exe_path, blend_scripts)
     return [*before, *([blendfile] if blendfile else []), *after]
+
+
+def render_outputs(argv: Sequence[str], blendfile: str) -> list[str]:
+    """Where Blender writes its frames: each `-o`/`--render-output` value, `//` made absolute."""
+    found = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg in ("-o", "--render-output")]
+    base = os.path.dirname(blendfile) if blendfile else ""
+    return [os.path.join(base, path[2:]) if path.startswith("//") and base else path for path in found]
 
 
 def warm_or_cold(ctx: CommandContext, params: Mapping[str, Any], exe_path: str) -> WarmRequest | ColdReason:
@@ -109,7 +131,7 @@ def warm_or_cold(ctx: CommandContext, params: Mapping[str, Any], exe_path: str) 
         return ColdReason("warm_blender is off in the worker configuration")
     if params.get("warm", True) is False:
         return ColdReason("the command asks for a cold run (warm: false)")
-    before, blendfile, after = _argv_parts(params, exe_path)
+    before, blendfile, after = _argv_parts(params, exe_path, ctx.task.blend_scripts)
     request = parse_warm_request(exe_path, before[1:], blendfile, after)
     if isinstance(request, WarmRequest) and (reason := ctx.warm.cold_reason(request)):
         return ColdReason(reason)
@@ -136,7 +158,11 @@ async def blender_render(ctx: CommandContext, params: Mapping[str, Any]) -> None
     """Run Blender, warm when possible; fail when it exits non-zero or a warm frame fails."""
     exe = split_exe(param_str(params, "exe"))[0]
     exe_path = resolve_executable(exe, ctx.config)
-    argv = build_blender_argv(params, exe_path)
+    argv = build_blender_argv(params, exe_path, ctx.task.blend_scripts)
+    for output in render_outputs(argv, param_str(params, "blendfile", required=False)):
+        ctx.check_output(output, "blender --render-output")
+    if not ctx.task.blend_scripts:
+        ctx.log("scripts stored in the .blend file will not run (this farm does not run them for this job)")
     request = warm_or_cold(ctx, params, exe_path)
     if isinstance(request, WarmRequest):
         assert ctx.warm is not None

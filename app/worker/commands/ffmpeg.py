@@ -85,7 +85,9 @@ async def frames_to_video(ctx: CommandContext, params: Mapping[str, Any]) -> Non
         index = write_concat_index(param_str(params, "inputGlob"), fps)
     try:
         argv = build_ffmpeg_argv(params, exe_path, index_file=index)
-        Path(param_str(params, "outputFile")).parent.mkdir(parents=True, exist_ok=True)
+        output = Path(param_str(params, "outputFile"))
+        ctx.check_output(output, "ffmpeg outputFile")
+        output.parent.mkdir(parents=True, exist_ok=True)
         code = await ctx.run_process(argv)
     finally:
         if index is not None:

@@ -100,23 +100,28 @@ async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
 
 async def make_directory(ctx: CommandContext, params: Mapping[str, Any]) -> None:
     path = Path(param_str(params, "path"))
+    ctx.check_output(path, "make-directory path")
     await _in_thread(_make_directory, path)
     ctx.log(f"directory {path} exists")
 
 
 async def move_directory(ctx: CommandContext, params: Mapping[str, Any]) -> None:
     src, dest = Path(param_str(params, "src")), Path(param_str(params, "dest"))
+    ctx.check_output(src, "move-directory src")
+    ctx.check_output(dest, "move-directory dest")
     for message in await _in_thread(_move_directory, src, dest):
         ctx.log(message)
 
 
 async def copy_file(ctx: CommandContext, params: Mapping[str, Any]) -> None:
     src, dest = Path(param_str(params, "src")), Path(param_str(params, "dest"))
+    ctx.check_output(dest, "copy-file dest")
     await _in_thread(_copy_file, src, dest)
     ctx.log(f"copied {src} to {dest}")
 
 
 async def copy_directory(ctx: CommandContext, params: Mapping[str, Any]) -> None:
     src, dest = Path(param_str(params, "src")), Path(param_str(params, "dest"))
+    ctx.check_output(dest, "copy-directory dest")
     await _in_thread(_copy_directory, src, dest)
     ctx.log(f"copied directory {src} to {dest}")

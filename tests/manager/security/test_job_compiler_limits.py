@@ -51,7 +51,8 @@ async def test_a_looping_job_type_does_not_block_other_job_types(manager):
     assert [j["name"] for j in jobs["jobs"]] == ["echo test"]
 
 
-async def test_a_100000_frame_range_is_refused_in_words(manager):
+async def test_a_100000_frame_range_is_refused_in_words(manager_factory):
+    manager = await manager_factory(output_roots=["/tmp/out"])
     status, body = await manager.request("POST", "/api/v3/jobs/check", json=blender_job("1-100000"))
     assert status == 400, body
     message = body["message"]

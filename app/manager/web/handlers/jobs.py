@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.api.errors import BadRequest
-from app.manager.web.keys import JOBS, LAST_RENDERED, SHAMAN
+from app.manager.web.access import carries_credential
+from app.manager.web.keys import ADMIN_TOKEN, JOBS, LAST_RENDERED, SETTINGS, SHAMAN
 from app.manager.web.middlewares import error_json
 from app.manager.web.request_body import JOB_BODY_MAX, read_json
 
@@ -15,7 +16,9 @@ def _job_id(request: web.Request) -> str:
 
 
 async def submit_job(request: web.Request) -> web.Response:
-    job = await request.app[JOBS].submit(await read_json(request, JOB_BODY_MAX))
+    cfg = request.app[SETTINGS].config
+    credentialed = carries_credential(request, cfg.access_token, request.app[ADMIN_TOKEN], cfg.submit_token)
+    job = await request.app[JOBS].submit(await read_json(request, JOB_BODY_MAX), credentialed=credentialed)
     return web.json_response(job)
 
 

@@ -14,10 +14,13 @@ from app.api.meta import (
     ManagerConfiguration,
     PathCheckResult,
     SharedStorageLocation,
+    SubmitPolicy,
 )
+from app.manager.blend_scripts import blend_scripts_reason
 from app.manager.input_checks import PATH_MAX, check_text
 from app.manager.storage_check import check_storage
-from app.manager.web.keys import FARM_STATUS, JOB_TYPES, SETTINGS
+from app.manager.web.access import carries_credential
+from app.manager.web.keys import ADMIN_TOKEN, FARM_STATUS, JOB_TYPES, OUTPUT_ROOTS, SETTINGS
 from app.manager.web.request_body import read_json_object
 
 AUDIENCES = ("users", "workers")
@@ -45,6 +48,20 @@ async def get_configuration(request: web.Request) -> web.Response:
     return web.json_response(ManagerConfiguration(
         storage_location=cfg.shared_storage_path, shaman_enabled=settings.shaman_available,
         is_first_run=cfg.is_first_run).to_json())
+
+
+async def get_submit_policy(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    cfg = settings.config
+    platform = request.query.get("platform") or settings.variables.manager_platform
+    if len(platform) > 32:
+        raise BadRequest("`platform` must be a platform name such as linux, windows or darwin")
+    credentialed = carries_credential(request, cfg.access_token, request.app[ADMIN_TOKEN], cfg.submit_token)
+    outputs = request.app[OUTPUT_ROOTS]
+    return web.json_response(SubmitPolicy(
+        blend_scripts_run=cfg.allow_blend_scripts and credentialed,
+        blend_scripts_reason=blend_scripts_reason(cfg.allow_blend_scripts, credentialed),
+        output_roots=outputs.roots(platform), output_denied=outputs.denied(platform)).to_json())
 
 
 def _audience_platform(request: web.Request) -> tuple[str, str]:
