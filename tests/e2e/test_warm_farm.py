@@ -55,6 +55,7 @@ function compileJob(job) {
 
 # Frame 1 renders (almost) forever, frame 2 at once: Cycles' sample count is animated.
 _SLOW_FIRST_FRAME = """
+scene.cycles.use_adaptive_sampling = False  # else the noise threshold ends frame 1 after some 400 samples
 scene.cycles.samples = 1000000
 scene.cycles.keyframe_insert('samples', frame=1)
 scene.cycles.samples = 1
