@@ -12,6 +12,7 @@ task log says which, and why a command ran cold.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -27,6 +28,7 @@ from app.worker.commands.base import (
     split_exe,
 )
 from app.worker.find_exe import resolve_executable
+from app.worker.sandbox import blender_spec
 from app.worker.warm.pool import MustRunCold, TaskHooks, WarmBlenders, WarmFailed
 from app.worker.warm.request import ColdReason, WarmRequest, parse_warm_request
 
@@ -137,14 +139,15 @@ async def blender_render(ctx: CommandContext, params: Mapping[str, Any]) -> None
     exe = split_exe(param_str(params, "exe"))[0]
     exe_path = resolve_executable(exe, ctx.config)
     argv = build_blender_argv(params, exe_path)
+    sandbox = blender_spec(argv, param_str(params, "blendfile", required=False))
     request = warm_or_cold(ctx, params, exe_path)
     if isinstance(request, WarmRequest):
         assert ctx.warm is not None
-        if await _render_warm(ctx, ctx.warm, request):
+        if await _render_warm(ctx, ctx.warm, dataclasses.replace(request, sandbox=sandbox)):
             return
         request = ColdReason(ctx.warm.cold_reason(request) or "the warm Blender cannot render it")
     ctx.log(f"cold Blender: {request.text}")
-    code = await ctx.run_process(argv, _frame_reporter(ctx))
+    code = await ctx.run_process(argv, _frame_reporter(ctx), sandbox=sandbox)
     if code != 0:
         raise CommandError(f"blender exited with code {code}")
 
