@@ -117,6 +117,19 @@ def test_a_blend_file_in_the_home_folder_gets_its_folder_not_the_home(tmp_path: 
     assert not [m for m in plan.mounts if m[0] == "ro"] and "not a .blend file" in plan.notes[0]
 
 
+def test_a_shaman_checkout_gets_the_whole_store_its_links_point_into(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    blob = home / "farm" / "file-store" / "stored" / "ab" / "cdef0123" / "2048.blob"
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(b"BLENDER-v304")
+    checkout = home / "farm" / "jobs" / "shot-1"
+    checkout.mkdir(parents=True)
+    (checkout / "scene.blend").symlink_to(os.path.relpath(blob, checkout))
+    plan = plan_mounts(SandboxSpec(blendfile=str(checkout / "scene.blend")), _host(str(home)))
+    assert ("ro", str(checkout)) in plan.mounts
+    assert ("ro", str(home / "farm" / "file-store" / "stored")) in plan.mounts and not plan.notes
+
+
 def test_dot_folders_and_the_workers_own_folders_are_never_bound_back(tmp_path: Path) -> None:
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
