@@ -25,6 +25,7 @@ CREDENTIALS_FILENAME = "tablao-worker-credentials.yaml"
 QUEUE_DB_FILENAME = "tablao-worker-queue.sqlite"
 DEFAULT_CONFIG_FILENAME = "tablao-worker.yaml"
 DEFAULT_TASK_TYPES = ("blender", "ffmpeg", "file-management", "misc")
+SANDBOX_MODES = ("auto", "on", "off")
 
 
 class ConfigError(Exception):
@@ -95,6 +96,12 @@ class WorkerConfig:
     #: Where that search goes, `host` or `host:port` (default port 1900); empty: the SSDP multicast
     #: group of the LAN. For networks where multicast does not pass (list 239.255.255.250 to keep it).
     discovery_targets: list[str] = field(default_factory=list)
+    #: Linux: run Blender and FFmpeg inside a bubblewrap sandbox (`app.worker.sandbox`): `auto`
+    #: where `bwrap` works, `on` (a task fails when it cannot run), `off`.
+    sandbox: str = "auto"
+    #: Folders (or files) the sandbox keeps readable although they lie in a hidden folder such as
+    #: the home folder: a project folder, an asset library, Blender add-ons.
+    sandbox_read_paths: list[str] = field(default_factory=list)
 
     @property
     def can_restart(self) -> bool:
@@ -214,6 +221,21 @@ def _coerce(key: str, value: Any, source: str) -> Any:
             except ValueError as exc:
                 raise bad(f"a list of host or host:port strings ({exc})") from None
         return [v.strip() for v in value if v.strip()]
+    if key == "sandbox":
+        # YAML 1.1 reads a bare `on`/`off` as true/false.
+        text = {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+        if not isinstance(text, str) or text.strip().lower() not in SANDBOX_MODES:
+            raise bad("auto, on or off")
+        return text.strip().lower()
+    if key == "sandbox_read_paths":
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise bad("a list of absolute paths")
+        paths = [os.path.expanduser(v.strip()) for v in value if v.strip()]
+        if not all(os.path.isabs(p) for p in paths):
+            raise bad("a list of absolute paths")
+        return paths
     if key in ("warm_blender", "rediscover_manager"):
         if not isinstance(value, bool):
             raise bad("true or false")

@@ -120,6 +120,8 @@ async def run_process(
         kwargs["start_new_session"] = True
     else:
         kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+    if oom_score_adjust is not None and sys.platform == "linux":
+        kwargs["preexec_fn"] = oom_score_adjust_hook(oom_score_adjust)
     proc = await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.DEVNULL,
@@ -145,11 +147,36 @@ async def run_process(
         raise
 
 
+def oom_score_adjust_hook(value: int) -> Callable[[], None]:
+    """A pre-exec hook that sets the child's `oom_score_adj` before it runs anything.
+
+    Setting it from outside after the start comes too late for a program that at once starts the
+    real work in a child (bubblewrap starts Blender within a millisecond): children inherit the
+    value at the moment they are forked.
+    """
+    data = f"{value}\n".encode()
+
+    def hook() -> None:
+        try:
+            fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+        except OSError:
+            return
+        try:
+            os.write(fd, data)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    return hook
+
+
 def set_oom_score_adjust(pid: int, value: int) -> bool:
     """Linux: make the kernel's out-of-memory killer pick `pid` (and what it starts) sooner.
 
-    Set right after the start; children the program starts later inherit it. Raising the value
-    needs no privileges. Elsewhere, or when refused, it logs and goes on: never a task failure.
+    Set right after the start (`oom_score_adjust_hook` set it already; this reports a refusal).
+    Raising the value needs no privileges. Elsewhere, or when refused, it logs and goes on: never a
+    task failure.
     """
     if sys.platform != "linux":
         return False

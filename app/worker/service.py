@@ -18,6 +18,7 @@ from app.worker.client import ManagerRejected, ManagerUnreachable, WorkerClient
 from app.worker.config import WorkerConfig, load_credentials
 from app.worker.output_uploader import OutputUploader
 from app.worker.rediscovery import ManagerFinder
+from app.worker.sandbox import Sandbox
 from app.worker.state_machine import Timings, WorkerStateMachine
 from app.worker.task_runner import TaskRunner
 from app.worker.upstream_buffer import UpstreamBuffer
@@ -39,8 +40,9 @@ class WorkerService:
         self.client = WorkerClient(config.manager_url)
         self.buffer = UpstreamBuffer(self.client, config.queue_db_path)
         self.uploader = OutputUploader(self.client)
-        self.warm = WarmBlenders(config)
-        self.runner = TaskRunner(self.buffer, config, self.uploader, warm=self.warm)
+        self.sandbox = Sandbox(config)
+        self.warm = WarmBlenders(config, self.sandbox)
+        self.runner = TaskRunner(self.buffer, config, self.uploader, warm=self.warm, sandbox=self.sandbox)
         self.machine = WorkerStateMachine(self.client, config, self.runner, timings,
                                           on_asleep=lambda: self.warm.release("the worker is asleep"))
         self.finder = ManagerFinder(self.client, lost_after_s=config.rediscover_after_s,

@@ -25,6 +25,7 @@ from app.worker.aiotools import cancel_and_wait
 from app.worker.commands.base import CommandContext, CommandError, OutputSink, format_duration
 from app.worker.commands.registry import find_command
 from app.worker.config import WorkerConfig
+from app.worker.sandbox import Sandbox
 from app.worker.task_reporter import TaskReporter, UpdateSink
 from app.worker.upstream_buffer import SendResult
 
@@ -55,6 +56,12 @@ class TaskRunner:
     max_log_bytes: int = 8 * 1024
     max_log_age_s: float = 1.0
     warm: WarmBlenders | None = None
+    #: Confines Blender and FFmpeg; None: one made from the config, shared by this runner's tasks.
+    sandbox: Sandbox | None = None
+
+    def __post_init__(self) -> None:
+        if self.sandbox is None:
+            self.sandbox = Sandbox(self.config)
 
     async def run(self, task: AssignedTask) -> TaskOutcome:
         _log.info(
@@ -100,7 +107,7 @@ class TaskRunner:
         count = len(task.commands)
         for index, command in enumerate(task.commands):
             ctx = CommandContext(task, command, index, self.config, reporter, self.outputs, steps_base=steps,
-                                 warm=self.warm)
+                                 warm=self.warm, sandbox=self.sandbox)
             await self._run_command(ctx, count)
             # A command reports at least one step, and never more than it announced.
             steps += max(1, command.total_step_count)

@@ -55,6 +55,7 @@ function compileJob(job) {
 
 # Frame 1 renders (almost) forever, frame 2 at once: Cycles' sample count is animated.
 _SLOW_FIRST_FRAME = """
+scene.cycles.use_adaptive_sampling = False  # else the noise threshold ends frame 1 after some 400 samples
 scene.cycles.samples = 1000000
 scene.cycles.keyframe_insert('samples', frame=1)
 scene.cycles.samples = 1
@@ -184,7 +185,9 @@ async def test_killed_warm_blender_soft_fails_and_next_task_gets_a_fresh_one(far
         raise AssertionError(f"{exc}; tasks {await tasks()}; worker log:\n{workers[0].output()[-3000:]}")
     assert (await tasks())["render-1"] == "soft-failed"
     logs = await _task_logs(manager, job)
-    assert "blender exited with code -9" in logs["render-1"]
+    # Unconfined Blender's own code; in the sandbox bubblewrap's (128 + SIGKILL), with words.
+    assert ("blender exited with code -9" in logs["render-1"]
+            or "blender exited with code 137 (the program in the sandbox was killed by SIGKILL)" in logs["render-1"])
     second = logs["render-2"]
     assert "going to run:" in second and "reusing" not in second and "Saved:" in second
     assert f"pid={victim.pid} " not in second
@@ -201,8 +204,9 @@ async def test_no_blender_left_after_kill_9_of_the_worker(farm, tmp_path):
     assert await wait_job(manager, job, {"completed", "failed"}, 120, [worker]) == "completed"
     idle = blender_processes("orphan.blend")
     assert idle, "the warm Blender should wait for the next task"
-    # The warm Blender is the worker's own child, not left in another session's care.
-    assert all(p.ppid() == worker.pid for p in idle)
+    # The warm Blender is the worker's own child (or, sandboxed, its bwrap's), not left in another
+    # session's care.
+    assert all(worker.pid in [a.pid for a in p.parents()] for p in idle)
     os.kill(worker.pid, signal.SIGKILL)
     worker.proc.wait(10)
 

@@ -90,7 +90,7 @@ async def test_real_ffmpeg_makes_a_video(tmp_path: Path) -> None:
         "args": ["-c:v", "mpeg4", "-y"],
     }
     sink = RecordingSink()
-    ctx, reporter = make_context(sink, WorkerConfig(data_dir=tmp_path), "frames-to-video", params)
+    ctx, reporter = make_context(sink, WorkerConfig(data_dir=tmp_path / "data"), "frames-to-video", params)
     async with reporter:
         await frames_to_video(ctx, params)
         await reporter.flush()

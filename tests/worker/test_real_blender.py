@@ -151,7 +151,7 @@ async def test_cancelling_a_real_render_kills_blender(tiny_blend: Path, tmp_path
             first_frame.set()
 
     run = asyncio.create_task(
-        TaskRunner(RecordingSink(), WorkerConfig(data_dir=tmp_path), Outputs()).run(task)
+        TaskRunner(RecordingSink(), WorkerConfig(data_dir=tmp_path / "data"), Outputs()).run(task)
     )
     await asyncio.wait_for(first_frame.wait(), 60)
     blenders = [p for p in psutil.Process().children(recursive=True) if "blender" in p.name().lower()]

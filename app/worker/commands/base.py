@@ -19,12 +19,17 @@ from app.api.models import AssignedTask, Command
 from app.worker import procs
 from app.worker.config import WorkerConfig
 from app.worker.output_check import OutputRefused, check_output
+from app.worker.sandbox import Sandbox, SandboxError, SandboxSpec, bwrap
 from app.worker.task_reporter import TaskReporter
 
 if TYPE_CHECKING:
     from app.worker.warm.pool import WarmBlenders
 
 _log = logging.getLogger(__name__)
+
+
+#: The sandbox's scratch folder for a command's program (one command runs at a time).
+RUN_SCRATCH = "run"
 
 
 class CommandError(Exception):
@@ -58,6 +63,12 @@ class CommandContext:
     steps_done: int = field(default=0, init=False)
     #: The worker's warm Blender, for `blender-render`; None renders every task cold.
     warm: WarmBlenders | None = None
+    #: Confines the programs commands run; None: one made from the config.
+    sandbox: Sandbox | None = None
+
+    def __post_init__(self) -> None:
+        if self.sandbox is None:
+            self.sandbox = Sandbox(self.config)
 
     def log(self, line: str) -> None:
         self.reporter.log(line)
@@ -89,8 +100,37 @@ class CommandContext:
         on_line: Callable[[str], None] | None = None,
         cwd: Path | str | None = None,
         env: dict[str, str] | None = None,
+        sandbox: SandboxSpec | None = None,
     ) -> int:
-        """Run a program, logging a header with the command line, each output line, and a footer."""
+        """Run a program, logging a header with the command line, each output line, and a footer.
+
+        With a `sandbox` spec the program runs confined (when the worker's sandbox setting and
+        this machine allow) and the logged command line includes the sandbox's.
+        """
+        prefix = await self._sandbox_prefix(sandbox) if sandbox is not None else []
+        try:
+            return await self._run(prefix, argv, on_line, cwd, env)
+        finally:
+            if prefix:
+                assert self.sandbox is not None
+                self.sandbox.reset_scratch(RUN_SCRATCH)
+
+    async def _sandbox_prefix(self, spec: SandboxSpec) -> list[str]:
+        assert self.sandbox is not None
+        try:
+            return await self.sandbox.prefix(spec, RUN_SCRATCH, self.log)
+        except SandboxError as exc:
+            raise CommandError(str(exc)) from None
+
+    async def _run(
+        self,
+        prefix: list[str],
+        program: Sequence[str],
+        on_line: Callable[[str], None] | None,
+        cwd: Path | str | None,
+        env: dict[str, str] | None,
+    ) -> int:
+        argv = [*prefix, *program]
         self.log(f"going to run: {procs.command_line(argv)}")
         started = time.monotonic()
         pid = 0
@@ -110,7 +150,9 @@ class CommandContext:
                                            oom_score_adjust=self.config.oom_score_adjust)
         except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
             raise CommandError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
-        self.log(f"pid={pid} exited with code {code} after {format_duration(time.monotonic() - started)}")
+        note = bwrap.exit_note(code) if prefix else ""
+        took = format_duration(time.monotonic() - started)
+        self.log(f"pid={pid} exited with code {code}{note} after {took}")
         return code
 
 

@@ -12,6 +12,7 @@ task log says which, and why a command ran cold.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -28,6 +29,7 @@ from app.worker.commands.base import (
     split_exe,
 )
 from app.worker.find_exe import resolve_executable
+from app.worker.sandbox import blender_spec
 from app.worker.warm.pool import MustRunCold, TaskHooks, WarmBlenders, WarmFailed
 from app.worker.warm.request import ColdReason, WarmRequest, parse_warm_request
 
@@ -163,14 +165,15 @@ async def blender_render(ctx: CommandContext, params: Mapping[str, Any]) -> None
         ctx.check_output(output, "blender --render-output")
     if not ctx.task.blend_scripts:
         ctx.log("scripts stored in the .blend file will not run (this farm does not run them for this job)")
+    sandbox = blender_spec(argv, param_str(params, "blendfile", required=False))
     request = warm_or_cold(ctx, params, exe_path)
     if isinstance(request, WarmRequest):
         assert ctx.warm is not None
-        if await _render_warm(ctx, ctx.warm, request):
+        if await _render_warm(ctx, ctx.warm, dataclasses.replace(request, sandbox=sandbox)):
             return
         request = ColdReason(ctx.warm.cold_reason(request) or "the warm Blender cannot render it")
     ctx.log(f"cold Blender: {request.text}")
-    code = await ctx.run_process(argv, _frame_reporter(ctx))
+    code = await ctx.run_process(argv, _frame_reporter(ctx), sandbox=sandbox)
     if code != 0:
         raise CommandError(f"blender exited with code {code}")
 

@@ -23,6 +23,7 @@ from app.worker.commands.base import (
     split_exe,
 )
 from app.worker.find_exe import resolve_executable
+from app.worker.sandbox import ffmpeg_spec
 
 _log = logging.getLogger(__name__)
 
@@ -88,7 +89,8 @@ async def frames_to_video(ctx: CommandContext, params: Mapping[str, Any]) -> Non
         output = Path(param_str(params, "outputFile"))
         ctx.check_output(output, "ffmpeg outputFile")
         output.parent.mkdir(parents=True, exist_ok=True)
-        code = await ctx.run_process(argv)
+        sandbox = ffmpeg_spec(argv, param_str(params, "inputGlob"), str(output))
+        code = await ctx.run_process(argv, sandbox=sandbox)
     finally:
         if index is not None:
             index.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ worker goes to sleep, and when the worker stops.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import time
@@ -21,10 +22,14 @@ from dataclasses import dataclass
 from app.worker import procs
 from app.worker.aiotools import cancel_and_wait
 from app.worker.config import WorkerConfig
-from app.worker.warm.process import WarmBlender, WarmBlenderExited, WarmRenderFailed
+from app.worker.sandbox import Sandbox, SandboxError, bwrap
+from app.worker.warm.process import CONTROL_SCRIPT, WarmBlender, WarmBlenderExited, WarmRenderFailed
 from app.worker.warm.request import WarmRequest
 
 _log = logging.getLogger(__name__)
+
+#: The sandbox's scratch folder for the warm Blender (there is one at a time).
+WARM_SCRATCH = "warm"
 
 FileStamp = tuple[int, int, int] | None
 
@@ -60,10 +65,15 @@ def _stamps(paths: Iterable[str]) -> dict[str, FileStamp]:
 class _Slot:
     """A running warm Blender plus what it was started for."""
 
-    def __init__(self, blender: WarmBlender, request: WarmRequest, stamps: dict[str, FileStamp]):
+    def __init__(
+        self, blender: WarmBlender, request: WarmRequest, stamps: dict[str, FileStamp], confined: bool
+    ):
         self.blender = blender
         self.key = request.key
+        self.sandbox = request.sandbox
         self.stamps = stamps
+        #: Whether it runs in the sandbox (and so has a scratch folder to empty when it ends).
+        self.confined = confined
 
     def changed_file(self) -> str | None:
         for path, stamp in self.stamps.items():
@@ -75,8 +85,9 @@ class _Slot:
 class WarmBlenders:
     """Holds at most one warm Blender for this worker. Not for concurrent renders."""
 
-    def __init__(self, config: WorkerConfig):
+    def __init__(self, config: WorkerConfig, sandbox: Sandbox | None = None):
         self._config = config
+        self._sandbox = sandbox if sandbox is not None else Sandbox(config)
         self._slot: _Slot | None = None
         self._lock = asyncio.Lock()
         self._idle_timer: asyncio.Task[None] | None = None
@@ -126,12 +137,17 @@ class WarmBlenders:
                 why = "it exited"
             elif slot.key != request.key:
                 why = "this task has a different command line"
+            elif slot.sandbox != request.sandbox:
+                why = "this task needs a different sandbox"
             elif (path := slot.changed_file()) is not None:
                 why = f"{path} changed on disk"
             if why is None:
                 b = slot.blender
                 hooks.log(f"warm Blender: reusing pid {b.pid} (loaded {time.monotonic() - b.started_at:.1f}s "
                           f"ago, {b.frames_rendered} frames rendered since)")
+                if slot.confined and slot.sandbox is not None:
+                    for note in slot.sandbox.notes:
+                        hooks.log(f"sandbox: {note}")
                 return slot
             hooks.log(f"warm Blender: reloading, {why}")
             await self._drop(why)
@@ -140,7 +156,8 @@ class WarmBlenders:
     async def _start(self, request: WarmRequest, hooks: TaskHooks) -> _Slot:
         # Stamp before loading, so a change during the load still counts as a change.
         stamps = _stamps([request.blendfile, *request.scripts])
-        blender = WarmBlender(request.key, self._config.oom_score_adjust)
+        prefix = await self._sandbox_prefix(request, hooks)
+        blender = WarmBlender(request.key, self._config.oom_score_adjust, prefix)
         hooks.log(f"going to run: {procs.command_line(blender.argv)}")
         blender.on_line = lambda line: hooks.output(blender.pid, line)
         try:
@@ -149,15 +166,29 @@ class WarmBlenders:
             raise WarmFailed(str(exc)) from None
         except WarmRenderFailed as exc:
             raise WarmFailed(f"warm Blender did not start: {exc}") from None
+        finally:
+            if prefix and not blender.alive:
+                self._sandbox.reset_scratch(WARM_SCRATCH)
         _log.info("warm blender pid %d ready for %s", blender.pid, request.blendfile)
         hooks.log(f"warm Blender: pid {blender.pid} loaded the file in "
                   f"{time.monotonic() - blender.started_at:.1f}s")
         stamps.update(_stamps(d for d in ready.dependencies if d not in stamps))
-        self._slot = _Slot(blender, request, stamps)
+        self._slot = _Slot(blender, request, stamps, confined=bool(prefix))
         if ready.movie:
             self._cold_keys[request.key] = "the scene writes a movie file"
             raise MustRunCold(self._cold_keys[request.key])
         return self._slot
+
+    async def _sandbox_prefix(self, request: WarmRequest, hooks: TaskHooks) -> list[str]:
+        """The sandbox's command line for this Blender; [] when it runs unconfined."""
+        if request.sandbox is None:
+            return []
+        # The control script lies with the worker's code, which may be in a home folder.
+        spec = dataclasses.replace(request.sandbox, trusted=(*request.sandbox.trusted, str(CONTROL_SCRIPT)))
+        try:
+            return await self._sandbox.prefix(spec, WARM_SCRATCH, hooks.log)
+        except SandboxError as exc:
+            raise WarmFailed(str(exc)) from None
 
     async def _render_frames(self, slot: _Slot, request: WarmRequest, hooks: TaskHooks) -> None:
         blender = slot.blender
@@ -167,7 +198,8 @@ class WarmBlenders:
             try:
                 await blender.render(frame)
             except WarmBlenderExited as exc:
-                hooks.log(f"pid={blender.pid} exited with code {exc.code} after "
+                note = bwrap.exit_note(exc.code) if blender.confined else ""
+                hooks.log(f"pid={blender.pid} exited with code {exc.code}{note} after "
                           f"{time.monotonic() - started:.1f}s")
                 raise WarmFailed(str(exc)) from None
             except WarmRenderFailed as exc:
@@ -197,7 +229,11 @@ class WarmBlenders:
         if slot is None:
             return
         _log.info("stopping warm blender pid %d: %s", slot.blender.pid, why)
-        await _shielded(slot.blender.kill() if kill else slot.blender.stop())
+        try:
+            await _shielded(slot.blender.kill() if kill else slot.blender.stop())
+        finally:
+            if slot.confined:
+                self._sandbox.reset_scratch(WARM_SCRATCH)
 
     def _arm_idle_timer(self) -> None:
         idle_s = self._config.warm_blender_idle_s

@@ -1,8 +1,8 @@
 """One warm Blender process: start it, wait until the file is loaded, render frames, stop it.
 
-The process runs `<command line without frames> --python scripts/warm_control.py` in its own
-session (one killpg reaches its tree), with a parent-death signal on Linux so it dies with the
-worker even after `kill -9`. Requests go to its stdin as JSON lines; its merged stdout/stderr is
+The process runs `<command line without frames> --python scripts/warm_control.py` (after the
+sandbox's command line when it runs confined) in its own session (one killpg reaches its tree),
+with a parent-death signal on Linux so it dies with the worker even after `kill -9`. Requests go to its stdin as JSON lines; its merged stdout/stderr is
 read line by line: lines that start with this process's random nonce are answers from the
 control script, every other line is Blender output and goes to the current line handler.
 """
@@ -26,6 +26,7 @@ import psutil
 
 from app.worker import procs
 from app.worker.aiotools import cancel_and_wait
+from app.worker.sandbox.bwrap import exit_note
 
 _log = logging.getLogger(__name__)
 
@@ -36,8 +37,8 @@ _QUIT_GRACE_S = 2.0
 class WarmBlenderExited(Exception):
     """The process ended before answering (crash, `sys.exit` in a script, killed)."""
 
-    def __init__(self, code: int | None):
-        super().__init__(f"blender exited with code {code}")
+    def __init__(self, code: int | None, note: str = ""):
+        super().__init__(f"blender exited with code {code}{note}")
         self.code = code
 
 
@@ -56,15 +57,21 @@ class Ready:
     movie: bool
 
 
-def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
-    """A pre-exec hook: Linux kills the child (SIGKILL) when the worker dies, even by `kill -9`."""
+def _die_with_parent(parent_pid: int, oom_score_adjust: int | None = None) -> Callable[[], None] | None:
+    """A pre-exec hook: Linux kills the child (SIGKILL) when the worker dies, even by `kill -9`.
+
+    It also sets the child's `oom_score_adj`, before a sandbox starts Blender as its child.
+    """
     if not sys.platform.startswith("linux"):
         return None
+    set_oom = procs.oom_score_adjust_hook(oom_score_adjust) if oom_score_adjust is not None else None
 
     def hook() -> None:
         import ctypes
         import signal
 
+        if set_oom is not None:
+            set_oom()
         try:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
@@ -78,8 +85,10 @@ def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
 class WarmBlender:
     """A running Blender with a file loaded. Use `start()`, then `render()` per frame, then `stop()`."""
 
-    def __init__(self, argv: Sequence[str], oom_score_adjust: int | None = None):
-        self.argv = [*argv, "--python", str(CONTROL_SCRIPT)]
+    def __init__(self, argv: Sequence[str], oom_score_adjust: int | None = None, prefix: Sequence[str] = ()):
+        #: `prefix`: the sandbox's command line, when Blender runs confined.
+        self.argv = [*prefix, *argv, "--python", str(CONTROL_SCRIPT)]
+        self.confined = bool(prefix)
         self._oom = oom_score_adjust
         self._nonce = "@tablao-warm-" + secrets.token_hex(8)
         self._proc: asyncio.subprocess.Process | None = None
@@ -99,17 +108,25 @@ class WarmBlender:
         return self._proc is not None and self._proc.returncode is None
 
     def rss_bytes(self) -> int:
-        """Resident memory of the process (0 when it is gone)."""
+        """Resident memory of the process and its children (a sandbox's Blender is one); 0 when gone."""
+        if not self.alive:
+            return 0
         try:
-            return psutil.Process(self.pid).memory_info().rss if self.alive else 0
+            root = psutil.Process(self.pid)
+            tree = [root, *root.children(recursive=True)]
         except psutil.Error:
             return 0
+        total = 0
+        for proc in tree:
+            with contextlib.suppress(psutil.Error):
+                total += proc.memory_info().rss
+        return total
 
     async def start(self) -> Ready:
         """Start Blender and wait until it has loaded the file and applied the arguments."""
         env = dict(os.environ, TABLAO_WARM_NONCE=self._nonce)
         kwargs: dict[str, Any] = {"start_new_session": True} if os.name == "posix" else {}
-        hook = _die_with_parent(os.getpid())
+        hook = _die_with_parent(os.getpid(), self._oom)
         if hook is not None:
             kwargs["preexec_fn"] = hook
         self.started_at = time.monotonic()
@@ -166,21 +183,24 @@ class WarmBlender:
     async def _send(self, request: dict[str, Any]) -> None:
         assert self._proc is not None and self._proc.stdin is not None
         if not self.alive:
-            raise WarmBlenderExited(self._proc.returncode)
+            raise self._exited(self._proc.returncode)
         self._proc.stdin.write((json.dumps(request) + "\n").encode())
         try:
             await self._proc.stdin.drain()
         except (ConnectionError, OSError):
-            raise WarmBlenderExited(await self._exit_code()) from None
+            raise self._exited(await self._exit_code()) from None
 
     async def _answer(self, kind: str) -> dict[str, Any]:
         answer = await self._answers.get()
         if answer is None:
-            raise WarmBlenderExited(await self._exit_code())
+            raise self._exited(await self._exit_code())
         got, data = answer
         if got != kind:
             raise WarmRenderFailed(f"unexpected answer {got!r} from the control script")
         return data
+
+    def _exited(self, code: int | None) -> WarmBlenderExited:
+        return WarmBlenderExited(code, exit_note(code) if self.confined else "")
 
     async def _exit_code(self) -> int | None:
         assert self._proc is not None

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.worker.sandbox.spec import SandboxSpec
+
 #: Options that take no value, harmless at any position.
 _FLAGS = {
     "-b", "--background", "-y", "--enable-autoexec", "-Y", "--disable-autoexec", "--factory-startup",
@@ -43,6 +45,8 @@ class WarmRequest:
     frames: tuple[int, ...]
     #: Files whose change on disk means the warm Blender must load afresh (`--python` scripts).
     scripts: tuple[str, ...] = ()
+    #: What the command needs from a sandbox; part of what a reused warm Blender must match.
+    sandbox: SandboxSpec | None = None
 
 
 @dataclass(frozen=True)
