@@ -1,0 +1,221 @@
+"""Bench: the Manager's resident memory while a worker posts picture bombs and frames at the pixel limit.
+
+Run by hand (Linux; it reads /proc): `.venv/bin/python bench/picture_bomb.py [--bombs 3] [--frames 5]`.
+
+Starts a Manager in its own process (`bench/_harness.py`), signs up one worker through the worker API
+(HTTP Basic, as any worker would), gives it a task, then posts to that task's `output-produced`:
+
+1. the picture bomb of the security finding, a 13,000 x 13,000 16-bit RGBA PNG of 1.3 MB, `--bombs` times;
+2. frames at the default pixel limit (7680 x 4320, 8K UHD), `--frames` times each: a JPEG, a progressive
+   JPEG, an 8-bit RGBA PNG and a 16-bit RGBA PNG; then 1920 x 1080 JPEGs as our own worker sends them.
+
+For each phase it prints the HTTP answers, the Manager's peak resident memory (VmHWM, reset before the
+phase) and its RSS after, both as MiB over the idle figure. "with children" is the peak of the Manager
+and any process it started (sampled every 10 ms), for decoders that run outside the Manager's process.
+Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import io
+import json
+import secrets
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._harness import ManagerProcess  # noqa: E402
+from tests import picture_files  # noqa: E402
+
+MIB = 2**20
+LIMIT_FRAME = (7680, 4320)
+
+
+def _status_kib(pid: int) -> dict[str, int]:
+    fields = {}
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                fields[key] = int(value.split()[0])
+    return fields
+
+
+def rss_mib(pid: int) -> float:
+    return _status_kib(pid)["VmRSS"] / 1024
+
+
+def peak_mib(pid: int) -> float:
+    return _status_kib(pid)["VmHWM"] / 1024
+
+
+def reset_peak(pid: int) -> None:
+    with open(f"/proc/{pid}/clear_refs", "w") as fh:
+        fh.write("5")  # resets VmHWM to the current RSS
+
+
+class ChildSampler:
+    """Peak RSS of the processes a process starts while this runs (its decoders), sampled in a thread."""
+
+    def __init__(self, pid: int):
+        self.proc = psutil.Process(pid)
+        self.before = {child.pid for child in self.proc.children(recursive=True)}  # e.g. the job compiler
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            for child in self.proc.children(recursive=True):
+                if child.pid in self.before:
+                    continue
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total / MIB)
+            time.sleep(0.01)
+
+    def __enter__(self) -> "ChildSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class Worker:
+    """Just enough of the worker API over urllib: sign up, claim a task, post images."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.auth = ""
+
+    def call(self, method: str, path: str, body: bytes | None = None, content_type: str = "application/json"):
+        headers = {"Content-Type": content_type}
+        if self.auth:
+            headers["Authorization"] = self.auth
+        req = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=120) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read()
+
+    def json(self, path: str, body: dict):
+        status, raw = self.call("POST", path, json.dumps(body).encode())
+        return status, (json.loads(raw) if raw else None)
+
+    def sign_up(self) -> None:
+        secret, types = secrets.token_hex(16), ["misc"]
+        _, body = self.json("/api/v3/worker/register-worker", {
+            "secret": secret, "platform": "linux", "supported_task_types": types, "name": "bomber"})
+        self.auth = "Basic " + base64.b64encode(f"{body['uuid']}:{secret}".encode()).decode()
+        self.json("/api/v3/worker/sign-on", {"name": "bomber", "supported_task_types": types,
+                                             "software_version": "bench"})
+        self.json("/api/v3/worker/state-changed", {"status": "awake"})
+
+    def claim(self) -> str:
+        status, task = self.json("/api/v3/worker/task", {})
+        assert status == 200, (status, task)
+        return task["uuid"]
+
+    def post_image(self, task_id: str, data: bytes, content_type: str) -> tuple[int, str]:
+        status, raw = self.call("POST", f"/api/v3/worker/task/{task_id}/output-produced", data, content_type)
+        try:
+            message = json.loads(raw).get("message", "") if raw else ""
+        except ValueError:
+            message = raw[:100].decode(errors="replace")
+        return status, message
+
+
+def submit_job(url: str) -> None:
+    job = {"name": "picture bomb", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
+           "settings": {"message": "hi", "sleep_duration_seconds": 0, "sleep_repeats": 1}}
+    req = urllib.request.Request(url + "/api/v3/jobs", data=json.dumps(job).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=30).read()
+
+
+def wait_quiet(pid: int, seconds: float = 1.0) -> None:
+    """Until the Manager has used under 5% of a core for `seconds` (its queued images are done)."""
+    proc = psutil.Process(pid)
+    proc.cpu_percent()
+    while proc.cpu_percent(interval=seconds) > 5:
+        pass
+
+
+def phase(manager: ManagerProcess, worker: Worker, task_id: str, idle: float, name: str,
+          data: bytes, content_type: str, times: int) -> None:
+    pid = manager.proc.pid
+    reset_peak(pid)
+    answers: collections.Counter[str] = collections.Counter()
+    started = time.monotonic()
+    with ChildSampler(pid) as children:
+        for _ in range(times):
+            status, message = worker.post_image(task_id, data, content_type)
+            answers[f"{status} {message[:70]}".strip()] += 1
+        wait_quiet(pid)
+    took = time.monotonic() - started
+    print(f"{name:<38} {len(data) / MIB:7.1f} MiB x{times}: peak +{peak_mib(pid) - idle:6.1f} MiB, "
+          f"after +{rss_mib(pid) - idle:6.1f} MiB; decoder children {children.peak:5.0f} MiB; {took:5.1f} s")
+    for answer, count in answers.items():
+        print(f"    {count} x {answer}")
+
+
+def noisy_jpeg(size: tuple[int, int]) -> bytes:
+    """A frame of film grain: about 22 MiB as JPEG, near the 25 MiB the Manager takes."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.merge("RGB", [Image.effect_noise(size, 60) for _ in range(3)]).save(buffer, "JPEG", quality=88)
+    return buffer.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bombs", type=int, default=3)
+    parser.add_argument("--frames", type=int, default=5)
+    args = parser.parse_args()
+
+    print("making the images ...", flush=True)
+    bomb = picture_files.picture_bomb()
+    frames = [
+        ("8K JPEG", picture_files.frame(LIMIT_FRAME, "JPEG", quality=90), "image/jpeg"),
+        ("8K progressive JPEG", picture_files.frame(LIMIT_FRAME, "JPEG", quality=90, progressive=True),
+         "image/jpeg"),
+        ("8K PNG, 8-bit RGBA", picture_files.frame(LIMIT_FRAME, "PNG", "RGBA", compress_level=1), "image/png"),
+        ("8K PNG, 16-bit RGBA", picture_files.blank_png(*LIMIT_FRAME), "image/png"),
+        ("8K JPEG of noise (the byte limit's size)", noisy_jpeg(LIMIT_FRAME), "image/jpeg"),
+        ("1920x1080 JPEG (our worker's preview)", picture_files.frame((1920, 1080), "JPEG", quality=85),
+         "image/jpeg"),
+    ]
+    with ManagerProcess() as manager:
+        worker = Worker(manager.url)
+        worker.sign_up()
+        submit_job(manager.url)
+        task_id = worker.claim()
+        time.sleep(2)
+        wait_quiet(manager.proc.pid)
+        idle = rss_mib(manager.proc.pid)
+        print(f"Manager idle: {idle:.1f} MiB RSS")
+        phase(manager, worker, task_id, idle, "picture bomb 13000x13000 16-bit RGBA", bomb, "image/png", args.bombs)
+        for name, data, content_type in frames:
+            phase(manager, worker, task_id, idle, name, data, content_type, args.frames)
+
+
+if __name__ == "__main__":
+    main()
