@@ -115,6 +115,7 @@ class LastRendered:
         self._queue: asyncio.Queue[_Upload] = asyncio.Queue(maxsize=queue_size)
         self._taken = 0  # places in the queue: uploads being received or waiting
         self._decoder: ThreadPoolExecutor | None = None  # made by run()
+        self._fallen_back = False  # incoming files went to a temp folder
         # A tiny file read at construction (startup), so global_info() can stay synchronous.
         self._global_job: str | None = _load_state(storage.root_file(STATE_FILENAME))
         _empty_folder(self.incoming_dir)
@@ -158,7 +159,20 @@ class LastRendered:
     @contextlib.asynccontextmanager
     async def _incoming_file(self) -> AsyncIterator[tuple[Path, IO[bytes]]]:
         """A new file in the incoming folder; removed on the way out unless a queued upload owns it."""
-        path, fh = await asyncio.to_thread(_new_incoming_file, self.incoming_dir)
+        try:
+            path, fh = await asyncio.to_thread(_new_incoming_file, self.incoming_dir)
+        except OSError as exc:
+            if self._fallen_back:
+                raise _cannot_keep(exc) from None
+            # The storage root's parent may not be ours to write in; a private temp folder will do.
+            self._fallen_back = True
+            folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="tablao-last-rendered-"))
+            _log.warning("cannot keep uploaded images in %s (%s); using %s", self.incoming_dir, exc, folder)
+            self.incoming_dir = folder
+            try:
+                path, fh = await asyncio.to_thread(_new_incoming_file, self.incoming_dir)
+            except OSError as again:
+                raise _cannot_keep(again) from None
         handed_over = False
         try:
             yield path, fh
@@ -177,11 +191,9 @@ class LastRendered:
                 raise _too_many_bytes(received, self.max_bytes)
             pending += chunk
             if len(pending) >= _FLUSH_BYTES:
-                await asyncio.to_thread(fh.write, pending)  # not touched again until written
+                await _write(fh, pending)  # not touched again until written
                 pending = bytearray()
-        if pending:
-            await asyncio.to_thread(fh.write, pending)
-        await asyncio.to_thread(fh.flush)
+        await _write(fh, pending)
 
     # Processing -----------------------------------------------------------------
 
@@ -298,6 +310,18 @@ class LastRendered:
 # Incoming files (run in a thread) ---------------------------------------------------------
 
 
+async def _write(fh: IO[bytes], data: bytearray) -> None:
+    try:
+        await asyncio.to_thread(_write_and_flush, fh, data)
+    except OSError as exc:  # the disk is full, say (a worker hanging up is not an OSError here)
+        raise _cannot_keep(exc) from None
+
+
+def _write_and_flush(fh: IO[bytes], data: bytearray) -> None:
+    fh.write(data)
+    fh.flush()
+
+
 def _new_incoming_file(folder: Path) -> tuple[Path, IO[bytes]]:
     folder.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix="upload-", suffix=".tmp", dir=folder)
@@ -351,6 +375,12 @@ def _queue_full() -> ImageQueueFull:
 
 def _too_many_bytes(size: int, limit: int) -> ImageTooLarge:
     return ImageTooLarge(f"the image is {size:,} bytes or more; the Manager takes images of at most {limit:,} bytes")
+
+
+def _cannot_keep(exc: OSError) -> ImageQueueFull:
+    _log.warning("cannot keep an uploaded image for decoding: %s", exc)
+    return ImageQueueFull(f"the Manager cannot keep the image for decoding now ({exc.strerror or exc}); "
+                          "skip this one", headers={"Retry-After": "1"})
 
 
 def _settle(done: asyncio.Future[None], error: BaseException | None = None) -> None:

@@ -348,3 +348,14 @@ async def test_stopping_the_processor_stops_a_decoding_child(storage) -> None:
     assert not decoders()
     upload.cancel()
     assert list(last_rendered.incoming_dir.iterdir()) == []
+
+
+async def test_an_incoming_folder_that_cannot_be_made_falls_back_to_a_temp_folder(running, storage, tmp_path):
+    last_rendered, _ = running
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    last_rendered.incoming_dir = blocked / "incoming"
+    await last_rendered.submit(JOB, encode(gradient((64, 64)), "PNG"), "image/png")
+    assert last_rendered.info(JOB) is not None
+    assert last_rendered.incoming_dir != blocked / "incoming" and list(last_rendered.incoming_dir.iterdir()) == []
+    last_rendered.incoming_dir.rmdir()

@@ -101,7 +101,8 @@ async def test_a_picture_over_a_configured_limit_is_413_and_one_at_it_is_taken(m
         await worker.close()
 
 
-async def test_a_busy_manager_says_429_without_reading_the_body(manager, painter):
+async def test_a_busy_manager_says_429_without_reading_the_body(manager, painter, caplog):
+    caplog.set_level(logging.INFO)
     post, auth = painter.post, painter.worker.auth_header
     slow = []
     for _ in range(3):  # three uploads still arriving hold the three places in the queue
@@ -126,3 +127,6 @@ async def test_a_busy_manager_says_429_without_reading_the_body(manager, painter
             break
         await asyncio.sleep(0.05)
     assert status == 202, body
+    assert list(manager.services.last_rendered.incoming_dir.iterdir()) == []
+    noisy = [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
+    assert not noisy, [r.getMessage() for r in noisy]  # hanging up mid-upload is no error
