@@ -1,18 +1,21 @@
 """Bench: the Manager's resident memory while a worker posts picture bombs and frames at the pixel limit.
 
-Run by hand (Linux; it reads /proc): `.venv/bin/python bench/picture_bomb.py [--bombs 3] [--frames 5]`.
+Run by hand (Linux; it reads /proc):
+`.venv/bin/python bench/picture_bomb.py [--bombs 3] [--frames 5] [--workers 6]`.
 
-Starts a Manager in its own process (`bench/_harness.py`), signs up one worker through the worker API
-(HTTP Basic, as any worker would), gives it a task, then posts to that task's `output-produced`:
+Starts a Manager in its own process (`bench/_harness.py`), signs up workers through the worker API
+(HTTP Basic, as any worker would), gives each a task, then posts to `output-produced`:
 
 1. the picture bomb of the security finding, a 13,000 x 13,000 16-bit RGBA PNG of 1.3 MB, `--bombs` times;
 2. frames at the default pixel limit (7680 x 4320, 8K UHD), `--frames` times each: a JPEG, a progressive
-   JPEG, an 8-bit RGBA PNG and a 16-bit RGBA PNG; then 1920 x 1080 JPEGs as our own worker sends them.
+   JPEG, an 8-bit RGBA PNG, a 16-bit RGBA PNG and a JPEG of noise near the 25 MiB byte limit; then
+   1920 x 1080 JPEGs as our own worker sends them;
+3. the 8-bit RGBA 8K PNG from `--workers` workers at once (each with a task of its own job), where the
+   queue of three fills and the rest are told 429.
 
 For each phase it prints the HTTP answers, the Manager's peak resident memory (VmHWM, reset before the
-phase) and its RSS after, both as MiB over the idle figure. "with children" is the peak of the Manager
-and any process it started (sampled every 10 ms), for decoders that run outside the Manager's process.
-Asserts nothing.
+phase) and its RSS after, both as MiB over the idle figure, then the peak RSS of the processes it started
+during the phase (the image decoders; sampled every 10 ms) and the phase's wall time. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -158,19 +161,29 @@ def wait_quiet(pid: int, seconds: float = 1.0) -> None:
         pass
 
 
-def phase(manager: ManagerProcess, worker: Worker, task_id: str, idle: float, name: str,
+def phase(manager: ManagerProcess, posters: list[tuple[Worker, str]], idle: float, name: str,
           data: bytes, content_type: str, times: int) -> None:
+    """Each (worker, task) posts `data` `times` times, one after the other; the workers all at once."""
     pid = manager.proc.pid
     reset_peak(pid)
     answers: collections.Counter[str] = collections.Counter()
-    started = time.monotonic()
-    with ChildSampler(pid) as children:
+
+    def post_all(worker: Worker, task_id: str) -> None:
         for _ in range(times):
             status, message = worker.post_image(task_id, data, content_type)
             answers[f"{status} {message[:70]}".strip()] += 1
+
+    started = time.monotonic()
+    with ChildSampler(pid) as children:
+        threads = [threading.Thread(target=post_all, args=poster) for poster in posters]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         wait_quiet(pid)
     took = time.monotonic() - started
-    print(f"{name:<38} {len(data) / MIB:7.1f} MiB x{times}: peak +{peak_mib(pid) - idle:6.1f} MiB, "
+    name += f" x{times}" + (f" from {len(posters)} workers at once" if len(posters) > 1 else "")
+    print(f"{name:<46} {len(data) / MIB:5.1f} MiB: peak +{peak_mib(pid) - idle:6.1f} MiB, "
           f"after +{rss_mib(pid) - idle:6.1f} MiB; decoder children {children.peak:5.0f} MiB; {took:5.1f} s")
     for answer, count in answers.items():
         print(f"    {count} x {answer}")
@@ -189,6 +202,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bombs", type=int, default=3)
     parser.add_argument("--frames", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=6, help="for the last phase, posting at once")
     args = parser.parse_args()
 
     print("making the images ...", flush=True)
@@ -204,17 +218,20 @@ def main() -> None:
          "image/jpeg"),
     ]
     with ManagerProcess() as manager:
-        worker = Worker(manager.url)
-        worker.sign_up()
-        submit_job(manager.url)
-        task_id = worker.claim()
+        posters = []
+        for _ in range(args.workers):  # a job each: every job's first task can be claimed at once
+            submit_job(manager.url)
+            worker = Worker(manager.url)
+            worker.sign_up()
+            posters.append((worker, worker.claim()))
         time.sleep(2)
         wait_quiet(manager.proc.pid)
         idle = rss_mib(manager.proc.pid)
         print(f"Manager idle: {idle:.1f} MiB RSS")
-        phase(manager, worker, task_id, idle, "picture bomb 13000x13000 16-bit RGBA", bomb, "image/png", args.bombs)
+        phase(manager, posters[:1], idle, "picture bomb 13000x13000 16-bit RGBA", bomb, "image/png", args.bombs)
         for name, data, content_type in frames:
-            phase(manager, worker, task_id, idle, name, data, content_type, args.frames)
+            phase(manager, posters[:1], idle, name, data, content_type, args.frames)
+        phase(manager, posters, idle, "8K PNG, 8-bit RGBA", frames[2][1], "image/png", args.frames)
 
 
 if __name__ == "__main__":
