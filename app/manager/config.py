@@ -99,6 +99,9 @@ class ManagerConfig:
     # the ping interval after which a client that does not answer is dropped.
     events_max_queued_bytes: int = 8 * 1024 * 1024
     events_heartbeat: float = 20.0
+    # The largest last-rendered image a worker may send, in pixels (width x height): bigger ones get
+    # 413 before anything is decoded. 40 megapixels admits an 8K frame (7680x4320 is 33.2).
+    last_rendered_max_pixels: int = 40_000_000
     # Where this config was read from; relative paths resolve against its folder.
     path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -159,10 +162,12 @@ def parse_listen(listen: str) -> tuple[str, int]:
 _DURATIONS = {"database_check_period", "task_timeout", "worker_timeout", "http_idle_timeout",
               "http_header_timeout", "http_body_timeout", "events_heartbeat"}
 _INTS = {"blocklist_threshold", "task_fail_after_softfail_count", "task_log_max_bytes",
-         "http_max_connections", "events_max_queued_bytes"}
+         "http_max_connections", "events_max_queued_bytes", "last_rendered_max_pixels"}
+_POSITIVE_INTS = {"last_rendered_max_pixels"}
 # Tablao additions written to the file only when they differ from the default.
 _OPTIONAL_DURATIONS = ("http_idle_timeout", "http_header_timeout", "http_body_timeout", "events_heartbeat")
-_OPTIONAL_INTS = ("task_log_max_bytes", "http_max_connections", "events_max_queued_bytes")
+_OPTIONAL_INTS = ("task_log_max_bytes", "http_max_connections", "events_max_queued_bytes",
+                  "last_rendered_max_pixels")
 _STR_LISTS = ("allowed_hosts", "allowed_origins", "output_roots")
 # Tablao additions that are true or false, written only when true.
 _BOOLS = ("trust_local_requests", "allow_blend_scripts")
@@ -218,8 +223,9 @@ def _apply_key(cfg: ManagerConfig, key: str, value: Any) -> None:
     if key in _DURATIONS:
         setattr(cfg, key, parse_duration(value))
     elif key in _INTS:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"expected a whole number >= 0, got {value!r}")
+        least = 1 if key in _POSITIVE_INTS else 0
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"expected a whole number >= {least}, got {value!r}")
         setattr(cfg, key, value)
     elif key in _STRS:
         setattr(cfg, key, "" if value is None else str(value))

@@ -104,7 +104,7 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
     def on_rendered(job_id: str, info: dict[str, Any]) -> None:
         bus.emit(LastRenderedUpdate(job_id=job_id, thumbnail=LastRenderedInfo.from_json(info)))
 
-    last_rendered = LastRendered(local_storage, on_processed=on_rendered)
+    last_rendered = LastRendered(local_storage, on_processed=on_rendered, max_pixels=config.last_rendered_max_pixels)
     outputs = OutputRoots(config, variables)
     services = ManagerServices(
         config=config, clock=clock, store=store, bus=bus, waiters=waiters, machine=machine,

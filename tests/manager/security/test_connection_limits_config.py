@@ -1,10 +1,12 @@
-"""The connection and event-stream limits in the Manager's config, and the cap's arithmetic."""
+"""The connection, event-stream and picture limits in the Manager's config, and the cap's arithmetic."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from app.manager.config import ManagerConfig, load_config, save_config
+import pytest
+
+from app.manager.config import ConfigError, ManagerConfig, load_config, save_config
 from app.manager.web.connection_guard import connection_cap
 
 
@@ -27,3 +29,23 @@ def test_the_cap_leaves_descriptors_for_files_and_the_database():
     assert connection_cap(0, 1_048_576) == 1_048_576 - 1024
     assert connection_cap(100, 1024) == 100
     assert connection_cap(5000, 1024) == 1024 - 102  # a configured cap cannot pass the limit
+
+
+def test_the_pixel_limit_is_optional_in_the_config_file(tmp_path: Path):
+    path = tmp_path / "flamenco-manager.yaml"
+    save_config(ManagerConfig(path=path))
+    assert "last_rendered_max_pixels" not in path.read_text()
+    cfg = load_config(path)
+    assert cfg.last_rendered_max_pixels == 40_000_000 >= 7680 * 4320
+    cfg.last_rendered_max_pixels = 8192 * 8192
+    save_config(cfg)
+    assert "last_rendered_max_pixels: 67108864" in path.read_text()
+    assert load_config(path).last_rendered_max_pixels == 67_108_864
+
+
+@pytest.mark.parametrize("value", [0, -1, "lots", True])
+def test_a_pixel_limit_that_is_not_a_positive_whole_number_is_refused_in_words(tmp_path: Path, value):
+    path = tmp_path / "flamenco-manager.yaml"
+    path.write_text(f"_meta: {{version: 3}}\nlast_rendered_max_pixels: {value}\n")
+    with pytest.raises(ConfigError, match="last_rendered_max_pixels.*whole number >= 1"):
+        load_config(path)

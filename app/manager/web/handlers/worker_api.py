@@ -11,7 +11,7 @@ from app.manager.web.keys import BUS, CREDENTIALS, LAST_RENDERED, SESSIONS, TASK
 from app.manager.web.middlewares import error_json
 from app.manager.web.request_body import WORKER_BODY_MAX, read_json_object
 
-MAX_IMAGE_BYTES = 25 * 1024 * 1024
+IMAGE_CHUNK_BYTES = 256 * 1024
 
 
 def _ident(request: web.Request) -> WorkerIdentity:
@@ -92,13 +92,12 @@ async def may_i_run(request: web.Request) -> web.Response:
 
 
 async def output_produced(request: web.Request) -> web.Response:
+    """202 once the frame's thumbnails are written; 413/415/429 in words otherwise (see last_rendered.py)."""
     ident = _ident(request)
     sessions = request.app[SESSIONS]
     if request.content_length is None:
         return error_json(411, "Content-Length is required")
-    if request.content_length > MAX_IMAGE_BYTES:
-        return error_json(413, f"image is larger than {MAX_IMAGE_BYTES} bytes")
     job_uuid = await sessions.owned_task_job(ident, request.match_info["task_id"])
-    data = await request.read()
-    await request.app[LAST_RENDERED].submit(job_uuid, data, request.content_type)
+    await request.app[LAST_RENDERED].receive(job_uuid, request.content_type, request.content_length,
+                                              request.content.iter_chunked(IMAGE_CHUNK_BYTES))
     return web.Response(status=202)
