@@ -44,6 +44,7 @@ from app.manager.task_logs import TaskLogs
 from app.manager.variables import Variables
 from app.manager.waiters import Waiters
 from app.manager.worker_admin import WorkerAdmin
+from app.manager.worker_keys import WorkerKeys
 from app.manager.worker_sessions import WorkerSessions
 
 _log = logging.getLogger(__name__)
@@ -107,7 +108,8 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
         config=config, clock=clock, store=store, bus=bus, waiters=waiters, machine=machine,
         variables=variables, compiler=compiler, jobs=JobService(machine, compiler, variables),
         sessions=WorkerSessions(machine, creds, variables, policy, max_wait_s=_max_hold(config),
-                                statuses=statuses),
+                                statuses=statuses,
+                                keys=WorkerKeys.kept_in(config.base_dir if config.path is not None else None)),
         admin=WorkerAdmin(machine, creds, statuses),
         creds=creds, local_storage=local_storage, task_logs=task_logs, last_rendered=last_rendered,
         farm_status=FarmStatusService(store, bus),
