@@ -52,6 +52,9 @@ class ManagerConfig:
     database_check_period: float = 600.0
     listen: str = ":8080"
     autodiscoverable: bool = False
+    # Tablao addition: the UDP port the SSDP answers listen on. Stock workers search on 1900 only;
+    # another port serves Tablao workers that name it in `discovery_targets` (and tests).
+    autodiscovery_port: int = 1900
     local_manager_storage_path: str = "tablao-manager-storage"
     shared_storage_path: str = ""
     shaman_enabled: bool = current_platform() != "windows"
@@ -146,7 +149,7 @@ _INTS = {"blocklist_threshold", "task_fail_after_softfail_count", "task_log_max_
          "http_max_connections", "events_max_queued_bytes"}
 # Tablao additions written to the file only when they differ from the default.
 _OPTIONAL_DURATIONS = ("http_idle_timeout", "http_header_timeout", "http_body_timeout", "events_heartbeat")
-_OPTIONAL_INTS = ("task_log_max_bytes", "http_max_connections", "events_max_queued_bytes")
+_OPTIONAL_INTS = ("task_log_max_bytes", "http_max_connections", "events_max_queued_bytes", "autodiscovery_port")
 _STRS = {"manager_name", "database", "listen", "local_manager_storage_path",
          "shared_storage_path", "access_token"}
 
@@ -206,6 +209,10 @@ def _apply_key(cfg: ManagerConfig, key: str, value: Any) -> None:
         setattr(cfg, key, "" if value is None else str(value))
     elif key == "autodiscoverable":
         cfg.autodiscoverable = bool(value)
+    elif key == "autodiscovery_port":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+            raise ValueError(f"expected a UDP port 0-65535 (1900 is the one stock workers search), got {value!r}")
+        cfg.autodiscovery_port = value
     elif key == "trust_local_requests":
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {value!r}")

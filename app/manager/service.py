@@ -198,6 +198,7 @@ class ManagerService:
         self.services = build_services(config, clock)
         self.ready = asyncio.Event()
         self.server = None
+        self.advertiser = None  # the UPnP/SSDP advertiser, when one runs
 
     @property
     def port(self) -> int:
@@ -237,9 +238,11 @@ class ManagerService:
                         group.create_task(svc.run(), name=type(svc).__name__)
                     group.create_task(self._restart_when_asked(), name="restart")
                     if self.config.autodiscoverable:
-                        from app.manager.discovery import SsdpAdvertiser
+                        from app.manager.discovery import advertiser_for
 
-                        group.create_task(SsdpAdvertiser(lambda: self.port).run(), name="ssdp")
+                        self.advertiser = advertiser_for(host, lambda: self.port, cfg.autodiscovery_port)
+                        if self.advertiser is not None:
+                            group.create_task(self.advertiser.run(), name="ssdp")
             except* _Restart:
                 _log.info("restarting the manager with its new configuration")
                 restart = True
