@@ -16,7 +16,8 @@ from app.worker.client import WorkerClient
 from app.worker.config import WorkerConfig, load_credentials, save_credentials
 from app.worker.manager_check import Verdict, check_manager
 from app.worker.registration import sign_on
-from app.worker.service import usable_at
+from app.worker.service import flush_and_exit, usable_at
+from app.worker.upstream_buffer import UpstreamBuffer
 from tests.fakes.impostor_manager import ImpostorManager
 from tests.ui.conftest import free_port
 from tests.worker.fake_manager import FakeManager
@@ -110,3 +111,22 @@ async def test_credentials_saved_before_managers_had_keys_get_the_key_at_sign_on
     again = load_credentials(config.credentials_path)
     assert again == creds
     assert "trusted on first use" in caplog.text
+
+
+async def test_queued_updates_are_not_flushed_to_an_address_that_cannot_prove_itself(manager, tmp_path):
+    config = _config(tmp_path, manager.url)
+    await _signed_on(config)
+    creds = load_credentials(config.credentials_path)
+    async with WorkerClient(f"http://127.0.0.1:{free_port()}", creds) as away:  # the Manager is away
+        buffer = UpstreamBuffer(away, config.queue_db_path)
+        await buffer.open()
+        await buffer.send("t1", {"activity": "queued while away"})
+        await buffer.close()
+    _, version = await manager.request("GET", "/api/v3/version")
+    impostor = await ImpostorManager(version).start()
+    try:
+        assert await flush_and_exit(dataclasses.replace(config, manager_url=impostor.url), timeout_s=1) == 1
+        assert impostor.credentials_received == []
+        assert not any(path.startswith("/api/v3/worker/") for _, path, _ in impostor.requests)
+    finally:
+        await impostor.stop()

@@ -11,7 +11,7 @@ import pytest
 
 from app.api.transport import basic_auth
 from app.common import manager_proof
-from app.manager.worker_keys import SECRET_FILENAME
+from app.manager.worker_keys import SECRET_FILENAME, WorkerKeys
 
 SECRET = "c" * 64
 PROVE = manager_proof.PROVE_PATH
@@ -105,3 +105,13 @@ async def test_the_proof_needs_no_token_when_the_manager_has_an_access_token(man
 ])
 def test_which_addresses_count_as_the_same(a, b, same):
     assert manager_proof.same_address(a, b) is same
+
+
+def test_an_unwritable_secret_file_means_keys_for_this_run_only_not_a_crash(tmp_path: Path, caplog):
+    folder = tmp_path / "not-a-folder"
+    folder.write_text("x")  # a file cannot hold the secret for any user, root included
+    keys = WorkerKeys.kept_in(folder)
+    assert manager_proof.valid_key(keys.key_for("w")) and "manager secret file" in caplog.text
+    assert WorkerKeys.kept_in(folder).key_for("w") != keys.key_for("w")
+    kept = WorkerKeys.kept_in(tmp_path)
+    assert WorkerKeys.kept_in(tmp_path).key_for("w") == kept.key_for("w")
