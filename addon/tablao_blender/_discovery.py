@@ -6,8 +6,9 @@ sends the search (to the SSDP multicast group by default; tests send it unicast 
 because multicast may not be routed in a sandbox), collects the answers for a few seconds, and
 keeps the locations whose Manager answers `GET /api/v3/version`.
 
-`find_again` looks for a Manager that was lost: the same one (its name in `/version`, and it must
-accept this worker's credentials, so it has the same database) at whatever address it answers now.
+`find_again` looks for a Manager that was lost: the same one (its name in `/version`, and the
+caller's `accepts`: a worker's Manager must prove it holds the key it gave the worker, before any
+credentials go there) at whatever address it answers now.
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ async def find_again(name: str | None, accepts: Callable[[str], Awaitable[bool]]
     """The base URL of the lost Manager, found again on the network, or None.
 
     A candidate must give the same `name` in `/version` (when the name is known) and `accepts(url)`
-    must say yes: for a worker, the Manager knows its credentials (the same database).
+    must say yes: for a worker, the candidate proves it is the worker's own Manager (a name is
+    easily copied). `accepts` says why it refuses one.
     """
     for url in await search(timeout_s, targets):
         if name is not None and await manager_name(url) != name:
@@ -141,5 +143,4 @@ async def find_again(name: str | None, accepts: Callable[[str], Awaitable[bool]]
         if await accepts(url):
             _log.info("found the Manager again at %s (UPnP/SSDP)", url)
             return url
-        _log.info("%s answers the search but does not know this worker", url)
     return None

@@ -139,12 +139,13 @@ class Transport:
         worker: bool = False,
         timeout: aiohttp.ClientTimeout | None = None,
         raw: bool = False,
+        follow_redirects: bool = True,
     ) -> Reply:
         """Send one request and return its `Reply`, whatever the status. `raw`: keep the body as text."""
         hdrs = self.headers(worker)
         if headers:
             hdrs.update(headers)
-        kwargs: dict[str, Any] = {"headers": hdrs, "params": params}
+        kwargs: dict[str, Any] = {"headers": hdrs, "params": params, "allow_redirects": follow_redirects}
         if json_body is not None:
             kwargs["json"] = json_body
         if data is not None:

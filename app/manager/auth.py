@@ -50,6 +50,9 @@ class CredentialCache:
     def add(self, worker_id: int, worker_uuid: str, secret_hash: str) -> None:
         self._entries[worker_uuid] = (worker_id, secret_hash)
 
+    def knows(self, worker_uuid: str) -> bool:
+        return worker_uuid in self._entries
+
     def remove(self, worker_uuid: str) -> None:
         self._entries.pop(worker_uuid, None)
 

@@ -52,6 +52,9 @@ class ManagerConfig:
     database_check_period: float = 600.0
     listen: str = ":8080"
     autodiscoverable: bool = False
+    # Tablao addition: the UDP port the SSDP answers listen on. Stock workers search on 1900 only;
+    # another port serves Tablao workers that name it in `discovery_targets` (and tests).
+    autodiscovery_port: int = 1900
     local_manager_storage_path: str = "tablao-manager-storage"
     shared_storage_path: str = ""
     shaman_enabled: bool = current_platform() != "windows"
@@ -167,7 +170,7 @@ _POSITIVE_INTS = {"last_rendered_max_pixels"}
 # Tablao additions written to the file only when they differ from the default.
 _OPTIONAL_DURATIONS = ("http_idle_timeout", "http_header_timeout", "http_body_timeout", "events_heartbeat")
 _OPTIONAL_INTS = ("task_log_max_bytes", "http_max_connections", "events_max_queued_bytes",
-                  "last_rendered_max_pixels")
+                  "last_rendered_max_pixels", "autodiscovery_port")
 _STR_LISTS = ("allowed_hosts", "allowed_origins", "output_roots")
 # Tablao additions that are true or false, written only when true.
 _BOOLS = ("trust_local_requests", "allow_blend_scripts")
@@ -231,6 +234,10 @@ def _apply_key(cfg: ManagerConfig, key: str, value: Any) -> None:
         setattr(cfg, key, "" if value is None else str(value))
     elif key == "autodiscoverable":
         cfg.autodiscoverable = bool(value)
+    elif key == "autodiscovery_port":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+            raise ValueError(f"expected a UDP port 0-65535 (1900 is the one stock workers search), got {value!r}")
+        cfg.autodiscovery_port = value
     elif key in _BOOLS:
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {value!r}")

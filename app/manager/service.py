@@ -45,6 +45,7 @@ from app.manager.task_logs import TaskLogs
 from app.manager.variables import Variables
 from app.manager.waiters import Waiters
 from app.manager.worker_admin import WorkerAdmin
+from app.manager.worker_keys import WorkerKeys
 from app.manager.worker_sessions import WorkerSessions
 
 _log = logging.getLogger(__name__)
@@ -110,7 +111,8 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
         config=config, clock=clock, store=store, bus=bus, waiters=waiters, machine=machine,
         variables=variables, outputs=outputs, compiler=compiler, jobs=JobService(machine, compiler, variables, outputs=outputs),
         sessions=WorkerSessions(machine, creds, variables, policy, max_wait_s=_max_hold(config),
-                                statuses=statuses, scripts=config, outputs=outputs),
+                                statuses=statuses, scripts=config, outputs=outputs,
+                                keys=WorkerKeys.kept_in(config.base_dir if config.path is not None else None)),
         admin=WorkerAdmin(machine, creds, statuses),
         creds=creds, local_storage=local_storage, task_logs=task_logs, last_rendered=last_rendered,
         farm_status=FarmStatusService(store, bus),
@@ -199,6 +201,7 @@ class ManagerService:
         self.services = build_services(config, clock)
         self.ready = asyncio.Event()
         self.server = None
+        self.advertiser = None  # the UPnP/SSDP advertiser, when one runs
 
     @property
     def port(self) -> int:
@@ -238,9 +241,11 @@ class ManagerService:
                         group.create_task(svc.run(), name=type(svc).__name__)
                     group.create_task(self._restart_when_asked(), name="restart")
                     if self.config.autodiscoverable:
-                        from app.manager.discovery import SsdpAdvertiser
+                        from app.manager.discovery import advertiser_for
 
-                        group.create_task(SsdpAdvertiser(lambda: self.port).run(), name="ssdp")
+                        self.advertiser = advertiser_for(host, lambda: self.port, cfg.autodiscovery_port)
+                        if self.advertiser is not None:
+                            group.create_task(self.advertiser.run(), name="ssdp")
             except* _Restart:
                 _log.info("restarting the manager with its new configuration")
                 restart = True

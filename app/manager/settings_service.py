@@ -33,12 +33,13 @@ REPLACEABLE_KEYS = (
     "task_fail_after_softfail_count", "access_token", "variables", "extra", "listen",
     "database", "local_manager_storage_path", "shared_storage_path", "shaman_enabled",
     "shaman_gc_period", "shaman_gc_max_age", "shaman_link_mode", "shaman_stale_upload_age",
-    "database_check_period", "autodiscoverable", "trust_local_requests", "allowed_hosts", "allowed_origins",
-    "allow_blend_scripts", "submit_token", "output_roots",
+    "database_check_period", "autodiscoverable", "autodiscovery_port", "trust_local_requests",
+    "allowed_hosts", "allowed_origins", "allow_blend_scripts", "submit_token", "output_roots",
 )
 
 #: Keys whose new value needs the Manager to start again (it does, in place).
-RESTART_KEYS = ("listen", "database", "local_manager_storage_path", "shared_storage_path", "shaman_enabled")
+RESTART_KEYS = ("listen", "database", "local_manager_storage_path", "shared_storage_path", "shaman_enabled",
+                "autodiscoverable", "autodiscovery_port")
 
 LiveApplier = Callable[[ManagerConfig], None]
 

@@ -21,6 +21,7 @@ from app.api.enums import WorkerStatus as W
 from app.api.errors import BadRequest, Conflict, NotFound
 from app.common import schedule
 from app.common.jsontext import clip
+from app.common.manager_proof import KEY_FIELD, NONCE_CHARS, valid_nonce
 from app.manager.auth import CredentialCache, WorkerIdentity, hash_secret
 from app.manager.blend_scripts import ScriptsSettings, scripts_allowed, without_blend_scripts
 from app.manager.convert import assigned_task_json
@@ -45,6 +46,7 @@ from app.manager.state_machine.tasks import change_task_status
 from app.manager.state_machine.workers import WorkerStatusMachine
 from app.manager.variables import Variables
 from app.manager.waiters import Profile
+from app.manager.worker_keys import WorkerKeys
 
 _log = logging.getLogger(__name__)
 MAX_WAIT_S = 60.0
@@ -64,8 +66,9 @@ class WorkerSessions:
     def __init__(self, machine: StatusMachine, creds: CredentialCache, variables: Variables,
                  policy: FailurePolicy, local_tz: dt.tzinfo | None = None, max_wait_s: float = MAX_WAIT_S,
                  statuses: WorkerStatusMachine | None = None, scripts: ScriptsSettings | None = None,
-                 outputs: OutputRoots | None = None):
+                 outputs: OutputRoots | None = None, keys: WorkerKeys | None = None):
         self.machine, self.creds, self.variables, self.policy = machine, creds, variables, policy
+        self.keys = keys  # None: this Manager gives its workers no key and proves nothing
         #: Whether .blend scripts may run (the Manager's live config); None: never.
         self.scripts = scripts
         #: Where jobs may write, told to each worker with its task; None: not told (unit tests).
@@ -99,7 +102,26 @@ class WorkerSessions:
         _log.info("registered worker %s (%s)", clip(worker.name), worker.uuid)
         return {"uuid": worker.uuid, "name": worker.name, "address": worker.address,
                 "status": worker.status, "platform": worker.platform, "software": worker.software,
-                "supported_task_types": worker.supported_task_types.split(",")}
+                "supported_task_types": worker.supported_task_types.split(","), **self.key_field(worker.uuid)}
+
+    def key_field(self, worker_uuid: str) -> dict[str, str]:
+        """The worker's key, as the optional field of the register and sign-on answers (stock workers
+        ignore it). Sent on every sign-on: a worker registered before Managers had keys gets it there."""
+        return {} if self.keys is None else {KEY_FIELD: self.keys.key_for(worker_uuid)}
+
+    def prove(self, body: dict[str, Any], host: str) -> dict[str, str]:
+        """The answer to a worker's challenge: the proof for its nonce and the Host it was sent to."""
+        worker_uuid, nonce = body.get("worker_id"), body.get("nonce")
+        if not isinstance(worker_uuid, str) or not 0 < len(worker_uuid) <= SHORT_MAX:
+            raise BadRequest("`worker_id` must be the uuid the worker got when it registered")
+        if not valid_nonce(nonce):
+            raise BadRequest(f"`nonce` must be {NONCE_CHARS} lowercase hexadecimal characters, new for "
+                             "every challenge")
+        if not host:
+            raise BadRequest("the request has no Host header, which the proof is bound to")
+        if self.keys is None or not self.creds.knows(worker_uuid):
+            raise NotFound("this Manager has no such worker")
+        return {"proof": self.keys.prove(worker_uuid, nonce, host)}
 
     async def sign_on(self, ident: WorkerIdentity, body: dict[str, Any], address: str) -> str:
         fields = {"name": _req_str(body, "name"), "supported_task_types": _task_types(body),

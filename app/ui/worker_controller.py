@@ -10,7 +10,8 @@ changes when the Manager's events say so, never before (house style 6).
 On every (re)connection or gap it fetches a snapshot again, like the dashboard's connection.
 With `rediscover` (the Manager was found on the network, or the worker's settings ask for it), a
 Manager lost for `lost_after_s` is looked for again with UPnP/SSDP: the same Manager (its name, and
-it knows this worker's credentials) at a new address; the controller then follows it there.
+it proves it holds the key it gave this worker) at a new address; the controller then follows it
+there. The worker's own credentials go only where its Manager signed it on or proved itself.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class WorkerController(QObject):
         self._snooze_task: asyncio.Task | None = None
         self._stream = None
         self._lost_since: float | None = None   # when the Manager stopped answering
+        self._proven_url = ""   # where the Manager proved itself, found again on the network
         self._tick = QTimer(self)
         self._tick.setInterval(30_000)  # schedule boundaries and "time left" move with the clock
         self._tick.timeout.connect(self._derive)
@@ -158,18 +160,17 @@ class WorkerController(QObject):
 
     async def _look_again(self) -> bool:
         """Search the network for the lost Manager; follow it when it answers somewhere else."""
-        from app.common.discovery import find_again
         from app.worker.config import load_credentials
-        from app.worker.rediscovery import credentials_accepted
+        from app.worker.rediscovery import find_own_manager
 
         creds = load_credentials(self.credentials_path) if self.credentials_path is not None else None
         self._set_connected(False, f"lost the Manager at {self.url}; looking for it on the network")
-        url = await find_again(self.manager_name, lambda u: credentials_accepted(u, creds),
-                               targets=self.discovery_targets)
+        # Proven before this worker's credentials go there (a copied name proves nothing).
+        url = await find_own_manager(self.manager_name, creds, targets=self.discovery_targets)
         if url is None or url.rstrip("/") == self.url:
             return False
         old, worker_auth = self.client, self.client.transport.worker_auth
-        self.url = url.rstrip("/")
+        self.url = self._proven_url = url.rstrip("/")
         self.client = _client_for(self.url)
         self.client.transport.worker_auth = worker_auth
         await old.close()
@@ -393,8 +394,16 @@ class WorkerController(QObject):
         creds = load_credentials(self.credentials_path) if self.credentials_path is not None else None
         if creds is None or creds.worker_id != self.worker_id:
             return False
+        if not self._may_send(creds):
+            return False
         self.client.transport.worker_auth = lambda: (creds.worker_id, creds.worker_secret)
         return True
+
+    def _may_send(self, creds) -> bool:
+        """The worker's credentials go only where its Manager was (signed on there) or proved itself."""
+        from app.common.manager_proof import same_address
+
+        return not creds.manager_url or same_address(creds.manager_url, self.url) or self.url == self._proven_url
 
     def set_held(self, reason: str) -> None:
         """Show why the load hold keeps this worker asleep ('' when it no longer does)."""

@@ -24,13 +24,16 @@ from app.api.enums import WorkerStatus
 from app.api.errors import ContractError, HttpError, ManagerUnreachable
 from app.api.models import AssignedTask, MayKeepRunning, WireFormatError
 from app.api.transport import API_PREFIX, LONG_POLL_MARGIN_S, WAIT_HEADER, Transport
+from app.common.manager_proof import KEY_FIELD, valid_key
 from app.worker.config import Credentials
+from app.worker.manager_check import Verdict, check_manager
 
 _log = logging.getLogger(__name__)
 
 _WORKER = f"{API_PREFIX}/worker"
 
-__all__ = ["AuthRejected", "ManagerRejected", "ManagerUnreachable", "NotSignedOn", "TaskOffer", "WorkerClient"]
+__all__ = ["AuthRejected", "ManagerRejected", "ManagerUnreachable", "NotSignedOn", "SignedOn", "TaskOffer",
+           "WorkerClient"]
 
 
 class ManagerRejected(HttpError):
@@ -62,6 +65,14 @@ def platform_name() -> str:
 def new_secret() -> str:
     """A fresh worker secret: 32 random bytes, hex-encoded."""
     return secrets.token_hex(32)
+
+
+@dataclass(frozen=True)
+class SignedOn:
+    """The answer to a sign-on: the status the Manager wants, and the worker's key when it gives one."""
+
+    status: WorkerStatus
+    manager_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,12 +170,13 @@ class WorkerClient:
         status, body = await self._request("POST", "/register-worker", json=payload, auth=False)
         if status != 200 or not isinstance(body, dict) or not body.get("uuid"):
             raise self._unexpected(status, body)
-        return Credentials(worker_id=str(body["uuid"]), worker_secret=secret)
+        return Credentials(worker_id=str(body["uuid"]), worker_secret=secret, manager_key=_key(body),
+                           manager_url=self.base_url)
 
     async def sign_on(
         self, name: str, task_types: list[str], software_version: str, can_restart: bool
-    ) -> WorkerStatus:
-        """Sign on; return the status the Manager wants this worker in."""
+    ) -> SignedOn:
+        """Sign on; return the status the Manager wants this worker in (and its key, if it gives one)."""
         payload = {
             "name": name,
             "supported_task_types": task_types,
@@ -174,7 +186,12 @@ class WorkerClient:
         status, body = await self._request("POST", "/sign-on", json=payload)
         if status != 200:
             raise self._unexpected(status, body)
-        return _status_requested(body)
+        return SignedOn(_status_requested(body), _key(body))
+
+    async def prove_manager(self, url: str | None = None) -> Verdict:
+        """Challenge the Manager at `url` (default: this client's) to prove it is this worker's own;
+        sends no credentials."""
+        return await check_manager(url or self.base_url, self.credentials)
 
     async def sign_off(self) -> None:
         status, body = await self._request("POST", "/sign-off")
@@ -247,6 +264,12 @@ def _message(body: Any) -> str:
     if isinstance(body, dict):
         return str(body.get("message", body))
     return "" if body is None else str(body)[:500]
+
+
+def _key(body: Any) -> str:
+    """The worker's key in a register/sign-on answer; "" when there is none (stock Flamenco) or it is malformed."""
+    key = body.get(KEY_FIELD) if isinstance(body, dict) else None
+    return key if valid_key(key) else ""
 
 
 def _status_requested(body: Any) -> WorkerStatus:

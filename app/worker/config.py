@@ -19,6 +19,8 @@ from typing import Any
 import platformdirs
 import yaml
 
+from app.common.manager_proof import valid_key
+
 _log = logging.getLogger(__name__)
 
 CREDENTIALS_FILENAME = "tablao-worker-credentials.yaml"
@@ -257,10 +259,17 @@ def _coerce(key: str, value: Any, source: str) -> Any:
 
 @dataclass(frozen=True)
 class Credentials:
-    """The worker's identity at one Manager: its UUID and the secret it chose at registration."""
+    """The worker's identity at one Manager: its UUID and the secret it chose at registration.
+
+    `manager_key` is the key with which that Manager proves itself (`app.common.manager_proof`);
+    "" when it gave none yet (a stock Flamenco Manager, or before the next sign-on). `manager_url`
+    is where the worker last signed on to it; a Manager anywhere else must prove itself first.
+    """
 
     worker_id: str
     worker_secret: str
+    manager_key: str = ""
+    manager_url: str = ""
 
 
 def load_credentials(path: Path) -> Credentials | None:
@@ -278,13 +287,22 @@ def load_credentials(path: Path) -> Credentials | None:
     if not (isinstance(worker_id, str) and worker_id and isinstance(secret, str) and secret):
         _log.warning("ignoring incomplete credentials file %s", path)
         return None
-    return Credentials(worker_id, secret)
+    key, url = data.get("manager_key", ""), data.get("manager_url", "")
+    if key and not valid_key(key):
+        _log.warning("ignoring a malformed manager key in %s; the manager gives it again at sign-on", path)
+        key = ""
+    return Credentials(worker_id, secret, key or "", url if isinstance(url, str) else "")
 
 
 def save_credentials(path: Path, creds: Credentials) -> None:
     """Write the credentials readable by the owner only (0600), replacing the file atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump({"worker_id": creds.worker_id, "worker_secret": creds.worker_secret})
+    data = {"worker_id": creds.worker_id, "worker_secret": creds.worker_secret}
+    if creds.manager_key:
+        data["manager_key"] = creds.manager_key
+    if creds.manager_url:
+        data["manager_url"] = creds.manager_url
+    text = yaml.safe_dump(data)
     tmp = path.with_name(path.name + ".tmp")
     # Create with 0600 from the start so the secret is never world-readable, not even briefly.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

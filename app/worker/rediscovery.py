@@ -2,24 +2,28 @@
 
 `ManagerFinder.run()` watches the worker's client. Once the Manager has not answered for
 `lost_after_s`, it searches the network (as Flamenco's worker does at start) for a Manager with the
-same name in `/version` that accepts this worker's credentials (so the same database), and points
-the client there. Nothing else changes: the state machine's retries and the upstream buffer's
-flusher simply reach the Manager at its new address, and the queued task updates are delivered in
-order. While the Manager answers, the finder only looks at a timestamp every few seconds; while it
-stays lost, the searches space out (doubling up to `MAX_SEARCH_GAP_S`) so a long outage does not
-flood the LAN with multicast.
+same name in `/version` that proves it is this worker's own Manager (`app.worker.manager_check`:
+a name is easily copied, so a candidate gets no credentials before it proves itself), and points
+the client there, remembering the new address with the credentials. Nothing else changes: the
+state machine's retries and the upstream buffer's flusher simply reach the Manager at its new
+address, and the queued task updates are delivered in order. While the Manager answers, the finder
+only looks at a timestamp every few seconds; while it stays lost, the searches space out (doubling
+up to `MAX_SEARCH_GAP_S`) so a long outage does not flood the LAN with multicast.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from app.api.transport import API_PREFIX, Transport, basic_auth
 from app.common import discovery
 from app.worker.client import WorkerClient
+from app.worker.config import Credentials, save_credentials
+from app.worker.manager_check import recognised
 
 _log = logging.getLogger(__name__)
 
@@ -31,16 +35,40 @@ def next_gap(gap_s: float) -> float:
     return min(gap_s * 2, MAX_SEARCH_GAP_S)
 
 
+async def find_own_manager(name: str | None, credentials: Credentials | None, timeout_s: float = 3.0,
+                           targets: list[tuple[str, int]] | None = None) -> str | None:
+    """The base URL where this worker's Manager answers now, proven; None when it was not found.
+
+    A worker that has not registered yet (no credentials) has nothing to give away: the name has
+    to do, as at its first start. One with credentials but no key of its Manager follows nobody.
+    """
+    return await discovery.find_again(name, lambda url: recognised(url, credentials), timeout_s, targets)
+
+
+def remember_address(path: Path | None, credentials: Credentials | None, url: str) -> Credentials | None:
+    """The credentials with `url` as their Manager's address, saved when `path` is given."""
+    if credentials is None or credentials.manager_url == url:
+        return credentials
+    moved = dataclasses.replace(credentials, manager_url=url)
+    if path is not None:
+        try:
+            save_credentials(path, moved)
+        except OSError as exc:
+            _log.warning("cannot remember the manager's new address in %s: %s", path, exc)
+    return moved
+
+
 class ManagerFinder:
     def __init__(self, client: WorkerClient, *, lost_after_s: float = 20.0, check_every_s: float = 2.0,
                  search_s: float = 3.0, targets: list[tuple[str, int]] | None = None,
-                 on_moved: Callable[[str], None] | None = None):
+                 on_moved: Callable[[str], None] | None = None, credentials_path: Path | None = None):
         self.client = client
         self.lost_after_s = lost_after_s
         self.check_every_s = check_every_s
         self.search_s = search_s
         self.targets = targets
         self.on_moved = on_moved
+        self.credentials_path = credentials_path
         self.name: str | None = None   # the Manager's name, learnt while it answers
         self.searches = 0
 
@@ -60,32 +88,16 @@ class ManagerFinder:
                     next_search, gap = time.monotonic() + gap, next_gap(gap)
 
     async def look_again(self) -> str | None:
-        """Search once; move the client when the same Manager answers somewhere. Returns the new URL."""
+        """Search once; move the client when its Manager proves itself somewhere. Returns the new URL."""
         self.searches += 1
         _log.info("the manager at %s has not answered for a while; looking for it on the network",
                   self.client.base_url)
-        url = await discovery.find_again(self.name, self.accepts, self.search_s, self.targets)
+        url = await find_own_manager(self.name, self.client.credentials, self.search_s, self.targets)
         if url is None or url == self.client.base_url:
             return None
         _log.info("the manager moved from %s to %s; sending everything there", self.client.base_url, url)
+        self.client.credentials = remember_address(self.credentials_path, self.client.credentials, url)
         self.client.move_to(url)
         if self.on_moved is not None:
             self.on_moved(url)
         return url
-
-    async def accepts(self, url: str) -> bool:
-        return await credentials_accepted(url, self.client.credentials)
-
-
-async def credentials_accepted(url: str, credentials) -> bool:
-    """True when the Manager at `url` knows these worker credentials (GET /worker/state, no wait)."""
-    if credentials is None:
-        return True  # nothing to prove yet: the name has to do
-    async with Transport(url, timeout_s=5.0) as transport:
-        try:
-            reply = await transport.send("GET", f"{API_PREFIX}/worker/state", headers={
-                "Authorization": basic_auth(credentials.worker_id, credentials.worker_secret)})
-        except Exception as exc:  # noqa: BLE001 - not reachable: not our Manager
-            _log.debug("%s: %s", url, exc)
-            return False
-    return reply.status in (200, 204)

@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from app.common.manager_proof import same_address
 from app.worker.aiotools import cancel_and_wait
 from app.worker.client import ManagerRejected, ManagerUnreachable, WorkerClient
-from app.worker.config import WorkerConfig, load_credentials
+from app.worker.config import Credentials, WorkerConfig, load_credentials
+from app.worker.manager_check import recognised
 from app.worker.output_uploader import OutputUploader
 from app.worker.rediscovery import ManagerFinder
 from app.worker.sandbox import Sandbox
@@ -46,11 +48,13 @@ class WorkerService:
         self.machine = WorkerStateMachine(self.client, config, self.runner, timings,
                                           on_asleep=lambda: self.warm.release("the worker is asleep"))
         self.finder = ManagerFinder(self.client, lost_after_s=config.rediscover_after_s,
-                                    targets=_targets(config)) if config.rediscover_manager else None
+                                    targets=_targets(config), credentials_path=config.credentials_path
+                                    ) if config.rediscover_manager else None
 
     async def run(self) -> int:
-        # Queued updates from an earlier run may be flushed before sign-on finishes; they need these.
-        self.client.credentials = load_credentials(self.config.credentials_path)
+        # Queued updates from an earlier run may be flushed before sign-on finishes; they need these,
+        # but only where they were last used: elsewhere sign-on has the Manager prove itself first.
+        self.client.credentials = usable_at(self.config.manager_url, load_credentials(self.config.credentials_path))
         await self.buffer.open()
         background = [
             asyncio.create_task(self.buffer.run(), name="upstream-flusher"),
@@ -87,6 +91,13 @@ class WorkerService:
             _log.warning("could not sign off: %s", exc or type(exc).__name__)
 
 
+def usable_at(url: str, creds: Credentials | None) -> Credentials | None:
+    """`creds` when they may go to `url` without the Manager proving itself first, else None."""
+    if creds is None or not creds.manager_url or same_address(creds.manager_url, url):
+        return creds
+    return None
+
+
 def _targets(config: WorkerConfig) -> list[tuple[str, int]] | None:
     """Where the search goes: the configured places, or None (the SSDP multicast group)."""
     from app.common.discovery import parse_target
@@ -114,7 +125,12 @@ async def flush_and_exit(config: WorkerConfig, timeout_s: float = 30.0) -> int:
     if not config.manager_url:
         _log.error("no manager URL configured; set manager_url in the worker config or pass --manager")
         return EXIT_CONFIG_ERROR
-    async with WorkerClient(config.manager_url, load_credentials(config.credentials_path)) as client:
+    creds = load_credentials(config.credentials_path)
+    if creds is not None and usable_at(config.manager_url, creds) is None:
+        # Not where they were last used: the Manager there proves itself first, or gets nothing.
+        if not await recognised(config.manager_url, creds):
+            creds = None
+    async with WorkerClient(config.manager_url, creds) as client:
         buffer = UpstreamBuffer(client, config.queue_db_path)
         await buffer.open()
         try:
@@ -123,7 +139,8 @@ async def flush_and_exit(config: WorkerConfig, timeout_s: float = 30.0) -> int:
                 _log.info("no queued task updates")
                 return 0
             if client.credentials is None:
-                _log.error("%d task updates are queued but there are no worker credentials", pending)
+                _log.error("%d task updates are queued but there are no worker credentials for the manager "
+                           "at %s", pending, config.manager_url)
                 return 1
             _log.info("delivering %d queued task updates to %s", pending, config.manager_url)
             if await buffer.flush(timeout_s):

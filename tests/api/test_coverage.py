@@ -40,7 +40,7 @@ MANAGER_CLIENT = {
 WORKER_CLIENT = {
     "registerWorker": "register", "signOn": "sign_on", "signOff": "sign_off", "workerState": "state",
     "workerStateChanged": "state_changed", "scheduleTask": "ask_for_task", "taskUpdate": "task_update",
-    "mayWorkerRun": "may_i_run", "taskOutputProduced": "output_produced",
+    "mayWorkerRun": "may_i_run", "taskOutputProduced": "output_produced", "tablaoProveManager": "prove_manager",
 }
 
 

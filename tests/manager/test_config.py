@@ -48,6 +48,8 @@ def test_database_url_passthrough(tmp_path):
     ("_meta: {version: 3}\nblocklist_threshold: many\n", "blocklist_threshold"),
     ("_meta: {version: 3}\nworker_timeout: 5 minutes\n", "worker_timeout"),
     ("_meta: {version: 3}\nlisten: 'host:port'\n", "listen"),
+    ("_meta: {version: 3}\nautodiscovery_port: 70000\n", "autodiscovery_port"),
+    ("_meta: {version: 3}\nautodiscovery_port: 'ssdp'\n", "autodiscovery_port"),
     ("- a list\n", "mapping"),
     ("manager_name: x\n", "version"),
 ])
@@ -98,3 +100,12 @@ async def test_configured_link_mode_reaches_the_running_shaman(manager_factory, 
         assert resp.headers["X-Tablao-Link-Mode"] == "copy"
     out = tmp_path / "shared" / "jobs" / "job-1" / "tex" / "wood.png"
     assert out.read_bytes() == data and not out.is_symlink()
+
+
+def test_the_ssdp_port_is_written_only_when_not_the_standard_one(tmp_path):
+    path = tmp_path / "flamenco-manager.yaml"
+    cfg = load_config(path)
+    assert cfg.autodiscovery_port == 1900 and "autodiscovery_port" not in path.read_text()
+    cfg.autodiscovery_port = 41900
+    save_config(cfg)
+    assert load_config(path).autodiscovery_port == 41900

@@ -4,6 +4,8 @@ A real Manager (subprocess) with local trust OFF, as a remote Manager would be, 
 UPnP/SSDP on loopback; the worker runs in process (LocalServices) and the window's controller has
 no admin token, only the worker's own credentials. The Manager is stopped and started again on
 another port with the same database: both the worker and the tray find it again on the network.
+An impostor with the Manager's name is advertised too (and searched first): neither the worker nor
+the tray sends it credentials or follows it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from app.manager.discovery import SsdpAdvertiser
 from app.ui import tray_state as ts
 from app.ui.local_services import LocalServices
 from app.ui.windows.worker_mode import QUIT_NOW, WorkerModeWindow
+from tests.fakes.impostor_manager import ImpostorManager
 from tests.ui.conftest import ManagerProcess, free_port, wait_for
 
 pytestmark = pytest.mark.slow
@@ -34,12 +37,17 @@ def test_the_tray_finds_a_moved_manager_and_changes_its_own_status_without_admin
         nonlocal second
         advertiser = SsdpAdvertiser(lambda: now_at["port"], bind=("127.0.0.1", 0), multicast=False)
         advertising = asyncio.ensure_future(advertiser.run())
-        await wait_for(lambda: advertiser.address is not None, 10, "the advertiser")
+        impostor = await ImpostorManager(first.get("/api/v3/version")).start()
+        fake_ad = SsdpAdvertiser(lambda: impostor.port, bind=("127.0.0.1", 0), multicast=False)
+        fake_advertising = asyncio.ensure_future(fake_ad.run())
+        await wait_for(lambda: advertiser.address is not None and fake_ad.address is not None, 10,
+                       "the advertisers")
         cfg = tmp_path / "worker" / "tablao-worker.yaml"
         cfg.parent.mkdir(parents=True)
         cfg.write_text(yaml.safe_dump({
             "worker_name": "moving-pc", "data_dir": str(tmp_path / "worker"), "task_wait_s": 2,
-            "rediscover_after_s": 1, "discovery_targets": ["%s:%d" % advertiser.address]}))
+            "rediscover_after_s": 1,
+            "discovery_targets": ["%s:%d" % fake_ad.address, "%s:%d" % advertiser.address]}))
         services = LocalServices(manager_config_path=tmp_path / "unused.yaml", worker_config_path=cfg)
         role = RoleConfig(role="worker", manager_url=first.url, manager_found_by="discovery")
         services.start_worker(first.url, rediscover=True)
@@ -56,6 +64,10 @@ def test_the_tray_finds_a_moved_manager_and_changes_its_own_status_without_admin
 
             first.stop()
             await wait_for(lambda: c.state.kind == ts.UNREACHABLE, 60, "the Manager lost")
+            # Found, challenged by the worker and by the tray, and not followed by either.
+            await wait_for(lambda: sum(path == "/api/v3/tablao/worker/prove" for _, path, _ in impostor.requests)
+                           >= 3, 60, "the impostor challenged by both")
+            assert impostor.credentials_received == [] and c.url == first.url
             second = ManagerProcess(tmp_path / "m", port=free_port()).start()  # same folder: same database
             now_at["port"] = second.port
             await wait_for(lambda: c.url == second.url and c.state.kind == ts.IDLE, 90,
@@ -68,12 +80,15 @@ def test_the_tray_finds_a_moved_manager_and_changes_its_own_status_without_admin
                            60, "the worker itself at the new address")
             await c.stop_rendering()
             await wait_for(lambda: c.state.kind == ts.PAUSED, 60, "paused through the new address")
+            assert impostor.credentials_received == []
         finally:
             await window.ask_quit(QUIT_NOW)
             await services.stop()
-            advertising.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await advertising
+            for task in (advertising, fake_advertising):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await impostor.stop()
 
     try:
         qloop.run_until_complete(body())

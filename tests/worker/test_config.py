@@ -113,6 +113,15 @@ def test_credentials_round_trip_with_private_permissions(tmp_path: Path) -> None
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
+def test_the_managers_key_and_address_are_kept_with_the_credentials(tmp_path: Path) -> None:
+    path = tmp_path / "creds.yaml"
+    creds = Credentials("worker-uuid", "s3cret", manager_key="ab" * 32, manager_url="http://farm:8080")
+    save_credentials(path, creds)
+    assert load_credentials(path) == creds
+    path.write_text("worker_id: w\nworker_secret: s\nmanager_key: not-a-key\nmanager_url: 7\n")
+    assert load_credentials(path) == Credentials("w", "s")  # a malformed key comes again at sign-on
+
+
 def test_unusable_credentials_mean_none(tmp_path: Path) -> None:
     path = tmp_path / "creds.yaml"
     path.write_text("worker_id: only-the-id\n")

@@ -1,10 +1,12 @@
-"""A lost Manager is found again through UPnP/SSDP at a new address, and queued updates reach it.
+"""A lost Manager is found again through UPnP/SSDP at a new address, and queued updates reach it;
+a Manager that only copies its name is found too, gets no credentials, and is not followed.
 
 Real parts: the Manager is a subprocess on 127.0.0.1, advertised by the Manager's own SSDP
 advertiser bound to loopback (multicast is not routed in the test sandbox); the worker is the real
 `WorkerService` running real tasks. The Manager is stopped while the worker runs a task, and
 started again on ANOTHER port with the same database: the worker must follow it there and deliver
-the task updates it queued meanwhile.
+the task updates it queued meanwhile. The impostor is a small aiohttp server that answers
+`/version` with the real Manager's name and everything else as if it knew the worker.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import pytest
 
 from app.common import discovery
 from app.manager.discovery import SsdpAdvertiser
-from app.worker.config import WorkerConfig
-from app.worker.rediscovery import credentials_accepted
+from app.worker.config import WorkerConfig, load_credentials
+from app.worker.manager_check import Verdict, check_manager
 from app.worker.service import WorkerService
+from tests.fakes.impostor_manager import ImpostorManager
 from tests.ui.conftest import ManagerProcess, free_port
 
 pytestmark = pytest.mark.slow
@@ -101,8 +104,8 @@ async def test_a_lost_manager_is_found_again_at_a_new_address_and_gets_the_queue
         assert service.finder.searches >= 1
         tasks = await asyncio.to_thread(_tasks, second, job["id"])
         assert {t["name"].split("-")[0]: t["status"] for t in tasks}.get("sleep") == "completed", tasks
-        assert await credentials_accepted(second.url, service.client.credentials)
-        assert not await credentials_accepted(second.url, type(service.client.credentials)("nobody", "x" * 64))
+        assert await check_manager(second.url, service.client.credentials) is Verdict.PROVEN
+        assert load_credentials(config.credentials_path).manager_url == second.url  # the next start goes there
     finally:
         if worker_task is not None:
             worker_task.cancel()
@@ -111,6 +114,75 @@ async def test_a_lost_manager_is_found_again_at_a_new_address_and_gets_the_queue
         advertising.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await advertising
+        for proc in (first, second):
+            if proc is not None:
+                await asyncio.to_thread(proc.stop)
+
+
+async def _advertised(port) -> tuple[SsdpAdvertiser, asyncio.Task]:
+    advertiser = SsdpAdvertiser(port, bind=("127.0.0.1", 0), multicast=False)
+    task = asyncio.create_task(advertiser.run())
+    await _until(lambda: asyncio.sleep(0, advertiser.address is not None), 10, "the advertiser")
+    return advertiser, task
+
+
+async def test_a_manager_that_copies_the_name_gets_no_credentials_and_the_real_one_is_followed(tmp_path: Path):
+    first = await asyncio.to_thread(ManagerProcess(tmp_path / "m").start)
+    version = await asyncio.to_thread(first.get, "/api/v3/version")
+    impostor = await ImpostorManager(version).start()
+    now_at = {"port": first.port}
+    fake_ad, fake_advertising = await _advertised(lambda: impostor.port)
+    real_ad, real_advertising = await _advertised(lambda: now_at["port"])
+    second: ManagerProcess | None = None
+    worker_task = None
+    try:
+        config = WorkerConfig(worker_name="wary-pc", manager_url=first.url, data_dir=tmp_path / "w",
+                              task_wait_s=2.0, rediscover_manager=True, rediscover_after_s=1.0,
+                              discovery_targets=["%s:%d" % fake_ad.address, "%s:%d" % real_ad.address])
+        service = WorkerService(config)
+        assert service.finder is not None
+        service.finder.search_s, service.finder.check_every_s = 1.0, 0.5
+        worker_task = asyncio.create_task(service.run())
+        await _until(lambda: asyncio.sleep(0, service.machine.signed_on and service.finder.name is not None),
+                     60, "the worker signed on and the Manager's name learnt")
+        assert service.finder.name == version["name"]
+        await asyncio.to_thread(first.stop)
+
+        def asked() -> list[str]:  # what the worker asked the impostor beyond its name
+            return [path for _, path, _ in impostor.requests if path != "/api/v3/version"]
+
+        await _until(lambda: asyncio.sleep(0, bool(asked())), 60, "the impostor found and asked something")
+        assert impostor.credentials_received == []
+        searches = service.finder.searches
+        await _until(lambda: asyncio.sleep(0, service.finder.searches > searches), 60, "another search")
+        assert set(asked()) == {"/api/v3/tablao/worker/prove"} and impostor.credentials_received == []
+        assert service.client.base_url == first.url  # not followed
+
+        # The real Manager comes back elsewhere; the impostor now relays challenges to it.
+        second = ManagerProcess(tmp_path / "m", port=free_port())
+        await asyncio.to_thread(second.start)
+        impostor.proof, impostor.real_url = "relay", second.url
+        now_at["port"] = second.port
+        await _until(lambda: asyncio.sleep(0, service.client.base_url == second.url), 90,
+                     "the worker following the real Manager")
+
+        async def awake_on_second() -> bool:
+            workers = await asyncio.to_thread(second.get, "/api/v3/worker-mgt/workers")
+            return any(w["name"] == "wary-pc" and w["status"] == "awake" for w in workers["workers"])
+
+        await _until(awake_on_second, 60, "the worker awake at the new address")
+        assert impostor.credentials_received == []
+        assert not any(path.startswith("/api/v3/worker/") for _, path, _ in impostor.requests)
+    finally:
+        if worker_task is not None:
+            worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker_task
+        for task in (fake_advertising, real_advertising):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await impostor.stop()
         for proc in (first, second):
             if proc is not None:
                 await asyncio.to_thread(proc.stop)

@@ -3,7 +3,9 @@
 Every route of the Manager is in `ROUTE_ACCESS`, keyed by method and path template, with one of:
 
 - `PUBLIC`: always open, also when an `access_token` is configured (the version, the API explorer and
-  its document), so a user can see what is wrong.
+  its document), so a user can see what is wrong; and the Manager's proof to a worker that it is
+  the worker's own Manager, which the worker asks for before it sends any credentials (so a stock
+  worker's setup, without a token, works) and which reveals nothing without the worker's key.
 - `WORKER`: the worker API. Its handlers check worker credentials (HTTP Basic); stock workers send
   no access token, so these are not behind it.
 - `OPEN`: submitting and watching (what the stock Flamenco add-on and a dashboard use): open on the
@@ -136,6 +138,7 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("PUT", f"{V3}/tablao/variables"): _A,
     ("POST", f"{V3}/tablao/storage-check"): _A,
     ("GET", f"{V3}/tablao/tasks/{{task_id}}/log"): _O,
+    ("POST", f"{V3}/tablao/worker/prove"): _P,
     # the API document and explorer
     ("GET", f"{V3}/openapi3.json"): _P,
     ("GET", f"{V3}/openapi.yaml"): _P,

@@ -79,3 +79,4 @@ def add_routes(app: web.Application) -> None:
     r.add_put(f"{V3}/tablao/variables", meta.put_tablao_variables)
     r.add_post(f"{V3}/tablao/storage-check", meta.tablao_storage_check)
     r.add_get(f"{V3}/tablao/tasks/{{task_id}}/log", tasks.fetch_whole_log)
+    r.add_post(f"{V3}/tablao/worker/prove", worker_api.prove_manager)

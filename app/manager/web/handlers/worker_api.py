@@ -1,4 +1,8 @@
-"""The worker operations (tag `worker`): HTTP Basic auth with the worker's id and secret."""
+"""The worker operations (tag `worker`): HTTP Basic auth with the worker's id and secret.
+
+One more, without credentials: `prove_manager` (`/tablao/worker/prove`), where the Manager proves
+to a worker that it is the one the worker registered with, before the worker sends it credentials.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from app.manager.web.middlewares import error_json
 from app.manager.web.request_body import WORKER_BODY_MAX, read_json_object
 
 IMAGE_CHUNK_BYTES = 256 * 1024
+PROVE_BODY_MAX = 1024  # a uuid and a nonce
 
 
 def _ident(request: web.Request) -> WorkerIdentity:
@@ -37,8 +42,16 @@ async def register_worker(request: web.Request) -> web.Response:
 async def sign_on(request: web.Request) -> web.Response:
     ident = _ident(request)
     body = await read_json_object(request)
-    status = await request.app[SESSIONS].sign_on(ident, body, _address(request))
-    return web.json_response({"status_requested": status})
+    sessions = request.app[SESSIONS]
+    status = await sessions.sign_on(ident, body, _address(request))
+    return web.json_response({"status_requested": status, **sessions.key_field(ident.uuid)})
+
+
+async def prove_manager(request: web.Request) -> web.Response:
+    body = await read_json_object(request, PROVE_BODY_MAX)
+    # The Host header as sent (not aiohttp's fallback to the socket's address): the worker binds
+    # the proof to the address it typed, and that is what it sends.
+    return web.json_response(request.app[SESSIONS].prove(body, request.headers.get("Host", "")))
 
 
 async def sign_off(request: web.Request) -> web.Response:
