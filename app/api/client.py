@@ -44,6 +44,7 @@ from app.api.meta import (
     ShamanFileStatusReport,
     SharedStorageLocation,
     StorageCheckResult,
+    SubmitPolicy,
     TablaoVariable,
     TablaoVariables,
 )
@@ -143,6 +144,12 @@ class ManagerClient:
         """The configured variables, a value per platform and audience (Tablao)."""
         body = await self.transport.call_object("GET", f"{T}/variables")
         return decode(TablaoVariables, body, "variables").variables
+
+    async def submit_policy(self, platform: str = "") -> SubmitPolicy:
+        """What the farm allows this client's submissions: scripts in .blend files, output folders."""
+        query = {"platform": platform} if platform else None
+        body = await self.transport.call_object("GET", f"{T}/submit-policy", params=query)
+        return decode(SubmitPolicy, body, "submit policy")
 
     async def set_variables(self, variables: dict[str, Any]) -> dict[str, TablaoVariable]:
         body = {"variables": {k: _body(v) for k, v in variables.items()}}

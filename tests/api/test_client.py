@@ -43,11 +43,13 @@ def _submitted(**extra) -> SubmittedJob:
 
 
 async def test_meta_operations(manager, tmp_path):
-    async with ManagerClient(manager.url) as client:
+    async with ManagerClient(manager.url, admin_token=manager.services.admin_token) as client:
         version = await client.version()
         assert isinstance(version, FlamencoVersion) and version.name == manager.cfg.manager_name
         config = await client.configuration()
         assert isinstance(config, ManagerConfiguration) and config.storage_location == manager.cfg.shared_storage_path
+        policy = await client.submit_policy("linux")
+        assert policy.output_roots == [manager.cfg.shared_storage_path] and not policy.blend_scripts_run
         whole = await client.configuration_file()
         whole["task_timeout"] = "7m0s"
         await client.set_configuration_file(whole)
@@ -81,7 +83,7 @@ async def test_meta_operations(manager, tmp_path):
 
 
 async def test_job_and_task_operations(manager):
-    async with ManagerClient(manager.url) as client:
+    async with ManagerClient(manager.url, admin_token=manager.services.admin_token) as client:
         await client.check_job(_submitted())
         job = await client.submit_job(_submitted(repeats=2))
         assert isinstance(job, Job) and job.status is JobStatus.QUEUED
@@ -129,7 +131,7 @@ async def test_worker_operations_and_blocklist(manager_factory):
     manager = await manager_factory(blocklist_threshold=1)
     worker = await HttpWorker(manager.url).register_and_sign_on()
     try:
-        async with ManagerClient(manager.url) as client:
+        async with ManagerClient(manager.url, admin_token=manager.services.admin_token) as client:
             job = await client.submit_job(echo_job())
             status, assigned = await worker.claim()
             assert status == 200
@@ -174,7 +176,7 @@ async def test_shaman_operations(manager):
     content = b"shaman through the manager client"
     sha, size = hashlib.sha256(content).hexdigest(), len(content)
     spec = ShamanFileSpec(sha=sha, size=size, path="scene.blend")
-    async with ManagerClient(manager.url) as client:
+    async with ManagerClient(manager.url, admin_token=manager.services.admin_token) as client:
         missing = await client.shaman_requirements([spec])
         assert [(m.sha, m.status) for m in missing] == [(sha, "unknown")]
         assert await client.shaman_file_status(sha, size) == "unknown"
@@ -190,7 +192,7 @@ async def test_shaman_operations(manager):
 
 
 async def test_http_errors_carry_the_managers_code_and_message(manager):
-    async with ManagerClient(manager.url) as client:
+    async with ManagerClient(manager.url, admin_token=manager.services.admin_token) as client:
         with pytest.raises(HttpError) as info:
             await client.submit_job(echo_job(type="no-such-type"))
         assert info.value.status == 400 and info.value.code == 400 and "no-such-type" in info.value.message

@@ -107,14 +107,14 @@ async def test_warm_job_is_pixel_identical_to_cold_and_unknown_argument_runs_col
     manager = await start_manager()
     blend = make_blend(tmp_path / "shared" / "ident.blend", frames=4, samples=1, width=64, height=36)
     workers = start_workers(1)
-    cold = await _submit(manager, blend, tmp_path / "cold", "1-3", warm=False)
+    cold = await _submit(manager, blend, tmp_path / "shared" / "cold", "1-3", warm=False)
     assert await wait_job(manager, cold, {"completed", "failed"}, 180, workers) == "completed"
-    warm = await _submit(manager, blend, tmp_path / "warm", "1-3")
+    warm = await _submit(manager, blend, tmp_path / "shared" / "warm", "1-3")
     assert await wait_job(manager, warm, {"completed", "failed"}, 180, workers) == "completed"
 
     for n in (1, 2, 3):
         name = f"{n:06d}.png"
-        assert _pixels(tmp_path / "cold" / name) == _pixels(tmp_path / "warm" / name), name
+        assert _pixels(tmp_path / "shared" / "cold" / name) == _pixels(tmp_path / "shared" / "warm" / name), name
     cold_logs, warm_logs = await _task_logs(manager, cold), await _task_logs(manager, warm)
     for log in cold_logs.values():
         assert "cold Blender: the command asks for a cold run (warm: false)" in log and "Saved:" in log
@@ -123,7 +123,7 @@ async def test_warm_job_is_pixel_identical_to_cold_and_unknown_argument_runs_col
         assert "warm Blender: reusing pid" in warm_logs[name] and "going to run:" not in warm_logs[name]
         assert "Saved:" in warm_logs[name]
 
-    odd = await _submit(manager, blend, tmp_path / "odd", "1", extra="--debug-gpu")
+    odd = await _submit(manager, blend, tmp_path / "shared" / "odd", "1", extra="--debug-gpu")
     assert await wait_job(manager, odd, {"completed", "failed"}, 120, workers) == "completed"
     log = (await _task_logs(manager, odd))["render-1"]
     assert "cold Blender: unknown argument '--debug-gpu'" in log and "Saved:" in log
@@ -135,7 +135,7 @@ async def test_blend_changed_between_tasks_is_reloaded(farm, tmp_path):
     manager = await start_manager()
     blend = make_blend(tmp_path / "shared" / "change.blend", frames=4, samples=1, width=64, height=36)
     workers = start_workers(1)
-    out = tmp_path / "out"
+    out = tmp_path / "shared" / "out"
     first = await _submit(manager, blend, out, "1")
     assert await wait_job(manager, first, {"completed", "failed"}, 120, workers) == "completed"
     assert blender_processes("change.blend"), "the warm Blender should stay after its task"
@@ -164,7 +164,7 @@ async def test_killed_warm_blender_soft_fails_and_next_task_gets_a_fresh_one(far
     await wait_awake(manager, 1)
     spare.stop()
     workers = start_workers(1)
-    job = await _submit(manager, blend, tmp_path / "out", "1-2")
+    job = await _submit(manager, blend, tmp_path / "shared" / "out", "1-2")
 
     async def rendering():
         return blender_processes("crash.blend")
@@ -200,7 +200,7 @@ async def test_no_blender_left_after_kill_9_of_the_worker(farm, tmp_path):
     manager = await start_manager()
     blend = make_blend(tmp_path / "shared" / "orphan.blend", frames=4, samples=1, width=64, height=36)
     worker = start_workers(1)[0]
-    job = await _submit(manager, blend, tmp_path / "out", "1")
+    job = await _submit(manager, blend, tmp_path / "shared" / "out", "1")
     assert await wait_job(manager, job, {"completed", "failed"}, 120, [worker]) == "completed"
     idle = blender_processes("orphan.blend")
     assert idle, "the warm Blender should wait for the next task"

@@ -64,11 +64,14 @@ async def test_the_proof_is_made_with_the_workers_key_for_the_host_it_was_asked_
     status, body = await _prove(manager, {"worker_id": worker_id, "nonce": nonce})
     assert status == 200, body
     assert body == {"proof": manager_proof.proof(key, nonce, host)}
-    # The same challenge sent under another name (a relay's address) proves only that other name.
+    # The same challenge sent under a name that is not the Manager's (a relay's) gets no proof at all...
     status, relayed = await _prove(manager, {"worker_id": worker_id, "nonce": nonce},
                                    headers={"Host": "impostor.example:8080"})
-    assert status == 200 and relayed["proof"] != body["proof"]
-    assert relayed["proof"] == manager_proof.proof(key, nonce, "impostor.example:8080")
+    assert status == 421, relayed
+    # ... and under another of its own names, the proof is for that name only.
+    other = f"localhost:{manager.service.port}"
+    status, named = await _prove(manager, {"worker_id": worker_id, "nonce": nonce}, headers={"Host": other})
+    assert status == 200 and named["proof"] == manager_proof.proof(key, nonce, other) != body["proof"]
     assert manager_proof.proof(key, manager_proof.new_nonce(), host) != body["proof"]
 
 

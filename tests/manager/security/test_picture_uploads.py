@@ -36,7 +36,7 @@ CASES = {
     "bomb sent as jpeg": (picture_files.picture_bomb(), "image/jpeg", 413, "13000 x 13000"),
     "progressive jpeg cut short": (picture_files.frame((3000, 2000), "JPEG", progressive=True)[:5000],
                                    "image/jpeg", 415, "cannot be decoded"),
-    "wrong content type": (_truncated_png, "image/gif", 415, "send image/jpeg or image/png"),
+    "wrong content type": (_truncated_png, "image/gif", 415, "takes image/jpeg or image/png"),
 }
 
 
@@ -107,7 +107,7 @@ async def test_a_busy_manager_says_429_without_reading_the_body(manager, painter
     slow = []
     for _ in range(3):  # three uploads still arriving hold the three places in the queue
         reader, writer = await asyncio.open_connection("127.0.0.1", manager.service.port)
-        writer.write(f"POST {painter.path} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth['Authorization']}\r\n"
+        writer.write(f"POST {painter.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth['Authorization']}\r\n"
                      "Content-Type: image/png\r\nContent-Length: 100000\r\n\r\n".encode() + picture_files.PNG_MAGIC)
         await writer.drain()
         slow.append(writer)
