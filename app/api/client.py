@@ -44,6 +44,7 @@ from app.api.meta import (
     ShamanFileStatusReport,
     SharedStorageLocation,
     StorageCheckResult,
+    SubmitPolicy,
     TablaoVariable,
     TablaoVariables,
 )
@@ -157,6 +158,11 @@ class ManagerClient:
 
     async def shared_storage(self, audience: str, platform: str) -> SharedStorageLocation:
         return await self._get(f"{V3}/configuration/shared-storage/{audience}/{platform}", SharedStorageLocation)
+
+    async def submit_policy(self, platform: str) -> SubmitPolicy:
+        """Tablao: whether this client's jobs run their .blend scripts, and where jobs may write
+        (spelled for `platform`). A Flamenco Manager answers 404."""
+        return await self._get(f"{V3}/tablao/submit-policy", SubmitPolicy, params={"platform": platform})
 
     async def check_shared_storage(self, path: str) -> PathCheckResult:
         body = await self.transport.call_object(
