@@ -88,7 +88,9 @@ def warnings(blend: BlendInfo, settings: dict[str, Any], policy: SubmitPolicy | 
     if not policy.blend_scripts_run and blend.scripts:
         out.append(scripts_warning(blend.scripts.to_json(), policy.blend_scripts_reason))
     for key, scene_folder in blend.redirected.items():
-        where = settings.get(key) or ""
+        where = settings.get(key)
+        if not where:
+            continue  # a job type without this setting
         said = f"the scene renders to {scene_folder}" if scene_folder else "the scene names no output folder"
         out.append(f"Output goes to {where}: {said}, which this farm does not let jobs write to "
                    f"(set {key} to choose another folder under {', '.join(policy.output_roots)})")

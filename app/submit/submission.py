@@ -159,7 +159,7 @@ async def read_scene(request: SubmitRequest, job_type: AvailableJobType, user: d
         scene_defaults={k: v for k, v in SCENE_DEFAULTS.items() if k not in user},
         output_roots=policy.output_roots if policy else None,
         output_denied=policy.output_denied if policy else None,
-        confined=[k for k in CONFINED if k not in user and _has_setting(job_type, k)],
+        confined=[k for k in CONFINED if k not in user],
         blender=request.blender)
 
 
