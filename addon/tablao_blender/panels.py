@@ -43,14 +43,19 @@ class TABLAO_PT_submit(bpy.types.Panel):
         settings = getattr(context.window_manager, "tablao_job_settings", None)
         if settings is None:
             return
+        from .operators import output_defaults
+
         box = self.layout.box()
         box.label(text=f"{job_type.label} settings", icon="SETTINGS")
         name = context.scene.tablao.resolved_job_name(context)
+        defaults, _moved = output_defaults(context)
         for setting in job_type.settings:
             if not job_types.drawn_in_blender(setting):
                 continue
             if not setting.eval:
                 box.prop(settings, setting.key)
+                if defaults.get(setting.key) and getattr(settings, setting.key) == "":
+                    box.label(text=f"Empty: {defaults[setting.key]}", icon="BLANK1")
                 continue
             override_key = setting.key + job_types.OVERRIDE_SUFFIX
             overridden = getattr(settings, override_key)
@@ -58,7 +63,7 @@ class TABLAO_PT_submit(bpy.types.Panel):
             if overridden:
                 row.prop(settings, setting.key)
             else:
-                value = job_types.preview_value(setting, settings, context, name, job_type)
+                value = job_types.preview_value(setting, settings, context, name, job_type, defaults)
                 split = row.split(factor=0.4, align=True)
                 name_col = split.row()
                 name_col.alignment = "RIGHT"
@@ -76,7 +81,8 @@ class TABLAO_PT_submit(bpy.types.Panel):
             box.label(text="Not checked yet")
             return
         for icon, text in report.lines()[:12]:
-            box.label(text=text, icon=icon)
+            for i, line in enumerate(_wrap(text, 70)):  # warnings are sentences; labels do not wrap
+                box.label(text=line, icon=icon if i == 0 else "BLANK1")
 
     def draw_submit(self, layout: Any) -> None:
         if STATE.submission is not None:

@@ -28,7 +28,7 @@ from app.api.meta import SubmitPolicy
 from app.common import crosspath
 from app.submit.blendinfo import BlendInfo
 from app.submit.errors import Refused, Unreachable
-from app.submit.scene_policy import scripts_warning
+from app.submit.scene_policy import moved_warning, outside_words, refused_warning, scripts_warning
 
 _log = logging.getLogger(__name__)
 
@@ -75,8 +75,7 @@ def output_refusal(path: str, policy: SubmitPolicy, platform: str) -> str | None
             return f"it is inside {denied}, which jobs may not write to"
     if any(crosspath.is_under(known, root, platform) for root in policy.output_roots):
         return None
-    allowed = ", ".join(policy.output_roots) or "none: the Manager has no shared storage set up yet"
-    return f"it is outside the folders this farm lets jobs write to ({allowed})"
+    return outside_words(policy.output_roots)
 
 
 def warnings(blend: BlendInfo, settings: dict[str, Any], policy: SubmitPolicy | None,
@@ -89,17 +88,14 @@ def warnings(blend: BlendInfo, settings: dict[str, Any], policy: SubmitPolicy | 
         out.append(scripts_warning(blend.scripts.to_json(), policy.blend_scripts_reason))
     for key, scene_folder in blend.redirected.items():
         where = settings.get(key)
-        if not where:
-            continue  # a job type without this setting
-        said = f"the scene renders to {scene_folder}" if scene_folder else "the scene names no output folder"
-        out.append(f"Output goes to {where}: {said}, which this farm does not let jobs write to "
-                   f"(set {key} to choose another folder under {', '.join(policy.output_roots)})")
+        if where:  # else a job type without this setting
+            out.append(moved_warning(key, str(where), scene_folder, policy.output_roots))
     for key in OUTPUT_SETTINGS:
         value = settings.get(key)
         if key in blend.redirected or not isinstance(value, str) or not value:
             continue
         why = output_refusal(value, policy, platform)
         if why is not None:
-            out.append(f"The output folder {value} ({key}) will be refused by the Manager: {why}")
+            out.append(refused_warning(key, value, why))
             break
     return out

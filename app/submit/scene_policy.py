@@ -12,7 +12,8 @@ ships a copy (`addon/build.py` vendors it as `_scene_policy.py`). So: the standa
   node trees embedded in materials, worlds, scenes, lights, textures and line styles.
 - `scripts_warning()` says, in words for the artist, what will not run.
 - `inside()` and `farm_folder()` decide whether a folder lies under the farm's output roots, and
-  which folder on the shared storage to use instead (paths as this computer spells them).
+  which folder on the shared storage to use instead (paths as this computer spells them);
+  `moved_warning()` and `refused_warning()` say so.
 """
 
 from __future__ import annotations
@@ -118,3 +119,33 @@ def farm_folder(roots: list[str], denied: Iterable[str] = ()) -> str:
         if inside(folder, roots, denied):
             return folder
     return ""
+
+
+def moved_warning(key: str, where: str, scene_folder: str, roots: list[str]) -> str:
+    """The output moved from the scene's folder (one the farm refuses) to the farm's folder `where`."""
+    said = f"the scene renders to {scene_folder}" if scene_folder else "the scene names no output folder"
+    return (f"Output goes to {where}: {said}, which this farm does not let jobs write to "
+            f"(set {key} to choose another folder under {', '.join(roots)})")
+
+
+def outside_words(roots: list[str]) -> str:
+    allowed = ", ".join(roots) or "none: the Manager has no shared storage set up yet"
+    return f"it is outside the folders this farm lets jobs write to ({allowed})"
+
+
+def refused_warning(key: str, value: str, why: str) -> str:
+    """The artist's own output folder, which the Manager will refuse for `why`."""
+    return f"The output folder {value} ({key}) will be refused by the Manager: {why}"
+
+
+def refusal(path: str, roots: list[str], denied: list[str]) -> str | None:
+    """Why the Manager will refuse output at `path` (this computer's spelling); None when it may not.
+
+    A path that starts with a variable (`{render}/...`) is the Manager's to expand: not judged here."""
+    known = path.split("{", 1)[0]
+    if not known or not os.path.isabs(known):
+        return None
+    for folder in denied:
+        if _under(known, folder):
+            return f"it is inside {folder}, which jobs may not write to"
+    return None if any(_under(known, r) for r in roots) else outside_words(roots)
