@@ -118,6 +118,9 @@ class SettingsService:
         new = dataclasses.replace(self.config, shared_storage_path=report.path, shaman_enabled=shaman,
                                   allow_blend_scripts=allow_scripts, submit_token=submit_token, variables=variables)
         await asyncio.to_thread(save_config, new)
+        # These two are read per request, so they apply at once; and a save of the running config
+        # before the restart (the wizard sends its variables right after) must not undo them.
+        self.config.allow_blend_scripts, self.config.submit_token = allow_scripts, submit_token
         _log.info("saved the setup assistant's choices (shared storage %s); restarting", report.path)
         self.restart_requested.set()
 

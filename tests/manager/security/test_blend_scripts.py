@@ -157,6 +157,16 @@ async def test_the_setup_assistant_turns_scripts_on_with_a_submit_token(manager,
     assert status == 204, answer
     saved = load_config(manager.cfg.path)
     assert saved.allow_blend_scripts is True and saved.submit_token == SUBMIT
+    # Applied at once, and kept when the running config is saved before the restart (as the wizard's
+    # variables are, right after the setup).
+    status, policy = await manager.request("GET", "/api/v3/tablao/submit-policy",
+                                           headers={"Authorization": f"Bearer {SUBMIT}"})
+    assert policy["blend_scripts_run"] is True
+    status, current = await manager.request("GET", "/api/v3/tablao/variables", admin=True)
+    status, _ = await manager.request("PUT", "/api/v3/tablao/variables", json=current, admin=True)
+    assert status == 200
+    saved = load_config(manager.cfg.path)
+    assert saved.allow_blend_scripts is True and saved.submit_token == SUBMIT
 
 
 @pytest.mark.parametrize("extra, words", [
