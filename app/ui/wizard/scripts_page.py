@@ -89,6 +89,7 @@ class ScriptsPage(QWizardPage):
         self.copy.setObjectName("copyToken")
         self.copy.clicked.connect(self.copy_token)
         self.copied = QLabel()
+        self.copied.hide()  # until Copy is pressed
         row = QHBoxLayout()
         row.addWidget(self.token, 1)
         row.addWidget(self.copy)
@@ -114,6 +115,7 @@ class ScriptsPage(QWizardPage):
     def copy_token(self) -> None:
         QGuiApplication.clipboard().setText(self.token.text())
         self.copied.setText("Copied. Send it to the artists you trust, not through a public channel.")
+        self.copied.show()
 
     def validatePage(self) -> bool:
         self.ctx.allow_blend_scripts = self.on.isChecked()
