@@ -49,7 +49,7 @@ def vendored_text(source: str) -> str:
 
 
 def vendor_api() -> list[Path]:
-    """Copy the wire models into `_api/`, the finder and the scene policy beside; returns the files written."""
+    """Copy the wire models into `_api/`, the finder and the scene policy beside; returns what it wrote."""
     API_DST.mkdir(exist_ok=True)
     written = []
     for name in VENDORED:

@@ -93,7 +93,8 @@ async def main() -> int:
             }
             project = tmp / "work" / "film"
             cfg = tmp / "make.json"
-            cfg.write_text(json.dumps({"url": manager.url, "project": str(project), "steps": [["add_scripts"]]}))
+            steps = [["add_scripts"]]  # a rig's script and Python driver: the pre-flight names them
+            cfg.write_text(json.dumps({"url": manager.url, "project": str(project), "steps": steps}))
             proc = await asyncio.create_subprocess_exec(
                 "blender",
                 "-b",

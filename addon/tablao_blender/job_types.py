@@ -149,7 +149,11 @@ def _coerce(setting: AvailableJobSetting, value: Any) -> Any:
 
 
 def collect_settings(
-    job_type: AvailableJobType, props: Any, context: Any, job_name: str, defaults: dict[str, Any] | None = None
+    job_type: AvailableJobType,
+    props: Any,
+    context: Any,
+    job_name: str,
+    defaults: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The settings to submit, in the job type's order: typed values, or `eval` results unless overridden.
 

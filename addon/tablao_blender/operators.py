@@ -5,8 +5,8 @@ The functions beside the operators (`refresh_job_types`, `run_preflight`, `build
 Blender's reporting. The pre-flight asks the farm's submit policy with the token from the
 preferences (what the submission sends): scripts in the file that will not run there are named, and
 an empty output folder becomes the scene's, or the farm's when the farm does not let jobs write to
-the scene's. Submitting runs the pre-flight again first, before anything is packed or uploaded. Submitting interactively runs the pack/upload on a thread and drains its
-message queue on a timer (status bar progress, Esc cancels); in background mode, or called from a
+the scene's. Submitting runs the pre-flight again first, before anything is packed or uploaded.
+Submitting interactively runs the pack/upload on a thread and drains its message queue on a timer (status bar progress, Esc cancels); in background mode, or called from a
 script with EXEC_DEFAULT, the same steps run synchronously.
 """
 

@@ -87,8 +87,8 @@ class Report:
         for a in self.missing:
             rows.append(("ERROR", f"Missing {a.kind}: {a.path}"))
         for text in self.warnings:
-            icon = "ERROR" if "will be refused" in text else "FILE_SCRIPT" if "will not run" in text else "INFO"
-            rows.append((icon, text))
+            icon = "FILE_SCRIPT" if "will not run" in text else "INFO"
+            rows.append(("ERROR" if "will be refused" in text else icon, text))
         if self.output:
             rows.append(("OUTPUT", f"Output: {self.output}"))
         for a in self.outside:

@@ -116,7 +116,8 @@ class SettingsService:
             "blenderArgs": {"values": [{"platform": "all", "value": "-b -y"}]},
         }
         new = dataclasses.replace(self.config, shared_storage_path=report.path, shaman_enabled=shaman,
-                                  allow_blend_scripts=allow_scripts, submit_token=submit_token, variables=variables)
+                                  allow_blend_scripts=allow_scripts, submit_token=submit_token,
+                                  variables=variables)
         await asyncio.to_thread(save_config, new)
         # These two are read per request, so they apply at once; and a save of the running config
         # before the restart (the wizard sends its variables right after) must not undo them.

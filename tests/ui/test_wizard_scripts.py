@@ -101,6 +101,7 @@ def test_the_settings_page_shows_and_edits_the_same_two_settings(qloop, manager_
         try:
             window.tabs.setCurrentWidget(view)
             await wait_for(lambda: bool(view.raw), message="settings loaded")
+            await wait_for(lambda: "writable" in view.storage_result.text(), message="storage checked")
             assert not view.scripts.isChecked() and view.submit_token.text() == ""
             view.submit_token.setText("too short")
             assert any("16 to 200" in p and "press New" in p for p in view.problems()), view.problems()
@@ -115,9 +116,11 @@ def test_the_settings_page_shows_and_edits_the_same_two_settings(qloop, manager_
             raw = manager_proc.send("GET", "/api/v3/configuration/file", admin=True)
             assert raw["allow_blend_scripts"] is True and raw["submit_token"] == token
             assert _policy(manager_proc, token)["blend_scripts_run"] is True, "applies at once"
+            view.status.clear()
             view.scripts.setChecked(False)
             view.save()
-            await wait_for(lambda: _policy(manager_proc, token)["blend_scripts_run"] is False, message="off again")
+            await wait_for(lambda: view.status.text().startswith("Saved"), message="saved again")
+            assert _policy(manager_proc, token)["blend_scripts_run"] is False, "off again, at once"
         finally:
             window.close()
             await dashboard.close()

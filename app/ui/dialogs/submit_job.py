@@ -250,8 +250,8 @@ class SubmitJobDialog(QDialog):
         """The submit-token row, only when the dialog has no admin token for this Manager (which says
         more); filled with the token remembered for it."""
         needed = not self._admin_token()
-        self.token.setText((submit_token_store().recall(self.manager_url) or "") if needed and self.manager_url
-                           else "")
+        remembered = submit_token_store().recall(self.manager_url) if needed and self.manager_url else None
+        self.token.setText(remembered or "")
         self.token.setVisible(needed)
         self.token_label.setVisible(needed)
 

@@ -65,15 +65,15 @@ class SettingsView(QWidget):
         self.blocklist = QSpinBox(minimum=1, maximum=1000)
         self.softfails = QSpinBox(minimum=1, maximum=1000)
         self.trust_local = QCheckBox("Requests from this Manager's own computer may administer it")
-        self.scripts = QCheckBox("Run the scripts stored in .blend files (rig controls, Python drivers), only for "
-                                 "jobs sent with a token")
+        self.scripts = QCheckBox("Run the scripts stored in .blend files (rig controls, Python drivers), "
+                                 "only for jobs sent with a token")
         self.scripts.setObjectName("settingsScripts")
         self.scripts.setToolTip("Off, every render ignores them. On, anyone holding the submit token (or the "
                                 "access or admin token) can run any program on every render node.")
         self.submit_token = QLineEdit(placeholderText="none: only the access or admin token counts")
         self.submit_token.setObjectName("settingsSubmitToken")
-        self.submit_token.setToolTip("Artists put it in the add-on's preferences (Access or Submit Token), the "
-                                     "Submit dialog or `tablao submit --token`")
+        self.submit_token.setToolTip("Artists put it in the add-on's preferences (Access or Submit Token), "
+                                     "the Submit dialog or `tablao submit --token`")
         self.new_token, self.copy_token = QPushButton("New"), QPushButton("Copy")
         self.new_token.setToolTip("Make a new token; the old one stops counting once saved")
         self.new_token.clicked.connect(lambda: self.submit_token.setText(new_submit_token()))
