@@ -8,7 +8,10 @@ copied into `tablao_blender/_api/` with their `from app.api.X` imports made rela
 else changed (tests/addon/test_build.py checks the copy). The LAN finder the tray worker uses,
 `app/common/discovery.py`, is copied verbatim as `tablao_blender/_discovery.py`: its module-level
 imports are stdlib only, and the add-on calls only its `search` (it asks each answer for its version
-with its own urllib client; `answers`/`find_manager` there need aiohttp and stay unused). Blender Asset Tracer ships as a wheel in
+with its own urllib client; `answers`/`find_manager` there need aiohttp and stay unused). What
+`tablao submit` reads of a scene for the farm's submit policy (its scripts and Python drivers, the
+output roots), `app/submit/scene_policy.py`, is copied verbatim as `tablao_blender/_scene_policy.py`
+(stdlib and bpy only), so the add-on and the probe say the same. Blender Asset Tracer ships as a wheel in
 `wheels/`: listed in `blender_manifest.toml` for the extension, put on `sys.path` by the legacy add-on.
 """
 
@@ -33,6 +36,9 @@ VENDORED = ("codec.py", "enums.py", "errors.py", "headers.py", "jobs.py", "meta.
 #: app/common modules the add-on uses, and their names inside the add-on.
 VENDORED_COMMON = {"discovery.py": "_discovery.py"}
 COMMON_SRC = REPO / "app" / "common"
+#: app/submit modules the add-on uses (they run inside Blender), and their names inside the add-on.
+VENDORED_SUBMIT = {"scene_policy.py": "_scene_policy.py"}
+SUBMIT_SRC = REPO / "app" / "submit"
 _IMPORT = re.compile(r"^from app\.api\.(\w+) import", re.MULTILINE)
 _SKIP = ("__pycache__", ".pyc")
 
@@ -43,17 +49,18 @@ def vendored_text(source: str) -> str:
 
 
 def vendor_api() -> list[Path]:
-    """Copy the wire models into `_api/` and the finder into `_discovery.py`; returns the files written."""
+    """Copy the wire models into `_api/`, the finder and the scene policy beside; returns what it wrote."""
     API_DST.mkdir(exist_ok=True)
     written = []
     for name in VENDORED:
         dst = API_DST / name
         dst.write_text(vendored_text((API_SRC / name).read_text(encoding="utf-8")), encoding="utf-8")
         written.append(dst)
-    for name, target in VENDORED_COMMON.items():
-        dst = ADDON / target
-        dst.write_text(vendored_text((COMMON_SRC / name).read_text(encoding="utf-8")), encoding="utf-8")
-        written.append(dst)
+    for src, copies in ((COMMON_SRC, VENDORED_COMMON), (SUBMIT_SRC, VENDORED_SUBMIT)):
+        for name, target in copies.items():
+            dst = ADDON / target
+            dst.write_text(vendored_text((src / name).read_text(encoding="utf-8")), encoding="utf-8")
+            written.append(dst)
     return written
 
 

@@ -1,9 +1,11 @@
 """Screenshot of the add-on panel: `python -m addon.screenshot` (needs `blender` and an X display,
 e.g. `Xvfb :98 & DISPLAY=:98 python -m addon.screenshot`). Writes docs/screenshots/addon-panel.png.
 
-Starts a real Manager in this process, makes a scene with an external texture, then runs Blender's
-GUI with the add-on installed: job types fetched, the pre-flight report run, one job submitted and
-followed, the Output properties shown full screen and captured.
+Starts a real Manager in this process, makes a scene with an external texture and a rig's script
+and Python driver, then runs Blender's GUI with the add-on installed: job types fetched, the output
+folder left empty (the scene's, /tmp, is not one the farm writes to, so the shared storage's is
+used), one job submitted and followed, the pre-flight report run (the scripts that will not run,
+where the output goes), the Output properties shown full screen and captured.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ def stage1():
     operators.refresh_job_types(ctx)
     ctx.scene.tablao.job_type = "simple-blender-render"
     ctx.scene.tablao.job_name = "{blend} lighting"
-    ctx.window_manager.tablao_job_settings.render_output_root = cfg["render"]
     ctx.window_manager.tablao_job_settings.chunk_size = 5
     bpy.ops.tablao.submit_job("EXEC_DEFAULT")
     operators.poll_job_once(ctx)
@@ -92,7 +93,8 @@ async def main() -> int:
             }
             project = tmp / "work" / "film"
             cfg = tmp / "make.json"
-            cfg.write_text(json.dumps({"url": manager.url, "project": str(project), "steps": []}))
+            steps = [["add_scripts"]]  # a rig's script and Python driver: the pre-flight names them
+            cfg.write_text(json.dumps({"url": manager.url, "project": str(project), "steps": steps}))
             proc = await asyncio.create_subprocess_exec(
                 "blender",
                 "-b",
@@ -109,11 +111,14 @@ async def main() -> int:
             gui.write_text(_GUI_SCRIPT)
             OUT.parent.mkdir(parents=True, exist_ok=True)
             cfg.write_text(
-                json.dumps({"url": manager.url, "render": str(tmp / "shared" / "render"), "out": str(OUT)})
+                json.dumps({"url": manager.url, "out": str(OUT)})
             )
+            # -y: on the artist's own computer the file's scripts run (the rig is theirs); without it
+            # Blender 3.4's "auto-run disabled" popup covers the window and full-screening crashes it.
             proc = await asyncio.create_subprocess_exec(
                 "blender",
                 "--factory-startup",
+                "-y",
                 str(project / "shot.blend"),
                 "--python",
                 str(gui),

@@ -82,8 +82,11 @@ def _submit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="job name (default: the file name without .blend)")
     p.add_argument("--scene", help="scene to render (default: the scene the file was saved with)")
     p.add_argument("--worker-tag", help="only workers with this tag (id) may run the job")
-    p.add_argument("--token", default=os.environ.get("TABLAO_ACCESS_TOKEN", ""),
-                   help="the Manager's access token, if it has one (default: $TABLAO_ACCESS_TOKEN)")
+    token = os.environ.get("TABLAO_SUBMIT_TOKEN") or os.environ.get("TABLAO_ACCESS_TOKEN", "")
+    p.add_argument("--token", default=token,
+                   help="the farm's submit token (lets the scripts in your .blend files run where the farm "
+                        "allows them) or its access token; sent as 'Authorization: Bearer' "
+                        "(default: $TABLAO_SUBMIT_TOKEN, else $TABLAO_ACCESS_TOKEN)")
     p.add_argument("--blender", help="Blender to read the file with (default: $TABLAO_BLENDER or blender)")
     p.add_argument("--json", action="store_true", help="print the submitted job as JSON")
     p.add_argument("--debug", action="store_true", help="log debug messages")

@@ -8,8 +8,10 @@ job table with a running job, a job's detail with its last rendered frame, and t
 then Worker mode: the worker window while it renders (task, progress, live log, last frame) and the
 tray menu; where Debian's `trayer` is installed, also the tray icon held by that tray host with its
 menu open (clicked with `xdotool`); and the submit dialog with a scene Blender read and its
-pre-flight report (a missing texture, what the Shaman store already has). `--only worker` /
-`--only submit` take just those.
+pre-flight report (a missing texture, a rig script that will not run on the farm, the output moved
+to the shared storage, what the Shaman store already has); the wizard's question about scripts
+inside .blend files (turned on, with its submit token) and the settings page with the same two
+settings. `--only worker` / `--only submit` / `--only wizard` take just those.
 Look at every picture afterwards: clipped text, empty panes and overlaps are bugs.
 """
 
@@ -186,9 +188,57 @@ async def _tray_in_host(window, path: Path) -> None:
         tray.hide()
 
 
+async def shoot_wizard(out: Path, tmp: Path) -> None:
+    """The wizard's page about scripts inside .blend files, turned on; the settings page."""
+    from app.api.client import ManagerClient
+    from app.ui.launch import open_dashboard
+    from app.ui.wizard.context import WizardContext
+    from app.ui.wizard.wizard import SCRIPTS, SetupWizard
+    from tests.ui.conftest import ManagerProcess
+
+    manager = ManagerProcess(tmp / "wz-manager").start()
+    try:
+        client = ManagerClient(manager.url, admin_token=manager.admin_token)
+        wizard = SetupWizard(WizardContext(client=client))
+        wizard.setStartId(SCRIPTS)
+        wizard.show()
+        wizard.pages[SCRIPTS].on.setChecked(True)
+        await asyncio.sleep(0.5)
+        wizard.grab().save(str(out / "wizard-scripts.png"))
+        wizard.close()
+        await client.close()
+
+        dashboard, window = await open_dashboard([manager.url], admin_tokens=manager.admin_tokens)
+        window.resize(1400, 900)
+        view = window.settings_view
+        window.tabs.setCurrentWidget(view)
+        await _until(lambda: bool(view.raw), 30)
+        view.scripts.setChecked(True)
+        view.new_token.click()
+        await asyncio.sleep(1.0)
+        window.grab().save(str(out / "settings.png"))
+        window.close()
+        await dashboard.close()
+    finally:
+        manager.stop()
+
+
+RIG_SCRIPT = """
+import bpy
+text = bpy.data.texts.new('rig_ui.py')
+text.write('print("rig controls")')
+text.use_module = True
+fcurve = bpy.data.objects['Cube'].driver_add('rotation_euler', 2)
+fcurve.driver.type = 'SCRIPTED'
+fcurve.driver.expression = 'bpy.context.scene.frame_current / 24'
+fcurve.driver.use_self = False
+bpy.ops.wm.save_mainfile()
+"""
+
+
 async def shoot_submit(out: Path, tmp: Path) -> None:
-    """The submit dialog on a textured scene that was submitted once (so Shaman has the .blend)
-    and whose texture went missing since."""
+    """The submit dialog on a textured scene with a rig script and a Python driver that was submitted
+    once (so Shaman has the .blend) and whose texture went missing since."""
     from app.submit import SubmitRequest, submit_blend
     from app.ui.launch import open_dashboard
     from tests.submit.conftest import make_textured_blend
@@ -199,6 +249,8 @@ async def shoot_submit(out: Path, tmp: Path) -> None:
         project = tmp / "artist" / "film"
         blend = make_textured_blend(project / "shots" / "shot_030.blend", project / "tex" / "wood.png",
                                     "//render/", start=1, end=120)
+        subprocess.run(["blender", "-b", str(blend), "--python-expr", RIG_SCRIPT], capture_output=True,
+                       timeout=120, check=True)
         await submit_blend(SubmitRequest(blend, manager.url, name="shot_030 layout"))
         (project / "tex" / "wood.png").unlink()
         dashboard, window = await open_dashboard([manager.url])
@@ -252,7 +304,7 @@ async def _until(predicate, timeout: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--only", choices=("all", "worker", "submit"), default="all")
+    parser.add_argument("--only", choices=("all", "worker", "submit", "wizard"), default="all")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     xvfb = start_xvfb()
@@ -268,6 +320,8 @@ def main() -> None:
                     await shoot(args.out, Path(tmp))
                 if args.only in ("all", "submit"):
                     await shoot_submit(args.out, Path(tmp))
+                if args.only in ("all", "wizard"):
+                    await shoot_wizard(args.out, Path(tmp))
                 if args.only in ("all", "worker"):
                     await shoot_worker(args.out, Path(tmp))
                 return 0

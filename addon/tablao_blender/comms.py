@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 from ._api.errors import ContractError, HttpError, ManagerUnreachable
 from ._api.headers import API_PREFIX, SHAMAN_CAN_DEFER_HEADER, SHAMAN_FILENAME_HEADER
 from ._api.jobs import AvailableJobType, Job, LastRenderedInfo
-from ._api.meta import FlamencoVersion, SharedStorageLocation
+from ._api.meta import FlamencoVersion, SharedStorageLocation, SubmitPolicy
 
 _log = logging.getLogger(__name__)
 
@@ -93,6 +93,17 @@ class Manager:
 
     def shared_storage(self, platform: str) -> SharedStorageLocation:
         return SharedStorageLocation.from_json(self.get(f"/configuration/shared-storage/users/{platform}"))
+
+    def submit_policy(self, platform: str) -> SubmitPolicy | None:
+        """Whether this add-on's jobs run their .blend scripts (the token counts), and where jobs may
+        write, spelled for `platform`; None from a Manager without a policy (Flamenco answers 404)."""
+        try:
+            doc = self.get(f"/tablao/submit-policy?platform={urllib.parse.quote(platform)}")
+        except HttpError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return SubmitPolicy.from_json(doc)
 
     # ---------------------------------------------------------------- jobs
     def job_types(self) -> list[AvailableJobType]:

@@ -148,9 +148,18 @@ def _coerce(setting: AvailableJobSetting, value: Any) -> Any:
     return str(value)
 
 
-def collect_settings(job_type: AvailableJobType, props: Any, context: Any, job_name: str) -> dict[str, Any]:
-    """The settings to submit, in the job type's order: typed values, or `eval` results unless overridden."""
+def collect_settings(
+    job_type: AvailableJobType,
+    props: Any,
+    context: Any,
+    job_name: str,
+    defaults: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The settings to submit, in the job type's order: typed values, or `eval` results unless overridden.
+
+    `defaults`: values for string settings the artist left empty (the farm's output folder)."""
     settings: dict[str, Any] = {}
+    defaults = defaults or {}
     for setting in job_type.settings:
         if setting.key in FILLED_BY_ADDON:
             continue
@@ -159,6 +168,10 @@ def collect_settings(job_type: AvailableJobType, props: Any, context: Any, job_n
             value = evaluate(setting.eval, setting.key, context, job_name, settings)
         elif props is not None and hasattr(props, setting.key):
             value = getattr(props, setting.key)
+            if value == "" and defaults.get(setting.key):
+                value = defaults[setting.key]
+        elif setting.key in defaults:
+            value = defaults[setting.key]
         elif setting.default is not None:
             value = setting.default
         else:
@@ -168,11 +181,16 @@ def collect_settings(job_type: AvailableJobType, props: Any, context: Any, job_n
 
 
 def preview_value(
-    setting: AvailableJobSetting, props: Any, context: Any, job_name: str, job_type: AvailableJobType
+    setting: AvailableJobSetting,
+    props: Any,
+    context: Any,
+    job_name: str,
+    job_type: AvailableJobType,
+    defaults: dict[str, Any] | None = None,
 ) -> str:
     """The automatic value of an `eval` setting as text for the panel (or why it cannot be had)."""
     try:
-        settings = collect_settings(_until(job_type, setting.key), props, context, job_name)
+        settings = collect_settings(_until(job_type, setting.key), props, context, job_name, defaults)
     except EvalError as exc:
         return f"error: {exc}"
     return str(settings.get(setting.key, ""))

@@ -2,8 +2,11 @@
 
 The functions beside the operators (`refresh_job_types`, `run_preflight`, `build_request`,
 `explain`, `poll_job_once`) do the work and are what scripts and tests call; the operators add
-Blender's reporting. Submitting interactively runs the pack/upload on a thread and drains its
-message queue on a timer (status bar progress, Esc cancels); in background mode, or called from a
+Blender's reporting. The pre-flight asks the farm's submit policy with the token from the
+preferences (what the submission sends): scripts in the file that will not run there are named, and
+an empty output folder becomes the scene's, or the farm's when the farm does not let jobs write to
+the scene's. Submitting runs the pre-flight again first, before anything is packed or uploaded.
+Submitting interactively runs the pack/upload on a thread and drains its message queue on a timer (status bar progress, Esc cancels); in background mode, or called from a
 script with EXEC_DEFAULT, the same steps run synchronously.
 """
 
@@ -81,6 +84,7 @@ def refresh_job_types(context: Any) -> list[str]:
     manager = manager_for(context, timeout=10)
     STATE.job_types = {t.name: t for t in manager.job_types()}
     STATE.worker_tags = manager.worker_tags()
+    fetch_policy(context)  # the panel shows the output folder an empty field stands for
     props = context.scene.tablao
     names = list(STATE.job_types)
     if names:
@@ -98,9 +102,42 @@ def job_settings(context: Any) -> Any:
     return getattr(context.window_manager, "tablao_job_settings", None)
 
 
+def fetch_policy(context: Any) -> Any:
+    """The farm's submit policy for this add-on's token (`_api.meta.SubmitPolicy`), kept on STATE;
+    None from a Flamenco Manager, or when the Manager cannot be asked (then nothing is assumed)."""
+    try:
+        STATE.policy = manager_for(context, timeout=5).submit_policy(submitter_platform())
+    except Exception as exc:  # the pre-flight goes on; the Manager still checks the job itself
+        _log.info("pre-flight: cannot ask the Manager for its submit policy: %s", exc)
+        STATE.policy = None
+    return STATE.policy
+
+
+def output_defaults(context: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """(defaults, moved): the output folder used when the artist leaves it empty, and the scene's
+    folder it replaces when the farm does not allow that one (only for fields left empty)."""
+    defaults, moved = preflight.output_defaults(STATE.policy, context.scene)
+    props = job_settings(context)
+    return defaults, {k: v for k, v in moved.items() if not getattr(props, k, "")}
+
+
 def run_preflight(context: Any, ask_shaman: bool = True) -> preflight.Report:
     props = context.scene.tablao
     report = preflight.build_report(bpy.path.abspath(props.project_root) if props.project_root else "")
+    policy = fetch_policy(context)
+    job_type = current_job_type(context)
+    if job_type is not None:
+        defaults, moved = output_defaults(context)
+        try:
+            settings = job_types.collect_settings(
+                job_type, job_settings(context), context, props.resolved_job_name(context), defaults
+            )
+        except job_types.EvalError as exc:
+            _log.info("pre-flight: the settings do not evaluate yet: %s", exc)
+            settings = {}
+        preflight.apply_policy(report, policy, settings, moved)
+    else:
+        preflight.apply_policy(report, policy, {}, {})
     if ask_shaman and bpy.data.filepath:
         try:
             manager = manager_for(context, timeout=10)
@@ -124,7 +161,8 @@ def build_request(context: Any, allow_missing: bool = False) -> Request:
     if job_type is None:
         raise PackFailed("no job type chosen: refresh the job types from the Manager")
     name = props.resolved_job_name(context)
-    settings = job_types.collect_settings(job_type, job_settings(context), context, name)
+    defaults, _moved = output_defaults(context)
+    settings = job_types.collect_settings(job_type, job_settings(context), context, name, defaults)
     return Request(
         job_type=job_type,
         job_name=name,
@@ -303,6 +341,8 @@ class TABLAO_OT_submit_job(bpy.types.Operator):
             self.report({"ERROR"}, after_failure(context, exc))
             return None
         STATE.message = ""
+        for warning in report.warnings:  # said, not blocking: the Manager checks the job before any upload
+            self.report({"WARNING"}, warning)
         return Submission(manager_for(context, timeout=30), req)
 
     def execute(self, context: bpy.types.Context) -> set[str]:

@@ -35,22 +35,30 @@ class TABLAO_PT_submit(bpy.types.Panel):
             layout.label(text="Fetch the job types: Refresh from Manager", icon="INFO")
         else:
             self.draw_settings(context, job_type)
-        self.draw_preflight(layout)
-        self.draw_submit(layout)
+        width = _chars(context)
+        self.draw_preflight(layout, width)
+        self.draw_submit(layout, width)
         self.draw_job(layout)
 
     def draw_settings(self, context: bpy.types.Context, job_type: Any) -> None:
         settings = getattr(context.window_manager, "tablao_job_settings", None)
         if settings is None:
             return
+        from .operators import output_defaults
+
         box = self.layout.box()
         box.label(text=f"{job_type.label} settings", icon="SETTINGS")
         name = context.scene.tablao.resolved_job_name(context)
+        defaults, _moved = output_defaults(context)
         for setting in job_type.settings:
             if not job_types.drawn_in_blender(setting):
                 continue
             if not setting.eval:
                 box.prop(settings, setting.key)
+                if defaults.get(setting.key) and getattr(settings, setting.key) == "":
+                    split = box.split(factor=0.4)  # under the value, as the property split draws it
+                    split.label(text="")
+                    split.label(text=f"Empty: {defaults[setting.key]}")
                 continue
             override_key = setting.key + job_types.OVERRIDE_SUFFIX
             overridden = getattr(settings, override_key)
@@ -58,7 +66,7 @@ class TABLAO_PT_submit(bpy.types.Panel):
             if overridden:
                 row.prop(settings, setting.key)
             else:
-                value = job_types.preview_value(setting, settings, context, name, job_type)
+                value = job_types.preview_value(setting, settings, context, name, job_type, defaults)
                 split = row.split(factor=0.4, align=True)
                 name_col = split.row()
                 name_col.alignment = "RIGHT"
@@ -66,7 +74,7 @@ class TABLAO_PT_submit(bpy.types.Panel):
                 split.label(text=value)
             row.prop(settings, override_key, text="", icon="UNLINKED" if overridden else "LINKED")
 
-    def draw_preflight(self, layout: Any) -> None:
+    def draw_preflight(self, layout: Any, width: int) -> None:
         box = layout.box()
         row = box.row()
         row.label(text="Pre-flight", icon="VIEWZOOM")
@@ -76,9 +84,10 @@ class TABLAO_PT_submit(bpy.types.Panel):
             box.label(text="Not checked yet")
             return
         for icon, text in report.lines()[:12]:
-            box.label(text=text, icon=icon)
+            for i, line in enumerate(_wrap(text, width)):  # warnings are sentences; labels do not wrap
+                box.label(text=line, icon=icon if i == 0 else "BLANK1")
 
-    def draw_submit(self, layout: Any) -> None:
+    def draw_submit(self, layout: Any, width: int) -> None:
         if STATE.submission is not None:
             row = layout.row()
             row.label(text=f"{STATE.progress_text} ({int(STATE.progress * 100)}%)", icon="SORTTIME")
@@ -91,7 +100,7 @@ class TABLAO_PT_submit(bpy.types.Panel):
             op = row.operator("tablao.submit_job", text="Submit Anyway", icon="ERROR")
             op.allow_missing = True
         if STATE.message:
-            for i, line in enumerate(_wrap(STATE.message, 70)):
+            for i, line in enumerate(_wrap(STATE.message, width)):
                 layout.label(text=line, icon=STATE.message_icon if i == 0 else "BLANK1")
 
     def draw_job(self, layout: Any) -> None:
@@ -110,6 +119,15 @@ class TABLAO_PT_submit(bpy.types.Panel):
 
             if _previews is not None and STATE.thumbnail in _previews:
                 box.template_icon(icon_value=_previews[STATE.thumbnail].icon_id, scale=8.0)
+
+
+def _chars(context: Any) -> int:
+    """About how many characters of a label fit across the panel (labels do not wrap themselves)."""
+    region = getattr(context, "region", None)
+    scale = getattr(getattr(context.preferences, "system", None), "ui_scale", 1.0) or 1.0
+    if region is None or region.width <= 0:
+        return 70
+    return max(40, int(region.width / (7.5 * scale)) - 8)
 
 
 def _wrap(text: str, width: int) -> list[str]:

@@ -1,5 +1,6 @@
-"""The add-on's preferences: the Manager URL (typed, or found on the network), its access token, and the
-connection check."""
+"""The add-on's preferences: the Manager URL (typed, or found on the network), the token sent with every
+request (the Manager's access token, or the submit token a farm's admin hands out so the scripts in an
+artist's .blend files may run), and the connection check."""
 
 from __future__ import annotations
 
@@ -29,8 +30,12 @@ class TABLAO_AddonPreferences(bpy.types.AddonPreferences):
         default="http://localhost:8080/",
     )
     access_token: bpy.props.StringProperty(  # type: ignore[valid-type]
-        name="Access Token",
-        description="Only for a Manager configured with an access token; sent as 'Authorization: Bearer'",
+        name="Access or Submit Token",
+        description=(
+            "The token from your farm's admin, sent as 'Authorization: Bearer': the Manager's access token "
+            "when it has one, or its submit token, with which the scripts in your .blend files (rig "
+            "controls, Python drivers) run on the farm where the farm allows them. Empty: they never run"
+        ),
         subtype="PASSWORD",
         default="",
     )

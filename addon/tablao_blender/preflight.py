@@ -4,6 +4,11 @@ Built from `bpy.data` on Blender's main thread (fast: no file is read but stat'e
 followed by `shaman_known` (hashes the files and asks the Manager which it already has). Lists
 missing files, absolute paths outside the project, linked libraries, caches and image sequences,
 and the total size. Flamenco only prints missing assets to the console; this goes in the panel.
+
+With the farm's submit policy (`apply_policy`), it also says which of the file's auto-run scripts
+and Python drivers will not run on this farm and why, where the output goes, and whether the Manager
+will take that folder. The scene's Python is read by `_scene_policy.py`, the copy of what
+`tablao submit` uses, so both say the same.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from . import _scene_policy
 
 _log = logging.getLogger(__name__)
 
@@ -38,6 +45,9 @@ class Report:
     assets: list[Asset] = field(default_factory=list)
     total_bytes: int = 0
     shaman_known_bytes: int | None = None  # None: not asked (no Shaman, or not checked yet)
+    scripts: dict[str, Any] = field(default_factory=dict)  # _scene_policy.scan_scripts()
+    warnings: list[str] = field(default_factory=list)  # from the farm's submit policy, in words
+    output: str = ""  # where the job writes; "" when not known
 
     @property
     def missing(self) -> list[Asset]:
@@ -66,6 +76,9 @@ class Report:
             "assets": len(self.assets),
             "total_bytes": self.total_bytes,
             "shaman_known_bytes": self.shaman_known_bytes,
+            "scripts": self.scripts,
+            "warnings": self.warnings,
+            "output": self.output,
         }
 
     def lines(self) -> list[tuple[str, str]]:
@@ -73,6 +86,11 @@ class Report:
         rows: list[tuple[str, str]] = []
         for a in self.missing:
             rows.append(("ERROR", f"Missing {a.kind}: {a.path}"))
+        for text in self.warnings:
+            icon = "FILE_SCRIPT" if "will not run" in text else "INFO"
+            rows.append(("ERROR" if "will be refused" in text else icon, text))
+        if self.output:
+            rows.append(("OUTPUT", f"Output: {self.output}"))
         for a in self.outside:
             rows.append(("INFO", f"Absolute path outside the project: {a.path}"))
         for a in self.libraries:
@@ -164,7 +182,60 @@ def build_report(project_root: str = "") -> Report:
             if settings is not None and getattr(settings, "cache_directory", ""):
                 add("cache", f"{ob.name}/{mod.name}", settings.cache_directory, ob.library)
     report.total_bytes = _size(blendfile) + sum(a.size for a in report.assets)
+    report.scripts = _scene_policy.scan_scripts()
     return report
+
+
+def scene_output_folder(scene: Any) -> str:
+    """The folder the scene renders to, absolute ("" when it names none)."""
+    import bpy
+
+    output = bpy.path.abspath(scene.render.filepath)
+    folder = output if output.endswith(("/", "\\")) or not output else os.path.dirname(output)
+    return os.path.normpath(folder) if folder else ""
+
+
+def output_defaults(policy: Any, scene: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """(defaults, moved) for the output folder setting an artist leaves empty.
+
+    The default is the scene's own folder when the farm lets jobs write there, else the farm's folder
+    (`<first output root>/renders`), and then `moved` names the scene's folder. Without a policy (a
+    Flamenco Manager) there is no default, as in Flamenco's add-on."""
+    if policy is None:
+        return {}, {}
+    key, folder = OUTPUT_ROOT, scene_output_folder(scene)
+    if _scene_policy.inside(folder, policy.output_roots, policy.output_denied):
+        return {key: folder}, {}
+    farm = _scene_policy.farm_folder(policy.output_roots, policy.output_denied)
+    return ({key: farm}, {key: folder}) if farm else ({}, {})
+
+
+#: The setting naming the folder a job writes under (what Flamenco's job types call it).
+OUTPUT_ROOT = "render_output_root"
+
+
+def apply_policy(report: Report, policy: Any, settings: dict[str, Any], moved: dict[str, str]) -> None:
+    """Fill the report's warnings and output from the farm's policy and the settings to be sent."""
+    report.warnings, report.output = [], ""
+    if policy is None:
+        return
+    if not policy.blend_scripts_run:
+        words = _scene_policy.scripts_warning(report.scripts, policy.blend_scripts_reason)
+        if words:
+            report.warnings.append(words)
+    for key, scene_folder in moved.items():
+        if settings.get(key):
+            report.warnings.append(_scene_policy.moved_warning(key, settings[key], scene_folder,
+                                                               policy.output_roots))
+    for key in (OUTPUT_ROOT, "render_output_path"):
+        value = settings.get(key)
+        if key in moved or not isinstance(value, str) or not value:
+            continue
+        why = _scene_policy.refusal(value, policy.output_roots, policy.output_denied)
+        if why is not None:
+            report.warnings.append(_scene_policy.refused_warning(key, value, why))
+            break
+    report.output = str(settings.get("render_output_path") or settings.get(OUTPUT_ROOT) or "")
 
 
 def _under(path: str, folder: str) -> bool:

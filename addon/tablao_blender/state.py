@@ -18,6 +18,7 @@ class State:
     message: str = ""  # the last problem or outcome to show in the panel
     message_icon: str = "INFO"
     report: Any = None  # preflight.Report
+    policy: Any = None  # _api.meta.SubmitPolicy for this add-on's token; None: not known (or Flamenco)
     submission: Any = None  # submission.Submission while one runs
     progress_text: str = ""
     progress: float = 0.0

@@ -145,12 +145,6 @@ class ManagerClient:
         body = await self.transport.call_object("GET", f"{T}/variables")
         return decode(TablaoVariables, body, "variables").variables
 
-    async def submit_policy(self, platform: str = "") -> SubmitPolicy:
-        """What the farm allows this client's submissions: scripts in .blend files, output folders."""
-        query = {"platform": platform} if platform else None
-        body = await self.transport.call_object("GET", f"{T}/submit-policy", params=query)
-        return decode(SubmitPolicy, body, "submit policy")
-
     async def set_variables(self, variables: dict[str, Any]) -> dict[str, TablaoVariable]:
         body = {"variables": {k: _body(v) for k, v in variables.items()}}
         answer = await self.transport.call_object("PUT", f"{T}/variables", json_body=body)
@@ -164,6 +158,11 @@ class ManagerClient:
 
     async def shared_storage(self, audience: str, platform: str) -> SharedStorageLocation:
         return await self._get(f"{V3}/configuration/shared-storage/{audience}/{platform}", SharedStorageLocation)
+
+    async def submit_policy(self, platform: str) -> SubmitPolicy:
+        """Tablao: whether this client's jobs run their .blend scripts, and where jobs may write
+        (spelled for `platform`). A Flamenco Manager answers 404."""
+        return await self._get(f"{V3}/tablao/submit-policy", SubmitPolicy, params={"platform": platform})
 
     async def check_shared_storage(self, path: str) -> PathCheckResult:
         body = await self.transport.call_object(

@@ -4,6 +4,8 @@ The Manager writes its admin token to `tablao-admin-token` beside its `flamenco-
 0600); a client on the same machine reads it from there. A remote client asks the user once and
 remembers the token per Manager URL: in the platform keyring when the optional `keyring` package is
 installed and has a usable backend, otherwise in a 0600 JSON file in the user's config folder.
+Admin tokens and submit tokens (what an artist's submissions carry so the scripts in their .blend
+files may run, `submit_token_store()`) are kept apart, each kind under its own keyring service and file.
 No Qt here: the dashboard, `farm` and scripts share it.
 """
 
@@ -25,6 +27,8 @@ ADMIN_TOKEN_FILENAME = "tablao-admin-token"
 ADMIN_TOKEN_HEADER = "X-Tablao-Admin-Token"
 KEYRING_SERVICE = "tablao-manager-admin-token"
 TOKENS_FILENAME = "manager-admin-tokens.json"
+SUBMIT_KEYRING_SERVICE = "tablao-manager-submit-token"
+SUBMIT_TOKENS_FILENAME = "manager-submit-tokens.json"
 
 
 def read_local_admin_token(config_folder: Path | None = None) -> str | None:
@@ -75,11 +79,18 @@ def default_keyring() -> KeyringBackend | None:
 _NO_KEYRING: Any = object()
 
 
-class TokenStore:
-    """Remember, recall and forget an admin token per Manager URL."""
+def submit_token_store(keyring: KeyringBackend | None | Any = _NO_KEYRING) -> TokenStore:
+    """The submit tokens an artist entered, per Manager (never mixed with admin tokens)."""
+    return TokenStore(config_dir() / SUBMIT_TOKENS_FILENAME, keyring, service=SUBMIT_KEYRING_SERVICE)
 
-    def __init__(self, path: Path | None = None, keyring: KeyringBackend | None | Any = _NO_KEYRING):
+
+class TokenStore:
+    """Remember, recall and forget a token per Manager URL (admin tokens unless `service` says otherwise)."""
+
+    def __init__(self, path: Path | None = None, keyring: KeyringBackend | None | Any = _NO_KEYRING,
+                 service: str = KEYRING_SERVICE):
         self.path = path or config_dir() / TOKENS_FILENAME
+        self.service = service
         self._keyring = default_keyring() if keyring is _NO_KEYRING else keyring
 
     @property
@@ -90,11 +101,11 @@ class TokenStore:
         key = manager_key(url)
         if self._keyring is not None:
             try:
-                self._keyring.set_password(KEYRING_SERVICE, key, token)
+                self._keyring.set_password(self.service, key, token)
                 self._drop_from_file(key)
                 return
             except Exception as exc:  # noqa: BLE001 - a locked or broken keyring: use the file
-                _log.warning("cannot store the admin token in the keyring (%s); using %s", exc, self.path)
+                _log.warning("cannot store the token in the keyring (%s); using %s", exc, self.path)
         tokens = self._read_file()
         tokens[key] = token
         self._write_file(tokens)
@@ -103,7 +114,7 @@ class TokenStore:
         key = manager_key(url)
         if self._keyring is not None:
             try:
-                token = self._keyring.get_password(KEYRING_SERVICE, key)
+                token = self._keyring.get_password(self.service, key)
                 if token:
                     return token
             except Exception as exc:  # noqa: BLE001
@@ -115,7 +126,7 @@ class TokenStore:
         key = manager_key(url)
         if self._keyring is not None:
             try:
-                self._keyring.delete_password(KEYRING_SERVICE, key)
+                self._keyring.delete_password(self.service, key)
             except Exception:  # noqa: BLE001 - nothing stored there is fine
                 pass
         self._drop_from_file(key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,6 +231,8 @@ def _apply_key(cfg: ManagerConfig, key: str, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ValueError(f"expected a whole number >= {least}, got {value!r}")
         setattr(cfg, key, value)
+    elif key == "submit_token":
+        cfg.submit_token = check_submit_token("" if value is None else str(value))
     elif key in _STRS:
         setattr(cfg, key, "" if value is None else str(value))
     elif key == "autodiscoverable":
@@ -252,6 +255,21 @@ def _apply_key(cfg: ManagerConfig, key: str, value: Any) -> None:
         _apply_shaman(cfg, value or {})
     else:
         cfg.extra[key] = value  # kept and written back (mqtt, future keys)
+
+
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~+/=-]{16,200}")
+
+
+def check_submit_token(token: str) -> str:
+    """`token` when it can be a submit token ("" is none), else ValueError saying what one looks like.
+
+    It travels as `Authorization: Bearer <token>` (RFC 6750's characters, no spaces) and lets whoever
+    holds it run Python on every worker when scripts are allowed: long enough not to be guessed."""
+    token = token.strip()
+    if token and not _TOKEN_CHARS.fullmatch(token):
+        raise ValueError("a submit token is 16 to 200 letters, digits and - . _ ~ + / = (no spaces); "
+                         "the setup assistant makes one")
+    return token
 
 
 def _str_list(value: Any) -> list[str]:

@@ -20,7 +20,7 @@ from app.api.errors import BadRequest
 from app.api.events import ConfigUpdate
 from app.common import events as ev
 from app.manager.blender_check import setup_choice
-from app.manager.config import ConfigError, ManagerConfig, config_from_dict, save_config
+from app.manager.config import ConfigError, ManagerConfig, check_submit_token, config_from_dict, save_config
 from app.manager.storage_check import check_storage
 from app.manager.variables import Variables
 
@@ -92,7 +92,8 @@ class SettingsService:
         """The setup assistant's choices: shared storage and Blender. Saved, then a restart.
 
         Both are checked as their check endpoints check them; what a check refuses is a 400 with
-        its cause, and nothing is saved.
+        its cause, and nothing is saved. Tablao's optional additions: `shamanEnabled`, and whether
+        scripts inside .blend files may run (`allowBlendScripts`) for jobs sent with `submitToken`.
         """
         storage = body.get("storageLocation")
         blender = body.get("blenderExecutable")
@@ -101,6 +102,7 @@ class SettingsService:
         shaman = body.get("shamanEnabled", self.config.shaman_enabled)  # Tablao's addition
         if not isinstance(shaman, bool):
             raise BadRequest("`shamanEnabled` must be true or false")
+        allow_scripts, submit_token = _scripts_choice(body, self.config)
         report = await asyncio.to_thread(check_storage, storage, shaman, protected_dirs=self.config.own_dirs)
         if not report.is_usable:
             raise BadRequest(f"the shared storage cannot be used: {report.cause}")
@@ -108,12 +110,18 @@ class SettingsService:
         if self.config.path is None:
             raise BadRequest("this Manager runs without a config file; nothing to save the setup to")
         # Written to disk only: the running Manager keeps its config until the restart reads it.
-        new = dataclasses.replace(self.config, shared_storage_path=report.path, shaman_enabled=shaman, variables={
+        variables = {
             **self.config.variables,
             "blender": {"values": [{"platform": p, "value": command} for p in ("linux", "windows", "darwin")]},
             "blenderArgs": {"values": [{"platform": "all", "value": "-b -y"}]},
-        })
+        }
+        new = dataclasses.replace(self.config, shared_storage_path=report.path, shaman_enabled=shaman,
+                                  allow_blend_scripts=allow_scripts, submit_token=submit_token,
+                                  variables=variables)
         await asyncio.to_thread(save_config, new)
+        # These two are read per request, so they apply at once; and a save of the running config
+        # before the restart (the wizard sends its variables right after) must not undo them.
+        self.config.allow_blend_scripts, self.config.submit_token = allow_scripts, submit_token
         _log.info("saved the setup assistant's choices (shared storage %s); restarting", report.path)
         self.restart_requested.set()
 
@@ -123,3 +131,17 @@ class SettingsService:
 
     def _announce(self) -> None:
         self._bus.emit(ConfigUpdate(variables=self.config.variables))
+
+
+def _scripts_choice(body: dict[str, Any], config: ManagerConfig) -> tuple[bool, str]:
+    """The setup assistant's `allowBlendScripts` and `submitToken` (each kept as is when left out)."""
+    allow = body.get("allowBlendScripts", config.allow_blend_scripts)
+    if not isinstance(allow, bool):
+        raise BadRequest("`allowBlendScripts` must be true or false")
+    token = body.get("submitToken", config.submit_token)
+    if not isinstance(token, str):
+        raise BadRequest("`submitToken` must be a string")
+    try:
+        return allow, check_submit_token(token)
+    except ValueError as exc:
+        raise BadRequest(f"`submitToken`: {exc}") from None

@@ -7,10 +7,12 @@ the desktop submit dialog and the `farm` release tool.
                                 on_progress=lambda phase, done, total: ...)
     result.job.id, result.approach, result.settings
 
-`submit_blend` = `prepare` (job type, one Blender run reading the scenes and evaluating the job
-type's `eval` settings, the Manager's check) + `submit_prepared` (pack along the Manager's storage
-approach with `app.packer`, submit with the job type's etag). Front ends that show a pre-flight
-report call the two halves themselves, with `preflight(prepared, client=...)` between them (missing
+`submit_blend` = `prepare` (job type and the farm's submit policy, one Blender run reading the
+scenes, the file's scripts and evaluating the job type's `eval` settings, the Manager's check) +
+`submit_prepared` (pack along the Manager's storage approach with `app.packer`, submit with the job
+type's etag). `Prepared.warnings` says, before any upload, which scripts will not run on the farm
+and where the output goes (`app.submit.policy`); `client_for(request)` carries its credentials.
+Front ends that show a pre-flight report call the two halves themselves, with `preflight(prepared, client=...)` between them (missing
 files, absolute paths, libraries, sequences, total size, what a Shaman Manager already has). `read_blend` alone reads a file's scenes and external files.
 Failures are `SubmitError`s (`BadInput`, `Refused`, `InvalidSetting`, `UnknownJobType`,
 `JobTypeChanged`, `Unreachable`, `BlenderFailed`), each with a one-line message and an `exit_code`.

@@ -4,14 +4,20 @@ Opens the blend file named in the input, reads its scenes and external files, ev
 type's `eval` settings with the names Flamenco's add-on offers (`bpy`, `C`, `jobname`, `Path`,
 `abspath`, `last_n_dir_parts`, `settings`) and prints ONE line `TABLAO_PROBE {json}` on stdout.
 
-Self-contained on purpose: only the standard library and `bpy` (Blender 3.x and 4.x Python), no
-`app` imports, so the Blender add-on can ship a copy. `eval_settings` is the reusable part.
+Self-contained on purpose: only the standard library, `bpy` (Blender 3.x and 4.x Python) and
+`scene_policy.py` beside it (loaded by path), no `app` imports, so the Blender add-on can ship a
+copy. `eval_settings` is the reusable part.
 
 Input JSON: {"blendfile": str, "scene": str | null, "jobname": str,
              "settings": [{"key", "type", "eval"}...], "values": {key: value}, "skip": [keys],
-             "scene_defaults": {setting key: scene info field}} (settings a scene implies when unset)
+             "scene_defaults": {setting key: scene info field}, (settings a scene implies when unset)
+             "output_roots": [folders], "output_denied": [folders], "confined": [setting keys]}
+             (the farm's output roots as this computer spells them; a confined setting the scene
+             implies outside them becomes `<first root>/renders`, see `scene_policy.farm_folder`)
 Output JSON: {"ok": true, "blendfile", "scene", "scenes": [...], "files": [...],
-              "implied": {key: value}, "evaluated": {key: value}} or {"ok": false, "kind": "open"|"scene"|"eval", "setting", "message"}.
+              "implied": {key: value}, "evaluated": {key: value}, "redirected": {key: scene's folder},
+              "scripts": {"auto_run": {"count", "names"}, "drivers": {"count", "names"}}}
+             or {"ok": false, "kind": "open"|"scene"|"eval", "setting", "message"}.
 """
 
 import json
@@ -217,6 +223,8 @@ def probe(request):
     for key, field in (request.get("scene_defaults") or {}).items():
         if values.get(key) in (None, "") and info.get(field):
             implied[key] = values[key] = info[field]
+    policy = _scene_policy()
+    redirected = _confine(policy, request, values, implied)
     try:
         evaluated = eval_settings(request.get("settings") or [], values,
                                   request.get("jobname", ""), scene, set(request.get("skip") or ()))
@@ -232,7 +240,37 @@ def probe(request):
         "files": _external_files(),
         "implied": implied,
         "evaluated": evaluated,
+        "redirected": redirected,
+        "scripts": policy.scan_scripts(),
     }
+
+
+def _scene_policy():
+    """`scene_policy.py` beside this file, loaded by its path (no `app` package inside Blender)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scene_policy.py")
+    spec = importlib.util.spec_from_file_location("tablao_scene_policy", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _confine(policy, request, values, implied):
+    """Output folders the scene implies but the farm does not allow go to its folder instead.
+
+    Only for the `confined` settings the user left unset; returns {key: the scene's folder}."""
+    roots, denied = request.get("output_roots") or [], request.get("output_denied") or []
+    redirected = {}
+    farm = policy.farm_folder(roots, denied) if roots else ""
+    for key in request.get("confined") or []:
+        if not farm or (values.get(key) not in (None, "") and key not in implied):
+            continue  # no policy (a Flamenco Manager), or the user's own value
+        scene_folder = implied.get(key, "")
+        if not policy.inside(scene_folder, roots, denied):
+            implied[key] = values[key] = farm
+            redirected[key] = scene_folder
+    return redirected
 
 
 def main(argv):

@@ -1,4 +1,5 @@
-"""Reading a .blend by running Blender in the background: scenes, external files, evaluated settings.
+"""Reading a .blend by running Blender in the background: scenes, external files, evaluated settings,
+the Python it carries (auto-run scripts, Python drivers) and output folders the farm would refuse.
 
 `read_blend` starts `blender -b --factory-startup --python blender_probe.py -- INPUT.json`, which
 opens the file itself (so a file Blender cannot open is a clear `BadInput`, not the default scene)
@@ -67,6 +68,32 @@ class ExternalFile:
     sequence: bool = False  # one file of an image sequence or UDIM set
 
 
+@dataclass(frozen=True, slots=True)
+class SceneScripts:
+    """The Python a .blend carries (see `scene_policy.scan_scripts`): counts, and the first few names."""
+
+    auto_run: int = 0  # text blocks registered to run when the file loads
+    drivers: int = 0  # SCRIPTED drivers that are not simple expressions
+    auto_run_names: tuple[str, ...] = ()
+    driver_names: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any] | None) -> SceneScripts:
+        doc = doc or {}
+        auto_run, drivers = doc.get("auto_run") or {}, doc.get("drivers") or {}
+        return cls(int(auto_run.get("count", 0)), int(drivers.get("count", 0)),
+                   tuple(str(n) for n in auto_run.get("names") or ()),
+                   tuple(str(n) for n in drivers.get("names") or ()))
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape `scene_policy.scripts_warning` reads."""
+        return {"auto_run": {"count": self.auto_run, "names": list(self.auto_run_names)},
+                "drivers": {"count": self.drivers, "names": list(self.driver_names)}}
+
+    def __bool__(self) -> bool:
+        return bool(self.auto_run or self.drivers)
+
+
 @dataclass(slots=True)
 class BlendInfo:
     blendfile: Path
@@ -76,6 +103,10 @@ class BlendInfo:
     evaluated: dict[str, Any] = field(default_factory=dict)  # setting key -> value of its `eval`
     implied: dict[str, Any] = field(default_factory=dict)  # setting key -> value the scene implies
     blender_version: str = ""
+    scripts: SceneScripts = field(default_factory=SceneScripts)
+    #: Setting key -> the folder the scene renders to, for output settings the farm's output roots
+    #: made the probe move to its own folder ("" when the scene names none).
+    redirected: dict[str, str] = field(default_factory=dict)
 
     @property
     def missing(self) -> list[ExternalFile]:
@@ -125,15 +156,23 @@ async def read_blend(
     values: dict[str, Any] | None = None,
     skip: list[str] | None = None,
     scene_defaults: dict[str, str] | None = None,
+    output_roots: list[str] | None = None,
+    output_denied: list[str] | None = None,
+    confined: list[str] | None = None,
     blender: str | None = None,
     timeout_s: float = 300.0,
 ) -> BlendInfo:
-    """Run Blender once on `blendfile`; evaluates `settings`' `eval`s (except `skip`) with `values`."""
+    """Run Blender once on `blendfile`; evaluates `settings`' `eval`s (except `skip`) with `values`.
+
+    `output_roots`/`output_denied`: the farm's folders for jobs' output (this computer's spelling);
+    a `confined` setting the scene implies outside them gets the farm's folder (`BlendInfo.redirected`).
+    """
     blendfile = check_blendfile(blendfile)
     exe = find_blender(blender)
     request = {"blendfile": str(blendfile), "scene": scene, "jobname": jobname,
                "settings": settings or [], "values": values or {}, "skip": list(skip or ()),
-               "scene_defaults": scene_defaults or {}}
+               "scene_defaults": scene_defaults or {}, "output_roots": list(output_roots or ()),
+               "output_denied": list(output_denied or ()), "confined": list(confined or ())}
     with tempfile.TemporaryDirectory(prefix="tablao-probe-") as tmp:
         request_path = Path(tmp) / "request.json"
         request_path.write_text(json.dumps(request), encoding="utf-8")
@@ -185,4 +224,6 @@ def _to_info(blendfile: Path, answer: dict[str, Any]) -> BlendInfo:
     files = [ExternalFile(Path(f["path"]), f["raw"], bool(f["exists"]), bool(f["absolute"]),
                           bool(f.get("library")), bool(f.get("sequence"))) for f in answer["files"]]
     return BlendInfo(blendfile, scene, scenes, files, dict(answer.get("evaluated") or {}),
-                     dict(answer.get("implied") or {}), str(answer.get("blender_version") or ""))
+                     dict(answer.get("implied") or {}), str(answer.get("blender_version") or ""),
+                     SceneScripts.from_json(answer.get("scripts")),
+                     {str(k): str(v) for k, v in (answer.get("redirected") or {}).items()})

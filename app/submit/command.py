@@ -3,7 +3,11 @@
 Exit codes: 0 submitted; 1 refused by the Manager or a setting/job type that does not validate;
 2 usage or a bad input file (missing, not a .blend, Blender cannot open it); 3 Manager unreachable.
 Errors are one line on stderr (`tablao submit: ...`); a progress bar goes to stderr only when it
-is a terminal; `--json` prints the submitted job as JSON on stdout.
+is a terminal; `--json` prints the submitted job as JSON on stdout. Before anything is uploaded,
+the pre-flight warnings (scripts in the file that will not run on this farm, an output folder moved
+to the farm's or one the Manager will refuse) go to stderr as `tablao submit: warning: ...` lines;
+after the job is accepted, stdout says where its output goes. `--token` (or $TABLAO_SUBMIT_TOKEN,
+else $TABLAO_ACCESS_TOKEN) goes as `Authorization: Bearer`: the Manager's access or submit token.
 """
 
 from __future__ import annotations
@@ -14,13 +18,23 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 from app.packer.layout import is_under
 from app.submit.blendinfo import ExternalFile
 from app.submit.errors import BadInput, SubmitError
-from app.submit.submission import SubmitRequest, SubmitResult, submit_blend
+from app.submit.policy import output_of
+from app.submit.submission import (
+    Prepared,
+    SubmitProgress,
+    SubmitRequest,
+    SubmitResult,
+    client_for,
+    prepare,
+    submit_prepared,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -62,8 +76,15 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
                             worker_tag=args.worker_tag, scene=args.scene, access_token=token,
                             blender=args.blender)
     bar = ProgressBar(stderr) if stderr.isatty() else None
+
+    def announce(prepared: Prepared) -> None:
+        if bar:
+            bar.clear()
+        for warning in prepared.warnings:
+            print(f"tablao submit: warning: {warning}", file=stderr)
+
     try:
-        result = asyncio.run(submit_blend(request, on_progress=bar.update if bar else _log_progress))
+        result = asyncio.run(_submit(request, bar.update if bar else _log_progress, announce))
     except KeyboardInterrupt:
         if bar:
             bar.clear()
@@ -82,6 +103,15 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
     return 0
 
 
+async def _submit(request: SubmitRequest, on_progress: SubmitProgress,
+                  announce: Callable[[Prepared], None]) -> SubmitResult:
+    """`submit_blend`, with the pre-flight warnings announced between reading the file and packing it."""
+    async with client_for(request) as client:
+        prepared = await prepare(request, client=client, on_progress=on_progress)
+        announce(prepared)
+        return await submit_prepared(prepared, client=client, on_progress=on_progress)
+
+
 def _report(result: SubmitResult, as_json: bool, stdout: TextIO, stderr: TextIO) -> None:
     for missing in result.blend.missing:
         print(f"tablao submit: warning: missing file {missing.path} (referred to as {missing.raw})", file=stderr)
@@ -96,6 +126,9 @@ def _report(result: SubmitResult, as_json: bool, stdout: TextIO, stderr: TextIO)
            "shaman": f"uploaded {pack.files_uploaded} of {pack.files_total} files "
                      f"({_mb(pack.bytes_uploaded)} of {_mb(pack.bytes_total)})"}[str(pack.approach)]
     print(f"submitted job {result.job.id} {result.job.name!r} ({result.job.status}): {how}", file=stdout)
+    output = output_of(result.job.settings or result.settings)
+    if output:
+        print(f"output: {output}", file=stdout)
 
 
 def path_warnings(result: SubmitResult) -> list[str]:

@@ -3,7 +3,9 @@
 `preflight(prepared, client)` lists missing files, files referred to by absolute paths, linked
 libraries and image sequences, the storage approach the Manager's storage implies, the total size
 and, with Shaman, how much of it the Manager already has (hashing with the cache, asking the
-Manager's requirements; nothing is uploaded).
+Manager's requirements; nothing is uploaded). From the farm's submit policy (`prepared.policy`): the
+scripts that will not run, and where the output goes and whether the Manager allows it there
+(`Prepared.warnings`, see `app.submit.policy`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from app.packer.shaman_client import ShamanClient, ShamanClientError
 from app.packer.uploader import file_specs
 from app.submit.blendinfo import ExternalFile
 from app.submit.errors import BadInput, Refused, Unreachable
+from app.submit.policy import output_of
 from app.submit.submission import Prepared
 
 _log = logging.getLogger(__name__)
@@ -38,6 +41,8 @@ class Preflight:
     sequences: list[ExternalFile] = field(default_factory=list)  # image sequence / UDIM files
     files_on_manager: int | None = None  # Shaman only: what the Manager already stores
     bytes_on_manager: int | None = None
+    warnings: list[str] = field(default_factory=list)  # from the farm's submit policy, in words
+    output: str = ""  # where the job writes ("" for a job type without output settings)
 
     @property
     def bytes_to_send(self) -> int:
@@ -64,7 +69,8 @@ async def preflight(prepared: Prepared, *, client: ManagerClient, cache_dir: Pat
     report = Preflight(
         approach, len(files), sum(sizes.values()), missing=blend.missing,
         absolute=[f for f in blend.files if f.absolute and f.exists],
-        libraries=[f for f in blend.files if f.library], sequences=[f for f in blend.files if f.sequence])
+        libraries=[f for f in blend.files if f.library], sequences=[f for f in blend.files if f.sequence],
+        warnings=prepared.warnings, output=output_of(prepared.settings))
     if approach is not Approach.SHAMAN:
         return report
 

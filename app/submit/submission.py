@@ -2,10 +2,11 @@
 
 The steps of `submit_blend`, each reported through `on_progress(phase, done, total)`:
 
-1. `connecting`: check the file is a .blend, fetch the job type (and its etag) from the Manager;
-   parse the user's values by the settings' types.
-2. `reading`: one Blender run reads the scenes and external files and evaluates the job type's
-   `eval` settings (see `app.submit.blender_probe`).
+1. `connecting`: check the file is a .blend, fetch the job type (and its etag) and the farm's
+   submit policy (`app.submit.policy`) from the Manager; parse the user's values by the settings' types.
+2. `reading`: one Blender run reads the scenes and external files, the scripts the file carries,
+   and evaluates the job type's `eval` settings (see `app.submit.blender_probe`); an output folder
+   the scene implies outside the farm's output roots becomes the farm's folder.
 3. `validating`: `POST /jobs/check` with the settings, before anything is copied or uploaded.
 4. packing with `app.packer` along the Manager's storage approach: in place when the file is on
    the shared storage, else Shaman (`hashing`, `uploading`, `checkout`) or a copy per job (`copying`);
@@ -31,6 +32,7 @@ from app.api.client import ManagerClient
 from app.api.enums import JobStatus
 from app.api.errors import ContractError, HttpError, ManagerUnreachable
 from app.api.jobs import AvailableJobType, Job, JobStorageInfo, SubmittedJob
+from app.api.meta import SubmitPolicy
 from app.api.transport import Transport
 from app.packer import PackError, PackRequest, PackResult, Progress, pack_job
 from app.packer.layout import Approach
@@ -44,6 +46,7 @@ from app.submit.errors import (
     UnknownJobType,
     Unreachable,
 )
+from app.submit.policy import CONFINED, fetch_policy, warnings
 from app.submit.settings import (
     SCENE_DEFAULTS,
     check_required,
@@ -79,7 +82,8 @@ class SubmitRequest:
     paused: bool = False  # Flamenco's `initial_status: paused`
     worker_tag: str | None = None
     scene: str | None = None  # default: the scene the file was saved with
-    access_token: str = ""
+    access_token: str = ""  # sent as `Authorization: Bearer`: the Manager's access token or its submit token
+    admin_token: str = ""  # the Manager's admin token (the desktop app on its own Manager)
     blender: str | None = None  # Blender executable; default TABLAO_BLENDER or `blender` on PATH
     cache_dir: Path | None = None  # Shaman hash cache
     project_root: Path | None = None  # packing root; default: the files' common parent
@@ -112,13 +116,19 @@ class Prepared:
     job_type: AvailableJobType
     blend: BlendInfo
     settings: dict[str, Any]
+    policy: SubmitPolicy | None = None  # None: a Manager without one (Flamenco)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Scripts that will not run, output moved to the farm's folder or refused (`app.submit.policy`)."""
+        return warnings(self.blend, self.settings, self.policy, self.request.platform)
 
 
 async def submit_blend(request: SubmitRequest, *, client: ManagerClient | None = None,
                        on_progress: SubmitProgress = ignore) -> SubmitResult:
     """Submit `request.blendfile` as a job; see the module docstring. Raises `SubmitError`s."""
     if client is None:
-        async with _client(request) as own:
+        async with client_for(request) as own:
             return await submit_blend(request, client=own, on_progress=on_progress)
     prepared = await prepare(request, client=client, on_progress=on_progress)
     return await submit_prepared(prepared, client=client, on_progress=on_progress)
@@ -136,8 +146,10 @@ def user_values(request: SubmitRequest, job_type: AvailableJobType) -> dict[str,
     return user
 
 
-async def read_scene(request: SubmitRequest, job_type: AvailableJobType, user: dict[str, Any]) -> BlendInfo:
-    """One Blender run: the file's scenes and files, and the `eval`s of the settings `user` leaves open.
+async def read_scene(request: SubmitRequest, job_type: AvailableJobType, user: dict[str, Any],
+                     policy: SubmitPolicy | None = None) -> BlendInfo:
+    """One Blender run: the file's scenes, files and scripts, and the `eval`s of the settings `user`
+    leaves open; with a `policy`, an output folder the scene implies outside its roots is the farm's.
 
     What `prepare` reads; front ends that show the scene before submitting (the desktop dialog) call it."""
     return await read_blend(
@@ -145,6 +157,9 @@ async def read_scene(request: SubmitRequest, job_type: AvailableJobType, user: d
         settings=[{"key": s.key, "type": s.type, "eval": s.eval} for s in job_type.settings],
         values=initial_values(job_type, user), skip=list(user),
         scene_defaults={k: v for k, v in SCENE_DEFAULTS.items() if k not in user},
+        output_roots=policy.output_roots if policy else None,
+        output_denied=policy.output_denied if policy else None,
+        confined=[k for k in CONFINED if k not in user],
         blender=request.blender)
 
 
@@ -154,9 +169,10 @@ async def prepare(request: SubmitRequest, *, client: ManagerClient,
     blendfile = check_blendfile(request.blendfile)
     on_progress("connecting", 0, 0)
     job_type = await fetch_job_type(client, request.job_type)
+    policy = await fetch_policy(client, request.platform)
     user = user_values(request, job_type)
     on_progress("reading", 0, 1)
-    blend = await read_scene(request, job_type, user)
+    blend = await read_scene(request, job_type, user, policy)
     on_progress("reading", 1, 1)
     settings = merge_settings(job_type, user, blend.evaluated, blend.implied)
     if _has_setting(job_type, "blendfile"):
@@ -165,7 +181,7 @@ async def prepare(request: SubmitRequest, *, client: ManagerClient,
     on_progress("validating", 0, 1)
     await _call(client.check_job(_job(request, job_type, settings)), request.job_type, client)
     on_progress("validating", 1, 1)
-    return Prepared(request, job_type, blend, settings)
+    return Prepared(request, job_type, blend, settings, policy)
 
 
 async def submit_prepared(prepared: Prepared, *, client: ManagerClient,
@@ -268,13 +284,14 @@ def _has_setting(job_type: AvailableJobType, key: str) -> bool:
     return any(s.key == key for s in job_type.settings)
 
 
-def _client(request: SubmitRequest) -> ManagerClient:
+def client_for(request: SubmitRequest) -> ManagerClient:
+    """A client carrying the request's credentials (what the pre-flight and the submission both use)."""
     # No overall time limit (uploads take what they take); connecting has one.
-    transport = Transport(request.manager_url, access_token=request.access_token, timeout_s=None,
-                          connect_timeout_s=10)
+    transport = Transport(request.manager_url, access_token=request.access_token,
+                          admin_token=request.admin_token, timeout_s=None, connect_timeout_s=10)
     return ManagerClient(request.manager_url, transport=transport)
 
 
 __all__ = ["DEFAULT_JOB_TYPE", "Prepared", "SubmitError", "SubmitProgress", "SubmitRequest", "SubmitResult",
-           "fetch_job_type", "prepare", "read_scene", "submit_blend", "submit_blend_sync", "submit_prepared",
-           "user_values"]
+           "client_for", "fetch_job_type", "prepare", "read_scene", "submit_blend", "submit_blend_sync",
+           "submit_prepared", "user_values"]

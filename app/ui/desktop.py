@@ -144,6 +144,9 @@ class DesktopApp:
             config = await ctx.client.request("GET", "/api/v3/configuration")
             ctx.storage_path = config.get("storageLocation", "")
             ctx.shaman = bool(config.get("shamanEnabled"))
+            settings = await ctx.client.configuration_file()  # admin: the wizard has this Manager's token
+            ctx.allow_blend_scripts = bool(settings.get("allow_blend_scripts"))
+            ctx.submit_token = str(settings.get("submit_token") or "")
         if await self.run_wizard(ctx):
             self.role = RoleConfig(role=ctx.role, manager_url=ctx.manager_url,
                                    manager_found_by="typed" if ctx.manager_url else "")

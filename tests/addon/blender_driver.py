@@ -70,6 +70,16 @@ def step(name, **kw):
         settings = ctx.window_manager.tablao_job_settings
         for key, value in kw.get("settings", {}).items():
             setattr(settings, key, value)
+    elif name == "add_scripts":  # what a rig brings: a UI script run on load, a Python driver, a simple one
+        text = bpy.data.texts.new("rig_ui.py")
+        text.write("print('rig ui')")
+        text.use_module = True
+        cube = bpy.data.objects["Cube"]
+        for index, expression in ((0, "__import__('os').getpid() % 2"), (1, "frame * 2")):
+            fcurve = cube.driver_add("location", index)
+            fcurve.driver.type = "SCRIPTED"
+            fcurve.driver.expression = expression
+        bpy.ops.wm.save_mainfile()
     elif name == "preflight":
         rec["report"] = operators.run_preflight(ctx).to_json()
         rec["lines"] = [t for _, t in STATE.report.lines()]

@@ -7,6 +7,8 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from addon import build
 
 REQUIRED_MANIFEST_KEYS = {
@@ -91,11 +93,12 @@ def test_build_writes_both_zips(tmp_path: Path) -> None:
         assert all(n.startswith("tablao_blender/") for n in names)
 
 
-def test_vendored_finder_is_the_tray_workers_copy() -> None:
+@pytest.mark.parametrize("src, copies", [("COMMON_SRC", "VENDORED_COMMON"), ("SUBMIT_SRC", "VENDORED_SUBMIT")])
+def test_vendored_finder_and_scene_policy_are_the_apps_copies(src: str, copies: str) -> None:
     import sys
 
-    for name, target in build.VENDORED_COMMON.items():
-        source = (build.COMMON_SRC / name).read_text(encoding="utf-8")
+    for name, target in getattr(build, copies).items():
+        source = (getattr(build, src) / name).read_text(encoding="utf-8")
         copy = (build.ADDON / target).read_text(encoding="utf-8")
         assert copy == build.vendored_text(source), f"{target} differs: run `python -m addon.build --vendor`"
         for node in ast.parse(copy).body:  # module level: what importing it inside Blender runs

@@ -12,10 +12,12 @@ import pytest
 from app.common.credentials import (
     ADMIN_TOKEN_FILENAME,
     KEYRING_SERVICE,
+    SUBMIT_KEYRING_SERVICE,
     TokenStore,
     default_keyring,
     manager_key,
     read_local_admin_token,
+    submit_token_store,
 )
 
 
@@ -105,6 +107,20 @@ def test_keyring_is_used_when_there_is_one(tmp_path: Path):
     assert store.recall("http://farm:8080") == "t1"
     store.forget("http://farm:8080")
     assert ring.items == {} and store.recall("http://farm:8080") is None
+
+
+def test_submit_tokens_are_kept_apart_from_admin_tokens(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("TABLAO_HOME", str(tmp_path))
+    ring = FakeKeyring()
+    TokenStore(keyring=ring).remember("http://farm:8080", "admin")
+    submit_token_store(keyring=ring).remember("http://farm:8080", "artist")
+    assert ring.items == {(KEYRING_SERVICE, "http://farm:8080"): "admin",
+                          (SUBMIT_KEYRING_SERVICE, "http://farm:8080"): "artist"}
+    files = submit_token_store(keyring=None)
+    files.remember("http://farm:8080", "artist")
+    assert files.path == tmp_path / "manager-submit-tokens.json" and stat.S_IMODE(files.path.stat().st_mode) == 0o600
+    assert TokenStore(keyring=None).recall("http://farm:8080") is None, "never read as an admin token"
+    assert submit_token_store(keyring=None).recall("http://farm:8080") == "artist"
 
 
 def test_remembering_in_the_keyring_drops_an_older_file_copy(tmp_path: Path):

@@ -127,7 +127,11 @@ async def test_in_place_stays_in_place_and_warns_about_a_file_off_the_shared_sto
     assert code == 0, err
     assert json.loads(out)["settings"]["blendfile"] == str(on_storage)
     assert on_storage.read_bytes() == before  # in place: nothing rewritten
+    shared = tmp_path / "shared"
     assert err.strip().splitlines() == [
-        f"tablao submit: warning: {texture} is not on the shared storage {tmp_path / 'shared'}; "
-        "workers may not be able to read it there"
+        # Before the upload: the factory scene renders to /tmp, which the farm does not allow.
+        f"tablao submit: warning: Output goes to {shared / 'renders'}: the scene renders to /tmp, which this "
+        f"farm does not let jobs write to (set render_output_root to choose another folder under {shared})",
+        f"tablao submit: warning: {texture} is not on the shared storage {shared}; "
+        "workers may not be able to read it there",
     ]

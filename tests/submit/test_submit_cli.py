@@ -19,10 +19,12 @@ from tests.submit.conftest import needs_blender
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def tablao_submit(*args: str, home: Path) -> tuple[int, str, str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
-               TABLAO_HOME=str(home / "tablao-home"))
-    env.pop("TABLAO_ACCESS_TOKEN", None)
+async def tablao_submit(*args: str, home: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    base = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
+                TABLAO_HOME=str(home / "tablao-home"))
+    base.pop("TABLAO_ACCESS_TOKEN", None)
+    base.pop("TABLAO_SUBMIT_TOKEN", None)
+    env = {**base, **(env or {})}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "app", "submit", *args, cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
@@ -49,8 +51,14 @@ async def test_submits_and_prints_the_job_as_json(manager, project, tmp_path):
                                          "--set", "chunk_size=2", "--set", "frames=2-3", "--name", "cli job",
                                          "--priority", "70", home=tmp_path)
     assert code == 0, err
-    assert err == ""  # no progress bar when stderr is not a terminal
+    # No progress bar when stderr is not a terminal; one note: the scene's folder (in the artist's
+    # project) is not one the farm writes to, so the output goes to the shared storage.
+    shared = tmp_path / "shared"
+    assert err == (f"tablao submit: warning: Output goes to {shared / 'renders'}: the scene renders to "
+                   f"{project / 'shots' / 'render'}, which this farm does not let jobs write to "
+                   f"(set render_output_root to choose another folder under {shared})\n")
     job = json.loads(out)
+    assert job["settings"]["render_output_root"] == str(shared / "renders")
     assert job["status"] == "paused" and job["name"] == "cli job" and job["priority"] == 70
     assert job["settings"]["chunk_size"] == 2 and job["settings"]["frames"] == "2-3"
     assert job["settings"]["blendfile"].endswith("/shots/scene.blend")

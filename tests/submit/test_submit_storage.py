@@ -18,7 +18,7 @@ from app.submit import (
     submit_blend,
     submit_prepared,
 )
-from app.submit.submission import _client
+from app.submit.submission import client_for as _client
 from tests.submit.conftest import needs_blender
 
 pytestmark = needs_blender
@@ -32,12 +32,15 @@ async def _jobs(manager) -> list[dict]:
     return body["jobs"]
 
 
-def _assert_scene_settings(settings: dict, blend: Path, name: str) -> None:
-    """Frames, output and format as the template scene implies (frames 1-4, output `//render/`)."""
+def _assert_scene_settings(settings: dict, blend: Path, name: str, shared: Path) -> None:
+    """Frames, output and format as the template scene implies (frames 1-4, output `//render/`).
+
+    The scene's output folder is kept when it is on the shared storage; elsewhere (the artist's own
+    disk, where the Manager would refuse to write) the output goes to the shared storage's `renders`."""
     assert settings["frames"] == "1-4"
     assert settings["format"] == "PNG" and settings["image_file_extension"] == ".png"
     assert settings["fps"] == 25.0 and settings["scene"] == "Scene"
-    root = blend.parent / "render"
+    root = blend.parent / "render" if blend.is_relative_to(shared) else shared / "renders"
     assert settings["render_output_root"] == str(root)
     # The Manager replaced {timestamp}; the rest is Path(root, last_n_dir_parts(0), jobname, ...).
     assert settings["render_output_path"].startswith(f"{root}/{name}/")
@@ -58,7 +61,7 @@ async def test_in_place_when_the_file_is_on_the_shared_storage(manager_factory, 
     job = result.job
     assert job.status == "paused" and job.name == "in place"
     assert job.settings["blendfile"] == str(blend) and job.settings["chunk_size"] == 3
-    _assert_scene_settings(job.settings, blend, "in place")
+    _assert_scene_settings(job.settings, blend, "in place", tmp_path / "shared")
     assert [f.path.name for f in result.blend.files] == ["wood.png"] and not result.blend.missing
     assert not (tmp_path / "shared" / "jobs").exists() or not any((tmp_path / "shared" / "jobs").iterdir())
     assert phases[0] == "connecting" and "reading" in phases and phases[-1] == "done"
@@ -77,7 +80,7 @@ async def test_copy_per_job_copies_blend_and_texture(manager_factory, project, t
     assert (result.pack.job_dir / "tex" / "wood.png").read_bytes() == (project / "tex" / "wood.png").read_bytes()
     assert shared_blend == result.pack.job_dir / "shots" / "scene.blend"
     assert result.job.settings["chunk_size"] == 1  # the job type's default
-    _assert_scene_settings(result.job.settings, blend, "copy job")
+    _assert_scene_settings(result.job.settings, blend, "copy job", tmp_path / "shared")
     assert [j["id"] for j in await _jobs(manager)] == [result.job.id]
 
 
@@ -97,7 +100,7 @@ async def test_shaman_uploads_once_and_nothing_the_second_time(manager_factory, 
     assert first.job.settings["blendfile"] == f"{{jobs}}/{first.pack.checkout_id}/shots/scene.blend"
     checkout = tmp_path / "shared" / "jobs" / first.pack.checkout_id
     assert (checkout / "tex" / "wood.png").read_bytes() == (project / "tex" / "wood.png").read_bytes()
-    _assert_scene_settings(first.job.settings, blend, "shot 1")
+    _assert_scene_settings(first.job.settings, blend, "shot 1", tmp_path / "shared")
 
     async with _client(request) as client:
         after = await preflight(await prepare(request, client=client), client=client)

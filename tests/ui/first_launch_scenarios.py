@@ -15,7 +15,7 @@ import yaml
 from app.common.roles import load_role
 from app.ui.desktop import DesktopApp
 from app.ui.local_services import LocalServices
-from app.ui.wizard.wizard import BLENDER, REVIEW, ROLE, STORAGE, TEST, VARIABLES
+from app.ui.wizard.wizard import BLENDER, REVIEW, ROLE, SCRIPTS, STORAGE, TEST, VARIABLES
 from tests.ui.conftest import wait_for
 
 pytestmark = pytest.mark.slow
@@ -55,6 +55,8 @@ def test_the_wizard_sets_up_a_farm_in_both_mode_and_shows_a_rendered_frame(qloop
             assert wizard.currentId() == BLENDER and wizard.pages[STORAGE].path.text() == str(shared)
             wizard.next()
             assert wizard.currentId() == VARIABLES and wizard.pages[VARIABLES].storage["windows"].text() == "R:\\render"
+            wizard.next()
+            assert wizard.currentId() == SCRIPTS and wizard.pages[SCRIPTS].off.isChecked(), "scripts off by default"
             wizard.next()
             assert wizard.currentId() == REVIEW
             assert str(shared) in wizard.pages[REVIEW].summary.text()

@@ -15,9 +15,11 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
+from app.common.credentials import submit_token_store
 from app.ui.dialogs.submit_job import SubmitJobDialog
 from app.ui.launch import open_dashboard
-from tests.submit.conftest import make_textured_blend
+from tests.http_worker import HttpWorker
+from tests.submit.conftest import make_scripted_blend, make_textured_blend
 from tests.ui.conftest import ManagerProcess, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("blender") is None, reason="needs Debian's blender")
@@ -74,6 +76,41 @@ def manager(tmp_path: Path):
         proc.stop()
 
 
+SUBMIT = "artist-submit-token-1234"
+
+
+@pytest.fixture(scope="module")
+def scripted_template(tmp_path_factory) -> Path:
+    return make_scripted_blend(tmp_path_factory.mktemp("scripted") / "rig.blend")
+
+
+@pytest.fixture
+def trusting_manager(tmp_path: Path):
+    """A Manager that runs the scripts in .blend files for jobs submitted with its submit token."""
+    proc = ManagerProcess(tmp_path / "manager", extra_config=f"allow_blend_scripts: true\nsubmit_token: {SUBMIT}\n")
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+async def _scripts_run(manager: ManagerProcess) -> bool:
+    """What a worker is told for the first render task: may the scripts of its .blend file run?"""
+    worker = await HttpWorker(manager.url, name="w", task_types=["blender", "ffmpeg", "file-management"]
+                              ).register_and_sign_on()
+    try:
+        status, task = await worker.claim()
+        assert status == 200, task
+    finally:
+        await worker.close()
+    return task["blend_scripts"]
+
+
+def _warned_about_scripts(dialog: SubmitJobDialog) -> bool:
+    return any("will not run on the farm" in t for t in dialog.preflight_texts())
+
+
 def _jobs(manager: ManagerProcess) -> list[dict]:
     return manager.get("/api/v3/jobs")["jobs"]
 
@@ -96,16 +133,6 @@ async def _read(dialog: SubmitJobDialog) -> None:
     await wait_for(lambda: dialog.report is not None, timeout=60, message="scene read and pre-flight")
 
 
-async def _render_to_shared(dialog: SubmitJobDialog, manager: ManagerProcess) -> None:
-    """The scene renders into the artist's project; the Manager accepts output on its shared storage."""
-    field = dialog.form.fields["render_output_root"]
-    field.editor.setText(str(manager.root / "shared" / "render"))
-    field.editor.textEdited.emit(field.editor.text())  # as typing does: the output path is evaluated again
-    path = dialog.form.fields["render_output_path"].editor
-    await wait_for(lambda: "shared/render/" in path.text() and dialog.report is not None, timeout=60,
-                   message="the output path evaluated again")
-
-
 def test_form_is_generated_from_the_job_type_with_scene_values(qloop, manager, project):
     blend = project / "shots" / "scene.blend"
 
@@ -114,6 +141,7 @@ def test_form_is_generated_from_the_job_type_with_scene_values(qloop, manager, p
         try:
             dialog = await _dialog(window, blend, "every-kind")
             await _read(dialog)
+            assert not any(t.startswith("Output") for t in dialog.preflight_texts()), "it has no output setting"
             fields = dialog.form.fields
             assert set(fields) == {"count", "gain", "denoise", "quality", "note", "frames"}, "web/hidden not shown"
             count, gain = fields["count"].editor, fields["gain"].editor
@@ -130,13 +158,22 @@ def test_form_is_generated_from_the_job_type_with_scene_values(qloop, manager, p
             assert frames.override is not None and not frames.override.isChecked()
             assert "frames 1–4" in dialog.scene.text() and "25 fps" in dialog.scene.text()
 
-            # The bundled type: the output folder comes from the scene, the output path is evaluated.
+            # The bundled type: the output folder comes from the scene, the output path is evaluated. The
+            # scene renders into the artist's project, where the farm does not write: the shared storage's
+            # `renders` is the default instead, and the pre-flight says so.
             dialog.type_combo.setCurrentIndex(dialog.type_combo.findData("simple-blender-render"))
             await wait_for(lambda: dialog.job_type.name == "simple-blender-render", message="the bundled type")
             await wait_for(lambda: dialog.form.fields["render_output_root"].editor.text(), timeout=60,
                            message="the output folder read from the scene")
             fields = dialog.form.fields
-            assert fields["render_output_root"].editor.text() == str(project / "shots" / "render")
+            shared = manager.root / "shared"
+            assert fields["render_output_root"].editor.text() == str(shared / "renders")
+            await wait_for(lambda: any(t.startswith("Output: ") for t in dialog.preflight_texts()), timeout=60,
+                           message="the pre-flight of the bundled type")
+            texts = dialog.preflight_texts()
+            assert f"Output goes to {shared / 'renders'}: the scene renders to {project / 'shots' / 'render'}, " \
+                   "which this farm does not let jobs write to" in " | ".join(texts), texts
+            assert any(t.startswith(f"Output: {shared / 'renders'}/scene/") for t in texts), texts
             assert set(fields) == {"frames", "chunk_size", "render_output_root", "add_path_components",
                                    "render_output_path"}
             assert (fields["add_path_components"].editor.minimum(), fields["add_path_components"].editor.maximum()) \
@@ -169,7 +206,6 @@ def test_missing_texture_blocks_submit_until_confirmed_then_the_job_is_selected(
             dialog.confirm_missing.setChecked(True)
             assert dialog.submit_button.isEnabled()
 
-            await _render_to_shared(dialog, manager)
             dialog.form.fields["chunk_size"].editor.setValue(3)
             dialog.priority.setValue(70)
             dialog.paused.setChecked(True)
@@ -183,6 +219,7 @@ def test_missing_texture_blocks_submit_until_confirmed_then_the_job_is_selected(
             assert job["name"] == "scene" and job["priority"] == 70 and job["status"] == "paused"
             assert job["settings"]["frames"] == "1-4" and job["settings"]["chunk_size"] == 3
             assert job["settings"]["blendfile"].startswith("{jobs}/"), "uploaded through Shaman"
+            assert job["settings"]["render_output_root"] == str(manager.root / "shared" / "renders")
             assert {"reading", "validating", "hashing", "submitting"} <= set(phases), phases
             await wait_for(lambda: [r["id"] for r in window.jobs_view.selected_rows()] == [job["id"]],
                            message="the new job selected")
@@ -228,7 +265,6 @@ def test_a_changed_job_type_is_refreshed_and_the_artist_asked_to_check(qloop, ma
         try:
             dialog = await _dialog(window, blend)
             await _read(dialog)
-            await _render_to_shared(dialog, manager)
             dialog.form.fields["chunk_size"].editor.setValue(4)
             current = dialog.job_type
             current.etag = "an-older-etag"  # as if the Manager's job type changed after the dialog read it
@@ -320,6 +356,75 @@ def test_cancel_while_submitting_leaves_nothing_on_the_manager(qloop, manager, p
             assert dialog.message.text() == "Cancelled: nothing was submitted."
             assert dialog.isVisible() and dialog.submit_button.isEnabled()
             assert _jobs(manager) == []
+        finally:
+            window.close()
+            await dashboard.close()
+
+    qloop.run_until_complete(body())
+
+
+def test_scripts_that_will_not_run_are_named_until_the_submit_token_is_given_and_remembered(
+        qloop, trusting_manager, scripted_template, tmp_path):
+    manager = trusting_manager
+    blend = tmp_path / "artist" / "rig.blend"
+    blend.parent.mkdir(parents=True)
+    shutil.copy(scripted_template, blend)
+
+    async def body():
+        dashboard, window = await open_dashboard([manager.url])
+        try:
+            dialog = await _dialog(window, blend)
+            assert dialog.token.isVisible() and dialog.token.text() == "", "no admin token here: a token field"
+            await wait_for(lambda: _warned_about_scripts(dialog), timeout=60, message="the scripts warning")
+            warning = next(t for t in dialog.preflight_texts() if "will not run" in t)
+            assert "1 script(s) that run when the file opens (rig_ui.py)" in warning
+            assert "only for jobs submitted with its submit token" in warning
+
+            dialog.token.setText(SUBMIT)
+            dialog.token.editingFinished.emit()
+            await wait_for(lambda: dialog.report is not None and not _warned_about_scripts(dialog)
+                           and any(t.startswith("Output: ") for t in dialog.preflight_texts()),
+                           timeout=60, message="the pre-flight again, with the token")
+            dialog.form.fields["frames"].override.setChecked(True)
+            dialog.form.fields["frames"].editor.setText("1")
+            dialog.submit_button.click()
+            await wait_for(lambda: window.submit_dialog is None, timeout=90, message="the dialog closes")
+            assert len(_jobs(manager)) == 1
+            assert await _scripts_run(manager) is True
+            assert submit_token_store().recall(manager.url) == SUBMIT
+
+            again = await _dialog(window, blend)
+            assert again.token.text() == SUBMIT, "remembered for this Manager"
+            await _read(again)
+            await _detail_loaded(window)
+        finally:
+            window.close()
+            await dashboard.close()
+
+    qloop.run_until_complete(body())
+
+
+def test_on_its_own_manager_the_dialog_sends_the_admin_token(qloop, trusting_manager, scripted_template, tmp_path):
+    manager = trusting_manager
+    blend = tmp_path / "artist" / "rig.blend"
+    blend.parent.mkdir(parents=True)
+    shutil.copy(scripted_template, blend)
+
+    async def body():
+        dashboard, window = await open_dashboard([manager.url], admin_tokens=manager.admin_tokens)
+        try:
+            dialog = await _dialog(window, blend)
+            assert not dialog.token.isVisible(), "the admin token says more than a submit token"
+            await wait_for(lambda: any(t.startswith("Output: ") for t in dialog.preflight_texts()), timeout=60,
+                           message="the pre-flight")
+            assert not _warned_about_scripts(dialog), dialog.preflight_texts()
+            dialog.form.fields["frames"].override.setChecked(True)
+            dialog.form.fields["frames"].editor.setText("1")
+            dialog.submit_button.click()
+            await wait_for(lambda: window.submit_dialog is None, timeout=90, message="the dialog closes")
+            assert await _scripts_run(manager) is True
+            assert submit_token_store().recall(manager.url) is None
+            await _detail_loaded(window)
         finally:
             window.close()
             await dashboard.close()

@@ -39,6 +39,17 @@ def test_preflight_wording_puts_missing_files_first():
     assert any(level == words.WARN and "/lib/hdri.exr" in text for level, text in lines)
 
 
+def test_preflight_wording_shows_the_farms_warnings_after_missing_files_and_where_the_output_goes():
+    missing = ExternalFile(Path("/p/tex/wood.png"), "//tex/wood.png", False, False)
+    report = Preflight(Approach.COPY, 2, 1000, missing=[missing], output="/shared/renders/shot/######",
+                       warnings=["The scene has 1 script(s) that run when the file opens (rig.py); they will "
+                                 "not run on the farm: off"])
+    lines = words.preflight_lines(report)
+    assert lines[0][0] == words.ERROR
+    assert lines[1] == (words.WARN, report.warnings[0])
+    assert lines[2] == (words.INFO, "Output: /shared/renders/shot/######")
+
+
 def test_failures_in_words():
     assert words.explain(Unreachable("cannot reach http://x:1")).startswith("Cannot reach the Manager")
     assert "check them and submit again" in words.explain(JobTypeChanged("t", None))

@@ -1,10 +1,16 @@
 """The Submit dialog: a .blend, a job type's generated settings form, the scene, the pre-flight report.
 
 Everything slow runs on the app's asyncio loop (qasync), never blocking the window: the job types
-and tags come from the Manager through its `ManagerClient`; Blender reads the scene in the
-background (`app.submit.read_scene`), then `app.submit.preflight` reports missing files, absolute
-paths, libraries, sequences, sizes and what a Shaman Manager already has. Missing files block
-Submit until the artist ticks the confirmation.
+and tags come from the Manager through its `ManagerClient`; the farm's submit policy is asked with
+the credentials the submission will carry, Blender reads the scene in the background
+(`app.submit.read_scene`; an output folder the farm would refuse becomes the farm's), then
+`app.submit.preflight` reports missing files, absolute paths, libraries, sequences, sizes, what a
+Shaman Manager already has, the file's scripts that will not run on this farm and where the output
+goes. Missing files block Submit until the artist ticks the confirmation.
+
+Credentials: the admin token when the dashboard has one for this Manager (its own Manager's), else
+the submit token the artist typed in the dialog (remembered per Manager, `submit_token_store`),
+else the dashboard's access token; the first two make the job one whose scripts may run.
 
 Submit runs `app.submit.prepare` and `submit_prepared` (pack along the Manager's storage approach,
 then `POST /jobs`), with a progress bar per phase. Cancel stops it before the job is sent; once the
@@ -44,7 +50,7 @@ from PySide6.QtWidgets import (
 
 from app.api.client import ManagerClient, ManagerUnreachable
 from app.api.jobs import AvailableJobType
-from app.api.transport import Transport
+from app.common.credentials import submit_token_store
 from app.submit import (
     DEFAULT_JOB_TYPE,
     BlendInfo,
@@ -58,8 +64,9 @@ from app.submit import (
     read_scene,
     submit_prepared,
 )
+from app.submit.policy import fetch_policy
 from app.submit.settings import merge_settings
-from app.submit.submission import user_values
+from app.submit.submission import client_for, user_values
 from app.ui.aio import spawn
 from app.ui.dashboard import Dashboard
 from app.ui.dialogs import submit_report as words
@@ -109,7 +116,8 @@ class SubmitJobDialog(QDialog):
             self.manager.setCurrentIndex(max(0, self.manager.findData(manager_url.rstrip("/"))))
         self.manager.setVisible(self.manager.count() > 1)
         self.manager_label.setVisible(self.manager.count() > 1)
-        self.manager.currentIndexChanged.connect(lambda _i: self.load_job_types())
+        self.manager.currentIndexChanged.connect(lambda _i: self._manager_chosen())
+        self._show_token()
         if blendfile is not None:
             self.set_blendfile(blendfile)
         self.resize(1240, 700)
@@ -145,6 +153,14 @@ class SubmitJobDialog(QDialog):
         self.tag = QComboBox()
         self.tag.setObjectName("workerTag")
         self.paused = QCheckBox("Submit paused (start it later from the dashboard)")
+        self.token = QLineEdit(placeholderText="optional: the farm's submit token, from its admin")
+        self.token.setObjectName("submitToken")
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token.setToolTip("With the farm's submit token, the scripts in your .blend files (rig controls, "
+                              "Python drivers) run on the farm where its admin allows them. Remembered for "
+                              "this Manager once a job is accepted.")
+        self.token.editingFinished.connect(lambda: self._read_later(now=True))  # the policy may change
+        self.token_label = QLabel("Submit token")
         job = QFormLayout()
         job.addRow(self.manager_label, self.manager)
         job.addRow("Blend file", file_row)
@@ -152,6 +168,7 @@ class SubmitJobDialog(QDialog):
         job.addRow("Job name", self.name)
         job.addRow("Priority", self.priority)
         job.addRow("Worker tag", self.tag)
+        job.addRow(self.token_label, self.token)
         job.addRow("", self.paused)
         self.settings_box = QScrollArea()
         self.settings_box.setWidgetResizable(True)
@@ -209,7 +226,7 @@ class SubmitJobDialog(QDialog):
         buttons.addWidget(self.cancel_button)
         # What the artist may not change while a submission runs (it would not be what is sent).
         self._inputs = [self.manager, self.path, browse, self.type_combo, refresh, self.name, self.priority,
-                        self.tag, self.paused, self.settings_group, self.confirm_missing]
+                        self.tag, self.token, self.paused, self.settings_group, self.confirm_missing]
         layout = QVBoxLayout(self)
         layout.addLayout(columns, 1)
         layout.addWidget(self.message)
@@ -224,6 +241,23 @@ class SubmitJobDialog(QDialog):
     def _client(self) -> ManagerClient | None:
         conn = self.dashboard.connections.get(self.manager_url)
         return conn.client if conn is not None else None
+
+    def _admin_token(self) -> str:
+        client = self._client()
+        return client.transport.admin_token if client is not None else ""
+
+    def _show_token(self) -> None:
+        """The submit-token row, only when the dialog has no admin token for this Manager (which says
+        more); filled with the token remembered for it."""
+        needed = not self._admin_token()
+        remembered = submit_token_store().recall(self.manager_url) if needed and self.manager_url else None
+        self.token.setText(remembered or "")
+        self.token.setVisible(needed)
+        self.token_label.setVisible(needed)
+
+    def _manager_chosen(self) -> None:
+        self._show_token()
+        self.load_job_types()
 
     def load_job_types(self) -> None:
         spawn(self._load_job_types())
@@ -339,9 +373,11 @@ class SubmitJobDialog(QDialog):
         assert job_type is not None and self.form is not None
         self.scene.setText("Reading the scene in Blender…")
         self._set_preflight([(words.INFO, "Waiting for the scene…")])
+        client = client_for(request)  # asks as the submission will: the policy is per credential
         try:
             user = user_values(request, job_type)
-            blend = await read_scene(request, job_type, user)
+            policy = await fetch_policy(client, request.platform)
+            blend = await read_scene(request, job_type, user, policy)
             if job_type is not self.job_type:
                 return
             self.blend = blend
@@ -349,9 +385,7 @@ class SubmitJobDialog(QDialog):
             self.scene.setText(words.scene_text(blend))
             self._set_preflight([(words.INFO, "Checking the files…")])
             settings = merge_settings(job_type, user, blend.evaluated, blend.implied)
-            client = self._client()
-            assert client is not None
-            self.report = await preflight(Prepared(request, job_type, blend, settings), client=client)
+            self.report = await preflight(Prepared(request, job_type, blend, settings, policy), client=client)
             self._set_preflight(words.preflight_lines(self.report))
         except asyncio.CancelledError:
             raise
@@ -359,6 +393,7 @@ class SubmitJobDialog(QDialog):
             self.scene.setText(words.explain(exc))
             self._set_preflight([(words.ERROR, words.explain(exc))])
         finally:
+            await client.close()
             self._update_buttons()
 
     def _set_preflight(self, lines: list[tuple[str, str]]) -> None:
@@ -384,12 +419,14 @@ class SubmitJobDialog(QDialog):
     def _request(self) -> SubmitRequest:
         assert self.job_type is not None and self.form is not None
         client = self._client()
-        token = client.transport.access_token if client is not None else ""
+        admin = self._admin_token()
+        access = client.transport.access_token if client is not None else ""
+        token = "" if admin else self.token.text().strip()
         path = self.blendfile()
         return SubmitRequest(blendfile=path or Path(), manager_url=self.manager_url, job_type=self.job_type.name,
                              name=self.job_name(), values=self.form.user_values(), priority=self.priority.value(),
                              paused=self.paused.isChecked(), worker_tag=self.tag.currentData(),
-                             access_token=token)
+                             access_token=token or access, admin_token=admin)
 
     def _busy(self) -> bool:
         """A submission runs (from Submit until it is accepted, refused or cancelled)."""
@@ -432,8 +469,7 @@ class SubmitJobDialog(QDialog):
             self.progress.setRange(0, 0)  # busy: no measure for this phase
 
     async def _submit(self, request: SubmitRequest) -> None:
-        client = ManagerClient(request.manager_url, transport=Transport(
-            request.manager_url, access_token=request.access_token, timeout_s=None, connect_timeout_s=10))
+        client = client_for(request)
         try:
             prepared = await prepare(request, client=client, on_progress=self._on_progress)
             if self.job_type is not None and prepared.job_type.etag != self.job_type.etag:
@@ -453,6 +489,9 @@ class SubmitJobDialog(QDialog):
             await client.close()
         self.job_id = result.job.id
         _log.info("submitted job %s from the dialog", result.job.id)
+        typed = self.token.text().strip()
+        if typed and not request.admin_token:
+            submit_token_store().remember(request.manager_url, typed)
         self._finished("")
         self.submitted.emit(request.manager_url, result.job.id)
         self.accept()

@@ -74,6 +74,9 @@ def preflight_lines(report: Preflight) -> list[tuple[str, str]]:
            "copy": "copied with its files into a folder of its own on the shared storage",
            "shaman": "uploaded through the Manager's Shaman store (only what it lacks)"}[str(report.approach)]
     lines = _listed(report.missing, ERROR, "Missing file", lambda f: f"{f.raw} ({f.path})")
+    lines += [(WARN, warning) for warning in report.warnings]  # the farm's policy: scripts, output folder
+    if report.output:
+        lines.append((INFO, f"Output: {report.output}"))
     lines.append((INFO, f"{report.files_total} file(s), {size_text(report.bytes_total)}; {how}"))
     if report.files_on_manager is not None:
         lines.append((OK, f"The Manager already has {report.files_on_manager} of them "

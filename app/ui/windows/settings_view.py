@@ -2,7 +2,9 @@
 
 It edits the configuration through `GET`/`PUT /configuration/file` (admin operations), so the same
 page works for the local Manager and a remote one. Timeouts and thresholds apply at once; the
-Manager restarts itself in place for the listen address, the database and the storage.
+Manager restarts itself in place for the listen address, the database and the storage. The setup
+wizard's question about scripts inside .blend files is here too: the switch and the submit token
+(made, copied or cleared here), both applied at once.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import html
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,9 +28,11 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
+from app.manager.config import check_submit_token
 from app.ui.aio import spawn
 from app.ui.dashboard import Dashboard
 from app.ui.errors import show_error
+from app.ui.wizard.scripts_page import new_submit_token
 from app.ui.wizard.storage_page import describe_report
 
 DURATION_HINT = "like 10m0s, 1h30m0s or 45s"
@@ -60,6 +65,23 @@ class SettingsView(QWidget):
         self.blocklist = QSpinBox(minimum=1, maximum=1000)
         self.softfails = QSpinBox(minimum=1, maximum=1000)
         self.trust_local = QCheckBox("Requests from this Manager's own computer may administer it")
+        self.scripts = QCheckBox("Run the scripts stored in .blend files (rig controls, Python drivers), "
+                                 "only for jobs sent with a token")
+        self.scripts.setObjectName("settingsScripts")
+        self.scripts.setToolTip("Off, every render ignores them. On, anyone holding the submit token (or the "
+                                "access or admin token) can run any program on every render node.")
+        self.submit_token = QLineEdit(placeholderText="none: only the access or admin token counts")
+        self.submit_token.setObjectName("settingsSubmitToken")
+        self.submit_token.setToolTip("Artists put it in the add-on's preferences (Access or Submit Token), "
+                                     "the Submit dialog or `tablao submit --token`")
+        self.new_token, self.copy_token = QPushButton("New"), QPushButton("Copy")
+        self.new_token.setToolTip("Make a new token; the old one stops counting once saved")
+        self.new_token.clicked.connect(lambda: self.submit_token.setText(new_submit_token()))
+        self.copy_token.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.submit_token.text()))
+        token_row = QHBoxLayout()
+        token_row.addWidget(self.submit_token, 1)
+        token_row.addWidget(self.new_token)
+        token_row.addWidget(self.copy_token)
         form = QFormLayout()
         form.addRow("Manager name:", self.name)
         form.addRow("Listen on (host:port):", self.listen)
@@ -71,6 +93,8 @@ class SettingsView(QWidget):
         form.addRow("Blocklist a worker after this many failures of a job:", self.blocklist)
         form.addRow("Fail a task after this many soft failures:", self.softfails)
         form.addRow("", self.trust_local)
+        form.addRow("Scripts in .blend files:", self.scripts)
+        form.addRow("Submit token:", token_row)
         self.status = QLabel()
         self.status.setObjectName("settingsStatus")
         self.status.setWordWrap(True)
@@ -125,6 +149,8 @@ class SettingsView(QWidget):
         self.blocklist.setValue(int(raw.get("blocklist_threshold", 3)))
         self.softfails.setValue(int(raw.get("task_fail_after_softfail_count", 3)))
         self.trust_local.setChecked(bool(raw.get("trust_local_requests", False)))
+        self.scripts.setChecked(bool(raw.get("allow_blend_scripts", False)))
+        self.submit_token.setText(str(raw.get("submit_token") or ""))
         self.status.setText("")
         self._check_storage()
 
@@ -153,6 +179,10 @@ class SettingsView(QWidget):
                 out.append(f"the {label} must be a duration {DURATION_HINT}")
         if ":" not in self.listen.text():
             out.append("listen needs a port, like :8080 or 0.0.0.0:8080")
+        try:
+            check_submit_token(self.submit_token.text())
+        except ValueError as exc:
+            out.append(str(exc).replace("the setup assistant makes one", "press New for one"))
         return out
 
     @asyncSlot()
@@ -172,6 +202,8 @@ class SettingsView(QWidget):
             "blocklist_threshold": self.blocklist.value(),
             "task_fail_after_softfail_count": self.softfails.value(),
             "trust_local_requests": self.trust_local.isChecked(),
+            "allow_blend_scripts": self.scripts.isChecked(),
+            "submit_token": self.submit_token.text().strip(),
         })
         new["shaman"] = {**(self.raw.get("shaman") or {}), "enabled": self.shaman.isChecked()}
         try:

@@ -21,6 +21,8 @@ class WizardContext:
     shaman: bool = False
     blender: dict[str, Any] = field(default_factory=dict)   # a check result: input, path, source, cause
     variables: dict[str, dict[str, str]] = field(default_factory=dict)  # name → platform → value
+    allow_blend_scripts: bool = False  # may the scripts inside .blend files run (for token holders)?
+    submit_token: str = ""  # the token those jobs carry; the Manager's current one when reopened
     applied: bool = False
 
     @property

@@ -1,4 +1,4 @@
-"""Page 5: review the choices, then apply them to the running Manager (no program restart)."""
+"""Page 6: review the choices, then apply them to the running Manager (no program restart)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ class ReviewPage(QWizardPage):
                                     f"({ctx.blender.get('cause', '')})"))
             for name, values in ctx.variables.items():
                 rows.append((f"Variable {name}", ", ".join(f"{p}: {v}" for p, v in values.items())))
+            rows.append(("Scripts in .blend files", "run for jobs sent with the submit token"
+                         if ctx.allow_blend_scripts else "never run (off)"))
         self.summary.setText("<table cellpadding='3'>" + "".join(
             f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(str(v))}</td></tr>" for k, v in rows) + "</table>")
         self.status.clear()
@@ -66,6 +68,8 @@ class ReviewPage(QWizardPage):
                 "storageLocation": self.ctx.storage_path,
                 "blenderExecutable": self.ctx.blender,
                 "shamanEnabled": self.ctx.shaman,
+                "allowBlendScripts": self.ctx.allow_blend_scripts,
+                "submitToken": self.ctx.submit_token,
             })
             await wait_until_back(client, self.ctx.storage_path)
             current = (await client.request("GET", "/api/v3/tablao/variables"))["variables"]

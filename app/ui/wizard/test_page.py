@@ -1,4 +1,4 @@
-"""Page 6: a one-frame test render of a scene made on the spot, with the frame shown here."""
+"""Page 7: a one-frame test render of a scene made on the spot, with the frame shown here."""
 
 from __future__ import annotations
 

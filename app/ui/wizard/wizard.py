@@ -14,11 +14,12 @@ from app.ui.wizard.blender_page import BlenderPage
 from app.ui.wizard.context import WizardContext
 from app.ui.wizard.review_page import ReviewPage
 from app.ui.wizard.role_page import RolePage
+from app.ui.wizard.scripts_page import ScriptsPage
 from app.ui.wizard.storage_page import StoragePage
 from app.ui.wizard.test_page import TestRenderPage
 from app.ui.wizard.variables_page import VariablesPage
 
-ROLE, STORAGE, BLENDER, VARIABLES, REVIEW, TEST = range(6)
+ROLE, STORAGE, BLENDER, VARIABLES, SCRIPTS, REVIEW, TEST = range(7)
 
 
 class SetupWizard(QWizard):
@@ -32,7 +33,8 @@ class SetupWizard(QWizard):
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
         self.pages = {
             ROLE: RolePage(ctx), STORAGE: StoragePage(ctx), BLENDER: BlenderPage(ctx),
-            VARIABLES: VariablesPage(ctx), REVIEW: ReviewPage(ctx), TEST: TestRenderPage(ctx),
+            VARIABLES: VariablesPage(ctx), SCRIPTS: ScriptsPage(ctx), REVIEW: ReviewPage(ctx),
+            TEST: TestRenderPage(ctx),
         }
         for page_id, page in self.pages.items():
             self.setPage(page_id, page)

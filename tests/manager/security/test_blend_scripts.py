@@ -143,3 +143,58 @@ async def test_the_submit_policy_by_default_and_per_platform(manager_factory):
     assert "F:\\farm" in policy["output_roots"]
     status, _ = await manager.request("GET", "/api/v3/tablao/submit-policy", params={"platform": "x" * 100})
     assert status == 400
+
+
+SETUP = "/api/v3/configuration/setup-assistant"
+
+
+async def test_the_setup_assistant_turns_scripts_on_with_a_submit_token(manager, tmp_path):
+    from app.manager.config import load_config
+
+    body = {"storageLocation": str(tmp_path / "shared"), "blenderExecutable": {"source": "default"}}
+    status, answer = await manager.request("POST", SETUP, json={**body, "allowBlendScripts": True,
+                                                                "submitToken": SUBMIT}, admin=True)
+    assert status == 204, answer
+    saved = load_config(manager.cfg.path)
+    assert saved.allow_blend_scripts is True and saved.submit_token == SUBMIT
+    # Applied at once, and kept when the running config is saved before the restart (as the wizard's
+    # variables are, right after the setup).
+    status, policy = await manager.request("GET", "/api/v3/tablao/submit-policy",
+                                           headers={"Authorization": f"Bearer {SUBMIT}"})
+    assert policy["blend_scripts_run"] is True
+    status, current = await manager.request("GET", "/api/v3/tablao/variables", admin=True)
+    status, _ = await manager.request("PUT", "/api/v3/tablao/variables", json=current, admin=True)
+    assert status == 200
+    saved = load_config(manager.cfg.path)
+    assert saved.allow_blend_scripts is True and saved.submit_token == SUBMIT
+
+
+@pytest.mark.parametrize("extra, words", [
+    ({"allowBlendScripts": "yes"}, "`allowBlendScripts` must be true or false"),
+    ({"submitToken": 12345678901234567}, "`submitToken` must be a string"),
+    ({"submitToken": "short"}, "16 to 200"),
+    ({"submitToken": "has spaces in the middle of it"}, "no spaces"),
+    ({"submitToken": "x" * 201}, "16 to 200"),
+    ({"submitToken": "line\nbreak-in-the-token"}, "16 to 200"),
+])
+async def test_the_setup_assistant_refuses_a_bad_scripts_choice_and_saves_nothing(manager, tmp_path, extra, words):
+    before = manager.cfg.path.read_text()
+    body = {"storageLocation": str(tmp_path / "shared"), "blenderExecutable": {"source": "default"}, **extra}
+    status, answer = await manager.request("POST", SETUP, json=body, admin=True)
+    assert status == 400 and words in answer["message"], answer
+    assert manager.cfg.path.read_text() == before
+    status, answer = await manager.request("POST", SETUP, json={**body, "submitToken": SUBMIT,
+                                                                "allowBlendScripts": True})
+    assert status == 401, "only the admin may turn scripts on"
+
+
+async def test_a_submit_token_that_cannot_work_is_refused_in_the_configuration_too(manager):
+    status, raw = await manager.request("GET", "/api/v3/configuration/file", admin=True)
+    assert status == 200
+    status, answer = await manager.request("PUT", "/api/v3/configuration/file",
+                                           json={**raw, "submit_token": "abc"}, admin=True)
+    assert status == 400 and "16 to 200" in answer["message"], answer
+    status, _ = await manager.request("PUT", "/api/v3/configuration/file",
+                                      json={**raw, "submit_token": SUBMIT, "allow_blend_scripts": True}, admin=True)
+    assert status == 204
+    assert manager.services.settings.config.submit_token == SUBMIT
