@@ -130,6 +130,23 @@ def test_a_shaman_checkout_gets_the_whole_store_its_links_point_into(tmp_path: P
     assert ("ro", str(home / "farm" / "file-store" / "stored")) in plan.mounts and not plan.notes
 
 
+def test_the_farm_storage_the_manager_names_is_readable_beside_the_blend_file(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    job = home / "farm" / "jobs" / "shot-1"
+    (job / "shots").mkdir(parents=True)
+    (job / "tex").mkdir()
+    (job / "shots" / "a.blend").write_bytes(b"BLENDER-v304")
+    spec = SandboxSpec(blendfile=str(job / "shots" / "a.blend"))
+    plan = plan_mounts(spec, _host(str(home)))
+    assert ("ro", str(job / "tex")) not in plan.mounts and ("ro", str(home / "farm")) not in plan.mounts
+    # The job's `//../tex` lies beside the blend file's folder: the farm's storage makes it readable.
+    plan = plan_mounts(dataclasses.replace(spec, farm_roots=(str(home / "farm"),)), _host(str(home)))
+    assert ("ro", str(home / "farm")) in plan.mounts
+    # A farm root that is the home folder itself opens nothing more.
+    plan = plan_mounts(dataclasses.replace(spec, farm_roots=(str(home),)), _host(str(home)))
+    assert ("ro", str(home)) not in plan.mounts and any("hidden folder" in n for n in plan.notes)
+
+
 def test_dot_folders_and_the_workers_own_folders_are_never_bound_back(tmp_path: Path) -> None:
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)

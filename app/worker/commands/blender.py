@@ -165,7 +165,8 @@ async def blender_render(ctx: CommandContext, params: Mapping[str, Any]) -> None
         ctx.check_output(output, "blender --render-output")
     if not ctx.task.blend_scripts:
         ctx.log("scripts stored in the .blend file will not run (this farm does not run them for this job)")
-    sandbox = blender_spec(argv, param_str(params, "blendfile", required=False))
+    sandbox = blender_spec(argv, param_str(params, "blendfile", required=False),
+                           farm_roots=ctx.task.output_roots or ())
     request = warm_or_cold(ctx, params, exe_path)
     if isinstance(request, WarmRequest):
         assert ctx.warm is not None

@@ -89,7 +89,8 @@ async def frames_to_video(ctx: CommandContext, params: Mapping[str, Any]) -> Non
         output = Path(param_str(params, "outputFile"))
         ctx.check_output(output, "ffmpeg outputFile")
         output.parent.mkdir(parents=True, exist_ok=True)
-        sandbox = ffmpeg_spec(argv, param_str(params, "inputGlob"), str(output))
+        sandbox = ffmpeg_spec(argv, param_str(params, "inputGlob"), str(output),
+                              farm_roots=ctx.task.output_roots or ())
         code = await ctx.run_process(argv, sandbox=sandbox)
     finally:
         if index is not None:

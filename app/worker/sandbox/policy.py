@@ -199,7 +199,7 @@ def plan_mounts(spec: SandboxSpec, host: Host) -> MountPlan:
         _read_program(planner, program)
     if spec.blendfile:
         _read_blend(planner, spec.blendfile)
-    for path in spec.readable:
+    for path in [*spec.readable, *spec.farm_roots]:
         planner.read(path)
     for path in [*spec.trusted, *host.extra_readable]:
         if os.path.exists(path):

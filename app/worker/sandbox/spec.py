@@ -14,6 +14,9 @@ scratch `/tmp`, emptied after the run: the spec carries a note saying so for the
 folder, which the sandbox hides unless the worker's `sandbox_read_paths` lists them.
 
 FFmpeg: the folder of the input glob and of other `-i` files; the output file's folder.
+
+Both: the farm's storage folders the Manager sends with the task (`farm_roots`), so a job's files
+beside its blend file stay readable when the shared storage lies in a hidden folder.
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ class SandboxSpec:
     #: The program's settings folder in the user's config folder, when it reads it (`blender`
     #: without `--factory-startup`): the task log says when the sandbox hides it.
     user_settings: str = ""
+    #: The farm's storage folders, as the Manager names them for this task (its output roots: the
+    #: shared storage and the folders mapped between platforms): readable, for a job's files beside
+    #: its blend file (`//../textures`, a copy per job's other folders).
+    farm_roots: tuple[str, ...] = ()
 
 
 def _absolute(path: str, cwd: str) -> str:
@@ -69,7 +76,8 @@ def _output_folder(pattern: str, blend_dir: str, cwd: str) -> str:
     return os.path.dirname(os.path.normpath(path))
 
 
-def blender_spec(argv: Sequence[str], blendfile: str, cwd: str | None = None) -> SandboxSpec:
+def blender_spec(argv: Sequence[str], blendfile: str, cwd: str | None = None,
+                 farm_roots: Sequence[str] = ()) -> SandboxSpec:
     """The spec for a Blender command line (`argv[0]` the resolved executable)."""
     cwd = cwd or os.getcwd()
     blend = _absolute(blendfile, cwd) if blendfile else ""
@@ -84,7 +92,8 @@ def blender_spec(argv: Sequence[str], blendfile: str, cwd: str | None = None) ->
     notes = () if writable else (NO_OUTPUT_NOTE,)
     settings = "" if "--factory-startup" in argv else "blender"
     return SandboxSpec(programs=(argv[0],), blendfile=blend, readable=tuple(dict.fromkeys(readable)),
-                       writable=tuple(dict.fromkeys(writable)), notes=notes, user_settings=settings)
+                       writable=tuple(dict.fromkeys(writable)), notes=notes, user_settings=settings,
+                       farm_roots=tuple(farm_roots))
 
 
 def glob_base(pattern: str) -> str:
@@ -99,7 +108,8 @@ def glob_base(pattern: str) -> str:
 
 
 def ffmpeg_spec(
-    argv: Sequence[str], input_glob: str, output_file: str, cwd: str | None = None
+    argv: Sequence[str], input_glob: str, output_file: str, cwd: str | None = None,
+    farm_roots: Sequence[str] = (),
 ) -> SandboxSpec:
     """The spec for an FFmpeg command line (`argv[0]` the resolved executable)."""
     cwd = cwd or os.getcwd()
@@ -108,4 +118,5 @@ def ffmpeg_spec(
         if option == "-i" and value != input_glob and not (_GLOB_CHARS & set(value)) and "://" not in value:
             readable.append(_absolute(value, cwd))
     writable = os.path.dirname(_absolute(output_file, cwd))
-    return SandboxSpec(programs=(argv[0],), readable=tuple(dict.fromkeys(readable)), writable=(writable,))
+    return SandboxSpec(programs=(argv[0],), readable=tuple(dict.fromkeys(readable)), writable=(writable,),
+                       farm_roots=tuple(farm_roots))
