@@ -6,9 +6,9 @@ manifest at the zip's root). A served copy is the carried zip with one file adde
 beside the add-on's `__init__.py`, holding `{"manager_url": "http://<host>:<port>/"}`; the add-on's
 preferences take it as the default Manager URL.
 
-Where the add-on comes from: the bundled program carries the two zips (`<bundle>/addon/`, see
-packaging/tablao.spec); a source checkout zips `addon/tablao_blender/` in memory, once. An install
-from a wheel carries none, and the Manager says where to get it.
+Where the add-on comes from: the bundled program carries the two zips in its library folder
+(`_internal/addon/`, see packaging/tablao.spec); a source checkout zips `addon/tablao_blender/` in
+memory, once. An install from a wheel carries none, and the Manager says where to get it.
 
 Bounds. The address is never text from the request: the host must parse as an IP address or a DNS
 name (letters, digits, `-`, `_`, dots; at most 253 characters) and the port as a number, and the URL
