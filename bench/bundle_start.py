@@ -4,10 +4,11 @@ Starts Xvfb, then for each program (the bundle's `tablao`, and `python -m app` f
 measures the seconds from starting the process to its window being shown (`xdotool search`): the
 setup wizard on a first launch (an empty home folder), and the dashboard of a Manager-mode computer
 (a home folder with `tablao-desktop.yaml` and a Manager config; the local Manager starts first). Each
-run is a fresh process in a fresh home folder; the disk cache is whatever earlier runs left (the
-first row of each kind is the coldest).
+run is a fresh process in a fresh home folder. `--cold` (root) empties the kernel's page cache before
+each run, so every file is read from disk as after a reboot; without it the disk cache is whatever
+earlier runs left.
 
-    python packaging/build.py --no-deb && .venv/bin/python bench/bundle_start.py [--runs 1]
+    python packaging/build.py --no-deb && .venv/bin/python bench/bundle_start.py [--runs 1] [--cold]
     .venv/bin/python bench/bundle_start.py --bundle path/to/tablao-0.1.0
 """
 
@@ -87,6 +88,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, default=ROOT / "build" / "stage" / f"tablao-{VERSION}")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--cold", action="store_true", help="drop the page cache before each run (root)")
     args = parser.parse_args()
     if not (args.bundle / "tablao").is_file():
         print(f"no bundle at {args.bundle}: run `python packaging/build.py --no-deb` first", file=sys.stderr)
@@ -106,13 +108,16 @@ def main() -> int:
                     for name, (argv, extra, cwd) in programs.items():
                         home = _home(kind, Path(tmp))
                         env = {**base, **extra, "HOME": str(home), "DISPLAY": display}
+                        if args.cold:
+                            os.sync()
+                            Path("/proc/sys/vm/drop_caches").write_text("3\n")
                         seconds = time_to_window(argv, env, cwd, kind, display)
                         results.setdefault((name, kind), []).append(seconds)
                         print(f"{name:7s} {kind:9s} {seconds:6.2f} s", flush=True)
     finally:
         xvfb.terminate()
         xvfb.wait()
-    print("\nfirst run, seconds to the window (bundle / venv):")
+    print(f"\nfirst run{' (page cache dropped before each)' if args.cold else ''}, seconds to the window:")
     for kind in WINDOWS:
         b, v = results[("bundle", kind)][0], results[("venv", kind)][0]
         print(f"  {kind:9s} bundle {b:5.2f}  venv {v:5.2f}  ratio {b / v:4.2f}")
