@@ -122,7 +122,8 @@ class RunningManager:
         return {ADMIN_TOKEN_HEADER: self.services.admin_token}
 
     async def request(self, method: str, path: str, *, admin: bool = False, **kwargs) -> tuple[int, object]:
-        """Send a request and return (status, parsed JSON or text or None); `admin` adds the admin token."""
+        """Send a request and return (status, parsed JSON, text, bytes for binary types, or None); `admin`
+        adds the admin token."""
         assert self.session is not None
         if admin:
             kwargs["headers"] = {**self.admin_headers, **(kwargs.get("headers") or {})}
@@ -131,6 +132,8 @@ class RunningManager:
                 return resp.status, None
             if resp.content_type == "application/json":
                 return resp.status, await resp.json()
+            if resp.content_type.startswith(("application/zip", "application/octet-stream", "image/")):
+                return resp.status, await resp.read()
             return resp.status, await resp.text()
 
 

@@ -1,13 +1,34 @@
 """The add-on's preferences: the Manager URL (typed, or found on the network), the token sent with every
 request (the Manager's access token, or the submit token a farm's admin hands out so the scripts in an
-artist's .blend files may run), and the connection check."""
+artist's .blend files may run), and the connection check.
+
+A copy of the add-on downloaded from a Manager (`/tablao-addon.zip`) carries `manager.json` beside this
+file, naming the address it was downloaded from: that is the Manager URL's default.
+"""
 
 from __future__ import annotations
+
+import json
+import os
 
 import bpy
 
 from . import finder
 from .state import STATE
+
+DEFAULT_MANAGER_URL = "http://localhost:8080/"
+
+
+def default_manager_url(folder: str = os.path.dirname(__file__)) -> str:
+    """The Manager this copy was downloaded from (manager.json), else localhost."""
+    try:
+        with open(os.path.join(folder, "manager.json"), encoding="utf-8") as f:
+            url = json.load(f).get("manager_url")
+    except (OSError, ValueError, AttributeError):
+        return DEFAULT_MANAGER_URL
+    if isinstance(url, str) and url.startswith(("http://", "https://")) and len(url) <= 300 and url.isprintable():
+        return url
+    return DEFAULT_MANAGER_URL
 
 
 def addon_prefs(context: bpy.types.Context | None = None) -> "TABLAO_AddonPreferences":
@@ -27,7 +48,7 @@ class TABLAO_AddonPreferences(bpy.types.AddonPreferences):
     manager_url: bpy.props.StringProperty(  # type: ignore[valid-type]
         name="Manager URL",
         description="Address of the Tablao (or Flamenco v3) Manager, e.g. http://farm.local:8080/",
-        default="http://localhost:8080/",
+        default=default_manager_url(),
     )
     access_token: bpy.props.StringProperty(  # type: ignore[valid-type]
         name="Access or Submit Token",

@@ -9,6 +9,7 @@ failures are `ManagerUnreachable`, `HttpError` (with the Manager's own `{code, m
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterable
 from typing import Any, TypeVar
@@ -55,6 +56,7 @@ from app.api.transport import (
     SHAMAN_CAN_DEFER_HEADER,
     SHAMAN_FILENAME_HEADER,
     TABLAO_PREFIX,
+    Reply,
     Transport,
 )
 from app.api.workers import Worker, WorkerSleepSchedule, WorkerSummary, WorkerTag
@@ -63,6 +65,8 @@ _log = logging.getLogger(__name__)
 M = TypeVar("M")
 
 V3, T = API_PREFIX, TABLAO_PREFIX
+#: The most a downloaded Blender add-on may weigh (a Manager serves about 150 KB).
+MAX_ADDON_BYTES = 32 * 1024 * 1024
 
 __all__ = ["ContractError", "ManagerClient", "ManagerUnreachable"]
 
@@ -267,6 +271,31 @@ class ManagerClient:
             async with self.transport.session.get(self.base_url + path, headers=self.transport.headers(),
                                                   timeout=self.transport.timeout(60.0)) as resp:
                 return await resp.read() if resp.status == 200 else None
+        except (TimeoutError, OSError, aiohttp.ClientError) as exc:
+            raise ManagerUnreachable(f"cannot reach the Manager at {self.base_url}: {exc}") from exc
+
+    async def blender_addon(self, kind: str = "addon") -> bytes:
+        """The Manager's Blender add-on zip with its address filled in: `addon` (Blender 3.x and 4.x,
+        installed as a legacy add-on) or `extension` (Blender 4.2+)."""
+        if kind not in ("addon", "extension"):
+            raise ValueError(kind)
+        path = f"/tablao-{kind}.zip"
+        try:
+            async with self.transport.session.get(self.base_url + path, headers=self.transport.headers(),
+                                                  timeout=self.transport.timeout(120.0)) as resp:
+                if resp.status != 200:
+                    raw = await resp.content.read(64 * 1024)
+                    try:
+                        body: Any = json.loads(raw)
+                    except ValueError:
+                        body = raw.decode("utf-8", "replace")
+                    raise Reply(resp.status, body, resp.headers).error()
+                data = bytearray()
+                async for chunk in resp.content.iter_chunked(64 * 1024):
+                    data += chunk
+                    if len(data) > MAX_ADDON_BYTES:
+                        raise ContractError(f"GET {path}: the add-on is larger than {MAX_ADDON_BYTES} bytes")
+                return bytes(data)
         except (TimeoutError, OSError, aiohttp.ClientError) as exc:
             raise ManagerUnreachable(f"cannot reach the Manager at {self.base_url}: {exc}") from exc
 

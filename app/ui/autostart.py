@@ -38,6 +38,8 @@ def supported(platform: str | None = None) -> str:
 
 def command(platform: str | None = None) -> list[str]:
     exe = Path(sys.executable)
+    if getattr(sys, "frozen", False):  # the bundled program is `tablao` itself, not a Python
+        return [str(exe), "worker"]
     if (platform or sys.platform) == "win32" and exe.name.lower() == "python.exe":
         windowless = exe.with_name("pythonw.exe")  # no console window at every login
         if windowless.exists():

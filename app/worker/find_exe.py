@@ -1,7 +1,8 @@
 """Finding the programs commands run (Blender, FFmpeg, anything named by `exec`).
 
 The Manager has already expanded variables such as `{blender}`; what arrives is either a path or a
-bare name. A bare `blender`/`ffmpeg` uses the worker's configured executable if set, else PATH.
+bare name. A bare `blender`/`ffmpeg` uses the worker's configured executable if set; a bare `ffmpeg`
+then the one the bundled program carries (app.worker.bundled_ffmpeg); else PATH.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 import os
 import shutil
 
+from app.worker.bundled_ffmpeg import bundled_ffmpeg
 from app.worker.commands.base import CommandError
 from app.worker.config import WorkerConfig
 
@@ -38,6 +40,9 @@ def resolve_executable(exe: str, config: WorkerConfig) -> str:
     configured = {"blender": config.blender_exe, "ffmpeg": config.ffmpeg_exe}.get(name, "")
     if configured:
         return configured
+    if name == "ffmpeg" and (bundled := bundled_ffmpeg()):
+        _log.debug("resolved %s to the bundled %s", exe, bundled)
+        return bundled
     found = shutil.which(exe)
     if found is None:
         hint = _CONFIG_HINT.get(name)

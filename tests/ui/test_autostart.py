@@ -94,3 +94,13 @@ def test_the_run_value_on_windows():
 
 def test_other_systems_say_why():
     assert "not supported on sunos5" in autostart.supported("sunos5")
+
+
+def test_the_bundled_program_starts_itself_as_the_worker(monkeypatch):
+    """In the bundle sys.executable is `tablao` itself: `-m app` would be taken for a role and refused."""
+    import sys
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", "/opt/tablao/tablao")
+    assert autostart.command("linux") == ["/opt/tablao/tablao", "worker"]
+    assert "Exec=/opt/tablao/tablao worker" in autostart.entry()

@@ -9,7 +9,10 @@ Every route of the Manager is in `ROUTE_ACCESS`, keyed by method and path templa
 - `WORKER`: the worker API. Its handlers check worker credentials (HTTP Basic); stock workers send
   no access token, so these are not behind it.
 - `OPEN`: submitting and watching (what the stock Flamenco add-on and a dashboard use): open on the
-  LAN, behind the `access_token` when one is configured. `/job-files/` (task logs) is here.
+  LAN, behind the `access_token` when one is configured. `/job-files/` (task logs) is here, and the
+  Blender add-on download: it holds nothing secret (the Manager's address), but it is only of use to
+  someone who may submit, and a Manager with an access token is one that does not tell strangers
+  what it is.
 - `ADMIN`: administering (configuration, variables, setup checks, worker actions, job deletion, worker
   tags): behind the access token and also the Manager's admin token, or a request from the Manager's
   own machine when `trust_local_requests` is on (off by default) and no proxy header says it was
@@ -139,6 +142,8 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("POST", f"{V3}/tablao/storage-check"): _A,
     ("GET", f"{V3}/tablao/tasks/{{task_id}}/log"): _O,
     ("POST", f"{V3}/tablao/worker/prove"): _P,
+    ("GET", "/tablao-addon.zip"): _O,
+    ("GET", "/tablao-extension.zip"): _O,
     # the API document and explorer
     ("GET", f"{V3}/openapi3.json"): _P,
     ("GET", f"{V3}/openapi.yaml"): _P,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.api.headers import API_PREFIX
-from app.manager.web.handlers import events_ws, jobs, meta, tasks, upnp, worker_api, worker_mgt
+from app.manager.web.handlers import addon, events_ws, jobs, meta, tasks, upnp, worker_api, worker_mgt
 
 V3 = API_PREFIX
 
@@ -80,3 +80,6 @@ def add_routes(app: web.Application) -> None:
     r.add_post(f"{V3}/tablao/storage-check", meta.tablao_storage_check)
     r.add_get(f"{V3}/tablao/tasks/{{task_id}}/log", tasks.fetch_whole_log)
     r.add_post(f"{V3}/tablao/worker/prove", worker_api.prove_manager)
+    # the Blender add-on, with this Manager's address filled in
+    r.add_get("/tablao-addon.zip", addon.get_addon)
+    r.add_get("/tablao-extension.zip", addon.get_extension)

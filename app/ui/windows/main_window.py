@@ -129,6 +129,11 @@ class MainWindow(QMainWindow):
         wizard = QAction("Setup wizard…", self)
         wizard.triggered.connect(self.wizard_requested.emit)
         mode.addAction(wizard)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.addon_action = QAction("Get the Blender add-on…", self)
+        self.addon_action.setToolTip("Save the Manager's Blender add-on, with its address filled in")
+        self.addon_action.triggered.connect(self._save_addon)
+        help_menu.addAction(self.addon_action)
 
     def _tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.settings_view and not self.settings_view.raw:
@@ -170,6 +175,13 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage("Admin token saved; try the action again.", 10000)
         finally:
             self._asking_token = False
+
+    @asyncSlot()
+    async def _save_addon(self) -> None:
+        """Ask where to save the Manager's add-on zip, then download and write it off the UI thread."""
+        from app.ui.addon_download import ask_and_save_addon
+
+        await ask_and_save_addon(self, self.dashboard)
 
     # --- submitting and showing jobs ---------------------------------------------------------------
     def open_submit_dialog(self, blendfile: Path | None = None):

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from app.worker.bundled_ffmpeg import bundled_ffmpeg
 from app.worker.config import WorkerConfig, default_config_path
 from app.worker.sandbox import bwrap
 from app.worker.sandbox.policy import Host, SandboxRefused, host_folders, plan_mounts
@@ -131,7 +132,7 @@ class Sandbox:
             hidden=HIDDEN_FOLDERS,
             private=host_folders([data_dir, config_dir]),
             program_folders=host_folders(os.environ.get("PATH", "").split(os.pathsep)),
-            configured_programs=(cfg.blender_exe, cfg.ffmpeg_exe),
+            configured_programs=(cfg.blender_exe, cfg.ffmpeg_exe, bundled_ffmpeg() or ""),
             python=sys.executable,
             python_prefixes=host_folders([sys.prefix, sys.base_prefix]),
             extra_readable=host_folders(cfg.sandbox_read_paths),

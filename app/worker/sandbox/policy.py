@@ -14,8 +14,8 @@ chooses these paths:
 - A folder to write into must not be or hold a hidden folder, lie below a dot-folder of one, or
   lie in a system folder (`/etc`, `/usr`, ...) or a folder holding programs (on PATH, or the
   program run): the task fails, saying so, rather than run with that folder writable.
-- Programs the worker's owner chose (`blender_exe`, `ffmpeg_exe`, found on PATH), the worker's own
-  files and the `sandbox_read_paths` setting are bound back without those checks.
+- Programs the worker's owner chose (`blender_exe`, `ffmpeg_exe`, found on PATH, the FFmpeg the
+  bundled program carries), the worker's own files and the `sandbox_read_paths` setting are bound back without those checks.
 
 Refused reads become task-log notes (the program then fails on the missing file); a refused write
 raises `SandboxRefused`.
@@ -61,7 +61,8 @@ class Host:
     private: tuple[str, ...] = ()
     #: Folders holding programs (PATH); with the system folders, never writable.
     program_folders: tuple[str, ...] = ()
-    #: Programs the worker's owner configured; with anything on PATH, trusted to read.
+    #: Programs the worker's owner configured (and the bundle's FFmpeg); with anything on PATH,
+    #: trusted to read.
     configured_programs: tuple[str, ...] = ()
     #: The worker's own Python and its installation folders: trusted as a program (test doubles
     #: of Blender run on it).
