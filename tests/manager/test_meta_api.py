@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pathlib
 
+import pytest
+
 import app
 
 
@@ -160,6 +162,20 @@ async def test_wrong_method_and_unknown_path_get_json_errors(manager):
     assert status == 404 and "/api/v3/no-such-thing" in body["message"]
     status, _ = await manager.request("GET", "/api/v3/version")  # and the Manager keeps serving
     assert status == 200
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("OPTIONS", "/api/v3/jobs/check", "POST"),  # not also the GET and DELETE of /api/v3/jobs/{job_id}
+    ("PUT", "/api/v3/jobs/last-rendered", "GET,HEAD"),
+    ("PATCH", "/api/v3/jobs/mass-delete", "DELETE"),
+    ("OPTIONS", "/api/v3/jobs/types", "GET,HEAD"),
+    ("PUT", "/api/v3/jobs/0c6b5e22-4b0c-4c2e-9d0e-3c1d2a9e0f11", "DELETE,GET,HEAD"),
+])
+async def test_a_405_allows_only_the_methods_of_the_path_it_names(manager, method, path, allowed):
+    async with manager.session.request(method, path, headers=manager.admin_headers) as resp:
+        body = await resp.json()
+        assert resp.status == 405 and resp.headers["Allow"] == allowed, (resp.headers, body)
+        assert body["message"] == f"{method} is not allowed on {path}; allowed: {allowed.replace(',', ', ')}"
 
 
 async def test_a_plain_get_on_the_event_stream_says_it_is_a_websocket(manager):
