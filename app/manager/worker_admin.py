@@ -111,7 +111,9 @@ def _tag_fields(body: dict[str, Any]) -> tuple[str, str]:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("a worker tag needs a non-empty `name`")
-    return check_text(name, "name", SHORT_MAX).strip(), text_field(body, "description", TEXT_MAX)
+    # An absent description is empty; `null` is not a string (Flamenco's document and validator agree).
+    description = check_text(body["description"], "description", TEXT_MAX) if "description" in body else ""
+    return check_text(name, "name", SHORT_MAX).strip(), description
 
 
 def _delete_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMachine, worker_uuid: str) -> None:

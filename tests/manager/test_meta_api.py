@@ -53,6 +53,16 @@ async def test_shared_storage_check(manager, tmp_path):
     assert status == 200 and body["is_usable"] is False and body["cause"]
 
 
+async def test_shared_storage_check_body_needs_its_path(manager):
+    # No body is the empty path, as in Flamenco; a body is a `PathCheckInput`, whose `path` is required.
+    status, body = await manager.request("POST", "/api/v3/configuration/check/shared-storage", admin=True)
+    assert status == 200 and body["is_usable"] is False
+    for sent in ({}, {"path": None}, {"folder": "/tmp"}):
+        status, body = await manager.request("POST", "/api/v3/configuration/check/shared-storage",
+                                             json=sent, admin=True)
+        assert status == 400 and "`path` is required" in body["message"], (sent, body)
+
+
 async def test_storage_check_refuses_the_managers_own_folders(manager, tmp_path):
     program = pathlib.Path(app.__file__).resolve().parent.parent
     for own in (tmp_path, manager.cfg.storage_dir, program):  # config folder, its storage, the program
@@ -61,6 +71,15 @@ async def test_storage_check_refuses_the_managers_own_folders(manager, tmp_path)
             status, body = await manager.request("POST", path, json={"path": str(own)}, admin=True)
             assert status == 200 and body["is_usable"] is False, (own, body)
             assert "Manager's own folder" in body["cause"]
+
+
+async def test_variables_edit_needs_the_variables_key_and_keeps_old(manager):
+    # A bare mapping used to be taken as the variables; `{}` then erased them all.
+    for sent in ({}, {"blender": {"values": [{"platform": "all", "value": "/bin/sh"}]}}, {"variables": None}):
+        status, body = await manager.request("PUT", "/api/v3/tablao/variables", json=sent, admin=True)
+        assert status == 400 and "`variables` is required" in body["message"], (sent, body)
+    status, body = await manager.request("GET", "/api/v3/configuration/variables/workers/linux")
+    assert body["blender"]["value"] == "blender"
 
 
 async def test_job_types_listed_with_etags(manager):

@@ -121,12 +121,17 @@ async def test_requirement_paths_are_validated(client: TestClient, path: str) ->
     assert resp.status == 400 and ("file path" in body["message"] or "surrogate" in body["message"]), body
 
 
-async def test_requirements_without_paths_are_still_fine(client: TestClient) -> None:
+async def test_requirements_need_a_path_for_each_file(client: TestClient) -> None:
+    # As Flamenco's document (and its request validator): a `ShamanFileSpec` has a path.
     key = key_of(DATA)
     for entry in ({"sha": key.sha, "size": key.size}, {"sha": key.sha, "size": key.size, "path": ""},
-                  {"sha": key.sha, "size": key.size, "path": "textures/wood.png"}):
+                  {"sha": key.sha, "size": key.size, "path": None}):
         resp = await client.post(REQUIREMENTS_PATH, json={"files": [entry]})
-        assert resp.status == 200, await resp.text()
+        body = await resp.json()
+        assert resp.status == 400 and "'path'" in body["message"], (entry, body)
+    resp = await client.post(REQUIREMENTS_PATH, json={"files": [{"sha": key.sha, "size": key.size,
+                                                                 "path": "textures/wood.png"}]})
+    assert resp.status == 200, await resp.text()
 
 
 async def test_checkout_records_survive_a_restart(client: TestClient, make_shaman: Callable[..., Shaman]) -> None:
