@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import re
 import time
 import uuid as uuidlib
 from collections.abc import Sequence
@@ -54,6 +55,7 @@ MAX_WAIT_S = 60.0
 # queue. A cloud burst then costs the running workers' task updates one short turn, not a place
 # behind hundreds of sign-ups (bench/scale.py --burst).
 SIGN_UPS_AT_ONCE = 4
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @dataclass
@@ -112,7 +114,7 @@ class WorkerSessions:
     def prove(self, body: dict[str, Any], host: str) -> dict[str, str]:
         """The answer to a worker's challenge: the proof for its nonce and the Host it was sent to."""
         worker_uuid, nonce = body.get("worker_id"), body.get("nonce")
-        if not isinstance(worker_uuid, str) or not 0 < len(worker_uuid) <= SHORT_MAX:
+        if not isinstance(worker_uuid, str) or not _UUID.fullmatch(worker_uuid):
             raise BadRequest("`worker_id` must be the uuid the worker got when it registered")
         if not valid_nonce(nonce):
             raise BadRequest(f"`nonce` must be {NONCE_CHARS} lowercase hexadecimal characters, new for "

@@ -15,6 +15,7 @@ from app.api.errors import BadRequest
 from app.shaman.paths import validate_relative_path
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+MAX_FILE_SIZE = 2**63 - 1  # Flamenco's sizes are 64-bit integers; the document says so too
 
 
 class FileStatus(StrEnum):
@@ -63,11 +64,13 @@ def parse_size(value: Any) -> int:
     if isinstance(value, bool):  # bool is an int subclass; `true` is not a size
         raise BadRequest("file size must be a non-negative integer")
     if isinstance(value, str):
-        if not value.isascii() or not value.isdigit() or len(value) > 19:
+        if not value.isascii() or not value.isdigit():
             raise BadRequest(f"file size {value[:40]!r} is not a non-negative integer")
-        value = int(value)
+        value = int(value) if len(value) <= 19 else MAX_FILE_SIZE + 1
     if not isinstance(value, int) or value < 0:
         raise BadRequest("file size must be a non-negative integer")
+    if value > MAX_FILE_SIZE:
+        raise BadRequest(f"file size must be at most {MAX_FILE_SIZE} bytes (a 64-bit integer)")
     return value
 
 

@@ -78,6 +78,12 @@ async def test_variables_edit_needs_the_variables_key_and_keeps_old(manager):
     for sent in ({}, {"blender": {"values": [{"platform": "all", "value": "/bin/sh"}]}}, {"variables": None}):
         status, body = await manager.request("PUT", "/api/v3/tablao/variables", json=sent, admin=True)
         assert status == 400 and "`variables` is required" in body["message"], (sent, body)
+    # Typed as the document says (the YAML file may say `value: 8`; JSON says "8").
+    for value, words in (({"platform": "all", "value": 8}, "value must be a string, not 8"),
+                         ({"platform": "all", "value": "x", "audience": None}, "audience must be one of")):
+        status, body = await manager.request("PUT", "/api/v3/tablao/variables", admin=True,
+                                             json={"variables": {"blender": {"values": [value]}}})
+        assert status == 400 and words in body["message"] and "blender" in body["message"], body
     status, body = await manager.request("GET", "/api/v3/configuration/variables/workers/linux")
     assert body["blender"]["value"] == "blender"
 
@@ -195,6 +201,13 @@ async def test_a_405_allows_only_the_methods_of_the_path_it_names(manager, metho
         body = await resp.json()
         assert resp.status == 405 and resp.headers["Allow"] == allowed, (resp.headers, body)
         assert body["message"] == f"{method} is not allowed on {path}; allowed: {allowed.replace(',', ', ')}"
+
+
+async def test_a_method_with_no_route_is_405_whatever_body_it_carries(manager):
+    # The body's type is only checked on routes that read it: a 415 here would hide the 405.
+    path = "/api/v3/worker/task/0c6b5e22-4b0c-4c2e-9d0e-3c1d2a9e0f11/output-produced"
+    async with manager.session.put(path, data=b"\xff\xd8\xff", headers={"Content-Type": "image/jpeg"}) as resp:
+        assert resp.status == 405 and resp.headers["Allow"] == "POST", await resp.text()
 
 
 async def test_a_plain_get_on_the_event_stream_says_it_is_a_websocket(manager):

@@ -105,7 +105,7 @@ async def test_a_refused_checkout_keeps_folders_that_were_there(client: TestClie
     assert await upload(client, DATA) == 204
     assert (await post_checkout(client, "proj/a", ["f"]))[0] == 200
     status, body = await post_checkout(client, "proj/a/inner/job", ["f"])  # inside another checkout
-    assert status == 400 and "inside the existing checkout 'proj/a'" in body["message"]
+    assert status == 409 and "inside the existing checkout 'proj/a'" in body["message"]
     assert tree(shaman.checkouts.root) == ["proj", "proj/a", "proj/a/f"]
 
 
@@ -119,6 +119,18 @@ async def test_requirement_paths_are_validated(client: TestClient, path: str) ->
     body = await resp.json()
     # A lone surrogate is refused by the JSON reader itself, before any path is looked at.
     assert resp.status == 400 and ("file path" in body["message"] or "surrogate" in body["message"]), body
+
+
+async def test_file_sizes_are_64_bit_integers(client: TestClient) -> None:
+    # The document's maximum, as Flamenco's Go integers: one more is a 400, not a number too big to use.
+    largest, sha = 2**63 - 1, key_of(DATA).sha
+    resp = await client.get(f"/api/v3/shaman/files/{sha}/{largest}")
+    assert resp.status == 200 and (await resp.json())["status"] == "unknown"
+    for size in (str(largest + 1), "9" * 40):
+        resp = await client.get(f"/api/v3/shaman/files/{sha}/{size}")
+        assert resp.status == 400 and "file size" in (await resp.json())["message"], size
+    resp = await client.post(REQUIREMENTS_PATH, json={"files": [{"sha": sha, "size": largest + 1, "path": "a"}]})
+    assert resp.status == 400 and "at most 9223372036854775807" in (await resp.json())["message"]
 
 
 async def test_requirements_need_a_path_for_each_file(client: TestClient) -> None:

@@ -116,6 +116,9 @@ async def test_tag_update_and_worker_tags_check_types(manager):
     status, answer = await manager.request("PUT", f"/api/v3/worker-mgt/tag/{tag['id']}",
                                            json={"name": "gpu", "description": None}, admin=True)
     assert status == 400 and "`description` must be a string, not null" in answer["message"]
+    status, answer = await manager.request("PUT", f"/api/v3/worker-mgt/tag/{tag['id']}",
+                                           json={"name": "gpu", "id": {}}, admin=True)
+    assert status == 400 and "`id` must be a string, not an object" in answer["message"]
     worker = await HttpWorker(manager.url, name="w").register_and_sign_on()
     try:
         path = f"/api/v3/worker-mgt/workers/{worker.uuid}/settags"
