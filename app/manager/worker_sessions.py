@@ -126,9 +126,14 @@ class WorkerSessions:
         return {"proof": self.keys.prove(worker_uuid, nonce, host)}
 
     async def sign_on(self, ident: WorkerIdentity, body: dict[str, Any], address: str) -> str:
+        if body.get("software_version") is None:
+            raise BadRequest("`software_version` is required: the worker's version, as text")
+        can_restart = body.get("can_restart", False)
+        if not isinstance(can_restart, bool):
+            raise BadRequest(f"`can_restart` must be true or false, not {describe(can_restart)}")
         fields = {"name": _req_str(body, "name"), "supported_task_types": _task_types(body),
-                  "software": text_field(body, "software_version", SHORT_MAX),
-                  "can_restart": bool(body.get("can_restart", False)), "address": address}
+                  "software": check_text(body["software_version"], "software_version", SHORT_MAX),
+                  "can_restart": can_restart, "address": address}
         async with self._sign_ups:
             return await self.machine.run_quick(_sign_on_sync, self.statuses, ident.id, fields, self._local_now())
 
