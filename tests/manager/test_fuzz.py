@@ -31,8 +31,10 @@ from pathlib import Path
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import FailureGroup
 
 from app.manager.web.openapi import load_spec, spec_to_json
 from tests.conftest import RunningManager, echo_job, make_config
@@ -146,8 +148,26 @@ def test_every_check_on_linked_operations(served: tuple[str, dict[str, str], dic
     tag's into its deletion), so the checks that need state run too: a deleted resource is gone,
     a created one can be fetched."""
 
+    found: list[str] = []
+
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
         def get_call_kwargs(self, case):
             return {"base_url": served[0], "headers": _headers(case.path, served), "timeout": 30}
 
-    Workflow.run(settings=settings(SETTINGS, max_examples=max(2, MAX_EXAMPLES // 2), stateful_step_count=6))
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            # Collected, not raised: Hypothesis would replay the failing chain to report it, and a
+            # replay against a Manager whose state has moved on draws differently (see below).
+            try:
+                super().validate_response(response, case, additional_checks, **kwargs)
+            except FailureGroup as failures:
+                found.append(str(failures))
+
+    try:
+        Workflow.run(settings=settings(SETTINGS, max_examples=max(2, MAX_EXAMPLES // 2), stateful_step_count=6,
+                                       phases=[Phase.generate]))
+    except FlakyStrategyDefinition:
+        # Which step may come next depends on the Manager's answers (the ids it has handed out), so
+        # Hypothesis can find a chain drawn differently from an earlier one and stop there, as the
+        # schemathesis CLI does; every step up to that point was checked.
+        pass
+    assert not found, "\n\n".join(found)
