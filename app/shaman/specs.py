@@ -74,20 +74,23 @@ def parse_size(value: Any) -> int:
     return value
 
 
-def parse_file_spec(obj: Any) -> FileSpec:
-    """Parse one `ShamanFileSpec` JSON object: `sha`, `size` and `path` are all required, in a
-    requirements request too (as in Flamenco's document, whose validator refuses a file without)."""
+def parse_file_spec(obj: Any, *, require_path: bool = True) -> FileSpec:
+    """Parse one `ShamanFileSpec` JSON object. A file of a requirements request may leave out its
+    `path` (`require_path=False`): the question is which contents the store lacks, and Flamenco's
+    own example asks it without paths, as Tablao's add-on does. A path that is given is checked."""
     if not isinstance(obj, dict):
         raise BadRequest("each file must be an object with sha, size and path")
-    path = obj.get("path")
-    if not isinstance(path, str) or not path:
-        raise BadRequest("each file needs a non-empty string 'path': where it goes in the checkout")
-    validate_relative_path(path, "file path")
+    path = ""
+    if require_path or "path" in obj:
+        path = obj.get("path")
+        if not isinstance(path, str) or not path:
+            raise BadRequest("each file needs a non-empty string 'path': where it goes in the checkout")
+        validate_relative_path(path, "file path")
     return FileSpec(parse_checksum(obj.get("sha")), parse_size(obj.get("size")), path)
 
 
-def parse_file_list(body: Any) -> list[FileSpec]:
+def parse_file_list(body: Any, *, require_path: bool = True) -> list[FileSpec]:
     """Parse the `files` array of a requirements or checkout request body."""
     if not isinstance(body, dict) or not isinstance(body.get("files"), list):
         raise BadRequest("request body must be an object with a 'files' array")
-    return [parse_file_spec(item) for item in body["files"]]
+    return [parse_file_spec(item, require_path=require_path) for item in body["files"]]

@@ -78,7 +78,7 @@ def _endpoint(get_store: Callable[[], Shaman | None], handler: _Handler) -> _End
 
 
 async def _requirements(request: web.Request, shaman: Shaman) -> web.StreamResponse:
-    files = parse_file_list(await _read_json(request))
+    files = parse_file_list(await _read_json(request), require_path=False)
     missing = await shaman.requirements(files)
     return web.json_response(
         {"files": [{**spec.to_json(), "status": status.value} for spec, status in missing]}

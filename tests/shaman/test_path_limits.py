@@ -133,17 +133,19 @@ async def test_file_sizes_are_64_bit_integers(client: TestClient) -> None:
     assert resp.status == 400 and "at most 9223372036854775807" in (await resp.json())["message"]
 
 
-async def test_requirements_need_a_path_for_each_file(client: TestClient) -> None:
-    # As Flamenco's document (and its request validator): a `ShamanFileSpec` has a path.
+async def test_requirements_may_leave_out_paths_but_not_give_empty_ones(client: TestClient) -> None:
+    # Which contents the store lacks needs no path (Flamenco's example and Tablao's add-on ask so);
+    # a path that is given is a real one, as the document says.
     key = key_of(DATA)
-    for entry in ({"sha": key.sha, "size": key.size}, {"sha": key.sha, "size": key.size, "path": ""},
-                  {"sha": key.sha, "size": key.size, "path": None}):
+    for entry in ({"sha": key.sha, "size": key.size}, {"sha": key.sha, "size": key.size, "path": "textures/wood.png"}):
+        resp = await client.post(REQUIREMENTS_PATH, json={"files": [entry]})
+        assert resp.status == 200, await resp.text()
+    for entry in ({"sha": key.sha, "size": key.size, "path": ""}, {"sha": key.sha, "size": key.size, "path": None}):
         resp = await client.post(REQUIREMENTS_PATH, json={"files": [entry]})
         body = await resp.json()
         assert resp.status == 400 and "'path'" in body["message"], (entry, body)
-    resp = await client.post(REQUIREMENTS_PATH, json={"files": [{"sha": key.sha, "size": key.size,
-                                                                 "path": "textures/wood.png"}]})
-    assert resp.status == 200, await resp.text()
+    resp = await client.post(CHECKOUT_PATH, json={"files": [{"sha": key.sha, "size": key.size}], "checkoutPath": "x"})
+    assert resp.status == 400 and "'path'" in (await resp.json())["message"]  # a checkout needs them
 
 
 async def test_checkout_records_survive_a_restart(client: TestClient, make_shaman: Callable[..., Shaman]) -> None:
