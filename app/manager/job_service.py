@@ -203,7 +203,7 @@ def validate_submitted_job(body: Any) -> dict[str, Any]:
         out[key] = value
     if any(not isinstance(v, str) for v in out["metadata"].values()):
         raise BadRequest("`metadata` values must be strings")
-    initial = body.get("initial_status") or J.QUEUED.value
+    initial = body.get("initial_status", J.QUEUED.value)  # absent: queued; null or "" is not a status
     if initial not in INITIAL_STATUSES:
         raise BadRequest(f"`initial_status` must be one of {', '.join(INITIAL_STATUSES)}")
     out["initial_status"] = initial

@@ -60,7 +60,7 @@ class SettingsService:
 
     async def update_variables(self, definitions: dict[str, Any]) -> None:
         """Validate and apply new variables, then save them to the config file."""
-        self.variables.update_from_api(definitions)  # raises InvalidVariables (400) first
+        self.variables.update_from_api(definitions, strict=True)  # raises InvalidVariables (400) first
         self.config.variables = self.variables.to_yaml_dict()
         await self._save(self.config)
         self._announce()

@@ -128,11 +128,13 @@ def parse_variable(name: str, definition: Any) -> Variable:
     return variable
 
 
-def parse_variables(definitions: Mapping[str, Any] | None) -> dict[str, Variable]:
+def parse_variables(definitions: Mapping[str, Any] | None, *, strict: bool = False) -> dict[str, Variable]:
     """Build all variables, reporting every problem at once.
 
     A variable named `jobs` is dropped with a warning: that name belongs to the
-    implicit job-storage variable.
+    implicit job-storage variable. `strict` is for JSON from the API, typed as
+    its document says: a value must be a string (in YAML `value: 8` is the text
+    "8") and an audience, when given, is not null.
     """
     if definitions is None:
         return {}
@@ -144,7 +146,7 @@ def parse_variables(definitions: Mapping[str, Any] | None) -> dict[str, Variable
         if name == JOBS_VARIABLE:
             _log.warning('dropping variable "jobs": the name is reserved for the job storage path')
             continue
-        variable = _parse_variable(str(name), definition, problems)
+        variable = _parse_variable(str(name), definition, problems, strict)
         if variable is not None:
             result[variable.name] = variable
     if problems:
@@ -162,7 +164,7 @@ def validate_variables(definitions: Mapping[str, Any] | None) -> list[str]:
     return []
 
 
-def _parse_variable(name: str, definition: Any, problems: list[str]) -> Variable | None:
+def _parse_variable(name: str, definition: Any, problems: list[str], strict: bool = False) -> Variable | None:
     where = f'variable "{name}"'
     if not _NAME_RE.match(name):
         problems.append(f"{where}: bad name; {_NAME_HELP}")
@@ -180,20 +182,28 @@ def _parse_variable(name: str, definition: Any, problems: list[str]) -> Variable
         return None
     count = len(problems)
     values = [
-        _parse_value(f"{where}, value #{i}", raw, is_twoway, problems) for i, raw in enumerate(raw_values, 1)
+        _parse_value(f"{where}, value #{i}", raw, is_twoway, problems, strict)
+        for i, raw in enumerate(raw_values, 1)
     ]
     if len(problems) > count:
         return None
     return Variable(name, is_twoway, tuple(v for v in values if v is not None))
 
 
-def _parse_value(where: str, raw: Any, is_twoway: bool, problems: list[str]) -> VariableValue | None:
+def _parse_value(where: str, raw: Any, is_twoway: bool, problems: list[str],
+                 strict: bool = False) -> VariableValue | None:
     if not isinstance(raw, Mapping):
         problems.append(f"{where}: must be a mapping with platform, audience and value")
         return None
     unknown = set(raw) - _KNOWN_VALUE_KEYS
     if unknown:
         _log.warning("%s: ignoring unknown keys %s", where, ", ".join(sorted(map(str, unknown))))
+    if strict and "value" in raw and not isinstance(raw["value"], str):
+        problems.append(f"{where}: value must be a string, not {raw['value']!r}")
+        return None
+    if strict and "audience" in raw and not isinstance(raw["audience"], str):
+        problems.append(f"{where}: audience must be one of {', '.join(AUDIENCES)}, not {raw['audience']!r}")
+        return None
     value = _parse_text(where, raw.get("value"), problems)
     platforms = _parse_platforms(where, raw, problems)
     audience = _parse_audience(where, raw.get("audience"), problems)
@@ -379,9 +389,10 @@ class Variables:
         self._rebuild()
         _log.info("deleted variable %s", name)
 
-    def update_from_api(self, variables: Mapping[str, Any]) -> None:
-        """Replace all variables at once (the editor's "save"); nothing changes on error."""
-        self._user_vars = parse_variables(variables)
+    def update_from_api(self, variables: Mapping[str, Any], *, strict: bool = False) -> None:
+        """Replace all variables at once (the editor's "save"); nothing changes on error.
+        `strict`: JSON typed as the API document says (see `parse_variables`)."""
+        self._user_vars = parse_variables(variables, strict=strict)
         self._rebuild()
         _log.info("replaced variables, now %d", len(self._user_vars))
 

@@ -12,7 +12,7 @@ from app.api.events import WorkerTagUpdate
 from app.common import schedule
 from app.manager.auth import CredentialCache
 from app.manager.convert import sleep_schedule_json, tag_json, tag_model, worker_json, worker_summary_json
-from app.manager.input_checks import SHORT_MAX, TEXT_MAX, check_text, describe, text_field, text_list
+from app.manager.input_checks import SHORT_MAX, TEXT_MAX, check_text, describe, text_list
 from app.manager.persistence import workers
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.runner import StatusMachine
@@ -63,15 +63,15 @@ class WorkerAdmin:
         return tag_json(await self.store.call(workers.fetch_tag, tag_uuid))
 
     async def create_tag(self, body: dict[str, Any]) -> dict[str, Any]:
-        name, description = _tag_fields(body)
-        tag_uuid = text_field(body, "id", SHORT_MAX).strip() or str(uuidlib.uuid4())
+        given_uuid, name, description = _tag_fields(body)
+        tag_uuid = given_uuid or str(uuidlib.uuid4())
         tag = await self.store.call(workers.create_tag, tag_uuid, name, description)
         self.machine.bus.emit(WorkerTagUpdate(tag_model(tag)))
         self.machine.waiters.work_available()
         return tag_json(tag)
 
     async def update_tag(self, tag_uuid: str, body: dict[str, Any]) -> None:
-        name, description = _tag_fields(body)
+        _, name, description = _tag_fields(body)  # the tag is the one in the path, whatever `id` says
         tag = await self.store.call(workers.update_tag, tag_uuid, name, description)
         self.machine.bus.emit(WorkerTagUpdate(tag_model(tag)))
 
@@ -107,11 +107,15 @@ def _hhmm(value: Any) -> str:
     return f"{t.hour:02d}:{t.minute:02d}"
 
 
-def _tag_fields(body: dict[str, Any]) -> tuple[str, str]:
+def _tag_fields(body: dict[str, Any]) -> tuple[str, str, str]:
+    """A `WorkerTag` body's id (empty when absent), name and description (empty when absent)."""
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("a worker tag needs a non-empty `name`")
-    return check_text(name, "name", SHORT_MAX).strip(), text_field(body, "description", TEXT_MAX)
+    # Absent is empty; `null` is not a string (Flamenco's document and its validator agree).
+    optional = {key: check_text(body[key], key, limit) if key in body else ""
+                for key, limit in (("id", SHORT_MAX), ("description", TEXT_MAX))}
+    return optional["id"].strip(), check_text(name, "name", SHORT_MAX).strip(), optional["description"]
 
 
 def _delete_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMachine, worker_uuid: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import re
 import time
 import uuid as uuidlib
 from collections.abc import Sequence
@@ -54,6 +55,7 @@ MAX_WAIT_S = 60.0
 # queue. A cloud burst then costs the running workers' task updates one short turn, not a place
 # behind hundreds of sign-ups (bench/scale.py --burst).
 SIGN_UPS_AT_ONCE = 4
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @dataclass
@@ -112,7 +114,7 @@ class WorkerSessions:
     def prove(self, body: dict[str, Any], host: str) -> dict[str, str]:
         """The answer to a worker's challenge: the proof for its nonce and the Host it was sent to."""
         worker_uuid, nonce = body.get("worker_id"), body.get("nonce")
-        if not isinstance(worker_uuid, str) or not 0 < len(worker_uuid) <= SHORT_MAX:
+        if not isinstance(worker_uuid, str) or not _UUID.fullmatch(worker_uuid):
             raise BadRequest("`worker_id` must be the uuid the worker got when it registered")
         if not valid_nonce(nonce):
             raise BadRequest(f"`nonce` must be {NONCE_CHARS} lowercase hexadecimal characters, new for "
@@ -124,9 +126,14 @@ class WorkerSessions:
         return {"proof": self.keys.prove(worker_uuid, nonce, host)}
 
     async def sign_on(self, ident: WorkerIdentity, body: dict[str, Any], address: str) -> str:
+        if body.get("software_version") is None:
+            raise BadRequest("`software_version` is required: the worker's version, as text")
+        can_restart = body.get("can_restart", False)
+        if not isinstance(can_restart, bool):
+            raise BadRequest(f"`can_restart` must be true or false, not {describe(can_restart)}")
         fields = {"name": _req_str(body, "name"), "supported_task_types": _task_types(body),
-                  "software": text_field(body, "software_version", SHORT_MAX),
-                  "can_restart": bool(body.get("can_restart", False)), "address": address}
+                  "software": check_text(body["software_version"], "software_version", SHORT_MAX),
+                  "can_restart": can_restart, "address": address}
         async with self._sign_ups:
             return await self.machine.run_quick(_sign_on_sync, self.statuses, ident.id, fields, self._local_now())
 

@@ -170,7 +170,7 @@ class CheckoutManager:
         for part in rel_dir.parts:
             current, sofar = current / part, f"{sofar}/{part}" if sofar else part
             if sofar in self._in_progress or self.records.contains(sofar):
-                raise BadRequest(f"checkout path would be inside the existing checkout {shown(sofar)}")
+                raise Conflict(f"checkout path would be inside the existing checkout {shown(sofar)}")
             try:
                 mode = os.lstat(current).st_mode
             except FileNotFoundError:
@@ -178,9 +178,9 @@ class CheckoutManager:
                 made.append(current)
                 continue
             if stat.S_ISLNK(mode):
-                raise BadRequest(f"checkout path leads through the symbolic link {shown(part)}")
+                raise Conflict(f"checkout path leads through the symbolic link {shown(part)}")
             if not stat.S_ISDIR(mode):
-                raise BadRequest(f"checkout path component {shown(part)} is not a directory")
+                raise Conflict(f"checkout path component {shown(part)} is not a directory")
         return current
 
     def _populate(self, target: Path, plan: dict[str, FileKey]) -> LinkMode:

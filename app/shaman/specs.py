@@ -15,6 +15,7 @@ from app.api.errors import BadRequest
 from app.shaman.paths import validate_relative_path
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+MAX_FILE_SIZE = 2**63 - 1  # Flamenco's sizes are 64-bit integers; the document says so too
 
 
 class FileStatus(StrEnum):
@@ -63,22 +64,27 @@ def parse_size(value: Any) -> int:
     if isinstance(value, bool):  # bool is an int subclass; `true` is not a size
         raise BadRequest("file size must be a non-negative integer")
     if isinstance(value, str):
-        if not value.isascii() or not value.isdigit() or len(value) > 19:
+        if not value.isascii() or not value.isdigit():
             raise BadRequest(f"file size {value[:40]!r} is not a non-negative integer")
-        value = int(value)
+        value = int(value) if len(value) <= 19 else MAX_FILE_SIZE + 1
     if not isinstance(value, int) or value < 0:
         raise BadRequest("file size must be a non-negative integer")
+    if value > MAX_FILE_SIZE:
+        raise BadRequest(f"file size must be at most {MAX_FILE_SIZE} bytes (a 64-bit integer)")
     return value
 
 
 def parse_file_spec(obj: Any, *, require_path: bool = True) -> FileSpec:
-    """Parse one `ShamanFileSpec` JSON object."""
+    """Parse one `ShamanFileSpec` JSON object. A file of a requirements request may leave out its
+    `path` (`require_path=False`): the question is which contents the store lacks, and Flamenco's
+    own example asks it without paths, as Tablao's add-on does. A path that is given is checked."""
     if not isinstance(obj, dict):
         raise BadRequest("each file must be an object with sha, size and path")
-    path = obj.get("path", "")
-    if not isinstance(path, str) or (require_path and not path):
-        raise BadRequest("each file needs a non-empty string 'path'")
-    if path:
+    path = ""
+    if require_path or "path" in obj:
+        path = obj.get("path")
+        if not isinstance(path, str) or not path:
+            raise BadRequest("each file needs a non-empty string 'path': where it goes in the checkout")
         validate_relative_path(path, "file path")
     return FileSpec(parse_checksum(obj.get("sha")), parse_size(obj.get("size")), path)
 

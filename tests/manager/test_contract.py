@@ -144,6 +144,7 @@ async def test_every_operation_answers_as_the_document_says(manager, served_spec
     await call("POST", f"{V}/tablao/worker/prove", json={"worker_id": worker["uuid"], "nonce": "0" * 64}, expect=200)
     await call("POST", f"{V}/tablao/worker/prove", json={"worker_id": UNKNOWN, "nonce": "0" * 64}, expect=404)
     await call("POST", f"{V}/tablao/worker/prove", json={"worker_id": worker["uuid"]}, expect=400)
+    await call("POST", f"{V}/tablao/worker/prove", json={"worker_id": "worker-7", "nonce": "0" * 64}, expect=400)
     await call("GET", f"{V}/worker/state")  # no credentials
     await call("POST", f"{V}/worker/sign-on", auth=auth, expect=200, json={
         "name": "contract", "supported_task_types": ["misc"], "software_version": "test"})

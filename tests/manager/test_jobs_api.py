@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from tests.conftest import echo_job
 
 
@@ -98,6 +100,13 @@ async def test_missing_name(manager):
     job = echo_job()
     del job["name"]
     await _assert_rejected(manager, 400, "name", json=job)
+
+
+@pytest.mark.parametrize("initial", [None, "", "active", "completed"])
+async def test_initial_status_is_queued_or_paused(manager, initial):
+    # Absent is queued; anything given must be one of the two the document lists.
+    await _assert_rejected(manager, 400, "`initial_status` must be one of queued, paused",
+                           json={**echo_job(), "initial_status": initial})
 
 
 async def test_stale_etag(manager):

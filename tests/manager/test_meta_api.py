@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pathlib
 
+import pytest
+
 import app
 
 
@@ -51,6 +53,16 @@ async def test_shared_storage_check(manager, tmp_path):
     assert status == 200 and body["is_usable"] is False and body["cause"]
 
 
+async def test_shared_storage_check_body_needs_its_path(manager):
+    # No body is the empty path, as in Flamenco; a body is a `PathCheckInput`, whose `path` is required.
+    status, body = await manager.request("POST", "/api/v3/configuration/check/shared-storage", admin=True)
+    assert status == 200 and body["is_usable"] is False
+    for sent in ({}, {"path": None}, {"folder": "/tmp"}):
+        status, body = await manager.request("POST", "/api/v3/configuration/check/shared-storage",
+                                             json=sent, admin=True)
+        assert status == 400 and "`path` is required" in body["message"], (sent, body)
+
+
 async def test_storage_check_refuses_the_managers_own_folders(manager, tmp_path):
     program = pathlib.Path(app.__file__).resolve().parent.parent
     for own in (tmp_path, manager.cfg.storage_dir, program):  # config folder, its storage, the program
@@ -59,6 +71,21 @@ async def test_storage_check_refuses_the_managers_own_folders(manager, tmp_path)
             status, body = await manager.request("POST", path, json={"path": str(own)}, admin=True)
             assert status == 200 and body["is_usable"] is False, (own, body)
             assert "Manager's own folder" in body["cause"]
+
+
+async def test_variables_edit_needs_the_variables_key_and_keeps_old(manager):
+    # A bare mapping used to be taken as the variables; `{}` then erased them all.
+    for sent in ({}, {"blender": {"values": [{"platform": "all", "value": "/bin/sh"}]}}, {"variables": None}):
+        status, body = await manager.request("PUT", "/api/v3/tablao/variables", json=sent, admin=True)
+        assert status == 400 and "`variables` is required" in body["message"], (sent, body)
+    # Typed as the document says (the YAML file may say `value: 8`; JSON says "8").
+    for value, words in (({"platform": "all", "value": 8}, "value must be a string, not 8"),
+                         ({"platform": "all", "value": "x", "audience": None}, "audience must be one of")):
+        status, body = await manager.request("PUT", "/api/v3/tablao/variables", admin=True,
+                                             json={"variables": {"blender": {"values": [value]}}})
+        assert status == 400 and words in body["message"] and "blender" in body["message"], body
+    status, body = await manager.request("GET", "/api/v3/configuration/variables/workers/linux")
+    assert body["blender"]["value"] == "blender"
 
 
 async def test_job_types_listed_with_etags(manager):
@@ -160,6 +187,27 @@ async def test_wrong_method_and_unknown_path_get_json_errors(manager):
     assert status == 404 and "/api/v3/no-such-thing" in body["message"]
     status, _ = await manager.request("GET", "/api/v3/version")  # and the Manager keeps serving
     assert status == 200
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("OPTIONS", "/api/v3/jobs/check", "POST"),  # not also the GET and DELETE of /api/v3/jobs/{job_id}
+    ("PUT", "/api/v3/jobs/last-rendered", "GET,HEAD"),
+    ("PATCH", "/api/v3/jobs/mass-delete", "DELETE"),
+    ("OPTIONS", "/api/v3/jobs/types", "GET,HEAD"),
+    ("PUT", "/api/v3/jobs/0c6b5e22-4b0c-4c2e-9d0e-3c1d2a9e0f11", "DELETE,GET,HEAD"),
+])
+async def test_a_405_allows_only_the_methods_of_the_path_it_names(manager, method, path, allowed):
+    async with manager.session.request(method, path, headers=manager.admin_headers) as resp:
+        body = await resp.json()
+        assert resp.status == 405 and resp.headers["Allow"] == allowed, (resp.headers, body)
+        assert body["message"] == f"{method} is not allowed on {path}; allowed: {allowed.replace(',', ', ')}"
+
+
+async def test_a_method_with_no_route_is_405_whatever_body_it_carries(manager):
+    # The body's type is only checked on routes that read it: a 415 here would hide the 405.
+    path = "/api/v3/worker/task/0c6b5e22-4b0c-4c2e-9d0e-3c1d2a9e0f11/output-produced"
+    async with manager.session.put(path, data=b"\xff\xd8\xff", headers={"Content-Type": "image/jpeg"}) as resp:
+        assert resp.status == 405 and resp.headers["Allow"] == "POST", await resp.text()
 
 
 async def test_a_plain_get_on_the_event_stream_says_it_is_a_websocket(manager):

@@ -220,3 +220,10 @@ def test_document_is_valid_openapi_3(spec: dict[str, Any]) -> None:
         validate(spec)
     except OpenAPIValidationError as exc:
         pytest.fail(f"the served document is not valid OpenAPI 3: {exc.message} at {list(exc.path)}")
+
+
+def test_a_shaman_requirement_is_a_file_spec_whose_path_may_be_left_out(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    requirement, file_spec = schemas["TablaoShamanRequirement"], schemas["ShamanFileSpec"]
+    assert requirement["properties"] == file_spec["properties"]  # one set of limits, written twice
+    assert set(file_spec["required"]) - set(requirement["required"]) == {"path"}

@@ -207,6 +207,27 @@ async def test_bad_credentials_403(manager, workers):
     assert status == 403 and "secret" in body["message"]
 
 
+@pytest.mark.parametrize("body, words", [
+    ({"name": "w", "supported_task_types": ["misc"]}, "`software_version` is required"),
+    ({"name": "w", "supported_task_types": ["misc"], "software_version": "1", "can_restart": "yes"},
+     "`can_restart` must be true or false"),
+    ({"name": " ", "supported_task_types": ["misc"], "software_version": "1"}, "`name` is required"),
+])
+async def test_sign_on_is_typed_as_documented(manager, workers, body, words):
+    w = await workers()
+    status, answer = await w.call("POST", "/api/v3/worker/sign-on", json=body)
+    assert status == 400 and words in answer["message"], answer
+
+
+@pytest.mark.parametrize("wait", ["-1", "soon", "nan", "inf"])
+async def test_a_long_poll_wait_that_is_not_seconds_is_400(manager, workers, wait):
+    w = await workers()
+    status, answer = await w.call("POST", "/api/v3/worker/task", headers={"X-Tablao-Wait": wait})
+    assert status == 400 and "X-Tablao-Wait must be a number of seconds" in answer["message"], answer
+    status, _ = await w.call("POST", "/api/v3/worker/task", headers={"X-Tablao-Wait": "0.5"})
+    assert status == 204
+
+
 async def test_sign_off_requeues_active_task(manager, workers):
     w = await workers()
     _, job = await manager.request("POST", "/api/v3/jobs", json=echo_job())

@@ -151,8 +151,8 @@ async def test_symlinked_parent_leading_outside_is_refused(
     outside.mkdir()
     (shaman.checkouts.root / "evil").symlink_to(outside)
     for path in ("evil/job", "evil/deeper/job"):
-        status, _body, _ = await post_checkout(client, path)
-        assert status == 400
+        status, body, _ = await post_checkout(client, path)
+        assert status == 409 and "symbolic link 'evil'" in body["message"], body
     assert list(outside.iterdir()) == []
 
 

@@ -105,7 +105,7 @@ async def test_a_refused_checkout_keeps_folders_that_were_there(client: TestClie
     assert await upload(client, DATA) == 204
     assert (await post_checkout(client, "proj/a", ["f"]))[0] == 200
     status, body = await post_checkout(client, "proj/a/inner/job", ["f"])  # inside another checkout
-    assert status == 400 and "inside the existing checkout 'proj/a'" in body["message"]
+    assert status == 409 and "inside the existing checkout 'proj/a'" in body["message"]
     assert tree(shaman.checkouts.root) == ["proj", "proj/a", "proj/a/f"]
 
 
@@ -121,12 +121,31 @@ async def test_requirement_paths_are_validated(client: TestClient, path: str) ->
     assert resp.status == 400 and ("file path" in body["message"] or "surrogate" in body["message"]), body
 
 
-async def test_requirements_without_paths_are_still_fine(client: TestClient) -> None:
+async def test_file_sizes_are_64_bit_integers(client: TestClient) -> None:
+    # The document's maximum, as Flamenco's Go integers: one more is a 400, not a number too big to use.
+    largest, sha = 2**63 - 1, key_of(DATA).sha
+    resp = await client.get(f"/api/v3/shaman/files/{sha}/{largest}")
+    assert resp.status == 200 and (await resp.json())["status"] == "unknown"
+    for size in (str(largest + 1), "9" * 40):
+        resp = await client.get(f"/api/v3/shaman/files/{sha}/{size}")
+        assert resp.status == 400 and "file size" in (await resp.json())["message"], size
+    resp = await client.post(REQUIREMENTS_PATH, json={"files": [{"sha": sha, "size": largest + 1, "path": "a"}]})
+    assert resp.status == 400 and "at most 9223372036854775807" in (await resp.json())["message"]
+
+
+async def test_requirements_may_leave_out_paths_but_not_give_empty_ones(client: TestClient) -> None:
+    # Which contents the store lacks needs no path (Flamenco's example and Tablao's add-on ask so);
+    # a path that is given is a real one, as the document says.
     key = key_of(DATA)
-    for entry in ({"sha": key.sha, "size": key.size}, {"sha": key.sha, "size": key.size, "path": ""},
-                  {"sha": key.sha, "size": key.size, "path": "textures/wood.png"}):
+    for entry in ({"sha": key.sha, "size": key.size}, {"sha": key.sha, "size": key.size, "path": "textures/wood.png"}):
         resp = await client.post(REQUIREMENTS_PATH, json={"files": [entry]})
         assert resp.status == 200, await resp.text()
+    for entry in ({"sha": key.sha, "size": key.size, "path": ""}, {"sha": key.sha, "size": key.size, "path": None}):
+        resp = await client.post(REQUIREMENTS_PATH, json={"files": [entry]})
+        body = await resp.json()
+        assert resp.status == 400 and "'path'" in body["message"], (entry, body)
+    resp = await client.post(CHECKOUT_PATH, json={"files": [{"sha": key.sha, "size": key.size}], "checkoutPath": "x"})
+    assert resp.status == 400 and "'path'" in (await resp.json())["message"]  # a checkout needs them
 
 
 async def test_checkout_records_survive_a_restart(client: TestClient, make_shaman: Callable[..., Shaman]) -> None:

@@ -1,4 +1,9 @@
-"""Middlewares: one place that maps errors to `{code, message}`, and the optional access token."""
+"""Middlewares: one place that maps errors to `{code, message}`, and the optional access token.
+
+A 405 from the router lists the methods of the one route the path names: aiohttp's own answer lists
+every route the path matches, so `OPTIONS /api/v3/jobs/check` would also offer the `GET` and
+`DELETE` of `/api/v3/jobs/{job_id}`, methods that do something else to something else.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import logging
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
+from aiohttp.web_urldispatcher import MatchInfoError, PlainResource
 
 from app.api.errors import ApiError
 from app.manager.persistence.errors import IntegrityProblem
@@ -32,6 +38,11 @@ async def error_middleware(request: web.Request, handler):
         if exc.status >= 400 and exc.content_type != "application/json":
             # Keep headers such as `Allow` (405); the body and its type are ours now.
             kept = {k: v for k, v in exc.headers.items() if k.lower() not in _BODY_HEADERS}
+            if isinstance(exc, web.HTTPMethodNotAllowed):
+                allowed = await _allowed_methods(request, exc)
+                kept["Allow"] = ",".join(allowed)
+                return error_json(exc.status, f"{request.method} is not allowed on {request.path}; "
+                                              f"allowed: {', '.join(allowed)}", kept)
             return error_json(exc.status, _http_error_message(request, exc), kept or None)
         raise
     except IntegrityProblem as exc:
@@ -53,10 +64,25 @@ def _client_gone(request: web.Request, exc: Exception) -> web.Response:
     return error_json(400, f"the request body could not be read: {exc or type(exc).__name__}")
 
 
+async def _allowed_methods(request: web.Request, exc: web.HTTPMethodNotAllowed) -> list[str]:
+    """The methods of the most specific route matching the request's path: a fixed path such as
+    `/api/v3/jobs/check` before a pattern such as `/api/v3/jobs/{job_id}`, fewer `{...}` parts
+    before more. A 405 a handler raises itself keeps the methods it names."""
+    if not isinstance(request.match_info, MatchInfoError):
+        return sorted(exc.allowed_methods)
+    best: tuple[int, int] | None = None
+    allowed: set[str] = set(exc.allowed_methods)
+    for order, resource in enumerate(request.app.router.resources()):
+        match, methods = await resource.resolve(request)
+        if match is not None or not methods:
+            continue
+        rank = (0 if isinstance(resource, PlainResource) else 1 + resource.canonical.count("{"), order)
+        if best is None or rank < best:
+            best, allowed = rank, set(methods)
+    return sorted(allowed)
+
+
 def _http_error_message(request: web.Request, exc: web.HTTPException) -> str:
-    if isinstance(exc, web.HTTPMethodNotAllowed):
-        allowed = ", ".join(sorted(exc.allowed_methods))
-        return f"{request.method} is not allowed on {request.path}; allowed: {allowed}"
     if isinstance(exc, web.HTTPNotFound):
         return f"no such path: {request.path} (the API explorer at /api/v3/swagger-ui/ lists them)"
     if isinstance(exc, web.HTTPRequestEntityTooLarge):

@@ -177,7 +177,9 @@ class RequestGuard:
         origin = headers.get("Origin")
         if origin is not None:
             self._check_origin(origin, host_header)
-        if request.method in STATE_CHANGING and _has_body(request):
+        # A path or method with no route is answered 404 or 405 without its body being read, so it
+        # has nothing to guard (and a 415 there would hide the 405 the client needs to see).
+        if request.method in STATE_CHANGING and _has_body(request) and route_key(request) is not None:
             _check_content_type(request)
 
     def _check_host(self, value: str) -> None:

@@ -98,7 +98,7 @@ async def test_a_symlink_to_a_checkout_is_not_a_checkout(shaman_manager, tmp_pat
         sha = hashlib.sha256(b"blend file bytes").hexdigest()
         spec = {"files": [{"sha": sha, "size": 16, "path": "scene.blend"}], "checkoutPath": path}
         status, body = await manager.request("POST", CHECKOUT, json=spec)
-        assert status == 400, (path, body)
+        assert status == 409, (path, body)  # refused: it conflicts with what is on disk
     assert sorted(p.name for p in outside.iterdir()) == ["precious.txt"]
     assert sorted(p.name for p in (jobs_root(manager) / "victim").iterdir()) == ["scene.blend"]
 

@@ -98,6 +98,7 @@ async def test_settag_with_wrong_types_is_400(manager, body, words):
     ({"name": "t" * 256}, "`name` must be at most 255 characters"),
     ({"name": "ok", "description": "d" * 5000}, "`description` must be at most 4,000 characters"),
     ({"name": "ok", "description": ["x"]}, "`description` must be a string, not a list"),
+    ({"name": "ok", "description": None}, "`description` must be a string, not null"),
     ({"name": "ok", "id": ["x"]}, "`id` must be a string, not a list"),
 ])
 async def test_bad_worker_tags_are_400_and_not_stored(manager, body, words):
@@ -112,6 +113,12 @@ async def test_tag_update_and_worker_tags_check_types(manager):
     assert status == 200, tag
     status, answer = await manager.request("PUT", f"/api/v3/worker-mgt/tag/{tag['id']}", json={"name": "\x00"}, admin=True)
     assert status == 400 and "`name` must not contain NUL" in answer["message"]
+    status, answer = await manager.request("PUT", f"/api/v3/worker-mgt/tag/{tag['id']}",
+                                           json={"name": "gpu", "description": None}, admin=True)
+    assert status == 400 and "`description` must be a string, not null" in answer["message"]
+    status, answer = await manager.request("PUT", f"/api/v3/worker-mgt/tag/{tag['id']}",
+                                           json={"name": "gpu", "id": {}}, admin=True)
+    assert status == 400 and "`id` must be a string, not an object" in answer["message"]
     worker = await HttpWorker(manager.url, name="w").register_and_sign_on()
     try:
         path = f"/api/v3/worker-mgt/workers/{worker.uuid}/settags"

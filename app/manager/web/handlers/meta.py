@@ -86,11 +86,12 @@ async def get_shared_storage(request: web.Request) -> web.Response:
 
 
 async def check_shared_storage(request: web.Request) -> web.Response:
-    # As Flamenco: no body (or no path) is the empty path, which the check reports as unusable.
-    body = await read_json_object(request) if request.body_exists else {}
-    path = body.get("path", "")
+    # As Flamenco: no body is the empty path, which the check reports as unusable; a body is a
+    # `PathCheckInput`, whose `path` is required (Flamenco's request validator refuses `{}` too).
+    body = await read_json_object(request) if request.body_exists else {"path": ""}
+    path = body.get("path")
     if not isinstance(path, str):
-        raise BadRequest("`path` must be a string")
+        raise BadRequest("`path` is required and must be a string: the folder to check")
     check_text(path, "path", PATH_MAX)
     report = await _run_check(path, request.app[SETTINGS].config)
     data = report.to_json()
@@ -129,9 +130,9 @@ async def get_tablao_variables(request: web.Request) -> web.Response:
 
 async def put_tablao_variables(request: web.Request) -> web.Response:
     body = await read_json_object(request)
-    variables = body.get("variables", body)
+    variables = body.get("variables")
     if not isinstance(variables, dict):
-        raise BadRequest("expected {\"variables\": {name: {is_twoway, values: [...]}}}")
+        raise BadRequest("`variables` is required: expected {\"variables\": {name: {is_twoway, values: [...]}}}")
     settings = request.app[SETTINGS]
     await settings.update_variables(variables)
     return web.json_response({"variables": settings.variables.to_yaml_dict()})

@@ -6,8 +6,11 @@ to a worker that it is the one the worker registered with, before the worker sen
 
 from __future__ import annotations
 
+import math
+
 from aiohttp import web
 
+from app.api.errors import BadRequest
 from app.api.events import TaskLogUpdate
 from app.api.headers import WAIT_HEADER
 from app.manager.auth import WorkerIdentity
@@ -24,10 +27,17 @@ def _ident(request: web.Request) -> WorkerIdentity:
 
 
 def _wait(request: web.Request) -> float:
-    try:
-        return max(0.0, float(request.headers.get(WAIT_HEADER, "0")))
-    except ValueError:
+    """The long-poll header's seconds (0 when absent); a 400 when it is not a number of at least 0."""
+    raw = request.headers.get(WAIT_HEADER)
+    if raw is None:
         return 0.0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0.0 <= seconds < math.inf:  # also refuses NaN
+        raise BadRequest(f"{WAIT_HEADER} must be a number of seconds, 0 or more, not {raw[:40]!r}")
+    return seconds
 
 
 def _address(request: web.Request) -> str:
