@@ -17,7 +17,7 @@ from tests.chromium import Chromium, have_chromium
 from tests.conftest import echo_job
 from tests.http_worker import HttpWorker
 
-pytestmark = pytest.mark.skipif(not have_chromium(), reason="needs Debian's chromium (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(not have_chromium(), reason="needs Debian's chromium (bash .ci/run installs it)")
 
 ACCESS = "s3cret-access-token"
 
