@@ -184,6 +184,23 @@ async def test_a_lost_manager_is_said_and_the_page_catches_up_when_it_is_back(ma
     assert await page.evaluate("document.body.dataset.stale") is None
 
 
+async def test_a_skipped_event_number_makes_the_page_fetch_everything_again(manager, browser):
+    from app.manager.persistence.models import Job
+
+    job = await submit(manager, "named once")
+    page = await open_page(browser, manager.url + "/")
+    await wait_row(page, "jobs-table", "r.name === 'named once'")
+    # The store changes behind the event stream's back: only a fresh snapshot can show it.
+    await manager.services.store.call(
+        lambda: Job.update(name="renamed behind its back").where(Job.uuid == job["id"]).execute())
+    await asyncio.sleep(0.3)
+    assert (await rows(page, "jobs-table"))[0]["name"] == "named once"
+    await page.evaluate("tablao.live._message(JSON.stringify({type: 'farm_status_did_change',"
+                        " seq: tablao.live.seq + 3, data: {status: 'idle'}}))")
+    await wait_row(page, "jobs-table", "r.name === 'renamed behind its back'")
+    await page.wait_for("document.body.dataset.link === 'live'")
+
+
 # --- actions and tokens ---------------------------------------------------------------------------
 
 async def test_without_the_admin_token_no_action_is_offered_and_with_it_pause_works(manager, browser):
@@ -235,6 +252,10 @@ async def test_an_access_token_is_asked_for_once_and_kept(manager_factory, brows
                         "document.querySelector('#token-dialog').dataset.kind === 'access'")
     assert await page.evaluate("document.querySelector('#jobs-table').dataset.rows || '0'") == "0"
     assert await page.text("#link-state") == "needs the access token"
+    await page.click("#token-cancel")  # closed without it: the words at the top ask again
+    await page.wait_for("!document.querySelector('#token-dialog').open")
+    await page.click("#link-state")
+    await page.wait_for("document.querySelector('#token-dialog').open")
     await page.type("#token-input", ACCESS)
     await page.press_enter()
     await page.wait_for("document.body.dataset.link === 'live'", 15)  # the event stream opened too

@@ -32,10 +32,12 @@ const live = new Live({
     farm.apply(batch);
     jobView.onEvents(batch);
   },
-  refused: async () => {
-    if (await askToken("access")) live.restart();
-  },
+  refused: askAccess,
 });
+
+async function askAccess() {
+  if (await askToken("access")) live.restart();
+}
 const jobsView = new JobsView(farm, clock);
 const jobView = new JobView(farm, live, clock, { isAdmin: () => admin, report });
 const workersView = new WorkersView(farm, clock);
@@ -94,6 +96,11 @@ function showAdmin() {
     : "Read-only: click to type the Manager's admin token for pause, cancel and requeue";
   jobView.update();
 }
+
+// A dialog closed without the access token: the words at the top open it again.
+$("link-state").addEventListener("click", () => {
+  if ($("link-state").dataset.state === "refused") askAccess();
+});
 
 $("admin-button").addEventListener("click", async () => {
   if (await askToken("admin")) {
