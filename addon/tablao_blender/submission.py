@@ -13,6 +13,7 @@ import getpass
 import logging
 import platform
 import queue
+import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,7 +70,8 @@ def job_body(req: Request, blendfile: str, checkout_id: str | None = None) -> di
         "submitter_platform": submitter_platform(),
         "type_etag": req.job_type.etag,
         "settings": {**req.settings, "blendfile": blendfile},
-        "metadata": {"user.name": getpass.getuser(), **req.metadata},
+        # Who and from which computer: the dashboards' and the status page's Submitter.
+        "metadata": {"user.name": getpass.getuser(), "user.host": socket.gethostname(), **req.metadata},
     }
     if req.worker_tag:
         body["worker_tag"] = req.worker_tag

@@ -66,7 +66,7 @@ def task_summary_model(task: Task) -> TaskSummary:
         id=task.uuid, name=task.name, status=task.status, index_in_job=task.index_in_job,
         priority=task.priority, task_type=task.type, updated=to_rfc3339(task.updated_at),
         steps_completed=task.steps_completed, steps_total=task.steps_total,
-        worker=task_worker(_task_worker(task)),
+        worker=task_worker(_task_worker(task)), activity=task.activity,
     )
 
 

@@ -20,9 +20,11 @@ for a job the Manager then refuses is removed again.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import logging
 import platform as _platform
 import shutil
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,10 +245,25 @@ async def fetch_job_type(client: ManagerClient, name: str) -> AvailableJobType:
     raise UnknownJobType(name, known)
 
 
+def submitter_metadata() -> dict[str, str]:
+    """Who submits, as Flamenco's add-on says it (`user.name`) and from which computer (`user.host`):
+    the dashboards' Submitter column. Empty values are left out rather than guessed."""
+    found: dict[str, str] = {}
+    try:
+        found["user.name"] = getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container's uid without a passwd entry)
+        pass
+    host = socket.gethostname()
+    if host:
+        found["user.host"] = host
+    return found
+
+
 def _job(request: SubmitRequest, job_type: AvailableJobType, settings: dict[str, Any]) -> SubmittedJob:
     return SubmittedJob(
         name=request.job_name, type=job_type.name, submitter_platform=request.platform,
-        priority=request.priority, settings=dict(settings), metadata=dict(request.metadata),
+        priority=request.priority, settings=dict(settings),
+        metadata={**submitter_metadata(), **request.metadata},
         type_etag=job_type.etag, worker_tag=request.worker_tag,
         initial_status=JobStatus.PAUSED if request.paused else None)
 

@@ -3,6 +3,8 @@ Shaman's second upload, the pre-flight report, a stale job type, an unreachable 
 
 from __future__ import annotations
 
+import getpass
+import socket
 from pathlib import Path
 
 from tests.addon.conftest import needs_blender, run_blender, steps_named
@@ -68,6 +70,8 @@ async def test_in_place_on_shared_storage(manager_factory, tmp_path: Path) -> No
     assert "in-place" in submit["message"]
     job = await _job(manager, submit["job_id"])
     assert job["settings"]["blendfile"] == str(project / "shot.blend")
+    assert job["metadata"]["user.name"] == getpass.getuser()  # the Submitter column: who and where from
+    assert job["metadata"]["user.host"] == socket.gethostname()
     _check_job_implied_by_scene(job, await _tasks(manager, job["id"]), tmp_path)
     assert steps_named(result, "poll")[0]["status"] == "queued"
     assert result["unregistered"]

@@ -37,6 +37,24 @@ async def test_submit_echo_job_stores_job_and_tasks(manager):
     assert status == 200 and task["commands"][0]["name"] == "echo" and task["job_id"] == job["id"]
 
 
+async def test_a_jobs_task_list_says_what_each_task_is_doing(manager):
+    from tests.http_worker import HttpWorker
+
+    _, job = await manager.request("POST", "/api/v3/jobs", json=echo_job(repeats=1))
+    worker = await HttpWorker(manager.url).register_and_sign_on()
+    try:
+        _, assigned = await worker.claim()
+        status, _ = await worker.update(assigned["uuid"], taskStatus="active", activity="Rendering frame 7")
+        assert status == 204
+    finally:
+        await worker.close()
+    _, body = await manager.request("GET", f"/api/v3/jobs/{job['id']}/tasks")
+    activities = {t["id"]: t.get("activity") for t in body["tasks"]}
+    assert activities[assigned["uuid"]] == "Rendering frame 7"  # no call per task to show it
+    _, task = await manager.request("GET", f"/api/v3/tasks/{assigned['uuid']}")
+    assert task["activity"] == "Rendering frame 7"
+
+
 async def test_defaults_are_filled_in(manager):
     status, job = await manager.request("POST", "/api/v3/jobs", json={
         "name": "defaults", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",

@@ -3,7 +3,9 @@ scene implies, Shaman uploading nothing the second time, and a job type that cha
 
 from __future__ import annotations
 
+import getpass
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,8 @@ async def test_in_place_when_the_file_is_on_the_shared_storage(manager_factory, 
     assert result.approach == "in-place"
     job = result.job
     assert job.status == "paused" and job.name == "in place"
+    assert job.metadata["user.name"] == getpass.getuser()  # the Submitter column: who and where from
+    assert job.metadata["user.host"] == socket.gethostname()
     assert job.settings["blendfile"] == str(blend) and job.settings["chunk_size"] == 3
     _assert_scene_settings(job.settings, blend, "in place", tmp_path / "shared")
     assert [f.path.name for f in result.blend.files] == ["wood.png"] and not result.blend.missing

@@ -86,6 +86,7 @@ class TaskSummary(Wire):
     steps_completed: int
     steps_total: int
     worker: TaskWorker | None = None
+    activity: str | None = None  # Tablao: what the task is doing, so a task list needs no call per task
 
 
 @dataclass(slots=True)

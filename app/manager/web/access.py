@@ -3,7 +3,8 @@
 Every route of the Manager is in `ROUTE_ACCESS`, keyed by method and path template, with one of:
 
 - `PUBLIC`: always open, also when an `access_token` is configured (the version, the API explorer and
-  its document), so a user can see what is wrong; and the Manager's proof to a worker that it is
+  its document, the status page's files, which hold no data and ask for the token), so a user can
+  see what is wrong; and the Manager's proof to a worker that it is
   the worker's own Manager, which the worker asks for before it sends any credentials (so a stock
   worker's setup, without a token, works) and which reveals nothing without the worker's key.
 - `WORKER`: the worker API. Its handlers check worker credentials (HTTP Basic); stock workers send
@@ -154,7 +155,9 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", f"{V3}/explorer/"): _P,
     # task logs and last-rendered images
     ("GET", "/job-files"): _O,
+    # the status page: static files; its data comes from the routes above, under their rules
     ("GET", "/"): _P,
+    ("GET", "/ui/{asset}"): _P,
     ("GET", "/upnp/description.xml"): _P,  # discovery: what any worker on the LAN may read
 }
 

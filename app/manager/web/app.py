@@ -35,6 +35,7 @@ from app.manager.web.middlewares import access_token_middleware, error_middlewar
 from app.manager.web.openapi import add_openapi_routes
 from app.manager.web.request_guard import HostNames, RequestGuard, guard_middleware
 from app.manager.web.routes import add_routes
+from app.manager.web.status_page import add_status_page_routes
 
 if TYPE_CHECKING:
     from app.manager.config import ManagerConfig
@@ -79,12 +80,8 @@ def create_app(services: ManagerServices) -> web.Application:
     storage = services.config.storage_dir
     storage.mkdir(parents=True, exist_ok=True)
     app.router.add_static("/job-files/", storage, show_index=False, follow_symlinks=False)
-    app.router.add_get("/", _root)
+    add_status_page_routes(app)  # `/`: the farm in any browser
     return app
-
-
-async def _root(request: web.Request) -> web.Response:
-    raise web.HTTPFound("/api/v3/swagger-ui/")
 
 
 class HttpServer:

@@ -20,6 +20,7 @@ _SAMPLES = {
     "checksum": "a" * 64,
     "filesize": "1",
     "filename": "index.html",
+    "asset": "main.js",
 }
 
 
