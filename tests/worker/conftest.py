@@ -13,6 +13,9 @@ from app.worker.state_machine import Timings
 from tests.worker.fake_manager import FakeManager
 
 FAKE_BLENDER = Path(__file__).resolve().parents[1] / "fakes" / "fake_blender.py"
+#: `sandbox_read_paths` for a worker that runs the fake Blender: the checkout may lie in a folder the
+#: sandbox hides (/tmp, a home folder), as a user's own scripts may.
+FAKES_READABLE = [str(FAKE_BLENDER.parent)]
 #: Short delays so state-machine tests run fast but still exercise the back-off paths.
 FAST = Timings(
     no_task_backoff=0.05, asleep_poll=0.05, may_i_run_poll=0.05, error_backoff_min=0.02, error_backoff_max=0.1

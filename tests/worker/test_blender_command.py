@@ -10,6 +10,7 @@ import pytest
 from app.worker.commands.base import CommandError
 from app.worker.commands.blender import BlenderOutputParser, blender_render, build_blender_argv
 from app.worker.config import WorkerConfig
+from tests.worker.conftest import FAKES_READABLE
 from tests.worker.recording import RecordingOutputs, RecordingSink, make_context
 
 BLENDER_34_FRAME = [
@@ -129,6 +130,10 @@ def test_argv_rejects_bad_parameter_types() -> None:
         build_blender_argv({"exe": "blender", "args": "--not-a-list"}, "blender")
 
 
+def _fake_blender_config(tmp_path: Path) -> WorkerConfig:
+    return WorkerConfig(data_dir=tmp_path / "data", sandbox_read_paths=FAKES_READABLE)
+
+
 def _fake_params(fake_blender_argv: list[str], out: Path, extra: tuple[str, ...] = ()) -> dict:
     return {
         "exe": fake_blender_argv[0],
@@ -151,7 +156,7 @@ async def test_fake_blender_run_reports_frames_steps_and_outputs(
 ) -> None:
     sink, outputs = RecordingSink(), RecordingOutputs()
     params = _fake_params(fake_blender_argv, tmp_path)
-    ctx, reporter = make_context(sink, WorkerConfig(data_dir=tmp_path / "data"), "blender-render", params, 3, outputs)
+    ctx, reporter = make_context(sink, _fake_blender_config(tmp_path), "blender-render", params, 3, outputs)
     ctx.steps_base = 10
     async with reporter:
         await blender_render(ctx, params)
@@ -174,7 +179,7 @@ async def test_fake_blender_run_reports_frames_steps_and_outputs(
 async def test_fake_blender5_output_is_parsed_too(tmp_path: Path, fake_blender_argv: list[str]) -> None:
     sink, outputs = RecordingSink(), RecordingOutputs()
     params = _fake_params(fake_blender_argv, tmp_path, ("--fake-blender5",))
-    ctx, reporter = make_context(sink, WorkerConfig(data_dir=tmp_path / "data"), "blender-render", params, 3, outputs)
+    ctx, reporter = make_context(sink, _fake_blender_config(tmp_path), "blender-render", params, 3, outputs)
     async with reporter:
         await blender_render(ctx, params)
         await reporter.flush()
@@ -185,7 +190,7 @@ async def test_fake_blender5_output_is_parsed_too(tmp_path: Path, fake_blender_a
 async def test_nonzero_exit_fails_the_command(tmp_path: Path, fake_blender_argv: list[str]) -> None:
     sink = RecordingSink()
     params = _fake_params(fake_blender_argv, tmp_path, ("--fake-exit-code", "2"))
-    ctx, reporter = make_context(sink, WorkerConfig(data_dir=tmp_path / "data"), "blender-render", params, 3)
+    ctx, reporter = make_context(sink, _fake_blender_config(tmp_path), "blender-render", params, 3)
     async with reporter:
         with pytest.raises(CommandError, match="exited with code 2"):
             await blender_render(ctx, params)
@@ -194,7 +199,7 @@ async def test_nonzero_exit_fails_the_command(tmp_path: Path, fake_blender_argv:
 async def test_long_output_lines_are_split_not_fatal(tmp_path: Path, fake_blender_argv: list[str]) -> None:
     sink = RecordingSink()
     params = _fake_params(fake_blender_argv, tmp_path, ("--fake-long-line", "100000"))
-    ctx, reporter = make_context(sink, WorkerConfig(data_dir=tmp_path / "data"), "blender-render", params, 3)
+    ctx, reporter = make_context(sink, _fake_blender_config(tmp_path), "blender-render", params, 3)
     async with reporter:
         await blender_render(ctx, params)
         await reporter.flush()
@@ -206,7 +211,7 @@ async def test_missing_blender_is_a_clear_error(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("PATH", str(tmp_path))
     sink = RecordingSink()
     params = {"exe": "blender", "args": []}
-    ctx, reporter = make_context(sink, WorkerConfig(data_dir=tmp_path / "data"), "blender-render", params)
+    ctx, reporter = make_context(sink, _fake_blender_config(tmp_path), "blender-render", params)
     async with reporter:
         with pytest.raises(CommandError, match="not found on PATH.*blender_exe"):
             await blender_render(ctx, params)

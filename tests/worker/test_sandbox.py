@@ -25,7 +25,7 @@ from app.worker.sandbox.spec import NO_OUTPUT_NOTE, glob_base
 from app.worker.task_runner import TaskOutcome, TaskRunner
 from app.worker.warm.pool import TaskHooks, WarmBlenders
 from app.worker.warm.request import WarmRequest
-from tests.worker.conftest import FAKE_BLENDER
+from tests.worker.conftest import FAKE_BLENDER, FAKES_READABLE
 from tests.worker.recording import RecordingSink, make_context, make_task
 
 BWRAP = shutil.which("bwrap")
@@ -197,7 +197,8 @@ def test_hidden_blender_settings_are_named_in_the_log_and_can_be_kept(tmp_path: 
                for note in plan_mounts(spec, host).notes)
     kept = plan_mounts(spec, dataclasses.replace(host, extra_readable=(str(settings),)))
     assert ("ro", str(settings)) in kept.mounts and not kept.notes
-    factory = blender_spec(["/usr/bin/blender", "-b", "--factory-startup", "x.blend", "-o", "/r/"], "x.blend")
+    factory = blender_spec(["/usr/bin/blender", "-b", "--factory-startup", "x.blend", "-o", "/r/"], "x.blend",
+                           cwd="/w")
     assert not plan_mounts(factory, host).notes
 
 
@@ -412,7 +413,7 @@ async def test_warm_blender_runs_confined_and_a_different_sandbox_means_a_new_on
     request = WarmRequest(key=tuple(argv), blendfile=str(blend), frames=(1,), sandbox=spec)
     log: list[str] = []
     hooks = TaskHooks(log=log.append, output=lambda pid, line: None)
-    pool = WarmBlenders(_config(tmp_path, warm_blender_idle_s=0))
+    pool = WarmBlenders(_config(tmp_path, warm_blender_idle_s=0, sandbox_read_paths=FAKES_READABLE))
     try:
         await pool.render(request, hooks)
         first = pool.pid
