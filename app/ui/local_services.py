@@ -32,7 +32,7 @@ class LocalServices:
     def _manager_config(self):
         cfg = load_config(self.manager_config_path)
         if self.listen:
-            cfg.listen = self.listen
+            cfg.listen_override = self.listen
         return cfg
 
     async def start_manager(self, timeout_s: float = 60.0) -> str:
