@@ -25,7 +25,7 @@ class PortInUse(OSError):
     """Something else listens on the port; `holder` names it when the system can tell ("" if not)."""
 
     def __init__(self, host: str, port: int, holder: str = ""):
-        by = f" (by {holder})" if holder else ""
+        by = f" by {holder}" if holder else ""
         super().__init__(errno.EADDRINUSE, f"port {port} is in use{by}")
         self.host, self.port, self.holder = host, port, holder
 
@@ -58,7 +58,7 @@ def next_free_port(host: str, port: int, span: int = SEARCH_SPAN) -> int | None:
 
 
 def port_holder(port: int) -> str:
-    """The program listening on `port`, in words ("nginx, pid 812"), or "" when the system does not
+    """The program listening on `port`, in words ("nginx (pid 812)"), or "" when the system does not
     say (a process of another user on Linux, or macOS without the right to list sockets)."""
     try:
         connections = psutil.net_connections(kind="tcp")
@@ -76,8 +76,8 @@ def _describe(pid: int) -> str:
         proc = psutil.Process(pid)
         name, cmdline = proc.name(), proc.cmdline()
     except psutil.Error:
-        return f"pid {pid}"
+        return f"a program with pid {pid}"
     words = " ".join(cmdline).lower()
     if "tablao" in words or " -m app " in f" {words} ":
-        return f"another Tablao, pid {pid}"
-    return f"{name}, pid {pid}"
+        return f"another Tablao (pid {pid})"
+    return f"{name} (pid {pid})"

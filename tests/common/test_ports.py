@@ -28,7 +28,7 @@ def test_a_listened_port_is_busy_and_the_next_free_one_is_proposed(held_port):
 
 
 def test_the_holder_is_named_when_the_system_can_tell(held_port):
-    assert port_holder(held_port).endswith(f"pid {os.getpid()}")
+    assert port_holder(held_port).endswith(f"(pid {os.getpid()})")
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         unused = free.getsockname()[1]
