@@ -3,8 +3,10 @@
 `tablao` alone opens the desktop app (the setup wizard on first launch); `tablao manager|worker|all`
 without `--headless` opens it in that role. `tablao --job ID` selects a job in its dashboard, and
 `tablao --manager URL --job ID` opens only the dashboard of that Manager with the job selected
-(what the Blender add-on's "Open in dashboard" runs). The core never imports Qt, and `--headless` never
-does either: `app.ui` is imported only on the desktop paths.
+(what the Blender add-on's "Open in dashboard" runs). With this user's Tablao already running, every
+desktop launch hands its request to it and ends (app/ui/instance.py). The core never imports Qt, and
+`--headless` never does either: `app.ui` is imported only on the desktop paths. A Manager port
+another program holds is one line and exit code 2 (`--listen :PORT` picks another).
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ def _dashboard(urls: list[str], job_id: str = "", remember: bool = True) -> int:
 def _desktop(args: argparse.Namespace | None, job_id: str = "") -> int:
     """The desktop app, in the saved role or the role named on the command line."""
     try:
-        from app.ui.desktop import run_desktop
+        from app.ui.launch import run_desktop
         from app.ui.local_services import LocalServices
     except ImportError as exc:
         return _qt_missing(exc)
