@@ -173,8 +173,12 @@ def test_the_exit_path_twenty_times_in_a_row(tmp_path):
     (home / "flamenco-manager.yaml").write_text(
         f"_meta:\n  version: 3\nlisten: 127.0.0.1:0\nshared_storage_path: {home / 'shared'}\n")
     (home / "tablao-desktop.yaml").write_text("role: both\n")
-    (home / "flamenco-worker.yaml").write_text(f"worker_name: exit-test\ndata_dir: {home / 'worker'}\n")
-    env = dict(os.environ, TABLAO_HOME=str(home), QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    # The worker's settings and credentials live in the platform's folders: these, not the user's.
+    worker_config = tmp_path / "xdg-config" / "tablao" / "tablao-worker.yaml"
+    worker_config.parent.mkdir(parents=True)
+    worker_config.write_text(f"worker_name: exit-test\ndata_dir: {tmp_path / 'worker'}\n")
+    env = dict(os.environ, TABLAO_HOME=str(home), QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT),
+               XDG_CONFIG_HOME=str(tmp_path / "xdg-config"), XDG_DATA_HOME=str(tmp_path / "xdg-data"))
     for run in range(20):
         delay, where = (0.1, 0.5, 1.0, 2.0)[run % 4], ("dashboard", "worker")[run % 2]
         result = subprocess.run([sys.executable, str(ROOT / "tests" / "ui" / "quit_probe.py"), str(delay), where],
