@@ -119,8 +119,8 @@ class DesktopApp:
         """The local Manager's URL; a busy port is asked about (None: the user chose to quit)."""
         from app.ui.dialogs.port_busy import ask_other_port
 
-        if self.services.on_temporary_address:  # the wizard ended before Apply moved it
-            return await self.services.relisten(None)
+        if self.services.on_temporary_address:  # the wizard's private one (it ended before Apply moved it)
+            await self.services.stop_manager()
         while True:
             try:
                 return await self.services.start_manager()
