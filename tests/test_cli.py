@@ -248,5 +248,6 @@ def test_a_busy_port_is_one_line_and_exit_code_2(tmp_path):
             result = _run(command, "--headless", "--listen", f":{port}", env_home=tmp_path / command)
             assert result.returncode == 2, result.stderr
             errors = [line for line in result.stderr.splitlines() if " INFO " not in line]
-            assert errors == [f"tablao: port {port} is in use by {psutil.Process().name()} (pid {os.getpid()}); "
+            holder = f"{psutil.Process().name()} (pid {os.getpid()})"
+            assert errors == [f"tablao: port {port} is in use by {holder}; "
                               "start with --listen :PORT or stop the other program"], result.stderr

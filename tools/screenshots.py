@@ -249,7 +249,8 @@ async def shoot_app(out: Path, tmp: Path) -> None:
         client = ManagerClient(manager.url, admin_token=manager.admin_token)
         ctx = WizardContext(client=client, listen_port=held.getsockname()[1], role="manager",
                             storage_path=str(tmp / "app-manager" / "shared"),
-                            blender={"source": "default", "input": "blender", "path": "blender", "cause": "default"})
+                            blender={"source": "default", "input": "blender", "path": "blender",
+                                     "cause": "default"})
         wizard = SetupWizard(ctx)
         wizard.setStartId(NETWORK)
         wizard.show()
@@ -271,7 +272,8 @@ async def shoot_app(out: Path, tmp: Path) -> None:
         job = manager.submit_echo("shot_030 comp", repeats=6)
         await _until(lambda: _job_status(manager, job["id"]) == "active", 60)
         workers = manager.get("/api/v3/worker-mgt/workers")["workers"]
-        activity = Activity(workers=tuple(w["name"] for w in workers if w["status"] != "offline"), jobs=1, tasks=1)
+        signed_on = tuple(w["name"] for w in workers if w["status"] != "offline")
+        activity = Activity(workers=signed_on, jobs=1, tasks=1)
         question = QuitQuestion(activity, has_tray=True, has_manager=True)
         question.show()
         await asyncio.sleep(0.5)

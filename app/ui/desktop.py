@@ -160,7 +160,8 @@ class DesktopApp:
     async def open_dashboard(self, urls: list[str]) -> None:
         """The dashboard window (made once) on `urls`; more Managers are added to the one open."""
         if self.window is None:
-            tokens = {self.services.manager_url: self.services.admin_token} if self.services.manager_running else {}
+            local = self.services.manager_running
+            tokens = {self.services.manager_url: self.services.admin_token} if local else {}
             self.dashboard, self.window = await open_dashboard(urls, self.job_id, tokens)
             self.job_id = ""
             window = self.window
@@ -229,7 +230,8 @@ class DesktopApp:
     # --- later launches --------------------------------------------------------------------------
     def handle(self, request: LaunchRequest) -> None:
         """A later `tablao` asked for something (validated by the instance server)."""
-        _log.info("a later launch asks for the %s%s", request.open, f" with job {request.job}" if request.job else "")
+        _log.info("a later launch asks for the %s%s", request.open,
+                  f" with job {request.job}" if request.job else "")
         spawn(self._handle(request))
 
     async def _handle(self, request: LaunchRequest) -> None:

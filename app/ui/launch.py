@@ -143,7 +143,8 @@ def _hand_over(request: LaunchRequest, place) -> int:
 
     reply = hand_over(request, place)
     if not reply.get("ok"):
-        print(f"tablao: the running Tablao refused this: {reply.get('error', 'no reason given')}", file=sys.stderr)
+        why = reply.get("error", "no reason given")
+        print(f"tablao: the running Tablao refused this: {why}", file=sys.stderr)
         return 2
     what = f"job {request.job}" if request.job else "its window"
     print(f"tablao: Tablao runs already (pid {reply.get('pid', '?')}); it shows {what}", file=sys.stderr)

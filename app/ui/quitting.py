@@ -42,11 +42,13 @@ class Activity:
     def describe(self) -> str:
         parts = []
         if self.workers:
-            names = ", ".join(self.workers[:3]) + (f" and {len(self.workers) - 3} more" if len(self.workers) > 3 else "")
+            more = len(self.workers) - 3
+            names = ", ".join(self.workers[:3]) + (f" and {more} more" if more > 0 else "")
             verb = "works" if len(self.workers) == 1 else "work"
             parts.append(f"{_count(len(self.workers), 'other computer')} {verb} for this farm ({names})")
         if self.jobs:
-            parts.append(f"{_count(self.jobs, 'job')} {'is' if self.jobs == 1 else 'are'} waiting or rendering")
+            verb = "is" if self.jobs == 1 else "are"
+            parts.append(f"{_count(self.jobs, 'job')} {verb} waiting or rendering")
         if self.tasks:
             parts.append(f"{_count(self.tasks, 'task')} {'runs' if self.tasks == 1 else 'run'} now")
         if self.rendering_here:
@@ -75,10 +77,11 @@ class QuitQuestion(QMessageBox):
         self.setInformativeText("<br>".join(lines))
         self.choices = {}
         # One role for the three, so they stay in this order (from the mildest) on every platform.
+        action = QMessageBox.ButtonRole.ActionRole
         if has_tray:
-            self.choices[self.addButton("Keep running in the tray", QMessageBox.ButtonRole.ActionRole)] = KEEP
-        self.choices[self.addButton("Stop after the current tasks", QMessageBox.ButtonRole.ActionRole)] = AFTER_TASKS
-        self.choices[self.addButton("Stop now", QMessageBox.ButtonRole.ActionRole)] = NOW
+            self.choices[self.addButton("Keep running in the tray", action)] = KEEP
+        self.choices[self.addButton("Stop after the current tasks", action)] = AFTER_TASKS
+        self.choices[self.addButton("Stop now", action)] = NOW
         self.cancel = self.addButton(QMessageBox.StandardButton.Cancel)
         self.setDefaultButton(self.cancel)
         self.setEscapeButton(self.cancel)

@@ -104,7 +104,8 @@ class SetupFlow:
             await services.relisten(port)
         finally:
             if services.manager_running and services.manager_url != before:
-                old, ctx.client = ctx.client, ManagerClient(services.manager_url, admin_token=services.admin_token)
+                moved = ManagerClient(services.manager_url, admin_token=services.admin_token)
+                old, ctx.client = ctx.client, moved
                 if old is not None:
                     await old.close()
                 await self.app.manager_moved(before, services.manager_url)

@@ -30,7 +30,8 @@ async def test_the_drain_hands_out_nothing_new_and_ends_when_the_running_task_is
         assert not draining.done() and counts[-1] == 1
         status, _ = await idle.claim(wait=0.5)
         assert status == 204, "no new task while draining, though the second job has queued ones"
-        assert (await busy.update(task["uuid"], steps_completed=1))[0] == 204, "the running task still reports"
+        status, _ = await busy.update(task["uuid"], steps_completed=1)
+        assert status == 204, "the running task still reports"
         assert (await busy.complete(task["uuid"]))[0] == 204
         await asyncio.wait_for(draining, 5)
         assert counts[-1] == 0

@@ -59,7 +59,8 @@ def test_the_wizard_sets_up_a_farm_in_both_mode_and_shows_a_rendered_frame(qloop
             wizard.next()
             assert wizard.currentId() == SCRIPTS and wizard.pages[SCRIPTS].off.isChecked(), "scripts off by default"
             wizard.next()
-            assert wizard.currentId() == NETWORK and wizard.pages[NETWORK].isComplete(), "--listen given: no question"
+            assert wizard.currentId() == NETWORK
+            assert wizard.pages[NETWORK].isComplete(), "--listen given: no question"
             wizard.next()
             assert wizard.currentId() == REVIEW
             assert str(shared) in wizard.pages[REVIEW].summary.text()
@@ -160,7 +161,8 @@ def test_nothing_listens_before_the_wizard_is_done_and_a_busy_port_is_a_question
             await wait_for(page.isComplete, 15, "a free port proposed")
             proposed = page.port.value()
             assert proposed > busy
-            assert f"Port {busy} is in use by" in page.result.text() and f"pid {os.getpid()}" in page.result.text()
+            said = page.result.text()
+            assert f"Port {busy} is in use by" in said and f"pid {os.getpid()}" in said
             assert f":{proposed}/" in page.address.text()
             page.port.setValue(busy)  # the lead types the busy one again: Next waits
             await wait_for(lambda: "Choose another port" in page.result.text(), 15, "said busy")

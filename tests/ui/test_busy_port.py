@@ -27,7 +27,8 @@ def _desktop(tmp_path: Path, port: int) -> DesktopApp:
     cfg = tmp_path / "m" / "flamenco-manager.yaml"
     cfg.parent.mkdir(parents=True)
     (tmp_path / "shared").mkdir()
-    cfg.write_text(f"_meta:\n  version: 3\nlisten: 127.0.0.1:{port}\nshared_storage_path: {tmp_path / 'shared'}\n")
+    cfg.write_text(f"_meta:\n  version: 3\nlisten: 127.0.0.1:{port}\n"
+                   f"shared_storage_path: {tmp_path / 'shared'}\n")
     return DesktopApp(LocalServices(manager_config_path=cfg), RoleConfig(role="manager"), has_tray=False)
 
 
@@ -54,7 +55,8 @@ def test_the_next_free_port_is_offered_and_kept(qloop, tmp_path):
         question.use.click()
         await wait_for(lambda: desktop.window is not None, 60, "the dashboard")
         assert desktop.services.manager_runner.manager.port == proposed
-        assert load_config(desktop.services.manager_config_path).listen == f"127.0.0.1:{proposed}", "next time too"
+        saved = load_config(desktop.services.manager_config_path)
+        assert saved.listen == f"127.0.0.1:{proposed}", "next time too"
         desktop.window.quit_action.trigger()
         assert await asyncio.wait_for(running, 30) == 0
 

@@ -37,7 +37,8 @@ def _desktop(tmp_path: Path) -> DesktopApp:
 
 async def _started(desktop: DesktopApp) -> asyncio.Future:
     running = asyncio.ensure_future(desktop.run())
-    await wait_for(lambda: desktop.roles_started and desktop.window is not None or running.done(), 60, "the app")
+    await wait_for(lambda: (desktop.roles_started and desktop.window is not None) or running.done(), 60,
+                   "the app")
     assert not running.done(), running
     return running
 
@@ -59,10 +60,17 @@ async def _tasks(url: str, job_id: str) -> dict[str, str]:
     return {t["id"]: t["status"] for t in (await _http(f"{url}/api/v3/jobs/{job_id}/tasks"))["tasks"]}
 
 
-async def _busy_farm(desktop: DesktopApp, tmp_path: Path) -> tuple[WorkerProcess, str]:
-    """Another computer renders: a worker process on a job of 3-second tasks, one of them running."""
+def _asking(desktop: DesktopApp) -> bool:
+    return desktop.question is not None and desktop.question.isVisible()
+
+
+async def _busy_farm(desktop: DesktopApp, tmp_path: Path,
+                     started: list[WorkerProcess]) -> tuple[WorkerProcess, str]:
+    """Another computer renders: a worker process on a job of 3-second tasks, one of them running.
+    The worker goes into `started` at once, so the test stops it whatever happens here."""
     url = desktop.services.manager_url
     worker = WorkerProcess(url, tmp_path, "render-pc").start()
+    started.append(worker)
     job = await _http(f"{url}/api/v3/jobs", "POST", {
         "name": "long", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
         "settings": {"message": "hi", "sleep_duration_seconds": 3, "sleep_repeats": 4}})
@@ -91,28 +99,28 @@ def test_with_nothing_going_on_quit_and_ctrl_q_stop_at_once(qloop, tmp_path):
 
 def test_quit_asks_while_another_computer_renders_and_cancel_and_keep_running_stop_nothing(qloop, tmp_path):
     desktop = _desktop(tmp_path)
-    worker = None
+    workers: list[WorkerProcess] = []
 
     async def body():
-        nonlocal worker
         running = await _started(desktop)
         url = desktop.services.manager_url
-        worker, _job = await _busy_farm(desktop, tmp_path)
+        await _busy_farm(desktop, tmp_path, workers)
         desktop.window.close()  # a tray: closing the window is not quitting
         await asyncio.sleep(0.3)
         assert not desktop.window.isVisible() and desktop.question is None and not running.done()
 
         desktop.window.quit_action.trigger()
-        await wait_for(lambda: desktop.question is not None and desktop.question.isVisible(), 15, "the question")
+        await wait_for(lambda: _asking(desktop), 15, "the question")
         question = desktop.question
-        assert "render-pc" in question.text() and "1 job" in question.text() and "1 task runs" in question.text()
+        said = question.text()
+        assert "render-pc" in said and "1 job" in said and "1 task runs" in said
         assert sorted(question.choices.values()) == sorted([KEEP, AFTER_TASKS, NOW])
         question.cancel.click()
         await asyncio.sleep(0.5)
         assert not running.done() and await _http(f"{url}/api/v3/version")
 
         desktop.tray.quit_requested.emit()  # the tray's Quit asks the same
-        await wait_for(lambda: desktop.question is not None and desktop.question.isVisible(), 15, "asked again")
+        await wait_for(lambda: _asking(desktop), 15, "asked again")
         desktop.question.button(KEEP).click()
         await asyncio.sleep(0.5)
         assert not running.done() and not desktop.window.isVisible() and desktop.tray.shown
@@ -126,24 +134,23 @@ def test_quit_asks_while_another_computer_renders_and_cancel_and_keep_running_st
     try:
         qloop.run_until_complete(body())
     finally:
-        if worker is not None:
+        for worker in workers:
             worker.stop()
 
 
 def test_stop_after_the_current_tasks_hands_out_nothing_new_and_quits_when_the_task_is_done(qloop, tmp_path):
     desktop = _desktop(tmp_path)
-    worker = None
+    workers: list[WorkerProcess] = []
 
     async def body():
-        nonlocal worker
         running = await _started(desktop)
         url = desktop.services.manager_url
-        worker, job = await _busy_farm(desktop, tmp_path)
+        _worker, job = await _busy_farm(desktop, tmp_path, workers)
         desktop.window.quit_action.trigger()
-        await wait_for(lambda: desktop.question is not None and desktop.question.isVisible(), 15, "the question")
+        await wait_for(lambda: _asking(desktop), 15, "the question")
         at_choice = await _tasks(url, job)
         desktop.question.button(AFTER_TASKS).click()
-        await wait_for(lambda: desktop.waiting is not None and desktop.waiting.isVisible(), 15, "the waiting dialog")
+        await wait_for(lambda: desktop.waiting is not None and desktop.waiting.isVisible(), 15, "waiting")
         assert "1 running task" in desktop.waiting.text()
         last = at_choice
         while not running.done():
@@ -161,7 +168,7 @@ def test_stop_after_the_current_tasks_hands_out_nothing_new_and_quits_when_the_t
     try:
         qloop.run_until_complete(body())
     finally:
-        if worker is not None:
+        for worker in workers:
             worker.stop()
 
 
@@ -181,8 +188,8 @@ def test_the_exit_path_twenty_times_in_a_row(tmp_path):
                XDG_CONFIG_HOME=str(tmp_path / "xdg-config"), XDG_DATA_HOME=str(tmp_path / "xdg-data"))
     for run in range(20):
         delay, where = (0.1, 0.5, 1.0, 2.0)[run % 4], ("dashboard", "worker")[run % 2]
-        result = subprocess.run([sys.executable, str(ROOT / "tests" / "ui" / "quit_probe.py"), str(delay), where],
-                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        probe = [sys.executable, str(ROOT / "tests" / "ui" / "quit_probe.py"), str(delay), where]
+        result = subprocess.run(probe, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         said = result.stdout[-3000:] + result.stderr[-3000:]
         assert result.returncode == 0, f"run {run + 1} ({where}, {delay} s): exit {result.returncode}\n{said}"
         assert "Fatal Python error" not in said and "Traceback" not in said, f"run {run + 1}:\n{said}"
@@ -199,7 +206,7 @@ def test_ctrl_q_works_in_the_wizard_and_the_worker_window_too(qloop, tmp_path):
         wizard.activateWindow()
         await asyncio.sleep(0.2)  # shown and active: a window shortcut needs its window active
         QTest.keyClick(wizard, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
-        assert not wizard.isVisible() and wizard.result() == 0, "Ctrl+Q leaves the wizard (first launch: quits)"
+        assert not wizard.isVisible() and wizard.result() == 0, "Ctrl+Q leaves the wizard"
 
         services = LocalServices(manager_config_path=tmp_path / "unused.yaml")
         window = WorkerModeWindow(services, RoleConfig("worker", "http://127.0.0.1:9/"), has_tray=False)

@@ -122,7 +122,8 @@ def test_requests_arrive_and_abuse_is_answered_or_dropped(qloop, place):
         assert reply == {"ok": True, "pid": os.getpid()}
         await wait_for(lambda: got == [LaunchRequest(job="j-1")], 5, "the request")
 
-        bad = json.loads(await asyncio.to_thread(_raw, place.name, b'{"tablao": 1, "open": "shell", "managers": [], "job": ""}\n'))
+        shell = b'{"tablao": 1, "open": "shell", "managers": [], "job": ""}\n'
+        bad = json.loads(await asyncio.to_thread(_raw, place.name, shell))
         assert bad["ok"] is False and "cannot open" in bad["error"]
         huge = await asyncio.to_thread(_raw, place.name, b"x" * (MAX_MESSAGE + 10))
         assert json.loads(huge) == {"ok": False, "error": "the message is too long"}
@@ -142,8 +143,8 @@ def test_requests_arrive_and_abuse_is_answered_or_dropped(qloop, place):
             assert await asyncio.to_thread(conn.recv, 10) == b""
             conn.close()
         assert server.connections == 0
-        reply = await asyncio.to_thread(hand_over, LaunchRequest(open="dashboard", managers=("http://r:8080/",)),
-                                        place)
+        elsewhere = LaunchRequest(open="dashboard", managers=("http://r:8080/",))
+        reply = await asyncio.to_thread(hand_over, elsewhere, place)
         assert reply["ok"] is True, "served again once the silent ones were dropped"
         await wait_for(lambda: len(got) == 2, 5, "the second request")
         assert got[1].managers == ("http://r:8080/",)
@@ -205,7 +206,7 @@ def test_another_user_cannot_talk_to_it_even_through_an_open_folder(qloop, place
         server.close()
 
 
-# --- the real program ------------------------------------------------------------------------------------------
+# --- the real program ---------------------------------------------------------------------------------
 class App:
     """`python -m app ...` as a user starts it, with its own TABLAO_HOME (and so its own socket)."""
 
@@ -246,8 +247,8 @@ class App:
         return line.split("listening on ")[1].split("/ ")[0]
 
     def launch(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=self.env, capture_output=True,
-                              text=True, timeout=60)
+        return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=self.env,
+                              capture_output=True, text=True, timeout=60)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -122,7 +122,8 @@ class HttpServer:
             await self._runner.cleanup()
             self._runner = None
             if is_address_in_use(exc):
-                raise PortInUse(self.host, self.port, await asyncio.to_thread(port_holder, self.port)) from None
+                holder = await asyncio.to_thread(port_holder, self.port)
+                raise PortInUse(self.host, self.port, holder) from None
             raise
         sockets = self._listener.sockets
         if sockets:

@@ -23,13 +23,14 @@ class PortBusyQuestion(QMessageBox):
         self.setObjectName("portBusyQuestion")
         self.setText(f"<b>The Manager cannot start: {html.escape(exc.strerror)}.</b>")
         if proposed is not None:
-            self.setInformativeText(f"Tablao can listen on port {proposed} instead. Workers and artists then "
-                                    f"connect to port {proposed}: give them the new address. Or quit, stop the "
-                                    "other program and start Tablao again.")
+            self.setInformativeText(f"Tablao can listen on port {proposed} instead. Workers and artists "
+                                    f"then connect to port {proposed}: give them the new address. Or quit, "
+                                    "stop the other program and start Tablao again.")
         else:
             self.setInformativeText("Stop the other program and start Tablao again, or start it with another "
                                     "port (tablao manager --listen :PORT).")
-        self.use = self.addButton(f"Use port {proposed}", QMessageBox.ButtonRole.AcceptRole) if proposed else None
+        accept = QMessageBox.ButtonRole.AcceptRole
+        self.use = self.addButton(f"Use port {proposed}", accept) if proposed else None
         self.quit = self.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
         self.proposed = proposed
 

@@ -113,8 +113,8 @@ class NetworkPage(QWizardPage):
         if free and self._proposed_instead is not None:
             wanted, by = self._proposed_instead
             by_text = f" by {html.escape(by)}" if by else " by another program"
-            return (f"Port {wanted} is in use{by_text}, so Tablao proposes <b>{port}</b>, the next free port. "
-                    "Type another port if you prefer.")
+            return (f"Port {wanted} is in use{by_text}, so Tablao proposes <b>{port}</b>, the next free "
+                    "port. Type another port if you prefer.")
         if free and self.ctx.current_port == port:
             return f"✔ This Manager listens on port {port} now."
         if free:

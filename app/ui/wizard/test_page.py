@@ -61,9 +61,9 @@ class TestRenderPage(QWizardPage):
     def initializePage(self) -> None:
         if self.ctx.sets_up_manager:
             zip_url = html.escape(addon_url(self.ctx.manager_address))
-            self.addon.setText(f"<b>The Blender add-on for artists:</b> <a href='{zip_url}'>{zip_url}</a> (this "
-                               "Manager's address filled in; install it in Blender from Preferences ▸ Add-ons). "
-                               "The dashboard saves it too (Help ▸ Get the Blender add-on…).")
+            self.addon.setText(f"<b>The Blender add-on for artists:</b> <a href='{zip_url}'>{zip_url}</a> "
+                               "(this Manager's address filled in; install it in Blender from Preferences ▸ "
+                               "Add-ons). The dashboard saves it too (Help ▸ Get the Blender add-on…).")
             self.addon.show()
             self._start()
         else:
@@ -96,7 +96,8 @@ class TestRenderPage(QWizardPage):
             self.progress.hide()
             self.status.setText(
                 "No worker is connected yet, so there is nothing to render the test frame. Start one on a "
-                f"render node with <code>tablao worker --manager {html.escape(self.ctx.manager_address)}</code> "
+                "render node with <code>tablao worker --manager "
+                f"{html.escape(self.ctx.manager_address)}</code> "
                 "(or choose 'Manager and Worker' to render on this computer), then press Try again. "
                 "You can also press Finish now and render later.")
             self.retry.show()
