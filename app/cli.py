@@ -3,8 +3,10 @@
 `tablao` alone opens the desktop app (the setup wizard on first launch); `tablao manager|worker|all`
 without `--headless` opens it in that role. `tablao --job ID` selects a job in its dashboard, and
 `tablao --manager URL --job ID` opens only the dashboard of that Manager with the job selected
-(what the Blender add-on's "Open in dashboard" runs). The core never imports Qt, and `--headless` never
-does either: `app.ui` is imported only on the desktop paths.
+(what the Blender add-on's "Open in dashboard" runs). With this user's Tablao already running, every
+desktop launch hands its request to it and ends (app/ui/instance.py). The core never imports Qt, and
+`--headless` never does either: `app.ui` is imported only on the desktop paths. A Manager port
+another program holds is one line and exit code 2 (`--listen :PORT` picks another).
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ def _dashboard(urls: list[str], job_id: str = "", remember: bool = True) -> int:
 def _desktop(args: argparse.Namespace | None, job_id: str = "") -> int:
     """The desktop app, in the saved role or the role named on the command line."""
     try:
-        from app.ui.desktop import run_desktop
+        from app.ui.launch import run_desktop
         from app.ui.local_services import LocalServices
     except ImportError as exc:
         return _qt_missing(exc)
@@ -161,13 +163,28 @@ def _load_manager_config(args: argparse.Namespace):
     cfg = load_config(path)
     if args.listen:
         parse_listen(args.listen)
-        cfg.listen = args.listen
+        cfg.listen_override = args.listen
     return cfg
 
 
 def _fail(message: str) -> int:
     print(f"tablao: {message}", file=sys.stderr)
     return 2
+
+
+def _port_busy(exc) -> int:
+    """One line instead of a traceback: which port, who holds it when the system says, what to do."""
+    return _fail(f"{exc.strerror}; start with --listen :PORT or stop the other program")
+
+
+def _check_port(cfg) -> int | None:
+    """Exit code 2 with its line when the Manager's port is taken now (the bind checks again)."""
+    from app.common.ports import PortInUse, port_holder, port_is_free
+
+    host, port = cfg.listen_host_port()
+    if port and not port_is_free(host, port):
+        return _port_busy(PortInUse(host, port, port_holder(port)))
+    return None
 
 
 def _run_manager(args: argparse.Namespace) -> int:
@@ -183,12 +200,16 @@ def _run_manager(args: argparse.Namespace) -> int:
         return 0
     if args.shaman_gc:
         return _shaman_gc(cfg, args.dry_run)
+    busy = _check_port(cfg)
+    if busy is not None:
+        return busy
     _log.info("starting manager with config %s", cfg.path)
     return _run_roles(args, manager=True, worker=False)
 
 
 def _run_roles(args: argparse.Namespace, *, manager: bool, worker: bool) -> int:
     """Run the roles under the one `Runner`, headless; start-up problems are one line, exit 2."""
+    from app.common.ports import PortInUse
     from app.manager.config import ConfigError
     from app.manager.persistence.errors import StoreUnavailable
     from app.runtime import Runner, run_headless
@@ -201,6 +222,8 @@ def _run_roles(args: argparse.Namespace, *, manager: bool, worker: bool) -> int:
                     worker_config=worker_config if worker else None)
     try:
         return run_headless(runner.run, stop=runner.request_stop, restart=runner.request_restart)
+    except PortInUse as exc:
+        return _port_busy(exc)
     except (StoreUnavailable, ConfigError, WorkerConfigError) as exc:
         return _fail(str(exc))
 
@@ -256,7 +279,10 @@ def _run_all(args: argparse.Namespace) -> int:
     from app.manager.config import ConfigError
 
     try:
-        _load_manager_config(args)
+        cfg = _load_manager_config(args)
     except ConfigError as exc:
         return _fail(str(exc))
+    busy = _check_port(cfg)
+    if busy is not None:
+        return busy
     return _run_roles(args, manager=True, worker=True)

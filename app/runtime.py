@@ -117,7 +117,7 @@ class Runner:
         config = self._manager_config()
         host, port = config.listen_host_port()
         if port == 0 and self._pinned_listen:
-            config.listen = self._pinned_listen  # a restart keeps the port the first start picked
+            config.listen_override = self._pinned_listen  # a restart keeps the port the first start picked
         self.manager = ManagerService(config)
         return asyncio.create_task(self.manager.run(), name="manager")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -11,6 +12,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import psutil
+import yaml
 
 from app.common.credentials import read_local_admin_token
 
@@ -205,7 +209,9 @@ def test_setup_assistant_saves_storage_and_blender_then_restarts(tmp_path):
         assert after["storageLocation"] == str(shared) and after["shamanEnabled"] is True
         variables = get("/configuration/variables/workers/windows")
         assert variables["blender"]["value"] == str(fake)
-        assert str(fake) in (tmp_path / "home" / "flamenco-manager.yaml").read_text()
+        saved = yaml.safe_load((tmp_path / "home" / "flamenco-manager.yaml").read_text())
+        assert str(fake) in json.dumps(saved)
+        assert saved["listen"] == ":8080", "--listen is for this run; the file keeps its own address"
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
@@ -231,3 +237,17 @@ def test_unusable_database_gives_a_message_not_a_traceback(tmp_path):
             assert "Traceback" not in result.stderr, result.stderr
             assert fragment in result.stderr and "check `database:`" in result.stderr.lower()
     assert damaged.read_bytes().startswith(b"this is not an SQLite file")  # left as it was
+
+
+def test_a_busy_port_is_one_line_and_exit_code_2(tmp_path):
+    with socket.socket() as held:  # another program on the port (127.0.0.1 blocks the wildcard too)
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        for command in ("manager", "all"):
+            result = _run(command, "--headless", "--listen", f":{port}", env_home=tmp_path / command)
+            assert result.returncode == 2, result.stderr
+            errors = [line for line in result.stderr.splitlines() if " INFO " not in line]
+            holder = f"{psutil.Process().name()} (pid {os.getpid()})"
+            assert errors == [f"tablao: port {port} is in use by {holder}; "
+                              "start with --listen :PORT or stop the other program"], result.stderr

@@ -11,7 +11,10 @@ menu open (clicked with `xdotool`); and the submit dialog with a scene Blender r
 pre-flight report (a missing texture, a rig script that will not run on the farm, the output moved
 to the shared storage, what the Shaman store already has); the wizard's question about scripts
 inside .blend files (turned on, with its submit token) and the settings page with the same two
-settings. `--only worker` / `--only submit` / `--only wizard` take just those.
+settings; the program's own behaviour: the wizard's network page with its port taken (the next free
+one proposed), its last page with the test frame and where artists get the add-on, and Quit's
+question while another computer renders. `--only worker` / `--only submit` / `--only wizard` /
+`--only app` take just those.
 Look at every picture afterwards: clipped text, empty panes and overlaps are bugs.
 """
 
@@ -223,6 +226,65 @@ async def shoot_wizard(out: Path, tmp: Path) -> None:
         manager.stop()
 
 
+async def shoot_app(out: Path, tmp: Path) -> None:
+    """The wizard's network page (its port taken), its last page, and Quit's question, on a real farm."""
+    import socket
+
+    from app.api.client import ManagerClient
+    from app.ui.quitting import Activity, QuitQuestion
+    from app.ui.wizard.context import WizardContext
+    from app.ui.wizard.wizard import NETWORK, TEST, SetupWizard
+    from tests.e2e.farm import WorkerProcess
+    from tests.ui.conftest import ManagerProcess
+
+    manager = ManagerProcess(tmp / "app-manager").start()
+    worker = WorkerProcess(manager.url, tmp, "render-01").start()
+    held = socket.socket()  # another program on the port the wizard wants
+    try:
+        try:
+            held.bind(("0.0.0.0", 8080))
+        except OSError:
+            held.bind(("0.0.0.0", 0))
+        held.listen()
+        client = ManagerClient(manager.url, admin_token=manager.admin_token)
+        ctx = WizardContext(client=client, listen_port=held.getsockname()[1], role="manager",
+                            storage_path=str(tmp / "app-manager" / "shared"),
+                            blender={"source": "default", "input": "blender", "path": "blender",
+                                     "cause": "default"})
+        wizard = SetupWizard(ctx)
+        wizard.setStartId(NETWORK)
+        wizard.show()
+        await _until(lambda: wizard.pages[NETWORK].isComplete(), 15)
+        await asyncio.sleep(0.3)
+        wizard.grab().save(str(out / "wizard-network.png"))
+        wizard.close()
+
+        ctx.public_url = manager.url + "/"
+        wizard = SetupWizard(ctx)
+        wizard.setStartId(TEST)
+        wizard.show()
+        await _until(lambda: wizard.pages[TEST].frame_shown or wizard.pages[TEST].retry.isVisible(), 300)
+        await asyncio.sleep(0.5)
+        wizard.grab().save(str(out / "wizard-done.png"))
+        wizard.close()
+        await client.close()
+
+        job = manager.submit_echo("shot_030 comp", repeats=6)
+        await _until(lambda: _job_status(manager, job["id"]) == "active", 60)
+        workers = manager.get("/api/v3/worker-mgt/workers")["workers"]
+        signed_on = tuple(w["name"] for w in workers if w["status"] != "offline")
+        activity = Activity(workers=signed_on, jobs=1, tasks=1)
+        question = QuitQuestion(activity, has_tray=True, has_manager=True)
+        question.show()
+        await asyncio.sleep(0.5)
+        question.grab().save(str(out / "quit-question.png"))
+        question.close()
+    finally:
+        held.close()
+        worker.stop()
+        manager.stop()
+
+
 RIG_SCRIPT = """
 import bpy
 text = bpy.data.texts.new('rig_ui.py')
@@ -304,7 +366,7 @@ async def _until(predicate, timeout: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--only", choices=("all", "worker", "submit", "wizard"), default="all")
+    parser.add_argument("--only", choices=("all", "worker", "submit", "wizard", "app"), default="all")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     xvfb = start_xvfb()
@@ -322,6 +384,8 @@ def main() -> None:
                     await shoot_submit(args.out, Path(tmp))
                 if args.only in ("all", "wizard"):
                     await shoot_wizard(args.out, Path(tmp))
+                if args.only in ("all", "app"):
+                    await shoot_app(args.out, Path(tmp))
                 if args.only in ("all", "worker"):
                     await shoot_worker(args.out, Path(tmp))
                 return 0

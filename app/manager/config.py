@@ -108,6 +108,9 @@ class ManagerConfig:
     last_rendered_max_pixels: int = 40_000_000
     # Where this config was read from; relative paths resolve against its folder.
     path: Path | None = None
+    # The address given on the command line (`--listen`) or by the desktop app for this run only: it
+    # wins over `listen` but is never written to the file, so a save keeps the file's own address.
+    listen_override: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     # --- derived locations -------------------------------------------------------------------
@@ -144,8 +147,13 @@ class ManagerConfig:
     def is_first_run(self) -> bool:
         return not self.shared_storage_path
 
+    @property
+    def effective_listen(self) -> str:
+        """Where this run listens: the override when there is one, else the file's `listen`."""
+        return self.listen_override or self.listen
+
     def listen_host_port(self) -> tuple[str, int]:
-        return parse_listen(self.listen)
+        return parse_listen(self.effective_listen)
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

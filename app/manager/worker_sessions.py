@@ -81,6 +81,13 @@ class WorkerSessions:
         self.max_wait_s = max_wait_s
         machine.waiters.work.set_counter(self._count_runnable)
         self._sign_ups = asyncio.Semaphore(SIGN_UPS_AT_ONCE)
+        #: False once `hold_new_work()` was called: a Manager about to stop hands out no new task.
+        self.handing_out = True
+
+    def hold_new_work(self) -> None:
+        """Hand out no new task from now on (running ones go on and report); for a stop after the
+        current tasks. A Manager that starts again hands out work as before."""
+        self.handing_out = False
 
     @property
     def store(self):
@@ -158,6 +165,9 @@ class WorkerSessions:
     # --- task hand-out -------------------------------------------------------------------------
     async def schedule(self, ident: WorkerIdentity, wait_s: float) -> Assignment:
         deadline = time.monotonic() + min(max(wait_s, 0.0), self.max_wait_s)
+        if not self.handing_out:  # stopping after the current tasks: "no task", after the usual wait
+            await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+            return Assignment("none")
         queue = self.machine.waiters.work
         waiter = None
         claimed = False

@@ -111,15 +111,19 @@ class ManagerConnection(QObject):
 
     async def _follow(self, stream: EventStream) -> None:
         seen = 0
-        async for item in stream:
-            if isinstance(item, StreamGap) or stream.connections != seen:
-                # A new connection, or events lost on this one: what is shown may be stale.
-                seen = stream.connections
-                await self._snapshot()
-                self._set_state(CONNECTED)
-                if isinstance(item, StreamGap):
-                    continue
-            self._dispatch(item.topic, _as_dict(item.payload))
+        # Closed here, on this loop, also when cancelled while awaiting a snapshot: left to the
+        # garbage collector, the stream's own cleanup would run where it cannot await (a
+        # "generator ignored GeneratorExit" traceback when the program quits).
+        async with contextlib.aclosing(aiter(stream)) as items:
+            async for item in items:
+                if isinstance(item, StreamGap) or stream.connections != seen:
+                    # A new connection, or events lost on this one: what is shown may be stale.
+                    seen = stream.connections
+                    await self._snapshot()
+                    self._set_state(CONNECTED)
+                    if isinstance(item, StreamGap):
+                        continue
+                self._dispatch(item.topic, _as_dict(item.payload))
 
     async def _watch_connection(self, stream: EventStream) -> None:
         """Say 'disconnected' as soon as the stream drops; it reconnects (and re-fetches) by itself."""

@@ -1,97 +1,134 @@
-"""`tablao` with no arguments: the desktop app in the role this computer has.
+"""`tablao` with no arguments: the desktop app in the role this computer has, one program per user.
 
-First launch (no `tablao-desktop.yaml` yet): the local Manager starts so the setup wizard can check
-storage and Blender through it, the wizard runs, and the chosen role starts. Later launches start
-the saved role and open the dashboard of the local Manager (Manager mode) or the worker window
-(Worker mode). The Mode menu switches between them without leaving the program.
+First launch (no `tablao-desktop.yaml` yet): the setup wizard runs with the local Manager on a
+private address (app/ui/setup_flow.py), and the chosen role starts. Later launches start the saved
+role and open the dashboard of the local Manager (Manager mode) or the worker window (Worker mode).
+The Mode menu switches between them without leaving the program. A Manager port taken at start is
+a question (the next free port, or quit), not a crash.
+
+It is this user's one Tablao: later launches hand their request to `handle` (app/ui/instance.py),
+which brings the window up, selects the job and watches a Manager elsewhere too. Closing the
+window keeps the farm running in the tray where there is one; Quit (File ▸ Quit, Ctrl+Q, either
+tray) asks first when stopping would interrupt the farm (app/ui/quitting.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
+import socket
+from urllib.parse import urlsplit
 
-from PySide6.QtWidgets import QApplication
-
-from app.api.client import ManagerClient
-from app.common.roles import RoleConfig, load_role, save_role
+from app.common.ports import PortInUse
+from app.common.roles import RoleConfig, load_role
+from app.ui import tray_state as ts
 from app.ui.aio import spawn
-from app.ui.launch import open_dashboard, run_in_qt
+from app.ui.instance import OPEN_DASHBOARD, LaunchRequest
+from app.ui.launch import open_dashboard
 from app.ui.local_services import LocalServices
-from app.ui.windows.main_window import MODE_MANAGER, MODE_WORKER
-from app.ui.wizard.context import WizardContext
-from app.ui.wizard.wizard import SetupWizard
+from app.ui.quitting import (
+    AFTER_TASKS,
+    CANCEL,
+    KEEP,
+    Activity,
+    QuitQuestion,
+    WaitingForTasks,
+    wait_or_stop_now,
+)
+from app.ui.setup_flow import SetupFlow
+from app.ui.tray import tray_available
+from app.ui.windows.main_window import MODE_MANAGER, MODE_WORKER, remembered_managers
 
 _log = logging.getLogger(__name__)
 
 
 class DesktopApp:
-    """Owns the local services and the windows; `run()` returns when the user quits."""
+    """Owns the local services and the windows; `run()` returns when the user quits.
 
-    def __init__(self, services: LocalServices, role: RoleConfig | None, job_id: str = ""):
+    `watch`: a dashboard-only launch (`tablao dashboard`, `tablao --manager URL`): those Managers,
+    no local roles until a later plain `tablao` asks for them."""
+
+    def __init__(self, services: LocalServices, role: RoleConfig | None, job_id: str = "",
+                 watch: list[str] | None = None, has_tray: bool | None = None):
         self.services = services
         self.role = role
         self.job_id = job_id  # selected in the dashboard when it opens (`tablao --job ID`)
+        self.watch = watch
+        self.has_tray = tray_available() if has_tray is None else has_tray
         self.quit = asyncio.Event()
+        self.setup = SetupFlow(self)
         self.dashboard = None
         self.window = None
         self.worker_window = None
+        self.tray = None  # ManagerTray while the local Manager runs and the desktop has a tray
+        self.mode = MODE_MANAGER
+        self.roles_started = False
+        self.question: QuitQuestion | None = None      # while Quit asks
+        self.waiting: WaitingForTasks | None = None    # while the farm stops after its tasks
+        self._quitting: asyncio.Task | None = None
+        self._starting: asyncio.Task | None = None
 
+    @property
+    def _wizard(self):
+        return self.setup.wizard
+
+    # --- running ---------------------------------------------------------------------------------
     async def run(self) -> int:
         try:
-            if self.role is None:
-                if not await self.first_launch():
-                    return 0
-            await self.start_role()
+            if self.watch is not None:
+                await self.open_dashboard(self.watch)
+            elif not await self.start_local():
+                return 0
             await self.quit.wait()
             return 0
         finally:
-            if self.dashboard is not None:
-                await self.dashboard.close()
-            if self.worker_window is not None:
-                await self.worker_window.shutdown()
-            await self.services.stop()
+            await self.shutdown()
 
-    async def first_launch(self) -> bool:
-        """Run the wizard against the local Manager; False when the user cancelled it."""
-        url = await self.services.start_manager()
-        ctx = WizardContext(client=ManagerClient(url, admin_token=self.services.admin_token))
-        done = await self.run_wizard(ctx)
-        await ctx.client.close()
-        if not done:
+    async def start_local(self) -> bool:
+        """Start this computer's role, after the wizard on first launch; False when it was cancelled."""
+        if self.role is None and not await self.first_launch():
             return False
-        self.role = RoleConfig(role=ctx.role, manager_url=ctx.manager_url,
-                               manager_found_by=ctx.manager_found_by or ("typed" if ctx.manager_url else ""))
-        save_role(self.role)
+        await self.start_role()
         return True
 
-    async def run_wizard(self, ctx: WizardContext) -> bool:
-        wizard = SetupWizard(ctx)
-        wizard.applied.connect(lambda: self._wizard_applied(ctx))
-        finished = asyncio.get_running_loop().create_future()
-        wizard.finished.connect(lambda result: finished.done() or finished.set_result(result))
-        wizard.show()
-        self._wizard = wizard
-        return bool(await finished)
-
-    def _wizard_applied(self, ctx: WizardContext) -> None:
-        if ctx.role == "both" and self.services.manager_running:
-            self.services.start_worker(self.services.manager_url)
+    async def first_launch(self) -> bool:
+        return await self.setup.first_launch()
 
     async def start_role(self) -> None:
         assert self.role is not None
         if self.role.runs_manager:
-            url = await self.services.start_manager()
+            url = await self._start_manager()
+            if url is None:
+                self.quit.set()
+                return
             if self.role.runs_worker:
                 self.services.start_worker(url)
-            await self.open_dashboard(url)
+            self.mode = MODE_MANAGER
+            await self.open_dashboard([url])
+            self._show_tray()
         else:
+            await self.services.stop_manager()  # the wizard's, on a computer that only renders
             if not self.role.manager_url:
                 await self.discover_manager()
             self.services.start_worker(self.role.manager_url,
                                        rediscover=self.role.manager_found_by == "discovery")
             await self.open_worker_window()
+        self.roles_started = True
+
+    async def _start_manager(self) -> str | None:
+        """The local Manager's URL; a busy port is asked about (None: the user chose to quit)."""
+        from app.ui.dialogs.port_busy import ask_other_port
+
+        if self.services.on_temporary_address:  # the wizard's private one (it ended before Apply moved it)
+            await self.services.stop_manager()
+        while True:
+            try:
+                return await self.services.start_manager()
+            except PortInUse as exc:
+                port = await ask_other_port(exc, can_change=not self.services.listen_given)
+                if port is None:
+                    return None
+                self.services.save_listen_port(port)
 
     async def discover_manager(self) -> None:
         """No Manager URL given: look for one on the network (UPnP/SSDP, as Flamenco's workers do)."""
@@ -103,28 +140,58 @@ class DesktopApp:
         else:
             _log.warning("no manager answered on the network; give one with --manager URL")
 
-    async def open_dashboard(self, url: str) -> None:
+    async def shutdown(self) -> None:
+        """Windows and trays go, then the services (worker first): the one way out of the program."""
+        if self.tray is not None:
+            self.tray.hide()
+        for box in (self.question, self.waiting):
+            if box is not None:
+                box.hide()
+        if self.window is not None:
+            self.window.close_for_good()
+        if self.dashboard is not None:
+            await self.dashboard.close()
+        if self.worker_window is not None:
+            await self.worker_window.shutdown()
+            self.worker_window.close_for_good()
+        await self.services.stop()
+
+    # --- windows ---------------------------------------------------------------------------------
+    async def open_dashboard(self, urls: list[str]) -> None:
+        """The dashboard window (made once) on `urls`; more Managers are added to the one open."""
         if self.window is None:
-            self.dashboard, self.window = await open_dashboard([url], self.job_id,
-                                                               {url: self.services.admin_token})
-            self.window.closed.connect(self.quit.set)
-            self.window.mode_requested.connect(lambda mode: spawn(self.switch_mode(mode)))
-            self.window.wizard_requested.connect(lambda: spawn(self.reopen_wizard()))
-        self.window.set_mode(MODE_MANAGER)
-        self.window.show()
+            local = self.services.manager_running
+            tokens = {self.services.manager_url: self.services.admin_token} if local else {}
+            self.dashboard, self.window = await open_dashboard(urls, self.job_id, tokens)
+            self.job_id = ""
+            window = self.window
+            window.owned = True
+            window.close_requested.connect(self._window_closed)
+            window.quit_requested.connect(self.request_quit)
+            window.mode_requested.connect(lambda mode: spawn(self.switch_mode(mode)))
+            window.wizard_requested.connect(lambda: spawn(self.setup.reopen()))
+            self.dashboard.farm_status_changed.connect(self._farm_status)
+        else:
+            for url in urls:
+                self._watch(url)
+        self.window.set_mode(self.mode)
+        self.window.bring_up()
 
     async def open_worker_window(self) -> None:
         from app.ui.windows.worker_mode import WorkerModeWindow
 
         if self.worker_window is None:
-            self.worker_window = WorkerModeWindow(self.services, self.role)
-            self.worker_window.closed.connect(self.quit.set)
+            self.worker_window = WorkerModeWindow(self.services, self.role, has_tray=self.has_tray)
+            self.worker_window.quit_handler = self.request_quit
             self.worker_window.mode_requested.connect(lambda mode: spawn(self.switch_mode(mode)))
-        self.worker_window.show()
+        self.mode = MODE_WORKER
+        self._sync_trays()
+        self.worker_window.bring_up()
 
     async def switch_mode(self, mode: str) -> None:
         """Manager mode shows the dashboard; Worker mode makes this computer render."""
-        assert self.role is not None
+        if self.role is None:
+            return  # a dashboard-only program has no local roles to switch
         if mode == MODE_WORKER:
             url = self.services.manager_url if self.services.manager_running else self.role.manager_url
             self.services.start_worker(url)
@@ -133,48 +200,194 @@ class DesktopApp:
             await self.open_worker_window()
         elif mode == MODE_MANAGER and self.role.runs_manager:
             await self.services.stop_worker() if self.role.role == "manager" else None
-            await self.open_dashboard(self.services.manager_url)
+            self.mode = MODE_MANAGER
+            await self.open_dashboard([self.services.manager_url])
 
-    async def reopen_wizard(self) -> None:
-        url = self.services.manager_url if self.services.manager_running else ""
-        client = ManagerClient(url, admin_token=self.services.admin_token) if url else None
-        ctx = WizardContext(client=client, role=self.role.role if self.role else "manager",
-                            manager_url=self.role.manager_url if self.role else "")
-        if ctx.client is not None:
-            config = await ctx.client.request("GET", "/api/v3/configuration")
-            ctx.storage_path = config.get("storageLocation", "")
-            ctx.shaman = bool(config.get("shamanEnabled"))
-            settings = await ctx.client.configuration_file()  # admin: the wizard has this Manager's token
-            ctx.allow_blend_scripts = bool(settings.get("allow_blend_scripts"))
-            ctx.submit_token = str(settings.get("submit_token") or "")
-        if await self.run_wizard(ctx):
-            self.role = RoleConfig(role=ctx.role, manager_url=ctx.manager_url,
-                                   manager_found_by="typed" if ctx.manager_url else "")
-            save_role(self.role)
-        if ctx.client is not None:
-            await ctx.client.close()
+    async def manager_moved(self, old_url: str, new_url: str) -> None:
+        """The local Manager listens elsewhere now (the wizard's network page): follow it."""
+        if self.dashboard is not None and old_url.rstrip("/") in self.dashboard.connections:
+            await self.dashboard.remove_manager(old_url)
+            self.dashboard.add_manager(new_url, admin_token=self.services.admin_token)
+        if self.services.worker_running and self.roles_started:
+            await self.services.stop_worker()
+            self.services.start_worker(new_url)
+        if self.tray is not None:
+            self.tray.address = self.services.public_url
 
+    def bring_up(self) -> None:
+        """The window the user works in now comes to the front."""
+        if self._wizard is not None:
+            self._wizard.show()
+            self._wizard.raise_()
+            self._wizard.activateWindow()
+        elif self.mode == MODE_WORKER and self.worker_window is not None:
+            self.worker_window.bring_up()
+        elif self.window is not None:
+            self.window.bring_up()
+        elif self.worker_window is not None:
+            self.worker_window.bring_up()
 
-def run_desktop(services: LocalServices | None = None, role: RoleConfig | None = None,
-                force_role: str | None = None, manager_url: str = "", job_id: str = "") -> int:
-    """The desktop app. `force_role` comes from `tablao manager|worker|all` without --headless;
-    `job_id` is selected in the dashboard when it opens."""
+    # --- later launches --------------------------------------------------------------------------
+    def handle(self, request: LaunchRequest) -> None:
+        """A later `tablao` asked for something (validated by the instance server)."""
+        _log.info("a later launch asks for the %s%s", request.open,
+                  f" with job {request.job}" if request.job else "")
+        spawn(self._handle(request))
 
-    async def main(_app: QApplication) -> int:
-        chosen = role or load_role()
-        if force_role is not None:
-            url = manager_url or (chosen.manager_url if chosen else "")
-            found_by = "typed" if url else ""
-            if force_role == "worker" and not url:
-                from app.common.discovery import find_manager
+    async def _handle(self, request: LaunchRequest) -> None:
+        if request.open != OPEN_DASHBOARD and not self.roles_started and self.watch is not None:
+            if self._starting is None or self._starting.done():  # dashboard-only so far: start the roles
+                self._starting = spawn(self._start_roles_here())
+            return
+        if request.open == OPEN_DASHBOARD or request.job:
+            await self.show_job(list(request.managers), request.job)
+        else:
+            self.bring_up()
 
-                url = await find_manager(3.0) or ""
-                found_by = "discovery"
-                if not url:
-                    print("tablao worker: no Manager answered on the network (UPnP/SSDP); give it with "
-                          "--manager URL (or run `tablao` to set up this computer)", file=sys.stderr)
-                    return 2
-            chosen = RoleConfig(role=force_role, manager_url=url, manager_found_by=found_by)
-        return await DesktopApp(services or LocalServices(), chosen, job_id).run()
+    async def _start_roles_here(self) -> None:
+        self.role = self.role or load_role()
+        if not await self.start_local() and self.window is None:
+            self.quit.set()
 
-    return run_in_qt(main)
+    async def show_job(self, managers: list[str], job_id: str) -> None:
+        """The dashboard with `managers` watched and `job_id` selected; opened when there is none."""
+        if self._wizard is not None and self.window is None:  # first launch, still asking
+            self.job_id = job_id or self.job_id
+            self.bring_up()
+            return
+        others = [url for url in managers if not self.is_local(url)]
+        if self.window is None:
+            local = [self.services.manager_url] if self.services.manager_running else []
+            own = [self.role.manager_url] if self.role is not None and self.role.manager_url else []
+            self.job_id = job_id
+            await self.open_dashboard(local + others or own or remembered_managers())
+        else:
+            for url in others:
+                self._watch(url)
+            if job_id:
+                self.window.show_job(job_id)
+            self.window.bring_up()
+
+    def _watch(self, url: str) -> None:
+        """Add `url` to the dashboard unless it is watched already (the local Manager by its own URL)."""
+        if self.dashboard is None:
+            return
+        local = self.is_local(url)
+        key = (self.services.manager_url if local else url).rstrip("/")
+        if key not in self.dashboard.connections:
+            self.dashboard.add_manager(key, admin_token=self.services.admin_token if local else "")
+
+    def is_local(self, url: str) -> bool:
+        """Whether `url` is the Manager running in this program (by any of this computer's names)."""
+        if not self.services.manager_running:
+            return False
+        from app.manager.guidance import lan_addresses
+
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        names = {"localhost", "127.0.0.1", "::1", socket.gethostname().lower(), *lan_addresses()}
+        return port == self.services.manager_runner.manager.port and (parts.hostname or "").lower() in names
+
+    # --- closing and quitting --------------------------------------------------------------------
+    def _window_closed(self) -> None:
+        """The user closed the dashboard window."""
+        if not self.roles_started and (self._starting is None or self._starting.done()):
+            self.quit.set()  # nothing of ours runs: a dashboard only
+        elif not self.roles_started:
+            self.window.hide()  # the roles are starting (a later `tablao` asked): their window comes
+        elif self._tray_shown():
+            self.window.hide()
+            if self.tray is not None:
+                self.tray.say_still_running()
+        elif self.worker_window is not None and self.worker_window.isVisible():
+            self.window.hide()
+        else:
+            self.request_quit()
+
+    def request_quit(self) -> None:
+        """File ▸ Quit, Ctrl+Q, a tray's Quit: ask when the farm is working, then stop as chosen."""
+        if self.question is not None:
+            self.question.raise_()
+            return
+        if self._quitting is None or self._quitting.done():
+            self._quitting = spawn(self._quit())
+
+    async def _quit(self) -> None:
+        activity = await self.activity()
+        if activity.busy:
+            self.question = QuitQuestion(activity, self._tray_shown(), self.services.manager_running)
+            try:
+                choice = await self.question.answer()
+            finally:
+                self.question = None
+            if choice == CANCEL:
+                return
+            if choice == KEEP:
+                self._hide_windows()
+                return
+            if choice == AFTER_TASKS:
+                await self._stop_after_tasks()
+        self.quit.set()
+
+    async def activity(self) -> Activity:
+        """What stopping would interrupt: this computer's own worker is not counted among the others."""
+        farm = await self.services.activity()
+        rendering_here = (self.worker_window is not None and not self.services.manager_running
+                          and self.worker_window.controller.state.kind == ts.RENDERING)
+        if farm is None:
+            return Activity(rendering_here=rendering_here)
+        mine = self.services.worker_name if self.services.worker_running else None
+        return Activity(workers=tuple(n for n in farm.workers if n != mine),
+                        jobs=farm.jobs_active + farm.jobs_queued, tasks=farm.tasks_active)
+
+    async def _stop_after_tasks(self) -> None:
+        self.waiting = WaitingForTasks()
+        if self.services.manager_running:
+            waiting = spawn(self.services.drain(progress=self.waiting.show_running))
+        else:
+            waiting = spawn(self._worker_task_done())
+        try:
+            await wait_or_stop_now(self.waiting, waiting)
+        finally:
+            self.waiting = None
+
+    async def _worker_task_done(self) -> None:
+        controller = self.worker_window.controller
+        await controller.finish_then_stop()
+        while controller.state.kind == ts.RENDERING:
+            await asyncio.sleep(0.5)
+
+    def _hide_windows(self) -> None:
+        for window in (self.window, self.worker_window):
+            if window is not None:
+                window.hide()
+        if self.tray is not None:
+            self.tray.say_still_running()
+
+    # --- trays -----------------------------------------------------------------------------------
+    def _show_tray(self) -> None:
+        if not self.has_tray or self.tray is not None or not self.services.manager_running:
+            return
+        from app.ui.manager_tray import ManagerTray
+
+        self.tray = ManagerTray(self.services.public_url)
+        self.tray.open_requested.connect(lambda: spawn(self.switch_mode(MODE_MANAGER)))
+        self.tray.quit_requested.connect(self.request_quit)
+        self._sync_trays()
+
+    def _sync_trays(self) -> None:
+        """One icon: the worker's (its controls) while the worker window has one, else the Manager's."""
+        if self.tray is None:
+            return
+        if self.worker_window is not None and self.worker_window.tray is not None:
+            self.tray.hide()
+        else:
+            self.tray.show()
+
+    def _tray_shown(self) -> bool:
+        worker_tray = self.worker_window is not None and self.worker_window.tray is not None
+        return self.has_tray and (worker_tray or (self.tray is not None and self.tray.shown))
+
+    def _farm_status(self, _label: str, status: str) -> None:
+        if self.tray is not None:
+            self.tray.show_farm(status)

@@ -3,6 +3,10 @@
 The Manager and the Worker each run under their own `app.runtime.Runner`, so switching between
 Manager and Worker mode starts or stops the Worker without touching the Manager, and the setup
 wizard's apply restarts the Manager in place (the Runner does that when the setup assistant asks).
+
+On first launch the Manager runs for the wizard's checks on a temporary address (127.0.0.1, a
+port the system picks: nothing is open to the network), and `relisten(port)` moves it to the
+address the lead chose, written to its config file while it is stopped.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ import contextlib
 import logging
 from pathlib import Path
 
-from app.manager.config import default_config_path, load_config
+from app.manager.config import default_config_path, load_config, save_config
 from app.ui.aio import spawn
+
+#: Where the Manager listens while the first-launch wizard asks its questions.
+WIZARD_LISTEN = "127.0.0.1:0"
 
 _log = logging.getLogger(__name__)
 
@@ -23,7 +30,8 @@ class LocalServices:
                  listen: str | None = None):
         self.manager_config_path = manager_config_path or default_config_path()
         self.worker_config_path = worker_config_path
-        self.listen = listen
+        self.listen = listen  # from the command line (`--listen`) or a test: wins over the file
+        self._temporary_listen: str | None = None  # the wizard's address, while it asks
         self.manager_runner = None
         self.worker_runner = None
         self._tasks: dict[str, asyncio.Task] = {}
@@ -31,15 +39,19 @@ class LocalServices:
     # --- Manager ---------------------------------------------------------------------------------
     def _manager_config(self):
         cfg = load_config(self.manager_config_path)
-        if self.listen:
-            cfg.listen = self.listen
+        if self._temporary_listen or self.listen:
+            cfg.listen_override = self._temporary_listen or self.listen
         return cfg
 
-    async def start_manager(self, timeout_s: float = 60.0) -> str:
-        """Start the local Manager (once); return the URL a client on this computer uses."""
+    async def start_manager(self, timeout_s: float = 60.0, temporary_listen: str | None = None) -> str:
+        """Start the local Manager (once); return the URL a client on this computer uses.
+
+        `temporary_listen`: an address for this run only (the wizard's). Raises `PortInUse` when
+        its port is taken, leaving nothing started."""
         from app.runtime import Runner
 
         if self.manager_runner is None:
+            self._temporary_listen = temporary_listen
             self.manager_runner = Runner(manager_config=self._manager_config)
             self._tasks["manager"] = spawn(self.manager_runner.run())
         runner = self.manager_runner
@@ -48,12 +60,75 @@ class LocalServices:
                                      return_when=asyncio.FIRST_COMPLETED)
         started.cancel()
         if self._tasks["manager"] in done:
+            self.manager_runner, self._temporary_listen = None, None
             self._tasks.pop("manager").result()  # raises why it could not start
-            self.manager_runner = None
             raise RuntimeError("the Manager stopped while starting")
         if not runner.started.is_set():
             raise TimeoutError("the Manager did not start within a minute")
         return self.manager_url
+
+    async def stop_manager(self) -> None:
+        runner, self.manager_runner = self.manager_runner, None
+        task = self._tasks.pop("manager", None)
+        if runner is not None and task is not None:
+            runner.request_stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, 30)
+        self._temporary_listen = None
+
+    @property
+    def on_temporary_address(self) -> bool:
+        return self.manager_running and self._temporary_listen is not None
+
+    @property
+    def listen_given(self) -> bool:
+        """The listen address comes from the command line: the wizard does not ask for a port."""
+        return bool(self.listen)
+
+    def listen_host_port(self) -> tuple[str, int]:
+        """Where the Manager listens once set up: the command line's address, else its file's."""
+        cfg = load_config(self.manager_config_path)
+        if self.listen:
+            cfg.listen_override = self.listen
+        return cfg.listen_host_port()
+
+    def save_listen_port(self, port: int) -> None:
+        """Write `port` into the Manager's config file, keeping its host (the Manager reads it at start)."""
+        cfg = load_config(self.manager_config_path)
+        self._save_listen(f"{cfg.listen.rpartition(':')[0]}:{port}")
+
+    def _save_listen(self, listen: str) -> None:
+        cfg = load_config(self.manager_config_path)
+        cfg.listen = listen
+        save_config(cfg)
+
+    async def relisten(self, port: int | None) -> str:
+        """Start the Manager again where it listens once set up, on `port` when given (written to its
+        file); returns its local URL. When that fails (`PortInUse`), the Manager is started again where
+        it was (the same temporary port, the file as it was) and the error raised."""
+        if self.on_temporary_address:
+            back_to = f"127.0.0.1:{self.manager_runner.manager.port}"
+        else:
+            back_to = self._temporary_listen
+        saved = load_config(self.manager_config_path).listen
+        await self.stop_manager()
+        if port is not None and not self.listen:
+            self.save_listen_port(port)
+        try:
+            return await self.start_manager()
+        except OSError:
+            self._save_listen(saved)
+            await self.start_manager(temporary_listen=back_to)
+            raise
+
+    @property
+    def public_url(self) -> str:
+        """The URL other computers use for the local Manager (a LAN address when it listens on all)."""
+        from app.manager.guidance import manager_urls
+
+        assert self.manager_runner is not None and self.manager_runner.manager is not None
+        manager = self.manager_runner.manager
+        return manager_urls(manager.config, manager.port)[0]
 
     @property
     def manager_url(self) -> str:
@@ -102,12 +177,32 @@ class LocalServices:
     def worker_running(self) -> bool:
         return self.worker_runner is not None
 
+    @property
+    def worker_name(self) -> str:
+        from app.worker.config import ConfigError, WorkerConfig
+
+        try:
+            return WorkerConfig.load(self.worker_config_path).worker_name
+        except ConfigError:
+            return WorkerConfig().worker_name
+
+    # --- the farm, for Quit ---------------------------------------------------------------------
+    async def activity(self):
+        """What the local Manager has going on (`app.manager.activity.FarmActivity`); None without one."""
+        from app.manager.activity import farm_activity
+
+        if not self.manager_running:
+            return None
+        return await farm_activity(self.manager_runner.manager.services)
+
+    async def drain(self, progress=None) -> None:
+        """Hand out no new task and return once the running ones are done (at once without a Manager)."""
+        from app.manager.activity import drain
+
+        if self.manager_running:
+            await drain(self.manager_runner.manager.services, progress=progress)
+
     async def stop(self) -> None:
         """Worker first (it signs off while its Manager still listens), then the Manager."""
         await self.stop_worker()
-        runner, self.manager_runner = self.manager_runner, None
-        task = self._tasks.pop("manager", None)
-        if runner is not None and task is not None:
-            runner.request_stop()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(task, 30)
+        await self.stop_manager()

@@ -180,13 +180,15 @@ class WorkerController(QObject):
 
     async def _follow(self, stream) -> None:
         seen = 0
-        async for item in stream:
-            if isinstance(item, StreamGap) or stream.connections != seen:
-                seen = stream.connections
-                await self._snapshot()
-                if isinstance(item, StreamGap):
-                    continue
-            self._dispatch(item.topic, _as_dict(item.payload))
+        # Closed here, on this loop, also when cancelled mid-snapshot (see ManagerConnection._follow).
+        async with contextlib.aclosing(aiter(stream)) as items:
+            async for item in items:
+                if isinstance(item, StreamGap) or stream.connections != seen:
+                    seen = stream.connections
+                    await self._snapshot()
+                    if isinstance(item, StreamGap):
+                        continue
+                self._dispatch(item.topic, _as_dict(item.payload))
 
     async def _watch(self, stream) -> None:
         """Say 'cannot reach the Manager' as soon as the stream drops; look for it again if lost long.

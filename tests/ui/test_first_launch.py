@@ -34,3 +34,8 @@ def test_the_wizard_sets_up_a_farm_in_both_mode_and_shows_a_rendered_frame(tmp_p
 
 def test_a_worker_finds_its_manager_on_the_network_from_the_wizard(tmp_path):
     _run("test_a_worker_finds_its_manager_on_the_network_from_the_wizard", tmp_path)
+
+
+@pytest.mark.slow
+def test_nothing_listens_before_the_wizard_is_done_and_a_busy_port_is_a_question(tmp_path):
+    _run("test_nothing_listens_before_the_wizard_is_done_and_a_busy_port_is_a_question", tmp_path)

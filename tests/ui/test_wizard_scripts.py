@@ -13,7 +13,7 @@ from PySide6.QtGui import QGuiApplication
 from app.api.client import ManagerClient
 from app.ui.launch import open_dashboard
 from app.ui.wizard.context import WizardContext
-from app.ui.wizard.wizard import REVIEW, SCRIPTS, TEST, VARIABLES, SetupWizard
+from app.ui.wizard.wizard import NETWORK, REVIEW, SCRIPTS, TEST, VARIABLES, SetupWizard
 from tests.ui.conftest import wait_for
 
 
@@ -22,6 +22,14 @@ def _policy(manager, token: str = "") -> dict:
     request = urllib.request.Request(manager.url + "/api/v3/tablao/submit-policy", headers=headers)
     with urllib.request.urlopen(request, timeout=10) as resp:
         return json.loads(resp.read())
+
+
+async def _past_the_port(wizard) -> None:
+    """From the scripts page over the network page (its port checked) to the review."""
+    wizard.next()
+    assert wizard.currentId() == NETWORK
+    await wait_for(lambda: wizard.pages[NETWORK].isComplete(), 15, "the port checked")
+    wizard.next()
 
 
 def _context(manager) -> WizardContext:
@@ -57,7 +65,7 @@ def test_scripts_are_off_by_default_and_on_makes_a_token_the_manager_saves(qloop
             page.on.setChecked(True)
             assert page.token.text() == token, "the same token while the page is open"
 
-            wizard.next()
+            await _past_the_port(wizard)
             assert wizard.currentId() == REVIEW
             assert "run for jobs sent with the submit token" in wizard.pages[REVIEW].summary.text()
             wizard.next()  # applies: the setup assistant saves, the Manager starts again with it
@@ -83,7 +91,7 @@ def test_choosing_off_keeps_scripts_off(qloop, manager_proc):
         wizard.setStartId(SCRIPTS)
         wizard.show()
         try:
-            wizard.next()
+            await _past_the_port(wizard)
             assert wizard.currentId() == REVIEW
             assert "never run (off)" in wizard.pages[REVIEW].summary.text()
             assert ctx.allow_blend_scripts is False and ctx.submit_token == ""

@@ -163,6 +163,10 @@ def count_worker_failures_in_job(job_id: int, worker_id: int, task_type: str) ->
             .count())
 
 
+def count_with_status(status: str) -> int:
+    return Task.select().where(Task.status == status).count()
+
+
 def active_tasks_of_worker(worker_id: int) -> list[Task]:
     return _ACTIVE_OF_WORKER.rows(worker_id)
 

@@ -161,6 +161,12 @@ def status_counts() -> dict[str, int]:
     return dict(rows)
 
 
+def names_with_status(statuses: Sequence[str]) -> list[str]:
+    """Names of the workers (not deleted) whose status is one of `statuses`."""
+    return [name for (name,) in Worker.select(Worker.name).where(
+        Worker.deleted_at.is_null(), Worker.status.in_(list(statuses))).order_by(Worker.name).tuples()]
+
+
 def set_last_seen(seen: dict[int, dt.datetime]) -> None:
     """Move workers' `last_seen_at` forward (never back) to the given times, in one statement."""
     if not seen:

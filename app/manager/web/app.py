@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from app.common.ports import PortInUse, is_address_in_use, port_holder
 from app.manager.web.connection_guard import (
     ConnectionGuard,
     ConnectionLimits,
@@ -49,7 +50,7 @@ MAX_BODY = 32 * 1024 * 1024
 
 def create_guard(config: ManagerConfig) -> RequestGuard:
     """The Host/Origin/Content-Type checks for `config` (see request_guard.py)."""
-    listen_host = config.listen.rpartition(":")[0].strip("[]")
+    listen_host = config.effective_listen.rpartition(":")[0].strip("[]")
     hosts = HostNames(listen_host, [h for h in config.allowed_hosts if h != "*"],
                       any_host="*" in config.allowed_hosts)
     return RequestGuard(hosts, config.allowed_origins)
@@ -111,8 +112,16 @@ class HttpServer:
         limits = ConnectionLimits(connection_cap(self._max_connections, fd_limit), *self._timeouts)
         self.guard = ConnectionGuard(self._runner.server, limits)
         loop = asyncio.get_running_loop()
-        self._listener = await loop.create_server(self.guard, self.host, self.port, reuse_address=True,
-                                                  backlog=512)
+        try:
+            self._listener = await loop.create_server(self.guard, self.host, self.port, reuse_address=True,
+                                                      backlog=512)
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            if is_address_in_use(exc):
+                holder = await asyncio.to_thread(port_holder, self.port)
+                raise PortInUse(self.host, self.port, holder) from None
+            raise
         sockets = self._listener.sockets
         if sockets:
             self.port = sockets[0].getsockname()[1]

@@ -3,10 +3,15 @@
 The connection banner under the toolbar is the one place that says a Manager was lost; it hides
 itself when every watched Manager is connected again. File ▸ Submit… (Ctrl+N), or dropping a
 `.blend` on the window, opens the submit dialog; the job it submits is selected (`show_job`).
+
+Run by the desktop app (`owned`), closing the window and File ▸ Quit (Ctrl+Q) are the app's to
+decide (`close_requested`, `quit_requested`): it may keep the farm running in the tray, or ask
+before stopping it. A standalone window (tests, tools) simply closes.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -18,11 +23,14 @@ from app.ui.connection import CONNECTED, CONNECTING
 from app.ui.dashboard import Dashboard
 from app.ui.dialogs.blend_drop import blend_paths
 from app.ui.notifications import Notifier
+from app.ui.quitting import QUIT_SHORTCUT
 from app.ui.windows.job_detail import JobDetail
 from app.ui.windows.jobs_view import JobsView
 from app.ui.windows.settings_view import SettingsView
 from app.ui.windows.variables_view import VariablesView
 from app.ui.windows.workers_view import WorkersView
+
+_log = logging.getLogger(__name__)
 
 MODE_MANAGER, MODE_WORKER = "manager", "worker"
 
@@ -31,10 +39,14 @@ class MainWindow(QMainWindow):
     mode_requested = Signal(str)
     wizard_requested = Signal()
     closed = Signal()
+    close_requested = Signal()  # owned: the user closed the window
+    quit_requested = Signal()   # owned: File ▸ Quit
 
     def __init__(self, dashboard: Dashboard, parent=None):
         super().__init__(parent)
         self.dashboard = dashboard
+        self.owned = False  # True: the desktop app decides what closing and Quit mean
+        self._closing_for_good = False
         self.setWindowTitle("Tablao")
         self.jobs_view = JobsView(dashboard)
         self.detail = JobDetail(dashboard)
@@ -106,9 +118,11 @@ class MainWindow(QMainWindow):
         remove.triggered.connect(self._remove_manager)
         file_menu.addAction(remove)
         file_menu.addSeparator()
-        quit_action = QAction("Quit", self)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
+        self.quit_action = QAction("Quit", self)
+        self.quit_action.setShortcut(QUIT_SHORTCUT)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.quit_action.triggered.connect(self._quit)
+        file_menu.addAction(self.quit_action)
         jobs_menu = self.menuBar().addMenu("&Jobs")
         jobs_menu.addAction(self.submit_action)
         jobs_menu.addSeparator()
@@ -134,6 +148,23 @@ class MainWindow(QMainWindow):
         self.addon_action.setToolTip("Save the Manager's Blender add-on, with its address filled in")
         self.addon_action.triggered.connect(self._save_addon)
         help_menu.addAction(self.addon_action)
+
+    def _quit(self) -> None:
+        if self.owned:
+            self.quit_requested.emit()
+        else:
+            self.close()
+
+    def close_for_good(self) -> None:
+        """Close the window whatever `owned` says (the program ends)."""
+        self._closing_for_good = True
+        self.close()
+
+    def bring_up(self) -> None:
+        self.show()
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.raise_()
+        self.activateWindow()
 
     def _tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.settings_view and not self.settings_view.raw:
@@ -224,6 +255,7 @@ class MainWindow(QMainWindow):
             if not view.select_job(job_id):
                 return False
         self._pending_job = ""
+        _log.info("selected job %s", job_id)
         view.table.scrollTo(view.table.currentIndex())
         view.table.setFocus()
         return True
@@ -283,15 +315,22 @@ class MainWindow(QMainWindow):
             self.job_split.restoreState(split)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_state()
+        if self.owned and not self._closing_for_good:
+            event.ignore()
+            self.close_requested.emit()
+            return
         if self.submit_dialog is not None:
             self.submit_dialog.close()  # its scene read stops with it
+        super().closeEvent(event)
+        self.closed.emit()
+
+    def _save_state(self) -> None:
         settings = QSettings()
         settings.setValue("dashboard/geometry", self.saveGeometry())
         settings.setValue("dashboard/jobs_header", self.jobs_view.table.horizontalHeader().saveState())
         settings.setValue("dashboard/workers_header", self.workers_view.table.horizontalHeader().saveState())
         settings.setValue("dashboard/job_split", self.job_split.saveState())
-        super().closeEvent(event)
-        self.closed.emit()
 
 
 def remembered_managers() -> list[str]:

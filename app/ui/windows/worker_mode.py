@@ -4,7 +4,8 @@ It shows what the `WorkerController` follows (the state, the current task with p
 left, its live log, the last frame this worker rendered, the Manager and how it was found, today's
 history) and holds the sleep schedule editor shared with the dashboard. The tray icon carries the
 same controls; where the desktop has no tray, the window shows them and says so once. Closing the
-window with a tray hides it; Quit (or closing it without a tray) asks what to do with a running task.
+window with a tray hides it; Quit (Ctrl+Q, or closing it without a tray) goes to the desktop app's
+Quit when it runs this window (`quit_handler`), else asks here what to do with a running task.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from app.ui.aio import spawn
 from app.ui.away import AwayWatcher, save_rule, saved_rule
 from app.ui.dialogs.sleep_schedule import SleepScheduleEditor
 from app.ui.load_hold import INTERVAL_MS, LoadWatcher, save_limits, saved_limits
+from app.ui.quitting import QUIT_SHORTCUT
 from app.ui.tray import (
     NOTIFY_KINDS,
     WorkerActions,
@@ -96,7 +98,9 @@ class WorkerModeWindow(QMainWindow):
         self.actions = WorkerActions(self.controller, self)
         self.actions.open_requested.connect(self.bring_up)
         self.actions.schedule_requested.connect(self.bring_up)
-        self.actions.quit_requested.connect(self.request_quit)
+        self.quit_handler = None  # the desktop app's Quit, when the app runs this window
+        self._closing_for_good = False
+        self.actions.quit_requested.connect(self._quit_asked)
         self._build()
         self._menus(role)
         self.tray = WorkerTray(self.controller, self.actions, self) if self.has_tray else None
@@ -328,6 +332,7 @@ class WorkerModeWindow(QMainWindow):
 
     def _menus(self, role) -> None:
         worker = self.menuBar().addMenu("&Worker")
+        self.actions.quit.setShortcut(QUIT_SHORTCUT)
         self.actions.fill(worker)
         mode = self.menuBar().addMenu("&Mode")
         self.manager_mode = QAction("Manager mode (dashboard)", self, checkable=True)
@@ -417,6 +422,9 @@ class WorkerModeWindow(QMainWindow):
         box.exec()
         return {finish: QUIT_FINISH, now: QUIT_NOW}.get(box.clickedButton(), QUIT_CANCEL)
 
+    def _quit_asked(self) -> None:
+        (self.quit_handler or self.request_quit)()
+
     def request_quit(self) -> None:
         """Ask (in this Qt slot, not inside a coroutine), then quit as chosen."""
         spawn(self.ask_quit(self.quit_choice()))
@@ -441,10 +449,18 @@ class WorkerModeWindow(QMainWindow):
             self.tray.hide()
         await self.controller.stop()
 
+    def close_for_good(self) -> None:
+        """Close the window (the program ends): no question, no hiding into the tray."""
+        self._closing_for_good = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closing_for_good:
+            super().closeEvent(event)
+            return
         if self.tray is not None:
             event.ignore()
             self.hide()  # the worker keeps running in the tray
             return
         event.ignore()
-        self.request_quit()
+        self._quit_asked()

@@ -1,4 +1,9 @@
-"""Page 6: review the choices, then apply them to the running Manager (no program restart)."""
+"""Page 7: review the choices, then apply them to the running Manager (no program restart).
+
+Apply sends the setup and the variables, then (in the desktop app) moves the Manager from the
+wizard's private address to the chosen port; a port taken in the meantime is said here, and Back
+leads to the network page.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import time
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizardPage
 
+from app.common.ports import PortInUse
 from app.ui.aio import spawn
 from app.ui.wizard.context import WizardContext
 from app.ui.wizard.variables_page import variables_payload
@@ -48,6 +54,7 @@ class ReviewPage(QWizardPage):
                 rows.append((f"Variable {name}", ", ".join(f"{p}: {v}" for p, v in values.items())))
             rows.append(("Scripts in .blend files", "run for jobs sent with the submit token"
                          if ctx.allow_blend_scripts else "never run (off)"))
+            rows.append(("Other computers connect on", ctx.listen_given or f"port {ctx.listen_port}"))
         self.summary.setText("<table cellpadding='3'>" + "".join(
             f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(str(v))}</td></tr>" for k, v in rows) + "</table>")
         self.status.clear()
@@ -75,6 +82,12 @@ class ReviewPage(QWizardPage):
             current = (await client.request("GET", "/api/v3/tablao/variables"))["variables"]
             await client.request("PUT", "/api/v3/tablao/variables",
                                  {"variables": variables_payload(current, self.ctx.variables)})
+            if self.ctx.relisten is not None:
+                await self.ctx.relisten(self.ctx.listen_port)
+        except PortInUse as exc:
+            self.status.setText(f"<b>Could not apply:</b> {html.escape(exc.strerror)}. Go Back to choose "
+                                "another port, then press Next here again.")
+            return
         except Exception as exc:  # noqa: BLE001 - the page says what went wrong; Back keeps everything
             self.status.setText(f"<b>Could not apply:</b> {html.escape(str(exc))}. Go Back to change a "
                                 "setting, or press Next to try again.")

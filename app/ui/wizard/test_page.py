@@ -1,4 +1,8 @@
-"""Page 7: a one-frame test render of a scene made on the spot, with the frame shown here."""
+"""Page 8: a one-frame test render of a scene made on the spot, with the frame shown here.
+
+For a Manager it also says where artists get the Blender add-on: from the Manager's address
+(`/tablao-addon.zip`, its address filled in) or the dashboard's Help ▸ Get the Blender add-on….
+"""
 
 from __future__ import annotations
 
@@ -39,18 +43,31 @@ class TestRenderPage(QWizardPage):
         self.retry = QPushButton("Try again")
         self.retry.clicked.connect(self._start)
         self.retry.hide()
+        self.addon = QLabel()
+        self.addon.setObjectName("addonWhere")
+        self.addon.setWordWrap(True)
+        self.addon.setTextFormat(Qt.TextFormat.RichText)
+        self.addon.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.addon.setOpenExternalLinks(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
         layout.addWidget(self.image, 1)
         layout.addWidget(self.retry, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.addon)
         self.frame_shown = False
         self._task: asyncio.Task | None = None
 
     def initializePage(self) -> None:
         if self.ctx.sets_up_manager:
+            zip_url = html.escape(addon_url(self.ctx.manager_address))
+            self.addon.setText(f"<b>The Blender add-on for artists:</b> <a href='{zip_url}'>{zip_url}</a> "
+                               "(this Manager's address filled in; install it in Blender from Preferences ▸ "
+                               "Add-ons). The dashboard saves it too (Help ▸ Get the Blender add-on…).")
+            self.addon.show()
             self._start()
         else:
+            self.addon.hide()
             self.status.setText(f"This computer will render for {html.escape(self.ctx.manager_url)}. "
                                 "Press Finish to start the worker.")
 
@@ -79,7 +96,8 @@ class TestRenderPage(QWizardPage):
             self.progress.hide()
             self.status.setText(
                 "No worker is connected yet, so there is nothing to render the test frame. Start one on a "
-                f"render node with <code>tablao worker --manager {html.escape(client.base_url)}/</code> "
+                "render node with <code>tablao worker --manager "
+                f"{html.escape(self.ctx.manager_address)}</code> "
                 "(or choose 'Manager and Worker' to render on this computer), then press Try again. "
                 "You can also press Finish now and render later.")
             self.retry.show()
@@ -132,3 +150,7 @@ class TestRenderPage(QWizardPage):
             await asyncio.sleep(0.25)
         raise RuntimeError("the job completed, but its frame did not reach the Manager")
 
+
+
+def addon_url(manager_address: str) -> str:
+    return manager_address.rstrip("/") + "/tablao-addon.zip"

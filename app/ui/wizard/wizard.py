@@ -8,10 +8,13 @@ configuration.
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QShortcut
 from PySide6.QtWidgets import QWizard
 
+from app.ui.quitting import QUIT_SHORTCUT
 from app.ui.wizard.blender_page import BlenderPage
 from app.ui.wizard.context import WizardContext
+from app.ui.wizard.network_page import NetworkPage
 from app.ui.wizard.review_page import ReviewPage
 from app.ui.wizard.role_page import RolePage
 from app.ui.wizard.scripts_page import ScriptsPage
@@ -19,7 +22,7 @@ from app.ui.wizard.storage_page import StoragePage
 from app.ui.wizard.test_page import TestRenderPage
 from app.ui.wizard.variables_page import VariablesPage
 
-ROLE, STORAGE, BLENDER, VARIABLES, SCRIPTS, REVIEW, TEST = range(7)
+ROLE, STORAGE, BLENDER, VARIABLES, SCRIPTS, NETWORK, REVIEW, TEST = range(8)
 
 
 class SetupWizard(QWizard):
@@ -33,13 +36,14 @@ class SetupWizard(QWizard):
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
         self.pages = {
             ROLE: RolePage(ctx), STORAGE: StoragePage(ctx), BLENDER: BlenderPage(ctx),
-            VARIABLES: VariablesPage(ctx), SCRIPTS: ScriptsPage(ctx), REVIEW: ReviewPage(ctx),
-            TEST: TestRenderPage(ctx),
+            VARIABLES: VariablesPage(ctx), SCRIPTS: ScriptsPage(ctx), NETWORK: NetworkPage(ctx),
+            REVIEW: ReviewPage(ctx), TEST: TestRenderPage(ctx),
         }
         for page_id, page in self.pages.items():
             self.setPage(page_id, page)
         self.setStartId(ROLE)
         self.resize(760, 620)
+        QShortcut(QUIT_SHORTCUT, self, activated=self.reject)  # Ctrl+Q everywhere: here, leave the wizard
 
     def nextId(self) -> int:
         current = self.currentId()
