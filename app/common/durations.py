@@ -1,4 +1,9 @@
-"""Go-style duration strings (`10m`, `744h`, `1m30s`), as used in flamenco-manager.yaml."""
+"""Durations: Go-style strings (`10m`, `744h`, `1m30s`) as flamenco-manager.yaml spells them, and
+the same durations in words ("10 minutes", "1 hour 30 minutes") as people read them.
+
+The file keeps Go's spelling so Flamenco's tools read it; what a person sees goes through
+`say_duration` (text) or `split_duration` (a value and a unit for a value + unit picker).
+"""
 
 from __future__ import annotations
 
@@ -42,3 +47,45 @@ def format_duration(seconds: float) -> str:
     if minutes:
         return f"{minutes}m{secs}s"
     return f"{secs}s"
+
+
+#: The units a person picks from, largest first: (plural word, seconds).
+UNITS = (("hours", 3600), ("minutes", 60), ("seconds", 1))
+_SINGULAR = {"hours": "hour", "minutes": "minute", "seconds": "second"}
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {_SINGULAR[unit] if n == 1 else unit}"
+
+
+def say_duration(seconds: float) -> str:
+    """In words, whole seconds: `10 minutes`, `1 hour 30 minutes`, `45 seconds`, `0 seconds`."""
+    left = int(round(abs(seconds)))
+    if left == 0:
+        return "0 seconds"
+    parts = []
+    for unit, size in UNITS:
+        n, left = divmod(left, size)
+        if n:
+            parts.append(_count(n, unit))
+    return ("minus " if seconds < 0 else "") + " ".join(parts)
+
+
+def split_duration(seconds: float) -> tuple[int, str]:
+    """(value, unit) in the largest unit that holds `seconds` whole: 600 → (10, "minutes"),
+    5400 → (90, "minutes"), 45 → (45, "seconds"); 0 → (0, "minutes"). Rounds to whole seconds."""
+    whole = int(round(seconds))
+    if whole == 0:
+        return 0, "minutes"
+    for unit, size in UNITS:
+        if whole % size == 0:
+            return whole // size, unit
+    return whole, "seconds"  # unreachable: every whole number is whole seconds
+
+
+def unit_seconds(unit: str) -> int:
+    """Seconds in one `unit` (`hours`, `minutes` or `seconds`); ValueError for another word."""
+    for name, size in UNITS:
+        if name == unit:
+            return size
+    raise ValueError(f"not a unit of time: {unit!r} (use hours, minutes or seconds)")

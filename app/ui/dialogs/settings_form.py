@@ -3,7 +3,8 @@
 Each setting the artist sets at submission gets one row: a spin box for `int32` (and `float`) with
 the job type's `propargs` min/max, a check box for `bool`, a combo box for `choices`, a line edit
 for other strings; the label is the setting's `label` (else its key), the tooltip its description,
-the start value its default. `visible` is honoured as Flamenco's add-on does: `visible` (the
+the start value its default; the first line of its description is shown under it too, and a
+number sits in a narrow field. `visible` is honoured as Flamenco's add-on does: `visible` (the
 default) and `submission` settings are shown, `web` and `hidden` ones are not; `blendfile` is
 filled in by the submission itself.
 
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.api.jobs import AvailableJobSetting, AvailableJobType
+from app.ui.widgets.explained import explained, narrow
 
 _log = logging.getLogger(__name__)
 
@@ -62,6 +64,11 @@ def tooltip_of(setting: AvailableJobSetting) -> str:
         how = setting.evalInfo.description if setting.evalInfo and setting.evalInfo.description else ""
         text += ("\n" if text else "") + f"Read from the scene{f' ({how})' if how else ''}: {setting.eval}"
     return text
+
+
+def first_line(setting: AvailableJobSetting) -> str:
+    """The setting's description up to its first line break: the explanation shown under it."""
+    return str(setting.description or "").strip().split("\n", 1)[0]
 
 
 def eval_inputs(job_type: AvailableJobType) -> set[str]:
@@ -175,7 +182,7 @@ class SettingsForm(QWidget):
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for setting in job_type.settings:
             if shown_in_form(setting):
-                layout.addRow(self._label(setting), self._row(setting))
+                layout.addRow(self._label(setting), explained(self._row(setting), first_line(setting)))
         if not self.fields:
             layout.addRow(QLabel("This job type has no settings to choose."))
 
@@ -194,7 +201,11 @@ class SettingsForm(QWidget):
         row = QWidget()
         box = QHBoxLayout(row)
         box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(editor, 1)
+        if isinstance(editor, QSpinBox | QDoubleSpinBox):
+            box.addWidget(narrow(editor))
+            box.addStretch(1)
+        else:
+            box.addWidget(editor, 1)
         if setting.editable is False:
             editor.setEnabled(False)
         elif setting.eval:

@@ -1,5 +1,9 @@
 """The Manager's settings page: load, check, save; the storage folder checked live as in the wizard.
 
+Every setting says in one line what it does. Durations are a number and a unit ("10 minutes"),
+never Go's text ("10m0s"), which stays the spelling of the configuration file only; numbers sit in
+narrow fields.
+
 It edits the configuration through `GET`/`PUT /configuration/file` (admin operations), so the same
 page works for the local Manager and a remote one. Timeouts and thresholds apply at once; the
 Manager restarts itself in place for the listen address, the database and the storage. The setup
@@ -22,26 +26,38 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 from qasync import asyncSlot
 
+from app.common.durations import format_duration, parse_duration
 from app.manager.config import check_submit_token
 from app.ui.aio import spawn
 from app.ui.dashboard import Dashboard
 from app.ui.errors import show_error
+from app.ui.widgets.duration_edit import DurationEdit
+from app.ui.widgets.explained import explained, narrow
 from app.ui.wizard.scripts_page import new_submit_token
 from app.ui.wizard.storage_page import describe_report
 
-DURATION_HINT = "like 10m0s, 1h30m0s or 45s"
-
-
-def _duration_ok(text: str) -> bool:
-    import re
-
-    return bool(re.fullmatch(r"(\d+h)?(\d+m)?(\d+(\.\d+)?s)?", text.strip())) and bool(text.strip())
+#: One line per setting: what it does, in the words of someone who runs a farm.
+EXPLAIN = {
+    "name": "The name of this farm, as workers, the add-on and the dashboard show it.",
+    "listen": "Where other computers reach this Manager: :8080 listens on every network of this computer.",
+    "storage": "The folder every computer of the farm reaches; jobs' files and renders live there.",
+    "task_timeout": "A task whose worker sends no news for this long goes to another worker. 0 never gives up.",
+    "worker_timeout": "A worker silent for this long counts as lost; its tasks go back to the queue. "
+                      "0 waits forever.",
+    "blocklist": "A worker that fails this many tasks of one job gets no more tasks of that job.",
+    "softfails": "A task that failed on this many workers fails for good (until you requeue it).",
+    "trust_local": "Lets programs on the Manager's own computer change settings without the admin token.",
+    "scripts": "Off, every render ignores them. On, anyone holding the submit token can run any program on "
+               "every render node.",
+    "submit_token": "Artists put it in the add-on's preferences, the Submit dialog or `tablao submit --token`.",
+}
 
 
 class SettingsView(QWidget):
@@ -60,10 +76,12 @@ class SettingsView(QWidget):
         self.storage_result.setWordWrap(True)
         self.storage_result.setTextFormat(Qt.TextFormat.RichText)
         self.shaman = QCheckBox("Shaman: upload only new files, link the rest")
-        self.task_timeout = QLineEdit()
-        self.worker_timeout = QLineEdit()
-        self.blocklist = QSpinBox(minimum=1, maximum=1000)
-        self.softfails = QSpinBox(minimum=1, maximum=1000)
+        self.task_timeout = DurationEdit()
+        self.task_timeout.setObjectName("taskTimeout")
+        self.worker_timeout = DurationEdit()
+        self.worker_timeout.setObjectName("workerTimeout")
+        self.blocklist = narrow(QSpinBox(minimum=1, maximum=1000, suffix=" failures"))
+        self.softfails = narrow(QSpinBox(minimum=1, maximum=1000, suffix=" workers"))
         self.trust_local = QCheckBox("Requests from this Manager's own computer may administer it")
         self.scripts = QCheckBox("Run the scripts stored in .blend files (rig controls, Python drivers), "
                                  "only for jobs sent with a token")
@@ -83,18 +101,18 @@ class SettingsView(QWidget):
         token_row.addWidget(self.new_token)
         token_row.addWidget(self.copy_token)
         form = QFormLayout()
-        form.addRow("Manager name:", self.name)
-        form.addRow("Listen on (host:port):", self.listen)
-        form.addRow("Shared storage:", self.storage)
+        form.addRow("Manager name:", explained(self.name, EXPLAIN["name"]))
+        form.addRow("Listen on (host:port):", explained(self.listen, EXPLAIN["listen"]))
+        form.addRow("Shared storage:", explained(self.storage, EXPLAIN["storage"]))
         form.addRow("", self.storage_result)
         form.addRow("", self.shaman)
-        form.addRow(f"Task timeout ({DURATION_HINT}):", self.task_timeout)
-        form.addRow("Worker timeout:", self.worker_timeout)
-        form.addRow("Blocklist a worker after this many failures of a job:", self.blocklist)
-        form.addRow("Fail a task after this many soft failures:", self.softfails)
-        form.addRow("", self.trust_local)
-        form.addRow("Scripts in .blend files:", self.scripts)
-        form.addRow("Submit token:", token_row)
+        form.addRow("Task timeout:", explained(self.task_timeout, EXPLAIN["task_timeout"]))
+        form.addRow("Worker timeout:", explained(self.worker_timeout, EXPLAIN["worker_timeout"]))
+        form.addRow("Blocklist a worker after:", explained(self.blocklist, EXPLAIN["blocklist"]))
+        form.addRow("Fail a task after it failed on:", explained(self.softfails, EXPLAIN["softfails"]))
+        form.addRow("Administering:", explained(self.trust_local, EXPLAIN["trust_local"]))
+        form.addRow("Scripts in .blend files:", explained(self.scripts, EXPLAIN["scripts"]))
+        form.addRow("Submit token:", explained(token_row, EXPLAIN["submit_token"]))
         self.status = QLabel()
         self.status.setObjectName("settingsStatus")
         self.status.setWordWrap(True)
@@ -105,10 +123,17 @@ class SettingsView(QWidget):
         buttons.addWidget(self.status, 1)
         buttons.addWidget(reload)
         buttons.addWidget(save)
+        page = QWidget()
+        column = QVBoxLayout(page)
+        column.addLayout(form)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(page)
         layout = QVBoxLayout(self)
         layout.addWidget(self.manager)
-        layout.addLayout(form)
-        layout.addStretch(1)
+        layout.addWidget(scroll, 1)
         layout.addLayout(buttons)
         self._timer = QTimer(self, singleShot=True, interval=400)
         self._timer.timeout.connect(self._check_storage)
@@ -144,8 +169,8 @@ class SettingsView(QWidget):
         self.listen.setText(str(raw.get("listen", "")))
         self.storage.setText(str(raw.get("shared_storage_path", "")))
         self.shaman.setChecked(bool((raw.get("shaman") or {}).get("enabled")))
-        self.task_timeout.setText(str(raw.get("task_timeout", "")))
-        self.worker_timeout.setText(str(raw.get("worker_timeout", "")))
+        self.task_timeout.set_seconds(_seconds(raw.get("task_timeout"), 600.0))
+        self.worker_timeout.set_seconds(_seconds(raw.get("worker_timeout"), 60.0))
         self.blocklist.setValue(int(raw.get("blocklist_threshold", 3)))
         self.softfails.setValue(int(raw.get("task_fail_after_softfail_count", 3)))
         self.trust_local.setChecked(bool(raw.get("trust_local_requests", False)))
@@ -174,9 +199,6 @@ class SettingsView(QWidget):
 
     def problems(self) -> list[str]:
         out = []
-        for label, edit in (("task timeout", self.task_timeout), ("worker timeout", self.worker_timeout)):
-            if not _duration_ok(edit.text()):
-                out.append(f"the {label} must be a duration {DURATION_HINT}")
         if ":" not in self.listen.text():
             out.append("listen needs a port, like :8080 or 0.0.0.0:8080")
         try:
@@ -198,7 +220,9 @@ class SettingsView(QWidget):
         new.update({
             "manager_name": self.name.text().strip(), "listen": self.listen.text().strip(),
             "shared_storage_path": self.storage.text().strip(),
-            "task_timeout": self.task_timeout.text().strip(), "worker_timeout": self.worker_timeout.text().strip(),
+            # The file keeps Go's spelling ("10m0s"), which Flamenco's tools read.
+            "task_timeout": format_duration(self.task_timeout.seconds()),
+            "worker_timeout": format_duration(self.worker_timeout.seconds()),
             "blocklist_threshold": self.blocklist.value(),
             "task_fail_after_softfail_count": self.softfails.value(),
             "trust_local_requests": self.trust_local.isChecked(),
@@ -214,3 +238,11 @@ class SettingsView(QWidget):
         self.raw = new
         self.status.setText("Saved. Timeouts and thresholds apply now; the Manager restarts itself for the "
                             "rest.")
+
+
+def _seconds(value: Any, default: float) -> float:
+    """A duration from the configuration file (Go text or seconds); `default` when it is unreadable."""
+    try:
+        return parse_duration(value if value not in (None, "") else default)
+    except ValueError:
+        return default
