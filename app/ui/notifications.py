@@ -1,7 +1,10 @@
-"""Desktop notifications for a job completed, a job failed and a worker lost; each off by default.
+"""Desktop notifications for a job completed, a job failed and a worker lost.
 
-The choice per kind lives in QSettings (UI state, not farm configuration). A notification goes to
-the system tray when there is one, and to the window's status bar otherwise.
+A job that finished or failed is what someone waiting on a render wants to hear about, so those
+two are on until switched off; a lost worker is off until switched on (a farm where people turn
+their computers off would say so all day). The choice per kind lives in QSettings (UI state, not
+farm configuration). A notification goes to the system tray when there is one, and to the
+window's status bar otherwise.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ KINDS = {
     "job_failed": "A job failed",
     "worker_lost": "A worker was lost",
 }
+#: What each kind is until the user chooses.
+ON_BY_DEFAULT = {"job_completed": True, "job_failed": True, "worker_lost": False}
 
 
 def message_for(kind_rows: tuple[str, dict[str, Any]]) -> tuple[str, str] | None:
@@ -43,7 +48,7 @@ class Notifier(QObject):
         self.actions: dict[str, QAction] = {}
 
     def enabled(self, kind: str) -> bool:
-        return QSettings().value(f"notifications/{kind}", False, type=bool)
+        return QSettings().value(f"notifications/{kind}", ON_BY_DEFAULT.get(kind, False), type=bool)
 
     def set_enabled(self, kind: str, on: bool) -> None:
         QSettings().setValue(f"notifications/{kind}", bool(on))

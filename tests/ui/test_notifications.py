@@ -1,8 +1,8 @@
-"""Which events deserve a desktop notification, and that every kind is off until switched on."""
+"""Which events deserve a desktop notification; finished and failed jobs are said until switched off."""
 
 from __future__ import annotations
 
-from app.ui.notifications import KINDS, Notifier, message_for
+from app.ui.notifications import Notifier, message_for
 
 
 def test_messages_for_finished_jobs_and_lost_workers():
@@ -15,14 +15,24 @@ def test_messages_for_finished_jobs_and_lost_workers():
     assert message_for(("worker", {"name": "w", "status": "awake", "previous_status": "asleep"})) is None
 
 
-def test_every_kind_is_off_by_default_and_a_chosen_kind_is_shown(qloop):
+def test_finished_and_failed_jobs_are_said_by_default_and_a_kind_can_be_switched_off(qloop):
     notifier = Notifier()
     shown = []
     notifier.shown.connect(lambda kind, text: shown.append(kind))
-    assert not any(notifier.enabled(k) for k in KINDS)
+    assert notifier.enabled("job_completed") and notifier.enabled("job_failed")
+    assert not notifier.enabled("worker_lost"), "a lost worker is said only when asked for"
     done = {"name": "a", "status": "completed", "previous_status": "active"}
+    failed = {"name": "b", "status": "failed", "previous_status": "active"}
+    lost = {"name": "w", "status": "offline", "previous_status": "awake"}
+    notifier.jobs_changed([done, failed])
+    notifier.workers_changed([lost])
+    assert shown == ["job_completed", "job_failed"]
+    menu = notifier.menu(None)
+    assert [a.isChecked() for a in menu.actions()] == [True, True, False], "the menu shows the same"
+    notifier.actions["job_completed"].setChecked(False)
+    notifier.actions["worker_lost"].setChecked(True)
+    shown.clear()
     notifier.jobs_changed([done])
-    assert shown == []
-    notifier.set_enabled("job_completed", True)
-    notifier.jobs_changed([done, {"name": "b", "status": "failed", "previous_status": "active"}])
-    assert shown == ["job_completed"]
+    notifier.workers_changed([lost])
+    assert shown == ["worker_lost"]
+    assert not Notifier().enabled("job_completed"), "the choice is remembered"
