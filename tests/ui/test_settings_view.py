@@ -42,6 +42,7 @@ def test_durations_are_a_value_and_a_unit_and_every_setting_says_what_it_does(ql
             await wait_for(lambda: view.status.text().startswith("Saved"), message="saved")
             raw = manager_proc.send("GET", "/api/v3/configuration/file", admin=True)
             assert raw["task_timeout"] == "10h0m0s" and raw["worker_timeout"] == "1m30s"
+            view.storage_result.clear()
             view.load()
             await wait_for(lambda: view.worker_timeout.unit.currentText() == "seconds", message="reloaded")
             assert view.worker_timeout.value.value() == 90 and view.task_timeout.unit.currentText() == "hours"
