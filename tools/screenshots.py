@@ -340,13 +340,13 @@ def _icon_strip():
     from app.ui import tray_icons
     from app.ui import tray_state as ts
 
-    kinds = (ts.IDLE, ts.RENDERING, ts.ASLEEP, ts.PAUSED, ts.UNREACHABLE, ts.ERROR)
+    kinds = (ts.IDLE, ts.RENDERING, ts.ASLEEP, ts.UNREACHABLE, ts.ERROR)
     strip = QPixmap(110 * len(kinds), 100)
     strip.fill(QColor("white"))
     p = QPainter(strip)
     for i, kind in enumerate(kinds):
         p.drawPixmap(110 * i + 23, 6, tray_icons.draw(kind, 0.6 if kind == ts.RENDERING else None))
-        p.drawText(QRect(110 * i, 74, 110, 22), Qt.AlignmentFlag.AlignCenter, kind)
+        p.drawText(QRect(110 * i, 74, 110, 22), Qt.AlignmentFlag.AlignCenter, ts.KIND_WORDS[kind])
     p.end()
     return strip
 

@@ -2,9 +2,11 @@
 
 First launch (no `tablao-desktop.yaml` yet): the setup wizard runs with the local Manager on a
 private address (app/ui/setup_flow.py), and the chosen role starts. Later launches start the saved
-role and open the dashboard of the local Manager (Manager mode) or the worker window (Worker mode).
-The Mode menu switches between them without leaving the program. A Manager port taken at start is
-a question (the next free port, or quit), not a crash.
+role and open the dashboard of the local Manager (Manager, or Manager and Worker) or the worker window
+(Worker). What runs here is one `ModeModel` (app/ui/mode.py) that every window's Mode menu shows;
+choosing "Manager and Worker" or "Manager" there starts or stops this computer's worker without
+leaving the program, and is kept for the next start. A Manager port taken at start is a question
+(the next free port, or quit), not a crash.
 
 It is this user's one Tablao: later launches hand their request to `handle` (app/ui/instance.py),
 which brings the window up, selects the job and watches a Manager elsewhere too. Closing the
@@ -20,12 +22,13 @@ import socket
 from urllib.parse import urlsplit
 
 from app.common.ports import PortInUse
-from app.common.roles import RoleConfig, load_role
+from app.common.roles import RoleConfig, load_role, save_role
 from app.ui import tray_state as ts
 from app.ui.aio import spawn
 from app.ui.instance import OPEN_DASHBOARD, LaunchRequest
 from app.ui.launch import open_dashboard
 from app.ui.local_services import LocalServices
+from app.ui.mode import BOTH, DASHBOARD, MANAGER, MODES, NOT_HERE, WORKER, WORKER_WINDOW, ModeModel, mode_of
 from app.ui.quitting import (
     AFTER_TASKS,
     CANCEL,
@@ -37,7 +40,7 @@ from app.ui.quitting import (
 )
 from app.ui.setup_flow import SetupFlow
 from app.ui.tray import tray_available
-from app.ui.windows.main_window import MODE_MANAGER, MODE_WORKER, remembered_managers
+from app.ui.windows.main_window import remembered_managers
 
 _log = logging.getLogger(__name__)
 
@@ -61,7 +64,9 @@ class DesktopApp:
         self.window = None
         self.worker_window = None
         self.tray = None  # ManagerTray while the local Manager runs and the desktop has a tray
-        self.mode = MODE_MANAGER
+        self.modes = ModeModel()  # what runs here: the one truth of every Mode menu
+        self.modes.requested.connect(lambda mode: spawn(self.switch_mode(mode)))
+        self.front = DASHBOARD  # the window the user works in now (DASHBOARD or WORKER_WINDOW)
         self.roles_started = False
         self.question: QuitQuestion | None = None      # while Quit asks
         self.waiting: WaitingForTasks | None = None    # while the farm stops after its tasks
@@ -103,7 +108,7 @@ class DesktopApp:
                 return
             if self.role.runs_worker:
                 self.services.start_worker(url)
-            self.mode = MODE_MANAGER
+            self._update_modes()
             await self.open_dashboard([url])
             self._show_tray()
         else:
@@ -112,6 +117,7 @@ class DesktopApp:
                 await self.discover_manager()
             self.services.start_worker(self.role.manager_url,
                                        rediscover=self.role.manager_found_by == "discovery")
+            self._update_modes()
             await self.open_worker_window()
         self.roles_started = True
 
@@ -162,46 +168,109 @@ class DesktopApp:
         if self.window is None:
             local = self.services.manager_running
             tokens = {self.services.manager_url: self.services.admin_token} if local else {}
-            self.dashboard, self.window = await open_dashboard(urls, self.job_id, tokens)
+            self.dashboard, self.window = await open_dashboard(urls, self.job_id, tokens, modes=self.modes)
             self.job_id = ""
             window = self.window
             window.owned = True
             window.close_requested.connect(self._window_closed)
             window.quit_requested.connect(self.request_quit)
-            window.mode_requested.connect(lambda mode: spawn(self.switch_mode(mode)))
-            window.wizard_requested.connect(lambda: spawn(self.setup.reopen()))
+            window.open_requested.connect(lambda which: spawn(self.open_window(which)))
+            window.wizard_requested.connect(lambda: spawn(self.reopen_wizard()))
             self.dashboard.farm_status_changed.connect(self._farm_status)
         else:
             for url in urls:
                 self._watch(url)
-        self.window.set_mode(self.mode)
+        self.front = DASHBOARD
         self.window.bring_up()
 
     async def open_worker_window(self) -> None:
         from app.ui.windows.worker_mode import WorkerModeWindow
 
         if self.worker_window is None:
-            self.worker_window = WorkerModeWindow(self.services, self.role, has_tray=self.has_tray)
+            self.worker_window = WorkerModeWindow(self.services, self.role, has_tray=self.has_tray,
+                                                  modes=self.modes)
             self.worker_window.quit_handler = self.request_quit
-            self.worker_window.mode_requested.connect(lambda mode: spawn(self.switch_mode(mode)))
-        self.mode = MODE_WORKER
+            self.worker_window.open_requested.connect(lambda which: spawn(self.open_window(which)))
+            self.worker_window.wizard_requested.connect(lambda: spawn(self.reopen_wizard()))
+        self.front = WORKER_WINDOW
         self._sync_trays()
         self.worker_window.bring_up()
 
-    async def switch_mode(self, mode: str) -> None:
-        """Manager mode shows the dashboard; Worker mode makes this computer render."""
-        if self.role is None:
-            return  # a dashboard-only program has no local roles to switch
-        if mode == MODE_WORKER:
-            url = self.services.manager_url if self.services.manager_running else self.role.manager_url
-            self.services.start_worker(url)
-            if self.window is not None:
-                self.window.set_mode(MODE_WORKER)
+    async def open_window(self, which: str) -> None:
+        """Mode ▸ Open the dashboard / Open the worker window (each offered by the other window)."""
+        if which == WORKER_WINDOW and self.modes.runs_worker:
             await self.open_worker_window()
-        elif mode == MODE_MANAGER and self.role.runs_manager:
-            await self.services.stop_worker() if self.role.role == "manager" else None
-            self.mode = MODE_MANAGER
-            await self.open_dashboard([self.services.manager_url])
+        elif which == DASHBOARD:
+            await self.show_dashboard()
+
+    async def show_dashboard(self) -> None:
+        """The dashboard: of the local Manager, else of the Manager this computer renders for."""
+        if self.window is not None:
+            self.front = DASHBOARD
+            self.window.bring_up()
+            return
+        own = self.role.manager_url if self.role is not None else ""
+        urls = [self.services.manager_url] if self.services.manager_running else [own] if own else []
+        await self.open_dashboard(urls or remembered_managers())
+
+    async def switch_mode(self, mode: str) -> None:
+        """Mode ▸ Manager / Worker / Manager and Worker: start or stop this computer's worker as `mode`
+        says, and keep it for the next start. Only the switches `_update_modes` allows happen."""
+        if self.role is None or mode not in MODES or mode == self.modes.mode or self.modes.why_not.get(mode):
+            return
+        if mode == BOTH:
+            self.services.start_worker(self.services.manager_url)
+            await self._keep_role(BOTH)
+            self._update_modes()
+            await self.open_worker_window()
+        elif mode == MANAGER:
+            await self._close_worker_window()
+            await self.services.stop_worker()
+            await self._keep_role(MANAGER)
+            self._update_modes()
+            await self.show_dashboard()
+
+    def _update_modes(self) -> None:
+        """Set the one mode model from what runs here, with why each other mode cannot be chosen."""
+        if self.role is None:
+            self.modes.set_mode("", {m: NOT_HERE for m in MODES})
+            return
+        manager, worker = self.services.manager_running, self.services.worker_running
+        if manager:
+            why = {WORKER: "This computer runs the farm's Manager, which other computers use: choose Worker "
+                           "in Mode ▸ Setup wizard… to make it only render, from the next start."}
+        else:
+            where = self.role.manager_url or "found on the network"
+            why = {m: f"This computer renders for the Manager at {where}; it is not set up to run a Manager."
+                   for m in (MANAGER, BOTH)}
+        self.modes.set_mode(mode_of(manager, worker), why)
+
+    async def _keep_role(self, role: str) -> None:
+        """The chosen mode is this computer's role from the next start on too (written off the UI thread)."""
+        assert self.role is not None
+        self.role = RoleConfig(role=role, manager_url=self.role.manager_url,
+                               manager_found_by=self.role.manager_found_by)
+        try:
+            await asyncio.to_thread(save_role, self.role)
+        except OSError as exc:
+            _log.warning("cannot keep the mode for the next start: %s", exc)
+
+    async def _close_worker_window(self) -> None:
+        window, self.worker_window = self.worker_window, None
+        if window is not None:
+            await window.shutdown()
+            window.close_for_good()
+            window.deleteLater()
+        self.front = DASHBOARD
+        self._sync_trays()
+
+    async def reopen_wizard(self) -> None:
+        """Mode ▸ Setup wizard…; the Mode menus follow what runs once it is closed."""
+        try:
+            await self.setup.reopen()
+        finally:
+            if self.roles_started:
+                self._update_modes()
 
     async def manager_moved(self, old_url: str, new_url: str) -> None:
         """The local Manager listens elsewhere now (the wizard's network page): follow it."""
@@ -220,7 +289,7 @@ class DesktopApp:
             self._wizard.show()
             self._wizard.raise_()
             self._wizard.activateWindow()
-        elif self.mode == MODE_WORKER and self.worker_window is not None:
+        elif self.front == WORKER_WINDOW and self.worker_window is not None:
             self.worker_window.bring_up()
         elif self.window is not None:
             self.window.bring_up()
@@ -371,7 +440,7 @@ class DesktopApp:
         from app.ui.manager_tray import ManagerTray
 
         self.tray = ManagerTray(self.services.public_url)
-        self.tray.open_requested.connect(lambda: spawn(self.switch_mode(MODE_MANAGER)))
+        self.tray.open_requested.connect(lambda: spawn(self.show_dashboard()))
         self.tray.quit_requested.connect(self.request_quit)
         self._sync_trays()
 

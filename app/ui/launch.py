@@ -28,6 +28,7 @@ from app.ui.instance import BadLaunchRequest, InstanceUnreachable, LaunchRequest
 if TYPE_CHECKING:
     from app.ui.dashboard import Dashboard
     from app.ui.local_services import LocalServices
+    from app.ui.mode import ModeModel
     from app.ui.windows.main_window import MainWindow
 
 _log = logging.getLogger(__name__)
@@ -88,16 +89,17 @@ def _delete_windows(app: QApplication) -> None:
     app.processEvents()
 
 
-async def open_dashboard(urls: list[str], job_id: str = "",
-                         admin_tokens: dict[str, str] | None = None) -> tuple[Dashboard, MainWindow]:
+async def open_dashboard(urls: list[str], job_id: str = "", admin_tokens: dict[str, str] | None = None,
+                         modes: ModeModel | None = None) -> tuple[Dashboard, MainWindow]:
     """The dashboard window watching `urls`; `job_id` is selected once the Manager lists it.
 
-    `admin_tokens`: known tokens per URL (the Manager running in this app); others are looked up."""
+    `admin_tokens`: known tokens per URL (the Manager running in this app); others are looked up.
+    `modes`: the desktop app's mode of this computer, for the Mode menu (none: a dashboard only)."""
     from app.ui.dashboard import Dashboard
     from app.ui.windows.main_window import MainWindow
 
     dashboard = Dashboard()
-    window = MainWindow(dashboard)
+    window = MainWindow(dashboard, modes=modes)
     for url in urls:
         dashboard.add_manager(url, admin_token=(admin_tokens or {}).get(url, ""))
     window.show()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from app.ui import tray_icons
 from app.ui import tray_state as ts
+from app.ui.state_words import farm_word
 
 STILL_RUNNING_SAID = "manager/still_running_said"
 _LOOKS = {"active": ts.RENDERING, "idle": ts.IDLE, "waiting": ts.IDLE, "asleep": ts.ASLEEP,
@@ -43,7 +44,7 @@ class ManagerTray(QObject):
 
     def show_farm(self, status: str) -> None:
         self.icon.setIcon(tray_icons.icon(_LOOKS.get(status, ts.STARTING)))
-        self.icon.setToolTip(f"Tablao Manager at {self.address}: farm {status}")
+        self.icon.setToolTip(f"Tablao Manager at {self.address}: farm {farm_word(status)}")
 
     def show(self) -> None:
         self.icon.show()

@@ -40,8 +40,9 @@ class WorkerActions(QObject):
         self.render_now = QAction("Render now", self)
         self.stop = QAction("Stop rendering (the task goes back to the queue)", self)
         self.finish = QAction("Finish the current task, then stop", self)
-        self.snooze_hour = QAction("Snooze for 1 hour", self)
-        self.snooze_tomorrow = QAction("Snooze until tomorrow morning", self)
+        # "Sleep", the word of the state it leads to (asleep), as the dashboard says it.
+        self.snooze_hour = QAction("Sleep for an hour", self)
+        self.snooze_tomorrow = QAction("Sleep until tomorrow morning", self)
         self.schedule = QAction("Sleep schedule…", self)
         self.quit = QAction("Quit", self)
         self.open.triggered.connect(self.open_requested.emit)
@@ -65,9 +66,12 @@ class WorkerActions(QObject):
         for action in (self.snooze_hour, self.snooze_tomorrow, self.schedule):
             action.setEnabled(reachable)
 
-    def fill(self, menu: QMenu) -> QMenu:
-        menu.addAction(self.open)
-        menu.addSeparator()
+    def fill(self, menu: QMenu, open_window: bool = True) -> QMenu:
+        """The actions in `menu`; `open_window` False leaves out "Open the worker window" (the
+        worker window's own menu: no menu offers the window it is in)."""
+        if open_window:
+            menu.addAction(self.open)
+            menu.addSeparator()
         for action in (self.render_now, self.stop, self.finish):
             menu.addAction(action)
         menu.addSeparator()

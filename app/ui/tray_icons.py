@@ -1,4 +1,8 @@
-"""The tray's state icons, drawn in code (no image files): one look per state, a pie for progress."""
+"""The tray's state icons, drawn in code (no image files): one look per state, a pie for progress.
+
+One look per word: a worker asleep by its schedule and one put to sleep by someone are both
+"asleep" (`app.ui.state_words`) and both show the moon.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPen, QP
 from app.ui import tray_state as ts
 
 COLOURS = {
-    ts.IDLE: "#3a9d5d", ts.RENDERING: "#2f7fd8", ts.ASLEEP: "#3b4a7a", ts.PAUSED: "#e09b22",
+    ts.IDLE: "#3a9d5d", ts.RENDERING: "#2f7fd8", ts.ASLEEP: "#3b4a7a", ts.PAUSED: "#3b4a7a",
     ts.UNREACHABLE: "#8a8a8a", ts.ERROR: "#d64541", ts.STARTING: "#8a8a8a",
 }
 SIZE = 64
@@ -35,18 +39,13 @@ def draw(kind: str, progress: float | None = None, size: int = SIZE) -> QPixmap:
     elif kind == ts.IDLE:
         p.setBrush(QColor("white"))
         p.drawEllipse(QPointF(c, c), size / 7, size / 7)
-    elif kind == ts.ASLEEP:
+    elif kind in (ts.ASLEEP, ts.PAUSED):
         moon = QPainterPath()
         moon.addEllipse(QPointF(c, c), size * 0.27, size * 0.27)
         bite = QPainterPath()
         bite.addEllipse(QPointF(c + size * 0.13, c - size * 0.1), size * 0.24, size * 0.24)
         p.setBrush(QColor("#f4e9a6"))
         p.drawPath(moon.subtracted(bite))
-    elif kind == ts.PAUSED:
-        p.setBrush(QColor("white"))
-        w, h = size * 0.12, size * 0.42
-        p.drawRoundedRect(QRectF(c - w * 1.7, c - h / 2, w, h), 2, 2)
-        p.drawRoundedRect(QRectF(c + w * 0.7, c - h / 2, w, h), 2, 2)
     elif kind in (ts.UNREACHABLE, ts.STARTING):
         p.setPen(white)
         d = size * 0.2

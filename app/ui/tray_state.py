@@ -1,8 +1,12 @@
 """What the tray worker shows, as a pure function of what the Manager says (no Qt here).
 
-The Manager's requested status is the truth (house style 6): the tray never keeps a "paused" flag
-of its own. An asleep worker is "asleep" when its sleep schedule says so at `now`, otherwise it was
-put to sleep by someone (the artist's tray, the dashboard): "paused".
+The Manager's requested status is the truth: the tray never keeps a "paused" flag of its own.
+Each state is said with its one word (`app.ui.state_words`), the same as the dashboard's, and the
+sentence after it says why and until when: an asleep worker is "asleep until 18:00 (sleep
+schedule)", "asleep until 15:30 (as you asked)" or "asleep until you choose Render now", never
+"paused" or "snoozed". The kinds below tell the code (icons, which actions make sense) apart; a
+person sees only their words: `ASLEEP` and `PAUSED` both read "asleep" and look alike, `PAUSED`
+only marks a worker asleep for a reason other than its schedule (so the load hold may wake it).
 """
 
 from __future__ import annotations
@@ -12,17 +16,35 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.common import schedule as sched
+from app.ui import state_words as words
 
 IDLE, RENDERING, ASLEEP, PAUSED, UNREACHABLE, ERROR, STARTING = (
     "idle", "rendering", "asleep", "paused", "unreachable", "error", "starting")
 STATES = (IDLE, RENDERING, ASLEEP, PAUSED, UNREACHABLE, ERROR, STARTING)
+#: The one word of each kind, from the table every view uses.
+KIND_WORDS = {
+    IDLE: words.worker_word("awake"), RENDERING: words.RENDERING, ASLEEP: words.worker_word("asleep"),
+    PAUSED: words.worker_word("asleep"), UNREACHABLE: words.worker_word("offline"),
+    ERROR: words.worker_word("error"), STARTING: words.worker_word("starting"),
+}
 
 
 @dataclass(frozen=True)
 class TrayState:
     kind: str
-    text: str                      # the tooltip: "asleep until 18:00", "rendering Shot 12 (40%)"
+    text: str                      # the tooltip, starting with the word: "asleep until 18:00 (sleep schedule)"
     progress: float | None = None  # 0..1 while rendering with known steps
+
+    @property
+    def word(self) -> str:
+        """The state's one word ("asleep"), as every view says it."""
+        return KIND_WORDS.get(self.kind, self.kind)
+
+    @property
+    def detail(self) -> str:
+        """What `text` says after the word ("until 18:00 (sleep schedule)"); '' when nothing."""
+        rest = self.text[len(self.word):] if self.text.startswith(self.word) else self.text
+        return rest.lstrip(" ,:")
 
 
 def window_of(schedule: dict[str, Any] | None) -> sched.SleepWindow | None:
@@ -65,9 +87,11 @@ def derive(*, connected: bool, status: str, lazy_request: dict[str, Any] | None 
     `held`: why the load of the artist's own programs holds the worker asleep ('' when it does not).
     """
     if not connected:
-        return TrayState(UNREACHABLE, message or "cannot reach the Manager")
-    if status in ("error", "offline"):
-        return TrayState(ERROR, message or f"the worker is {status}")
+        return TrayState(UNREACHABLE, f"offline: {message or 'cannot reach the Manager'}")
+    if status == "offline":
+        return TrayState(UNREACHABLE, f"offline: {message or 'the worker is not signed on to the Manager'}")
+    if status == "error":
+        return TrayState(ERROR, f"error: {message or 'the Manager reports a problem with this worker'}")
     if status in ("", "starting"):
         return TrayState(STARTING, "starting")
     if task is not None and task.get("status") == "active":
@@ -82,13 +106,13 @@ def derive(*, connected: bool, status: str, lazy_request: dict[str, Any] | None 
         return TrayState(RENDERING, f"rendering {task.get('name', '')}{pct}{then}", progress)
     if status == "asleep":
         if held:
-            return TrayState(PAUSED, f"held asleep: {held}")
+            return TrayState(PAUSED, f"asleep: {held}")
         until = asleep_until(now, schedule)
         if until is not None:
-            return TrayState(ASLEEP, f"asleep until {_when(now, until)}")
+            return TrayState(ASLEEP, f"asleep until {_when(now, until)} (sleep schedule)")
         if snoozed_until is not None and snoozed_until > now:
-            return TrayState(PAUSED, f"snoozed until {_when(now, snoozed_until)}")
-        return TrayState(PAUSED, "paused: not rendering until you choose Render now")
+            return TrayState(PAUSED, f"asleep until {_when(now, snoozed_until)} (as you asked)")
+        return TrayState(PAUSED, "asleep until you choose Render now")
     if held:
-        return TrayState(IDLE, f"going to sleep: {held}")
-    return TrayState(IDLE, "idle, waiting for work")
+        return TrayState(IDLE, f"awake, going to sleep: {held}")
+    return TrayState(IDLE, "awake, waiting for work")

@@ -2,8 +2,8 @@
 
     python tests/ui/quit_probe.py DELAY_S [dashboard|worker]
 
-Once the role started it waits DELAY_S, then triggers File ▸ Quit in the dashboard, or switches to
-Worker mode and triggers the worker window's Quit. The exit code is the program's.
+Once the role started it waits DELAY_S, then triggers File ▸ Quit in the dashboard, or opens the
+worker window (Mode ▸ Open the worker window) and triggers its Quit. The exit code is the program's.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def main() -> int:
 
     async def quit_later(app) -> None:
         if where == "worker":
-            await app.switch_mode("worker")
+            await app.open_window("worker window")
         await asyncio.sleep(delay)
         if where == "worker":
             app.worker_window.actions.quit.trigger()

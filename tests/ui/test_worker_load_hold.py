@@ -48,8 +48,8 @@ def test_a_busy_foreign_program_holds_the_worker_asleep_and_says_why(qloop, tmp_
             window.load_on.setChecked(True)
             await wait_for(lambda: c.state.kind == ts.PAUSED and c.held, 60, "held asleep by the burner")
             assert c.held.startswith("your programs use") and "limit 5%" in c.held
-            assert window.tray.icon.toolTip() == f"Tablao worker: held asleep: {c.held}"
-            assert "held asleep" in window.state_text.text()
+            assert window.tray.icon.toolTip() == f"Tablao worker: asleep: {c.held}"
+            assert window.state_text.text() == f"<b>Asleep</b>: {c.held}", "one word, the dashboard's"
             await wait_for(lambda: "Held asleep" in window.load_note.text(), 30, "the reason in the options")
             assert "other programs: CPU" in window.load_note.text() and "GPU" in window.load_note.text()
             assert manager_proc.get(f"/api/v3/worker-mgt/workers/{c.worker_id}")["status"] == "asleep"

@@ -46,11 +46,13 @@ def test_the_tray_follows_the_worker_as_the_manager_changes_it(qloop, tmp_path, 
             await wait_for(lambda: _kind(window) == ts.IDLE, 60, "the worker awake and idle")
             c = window.controller
             assert c.worker_id and "artist-pc" in window.manager.text() and "typed in" in window.manager.text()
-            assert window.tray.icon.toolTip() == "Tablao worker: idle, waiting for work"
+            assert window.tray.icon.toolTip() == "Tablao worker: awake, waiting for work"
+            assert window.state_text.text() == "<b>Awake</b>, waiting for work", "the dashboard's word"
 
             await c.stop_rendering()  # a request to the Manager; the state follows its events
-            await wait_for(lambda: _kind(window) == ts.PAUSED, 60, "paused by the artist")
+            await wait_for(lambda: _kind(window) == ts.PAUSED, 60, "put to sleep by the artist")
             assert manager_proc.get(f"/api/v3/worker-mgt/workers/{c.worker_id}")["status"] == "asleep"
+            assert window.state_text.text() == "<b>Asleep</b> until you choose Render now", "the Manager's word"
             await c.render_now()
             await wait_for(lambda: _kind(window) == ts.IDLE, 60, "awake again")
 
@@ -65,7 +67,7 @@ def test_the_tray_follows_the_worker_as_the_manager_changes_it(qloop, tmp_path, 
             stored = manager_proc.get(f"/api/v3/worker-mgt/workers/{c.worker_id}/sleep-schedule")
             assert (stored["start_time"], stored["end_time"]) == (start.strftime("%H:%M"), end.strftime("%H:%M"))
             await wait_for(lambda: _kind(window) == ts.ASLEEP, 60, "asleep by the schedule")
-            assert window.tray.icon.toolTip().endswith(f"asleep until {end.strftime('%H:%M')}") or \
+            assert window.tray.icon.toolTip().endswith(f"asleep until {end.strftime('%H:%M')} (sleep schedule)") or \
                 "tomorrow" in window.tray.icon.toolTip()
 
             manager_proc.stop()

@@ -4,6 +4,9 @@ The connection banner under the toolbar is the one place that says a Manager was
 itself when every watched Manager is connected again. File ▸ Submit… (Ctrl+N), or dropping a
 `.blend` on the window, opens the submit dialog; the job it submits is selected (`show_job`).
 
+Its Mode menu shows the one `ModeModel` of the desktop app (app/ui/mode.py): what this computer
+runs, the same in every window; it offers the worker window, never this one.
+
 Run by the desktop app (`owned`), closing the window and File ▸ Quit (Ctrl+Q) are the app's to
 decide (`close_requested`, `quit_requested`): it may keep the farm running in the tray, or ask
 before stopping it. A standalone window (tests, tools) simply closes.
@@ -22,8 +25,10 @@ from qasync import asyncSlot
 from app.ui.connection import CONNECTED, CONNECTING
 from app.ui.dashboard import Dashboard
 from app.ui.dialogs.blend_drop import blend_paths
+from app.ui.mode import DASHBOARD, ModeMenu, ModeModel
 from app.ui.notifications import Notifier
 from app.ui.quitting import QUIT_SHORTCUT
+from app.ui.state_words import farm_word
 from app.ui.windows.job_detail import JobDetail
 from app.ui.windows.jobs_view import JobsView
 from app.ui.windows.settings_view import SettingsView
@@ -32,19 +37,17 @@ from app.ui.windows.workers_view import WorkersView
 
 _log = logging.getLogger(__name__)
 
-MODE_MANAGER, MODE_WORKER = "manager", "worker"
-
-
 class MainWindow(QMainWindow):
-    mode_requested = Signal(str)
     wizard_requested = Signal()
+    open_requested = Signal(str)  # app.ui.mode.WORKER_WINDOW: Mode ▸ Open the worker window
     closed = Signal()
     close_requested = Signal()  # owned: the user closed the window
     quit_requested = Signal()   # owned: File ▸ Quit
 
-    def __init__(self, dashboard: Dashboard, parent=None):
+    def __init__(self, dashboard: Dashboard, parent=None, modes: ModeModel | None = None):
         super().__init__(parent)
         self.dashboard = dashboard
+        self.modes = modes if modes is not None else ModeModel(parent=self)  # none runs: a dashboard only
         self.owned = False  # True: the desktop app decides what closing and Quit mean
         self._closing_for_good = False
         self.setWindowTitle("Tablao")
@@ -132,17 +135,10 @@ class MainWindow(QMainWindow):
         for action in self.workers_view.actions.values():
             workers_menu.addAction(action)
         self.menuBar().addMenu(self.notifier.menu(self))
-        mode = self.menuBar().addMenu("&Mode")
-        self.manager_mode = QAction("Manager mode (dashboard)", self, checkable=True, checked=True)
-        self.worker_mode = QAction("Worker mode (this computer renders)", self, checkable=True)
-        self.manager_mode.triggered.connect(lambda: self.mode_requested.emit(MODE_MANAGER))
-        self.worker_mode.triggered.connect(lambda: self.mode_requested.emit(MODE_WORKER))
-        mode.addAction(self.manager_mode)
-        mode.addAction(self.worker_mode)
-        mode.addSeparator()
-        wizard = QAction("Setup wizard…", self)
-        wizard.triggered.connect(self.wizard_requested.emit)
-        mode.addAction(wizard)
+        self.mode_menu = ModeMenu(self.modes, DASHBOARD, self)
+        self.mode_menu.open_requested.connect(self.open_requested.emit)
+        self.mode_menu.wizard_requested.connect(self.wizard_requested.emit)
+        self.menuBar().addMenu(self.mode_menu.menu)
         help_menu = self.menuBar().addMenu("&Help")
         self.addon_action = QAction("Get the Blender add-on…", self)
         self.addon_action.setToolTip("Save the Manager's Blender add-on, with its address filled in")
@@ -169,10 +165,6 @@ class MainWindow(QMainWindow):
     def _tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.settings_view and not self.settings_view.raw:
             self.settings_view.load()
-
-    def set_mode(self, mode: str) -> None:
-        self.manager_mode.setChecked(mode == MODE_MANAGER)
-        self.worker_mode.setChecked(mode == MODE_WORKER)
 
     def _add_manager(self) -> None:
         url, ok = QInputDialog.getText(self, "Watch a Manager", "Manager URL (for example http://render:8080/):")
@@ -294,7 +286,7 @@ class MainWindow(QMainWindow):
         parts = []
         for lb in labels:
             state = self._states.get(lb, (CONNECTING, ""))[0]
-            status = self._farm.get(lb, "…") if state == CONNECTED else state
+            status = farm_word(self._farm.get(lb, "…")) if state == CONNECTED else state
             parts.append(f"farm: {status}" if len(labels) == 1 else f"{lb}: {status}")
         self.farm_label.setText("   ".join(parts) or "no Manager watched")
 

@@ -2,7 +2,9 @@
 
 It shows what the `WorkerController` follows (the state, the current task with progress and time
 left, its live log, the last frame this worker rendered, the Manager and how it was found, today's
-history) and holds the sleep schedule editor shared with the dashboard. The tray icon carries the
+history) and holds the sleep schedule editor shared with the dashboard. Its state is said in the
+dashboard's words (`app.ui.state_words`); its Mode menu shows the desktop app's one `ModeModel`
+and offers the dashboard, never this window. The tray icon carries the
 same controls; where the desktop has no tray, the window shows them and says so once. Closing the
 window with a tray hides it; Quit (Ctrl+Q, or closing it without a tray) goes to the desktop app's
 Quit when it runs this window (`quit_handler`), else asks here what to do with a running task.
@@ -11,10 +13,11 @@ Quit when it runs this window (`quit_handler`), else asks here what to do with a
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QPixmap
+from PySide6.QtGui import QCloseEvent, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.common.durations import format_duration
+from app.common.durations import format_duration, say_duration
 from app.common.idle import AwayRule, IdleSource, open_idle_source
 from app.common.load import LoadHold, LoadSampler
 from app.ui import autostart, tray_icons
@@ -42,7 +45,9 @@ from app.ui.aio import spawn
 from app.ui.away import AwayWatcher, save_rule, saved_rule
 from app.ui.dialogs.sleep_schedule import SleepScheduleEditor
 from app.ui.load_hold import INTERVAL_MS, LoadWatcher, save_limits, saved_limits
+from app.ui.mode import MODES, WORKER_WINDOW, ModeMenu, ModeModel
 from app.ui.quitting import QUIT_SHORTCUT
+from app.ui.state_words import headline
 from app.ui.tray import (
     NOTIFY_KINDS,
     WorkerActions,
@@ -51,7 +56,6 @@ from app.ui.tray import (
     set_notification,
     tray_available,
 )
-from app.ui.windows.main_window import MODE_MANAGER, MODE_WORKER
 from app.ui.worker_controller import WorkerController
 
 _log = logging.getLogger(__name__)
@@ -79,13 +83,19 @@ def _controller_for(services, role) -> WorkerController:
 
 
 class WorkerModeWindow(QMainWindow):
-    mode_requested = Signal(str)
+    open_requested = Signal(str)  # app.ui.mode.DASHBOARD: Mode ▸ Open the dashboard
+    wizard_requested = Signal()
     closed = Signal()
 
     def __init__(self, services, role, parent=None, controller: WorkerController | None = None,
                  has_tray: bool | None = None, idle_source: IdleSource | None = None,
-                 load_interval_ms: int = INTERVAL_MS):
+                 load_interval_ms: int = INTERVAL_MS, modes: ModeModel | None = None):
         super().__init__(parent)
+        if modes is None:  # a window of its own (tests, tools): it shows its role, and switches nothing
+            modes = ModeModel(parent=self)
+            modes.set_mode(role.role if role.role in MODES else "",
+                           {m: "Only the desktop app switches modes." for m in MODES})
+        self.modes = modes
         self._idle_source = idle_source
         self._load_interval_ms = load_interval_ms
         self.away: AwayWatcher | None = None
@@ -102,7 +112,7 @@ class WorkerModeWindow(QMainWindow):
         self._closing_for_good = False
         self.actions.quit_requested.connect(self._quit_asked)
         self._build()
-        self._menus(role)
+        self._menus()
         self.tray = WorkerTray(self.controller, self.actions, self) if self.has_tray else None
         if self.tray is not None:
             self.tray.show()
@@ -330,23 +340,20 @@ class WorkerModeWindow(QMainWindow):
         self.away.start()
         self.away_note.setText(f"Renders after {minutes} min without input; asleep while you work.")
 
-    def _menus(self, role) -> None:
+    def _menus(self) -> None:
         worker = self.menuBar().addMenu("&Worker")
         self.actions.quit.setShortcut(QUIT_SHORTCUT)
-        self.actions.fill(worker)
-        mode = self.menuBar().addMenu("&Mode")
-        self.manager_mode = QAction("Manager mode (dashboard)", self, checkable=True)
-        self.manager_mode.setEnabled(role.runs_manager)
-        self.worker_mode = QAction("Worker mode (this computer renders)", self, checkable=True, checked=True)
-        self.manager_mode.triggered.connect(lambda: self.mode_requested.emit(MODE_MANAGER))
-        self.worker_mode.triggered.connect(lambda: self.mode_requested.emit(MODE_WORKER))
-        mode.addAction(self.manager_mode)
-        mode.addAction(self.worker_mode)
+        self.actions.fill(worker, open_window=False)  # this window is the one it would open
+        self.mode_menu = ModeMenu(self.modes, WORKER_WINDOW, self)
+        self.mode_menu.open_requested.connect(self.open_requested.emit)
+        self.mode_menu.wizard_requested.connect(self.wizard_requested.emit)
+        self.menuBar().addMenu(self.mode_menu.menu)
 
     # --- showing -----------------------------------------------------------------------------------
     def show_state(self, state: ts.TrayState) -> None:
         self.state_icon.setPixmap(tray_icons.draw(state.kind, state.progress, 40))
-        self.state_text.setText(f"<b>{state.kind.capitalize()}</b> — {state.text}")
+        rest = state.text[len(state.word):] if state.text.startswith(state.word) else f" — {state.text}"
+        self.state_text.setText(f"<b>{headline(state.word)}</b>{html.escape(rest, quote=False)}")
 
     def show_task(self, task: dict | None) -> None:
         if not task:
@@ -360,7 +367,7 @@ class WorkerModeWindow(QMainWindow):
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         eta = task.get("eta_s")
-        self.time_left.setText(f"about {format_duration(eta)} left" if eta else "time left: not known yet")
+        self.time_left.setText(f"about {say_duration(eta)} left" if eta else "time left: not known yet")
 
     def show_frame(self, data: bytes) -> None:
         pix = QPixmap()
