@@ -1,16 +1,22 @@
-"""Page 2: where the farm's files live, explained as seed 000 explains it, with live checks.
+"""Page 2: where the farm's files live, explained with the three storage approaches, with live checks.
 
 The chosen folder is checked by the Manager (it is the Manager's view of the folder that counts)
-a moment after the user stops typing; every failed check comes with what to do next.
+a moment after the user stops typing; every failed check comes with what to do next. The check
+never goes stale: it runs again when Browse's dialog closes (a folder made there with New Folder,
+even when the same path comes back), when the wizard's window is activated again (a folder made in
+a file manager), and every few seconds while the page shows. A folder that does not exist gets a
+"Create this folder" button: the folder is made off the UI thread, then checked. (The wizard sets
+up the Manager of this computer, so a folder made here is the one the Manager sees.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -24,6 +30,9 @@ from PySide6.QtWidgets import (
 
 from app.ui.aio import spawn
 from app.ui.wizard.context import WizardContext
+
+#: How often the folder is checked again while the page shows (it may be made or mounted meanwhile).
+RECHECK_MS = 3000
 
 APPROACHES = """
 <p>Workers need the .blend file and everything it uses. Tablao can get them there in three ways;
@@ -95,18 +104,28 @@ class StoragePage(QWizardPage):
         self.result.setTextFormat(Qt.TextFormat.RichText)
         self.result.setMinimumHeight(90)
         self.result.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.create = QPushButton("Create this folder")
+        self.create.setObjectName("createFolder")
+        self.create.setToolTip("Make the folder (and the folders above it that are missing), then check it")
+        self.create.clicked.connect(lambda: spawn(self._create()))
+        self.create.hide()
         row = QHBoxLayout()
         row.addWidget(self.path, 1)
         row.addWidget(browse)
+        result_row = QHBoxLayout()
+        result_row.addWidget(self.result, 1)
+        result_row.addWidget(self.create, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(row)
         layout.addWidget(self.shaman)
-        layout.addWidget(self.result, 1)
+        layout.addLayout(result_row, 1)
         self.report: dict[str, Any] = {}
         self._checking: asyncio.Task | None = None
         self._timer = QTimer(self, singleShot=True, interval=400)
         self._timer.timeout.connect(self._start_check)
+        self.recheck_timer = QTimer(self, interval=RECHECK_MS)
+        self.recheck_timer.timeout.connect(self.recheck)
         self.path.textChanged.connect(self._changed)
         self.shaman.toggled.connect(self._changed)
 
@@ -117,11 +136,15 @@ class StoragePage(QWizardPage):
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Shared storage folder", self.path.text())
-        if folder:
+        if folder and os.path.normpath(folder) != os.path.normpath(self.path.text().strip() or "."):
             self.path.setText(folder)
+        else:  # the same folder, or cancelled: it may have been made in the dialog (New Folder)
+            self.recheck()
 
+    # --- checking ----------------------------------------------------------------------------------
     def _changed(self) -> None:
         self.report = {}
+        self.create.hide()
         self.result.setText("Checking…" if self.path.text().strip() else "")
         self.completeChanged.emit()
         self._timer.start()
@@ -133,22 +156,60 @@ class StoragePage(QWizardPage):
         if path and self.ctx.client is not None:
             self._checking = spawn(self._check(path, self.shaman.isChecked()))
 
+    def recheck(self) -> None:
+        """Check the folder again as it is now (no edit needed); one check at a time."""
+        if self._timer.isActive() or (self._checking is not None and not self._checking.done()):
+            return  # a check of the newest text is on its way
+        self._start_check()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.recheck_timer.start()
+
+    def hideEvent(self, event) -> None:
+        self.recheck_timer.stop()
+        super().hideEvent(event)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.WindowActivate and self.isVisible():
+            self.recheck()  # back from a file manager, where the folder may have been made
+        return super().event(event)
+
     async def _check(self, path: str, shaman: bool) -> None:
         assert self.ctx.client is not None
         try:
             report = await self.ctx.client.request("POST", "/api/v3/tablao/storage-check",
                                                    {"path": path, "shaman_enabled": shaman})
+            missing = not report.get("is_usable") and await asyncio.to_thread(_missing_folder, path)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - shown on the page, where the user acted
-            self.result.setText(f"<b>Could not check the folder:</b> {exc}. Check that the Manager runs, then "
-                                "edit the path to check again.")
+            self.result.setText(f"<b>Could not check the folder:</b> {exc}. Check that the Manager runs; the "
+                                "check runs again in a few seconds.")
             return
-        if path != self.path.text().strip():
+        if path != self.path.text().strip() or shaman != self.shaman.isChecked():
             return
+        self.create.setVisible(missing)
+        if report == self.report:
+            return  # checked again, nothing changed: no flicker, no signal
         self.report = report
         self.result.setText(describe_report(report))
         self.completeChanged.emit()
+
+    async def _create(self) -> None:
+        """Make the folder the path names (off the UI thread), then check it."""
+        path = self.path.text().strip()
+        self.create.setEnabled(False)
+        try:
+            await asyncio.to_thread(os.makedirs, os.path.expanduser(path), exist_ok=True)
+        except OSError as exc:
+            self.result.setText(f"<b>Could not create {path}:</b> {exc.strerror or exc}. Choose another folder, "
+                                "or create it as a user who may.")
+            return
+        finally:
+            self.create.setEnabled(True)
+        self._timer.stop()
+        self._start_check()
 
     def isComplete(self) -> bool:
         return bool(self.report.get("is_usable"))
@@ -162,3 +223,9 @@ class StoragePage(QWizardPage):
     def cleanupPage(self) -> None:  # Back keeps what was typed: nothing to reset
         with contextlib.suppress(Exception):
             self._timer.stop()
+
+
+def _missing_folder(path: str) -> bool:
+    """Whether `path` names an absolute folder that does not exist (yet) on this computer."""
+    full = os.path.expanduser(path)
+    return os.path.isabs(full) and not os.path.lexists(full)
