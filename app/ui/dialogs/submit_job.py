@@ -12,6 +12,10 @@ Credentials: the admin token when the dashboard has one for this Manager (its ow
 the submit token the artist typed in the dialog (remembered per Manager, `submit_token_store`),
 else the dashboard's access token; the first two make the job one whose scripts may run.
 
+The output folder (`render_output_root`) typed for a job is remembered per Manager for this user
+(QSettings) and offered for the next job, as if typed again. Without one, or when the farm no
+longer lets jobs write there, the scene's own folder is used, else the shared storage's `renders`.
+
 Submit runs `app.submit.prepare` and `submit_prepared` (pack along the Manager's storage approach,
 then `POST /jobs`), with a progress bar per phase. Cancel stops it before the job is sent; once the
 "submitting" phase starts it can no longer be cancelled, so nothing is ever half-submitted. When
@@ -21,11 +25,12 @@ the Manager accepts the job, `submitted(manager_url, job_id)` fires and the dial
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -64,19 +69,43 @@ from app.submit import (
     read_scene,
     submit_prepared,
 )
-from app.submit.policy import fetch_policy
+from app.submit.policy import fetch_policy, output_refusal
 from app.submit.settings import merge_settings
 from app.submit.submission import client_for, user_values
 from app.ui.aio import spawn
 from app.ui.dashboard import Dashboard
 from app.ui.dialogs import submit_report as words
 from app.ui.dialogs.blend_drop import blend_paths
-from app.ui.dialogs.settings_form import SettingsForm, eval_inputs
+from app.ui.dialogs.settings_form import SettingsForm, eval_inputs, set_editor_value
+from app.ui.widgets.explained import narrow
 
 _log = logging.getLogger(__name__)
 
 ANY_WORKER = "(any worker)"
 READ_DELAY_MS = 700  # settle time after typing before Blender reads the scene again
+OUTPUT_ROOT = "render_output_root"  # the job types' output folder (Flamenco's name for it)
+OUTPUT_ROOTS_KEY = "submit/output_roots"  # QSettings: Manager URL → the output folder typed for its last job
+
+
+def remembered_output_root(manager_url: str) -> str:
+    """The output folder this user typed for the last job sent to `manager_url` ('' when none)."""
+    try:
+        roots = json.loads(str(QSettings().value(OUTPUT_ROOTS_KEY, "{}")))
+    except ValueError:
+        return ""
+    value = roots.get(manager_url.rstrip("/")) if isinstance(roots, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def remember_output_root(manager_url: str, root: str) -> None:
+    settings = QSettings()
+    try:
+        roots = json.loads(str(settings.value(OUTPUT_ROOTS_KEY, "{}")))
+    except ValueError:
+        roots = {}
+    roots = roots if isinstance(roots, dict) else {}
+    roots[manager_url.rstrip("/")] = root
+    settings.setValue(OUTPUT_ROOTS_KEY, json.dumps(roots))
 
 
 class _Relay(QObject):
@@ -101,6 +130,7 @@ class SubmitJobDialog(QDialog):
         self.blend: BlendInfo | None = None
         self.report: Any = None  # app.submit.Preflight
         self.job_id = ""
+        self.offered_root = ""  # the remembered output folder in the form, until the artist edits it
         self._read_task: asyncio.Task | None = None
         self._submit_task: asyncio.Task | None = None
         self._committing = False
@@ -150,6 +180,7 @@ class SubmitJobDialog(QDialog):
         self.priority = QSpinBox()
         self.priority.setRange(0, 100)
         self.priority.setValue(50)
+        narrow(self.priority)
         self.tag = QComboBox()
         self.tag.setObjectName("workerTag")
         self.paused = QCheckBox("Submit paused (start it later from the dashboard)")
@@ -313,13 +344,32 @@ class SubmitJobDialog(QDialog):
         self.form = SettingsForm(job_type)
         self.form.setObjectName("settingsForm")
         self.form.set_user_values(values)
+        self._offer_output_root(values)
         watched = eval_inputs(job_type)
         self.form.edited.connect(lambda key: self._read_later() if key in watched else None)
+        self.form.edited.connect(lambda key: setattr(self, "offered_root", "") if key == OUTPUT_ROOT else None)
         self.settings_box.setWidget(self.form)
         self.settings_group.setTitle(f"{job_type.label or job_type.name} settings")
         if self.blend is not None:
             self.form.show_scene(self.blend.evaluated, self.blend.implied)
         self._update_buttons()
+
+    def _offer_output_root(self, kept: dict[str, Any]) -> None:
+        """Put the output folder typed for this Manager's last job in the form, as the artist's value."""
+        self.offered_root = ""
+        remembered = remembered_output_root(self.manager_url) if self.manager_url else ""
+        if remembered and OUTPUT_ROOT not in kept and self.form is not None and OUTPUT_ROOT in self.form.fields:
+            self.form.set_user_values({OUTPUT_ROOT: remembered})
+            self.offered_root = remembered
+
+    def _drop_offered_root(self, why: str) -> None:
+        """The farm no longer lets jobs write to the remembered folder: the scene's or the farm's instead."""
+        assert self.form is not None
+        one = self.form.fields[OUTPUT_ROOT]
+        set_editor_value(one.editor, "")
+        one.touched = one.from_scene = False
+        _log.info("not offering the remembered output folder %s: %s", self.offered_root, why)
+        self.offered_root = ""
 
     # --- the file and its scene --------------------------------------------------------------------
     def set_blendfile(self, path: Path) -> None:
@@ -375,8 +425,13 @@ class SubmitJobDialog(QDialog):
         self._set_preflight([(words.INFO, "Waiting for the scene…")])
         client = client_for(request)  # asks as the submission will: the policy is per credential
         try:
-            user = user_values(request, job_type)
             policy = await fetch_policy(client, request.platform)
+            refused = output_refusal(self.offered_root, policy, request.platform) if self.offered_root and policy \
+                else None
+            if refused is not None:
+                self._drop_offered_root(refused)
+                request = self._request()
+            user = user_values(request, job_type)
             blend = await read_scene(request, job_type, user, policy)
             if job_type is not self.job_type:
                 return
@@ -492,6 +547,9 @@ class SubmitJobDialog(QDialog):
         typed = self.token.text().strip()
         if typed and not request.admin_token:
             submit_token_store().remember(request.manager_url, typed)
+        root = request.values.get(OUTPUT_ROOT)
+        if isinstance(root, str) and root.strip():  # the artist's own folder, not the scene's
+            remember_output_root(request.manager_url, root.strip())
         self._finished("")
         self.submitted.emit(request.manager_url, result.job.id)
         self.accept()
