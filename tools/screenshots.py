@@ -10,8 +10,9 @@ tray menu; where Debian's `trayer` is installed, also the tray icon held by that
 menu open (clicked with `xdotool`); and the submit dialog with a scene Blender read and its
 pre-flight report (a missing texture, a rig script that will not run on the farm, the output moved
 to the shared storage, what the Shaman store already has); the wizard's question about scripts
-inside .blend files (turned on, with its submit token) and the settings page with the same two
-settings; the program's own behaviour: the wizard's network page with its port taken (the next free
+inside .blend files (turned on, with its submit token), its storage page on a folder that does not
+exist yet (with Create this folder), the settings page (durations in words, a line per setting)
+and the dashboard's Mode menu on a computer that is Manager and Worker; the program's own behaviour: the wizard's network page with its port taken (the next free
 one proposed), its last page with the test frame and where artists get the add-on, and Quit's
 question while another computer renders. `--only worker` / `--only submit` / `--only wizard` /
 `--only app` take just those.
@@ -192,11 +193,15 @@ async def _tray_in_host(window, path: Path) -> None:
 
 
 async def shoot_wizard(out: Path, tmp: Path) -> None:
-    """The wizard's page about scripts inside .blend files, turned on; the settings page."""
+    """The wizard's page about scripts inside .blend files, turned on; its storage page on a folder
+    that does not exist yet; the settings page; the Mode menu."""
+    from PySide6.QtCore import QPoint
+
     from app.api.client import ManagerClient
     from app.ui.launch import open_dashboard
+    from app.ui.mode import BOTH, WORKER, ModeModel
     from app.ui.wizard.context import WizardContext
-    from app.ui.wizard.wizard import SCRIPTS, SetupWizard
+    from app.ui.wizard.wizard import SCRIPTS, STORAGE, SetupWizard
     from tests.ui.conftest import ManagerProcess
 
     manager = ManagerProcess(tmp / "wz-manager").start()
@@ -209,9 +214,21 @@ async def shoot_wizard(out: Path, tmp: Path) -> None:
         await asyncio.sleep(0.5)
         wizard.grab().save(str(out / "wizard-scripts.png"))
         wizard.close()
+
+        wizard = SetupWizard(WizardContext(client=client))
+        wizard.setStartId(STORAGE)
+        wizard.show()
+        page = wizard.pages[STORAGE]
+        page.path.setText(str(tmp / "wz-manager" / "render-storage"))
+        await _until(page.create.isVisible, 15)
+        await asyncio.sleep(0.3)
+        wizard.grab().save(str(out / "wizard-storage-create.png"))
+        wizard.close()
         await client.close()
 
-        dashboard, window = await open_dashboard([manager.url], admin_tokens=manager.admin_tokens)
+        modes = ModeModel()
+        modes.set_mode(BOTH, {WORKER: "This computer runs the farm's Manager, which other computers use"})
+        dashboard, window = await open_dashboard([manager.url], admin_tokens=manager.admin_tokens, modes=modes)
         window.resize(1400, 900)
         view = window.settings_view
         window.tabs.setCurrentWidget(view)
@@ -220,6 +237,11 @@ async def shoot_wizard(out: Path, tmp: Path) -> None:
         view.new_token.click()
         await asyncio.sleep(1.0)
         window.grab().save(str(out / "settings.png"))
+        menu = window.mode_menu.menu
+        menu.popup(window.mapToGlobal(QPoint(300, 30)))
+        await asyncio.sleep(0.5)
+        menu.grab().save(str(out / "mode-menu.png"))
+        menu.close()
         window.close()
         await dashboard.close()
     finally:

@@ -89,7 +89,7 @@ class StoragePage(QWizardPage):
         super().__init__(parent)
         self.ctx = ctx
         self.setTitle("Where do the farm's files live?")
-        self.setSubTitle("The folder is checked by the Manager as you type.")
+        self.setSubTitle("The folder is checked by the Manager as you type, and again while this page shows.")
         intro = QLabel(APPROACHES)
         intro.setWordWrap(True)
         intro.setTextFormat(Qt.TextFormat.RichText)
