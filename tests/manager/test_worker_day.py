@@ -152,3 +152,25 @@ async def test_a_worker_reads_its_own_day_without_the_access_token_and_no_one_el
     finally:
         await me.close()
         await you.close()
+
+
+async def test_runs_older_than_the_history_kept_are_pruned(manager):
+    import uuid
+
+    from app.manager.persistence import task_runs, workers
+    from app.manager.persistence.task_runs import RunRecord
+    from app.manager.task_runs import KEEP_DAYS, _write_sync
+
+    worker = await HttpWorker(manager.url).register_and_sign_on()
+    try:
+        wid = (await manager.services.store.call(workers.fetch_worker, worker.uuid)).id
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+        def run(days_ago: float) -> RunRecord:
+            return RunRecord(wid, str(uuid.uuid4()), str(uuid.uuid4()), "misc", "completed", 0, 1.0,
+                             now - dt.timedelta(days=days_ago))
+        await manager.services.machine.run(_write_sync, [run(KEEP_DAYS + 1), run(KEEP_DAYS - 1), run(0)], True)
+        totals = await manager.services.store.call(task_runs.totals_since, wid, now - dt.timedelta(days=100))
+        assert totals.completed == 2  # the one past the history kept is gone
+    finally:
+        await worker.close()

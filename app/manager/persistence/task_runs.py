@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import peewee as pw
 
-from app.manager.persistence.models import TaskRun
+from app.manager.persistence.models import TaskRun, database_proxy
 
 
 class RunRecord(NamedTuple):
@@ -31,14 +31,17 @@ class RunTotals(NamedTuple):
     seconds: float = 0.0
 
 
-_FIELDS = [TaskRun.worker, TaskRun.task_uuid, TaskRun.job_uuid, TaskRun.task_type, TaskRun.outcome,
-           TaskRun.frames, TaskRun.seconds, TaskRun.finished_at]
+_COLUMNS = "worker_id, task_uuid, job_uuid, task_type, outcome, frames, seconds, finished_at"
 
 
 def add_runs(records: Sequence[RunRecord]) -> None:
-    """Insert finished runs, in one statement."""
-    if records:
-        TaskRun.insert_many([tuple(r) for r in records], fields=_FIELDS).execute()
+    """Insert finished runs, in one prepared statement (a batch holds a second or two of a busy farm's
+    completions: building peewee's INSERT for each row would cost more than SQLite's own work)."""
+    if not records:
+        return
+    db = database_proxy.obj
+    marks = ", ".join([db.param] * len(RunRecord._fields))
+    db.cursor().executemany(f"INSERT INTO task_runs ({_COLUMNS}) VALUES ({marks})", records)
 
 
 def totals_since(worker_id: int, since: dt.datetime) -> RunTotals:
