@@ -59,7 +59,7 @@ from app.api.transport import (
     Reply,
     Transport,
 )
-from app.api.workers import Worker, WorkerSleepSchedule, WorkerSummary, WorkerTag
+from app.api.workers import Worker, WorkerDay, WorkerSleepSchedule, WorkerSummary, WorkerTag
 
 _log = logging.getLogger(__name__)
 M = TypeVar("M")
@@ -352,6 +352,13 @@ class ManagerClient:
         """Replace a worker's sleep schedule; `as_worker` as for `request_worker_status`."""
         await self.transport.call("POST", f"{V3}/worker-mgt/workers/{worker_id}/sleep-schedule",
                                   json_body=schedule.to_json(), ok=(200, 204), worker=as_worker)
+
+    async def worker_day(self, worker_id: str, since: str, as_worker: bool = False) -> WorkerDay:
+        """The worker's tasks, frames and time since `since` (RFC 3339, e.g. local midnight), and its
+        last frame; `as_worker` as for `request_worker_status` (a worker may read its own day)."""
+        path = f"{T}/workers/{worker_id}/day"
+        body = await self.transport.call_object("GET", path, params={"since": since}, worker=as_worker)
+        return decode(WorkerDay, body, path)
 
     async def worker_tags(self) -> list[WorkerTag]:
         body = await self.transport.call_object("GET", f"{V3}/worker-mgt/tags")

@@ -15,13 +15,14 @@ from app.api.codec import Wire, decode
 from app.api.enums import FarmStatus, JobStatus, TaskStatus, WorkerStatus
 from app.api.errors import ContractError
 from app.api.jobs import LastRenderedInfo
-from app.api.workers import WorkerStatusChangeRequest, WorkerTag
+from app.api.workers import WorkerStatusChangeRequest, WorkerTag, WorkerVitals
 
 JOB_DID_CHANGE = "job_did_change"
 TASK_DID_CHANGE = "task_did_change"
 TASK_LOG_DID_APPEND = "task_log_did_append"
 WORKER_DID_CHANGE = "worker_did_change"
 WORKER_TAG_DID_CHANGE = "worker_tag_did_change"
+WORKER_VITALS_DID_CHANGE = "worker_vitals_did_change"
 LAST_RENDERED_DID_CHANGE = "last_rendered_did_change"
 FARM_STATUS_DID_CHANGE = "farm_status_did_change"
 MANAGER_DID_START = "manager_did_start"
@@ -130,6 +131,16 @@ class WorkerUpdate(Wire):
 
 
 @dataclass(slots=True)
+class WorkerVitalsUpdate(Wire):
+    """A worker's new vitals (Tablao), at most one a second per worker; `last_seen` is as fresh."""
+
+    TOPIC: ClassVar[str] = WORKER_VITALS_DID_CHANGE
+    id: str
+    vitals: WorkerVitals
+    last_seen: str | None = None
+
+
+@dataclass(slots=True)
 class WorkerTagUpdate(Wire):
     TOPIC: ClassVar[str] = WORKER_TAG_DID_CHANGE
     tag: WorkerTag
@@ -177,7 +188,7 @@ class ConfigUpdate(Wire):
 
 #: The payload model of each topic.
 PAYLOADS: dict[str, type] = {cls.TOPIC: cls for cls in (
-    JobUpdate, TaskUpdate, TaskLogUpdate, WorkerUpdate, WorkerTagUpdate, LastRenderedUpdate,
+    JobUpdate, TaskUpdate, TaskLogUpdate, WorkerUpdate, WorkerVitalsUpdate, WorkerTagUpdate, LastRenderedUpdate,
     FarmStatusUpdate, ManagerStarted, ManagerShuttingDown, ConfigUpdate)}
 
 

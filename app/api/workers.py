@@ -1,4 +1,5 @@
-"""Wire models of workers as the dashboard sees them: summaries, details, tags, sleep schedules."""
+"""Wire models of workers as the dashboard sees them: summaries, details, vitals, a worker's day,
+tags, sleep schedules."""
 
 from __future__ import annotations
 
@@ -40,6 +41,43 @@ class WorkerTask(Wire):
 
 
 @dataclass(slots=True)
+class WorkerGpu(Wire):
+    """One GPU of a worker: its name, and its use where the worker could read it."""
+
+    name: str
+    #: Utilisation, 0-100.
+    percent: float | None = None
+    #: Bytes.
+    memory_used: int | None = None
+    memory_total: int | None = None
+
+
+@dataclass(slots=True)
+class WorkerVitals(Wire):
+    """What a Tablao worker measures of itself while it runs; a stock Flamenco worker sends none.
+
+    Percentages are of the whole machine (all its cores), as a task manager shows them; memory is
+    in bytes. A field is absent where the worker could not read it. `frame`, `sample` and
+    `samples_total` are there only while Blender renders. `updated` is when the Manager received
+    them (the Manager's clock, not the worker's).
+    """
+
+    updated: str
+    cpu_percent: float | None = None
+    #: Of the worker's own process tree: Blender, FFmpeg and the worker itself.
+    render_cpu_percent: float | None = None
+    cpu_count: int | None = None
+    memory_used: int | None = None
+    memory_total: int | None = None
+    render_memory: int | None = None
+    gpus: list[WorkerGpu] | None = None
+    blender_version: str | None = None
+    frame: int | None = None
+    sample: int | None = None
+    samples_total: int | None = None
+
+
+@dataclass(slots=True)
 class WorkerSummary(Wire):
     id: str
     name: str
@@ -48,6 +86,7 @@ class WorkerSummary(Wire):
     can_restart: bool
     last_seen: str | None = None
     status_change: WorkerStatusChangeRequest | None = None
+    vitals: WorkerVitals | None = None
 
 
 @dataclass(slots=True)
@@ -65,7 +104,38 @@ class Worker(Wire):
     last_seen: str | None = None
     status_change: WorkerStatusChangeRequest | None = None
     tags: list[WorkerTag] = field(default_factory=list)
+    #: The task the worker runs now; absent while it runs none (idle, asleep, offline).
     task: WorkerTask | None = None
+    vitals: WorkerVitals | None = None
+
+
+@dataclass(slots=True)
+class WorkerLastFrame(Wire):
+    """The newest frame a worker rendered: `base` + "/" + a suffix is a picture's URL path."""
+
+    base: str
+    suffixes: list[str]
+    rendered_at: str
+    job_id: str | None = None
+    task_id: str | None = None
+
+
+@dataclass(slots=True)
+class WorkerDay(Wire):
+    """A worker's work since `since` (the asker's local midnight, say), as the Manager's store holds it.
+
+    Tasks the worker reported completed or failed; `frames_rendered` counts the frames of its
+    completed render tasks; `seconds` is the time from hand-out to the worker's report, summed over
+    those tasks.
+    """
+
+    worker_id: str
+    since: str
+    tasks_completed: int
+    tasks_failed: int
+    frames_rendered: int
+    seconds: float
+    last_frame: WorkerLastFrame | None = None
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ from app.api.events import (  # noqa: F401 - re-exported: publishers and listene
     TASK_LOG_DID_APPEND,
     WORKER_DID_CHANGE,
     WORKER_TAG_DID_CHANGE,
+    WORKER_VITALS_DID_CHANGE,
 )
 
 _log = logging.getLogger(__name__)

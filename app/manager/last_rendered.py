@@ -24,7 +24,8 @@ faster than the Manager can shrink them gets 429 and drops frames, which is
 fine because only the newest frame matters. A place in the queue is taken before
 the body is read, so refused uploads cost no disk or memory. The job that most
 recently got an image is remembered in memory and in `last-rendered.json` in the
-storage root, so the "last rendered" view survives a Manager restart.
+storage root, so the "last rendered" view survives a Manager restart. Each worker's
+newest frame is kept too (`worker_frames.py`).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from app.manager.thumbnails import (
     decodes_in_process,
     make_thumbnails,
 )
+from app.manager.worker_frames import WorkerFrames
 
 _log = logging.getLogger(__name__)
 
@@ -85,6 +87,8 @@ class _Upload:
     path: Path
     header: PictureHeader
     done: asyncio.Future[None]
+    worker_id: str | None = None
+    task_id: str | None = None
 
 
 class LastRendered:
@@ -104,8 +108,11 @@ class LastRendered:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         incoming_dir: Path | None = None,
         decode_timeout_s: float = DEFAULT_TIMEOUT_S,
+        worker_frames: WorkerFrames | None = None,
     ) -> None:
         self.storage = storage
+        #: Keeps each worker's newest frame; None: only the jobs' are kept.
+        self.worker_frames = worker_frames
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
         self.decode_timeout_s = decode_timeout_s
@@ -123,8 +130,11 @@ class LastRendered:
     # Intake -------------------------------------------------------------------
 
     async def receive(self, job_id: str, content_type: str, content_length: int | None,
-                      body: AsyncIterable[bytes]) -> None:
-        """Take one upload and wait until its thumbnails are written; raise 413, 415 or 429 otherwise."""
+                      body: AsyncIterable[bytes], *, worker_id: str | None = None,
+                      task_id: str | None = None) -> None:
+        """Take one upload and wait until its thumbnails are written; raise 413, 415 or 429 otherwise.
+
+        With `worker_id` the picture is also that worker's newest frame (of task `task_id`)."""
         job_id = canonical_uuid(job_id, "job id")
         media_type = content_type.split(";", 1)[0].strip().lower()
         if media_type not in ACCEPTED_TYPES:
@@ -140,7 +150,8 @@ class LastRendered:
                 await self._spool(body, fh)
                 header = await asyncio.to_thread(_read_header, path, self.max_pixels)
                 done = asyncio.get_running_loop().create_future()
-                self._queue.put_nowait(_Upload(job_id, path, header, done))  # a place was taken above
+                upload = _Upload(job_id, path, header, done, worker_id, task_id)
+                self._queue.put_nowait(upload)  # a place was taken above
                 queued = True
         finally:
             if not queued:
@@ -244,18 +255,20 @@ class LastRendered:
             except asyncio.CancelledError:
                 child.kill()  # the thread waiting for it returns at once
                 raise
-        await asyncio.to_thread(self._write_images, upload.job_id, images)
+        await asyncio.to_thread(self._write_images, upload, images)
         await self._remember(upload.job_id)
         info = self.info(upload.job_id)
         if info is not None:
             await self._notify(upload.job_id, info)
 
-    def _write_images(self, job_id: str, images: list[tuple[str, bytes]]) -> None:
-        job_dir = self.storage.ensure_job_dir(job_id)
+    def _write_images(self, upload: _Upload, images: list[tuple[str, bytes]]) -> None:
+        job_dir = self.storage.ensure_job_dir(upload.job_id)
         # Smallest first, main image last: info() looks for the main image, so when
         # it exists all three do.
         for name, data in reversed(images):
             _write_atomically(job_dir / name, data)
+        if upload.worker_id is not None and self.worker_frames is not None:
+            self.worker_frames.keep(upload.worker_id, upload.job_id, upload.task_id)
 
     async def _remember(self, job_id: str) -> None:
         if self._global_job == job_id:

@@ -6,6 +6,10 @@ nothing, see `app.manager.waiters`) still cost a store transaction, only to move
 forward. Here the time waits in memory and goes to the database for every worker at once, in one
 transaction, at most FLUSH_EVERY_S later. The timeout check flushes before it reads the times, and
 so does shutdown; a crash loses at most FLUSH_EVERY_S of "last seen", never a job, task or status.
+
+What the API answers is `seen_at`: the stored time, the pending one when newer, and "now" while one
+of the worker's long-polls is held open (`holding`): a worker waiting in a held request is there,
+connected, though its last request began up to a minute ago.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from app.manager.persistence import workers
@@ -33,6 +37,7 @@ class LastSeen:
         self.flush_every_s = flush_every_s
         self._pending: dict[int, dt.datetime] = {}
         self._timer: asyncio.Task[None] | None = None
+        self._held: dict[int, int] = {}  # worker id -> its requests held open now
         self.flushes = 0  # batches written (tests, benches)
 
     def note(self, worker_id: int, now: dt.datetime) -> None:
@@ -43,6 +48,28 @@ class LastSeen:
 
     def pending(self, worker_id: int) -> dt.datetime | None:
         return self._pending.get(worker_id)
+
+    @contextlib.contextmanager
+    def holding(self, worker_id: int) -> Iterator[None]:
+        """While inside, one of the worker's requests is held open: it counts as seen at every moment."""
+        self._held[worker_id] = self._held.get(worker_id, 0) + 1
+        try:
+            yield
+        finally:
+            left = self._held[worker_id] - 1
+            if left:
+                self._held[worker_id] = left
+            else:
+                del self._held[worker_id]
+
+    def seen_at(self, worker_id: int, stored: dt.datetime | None, now: dt.datetime) -> dt.datetime | None:
+        """When the worker was last seen, as the API should say it (naive UTC, like `stored` and `now`)."""
+        if worker_id in self._held:
+            return now
+        pending = self._pending.get(worker_id)
+        if pending is not None and (stored is None or pending > stored):
+            return pending
+        return stored
 
     async def _flush_later(self) -> None:
         try:

@@ -5,6 +5,7 @@ last-rendered thumbnails. They live under one storage root, laid out as
 `<root>/job-<first 4 of job uuid>/<job uuid>/`, the same layout Flamenco uses,
 so the `/job-files/...` URLs a Flamenco web client builds keep working. The
 two-level split keeps any single directory from holding thousands of jobs.
+Each worker's newest frame is kept in `<root>/workers/<worker uuid>/`.
 
 This module owns that layout and its safety: every id that becomes part of a
 path must parse as a UUID, and every path handed out is checked to be inside
@@ -87,6 +88,16 @@ class LocalStorage:
         """A file directly inside the storage root (small Manager bookkeeping files)."""
         _check_filename(filename)
         return self.root / filename
+
+    def worker_dir(self, worker_id: str) -> Path:
+        """A worker's folder, `<root>/workers/<worker uuid>/` (its last frame). It may not exist yet."""
+        path = self.root / "workers" / canonical_uuid(worker_id, "worker id")
+        self._ensure_inside(path)
+        return path
+
+    def worker_url_base(self, worker_id: str) -> str:
+        """URL path of the worker's folder as served by the Manager, without a trailing slash."""
+        return f"{JOB_FILES_URL_PREFIX}/workers/{canonical_uuid(worker_id, 'worker id')}"
 
     def job_url_base(self, job_id: str) -> str:
         """URL path of the job's folder as served by the Manager, without a trailing slash."""

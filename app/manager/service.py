@@ -45,8 +45,11 @@ from app.manager.task_logs import TaskLogs
 from app.manager.variables import Variables
 from app.manager.waiters import Waiters
 from app.manager.worker_admin import WorkerAdmin
+from app.manager.worker_day import WorkerDays
+from app.manager.worker_frames import WorkerFrames
 from app.manager.worker_keys import WorkerKeys
 from app.manager.worker_sessions import WorkerSessions
+from app.manager.worker_vitals import WorkerVitalsBook
 
 _log = logging.getLogger(__name__)
 
@@ -74,6 +77,8 @@ class ManagerServices:
     last_rendered: LastRendered
     farm_status: FarmStatusService
     settings: SettingsService
+    vitals: WorkerVitalsBook
+    days: WorkerDays
     shaman: Any = None
     shaman_routes: Callable[[web.Application], None] | None = None
     background: list[Any] = field(default_factory=list)
@@ -105,7 +110,10 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
     def on_rendered(job_id: str, info: dict[str, Any]) -> None:
         bus.emit(LastRenderedUpdate(job_id=job_id, thumbnail=LastRenderedInfo.from_json(info)))
 
-    last_rendered = LastRendered(local_storage, on_processed=on_rendered, max_pixels=config.last_rendered_max_pixels)
+    frames = WorkerFrames(local_storage)
+    last_rendered = LastRendered(local_storage, on_processed=on_rendered, max_pixels=config.last_rendered_max_pixels,
+                                 worker_frames=frames)
+    vitals = WorkerVitalsBook(bus, clock, machine.last_seen)
     outputs = OutputRoots(config, variables)
     services = ManagerServices(
         config=config, clock=clock, store=store, bus=bus, waiters=waiters, machine=machine,
@@ -113,10 +121,11 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
         sessions=WorkerSessions(machine, creds, variables, policy, max_wait_s=_max_hold(config),
                                 statuses=statuses, scripts=config, outputs=outputs,
                                 keys=WorkerKeys.kept_in(config.base_dir if config.path is not None else None)),
-        admin=WorkerAdmin(machine, creds, statuses),
+        admin=WorkerAdmin(machine, creds, statuses, vitals),
         creds=creds, local_storage=local_storage, task_logs=task_logs, last_rendered=last_rendered,
         farm_status=FarmStatusService(store, bus),
         settings=SettingsService(config, variables, bus, shaman_available=_shaman_wanted(config)),
+        vitals=vitals, days=WorkerDays(machine, frames),
     )
     if config.path is not None:
         services.admin_token = ensure_admin_token(config.base_dir)
@@ -264,6 +273,7 @@ class ManagerService:
         if self.server is not None:
             await self.server.stop()
         await services.waiters.work.close()
+        services.vitals.close()
         await services.machine.drain()
         await services.task_logs.close()
         close = getattr(services.compiler, "close", None)

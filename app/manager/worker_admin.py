@@ -1,10 +1,15 @@
-"""Worker management for the dashboard: list, inspect, delete, status requests, tags, sleep schedules."""
+"""Worker management for the dashboard: list, inspect, delete, status requests, tags, sleep schedules.
+
+A worker's `task` is the task it runs now, none while it runs none (Flamenco shows the last one it
+ran, which reads as if an idle worker were still busy with it).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid as uuidlib
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from app.api.enums import WorkerStatus as W
 from app.api.errors import BadRequest
@@ -18,23 +23,40 @@ from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.runner import StatusMachine
 from app.manager.state_machine.statuses import JOB_UNFINISHED, WORKER_REQUESTABLE
 from app.manager.state_machine.workers import WorkerStatusMachine
+from app.manager.worker_vitals import WorkerVitalsBook
+
+if TYPE_CHECKING:
+    from app.manager.persistence.models import Worker
 
 
 class WorkerAdmin:
     def __init__(self, machine: StatusMachine, creds: CredentialCache,
-                 statuses: WorkerStatusMachine | None = None):
+                 statuses: WorkerStatusMachine | None = None, vitals: WorkerVitalsBook | None = None):
         self.machine, self.creds = machine, creds
         self.statuses = statuses or WorkerStatusMachine()
         self.store = machine.store
+        #: The workers' latest vitals (in memory); None: served without any.
+        self.vitals = vitals
 
     async def list(self) -> list[dict[str, Any]]:
-        return [worker_summary_json(w) for w in await self.store.call(workers.list_workers)]
+        return [self._live(w, worker_summary_json) for w in await self.store.call(workers.list_workers)]
 
     async def fetch(self, worker_uuid: str) -> dict[str, Any]:
         def load():
             worker = workers.fetch_worker(worker_uuid)
-            return worker, workers.worker_tags(worker.id), workers.current_or_last_task(worker.id)
-        return worker_json(*await self.store.call(load))
+            return worker, workers.worker_tags(worker.id), workers.active_task(worker.id)
+        worker, tags, task = await self.store.call(load)
+        return self._live(worker, lambda w: worker_json(w, tags, task))
+
+    def _live(self, worker: Worker, to_json: Callable[[Worker], dict[str, Any]]) -> dict[str, Any]:
+        """The worker's JSON with what only memory holds: a fresher "last seen", and its vitals."""
+        now = self.machine.clock.now().replace(tzinfo=None)
+        worker.last_seen_at = self.machine.last_seen.seen_at(worker.id, worker.last_seen_at, now)
+        out = to_json(worker)
+        vitals = self.vitals.of(worker.uuid, worker.status) if self.vitals is not None else None
+        if vitals is not None:
+            out["vitals"] = vitals
+        return out
 
     async def delete(self, worker_uuid: str) -> None:
         await self.machine.run(_delete_sync, self.statuses, worker_uuid)

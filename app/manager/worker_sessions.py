@@ -45,6 +45,7 @@ from app.manager.state_machine.runner import StatusMachine
 from app.manager.state_machine.statuses import WORKER_REPORTABLE
 from app.manager.state_machine.tasks import change_task_status
 from app.manager.state_machine.workers import WorkerStatusMachine
+from app.manager.task_runs import run_record
 from app.manager.variables import Variables
 from app.manager.waiters import Profile
 from app.manager.worker_keys import WorkerKeys
@@ -154,7 +155,9 @@ class WorkerSessions:
         requested = await self.machine.run_quick(_state_sync, ident.id)
         if requested or wait_s <= 0:
             return requested
-        if await signal.wait(generation, min(wait_s, self.max_wait_s)):
+        with self.machine.last_seen.holding(ident.id):
+            changed = await signal.wait(generation, min(wait_s, self.max_wait_s))
+        if changed:
             return await self.machine.run_quick(_state_sync, ident.id)
         return None
 
@@ -206,7 +209,9 @@ class WorkerSessions:
                 # Queue up in the order of waiting; woken when work this worker can run appears.
                 if waiter is None:
                     waiter = queue.enter(ident.uuid, payload, generation)
-                if not await queue.wait(waiter, generation, payload, remaining):
+                with self.machine.last_seen.holding(ident.id):
+                    woken = await queue.wait(waiter, generation, payload, remaining)
+                if not woken:
                     return Assignment("none")
         finally:
             if waiter is not None:
@@ -250,7 +255,8 @@ class WorkerSessions:
         waits = [asyncio.ensure_future(task_sig.wait(gens[0], wait_s)),
                  asyncio.ensure_future(worker_sig.wait(gens[1], wait_s))]
         try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            with self.machine.last_seen.holding(ident.id):
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for w in waits:
                 w.cancel()
@@ -367,7 +373,8 @@ def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int):
         task = tasks.fetch_task_by_id(task_id)
         change_task_status(fx, task, task.job, T.ACTIVE, now, activity="Assigned",
                            reason=f"assigned to worker {worker.name} ({worker.uuid})", worker=worker,
-                           extra_fields={"worker": worker_id, "last_touched_at": now})
+                           extra_fields={"worker": worker_id, "last_touched_at": now, "started_at": now})
+        task.started_at = now
         task.worker_id = worker_id
         return "task", (worker, task, task.job)
     task = tasks.fetch_task_by_id(task_id)
@@ -394,6 +401,8 @@ def _task_update_sync(fx: Effects, now: dt.datetime, worker_id: int, task_uuid: 
     fields: dict[str, Any] = {"last_touched_at": now}
     if status is not None and task.status != T.ACTIVE:
         raise Conflict(f"task {task_uuid} is {task.status}, no longer active; stop working on it")
+    if status in (T.COMPLETED, T.FAILED):
+        fx.runs.append(run_record(worker_id, task, job.uuid, status.value, now))
     if status == T.COMPLETED and steps is None:
         # The common "completed" update: one UPDATE carries the touch and the new status.
         change_task_status(fx, task, job, status, now, activity=activity, worker=worker, extra_fields=fields)

@@ -3,7 +3,10 @@
 It follows the Manager's event stream for THIS worker only (its id comes from the worker's
 credentials file, or from its name), and keeps what the tray and the worker window show: the
 worker's status and pending request, the running task with progress and time left, its log tail,
-the last frame this worker rendered, the sleep schedule and today's history. Every action (render
+the last frame this worker rendered, the sleep schedule and today's history. The history and the last
+frame are the Manager's (its record of this worker's day since local midnight, which survives a
+restart of the app or the Manager), fetched again whenever a task of this worker ends or a frame of
+its jobs arrives, and at midnight. Every action (render
 now, stop, finish then stop, snooze, schedule) is a request to the Manager; what the tray shows
 changes when the Manager's events say so, never before (house style 6).
 
@@ -53,8 +56,13 @@ def tomorrow_morning(now: dt.datetime, hour: int = 8) -> dt.datetime:
     return dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(hour, 0), tzinfo=now.tzinfo)
 
 
+def local_midnight(now: dt.datetime) -> dt.datetime:
+    """The start of `now`'s day, in `now`'s time zone."""
+    return dt.datetime.combine(now.date(), dt.time(0, 0), tzinfo=now.tzinfo)
+
+
 class History:
-    """Today's work of this worker: tasks done, failed, and time spent rendering."""
+    """Today's work of this worker, as the Manager counts it: tasks done, failed, time spent rendering."""
 
     def __init__(self) -> None:
         self.day: dt.date | None = None
@@ -62,9 +70,15 @@ class History:
         self.failed = 0
         self.seconds = 0.0
 
-    def roll(self, today: dt.date) -> None:
+    def roll(self, today: dt.date) -> bool:
+        """Start a new day at midnight; True when it did."""
         if self.day != today:
             self.day, self.done, self.failed, self.seconds = today, 0, 0, 0.0
+            return True
+        return False
+
+    def take(self, today: dt.date, done: int, failed: int, seconds: float) -> None:
+        self.day, self.done, self.failed, self.seconds = today, done, failed, seconds
 
     def as_dict(self) -> dict[str, Any]:
         return {"done": self.done, "failed": self.failed, "seconds": self.seconds}
@@ -113,6 +127,10 @@ class WorkerController(QObject):
         self.state = tray_state.TrayState(tray_state.STARTING, "starting")
         self._task_started: dict[str, float] = {}
         self._my_tasks: set[str] = set()
+        self._my_jobs: set[str] = set()
+        self._day_task: asyncio.Task | None = None
+        self._day_again = False
+        self._frame_shown = ""   # the `rendered_at` of the last frame shown
         self._run_task: asyncio.Task | None = None
         self._snooze_task: asyncio.Task | None = None
         self._stream = None
@@ -263,6 +281,7 @@ class WorkerController(QObject):
         self._set_task(task if task and task.get("status") == "active" else None)
         self._set_connected(True, "")
         self._derive()
+        self._want_day()
 
     async def _refresh_schedule(self) -> None:
         with contextlib.suppress(ApiError, Exception):
@@ -298,15 +317,16 @@ class WorkerController(QObject):
         elif topic == ev.TASK_LOG_DID_APPEND and self.task and data.get("task_id") == self.task.get("id"):
             self._append_log(str(data.get("log", "")))
         elif topic == ev.LAST_RENDERED_DID_CHANGE:
-            task_id = data.get("task_id")
-            if task_id in self._my_tasks or (not task_id and self.task and data.get("job_id") == self.task.get("job_id")):
-                spawn(self._fetch_frame(str(data.get("job_id", ""))))
+            if data.get("task_id") in self._my_tasks or data.get("job_id") in self._my_jobs:
+                self._want_day()  # perhaps this worker's frame: the Manager keeps each worker's newest
 
     def _task_event(self, data: dict[str, Any]) -> None:
         task_id, status = str(data.get("id", "")), str(data.get("status", ""))
         mine = (data.get("worker") or {}).get("uuid") == self.worker_id
         if mine:
             self._my_tasks.add(task_id)
+            if data.get("job_id"):
+                self._my_jobs.add(str(data["job_id"]))
         if status == "active" and mine:
             self._set_task(data)
         elif self.task is not None and self.task.get("id") == task_id:
@@ -315,17 +335,42 @@ class WorkerController(QObject):
         self._derive()
 
     def _finish_task(self, task_id: str, status: str) -> None:
-        self.history.roll(self.clock().date())
-        started = self._task_started.pop(task_id, None)
-        if started is not None:
-            self.history.seconds += time.monotonic() - started
-        if status == "completed":
-            self.history.done += 1
-        elif status == "failed" or status == "soft-failed":
-            self.history.failed += 1
+        self._task_started.pop(task_id, None)
+        if status == "failed" or status == "soft-failed":
             self.notify.emit("Task failed", f"task {self.task.get('name', task_id) if self.task else task_id} "
                                             "failed on this computer")
-        self.history_changed.emit(self.history.as_dict())
+        self._want_day()  # the Manager counts it
+
+    def _want_day(self) -> None:
+        """Fetch today's history and last frame from the Manager (again, once, when a fetch runs)."""
+        if not self.worker_id:
+            return
+        if self._day_task is None or self._day_task.done():
+            self._day_task = spawn(self._fetch_day())
+        else:
+            self._day_again = True
+
+    async def _fetch_day(self) -> None:
+        self._day_again = True
+        while self._day_again:
+            self._day_again = False
+            now = self.clock()
+            try:
+                day = await self.client.worker_day(self.worker_id, local_midnight(now).isoformat(),
+                                                   as_worker=self._use_own_credentials())
+            except Exception as exc:  # noqa: BLE001 - a Manager without it, or away: the next event retries
+                _log.debug("cannot fetch this worker's day: %s", exc)
+                return
+            self.history.take(now.date(), day.tasks_completed, day.tasks_failed, day.seconds)
+            self.history_changed.emit(self.history.as_dict())
+            frame = day.last_frame
+            if frame is not None and frame.suffixes and frame.rendered_at != self._frame_shown:
+                suffix = "last-rendered-small.jpg" if "last-rendered-small.jpg" in frame.suffixes else frame.suffixes[0]
+                with contextlib.suppress(ApiError, Exception):
+                    data = await self.client.file_bytes(f"{frame.base}/{suffix}")
+                    if data:
+                        self._frame_shown = frame.rendered_at
+                        self.frame_changed.emit(data)
 
     def _set_task(self, task: dict[str, Any] | None) -> None:
         old_id = self.task.get("id") if self.task else None
@@ -356,15 +401,11 @@ class WorkerController(QObject):
         if lines:
             self.log_appended.emit("\n".join(lines))
 
-    async def _fetch_frame(self, job_id: str) -> None:
-        with contextlib.suppress(ApiError, Exception):
-            data = await self.client.last_rendered_image(job_id)
-            if data:
-                self.frame_changed.emit(data)
-
     def _derive(self) -> None:
         now = self.clock()
-        self.history.roll(now.date())
+        if self.history.roll(now.date()) and self.connected:
+            self.history_changed.emit(self.history.as_dict())
+            self._want_day()
         if self.task is not None:
             started = self._task_started.get(self.task["id"], time.monotonic())
             self.task["eta_s"] = _eta(self.task, time.monotonic() - started)

@@ -23,7 +23,7 @@ from app import __version__
 from app.api.enums import WorkerStatus
 from app.api.errors import ContractError, HttpError, ManagerUnreachable
 from app.api.models import AssignedTask, MayKeepRunning, WireFormatError
-from app.api.transport import API_PREFIX, LONG_POLL_MARGIN_S, WAIT_HEADER, Transport
+from app.api.transport import API_PREFIX, LONG_POLL_MARGIN_S, TABLAO_PREFIX, WAIT_HEADER, Transport
 from app.common.manager_proof import KEY_FIELD, valid_key
 from app.worker.config import Credentials
 from app.worker.manager_check import Verdict, check_manager
@@ -127,6 +127,7 @@ class WorkerClient:
         headers: dict[str, str] | None = None,
         wait_s: float | None = None,
         auth: bool = True,
+        prefix: str = _WORKER,
     ) -> tuple[int, Any]:
         """Do one request; return (status, decoded JSON body or None). 5xx/network → ManagerUnreachable."""
         hdrs = dict(headers or {})
@@ -137,7 +138,7 @@ class WorkerClient:
         if auth and self.credentials is None:
             raise NotSignedOn(f"{method} {path}: worker has no credentials yet")
         try:
-            reply = await self.transport.send(method, _WORKER + path, json_body=json, data=data, headers=hdrs,
+            reply = await self.transport.send(method, prefix + path, json_body=json, data=data, headers=hdrs,
                                               worker=auth, timeout=timeout)
         except ContractError as exc:
             raise ManagerRejected(200, str(exc)) from exc
@@ -258,6 +259,16 @@ class WorkerClient:
             headers={"Content-Type": content_type},
         )
         return status
+
+    async def send_vitals(self, vitals: dict[str, Any]) -> bool:
+        """Report what the worker measures of itself (Tablao). False when the Manager has no such route
+        (404/405: a stock Flamenco Manager); `ManagerRejected` with its words when it refuses them."""
+        status, body = await self._request("POST", "/worker/vitals", json=vitals, prefix=TABLAO_PREFIX)
+        if status in (404, 405):
+            return False
+        if status != 204:
+            raise self._unexpected(status, body)
+        return True
 
 
 def _message(body: Any) -> str:

@@ -104,6 +104,9 @@ class WorkerConfig:
     #: Folders (or files) the sandbox keeps readable although they lie in a hidden folder such as
     #: the home folder: a project folder, an asset library, Blender add-ons.
     sandbox_read_paths: list[str] = field(default_factory=list)
+    #: Seconds between reports of the worker's vitals (CPU, memory, GPU, Blender, the frame it renders)
+    #: to the Manager while awake (six times as long while asleep); 0: none are sent.
+    vitals_every_s: float = 5.0
 
     @property
     def can_restart(self) -> bool:
@@ -246,7 +249,7 @@ def _coerce(key: str, value: Any, source: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise bad("a non-negative integer (0: no limit)")
         return value
-    if key in ("task_wait_s", "may_i_run_wait_s", "warm_blender_idle_s", "rediscover_after_s"):
+    if key in ("task_wait_s", "may_i_run_wait_s", "warm_blender_idle_s", "rediscover_after_s", "vitals_every_s"):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise bad("a non-negative number")
         return float(value)

@@ -1,7 +1,7 @@
 """The worker's composition root: builds every collaborator and runs them until the worker stops.
 
 `run_worker(config)` wires the HTTP client, the upstream buffer (with its background flusher), the
-last-rendered uploader, the task runner and the state machine; it returns the process exit code
+last-rendered uploader, the vitals reporter, the task runner and the state machine; it returns the process exit code
 when the Manager sends the worker offline (0) or to restart (`restart_exit_code`). When the caller
 cancels it (SIGINT/SIGTERM), a running task is aborted (its processes killed), queued updates get
 5 s to reach the Manager, the worker signs off (3 s limit), and the cancellation propagates.
@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from app.api.enums import WorkerStatus
 from app.common.manager_proof import same_address
 from app.worker.aiotools import cancel_and_wait
+from app.worker.blender_version import BlenderVersion
 from app.worker.client import ManagerRejected, ManagerUnreachable, WorkerClient
 from app.worker.config import Credentials, WorkerConfig, load_credentials
 from app.worker.manager_check import recognised
@@ -24,6 +26,7 @@ from app.worker.sandbox import Sandbox
 from app.worker.state_machine import Timings, WorkerStateMachine
 from app.worker.task_runner import TaskRunner
 from app.worker.upstream_buffer import UpstreamBuffer
+from app.worker.vitals import RenderProgress, VitalsReporter
 from app.worker.warm.pool import WarmBlenders
 
 _log = logging.getLogger(__name__)
@@ -44,9 +47,14 @@ class WorkerService:
         self.uploader = OutputUploader(self.client)
         self.sandbox = Sandbox(config)
         self.warm = WarmBlenders(config, self.sandbox)
-        self.runner = TaskRunner(self.buffer, config, self.uploader, warm=self.warm, sandbox=self.sandbox)
+        self.progress = RenderProgress()
+        self.runner = TaskRunner(self.buffer, config, self.uploader, warm=self.warm, sandbox=self.sandbox,
+                                 progress=self.progress)
         self.machine = WorkerStateMachine(self.client, config, self.runner, timings,
                                           on_asleep=lambda: self.warm.release("the worker is asleep"))
+        every = config.vitals_every_s
+        self.vitals = VitalsReporter(self.client, self.progress, BlenderVersion(config.blender_exe), self._busy,
+                                     every_s=every, asleep_every_s=6 * every) if every > 0 else None
         self.finder = ManagerFinder(self.client, lost_after_s=config.rediscover_after_s,
                                     targets=_targets(config), credentials_path=config.credentials_path
                                     ) if config.rediscover_manager else None
@@ -60,6 +68,8 @@ class WorkerService:
             asyncio.create_task(self.buffer.run(), name="upstream-flusher"),
             asyncio.create_task(self.uploader.run(), name="output-uploader"),
         ]
+        if self.vitals is not None:
+            background.append(asyncio.create_task(self.vitals.run(), name="vitals"))
         if self.finder is not None:
             background.append(asyncio.create_task(self.finder.run(), name="manager-finder"))
         try:
@@ -71,6 +81,10 @@ class WorkerService:
             await cancel_and_wait(*background)
             await self.warm.close()
             await self._shutdown()
+
+    def _busy(self) -> bool:
+        """Awake or rendering: the vitals go out often."""
+        return self.machine.status == WorkerStatus.AWAKE or self.machine.current_task is not None
 
     async def _shutdown(self) -> None:
         # Flush first: a completed-status update still in the queue must land before sign-off,

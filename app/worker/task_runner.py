@@ -30,6 +30,7 @@ from app.worker.task_reporter import TaskReporter, UpdateSink
 from app.worker.upstream_buffer import SendResult
 
 if TYPE_CHECKING:
+    from app.worker.vitals import RenderProgress
     from app.worker.warm.pool import WarmBlenders
 
 _log = logging.getLogger(__name__)
@@ -58,12 +59,21 @@ class TaskRunner:
     warm: WarmBlenders | None = None
     #: Confines Blender and FFmpeg; None: one made from the config, shared by this runner's tasks.
     sandbox: Sandbox | None = None
+    #: Where the running render is, for the worker's vitals; None: not followed.
+    progress: RenderProgress | None = None
 
     def __post_init__(self) -> None:
         if self.sandbox is None:
             self.sandbox = Sandbox(self.config)
 
     async def run(self, task: AssignedTask) -> TaskOutcome:
+        try:
+            return await self._run(task)
+        finally:
+            if self.progress is not None:
+                self.progress.clear()
+
+    async def _run(self, task: AssignedTask) -> TaskOutcome:
         _log.info(
             "task %s (%s, job %s): starting %d commands", task.uuid, task.name, task.job, len(task.commands)
         )
@@ -107,7 +117,7 @@ class TaskRunner:
         count = len(task.commands)
         for index, command in enumerate(task.commands):
             ctx = CommandContext(task, command, index, self.config, reporter, self.outputs, steps_base=steps,
-                                 warm=self.warm, sandbox=self.sandbox)
+                                 warm=self.warm, sandbox=self.sandbox, progress=self.progress)
             await self._run_command(ctx, count)
             # A command reports at least one step, and never more than it announced.
             steps += max(1, command.total_step_count)

@@ -35,13 +35,14 @@ MANAGER_CLIENT = {
     "shamanFileStoreCheck": "shaman_file_status", "shamanFileStore": "shaman_upload",
     "tablaoEvents": "events", "tablaoGetVariables": "variables", "tablaoSetVariables": "set_variables",
     "tablaoCheckStorage": "storage_check", "tablaoFetchJobsPage": "jobs_page", "tablaoFetchTaskLog": "task_log",
-    "tablaoGetSubmitPolicy": "submit_policy",
+    "tablaoGetSubmitPolicy": "submit_policy", "tablaoFetchWorkerDay": "worker_day",
 }
 #: operationId -> WorkerClient method: only workers call these.
 WORKER_CLIENT = {
     "registerWorker": "register", "signOn": "sign_on", "signOff": "sign_off", "workerState": "state",
     "workerStateChanged": "state_changed", "scheduleTask": "ask_for_task", "taskUpdate": "task_update",
     "mayWorkerRun": "may_i_run", "taskOutputProduced": "output_produced", "tablaoProveManager": "prove_manager",
+    "tablaoWorkerVitals": "send_vitals",
 }
 
 

@@ -58,12 +58,14 @@ def test_there_is_a_model_for_every_shape():
                      "LastRenderedInfo", "AvailableJobType", "AvailableJobSetting", "Worker", "WorkerSummary",
                      "WorkerTag", "WorkerSleepSchedule", "ManagerVariable", "TablaoVariable",
                      "StorageCheckResult", "PathCheckResult", "FarmStatusReport", "ErrorBody",
-                     "FlamencoVersion", "ManagerConfiguration", "ShamanFileSpec", "TaskLogInfo"):
+                     "FlamencoVersion", "ManagerConfiguration", "ShamanFileSpec", "TaskLogInfo",
+                     "WorkerVitals", "WorkerGpu", "WorkerDay", "WorkerLastFrame"):
         assert expected in names
     assert set(events.PAYLOADS) == {
         events.JOB_DID_CHANGE, events.TASK_DID_CHANGE, events.TASK_LOG_DID_APPEND, events.WORKER_DID_CHANGE,
         events.WORKER_TAG_DID_CHANGE, events.LAST_RENDERED_DID_CHANGE, events.FARM_STATUS_DID_CHANGE,
-        events.MANAGER_DID_START, events.MANAGER_WILL_SHUT_DOWN, events.CONFIG_DID_CHANGE}
+        events.MANAGER_DID_START, events.MANAGER_WILL_SHUT_DOWN, events.CONFIG_DID_CHANGE,
+        events.WORKER_VITALS_DID_CHANGE}
 
 
 @pytest.mark.parametrize("cls", wire_models(), ids=lambda c: c.__name__)

@@ -65,13 +65,13 @@ def blender_job(blend: Path, out_dir: Path, frames: str = "1-10", chunk_size: in
 class WorkerProcess:
     """`tablao worker --headless` as a real subprocess with its own data folder."""
 
-    def __init__(self, manager_url: str, root: Path, name: str):
+    def __init__(self, manager_url: str, root: Path, name: str, **config):
         self.name = name
         self.dir = root / f"worker-{name}"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.config = self.dir / "flamenco-worker.yaml"
         self.config.write_text(yaml.safe_dump({"manager_url": manager_url, "worker_name": name,
-                                                "data_dir": str(self.dir / "data")}))
+                                                "data_dir": str(self.dir / "data"), **config}))
         self.log_path = self.dir / "worker.log"
         self.proc: subprocess.Popen | None = None
 

@@ -51,6 +51,12 @@ class Driver:
         return status, parsed
 
 
+def _hour_ago() -> str:
+    import datetime as dt
+
+    return (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
+
+
 def _jpeg() -> bytes:
     from PIL import Image
 
@@ -181,6 +187,26 @@ async def test_every_operation_answers_as_the_document_says(manager, served_spec
                json=[{"worker_id": worker["uuid"], "task_type": "misc"}], expect=204)
     await call("DELETE", f"{V}/jobs/{{job_id}}/blocklist", path=j, json={"not": "a list"})
     await call("DELETE", f"{V}/jobs/{{job_id}}/blocklist", path=j, expect=204)  # no body: nothing, as Flamenco
+
+    await call("POST", f"{V}/tablao/worker/vitals", auth=auth, expect=204, json={
+        "cpu_percent": 12.5, "render_cpu_percent": 3, "cpu_count": 8, "memory_used": 1 << 30,
+        "memory_total": 1 << 34, "render_memory": 1 << 28, "blender_version": "3.4.1", "frame": 12,
+        "sample": 64, "samples_total": 128, "gpus": [{"name": "NVIDIA RTX A4000", "percent": 97.0,
+                                                      "memory_used": 1 << 30, "memory_total": 1 << 34}]})
+    await call("POST", f"{V}/tablao/worker/vitals", auth=auth, json={"cpu_percent": 250}, expect=400)
+    await call("POST", f"{V}/tablao/worker/vitals", auth=auth, data=b"{" + b" " * 5000 + b"}",
+               headers={"Content-Type": "application/json"}, expect=413)
+    await call("POST", f"{V}/tablao/worker/vitals", json={"cpu_percent": 1})  # no credentials
+    day = {"worker_id": worker["uuid"]}
+    _, today = await call("GET", f"{V}/tablao/workers/{{worker_id}}/day", path=day, expect=200,
+                          params={"since": _hour_ago()})
+    assert today["tasks_failed"] == 1, today
+    await call("GET", f"{V}/tablao/workers/{{worker_id}}/day", path=day, expect=400)
+    await call("GET", f"{V}/tablao/workers/{{worker_id}}/day", path=day, params={"since": "today"}, expect=400)
+    await call("GET", f"{V}/tablao/workers/{{worker_id}}/day", path={"worker_id": UNKNOWN},
+               params={"since": _hour_ago()}, expect=404)
+    await call("GET", f"{V}/tablao/workers/{{worker_id}}/day", path=day, auth=auth, params={"since": _hour_ago()},
+               expect=200)
 
     w = {"worker_id": worker["uuid"]}
     await call("GET", f"{V}/worker-mgt/workers", expect=200)

@@ -133,7 +133,7 @@ def test_the_config_runs_every_check_with_exceptions_only_for_named_operations()
 
 def _headers(path: str, served: tuple[str, dict[str, str], dict[str, str]]) -> dict[str, str]:
     _, worker_auth, admin = served
-    return worker_auth if path.startswith("/api/v3/worker/") else admin
+    return worker_auth if path.startswith(("/api/v3/worker/", "/api/v3/tablao/worker/vitals")) else admin
 
 
 @schema.parametrize()

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
-from app.manager.persistence import scheduler_queries
+from app.common.clock import to_rfc3339
+from app.manager.persistence import scheduler_queries, workers
 from tests.http_worker import HttpWorker
 
 WORKERS = 6
@@ -76,6 +77,13 @@ async def _last_seen(manager, worker: HttpWorker) -> str:
     return body["last_seen"]
 
 
+async def _stored_last_seen(manager, worker: HttpWorker) -> str | None:
+    """What the store holds (the API answers fresher times that still wait in memory)."""
+    def read():
+        return to_rfc3339(workers.fetch_worker(worker.uuid).last_seen_at)
+    return await manager.services.store.call(read)
+
+
 async def test_idle_repolls_touch_no_store_and_their_last_seen_is_written_in_one_batch(manager_factory):
     manager = await manager_factory(worker_timeout=600.0, task_timeout=600.0)
     last_seen = manager.services.machine.last_seen
@@ -84,19 +92,21 @@ async def test_idle_repolls_touch_no_store_and_their_last_seen_is_written_in_one
     try:
         for w in workers:
             assert (await w.claim(wait=0.1))[0] == 204  # a full claim each: nothing to do
-        seen_before = [await _last_seen(manager, w) for w in workers]
+        seen_before = [await _stored_last_seen(manager, w) for w in workers]
         await asyncio.sleep(1.2)  # past the resolution of "last seen"
         transactions = _count_transactions(manager.services.store)
         for _ in range(3):
             answers = await asyncio.gather(*(w.claim(wait=0.1) for w in workers))
             assert all(status == 204 for status, _ in answers), answers
         assert transactions[0] == 0  # nine re-polls, not one store transaction
-        assert [await _last_seen(manager, w) for w in workers] == seen_before  # waiting in memory
+        told = [await _last_seen(manager, w) for w in workers]  # the API says the times waiting in memory
+        assert all(new > old for new, old in zip(told, seen_before, strict=True)), (seen_before, told)
+        assert [await _stored_last_seen(manager, w) for w in workers] == seen_before  # the store: not yet
         before_flush = transactions[0]
         await last_seen.flush()
         assert transactions[0] - before_flush == 1  # one batch for all three
-        after = [await _last_seen(manager, w) for w in workers]
-        assert all(new > old for new, old in zip(after, seen_before, strict=True)), (seen_before, after)
+        after = [await _stored_last_seen(manager, w) for w in workers]
+        assert after == told, (told, after)
     finally:
         for w in workers:
             await w.close()

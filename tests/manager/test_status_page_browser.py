@@ -124,6 +124,46 @@ async def test_the_page_shows_jobs_tasks_workers_and_a_live_log_tail(manager, br
         await worker.close()
 
 
+VITALS = {"cpu_percent": 87.4, "render_cpu_percent": 80, "cpu_count": 16, "memory_used": 12 << 30,
+          "memory_total": 64 << 30, "render_memory": 9 << 30, "blender_version": "4.2.1", "frame": 12, "sample": 64,
+          "samples_total": 128, "gpus": [{"name": "NVIDIA RTX A4000", "percent": 97}, {"name": "NVIDIA T400"}]}
+VITALS_COLUMNS = ("cpu", "memory", "gpu", "blender", "render")
+
+
+async def test_the_worker_list_shows_vitals_live_and_a_dash_for_a_worker_that_sends_none(manager, browser, tmp_path):
+    worker = await HttpWorker(manager.url, "render-01").register_and_sign_on()
+    stock = await HttpWorker(manager.url, "flamenco-01").register_and_sign_on()
+    try:
+        status, _ = await worker.call("POST", "/api/v3/tablao/worker/vitals", json=VITALS)
+        assert status == 204
+        page = await open_page(browser, manager.url + "/#/workers", width=1700, height=500)
+        w = await wait_row(page, "workers-table", "r.name === 'render-01' && r.cpu !== '—'")
+        assert w["cpu"] == "87% (render 80%)" and w["memory"] == "12.0 / 64.0 GiB"
+        assert w["gpu"] == "NVIDIA RTX A4000 · 97% +1" and w["blender"] == "4.2.1"
+        assert w["render"] == "frame 12 · 64/128 samples"
+        s = await wait_row(page, "workers-table", "r.name === 'flamenco-01'")
+        assert [s[c] for c in VITALS_COLUMNS] == ["—"] * 5  # sends none: a dash, not 0
+
+        # A new report arrives by the event stream, with no reload.
+        status, _ = await worker.call("POST", "/api/v3/tablao/worker/vitals",
+                                      json={**VITALS, "frame": 13, "sample": 1, "cpu_percent": 12})
+        assert status == 204
+        w = await wait_row(page, "workers-table", "r.name === 'render-01' && r.render === 'frame 13 · 1/128 samples'")
+        assert w["cpu"] == "12% (render 80%)"
+        shot = await page.screenshot(tmp_path / "workers.png")
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+        # Offline: the last report is no truth about the machine any more.
+        status, _ = await worker.call("POST", "/api/v3/worker/sign-off")
+        assert status == 204
+        w = await wait_row(page, "workers-table", "r.name === 'render-01' && r.status.startsWith('offline')")
+        assert [w[c] for c in VITALS_COLUMNS] == ["—"] * 5
+        assert not page.exceptions and not page.console_errors and not page.csp_violations
+    finally:
+        await worker.close()
+        await stock.close()
+
+
 async def test_a_job_completed_while_the_page_is_open_updates_live(manager, browser):
     job = await submit(manager, "shot_030 comp", repeats=2)
     worker = await HttpWorker(manager.url, "render-02").register_and_sign_on()

@@ -166,9 +166,58 @@ def test_finish_the_current_task_then_stop(qloop, tmp_path, manager_proc):
             await wait_for(lambda: "stops after this task" in window.controller.state.text
                            or _kind(window) == ts.PAUSED, 60, "the lazy request seen")
             await wait_for(lambda: _kind(window) == ts.PAUSED, 60, "stopped after the task")
-            assert window.controller.history.done >= 1
-            assert "1 tasks done" in window.today.text() or "tasks done" in window.today.text()
+            await wait_for(lambda: window.controller.history.done >= 1, 30, "the Manager's count of today")
+            assert "tasks done" in window.today.text()
             assert window.log.toPlainText().strip()  # the live log tail showed the task's lines
+        finally:
+            await window.ask_quit(QUIT_NOW)
+            await services.stop()
+
+    qloop.run_until_complete(body())
+
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 90, 30)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def _upload_frame(manager_proc, creds, task_id: str) -> None:
+    import base64
+    import urllib.request
+
+    token = base64.b64encode(f"{creds.worker_id}:{creds.worker_secret}".encode()).decode()
+    req = urllib.request.Request(f"{manager_proc.url}/api/v3/worker/task/{task_id}/output-produced", data=_jpeg(),
+                                 method="POST", headers={"Authorization": f"Basic {token}",
+                                                         "Content-Type": "image/jpeg"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.status == 202
+
+
+def test_the_window_shows_the_managers_count_of_today_and_the_last_frame(qloop, tmp_path, manager_proc):
+    """Work done before the window opens (or before the app restarted) is in today's history."""
+    from app.worker.config import WorkerConfig, load_credentials
+
+    services = _services(tmp_path, "history-pc")
+    role = RoleConfig(role="worker", manager_url=manager_proc.url, manager_found_by="typed")
+
+    async def body():
+        services.start_worker(manager_proc.url)
+        job = manager_proc.submit_echo("before the window", repeats=1)
+        await wait_for(lambda: manager_proc.get(f"/api/v3/jobs/{job['id']}")["status"] == "completed", 60,
+                       "the job done by the worker")
+        tasks = manager_proc.get(f"/api/v3/jobs/{job['id']}/tasks")["tasks"]
+        creds = load_credentials(WorkerConfig.load(services.worker_config_path).credentials_path)
+        _upload_frame(manager_proc, creds, tasks[-1]["id"])
+        window = WorkerModeWindow(services, role, has_tray=False)
+        try:
+            await wait_for(lambda: window.today.text().startswith(f"Today: {len(tasks)} tasks done, 0 failed"), 30,
+                           "today's count from the Manager")
+            await wait_for(lambda: not window.frame.pixmap().isNull(), 30, "this worker's last frame")
         finally:
             await window.ask_quit(QUIT_NOW)
             await services.stop()

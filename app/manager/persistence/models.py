@@ -105,6 +105,8 @@ class Task(BaseModel):
     status = pw.CharField()
     worker = pw.ForeignKeyField(Worker, null=True, on_delete="SET NULL")
     last_touched_at = pw.DateTimeField(null=True)
+    # When it was last handed out to a worker (the start of a worker's run of it).
+    started_at = pw.DateTimeField(null=True)
     commands = JSONField(default=list)
     activity = pw.TextField(default="")
     steps_completed = pw.IntegerField(default=0)
@@ -160,5 +162,21 @@ class SleepSchedule(BaseModel):
         table_name = "sleep_schedules"
 
 
+class TaskRun(BaseModel):
+    """A task a worker reported completed or failed: one row per report, kept for a while."""
+
+    worker = pw.ForeignKeyField(Worker, on_delete="CASCADE", index=False)
+    task_uuid = pw.CharField(max_length=36)
+    job_uuid = pw.CharField(max_length=36)
+    task_type = pw.CharField()
+    outcome = pw.CharField(max_length=16)  # "completed" or "failed"
+    frames = pw.IntegerField(default=0)
+    seconds = pw.FloatField(default=0.0)  # from hand-out to the report
+    finished_at = pw.DateTimeField()
+
+    class Meta:
+        table_name = "task_runs"
+
+
 ALL_MODELS = [WorkerTag, Worker, WorkerTagMembership, Job, Task, TaskDependency, TaskFailure,
-              JobBlock, SleepSchedule]
+              JobBlock, SleepSchedule, TaskRun]

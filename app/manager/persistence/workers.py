@@ -67,9 +67,10 @@ def worker_tags(worker_id: int) -> list[WorkerTag]:
         WorkerTagMembership.worker == worker_id).order_by(WorkerTag.name))
 
 
-def current_or_last_task(worker_id: int) -> Task | None:
-    return (Task.select(Task, Job).join(Job).where(Task.worker == worker_id)
-            .order_by((Task.status == "active").desc(), Task.updated_at.desc()).first())
+def active_task(worker_id: int) -> Task | None:
+    """The task the worker runs now (the scheduler gives a worker one at a time), or None."""
+    return (Task.select(Task, Job).join(Job).where((Task.worker == worker_id) & (Task.status == "active"))
+            .order_by(Task.updated_at.desc()).first())
 
 
 def timed_out_workers(before: dt.datetime, skip_statuses: Sequence[str]) -> list[Worker]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from app.manager import convert
 from app.manager.persistence.models import Job, Task, Worker
+from app.manager.persistence.task_runs import RunRecord
 
 
 @dataclass
@@ -22,6 +23,8 @@ class Effects:
     watched_workers: set[str] = field(default_factory=set)
     work_available: bool = False
     jobs_to_delete: list[str] = field(default_factory=list)
+    #: Tasks workers reported completed or failed, for their history (`app.manager.task_runs`).
+    runs: list[RunRecord] = field(default_factory=list)
 
     def log(self, job_uuid: str, task_uuid: str, line: str) -> None:
         self.log_lines.append((job_uuid, task_uuid, line))

@@ -12,6 +12,7 @@ from app.manager.last_seen import LastSeen
 from app.manager.loop_turns import LoopTurns
 from app.manager.persistence.db import STORE_BUSY, USE_THREAD, Store
 from app.manager.state_machine.effects import Effects
+from app.manager.task_runs import TaskRunLog
 from app.manager.waiters import Waiters
 
 _log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class StatusMachine:
     def __init__(self, store: Store, bus: EventBus, logs: TaskLogWriter, waiters: Waiters, clock: Clock):
         self.store, self.bus, self.logs, self.waiters, self.clock = store, bus, logs, waiters, clock
         self.last_seen = LastSeen(self.run_quick)
+        self.runs = TaskRunLog(self.run_quick)
         self.turns = LoopTurns()
 
     async def run(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
@@ -80,6 +82,8 @@ class StatusMachine:
             self.waiters.work_available()
         if fx.jobs_to_delete:
             self.waiters.deletion.fire()
+        if fx.runs:
+            self.runs.note(fx.runs)
         if fx.log_lines:
             # Queued in order, written by the task-log thread; the API answer does not wait.
             try:
@@ -88,6 +92,7 @@ class StatusMachine:
                 _log.exception("queueing task log lines failed")
 
     async def drain(self) -> None:
-        """Write pending "last seen" times and wait for pending log writes (shutdown, tests)."""
+        """Write pending "last seen" times and task runs, wait for pending log writes (shutdown, tests)."""
         await self.last_seen.close()
+        await self.runs.close()
         await self.logs.drain()

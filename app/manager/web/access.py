@@ -22,6 +22,9 @@ Every route of the Manager is in `ROUTE_ACCESS`, keyed by method and path templa
   artist's tray worker sleeping, waking or snoozing its own computer on a remote Manager). The
   middleware lets a Basic-authenticated request through with `SELF_ONLY` set on it; the handler
   checks the credentials and that the path's worker is the caller (another worker's id: 403).
+- `OPEN_OR_SELF`: as `OPEN`, or a worker reading about ITSELF with its own HTTP Basic credentials
+  (an artist's tray worker showing its day, from a Manager with an access token it does not hold);
+  `SELF_ONLY` is set as for `ADMIN_OR_SELF`.
 
 A route missing from the table is treated as `ADMIN` (closed by default), and a test walks the
 router so that a new route cannot be forgotten.
@@ -58,6 +61,7 @@ class Access(StrEnum):
     OPEN = "open"
     ADMIN = "admin"
     ADMIN_OR_SELF = "admin-or-self"
+    OPEN_OR_SELF = "open-or-self"
 
 
 #: Set on a request that reached an `ADMIN_OR_SELF` route with worker credentials instead of admin
@@ -67,7 +71,7 @@ SELF_ONLY: web.RequestKey[bool] = web.RequestKey("tablao.self_only", bool)
 
 V3 = "/api/v3"
 _P, _W, _O, _A = Access.PUBLIC, Access.WORKER, Access.OPEN, Access.ADMIN
-_S = Access.ADMIN_OR_SELF
+_S, _OS = Access.ADMIN_OR_SELF, Access.OPEN_OR_SELF
 
 ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     # meta and configuration
@@ -143,6 +147,8 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("POST", f"{V3}/tablao/storage-check"): _A,
     ("GET", f"{V3}/tablao/tasks/{{task_id}}/log"): _O,
     ("POST", f"{V3}/tablao/worker/prove"): _P,
+    ("POST", f"{V3}/tablao/worker/vitals"): _W,
+    ("GET", f"{V3}/tablao/workers/{{worker_id}}/day"): _OS,  # also the worker itself
     ("GET", "/tablao-addon.zip"): _O,
     ("GET", "/tablao-extension.zip"): _O,
     # the API document and explorer
@@ -198,9 +204,12 @@ def check_request(request: web.Request, access_token: str, admin_token: str, tru
                   config_dir: str, submit_token: str = "") -> None:
     """Raise 401/403 with a message saying what to send, or return when `request` may go on."""
     access = access_of(request)
-    if access in (Access.PUBLIC, Access.WORKER) or (access is Access.OPEN and not access_token):
+    if access in (Access.PUBLIC, Access.WORKER) or (access in _OPEN and not access_token):
         return  # the hot paths (worker long-polls, reads) cost one dict lookup
     bearer = _bearer(request)
+    if access is Access.OPEN_OR_SELF and _is_basic(request):
+        request[SELF_ONLY] = True  # a worker on itself, without the access token, like the worker API
+        return
     admin_given = request.headers.get(ADMIN_TOKEN_HEADER) or request.query.get("admin_token")
     if not admin_given and not access_token:
         admin_given = bearer  # no access token configured: the bearer slot is free for the admin token
@@ -210,7 +219,7 @@ def check_request(request: web.Request, access_token: str, admin_token: str, tru
         return
     if access_token and not is_admin:
         if not (_matches(bearer, access_token) or _matches(request.query.get("access_token"), access_token)
-                or (access is Access.OPEN and _matches(bearer, submit_token))):
+                or (access in _OPEN and _matches(bearer, submit_token))):
             raise Forbidden("this Manager requires an access token (Authorization: Bearer <token>, "
                             "or ?access_token=<token>); it is `access_token` in the Manager's "
                             "flamenco-manager.yaml")
@@ -229,6 +238,8 @@ def check_request(request: web.Request, access_token: str, admin_token: str, tru
         f"`{ADMIN_TOKEN_HEADER}: <token>`; it is in {where} on the Manager's machine",
         headers={"WWW-Authenticate": 'Bearer realm="Tablao Manager admin"'})
 
+
+_OPEN = (Access.OPEN, Access.OPEN_OR_SELF)
 
 #: Headers a reverse proxy adds: a request with any of them came from somewhere else, whatever its peer.
 PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host")

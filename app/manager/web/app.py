@@ -30,7 +30,9 @@ from app.manager.web.keys import (
     SETTINGS,
     SHAMAN,
     TASK_LOGS,
+    VITALS,
     WORKER_ADMIN,
+    WORKER_DAYS,
 )
 from app.manager.web.middlewares import access_token_middleware, error_middleware
 from app.manager.web.openapi import add_openapi_routes
@@ -73,6 +75,7 @@ def create_app(services: ManagerServices) -> web.Application:
     app[CREDENTIALS], app[TASK_LOGS], app[LAST_RENDERED] = services.creds, services.task_logs, services.last_rendered
     app[BUS], app[ADMIN_TOKEN] = services.bus, services.admin_token
     app[OUTPUT_ROOTS] = services.outputs
+    app[VITALS], app[WORKER_DAYS] = services.vitals, services.days
     app[SHAMAN] = services.shaman if services.shaman_available else None
     add_routes(app)
     add_openapi_routes(app)

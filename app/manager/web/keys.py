@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from app.manager.task_logs import TaskLogs
     from app.manager.web.handlers.meta import JobTypeCatalog
     from app.manager.worker_admin import WorkerAdmin
+    from app.manager.worker_day import WorkerDays
     from app.manager.worker_sessions import WorkerSessions
+    from app.manager.worker_vitals import WorkerVitalsBook
 
 SERVICES: web.AppKey[ManagerServices] = web.AppKey("services")
 #: Configuration, variables, setup assistant (meta handlers).
@@ -51,3 +53,7 @@ ADMIN_TOKEN: web.AppKey[str] = web.AppKey("admin_token")
 SHAMAN: web.AppKey[object | None] = web.AppKey("shaman")
 #: Where jobs may write (the submit policy's folders).
 OUTPUT_ROOTS: web.AppKey[OutputRoots] = web.AppKey("output_roots")
+#: The workers' latest vitals (in memory).
+VITALS: web.AppKey[WorkerVitalsBook] = web.AppKey("vitals")
+#: A worker's day: tasks done and failed, frames, time, its last frame.
+WORKER_DAYS: web.AppKey[WorkerDays] = web.AppKey("worker_days")

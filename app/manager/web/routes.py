@@ -80,6 +80,8 @@ def add_routes(app: web.Application) -> None:
     r.add_post(f"{V3}/tablao/storage-check", meta.tablao_storage_check)
     r.add_get(f"{V3}/tablao/tasks/{{task_id}}/log", tasks.fetch_whole_log)
     r.add_post(f"{V3}/tablao/worker/prove", worker_api.prove_manager)
+    r.add_post(f"{V3}/tablao/worker/vitals", worker_api.worker_vitals)
+    r.add_get(f"{V3}/tablao/workers/{{worker_id}}/day", worker_mgt.fetch_worker_day)
     # the Blender add-on, with this Manager's address filled in
     r.add_get("/tablao-addon.zip", addon.get_addon)
     r.add_get("/tablao-extension.zip", addon.get_extension)

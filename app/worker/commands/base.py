@@ -23,6 +23,7 @@ from app.worker.sandbox import Sandbox, SandboxError, SandboxSpec, bwrap
 from app.worker.task_reporter import TaskReporter
 
 if TYPE_CHECKING:
+    from app.worker.vitals import RenderProgress
     from app.worker.warm.pool import WarmBlenders
 
 _log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class CommandContext:
     warm: WarmBlenders | None = None
     #: Confines the programs commands run; None: one made from the config.
     sandbox: Sandbox | None = None
+    #: Where the running render is, for the worker's vitals; None: not followed.
+    progress: RenderProgress | None = None
 
     def __post_init__(self) -> None:
         if self.sandbox is None:

@@ -3,7 +3,9 @@
 Command line: `exe exeArgs argsBefore [blendfile] args`. Output lines are parsed (with the optional
 Blender 5 log prefix `<time> render | `): `Fra:<n>` updates the activity, `Saved: '<file>'` counts
 the frame done and offers the file as last-rendered image, `Time: ...` closes a frame (counted once
-even when a `Saved:` line came first), and "skipping existing frame" counts a step.
+even when a `Saved:` line came first), and "skipping existing frame" counts a step. The frame and
+the sample count of a `Fra:` line (Cycles' `| Sample 64/128`, EEVEE's `| Rendering 12 / 64 samples`)
+go to the worker's render progress, which its vitals report.
 
 A command whose arguments are all understood renders in the worker's warm Blender (see
 `app.worker.warm`), with the same output lines reported the same way; any other runs cold. The
@@ -45,6 +47,8 @@ _FRAME = re.compile(r"^Fra:\s*(-?\d+)\b")
 _SAVED = re.compile(r"""^Saved:\s*['"](.+)['"]""")
 _TIME = re.compile(r"^Time:\s*\d")
 _SKIPPING = re.compile(r"skipping existing frame", re.IGNORECASE)
+# Cycles: "| Sample 64/128" (older: "Path Tracing Tile 3/4, Sample 16/16"); EEVEE: "| Rendering 12 / 64 samples".
+_SAMPLE = re.compile(r"\bSample\s+(\d+)\s*/\s*(\d+)|\bRendering\s+(\d+)\s*/\s*(\d+)\s+samples\b")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class LineInfo:
     frame: int | None = None
     saved: str | None = None
     step: bool = False
+    #: (sample, samples in all) of a `Fra:` line that says how far the frame's sampling is.
+    samples: tuple[int, int] | None = None
 
 
 class BlenderOutputParser:
@@ -73,10 +79,11 @@ class BlenderOutputParser:
         text = (line[prefix.end() :] if prefix else line).strip()
         if match := _FRAME.match(text):
             frame = int(match.group(1))
+            samples = _samples(text)
             if frame != self.current_frame:
                 self.current_frame = frame
-                return LineInfo(frame=frame)
-            return LineInfo()
+                return LineInfo(frame=frame, samples=samples)
+            return LineInfo(samples=samples)
         if match := _SAVED.match(text):
             first = not self._frame_counted
             self._frame_counted = True
@@ -89,6 +96,14 @@ class BlenderOutputParser:
             self._frame_counted = False
             return LineInfo(step=True)
         return LineInfo()
+
+
+def _samples(text: str) -> tuple[int, int] | None:
+    match = _SAMPLE.search(text)
+    if match is None:
+        return None
+    done, total = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    return int(done), int(total)
 
 
 #: Blender's switches for running Python stored in the .blend file (auto-run scripts, drivers).
@@ -142,11 +157,16 @@ def warm_or_cold(ctx: CommandContext, params: Mapping[str, Any], exe_path: str) 
 
 def _frame_reporter(ctx: CommandContext) -> Callable[[str], None]:
     parser = BlenderOutputParser()
+    progress = ctx.progress
 
     def on_line(line: str) -> None:
         info = parser.parse(line)
         if info.frame is not None:
             ctx.set_activity(f"Rendering frame {info.frame}")
+            if progress is not None:
+                progress.frame_started(info.frame)
+        if info.samples is not None and progress is not None:
+            progress.sampled(*info.samples)
         if info.saved is not None:
             ctx.output_produced(info.saved)
         if info.step:
@@ -160,6 +180,8 @@ async def blender_render(ctx: CommandContext, params: Mapping[str, Any]) -> None
     """Run Blender, warm when possible; fail when it exits non-zero or a warm frame fails."""
     exe = split_exe(param_str(params, "exe"))[0]
     exe_path = resolve_executable(exe, ctx.config)
+    if ctx.progress is not None:
+        ctx.progress.blender_exe = exe_path
     argv = build_blender_argv(params, exe_path, ctx.task.blend_scripts)
     for output in render_outputs(argv, param_str(params, "blendfile", required=False)):
         ctx.check_output(output, "blender --render-output")

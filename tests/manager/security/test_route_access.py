@@ -55,7 +55,7 @@ async def test_access_token_guards_every_route_but_public_and_worker_ones(manage
         else:
             assert status == 403 and "access token" in body["message"], (str(route), status, body)
             status, body = await _status(manager, route, headers={"Authorization": f"Bearer {ACCESS}"})
-            if route.access is Access.OPEN:
+            if route.access in (Access.OPEN, Access.OPEN_OR_SELF):
                 assert not _refused(status), (str(route), status, body)
             else:  # past the access token, an admin route still wants the admin token
                 assert status == 401 and "admin token" in body["message"], (str(route), status, body)
@@ -107,7 +107,7 @@ async def test_open_routes_need_no_token_at_all_when_local_trust_is_off(manager_
     manager = await manager_factory(trust_local_requests=False)
     _write_job_file(manager)
     for route in served_routes(_app(manager)):
-        if route.access in (Access.OPEN, Access.PUBLIC):
+        if route.access in (Access.OPEN, Access.OPEN_OR_SELF, Access.PUBLIC):
             status, body = await _status(manager, route)
             assert not _refused(status), (str(route), status, body)
 

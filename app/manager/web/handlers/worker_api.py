@@ -1,7 +1,9 @@
 """The worker operations (tag `worker`): HTTP Basic auth with the worker's id and secret.
 
-One more, without credentials: `prove_manager` (`/tablao/worker/prove`), where the Manager proves
-to a worker that it is the one the worker registered with, before the worker sends it credentials.
+Tablao's additions: `worker_vitals` (`/tablao/worker/vitals`), where a worker reports what it
+measures of itself, and, without credentials, `prove_manager` (`/tablao/worker/prove`), where the
+Manager proves to a worker that it is the one the worker registered with, before the worker sends
+it credentials.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from app.api.errors import BadRequest
 from app.api.events import TaskLogUpdate
 from app.api.headers import WAIT_HEADER
 from app.manager.auth import WorkerIdentity
-from app.manager.web.keys import BUS, CREDENTIALS, LAST_RENDERED, SESSIONS, TASK_LOGS
+from app.manager.web.keys import BUS, CREDENTIALS, LAST_RENDERED, SESSIONS, TASK_LOGS, VITALS
 from app.manager.web.middlewares import error_json
 from app.manager.web.request_body import WORKER_BODY_MAX, read_json_object
+from app.manager.worker_vitals import VITALS_BODY_MAX, parse_vitals
 
 IMAGE_CHUNK_BYTES = 256 * 1024
 PROVE_BODY_MAX = 1024  # a uuid and a nonce
@@ -121,6 +124,16 @@ async def output_produced(request: web.Request) -> web.Response:
     if request.content_length is None:
         return error_json(411, "Content-Length is required")
     job_uuid = await sessions.owned_task_job(ident, request.match_info["task_id"])
+    task_uuid = request.match_info["task_id"]
     await request.app[LAST_RENDERED].receive(job_uuid, request.content_type, request.content_length,
-                                              request.content.iter_chunked(IMAGE_CHUNK_BYTES))
+                                              request.content.iter_chunked(IMAGE_CHUNK_BYTES),
+                                              worker_id=ident.uuid, task_id=task_uuid)
     return web.Response(status=202)
+
+
+async def worker_vitals(request: web.Request) -> web.Response:
+    """204 once kept; 400/413 in words for a report that is not vitals (see worker_vitals.py)."""
+    ident = _ident(request)
+    vitals = parse_vitals(await read_json_object(request, VITALS_BODY_MAX))
+    request.app[VITALS].receive(ident.id, ident.uuid, vitals)
+    return web.Response(status=204)

@@ -1,4 +1,5 @@
-"""Worker management (tag `worker-mgt`): workers, status requests, tags, sleep schedules."""
+"""Worker management (tag `worker-mgt`): workers, status requests, tags, sleep schedules; and a worker's
+day (Tablao's `/tablao/workers/{worker_id}/day`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from aiohttp import web
 
 from app.api.errors import Forbidden
 from app.manager.web.access import SELF_ONLY
-from app.manager.web.keys import CREDENTIALS, WORKER_ADMIN
+from app.manager.web.keys import CREDENTIALS, WORKER_ADMIN, WORKER_DAYS
 from app.manager.web.request_body import read_json_object
 
 
@@ -27,14 +28,20 @@ async def delete_worker(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def _only_itself(request: web.Request) -> None:
+def _only_itself(request: web.Request, what: str = "change its own status and sleep schedule",
+                 instead: str = "admin token") -> None:
     """A worker with its own credentials (not admin) may act on itself only."""
     if not request.get(SELF_ONLY):
         return
     ident = request.app[CREDENTIALS].authenticate(request.headers.get("Authorization"))
     if ident.uuid != _wid(request):
-        raise Forbidden(f"worker {ident.uuid} may change its own status and sleep schedule only, not those of worker "
-                        f"{_wid(request)}; other workers need the Manager's admin token")
+        raise Forbidden(f"worker {ident.uuid} may {what} only, not those of worker {_wid(request)}; "
+                        f"other workers need the Manager's {instead}")
+
+
+async def fetch_worker_day(request: web.Request) -> web.Response:
+    _only_itself(request, "read its own day", "access token")
+    return web.json_response(await request.app[WORKER_DAYS].day(_wid(request), request.query.get("since")))
 
 
 async def request_status_change(request: web.Request) -> web.Response:

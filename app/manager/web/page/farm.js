@@ -5,7 +5,8 @@
 // snapshot never roll a row back. Events lack some fields (a job's activity, creation time and
 // metadata; a worker's platform, tags and task), so the store fetches those: a new job or worker
 // once, a job's activity again when its status changes. A worker shows a task only while that
-// task is active on it: an idle worker shows none.
+// task is active on it: an idle worker shows none. A worker's vitals come with the list and then
+// with their own events.
 
 import { get } from "./api.js";
 import { FINISHED, parseTime } from "./format.js";
@@ -82,7 +83,7 @@ export class Farm {
     const known = this.workers;
     this.workers = new Map(workers.workers.map((w) => {
       const was = known.get(w.id);
-      return [w.id, was ? { ...was, ...w, status_change: w.status_change || null } : w];
+      return [w.id, was ? { ...was, ...w, status_change: w.status_change || null, vitals: w.vitals || null } : w];
     }));
     this.farmStatus = status.status;
     const loaded = [...this.tasks.keys()].filter((id) => this.jobs.has(id));
@@ -151,6 +152,7 @@ export class Farm {
         case "job_did_change": this._job(d); break;
         case "task_did_change": this._task(d); break;
         case "worker_did_change": this._worker(d); break;
+        case "worker_vitals_did_change": this._vitals(d); break;
         case "last_rendered_did_change": this._frame(d); break;
         case "farm_status_did_change":
         case "manager_did_start":
@@ -255,9 +257,20 @@ export class Farm {
     if (old && older(d.updated, old.updated)) return;
     const worker = { ...(old || {}), status_change: null };
     for (const [key, value] of Object.entries(d)) if (key !== "previous_status") worker[key] = value;
+    // A status change carries the stored "last seen"; a vitals event may have said a fresher one.
+    if (old && old.last_seen && older(worker.last_seen, old.last_seen)) worker.last_seen = old.last_seen;
     this.workers.set(d.id, worker);
     this.changed.workers = true;
     if (!old || !old.details) this._workerDetails([d.id]);
+  }
+
+  /** A worker's new vitals; the worker was seen when it sent them. */
+  _vitals(d) {
+    const worker = d.id && this.workers.get(d.id);
+    if (!worker || !d.vitals) return;
+    worker.vitals = d.vitals;
+    if (d.last_seen && (!worker.last_seen || older(worker.last_seen, d.last_seen))) worker.last_seen = d.last_seen;
+    this.changed.workers = true;
   }
 
   _frame(d) {

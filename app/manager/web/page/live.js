@@ -9,7 +9,8 @@
 import { ApiError, eventsUrl, get } from "./api.js";
 
 export const TOPICS = ["job_did_change", "task_did_change", "worker_did_change", "last_rendered_did_change",
-  "farm_status_did_change", "manager_did_start", "manager_will_shut_down", "worker_tag_did_change"];
+  "farm_status_did_change", "manager_did_start", "manager_will_shut_down", "worker_tag_did_change",
+  "worker_vitals_did_change"];
 const BATCH_MS = 100;
 const MAX_BACKOFF_MS = 10000;
 

@@ -144,7 +144,8 @@ setInterval(async () => {
   if (document.body.dataset.link !== "live" || document.hidden) return;
   try {
     const body = await get("/api/v3/worker-mgt/workers");
-    farm.apply(body.workers.map((w) => ({ type: "worker_did_change", data: w })));
+    // The list says which vitals are current: a worker it shows without any has none (offline, silent).
+    farm.apply(body.workers.map((w) => ({ type: "worker_did_change", data: { vitals: null, ...w } })));
   } catch {
     /* the stream says when the Manager is away */
   }

@@ -1,8 +1,12 @@
-// The worker list: each worker's status (and a requested change), its task while it runs one,
-// when it was last seen, its platform, version and tags.
+// The worker list: each worker's status (and a requested change), its task while it runs one, its
+// vitals (CPU, memory, GPU, Blender, the frame it renders: "—" for a worker that sends none), when it
+// was last seen, its platform, version and tags.
 
 import { ago, fraction } from "./format.js";
 import { VirtualTable, status, text } from "./table.js";
+import {
+  blenderText, cpuText, gpuText, gpuTitle, memoryText, renderText, sortNumber, vitalsOf,
+} from "./vitals.js";
 
 function requested(worker) {
   const change = worker.status_change;
@@ -19,6 +23,14 @@ export class WorkersView {
       { key: "name", title: "Name", fill: (c, w) => text(c, w.name), sort: (w) => (w.name || "").toLowerCase() },
       { key: "status", title: "Status", fill: (c, w) => this._status(c, w), sort: (w) => w.status },
       { key: "task", title: "Task", fill: (c, w) => this._task(c, w) },
+      { key: "cpu", title: "CPU", fill: (c, w) => text(c, cpuText(vitalsOf(w, clock()))),
+        sort: (w) => sortNumber(vitalsOf(w, clock())?.cpu_percent) },
+      { key: "memory", title: "Memory", fill: (c, w) => this._memory(c, vitalsOf(w, clock())),
+        sort: (w) => sortNumber(vitalsOf(w, clock())?.memory_used) },
+      { key: "gpu", title: "GPU", fill: (c, w) => this._gpu(c, vitalsOf(w, clock())) },
+      { key: "blender", title: "Blender", fill: (c, w) => text(c, blenderText(vitalsOf(w, clock()))),
+        sort: (w) => vitalsOf(w, clock())?.blender_version || "" },
+      { key: "render", title: "Frame", fill: (c, w) => text(c, renderText(vitalsOf(w, clock()))) },
       { key: "seen", title: "Last seen", fill: (c, w) => text(c, ago(w.last_seen, clock()), w.last_seen || "never"),
         sort: (w) => w.last_seen || "" },
       { key: "platform", title: "Platform", fill: (c, w) => text(c, w.platform ?? "…"), sort: (w) => w.platform || "" },
@@ -46,6 +58,16 @@ export class WorkersView {
       cell.append(change);
     }
     change.textContent = requested(worker);
+  }
+
+  _memory(cell, vitals) {
+    const render = vitals && typeof vitals.render_memory === "number"
+      ? `the worker and its renders use ${(vitals.render_memory / 1024 ** 3).toFixed(1)} GiB` : undefined;
+    text(cell, memoryText(vitals), render);
+  }
+
+  _gpu(cell, vitals) {
+    text(cell, gpuText(vitals), gpuTitle(vitals));
   }
 
   _task(cell, worker) {

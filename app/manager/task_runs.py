@@ -1,0 +1,108 @@
+"""Workers' finished task runs, written in batches: the store side of a worker's day.
+
+When a worker reports a task completed or failed, the report's transaction notes a run record (the
+task's frames, the seconds since it was handed out) in its effects; after the commit the record
+waits here in memory and goes to the store with the others at most FLUSH_EVERY_S later, in one
+INSERT. The report itself so costs no extra statement (claim and complete are the farm's hot path,
+bench/farm.py). Reading a worker's day flushes first, and so does shutdown: a crash loses at most
+FLUSH_EVERY_S of this history, never a task's status. Runs older than KEEP_DAYS are pruned once an
+hour, with a flush.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from app.manager.persistence import task_runs
+from app.manager.persistence.task_runs import RunRecord
+
+_log = logging.getLogger(__name__)
+
+FLUSH_EVERY_S = 2.0
+KEEP_DAYS = 35
+PRUNE_EVERY_S = 3600.0
+#: Commands whose steps are frames: a completed task's frames are theirs.
+RENDER_COMMANDS = frozenset({"blender-render"})
+
+# Runs `fn(fx, now, *args)` in a store transaction: `StatusMachine.run_quick`.
+Runner = Callable[..., Awaitable[Any]]
+
+
+def run_record(worker_id: int, task: Any, job_uuid: str, outcome: str, now: dt.datetime) -> RunRecord:
+    """The record of `task` (a store row), which the worker just reported as `outcome`."""
+    started = task.started_at
+    seconds = max(0.0, (now - started).total_seconds()) if started is not None else 0.0
+    frames = frames_of(task.commands) if outcome == "completed" else 0
+    return RunRecord(worker_id, task.uuid, job_uuid, task.type, outcome, frames, seconds, now)
+
+
+def frames_of(commands: Iterable[Mapping[str, Any]] | None) -> int:
+    """How many frames a task's render commands render (their step counts)."""
+    total = 0
+    for command in commands or ():
+        if isinstance(command, Mapping) and command.get("name") in RENDER_COMMANDS:
+            steps = command.get("total_step_count")
+            total += steps if isinstance(steps, int) and steps > 0 else 0
+    return total
+
+
+class TaskRunLog:
+    def __init__(self, run: Runner, flush_every_s: float = FLUSH_EVERY_S,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._run = run
+        self.flush_every_s = flush_every_s
+        self._pending: list[RunRecord] = []
+        self._timer: asyncio.Task[None] | None = None
+        self._monotonic = monotonic
+        self._pruned = monotonic()
+        self.flushes = 0  # batches written (tests, benches)
+
+    def note(self, records: Sequence[RunRecord]) -> None:
+        """Runs committed just now; they reach the store with the next batch."""
+        self._pending.extend(records)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().create_task(self._flush_later(), name="task runs")
+
+    async def _flush_later(self) -> None:
+        try:
+            await asyncio.sleep(self.flush_every_s)
+        finally:
+            self._timer = None
+        try:
+            await self.flush()
+        except Exception:  # noqa: BLE001 - the records stay pending and go with the next batch
+            _log.exception("writing workers' finished task runs failed")
+
+    async def flush(self) -> None:
+        """Write what is pending now (before reading a day, and at shutdown); prune now and then."""
+        prune = self._monotonic() - self._pruned > PRUNE_EVERY_S
+        if not self._pending and not prune:
+            return
+        batch, self._pending = self._pending, []
+        try:
+            await self._run(_write_sync, batch, prune)
+        except BaseException:
+            self._pending[:0] = batch  # not written: keep them, in order
+            raise
+        if prune:
+            self._pruned = self._monotonic()
+        self.flushes += 1
+
+    async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+        await self.flush()
+
+
+def _write_sync(fx: Any, now: dt.datetime, batch: list[RunRecord], prune: bool) -> None:
+    task_runs.add_runs(batch)
+    if prune:
+        task_runs.prune(now - dt.timedelta(days=KEEP_DAYS))
