@@ -103,10 +103,17 @@ class RepeatCollapser(logging.Filter):
 
 
 def setup_logging(debug: bool = False, quiet: bool = False) -> None:
+    """Log to stderr at the level asked for, repeated lines collapsed.
+
+    Only the handler made here gets the collapser: handlers someone else installed (a program that
+    embeds Tablao, a test runner capturing records) keep every record they are given.
+    """
     level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
+    root = logging.getLogger()
+    before = set(root.handlers)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, RepeatCollapser) for f in handler.filters):
+    for handler in root.handlers:
+        if handler not in before and not any(isinstance(f, RepeatCollapser) for f in handler.filters):
             RepeatCollapser.install_on(handler)
     # aiohttp's access log is noise at info level on a busy farm.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
