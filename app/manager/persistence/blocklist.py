@@ -1,4 +1,7 @@
-"""The job blocklist: which workers may no longer run which task type of a job."""
+"""The job blocklist: which workers may no longer run which task type of a job.
+
+Run inside a Store's transaction, on that Store's database.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,11 @@
 Every query runs on ONE dedicated thread (`Store.call`). SQLite allows one writer at a time anyway;
 funnelling reads and writes through one connection keeps transactions simple (a scheduler claim
 is a plain select-then-update, which cannot race) and keeps the event loop free.
+
+Each Manager's `Store` owns its database; no database is bound for the whole process. A Store's
+transaction (`call`, `call_sync`, `try_quick`) makes its database the one the query modules use
+for that call (`models.enter_store`), so two Managers in one process each query their own; query
+functions called outside a Store's transaction raise `models.OutsideStore`.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from playhouse.db_url import connect as connect_url
 from playhouse.migrations import Runner
 
 from app.manager.persistence.errors import DatabaseBusy, IntegrityProblem, StoreUnavailable
-from app.manager.persistence.models import database_proxy
+from app.manager.persistence.models import enter_store, leave_store
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -131,7 +136,6 @@ class Store:
         try:
             if self.is_sqlite:
                 Path(self.db.database).parent.mkdir(parents=True, exist_ok=True)
-            database_proxy.initialize(self.db)
             self.db.connect(reuse_if_open=True)
             integrity_check(self.db)
             migrate(self.db)
@@ -236,6 +240,7 @@ class Store:
             self._busy_ms = ms
 
     def _transaction(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        entered = enter_store(self.db)  # the query modules run on this Manager's database
         try:
             # SQLite: take the write lock at BEGIN. A deferred transaction that reads and then
             # writes gets SQLITE_BUSY at once, without waiting, when another program holds the
@@ -246,6 +251,8 @@ class Store:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise DatabaseBusy() from exc
             raise
+        finally:
+            leave_store(entered)
 
     async def _submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()

@@ -1,6 +1,7 @@
 """Queries on jobs: storing authored jobs, fetching, listing, priority, tags and deletion.
 
-These functions run on the store thread (`Store.call`) inside a transaction.
+These functions run inside a Store's transaction (`Store.call`, or `try_quick` on the loop), on
+that Store's database; called outside one they raise `models.OutsideStore`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import peewee as pw
 
 from app.api.enums import JobStatus, TaskStatus
 from app.manager.persistence.errors import NotFound
-from app.manager.persistence.models import Job, Task, WorkerTag
+from app.manager.persistence.models import Job, Task, WorkerTag, current_db
 from app.manager.persistence.prepared import Prepared, update_by_id
 
 
@@ -72,7 +73,7 @@ def store_new_job(new: NewJob) -> Job:
 
 def _insert_tasks(job: Job, new: NewJob) -> None:
     """Bulk insert with `executemany`: building 10,000 INSERT rows through the ORM cost ~1.5 s."""
-    db = Job._meta.database
+    db = current_db()
     stamp = Task.created_at.db_value(new.created_at)
     columns = ("uuid", "job_id", "name", "type", "index_in_job", "priority", "job_priority", "status",
                "commands", "activity", "steps_completed", "steps_total", "deps_left", "created_at", "updated_at")
@@ -206,8 +207,8 @@ def jobs_pending_deletion() -> list[Job]:
 
 def delete_job(job_uuid: str) -> bool:
     """Delete the job row; tasks, dependencies, failures and blocks go with it (FK cascade)."""
-    fk_on = Job._meta.database.execute_sql("PRAGMA foreign_keys").fetchone() if isinstance(
-        Job._meta.database.obj, pw.SqliteDatabase) else (1,)
+    db = current_db()
+    fk_on = db.execute_sql("PRAGMA foreign_keys").fetchone() if isinstance(db, pw.SqliteDatabase) else (1,)
     if not fk_on or not fk_on[0]:
         raise RuntimeError("refusing to delete a job with foreign keys off: its tasks would be left")
     return Job.delete().where(Job.uuid == job_uuid).execute() > 0

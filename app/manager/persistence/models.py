@@ -1,18 +1,76 @@
-"""Peewee models of the Manager's store. Private to `app.manager.persistence`.
+"""Peewee models of the Manager's store, and which database they query. Private to the package.
 
-The database is bound late through `database_proxy` (house style: no config at import time).
+Each Manager owns its database, so no database is bound here: the models' database,
+`database_proxy`, stands for the database of the `Store` whose transaction runs in the current
+context (`Store.call`, `call_sync` and `try_quick` enter it for the call, on the thread running it).
+Two Managers in one process (the hub, tests) thus never see each other's rows, and a query run
+outside any Store's transaction raises `OutsideStore` instead of reaching some other database.
+
 Timestamps are naive UTC datetimes; conversion to RFC 3339 happens at the edge.
 JSON columns hold text: SQLite and PostgreSQL both store it without extensions.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 from typing import Any
 
 import peewee as pw
 
-database_proxy = pw.DatabaseProxy()
+# The database of the Store whose transaction is running here. Each store thread has its own; quick
+# calls of several Managers share one event loop thread, and each sets and resets it around itself.
+_current: contextvars.ContextVar[pw.Database | None] = contextvars.ContextVar("tablao_store_db", default=None)
+
+
+class OutsideStore(RuntimeError):
+    """A query ran outside a Store's transaction: it has no database to run on."""
+
+
+def current_db() -> pw.Database:
+    """The database of the Store running this call; raises `OutsideStore` outside one."""
+    db = _current.get()
+    if db is None:
+        raise OutsideStore("a query ran outside a Manager's store: run it with Store.call (or call_sync, "
+                           "try_quick), which gives it that Manager's database")
+    return db
+
+
+def enter_store(db: pw.Database) -> contextvars.Token:
+    """Make `db` the models' database in this context until `leave_store(token)` (`Store` does)."""
+    return _current.set(db)
+
+
+def leave_store(token: contextvars.Token) -> None:
+    _current.reset(token)
+
+
+class _StoreDatabase(pw.DatabaseProxy):
+    """The models' database: whatever `current_db()` is when a query runs. Cannot be bound."""
+
+    __slots__ = ("_callbacks", "_Model")
+
+    def __init__(self) -> None:
+        self._callbacks = []
+
+    def initialize(self, obj: Any) -> None:
+        raise OutsideStore("the models have no global database: each Store enters its own per call")
+
+    @property
+    def obj(self) -> pw.Database | None:  # what peewee's own checks read (None: not bound here)
+        return _current.get()
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(current_db(), attr)
+
+    def __enter__(self) -> Any:
+        return current_db().__enter__()
+
+    def __exit__(self, *exc: Any) -> Any:
+        return current_db().__exit__(*exc)
+
+
+database_proxy = _StoreDatabase()
 
 
 class JSONField(pw.TextField):

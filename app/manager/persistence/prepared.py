@@ -6,7 +6,9 @@ work. A `Prepared` query is built once with sentinel parameters, and later calls
 values at the sentinels' positions and reuse peewee's own row-to-model conversion.
 
 The SQL is kept per kind of database (SQLite and PostgreSQL differ in parameter style), so one
-process may serve Managers on both, as the tests do.
+process may serve Managers on both, as the tests do. Nothing here holds a database: every
+execution runs on the calling Store's (`models.current_db()`), so the compiled SQL is shared by all
+Managers of a process while each one's rows stay its own.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 import peewee as pw
 
-from app.manager.persistence.models import database_proxy
+from app.manager.persistence.models import current_db
 
 _INT_BASE = -(10**12)
 
@@ -33,23 +35,24 @@ class Prepared:
         self._build, self._kinds = build, kinds
         self._compiled: dict[type, tuple[pw.BaseQuery, str, list[Any], list[tuple[int, int]]]] = {}
 
-    def _compile(self) -> tuple[pw.BaseQuery, str, list[Any], list[tuple[int, int]]]:
+    def _compile(self, db: pw.Database) -> tuple[pw.BaseQuery, str, list[Any], list[tuple[int, int]]]:
         sentinels = [_sentinel(i, k) for i, k in enumerate(self._kinds)]
         query = self._build(*sentinels)
         sql, params = query.sql()
         slots = [(pos, sentinels.index(p)) for pos, p in enumerate(params) if p in sentinels]
         if sorted(i for _, i in slots) != list(range(len(sentinels))):
             raise RuntimeError(f"prepared query lost a parameter: {sql}")
-        compiled = self._compiled[type(database_proxy.obj)] = (query, sql, list(params), slots)
+        compiled = self._compiled[type(db)] = (query, sql, list(params), slots)
         return compiled
 
     def _execute(self, args: Sequence[Any]) -> tuple[pw.BaseQuery, Any]:
-        query, sql, params, slots = self._compiled.get(type(database_proxy.obj)) or self._compile()
+        db = current_db()
+        query, sql, params, slots = self._compiled.get(type(db)) or self._compile(db)
         bound = list(params)
         for pos, index in slots:
             value = args[index]
             bound[pos] = str(value) if isinstance(value, dt.datetime) else value
-        return query, database_proxy.obj.execute_sql(sql, bound)
+        return query, db.execute_sql(sql, bound)
 
     def rows(self, *args: Any) -> list[Any]:
         query, cursor = self._execute(args)
@@ -75,7 +78,7 @@ _UPDATES: dict[tuple[type, type, tuple[str, ...]], tuple[str, list[pw.Field]]] =
 def update_by_id(model: type[pw.Model], row_id: int, fields: dict[str, Any]) -> int:
     """`UPDATE <table> SET ... WHERE id = ?` with cached SQL; values go through field.db_value."""
     names = tuple(sorted(fields))
-    db = database_proxy.obj
+    db = current_db()
     key = (type(db), model, names)
     cached = _UPDATES.get(key)
     if cached is None:
@@ -85,7 +88,7 @@ def update_by_id(model: type[pw.Model], row_id: int, fields: dict[str, Any]) -> 
         _UPDATES[key] = cached
     sql, field_objs = cached
     values = [f.db_value(fields[f.name]) for f in field_objs]
-    return database_proxy.obj.execute_sql(sql, [*values, row_id]).rowcount
+    return db.execute_sql(sql, [*values, row_id]).rowcount
 
 
 class Hydrator:

@@ -10,6 +10,9 @@ speed, never hand out a task before its dependencies are done.
 Among tasks that rank equal on both priorities, a worker gets one from the job it last ran, so
 its warm Blender (file already loaded) is reused: a second lookup pinned to that job and those
 priorities, which the same index serves by equality on its leading columns.
+
+Run inside a Store's transaction, on that Store's database (`models.current_db()`); the SQL text is
+cached per kind of database, shared by every Manager of the process.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Sequence
 import peewee as pw
 
 from app.api.enums import JobStatus, TaskStatus
-from app.manager.persistence.models import Job, Task, database_proxy
+from app.manager.persistence.models import Job, Task, current_db
 from app.manager.persistence.prepared import Prepared
 
 _SQL = """
@@ -77,7 +80,7 @@ def find_runnable_task(worker_id: int, task_types: Sequence[str]) -> int | None:
     if not task_types:
         return None
     QUERIES["claim"] += 1
-    db = database_proxy.obj
+    db = current_db()
     params = [*task_types, worker_id, worker_id, worker_id]
     row = db.execute_sql(_sql(db, len(task_types), False), params).fetchone()
     if row is None:
@@ -105,7 +108,7 @@ def count_runnable(task_types: Sequence[str], tag_ids: Sequence[int], limit: int
     if not task_types or limit <= 0:
         return 0
     QUERIES["count"] += 1
-    db = database_proxy.obj
+    db = current_db()
     sqlite = isinstance(db, pw.SqliteDatabase)
     key = (len(task_types), len(tag_ids), sqlite)
     sql = _COUNT_CACHE.get(key)
@@ -125,7 +128,7 @@ def worker_tag_ids(worker_id: int) -> tuple[int, ...]:
 
 
 def _rows(sql: str, *params) -> list[tuple]:
-    db = database_proxy.obj
+    db = current_db()
     return db.execute_sql(sql.format(p=db.param), list(params)).fetchall()
 
 

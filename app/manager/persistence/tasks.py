@@ -1,4 +1,7 @@
-"""Queries on tasks: fetching, status updates (single and per job), failure lists, timeouts."""
+"""Queries on tasks: fetching, status updates (single and per job), failure lists, timeouts.
+
+Run inside a Store's transaction, on that Store's database (`models.current_db()`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import peewee as pw
 
 from app.api.enums import TaskStatus
 from app.manager.persistence.errors import NotFound
-from app.manager.persistence.models import Job, Task, TaskDependency, TaskFailure, Worker, database_proxy
+from app.manager.persistence.models import Job, Task, TaskDependency, TaskFailure, Worker, current_db
 from app.manager.persistence.prepared import Hydrator, Prepared, update_by_id
 
 
@@ -26,7 +29,7 @@ _TASK_SQL = (f"SELECT {_TASK_JOB_WORKER.columns(['t', 'j', 'w'])} FROM tasks t "
 
 
 def _one_task(where: str, value: Any) -> Task | None:
-    db = database_proxy.obj
+    db = current_db()
     row = db.execute_sql(_TASK_SQL + where.format(p=db.param), [value]).fetchone()
     return _TASK_JOB_WORKER.build(row) if row else None
 
@@ -104,14 +107,14 @@ def completion_changed(task_id: int, completed: bool) -> bool:
 
     Returns whether it has dependents.
     """
-    db = database_proxy.obj
+    db = current_db()
     cursor = db.execute_sql(_SHIFT_DEPENDENTS.format(p=db.param), [-1 if completed else 1, task_id])
     return bool(cursor.rowcount)
 
 
 def recount_deps_left(job_id: int) -> None:
     """Count every task's unfinished dependencies of a job afresh (after a bulk status change)."""
-    db = database_proxy.obj
+    db = current_db()
     db.execute_sql(_RECOUNT_JOB.format(p=db.param), [TaskStatus.COMPLETED.value, job_id])
 
 

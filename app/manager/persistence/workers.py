@@ -1,4 +1,7 @@
-"""Queries on workers, worker tags and sleep schedules."""
+"""Queries on workers, worker tags and sleep schedules.
+
+Run inside a Store's transaction, on that Store's database (`models.current_db()`).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from app.manager.persistence.models import (
     Worker,
     WorkerTag,
     WorkerTagMembership,
-    database_proxy,
+    current_db,
 )
 from app.manager.persistence.prepared import Hydrator, update_by_id
 
@@ -41,7 +44,7 @@ _WORKER_SQL = f"SELECT {_WORKER.columns(['w'])} FROM workers w WHERE w.id = "
 
 
 def fetch_worker_by_id(worker_id: int) -> Worker:
-    db = database_proxy.obj
+    db = current_db()
     row = db.execute_sql(_WORKER_SQL + db.param, [worker_id]).fetchone()
     worker = _WORKER.build(row) if row else None
     if worker is None:
@@ -172,7 +175,7 @@ def set_last_seen(seen: dict[int, dt.datetime]) -> None:
     """Move workers' `last_seen_at` forward (never back) to the given times, in one statement."""
     if not seen:
         return
-    db = database_proxy.obj
+    db = current_db()
     p = db.param
     sql = (f"UPDATE workers SET last_seen_at = {p} "
            f"WHERE id = {p} AND (last_seen_at IS NULL OR last_seen_at < {p})")
