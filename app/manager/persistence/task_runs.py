@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import peewee as pw
 
-from app.manager.persistence.models import TaskRun, database_proxy
+from app.manager.persistence.models import TaskRun, current_db
 
 
 class RunRecord(NamedTuple):
@@ -39,7 +39,7 @@ def add_runs(records: Sequence[RunRecord]) -> None:
     completions: building peewee's INSERT for each row would cost more than SQLite's own work)."""
     if not records:
         return
-    db = database_proxy.obj
+    db = current_db()
     marks = ", ".join([db.param] * len(RunRecord._fields))
     db.cursor().executemany(f"INSERT INTO task_runs ({_COLUMNS}) VALUES ({marks})", records)
 
