@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
         self.jobs_view = JobsView(dashboard)
         self.detail = JobDetail(dashboard)
         self.jobs_view.job_selected.connect(self.detail.show_job)
+        self.jobs_view.duplicate_requested.connect(self.duplicate_job)
         self.workers_view = WorkersView(dashboard)
 
         self.banner = QLabel()
@@ -233,6 +234,20 @@ class MainWindow(QMainWindow):
         dialog.show()
         return dialog
 
+    def duplicate_job(self, row: dict) -> None:
+        """Duplicate and edit: the submit dialog, filled in with the job's settings, for its Manager."""
+        from app.ui.dialogs.submit_job import SubmitJobDialog
+
+        if self.submit_dialog is not None and self.submit_dialog.isVisible():
+            self.submit_dialog.close()
+        conn = self.dashboard.connection_for(row)
+        dialog = SubmitJobDialog(self.dashboard, manager_url=conn.url, parent=self, prefill=row)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.submitted.connect(lambda _url, job_id: self.show_job(job_id))
+        dialog.destroyed.connect(lambda *_: setattr(self, "submit_dialog", None))
+        self.submit_dialog = dialog
+        dialog.show()
+
     def show_job(self, job_id: str) -> bool:
         """Select the job in the jobs view and show its detail; a job not yet in the table (its event
         is on the way) is selected when it arrives. True when it was selected now."""
@@ -306,10 +321,14 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
-        for name, view in (("jobs", self.jobs_view.table), ("workers", self.workers_view.table)):
+        for name, view, model in (("jobs", self.jobs_view.table, self.dashboard.jobs),
+                                  ("workers", self.workers_view.table, self.dashboard.workers)):
             state = settings.value(f"dashboard/{name}_header")
-            if state is not None:
+            # Widths saved for another set of columns would land on the wrong ones.
+            if state is not None and _titles(settings.value(f"dashboard/{name}_columns")) == _column_titles(model):
                 view.horizontalHeader().restoreState(state)
+            view.setColumnHidden(0, not self.dashboard.multi)
+        self.jobs_view.apply_saved_sort()  # the arrow and the order agree, whatever the header said
         split = settings.value("dashboard/job_split")
         if split is not None:
             self.job_split.restoreState(split)
@@ -330,7 +349,19 @@ class MainWindow(QMainWindow):
         settings.setValue("dashboard/geometry", self.saveGeometry())
         settings.setValue("dashboard/jobs_header", self.jobs_view.table.horizontalHeader().saveState())
         settings.setValue("dashboard/workers_header", self.workers_view.table.horizontalHeader().saveState())
+        settings.setValue("dashboard/jobs_columns", _column_titles(self.dashboard.jobs))
+        settings.setValue("dashboard/workers_columns", _column_titles(self.dashboard.workers))
         settings.setValue("dashboard/job_split", self.job_split.saveState())
+
+
+def _column_titles(model) -> list[str]:
+    return [c.title for c in model.columns]
+
+
+def _titles(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value or []]
 
 
 def remembered_managers() -> list[str]:
