@@ -224,7 +224,8 @@ class Dashboard(QObject):
     def _repaint_tags(self) -> None:
         for model in (self.jobs, self.workers):
             if model.rowCount():
-                model.dataChanged.emit(model.index(0, 0), model.index(model.rowCount() - 1, model.columnCount() - 1))
+                last = model.index(model.rowCount() - 1, model.columnCount() - 1)
+                model.dataChanged.emit(model.index(0, 0), last)
 
     def _tag_deleted(self, label: str, tag_id: str) -> None:
         """The Manager took a deleted tag off every job and worker that had it."""
@@ -232,7 +233,8 @@ class Dashboard(QObject):
                 for r in (self.jobs.row(k) for k in self.jobs.keys() if k.startswith(label + "/"))
                 if r and r.get("worker_tag") == tag_id]
         self.jobs.upsert_many(jobs)
-        workers = [{"id": r["id"], MANAGER: label, "tags": [t for t in r.get("tags") or [] if t.get("id") != tag_id]}
+        workers = [{"id": r["id"], MANAGER: label,
+                    "tags": [t for t in r.get("tags") or [] if t.get("id") != tag_id]}
                    for r in (self.workers.row(k) for k in self.workers.keys() if k.startswith(label + "/"))
                    if r and any(t.get("id") == tag_id for t in r.get("tags") or [])]
         self.workers.upsert_many(workers)
@@ -330,8 +332,8 @@ class Dashboard(QObject):
                 del self._task_workers[task_key]
                 if self._shows(updates, shown_on, row.get("id")):
                     shown = (updates.get(shown_on) or self.workers.row(shown_on) or {})["task"]
-                    updates[shown_on] = {"id": shown_on.rsplit("/", 1)[1], MANAGER: label,
-                                         "task": {**shown, "status": row.get("status"), "updated": row.get("updated")}}
+                    ended = {**shown, "status": row.get("status"), "updated": row.get("updated")}
+                    updates[shown_on] = {"id": shown_on.rsplit("/", 1)[1], MANAGER: label, "task": ended}
         if updates:
             self.workers.upsert_many(list(updates.values()))
 
@@ -379,8 +381,8 @@ class Dashboard(QObject):
         async def one(conn: ManagerConnection, row: dict[str, Any]) -> None:
             job = (await conn.client.job(row["id"])).to_json()
             if (job.get("storage") or {}).get("shaman_checkout_id"):
-                raise ValueError("its files are in a Shaman checkout of its own; submit the .blend file again "
-                                 "(Duplicate and edit)")
+                raise ValueError("its files are in a Shaman checkout of its own; submit the .blend file "
+                                 "again (Duplicate and edit)")
             body = resubmission(job)
             await conn.client.submit_job(body)
 
@@ -467,7 +469,8 @@ def resubmission(job: dict[str, Any]) -> dict[str, Any]:
 
     body = {"name": job["name"], "type": job["type"], "priority": job.get("priority", 50),
             "submitter_platform": job.get("submitter_platform") or current_platform(),
-            "settings": job.get("settings") or {}, "metadata": {**(job.get("metadata") or {}), **submitter_metadata()}}
+            "settings": job.get("settings") or {},
+            "metadata": {**(job.get("metadata") or {}), **submitter_metadata()}}
     if job.get("type_etag"):
         body["type_etag"] = job["type_etag"]
     if job.get("worker_tag"):

@@ -107,7 +107,8 @@ class PaceBook:
         known = tasks.get(task_id)
         if known is not None and known[0] > when.timestamp():
             return False  # older than what is known
-        entry = (when.timestamp(), task.get("status") == "completed", max(1, int(task.get("steps_total") or 0)))
+        steps = max(1, int(task.get("steps_total") or 0))
+        entry = (when.timestamp(), task.get("status") == "completed", steps)
         tasks[task_id] = entry
         if known == entry or not (entry[1] or (known is not None and known[1])):
             return False

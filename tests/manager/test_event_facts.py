@@ -105,9 +105,10 @@ async def test_canceling_a_job_says_so_for_the_task_a_worker_was_running(manager
 
 
 async def test_a_new_sleep_schedule_is_a_change_of_the_worker(manager, events, worker):
-    await events("worker_did_change", lambda d: d["id"] == worker.uuid and d["status"] == "awake")  # signed on
+    await events("worker_did_change", lambda d: d["id"] == worker.uuid and d["status"] == "awake")
     # Not active: the sleep scheduler leaves the worker alone, whatever the time of the test.
     await manager.request("POST", f"/api/v3/worker-mgt/workers/{worker.uuid}/sleep-schedule", admin=True,
-                          json={"is_active": False, "days_of_week": "mo", "start_time": "22:00", "end_time": "06:00"})
+                          json={"is_active": False, "days_of_week": "mo", "start_time": "22:00",
+                                "end_time": "06:00"})
     changed = await events("worker_did_change", lambda d: d["id"] == worker.uuid)
     assert changed["status"] == "awake" and "previous_status" not in changed

@@ -32,7 +32,8 @@ def free_port() -> int:
 class ManagerProcess:
     """A headless Manager in a child process, on a fixed port so it can be restarted in place."""
 
-    def __init__(self, root: Path, port: int | None = None, extra_config: str = "", database: str = "manager.sqlite"):
+    def __init__(self, root: Path, port: int | None = None, extra_config: str = "",
+                 database: str = "manager.sqlite"):
         self.root = root
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None

@@ -241,7 +241,8 @@ def worker_actions(worker: dict) -> dict[str, bool]:
 
 
 # --- comparing ----------------------------------------------------------------------------------------
-def compare_table(view_proxy, model, expected: dict[str, dict[str, Any]], what: str, skip: set[str]) -> tuple[list[str], int]:
+def compare_table(view_proxy, model, expected: dict[str, dict[str, Any]], what: str,
+                  skip: set[str]) -> tuple[list[str], int]:
     """Every visible cell of the table against `expected` (row id → column title → text or pattern)."""
     diffs: list[str] = []
     count = 0
@@ -264,8 +265,9 @@ def compare_table(view_proxy, model, expected: dict[str, dict[str, Any]], what: 
             count += 1
             ok = wanted.match(got) if isinstance(wanted, re.Pattern) else got == wanted
             if not ok:
-                diffs.append(f"{what} {row.get('name')} ({row_id[:8]}) {title}: shows {got!r}, the Manager says "
-                             f"{wanted.pattern if isinstance(wanted, re.Pattern) else wanted!r}")
+                said = wanted.pattern if isinstance(wanted, re.Pattern) else repr(wanted)
+                diffs.append(f"{what} {row.get('name')} ({row_id[:8]}) {title}: shows {got!r}, "
+                             f"the Manager says {said}")
     for missing in set(expected) - shown:
         diffs.append(f"{what} {missing[:8]}: the Manager has it, the table does not show it")
     return diffs, count
@@ -274,10 +276,10 @@ def compare_table(view_proxy, model, expected: dict[str, dict[str, Any]], what: 
 def compare_all(window, dashboard, truth: Truth) -> tuple[list[str], int]:
     now = datetime.now(timezone.utc)
     with held_clock(now):
-        diffs, count = compare_table(window.jobs_view.proxy, dashboard.jobs,
-                                     {i: job_cells(j, truth, now) for i, j in truth.jobs.items()}, "job", {"Manager"})
-        d, n = compare_table(window.workers_view.proxy, dashboard.workers,
-                             {i: worker_cells(w, truth, now) for i, w in truth.workers.items()}, "worker", {"Manager"})
+        jobs = {i: job_cells(j, truth, now) for i, j in truth.jobs.items()}
+        diffs, count = compare_table(window.jobs_view.proxy, dashboard.jobs, jobs, "job", {"Manager"})
+        workers = {i: worker_cells(w, truth, now) for i, w in truth.workers.items()}
+        d, n = compare_table(window.workers_view.proxy, dashboard.workers, workers, "worker", {"Manager"})
         diffs += d
         count += n
         open_id = window.detail.job.get("id")
@@ -318,7 +320,8 @@ def compare_actions(window, truth: Truth) -> tuple[list[str], int]:
 
 # --- the walk --------------------------------------------------------------------------------------------
 class Walk:
-    def __init__(self, rng: random.Random, manager: ManagerProcess, api: Api, window, dashboard, shared: Path):
+    def __init__(self, rng: random.Random, manager: ManagerProcess, api: Api, window, dashboard,
+                 shared: Path):
         self.rng, self.manager, self.api, self.window, self.dashboard = rng, manager, api, window, dashboard
         self.shared = shared
         self.workers: list[HttpWorker] = []
@@ -356,7 +359,8 @@ class Walk:
             out = self.shared / "out" / f"{name}-{first}"
             body = {"name": name, "type": "simple-blender-render", "submitter_platform": "linux",
                     "priority": self.rng.choice((30, 50, 70)), "metadata": meta, "settings": {
-                        "frames": f"{first}-{first + self.rng.randint(1, 5)}", "chunk_size": self.rng.choice((1, 2)),
+                        "frames": f"{first}-{first + self.rng.randint(1, 5)}",
+                        "chunk_size": self.rng.choice((1, 2)),
                         "render_output_root": str(out), "add_path_components": 0,
                         "render_output_path": str(out / "{timestamp}" / "######"),
                         "blendfile": str(self.shared / "scene.blend"), "fps": 24.0, "format": "PNG",
@@ -445,7 +449,8 @@ class Walk:
             status, body = await worker.call("POST", "/api/v3/worker/sign-on", json={
                 "name": worker.name, "supported_task_types": worker.task_types, "software_version": "test"})
             assert status == 200, body
-            await worker.call("POST", "/api/v3/worker/state-changed", json={"status": body["status_requested"]})
+            await worker.call("POST", "/api/v3/worker/state-changed",
+                              json={"status": body["status_requested"]})
             self.signed_off.discard(worker.uuid)
             return f"{worker.name} signed on again"
         if len(self.workers) >= 4:
@@ -484,11 +489,13 @@ class Walk:
             status, body = await worker.call("GET", "/api/v3/worker/state")
             if status == 200 and body.get("status_requested") in ("asleep", "awake"):
                 if body["status_requested"] == "asleep" and worker.uuid in self.running:
-                    if not (self.truth.workers.get(worker.uuid, {}).get("status_change") or {}).get("is_lazy"):
+                    change = self.truth.workers.get(worker.uuid, {}).get("status_change") or {}
+                    if not change.get("is_lazy"):
                         self.running.pop(worker.uuid, None)
                     else:
                         continue  # lazy: after its task
-                await worker.call("POST", "/api/v3/worker/state-changed", json={"status": body["status_requested"]})
+                await worker.call("POST", "/api/v3/worker/state-changed",
+                                  json={"status": body["status_requested"]})
                 done.append(f"{worker.name} {body['status_requested']}")
         return ", ".join(done) or "nothing asked"
 
@@ -502,7 +509,8 @@ class Walk:
         if what == "worker" and self.truth.workers:
             worker_id = self._pick(self.truth.workers)
             ids = [tag_id] if self.rng.random() < 0.7 else []
-            code, _ = await self.api.call("POST", f"/api/v3/worker-mgt/workers/{worker_id}/settags", {"tag_ids": ids})
+            code, _ = await self.api.call("POST", f"/api/v3/worker-mgt/workers/{worker_id}/settags",
+                                          {"tag_ids": ids})
             return f"worker tags {ids}: {code}"
         if what == "job" and self.truth.jobs:
             job = self._pick(self._jobs())
@@ -581,13 +589,15 @@ class Walk:
                     for w in self.truth.workers.values():
                         print("TRUTH", w)
                 raise AssertionError(f"step {self.steps} ({said}), seed {SEED}: the dashboard does not show "
-                                     f"the truth after {SETTLE_S:.0f} s:\n  {lines}\nthe last steps:\n  {steps}")
+                                     f"the truth after {SETTLE_S:.0f} s:\n  {lines}\n"
+                                     f"the last steps:\n  {steps}")
             await asyncio.sleep(0.2)
 
     def _no_error_shown(self) -> bool:
         from PySide6.QtWidgets import QApplication
 
-        shown = [w for w in QApplication.topLevelWidgets() if w.objectName() == "errorDialog" and w.isVisible()]
+        shown = [w for w in QApplication.topLevelWidgets()
+                 if w.objectName() == "errorDialog" and w.isVisible()]
         for w in shown:
             raise AssertionError(f"an action the dashboard offered was refused: {w.text()}")
         return True

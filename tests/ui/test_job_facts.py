@@ -21,7 +21,8 @@ def test_frames_count_the_frames_setting_and_fall_back_to_steps():
     render = {"settings": {"frames": "1-40, 50"}, "steps_total": 42, "steps_completed": 12}
     assert frames_text(render) == "12 / 41"   # 41 frames; the preview video's step is not a frame
     assert frames_text({"settings": {}, "steps_total": 3, "steps_completed": 1}) == "1 / 3 steps"
-    assert frames_text({"settings": {"frames": "oops"}, "steps_total": 3, "steps_completed": 3}) == "3 / 3 steps"
+    not_frames = {"settings": {"frames": "oops"}, "steps_total": 3, "steps_completed": 3}
+    assert frames_text(not_frames) == "3 / 3 steps"
 
 
 def test_submitter_is_user_at_host_or_what_there_is():

@@ -28,8 +28,9 @@ def _windows_render(name: str) -> dict:
     """A render job as an artist on Windows submits it: paths under S:\\studio."""
     return {"name": name, "type": "simple-blender-render", "priority": 60, "submitter_platform": "windows",
             "metadata": {"user.name": "alice", "user.host": "studio-pc"}, "settings": {
-                "frames": "1-4", "chunk_size": 2, "render_output_root": "S:\\studio\\out", "add_path_components": 0,
-                "render_output_path": "S:\\studio\\out\\shot_010\\######", "blendfile": "S:\\studio\\shot_010.blend",
+                "frames": "1-4", "chunk_size": 2, "render_output_root": "S:\\studio\\out",
+                "add_path_components": 0, "render_output_path": "S:\\studio\\out\\shot_010\\######",
+                "blendfile": "S:\\studio\\shot_010.blend",
                 "fps": 24.0, "format": "PNG", "image_file_extension": ".png", "has_previews": False,
                 "scene": "Scene"}}
 
@@ -172,6 +173,11 @@ def test_the_sort_and_its_arrow_stay_as_left_between_launches(qloop, manager_pro
         assert names(view) == ["c-shot", "a-shot", "b-shot"], "newest first, as the arrow says"
         header.setSortIndicator(view.column("Name"), Qt.SortOrder.AscendingOrder)  # a click on Name
         assert names(view) == ["a-shot", "b-shot", "c-shot"]
+        view.table.setColumnWidth(view.column("Name"), 333)
+        # A header state saved by a version with other columns is never applied to these.
+        from PySide6.QtCore import QSettings
+
+        QSettings().setValue("dashboard/jobs_header", header.saveState())
         window.close()
         await dashboard.close()
         for _ in range(2):  # and again: it never flips
@@ -181,6 +187,7 @@ def test_the_sort_and_its_arrow_stay_as_left_between_launches(qloop, manager_pro
             assert header.sortIndicatorSection() == view.column("Name")
             assert header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
             assert names(view) == ["a-shot", "b-shot", "c-shot"]
+            assert view.table.columnWidth(view.column("Name")) == 333
             window.close()
             await dashboard.close()
 
@@ -207,7 +214,8 @@ def test_the_issues_list_created_submitter_activity_actions_and_an_idle_worker(q
             await worker.update(task["uuid"], steps_completed=0, activity="echoing")
             workers = window.workers_view.proxy
             task_col = column_of(dashboard.workers, "Task")
-            await wait_for(lambda: "scene › echo" in (workers.index(0, task_col).data() or ""), message="busy")
+            await wait_for(lambda: "scene › echo" in (workers.index(0, task_col).data() or ""),
+                           message="busy")
             await worker.complete(task["uuid"])
             await wait_for(lambda: _cell(view, job["id"], "Status") == "completed", message="completed")
             activity = manager_proc.get(f"/api/v3/jobs/{job['id']}")["activity"]

@@ -31,7 +31,8 @@ class Effects:
         self.events.append((payload.TOPIC, payload.to_json()))
         self.watched_tasks.add(task.uuid)
 
-    def job_changed(self, job: Job, previous: str | None, refresh_tasks: bool = False, first: bool = False) -> None:
+    def job_changed(self, job: Job, previous: str | None, refresh_tasks: bool = False,
+                    first: bool = False) -> None:
         """`first`: the job was just submitted (its event carries its metadata and settings)."""
         payload = convert.job_update(job, previous, refresh_tasks, first=first)
         self.events.append((payload.TOPIC, payload.to_json()))

@@ -328,7 +328,8 @@ class SubmitJobDialog(QDialog):
         if self.job_type is None or self.job_type.name != job.get("type") or self.form is None:
             self._say(f"This Manager no longer has the job type {job.get('type')!r}.", error=True)
             return
-        editable = {st.key for st in self.job_type.settings if st.editable is not False and st.key != "blendfile"}
+        editable = {st.key for st in self.job_type.settings
+                    if st.editable is not False and st.key != "blendfile"}
         self.form.set_user_values({k: v for k, v in settings.items() if k in editable})
         self.tag.setCurrentIndex(max(0, self.tag.findData(job.get("worker_tag") or None)))
         blendfile = settings.get("blendfile")

@@ -65,6 +65,10 @@ def short_id(row: Row) -> str:
     return str(row.get("id", ""))[:8]
 
 
+def _activity(row: Row) -> str:
+    return str(row.get("activity") or "")
+
+
 def _time_column(title: str, key: str) -> Column:
     return Column(title, lambda r: short_time(r.get(key)), sort=lambda r: _sort_time(r.get(key)),
                   tooltip=lambda r: local_time(r.get(key)))
@@ -101,12 +105,13 @@ def job_columns(pace: Callable[[Row], Any] | None = None, tag_name: TagName | No
         Column("Tag", tag),
         _time_column("Created", "created"),
         _time_column("Updated", "updated"),
-        Column("Activity", lambda r: str(r.get("activity") or ""), tooltip=lambda r: str(r.get("activity") or "")),
+        Column("Activity", _activity, tooltip=_activity),
     ]
 
 
 def _eta_sort(row: Row, pace: Callable[[Row], Any] | None) -> float:
-    found = pace(row) if pace is not None and row.get("status") not in ("completed", "canceled", "failed") else None
+    finished = row.get("status") in ("completed", "canceled", "failed")
+    found = pace(row) if pace is not None and not finished else None
     if found is None:
         return float("inf")
     return max(0, int(row.get("steps_total") or 0) - int(row.get("steps_completed") or 0)) / found.per_s
@@ -119,7 +124,7 @@ TASK_COLUMNS = [
     Column("Name", lambda r: str(r.get("name", ""))),
     Column("Progress", percent, sort=fraction, progress=fraction),
     Column("Worker", lambda r: str((r.get("worker") or {}).get("name", ""))),
-    Column("Activity", lambda r: str(r.get("activity") or ""), tooltip=lambda r: str(r.get("activity") or "")),
+    Column("Activity", _activity, tooltip=_activity),
     _time_column("Updated", "updated"),
 ]
 
@@ -191,7 +196,8 @@ def tasks_model(parent=None) -> KeyedTableModel:
     return KeyedTableModel(TASK_COLUMNS, lambda r: str(r["id"]), parent)
 
 
-def workers_model(parent=None, job_name: JobName | None = None, tag_name: TagName | None = None) -> KeyedTableModel:
+def workers_model(parent=None, job_name: JobName | None = None,
+                  tag_name: TagName | None = None) -> KeyedTableModel:
     """Column 0 is the Manager; the view hides it while only one Manager is watched."""
     return KeyedTableModel([MANAGER_COLUMN, *worker_columns(job_name, tag_name)], row_key, parent)
 

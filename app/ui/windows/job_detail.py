@@ -255,7 +255,8 @@ class JobDetail(QWidget):
         out = []
         for task in fetched:
             shown = self.tasks.row(str(task.get("id")))
-            out.append(shown if shown is not None and _older(task.get("updated"), shown.get("updated")) else task)
+            newer = shown is not None and _older(task.get("updated"), shown.get("updated"))
+            out.append(shown if newer else task)
         return out
 
     def _tasks_stale(self, label: str, job_id: str) -> None:
@@ -276,11 +277,12 @@ class JobDetail(QWidget):
         self.title.setText(f"<b>{_escape(job.get('name', ''))}</b> <small>({short_id(job)})</small> — "
                            f"{_escape(str(job.get('type', '')))}, {_escape(str(job.get('status', '')))}")
         done, total, unit = frames(job)
-        eta, why = eta_words(job, self.dashboard.pace.pace(row_key(job), job) if job.get("_manager") else None)
+        pace = self.dashboard.pace.pace(row_key(job), job) if job.get("_manager") else None
+        eta, why = eta_words(job, pace)
         lines = [
             f"Status: {job.get('status', '')}",
             f"Progress: {done} / {total} {unit}",
-            f"Elapsed: {elapsed_text(job) or '—'}    ETA: {eta}" + (f"  ({why})" if eta in ("—",) and why else ""),
+            f"Elapsed: {elapsed_text(job) or '—'}    ETA: {eta}" + (f"  ({why})" if eta == "—" and why else ""),
             f"Submitted by {submitter(job) or 'unknown'}, {short_time(job.get('created')) or '—'}"
             f"    Priority: {job.get('priority', '')}",
             f"Activity: {job.get('activity', '') or '—'}",

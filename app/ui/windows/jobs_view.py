@@ -261,7 +261,8 @@ class JobsView(QWidget):
 
     @asyncSlot()
     async def _requeue_failed(self) -> None:
-        errors = await self.dashboard.requeue_failed_tasks(self.applicable("requeue_failed", self.selected_rows()))
+        rows = self.applicable("requeue_failed", self.selected_rows())
+        errors = await self.dashboard.requeue_failed_tasks(rows)
         show_messages(self, "Could not requeue every job", errors)
 
     @asyncSlot()

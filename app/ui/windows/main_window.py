@@ -323,9 +323,10 @@ class MainWindow(QMainWindow):
             self.resize(1280, 800)
         for name, view, model in (("jobs", self.jobs_view.table, self.dashboard.jobs),
                                   ("workers", self.workers_view.table, self.dashboard.workers)):
-            state = settings.value(f"dashboard/{name}_header")
-            # Widths saved for another set of columns would land on the wrong ones.
-            if state is not None and _titles(settings.value(f"dashboard/{name}_columns")) == _column_titles(model):
+            # Kept per set of columns: widths saved for another set (an older version, or a newer
+            # one run from the same account) would land on the wrong columns.
+            state = settings.value(_header_key(name, model))
+            if state is not None:
                 view.horizontalHeader().restoreState(state)
             view.setColumnHidden(0, not self.dashboard.multi)
         self.jobs_view.apply_saved_sort()  # the arrow and the order agree, whatever the header said
@@ -347,21 +348,19 @@ class MainWindow(QMainWindow):
     def _save_state(self) -> None:
         settings = QSettings()
         settings.setValue("dashboard/geometry", self.saveGeometry())
-        settings.setValue("dashboard/jobs_header", self.jobs_view.table.horizontalHeader().saveState())
-        settings.setValue("dashboard/workers_header", self.workers_view.table.horizontalHeader().saveState())
-        settings.setValue("dashboard/jobs_columns", _column_titles(self.dashboard.jobs))
-        settings.setValue("dashboard/workers_columns", _column_titles(self.dashboard.workers))
+        settings.setValue(_header_key("jobs", self.dashboard.jobs),
+                          self.jobs_view.table.horizontalHeader().saveState())
+        settings.setValue(_header_key("workers", self.dashboard.workers),
+                          self.workers_view.table.horizontalHeader().saveState())
         settings.setValue("dashboard/job_split", self.job_split.saveState())
 
 
-def _column_titles(model) -> list[str]:
-    return [c.title for c in model.columns]
+def _header_key(name: str, model) -> str:
+    """The QSettings key of a table's header state, for exactly this set of columns."""
+    import zlib
 
-
-def _titles(value) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value or []]
+    titles = "|".join(c.title for c in model.columns)
+    return f"dashboard/{name}_header_{zlib.crc32(titles.encode()):08x}"
 
 
 def remembered_managers() -> list[str]:

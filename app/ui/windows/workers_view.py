@@ -51,8 +51,8 @@ class WorkersView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         from app.ui.models.columns import column_of
 
-        for title, width in (("Manager", 120), ("Name", 160), ("Status", 150), ("Task", 300), ("Platform", 80),
-                             ("Version", 110), ("Tags", 140), ("Last seen", 100)):
+        for title, width in (("Manager", 120), ("Name", 160), ("Status", 150), ("Task", 300),
+                             ("Platform", 80), ("Version", 110), ("Tags", 140), ("Last seen", 100)):
             self.table.setColumnWidth(column_of(dashboard.workers, title), width)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
@@ -87,7 +87,8 @@ class WorkersView(QWidget):
     def _make_actions(self) -> dict[str, QAction]:
         spec = {
             "wake": ("Wake up", lambda: self._request("wake", "awake", False)),
-            "sleep_lazy": ("Sleep after the current task", lambda: self._request("sleep_lazy", "asleep", True)),
+            "sleep_lazy": ("Sleep after the current task",
+                           lambda: self._request("sleep_lazy", "asleep", True)),
             "sleep_now": ("Sleep now", lambda: self._request("sleep_now", "asleep", False)),
             "restart_lazy": ("Restart after the current task",
                              lambda: self._request("restart_lazy", "restart", True)),
