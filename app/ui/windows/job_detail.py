@@ -291,9 +291,10 @@ class JobDetail(QWidget):
         if why_waiting:
             lines.append(f"Why waiting: {why_waiting}")
         self.summary.setText("\n".join(lines))
-        self.summary.setToolTip(why if eta not in ("—",) else "")
-        self.settings.setPlainText(json.dumps({"settings": job.get("settings", {}),
-                                               "metadata": job.get("metadata", {})}, indent=2))
+        self.summary.setToolTip(why if eta != "—" else "")
+        shown = json.dumps({"settings": job.get("settings", {}), "metadata": job.get("metadata", {})}, indent=2)
+        if shown != self.settings.toPlainText():  # unchanged most seconds: keep where the reader is
+            self.settings.setPlainText(shown)
 
     # --- the output folder --------------------------------------------------------------------------
     async def _load_output(self, conn: ManagerConnection, job_id: str) -> None:

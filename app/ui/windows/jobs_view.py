@@ -226,9 +226,11 @@ class JobsView(QWidget):
             if key == "delete_old":
                 continue
             if key in self.SINGLE:
-                action.setEnabled(len(rows) == 1 and job_action_applies(key, rows[0]))
+                wanted = len(rows) == 1 and job_action_applies(key, rows[0])
             else:
-                action.setEnabled(bool(self.applicable(key, rows)))
+                wanted = bool(self.applicable(key, rows))
+            if action.isEnabled() != wanted:  # this runs for every batch of events: touch only changes
+                action.setEnabled(wanted)
 
     def _selection_changed_data(self) -> None:
         if self.table.selectionModel().hasSelection():

@@ -79,7 +79,9 @@ class WorkersView(QWidget):
         """Enable each action only where it applies to a selected worker."""
         rows = self.selected_rows()
         for key, action in self.actions.items():
-            action.setEnabled(any(worker_action_applies(key, r) for r in rows))
+            wanted = any(worker_action_applies(key, r) for r in rows)
+            if action.isEnabled() != wanted:
+                action.setEnabled(wanted)
 
     def _applicable(self, key: str) -> list[dict]:
         return [r for r in self.selected_rows() if worker_action_applies(key, r)]
