@@ -27,7 +27,7 @@ from app.ui.aio import spawn
 from app.ui.connection import CONNECTED, ManagerConnection
 from app.ui.job_pace import PaceBook
 from app.ui.models.columns import MANAGER, jobs_model, row_key, workers_model
-from app.ui.models.formats import parse_time
+from app.ui.models.formats import FINISHED, parse_time
 
 _log = logging.getLogger(__name__)
 
@@ -177,7 +177,9 @@ class Dashboard(QObject):
             merged = self.jobs.row(key)
             if merged is not None:
                 self.pace.job_changed(key, merged)
-                if merged.get("status") == "active" and key not in self.pace.loaded:
+                if merged.get("status") in FINISHED:
+                    self.pace.tasks_stale(key)  # no ETA to keep: its place goes to a running job
+                elif merged.get("status") == "active" and key not in self.pace.loaded:
                     conn = self._connection_of(key)
                     if conn is not None and len(self.pace.loaded) < PACE_JOBS:
                         spawn(self._load_paces(conn, [merged]))
@@ -212,6 +214,9 @@ class Dashboard(QObject):
 
     def tasks_loaded(self, label: str, job_id: str, tasks: list[dict[str, Any]]) -> None:
         """A job's whole task list was read (by its detail pane, or for its ETA)."""
+        row = self.jobs.row(f"{label}/{job_id}")
+        if row is None or row.get("status") in FINISHED:
+            return  # a finished job has no ETA to work out
         self.pace.tasks_loaded(f"{label}/{job_id}", tasks)
         self._repaint(self.jobs, f"{label}/{job_id}")
 
