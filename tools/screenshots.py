@@ -14,8 +14,8 @@ inside .blend files (turned on, with its submit token), its storage page on a fo
 exist yet (with Create this folder), the settings page (durations in words, a line per setting)
 and the dashboard's Mode menu on a computer that is Manager and Worker; the program's own behaviour: the wizard's network page with its port taken (the next free
 one proposed), its last page with the test frame and where artists get the add-on, and Quit's
-question while another computer renders. `--only worker` / `--only submit` / `--only wizard` /
-`--only app` take just those.
+question while another computer renders. `--only dashboard` / `--only worker` / `--only submit` /
+`--only wizard` / `--only app` take just those.
 Look at every picture afterwards: clipped text, empty panes and overlaps are bugs.
 """
 
@@ -63,14 +63,11 @@ def start_trayer() -> subprocess.Popen | None:
 
 async def shoot(out: Path, tmp: Path) -> None:
     from app.api.client import ManagerClient
-    from app.ui.launch import open_dashboard
     from app.ui.wizard.context import WizardContext
     from app.ui.wizard.wizard import STORAGE, SetupWizard
-    from tests.e2e.farm import WorkerProcess, blender_job, make_blend
     from tests.ui.conftest import ManagerProcess
 
     manager = ManagerProcess(tmp / "manager").start()
-    worker = None
     try:
         # The wizard's storage page, as a new user sees it.
         client = ManagerClient(manager.url)
@@ -84,20 +81,41 @@ async def shoot(out: Path, tmp: Path) -> None:
         wizard.close()
         await client.close()
 
+        await shoot_dashboard(out, tmp, manager)
+    finally:
+        manager.stop()
+
+
+async def shoot_dashboard(out: Path, tmp: Path, manager) -> None:
+    """The job table, a job's detail and the worker list while render-01 renders a Blender job."""
+    from app.ui.launch import open_dashboard
+    from tests.e2e.farm import WorkerProcess, blender_job, make_blend
+
+    worker = None
+    try:
         blend = make_blend(tmp / "manager" / "shared" / "shot_010" / "shot_010.blend", frames=40, samples=16,
                            width=480, height=270)
-        for n in range(3):
-            manager.submit_echo(f"lighting_test_{n}", repeats=3)
-        job = manager.send("POST", "/api/v3/jobs", blender_job(blend, tmp / "manager" / "shared" / "out",
-                                                               frames="1-40", chunk_size=2, name="shot_010 final"))
+        # Two tests of one name (the ID column tells them apart), by two artists.
+        for n, (name, user, host) in enumerate((("lighting_test", "carol", "mac-carol"),
+                                                ("lighting_test", "bob", "render-mac"),
+                                                ("fx_smoke", "bob", "render-mac"))):
+            manager.send("POST", "/api/v3/jobs", {
+                "name": name, "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
+                "metadata": {"user.name": user, "user.host": host},
+                "settings": {"message": name, "sleep_duration_seconds": 0, "sleep_repeats": 3 + n}})
+        render = blender_job(blend, tmp / "manager" / "shared" / "out", frames="1-40", chunk_size=2,
+                             name="shot_010 final")
+        render["metadata"] = {"user.name": "alice", "user.host": "studio-pc"}
+        job = manager.send("POST", "/api/v3/jobs", render)
         worker = WorkerProcess(manager.url, tmp, "render-01").start()
         dashboard, window = await open_dashboard([manager.url])
-        window.resize(1400, 900)
+        window.resize(1560, 940)
         await _until(lambda: _job_status(manager, job["id"]) == "active", 120)
         await _until(lambda: manager.get(f"/api/v3/jobs/{job['id']}/last-rendered") is not None, 180)
-        await asyncio.sleep(1.0)
+        await _until(lambda: manager.get(f"/api/v3/jobs/{job['id']}")["steps_completed"] >= 6, 240)
         window.jobs_view.select_job(job["id"])
         await _until(lambda: window.detail.tasks.rowCount() > 0, 30)
+        await _until(lambda: bool(window.detail.output_folder), 30)
         active = next((r for r in range(window.detail.task_proxy.rowCount())
                        if window.detail.task_proxy.index(r, 1).data() == "active"), 0)
         window.detail.task_table.selectRow(active)  # its log follows live in the tail
@@ -112,7 +130,6 @@ async def shoot(out: Path, tmp: Path) -> None:
     finally:
         if worker is not None:
             worker.stop()
-        manager.stop()
 
 
 async def shoot_worker(out: Path, tmp: Path) -> None:
@@ -385,10 +402,21 @@ async def _until(predicate, timeout: float) -> None:
         await asyncio.sleep(0.2)
 
 
+async def _dashboard_only(out: Path, tmp: Path) -> None:
+    from tests.ui.conftest import ManagerProcess
+
+    manager = ManagerProcess(tmp / "manager").start()
+    try:
+        await shoot_dashboard(out, tmp, manager)
+    finally:
+        manager.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--only", choices=("all", "worker", "submit", "wizard", "app"), default="all")
+    parser.add_argument("--only", choices=("all", "dashboard", "worker", "submit", "wizard", "app"),
+                        default="all")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     xvfb = start_xvfb()
@@ -402,6 +430,8 @@ def main() -> None:
             async def run(_app) -> int:
                 if args.only == "all":
                     await shoot(args.out, Path(tmp))
+                if args.only == "dashboard":
+                    await _dashboard_only(args.out, Path(tmp))
                 if args.only in ("all", "submit"):
                     await shoot_submit(args.out, Path(tmp))
                 if args.only in ("all", "wizard"):

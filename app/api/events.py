@@ -32,7 +32,14 @@ CONFIG_DID_CHANGE = "config_did_change"
 
 @dataclass(slots=True)
 class JobUpdate(Wire):
-    """EventJobUpdate. `previous_status` only on a status change; `was_deleted` once, when deleted."""
+    """EventJobUpdate. `previous_status` only on a status change; `was_deleted` once, when deleted.
+
+    Tablao adds what a job list shows, so a client needs no fetch per event: `activity` and
+    `created` always; `worker_tag` (the tag's id, "" for none) whenever the Manager has it at hand;
+    and, in the job's first event only, the facts that never change after submission: `metadata`
+    (the Submitter, `user.name` and `user.host`), `settings` (frames, output path) and
+    `submitter_platform`.
+    """
 
     TOPIC: ClassVar[str] = JOB_DID_CHANGE
     id: str
@@ -47,6 +54,12 @@ class JobUpdate(Wire):
     previous_status: JobStatus | None = None
     delete_requested_at: str | None = None
     was_deleted: bool | None = None
+    activity: str | None = None
+    created: str | None = None
+    worker_tag: str | None = None
+    metadata: dict[str, str] | None = None
+    settings: dict[str, Any] | None = None
+    submitter_platform: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         # Written out: this runs for every task update on the Manager's hot path (bench/farm.py).
@@ -55,6 +68,18 @@ class JobUpdate(Wire):
                "steps_completed": self.steps_completed, "steps_total": self.steps_total}
         if self.name is None:
             del out["name"]
+        if self.activity is not None:
+            out["activity"] = self.activity
+        if self.created is not None:
+            out["created"] = self.created
+        if self.worker_tag is not None:
+            out["worker_tag"] = self.worker_tag
+        if self.metadata is not None:
+            out["metadata"] = self.metadata
+        if self.settings is not None:
+            out["settings"] = self.settings
+        if self.submitter_platform is not None:
+            out["submitter_platform"] = self.submitter_platform
         if self.previous_status is not None:
             out["previous_status"] = self.previous_status
         if self.delete_requested_at is not None:

@@ -183,8 +183,12 @@ def task_update(task: Task, job: Job, previous: str | None, worker: Worker | Non
 
 
 def job_update(job: Job, previous: str | None, refresh_tasks: bool = False, was_deleted: bool = False,
-               ) -> api_events.JobUpdate:
-    """The `job_did_change` payload; `previous_status` only when the status changed."""
+               first: bool = False) -> api_events.JobUpdate:
+    """The `job_did_change` payload; `previous_status` only when the status changed.
+
+    `first`: the job's first event (its submission), which also carries what never changes after
+    it: metadata, settings and the submitter's platform.
+    """
     return api_events.JobUpdate(
         id=job.uuid, name=job.name, updated=to_rfc3339(job.updated_at), status=job.status,
         type=job.job_type, priority=job.priority, refresh_tasks=refresh_tasks,
@@ -192,4 +196,16 @@ def job_update(job: Job, previous: str | None, refresh_tasks: bool = False, was_
         previous_status=previous if previous is not None and previous != job.status else None,
         delete_requested_at=to_rfc3339(job.delete_requested_at) if job.delete_requested_at is not None else None,
         was_deleted=True if was_deleted else None,
+        activity=job.activity, created=to_rfc3339(job.created_at), worker_tag=_event_tag(job),
+        metadata=(job.metadata or {}) if first else None, settings=(job.settings or {}) if first else None,
+        submitter_platform=job.submitter_platform if first else None,
     )
+
+
+def _event_tag(job: Job) -> str | None:
+    """The job's worker tag id for an event: "" for none, None (left out) when the query that
+    loaded the job did not join its tag (a lazy load here would cost a query per event)."""
+    if job.worker_tag_id is None:
+        return ""
+    tag = job.__rel__.get("worker_tag")
+    return tag.uuid if tag is not None else None

@@ -271,7 +271,7 @@ def _store_sync(fx: Effects, now: dt.datetime, new: NewJob):
     except NotFound as exc:
         raise BadRequest(exc.message)
     job = jobs.fetch_job(job.uuid)
-    fx.job_changed(job, None, refresh_tasks=True)
+    fx.job_changed(job, None, refresh_tasks=True, first=True)
     fx.work_available = True
     return job
 

@@ -118,9 +118,7 @@ class WorkerAdmin:
             }
         except schedule.ScheduleError as exc:
             raise BadRequest(str(exc))
-        def save():
-            workers.set_sleep_schedule(workers.fetch_worker(worker_uuid).id, next_check=None, **window_fields)
-        await self.store.call(save)
+        await self.machine.run(_set_sleep_schedule_sync, worker_uuid, window_fields)
         self.machine.waiters.schedules.fire()  # the sleep scheduler re-evaluates now
 
 
@@ -156,3 +154,12 @@ def _set_tags_sync(fx: Effects, now: dt.datetime, worker_uuid: str, tag_ids: lis
     worker.updated_at = now
     fx.worker_changed(worker)
     fx.work_available = True
+
+
+def _set_sleep_schedule_sync(fx: Effects, now: dt.datetime, worker_uuid: str, window: dict[str, Any]) -> None:
+    worker = workers.fetch_worker(worker_uuid)
+    workers.set_sleep_schedule(worker.id, next_check=None, **window)
+    # Said as a change of the worker, so a dashboard showing its schedule shows the new one.
+    workers.update_worker(worker.id, updated_at=now)
+    worker.updated_at = now
+    fx.worker_changed(worker)

@@ -413,6 +413,7 @@ def _task_update_sync(fx: Effects, now: dt.datetime, worker_id: int, task_uuid: 
         steps = min(steps, task.steps_total)
         if steps != task.steps_completed:
             job.steps_completed = max(0, job.steps_completed + steps - task.steps_completed)
+            job.updated_at = now  # the event below says when: a client keeps the newest it saw
             jobs_q.update_job(job.id, steps_completed=job.steps_completed, updated_at=now)
             fields["steps_completed"] = task.steps_completed = steps
             fx.job_changed(job, None)

@@ -43,6 +43,10 @@ class ManagerConnection(QObject):
     last_rendered_changed = Signal(str)       # job id
     farm_status_changed = Signal(str)
     tags_changed = Signal(list)
+    tag_deleted = Signal(str)                 # tag id
+    job_tasks_stale = Signal(str)             # job id: many of its tasks changed at once (refetch them)
+    snapshot_done = Signal()                  # every table was fetched again (after a (re)connection)
+    config_changed = Signal()                 # the Manager's configuration (its variables) changed
 
     def __init__(self, url: str, label: str = "", client: ManagerClient | None = None, parent=None):
         super().__init__(parent)
@@ -150,18 +154,30 @@ class ManagerConnection(QObject):
         status = await self.client.farm_status()
         for kind in self._pending.values():
             kind.clear()
-        self.jobs_reset.emit([self._mark_job(j) for j in jobs])
+        self.jobs_reset.emit([self._mark(j) for j in jobs])
         self.workers_reset.emit([self._mark(w) for w in workers])
         self._set_farm_status(str(getattr(status, "value", status)))
+        self.snapshot_done.emit()
 
     # --- events ----------------------------------------------------------------------------------
     def _dispatch(self, kind: str, data: dict[str, Any]) -> None:
         if kind == ev.JOB_DID_CHANGE:
-            self._pending["job"].append(self._mark_job(data))
+            row = self._mark(data)
+            if row.pop("refresh_tasks", False) and row.get("id"):
+                self.job_tasks_stale.emit(str(row["id"]))
+            row.pop("previous_status", None)
+            row.setdefault("delete_requested_at", None)  # absent: no deletion is pending
+            self._pending["job"].append(row)
         elif kind == ev.TASK_DID_CHANGE:
             self._pending["task"].append(data)
         elif kind == ev.WORKER_DID_CHANGE:
-            self._pending["worker"].append(self._mark(data))
+            row = self._mark(data)
+            row.pop("previous_status", None)
+            for key in ("status_change", "last_seen"):  # absent: none (the event says the whole state)
+                row.setdefault(key, None)
+            self._pending["worker"].append(row)
+        elif kind == ev.CONFIG_DID_CHANGE:
+            self.config_changed.emit()
         elif kind == ev.TASK_LOG_DID_APPEND:
             self.task_log_appended.emit(str(data.get("task_id", "")), str(data.get("log", "")))
         elif kind == ev.LAST_RENDERED_DID_CHANGE:
@@ -172,6 +188,8 @@ class ManagerConnection(QObject):
             tag = data.get("tag") or {}
             if data.get("was_deleted"):
                 self.tags.pop(tag.get("id"), None)
+                if tag.get("id"):
+                    self.tag_deleted.emit(str(tag["id"]))
             elif tag.get("id"):
                 self.tags[tag["id"]] = tag.get("name", "")
             self.tags_changed.emit(list(self.tags.items()))
@@ -194,13 +212,6 @@ class ManagerConnection(QObject):
     def _mark(self, row: dict[str, Any]) -> dict[str, Any]:
         row = dict(row)
         row[MANAGER] = self.label
-        return row
-
-    def _mark_job(self, row: dict[str, Any]) -> dict[str, Any]:
-        row = self._mark(row)
-        tag = row.get("worker_tag")
-        if tag:
-            row["_tag_name"] = self.tags.get(tag, tag)
         return row
 
     # --- task log subscriptions --------------------------------------------------------------------

@@ -4,6 +4,12 @@ One `ManagerConnection` per Manager feeds one jobs model and one workers model (
 Manager's label). Every action is sent to the Manager that owns the row, so with several Managers
 the same table steers all of them. Actions are coroutines: the window awaits them from async slots
 and shows a failure where the user acted.
+
+The rows stay what the Manager says: a delta older than the row (one on its way while a snapshot
+was read) is dropped; a deleted job or worker leaves; a worker shows a task only while that task
+is active on it (task events say when it ends); a tag's name is looked up when drawn, so a rename
+shows everywhere at once. `pace` (`app.ui.job_pace`) learns from the task events and from the
+task lists of the most recently active jobs, for the ETA column.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from app.api.client import ManagerClient
 from app.common.credentials import TokenStore, read_local_admin_token
 from app.ui.aio import spawn
 from app.ui.connection import CONNECTED, ManagerConnection
-from app.ui.models.columns import MANAGER, jobs_model, workers_model
+from app.ui.job_pace import PaceBook
+from app.ui.models.columns import MANAGER, jobs_model, row_key, workers_model
+from app.ui.models.formats import FINISHED, parse_time
 
 _log = logging.getLogger(__name__)
 
@@ -34,12 +42,17 @@ class Dashboard(QObject):
     admin_token_needed = Signal(str, str)              # url, the Manager's message
     job_events = Signal(list)                          # job deltas as they arrive (notifications)
     worker_events = Signal(list)
+    job_tasks_stale = Signal(str, str)                 # label, job id: refetch its tasks
+    resynced = Signal(str)                             # label: everything was fetched again
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.connections: dict[str, ManagerConnection] = {}
-        self.jobs = jobs_model(self)
-        self.workers = workers_model(self)
+        self.pace = PaceBook()
+        self.jobs = jobs_model(self, pace=lambda r: self.pace.pace(row_key(r), r), tag_name=self.tag_name)
+        self.workers = workers_model(self, job_name=self.job_name, tag_name=self.tag_name)
+        self._task_workers: dict[str, str] = {}          # "label/task id" → key of the worker showing it
+        self._variables: dict[str, dict[str, str]] = {}  # url → this computer's variable values
         self._details_wanted: dict[str, set[str]] = {}   # url -> worker ids
         self._details_timer = QTimer(self, singleShot=True, interval=500)
         self._details_timer.timeout.connect(self._fetch_details)
@@ -53,14 +66,20 @@ class Dashboard(QObject):
             client = ManagerClient(url, admin_token=admin_token or admin_token_for(url))
         conn = ManagerConnection(url, label=_label(url), client=client, parent=self)
         label = conn.label
-        conn.jobs_reset.connect(lambda rows, label=label: self._reset(self.jobs, label, rows))
-        conn.jobs_changed.connect(self.jobs.upsert_many)
+        conn.jobs_reset.connect(lambda rows, conn=conn: self._jobs_reset(conn, rows))
+        conn.jobs_changed.connect(self._jobs_changed)
         conn.jobs_changed.connect(self.job_events.emit)
+        conn.job_tasks_stale.connect(lambda job_id, label=label: self._tasks_stale(label, job_id))
+        conn.snapshot_done.connect(lambda label=label: self.resynced.emit(label))
+        conn.tags_changed.connect(lambda _tags: self._repaint_tags())
+        conn.tag_deleted.connect(lambda tag_id, label=label: self._tag_deleted(label, tag_id))
+        conn.config_changed.connect(lambda url=conn.url: self._variables.pop(url, None))
         conn.workers_changed.connect(self.worker_events.emit)
-        conn.workers_reset.connect(lambda rows, label=label: self._reset(self.workers, label, rows))
+        conn.workers_reset.connect(lambda rows, label=label: self._workers_reset(label, rows))
         conn.workers_reset.connect(lambda rows, conn=conn: self._want_details(conn, [r["id"] for r in rows]))
         conn.workers_changed.connect(lambda rows, conn=conn: self._want_details(conn, [r["id"] for r in rows]))
         conn.tasks_changed.connect(lambda rows, label=label: self._task_progress_on_workers(label, rows))
+        conn.tasks_changed.connect(lambda rows, label=label: self._task_paces(label, rows))
         conn.workers_changed.connect(self._workers_changed)
         conn.state_changed.connect(lambda s, m, label=label: self.connection_state_changed.emit(label, s, m))
         conn.farm_status_changed.connect(lambda s, label=label: self.farm_status_changed.emit(label, s))
@@ -117,11 +136,135 @@ class Dashboard(QObject):
         keep = [model.row(k) for k in model.keys() if not k.startswith(label + "/")]
         model.reset([r for r in keep if r is not None] + rows)
 
-    def _workers_changed(self, rows: list[dict[str, Any]]) -> None:
+    # --- lookups the columns use ---------------------------------------------------------------------
+    def tag_name(self, label: str, tag_id: str) -> str:
+        for conn in self.connections.values():
+            if conn.label == label:
+                return conn.tags.get(tag_id, "")
+        return ""
+
+    def job_name(self, label: str, job_id: str) -> str:
+        row = self.jobs.row(f"{label}/{job_id}")
+        return str(row.get("name", "")) if row else ""
+
+    # --- jobs --------------------------------------------------------------------------------------
+    def _jobs_reset(self, conn: ManagerConnection, rows: list[dict[str, Any]]) -> None:
+        for key in [k for k in self.jobs.keys() if k.startswith(conn.label + "/")]:
+            self.pace.forget(key)
+        self._reset(self.jobs, conn.label, rows)
         for row in rows:
+            self.pace.job_changed(row_key(row), row)
+        spawn(self._load_paces(conn, rows))
+
+    def _jobs_changed(self, rows: list[dict[str, Any]]) -> None:
+        """Job deltas: deleted jobs leave, a delta older than the row it would change is dropped
+        (one that was on its way while a snapshot was read)."""
+        fresh = []
+        for row in rows:
+            key = row_key(row)
+            if row.get("was_deleted"):
+                self.jobs.remove(key)
+                self.pace.forget(key)
+                fresh = [r for r in fresh if row_key(r) != key]  # its earlier deltas of this batch too
+                continue
+            known = self.jobs.row(key)
+            if known is not None and _older(row.get("updated"), known.get("updated")):
+                continue
+            fresh.append(row)
+        self.jobs.upsert_many(fresh)
+        for row in fresh:
+            key = row_key(row)
+            merged = self.jobs.row(key)
+            if merged is not None:
+                self.pace.job_changed(key, merged)
+                if merged.get("status") in FINISHED:
+                    self.pace.tasks_stale(key)  # no ETA to keep: its place goes to a running job
+                elif merged.get("status") == "active" and key not in self.pace.loaded:
+                    conn = self._connection_of(key)
+                    if conn is not None and len(self.pace.loaded) < PACE_JOBS:
+                        spawn(self._load_paces(conn, [merged]))
+
+    async def _load_paces(self, conn: ManagerConnection, rows: list[dict[str, Any]]) -> None:
+        """Read the finished tasks of the most recently active jobs, for their ETA (one at a time,
+        so no single answer holds the window up for long)."""
+        active = sorted((r for r in rows if r.get("status") == "active"),
+                        key=lambda r: str(r.get("updated", "")), reverse=True)[:PACE_JOBS]
+        for row in active:
+            key = row_key(row)
+            if key in self.pace.loaded or len(self.pace.loaded) >= PACE_JOBS:
+                continue
+            self.pace.loaded.add(key)  # claimed: no second read of it starts meanwhile
+            try:
+                # The plain JSON: the ETA needs four fields of each task, and decoding a thousand
+                # tasks into wire models would hold the window up for tens of milliseconds.
+                body = await conn.client.request("GET", f"/api/v3/jobs/{row['id']}/tasks")
+                tasks = [t for t in (body or {}).get("tasks") or [] if isinstance(t, dict)]
+            except Exception as exc:  # noqa: BLE001 - no ETA from its tasks, the farm's history serves
+                _log.debug("no tasks for the ETA of %s: %s", row.get("id"), exc)
+                self.pace.loaded.discard(key)
+                continue
+            if self.jobs.row(key) is not None:
+                self.tasks_loaded(conn.label, row["id"], tasks)
+
+    def _tasks_stale(self, label: str, job_id: str) -> None:
+        """Many of a job's tasks changed at once: what the ETA knew of them is read again (the job's
+        own event, which follows, starts that for an active job)."""
+        self.pace.tasks_stale(f"{label}/{job_id}")
+        self.job_tasks_stale.emit(label, job_id)
+
+    def tasks_loaded(self, label: str, job_id: str, tasks: list[dict[str, Any]]) -> None:
+        """A job's whole task list was read (by its detail pane, or for its ETA)."""
+        row = self.jobs.row(f"{label}/{job_id}")
+        if row is None or row.get("status") in FINISHED:
+            return  # a finished job has no ETA to work out
+        self.pace.tasks_loaded(f"{label}/{job_id}", tasks)
+        self._repaint(self.jobs, f"{label}/{job_id}")
+
+    def _connection_of(self, key: str) -> ManagerConnection | None:
+        label = key.rsplit("/", 1)[0]
+        return next((c for c in self.connections.values() if c.label == label), None)
+
+    def _repaint(self, model, key: str) -> None:
+        i = model.row_of(key)
+        if i >= 0:
+            model.dataChanged.emit(model.index(i, 0), model.index(i, model.columnCount() - 1))
+
+    def _repaint_tags(self) -> None:
+        for model in (self.jobs, self.workers):
+            if model.rowCount():
+                last = model.index(model.rowCount() - 1, model.columnCount() - 1)
+                model.dataChanged.emit(model.index(0, 0), last)
+
+    def _tag_deleted(self, label: str, tag_id: str) -> None:
+        """The Manager took a deleted tag off every job and worker that had it."""
+        jobs = [{"id": r["id"], MANAGER: label, "worker_tag": ""}
+                for r in (self.jobs.row(k) for k in self.jobs.keys() if k.startswith(label + "/"))
+                if r and r.get("worker_tag") == tag_id]
+        self.jobs.upsert_many(jobs)
+        workers = [{"id": r["id"], MANAGER: label,
+                    "tags": [t for t in r.get("tags") or [] if t.get("id") != tag_id]}
+                   for r in (self.workers.row(k) for k in self.workers.keys() if k.startswith(label + "/"))
+                   if r and any(t.get("id") == tag_id for t in r.get("tags") or [])]
+        self.workers.upsert_many(workers)
+
+    # --- workers -----------------------------------------------------------------------------------
+    def _workers_reset(self, label: str, rows: list[dict[str, Any]]) -> None:
+        self._task_workers = {k: w for k, w in self._task_workers.items() if not k.startswith(label + "/")}
+        self._reset(self.workers, label, rows)
+
+    def _workers_changed(self, rows: list[dict[str, Any]]) -> None:
+        fresh = []
+        for row in rows:
+            key = row_key(row)
             if row.get("deleted_at"):
-                self.workers.remove(f"{row.get(MANAGER, '')}/{row['id']}")
-        self.workers.upsert_many([r for r in rows if not r.get("deleted_at")])
+                self.workers.remove(key)
+                fresh = [r for r in fresh if row_key(r) != key]
+                continue
+            known = self.workers.row(key)
+            if known is not None and _older(row.get("updated"), known.get("updated")):
+                continue
+            fresh.append(row)
+        self.workers.upsert_many(fresh)
 
     # --- worker details (platform, tags, current task, sleep schedule) --------------------------------
     def _want_details(self, conn: ManagerConnection, ids: list[str]) -> None:
@@ -154,22 +297,64 @@ class Dashboard(QObject):
             return worker
 
         rows = [r for r in await asyncio.gather(*(one(i) for i in ids)) if r is not None]
-        known = [r for r in rows if self.workers.row_of(f"{conn.label}/{r['id']}") >= 0]
-        if known:
-            self.workers.upsert_many(known)
-
-    def _task_progress_on_workers(self, label: str, rows: list[dict[str, Any]]) -> None:
-        """A task's progress also shows on the worker running it."""
         updates = []
-        for row in rows:
-            worker = row.get("worker") or {}
-            worker_id = worker.get("id") or worker.get("uuid")
-            if worker_id and row.get("status") == "active" and self.workers.row_of(f"{label}/{worker_id}") >= 0:
-                updates.append({"id": worker_id, MANAGER: label, "task": {
-                    "id": row.get("id"), "name": row.get("name", ""), "job_id": row.get("job_id", ""),
-                    "steps_completed": row.get("steps_completed"), "steps_total": row.get("steps_total")}})
+        for found in rows:
+            key = f"{conn.label}/{found['id']}"
+            known = self.workers.row(key)
+            if known is None:
+                continue
+            # Only what the worker events lack: status, last seen and the asked-for change come with
+            # every event, and an event newer than this answer may already be in the row.
+            update = {k: found.get(k) for k in DETAIL_FIELDS}
+            update.update(id=found["id"], **{MANAGER: conn.label})
+            task, shown = found.get("task"), known.get("task")
+            if shown and (not task or _older(task.get("updated"), shown.get("updated"))):
+                del update["task"]  # events told of a newer one meanwhile
+            elif task and task.get("status") == "active":
+                self._task_workers[f"{conn.label}/{task.get('id')}"] = key
+            updates.append(update)
         if updates:
             self.workers.upsert_many(updates)
+
+    def _task_progress_on_workers(self, label: str, rows: list[dict[str, Any]]) -> None:
+        """A task's change shows on the worker running it: its progress while it is active there,
+        and its end (the worker shows no task then)."""
+        updates: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            task_key = f"{label}/{row.get('id')}"
+            worker = row.get("worker") or {}
+            worker_id = worker.get("id") or worker.get("uuid")
+            shown_on = self._task_workers.get(task_key)
+            if worker_id and row.get("status") == "active":
+                key = f"{label}/{worker_id}"
+                if self.workers.row_of(key) < 0:
+                    continue
+                if shown_on and shown_on != key and self._shows(updates, shown_on, row.get("id")):
+                    updates[shown_on] = {"id": shown_on.rsplit("/", 1)[1], MANAGER: label, "task": None}
+                self._task_workers[task_key] = key
+                updates[key] = {"id": worker_id, MANAGER: label, "task": {
+                    "id": row.get("id"), "name": row.get("name", ""), "job_id": row.get("job_id", ""),
+                    "status": "active", "updated": row.get("updated"),
+                    "steps_completed": row.get("steps_completed"), "steps_total": row.get("steps_total")}}
+            elif shown_on:
+                del self._task_workers[task_key]
+                if self._shows(updates, shown_on, row.get("id")):
+                    shown = (updates.get(shown_on) or self.workers.row(shown_on) or {})["task"]
+                    ended = {**shown, "status": row.get("status"), "updated": row.get("updated")}
+                    updates[shown_on] = {"id": shown_on.rsplit("/", 1)[1], MANAGER: label, "task": ended}
+        if updates:
+            self.workers.upsert_many(list(updates.values()))
+
+    def _shows(self, updates: dict[str, dict[str, Any]], worker_key: str, task_id: Any) -> bool:
+        """Whether the worker's row (with this batch's updates) shows that task."""
+        shown = (updates.get(worker_key) or self.workers.row(worker_key) or {}).get("task") or {}
+        return bool(shown) and shown.get("id") == task_id
+
+    def _task_paces(self, label: str, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            key = f"{label}/{row.get('job_id')}"
+            if self.pace.task_changed(key, row):
+                self._repaint(self.jobs, key)
 
     # --- actions (each goes to the Manager that owns the row) ------------------------------------------
     async def set_job_status(self, rows: Iterable[dict[str, Any]], status: str, reason: str) -> list[str]:
@@ -196,6 +381,33 @@ class Dashboard(QObject):
                     await conn.client.set_task_status(task.id, "queued", "requeued from the dashboard")
 
         return await self._each(rows, one)
+
+    async def resubmit_jobs(self, rows: Iterable[dict[str, Any]]) -> list[str]:
+        """Submit each job again as a new job: same type, settings, priority and tag; this computer's
+        user and host as its submitter. Its files stay where the first job had them."""
+
+        async def one(conn: ManagerConnection, row: dict[str, Any]) -> None:
+            job = (await conn.client.job(row["id"])).to_json()
+            if (job.get("storage") or {}).get("shaman_checkout_id"):
+                raise ValueError("its files are in a Shaman checkout of its own; submit the .blend file "
+                                 "again (Duplicate and edit)")
+            body = resubmission(job)
+            await conn.client.submit_job(body)
+
+        return await self._each(rows, one)
+
+    async def variables_here(self, row: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """The Manager's variables as users of this computer's platform see them (cached until its
+        configuration changes)."""
+        conn = self.connection_for(row)
+        found = self._variables.get(conn.url)
+        if found is None:
+            from app.common.crosspath import current_platform
+
+            resolved = await conn.client.resolved_variables("users", current_platform())
+            found = {name: {"value": v.value, "is_twoway": bool(v.is_twoway)} for name, v in resolved.items()}
+            self._variables[conn.url] = found
+        return found
 
     async def request_worker_status(self, rows: Iterable[dict[str, Any]], status: str, lazy: bool) -> list[str]:
         return await self._each(rows, lambda c, r: c.client.request_worker_status(r["id"], status, lazy))
@@ -245,6 +457,33 @@ class Dashboard(QObject):
 
         results = await asyncio.gather(*(run(r) for r in rows))
         return [r for r in results if r]
+
+
+PACE_JOBS = 30  # active jobs whose task lists are read for their ETA (the rest learn from events)
+#: What a worker's details add to its row (the worker events lack these).
+DETAIL_FIELDS = ("platform", "tags", "supported_task_types", "ip_address", "task", "_sleep_schedule")
+
+
+def _older(incoming: Any, known: Any) -> bool:
+    """True when `incoming` is an earlier time than `known` (unknown times never count as older)."""
+    a, b = parse_time(incoming), parse_time(known)
+    return a is not None and b is not None and a < b
+
+
+def resubmission(job: dict[str, Any]) -> dict[str, Any]:
+    """The `SubmittedJob` that submits `job` (the Manager's JSON of it) again, as this computer's user."""
+    from app.common.crosspath import current_platform
+    from app.submit.submission import submitter_metadata
+
+    body = {"name": job["name"], "type": job["type"], "priority": job.get("priority", 50),
+            "submitter_platform": job.get("submitter_platform") or current_platform(),
+            "settings": job.get("settings") or {},
+            "metadata": {**(job.get("metadata") or {}), **submitter_metadata()}}
+    if job.get("type_etag"):
+        body["type_etag"] = job["type_etag"]
+    if job.get("worker_tag"):
+        body["worker_tag"] = job["worker_tag"]
+    return body
 
 
 def admin_token_for(url: str) -> str:

@@ -32,7 +32,8 @@ def free_port() -> int:
 class ManagerProcess:
     """A headless Manager in a child process, on a fixed port so it can be restarted in place."""
 
-    def __init__(self, root: Path, port: int | None = None, extra_config: str = ""):
+    def __init__(self, root: Path, port: int | None = None, extra_config: str = "",
+                 database: str = "manager.sqlite"):
         self.root = root
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
@@ -40,7 +41,7 @@ class ManagerProcess:
         cfg = root / "flamenco-manager.yaml"
         if not cfg.exists():
             cfg.write_text(f"_meta:\n  version: 3\nlisten: 127.0.0.1:{self.port}\n"
-                           f"shared_storage_path: {root / 'shared'}\ndatabase: manager.sqlite\n{extra_config}")
+                           f"shared_storage_path: {root / 'shared'}\ndatabase: {database}\n{extra_config}")
 
     @property
     def url(self) -> str:

@@ -34,8 +34,10 @@ class Effects:
         self.events.append((payload.TOPIC, payload.to_json()))
         self.watched_tasks.add(task.uuid)
 
-    def job_changed(self, job: Job, previous: str | None, refresh_tasks: bool = False) -> None:
-        payload = convert.job_update(job, previous, refresh_tasks)
+    def job_changed(self, job: Job, previous: str | None, refresh_tasks: bool = False,
+                    first: bool = False) -> None:
+        """`first`: the job was just submitted (its event carries its metadata and settings)."""
+        payload = convert.job_update(job, previous, refresh_tasks, first=first)
         self.events.append((payload.TOPIC, payload.to_json()))
 
     def worker_changed(self, worker: Worker, previous: str | None = None) -> None:

@@ -13,6 +13,7 @@ import logging
 
 from app.api.enums import JobStatus as J
 from app.api.enums import TaskStatus as T
+from app.api.events import JOB_DID_CHANGE
 from app.manager.persistence import blocklist, jobs, tasks
 from app.manager.persistence.models import Job, Task, Worker
 from app.manager.state_machine.effects import Effects
@@ -36,7 +37,8 @@ def change_task_status(
         fields["steps_completed"] = 0
     elif new == T.COMPLETED:
         fields["steps_completed"] = task.steps_total
-    _adjust_job_steps(job, task, fields.get("steps_completed"), now)
+    steps_moved = _adjust_job_steps(job, task, fields.get("steps_completed"), now)
+    events_before = len(fx.events)
     tasks.update_task(task.id, **fields)
     unblocked = False  # whether this completion counts down other tasks' dependencies
     if old != new.value and T.COMPLETED.value in (old, new.value):
@@ -54,14 +56,22 @@ def change_task_status(
         fx.work_available = True
     if old != new:
         _job_follows_task(fx, job, task, new, now)
+    if steps_moved and not _job_event_since(fx, events_before, job.uuid):
+        fx.job_changed(job, None)  # its progress and `updated` moved, its status did not
 
 
-def _adjust_job_steps(job: Job, task: Task, new_steps: int | None, now: dt.datetime) -> None:
+def _adjust_job_steps(job: Job, task: Task, new_steps: int | None, now: dt.datetime) -> bool:
+    """Keep the job's step count in step with one task's; True when it changed."""
     if new_steps is None or new_steps == task.steps_completed:
-        return
+        return False
     job.steps_completed = max(0, job.steps_completed + new_steps - task.steps_completed)
     job.updated_at = now
     jobs.update_job(job.id, steps_completed=job.steps_completed, updated_at=now)
+    return True
+
+
+def _job_event_since(fx: Effects, start: int, job_uuid: str) -> bool:
+    return any(topic == JOB_DID_CHANGE and data.get("id") == job_uuid for topic, data in fx.events[start:])
 
 
 def _job_follows_task(fx: Effects, job: Job, task: Task, new: T, now: dt.datetime) -> None:
@@ -164,9 +174,14 @@ def _requeue_job(fx: Effects, job: Job, old: J, now: dt.datetime, from_api: bool
 def _bulk_tasks(fx: Effects, job: Job, from_statuses, to: T, now: dt.datetime, reason: str,
                 reset_steps: bool = False) -> None:
     changed = tasks.set_tasks_status(job.id, from_statuses, to.value, now, reset_steps=reset_steps)
-    for _tid, task_uuid, previous in changed:
+    for task_id, task_uuid, previous in changed:
         fx.log(job.uuid, task_uuid, f"task changed status {previous} -> {to.value}: {reason}")
         fx.watched_tasks.add(task_uuid)
+        if previous == T.ACTIVE.value:
+            # The job's event says "refresh its tasks"; a task a worker was running also says so
+            # itself, for the dashboards that show it on that worker. Few: one per busy worker.
+            task = tasks.fetch_task_by_id(task_id)
+            fx.task_changed(task, job, previous, task.__rel__.get("worker") if task.worker_id else None)
     if changed and to in (T.QUEUED, T.SOFT_FAILED):
         fx.work_available = True
 

@@ -20,6 +20,11 @@ Submit runs `app.submit.prepare` and `submit_prepared` (pack along the Manager's
 then `POST /jobs`), with a progress bar per phase. Cancel stops it before the job is sent; once the
 "submitting" phase starts it can no longer be cancelled, so nothing is ever half-submitted. When
 the Manager accepts the job, `submitted(manager_url, job_id)` fires and the dialog closes.
+
+Duplicate and edit (`prefill`, a job of the dashboard): the dialog opens on that job's Manager,
+job type, name, priority and worker tag, its settings as the artist's values (paths spelled for
+this computer through the Manager's variables), and its .blend file; the artist changes what
+they want and submits a new job.
 """
 
 from __future__ import annotations
@@ -118,7 +123,7 @@ class SubmitJobDialog(QDialog):
     submitted = Signal(str, str)  # Manager URL, job id
 
     def __init__(self, dashboard: Dashboard, blendfile: Path | None = None, manager_url: str = "",
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, prefill: dict[str, Any] | None = None):
         super().__init__(parent)
         self.setObjectName("submitDialog")
         self.setWindowTitle("Submit a render job")
@@ -151,7 +156,12 @@ class SubmitJobDialog(QDialog):
         if blendfile is not None:
             self.set_blendfile(blendfile)
         self.resize(1240, 700)
-        self.load_job_types()
+        self.prefilled: asyncio.Task | None = None
+        if prefill:
+            self.setWindowTitle(f"Duplicate and edit: {prefill.get('name', '')}")
+            self.prefilled = spawn(self._prefill(prefill))
+        else:
+            self.load_job_types()
 
     # --- layout ----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -326,6 +336,36 @@ class SubmitJobDialog(QDialog):
         if not types:
             self._say("The Manager has no job types.", error=True)
         self._type_chosen()
+
+    async def _prefill(self, row: dict[str, Any]) -> None:
+        """Fill the dialog in with the job `row` (Duplicate and edit)."""
+        from app.ui.job_output import local_settings
+
+        client = self._client()
+        if client is None:
+            self._say("The job's Manager is no longer watched.", error=True)
+            return
+        try:
+            job = (await client.job(row["id"])).to_json()
+            variables = await self.dashboard.variables_here(row)
+        except Exception as exc:  # noqa: BLE001 - shown in the Manager's words
+            self._say(f"Cannot read job {row.get('name', '')} from {self.manager_url}: {exc}", error=True)
+            await self._load_job_types()
+            return
+        settings = local_settings(job.get("settings") or {}, variables)
+        self.name.setText(str(job.get("name", "")))
+        self.priority.setValue(int(job.get("priority", 50)))
+        await self._load_job_types(keep=str(job.get("type", "")))
+        if self.job_type is None or self.job_type.name != job.get("type") or self.form is None:
+            self._say(f"This Manager no longer has the job type {job.get('type')!r}.", error=True)
+            return
+        editable = {st.key for st in self.job_type.settings
+                    if st.editable is not False and st.key != "blendfile"}
+        self.form.set_user_values({k: v for k, v in settings.items() if k in editable})
+        self.tag.setCurrentIndex(max(0, self.tag.findData(job.get("worker_tag") or None)))
+        blendfile = settings.get("blendfile")
+        if isinstance(blendfile, str) and blendfile:
+            self.set_blendfile(Path(blendfile))
 
     def _type_chosen(self, _index: int = -1) -> None:
         name = self.type_combo.currentData()

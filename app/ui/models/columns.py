@@ -1,80 +1,178 @@
-"""Column sets of the dashboard's tables, and the small formatting helpers they share."""
+"""Column sets of the dashboard's tables.
+
+Every cell is a function of its row (plus, where a row alone cannot say, a lookup the dashboard
+passes in: a tag's current name, a job's pace, a job's name for a worker's task), so what a table
+shows is exactly what the Manager said last. Statuses are shown in the wire's words.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from app.ui.models.formats import (
+    ago,
+    elapsed,
+    elapsed_text,
+    eta_words,
+    fraction,
+    frames,
+    frames_text,
+    local_time,
+    now,
+    parse_time,
+    percent,
+    submitter,
+)
 from app.ui.models.keyed_table import Column, KeyedTableModel, Row
 
+__all__ = ["MANAGER", "row_key", "fraction", "percent", "parse_time", "local_time", "ago", "short_time",
+           "jobs_model", "tasks_model", "workers_model", "column_of", "CONNECTED"]
+
 MANAGER = "_manager"  # every row carries the label of the Manager it came from
+
+#: Worker statuses in which the Manager hears from the worker all the time (it would time out to
+#: `error` after `worker_timeout` otherwise): for these "Last seen" is now.
+CONNECTED = frozenset({"starting", "awake", "asleep", "testing", "restart"})
+
+TagName = Callable[[str, str], str]          # (Manager label, tag id) → its name now
+JobName = Callable[[str, str], str]          # (Manager label, job id) → its name
 
 
 def row_key(row: Row) -> str:
     return f"{row.get(MANAGER, '')}/{row['id']}"
 
 
-def fraction(row: Row) -> float:
-    total = row.get("steps_total") or 0
-    done = row.get("steps_completed") or 0
-    if total <= 0:
-        return 1.0 if row.get("status") == "completed" else 0.0
-    return max(0.0, min(1.0, done / total))
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def percent(row: Row) -> str:
-    return f"{fraction(row) * 100:.0f}%"
-
-
-def parse_time(text: Any) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def local_time(text: Any) -> str:
+def short_time(text: Any, at: datetime | None = None) -> str:
+    """Short for a table: "14:03:27" today, "Dec 5 14:03" this year, "2025-12-05" before."""
     when = parse_time(text)
     if when is None:
         return ""
-    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    when, today = when.astimezone(), (at or now()).astimezone()
+    if when.date() == today.date():
+        return when.strftime("%H:%M:%S")
+    if when.year == today.year:
+        return f"{_MONTHS[when.month - 1]} {when.day} {when.strftime('%H:%M')}"
+    return when.strftime("%Y-%m-%d")
 
 
-def ago(text: Any, now: datetime | None = None) -> str:
+def short_id(row: Row) -> str:
+    """The first 8 characters of the job's id: enough to tell two jobs of the same name apart."""
+    return str(row.get("id", ""))[:8]
+
+
+def _activity(row: Row) -> str:
+    return str(row.get("activity") or "")
+
+
+def _time_column(title: str, key: str) -> Column:
+    return Column(title, lambda r: short_time(r.get(key)), sort=lambda r: _sort_time(r.get(key)),
+                  tooltip=lambda r: local_time(r.get(key)))
+
+
+def _sort_time(text: Any) -> float:
     when = parse_time(text)
-    if when is None:
-        return "never"
-    seconds = ((now or datetime.now(timezone.utc)) - when).total_seconds()
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} h ago"
-    return f"{int(seconds // 86400)} d ago"
+    return when.timestamp() if when is not None else 0.0
 
 
-def _submitter(row: Row) -> str:
-    meta = row.get("metadata") or {}
-    return str(meta.get("user.name") or meta.get("user") or meta.get("project") or "")
+def job_columns(pace: Callable[[Row], Any] | None = None, tag_name: TagName | None = None) -> list[Column]:
+    """`pace(row)`: the job's `app.ui.job_pace.Pace` or None; `tag_name`: a tag id's current name."""
+    def tag(r: Row) -> str:
+        tag_id = str(r.get("worker_tag") or "")
+        return (tag_name(str(r.get(MANAGER, "")), tag_id) if tag_name else "") or tag_id if tag_id else ""
+
+    def eta(r: Row) -> tuple[str, str]:
+        return eta_words(r, pace(r) if pace is not None else None)
+
+    return [
+        Column("Status", lambda r: str(r.get("status", ""))),
+        Column("Progress", percent, sort=fraction, progress=fraction),
+        Column("Name", lambda r: str(r.get("name", "")), tooltip=lambda r: str(r.get("id", ""))),
+        Column("ID", short_id, tooltip=lambda r: str(r.get("id", ""))),
+        Column("Frames", frames_text, sort=lambda r: frames(r)[0], align_right=True,
+               tooltip=lambda r: "{} of {} {} done".format(*frames(r))),
+        Column("Elapsed", elapsed_text, sort=lambda r: elapsed(r) or 0.0, align_right=True),
+        Column("ETA", lambda r: eta(r)[0], tooltip=lambda r: eta(r)[1],
+               sort=lambda r: _eta_sort(r, pace)),
+        Column("Submitter", submitter),
+        Column("Type", lambda r: str(r.get("type", ""))),
+        Column("Prio", lambda r: str(r.get("priority", "")), sort=lambda r: int(r.get("priority") or 0),
+               align_right=True),
+        Column("Tag", tag),
+        _time_column("Created", "created"),
+        _time_column("Updated", "updated"),
+        Column("Activity", _activity, tooltip=_activity),
+    ]
 
 
-def _tag_name(row: Row) -> str:
-    return str(row.get("_tag_name") or row.get("worker_tag") or "")
+def _eta_sort(row: Row, pace: Callable[[Row], Any] | None) -> float:
+    finished = row.get("status") in ("completed", "canceled", "failed")
+    found = pace(row) if pace is not None and not finished else None
+    if found is None:
+        return float("inf")
+    return max(0, int(row.get("steps_total") or 0) - int(row.get("steps_completed") or 0)) / found.per_s
 
 
-def _worker_task(row: Row) -> str:
-    task = row.get("task") or {}
-    if not task.get("name"):
-        return ""
-    total = task.get("steps_total") or 0
-    return f"{task['name']} ({fraction(task) * 100:.0f}%)" if total else str(task["name"])
+TASK_COLUMNS = [
+    Column("#", lambda r: str(r.get("index_in_job", "")), sort=lambda r: int(r.get("index_in_job") or 0),
+           align_right=True),
+    Column("Status", lambda r: str(r.get("status", ""))),
+    Column("Name", lambda r: str(r.get("name", ""))),
+    Column("Progress", percent, sort=fraction, progress=fraction),
+    Column("Worker", lambda r: str((r.get("worker") or {}).get("name", ""))),
+    Column("Activity", _activity, tooltip=_activity),
+    _time_column("Updated", "updated"),
+]
 
 
-def _tags(row: Row) -> str:
-    return ", ".join(t.get("name", "") for t in row.get("tags") or [])
+def current_task(row: Row) -> dict[str, Any] | None:
+    """The task a worker runs now: its `task` while that task is active (an idle worker has none;
+    the Manager's `task` is its current or last one)."""
+    task = row.get("task") or None
+    return task if task and task.get("status") == "active" else None
+
+
+def last_seen(row: Row) -> str:
+    if row.get("status") in CONNECTED:
+        return "connected"
+    return ago(row.get("last_seen"))
+
+
+def worker_columns(job_name: JobName | None = None, tag_name: TagName | None = None) -> list[Column]:
+    def task_text(r: Row) -> str:
+        task = current_task(r)
+        if task is None:
+            return ""
+        job = job_name(str(r.get(MANAGER, "")), str(task.get("job_id", ""))) if job_name else ""
+        pct = f" · {fraction(task) * 100:.0f}%" if task.get("steps_total") else ""
+        return f"{job} › {task.get('name', '')}{pct}" if job else f"{task.get('name', '')}{pct}"
+
+    def tags(r: Row) -> str:
+        label = str(r.get(MANAGER, ""))
+        return ", ".join((tag_name(label, str(t.get("id", ""))) if tag_name else "") or str(t.get("name", ""))
+                         for t in r.get("tags") or [])
+
+    def status(r: Row) -> str:
+        change = r.get("status_change") or {}
+        wanted = f" → {change['status']}{' after its task' if change.get('is_lazy') else ''}" if change.get(
+            "status") else ""
+        return str(r.get("status", "")) + wanted
+
+    return [
+        Column("Name", lambda r: str(r.get("name", ""))),
+        Column("Status", status),
+        Column("Task", task_text),
+        Column("Platform", lambda r: str(r.get("platform", ""))),
+        Column("Version", lambda r: str(r.get("version", ""))),
+        Column("Tags", tags),
+        Column("Last seen", last_seen, sort=lambda r: _sort_time(r.get("last_seen")),
+               tooltip=lambda r: local_time(r.get("last_seen")) or "never"),
+        Column("Sleep schedule", _schedule),
+    ]
 
 
 def _schedule(row: Row) -> str:
@@ -87,52 +185,26 @@ def _schedule(row: Row) -> str:
 
 MANAGER_COLUMN = Column("Manager", lambda r: str(r.get(MANAGER, "")))
 
-JOB_COLUMNS = [
-    Column("Status", lambda r: str(r.get("status", ""))),
-    Column("Progress", percent, sort=fraction, progress=fraction),
-    Column("Name", lambda r: str(r.get("name", "")), tooltip=lambda r: str(r.get("id", ""))),
-    Column("Type", lambda r: str(r.get("type", ""))),
-    Column("Priority", lambda r: str(r.get("priority", "")), sort=lambda r: int(r.get("priority") or 0),
-           align_right=True),
-    Column("Submitter", _submitter),
-    Column("Tag", _tag_name),
-    Column("Created", lambda r: local_time(r.get("created")), sort=lambda r: str(r.get("created", ""))),
-    Column("Updated", lambda r: local_time(r.get("updated")), sort=lambda r: str(r.get("updated", ""))),
-]
 
-TASK_COLUMNS = [
-    Column("#", lambda r: str(r.get("index_in_job", "")), sort=lambda r: int(r.get("index_in_job") or 0),
-           align_right=True),
-    Column("Status", lambda r: str(r.get("status", ""))),
-    Column("Name", lambda r: str(r.get("name", ""))),
-    Column("Progress", percent, sort=fraction, progress=fraction),
-    Column("Worker", lambda r: str((r.get("worker") or {}).get("name", ""))),
-    Column("Activity", lambda r: str(r.get("activity", "")), tooltip=lambda r: str(r.get("activity", ""))),
-    Column("Updated", lambda r: local_time(r.get("updated")), sort=lambda r: str(r.get("updated", ""))),
-]
-
-WORKER_COLUMNS = [
-    Column("Name", lambda r: str(r.get("name", ""))),
-    Column("Status", lambda r: str(r.get("status", ""))
-           + (f" → {r['status_change']['status']}" if r.get("status_change") else "")),
-    Column("Task", _worker_task),
-    Column("Platform", lambda r: str(r.get("platform", ""))),
-    Column("Version", lambda r: str(r.get("version", ""))),
-    Column("Tags", _tags),
-    Column("Last seen", lambda r: ago(r.get("last_seen")), sort=lambda r: str(r.get("last_seen", ""))),
-    Column("Sleep schedule", _schedule),
-]
-
-
-def jobs_model(parent=None) -> KeyedTableModel:
+def jobs_model(parent=None, pace: Callable[[Row], Any] | None = None,
+               tag_name: TagName | None = None) -> KeyedTableModel:
     """Column 0 is the Manager; the view hides it while only one Manager is watched."""
-    return KeyedTableModel([MANAGER_COLUMN, *JOB_COLUMNS], row_key, parent)
+    return KeyedTableModel([MANAGER_COLUMN, *job_columns(pace, tag_name)], row_key, parent)
 
 
 def tasks_model(parent=None) -> KeyedTableModel:
     return KeyedTableModel(TASK_COLUMNS, lambda r: str(r["id"]), parent)
 
 
-def workers_model(parent=None) -> KeyedTableModel:
+def workers_model(parent=None, job_name: JobName | None = None,
+                  tag_name: TagName | None = None) -> KeyedTableModel:
     """Column 0 is the Manager; the view hides it while only one Manager is watched."""
-    return KeyedTableModel([MANAGER_COLUMN, *WORKER_COLUMNS], row_key, parent)
+    return KeyedTableModel([MANAGER_COLUMN, *worker_columns(job_name, tag_name)], row_key, parent)
+
+
+def column_of(model: KeyedTableModel, title: str) -> int:
+    """The index of the column titled `title` (views and tests address columns by title)."""
+    for n, col in enumerate(model.columns):
+        if col.title == title:
+            return n
+    raise KeyError(title)

@@ -1,4 +1,11 @@
-"""The job detail pane: last rendered frame, settings, tasks, failures by cause, a live log tail."""
+"""The job detail pane: last rendered frame, the job's facts, tasks, failures by cause, a live log tail.
+
+The facts are what a lead plans with: frames done of all, elapsed, an ETA with its range (from
+`Dashboard.pace`), the submitter, the job's activity, and where its output goes, spelled for this
+computer, with Open and Copy path. Everything shown follows the job's row in the dashboard's
+model and the task events; the pane fetches the job and its tasks when it is shown, when the
+Manager says many of its tasks changed at once, and after a reconnection.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,8 @@ import logging
 from collections import Counter
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -30,8 +37,9 @@ from app.ui.aio import spawn
 from app.ui.connection import ManagerConnection
 from app.ui.dashboard import Dashboard
 from app.ui.errors import show_error
-from app.ui.models.columns import tasks_model
+from app.ui.models.columns import row_key, short_id, short_time, tasks_model
 from app.ui.models.filter_proxy import RowFilterProxy
+from app.ui.models.formats import elapsed_text, eta_words, frames, parse_time, submitter
 from app.ui.models.keyed_table import ROW_ROLE
 from app.ui.widgets.progress_delegate import ProgressDelegate
 
@@ -61,6 +69,19 @@ class JobDetail(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.summary.setObjectName("jobFacts")
+        self.output = QLabel()
+        self.output.setObjectName("outputFolder")
+        self.output.setWordWrap(True)
+        self.output.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.output_folder = ""  # spelled for this computer; "" while unknown or when the job names none
+        self.open_output = QPushButton("Open")
+        self.open_output.setToolTip("Open the job's output folder in the file manager")
+        self.open_output.clicked.connect(self._open_output)
+        self.copy_output = QPushButton("Copy path")
+        self.copy_output.setToolTip("Copy the output folder's path, as this computer reaches it")
+        self.copy_output.clicked.connect(self._copy_output)
+        self._show_output("")
 
         self.tasks = tasks_model(self)
         self.task_proxy = RowFilterProxy(("name", "status", "activity"), self)
@@ -89,9 +110,16 @@ class JobDetail(QWidget):
         self.failures.setObjectName("failures")
         self.settings = QPlainTextEdit(readOnly=True)
 
+        output_row = QHBoxLayout()
+        output_row.addWidget(self.output, 1)
+        output_row.addWidget(self.open_output)
+        output_row.addWidget(self.copy_output)
+        facts = QVBoxLayout()
+        facts.addWidget(self.summary, 1)
+        facts.addLayout(output_row)
         top = QHBoxLayout()
         top.addWidget(self.image, 2)
-        top.addWidget(self.summary, 3)
+        top.addLayout(facts, 3)
         log_pane = QWidget()
         log_layout = QVBoxLayout(log_pane)
         log_layout.setContentsMargins(0, 0, 0, 0)
@@ -116,6 +144,11 @@ class JobDetail(QWidget):
         dashboard.task_log_appended.connect(self._log_appended)
         dashboard.last_rendered_changed.connect(self._last_rendered_changed)
         dashboard.jobs.dataChanged.connect(self._job_row_changed)
+        dashboard.job_tasks_stale.connect(self._tasks_stale)
+        dashboard.resynced.connect(self._resynced)
+        self._ticker = QTimer(self, interval=1000)  # elapsed and ETA move on with the clock
+        self._ticker.timeout.connect(lambda: self._show_summary() if self.job and self.isVisible() else None)
+        self._ticker.start()
 
     def _make_blocklist(self) -> QWidget:
         from PySide6.QtGui import QStandardItem, QStandardItemModel
@@ -178,6 +211,7 @@ class JobDetail(QWidget):
         self.log.clear()
         self.image.setPixmap(QPixmap())
         self.image.setText("no frame rendered yet")
+        self._show_output("")
         if not row:
             self.conn = None
             self.title.setText("Select a job to see its tasks and last rendered frame.")
@@ -185,9 +219,13 @@ class JobDetail(QWidget):
             return
         self.conn = self.dashboard.connection_for(row)
         self._show_summary()
+        self._refetch()
+
+    def _refetch(self) -> None:
         if self._load is not None:
             self._load.cancel()
-        self._load = spawn(self._fetch(self.conn, row["id"]))
+        if self.conn is not None and self.job.get("id"):
+            self._load = spawn(self._fetch(self.conn, self.job["id"]))
 
     async def _fetch(self, conn: ManagerConnection, job_id: str) -> None:
         try:
@@ -200,29 +238,94 @@ class JobDetail(QWidget):
             return
         if job_id != self.job.get("id"):
             return
-        self.job.update(job)
-        self.tasks.reset(tasks)
+        if not _older(job.get("updated"), self.job.get("updated")):
+            self.job.update(job)
+        self.tasks.reset(self._newest(tasks))
+        self.dashboard.tasks_loaded(conn.label, job_id, tasks)
+        self._show_summary()
+        await self._load_output(conn, job_id)
         await self._explain_waiting(conn, tasks)
         self._show_summary()
         await self._load_blocklist(conn, job_id)
         self._show_failures()
         await self._fetch_image(conn, job_id)
 
+    def _newest(self, fetched: list[dict]) -> list[dict]:
+        """The fetched tasks, except where an event that arrived meanwhile told of a newer state."""
+        out = []
+        for task in fetched:
+            shown = self.tasks.row(str(task.get("id")))
+            newer = shown is not None and _older(task.get("updated"), shown.get("updated"))
+            out.append(shown if newer else task)
+        return out
+
+    def _tasks_stale(self, label: str, job_id: str) -> None:
+        if self.conn is not None and label == self.conn.label and job_id == self.job.get("id"):
+            self._refetch()
+
+    def _resynced(self, label: str) -> None:
+        if self.conn is not None and label == self.conn.label and self.job.get("id"):
+            row = self.dashboard.jobs.row(f"{label}/{self.job['id']}")
+            if row is not None:
+                self.job.update(row)
+            self._refetch()
+
     def _show_summary(self) -> None:
         job = self.job
-        self.title.setText(f"<b>{_escape(job.get('name', ''))}</b> — {job.get('type', '')}, "
-                           f"{job.get('status', '')}")
+        if not job:
+            return
+        self.title.setText(f"<b>{_escape(job.get('name', ''))}</b> <small>({short_id(job)})</small> — "
+                           f"{_escape(str(job.get('type', '')))}, {_escape(str(job.get('status', '')))}")
+        done, total, unit = frames(job)
+        pace = self.dashboard.pace.pace(row_key(job), job) if job.get("_manager") else None
+        eta, why = eta_words(job, pace)
         lines = [
-            f"Status: {job.get('status', '')}  ({job.get('steps_completed', 0)}/{job.get('steps_total', 0)} steps)",
-            f"Priority: {job.get('priority', '')}",
+            f"Status: {job.get('status', '')}",
+            f"Progress: {done} / {total} {unit}",
+            f"Elapsed: {elapsed_text(job) or '—'}    ETA: {eta}" + (f"  ({why})" if eta == "—" and why else ""),
+            f"Submitted by {submitter(job) or 'unknown'}, {short_time(job.get('created')) or '—'}"
+            f"    Priority: {job.get('priority', '')}",
             f"Activity: {job.get('activity', '') or '—'}",
         ]
-        why = job.get("_why_waiting", "")
-        if why:
-            lines.append(f"Why waiting: {why}")
+        why_waiting = job.get("_why_waiting", "")
+        if why_waiting:
+            lines.append(f"Why waiting: {why_waiting}")
         self.summary.setText("\n".join(lines))
-        self.settings.setPlainText(json.dumps({"settings": job.get("settings", {}),
-                                               "metadata": job.get("metadata", {})}, indent=2))
+        self.summary.setToolTip(why if eta != "—" else "")
+        shown = json.dumps({"settings": job.get("settings", {}), "metadata": job.get("metadata", {})}, indent=2)
+        if shown != self.settings.toPlainText():  # unchanged most seconds: keep where the reader is
+            self.settings.setPlainText(shown)
+
+    # --- the output folder --------------------------------------------------------------------------
+    async def _load_output(self, conn: ManagerConnection, job_id: str) -> None:
+        from app.ui.job_output import local_output_folder
+
+        try:
+            variables = await self.dashboard.variables_here(self.job)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the folder then shows as the Manager spells it
+            _log.info("no variables for this computer from %s: %s", conn.url, exc)
+            variables = {}
+        if job_id == self.job.get("id"):
+            self._show_output(local_output_folder(self.job.get("settings"), variables))
+
+    def _show_output(self, folder: str) -> None:
+        self.output_folder = folder
+        self.output.setText(f"Output: {folder}" if folder else "Output: — (this job names no output folder)")
+        self.open_output.setEnabled(bool(folder))
+        self.copy_output.setEnabled(bool(folder))
+
+    @asyncSlot()
+    async def _open_output(self) -> None:
+        from app.ui.output_folder import open_output_folder
+
+        if self.job:
+            await open_output_folder(self, self.dashboard, self.job)
+
+    def _copy_output(self) -> None:
+        if self.output_folder:
+            QGuiApplication.clipboard().setText(self.output_folder)
 
     async def _explain_waiting(self, conn: ManagerConnection, tasks: list[dict]) -> None:
         """Fill in `_why_waiting` from the workers' details (tags, task types) and the blocklist."""
@@ -271,9 +374,10 @@ class JobDetail(QWidget):
     def _tasks_changed(self, label: str, rows: list[dict]) -> None:
         if not self.job or label != self.job.get("_manager"):
             return
-        mine = [r for r in rows if r.get("job_id") == self.job.get("id")]
+        mine = [r for r in rows if r.get("job_id") == self.job.get("id")
+                and not _older(r.get("updated"), (self.tasks.row(str(r.get("id"))) or {}).get("updated"))]
         if mine:
-            self.tasks.upsert_many(mine)
+            self.tasks.upsert_many([_task_of_event(r) for r in mine])
             self._show_failures()
 
     def _job_row_changed(self, top, bottom, _roles=()) -> None:
@@ -284,8 +388,6 @@ class JobDetail(QWidget):
             if row and row.get("id") == self.job.get("id") and row.get("_manager") == self.job.get("_manager"):
                 self.job.update(row)
                 self._show_summary()
-                if row.get("refresh_tasks") and self.conn is not None:
-                    self._load = spawn(self._fetch(self.conn, row["id"]))
 
     def _last_rendered_changed(self, label: str, job_id: str) -> None:
         if self.conn is not None and label == self.conn.label and job_id == self.job.get("id"):
@@ -341,6 +443,21 @@ def failure_causes(tasks) -> list[tuple[str, int]]:
             lines = [ln for ln in str(row.get("activity") or "unknown error").splitlines() if ln.strip()]
             counts[lines[-1] if lines else "unknown error"] += 1
     return counts.most_common()
+
+
+def _task_of_event(row: dict) -> dict:
+    """A task event as a task row: the worker as the task list has it ({id, name})."""
+    worker = row.get("worker")
+    if not worker:
+        return {k: v for k, v in row.items() if k not in ("worker", "previous_status")}
+    out = {k: v for k, v in row.items() if k != "previous_status"}
+    out["worker"] = {"id": worker.get("id") or worker.get("uuid"), "name": worker.get("name", "")}
+    return out
+
+
+def _older(incoming, known) -> bool:
+    a, b = parse_time(incoming), parse_time(known)
+    return a is not None and b is not None and a < b
 
 
 def _escape(text: str) -> str:

@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
         self.jobs_view = JobsView(dashboard)
         self.detail = JobDetail(dashboard)
         self.jobs_view.job_selected.connect(self.detail.show_job)
+        self.jobs_view.duplicate_requested.connect(self.duplicate_job)
         self.workers_view = WorkersView(dashboard)
 
         self.banner = QLabel()
@@ -225,6 +226,20 @@ class MainWindow(QMainWindow):
         dialog.show()
         return dialog
 
+    def duplicate_job(self, row: dict) -> None:
+        """Duplicate and edit: the submit dialog, filled in with the job's settings, for its Manager."""
+        from app.ui.dialogs.submit_job import SubmitJobDialog
+
+        if self.submit_dialog is not None and self.submit_dialog.isVisible():
+            self.submit_dialog.close()
+        conn = self.dashboard.connection_for(row)
+        dialog = SubmitJobDialog(self.dashboard, manager_url=conn.url, parent=self, prefill=row)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.submitted.connect(lambda _url, job_id: self.show_job(job_id))
+        dialog.destroyed.connect(lambda *_: setattr(self, "submit_dialog", None))
+        self.submit_dialog = dialog
+        dialog.show()
+
     def show_job(self, job_id: str) -> bool:
         """Select the job in the jobs view and show its detail; a job not yet in the table (its event
         is on the way) is selected when it arrives. True when it was selected now."""
@@ -298,10 +313,15 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
-        for name, view in (("jobs", self.jobs_view.table), ("workers", self.workers_view.table)):
-            state = settings.value(f"dashboard/{name}_header")
+        for name, view, model in (("jobs", self.jobs_view.table, self.dashboard.jobs),
+                                  ("workers", self.workers_view.table, self.dashboard.workers)):
+            # Kept per set of columns: widths saved for another set (an older version, or a newer
+            # one run from the same account) would land on the wrong columns.
+            state = settings.value(_header_key(name, model))
             if state is not None:
                 view.horizontalHeader().restoreState(state)
+            view.setColumnHidden(0, not self.dashboard.multi)
+        self.jobs_view.apply_saved_sort()  # the arrow and the order agree, whatever the header said
         split = settings.value("dashboard/job_split")
         if split is not None:
             self.job_split.restoreState(split)
@@ -320,9 +340,19 @@ class MainWindow(QMainWindow):
     def _save_state(self) -> None:
         settings = QSettings()
         settings.setValue("dashboard/geometry", self.saveGeometry())
-        settings.setValue("dashboard/jobs_header", self.jobs_view.table.horizontalHeader().saveState())
-        settings.setValue("dashboard/workers_header", self.workers_view.table.horizontalHeader().saveState())
+        settings.setValue(_header_key("jobs", self.dashboard.jobs),
+                          self.jobs_view.table.horizontalHeader().saveState())
+        settings.setValue(_header_key("workers", self.dashboard.workers),
+                          self.workers_view.table.horizontalHeader().saveState())
         settings.setValue("dashboard/job_split", self.job_split.saveState())
+
+
+def _header_key(name: str, model) -> str:
+    """The QSettings key of a table's header state, for exactly this set of columns."""
+    import zlib
+
+    titles = "|".join(c.title for c in model.columns)
+    return f"dashboard/{name}_header_{zlib.crc32(titles.encode()):08x}"
 
 
 def remembered_managers() -> list[str]:

@@ -1,4 +1,8 @@
-"""The worker list: status, current task, platform, tags, last seen; sleep/wake/shutdown/delete."""
+"""The worker list: status, current task, platform, tags, last seen; sleep/wake/shutdown/delete.
+
+An action is enabled only while it applies to a selected worker (`app.ui.applies`), and acts only
+on the selected workers it applies to.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
+from app.ui.applies import worker_action_applies
 from app.ui.dashboard import Dashboard
 from app.ui.dialogs.sleep_schedule import SleepScheduleDialog
 from app.ui.dialogs.worker_tags import WorkerTagsDialog
@@ -44,8 +49,11 @@ class WorkersView(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, width in ((0, 120), (1, 160), (2, 110), (3, 200), (4, 80), (5, 80), (6, 140), (7, 100)):
-            self.table.setColumnWidth(col, width)
+        from app.ui.models.columns import column_of
+
+        for title, width in (("Manager", 120), ("Name", 160), ("Status", 150), ("Task", 300),
+                             ("Platform", 80), ("Version", 110), ("Tags", 140), ("Last seen", 100)):
+            self.table.setColumnWidth(column_of(dashboard.workers, title), width)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         dashboard.managers_changed.connect(lambda: self.table.setColumnHidden(0, not dashboard.multi))
@@ -57,19 +65,39 @@ class WorkersView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.table)
         self.actions = self._make_actions()
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self.update_actions())
+        dashboard.workers.dataChanged.connect(lambda *_: self.update_actions()
+                                              if self.table.selectionModel().hasSelection() else None)
+        dashboard.workers.rowsRemoved.connect(lambda *_: self.update_actions())
+        dashboard.workers.modelReset.connect(self.update_actions)
+        self.update_actions()
 
     def selected_rows(self) -> list[dict]:
         return [r.data(ROW_ROLE) for r in self.table.selectionModel().selectedRows() if r.data(ROW_ROLE)]
 
+    def update_actions(self) -> None:
+        """Enable each action only where it applies to a selected worker."""
+        rows = self.selected_rows()
+        for key, action in self.actions.items():
+            wanted = any(worker_action_applies(key, r) for r in rows)
+            if action.isEnabled() != wanted:
+                action.setEnabled(wanted)
+
+    def _applicable(self, key: str) -> list[dict]:
+        return [r for r in self.selected_rows() if worker_action_applies(key, r)]
+
     def _make_actions(self) -> dict[str, QAction]:
         spec = {
-            "wake": ("Wake up", lambda: self._request("awake", False)),
-            "sleep_lazy": ("Sleep after the current task", lambda: self._request("asleep", True)),
-            "sleep_now": ("Sleep now", lambda: self._request("asleep", False)),
-            "restart_lazy": ("Restart after the current task", lambda: self._request("restart", True)),
-            "restart_now": ("Restart now", lambda: self._request("restart", False)),
-            "shutdown_lazy": ("Shut down after the current task", lambda: self._request("offline", True)),
-            "shutdown_now": ("Shut down now", lambda: self._request("offline", False)),
+            "wake": ("Wake up", lambda: self._request("wake", "awake", False)),
+            "sleep_lazy": ("Sleep after the current task",
+                           lambda: self._request("sleep_lazy", "asleep", True)),
+            "sleep_now": ("Sleep now", lambda: self._request("sleep_now", "asleep", False)),
+            "restart_lazy": ("Restart after the current task",
+                             lambda: self._request("restart_lazy", "restart", True)),
+            "restart_now": ("Restart now", lambda: self._request("restart_now", "restart", False)),
+            "shutdown_lazy": ("Shut down after the current task",
+                              lambda: self._request("shutdown_lazy", "offline", True)),
+            "shutdown_now": ("Shut down now", lambda: self._request("shutdown_now", "offline", False)),
             "schedule": ("Sleep schedule…", self._edit_schedule),
             "tags": ("Tags…", self._edit_tags),
             "delete": ("Delete…", self._delete),
@@ -84,6 +112,7 @@ class WorkersView(QWidget):
     def _context_menu(self, pos) -> None:
         if not self.selected_rows():
             return
+        self.update_actions()
         menu = QMenu(self)
         for key, action in self.actions.items():
             if key in ("restart_lazy", "shutdown_lazy", "schedule"):
@@ -92,8 +121,11 @@ class WorkersView(QWidget):
         menu.exec(self.table.viewport().mapToGlobal(pos))
 
     @asyncSlot()
-    async def _request(self, status: str, lazy: bool) -> None:
-        errors = await self.dashboard.request_worker_status(self.selected_rows(), status, lazy)
+    async def _request(self, key: str, status: str, lazy: bool) -> None:
+        rows = self._applicable(key)
+        if not rows:
+            return
+        errors = await self.dashboard.request_worker_status(rows, status, lazy)
         show_messages(self, "Could not change every worker", errors)
 
     @asyncSlot()
