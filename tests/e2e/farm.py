@@ -24,6 +24,7 @@ scene.render.engine = 'CYCLES'
 scene.cycles.device = 'CPU'
 scene.cycles.samples = {samples}
 scene.cycles.use_denoising = False
+scene.cycles.use_adaptive_sampling = {adaptive}
 scene.render.resolution_x = {width}
 scene.render.resolution_y = {height}
 scene.render.resolution_percentage = 100
@@ -40,10 +41,12 @@ bpy.ops.wm.save_as_mainfile(filepath=r'{path}')
 """
 
 
-def make_blend(path: Path, frames: int = 10, samples: int = 2, width: int = 64, height: int = 48) -> Path:
-    """Create a small Cycles scene with Debian's Blender (no denoiser in that build)."""
+def make_blend(path: Path, frames: int = 10, samples: int = 2, width: int = 64, height: int = 48,
+               adaptive: bool = True) -> Path:
+    """Create a small Cycles scene with Debian's Blender (no denoiser in that build). Without adaptive
+    sampling every sample is rendered, so a frame takes as long as its sample count says."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    script = MAKE_BLEND.format(samples=samples, width=width, height=height, frames=frames, path=path)
+    script = MAKE_BLEND.format(adaptive=adaptive, samples=samples, width=width, height=height, frames=frames, path=path)
     result = subprocess.run(["blender", "-b", "--factory-startup", "--python-expr", script],
                             capture_output=True, text=True, timeout=120)
     assert path.exists(), result.stdout[-2000:] + result.stderr[-2000:]

@@ -30,7 +30,8 @@ SAMPLES = 1500
 async def test_a_real_worker_reports_its_vitals_and_render_progress(farm, tmp_path):
     start_manager, _, state = farm
     manager = await start_manager()
-    blend = make_blend(tmp_path / "shared" / "vitals.blend", frames=2, samples=SAMPLES, width=160, height=120)
+    blend = make_blend(tmp_path / "shared" / "vitals.blend", frames=2, samples=SAMPLES, width=160, height=120,
+                       adaptive=False)  # about 4 s a frame: several vitals reports fall inside it
     worker = WorkerProcess(manager.url, tmp_path, "vitals-w", vitals_every_s=1).start()
     state["workers"].append(worker)
     await wait_awake(manager, 1)
