@@ -46,7 +46,8 @@ def make_blend(path: Path, frames: int = 10, samples: int = 2, width: int = 64, 
     """Create a small Cycles scene with Debian's Blender (no denoiser in that build). Without adaptive
     sampling every sample is rendered, so a frame takes as long as its sample count says."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    script = MAKE_BLEND.format(adaptive=adaptive, samples=samples, width=width, height=height, frames=frames, path=path)
+    script = MAKE_BLEND.format(adaptive=adaptive, samples=samples, width=width, height=height, frames=frames,
+                               path=path)
     result = subprocess.run(["blender", "-b", "--factory-startup", "--python-expr", script],
                             capture_output=True, text=True, timeout=120)
     assert path.exists(), result.stdout[-2000:] + result.stderr[-2000:]

@@ -65,7 +65,7 @@ scene.cycles.keyframe_insert('samples', frame=2)
 
 def _make_slow_first_frame_blend(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    script = MAKE_BLEND.format(samples=1, width=64, height=36, frames=4, path=path)
+    script = MAKE_BLEND.format(adaptive=True, samples=1, width=64, height=36, frames=4, path=path)
     script = script.replace("bpy.ops.wm.save_as_mainfile", _SLOW_FIRST_FRAME + "bpy.ops.wm.save_as_mainfile")
     result = subprocess.run(["blender", "-b", "--factory-startup", "--python-expr", script],
                             capture_output=True, text=True, timeout=120)
