@@ -91,7 +91,7 @@ class ChildSampler:
             self.peak = max(self.peak, total / MIB)
             time.sleep(0.01)
 
-    def __enter__(self) -> "ChildSampler":
+    def __enter__(self) -> ChildSampler:
         self._thread.start()
         return self
 

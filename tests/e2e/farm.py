@@ -78,7 +78,7 @@ class WorkerProcess:
         self.log_path = self.dir / "worker.log"
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "WorkerProcess":
+    def start(self) -> WorkerProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(

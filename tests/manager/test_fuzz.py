@@ -53,7 +53,7 @@ class ManagerInThread:
         self.thread = threading.Thread(target=self.loop.run_forever, name="fuzzed-manager", daemon=True)
         self.running: RunningManager | None = None
 
-    def start(self) -> "ManagerInThread":
+    def start(self) -> ManagerInThread:
         self.thread.start()
         self.running = asyncio.run_coroutine_threadsafe(RunningManager(self.cfg).start(), self.loop).result(60)
         return self

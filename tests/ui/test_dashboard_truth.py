@@ -24,7 +24,7 @@ import random
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -274,7 +274,7 @@ def compare_table(view_proxy, model, expected: dict[str, dict[str, Any]], what: 
 
 
 def compare_all(window, dashboard, truth: Truth) -> tuple[list[str], int]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with held_clock(now):
         jobs = {i: job_cells(j, truth, now) for i, j in truth.jobs.items()}
         diffs, count = compare_table(window.jobs_view.proxy, dashboard.jobs, jobs, "job", {"Manager"})

@@ -53,7 +53,7 @@ _EXPLORER_CSP = (
 _NO_CACHE = {"Cache-Control": "no-cache"}
 INITIALIZER = "swagger-initializer.js"
 # Replaces the package's initializer, which points at the public petstore example.
-_INITIALIZER_JS = """\
+_INITIALIZER_JS = b"""\
 // Written by Tablao: start Swagger UI on this Manager's own OpenAPI document, offline.
 window.onload = function () {
   window.ui = SwaggerUIBundle({
@@ -66,7 +66,7 @@ window.onload = function () {
     layout: "StandaloneLayout",
   });
 };
-""".encode("utf-8")
+"""
 
 def _package_files() -> Traversable:
     return importlib.resources.files(__package__ or "app.manager.web")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 FINISHED = frozenset({"completed", "canceled", "failed"})
@@ -19,7 +19,7 @@ _held: datetime | None = None
 
 def now() -> datetime:
     """The time the tables are drawn at (UTC)."""
-    return _held or datetime.now(timezone.utc)
+    return _held or datetime.now(UTC)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,8 @@ their own (elapsed, ETA) are redrawn every second; nothing is fetched for that.
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
@@ -172,8 +174,8 @@ class JobsView(QWidget):
         cutoff = self.proxy._finished_cutoff
         days = None
         if cutoff is not None:
-            from datetime import datetime, timezone
-            days = round((datetime.now(timezone.utc) - cutoff).total_seconds() / 86400, 3)
+            from datetime import datetime
+            days = round((datetime.now(UTC) - cutoff).total_seconds() / 86400, 3)
         return JobView(name, self.search.text(), sorted(self.proxy.statuses), days)
 
     def _save_view(self) -> None:
@@ -342,7 +344,7 @@ class JobsView(QWidget):
 
     @asyncSlot()
     async def _delete_old(self) -> None:
-        from datetime import datetime, timedelta, timezone
+        from datetime import datetime, timedelta
 
         from app.ui.models.columns import parse_time
 
@@ -350,7 +352,7 @@ class JobsView(QWidget):
                                        30, 0, 3650)
         if not ok:
             return
-        cutoff = datetime.now(timezone.utc) - timedelta(days=days)
+        cutoff = datetime.now(UTC) - timedelta(days=days)
         model = self.dashboard.jobs
         rows = [r for r in (model.row(k) for k in model.keys()) if r and r.get("status") in FINISHED
                 and (parse_time(r.get("updated")) or cutoff) < cutoff]

@@ -155,8 +155,7 @@ async def test_when_every_connection_is_busy_a_newcomer_gets_503(manager_factory
         async with asyncio.timeout(HANG_GUARD):
             while manager.service.server.guard.open_connections >= cap:
                 await asyncio.sleep(0.02)
-        async with aiohttp.ClientSession(manager.url) as fresh:
-            async with fresh.get("/api/v3/version") as resp:
-                assert resp.status == 200
+        async with aiohttp.ClientSession(manager.url) as fresh, fresh.get("/api/v3/version") as resp:
+            assert resp.status == 200
         for stream in streams:
             await stream.close()
