@@ -11,6 +11,7 @@ loop, calling `request_restart()` after its settings dialog and `request_stop()`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -200,10 +201,8 @@ def run_headless(main: Callable[[], Awaitable[int | None]], *, stop: Callable[[]
         if restart is not None and hasattr(signal, "SIGHUP"):
             handlers.append((signal.SIGHUP, on_hangup, ()))
         for sig, handler, args in handlers:
-            try:
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt still works
                 loop.add_signal_handler(sig, handler, *args)
-            except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt still works
-                pass
         try:
             result = await task
             return int(result or 0)

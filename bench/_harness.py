@@ -50,7 +50,7 @@ class ManagerProcess:
                 return self
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(self.proc.stderr.read().decode())
+                    raise RuntimeError(self.proc.stderr.read().decode()) from None
                 time.sleep(0.1)
         raise RuntimeError("manager did not start")
 

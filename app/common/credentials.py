@@ -11,6 +11,7 @@ No Qt here: the dashboard, `farm` and scripts share it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -125,10 +126,8 @@ class TokenStore:
     def forget(self, url: str) -> None:
         key = manager_key(url)
         if self._keyring is not None:
-            try:
+            with contextlib.suppress(Exception):  # nothing stored there is fine
                 self._keyring.delete_password(self.service, key)
-            except Exception:  # noqa: BLE001 - nothing stored there is fine
-                pass
         self._drop_from_file(key)
 
     # --- the file fallback -----------------------------------------------------------------------

@@ -15,6 +15,7 @@ No Qt here; the desktop app samples at a low rate off the UI thread.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -91,10 +92,8 @@ class LoadSampler:
         """CPU seconds per process of the worker's tree, and whether it has children."""
         out: dict[int, float] = {}
         children: list[psutil.Process] = []
-        try:
+        with contextlib.suppress(psutil.Error):
             children = self._root.children(recursive=True)
-        except psutil.Error:
-            pass
         for proc in [self._root, *children]:
             try:
                 t = proc.cpu_times()

@@ -147,7 +147,7 @@ class JobService:
             await self.machine.run(_set_tag_sync, job_uuid, ref)
         except NotFound as exc:
             if "tag" in exc.message:
-                raise Unprocessable(exc.message)
+                raise Unprocessable(exc.message) from exc
             raise
 
     async def blocklist(self, job_uuid: str) -> list[dict[str, Any]]:
@@ -174,7 +174,7 @@ class JobService:
         try:
             moment = parse_rfc3339(str(raw))
         except ValueError:
-            raise BadRequest("`last_updated_max` must be an RFC 3339 timestamp")
+            raise BadRequest("`last_updated_max` must be an RFC 3339 timestamp") from None
         # Round up to whole seconds: clients show seconds, and "up to 12:00:01" should include it.
         if moment.microsecond:
             moment = moment.replace(microsecond=0) + dt.timedelta(seconds=1)
@@ -241,7 +241,7 @@ def _status_body(body: Any, enum):
     try:
         status = enum(body.get("status"))
     except ValueError:
-        raise BadRequest(f"unknown status {describe(body.get('status'))}")
+        raise BadRequest(f"unknown status {describe(body.get('status'))}") from None
     return status, text_field(body, "reason", TEXT_MAX)
 
 
@@ -269,7 +269,7 @@ def _store_sync(fx: Effects, now: dt.datetime, new: NewJob):
     try:
         job = jobs.store_new_job(new)
     except NotFound as exc:
-        raise BadRequest(exc.message)
+        raise BadRequest(exc.message) from exc
     job = jobs.fetch_job(job.uuid)
     fx.job_changed(job, None, refresh_tasks=True, first=True)
     fx.work_available = True

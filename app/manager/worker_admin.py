@@ -66,7 +66,7 @@ class WorkerAdmin:
         try:
             status = W(body.get("status"))
         except ValueError:
-            raise BadRequest(f"unknown worker status {describe(body.get('status'))}")
+            raise BadRequest(f"unknown worker status {describe(body.get('status'))}") from None
         if status not in WORKER_REQUESTABLE:
             raise BadRequest(f"a worker can be asked to go {', '.join(WORKER_REQUESTABLE)}, "
                              f"not {status.value!r}")
@@ -117,7 +117,7 @@ class WorkerAdmin:
                 "start_time": _hhmm(body.get("start_time")), "end_time": _hhmm(body.get("end_time")),
             }
         except schedule.ScheduleError as exc:
-            raise BadRequest(str(exc))
+            raise BadRequest(str(exc)) from exc
         await self.machine.run(_set_sleep_schedule_sync, worker_uuid, window_fields)
         self.machine.waiters.schedules.fire()  # the sleep scheduler re-evaluates now
 

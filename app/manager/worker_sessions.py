@@ -280,14 +280,15 @@ def _parse_status(value: Any) -> W:
     try:
         return W(value)
     except ValueError:
-        raise BadRequest(f"unknown worker status {describe(value)}; use one of {', '.join(s.value for s in W)}")
+        raise BadRequest(
+            f"unknown worker status {describe(value)}; use one of {', '.join(s.value for s in W)}") from None
 
 
 def _parse_task_status(value: Any) -> T:
     try:
         status = T(value)
     except ValueError:
-        raise BadRequest(f"unknown task status {describe(value)}")
+        raise BadRequest(f"unknown task status {describe(value)}") from None
     if status not in WORKER_REPORTABLE:
         raise BadRequest(f"a worker may report only {', '.join(sorted(WORKER_REPORTABLE))}, "
                          f"not {status.value!r}; the Manager decides about soft failures")

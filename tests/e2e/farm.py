@@ -169,6 +169,6 @@ async def wait_job(manager, job_id: str, wanted: set[str], timeout: float, worke
         return s if s in wanted else None
     try:
         return await wait_for(check, timeout, what=f"job {job_id} to reach {wanted}")
-    except AssertionError:
+    except AssertionError as exc:
         logs = "\n".join(f"--- {w.name}\n{w.output()[-3000:]}" for w in workers)
-        raise AssertionError(f"job is {await job_status(manager, job_id)}; worker logs:\n{logs}")
+        raise AssertionError(f"job is {await job_status(manager, job_id)}; worker logs:\n{logs}") from exc

@@ -70,7 +70,7 @@ class ManagerProcess:
                 return self
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError((self.root / "manager.log").read_text()[-2000:])
+                    raise RuntimeError((self.root / "manager.log").read_text()[-2000:]) from None
                 time.sleep(0.1)
         raise RuntimeError("the Manager did not start within 30 s")
 
