@@ -87,7 +87,7 @@ async def _generate(url: str, first: int, count: int, ready, stop, out) -> None:
 
         async def sign_up(i: int) -> dict[str, str]:
             async with gate:
-                for attempt in range(5):  # a reused keep-alive connection may have been closed
+                for _attempt in range(5):  # a reused keep-alive connection may have been closed
                     try:
                         return await _sign_up(session, f"s{first + i}")
                     except (TimeoutError, aiohttp.ClientError):

@@ -178,7 +178,7 @@ def _external_files():
     raw = bpy.utils.blend_paths(absolute=False, packed=False, local=False)
     absolute = bpy.utils.blend_paths(absolute=True, packed=False, local=False)
     files, seen = [], set()
-    for original, path in zip(raw, absolute):
+    for original, path in zip(raw, absolute, strict=True):
         for one in _expand(path, images.get(path)):
             one = os.path.normpath(one)
             if one in seen:

@@ -316,9 +316,9 @@ class WorkerController(QObject):
             self._task_event(data)  # requeued to no worker: it is not ours any more
         elif topic == ev.TASK_LOG_DID_APPEND and self.task and data.get("task_id") == self.task.get("id"):
             self._append_log(str(data.get("log", "")))
-        elif topic == ev.LAST_RENDERED_DID_CHANGE:
-            if data.get("task_id") in self._my_tasks or data.get("job_id") in self._my_jobs:
-                self._want_day()  # perhaps this worker's frame: the Manager keeps each worker's newest
+        elif topic == ev.LAST_RENDERED_DID_CHANGE and (
+                data.get("task_id") in self._my_tasks or data.get("job_id") in self._my_jobs):
+            self._want_day()  # perhaps this worker's frame: the Manager keeps each worker's newest
 
     def _task_event(self, data: dict[str, Any]) -> None:
         task_id, status = str(data.get("id", "")), str(data.get("status", ""))

@@ -80,10 +80,10 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "worker", "--headless", "--worker-config", str(self.config)],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        with open(self.log_path, "ab") as log:  # the worker keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "app", "worker", "--headless", "--worker-config", str(self.config)],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
     @property
@@ -99,7 +99,6 @@ class WorkerProcess:
 
     def stop(self, timeout: float = 10) -> None:
         if self.proc is None or self.proc.poll() is not None:
-            self._close_log()
             return
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -107,12 +106,6 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(5)
-        self._close_log()
-
-    def _close_log(self) -> None:
-        if getattr(self, "_log", None):
-            self._log.close()
-            self._log = None
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -59,10 +59,11 @@ class ManagerProcess:
 
     def start(self) -> ManagerProcess:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "manager", "--headless", "--config", str(self.root / "flamenco-manager.yaml"),
-             "--listen", f"127.0.0.1:{self.port}"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(self.root / "manager.log", "ab"))
+        with open(self.root / "manager.log", "ab") as log:  # the Manager keeps its own descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "app", "manager", "--headless",
+                 "--config", str(self.root / "flamenco-manager.yaml"), "--listen", f"127.0.0.1:{self.port}"],
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

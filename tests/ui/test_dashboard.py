@@ -118,7 +118,7 @@ def test_two_managers_show_a_manager_column_and_route_actions_to_the_owner(qloop
                 assert one.get("/api/v3/jobs")["jobs"][0]["status"] == "queued"
                 one.stop()
                 await wait_for(lambda: not window.banner.isHidden(), message="one lost")
-                assert "127.0.0.1:%d" % one.port in window.banner.text()
+                assert f"127.0.0.1:{one.port}" in window.banner.text()
                 two.submit_echo("still-two")
                 await wait_for(lambda: "still-two" in _names(dashboard.jobs), message="two keeps working")
             finally:

@@ -105,12 +105,13 @@ class Hydrator:
         self.convert = [[f.python_value if _needs_conversion(f) else None for f in fs] for fs in self.fields]
 
     def columns(self, aliases: Sequence[str]) -> str:
-        return ", ".join(f'{alias}."{f.column_name}"' for alias, fs in zip(aliases, self.fields) for f in fs)
+        return ", ".join(f'{alias}."{f.column_name}"'
+                         for alias, fs in zip(aliases, self.fields, strict=True) for f in fs)
 
     def build(self, row: Sequence[Any]) -> pw.Model:
         objs: list[pw.Model | None] = []
         pos = 0
-        for model, fields, convert in zip(self.models, self.fields, self.convert):
+        for model, fields, convert in zip(self.models, self.fields, self.convert, strict=True):
             values = row[pos:pos + len(fields)]
             pos += len(fields)
             if values[0] is None:  # LEFT JOIN with no match
@@ -118,7 +119,7 @@ class Hydrator:
                 continue
             obj = model.__new__(model)
             obj.__data__ = {f.name: (c(v) if c is not None and v is not None else v)
-                            for f, c, v in zip(fields, convert, values)}
+                            for f, c, v in zip(fields, convert, values, strict=True)}
             obj._dirty = set()
             obj.__rel__ = {}
             objs.append(obj)
