@@ -20,12 +20,14 @@ import json
 import logging
 import random
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 
 from app.api.errors import ClientError, ContractError, HttpError
 from app.api.events import EventMessage, StreamGap, decode_event
-from app.api.transport import TABLAO_PREFIX, Transport, text_messages
+from app.api.headers import TABLAO_PREFIX
+from app.api.transport import Transport, text_messages
 
 _log = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ class EventStream:
         self._task_logs.discard(task_id)
         await self._send({"op": "unsubscribe", "task_log": task_id})
 
-    async def _send(self, command: dict) -> None:
+    async def _send(self, command: dict[str, Any]) -> None:
         ws = self._ws
         if ws is not None and not ws.closed:
             try:

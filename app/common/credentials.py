@@ -68,7 +68,7 @@ def default_keyring() -> KeyringBackend | None:
     except ImportError:
         return None
     try:
-        backend = keyring.get_keyring()
+        backend: KeyringBackend = keyring.get_keyring()
         if float(getattr(backend, "priority", 0)) <= 0:  # the `fail` and `null` backends
             return None
     except Exception as exc:  # noqa: BLE001 - a broken keyring setup means "no keyring"

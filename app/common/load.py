@@ -22,6 +22,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import psutil
 
@@ -73,7 +74,7 @@ def _run_nvidia_smi(args: list[str]) -> str:
     return subprocess.run(args, capture_output=True, text=True, timeout=5, check=True).stdout
 
 
-def _busy_and_total(t) -> tuple[float, float]:
+def _busy_and_total(t: Any) -> tuple[float, float]:  # psutil's cpu times; fields differ per OS
     total = sum(t) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)  # guest is inside user
     return total - t.idle - getattr(t, "iowait", 0.0), total
 
