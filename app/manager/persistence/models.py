@@ -82,12 +82,17 @@ class JSONField(pw.TextField):
 
 
 class BaseModel(pw.Model):
+    """Every table's model. Peewee adds an `id` primary key to a model that names none, and beside each
+    foreign key `x` the raw column `x_id`; the models declare those as bare annotations (no value, so
+    Peewee's own definitions stand) for the type checker."""
+
     class Meta:
         database = database_proxy
         legacy_table_names = False
 
 
 class WorkerTag(BaseModel):
+    id: pw.AutoField[int]
     uuid = pw.CharField(max_length=36, unique=True)
     name = pw.CharField(unique=True)
     description = pw.TextField(default="")
@@ -97,6 +102,7 @@ class WorkerTag(BaseModel):
 
 
 class Worker(BaseModel):
+    id: pw.AutoField[int]
     uuid = pw.CharField(max_length=36, unique=True)
     secret_hash = pw.CharField()
     name = pw.CharField(default="")
@@ -118,6 +124,8 @@ class Worker(BaseModel):
 
 
 class WorkerTagMembership(BaseModel):
+    worker_id: pw.Field[int]
+    tag_id: pw.Field[int]
     worker = pw.ForeignKeyField(Worker, on_delete="CASCADE")
     tag = pw.ForeignKeyField(WorkerTag, on_delete="CASCADE")
 
@@ -127,6 +135,8 @@ class WorkerTagMembership(BaseModel):
 
 
 class Job(BaseModel):
+    id: pw.AutoField[int]
+    worker_tag_id: pw.Field[int | None]
     uuid = pw.CharField(max_length=36, unique=True)
     name = pw.CharField()
     job_type = pw.CharField()
@@ -152,6 +162,9 @@ class Job(BaseModel):
 
 
 class Task(BaseModel):
+    id: pw.AutoField[int]
+    job_id: pw.Field[int]
+    worker_id: pw.Field[int | None]
     uuid = pw.CharField(max_length=36, unique=True)
     job = pw.ForeignKeyField(Job, on_delete="CASCADE")
     name = pw.CharField()
@@ -179,6 +192,8 @@ class Task(BaseModel):
 
 
 class TaskDependency(BaseModel):
+    task_id: pw.Field[int]
+    dependency_id: pw.Field[int]
     task = pw.ForeignKeyField(Task, on_delete="CASCADE")
     dependency = pw.ForeignKeyField(Task, on_delete="CASCADE")
 
@@ -188,6 +203,8 @@ class TaskDependency(BaseModel):
 
 
 class TaskFailure(BaseModel):
+    task_id: pw.Field[int]
+    worker_id: pw.Field[int]
     task = pw.ForeignKeyField(Task, on_delete="CASCADE")
     worker = pw.ForeignKeyField(Worker, on_delete="CASCADE")
     created_at = pw.DateTimeField()
@@ -198,6 +215,8 @@ class TaskFailure(BaseModel):
 
 
 class JobBlock(BaseModel):
+    job_id: pw.Field[int]
+    worker_id: pw.Field[int]
     job = pw.ForeignKeyField(Job, on_delete="CASCADE")
     worker = pw.ForeignKeyField(Worker, on_delete="CASCADE")
     task_type = pw.CharField()
@@ -209,6 +228,8 @@ class JobBlock(BaseModel):
 
 
 class SleepSchedule(BaseModel):
+    id: pw.AutoField[int]
+    worker_id: pw.Field[int]
     worker = pw.ForeignKeyField(Worker, unique=True, on_delete="CASCADE")
     is_active = pw.BooleanField(default=False)
     days_of_week = pw.CharField(default="")
@@ -223,6 +244,8 @@ class SleepSchedule(BaseModel):
 class TaskRun(BaseModel):
     """A task a worker reported completed or failed: one row per report, kept for a while."""
 
+    id: pw.AutoField[int]
+    worker_id: pw.Field[int]
     worker = pw.ForeignKeyField(Worker, on_delete="CASCADE", index=False)
     task_uuid = pw.CharField(max_length=36)
     job_uuid = pw.CharField(max_length=36)
