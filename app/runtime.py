@@ -14,8 +14,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Collection
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from app.manager.config import ManagerConfig
@@ -131,7 +131,7 @@ class Runner:
         local = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
         return f"http://{f'[{local}]' if ':' in local else local}:{self.manager.port}/"
 
-    def _outcome(self, done: set[asyncio.Future], roles: dict[str, asyncio.Task]) -> int:
+    def _outcome(self, done: Collection[asyncio.Future], roles: dict[str, asyncio.Task]) -> int:
         """The exit code once something in `done` ended the run; raises `_Restart` for a restart."""
         for name, task in list(roles.items()):
             if task in done:
@@ -179,7 +179,7 @@ def run_headless(main: Callable[[], Awaitable[int | None]], *, stop: Callable[[]
     async def runner() -> int:
         loop = asyncio.get_running_loop()
         task = asyncio.ensure_future(main())
-        stopping = {"signal": None}
+        stopping: dict[str, int | None] = {"signal": None}
 
         def on_signal(signum: int) -> None:
             if stopping["signal"] is None and stop is not None:
@@ -197,7 +197,8 @@ def run_headless(main: Callable[[], Awaitable[int | None]], *, stop: Callable[[]
             assert restart is not None
             restart()
 
-        handlers = [(sig, on_signal, (sig,)) for sig in (signal.SIGINT, signal.SIGTERM)]
+        handlers: list[tuple[signal.Signals, Callable[..., None], tuple[Any, ...]]] = [
+            (sig, on_signal, (sig,)) for sig in (signal.SIGINT, signal.SIGTERM)]
         if restart is not None and hasattr(signal, "SIGHUP"):
             handlers.append((signal.SIGHUP, on_hangup, ()))
         for sig, handler, args in handlers:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Protocol
+from typing import Protocol, overload
 
 
 class Clock(Protocol):
@@ -38,6 +38,14 @@ class FakeClock:
     async def sleep(self, seconds: float) -> None:
         self.advance(seconds)
         await asyncio.sleep(0)
+
+
+@overload
+def to_rfc3339(value: dt.datetime) -> str: ...
+@overload
+def to_rfc3339(value: None) -> None: ...
+@overload
+def to_rfc3339(value: dt.datetime | None) -> str | None: ...
 
 
 def to_rfc3339(value: dt.datetime | None) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins  # `list` inside the class below names its own list() method
 import datetime as dt
 import logging
 import uuid as uuidlib
@@ -109,7 +110,7 @@ class JobService:
         rows, total = await self.store.call(jobs.list_jobs, limit, offset, statuses)
         return [job_json(j) for j in rows], total
 
-    async def job_tasks(self, job_uuid: str) -> list[dict[str, Any]]:
+    async def job_tasks(self, job_uuid: str) -> builtins.list[dict[str, Any]]:
         def load():
             return tasks.job_tasks(jobs.fetch_job(job_uuid).id)
         return [task_summary_json(t) for t in await self.store.call(load)]
@@ -150,7 +151,7 @@ class JobService:
                 raise Unprocessable(exc.message) from exc
             raise
 
-    async def blocklist(self, job_uuid: str) -> list[dict[str, Any]]:
+    async def blocklist(self, job_uuid: str) -> builtins.list[dict[str, Any]]:
         def load():
             return blocklist.list_for_job(jobs.fetch_job(job_uuid).id)
         rows = await self.store.call(load)

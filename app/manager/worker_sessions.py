@@ -174,6 +174,7 @@ class WorkerSessions:
         queue = self.machine.waiters.work
         waiter = None
         claimed = False
+        payload: Any  # what goes with `kind`: the (worker, task, job) handed out, or the worker's profile
         try:
             while True:
                 generation = queue.generation
@@ -397,7 +398,8 @@ def _task_update_sync(fx: Effects, now: dt.datetime, worker_id: int, task_uuid: 
                       activity: str | None, steps: int | None, policy: FailurePolicy) -> str:
     task = _own_task(worker_id, task_uuid)
     job: Job = task.job
-    worker: Worker = task.worker
+    worker = task.worker
+    assert worker is not None  # `_own_task` found the task through this worker
     _seen(worker, now)
     fields: dict[str, Any] = {"last_touched_at": now}
     if status is not None and task.status != T.ACTIVE:

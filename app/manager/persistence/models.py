@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import contextvars
 import json
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 import peewee as pw
 
@@ -36,6 +37,11 @@ def current_db() -> pw.Database:
     return db
 
 
+def tuples(query: pw.BaseQuery) -> Iterator[tuple[Any, ...]]:
+    """The rows of `query` as plain tuples (Peewee's `.tuples()`, typed as what it gives)."""
+    return cast("Iterator[tuple[Any, ...]]", iter(query.tuples()))
+
+
 def enter_store(db: pw.Database) -> contextvars.Token:
     """Make `db` the models' database in this context until `leave_store(token)` (`Store` does)."""
     return _current.set(db)
@@ -51,7 +57,7 @@ class _StoreDatabase(pw.DatabaseProxy):
     __slots__ = ("_callbacks", "_Model")
 
     def __init__(self) -> None:
-        self._callbacks = []
+        self._callbacks: list[Callable[..., Any]] = []
 
     def initialize(self, obj: Any) -> None:
         raise OutsideStore("the models have no global database: each Store enters its own per call")

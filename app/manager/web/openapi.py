@@ -92,14 +92,13 @@ class _SpecCache:
 
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
-        self._yaml: bytes | None = None
-        self._json: bytes | None = None
+        self._docs: tuple[bytes, bytes] | None = None  # (YAML, JSON)
 
     async def get(self) -> tuple[bytes, bytes]:
         async with self._lock:
-            if self._yaml is None or self._json is None:
-                self._yaml, self._json = await asyncio.to_thread(self._load)
-            return self._yaml, self._json
+            if self._docs is None:
+                self._docs = await asyncio.to_thread(self._load)
+            return self._docs
 
     @staticmethod
     def _load() -> tuple[bytes, bytes]:
