@@ -19,7 +19,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -53,7 +53,7 @@ class EventStream:
         #: How many times the stream connected (1 after the first connection).
         self.connections = 0
 
-    def __aiter__(self) -> AsyncIterator[StreamItem]:
+    def __aiter__(self) -> AsyncGenerator[StreamItem, None]:
         return self._iterate()
 
     async def close(self) -> None:
@@ -85,7 +85,7 @@ class EventStream:
             await ws.send_json({"op": "subscribe", "task_log": task_id})
         return ws
 
-    async def _iterate(self) -> AsyncIterator[StreamItem]:
+    async def _iterate(self) -> AsyncGenerator[StreamItem, None]:
         backoff = self._first_backoff_s
         away: str | None = None
         try:

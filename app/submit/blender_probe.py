@@ -251,6 +251,8 @@ def _scene_policy():
 
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scene_policy.py")
     spec = importlib.util.spec_from_file_location("tablao_scene_policy", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
