@@ -148,11 +148,16 @@ def elapsed_text(row: dict[str, Any]) -> str:
 
 
 class PaceLike(Protocol):
-    per_s: float
-    fast: float
-    slow: float
-    basis: int
-    source: str
+    @property
+    def per_s(self) -> float: ...
+    @property
+    def fast(self) -> float: ...
+    @property
+    def slow(self) -> float: ...
+    @property
+    def basis(self) -> int: ...
+    @property
+    def source(self) -> str: ...
 
 
 def remaining_steps(row: dict[str, Any]) -> int:

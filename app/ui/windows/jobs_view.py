@@ -63,7 +63,8 @@ class JobsView(QWidget):
         self.views.setObjectName("savedViews")
         self.views.setMinimumContentsLength(18)
         self.views.activated.connect(self._apply_view)
-        save_view = QToolButton(text="Save view…")
+        save_view = QToolButton()
+        save_view.setText("Save view…")
         save_view.clicked.connect(self._save_view)
         self._fill_views()
         filters = QHBoxLayout()
@@ -71,7 +72,9 @@ class JobsView(QWidget):
         filters.addWidget(save_view)
         filters.addWidget(self.search, 1)
         for status in STATUS_FILTERS:
-            button = QToolButton(text=status, checkable=True)  # the wire's word, as in the table
+            button = QToolButton()
+            button.setText(status)  # the wire's word, as in the table
+            button.setCheckable(True)
             button.toggled.connect(self._filters_changed)
             self.filter_buttons[status] = button
             filters.addWidget(button)
@@ -109,7 +112,7 @@ class JobsView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(filters)
         layout.addWidget(self.table)
-        self.actions = self._make_actions()
+        self.row_actions: dict[str, QAction] = self._make_actions()
         self.update_actions()
 
     def column(self, title: str) -> int:
@@ -224,7 +227,7 @@ class JobsView(QWidget):
         if not hasattr(self, "actions"):
             return
         rows = self.selected_rows()
-        for key, action in self.actions.items():
+        for key, action in self.row_actions.items():
             if key == "delete_old":
                 continue
             if key in self.SINGLE:
@@ -247,7 +250,7 @@ class JobsView(QWidget):
             return
         self.update_actions()
         menu = QMenu(self)
-        for key, action in self.actions.items():
+        for key, action in self.row_actions.items():
             if key == "delete_old":
                 continue
             if key in self.SEPARATE_BEFORE:
