@@ -11,10 +11,11 @@ loop, calling `request_restart()` after its settings dialog and `request_stop()`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Collection
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from app.manager.config import ManagerConfig
@@ -130,7 +131,7 @@ class Runner:
         local = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
         return f"http://{f'[{local}]' if ':' in local else local}:{self.manager.port}/"
 
-    def _outcome(self, done: set[asyncio.Future], roles: dict[str, asyncio.Task]) -> int:
+    def _outcome(self, done: Collection[asyncio.Future], roles: dict[str, asyncio.Task]) -> int:
         """The exit code once something in `done` ended the run; raises `_Restart` for a restart."""
         for name, task in list(roles.items()):
             if task in done:
@@ -178,7 +179,7 @@ def run_headless(main: Callable[[], Awaitable[int | None]], *, stop: Callable[[]
     async def runner() -> int:
         loop = asyncio.get_running_loop()
         task = asyncio.ensure_future(main())
-        stopping = {"signal": None}
+        stopping: dict[str, int | None] = {"signal": None}
 
         def on_signal(signum: int) -> None:
             if stopping["signal"] is None and stop is not None:
@@ -196,14 +197,13 @@ def run_headless(main: Callable[[], Awaitable[int | None]], *, stop: Callable[[]
             assert restart is not None
             restart()
 
-        handlers = [(sig, on_signal, (sig,)) for sig in (signal.SIGINT, signal.SIGTERM)]
+        handlers: list[tuple[signal.Signals, Callable[..., None], tuple[Any, ...]]] = [
+            (sig, on_signal, (sig,)) for sig in (signal.SIGINT, signal.SIGTERM)]
         if restart is not None and hasattr(signal, "SIGHUP"):
             handlers.append((signal.SIGHUP, on_hangup, ()))
         for sig, handler, args in handlers:
-            try:
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt still works
                 loop.add_signal_handler(sig, handler, *args)
-            except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt still works
-                pass
         try:
             result = await task
             return int(result or 0)

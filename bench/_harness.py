@@ -40,7 +40,7 @@ class ManagerProcess:
     def command(self) -> list[str]:
         return [sys.executable, "-m", "app", "manager", "--headless", "--quiet", "--config", str(self.config_path)]
 
-    def __enter__(self) -> "ManagerProcess":
+    def __enter__(self) -> ManagerProcess:
         self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=dict(os.environ),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
@@ -50,7 +50,7 @@ class ManagerProcess:
                 return self
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(self.proc.stderr.read().decode())
+                    raise RuntimeError(self.proc.stderr.read().decode()) from None
                 time.sleep(0.1)
         raise RuntimeError("manager did not start")
 

@@ -108,9 +108,9 @@ def _gaps(events: list[dict]) -> list[float]:
         moment = parse_rfc3339(ev["updated"]).timestamp()
         if ev["status"] == "completed":
             last_end[worker] = moment
-        elif ev["status"] == "active" and ev.get("previous_status") in ("queued", "soft-failed"):
-            if worker in last_end:
-                gaps.append(moment - last_end.pop(worker))
+        elif (ev["status"] == "active" and ev.get("previous_status") in ("queued", "soft-failed")
+              and worker in last_end):
+            gaps.append(moment - last_end.pop(worker))
     return gaps
 
 

@@ -30,36 +30,39 @@ from bench._harness import ManagerProcess  # noqa: E402
 
 
 # --- the null Manager (runs in its own process) -----------------------------------------------------
-def _null_app() -> web.Application:
-    queue: collections.deque[tuple[str, str]] = collections.deque()
-    waiting: collections.deque[asyncio.Future] = collections.deque()
-    jobs: dict[str, list[int]] = {}  # job id -> [tasks, completed]
-    owner: dict[str, str] = {}  # task id -> job id
+class _NullManager:
+    """A Manager that only hands out, takes back and counts tasks: the HTTP floor under the real one."""
 
-    def hand_out() -> None:
-        while queue and waiting:
-            fut = waiting.popleft()
+    def __init__(self) -> None:
+        self.queue: collections.deque[tuple[str, str]] = collections.deque()
+        self.waiting: collections.deque[asyncio.Future] = collections.deque()
+        self.jobs: dict[str, list[int]] = {}  # job id -> [tasks, completed]
+        self.owner: dict[str, str] = {}  # task id -> job id
+
+    def hand_out(self) -> None:
+        while self.queue and self.waiting:
+            fut = self.waiting.popleft()
             if not fut.done():
-                fut.set_result(queue.popleft())
+                fut.set_result(self.queue.popleft())
 
-    async def register(request: web.Request) -> web.Response:
+    async def register(self, request: web.Request) -> web.Response:
         await request.json()
         return web.json_response({"uuid": str(uuid.uuid4())})
 
-    async def sign_on(request: web.Request) -> web.Response:
+    async def sign_on(self, request: web.Request) -> web.Response:
         await request.json()
         return web.json_response({})
 
-    async def state_changed(request: web.Request) -> web.Response:
+    async def state_changed(self, request: web.Request) -> web.Response:
         await request.json()
         return web.Response(status=204)
 
-    async def claim(request: web.Request) -> web.Response:
-        if queue:
-            task_id, job_id = queue.popleft()
+    async def claim(self, request: web.Request) -> web.Response:
+        if self.queue:
+            task_id, job_id = self.queue.popleft()
         else:
             fut = asyncio.get_running_loop().create_future()
-            waiting.append(fut)
+            self.waiting.append(fut)
             try:
                 async with asyncio.timeout(float(request.headers.get("X-Tablao-Wait", "0"))):
                     task_id, job_id = await fut
@@ -70,41 +73,46 @@ def _null_app() -> web.Application:
         return web.json_response({"uuid": task_id, "job": job_id, "name": "sleep", "status": "active",
                                   "commands": [{"name": "sleep", "parameters": {"duration_in_seconds": 0}}]})
 
-    async def update(request: web.Request) -> web.Response:
+    async def update(self, request: web.Request) -> web.Response:
         body = await request.json()
         if body.get("taskStatus") == "completed":
-            jobs[owner.pop(request.match_info["task"])][1] += 1
+            self.jobs[self.owner.pop(request.match_info["task"])][1] += 1
         return web.Response(status=204)
 
-    async def submit(request: web.Request) -> web.Response:
+    async def submit(self, request: web.Request) -> web.Response:
         body = await request.json()
         size = body["settings"]["sleep_repeats"] + 1
         job_id = str(uuid.uuid4())
-        jobs[job_id] = [size, 0]
+        self.jobs[job_id] = [size, 0]
         for _ in range(size):
             task_id = str(uuid.uuid4())
-            owner[task_id] = job_id
-            queue.append((task_id, job_id))
-        hand_out()
+            self.owner[task_id] = job_id
+            self.queue.append((task_id, job_id))
+        self.hand_out()
         return web.json_response({"id": job_id})
 
-    async def job(request: web.Request) -> web.Response:
-        size, done = jobs[request.match_info["job"]]
+    async def job(self, request: web.Request) -> web.Response:
+        size, done = self.jobs[request.match_info["job"]]
         return web.json_response({"status": "completed" if done == size else "active"})
 
-    async def version(request: web.Request) -> web.Response:
+    async def version(self, request: web.Request) -> web.Response:
         return web.json_response({"name": "null"})
 
-    app = web.Application()
-    app.router.add_post("/api/v3/worker/register-worker", register)
-    app.router.add_post("/api/v3/worker/sign-on", sign_on)
-    app.router.add_post("/api/v3/worker/state-changed", state_changed)
-    app.router.add_post("/api/v3/worker/task", claim)
-    app.router.add_post("/api/v3/worker/task/{task}", update)
-    app.router.add_post("/api/v3/jobs", submit)
-    app.router.add_get("/api/v3/jobs/{job}", job)
-    app.router.add_get("/api/v3/version", version)
-    return app
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/v3/worker/register-worker", self.register)
+        app.router.add_post("/api/v3/worker/sign-on", self.sign_on)
+        app.router.add_post("/api/v3/worker/state-changed", self.state_changed)
+        app.router.add_post("/api/v3/worker/task", self.claim)
+        app.router.add_post("/api/v3/worker/task/{task}", self.update)
+        app.router.add_post("/api/v3/jobs", self.submit)
+        app.router.add_get("/api/v3/jobs/{job}", self.job)
+        app.router.add_get("/api/v3/version", self.version)
+        return app
+
+
+def _null_app() -> web.Application:
+    return _NullManager().app()
 
 
 class NullManagerProcess(ManagerProcess):

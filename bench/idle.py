@@ -73,9 +73,10 @@ def main() -> None:
             ini = Path(tmp) / "xdg" / "Tablao" / "Tablao.conf"
             ini.parent.mkdir(parents=True)
             ini.write_text("[load]\nenabled=true\ncpu_percent=100\ngpu_percent=100\n")
-        child = subprocess.Popen([sys.executable, "-m", "app", "worker", "--quiet", "--manager", manager.url,
-                                  "--worker-config", str(cfg)], cwd=ROOT, env=env,
-                                 stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / "tray.log", "wb"))
+        with open(Path(tmp) / "tray.log", "wb") as log:  # the worker keeps its own descriptor
+            child = subprocess.Popen([sys.executable, "-m", "app", "worker", "--quiet",
+                                      "--manager", manager.url, "--worker-config", str(cfg)],
+                                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
         try:
             deadline = time.monotonic() + 60
             while not any(w["name"] == "bench-tray" and w["status"] == "awake"

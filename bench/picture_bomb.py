@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import base64
 import collections
+import contextlib
 import io
 import json
 import secrets
@@ -84,14 +85,12 @@ class ChildSampler:
             for child in self.proc.children(recursive=True):
                 if child.pid in self.before:
                     continue
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += child.memory_info().rss
-                except psutil.Error:
-                    pass
             self.peak = max(self.peak, total / MIB)
             time.sleep(0.01)
 
-    def __enter__(self) -> "ChildSampler":
+    def __enter__(self) -> ChildSampler:
         self._thread.start()
         return self
 

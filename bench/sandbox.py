@@ -146,7 +146,7 @@ async def main() -> None:
     for kind in ("cold", "warm"):
         for name in ("off", "on"):
             print(f"{kind + ' task, sandbox ' + name:<28}{stats(times[(kind, name)])}")
-        added = [a - b for a, b in zip(times[(kind, "on")], times[(kind, "off")])]
+        added = [a - b for a, b in zip(times[(kind, "on")], times[(kind, "off")], strict=True)]
         print(f"{kind + ': the sandbox adds':<28}{stats(added)}")
     plain, confined = floor(50)
     print(f"bare start: true {plain * 1000:.1f} ms, bwrap ... true {confined * 1000:.1f} ms (median of 50)")

@@ -87,10 +87,10 @@ async def _generate(url: str, first: int, count: int, ready, stop, out) -> None:
 
         async def sign_up(i: int) -> dict[str, str]:
             async with gate:
-                for attempt in range(5):  # a reused keep-alive connection may have been closed
+                for _attempt in range(5):  # a reused keep-alive connection may have been closed
                     try:
                         return await _sign_up(session, f"s{first + i}")
-                    except (aiohttp.ClientError, asyncio.TimeoutError):
+                    except (TimeoutError, aiohttp.ClientError):
                         errors[0] += 1
                         await asyncio.sleep(1)
                 return await _sign_up(session, f"s{first + i}")
@@ -125,7 +125,7 @@ async def _generate(url: str, first: int, count: int, ready, stop, out) -> None:
                             completions[0] += 1
                         else:
                             errors[0] += 1
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     errors[0] += 1
                     await asyncio.sleep(1)
 
@@ -165,7 +165,7 @@ async def _watch_jobs(url: str, job_ids: list[str], limit: float, t0: float, sub
                         return {"done": time.time() - t0, "failed": failed, "slow": slow, "rss": peak_rss,
                                 "latencies": latencies}
                     continue
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 failed += 1
             if time.time() - t0 > limit + submitted:
                 return {"done": None, "failed": failed, "slow": slow, "rss": peak_rss, "latencies": latencies}

@@ -75,8 +75,9 @@ def start_manager(root: Path) -> tuple[subprocess.Popen, str]:
     cfg = root / "flamenco-manager.yaml"
     cfg.write_text(f"_meta:\n  version: 3\nlisten: 127.0.0.1:{port}\nshared_storage_path: {root / 'shared'}\n"
                    "database: manager.sqlite\n")
-    proc = subprocess.Popen([sys.executable, "-m", "app", "manager", "--headless", "--config", str(cfg)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(root / "manager.log", "wb"))
+    with open(root / "manager.log", "wb") as log:  # the Manager keeps its own descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "app", "manager", "--headless", "--config", str(cfg)],
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:

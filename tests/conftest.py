@@ -92,7 +92,7 @@ class RunningManager:
     def services(self):
         return self.service.services
 
-    async def start(self) -> "RunningManager":
+    async def start(self) -> RunningManager:
         self._task = asyncio.create_task(self.service.run())
         ready = asyncio.create_task(self.service.ready.wait())
         done, _ = await asyncio.wait({self._task, ready}, return_when=asyncio.FIRST_COMPLETED)

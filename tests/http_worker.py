@@ -33,7 +33,7 @@ class HttpWorker:
             body = await resp.json() if resp.content_type == "application/json" else await resp.text()
             return resp.status, body
 
-    async def register_and_sign_on(self) -> "HttpWorker":
+    async def register_and_sign_on(self) -> HttpWorker:
         status, body = await self.call("POST", "/api/v3/worker/register-worker", json={
             "secret": self.secret, "platform": self.platform, "supported_task_types": self.task_types,
             "name": self.name})

@@ -165,7 +165,7 @@ async def shoot_worker(out: Path, tmp: Path) -> None:
         await _until(lambda: window.controller.state.kind == "rendering", 120)
         await asyncio.sleep(1.5)
         window.grab().save(str(out / "worker-window.png"))
-        menu = window.actions.fill(QMenu())
+        menu = window.worker_actions.fill(QMenu())
         menu.popup(QPoint(200, 200))
         await asyncio.sleep(0.5)
         menu.grab().save(str(out / "tray-menu.png"))
@@ -190,7 +190,7 @@ async def _tray_in_host(window, path: Path) -> None:
     if not QSystemTrayIcon.isSystemTrayAvailable():
         print("no system tray on this display: no picture of the icon in a tray")
         return
-    tray = WorkerTray(window.controller, window.actions)
+    tray = WorkerTray(window.controller, window.worker_actions)
     tray.show()
     try:
         # Embedded: the host moved the icon off the screen's top-left corner into its panel.
@@ -237,7 +237,7 @@ async def shoot_wizard(out: Path, tmp: Path) -> None:
         wizard.show()
         page = wizard.pages[STORAGE]
         page.path.setText(str(tmp / "wz-manager" / "render-storage"))
-        await _until(page.create.isVisible, 15)
+        await _until(page.create_button.isVisible, 15)
         await asyncio.sleep(0.3)
         wizard.grab().save(str(out / "wizard-storage-create.png"))
         wizard.close()

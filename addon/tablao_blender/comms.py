@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -67,7 +66,7 @@ class Manager:
                 ctype = resp.headers.get("Content-Type", "")
         except urllib.error.HTTPError as exc:
             raise _http_error(exc) from None
-        except (urllib.error.URLError, OSError, socket.timeout) as exc:
+        except (TimeoutError, urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ManagerUnreachable(f"cannot reach the Manager at {self.url}: {reason}") from None
         if raw:

@@ -46,7 +46,7 @@ class Search:
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, name="tablao-find-manager", daemon=True)
 
-    def start(self) -> "Search":
+    def start(self) -> Search:
         self.thread.start()
         return self
 

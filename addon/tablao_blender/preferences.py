@@ -31,7 +31,7 @@ def default_manager_url(folder: str = os.path.dirname(__file__)) -> str:
     return DEFAULT_MANAGER_URL
 
 
-def addon_prefs(context: bpy.types.Context | None = None) -> "TABLAO_AddonPreferences":
+def addon_prefs(context: bpy.types.Context | None = None) -> TABLAO_AddonPreferences:
     return (context or bpy.context).preferences.addons[__package__].preferences
 
 

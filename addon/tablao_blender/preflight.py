@@ -18,6 +18,7 @@ import hashlib
 import logging
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,52 +139,58 @@ def build_report(project_root: str = "") -> Report:
     blendfile = bpy.data.filepath
     project = os.path.abspath(project_root or os.path.dirname(blendfile))
     report = Report(blendfile, project)
-
-    def add(kind: str, name: str, raw: str, library: Any = None) -> None:
-        if not raw:
-            return
-        path = os.path.normpath(bpy.path.abspath(raw, library=library))
-        outside = not raw.startswith("//") and not _under(path, project)
-        asset = Asset(kind, name, path, os.path.exists(path), absolute_outside=outside)
-        if kind in ("sequence", "cache") and os.path.isdir(path):
-            files = [os.path.join(path, f) for f in os.listdir(path)]
-        elif kind == "sequence":
-            files = _sequence_files(path)
-        else:
-            files = [path] if asset.exists else []
-        asset.exists = asset.exists or bool(files)
-        asset.files = max(1, len(files))
-        asset.size = sum(_size(f) for f in files)
-        report.assets.append(asset)
-
-    for img in bpy.data.images:
-        if img.packed_file is not None or img.source not in {"FILE", "SEQUENCE", "TILED", "MOVIE"}:
-            continue
-        kind = {"SEQUENCE": "sequence", "MOVIE": "movie"}.get(img.source, "image")
-        add(kind, img.name, img.filepath, img.library)
-    for lib in bpy.data.libraries:
-        add("library", lib.name, lib.filepath)
-    for snd in bpy.data.sounds:
-        if snd.packed_file is None:
-            add("sound", snd.name, snd.filepath, snd.library)
-    for clip in bpy.data.movieclips:
-        add("movie", clip.name, clip.filepath, clip.library)
-    for cache in bpy.data.cache_files:
-        add("cache", cache.name, cache.filepath, cache.library)
-    for vol in getattr(bpy.data, "volumes", []):
-        if vol.packed_file is None:
-            add("volume", vol.name, vol.filepath, vol.library)
-    for font in bpy.data.fonts:
-        if font.packed_file is None and font.filepath != "<builtin>":
-            add("font", font.name, font.filepath, font.library)
-    for ob in bpy.data.objects:  # simulation caches baked to disk
-        for mod in ob.modifiers:
-            settings = getattr(mod, "domain_settings", None)
-            if settings is not None and getattr(settings, "cache_directory", ""):
-                add("cache", f"{ob.name}/{mod.name}", settings.cache_directory, ob.library)
+    for kind, name, raw, library in _referenced_files(bpy.data):
+        if raw:
+            report.assets.append(_asset(kind, name, os.path.normpath(bpy.path.abspath(raw, library=library)),
+                                        raw, project))
     report.total_bytes = _size(blendfile) + sum(a.size for a in report.assets)
     report.scripts = _scene_policy.scan_scripts()
     return report
+
+
+def _asset(kind: str, name: str, path: str, raw: str, project: str) -> Asset:
+    """One referenced file (`raw` as the blend file names it, `path` absolute), sized on disk."""
+    outside = not raw.startswith("//") and not _under(path, project)
+    asset = Asset(kind, name, path, os.path.exists(path), absolute_outside=outside)
+    if kind in ("sequence", "cache") and os.path.isdir(path):
+        files = [os.path.join(path, f) for f in os.listdir(path)]
+    elif kind == "sequence":
+        files = _sequence_files(path)
+    else:
+        files = [path] if asset.exists else []
+    asset.exists = asset.exists or bool(files)
+    asset.files = max(1, len(files))
+    asset.size = sum(_size(f) for f in files)
+    return asset
+
+
+def _referenced_files(data: Any) -> Iterator[tuple[str, str, str, Any]]:
+    """(kind, name, path as written, library) of every file the blend data reads and does not pack."""
+    for img in data.images:
+        if img.packed_file is not None or img.source not in {"FILE", "SEQUENCE", "TILED", "MOVIE"}:
+            continue
+        kind = {"SEQUENCE": "sequence", "MOVIE": "movie"}.get(img.source, "image")
+        yield kind, img.name, img.filepath, img.library
+    for lib in data.libraries:
+        yield "library", lib.name, lib.filepath, None
+    for snd in data.sounds:
+        if snd.packed_file is None:
+            yield "sound", snd.name, snd.filepath, snd.library
+    for clip in data.movieclips:
+        yield "movie", clip.name, clip.filepath, clip.library
+    for cache in data.cache_files:
+        yield "cache", cache.name, cache.filepath, cache.library
+    for vol in getattr(data, "volumes", []):
+        if vol.packed_file is None:
+            yield "volume", vol.name, vol.filepath, vol.library
+    for font in data.fonts:
+        if font.packed_file is None and font.filepath != "<builtin>":
+            yield "font", font.name, font.filepath, font.library
+    for ob in data.objects:  # simulation caches baked to disk
+        for mod in ob.modifiers:
+            settings = getattr(mod, "domain_settings", None)
+            if settings is not None and getattr(settings, "cache_directory", ""):
+                yield "cache", f"{ob.name}/{mod.name}", settings.cache_directory, ob.library
 
 
 def scene_output_folder(scene: Any) -> str:

@@ -19,6 +19,13 @@ import aiohttp
 from app.api.codec import decode
 from app.api.enums import FarmStatus
 from app.api.errors import ContractError, ManagerUnreachable
+from app.api.headers import (
+    API_PREFIX,
+    LINK_MODE_HEADER,
+    SHAMAN_CAN_DEFER_HEADER,
+    SHAMAN_FILENAME_HEADER,
+    TABLAO_PREFIX,
+)
 from app.api.jobs import (
     AvailableJobType,
     BlocklistEntry,
@@ -50,15 +57,7 @@ from app.api.meta import (
     TablaoVariables,
 )
 from app.api.stream import EventStream
-from app.api.transport import (
-    API_PREFIX,
-    LINK_MODE_HEADER,
-    SHAMAN_CAN_DEFER_HEADER,
-    SHAMAN_FILENAME_HEADER,
-    TABLAO_PREFIX,
-    Reply,
-    Transport,
-)
+from app.api.transport import Reply, Transport
 from app.api.workers import Worker, WorkerDay, WorkerSleepSchedule, WorkerSummary, WorkerTag
 
 _log = logging.getLogger(__name__)

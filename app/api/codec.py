@@ -38,7 +38,7 @@ def wire(name: str | None) -> dict[str, str | None]:
 class _Field:
     __slots__ = ("name", "key", "required", "omit_none", "default", "decode", "encode")
 
-    def __init__(self, f: dataclasses.Field, hint: Any) -> None:
+    def __init__(self, f: dataclasses.Field[Any], hint: Any) -> None:
         self.name = f.name
         self.key = f.metadata.get("wire", f.name)
         has_default = f.default is not _MISSING or f.default_factory is not _MISSING
@@ -108,51 +108,57 @@ def _decoder(hint: Any) -> Callable[[Any, str], Any]:
     if hint is Any or hint is object:
         return _any
     if origin is list:
-        item = _decoder(args[0]) if args else _any
-
-        def dec_list(v: Any, path: str) -> list:
-            if not isinstance(v, list):
-                raise ContractError(f"{path}: expected a list, got {_kind(v)}")
-            return [item(x, f"{path}[{i}]") for i, x in enumerate(v)]
-        return dec_list
+        return _list_decoder(_decoder(args[0]) if args else _any)
     if origin is dict:
-        value = _decoder(args[1]) if args else _any
-
-        def dec_dict(v: Any, path: str) -> dict:
-            if not isinstance(v, dict):
-                raise ContractError(f"{path}: expected an object, got {_kind(v)}")
-            return {str(k): value(x, f"{path}.{k}") for k, x in v.items()}
-        return dec_dict
-    if dataclasses.is_dataclass(hint):
+        return _dict_decoder(_decoder(args[1]) if args else _any)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return lambda v, path: decode(hint, v, path)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        def dec_enum(v: Any, path: str) -> Any:
-            try:
-                return hint(v)
-            except ValueError:
-                raise ContractError(f"{path}: {v!r} is not a known {hint.__name__}") from None
-        return dec_enum
-    if hint is bool:
-        return _scalar(bool, (bool,))
-    if hint is int:
-        return _scalar(int, (int,))
-    if hint is float:
-        return _scalar(float, (int, float))
-    if hint is str:
-        return _scalar(str, (str,))
+        return _enum_decoder(hint)
+    if isinstance(hint, type) and hint in _SCALARS:
+        return _scalar(hint, _SCALARS[hint])
     raise TypeError(f"no wire decoder for {hint!r}")
+
+
+#: The JSON types each scalar field accepts (an int is a float's value too).
+_SCALARS: dict[type, tuple[type, ...]] = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
+
+
+def _list_decoder(item: Callable[[Any, str], Any]) -> Callable[[Any, str], list[Any]]:
+    def dec_list(v: Any, path: str) -> list[Any]:
+        if not isinstance(v, list):
+            raise ContractError(f"{path}: expected a list, got {_kind(v)}")
+        return [item(x, f"{path}[{i}]") for i, x in enumerate(v)]
+    return dec_list
+
+
+def _dict_decoder(value: Callable[[Any, str], Any]) -> Callable[[Any, str], dict[str, Any]]:
+    def dec_dict(v: Any, path: str) -> dict[str, Any]:
+        if not isinstance(v, dict):
+            raise ContractError(f"{path}: expected an object, got {_kind(v)}")
+        return {str(k): value(x, f"{path}.{k}") for k, x in v.items()}
+    return dec_dict
+
+
+def _enum_decoder(hint: type[enum.Enum]) -> Callable[[Any, str], Any]:
+    def dec_enum(v: Any, path: str) -> Any:
+        try:
+            return hint(v)
+        except ValueError:
+            raise ContractError(f"{path}: {v!r} is not a known {hint.__name__}") from None
+    return dec_enum
 
 
 def _any(v: Any, path: str) -> Any:
     return v
 
 
-def _scalar(name: type, accepted: tuple[type, ...]) -> Callable[[Any, str], Any]:
+def _scalar(name: type, accepted: tuple[type[Any], ...]) -> Callable[[Any, str], Any]:
     def dec(v: Any, path: str) -> Any:
         # bool is an int in Python, but a JSON true is no count.
         if not isinstance(v, accepted) or (name is not bool and isinstance(v, bool)):
             raise ContractError(f"{path}: expected {name.__name__}, got {_kind(v)}")
-        return name(v) if name is float else v
+        return float(v) if name is float else v
     return dec
 
 

@@ -63,9 +63,10 @@ class JobUpdate(Wire):
 
     def to_json(self) -> dict[str, Any]:
         # Written out: this runs for every task update on the Manager's hot path (bench/farm.py).
-        out = {"id": self.id, "name": self.name, "updated": self.updated, "status": self.status,
-               "type": self.type, "priority": self.priority, "refresh_tasks": self.refresh_tasks,
-               "steps_completed": self.steps_completed, "steps_total": self.steps_total}
+        out: dict[str, Any] = {
+            "id": self.id, "name": self.name, "updated": self.updated, "status": self.status,
+            "type": self.type, "priority": self.priority, "refresh_tasks": self.refresh_tasks,
+            "steps_completed": self.steps_completed, "steps_total": self.steps_total}
         if self.name is None:
             del out["name"]
         if self.activity is not None:

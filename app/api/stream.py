@@ -19,13 +19,15 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
 
 import aiohttp
 
 from app.api.errors import ClientError, ContractError, HttpError
 from app.api.events import EventMessage, StreamGap, decode_event
-from app.api.transport import TABLAO_PREFIX, Transport, text_messages
+from app.api.headers import TABLAO_PREFIX
+from app.api.transport import Transport, text_messages
 
 _log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ class EventStream:
         #: How many times the stream connected (1 after the first connection).
         self.connections = 0
 
-    def __aiter__(self) -> AsyncIterator[StreamItem]:
+    def __aiter__(self) -> AsyncGenerator[StreamItem, None]:
         return self._iterate()
 
     async def close(self) -> None:
@@ -68,7 +70,7 @@ class EventStream:
         self._task_logs.discard(task_id)
         await self._send({"op": "unsubscribe", "task_log": task_id})
 
-    async def _send(self, command: dict) -> None:
+    async def _send(self, command: dict[str, Any]) -> None:
         ws = self._ws
         if ws is not None and not ws.closed:
             try:
@@ -83,7 +85,7 @@ class EventStream:
             await ws.send_json({"op": "subscribe", "task_log": task_id})
         return ws
 
-    async def _iterate(self) -> AsyncIterator[StreamItem]:
+    async def _iterate(self) -> AsyncGenerator[StreamItem, None]:
         backoff = self._first_backoff_s
         away: str | None = None
         try:

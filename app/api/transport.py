@@ -25,15 +25,7 @@ from typing import Any
 import aiohttp
 
 from app.api.errors import ContractError, HttpError, ManagerUnreachable
-from app.api.headers import (  # noqa: F401 - the names clients use, re-exported with the transport
-    ADMIN_TOKEN_HEADER,
-    API_PREFIX,
-    LINK_MODE_HEADER,
-    SHAMAN_CAN_DEFER_HEADER,
-    SHAMAN_FILENAME_HEADER,
-    TABLAO_PREFIX,
-    WAIT_HEADER,
-)
+from app.api.headers import ADMIN_TOKEN_HEADER
 
 _log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Protocol
+from typing import Protocol, overload
 
 
 class Clock(Protocol):
@@ -17,7 +17,7 @@ class SystemClock:
     """Real wall-clock time, always timezone-aware UTC."""
 
     def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -27,7 +27,7 @@ class FakeClock:
     """A clock that only moves when told to; `sleep` advances it instantly."""
 
     def __init__(self, start: dt.datetime | None = None):
-        self._now = start or dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+        self._now = start or dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 
     def now(self) -> dt.datetime:
         return self._now
@@ -40,18 +40,26 @@ class FakeClock:
         await asyncio.sleep(0)
 
 
+@overload
+def to_rfc3339(value: dt.datetime) -> str: ...
+@overload
+def to_rfc3339(value: None) -> None: ...
+@overload
+def to_rfc3339(value: dt.datetime | None) -> str | None: ...
+
+
 def to_rfc3339(value: dt.datetime | None) -> str | None:
     """Format as the API does: RFC 3339 with a `Z` suffix for UTC."""
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def parse_rfc3339(text: str) -> dt.datetime:
     """Parse an RFC 3339 timestamp; naive values are taken as UTC."""
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value

@@ -11,6 +11,7 @@ No Qt here: the dashboard, `farm` and scripts share it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -67,7 +68,7 @@ def default_keyring() -> KeyringBackend | None:
     except ImportError:
         return None
     try:
-        backend = keyring.get_keyring()
+        backend: KeyringBackend = keyring.get_keyring()
         if float(getattr(backend, "priority", 0)) <= 0:  # the `fail` and `null` backends
             return None
     except Exception as exc:  # noqa: BLE001 - a broken keyring setup means "no keyring"
@@ -125,10 +126,8 @@ class TokenStore:
     def forget(self, url: str) -> None:
         key = manager_key(url)
         if self._keyring is not None:
-            try:
+            with contextlib.suppress(Exception):  # nothing stored there is fine
                 self._keyring.delete_password(self.service, key)
-            except Exception:  # noqa: BLE001 - nothing stored there is fine
-                pass
         self._drop_from_file(key)
 
     # --- the file fallback -----------------------------------------------------------------------

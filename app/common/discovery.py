@@ -18,6 +18,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 _log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class _Collector(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.urls: list[str] = []
 
-    def datagram_received(self, data: bytes, addr) -> None:
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         start, headers = parse_headers(data)
         if not start.startswith("HTTP/1.1 200") or headers.get("ST") != SERVICE_TYPE:
             return

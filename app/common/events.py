@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Event names, read as "the job did change", are defined with their payload models in `app.api.events`.
-from app.api.events import (  # noqa: F401 - re-exported: publishers and listeners name topics here
+from app.api.events import (  # re-exported (see __all__): publishers and listeners name topics here
     CONFIG_DID_CHANGE,
     FARM_STATUS_DID_CHANGE,
     JOB_DID_CHANGE,
@@ -27,6 +27,13 @@ from app.api.events import (  # noqa: F401 - re-exported: publishers and listene
     WORKER_TAG_DID_CHANGE,
     WORKER_VITALS_DID_CHANGE,
 )
+
+__all__ = [
+    "CONFIG_DID_CHANGE", "FARM_STATUS_DID_CHANGE", "JOB_DID_CHANGE", "LAST_RENDERED_DID_CHANGE",
+    "MANAGER_DID_START", "MANAGER_WILL_SHUT_DOWN", "TASK_DID_CHANGE", "TASK_LOG_DID_APPEND",
+    "WORKER_DID_CHANGE", "WORKER_TAG_DID_CHANGE", "WORKER_VITALS_DID_CHANGE",
+    "Event", "EventBus", "Subscription",
+]
 
 _log = logging.getLogger(__name__)
 

@@ -76,7 +76,7 @@ class X11IdleSource:
     def idle_seconds(self) -> float | None:
         if not self._display or not self._xss.XScreenSaverQueryInfo(self._display, self._root, self._info):
             return None
-        return self._info.contents.idle / 1000.0
+        return float(self._info.contents.idle) / 1000.0
 
     def close(self) -> None:
         if self._display:

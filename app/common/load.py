@@ -15,12 +15,14 @@ No Qt here; the desktop app samples at a low rate off the UI thread.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import psutil
 
@@ -72,7 +74,7 @@ def _run_nvidia_smi(args: list[str]) -> str:
     return subprocess.run(args, capture_output=True, text=True, timeout=5, check=True).stdout
 
 
-def _busy_and_total(t) -> tuple[float, float]:
+def _busy_and_total(t: Any) -> tuple[float, float]:  # psutil's cpu times; fields differ per OS
     total = sum(t) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)  # guest is inside user
     return total - t.idle - getattr(t, "iowait", 0.0), total
 
@@ -91,10 +93,8 @@ class LoadSampler:
         """CPU seconds per process of the worker's tree, and whether it has children."""
         out: dict[int, float] = {}
         children: list[psutil.Process] = []
-        try:
+        with contextlib.suppress(psutil.Error):
             children = self._root.children(recursive=True)
-        except psutil.Error:
-            pass
         for proc in [self._root, *children]:
             try:
                 t = proc.cpu_times()

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 
 class RingBufferHandler(logging.Handler):
@@ -96,7 +97,7 @@ class RepeatCollapser(logging.Filter):
         self._emit(summary)
 
     @classmethod
-    def install_on(cls, handler: logging.Handler, **kwargs) -> RepeatCollapser:
+    def install_on(cls, handler: logging.Handler, **kwargs: Any) -> RepeatCollapser:
         collapser = cls(handler, **kwargs)
         handler.addFilter(collapser)
         return collapser

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 PROVE_PATH = "/api/v3/tablao/worker/prove"
@@ -40,11 +41,11 @@ def new_nonce() -> str:
     return secrets.token_hex(NONCE_CHARS // 2)
 
 
-def valid_nonce(nonce: object) -> bool:
+def valid_nonce(nonce: object) -> TypeGuard[str]:
     return isinstance(nonce, str) and len(nonce) == NONCE_CHARS and _HEX.fullmatch(nonce) is not None
 
 
-def valid_key(key: object) -> bool:
+def valid_key(key: object) -> TypeGuard[str]:
     return isinstance(key, str) and len(key) == 64 and _HEX.fullmatch(key) is not None
 
 

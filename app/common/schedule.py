@@ -25,7 +25,7 @@ def parse_time(text: str) -> dt.time:
         hours, minutes = text.strip().split(":")
         return dt.time(int(hours), int(minutes))
     except (ValueError, AttributeError):
-        raise ScheduleError(f"time {text!r} is not HH:MM (24-hour clock, for example 22:00)")
+        raise ScheduleError(f"time {text!r} is not HH:MM (24-hour clock, for example 22:00)") from None
 
 
 def clean_days(text: str) -> str:

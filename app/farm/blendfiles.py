@@ -48,7 +48,7 @@ async def read_blend(path: Path, timeout_s: float = 120.0) -> BlendInfo:
     except SubmitError as exc:
         raise Refused(str(exc)) from None
     scene = info.scene
-    return BlendInfo(path, scene.name, scene.frame_start, scene.frame_end, scene.fps, tuple(scene.resolution),
+    return BlendInfo(path, scene.name, scene.frame_start, scene.frame_end, scene.fps, scene.resolution,
                      scene.file_format, scene.file_extension, scene.frame_step)
 
 

@@ -62,7 +62,7 @@ def job_row(job: Job) -> dict[str, Any]:
 
 def find_release_job(jobs: list[Job], name: str, release: str | None) -> Job:
     """The current job called `name` (in `release` when given); `Refused` when none or ambiguous."""
-    releases = {release_of(j) for j in jobs if job_name(j) == name and release_of(j)}
+    releases = {rel for j in jobs if job_name(j) == name and (rel := release_of(j))}
     if release is not None:
         releases &= {release}
     if not releases:

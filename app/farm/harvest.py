@@ -109,7 +109,7 @@ def _check_all(harvests: list[JobHarvest], release: str, rule: NamingRule, dist:
     """Check each frame (a generator, one step per frame, so the caller can draw progress)."""
     for h in harvests:
         pending, h.moves = h.moves, []
-        for (src, _), frame in zip(pending, h.frames):
+        for (src, _), frame in zip(pending, h.frames, strict=True):
             dst = dist / rule.name(release, h.name, frame, h.extension)
             problem = check_frame(src, frame, check_black)
             if problem is None:

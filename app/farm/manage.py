@@ -120,7 +120,7 @@ async def status(farm: Farm, release: str | None = None) -> dict[str, Any]:
     if release is not None and not any(release_of(j) == release for j in jobs):
         farm.layout.existing_release(release)  # an unknown release is refused; a known one has no jobs yet
     groups: dict[str, list[Job]] = {}
-    for rel in sorted({release_of(j) for j in jobs if release_of(j)} if release is None else {release}):
+    for rel in sorted({known for j in jobs if (known := release_of(j))} if release is None else {release}):
         groups[rel] = list(current_jobs(jobs, rel).values())
     if release is None:
         quick = [j for j in jobs if not release_of(j)]

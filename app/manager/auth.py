@@ -64,7 +64,7 @@ class CredentialCache:
         try:
             decoded = base64.b64decode(encoded.strip(), validate=True).decode()
         except ValueError:  # not base64 (binascii.Error; non-ASCII text too) or not UTF-8
-            raise Forbidden("malformed HTTP Basic credentials")
+            raise Forbidden("malformed HTTP Basic credentials") from None
         worker_uuid, sep, secret = decoded.partition(":")
         entry = self._entries.get(worker_uuid)
         if not sep or entry is None or not verify_secret(secret, entry[1]):

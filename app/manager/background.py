@@ -63,12 +63,12 @@ def _check_timeouts_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMa
     if task_timeout > 0:
         before = now - dt.timedelta(seconds=task_timeout)
         for task in tasks.timed_out_tasks(before):
-            worker = task.worker
-            if worker is None or not getattr(worker, "id", None):
+            runner = task.worker
+            if runner is None or not getattr(runner, "id", None):
                 continue
-            _log.warning("task %s timed out on worker %s", task.uuid, worker.name)
-            activity = f"Task timed out: no news from worker {worker.name} for {int(task_timeout)}s"
-            task_failed_by_worker(fx, task, task.job, worker, now, activity, policy)
+            _log.warning("task %s timed out on worker %s", task.uuid, runner.name)
+            activity = f"Task timed out: no news from worker {runner.name} for {int(task_timeout)}s"
+            task_failed_by_worker(fx, task, task.job, runner, now, activity, policy)
 
 
 @dataclass

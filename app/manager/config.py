@@ -164,7 +164,8 @@ def parse_listen(listen: str) -> tuple[str, int]:
     try:
         port_no = int(port)
     except ValueError:
-        raise ConfigError(f"listen: {listen!r} is not HOST:PORT (for example :8080 or 127.0.0.1:8080)")
+        raise ConfigError(
+            f"listen: {listen!r} is not HOST:PORT (for example :8080 or 127.0.0.1:8080)") from None
     if not 0 <= port_no <= 65535:
         raise ConfigError(f"listen: port {port_no} is out of range 0-65535")
     return (host.strip("[]") or "0.0.0.0"), port_no
@@ -204,9 +205,10 @@ def load_config(path: Path, write_if_missing: bool = True) -> ManagerConfig:
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" near line {where.line + 1}" if where else ""
-        raise ConfigError(f"{path}: not valid YAML{line}. Fix the file or delete it to get defaults.")
+        raise ConfigError(
+            f"{path}: not valid YAML{line}. Fix the file or delete it to get defaults.") from exc
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc.strerror}).")
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror}).") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level.")
     return config_from_dict(raw, path)
@@ -226,7 +228,7 @@ def config_from_dict(raw: dict[str, Any], path: Path | None) -> ManagerConfig:
         try:
             _apply_key(cfg, key, value)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{path}: setting `{key}`: {exc}")
+            raise ConfigError(f"{path}: setting `{key}`: {exc}") from exc
     cfg.listen_host_port()  # validate early
     return cfg
 

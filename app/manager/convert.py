@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.api import events as api_events
+from app.api.enums import JobStatus, TaskStatus, WorkerStatus
 from app.api.jobs import Job as ApiJob
 from app.api.jobs import JobStorageInfo, TaskSummary, TaskWorker
 from app.api.jobs import Task as ApiTask
@@ -31,7 +32,7 @@ from app.manager.persistence.models import Job, SleepSchedule, Task, Worker, Wor
 def job_model(job: Job) -> ApiJob:
     tag = job.__rel__.get("worker_tag") if job.worker_tag_id is not None else None
     return ApiJob(
-        id=job.uuid, name=job.name, type=job.job_type, priority=job.priority, status=job.status,
+        id=job.uuid, name=job.name, type=job.job_type, priority=job.priority, status=JobStatus(job.status),
         activity=job.activity, settings=job.settings or {}, metadata=job.metadata or {},
         submitter_platform=job.submitter_platform, created=to_rfc3339(job.created_at),
         updated=to_rfc3339(job.updated_at), steps_completed=job.steps_completed,
@@ -63,7 +64,7 @@ def _task_worker(task: Task) -> Worker | None:
 
 def task_summary_model(task: Task) -> TaskSummary:
     return TaskSummary(
-        id=task.uuid, name=task.name, status=task.status, index_in_job=task.index_in_job,
+        id=task.uuid, name=task.name, status=TaskStatus(task.status), index_in_job=task.index_in_job,
         priority=task.priority, task_type=task.type, updated=to_rfc3339(task.updated_at),
         steps_completed=task.steps_completed, steps_total=task.steps_total,
         worker=task_worker(_task_worker(task)), activity=task.activity,
@@ -76,7 +77,7 @@ def task_summary_json(task: Task) -> dict[str, Any]:
 
 def task_json(task: Task, failed_by: list[Worker]) -> dict[str, Any]:
     return ApiTask(
-        id=task.uuid, name=task.name, status=task.status, index_in_job=task.index_in_job,
+        id=task.uuid, name=task.name, status=TaskStatus(task.status), index_in_job=task.index_in_job,
         priority=task.priority, task_type=task.type, created=to_rfc3339(task.created_at),
         updated=to_rfc3339(task.updated_at), job_id=task.job.uuid, activity=task.activity,
         commands=task.commands, steps_completed=task.steps_completed, steps_total=task.steps_total,
@@ -106,7 +107,8 @@ def assigned_task_json(task: Task, job: Job, commands: list[dict[str, Any]], *,
 def status_change(worker: Worker) -> WorkerStatusChangeRequest | None:
     if not worker.status_requested:
         return None
-    return WorkerStatusChangeRequest(status=worker.status_requested, is_lazy=bool(worker.lazy_status_request))
+    return WorkerStatusChangeRequest(status=WorkerStatus(worker.status_requested),
+                                     is_lazy=bool(worker.lazy_status_request))
 
 
 def status_change_json(worker: Worker) -> dict[str, Any] | None:
@@ -118,9 +120,13 @@ def _last_seen(worker: Worker) -> str | None:
     return to_rfc3339(worker.last_seen_at) if worker.last_seen_at is not None else None
 
 
+def _worker_status(worker: Worker) -> WorkerStatus:
+    return WorkerStatus(worker.status or "offline")
+
+
 def worker_summary_json(worker: Worker) -> dict[str, Any]:
     return WorkerSummary(
-        id=worker.uuid, name=worker.name, status=worker.status or "offline", version=worker.software,
+        id=worker.uuid, name=worker.name, status=_worker_status(worker), version=worker.software,
         can_restart=bool(worker.can_restart), last_seen=_last_seen(worker), status_change=status_change(worker),
     ).to_json()
 
@@ -134,7 +140,7 @@ def worker_json(worker: Worker, tags: list[WorkerTag], task: Task | None) -> dic
             task_type=s.task_type, updated=s.updated, steps_completed=s.steps_completed,
             steps_total=s.steps_total, job_id=task.job.uuid)
     return ApiWorker(
-        id=worker.uuid, name=worker.name, status=worker.status or "offline", version=worker.software,
+        id=worker.uuid, name=worker.name, status=_worker_status(worker), version=worker.software,
         can_restart=bool(worker.can_restart), last_seen=_last_seen(worker), status_change=status_change(worker),
         ip_address=worker.address, platform=worker.platform,
         supported_task_types=[t for t in worker.supported_task_types.split(",") if t],
@@ -146,9 +152,9 @@ def worker_update(worker: Worker, previous: str | None = None) -> api_events.Wor
     """The `worker_did_change` payload; `previous_status` only when the status changed."""
     return api_events.WorkerUpdate(
         id=worker.uuid, name=worker.name, updated=to_rfc3339(worker.updated_at),
-        status=worker.status or "offline", version=worker.software, can_restart=bool(worker.can_restart),
+        status=_worker_status(worker), version=worker.software, can_restart=bool(worker.can_restart),
         last_seen=_last_seen(worker), status_change=status_change(worker),
-        previous_status=previous if previous and previous != worker.status else None,
+        previous_status=WorkerStatus(previous) if previous and previous != worker.status else None,
         deleted_at=to_rfc3339(worker.deleted_at) if worker.deleted_at is not None else None,
     )
 
@@ -175,9 +181,9 @@ def task_update(task: Task, job: Job, previous: str | None, worker: Worker | Non
     """The `task_did_change` payload; `previous_status` only when the status changed."""
     return api_events.TaskUpdate(
         id=task.uuid, job_id=job.uuid, name=task.name, updated=to_rfc3339(task.updated_at),
-        status=task.status, activity=task.activity, steps_completed=task.steps_completed,
+        status=TaskStatus(task.status), activity=task.activity, steps_completed=task.steps_completed,
         steps_total=task.steps_total,
-        previous_status=previous if previous is not None and previous != task.status else None,
+        previous_status=TaskStatus(previous) if previous is not None and previous != task.status else None,
         worker=api_events.AssignedWorker(uuid=worker.uuid, name=worker.name) if worker is not None else None,
     )
 
@@ -190,10 +196,10 @@ def job_update(job: Job, previous: str | None, refresh_tasks: bool = False, was_
     it: metadata, settings and the submitter's platform.
     """
     return api_events.JobUpdate(
-        id=job.uuid, name=job.name, updated=to_rfc3339(job.updated_at), status=job.status,
+        id=job.uuid, name=job.name, updated=to_rfc3339(job.updated_at), status=JobStatus(job.status),
         type=job.job_type, priority=job.priority, refresh_tasks=refresh_tasks,
         steps_completed=job.steps_completed, steps_total=job.steps_total,
-        previous_status=previous if previous is not None and previous != job.status else None,
+        previous_status=JobStatus(previous) if previous is not None and previous != job.status else None,
         delete_requested_at=to_rfc3339(job.delete_requested_at) if job.delete_requested_at is not None else None,
         was_deleted=True if was_deleted else None,
         activity=job.activity, created=to_rfc3339(job.created_at), worker_tag=_event_tag(job),

@@ -162,8 +162,8 @@ class SsdpAdvertiser:
             _log.warning("not advertising the manager on the network (UPnP/SSDP): %s", exc)
             return
         loop = asyncio.get_running_loop()
-        self.responder = _Responder(self.http_port, self.limits, self.interface)
-        transport, _ = await loop.create_datagram_endpoint(lambda: self.responder, sock=sock)
+        responder = self.responder = _Responder(self.http_port, self.limits, self.interface)
+        transport, _ = await loop.create_datagram_endpoint(lambda: responder, sock=sock)
         self.address = sock.getsockname()
         _log.info("advertising the manager on the network (UPnP/SSDP, %s:%d%s)", *self.address,
                   f", on {self.interface}'s link only" if self.interface else "")

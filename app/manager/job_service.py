@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins  # `list` inside the class below names its own list() method
 import datetime as dt
 import logging
 import uuid as uuidlib
@@ -109,7 +110,7 @@ class JobService:
         rows, total = await self.store.call(jobs.list_jobs, limit, offset, statuses)
         return [job_json(j) for j in rows], total
 
-    async def job_tasks(self, job_uuid: str) -> list[dict[str, Any]]:
+    async def job_tasks(self, job_uuid: str) -> builtins.list[dict[str, Any]]:
         def load():
             return tasks.job_tasks(jobs.fetch_job(job_uuid).id)
         return [task_summary_json(t) for t in await self.store.call(load)]
@@ -147,10 +148,10 @@ class JobService:
             await self.machine.run(_set_tag_sync, job_uuid, ref)
         except NotFound as exc:
             if "tag" in exc.message:
-                raise Unprocessable(exc.message)
+                raise Unprocessable(exc.message) from exc
             raise
 
-    async def blocklist(self, job_uuid: str) -> list[dict[str, Any]]:
+    async def blocklist(self, job_uuid: str) -> builtins.list[dict[str, Any]]:
         def load():
             return blocklist.list_for_job(jobs.fetch_job(job_uuid).id)
         rows = await self.store.call(load)
@@ -174,7 +175,7 @@ class JobService:
         try:
             moment = parse_rfc3339(str(raw))
         except ValueError:
-            raise BadRequest("`last_updated_max` must be an RFC 3339 timestamp")
+            raise BadRequest("`last_updated_max` must be an RFC 3339 timestamp") from None
         # Round up to whole seconds: clients show seconds, and "up to 12:00:01" should include it.
         if moment.microsecond:
             moment = moment.replace(microsecond=0) + dt.timedelta(seconds=1)
@@ -241,7 +242,7 @@ def _status_body(body: Any, enum):
     try:
         status = enum(body.get("status"))
     except ValueError:
-        raise BadRequest(f"unknown status {describe(body.get('status'))}")
+        raise BadRequest(f"unknown status {describe(body.get('status'))}") from None
     return status, text_field(body, "reason", TEXT_MAX)
 
 
@@ -269,7 +270,7 @@ def _store_sync(fx: Effects, now: dt.datetime, new: NewJob):
     try:
         job = jobs.store_new_job(new)
     except NotFound as exc:
-        raise BadRequest(exc.message)
+        raise BadRequest(exc.message) from exc
     job = jobs.fetch_job(job.uuid)
     fx.job_changed(job, None, refresh_tasks=True, first=True)
     fx.work_available = True

@@ -14,6 +14,7 @@ the root. Nothing here is async; callers run the blocking parts off the loop.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -128,10 +129,8 @@ class LocalStorage:
             return False
         _log.info("removing job storage: %s", path)
         shutil.rmtree(path)
-        try:
+        with contextlib.suppress(OSError):  # Not empty: other jobs share the same 4-character prefix.
             path.parent.rmdir()
-        except OSError:
-            pass  # Not empty: other jobs share the same 4-character prefix.
         return True
 
     # Internals ----------------------------------------------------------------

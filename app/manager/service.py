@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
@@ -51,7 +51,19 @@ from app.manager.worker_keys import WorkerKeys
 from app.manager.worker_sessions import WorkerSessions
 from app.manager.worker_vitals import WorkerVitalsBook
 
+if TYPE_CHECKING:  # imported where they are built: the compiler loads a JS engine, the Shaman is optional
+    from app.manager.discovery import SsdpAdvertiser
+    from app.manager.job_compilers.compiler import JobCompiler
+    from app.manager.web.app import HttpServer
+    from app.shaman.service import Shaman
+
 _log = logging.getLogger(__name__)
+
+
+class BackgroundService(Protocol):
+    """A loop the Manager runs beside the HTTP server for as long as it serves (timeouts, deletions...)."""
+
+    async def run(self) -> None: ...
 
 
 @dataclass
@@ -67,7 +79,7 @@ class ManagerServices:
     machine: StatusMachine
     variables: Variables
     outputs: OutputRoots
-    compiler: Any
+    compiler: JobCompiler
     jobs: JobService
     sessions: WorkerSessions
     admin: WorkerAdmin
@@ -79,9 +91,9 @@ class ManagerServices:
     settings: SettingsService
     vitals: WorkerVitalsBook
     days: WorkerDays
-    shaman: Any = None
+    shaman: Shaman | None = None
     shaman_routes: Callable[[web.Application], None] | None = None
-    background: list[Any] = field(default_factory=list)
+    background: list[BackgroundService] = field(default_factory=list)
     # Beside the config file, never in it; "" means admin only from this machine (local trust).
     admin_token: str = ""
 
@@ -140,7 +152,7 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
     ]
     if store.is_sqlite:
         services.background.append(WalCheckpointer(store))
-    if services.shaman is not None and hasattr(services.shaman, "run"):
+    if services.shaman is not None:
         services.background.append(services.shaman)
     return services
 
@@ -209,8 +221,8 @@ class ManagerService:
         self.config = config
         self.services = build_services(config, clock)
         self.ready = asyncio.Event()
-        self.server = None
-        self.advertiser = None  # the UPnP/SSDP advertiser, when one runs
+        self.server: HttpServer | None = None
+        self.advertiser: SsdpAdvertiser | None = None  # the UPnP/SSDP advertiser, when one runs
 
     @property
     def port(self) -> int:
@@ -276,9 +288,7 @@ class ManagerService:
         services.vitals.close()
         await services.machine.drain()
         await services.task_logs.close()
-        close = getattr(services.compiler, "close", None)
-        if close is not None:
-            await close()
+        await services.compiler.close()
         await services.store.close()
         _log.info("manager stopped")
 

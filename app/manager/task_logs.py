@@ -25,6 +25,7 @@ Concurrency model, and why:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
@@ -293,11 +294,13 @@ class TaskLogs:
 
     def _open_parts_blocking(self, path: Path) -> list[BinaryIO]:
         handles: list[BinaryIO] = []
-        for part in self._parts_blocking(path):
-            try:
-                handles.append(open(part, "rb"))
-            except FileNotFoundError:
-                continue  # Dropped by a rotation between listing and opening.
+        with contextlib.ExitStack() as opened:  # closes those already open if a later open fails
+            for part in self._parts_blocking(path):
+                try:
+                    handles.append(opened.enter_context(open(part, "rb")))
+                except FileNotFoundError:
+                    continue  # Dropped by a rotation between listing and opening.
+            opened.pop_all()  # the caller closes them
         return handles
 
     def _size_blocking(self, path: Path, include_rotated: bool) -> int:

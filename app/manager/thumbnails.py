@@ -25,6 +25,7 @@ As with the job compilers' child (`job_compilers/engine.py`), 'spawn' re-imports
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
@@ -260,10 +261,8 @@ def _child_main(conn: Connection, path: str, max_pixels: int, max_memory: int) -
                                "image decoder may use")
     except Exception as exc:  # one line in the Manager's log, not this process's traceback
         reply = ("error", 415, f"the image cannot be decoded: {exc!r}")
-    try:
+    with contextlib.suppress(OSError):  # the Manager stopped waiting
         conn.send(reply)
-    except OSError:
-        pass  # the Manager stopped waiting
 
 
 def _limit_memory(max_bytes: int) -> None:

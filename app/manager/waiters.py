@@ -22,6 +22,7 @@ every FULL_CLAIM_EVERY_S, so a change nobody signalled cannot strand a worker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -291,10 +292,8 @@ class WorkQueue:
     async def close(self) -> None:
         if self._pass is not None and not self._pass.done():
             self._pass.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._pass
-            except asyncio.CancelledError:
-                pass
 
 
 class Waiters:

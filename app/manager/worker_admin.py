@@ -6,6 +6,7 @@ ran, which reads as if an idle worker were still busy with it).
 
 from __future__ import annotations
 
+import builtins  # `list` inside the class below names its own list() method
 import datetime as dt
 import uuid as uuidlib
 from collections.abc import Callable
@@ -64,9 +65,9 @@ class WorkerAdmin:
 
     async def request_status(self, worker_uuid: str, body: dict[str, Any]) -> None:
         try:
-            status = W(body.get("status"))
+            status = W(str(body.get("status")))
         except ValueError:
-            raise BadRequest(f"unknown worker status {describe(body.get('status'))}")
+            raise BadRequest(f"unknown worker status {describe(body.get('status'))}") from None
         if status not in WORKER_REQUESTABLE:
             raise BadRequest(f"a worker can be asked to go {', '.join(WORKER_REQUESTABLE)}, "
                              f"not {status.value!r}")
@@ -78,7 +79,7 @@ class WorkerAdmin:
         await self.machine.run(_set_tags_sync, worker_uuid, tag_ids)
 
     # --- tags ----------------------------------------------------------------------------------
-    async def tags(self) -> list[dict[str, Any]]:
+    async def tags(self) -> builtins.list[dict[str, Any]]:
         return [tag_json(t) for t in await self.store.call(workers.list_tags)]
 
     async def tag(self, tag_uuid: str) -> dict[str, Any]:
@@ -117,7 +118,7 @@ class WorkerAdmin:
                 "start_time": _hhmm(body.get("start_time")), "end_time": _hhmm(body.get("end_time")),
             }
         except schedule.ScheduleError as exc:
-            raise BadRequest(str(exc))
+            raise BadRequest(str(exc)) from exc
         await self.machine.run(_set_sleep_schedule_sync, worker_uuid, window_fields)
         self.machine.waiters.schedules.fire()  # the sleep scheduler re-evaluates now
 

@@ -60,4 +60,4 @@ class WorkerDays:
         if not now - dt.timedelta(days=MAX_DAYS_BACK) <= since <= now + dt.timedelta(days=1):
             raise BadRequest(f"`since` must be within the last {MAX_DAYS_BACK} days (the history this "
                              f"Manager keeps), not {text}")
-        return since.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return since.astimezone(dt.UTC).replace(tzinfo=None)

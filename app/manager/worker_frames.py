@@ -61,7 +61,7 @@ class WorkerFrames:
             note = loaded if isinstance(loaded, dict) else {}
         return WorkerLastFrame(
             base=self.storage.worker_url_base(worker_id), suffixes=list(SUFFIXES),
-            rendered_at=to_rfc3339(dt.datetime.fromtimestamp(rendered, dt.timezone.utc)) or "",
+            rendered_at=to_rfc3339(dt.datetime.fromtimestamp(rendered, dt.UTC)) or "",
             job_id=_text(note.get("job_id")), task_id=_text(note.get("task_id"))).to_json()
 
 

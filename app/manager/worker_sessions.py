@@ -174,6 +174,7 @@ class WorkerSessions:
         queue = self.machine.waiters.work
         waiter = None
         claimed = False
+        payload: Any  # what goes with `kind`: the (worker, task, job) handed out, or the worker's profile
         try:
             while True:
                 generation = queue.generation
@@ -280,14 +281,15 @@ def _parse_status(value: Any) -> W:
     try:
         return W(value)
     except ValueError:
-        raise BadRequest(f"unknown worker status {describe(value)}; use one of {', '.join(s.value for s in W)}")
+        raise BadRequest(
+            f"unknown worker status {describe(value)}; use one of {', '.join(s.value for s in W)}") from None
 
 
 def _parse_task_status(value: Any) -> T:
     try:
         status = T(value)
     except ValueError:
-        raise BadRequest(f"unknown task status {describe(value)}")
+        raise BadRequest(f"unknown task status {describe(value)}") from None
     if status not in WORKER_REPORTABLE:
         raise BadRequest(f"a worker may report only {', '.join(sorted(WORKER_REPORTABLE))}, "
                          f"not {status.value!r}; the Manager decides about soft failures")
@@ -396,7 +398,8 @@ def _task_update_sync(fx: Effects, now: dt.datetime, worker_id: int, task_uuid: 
                       activity: str | None, steps: int | None, policy: FailurePolicy) -> str:
     task = _own_task(worker_id, task_uuid)
     job: Job = task.job
-    worker: Worker = task.worker
+    worker = task.worker
+    assert worker is not None  # `_own_task` found the task through this worker
     _seen(worker, now)
     fields: dict[str, Any] = {"last_touched_at": now}
     if status is not None and task.status != T.ACTIVE:

@@ -57,6 +57,8 @@ def rewrite_absolute_paths(blendfile: Path, root: Path, dest: Path) -> list[Rewr
                 block = bfile.dereference_pointer(usage.block.addr_old)
                 relative = bpathlib.BlendPath.mkrelative(target, blendfile)
                 field = usage.path_full_field or usage.path_dir_field
+                # The trace found this usage in this very file's block, through one of the two fields.
+                assert block is not None and field is not None
                 block.set(field.name.name_only, relative)
                 done.append(Rewrite(bytes(usage.asset_path).decode("utf-8", "replace"),
                                     bytes(relative).decode("utf-8", "replace"), target))

@@ -53,7 +53,7 @@ class ShamanUploader:
 
     async def upload_missing(self, specs: list[dict[str, Any]], files: list[PackFile]) -> UploadStats:
         """Run rounds until the Manager lacks nothing; raises PackError when it cannot get there."""
-        by_key = {(s["sha"], s["size"]): pack_file for s, pack_file in zip(specs, files)}
+        by_key = {(s["sha"], s["size"]): pack_file for s, pack_file in zip(specs, files, strict=True)}
         for round_no in range(1, MAX_ROUNDS + 1):
             self.stats.rounds = round_no
             self._on_progress(Progress(Phase.CHECKING, round=round_no))

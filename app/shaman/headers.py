@@ -55,10 +55,7 @@ def _decode_word(charset: str, encoding: str, text: str) -> str:
     if charset.split("*", 1)[0].lower() not in ("utf-8", "utf8", "us-ascii"):
         raise BadRequest(f"X-Shaman-Original-Filename must be UTF-8, not {charset[:20]!r}")
     try:
-        if encoding in "bB":
-            raw = base64.b64decode(text, validate=True)
-        else:
-            raw = _decode_q(text)
+        raw = base64.b64decode(text, validate=True) if encoding in "bB" else _decode_q(text)
         return raw.decode("utf-8")
     except (binascii.Error, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         raise BadRequest(f"X-Shaman-Original-Filename is not valid RFC 2047: {exc}") from None

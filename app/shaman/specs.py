@@ -82,9 +82,10 @@ def parse_file_spec(obj: Any, *, require_path: bool = True) -> FileSpec:
         raise BadRequest("each file must be an object with sha, size and path")
     path = ""
     if require_path or "path" in obj:
-        path = obj.get("path")
-        if not isinstance(path, str) or not path:
+        given = obj.get("path")
+        if not isinstance(given, str) or not given:
             raise BadRequest("each file needs a non-empty string 'path': where it goes in the checkout")
+        path = given
         validate_relative_path(path, "file path")
     return FileSpec(parse_checksum(obj.get("sha")), parse_size(obj.get("size")), path)
 

@@ -14,6 +14,7 @@ and an upload that is overtaken by another one that finished first stops and ans
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import hashlib
 import logging
@@ -240,10 +241,8 @@ def _sync_and_close(fh: BinaryIO) -> None:
 def _discard_temp(fh: BinaryIO | None, tmp: Path) -> None:
     if fh is not None and not fh.closed:
         fh.close()
-    try:
+    with contextlib.suppress(FileNotFoundError):  # renamed into place, or never created
         tmp.unlink()
-    except FileNotFoundError:
-        pass  # renamed into place, or never created
 
 
 def _unlink_if_older(path: Path, cutoff: float) -> int:

@@ -178,7 +178,7 @@ def _external_files():
     raw = bpy.utils.blend_paths(absolute=False, packed=False, local=False)
     absolute = bpy.utils.blend_paths(absolute=True, packed=False, local=False)
     files, seen = [], set()
-    for original, path in zip(raw, absolute):
+    for original, path in zip(raw, absolute, strict=True):
         for one in _expand(path, images.get(path)):
             one = os.path.normpath(one)
             if one in seen:
@@ -251,6 +251,8 @@ def _scene_policy():
 
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scene_policy.py")
     spec = importlib.util.spec_from_file_location("tablao_scene_policy", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -20,6 +20,7 @@ for a job the Manager then refuses is removed again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import logging
 import platform as _platform
@@ -249,10 +250,8 @@ def submitter_metadata() -> dict[str, str]:
     """Who submits, as Flamenco's add-on says it (`user.name`) and from which computer (`user.host`):
     the dashboards' Submitter column. Empty values are left out rather than guessed."""
     found: dict[str, str] = {}
-    try:
+    with contextlib.suppress(KeyError, OSError):  # no login name (a container's uid without a passwd entry)
         found["user.name"] = getpass.getuser()
-    except (KeyError, OSError):  # no login name (a container's uid without a passwd entry)
-        pass
     host = socket.gethostname()
     if host:
         found["user.host"] = host

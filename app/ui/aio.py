@@ -1,4 +1,5 @@
-"""`spawn(coro)`: start a coroutine on the app's asyncio loop from a Qt callback.
+"""`spawn(coro)`: start a coroutine on the app's asyncio loop from a Qt callback; `settle(future,
+value)`: answer a future from a signal that may fire more than once.
 
 Timers and signals can fire while the program winds down, after the loop stopped; such late work
 is dropped quietly instead of raising from inside Qt.
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def spawn(coro: Coroutine[Any, Any, Any]) -> asyncio.Task | None:
@@ -20,3 +23,9 @@ def spawn(coro: Coroutine[Any, Any, Any]) -> asyncio.Task | None:
         coro.close()
         return None
     return loop.create_task(coro)
+
+
+def settle(future: asyncio.Future[T], value: T) -> None:
+    """Give `future` its result unless it has one (or was cancelled) already."""
+    if not future.done():
+        future.set_result(value)

@@ -33,9 +33,7 @@ def job_action_applies(action: str, row: Row) -> bool:
         return not deleting and status in HAS_FAILED_TASKS
     if action in ("priority", "tag", "delete"):
         return not deleting
-    if action in ("resubmit", "duplicate", "open_output", "copy_output"):
-        return True
-    return False
+    return action in ("resubmit", "duplicate", "open_output", "copy_output")
 
 
 def worker_action_applies(action: str, row: Row) -> bool:

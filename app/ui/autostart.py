@@ -8,6 +8,7 @@ the registry through a stand-in for `winreg`), not on those systems.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import plistlib
@@ -107,8 +108,6 @@ def _set_run_value(reg: ModuleType, line: str | None) -> str:
         if line is not None:
             reg.SetValueEx(key, RUN_VALUE, 0, reg.REG_SZ, line)
         else:
-            try:
+            with contextlib.suppress(OSError):
                 reg.DeleteValue(key, RUN_VALUE)
-            except OSError:
-                pass
     return f"HKEY_CURRENT_USER\\{RUN_KEY}\\{RUN_VALUE}"

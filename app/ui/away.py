@@ -8,6 +8,7 @@ default; the choice lives in QSettings (this desk's preference, not farm configu
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
@@ -22,9 +23,10 @@ KEY_ON, KEY_MINUTES, KEY_RETURN = "away/enabled", "away/minutes", "away/on_retur
 
 def saved_rule() -> tuple[bool, AwayRule]:
     s = QSettings()
-    rule = AwayRule(away_after_s=60.0 * s.value(KEY_MINUTES, 10, type=int),
+    # value(type=...) converts to that type; PySide's stubs say object.
+    rule = AwayRule(away_after_s=60.0 * cast(int, s.value(KEY_MINUTES, 10, type=int)),
                     on_return=str(s.value(KEY_RETURN, "finish")))
-    return s.value(KEY_ON, False, type=bool), rule
+    return bool(s.value(KEY_ON, False, type=bool)), rule
 
 
 def save_rule(enabled: bool, minutes: int, on_return: str) -> None:

@@ -140,7 +140,7 @@ class ManagerConnection(QObject):
 
     async def _snapshot(self) -> None:
         tags = await self.client.worker_tags()
-        self.tags = {t.id: t.name for t in tags}
+        self.tags = {t.id: t.name for t in tags if t.id is not None}
         self.tags_changed.emit(list(self.tags.items()))
         jobs: list[dict[str, Any]] = []
         offset = 0
@@ -187,7 +187,7 @@ class ManagerConnection(QObject):
         elif kind == ev.WORKER_TAG_DID_CHANGE:
             tag = data.get("tag") or {}
             if data.get("was_deleted"):
-                self.tags.pop(tag.get("id"), None)
+                self.tags.pop(str(tag.get("id")), None)
                 if tag.get("id"):
                     self.tag_deleted.emit(str(tag["id"]))
             elif tag.get("id"):

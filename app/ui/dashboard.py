@@ -52,7 +52,7 @@ class Dashboard(QObject):
         self.jobs = jobs_model(self, pace=lambda r: self.pace.pace(row_key(r), r), tag_name=self.tag_name)
         self.workers = workers_model(self, job_name=self.job_name, tag_name=self.tag_name)
         self._task_workers: dict[str, str] = {}          # "label/task id" → key of the worker showing it
-        self._variables: dict[str, dict[str, str]] = {}  # url → this computer's variable values
+        self._variables: dict[str, dict[str, dict[str, Any]]] = {}  # url → this computer's variable values
         self._details_wanted: dict[str, set[str]] = {}   # url -> worker ids
         self._details_timer = QTimer(self, singleShot=True, interval=500)
         self._details_timer.timeout.connect(self._fetch_details)
@@ -159,7 +159,7 @@ class Dashboard(QObject):
     def _jobs_changed(self, rows: list[dict[str, Any]]) -> None:
         """Job deltas: deleted jobs leave, a delta older than the row it would change is dropped
         (one that was on its way while a snapshot was read)."""
-        fresh = []
+        fresh: list[dict[str, Any]] = []
         for row in rows:
             key = row_key(row)
             if row.get("was_deleted"):
@@ -253,7 +253,7 @@ class Dashboard(QObject):
         self._reset(self.workers, label, rows)
 
     def _workers_changed(self, rows: list[dict[str, Any]]) -> None:
-        fresh = []
+        fresh: list[dict[str, Any]] = []
         for row in rows:
             key = row_key(row)
             if row.get("deleted_at"):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from app.common.ports import PortInUse
@@ -42,6 +43,12 @@ from app.ui.setup_flow import SetupFlow
 from app.ui.tray import tray_available
 from app.ui.windows.main_window import remembered_managers
 
+if TYPE_CHECKING:
+    from app.ui.dashboard import Dashboard
+    from app.ui.manager_tray import ManagerTray
+    from app.ui.windows.main_window import MainWindow
+    from app.ui.windows.worker_mode import WorkerModeWindow
+
 _log = logging.getLogger(__name__)
 
 
@@ -60,10 +67,10 @@ class DesktopApp:
         self.has_tray = tray_available() if has_tray is None else has_tray
         self.quit = asyncio.Event()
         self.setup = SetupFlow(self)
-        self.dashboard = None
-        self.window = None
-        self.worker_window = None
-        self.tray = None  # ManagerTray while the local Manager runs and the desktop has a tray
+        self.dashboard: Dashboard | None = None
+        self.window: MainWindow | None = None
+        self.worker_window: WorkerModeWindow | None = None
+        self.tray: ManagerTray | None = None  # while the local Manager runs and the desktop has a tray
         self.modes = ModeModel()  # what runs here: the one truth of every Mode menu
         self.modes.requested.connect(lambda mode: spawn(self.switch_mode(mode)))
         self.front = DASHBOARD  # the window the user works in now (DASHBOARD or WORKER_WINDOW)
@@ -114,7 +121,7 @@ class DesktopApp:
         else:
             await self.services.stop_manager()  # the wizard's, on a computer that only renders
             if not self.role.manager_url:
-                await self.discover_manager()
+                self.role = await self.discover_manager(self.role)
             self.services.start_worker(self.role.manager_url,
                                        rediscover=self.role.manager_found_by == "discovery")
             self._update_modes()
@@ -136,15 +143,16 @@ class DesktopApp:
                     return None
                 self.services.save_listen_port(port)
 
-    async def discover_manager(self) -> None:
-        """No Manager URL given: look for one on the network (UPnP/SSDP, as Flamenco's workers do)."""
+    async def discover_manager(self, role: RoleConfig) -> RoleConfig:
+        """No Manager URL given: look for one on the network (UPnP/SSDP, as Flamenco's workers do);
+        `role` with the one found, else `role` as it was."""
         from app.common.discovery import find_manager
 
         url = await find_manager(3.0)
         if url:
-            self.role = RoleConfig(role=self.role.role, manager_url=url, manager_found_by="discovery")
-        else:
-            _log.warning("no manager answered on the network; give one with --manager URL")
+            return RoleConfig(role=role.role, manager_url=url, manager_found_by="discovery")
+        _log.warning("no manager answered on the network; give one with --manager URL")
+        return role
 
     async def shutdown(self) -> None:
         """Windows and trays go, then the services (worker first): the one way out of the program."""
@@ -165,36 +173,38 @@ class DesktopApp:
     # --- windows ---------------------------------------------------------------------------------
     async def open_dashboard(self, urls: list[str]) -> None:
         """The dashboard window (made once) on `urls`; more Managers are added to the one open."""
-        if self.window is None:
+        window = self.window
+        if window is None:
             local = self.services.manager_running
             tokens = {self.services.manager_url: self.services.admin_token} if local else {}
-            self.dashboard, self.window = await open_dashboard(urls, self.job_id, tokens, modes=self.modes)
+            dashboard, window = await open_dashboard(urls, self.job_id, tokens, modes=self.modes)
+            self.dashboard, self.window = dashboard, window
             self.job_id = ""
-            window = self.window
             window.owned = True
             window.close_requested.connect(self._window_closed)
             window.quit_requested.connect(self.request_quit)
             window.open_requested.connect(lambda which: spawn(self.open_window(which)))
             window.wizard_requested.connect(lambda: spawn(self.reopen_wizard()))
-            self.dashboard.farm_status_changed.connect(self._farm_status)
+            dashboard.farm_status_changed.connect(self._farm_status)
         else:
             for url in urls:
                 self._watch(url)
         self.front = DASHBOARD
-        self.window.bring_up()
+        window.bring_up()
 
     async def open_worker_window(self) -> None:
         from app.ui.windows.worker_mode import WorkerModeWindow
 
-        if self.worker_window is None:
-            self.worker_window = WorkerModeWindow(self.services, self.role, has_tray=self.has_tray,
-                                                  modes=self.modes)
-            self.worker_window.quit_handler = self.request_quit
-            self.worker_window.open_requested.connect(lambda which: spawn(self.open_window(which)))
-            self.worker_window.wizard_requested.connect(lambda: spawn(self.reopen_wizard()))
+        window = self.worker_window
+        if window is None:
+            window = self.worker_window = WorkerModeWindow(self.services, self.role, has_tray=self.has_tray,
+                                                           modes=self.modes)
+            window.quit_handler = self.request_quit
+            window.open_requested.connect(lambda which: spawn(self.open_window(which)))
+            window.wizard_requested.connect(lambda: spawn(self.reopen_wizard()))
         self.front = WORKER_WINDOW
         self._sync_trays()
-        self.worker_window.bring_up()
+        window.bring_up()
 
     async def open_window(self, which: str) -> None:
         """Mode ▸ Open the dashboard / Open the worker window (each offered by the other window)."""
@@ -355,21 +365,23 @@ class DesktopApp:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         names = {"localhost", "127.0.0.1", "::1", socket.gethostname().lower(), *lan_addresses()}
-        return port == self.services.manager_runner.manager.port and (parts.hostname or "").lower() in names
+        return port == self.services.local_manager().port and (parts.hostname or "").lower() in names
 
     # --- closing and quitting --------------------------------------------------------------------
     def _window_closed(self) -> None:
         """The user closed the dashboard window."""
+        window = self.window
+        assert window is not None  # it sent this
         if not self.roles_started and (self._starting is None or self._starting.done()):
             self.quit.set()  # nothing of ours runs: a dashboard only
         elif not self.roles_started:
-            self.window.hide()  # the roles are starting (a later `tablao` asked): their window comes
+            window.hide()  # the roles are starting (a later `tablao` asked): their window comes
         elif self._tray_shown():
-            self.window.hide()
+            window.hide()
             if self.tray is not None:
                 self.tray.say_still_running()
         elif self.worker_window is not None and self.worker_window.isVisible():
-            self.window.hide()
+            window.hide()
         else:
             self.request_quit()
 
@@ -412,15 +424,17 @@ class DesktopApp:
     async def _stop_after_tasks(self) -> None:
         self.waiting = WaitingForTasks()
         if self.services.manager_running:
-            waiting = spawn(self.services.drain(progress=self.waiting.show_running))
+            waiting = asyncio.create_task(self.services.drain(progress=self.waiting.show_running))
         else:
-            waiting = spawn(self._worker_task_done())
+            waiting = asyncio.create_task(self._worker_task_done())
         try:
             await wait_or_stop_now(self.waiting, waiting)
         finally:
             self.waiting = None
 
     async def _worker_task_done(self) -> None:
+        if self.worker_window is None:
+            return  # no worker window, no worker: nothing renders here
         controller = self.worker_window.controller
         await controller.finish_then_stop()
         while controller.state.kind == ts.RENDERING:
@@ -439,9 +453,9 @@ class DesktopApp:
             return
         from app.ui.manager_tray import ManagerTray
 
-        self.tray = ManagerTray(self.services.public_url)
-        self.tray.open_requested.connect(lambda: spawn(self.show_dashboard()))
-        self.tray.quit_requested.connect(self.request_quit)
+        tray = self.tray = ManagerTray(self.services.public_url)
+        tray.open_requested.connect(lambda: spawn(self.show_dashboard()))
+        tray.quit_requested.connect(self.request_quit)
         self._sync_trays()
 
     def _sync_trays(self) -> None:

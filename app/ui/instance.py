@@ -18,6 +18,7 @@ removed before listening.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -157,10 +158,8 @@ def private_folder(path: Path) -> Path | None:
     """`path`, made if missing, when it is a folder (not a link) owned by this user, mode 0700."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
+        with contextlib.suppress(FileExistsError):
             os.mkdir(path, 0o700)
-        except FileExistsError:
-            pass
         info = os.lstat(path)
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
             _log.warning("%s is not a folder of this user; not used for the instance socket", path)

@@ -90,6 +90,10 @@ class PaceBook:
     """
 
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget everything known (a new set of Managers)."""
         self._tasks: dict[str, dict[str, tuple[float, bool, int]]] = {}  # job → task → (updated, done, steps)
         self._job_paces: dict[str, Pace | None] = {}
         self._history: dict[str, dict[str, tuple[float, float]]] = {}  # type → job key → (completed at, pace)
@@ -133,9 +137,6 @@ class PaceBook:
         for job_type, jobs in self._history.items():
             if jobs.pop(job_key, None) is not None:
                 self._history_paces.pop(job_type, None)
-
-    def clear(self) -> None:
-        self.__init__()
 
     # --- jobs -------------------------------------------------------------------------------------
     def job_changed(self, job_key: str, row: dict[str, Any]) -> None:

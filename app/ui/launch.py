@@ -120,6 +120,7 @@ def run_program(request: LaunchRequest, main: Callable[[QApplication, object], A
         try:
             return _hand_over(request, place)
         except InstanceUnreachable:
+            assert place is not None  # take_lock found the program that holds the lock there
             lock = single.take_over_if_stale(place)
             if lock is None:
                 print("tablao: Tablao is running already but does not answer; close it (or end its process) "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import cast
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
@@ -29,7 +30,9 @@ INTERVAL_MS = 15_000
 
 def saved_limits() -> tuple[bool, int, int]:
     s = QSettings()
-    return s.value(KEY_ON, False, type=bool), s.value(KEY_CPU, 50, type=int), s.value(KEY_GPU, 50, type=int)
+    # value(type=...) converts to that type; PySide's stubs say object.
+    return (bool(s.value(KEY_ON, False, type=bool)), cast(int, s.value(KEY_CPU, 50, type=int)),
+            cast(int, s.value(KEY_GPU, 50, type=int)))
 
 
 def save_limits(enabled: bool, cpu: int, gpu: int) -> None:

@@ -15,12 +15,17 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.manager.config import default_config_path, load_config, save_config
 from app.ui.aio import spawn
 
 #: Where the Manager listens while the first-launch wizard asks its questions.
 WIZARD_LISTEN = "127.0.0.1:0"
+
+if TYPE_CHECKING:
+    from app.manager.service import ManagerService
+    from app.runtime import Runner
 
 _log = logging.getLogger(__name__)
 
@@ -32,15 +37,15 @@ class LocalServices:
         self.worker_config_path = worker_config_path
         self.listen = listen  # from the command line (`--listen`) or a test: wins over the file
         self._temporary_listen: str | None = None  # the wizard's address, while it asks
-        self.manager_runner = None
-        self.worker_runner = None
+        self.manager_runner: Runner | None = None
+        self.worker_runner: Runner | None = None
         self._tasks: dict[str, asyncio.Task] = {}
 
     # --- Manager ---------------------------------------------------------------------------------
     def _manager_config(self):
         cfg = load_config(self.manager_config_path)
         if self._temporary_listen or self.listen:
-            cfg.listen_override = self._temporary_listen or self.listen
+            cfg.listen_override = self._temporary_listen or self.listen or ""
         return cfg
 
     async def start_manager(self, timeout_s: float = 60.0, temporary_listen: str | None = None) -> str:
@@ -50,12 +55,12 @@ class LocalServices:
         its port is taken, leaving nothing started."""
         from app.runtime import Runner
 
-        if self.manager_runner is None:
-            self._temporary_listen = temporary_listen
-            self.manager_runner = Runner(manager_config=self._manager_config)
-            self._tasks["manager"] = spawn(self.manager_runner.run())
         runner = self.manager_runner
-        started = spawn(runner.started.wait())
+        if runner is None:
+            self._temporary_listen = temporary_listen
+            runner = self.manager_runner = Runner(manager_config=self._manager_config)
+            self._tasks["manager"] = asyncio.create_task(runner.run())
+        started = asyncio.create_task(runner.started.wait())
         done, _ = await asyncio.wait({started, self._tasks["manager"]}, timeout=timeout_s,
                                      return_when=asyncio.FIRST_COMPLETED)
         started.cancel()
@@ -106,8 +111,9 @@ class LocalServices:
         """Start the Manager again where it listens once set up, on `port` when given (written to its
         file); returns its local URL. When that fails (`PortInUse`), the Manager is started again where
         it was (the same temporary port, the file as it was) and the error raised."""
+        back_to: str | None
         if self.on_temporary_address:
-            back_to = f"127.0.0.1:{self.manager_runner.manager.port}"
+            back_to = f"127.0.0.1:{self.local_manager().port}"
         else:
             back_to = self._temporary_listen
         saved = load_config(self.manager_config_path).listen
@@ -126,14 +132,17 @@ class LocalServices:
         """The URL other computers use for the local Manager (a LAN address when it listens on all)."""
         from app.manager.guidance import manager_urls
 
-        assert self.manager_runner is not None and self.manager_runner.manager is not None
-        manager = self.manager_runner.manager
+        manager = self.local_manager()
         return manager_urls(manager.config, manager.port)[0]
 
     @property
     def manager_url(self) -> str:
+        return f"http://127.0.0.1:{self.local_manager().port}"
+
+    def local_manager(self) -> ManagerService:
+        """The local Manager; only asked for once it runs (`manager_running`, or just started)."""
         assert self.manager_runner is not None and self.manager_runner.manager is not None
-        return f"http://127.0.0.1:{self.manager_runner.manager.port}"
+        return self.manager_runner.manager
 
     @property
     def admin_token(self) -> str:
@@ -162,8 +171,10 @@ class LocalServices:
             return WorkerConfig.load(self.worker_config_path, manager_url=manager_url,
                                      rediscover_manager=True if rediscover else None)
 
-        self.worker_runner = Runner(worker_config=worker_config)
-        self._tasks["worker"] = spawn(self.worker_runner.run())
+        runner = self.worker_runner = Runner(worker_config=worker_config)
+        task = spawn(runner.run())  # None once the app's loop has closed
+        if task is not None:
+            self._tasks["worker"] = task
 
     async def stop_worker(self) -> None:
         runner, self.worker_runner = self.worker_runner, None
@@ -193,14 +204,14 @@ class LocalServices:
 
         if not self.manager_running:
             return None
-        return await farm_activity(self.manager_runner.manager.services)
+        return await farm_activity(self.local_manager().services)
 
     async def drain(self, progress=None) -> None:
         """Hand out no new task and return once the running ones are done (at once without a Manager)."""
         from app.manager.activity import drain
 
         if self.manager_running:
-            await drain(self.manager_runner.manager.services, progress=progress)
+            await drain(self.local_manager().services, progress=progress)
 
     async def stop(self) -> None:
         """Worker first (it signs off while its Manager still listens), then the Manager."""

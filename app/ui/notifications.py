@@ -48,7 +48,7 @@ class Notifier(QObject):
         self.actions: dict[str, QAction] = {}
 
     def enabled(self, kind: str) -> bool:
-        return QSettings().value(f"notifications/{kind}", ON_BY_DEFAULT.get(kind, False), type=bool)
+        return bool(QSettings().value(f"notifications/{kind}", ON_BY_DEFAULT.get(kind, False), type=bool))
 
     def set_enabled(self, kind: str, on: bool) -> None:
         QSettings().setValue(f"notifications/{kind}", bool(on))

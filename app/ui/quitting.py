@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
+
+from app.ui.aio import settle
 
 #: Quit's shortcut on every platform (QKeySequence.StandardKey.Quit is empty on Windows).
 QUIT_SHORTCUT = QKeySequence("Ctrl+Q")
@@ -75,7 +77,7 @@ class QuitQuestion(QMessageBox):
                      "running ones are done.")
         lines.append(f"<b>Stop now</b>: {what} stop at once; unfinished tasks render again later.")
         self.setInformativeText("<br>".join(lines))
-        self.choices = {}
+        self.choices: dict[QAbstractButton, str] = {}
         # One role for the three, so they stay in this order (from the mildest) on every platform.
         action = QMessageBox.ButtonRole.ActionRole
         if has_tray:
@@ -115,7 +117,7 @@ async def answer_of(box: QMessageBox, result: Callable[[], T]) -> T:
     """Open `box` (no nested event loop) and return `result()` once it is answered or closed."""
     loop = asyncio.get_running_loop()
     answered: asyncio.Future = loop.create_future()
-    box.finished.connect(lambda *_: answered.done() or answered.set_result(result()))
+    box.finished.connect(lambda *_: settle(answered, result()))
     box.open()
     box.raise_()
     box.activateWindow()
@@ -130,7 +132,7 @@ async def wait_or_stop_now(box: WaitingForTasks, waiting: asyncio.Future) -> Non
     """Show `box` until `waiting` is done or the user presses Stop now (which cancels it)."""
     loop = asyncio.get_running_loop()
     pressed: asyncio.Future[None] = loop.create_future()
-    box.finished.connect(lambda *_: pressed.done() or pressed.set_result(None))
+    box.finished.connect(lambda *_: settle(pressed, None))
     box.open()
     try:
         await asyncio.wait({waiting, pressed}, return_when=asyncio.FIRST_COMPLETED)

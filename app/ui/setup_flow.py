@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from app.api.client import ManagerClient
 from app.common.roles import RoleConfig, save_role
+from app.ui.aio import settle
 from app.ui.local_services import WIZARD_LISTEN
 from app.ui.wizard.context import WizardContext
 from app.ui.wizard.wizard import SetupWizard
@@ -31,11 +32,12 @@ class SetupFlow:
         """Run the wizard against the local Manager on its private address; False when cancelled."""
         services = self.app.services
         url = await services.start_manager(temporary_listen=WIZARD_LISTEN)
-        ctx = self._context(ManagerClient(url, admin_token=services.admin_token), current_port=0)
+        client = ManagerClient(url, admin_token=services.admin_token)
+        ctx = self._context(client, current_port=0)
         try:
             done = await self.run_wizard(ctx)
         finally:
-            await ctx.client.close()
+            await (ctx.client or client).close()
         if not done:
             return False
         role = RoleConfig(role=ctx.role, manager_url=ctx.manager_url,
@@ -53,7 +55,7 @@ class SetupFlow:
             return
         running = services.manager_running
         client = ManagerClient(services.manager_url, admin_token=services.admin_token) if running else None
-        ctx = self._context(client, current_port=services.manager_runner.manager.port if running else 0)
+        ctx = self._context(client, current_port=services.local_manager().port if running else 0)
         ctx.role = app.role.role if app.role else "manager"
         ctx.manager_url = app.role.manager_url if app.role else ""
         try:
@@ -84,7 +86,7 @@ class SetupFlow:
         wizard = SetupWizard(ctx)
         wizard.applied.connect(lambda: self._applied(ctx))
         finished = asyncio.get_running_loop().create_future()
-        wizard.finished.connect(lambda result: finished.done() or finished.set_result(result))
+        wizard.finished.connect(lambda result: settle(finished, result))
         wizard.show()
         self.wizard = wizard
         try:
@@ -110,7 +112,7 @@ class SetupFlow:
                     await old.close()
                 await self.app.manager_moved(before, services.manager_url)
         ctx.public_url = services.public_url
-        ctx.current_port = services.manager_runner.manager.port
+        ctx.current_port = services.local_manager().port
 
     def _applied(self, ctx: WizardContext) -> None:
         services = self.app.services

@@ -119,7 +119,7 @@ class WorkerTray(QObject):
 
 def notification_enabled(title: str) -> bool:
     key = NOTIFY_KINDS.get(title)
-    return key is None or QSettings().value(key, True, type=bool)
+    return key is None or bool(QSettings().value(key, True, type=bool))
 
 
 def set_notification(key: str, on: bool) -> None:

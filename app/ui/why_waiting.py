@@ -27,7 +27,7 @@ def explain(job: dict[str, Any], tasks: list[dict[str, Any]], workers: list[dict
         return ""
     if not waiting:
         return ""
-    task_types = {t.get("task_type") or t.get("type") for t in waiting} - {None}
+    task_types: set[str] = {kind for t in waiting if (kind := t.get("task_type") or t.get("type"))}
     live = [w for w in workers if w.get("status") not in ("offline",) and not w.get("deleted_at")]
     if not live:
         return "No worker is connected to this Manager. Start one with `tablao worker --manager URL`."

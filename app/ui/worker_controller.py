@@ -34,6 +34,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.api.client import ManagerClient
 from app.api.errors import ApiError, NotFound
 from app.api.events import StreamGap
+from app.api.stream import EventStream
 from app.api.workers import WorkerSleepSchedule
 from app.common import events as ev
 from app.ui import tray_state
@@ -133,7 +134,7 @@ class WorkerController(QObject):
         self._frame_shown = ""   # the `rendered_at` of the last frame shown
         self._run_task: asyncio.Task | None = None
         self._snooze_task: asyncio.Task | None = None
-        self._stream = None
+        self._stream: EventStream | None = None
         self._lost_since: float | None = None   # when the Manager stopped answering
         self._proven_url = ""   # where the Manager proved itself, found again on the network
         self._tick = QTimer(self)
@@ -160,7 +161,7 @@ class WorkerController(QObject):
         delay = 0.5
         while True:
             self._stream = stream = self.client.events(max_backoff_s=5.0)
-            watcher = spawn(self._watch(stream))
+            watcher = asyncio.create_task(self._watch(stream))
             try:
                 await self._follow(stream)
                 message = "the Manager closed the event stream"
@@ -316,9 +317,9 @@ class WorkerController(QObject):
             self._task_event(data)  # requeued to no worker: it is not ours any more
         elif topic == ev.TASK_LOG_DID_APPEND and self.task and data.get("task_id") == self.task.get("id"):
             self._append_log(str(data.get("log", "")))
-        elif topic == ev.LAST_RENDERED_DID_CHANGE:
-            if data.get("task_id") in self._my_tasks or data.get("job_id") in self._my_jobs:
-                self._want_day()  # perhaps this worker's frame: the Manager keeps each worker's newest
+        elif topic == ev.LAST_RENDERED_DID_CHANGE and (
+                data.get("task_id") in self._my_tasks or data.get("job_id") in self._my_jobs):
+            self._want_day()  # perhaps this worker's frame: the Manager keeps each worker's newest
 
     def _task_event(self, data: dict[str, Any]) -> None:
         task_id, status = str(data.get("id", "")), str(data.get("status", ""))

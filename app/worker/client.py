@@ -22,8 +22,9 @@ from typing import Any, Self
 from app import __version__
 from app.api.enums import WorkerStatus
 from app.api.errors import ContractError, HttpError, ManagerUnreachable
+from app.api.headers import API_PREFIX, TABLAO_PREFIX, WAIT_HEADER
 from app.api.models import AssignedTask, MayKeepRunning, WireFormatError
-from app.api.transport import API_PREFIX, LONG_POLL_MARGIN_S, TABLAO_PREFIX, WAIT_HEADER, Transport
+from app.api.transport import LONG_POLL_MARGIN_S, Transport
 from app.common.manager_proof import KEY_FIELD, valid_key
 from app.worker.config import Credentials
 from app.worker.manager_check import Verdict, check_manager

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,73 +192,118 @@ def _coerce(key: str, value: Any, source: str) -> Any:
     def bad(expected: str) -> ConfigError:
         return ConfigError(f"worker setting {key!r} in {source} must be {expected}, got {value!r}")
 
-    if key in ("worker_name", "manager_url", "blender_exe", "ffmpeg_exe"):
-        if value is None:
-            return ""
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise bad("a string")
-        return str(value)
-    if key == "task_types":
-        if isinstance(value, str):
-            value = value.split(",")
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise bad("a list of strings")
-        return [v.strip().lower() for v in value if v.strip()]
-    if key == "restart_exit_code":
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
-            raise bad("an integer 0-255")
-        return value
-    if key == "oom_score_adjust":
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
-            raise bad("an integer 0-1000 (higher: killed first when memory runs out)")
-        return value
-    if key == "discovery_targets":
-        if isinstance(value, str):
-            value = value.split(",")
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise bad("a list of host or host:port strings")
-        from app.common.discovery import parse_target
+    coerce = _COERCERS.get(key)
+    return value if coerce is None else coerce(value, bad)
 
-        for v in value:
-            try:
-                parse_target(v)
-            except ValueError as exc:
-                raise bad(f"a list of host or host:port strings ({exc})") from None
-        return [v.strip() for v in value if v.strip()]
-    if key == "sandbox":
-        # YAML 1.1 reads a bare `on`/`off` as true/false.
-        text = {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
-        if not isinstance(text, str) or text.strip().lower() not in SANDBOX_MODES:
-            raise bad("auto, on or off")
-        return text.strip().lower()
-    if key == "sandbox_read_paths":
-        if isinstance(value, str):
-            value = value.split(",")
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise bad("a list of absolute paths")
-        paths = [os.path.expanduser(v.strip()) for v in value if v.strip()]
-        if not all(os.path.isabs(p) for p in paths):
-            raise bad("a list of absolute paths")
-        return paths
-    if key in ("warm_blender", "rediscover_manager"):
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
-    if key in ("warm_blender_max_frames", "warm_blender_max_memory_mb"):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise bad("a non-negative integer (0: no limit)")
-        return value
-    if key in ("task_wait_s", "may_i_run_wait_s", "warm_blender_idle_s", "rediscover_after_s", "vitals_every_s"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise bad("a non-negative number")
-        return float(value)
-    if key == "data_dir":
-        if not isinstance(value, (str, os.PathLike)) or not str(value):
-            raise bad("a folder path")
-        return Path(value).expanduser()
+
+# Each setting's check and conversion: (the value read, the error to raise with what was expected).
+_Bad = Callable[[str], ConfigError]
+
+
+def _text(value: Any, bad: _Bad) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise bad("a string")
+    return str(value)
+
+
+def _strings(value: Any, bad: _Bad, expected: str) -> list[str]:
+    """A list of strings, or one comma-separated string; raises bad(expected) otherwise."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise bad(expected)
+    return list(value)
+
+
+def _task_types(value: Any, bad: _Bad) -> list[str]:
+    return [v.strip().lower() for v in _strings(value, bad, "a list of strings") if v.strip()]
+
+
+def _whole(value: Any, low: int, high: float) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and low <= value <= high
+
+
+def _restart_exit_code(value: Any, bad: _Bad) -> int:
+    if not _whole(value, 0, 255):
+        raise bad("an integer 0-255")
+    return int(value)
+
+
+def _oom_score_adjust(value: Any, bad: _Bad) -> int | None:
+    if value is None:
+        return None
+    if not _whole(value, 0, 1000):
+        raise bad("an integer 0-1000 (higher: killed first when memory runs out)")
+    return int(value)
+
+
+def _discovery_targets(value: Any, bad: _Bad) -> list[str]:
+    from app.common.discovery import parse_target
+
+    targets = _strings(value, bad, "a list of host or host:port strings")
+    for v in targets:
+        try:
+            parse_target(v)
+        except ValueError as exc:
+            raise bad(f"a list of host or host:port strings ({exc})") from None
+    return [v.strip() for v in targets if v.strip()]
+
+
+def _sandbox(value: Any, bad: _Bad) -> str:
+    # YAML 1.1 reads a bare `on`/`off` as true/false.
+    text = {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+    if not isinstance(text, str) or text.strip().lower() not in SANDBOX_MODES:
+        raise bad("auto, on or off")
+    return text.strip().lower()
+
+
+def _sandbox_read_paths(value: Any, bad: _Bad) -> list[str]:
+    paths = [os.path.expanduser(v.strip()) for v in _strings(value, bad, "a list of absolute paths") if v.strip()]
+    if not all(os.path.isabs(p) for p in paths):
+        raise bad("a list of absolute paths")
+    return paths
+
+
+def _switch(value: Any, bad: _Bad) -> bool:
+    if not isinstance(value, bool):
+        raise bad("true or false")
     return value
+
+
+def _limit(value: Any, bad: _Bad) -> int:
+    if not _whole(value, 0, float("inf")):
+        raise bad("a non-negative integer (0: no limit)")
+    return int(value)
+
+
+def _seconds(value: Any, bad: _Bad) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise bad("a non-negative number")
+    return float(value)
+
+
+def _folder(value: Any, bad: _Bad) -> Path:
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise bad("a folder path")
+    return Path(value).expanduser()
+
+
+_COERCERS: dict[str, Callable[[Any, _Bad], Any]] = {
+    **dict.fromkeys(("worker_name", "manager_url", "blender_exe", "ffmpeg_exe"), _text),
+    "task_types": _task_types,
+    "restart_exit_code": _restart_exit_code,
+    "oom_score_adjust": _oom_score_adjust,
+    "discovery_targets": _discovery_targets,
+    "sandbox": _sandbox,
+    "sandbox_read_paths": _sandbox_read_paths,
+    **dict.fromkeys(("warm_blender", "rediscover_manager"), _switch),
+    **dict.fromkeys(("warm_blender_max_frames", "warm_blender_max_memory_mb"), _limit),
+    **dict.fromkeys(("task_wait_s", "may_i_run_wait_s", "warm_blender_idle_s", "rediscover_after_s",
+                     "vitals_every_s"), _seconds),
+    "data_dir": _folder,
+}
 
 
 @dataclass(frozen=True)

@@ -83,9 +83,9 @@ class ManagerFinder:
                     self.name = await discovery.manager_name(self.client.base_url)
                 continue
             now = time.monotonic()
-            if now - lost_since >= self.lost_after_s and now >= next_search:
-                if await self.look_again() is None:
-                    next_search, gap = time.monotonic() + gap, next_gap(gap)
+            if (now - lost_since >= self.lost_after_s and now >= next_search
+                    and await self.look_again() is None):
+                next_search, gap = time.monotonic() + gap, next_gap(gap)
 
     async def look_again(self) -> str | None:
         """Search once; move the client when its Manager proves itself somewhere. Returns the new URL."""

@@ -140,10 +140,10 @@ async def flush_and_exit(config: WorkerConfig, timeout_s: float = 30.0) -> int:
         _log.error("no manager URL configured; set manager_url in the worker config or pass --manager")
         return EXIT_CONFIG_ERROR
     creds = load_credentials(config.credentials_path)
-    if creds is not None and usable_at(config.manager_url, creds) is None:
-        # Not where they were last used: the Manager there proves itself first, or gets nothing.
-        if not await recognised(config.manager_url, creds):
-            creds = None
+    # Not where they were last used: the Manager there proves itself first, or gets nothing.
+    if (creds is not None and usable_at(config.manager_url, creds) is None
+            and not await recognised(config.manager_url, creds)):
+        creds = None
     async with WorkerClient(config.manager_url, creds) as client:
         buffer = UpstreamBuffer(client, config.queue_db_path)
         await buffer.open()

@@ -12,7 +12,8 @@ import traceback
 import addon_utils
 import bpy
 
-config = json.loads(open(sys.argv[sys.argv.index("--") + 1]).read())
+with open(sys.argv[sys.argv.index("--") + 1]) as _fh:
+    config = json.load(_fh)
 out = {"steps": []}
 
 
@@ -49,128 +50,203 @@ def make_scene(project, texture_exists=True):
     return blend
 
 
-def step(name, **kw):
+def _check_connection(ctx, rec, kw):
     from tablao_blender import operators
     from tablao_blender.state import STATE
 
-    ctx = bpy.context
+    rec["text"] = operators.check_connection(ctx)
+    rec["ok"] = STATE.connection_ok
+
+
+def _refresh(ctx, rec, kw):
+    from tablao_blender import operators
+    from tablao_blender.state import STATE
+
+    rec["job_types"] = operators.refresh_job_types(ctx)
+    rec["tags"] = len(STATE.worker_tags)
+
+
+def _configure(ctx, rec, kw):
+    props = ctx.scene.tablao
+    props.job_type = kw.get("job_type", "simple-blender-render")
+    props.job_name = kw.get("job_name", "{blend} {scene}")
+    props.priority = kw.get("priority", 50)
+    props.submit_paused = kw.get("paused", False)
+    settings = ctx.window_manager.tablao_job_settings
+    for key, value in kw.get("settings", {}).items():
+        setattr(settings, key, value)
+
+
+def _add_scripts(ctx, rec, kw):
+    """What a rig brings: a UI script run on load, a Python driver, a simple one."""
+    text = bpy.data.texts.new("rig_ui.py")
+    text.write("print('rig ui')")
+    text.use_module = True
+    cube = bpy.data.objects["Cube"]
+    for index, expression in ((0, "__import__('os').getpid() % 2"), (1, "frame * 2")):
+        fcurve = cube.driver_add("location", index)
+        fcurve.driver.type = "SCRIPTED"
+        fcurve.driver.expression = expression
+    bpy.ops.wm.save_mainfile()
+
+
+def _preflight(ctx, rec, kw):
+    from tablao_blender import operators
+    from tablao_blender.state import STATE
+
+    rec["report"] = operators.run_preflight(ctx).to_json()
+    rec["lines"] = [t for _, t in STATE.report.lines()]
+
+
+def _submit(ctx, rec, kw):
+    from tablao_blender.state import STATE
+
+    STATE.message, STATE.job_id = "", ""
+    try:
+        rec["result"] = sorted(
+            bpy.ops.tablao.submit_job("EXEC_DEFAULT", allow_missing=kw.get("allow_missing", False))
+        )
+    except RuntimeError as exc:  # an operator that reports an ERROR raises when called from a script
+        rec["result"], rec["raised"] = ["CANCELLED"], str(exc)
+    rec["message"] = STATE.message
+    rec["job_id"] = STATE.job_id
+
+
+def _stale_etag(ctx, rec, kw):
+    from tablao_blender.state import STATE
+
+    jt = STATE.job_types[ctx.scene.tablao.job_type]
+    rec["before"] = jt.etag
+    jt.etag = "stale-etag"
+
+
+def _etag(ctx, rec, kw):
+    from tablao_blender.state import STATE
+
+    rec["etag"] = STATE.job_types[ctx.scene.tablao.job_type].etag
+
+
+def _poll(ctx, rec, kw):
+    from tablao_blender import operators
+
+    job = operators.poll_job_once(ctx)
+    rec["status"] = str(job.status)
+    rec["steps_total"] = job.steps_total
+
+
+def _submit_cancelled(ctx, rec, kw):
+    """What Esc does: the cancel event set while packing/uploading."""
+    from tablao_blender import operators
+    from tablao_blender.preferences import manager_for
+    from tablao_blender.submission import Submission
+
+    sub = Submission(manager_for(ctx), operators.build_request(ctx))
+    report = sub.progress
+    phases = kw.get("phases", ["packing", "uploading"])
+
+    def progress(p):
+        report(p)
+        if p.phase in phases:
+            sub.cancel.set()
+
+    sub.progress = progress
+    sub.start()
+    sub.thread.join(60)
+    seen = []
+    while not sub.messages.empty():
+        kind, payload = sub.messages.get_nowait()
+        seen.append(payload.phase if kind == "progress" else kind)
+        if kind != "progress":
+            rec["outcome"], rec["message"] = kind, operators.explain(payload)
+    rec["phases"] = sorted(set(seen))
+
+
+def _follow(ctx, rec, kw):
+    from tablao_blender import operators
+    from tablao_blender.state import STATE
+
+    STATE.job_id = kw["job_id"]
+    job = operators.poll_job_once(ctx)
+    rec["status"] = str(job.status)
+    rec["thumbnail"] = STATE.thumbnail
+    from tablao_blender.operators import _previews
+
+    rec["thumbnail_loaded"] = bool(STATE.thumbnail) and STATE.thumbnail in _previews
+
+
+def _open_dashboard(ctx, rec, kw):
+    """The panel's "Open in Dashboard" on the followed job."""
+    from tablao_blender.state import STATE
+
+    bpy.context.preferences.addons["tablao_blender"].preferences.dashboard_program = kw["program"]
+    STATE.job_id, STATE.message = kw["job_id"], ""
+    try:
+        rec["result"] = sorted(bpy.ops.tablao.open_dashboard("EXEC_DEFAULT"))
+    except RuntimeError as exc:  # an operator that reports an ERROR raises when called from a script
+        rec["result"], rec["raised"] = ["CANCELLED"], str(exc)
+    rec["message"] = STATE.message
+
+
+def _settings_preview(ctx, rec, kw):
+    from tablao_blender import job_types
+    from tablao_blender.state import STATE
+
+    jt = STATE.job_types[ctx.scene.tablao.job_type]
+    rec["settings"] = job_types.collect_settings(jt, ctx.window_manager.tablao_job_settings, ctx, "J")
+
+
+def _find(ctx, rec, kw):
+    """The "Find Automatically" button: the operator returns at once, a timer applies the outcome."""
+    from tablao_blender import finder
+
+    prefs = ctx.preferences.addons["tablao_blender"].preferences
+    rec["result"] = sorted(bpy.ops.tablao.find_managers("EXEC_DEFAULT", targets=kw["targets"]))
+    rec["url_while_searching"] = prefs.manager_url
+    rec["timer_registered"] = bpy.app.timers.is_registered(finder.poll)
+    rec["searching"] = finder.FINDER.search is not None
+    rec["can_start_another"] = bpy.ops.tablao.find_managers.poll()
+    # Background Blender runs no timers: wait for the thread, then run the timer's function by hand.
+    finder.FINDER.search.done.wait(30)
+    rec["poll_again_in"] = finder.poll()
+    if bpy.app.timers.is_registered(finder.poll):
+        bpy.app.timers.unregister(finder.poll)
+    rec["message"], rec["ok"], rec["hint"] = finder.FINDER.message, finder.FINDER.ok, finder.FINDER.hint
+    rec["found"] = [f.label for f in finder.FINDER.found]
+    rec["urls"] = [f.url for f in finder.FINDER.found]
+    rec["url"] = prefs.manager_url
+
+
+def _pick(ctx, rec, kw):
+    from tablao_blender import finder
+
+    prefs = ctx.preferences.addons["tablao_blender"].preferences
+    rec["result"] = sorted(bpy.ops.tablao.use_manager(url=kw["url"]))
+    rec["url"], rec["message"] = prefs.manager_url, finder.FINDER.message
+
+
+#: What each step of the test's script does (steps run in order, each adding its record to `out`).
+STEPS = {
+    "check_connection": _check_connection,
+    "refresh": _refresh,
+    "configure": _configure,
+    "add_scripts": _add_scripts,
+    "preflight": _preflight,
+    "submit": _submit,
+    "stale_etag": _stale_etag,
+    "etag": _etag,
+    "poll": _poll,
+    "submit_cancelled": _submit_cancelled,
+    "follow": _follow,
+    "open_dashboard": _open_dashboard,
+    "settings_preview": _settings_preview,
+    "find": _find,
+    "pick": _pick,
+}
+
+
+def step(name, **kw):
     rec = {"step": name}
-    if name == "check_connection":
-        rec["text"] = operators.check_connection(ctx)
-        rec["ok"] = STATE.connection_ok
-    elif name == "refresh":
-        rec["job_types"] = operators.refresh_job_types(ctx)
-        rec["tags"] = len(STATE.worker_tags)
-    elif name == "configure":
-        props = ctx.scene.tablao
-        props.job_type = kw.get("job_type", "simple-blender-render")
-        props.job_name = kw.get("job_name", "{blend} {scene}")
-        props.priority = kw.get("priority", 50)
-        props.submit_paused = kw.get("paused", False)
-        settings = ctx.window_manager.tablao_job_settings
-        for key, value in kw.get("settings", {}).items():
-            setattr(settings, key, value)
-    elif name == "add_scripts":  # what a rig brings: a UI script run on load, a Python driver, a simple one
-        text = bpy.data.texts.new("rig_ui.py")
-        text.write("print('rig ui')")
-        text.use_module = True
-        cube = bpy.data.objects["Cube"]
-        for index, expression in ((0, "__import__('os').getpid() % 2"), (1, "frame * 2")):
-            fcurve = cube.driver_add("location", index)
-            fcurve.driver.type = "SCRIPTED"
-            fcurve.driver.expression = expression
-        bpy.ops.wm.save_mainfile()
-    elif name == "preflight":
-        rec["report"] = operators.run_preflight(ctx).to_json()
-        rec["lines"] = [t for _, t in STATE.report.lines()]
-    elif name == "submit":
-        STATE.message, STATE.job_id = "", ""
-        try:
-            rec["result"] = sorted(
-                bpy.ops.tablao.submit_job("EXEC_DEFAULT", allow_missing=kw.get("allow_missing", False))
-            )
-        except RuntimeError as exc:  # an operator that reports an ERROR raises when called from a script
-            rec["result"], rec["raised"] = ["CANCELLED"], str(exc)
-        rec["message"] = STATE.message
-        rec["job_id"] = STATE.job_id
-    elif name == "stale_etag":
-        jt = STATE.job_types[ctx.scene.tablao.job_type]
-        rec["before"] = jt.etag
-        jt.etag = "stale-etag"
-    elif name == "etag":
-        rec["etag"] = STATE.job_types[ctx.scene.tablao.job_type].etag
-    elif name == "poll":
-        job = operators.poll_job_once(ctx)
-        rec["status"] = str(job.status)
-        rec["steps_total"] = job.steps_total
-    elif name == "submit_cancelled":  # what Esc does: the cancel event set while packing/uploading
-        from tablao_blender.preferences import manager_for
-        from tablao_blender.submission import Submission
-
-        sub = Submission(manager_for(ctx), operators.build_request(ctx))
-        report = sub.progress
-        phases = kw.get("phases", ["packing", "uploading"])
-
-        def progress(p):
-            report(p)
-            if p.phase in phases:
-                sub.cancel.set()
-
-        sub.progress = progress
-        sub.start()
-        sub.thread.join(60)
-        seen = []
-        while not sub.messages.empty():
-            kind, payload = sub.messages.get_nowait()
-            seen.append(payload.phase if kind == "progress" else kind)
-            if kind != "progress":
-                rec["outcome"], rec["message"] = kind, operators.explain(payload)
-        rec["phases"] = sorted(set(seen))
-    elif name == "follow":
-        STATE.job_id = kw["job_id"]
-        job = operators.poll_job_once(ctx)
-        rec["status"] = str(job.status)
-        rec["thumbnail"] = STATE.thumbnail
-        from tablao_blender.operators import _previews
-
-        rec["thumbnail_loaded"] = bool(STATE.thumbnail) and STATE.thumbnail in _previews
-    elif name == "open_dashboard":  # the panel's "Open in Dashboard" on the followed job
-        bpy.context.preferences.addons["tablao_blender"].preferences.dashboard_program = kw["program"]
-        STATE.job_id, STATE.message = kw["job_id"], ""
-        try:
-            rec["result"] = sorted(bpy.ops.tablao.open_dashboard("EXEC_DEFAULT"))
-        except RuntimeError as exc:  # an operator that reports an ERROR raises when called from a script
-            rec["result"], rec["raised"] = ["CANCELLED"], str(exc)
-        rec["message"] = STATE.message
-    elif name == "settings_preview":
-        from tablao_blender import job_types
-
-        jt = STATE.job_types[ctx.scene.tablao.job_type]
-        rec["settings"] = job_types.collect_settings(jt, ctx.window_manager.tablao_job_settings, ctx, "J")
-    elif name == "find":  # "Find Automatically": the operator returns at once, a timer applies the outcome
-        from tablao_blender import finder
-
-        prefs = ctx.preferences.addons["tablao_blender"].preferences
-        rec["result"] = sorted(bpy.ops.tablao.find_managers("EXEC_DEFAULT", targets=kw["targets"]))
-        rec["url_while_searching"] = prefs.manager_url
-        rec["timer_registered"] = bpy.app.timers.is_registered(finder.poll)
-        rec["searching"] = finder.FINDER.search is not None
-        rec["can_start_another"] = bpy.ops.tablao.find_managers.poll()
-        # Background Blender runs no timers: wait for the thread, then run the timer's function by hand.
-        finder.FINDER.search.done.wait(30)
-        rec["poll_again_in"] = finder.poll()
-        if bpy.app.timers.is_registered(finder.poll):
-            bpy.app.timers.unregister(finder.poll)
-        rec["message"], rec["ok"], rec["hint"] = finder.FINDER.message, finder.FINDER.ok, finder.FINDER.hint
-        rec["found"] = [f.label for f in finder.FINDER.found]
-        rec["urls"] = [f.url for f in finder.FINDER.found]
-        rec["url"] = prefs.manager_url
-    elif name == "pick":
-        from tablao_blender import finder
-
-        prefs = ctx.preferences.addons["tablao_blender"].preferences
-        rec["result"] = sorted(bpy.ops.tablao.use_manager(url=kw["url"]))
-        rec["url"], rec["message"] = prefs.manager_url, finder.FINDER.message
+    STEPS[name](bpy.context, rec, kw)
     out["steps"].append(rec)
 
 

@@ -11,7 +11,8 @@ import traceback
 import addon_utils
 import bpy
 
-cfg = json.loads(open(sys.argv[sys.argv.index("--") + 1]).read())
+with open(sys.argv[sys.argv.index("--") + 1]) as _fh:
+    cfg = json.load(_fh)
 seen = {"progress": [], "ticks": 0}
 
 

@@ -10,7 +10,8 @@ import traceback
 
 import bpy
 
-config = json.loads(open(sys.argv[1]).read())
+with open(sys.argv[1]) as _fh:
+    config = json.load(_fh)
 out = {"version": bpy.app.version_string}
 try:
     out["install"] = sorted(bpy.ops.extensions.package_install_files(

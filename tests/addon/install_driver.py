@@ -12,7 +12,8 @@ import traceback
 import addon_utils
 import bpy
 
-config = json.loads(open(sys.argv[sys.argv.index("--") + 1]).read())
+with open(sys.argv[sys.argv.index("--") + 1]) as _fh:
+    config = json.load(_fh)
 out = {}
 try:
     out["install"] = sorted(bpy.ops.preferences.addon_install(filepath=config["zip"], overwrite=True))

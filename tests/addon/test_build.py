@@ -51,7 +51,7 @@ def test_vendored_api_is_stdlib_only() -> None:
 
 def test_manifest_is_valid() -> None:
     info = build.manifest()
-    assert REQUIRED_MANIFEST_KEYS <= set(info), REQUIRED_MANIFEST_KEYS - set(info)
+    assert set(info) >= REQUIRED_MANIFEST_KEYS, REQUIRED_MANIFEST_KEYS - set(info)
     assert info["schema_version"] == "1.0.0" and info["type"] == "add-on"
     assert info["id"].isidentifier()
     assert tuple(int(p) for p in info["blender_version_min"].split(".")) >= (4, 2, 0)

@@ -122,7 +122,7 @@ async def test_job_and_task_operations(manager):
         assert isinstance(await client.what_would_delete_do(job.id), JobDeletionInfo)
         await client.delete_job(job.id)
         assert (await client.job(job.id)).delete_requested_at is not None
-        future = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).isoformat()
+        future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
         assert await client.mass_delete_jobs(future) is True
         assert await client.mass_delete_jobs("2000-01-01T00:00:00Z") is False
 

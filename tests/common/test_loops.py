@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 
 import pytest
@@ -30,7 +31,7 @@ async def test_first_round_at_once_then_every_interval_on_the_given_sleep() -> N
     loop.cancel()
     with pytest.raises(asyncio.CancelledError):
         await loop
-    assert [(b - a).total_seconds() for a, b in zip(rounds, rounds[1:])][:2] == [30.0, 30.0]
+    assert [(b - a).total_seconds() for a, b in itertools.pairwise(rounds)][:2] == [30.0, 30.0]
 
 
 async def test_first_delay_and_an_interval_read_every_round() -> None:

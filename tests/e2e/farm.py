@@ -79,12 +79,12 @@ class WorkerProcess:
         self.log_path = self.dir / "worker.log"
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "WorkerProcess":
+    def start(self) -> WorkerProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "worker", "--headless", "--worker-config", str(self.config)],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        with open(self.log_path, "ab") as log:  # the worker keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "app", "worker", "--headless", "--worker-config", str(self.config)],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
     @property
@@ -100,7 +100,6 @@ class WorkerProcess:
 
     def stop(self, timeout: float = 10) -> None:
         if self.proc is None or self.proc.poll() is not None:
-            self._close_log()
             return
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -108,12 +107,6 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(5)
-        self._close_log()
-
-    def _close_log(self) -> None:
-        if getattr(self, "_log", None):
-            self._log.close()
-            self._log = None
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -170,6 +163,6 @@ async def wait_job(manager, job_id: str, wanted: set[str], timeout: float, worke
         return s if s in wanted else None
     try:
         return await wait_for(check, timeout, what=f"job {job_id} to reach {wanted}")
-    except AssertionError:
+    except AssertionError as exc:
         logs = "\n".join(f"--- {w.name}\n{w.output()[-3000:]}" for w in workers)
-        raise AssertionError(f"job is {await job_status(manager, job_id)}; worker logs:\n{logs}")
+        raise AssertionError(f"job is {await job_status(manager, job_id)}; worker logs:\n{logs}") from exc

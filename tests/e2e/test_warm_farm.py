@@ -182,7 +182,8 @@ async def test_killed_warm_blender_soft_fails_and_next_task_gets_a_fresh_one(far
     try:
         await wait_for(second_done, 120, what="render-2 to complete")
     except AssertionError as exc:
-        raise AssertionError(f"{exc}; tasks {await tasks()}; worker log:\n{workers[0].output()[-3000:]}")
+        log = workers[0].output()[-3000:]
+        raise AssertionError(f"{exc}; tasks {await tasks()}; worker log:\n{log}") from exc
     assert (await tasks())["render-1"] == "soft-failed"
     logs = await _task_logs(manager, job)
     # Unconfined Blender's own code; in the sandbox bubblewrap's (128 + SIGKILL), with words.

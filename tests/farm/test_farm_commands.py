@@ -88,8 +88,9 @@ async def test_every_verb_has_help_with_an_example(capsys):
         except SystemExit as exc:
             assert exc.code == 0
         helps.append(capsys.readouterr().out)
-    for text, example in zip(helps, [EXAMPLES[k] for k in ("plan", "replace", "harvest", "kill", "kill", "seed",
-                                                              "archive", "slash-and-burn", "status", "requeue")]):
+    names = ("plan", "replace", "harvest", "kill", "kill", "seed", "archive", "slash-and-burn", "status",
+             "requeue")
+    for text, example in zip(helps, [EXAMPLES[k] for k in names], strict=True):
         assert "example:" in text and example.splitlines()[0] in text
 
 

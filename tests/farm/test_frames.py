@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -66,7 +66,7 @@ def _task(status: str, updated: datetime) -> TaskSummary:
 
 
 def test_eta_from_the_pace_so_far():
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     job = Job(id="j", name="j", type="t", priority=50, status="active", activity="", created=start.isoformat(),
               updated="", steps_completed=0, steps_total=0, submitter_platform="linux")
     tasks = [_task("completed", start + timedelta(seconds=30)), _task("completed", start + timedelta(seconds=60)),

@@ -54,7 +54,7 @@ class Driver:
 def _hour_ago() -> str:
     import datetime as dt
 
-    return (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
 
 
 def _jpeg() -> bytes:

@@ -20,18 +20,18 @@ from tests.http_worker import HttpWorker
 @pytest.fixture
 async def events(manager):
     """`next_event(topic, where)`: the next event of that topic whose data passes `where`."""
-    async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(f"{manager.url}/api/v3/tablao/events") as ws:
-            assert (await ws.receive_json(timeout=5))["type"] == "manager_did_start"
+    async with (aiohttp.ClientSession() as session,
+                session.ws_connect(f"{manager.url}/api/v3/tablao/events") as ws):
+        assert (await ws.receive_json(timeout=5))["type"] == "manager_did_start"
 
-            async def next_event(topic: str, where=lambda d: True, timeout: float = 5.0) -> dict:
-                async with asyncio.timeout(timeout):
-                    while True:
-                        msg = await ws.receive_json()
-                        if msg["type"] == topic and where(msg["data"]):
-                            return msg["data"]
+        async def next_event(topic: str, where=lambda d: True, timeout: float = 5.0) -> dict:
+            async with asyncio.timeout(timeout):
+                while True:
+                    msg = await ws.receive_json()
+                    if msg["type"] == topic and where(msg["data"]):
+                        return msg["data"]
 
-            yield next_event
+        yield next_event
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ class Farm:
         self.stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
 
-    async def start(self) -> "Farm":
+    async def start(self) -> Farm:
         for i in range(WORKERS):
             worker = HttpWorker(self.manager.url, name=f"{self.prefix}-worker-{i}", task_types=["misc"])
             self.workers.append(await worker.register_and_sign_on())

@@ -98,7 +98,7 @@ async def test_leaving_unclaimed_after_a_wakeup_passes_it_on():
 
 async def test_timeouts_leave_no_trace():
     queue, runnable = _queue()
-    for round_ in range(50):
+    for _ in range(50):
         waiter = queue.enter("w", MISC, queue.generation)
         assert not await queue.wait(waiter, queue.generation, MISC, 0.001)
         queue.leave(waiter, claimed=False)

@@ -83,7 +83,7 @@ async def test_a_workers_day_counts_its_tasks_frames_and_time_across_a_restart(m
         assert status == 200 and picture[:2] == b"\xff\xd8"
         assert (await day(manager, other.uuid))["tasks_completed"] == len(others) == 3
         assert "last_frame" not in await day(manager, other.uuid)
-        tomorrow = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=20)).isoformat()
+        tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=20)).isoformat()
         assert (await day(manager, worker.uuid, tomorrow))["tasks_completed"] == 0
 
         # More work, then at once a restart (the runs still in memory are written on the way down), and
@@ -164,7 +164,7 @@ async def test_runs_older_than_the_history_kept_are_pruned(manager):
     worker = await HttpWorker(manager.url).register_and_sign_on()
     try:
         wid = (await manager.services.store.call(workers.fetch_worker, worker.uuid)).id
-        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
         def run(days_ago: float) -> RunRecord:
             return RunRecord(wid, str(uuid.uuid4()), str(uuid.uuid4()), "misc", "completed", 0, 1.0,

@@ -315,25 +315,25 @@ async def test_worker_timeout_requeues_and_worker_recovers(manager_factory):
 async def test_event_stream_pushes_job_and_task_changes(manager, workers):
     import aiohttp
 
-    async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(f"{manager.url}/api/v3/tablao/events") as ws:
-            hello = await ws.receive_json(timeout=5)
-            assert hello["type"] == "manager_did_start"
-            _, job = await manager.request("POST", "/api/v3/jobs", json=echo_job())
+    async with (aiohttp.ClientSession() as session,
+                session.ws_connect(f"{manager.url}/api/v3/tablao/events") as ws):
+        hello = await ws.receive_json(timeout=5)
+        assert hello["type"] == "manager_did_start"
+        _, job = await manager.request("POST", "/api/v3/jobs", json=echo_job())
+        event = await ws.receive_json(timeout=5)
+        while event["type"] != "job_did_change":  # farm status may change first
             event = await ws.receive_json(timeout=5)
-            while event["type"] != "job_did_change":  # farm status may change first
-                event = await ws.receive_json(timeout=5)
-            assert event["data"]["id"] == job["id"] and event["data"]["status"] == "queued"
-            w = await workers()
-            _, task = await w.claim()
-            seen = set()
-            for _ in range(10):
-                ev = await ws.receive_json(timeout=5)
-                seen.add(ev["type"])
-                if ev["type"] == "task_did_change" and ev["data"]["id"] == task["uuid"]:
-                    assert ev["data"]["status"] == "active" and ev["data"]["previous_status"] == "queued"
-                    break
-            assert "task_did_change" in seen
+        assert event["data"]["id"] == job["id"] and event["data"]["status"] == "queued"
+        w = await workers()
+        _, task = await w.claim()
+        seen = set()
+        for _ in range(10):
+            ev = await ws.receive_json(timeout=5)
+            seen.add(ev["type"])
+            if ev["type"] == "task_did_change" and ev["data"]["id"] == task["uuid"]:
+                assert ev["data"]["status"] == "active" and ev["data"]["previous_status"] == "queued"
+                break
+        assert "task_did_change" in seen
 
 
 async def test_asleep_worker_learns_of_wake_up_request_at_once(manager, workers):

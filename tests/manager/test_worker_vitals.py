@@ -53,7 +53,7 @@ async def test_reported_vitals_show_on_the_worker_and_in_the_list(manager):
             assert shown["gpus"] == [{"name": "NVIDIA RTX A4000", "percent": 97.0, "memory_used": 6 << 30,
                                       "memory_total": 16 << 30}]
             assert "a_field_from_a_newer_worker" not in shown
-            age = dt.datetime.now(dt.timezone.utc) - parse_rfc3339(shown["updated"])
+            age = dt.datetime.now(dt.UTC) - parse_rfc3339(shown["updated"])
             assert abs(age.total_seconds()) < 5
         # A worker that sends none (Flamenco's own) has no vitals at all: not zeros.
         assert "vitals" not in await worker_json(manager, stock.uuid)
@@ -174,7 +174,7 @@ async def test_last_seen_is_fresh_while_the_worker_waits_in_a_held_request(manag
         held = asyncio.create_task(worker.claim(wait=6))  # no work: the Manager holds the request
         await asyncio.sleep(3.5)
         for shown in (await worker_json(manager, worker.uuid), await listed(manager, worker.uuid)):
-            age = dt.datetime.now(dt.timezone.utc) - parse_rfc3339(shown["last_seen"])
+            age = dt.datetime.now(dt.UTC) - parse_rfc3339(shown["last_seen"])
             assert age.total_seconds() < 1.5, shown["last_seen"]  # not the 3.5 s old start of its request
         status, _ = await held
         assert status == 204
@@ -189,7 +189,7 @@ async def test_a_report_counts_as_seeing_the_worker(manager):
         status, _ = await worker.call("POST", VITALS, json={"cpu_percent": 1})
         assert status == 204
         shown = await worker_json(manager, worker.uuid)
-        age = dt.datetime.now(dt.timezone.utc) - parse_rfc3339(shown["last_seen"])
+        age = dt.datetime.now(dt.UTC) - parse_rfc3339(shown["last_seen"])
         assert age.total_seconds() < 1.0, shown["last_seen"]
     finally:
         await worker.close()

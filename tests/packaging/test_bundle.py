@@ -192,10 +192,10 @@ def test_a_headless_manager_and_worker_from_the_bundle_render_a_job_and_its_vide
         types = _get(f"{url}/api/v3/jobs/types")["job_types"]
         assert "simple-blender-render" in {t["name"] for t in types}, manager_log.read_text()[-3000:]
         # The add-on it hands out is the one the bundle carries, with its address.
-        with urllib.request.urlopen(f"{url}/tablao-addon.zip", timeout=10) as resp:
-            with zipfile.ZipFile(io.BytesIO(resp.read())) as zf:
-                assert json.loads(zf.read("tablao_blender/manager.json")) == {"manager_url": f"{url}/"}
-                assert "tablao_blender/__init__.py" in zf.namelist()
+        with (urllib.request.urlopen(f"{url}/tablao-addon.zip", timeout=10) as resp,
+              zipfile.ZipFile(io.BytesIO(resp.read())) as zf):
+            assert json.loads(zf.read("tablao_blender/manager.json")) == {"manager_url": f"{url}/"}
+            assert "tablao_blender/__init__.py" in zf.namelist()
 
         blend = make_blend(shared / "project" / "shot.blend", frames=3, samples=1, width=32, height=24)
         out = shared / "renders"

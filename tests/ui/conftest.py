@@ -59,10 +59,11 @@ class ManagerProcess:
 
     def start(self) -> ManagerProcess:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "manager", "--headless", "--config", str(self.root / "flamenco-manager.yaml"),
-             "--listen", f"127.0.0.1:{self.port}"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(self.root / "manager.log", "ab"))
+        with open(self.root / "manager.log", "ab") as log:  # the Manager keeps its own descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "app", "manager", "--headless",
+                 "--config", str(self.root / "flamenco-manager.yaml"), "--listen", f"127.0.0.1:{self.port}"],
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -70,7 +71,7 @@ class ManagerProcess:
                 return self
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError((self.root / "manager.log").read_text()[-2000:])
+                    raise RuntimeError((self.root / "manager.log").read_text()[-2000:]) from None
                 time.sleep(0.1)
         raise RuntimeError("the Manager did not start within 30 s")
 

@@ -104,7 +104,7 @@ def test_a_worker_finds_its_manager_on_the_network_from_the_wizard(qloop, manage
             wizard.show()
             page = wizard.pages[ROLE]
             page.buttons["worker"].setChecked(True)
-            page.find.click()
+            page.find_button.click()
             await wait_for(lambda: page.manager_url.text().startswith("http://127.0.0.1:"), 15, "a found Manager")
             assert str(manager_proc.port) in page.manager_url.text()
             wizard.next()

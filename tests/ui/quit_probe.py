@@ -27,7 +27,7 @@ def main() -> int:
             await app.open_window("worker window")
         await asyncio.sleep(delay)
         if where == "worker":
-            app.worker_window.actions.quit.trigger()
+            app.worker_window.worker_actions.quit.trigger()
         else:
             app.window.quit_action.trigger()
 

@@ -55,7 +55,7 @@ def test_multi_select_cancel_cancels_only_the_selected_jobs(qloop, manager_proc)
             await wait_for(lambda: len(dashboard.jobs.keys()) == 3, message="three jobs")
             _select(window.jobs_view, {"a", "c"})
             assert {r["name"] for r in window.jobs_view.selected_rows()} == {"a", "c"}
-            window.jobs_view.actions["cancel"].trigger()
+            window.jobs_view.row_actions["cancel"].trigger()
 
             def statuses():
                 return {j["name"]: j["status"] for j in manager_proc.get("/api/v3/jobs")["jobs"]}
@@ -112,13 +112,13 @@ def test_two_managers_show_a_manager_column_and_route_actions_to_the_owner(qloop
                 await wait_for(lambda: _names(dashboard.jobs) == {"on-one", "on-two"}, message="both")
                 assert not window.jobs_view.table.isColumnHidden(0)
                 _select(window.jobs_view, {"on-two"})
-                window.jobs_view.actions["pause"].trigger()
+                window.jobs_view.row_actions["pause"].trigger()
                 await wait_for(lambda: two.get("/api/v3/jobs")["jobs"][0]["status"] in ("paused", "pause-requested"),
                                message="the job on two paused")
                 assert one.get("/api/v3/jobs")["jobs"][0]["status"] == "queued"
                 one.stop()
                 await wait_for(lambda: not window.banner.isHidden(), message="one lost")
-                assert "127.0.0.1:%d" % one.port in window.banner.text()
+                assert f"127.0.0.1:{one.port}" in window.banner.text()
                 two.submit_echo("still-two")
                 await wait_for(lambda: "still-two" in _names(dashboard.jobs), message="two keeps working")
             finally:
@@ -179,13 +179,13 @@ def test_an_admin_action_asks_for_the_token_once_and_then_works(qloop, tmp_path,
             try:
                 await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="the job")
                 _select(window.jobs_view, {"to delete"})
-                window.jobs_view.actions["delete"].trigger()
+                window.jobs_view.row_actions["delete"].trigger()
                 await wait_for(lambda: asked == [1], message="the token question")
                 await wait_for(lambda: "saved" in window.statusBar().currentMessage(), message="token saved")
                 assert manager.get("/api/v3/jobs")["jobs"][0].get("delete_requested_at") is None
                 await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="reconnected")
                 _select(window.jobs_view, {"to delete"})
-                window.jobs_view.actions["delete"].trigger()
+                window.jobs_view.row_actions["delete"].trigger()
                 await wait_for(lambda: not manager.get("/api/v3/jobs")["jobs"]
                                or manager.get("/api/v3/jobs")["jobs"][0].get("delete_requested_at"),
                                message="deleted with the token")

@@ -24,7 +24,7 @@ import random
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -274,7 +274,7 @@ def compare_table(view_proxy, model, expected: dict[str, dict[str, Any]], what: 
 
 
 def compare_all(window, dashboard, truth: Truth) -> tuple[list[str], int]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with held_clock(now):
         jobs = {i: job_cells(j, truth, now) for i, j in truth.jobs.items()}
         diffs, count = compare_table(window.jobs_view.proxy, dashboard.jobs, jobs, "job", {"Manager"})
@@ -304,17 +304,17 @@ def compare_actions(window, truth: Truth) -> tuple[list[str], int]:
         for key, sources in JOB_ACTIONS.items():
             count += 1
             want = job["status"] in sources and not deleting
-            if jobs_view.actions[key].isEnabled() != want:
+            if jobs_view.row_actions[key].isEnabled() != want:
                 diffs.append(f"job {job['name']} ({job['status']}): {key} is "
-                             f"{'enabled' if jobs_view.actions[key].isEnabled() else 'disabled'}")
+                             f"{'enabled' if jobs_view.row_actions[key].isEnabled() else 'disabled'}")
     selected = workers_view.selected_rows()
     if len(selected) == 1 and selected[0]["id"] in truth.workers:
         worker = truth.workers[selected[0]["id"]]
         for key, want in worker_actions(worker).items():
             count += 1
-            if workers_view.actions[key].isEnabled() != want:
+            if workers_view.row_actions[key].isEnabled() != want:
                 diffs.append(f"worker {worker['name']} ({worker['status']}): {key} is "
-                             f"{'enabled' if workers_view.actions[key].isEnabled() else 'disabled'}")
+                             f"{'enabled' if workers_view.row_actions[key].isEnabled() else 'disabled'}")
     return diffs, count
 
 
@@ -548,12 +548,12 @@ class Walk:
         rows = view.selected_rows()
         if len(rows) != 1:
             return await self.select()
-        enabled = [k for k in JOB_ACTIONS if view.actions[k].isEnabled()]
+        enabled = [k for k in JOB_ACTIONS if view.row_actions[k].isEnabled()]
         if not enabled:
             return "no action applies"
         key = self.rng.choice(enabled)
         before = rows[0]["status"]
-        view.actions[key].trigger()
+        view.row_actions[key].trigger()
         await _until(lambda: (self.dashboard.jobs.row(f"{rows[0]['_manager']}/{rows[0]['id']}") or {}).get(
             "status") != before, 10, f"{key} on a {before} job to be taken")
         return f"clicked {key} on {rows[0]['name']} ({before})"

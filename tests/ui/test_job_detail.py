@@ -151,7 +151,7 @@ def test_requeue_failed_tasks_touches_only_the_failed_ones(qloop, manager_proc, 
         try:
             await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="the job")
             _select(window.jobs_view, {"half done"})
-            window.jobs_view.actions["requeue_failed"].trigger()
+            window.jobs_view.row_actions["requeue_failed"].trigger()
             await wait_for(lambda: statuses()[second["name"]] == "queued", message="the failed task requeued")
             after = statuses()
             assert after[first["name"]] == "completed"

@@ -3,14 +3,14 @@ the output folder spelled for this computer, and which action applies to which j
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from app.ui.applies import job_action_applies, worker_action_applies
 from app.ui.job_output import local_output_folder, local_settings
 from app.ui.job_pace import PaceBook, pace_of_finishes
 from app.ui.models.formats import duration, eta_words, frames_text, held_clock, submitter
 
-T0 = datetime(2026, 12, 5, 14, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 5, 14, 0, tzinfo=UTC)
 
 
 def _at(seconds: float) -> str:

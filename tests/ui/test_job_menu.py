@@ -68,7 +68,7 @@ def test_the_output_folder_opens_and_copies_as_this_computer_reaches_it(qloop, m
             assert "does not exist on this computer" in _error_text(window)
             _close_errors(window)
             folder.mkdir(parents=True)
-            window.jobs_view.actions["open_output"].trigger()
+            window.jobs_view.row_actions["open_output"].trigger()
             await wait_for(lambda: opened == [str(folder)], message="the folder opened")
         finally:
             window.close()
@@ -104,7 +104,7 @@ def test_resubmit_makes_a_new_job_with_the_same_settings_by_this_user(qloop, man
         dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
         try:
             await wait_for(lambda: window.jobs_view.select_job(first["id"]), message="the job")
-            window.jobs_view.actions["resubmit"].trigger()
+            window.jobs_view.row_actions["resubmit"].trigger()
             await wait_for(lambda: len(dashboard.jobs.keys()) == 2, message="the new job in the table")
             jobs = manager_proc.get("/api/v3/jobs")["jobs"]
             again = next(j for j in jobs if j["id"] != first["id"])
@@ -131,8 +131,8 @@ def test_duplicate_and_edit_opens_the_submit_dialog_filled_in_for_this_computer(
         dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
         try:
             await wait_for(lambda: window.jobs_view.select_job(job["id"]), message="the job")
-            assert window.jobs_view.actions["duplicate"].isEnabled()
-            window.jobs_view.actions["duplicate"].trigger()
+            assert window.jobs_view.row_actions["duplicate"].isEnabled()
+            window.jobs_view.row_actions["duplicate"].trigger()
             dialog = window.submit_dialog
             assert dialog is not None
             await wait_for(lambda: dialog.prefilled.done(), message="the dialog filled in")
@@ -220,8 +220,8 @@ def test_the_issues_list_created_submitter_activity_actions_and_an_idle_worker(q
             await wait_for(lambda: _cell(view, job["id"], "Status") == "completed", message="completed")
             activity = manager_proc.get(f"/api/v3/jobs/{job['id']}")["activity"]
             assert _cell(view, job["id"], "Activity") == activity and "completed" in activity
-            assert not view.actions["pause"].isEnabled() and not view.actions["cancel"].isEnabled()
-            assert view.actions["requeue"].isEnabled()
+            assert not view.row_actions["pause"].isEnabled() and not view.row_actions["cancel"].isEnabled()
+            assert view.row_actions["requeue"].isEnabled()
             await wait_for(lambda: (workers.index(0, task_col).data() or "") == "", message="the worker idle")
             seen = workers.index(0, column_of(dashboard.workers, "Last seen")).data()
             assert seen == "connected"

@@ -231,7 +231,7 @@ def test_ctrl_q_works_in_the_wizard_and_the_worker_window_too(qloop, tmp_path):
         window.activateWindow()
         await asyncio.sleep(0.2)
         try:
-            assert window.actions.quit.shortcut() == QUIT_SHORTCUT
+            assert window.worker_actions.quit.shortcut() == QUIT_SHORTCUT
             QTest.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
             assert asked == [True], "the worker window's Ctrl+Q is the app's Quit"
         finally:

@@ -226,8 +226,9 @@ class App:
         return cls(home)
 
     def start(self) -> App:
-        self.proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=self.env,
-                                     stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+        with open(self.log, "ab") as log:  # the app keeps its own descriptor
+            self.proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=self.env,
+                                         stdout=log, stderr=subprocess.STDOUT)
         self.wait_for_log("listening on http://", 60)
         return self
 

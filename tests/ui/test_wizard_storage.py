@@ -36,7 +36,7 @@ async def _accepted(wizard, page, message: str) -> None:
     await wait_for(page.isComplete, 15, message)
     assert "writable" in page.result.text()
     assert wizard.button(wizard.WizardButton.NextButton).isEnabled()
-    assert not page.create.isVisible()
+    assert not page.create_button.isVisible()
 
 
 def test_a_folder_made_in_browses_dialog_is_seen_when_the_dialog_closes(qloop, manager_proc, tmp_path, monkeypatch):
@@ -51,7 +51,7 @@ def test_a_folder_made_in_browses_dialog_is_seen_when_the_dialog_closes(qloop, m
         try:
             await _refused(wizard, page, folder)
             monkeypatch.setattr(QFileDialog, "getExistingDirectory", new_folder_then_ok)
-            browse = next(b for b in page.findChildren(type(page.create)) if b.text() == "Browse…")
+            browse = next(b for b in page.findChildren(type(page.create_button)) if b.text() == "Browse…")
             browse.click()
             await _accepted(wizard, page, "checked again after the dialog")
             assert page.path.text() == str(folder), "not edited"
@@ -94,11 +94,11 @@ def test_create_this_folder_makes_it_and_checks_it(qloop, manager_proc, tmp_path
         try:
             (tmp_path / "a-file").write_text("")
             await _refused(wizard, page, tmp_path / "a-file")
-            assert not page.create.isVisible(), "a file is not a missing folder"
+            assert not page.create_button.isVisible(), "a file is not a missing folder"
             folder = tmp_path / "new" / "render"
             await _refused(wizard, page, folder)
-            await wait_for(page.create.isVisible, 15, "Create this folder offered")
-            page.create.click()
+            await wait_for(page.create_button.isVisible, 15, "Create this folder offered")
+            page.create_button.click()
             await _accepted(wizard, page, "made and checked")
             assert folder.is_dir()
         finally:

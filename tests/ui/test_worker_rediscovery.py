@@ -47,7 +47,7 @@ def test_the_tray_finds_a_moved_manager_and_changes_its_own_status_without_admin
         cfg.write_text(yaml.safe_dump({
             "worker_name": "moving-pc", "data_dir": str(tmp_path / "worker"), "task_wait_s": 2,
             "rediscover_after_s": 1,
-            "discovery_targets": ["%s:%d" % fake_ad.address, "%s:%d" % advertiser.address]}))
+            "discovery_targets": ["{}:{}".format(*fake_ad.address), "{}:{}".format(*advertiser.address)]}))
         services = LocalServices(manager_config_path=tmp_path / "unused.yaml", worker_config_path=cfg)
         role = RoleConfig(role="worker", manager_url=first.url, manager_found_by="discovery")
         services.start_worker(first.url, rediscover=True)

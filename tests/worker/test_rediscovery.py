@@ -138,7 +138,8 @@ async def test_a_manager_that_copies_the_name_gets_no_credentials_and_the_real_o
     try:
         config = WorkerConfig(worker_name="wary-pc", manager_url=first.url, data_dir=tmp_path / "w",
                               task_wait_s=2.0, rediscover_manager=True, rediscover_after_s=1.0,
-                              discovery_targets=["%s:%d" % fake_ad.address, "%s:%d" % real_ad.address])
+                              discovery_targets=["{}:{}".format(*fake_ad.address),
+                                                 "{}:{}".format(*real_ad.address)])
         service = WorkerService(config)
         assert service.finder is not None
         service.finder.search_s, service.finder.check_every_s = 1.0, 0.5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -46,10 +47,8 @@ class Worker:
         assert self.task is not None
         if not self.task.done():
             self.task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self.task
-        except asyncio.CancelledError:
-            pass
         await self._buffer_cm.__aexit__(None, None, None)
         await self.client.close()
 

@@ -13,6 +13,8 @@ Shaman client) raises a `ClientError`:
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ApiError(Exception):
     """An error with an HTTP status and a message a user can act on.
@@ -30,7 +32,7 @@ class ApiError(Exception):
             self.status = status
         self.headers = headers or {}
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"code": self.status, "message": self.message}
 
 

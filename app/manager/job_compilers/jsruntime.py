@@ -21,10 +21,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import dukpy  # type: ignore[import-untyped]
+import dukpy
 
 try:  # dukpy's native entry point hands back QuickJS's JSON text as bytes
-    from dukpy import _dukpy as _native  # type: ignore[import-untyped]
+    from dukpy import _dukpy as _native
 except ImportError:  # pragma: no cover - only if dukpy's layout changes
     _native = None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from app.manager.persistence.models import Job, JobBlock, TaskFailure, Worker, WorkerTagMembership
+from app.manager.persistence.models import Job, JobBlock, TaskFailure, Worker, WorkerTagMembership, tuples
 
 
 def add(job_id: int, worker_id: int, task_type: str, now: dt.datetime) -> None:
@@ -20,7 +20,7 @@ def list_for_job(job_id: int) -> list[tuple[str, str, str]]:
     """(worker uuid, worker name, task type) of every block on the job."""
     rows = (JobBlock.select(Worker.uuid, Worker.name, JobBlock.task_type)
             .join(Worker).where(JobBlock.job == job_id).order_by(Worker.name, JobBlock.task_type))
-    return list(rows.tuples())
+    return list(tuples(rows))
 
 
 def remove(job_id: int, entries: Sequence[tuple[str, str]]) -> int:
@@ -57,4 +57,4 @@ def workers_left_to_run(job: Job, task_type: str, task_id: int | None = None) ->
     if task_id is not None:
         query = query.where(Worker.id.not_in(
             TaskFailure.select(TaskFailure.worker).where(TaskFailure.task == task_id)))
-    return sum(1 for _, types in query.tuples() if task_type in types.split(","))
+    return sum(1 for _, types in tuples(query) if task_type in types.split(","))

@@ -295,18 +295,14 @@ class Store:
     def _close_locked(self) -> None:
         if not self.db.is_closed():
             if self.is_sqlite:
-                try:
+                with contextlib.suppress(pw.OperationalError, sqlite3.Error):
                     self.db.execute_sql("PRAGMA optimize")
-                except (pw.OperationalError, sqlite3.Error):
-                    pass
             self.db.close()
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
-    try:
+    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
         loop.call_soon_threadsafe(callback)
-    except RuntimeError:  # the loop is closed: nobody is waiting any more
-        pass
 
 
 def _redacted(url: str) -> str:

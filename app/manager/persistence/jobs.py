@@ -16,7 +16,7 @@ import peewee as pw
 
 from app.api.enums import JobStatus, TaskStatus
 from app.manager.persistence.errors import NotFound
-from app.manager.persistence.models import Job, Task, WorkerTag, current_db
+from app.manager.persistence.models import Job, Task, WorkerTag, current_db, tuples
 from app.manager.persistence.prepared import Prepared, update_by_id
 
 
@@ -86,7 +86,7 @@ def _insert_tasks(job: Job, new: NewJob) -> None:
     _executemany(db, "tasks", columns, rows)
     if not any(t.dependencies for t in new.tasks):
         return
-    ids = dict(Task.select(Task.uuid, Task.id).where(Task.job == job.id).tuples())
+    ids = dict(tuples(Task.select(Task.uuid, Task.id).where(Task.job == job.id)))
     deps = [(ids[t.uuid], ids[d]) for t in new.tasks for d in t.dependencies]
     _executemany(db, "task_dependencies", ("task_id", "dependency_id"), deps)
 
@@ -100,7 +100,7 @@ def _executemany(db: pw.Database, table: str, columns: Sequence[str], rows: list
     cursor.executemany(sql, rows)
 
 
-def _job_query() -> pw.ModelSelect:
+def _job_query() -> pw.ModelSelect[Job]:
     return Job.select(Job, WorkerTag).join(WorkerTag, pw.JOIN.LEFT_OUTER)
 
 
@@ -186,8 +186,8 @@ def request_deletion(job_uuid: str, now: dt.datetime) -> Job:
 
 
 def request_mass_deletion(last_updated_max: dt.datetime, now: dt.datetime) -> list[str]:
-    uuids = [u for (u,) in Job.select(Job.uuid).where(
-        (Job.updated_at <= last_updated_max) & Job.delete_requested_at.is_null()).tuples()]
+    uuids = [u for (u,) in tuples(Job.select(Job.uuid).where(
+        (Job.updated_at <= last_updated_max) & Job.delete_requested_at.is_null()))]
     if uuids:
         Job.update(delete_requested_at=now).where(Job.uuid.in_(uuids)).execute()
     return uuids
@@ -220,5 +220,5 @@ def jobs_by_status(statuses: Iterable[str]) -> list[Job]:
 
 def count_active_jobs() -> dict[str, int]:
     rows = Job.select(Job.status, pw.fn.COUNT(Job.id)).where(
-        Job.status.in_([JobStatus.ACTIVE.value, JobStatus.QUEUED.value])).group_by(Job.status).tuples()
-    return dict(rows)
+        Job.status.in_([JobStatus.ACTIVE.value, JobStatus.QUEUED.value])).group_by(Job.status)
+    return dict(tuples(rows))

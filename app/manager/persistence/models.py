@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import contextvars
 import json
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 import peewee as pw
 
@@ -36,6 +37,11 @@ def current_db() -> pw.Database:
     return db
 
 
+def tuples(query: pw.BaseQuery) -> Iterator[tuple[Any, ...]]:
+    """The rows of `query` as plain tuples (Peewee's `.tuples()`, typed as what it gives)."""
+    return cast("Iterator[tuple[Any, ...]]", iter(query.tuples()))
+
+
 def enter_store(db: pw.Database) -> contextvars.Token:
     """Make `db` the models' database in this context until `leave_store(token)` (`Store` does)."""
     return _current.set(db)
@@ -51,7 +57,7 @@ class _StoreDatabase(pw.DatabaseProxy):
     __slots__ = ("_callbacks", "_Model")
 
     def __init__(self) -> None:
-        self._callbacks = []
+        self._callbacks: list[Callable[..., Any]] = []
 
     def initialize(self, obj: Any) -> None:
         raise OutsideStore("the models have no global database: each Store enters its own per call")
@@ -82,12 +88,17 @@ class JSONField(pw.TextField):
 
 
 class BaseModel(pw.Model):
+    """Every table's model. Peewee adds an `id` primary key to a model that names none, and beside each
+    foreign key `x` the raw column `x_id`; the models declare those as bare annotations (no value, so
+    Peewee's own definitions stand) for the type checker."""
+
     class Meta:
         database = database_proxy
         legacy_table_names = False
 
 
 class WorkerTag(BaseModel):
+    id: pw.AutoField[int]
     uuid = pw.CharField(max_length=36, unique=True)
     name = pw.CharField(unique=True)
     description = pw.TextField(default="")
@@ -97,6 +108,7 @@ class WorkerTag(BaseModel):
 
 
 class Worker(BaseModel):
+    id: pw.AutoField[int]
     uuid = pw.CharField(max_length=36, unique=True)
     secret_hash = pw.CharField()
     name = pw.CharField(default="")
@@ -118,6 +130,8 @@ class Worker(BaseModel):
 
 
 class WorkerTagMembership(BaseModel):
+    worker_id: pw.Field[int]
+    tag_id: pw.Field[int]
     worker = pw.ForeignKeyField(Worker, on_delete="CASCADE")
     tag = pw.ForeignKeyField(WorkerTag, on_delete="CASCADE")
 
@@ -127,6 +141,8 @@ class WorkerTagMembership(BaseModel):
 
 
 class Job(BaseModel):
+    id: pw.AutoField[int]
+    worker_tag_id: pw.Field[int | None]
     uuid = pw.CharField(max_length=36, unique=True)
     name = pw.CharField()
     job_type = pw.CharField()
@@ -152,6 +168,9 @@ class Job(BaseModel):
 
 
 class Task(BaseModel):
+    id: pw.AutoField[int]
+    job_id: pw.Field[int]
+    worker_id: pw.Field[int | None]
     uuid = pw.CharField(max_length=36, unique=True)
     job = pw.ForeignKeyField(Job, on_delete="CASCADE")
     name = pw.CharField()
@@ -179,6 +198,8 @@ class Task(BaseModel):
 
 
 class TaskDependency(BaseModel):
+    task_id: pw.Field[int]
+    dependency_id: pw.Field[int]
     task = pw.ForeignKeyField(Task, on_delete="CASCADE")
     dependency = pw.ForeignKeyField(Task, on_delete="CASCADE")
 
@@ -188,6 +209,8 @@ class TaskDependency(BaseModel):
 
 
 class TaskFailure(BaseModel):
+    task_id: pw.Field[int]
+    worker_id: pw.Field[int]
     task = pw.ForeignKeyField(Task, on_delete="CASCADE")
     worker = pw.ForeignKeyField(Worker, on_delete="CASCADE")
     created_at = pw.DateTimeField()
@@ -198,6 +221,8 @@ class TaskFailure(BaseModel):
 
 
 class JobBlock(BaseModel):
+    job_id: pw.Field[int]
+    worker_id: pw.Field[int]
     job = pw.ForeignKeyField(Job, on_delete="CASCADE")
     worker = pw.ForeignKeyField(Worker, on_delete="CASCADE")
     task_type = pw.CharField()
@@ -209,6 +234,8 @@ class JobBlock(BaseModel):
 
 
 class SleepSchedule(BaseModel):
+    id: pw.AutoField[int]
+    worker_id: pw.Field[int]
     worker = pw.ForeignKeyField(Worker, unique=True, on_delete="CASCADE")
     is_active = pw.BooleanField(default=False)
     days_of_week = pw.CharField(default="")
@@ -223,6 +250,8 @@ class SleepSchedule(BaseModel):
 class TaskRun(BaseModel):
     """A task a worker reported completed or failed: one row per report, kept for a while."""
 
+    id: pw.AutoField[int]
+    worker_id: pw.Field[int]
     worker = pw.ForeignKeyField(Worker, on_delete="CASCADE", index=False)
     task_uuid = pw.CharField(max_length=36)
     job_uuid = pw.CharField(max_length=36)

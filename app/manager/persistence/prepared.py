@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import peewee as pw
 
@@ -56,7 +56,8 @@ class Prepared:
 
     def rows(self, *args: Any) -> list[Any]:
         query, cursor = self._execute(args)
-        return list(query._get_cursor_wrapper(cursor))
+        # Peewee's own (private, so not in its stubs) wrapper: rows as the query's models or tuples.
+        return list(query._get_cursor_wrapper(cursor))  # type: ignore[attr-defined]
 
     def first(self, *args: Any) -> Any:
         rows = self.rows(*args)
@@ -91,11 +92,15 @@ def update_by_id(model: type[pw.Model], row_id: int, fields: dict[str, Any]) -> 
     return db.execute_sql(sql, [*values, row_id]).rowcount
 
 
-class Hydrator:
+M = TypeVar("M", bound=pw.Model)
+
+
+class Hydrator(Generic[M]):
     """Builds model instances straight from raw rows: ~10x cheaper than peewee's cursor wrappers.
 
-    `models` are the selected models in order; `relations` says, per model after the first, which
-    foreign key of which earlier model it fills (so `task.job` needs no extra query).
+    `models` are the selected models in order, the first one `M` (what `build` returns); `relations`
+    says, per model after the first, which foreign key of which earlier model it fills (so `task.job`
+    needs no extra query).
     """
 
     def __init__(self, models: Sequence[type[pw.Model]], relations: Sequence[tuple[int, str] | None] = ()):
@@ -105,20 +110,22 @@ class Hydrator:
         self.convert = [[f.python_value if _needs_conversion(f) else None for f in fs] for fs in self.fields]
 
     def columns(self, aliases: Sequence[str]) -> str:
-        return ", ".join(f'{alias}."{f.column_name}"' for alias, fs in zip(aliases, self.fields) for f in fs)
+        return ", ".join(f'{alias}."{f.column_name}"'
+                         for alias, fs in zip(aliases, self.fields, strict=True) for f in fs)
 
-    def build(self, row: Sequence[Any]) -> pw.Model:
-        objs: list[pw.Model | None] = []
+    def build(self, row: Sequence[Any]) -> M:
+        # Any: the instances get Peewee's internal attributes set directly, and the first is an M.
+        objs: list[Any] = []
         pos = 0
-        for model, fields, convert in zip(self.models, self.fields, self.convert):
+        for model, fields, convert in zip(self.models, self.fields, self.convert, strict=True):
             values = row[pos:pos + len(fields)]
             pos += len(fields)
             if values[0] is None:  # LEFT JOIN with no match
                 objs.append(None)
                 continue
-            obj = model.__new__(model)
+            obj: Any = model.__new__(model)
             obj.__data__ = {f.name: (c(v) if c is not None and v is not None else v)
-                            for f, c, v in zip(fields, convert, values)}
+                            for f, c, v in zip(fields, convert, values, strict=True)}
             obj._dirty = set()
             obj.__rel__ = {}
             objs.append(obj)

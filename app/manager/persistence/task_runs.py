@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import peewee as pw
 
-from app.manager.persistence.models import TaskRun, current_db
+from app.manager.persistence.models import TaskRun, current_db, tuples
 
 
 class RunRecord(NamedTuple):
@@ -49,8 +49,9 @@ def totals_since(worker_id: int, since: dt.datetime) -> RunTotals:
     rows = (TaskRun.select(TaskRun.outcome, pw.fn.COUNT(TaskRun.id), pw.fn.SUM(TaskRun.frames),
                            pw.fn.SUM(TaskRun.seconds))
             .where((TaskRun.worker == worker_id) & (TaskRun.finished_at >= since))
-            .group_by(TaskRun.outcome).tuples())
-    by_outcome = {outcome: (count, frames or 0, seconds or 0.0) for outcome, count, frames, seconds in rows}
+            .group_by(TaskRun.outcome))
+    by_outcome = {outcome: (count, frames or 0, seconds or 0.0)
+                  for outcome, count, frames, seconds in tuples(rows)}
     done, failed = by_outcome.get("completed", (0, 0, 0.0)), by_outcome.get("failed", (0, 0, 0.0))
     return RunTotals(done[0], failed[0], int(done[1]), float(done[2]) + float(failed[2]))
 

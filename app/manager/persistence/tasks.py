@@ -13,17 +13,17 @@ import peewee as pw
 
 from app.api.enums import TaskStatus
 from app.manager.persistence.errors import NotFound
-from app.manager.persistence.models import Job, Task, TaskDependency, TaskFailure, Worker, current_db
+from app.manager.persistence.models import Job, Task, TaskDependency, TaskFailure, Worker, current_db, tuples
 from app.manager.persistence.prepared import Hydrator, Prepared, update_by_id
 
 
-def _task_query() -> pw.ModelSelect:
+def _task_query() -> pw.ModelSelect[Task]:
     return (Task.select(Task, Job, Worker)
             .join(Job, on=(Task.job == Job.id))
             .switch(Task).join(Worker, pw.JOIN.LEFT_OUTER, on=(Task.worker == Worker.id)))
 
 
-_TASK_JOB_WORKER = Hydrator([Task, Job, Worker], [None, (0, "job"), (0, "worker")])
+_TASK_JOB_WORKER: Hydrator[Task] = Hydrator([Task, Job, Worker], [None, (0, "job"), (0, "worker")])
 _TASK_SQL = (f"SELECT {_TASK_JOB_WORKER.columns(['t', 'j', 'w'])} FROM tasks t "
              "JOIN jobs j ON j.id = t.job_id LEFT JOIN workers w ON w.id = t.worker_id WHERE ")
 
@@ -125,7 +125,7 @@ def dependents_of(task_ids: Sequence[int]) -> list[int]:
     while frontier:
         batch, frontier = frontier[:900], frontier[900:]
         rows = TaskDependency.select(TaskDependency.task).where(TaskDependency.dependency.in_(batch))
-        for (tid,) in rows.tuples():
+        for (tid,) in tuples(rows):
             if tid not in found:
                 found.add(tid)
                 frontier.append(tid)

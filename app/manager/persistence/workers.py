@@ -21,6 +21,7 @@ from app.manager.persistence.models import (
     WorkerTag,
     WorkerTagMembership,
     current_db,
+    tuples,
 )
 from app.manager.persistence.prepared import Hydrator, update_by_id
 
@@ -39,7 +40,7 @@ def fetch_worker(worker_uuid: str, include_deleted: bool = False) -> Worker:
     return worker
 
 
-_WORKER = Hydrator([Worker])
+_WORKER: Hydrator[Worker] = Hydrator([Worker])
 _WORKER_SQL = f"SELECT {_WORKER.columns(['w'])} FROM workers w WHERE w.id = "
 
 
@@ -61,8 +62,8 @@ def update_worker(worker_id: int, **fields: Any) -> None:
 
 
 def all_credentials() -> list[tuple[int, str, str]]:
-    return list(Worker.select(Worker.id, Worker.uuid, Worker.secret_hash)
-                .where(Worker.deleted_at.is_null()).tuples())
+    return list(tuples(Worker.select(Worker.id, Worker.uuid, Worker.secret_hash)
+                       .where(Worker.deleted_at.is_null())))
 
 
 def worker_tags(worker_id: int) -> list[WorkerTag]:
@@ -161,14 +162,14 @@ def due_sleep_schedules(now: dt.datetime) -> list[tuple[SleepSchedule, Worker]]:
 
 def status_counts() -> dict[str, int]:
     rows = (Worker.select(Worker.status, pw.fn.COUNT(Worker.id))
-            .where(Worker.deleted_at.is_null()).group_by(Worker.status).tuples())
-    return dict(rows)
+            .where(Worker.deleted_at.is_null()).group_by(Worker.status))
+    return dict(tuples(rows))
 
 
 def names_with_status(statuses: Sequence[str]) -> list[str]:
     """Names of the workers (not deleted) whose status is one of `statuses`."""
-    return [name for (name,) in Worker.select(Worker.name).where(
-        Worker.deleted_at.is_null(), Worker.status.in_(list(statuses))).order_by(Worker.name).tuples()]
+    return [name for (name,) in tuples(Worker.select(Worker.name).where(
+        Worker.deleted_at.is_null(), Worker.status.in_(list(statuses))).order_by(Worker.name))]
 
 
 def set_last_seen(seen: dict[int, dt.datetime]) -> None:

@@ -217,12 +217,12 @@ def check_request(request: web.Request, access_token: str, admin_token: str, tru
     if access is Access.ADMIN_OR_SELF and not is_admin and _is_basic(request):
         request[SELF_ONLY] = True  # a worker on itself; like the worker endpoints, no access token
         return
-    if access_token and not is_admin:
-        if not (_matches(bearer, access_token) or _matches(request.query.get("access_token"), access_token)
-                or (access in _OPEN and _matches(bearer, submit_token))):
-            raise Forbidden("this Manager requires an access token (Authorization: Bearer <token>, "
-                            "or ?access_token=<token>); it is `access_token` in the Manager's "
-                            "flamenco-manager.yaml")
+    if access_token and not is_admin and not (
+            _matches(bearer, access_token) or _matches(request.query.get("access_token"), access_token)
+            or (access in _OPEN and _matches(bearer, submit_token))):
+        raise Forbidden("this Manager requires an access token (Authorization: Bearer <token>, "
+                        "or ?access_token=<token>); it is `access_token` in the Manager's "
+                        "flamenco-manager.yaml")
     if access not in (Access.ADMIN, Access.ADMIN_OR_SELF) or is_admin:
         return
     if trust_local and is_local_peer(request) and not is_proxied(request):

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from app.common.events import EventBus
     from app.manager.auth import CredentialCache
     from app.manager.background import FarmStatusService
-    from app.manager.job_service import JobService
+    from app.manager.job_service import CheckoutRecords, JobService
     from app.manager.last_rendered import LastRendered
     from app.manager.output_roots import OutputRoots
     from app.manager.service import ManagerServices
@@ -50,7 +50,7 @@ BUS: web.AppKey[EventBus] = web.AppKey("bus")
 #: The admin token ("" when there is none: admin only from this machine).
 ADMIN_TOKEN: web.AppKey[str] = web.AppKey("admin_token")
 #: The Shaman, or None when it is off.
-SHAMAN: web.AppKey[object | None] = web.AppKey("shaman")
+SHAMAN: web.AppKey[CheckoutRecords | None] = web.AppKey("shaman")
 #: Where jobs may write (the submit policy's folders).
 OUTPUT_ROOTS: web.AppKey[OutputRoots] = web.AppKey("output_roots")
 #: The workers' latest vitals (in memory).

@@ -53,7 +53,7 @@ _EXPLORER_CSP = (
 _NO_CACHE = {"Cache-Control": "no-cache"}
 INITIALIZER = "swagger-initializer.js"
 # Replaces the package's initializer, which points at the public petstore example.
-_INITIALIZER_JS = """\
+_INITIALIZER_JS = b"""\
 // Written by Tablao: start Swagger UI on this Manager's own OpenAPI document, offline.
 window.onload = function () {
   window.ui = SwaggerUIBundle({
@@ -66,7 +66,7 @@ window.onload = function () {
     layout: "StandaloneLayout",
   });
 };
-""".encode("utf-8")
+"""
 
 def _package_files() -> Traversable:
     return importlib.resources.files(__package__ or "app.manager.web")
@@ -92,14 +92,13 @@ class _SpecCache:
 
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
-        self._yaml: bytes | None = None
-        self._json: bytes | None = None
+        self._docs: tuple[bytes, bytes] | None = None  # (YAML, JSON)
 
     async def get(self) -> tuple[bytes, bytes]:
         async with self._lock:
-            if self._yaml is None or self._json is None:
-                self._yaml, self._json = await asyncio.to_thread(self._load)
-            return self._yaml, self._json
+            if self._docs is None:
+                self._docs = await asyncio.to_thread(self._load)
+            return self._docs
 
     @staticmethod
     def _load() -> tuple[bytes, bytes]:

@@ -23,6 +23,7 @@ base64 decoders that would otherwise raise).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import socket
@@ -127,10 +128,8 @@ def own_host_names() -> set[str]:
     names.add(_normal_host(hostname) + ".local")
     short = _normal_host(hostname).split(".", 1)[0]
     names.update({short, short + ".local"})
-    try:
+    with contextlib.suppress(OSError):
         names.add(_normal_host(socket.getfqdn(hostname)))
-    except OSError:
-        pass
     return names
 
 

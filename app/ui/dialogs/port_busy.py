@@ -21,7 +21,7 @@ class PortBusyQuestion(QMessageBox):
     def __init__(self, exc: PortInUse, proposed: int | None, parent: QWidget | None = None):
         super().__init__(QMessageBox.Icon.Warning, "Tablao's port is taken", "", parent=parent)
         self.setObjectName("portBusyQuestion")
-        self.setText(f"<b>The Manager cannot start: {html.escape(exc.strerror)}.</b>")
+        self.setText(f"<b>The Manager cannot start: {html.escape(exc.strerror or str(exc))}.</b>")
         if proposed is not None:
             self.setInformativeText(f"Tablao can listen on port {proposed} instead. Workers and artists "
                                     f"then connect to port {proposed}: give them the new address. Or quit, "

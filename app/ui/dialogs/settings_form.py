@@ -218,7 +218,8 @@ class SettingsForm(QWidget):
         if setting.eval and isinstance(editor, QLineEdit):
             editor.setPlaceholderText("read from the scene")
         elif setting.subtype in PATH_SUBTYPES and setting.editable is not False and isinstance(editor, QLineEdit):
-            browse = QToolButton(text="…")
+            browse = QToolButton()
+            browse.setText("…")
             browse.setToolTip("Choose a folder" if setting.subtype == "dir_path" else "Choose a file")
             browse.clicked.connect(lambda _checked=False, key=setting.key: self._browse(key))
             box.addWidget(browse)

@@ -56,9 +56,11 @@ class SleepScheduleEditor(QWidget):
             self.days[key] = box
             day_row.addWidget(box)
             box.toggled.connect(self._changed)
-        self.start = QTimeEdit(displayFormat="HH:mm")
+        self.start = QTimeEdit()
+        self.start.setDisplayFormat("HH:mm")
         self.start.setObjectName("scheduleStart")
-        self.end = QTimeEdit(displayFormat="HH:mm")
+        self.end = QTimeEdit()
+        self.end.setDisplayFormat("HH:mm")
         self.end.setObjectName("scheduleEnd")
         self.summary = QLabel()
         self.summary.setObjectName("scheduleSummary")

@@ -421,7 +421,8 @@ class SubmitJobDialog(QDialog):
         return Path(text).expanduser() if text else None
 
     def _browse(self) -> None:
-        start = str(self.blendfile().parent) if self.blendfile() else ""
+        current = self.blendfile()
+        start = str(current.parent) if current else ""
         path, _ = QFileDialog.getOpenFileName(self, "Choose a .blend file", start, "Blend files (*.blend)")
         if path:
             self.set_blendfile(Path(path))

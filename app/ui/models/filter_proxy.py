@@ -6,7 +6,7 @@ value, so a table of thousands of rows stays responsive while events arrive.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
@@ -39,7 +39,7 @@ class RowFilterProxy(QSortFilterProxyModel):
 
     def set_hide_finished_older_than(self, days: float | None) -> None:
         """Hide completed/canceled/failed rows not updated for `days` (None shows them all)."""
-        cutoff = None if days is None else datetime.now(timezone.utc) - timedelta(days=days)
+        cutoff = None if days is None else datetime.now(UTC) - timedelta(days=days)
         self._refilter(lambda: setattr(self, "_finished_cutoff", cutoff))
 
     @property

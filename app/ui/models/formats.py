@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 FINISHED = frozenset({"completed", "canceled", "failed"})
@@ -19,7 +19,7 @@ _held: datetime | None = None
 
 def now() -> datetime:
     """The time the tables are drawn at (UTC)."""
-    return _held or datetime.now(timezone.utc)
+    return _held or datetime.now(UTC)
 
 
 @contextlib.contextmanager
@@ -148,11 +148,16 @@ def elapsed_text(row: dict[str, Any]) -> str:
 
 
 class PaceLike(Protocol):
-    per_s: float
-    fast: float
-    slow: float
-    basis: int
-    source: str
+    @property
+    def per_s(self) -> float: ...
+    @property
+    def fast(self) -> float: ...
+    @property
+    def slow(self) -> float: ...
+    @property
+    def basis(self) -> int: ...
+    @property
+    def source(self) -> str: ...
 
 
 def remaining_steps(row: dict[str, Any]) -> int:

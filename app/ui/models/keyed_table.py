@@ -70,9 +70,9 @@ class KeyedTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            if 0 <= section < len(self.columns):
-                return self.columns[section].title
+        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+                and 0 <= section < len(self.columns)):
+            return self.columns[section].title
         return None
 
     def data(self, index: _Index, role: int = DISPLAY):
@@ -132,7 +132,7 @@ class KeyedTableModel(QAbstractTableModel):
         if self._sort is None or len(self._rows) < 2:
             return
         new_rows = self._order()
-        if all(a is b for a, b in zip(new_rows, self._rows)):
+        if all(a is b for a, b in zip(new_rows, self._rows, strict=True)):
             return
         self.layoutAboutToBeChanged.emit()
         old_index = {id(r): n for n, r in enumerate(self._rows)}

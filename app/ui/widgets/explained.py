@@ -7,13 +7,17 @@ wide as the window.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QAbstractSpinBox, QLabel, QLayout, QSizePolicy, QVBoxLayout, QWidget
+
+Spin = TypeVar("Spin", bound=QAbstractSpinBox)
 
 EXPLANATION = "settingExplained"  # the object name of every explanation label
 
 
-def narrow(spin: QAbstractSpinBox, widest: str = "") -> QAbstractSpinBox:
+def narrow(spin: Spin, widest: str = "") -> Spin:
     """`spin` sized to its widest text (`widest`, else its maximum with prefix and suffix)."""
     if not widest:
         maximum = getattr(spin, "maximum", lambda: 0)()

@@ -256,7 +256,7 @@ class JobDetail(QWidget):
         for task in fetched:
             shown = self.tasks.row(str(task.get("id")))
             newer = shown is not None and _older(task.get("updated"), shown.get("updated"))
-            out.append(shown if newer else task)
+            out.append(shown if shown is not None and newer else task)
         return out
 
     def _tasks_stale(self, label: str, job_id: str) -> None:

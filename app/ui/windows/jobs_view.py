@@ -8,6 +8,8 @@ their own (elapsed, ETA) are redrawn every second; nothing is fetched for that.
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
@@ -61,7 +63,8 @@ class JobsView(QWidget):
         self.views.setObjectName("savedViews")
         self.views.setMinimumContentsLength(18)
         self.views.activated.connect(self._apply_view)
-        save_view = QToolButton(text="Save view…")
+        save_view = QToolButton()
+        save_view.setText("Save view…")
         save_view.clicked.connect(self._save_view)
         self._fill_views()
         filters = QHBoxLayout()
@@ -69,7 +72,9 @@ class JobsView(QWidget):
         filters.addWidget(save_view)
         filters.addWidget(self.search, 1)
         for status in STATUS_FILTERS:
-            button = QToolButton(text=status, checkable=True)  # the wire's word, as in the table
+            button = QToolButton()
+            button.setText(status)  # the wire's word, as in the table
+            button.setCheckable(True)
             button.toggled.connect(self._filters_changed)
             self.filter_buttons[status] = button
             filters.addWidget(button)
@@ -107,7 +112,7 @@ class JobsView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(filters)
         layout.addWidget(self.table)
-        self.actions = self._make_actions()
+        self.row_actions: dict[str, QAction] = self._make_actions()
         self.update_actions()
 
     def column(self, title: str) -> int:
@@ -172,8 +177,8 @@ class JobsView(QWidget):
         cutoff = self.proxy._finished_cutoff
         days = None
         if cutoff is not None:
-            from datetime import datetime, timezone
-            days = round((datetime.now(timezone.utc) - cutoff).total_seconds() / 86400, 3)
+            from datetime import datetime
+            days = round((datetime.now(UTC) - cutoff).total_seconds() / 86400, 3)
         return JobView(name, self.search.text(), sorted(self.proxy.statuses), days)
 
     def _save_view(self) -> None:
@@ -222,7 +227,7 @@ class JobsView(QWidget):
         if not hasattr(self, "actions"):
             return
         rows = self.selected_rows()
-        for key, action in self.actions.items():
+        for key, action in self.row_actions.items():
             if key == "delete_old":
                 continue
             if key in self.SINGLE:
@@ -245,7 +250,7 @@ class JobsView(QWidget):
             return
         self.update_actions()
         menu = QMenu(self)
-        for key, action in self.actions.items():
+        for key, action in self.row_actions.items():
             if key == "delete_old":
                 continue
             if key in self.SEPARATE_BEFORE:
@@ -342,7 +347,7 @@ class JobsView(QWidget):
 
     @asyncSlot()
     async def _delete_old(self) -> None:
-        from datetime import datetime, timedelta, timezone
+        from datetime import datetime, timedelta
 
         from app.ui.models.columns import parse_time
 
@@ -350,7 +355,7 @@ class JobsView(QWidget):
                                        30, 0, 3650)
         if not ok:
             return
-        cutoff = datetime.now(timezone.utc) - timedelta(days=days)
+        cutoff = datetime.now(UTC) - timedelta(days=days)
         model = self.dashboard.jobs
         rows = [r for r in (model.row(k) for k in model.keys()) if r and r.get("status") in FINISHED
                 and (parse_time(r.get("updated")) or cutoff) < cutoff]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
@@ -34,6 +35,9 @@ from app.ui.windows.jobs_view import JobsView
 from app.ui.windows.settings_view import SettingsView
 from app.ui.windows.variables_view import VariablesView
 from app.ui.windows.workers_view import WorkersView
+
+if TYPE_CHECKING:  # made on first use
+    from app.ui.dialogs.submit_job import SubmitJobDialog
 
 _log = logging.getLogger(__name__)
 
@@ -96,7 +100,7 @@ class MainWindow(QMainWindow):
         self.notifier = Notifier(self.statusBar(), self)
         dashboard.job_events.connect(self.notifier.jobs_changed)
         dashboard.worker_events.connect(self.notifier.workers_changed)
-        self.submit_dialog = None  # app.ui.dialogs.submit_job.SubmitJobDialog, while open
+        self.submit_dialog: SubmitJobDialog | None = None  # while open
         self._pending_job = ""  # a job to select as soon as it is in the table
         # The source model's signals: they come after the view's proxy has taken the rows in, and
         # also for rows the proxy filters out (show_job then clears the filter).
@@ -130,10 +134,10 @@ class MainWindow(QMainWindow):
         jobs_menu = self.menuBar().addMenu("&Jobs")
         jobs_menu.addAction(self.submit_action)
         jobs_menu.addSeparator()
-        for action in self.jobs_view.actions.values():
+        for action in self.jobs_view.row_actions.values():
             jobs_menu.addAction(action)
         workers_menu = self.menuBar().addMenu("&Workers")
-        for action in self.workers_view.actions.values():
+        for action in self.workers_view.row_actions.values():
             workers_menu.addAction(action)
         self.menuBar().addMenu(self.notifier.menu(self))
         self.mode_menu = ModeMenu(self.modes, DASHBOARD, self)
@@ -359,7 +363,7 @@ def remembered_managers() -> list[str]:
     value = QSettings().value("dashboard/managers", [])
     if isinstance(value, str):
         return [value]
-    return [str(v) for v in value or []]
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
 
 
 def remember_managers(urls: list[str]) -> None:

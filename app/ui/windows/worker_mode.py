@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QPixmap
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QCheckBox,
     QComboBox,
     QGridLayout,
@@ -105,15 +107,15 @@ class WorkerModeWindow(QMainWindow):
         self.setWindowTitle("Tablao — Worker")
         self.controller = controller or _controller_for(services, role)
         self.has_tray = tray_available() if has_tray is None else has_tray
-        self.actions = WorkerActions(self.controller, self)
-        self.actions.open_requested.connect(self.bring_up)
-        self.actions.schedule_requested.connect(self.bring_up)
-        self.quit_handler = None  # the desktop app's Quit, when the app runs this window
+        self.worker_actions: WorkerActions = WorkerActions(self.controller, self)
+        self.worker_actions.open_requested.connect(self.bring_up)
+        self.worker_actions.schedule_requested.connect(self.bring_up)
+        self.quit_handler: Callable[[], None] | None = None  # the desktop app's Quit, when the app runs this window
         self._closing_for_good = False
-        self.actions.quit_requested.connect(self._quit_asked)
+        self.worker_actions.quit_requested.connect(self._quit_asked)
         self._build()
         self._menus()
-        self.tray = WorkerTray(self.controller, self.actions, self) if self.has_tray else None
+        self.tray = WorkerTray(self.controller, self.worker_actions, self) if self.has_tray else None
         if self.tray is not None:
             self.tray.show()
         c = self.controller
@@ -169,7 +171,7 @@ class WorkerModeWindow(QMainWindow):
         self.buttons: dict[str, QToolButton] = {}
         for name in ("render_now", "stop", "finish", "snooze_hour", "snooze_tomorrow"):
             button = QToolButton()
-            button.setDefaultAction(getattr(self.actions, name))
+            button.setDefaultAction(getattr(self.worker_actions, name))
             button.setObjectName(f"button_{name}")
             row.addWidget(button)
             self.buttons[name] = button
@@ -342,8 +344,8 @@ class WorkerModeWindow(QMainWindow):
 
     def _menus(self) -> None:
         worker = self.menuBar().addMenu("&Worker")
-        self.actions.quit.setShortcut(QUIT_SHORTCUT)
-        self.actions.fill(worker, open_window=False)  # this window is the one it would open
+        self.worker_actions.quit.setShortcut(QUIT_SHORTCUT)
+        self.worker_actions.fill(worker, open_window=False)  # this window is the one it would open
         self.mode_menu = ModeMenu(self.modes, WORKER_WINDOW, self)
         self.mode_menu.open_requested.connect(self.open_requested.emit)
         self.mode_menu.wizard_requested.connect(self.wizard_requested.emit)
@@ -427,7 +429,8 @@ class WorkerModeWindow(QMainWindow):
         now = box.addButton("Quit now (the task goes back to the queue)", QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.exec()
-        return {finish: QUIT_FINISH, now: QUIT_NOW}.get(box.clickedButton(), QUIT_CANCEL)
+        choices: dict[QAbstractButton, str] = {finish: QUIT_FINISH, now: QUIT_NOW}
+        return choices.get(box.clickedButton(), QUIT_CANCEL)
 
     def _quit_asked(self) -> None:
         (self.quit_handler or self.request_quit)()

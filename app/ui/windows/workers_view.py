@@ -64,7 +64,7 @@ class WorkersView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.table)
-        self.actions = self._make_actions()
+        self.row_actions: dict[str, QAction] = self._make_actions()
         self.table.selectionModel().selectionChanged.connect(lambda *_: self.update_actions())
         dashboard.workers.dataChanged.connect(lambda *_: self.update_actions()
                                               if self.table.selectionModel().hasSelection() else None)
@@ -78,7 +78,7 @@ class WorkersView(QWidget):
     def update_actions(self) -> None:
         """Enable each action only where it applies to a selected worker."""
         rows = self.selected_rows()
-        for key, action in self.actions.items():
+        for key, action in self.row_actions.items():
             wanted = any(worker_action_applies(key, r) for r in rows)
             if action.isEnabled() != wanted:
                 action.setEnabled(wanted)
@@ -114,7 +114,7 @@ class WorkersView(QWidget):
             return
         self.update_actions()
         menu = QMenu(self)
-        for key, action in self.actions.items():
+        for key, action in self.row_actions.items():
             if key in ("restart_lazy", "shutdown_lazy", "schedule"):
                 menu.addSeparator()
             menu.addAction(action)
@@ -162,7 +162,7 @@ class WorkersView(QWidget):
             return
         try:
             conn = self.dashboard.connection_for(rows[0])
-            current = {t.id for t in (await conn.client.worker(rows[0]["id"])).tags or []}
+            current = {t.id for t in (await conn.client.worker(rows[0]["id"])).tags or [] if t.id is not None}
         except Exception as exc:  # noqa: BLE001
             show_error(self, "Could not read the worker's tags", exc)
             return

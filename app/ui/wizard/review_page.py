@@ -85,7 +85,7 @@ class ReviewPage(QWizardPage):
             if self.ctx.relisten is not None:
                 await self.ctx.relisten(self.ctx.listen_port)
         except PortInUse as exc:
-            self.status.setText(f"<b>Could not apply:</b> {html.escape(exc.strerror)}. Go Back to choose "
+            self.status.setText(f"<b>Could not apply:</b> {html.escape(exc.strerror or str(exc))}. Go Back to choose "
                                 "another port, then press Next here again.")
             return
         except Exception as exc:  # noqa: BLE001 - the page says what went wrong; Back keeps everything

@@ -47,12 +47,12 @@ class RolePage(QWizardPage):
             layout.addWidget(note)
         self.manager_url = QLineEdit(placeholderText="http://render-server:8080/")
         self.manager_url.setObjectName("managerUrl")
-        self.find = QPushButton("Find on the network")
-        self.find.setObjectName("findManager")
-        self.find.clicked.connect(lambda: spawn(self._find()))
+        self.find_button = QPushButton("Find on the network")
+        self.find_button.setObjectName("findManager")
+        self.find_button.clicked.connect(lambda: spawn(self._find()))
         row = QHBoxLayout()
         row.addWidget(self.manager_url, 1)
-        row.addWidget(self.find)
+        row.addWidget(self.find_button)
         form = QFormLayout()
         form.addRow("Manager URL:", row)
         self.url_hint = QLabel("Find a Manager that announces itself on this network (autodiscoverable), or "
@@ -71,7 +71,7 @@ class RolePage(QWizardPage):
     async def _find(self) -> None:
         from app.common.discovery import find_manager
 
-        self.find.setEnabled(False)
+        self.find_button.setEnabled(False)
         self.url_hint.setText("Looking for a Manager on the network…")
         try:
             url = await find_manager(timeout_s=3.0)
@@ -80,7 +80,7 @@ class RolePage(QWizardPage):
         else:
             why = ""
         finally:
-            self.find.setEnabled(True)
+            self.find_button.setEnabled(True)
         if url:
             self.manager_url.setText(url)
             self.ctx.manager_found_by = "discovery"
@@ -95,7 +95,7 @@ class RolePage(QWizardPage):
     def _update(self) -> None:
         worker_only = self.role() == "worker"
         self.manager_url.setEnabled(worker_only)
-        self.find.setEnabled(worker_only)
+        self.find_button.setEnabled(worker_only)
         self.url_hint.setVisible(worker_only)
         self.completeChanged.emit()
 

@@ -54,7 +54,7 @@ NEXT_STEPS = {
 }
 
 
-def _size(n: int | None) -> str:
+def _size(n: float | None) -> str:
     if not n:
         return "unknown"
     for unit in ("B", "KB", "MB", "GB", "TB"):
@@ -104,17 +104,17 @@ class StoragePage(QWizardPage):
         self.result.setTextFormat(Qt.TextFormat.RichText)
         self.result.setMinimumHeight(90)
         self.result.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.create = QPushButton("Create this folder")
-        self.create.setObjectName("createFolder")
-        self.create.setToolTip("Make the folder (and the folders above it that are missing), then check it")
-        self.create.clicked.connect(lambda: spawn(self._create()))
-        self.create.hide()
+        self.create_button = QPushButton("Create this folder")
+        self.create_button.setObjectName("createFolder")
+        self.create_button.setToolTip("Make the folder (and the folders above it that are missing), then check it")
+        self.create_button.clicked.connect(lambda: spawn(self._create()))
+        self.create_button.hide()
         row = QHBoxLayout()
         row.addWidget(self.path, 1)
         row.addWidget(browse)
         result_row = QHBoxLayout()
         result_row.addWidget(self.result, 1)
-        result_row.addWidget(self.create, 0, Qt.AlignmentFlag.AlignTop)
+        result_row.addWidget(self.create_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(row)
@@ -144,7 +144,7 @@ class StoragePage(QWizardPage):
     # --- checking ----------------------------------------------------------------------------------
     def _changed(self) -> None:
         self.report = {}
-        self.create.hide()
+        self.create_button.hide()
         self.result.setText("Checking…" if self.path.text().strip() else "")
         self.completeChanged.emit()
         self._timer.start()
@@ -189,7 +189,7 @@ class StoragePage(QWizardPage):
             return
         if path != self.path.text().strip() or shaman != self.shaman.isChecked():
             return
-        self.create.setVisible(missing)
+        self.create_button.setVisible(missing)
         if report == self.report:
             return  # checked again, nothing changed: no flicker, no signal
         self.report = report
@@ -199,7 +199,7 @@ class StoragePage(QWizardPage):
     async def _create(self) -> None:
         """Make the folder the path names (off the UI thread), then check it."""
         path = self.path.text().strip()
-        self.create.setEnabled(False)
+        self.create_button.setEnabled(False)
         try:
             await asyncio.to_thread(os.makedirs, os.path.expanduser(path), exist_ok=True)
         except OSError as exc:
@@ -207,7 +207,7 @@ class StoragePage(QWizardPage):
                                 "or create it as a user who may.")
             return
         finally:
-            self.create.setEnabled(True)
+            self.create_button.setEnabled(True)
         self._timer.stop()
         self._start_check()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QShortcut
-from PySide6.QtWidgets import QWizard
+from PySide6.QtWidgets import QWizard, QWizardPage
 
 from app.ui.quitting import QUIT_SHORTCUT
 from app.ui.wizard.blender_page import BlenderPage
@@ -34,8 +34,9 @@ class SetupWizard(QWizard):
         self.setWindowTitle("Set up Tablao")
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
-        self.pages = {
-            ROLE: RolePage(ctx), STORAGE: StoragePage(ctx), BLENDER: BlenderPage(ctx),
+        self.role_page = RolePage(ctx)
+        self.pages: dict[int, QWizardPage] = {
+            ROLE: self.role_page, STORAGE: StoragePage(ctx), BLENDER: BlenderPage(ctx),
             VARIABLES: VariablesPage(ctx), SCRIPTS: ScriptsPage(ctx), NETWORK: NetworkPage(ctx),
             REVIEW: ReviewPage(ctx), TEST: TestRenderPage(ctx),
         }
@@ -43,10 +44,10 @@ class SetupWizard(QWizard):
             self.setPage(page_id, page)
         self.setStartId(ROLE)
         self.resize(760, 620)
-        QShortcut(QUIT_SHORTCUT, self, activated=self.reject)  # Ctrl+Q everywhere: here, leave the wizard
+        QShortcut(QUIT_SHORTCUT, self).activated.connect(self.reject)  # Ctrl+Q everywhere: here, leave the wizard
 
     def nextId(self) -> int:
         current = self.currentId()
-        if current == ROLE and self.pages[ROLE].role() == "worker":
+        if current == ROLE and self.role_page.role() == "worker":
             return REVIEW
         return super().nextId()

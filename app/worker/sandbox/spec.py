@@ -21,6 +21,7 @@ beside its blend file stay readable when the shared storage lies in a hidden fol
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -84,7 +85,7 @@ def blender_spec(argv: Sequence[str], blendfile: str, cwd: str | None = None,
     blend_dir = os.path.dirname(blend)
     readable: list[str] = []
     writable: list[str] = []
-    for option, value in zip(argv[1:], argv[2:]):
+    for option, value in itertools.pairwise(argv[1:]):
         if option in _PYTHON_FILE:
             readable.append(_absolute(value, cwd))
         elif option in _RENDER_OUTPUT:
@@ -114,7 +115,7 @@ def ffmpeg_spec(
     """The spec for an FFmpeg command line (`argv[0]` the resolved executable)."""
     cwd = cwd or os.getcwd()
     readable = [_absolute(glob_base(input_glob), cwd)]
-    for option, value in zip(argv[1:], argv[2:]):
+    for option, value in itertools.pairwise(argv[1:]):
         if option == "-i" and value != input_glob and not (_GLOB_CHARS & set(value)) and "://" not in value:
             readable.append(_absolute(value, cwd))
     writable = os.path.dirname(_absolute(output_file, cwd))

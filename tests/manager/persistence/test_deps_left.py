@@ -97,8 +97,8 @@ def test_a_waiting_task_is_never_handed_out(tmp_path):
                                      supported_task_types="misc", status="awake", created_at=NOW, updated_at=NOW)
             found = store.call_sync(scheduler_queries.find_runnable_task, worker.id, ["misc"])
             if found is not None:
-                store.call_sync(lambda: _set(Task.get_by_id(found).name, T.ACTIVE))
-                handed.append(store.call_sync(lambda: Task.get_by_id(found).name))
+                store.call_sync(lambda task_id: _set(Task.get_by_id(task_id).name, T.ACTIVE), found)
+                handed.append(store.call_sync(lambda task_id: Task.get_by_id(task_id).name, found))
         assert handed == ["a", "d"]  # b and c wait for a
     finally:
         store.close_sync()

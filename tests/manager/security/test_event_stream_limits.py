@@ -87,20 +87,19 @@ async def test_a_client_that_stops_answering_pings_is_dropped(manager_factory, c
 async def test_each_message_carries_the_next_sequence_number(manager):
     # Only these two topics: the Manager's own events (a farm status change) must not interleave.
     url = f"{manager.url}/api/v3/tablao/events?types={ev.MANAGER_DID_START},{ev.WORKER_DID_CHANGE}"
-    async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(url) as ws:
-            hello = await ws.receive_json(timeout=HANG_GUARD)
-            assert hello["type"] == ev.MANAGER_DID_START and hello["seq"] == 1
-            for i in range(200):
-                manager.services.bus.publish(ev.WORKER_DID_CHANGE, {"id": f"w{i}", "name": "w"})
-                if i % 50 == 0:
-                    await asyncio.sleep(0)
-            seqs = []
-            while len(seqs) < 200:
-                msg = await ws.receive_json(timeout=HANG_GUARD)
-                assert msg["type"] == ev.WORKER_DID_CHANGE and msg["data"]["id"] == f"w{len(seqs)}"
-                seqs.append(msg["seq"])
-            assert seqs == list(range(2, 202))
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        hello = await ws.receive_json(timeout=HANG_GUARD)
+        assert hello["type"] == ev.MANAGER_DID_START and hello["seq"] == 1
+        for i in range(200):
+            manager.services.bus.publish(ev.WORKER_DID_CHANGE, {"id": f"w{i}", "name": "w"})
+            if i % 50 == 0:
+                await asyncio.sleep(0)
+        seqs = []
+        while len(seqs) < 200:
+            msg = await ws.receive_json(timeout=HANG_GUARD)
+            assert msg["type"] == ev.WORKER_DID_CHANGE and msg["data"]["id"] == f"w{len(seqs)}"
+            seqs.append(msg["seq"])
+        assert seqs == list(range(2, 202))
 
 
 async def test_sequence_numbers_count_only_the_events_a_client_asked_for(manager):

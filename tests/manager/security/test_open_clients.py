@@ -37,9 +37,8 @@ async def test_addon_operations_are_open_without_any_token(manager_factory):
 
 async def test_event_stream_is_open_without_any_token(manager_factory):
     manager = await manager_factory(trust_local_requests=False)
-    async with aiohttp.ClientSession() as http:
-        async with http.ws_connect(manager.url + "/api/v3/tablao/events") as ws:
-            assert not ws.closed
+    async with aiohttp.ClientSession() as http, http.ws_connect(manager.url + "/api/v3/tablao/events") as ws:
+        assert not ws.closed
 
 
 async def test_event_stream_takes_the_access_token_as_a_query_parameter(manager_factory):

@@ -115,9 +115,9 @@ async def test_a_flood_of_connections_over_the_cap_does_not_lock_out_workers(man
     worker = await HttpWorker(manager.url, name="steady").register_and_sign_on()
     try:
         for _ in range(5):
-            async with aiohttp.ClientSession(manager.url) as fresh:  # a new connection each time
-                async with fresh.get("/api/v3/version") as resp:
-                    assert resp.status == 200
+            # a new connection each time
+            async with aiohttp.ClientSession(manager.url) as fresh, fresh.get("/api/v3/version") as resp:
+                assert resp.status == 200
         status, job = await manager.request("POST", "/api/v3/jobs", json=echo_job(repeats=1))
         assert status == 200, job
         status, task = await worker.claim()
@@ -155,8 +155,7 @@ async def test_when_every_connection_is_busy_a_newcomer_gets_503(manager_factory
         async with asyncio.timeout(HANG_GUARD):
             while manager.service.server.guard.open_connections >= cap:
                 await asyncio.sleep(0.02)
-        async with aiohttp.ClientSession(manager.url) as fresh:
-            async with fresh.get("/api/v3/version") as resp:
-                assert resp.status == 200
+        async with aiohttp.ClientSession(manager.url) as fresh, fresh.get("/api/v3/version") as resp:
+            assert resp.status == 200
         for stream in streams:
             await stream.close()

@@ -39,7 +39,7 @@ def _int_query(request: web.Request, key: str, default: int | None, minimum: int
     try:
         value = int(raw)
     except ValueError:
-        raise BadRequest(f"`{key}` must be a whole number")
+        raise BadRequest(f"`{key}` must be a whole number") from None
     if not minimum <= value <= maximum:
         raise BadRequest(f"`{key}` must be from {minimum} to {maximum}")
     return value
