@@ -275,8 +275,12 @@ def test_worker_list_shows_vitals_from_the_list_and_live_from_events_on_that_row
     from tests.http_worker import HttpWorker
 
     async def body():
+        manager_proc.submit_echo("busy job", repeats=3)
         worker = await HttpWorker(manager_proc.url, "render-07").register_and_sign_on()
         stock = await HttpWorker(manager_proc.url, "flamenco-01").register_and_sign_on()
+        status, task = await worker.claim()
+        assert status == 200, task
+        await worker.update(task["uuid"], taskStatus="active", activity="rendering")
         status, _ = await worker.call("POST", "/api/v3/tablao/worker/vitals", json=VITALS)
         assert status == 204
         dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
@@ -311,10 +315,13 @@ def test_worker_list_shows_vitals_from_the_list_and_live_from_events_on_that_row
             assert changed and set(changed) == {(mine, mine)}, "only the worker's own row changes"
             assert fetched == [], "a vitals event is drawn from the event alone, without a request"
 
-            # Done rendering: the next report has no frame, and the cell empties.
+            # The task ends: its frame goes with it, even before a report without one comes.
+            await worker.complete(task["uuid"])
+            await wait_for(lambda: cells("render-07", ("Frame",)) == [""], message="no frame after the task")
+            assert cells("render-07", ("CPU",)) == ["81% of 16"]
             idle = {k: v for k, v in VITALS.items() if k not in ("frame", "sample", "samples_total")}
             status, _ = await worker.call("POST", "/api/v3/tablao/worker/vitals", json=idle)
-            await wait_for(lambda: cells("render-07", ("Frame",)) == [""], message="no frame after the render")
+            assert status == 204
 
             # Silent for longer than the Manager keeps vitals: not shown as live.
             later = datetime.now(timezone.utc) + timedelta(seconds=91)

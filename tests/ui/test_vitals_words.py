@@ -10,8 +10,8 @@ AT = datetime(2026, 12, 5, 12, 0, 0, tzinfo=timezone.utc)
 GIB = 1024 ** 3
 VITALS = {"updated": "2026-12-05T11:59:58Z", "cpu_percent": 37.4, "cpu_count": 16, "render_cpu_percent": 30.2,
           "memory_used": int(9.2 * GIB), "memory_total": 32 * GIB, "render_memory": int(4.5 * GIB),
-          "gpus": [{"name": "NVIDIA RTX A4000", "percent": 97.0, "memory_used": 3 * GIB, "memory_total": 16 * GIB},
-                   {"name": "Intel UHD 630"}],
+          "gpus": [{"name": "NVIDIA RTX A4000", "percent": 97.0, "memory_used": 3 * GIB,
+                    "memory_total": 16 * GIB}, {"name": "Intel UHD 630"}],
           "blender_version": "4.2.1", "frame": 12, "sample": 340, "samples_total": 1500}
 
 

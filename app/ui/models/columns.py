@@ -185,11 +185,16 @@ def vitals_columns() -> list[Column]:
             return tip(v) if v is not None else vw.why_none(r)
         return (lambda r: text(vw.current(r))), tooltip
 
+    def frame(r: Row) -> str:
+        # Not once its task ended: a report sent just before the render ended still names its frame
+        # until the worker's next one. (The list's summaries carry no task; its details add it.)
+        return vw.frame_text(vw.current(r)) if "task" not in r or current_task(r) is not None else ""
+
     def frame_tip(r: Row) -> str:
         v = vw.current(r)
         if v is None:
             return vw.why_none(r)
-        return "the frame Blender renders now, and its samples" if vw.frame_text(v) else "not rendering"
+        return "the frame Blender renders now, and its samples" if frame(r) else "not rendering"
 
     def number(key: str) -> Callable[[Row], float]:
         return lambda r: vw.sort_number((vw.current(r) or {}).get(key))
@@ -199,7 +204,7 @@ def vitals_columns() -> list[Column]:
     gpu, gpu_tip = figure(vw.gpu_text, vw.gpu_tip)
     blender, blender_tip = figure(vw.blender_text, lambda v: "the Blender version the worker runs")
     return [
-        Column("Frame", lambda r: vw.frame_text(vw.current(r)), tooltip=frame_tip, sort=number("frame")),
+        Column("Frame", frame, tooltip=frame_tip, sort=number("frame")),
         Column("CPU", cpu, tooltip=cpu_tip, sort=number("cpu_percent"), align_right=True),
         Column("Memory", memory, tooltip=memory_tip, sort=number("memory_used"), align_right=True),
         Column("GPU", gpu, tooltip=gpu_tip),
