@@ -7,8 +7,9 @@ and shows a failure where the user acted.
 
 The rows stay what the Manager says: a delta older than the row (one on its way while a snapshot
 was read) is dropped; a deleted job or worker leaves; a worker shows a task only while that task
-is active on it (task events say when it ends); a tag's name is looked up when drawn, so a rename
-shows everywhere at once. `pace` (`app.ui.job_pace`) learns from the task events and from the
+is active on it (task events say when it ends); a worker's vitals come with the worker list and
+then from its vitals events alone (no request per event); a tag's name is looked up when drawn, so
+a rename shows everywhere at once. `pace` (`app.ui.job_pace`) learns from the task events and from the
 task lists of the most recently active jobs, for the ETA column.
 """
 

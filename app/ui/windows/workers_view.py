@@ -52,9 +52,9 @@ class WorkersView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         from app.ui.models.columns import column_of
 
-        for title, width in (("Manager", 120), ("Name", 140), ("Status", 110), ("Task", 260),
-                             ("Frame", 200), ("CPU", 80), ("Memory", 110), ("GPU", 190), ("Blender", 70),
-                             ("Platform", 70), ("Version", 90), ("Tags", 120), ("Last seen", 90)):
+        for title, width in (("Manager", 120), ("Name", 120), ("Status", 110), ("Task", 230),
+                             ("Frame", 175), ("CPU", 80), ("Memory", 100), ("GPU", 150), ("Blender", 65),
+                             ("Platform", 65), ("Version", 95), ("Tags", 90), ("Last seen", 90)):
             self.table.setColumnWidth(column_of(dashboard.workers, title), width)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
