@@ -123,6 +123,10 @@ async def shoot_dashboard(out: Path, tmp: Path, manager) -> None:
         window.grab().save(str(out / "dashboard-jobs.png"))
         window.detail.grab().save(str(out / "job-detail.png"))
         window.tabs.setCurrentIndex(1)
+        from app.ui.models.columns import column_of
+
+        frame = column_of(dashboard.workers, "Frame")  # at a moment the row shows the frame it renders
+        await _until(lambda: (window.workers_view.proxy.index(0, frame).data() or "").startswith("frame"), 60)
         await asyncio.sleep(0.5)
         window.grab().save(str(out / "workers.png"))
         window.close()
@@ -428,6 +432,12 @@ def main() -> None:
             os.environ["TABLAO_HOME"] = str(Path(tmp) / "home")
 
             async def run(_app) -> int:
+                # The pictures never depend on what this account's dashboard saved (widths, sorts).
+                from PySide6.QtCore import QSettings
+
+                QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+                QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                                  str(Path(tmp) / "qsettings"))
                 if args.only == "all":
                     await shoot(args.out, Path(tmp))
                 if args.only == "dashboard":

@@ -87,17 +87,23 @@ async def shoot(out: Path, tmp: Path) -> None:
             await asyncio.sleep(1.0)
             await page.screenshot(out / "browser-job.png")
 
-            await page.goto(manager.url + "/#/workers")
-            await page.wait_for("document.querySelector('#workers-table').dataset.rows === '2'")
-            await asyncio.sleep(1.0)
-            await page.screenshot(out / "browser-workers.png")
+            # Wide enough for every column of the worker list (a narrower window scrolls sideways),
+            # at a moment both workers are rendering a frame.
+            wide = await browser.new_page(1800, 400)
+            await wide.goto(manager.url + "/#/workers")
+            await wide.wait_for("document.querySelector('#workers-table').dataset.rows === '2'")
+            await wide.wait_for("[...document.querySelectorAll('#workers-table .vt-body-row .c-render')]"
+                                ".filter(c => c.textContent.startsWith('frame')).length === 2", 60)
+            await asyncio.sleep(0.3)
+            await wide.screenshot(out / "browser-workers.png")
 
             phone = await browser.new_page(390, 780, mobile=True)
             await phone.goto(f"{manager.url}/#/jobs/{job['id']}")
             await phone.wait_for("document.body.dataset.link === 'live' && !document.querySelector('#job-frame-img').hidden")
             await asyncio.sleep(1.0)
             await phone.screenshot(out / "browser-phone.png")
-            assert not page.exceptions and not phone.exceptions, page.exceptions + phone.exceptions
+            assert not page.exceptions and not phone.exceptions and not wide.exceptions, (
+                page.exceptions + phone.exceptions + wide.exceptions)
     finally:
         for worker in workers:
             worker.stop()

@@ -38,6 +38,7 @@ class ManagerConnection(QObject):
     jobs_changed = Signal(list)               # batched job deltas
     workers_reset = Signal(list)
     workers_changed = Signal(list)
+    vitals_changed = Signal(list)             # the newest vitals of each worker that sent some
     tasks_changed = Signal(list)              # batched task deltas (all jobs)
     task_log_appended = Signal(str, str)      # task id, text
     last_rendered_changed = Signal(str)       # job id
@@ -59,6 +60,7 @@ class ManagerConnection(QObject):
         self._task: asyncio.Task | None = None
         self._stream: EventStream | None = None
         self._pending: dict[str, list[dict[str, Any]]] = {"job": [], "task": [], "worker": []}
+        self._pending_vitals: dict[str, dict[str, Any]] = {}   # worker id → its newest vitals event
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(100)
         self._flush_timer.timeout.connect(self._flush)
@@ -154,6 +156,7 @@ class ManagerConnection(QObject):
         status = await self.client.farm_status()
         for kind in self._pending.values():
             kind.clear()
+        self._pending_vitals.clear()
         self.jobs_reset.emit([self._mark(j) for j in jobs])
         self.workers_reset.emit([self._mark(w) for w in workers])
         self._set_farm_status(str(getattr(status, "value", status)))
@@ -176,6 +179,10 @@ class ManagerConnection(QObject):
             for key in ("status_change", "last_seen"):  # absent: none (the event says the whole state)
                 row.setdefault(key, None)
             self._pending["worker"].append(row)
+        elif kind == ev.WORKER_VITALS_DID_CHANGE:
+            # Up to one a second per worker: only the newest of a batch is worth drawing.
+            if data.get("id") and isinstance(data.get("vitals"), dict):
+                self._pending_vitals[str(data["id"])] = self._mark(data)
         elif kind == ev.CONFIG_DID_CHANGE:
             self.config_changed.emit()
         elif kind == ev.TASK_LOG_DID_APPEND:
@@ -197,12 +204,15 @@ class ManagerConnection(QObject):
     def _flush(self) -> None:
         jobs, tasks, workers = self._pending["job"], self._pending["task"], self._pending["worker"]
         self._pending = {"job": [], "task": [], "worker": []}
+        vitals, self._pending_vitals = list(self._pending_vitals.values()), {}
         if jobs:
             self.jobs_changed.emit(jobs)
         if tasks:
             self.tasks_changed.emit(tasks)
         if workers:
             self.workers_changed.emit(workers)
+        if vitals:
+            self.vitals_changed.emit(vitals)
 
     def _set_farm_status(self, status: str) -> None:
         if status and status != self.farm_status:

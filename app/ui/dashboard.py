@@ -7,8 +7,9 @@ and shows a failure where the user acted.
 
 The rows stay what the Manager says: a delta older than the row (one on its way while a snapshot
 was read) is dropped; a deleted job or worker leaves; a worker shows a task only while that task
-is active on it (task events say when it ends); a tag's name is looked up when drawn, so a rename
-shows everywhere at once. `pace` (`app.ui.job_pace`) learns from the task events and from the
+is active on it (task events say when it ends); a worker's vitals come with the worker list and
+then from its vitals events alone (no request per event); a tag's name is looked up when drawn, so
+a rename shows everywhere at once. `pace` (`app.ui.job_pace`) learns from the task events and from the
 task lists of the most recently active jobs, for the ETA column.
 """
 
@@ -81,6 +82,7 @@ class Dashboard(QObject):
         conn.tasks_changed.connect(lambda rows, label=label: self._task_progress_on_workers(label, rows))
         conn.tasks_changed.connect(lambda rows, label=label: self._task_paces(label, rows))
         conn.workers_changed.connect(self._workers_changed)
+        conn.vitals_changed.connect(self._vitals_changed)
         conn.state_changed.connect(lambda s, m, label=label: self.connection_state_changed.emit(label, s, m))
         conn.farm_status_changed.connect(lambda s, label=label: self.farm_status_changed.emit(label, s))
         conn.task_log_appended.connect(lambda t, text, label=label: self.task_log_appended.emit(label, t, text))
@@ -265,6 +267,24 @@ class Dashboard(QObject):
                 continue
             fresh.append(row)
         self.workers.upsert_many(fresh)
+
+    def _vitals_changed(self, events: list[dict[str, Any]]) -> None:
+        """Workers' new vitals: each replaces its worker's last ones (a field left out of a report
+        is one the worker could not read, or a frame no longer rendered). No request is made: the
+        event carries all the columns show. The worker was seen when it sent them."""
+        updates = []
+        for event in events:
+            key = row_key(event)
+            known = self.workers.row(key)
+            if known is None:
+                continue  # a worker the list does not have yet: its row comes with the vitals it is served
+            update = {"id": event["id"], MANAGER: event[MANAGER], "vitals": event["vitals"]}
+            if event.get("last_seen") and (not known.get("last_seen")
+                                           or _older(known.get("last_seen"), event["last_seen"])):
+                update["last_seen"] = event["last_seen"]
+            updates.append(update)
+        if updates:
+            self.workers.upsert_many(updates)
 
     # --- worker details (platform, tags, current task, sleep schedule) --------------------------------
     def _want_details(self, conn: ManagerConnection, ids: list[str]) -> None:

@@ -131,14 +131,21 @@ VITALS_COLUMNS = ("cpu", "memory", "gpu", "blender", "render")
 
 
 async def test_the_worker_list_shows_vitals_live_and_a_dash_for_a_worker_that_sends_none(manager, browser, tmp_path):
+    await submit(manager, "shot_040 fx", repeats=3)
     worker = await HttpWorker(manager.url, "render-01").register_and_sign_on()
     stock = await HttpWorker(manager.url, "flamenco-01").register_and_sign_on()
     try:
+        _, task = await worker.claim()
+        await worker.update(task["uuid"], taskStatus="active", activity="Rendering")
         status, _ = await worker.call("POST", "/api/v3/tablao/worker/vitals", json=VITALS)
         assert status == 204
         page = await open_page(browser, manager.url + "/#/workers", width=1700, height=500)
         w = await wait_row(page, "workers-table", "r.name === 'render-01' && r.cpu !== '—'")
-        assert w["cpu"] == "87% (render 80%)" and w["memory"] == "12.0 / 64.0 GiB"
+        assert w["cpu"] == "87% of 16" and w["memory"] == "12 / 64 GiB"
+        cpu_title = await page.evaluate("[...document.querySelectorAll('#workers-table .vt-body-row')].find("
+                                        "r => r.querySelector('.c-name').textContent === 'render-01')"
+                                        ".querySelector('.c-cpu').title")
+        assert cpu_title == "the machine uses 87% of 16 logical CPUs; the worker and its renders 80%"
         assert w["gpu"] == "NVIDIA RTX A4000 · 97% +1" and w["blender"] == "4.2.1"
         assert w["render"] == "frame 12 · 64/128 samples"
         s = await wait_row(page, "workers-table", "r.name === 'flamenco-01'")
@@ -149,7 +156,12 @@ async def test_the_worker_list_shows_vitals_live_and_a_dash_for_a_worker_that_se
                                       json={**VITALS, "frame": 13, "sample": 1, "cpu_percent": 12})
         assert status == 204
         w = await wait_row(page, "workers-table", "r.name === 'render-01' && r.render === 'frame 13 · 1/128 samples'")
-        assert w["cpu"] == "12% (render 80%)"
+        assert w["cpu"] == "12% of 16"
+
+        # The task ends: its frame goes with it, though the last report still names one.
+        await worker.complete(task["uuid"])
+        w = await wait_row(page, "workers-table", "r.name === 'render-01' && r.task === '—'")
+        assert w["render"] == "—" and w["cpu"] == "12% of 16"
         shot = await page.screenshot(tmp_path / "workers.png")
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from PySide6.QtCore import QItemSelectionModel
 
 from app.ui.launch import open_dashboard
+from app.ui.models.columns import column_of
 from app.ui.models.keyed_table import ROW_ROLE
 from tests.ui.conftest import ManagerProcess, wait_for
 
@@ -248,11 +251,129 @@ def test_worker_list_shows_platform_current_task_and_schedule(qloop, manager_pro
                               admin=True)
             manager_proc.send("POST", f"/api/v3/worker-mgt/workers/{worker.uuid}/setstatus",
                               {"status": "asleep", "is_lazy": True}, admin=True)
-            await wait_for(lambda: "22:00-06:00" in (window.workers_view.proxy.index(0, 8).data() or ""),
+            schedule = column_of(dashboard.workers, "Sleep schedule")
+            await wait_for(lambda: "22:00-06:00" in (window.workers_view.proxy.index(0, schedule).data() or ""),
                            message="the schedule column")
         finally:
             window.close()
             await dashboard.close()
             await worker.close()
+
+    qloop.run_until_complete(body())
+
+
+VITALS = {"cpu_percent": 37.4, "render_cpu_percent": 30, "cpu_count": 16, "memory_used": int(9.2 * 2**30),
+          "memory_total": 32 << 30, "render_memory": 3 << 30, "blender_version": "4.2.1", "frame": 12,
+          "sample": 340, "samples_total": 1500, "gpus": [{"name": "NVIDIA RTX A4000", "percent": 97}]}
+VITALS_COLUMNS = ("Frame", "CPU", "Memory", "GPU", "Blender")
+
+
+def test_worker_list_shows_vitals_from_the_list_and_live_from_events_on_that_row_only(qloop, manager_proc):
+    from datetime import datetime, timedelta, timezone
+
+    from app.ui.models.formats import held_clock
+    from tests.http_worker import HttpWorker
+
+    async def body():
+        manager_proc.submit_echo("busy job", repeats=3)
+        worker = await HttpWorker(manager_proc.url, "render-07").register_and_sign_on()
+        stock = await HttpWorker(manager_proc.url, "flamenco-01").register_and_sign_on()
+        status, task = await worker.claim()
+        assert status == 200, task
+        await worker.update(task["uuid"], taskStatus="active", activity="rendering")
+        status, _ = await worker.call("POST", "/api/v3/tablao/worker/vitals", json=VITALS)
+        assert status == 204
+        dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
+        model = dashboard.workers
+
+        def cells(name: str, titles=VITALS_COLUMNS) -> list[str]:
+            key = next(k for k in model.keys() if model.row(k)["name"] == name)
+            return [model.index(model.row_of(key), column_of(model, t)).data() for t in titles]
+
+        try:
+            await wait_for(lambda: len(model.keys()) == 2, message="both workers")
+            # From the worker list the dashboard read when it connected.
+            assert cells("render-07") == ["frame 12 · 340/1500 samples", "37% of 16", "9.2 / 32 GiB",
+                                          "NVIDIA RTX A4000 · 97%", "4.2.1"]
+            assert cells("flamenco-01") == ["", "—", "—", "—", "—"]  # sends none: a dash, never 0
+            gpu = column_of(model, "GPU")
+            row = model.row_of(next(k for k in model.keys() if model.row(k)["name"] == "flamenco-01"))
+            assert "sends no vitals" in model.index(row, gpu).data(3)  # the tooltip says why
+            await wait_for(lambda: not dashboard._details_timer.isActive(), message="the details read")
+            await asyncio.sleep(0.6)
+
+            fetched, changed = [], []
+            dashboard._want_details = lambda conn, ids: fetched.append(ids)
+            model.dataChanged.connect(lambda top, bottom, *_: changed.append((top.row(), bottom.row())))
+            status, _ = await worker.call("POST", "/api/v3/tablao/worker/vitals",
+                                          json={**VITALS, "frame": 13, "sample": 1, "cpu_percent": 81})
+            assert status == 204
+            await wait_for(lambda: cells("render-07", ("Frame",)) == ["frame 13 · 1/1500 samples"],
+                           message="the vitals event")
+            assert cells("render-07", ("CPU",)) == ["81% of 16"]
+            mine = model.row_of(next(k for k in model.keys() if model.row(k)["name"] == "render-07"))
+            assert changed and set(changed) == {(mine, mine)}, "only the worker's own row changes"
+            assert fetched == [], "a vitals event is drawn from the event alone, without a request"
+
+            # The task ends: its frame goes with it, even before a report without one comes.
+            await worker.complete(task["uuid"])
+            await wait_for(lambda: cells("render-07", ("Frame",)) == [""], message="no frame after the task")
+            assert cells("render-07", ("CPU",)) == ["81% of 16"]
+            idle = {k: v for k, v in VITALS.items() if k not in ("frame", "sample", "samples_total")}
+            status, _ = await worker.call("POST", "/api/v3/tablao/worker/vitals", json=idle)
+            assert status == 204
+
+            # Silent for longer than the Manager keeps vitals: not shown as live.
+            later = datetime.now(timezone.utc) + timedelta(seconds=91)
+            with held_clock(later):
+                assert cells("render-07") == ["", "—", "—", "—", "—"]
+
+            # Offline: the last report is no truth about the machine now.
+            status, _ = await worker.call("POST", "/api/v3/worker/sign-off")
+            assert status == 204
+            await wait_for(lambda: cells("render-07", ("CPU",)) == ["—"], message="offline: a dash")
+            assert cells("render-07") == ["", "—", "—", "—", "—"]
+        finally:
+            window.close()
+            await dashboard.close()
+            await worker.close()
+            await stock.close()
+
+    qloop.run_until_complete(body())
+
+
+def test_worker_column_widths_come_back_for_these_columns_and_an_older_set_is_ignored(qloop, manager_proc):
+    from PySide6.QtCore import QSettings
+
+    from app.ui.models.columns import MANAGER_COLUMN, worker_columns
+    from app.ui.models.keyed_table import KeyedTableModel
+    from app.ui.windows.main_window import _header_key
+
+    async def body():
+        dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
+        table, model = window.workers_view.table, dashboard.workers
+        gpu = column_of(model, "GPU")
+        table.setColumnWidth(gpu, 321)
+        # What a version without the vitals columns saved: nine columns, the third one 777 wide.
+        old = KeyedTableModel([MANAGER_COLUMN, *[c for c in worker_columns() if c.title not in VITALS_COLUMNS]],
+                              lambda r: r["id"])
+        from PySide6.QtWidgets import QTableView
+
+        other = QTableView()
+        other.setModel(old)
+        other.setColumnWidth(3, 777)
+        QSettings().setValue(_header_key("workers", old), other.horizontalHeader().saveState())
+        window.close()
+        await dashboard.close()
+
+        dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
+        try:
+            table, model = window.workers_view.table, dashboard.workers
+            assert table.columnWidth(column_of(model, "GPU")) == 321
+            assert 777 not in [table.columnWidth(c) for c in range(model.columnCount())]
+            assert not any(table.isColumnHidden(column_of(model, t)) for t in VITALS_COLUMNS)
+        finally:
+            window.close()
+            await dashboard.close()
 
     qloop.run_until_complete(body())

@@ -2,7 +2,8 @@
 
 Random steps drive a real Manager (a child process, as a studio runs it) and scripted workers over
 real HTTP: submit, claim, progress, complete, fail, requeue, pause, resume, cancel, delete, worker
-sign-on and sign-off, sleep and wake, worker and job tag changes, tag renames and deletions, a
+sign-on and sign-off, sleep and wake, workers' vitals reports (CPU, memory, GPU, Blender, frame and
+samples; hidden while a worker is offline), worker and job tag changes, tag renames and deletions, a
 sleep schedule, selecting a job, an action clicked in the dashboard, and Manager restarts. After
 each step the dashboard gets a moment to follow, then every visible cell of the job, task and
 worker tables is compared with what the Manager's API returns for the same rows, and the job and
@@ -214,7 +215,34 @@ def worker_cells(worker: dict, truth: Truth, now: datetime) -> dict[str, Any]:
         "Name": worker["name"], "Status": status, "Task": task_text, "Platform": worker.get("platform", ""),
         "Version": worker["version"], "Tags": ", ".join(t["name"] for t in worker.get("tags") or []),
         "Last seen": seen, "Sleep schedule": sched,
+        **vitals_cells(worker.get("vitals"), rendering=task.get("status") == "active"),
     }
+
+
+def _gib(n: int) -> str:
+    text = f"{n / 2**30:.0f}" if n >= 100 * 2**30 else f"{n / 2**30:.1f}"
+    return text.removesuffix(".0")
+
+
+def vitals_cells(vitals: dict | None, rendering: bool) -> dict[str, str]:
+    """The vitals columns, from the vitals the API serves (none for an offline or silent worker); a
+    frame only while the worker runs a task."""
+    v = vitals or {}
+    cpu = "—"
+    if "cpu_percent" in v:
+        cpu = f"{v['cpu_percent']:.0f}%" + (f" of {v['cpu_count']}" if "cpu_count" in v else "")
+    memory = f"{_gib(v['memory_used'])} / {_gib(v['memory_total'])} GiB" if "memory_used" in v else "—"
+    gpu = "—"
+    if v.get("gpus"):
+        first = v["gpus"][0]
+        gpu = first["name"] + (f" · {first['percent']:.0f}%" if "percent" in first else "") + (
+            f" +{len(v['gpus']) - 1}" if len(v["gpus"]) > 1 else "")
+    frame = ""
+    if "frame" in v and rendering:
+        frame = f"frame {v['frame']}" + (f" · {v['sample']}/{v['samples_total']} samples"
+                                         if v.get("samples_total") else "")
+    return {"Frame": frame, "CPU": cpu, "Memory": memory, "GPU": gpu,
+            "Blender": v.get("blender_version", "—")}
 
 
 def _ago(text: str, now: datetime) -> str:
@@ -336,7 +364,8 @@ class Walk:
         ops = [(self.submit, 5), (self.claim, 6), (self.progress, 5), (self.complete, 6), (self.fail, 2),
                (self.job_status, 4), (self.requeue_task, 1), (self.delete_job, 1), (self.sign_on, 2),
                (self.sign_off, 1), (self.sleep_or_wake, 2), (self.answer_requests, 3), (self.tags, 2),
-               (self.schedule, 1), (self.select, 3), (self.click_action, 2), (self.restart, 1)]
+               (self.schedule, 1), (self.select, 3), (self.click_action, 2), (self.restart, 1),
+               (self.vitals, 4)]
         if self.steps == 0:
             ops = [(self.submit, 1)]
         op = self.rng.choices([o for o, _ in ops], [w for _, w in ops])[0]
@@ -465,6 +494,8 @@ class Walk:
         worker = self._pick(w for w in self.workers if w.uuid not in self.signed_off)
         if worker is None:
             return "nobody to sign off"
+        if self.rng.random() < 0.7:  # a Tablao worker reports until it stops: its last vitals stay behind
+            await self._report_vitals(worker)
         status, _ = await worker.call("POST", "/api/v3/worker/sign-off")
         self.signed_off.add(worker.uuid)
         self.running.pop(worker.uuid, None)
@@ -498,6 +529,38 @@ class Walk:
                                   json={"status": body["status_requested"]})
                 done.append(f"{worker.name} {body['status_requested']}")
         return ", ".join(done) or "nothing asked"
+
+    async def vitals(self) -> str:
+        """A worker reports its vitals, as a Tablao worker does every few seconds: any field may be
+        missing (one it could not read); a worker running a task may be rendering a frame."""
+        worker = self._pick(w for w in self.workers if w.uuid not in self.signed_off)
+        if worker is None:
+            return "no worker"
+        return await self._report_vitals(worker)
+
+    async def _report_vitals(self, worker: HttpWorker) -> str:
+        rng = self.rng
+        body: dict[str, Any] = {}
+        if rng.random() < 0.9:
+            body["cpu_percent"] = round(rng.uniform(0, 100), 1)
+            body["render_cpu_percent"] = round(body["cpu_percent"] * rng.random(), 1)
+            if rng.random() < 0.8:
+                body["cpu_count"] = rng.choice((4, 16, 64))
+        if rng.random() < 0.9:
+            total = rng.choice((8, 32, 128)) << 30
+            body.update(memory_used=rng.randint(1 << 28, total), memory_total=total)
+        if rng.random() < 0.8:
+            names = ("NVIDIA RTX A4000", "AMD Radeon Pro W6600", "Intel UHD 630")
+            body["gpus"] = [{"name": rng.choice(names),
+                             **({"percent": rng.randint(0, 100)} if rng.random() < 0.7 else {})}
+                            for _ in range(rng.choice((0, 1, 1, 2)))]
+        if rng.random() < 0.9:
+            body["blender_version"] = rng.choice(("3.4.1", "4.2.1", "4.5.0"))
+        if worker.uuid in self.running and rng.random() < 0.8:
+            total = rng.choice((64, 1500))
+            body.update(frame=rng.randint(1, 250), sample=rng.randint(0, total), samples_total=total)
+        status, said = await worker.call("POST", "/api/v3/tablao/worker/vitals", json=body)
+        return f"{worker.name} vitals {sorted(body)}: {status} {said if status >= 400 else ''}"
 
     async def tags(self) -> str:
         what = self.rng.choice(("create", "worker", "job", "rename", "delete", "job"))

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from app.ui.models import vitals_words as vw
 from app.ui.models.formats import (
     ago,
     elapsed,
@@ -166,12 +167,48 @@ def worker_columns(job_name: JobName | None = None, tag_name: TagName | None = N
         Column("Name", lambda r: str(r.get("name", ""))),
         Column("Status", status),
         Column("Task", task_text),
+        *vitals_columns(),
         Column("Platform", lambda r: str(r.get("platform", ""))),
         Column("Version", lambda r: str(r.get("version", ""))),
         Column("Tags", tags),
         Column("Last seen", last_seen, sort=lambda r: _sort_time(r.get("last_seen")),
                tooltip=lambda r: local_time(r.get("last_seen")) or "never"),
         Column("Sleep schedule", _schedule),
+    ]
+
+
+def vitals_columns() -> list[Column]:
+    """Frame, CPU, Memory, GPU and Blender, from the worker's current vitals (`vitals_words`)."""
+    def figure(text: Callable[[Any], str], tip: Callable[[Any], str]) -> tuple[Callable, Callable]:
+        def tooltip(r: Row) -> str:
+            v = vw.current(r)
+            return tip(v) if v is not None else vw.why_none(r)
+        return (lambda r: text(vw.current(r))), tooltip
+
+    def frame(r: Row) -> str:
+        # Not once its task ended: a report sent just before the render ended still names its frame
+        # until the worker's next one. (The list's summaries carry no task; its details add it.)
+        return vw.frame_text(vw.current(r)) if "task" not in r or current_task(r) is not None else ""
+
+    def frame_tip(r: Row) -> str:
+        v = vw.current(r)
+        if v is None:
+            return vw.why_none(r)
+        return "the frame Blender renders now, and its samples" if frame(r) else "not rendering"
+
+    def number(key: str) -> Callable[[Row], float]:
+        return lambda r: vw.sort_number((vw.current(r) or {}).get(key))
+
+    cpu, cpu_tip = figure(vw.cpu_text, vw.cpu_tip)
+    memory, memory_tip = figure(vw.memory_text, vw.memory_tip)
+    gpu, gpu_tip = figure(vw.gpu_text, vw.gpu_tip)
+    blender, blender_tip = figure(vw.blender_text, lambda v: "the Blender version the worker runs")
+    return [
+        Column("Frame", frame, tooltip=frame_tip, sort=number("frame")),
+        Column("CPU", cpu, tooltip=cpu_tip, sort=number("cpu_percent"), align_right=True),
+        Column("Memory", memory, tooltip=memory_tip, sort=number("memory_used"), align_right=True),
+        Column("GPU", gpu, tooltip=gpu_tip),
+        Column("Blender", blender, tooltip=blender_tip),
     ]
 
 

@@ -1,4 +1,5 @@
-"""The worker list: status, current task, platform, tags, last seen; sleep/wake/shutdown/delete.
+"""The worker list: status, current task, the frame it renders and its samples, CPU, memory, GPU,
+Blender version, platform, tags, last seen; sleep/wake/shutdown/delete.
 
 An action is enabled only while it applies to a selected worker (`app.ui.applies`), and acts only
 on the selected workers it applies to.
@@ -6,7 +7,7 @@ on the selected workers it applies to.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -51,8 +52,9 @@ class WorkersView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         from app.ui.models.columns import column_of
 
-        for title, width in (("Manager", 120), ("Name", 160), ("Status", 150), ("Task", 300),
-                             ("Platform", 80), ("Version", 110), ("Tags", 140), ("Last seen", 100)):
+        for title, width in (("Manager", 120), ("Name", 120), ("Status", 110), ("Task", 230),
+                             ("Frame", 175), ("CPU", 80), ("Memory", 100), ("GPU", 150), ("Blender", 65),
+                             ("Platform", 65), ("Version", 95), ("Tags", 90), ("Last seen", 90)):
             self.table.setColumnWidth(column_of(dashboard.workers, title), width)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
@@ -71,6 +73,14 @@ class WorkersView(QWidget):
         dashboard.workers.rowsRemoved.connect(lambda *_: self.update_actions())
         dashboard.workers.modelReset.connect(self.update_actions)
         self.update_actions()
+        # A worker that falls silent sends no event: its vitals (and "Last seen") age with the clock.
+        self._ticker = QTimer(self, interval=5000)
+        self._ticker.timeout.connect(self._tick)
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        if self.table.isVisible():
+            self.table.viewport().update()
 
     def selected_rows(self) -> list[dict]:
         return [r.data(ROW_ROLE) for r in self.table.selectionModel().selectedRows() if r.data(ROW_ROLE)]

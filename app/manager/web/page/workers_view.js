@@ -5,7 +5,7 @@
 import { ago, fraction } from "./format.js";
 import { VirtualTable, status, text } from "./table.js";
 import {
-  blenderText, cpuText, gpuText, gpuTitle, memoryText, renderText, sortNumber, vitalsOf,
+  blenderText, cpuText, cpuTitle, gib, gpuText, gpuTitle, memoryText, renderText, sortNumber, vitalsOf,
 } from "./vitals.js";
 
 function requested(worker) {
@@ -23,14 +23,16 @@ export class WorkersView {
       { key: "name", title: "Name", fill: (c, w) => text(c, w.name), sort: (w) => (w.name || "").toLowerCase() },
       { key: "status", title: "Status", fill: (c, w) => this._status(c, w), sort: (w) => w.status },
       { key: "task", title: "Task", fill: (c, w) => this._task(c, w) },
-      { key: "cpu", title: "CPU", fill: (c, w) => text(c, cpuText(vitalsOf(w, clock()))),
+      { key: "cpu", title: "CPU", fill: (c, w) => this._cpu(c, vitalsOf(w, clock())),
         sort: (w) => sortNumber(vitalsOf(w, clock())?.cpu_percent) },
       { key: "memory", title: "Memory", fill: (c, w) => this._memory(c, vitalsOf(w, clock())),
         sort: (w) => sortNumber(vitalsOf(w, clock())?.memory_used) },
       { key: "gpu", title: "GPU", fill: (c, w) => this._gpu(c, vitalsOf(w, clock())) },
       { key: "blender", title: "Blender", fill: (c, w) => text(c, blenderText(vitalsOf(w, clock()))),
         sort: (w) => vitalsOf(w, clock())?.blender_version || "" },
-      { key: "render", title: "Frame", fill: (c, w) => text(c, renderText(vitalsOf(w, clock()))) },
+      // The list's summaries carry no task (its details add one): until then the frame is trusted.
+      { key: "render", title: "Frame", fill: (c, w) => text(c, renderText(vitalsOf(w, clock()),
+        w.task === undefined || !!farm.currentTask(w))) },
       { key: "seen", title: "Last seen", fill: (c, w) => text(c, ago(w.last_seen, clock()), w.last_seen || "never"),
         sort: (w) => w.last_seen || "" },
       { key: "platform", title: "Platform", fill: (c, w) => text(c, w.platform ?? "…"), sort: (w) => w.platform || "" },
@@ -60,9 +62,13 @@ export class WorkersView {
     change.textContent = requested(worker);
   }
 
+  _cpu(cell, vitals) {
+    text(cell, cpuText(vitals), cpuTitle(vitals));
+  }
+
   _memory(cell, vitals) {
     const render = vitals && typeof vitals.render_memory === "number"
-      ? `the worker and its renders use ${(vitals.render_memory / 1024 ** 3).toFixed(1)} GiB` : undefined;
+      ? `the worker and its renders use ${gib(vitals.render_memory)} GiB` : undefined;
     text(cell, memoryText(vitals), render);
   }
 
