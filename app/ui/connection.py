@@ -192,14 +192,17 @@ class ManagerConnection(QObject):
         elif kind == ev.FARM_STATUS_DID_CHANGE:
             self._set_farm_status(str(data.get("status", "")))
         elif kind == ev.WORKER_TAG_DID_CHANGE:
-            tag = data.get("tag") or {}
-            if data.get("was_deleted"):
-                self.tags.pop(str(tag.get("id")), None)
-                if tag.get("id"):
-                    self.tag_deleted.emit(str(tag["id"]))
-            elif tag.get("id"):
-                self.tags[tag["id"]] = tag.get("name", "")
-            self.tags_changed.emit(list(self.tags.items()))
+            self._tag_changed(data)
+
+    def _tag_changed(self, data: dict[str, Any]) -> None:
+        tag = data.get("tag") or {}
+        if data.get("was_deleted"):
+            self.tags.pop(str(tag.get("id")), None)
+            if tag.get("id"):
+                self.tag_deleted.emit(str(tag["id"]))
+        elif tag.get("id"):
+            self.tags[tag["id"]] = tag.get("name", "")
+        self.tags_changed.emit(list(self.tags.items()))
 
     def _flush(self) -> None:
         jobs, tasks, workers = self._pending["job"], self._pending["task"], self._pending["worker"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC
 
 from PySide6.QtCore import QItemSelectionModel
 
@@ -269,7 +270,7 @@ VITALS_COLUMNS = ("Frame", "CPU", "Memory", "GPU", "Blender")
 
 
 def test_worker_list_shows_vitals_from_the_list_and_live_from_events_on_that_row_only(qloop, manager_proc):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from app.ui.models.formats import held_clock
     from tests.http_worker import HttpWorker
@@ -324,7 +325,7 @@ def test_worker_list_shows_vitals_from_the_list_and_live_from_events_on_that_row
             assert status == 204
 
             # Silent for longer than the Manager keeps vitals: not shown as live.
-            later = datetime.now(timezone.utc) + timedelta(seconds=91)
+            later = datetime.now(UTC) + timedelta(seconds=91)
             with held_clock(later):
                 assert cells("render-07") == ["", "—", "—", "—", "—"]
 

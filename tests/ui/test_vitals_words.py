@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from app.ui.models import vitals_words as vw
 
-AT = datetime(2026, 12, 5, 12, 0, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 12, 5, 12, 0, 0, tzinfo=UTC)
 GIB = 1024 ** 3
 VITALS = {"updated": "2026-12-05T11:59:58Z", "cpu_percent": 37.4, "cpu_count": 16, "render_cpu_percent": 30.2,
           "memory_used": int(9.2 * GIB), "memory_total": 32 * GIB, "render_memory": int(4.5 * GIB),
