@@ -483,6 +483,7 @@ class SubmitJobDialog(QDialog):
             settings = merge_settings(job_type, user, blend.evaluated, blend.implied)
             self.report = await preflight(Prepared(request, job_type, blend, settings, policy), client=client)
             self._set_preflight(words.preflight_lines(self.report))
+            self._update_buttons()  # now, not after the client closes: missing files block Submit at once
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a SubmitError or a lost Manager, in words
