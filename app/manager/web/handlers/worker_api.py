@@ -15,6 +15,7 @@ from aiohttp import web
 from app.api.errors import BadRequest
 from app.api.events import TaskLogUpdate
 from app.api.headers import WAIT_HEADER
+from app.manager.assignments import MustChangeStatus, NotAwake, TaskAssigned
 from app.manager.auth import WorkerIdentity
 from app.manager.web.keys import BUS, CREDENTIALS, LAST_RENDERED, SESSIONS, TASK_LOGS, VITALS
 from app.manager.web.middlewares import error_json
@@ -88,13 +89,13 @@ async def worker_state_changed(request: web.Request) -> web.Response:
 async def schedule_task(request: web.Request) -> web.Response:
     ident = _ident(request)
     result = await request.app[SESSIONS].schedule(ident, _wait(request))
-    match result.kind:
-        case "task":
-            return web.json_response(result.body)
-        case "locked":
-            return web.json_response(result.body, status=423)
-        case "not-awake":
-            return web.json_response(result.body, status=409)
+    match result:
+        case TaskAssigned(body=body):
+            return web.json_response(body)
+        case MustChangeStatus(status_requested=requested):
+            return web.json_response({"status_requested": requested}, status=423)
+        case NotAwake():
+            return error_json(409, result.message)
         case _:
             return web.Response(status=204)
 
