@@ -19,6 +19,7 @@ from typing import Any
 from app.api.enums import TaskStatus as T
 from app.api.enums import WorkerStatus as W
 from app.api.errors import BadRequest, Conflict, NotFound
+from app.api.events import TaskLogUpdate
 from app.common import schedule
 from app.common.jsontext import clip
 from app.common.manager_proof import KEY_FIELD, NONCE_CHARS, valid_nonce
@@ -228,8 +229,11 @@ class WorkerSessions:
         """For the work queue: per group of waiting workers, how many tasks they could take."""
         return await self.machine.run_quick(_count_runnable_sync, list(wanted))
 
-    async def task_update(self, ident: WorkerIdentity, task_uuid: str, body: dict[str, Any]) -> tuple[str, str]:
-        """Apply a worker's task update; returns (job uuid, log text) for the caller to store."""
+    async def task_update(self, ident: WorkerIdentity, task_uuid: str, body: dict[str, Any]) -> None:
+        """Apply a worker's task update: its status, activity and steps, then the log lines it sent.
+
+        The log text is queued for the task's log and announced on the event stream after the
+        update's transaction committed, as every event is."""
         status = body.get("taskStatus")
         if status is not None:
             status = _parse_task_status(status)
@@ -243,8 +247,11 @@ class WorkerSessions:
         if not isinstance(log_text, str):
             raise BadRequest("`log` must be a string")
         # Running work goes before sign-ups and claims on the loop (loop_turns.py).
-        return await self.machine.run_quick(_task_update_sync, ident.id, task_uuid, status, activity, steps,
-                                            self.policy, turn_first=True), log_text
+        job_uuid = await self.machine.run_quick(_task_update_sync, ident.id, task_uuid, status, activity, steps,
+                                                self.policy, turn_first=True)
+        if log_text:
+            await self.machine.logs.append(job_uuid, task_uuid, log_text)
+            self.machine.bus.emit(TaskLogUpdate(task_id=task_uuid, log=log_text, job_id=job_uuid))
 
     async def owned_task_job(self, ident: WorkerIdentity, task_uuid: str) -> str:
         """The job of a task this worker is running; 409 when the task is someone else's."""

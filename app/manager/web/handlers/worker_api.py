@@ -13,11 +13,10 @@ import math
 from aiohttp import web
 
 from app.api.errors import BadRequest
-from app.api.events import TaskLogUpdate
 from app.api.headers import WAIT_HEADER
 from app.manager.assignments import MustChangeStatus, NotAwake, TaskAssigned
 from app.manager.auth import WorkerIdentity
-from app.manager.web.keys import BUS, CREDENTIALS, LAST_RENDERED, SESSIONS, TASK_LOGS, VITALS
+from app.manager.web.keys import CREDENTIALS, LAST_RENDERED, SESSIONS, VITALS
 from app.manager.web.middlewares import error_json
 from app.manager.web.request_body import WORKER_BODY_MAX, read_json_object
 from app.manager.worker_vitals import VITALS_BODY_MAX, parse_vitals
@@ -105,10 +104,7 @@ async def task_update(request: web.Request) -> web.Response:
     sessions = request.app[SESSIONS]
     task_uuid = request.match_info["task_id"]
     body = await read_json_object(request, WORKER_BODY_MAX)
-    job_uuid, log_text = await sessions.task_update(ident, task_uuid, body)
-    if log_text:
-        await request.app[TASK_LOGS].append(job_uuid, task_uuid, log_text)
-        request.app[BUS].emit(TaskLogUpdate(task_id=task_uuid, log=log_text, job_id=job_uuid))
+    await sessions.task_update(ident, task_uuid, body)
     return web.Response(status=204)
 
 
