@@ -9,12 +9,13 @@ it credentials.
 from __future__ import annotations
 
 import math
+from typing import assert_never
 
 from aiohttp import web
 
 from app.api.errors import BadRequest
 from app.api.headers import WAIT_HEADER
-from app.manager.assignments import MustChangeStatus, NotAwake, TaskAssigned
+from app.manager.assignments import MustChangeStatus, NoTask, NotAwake, TaskAssigned
 from app.manager.auth import WorkerIdentity
 from app.manager.web.keys import CREDENTIALS, LAST_RENDERED, SESSIONS, VITALS
 from app.manager.web.middlewares import error_json
@@ -95,8 +96,9 @@ async def schedule_task(request: web.Request) -> web.Response:
             return web.json_response({"status_requested": requested}, status=423)
         case NotAwake():
             return error_json(409, result.message)
-        case _:
+        case NoTask():
             return web.Response(status=204)
+    assert_never(result)
 
 
 async def task_update(request: web.Request) -> web.Response:
