@@ -14,15 +14,25 @@ import re
 import time
 import uuid as uuidlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from app.api.enums import TaskStatus as T
 from app.api.enums import WorkerStatus as W
 from app.api.errors import BadRequest, Conflict, NotFound
+from app.api.events import TaskLogUpdate
 from app.common import schedule
 from app.common.jsontext import clip
 from app.common.manager_proof import KEY_FIELD, NONCE_CHARS, valid_nonce
+from app.manager.assignments import (
+    NO_TASK,
+    Assignment,
+    Claimed,
+    ClaimResult,
+    MustChangeStatus,
+    NotAwake,
+    NothingRunnable,
+    TaskAssigned,
+)
 from app.manager.auth import CredentialCache, WorkerIdentity, hash_secret
 from app.manager.blend_scripts import ScriptsSettings, scripts_allowed, without_blend_scripts
 from app.manager.convert import assigned_task_json
@@ -57,12 +67,6 @@ MAX_WAIT_S = 60.0
 # behind hundreds of sign-ups (bench/scale.py --burst).
 SIGN_UPS_AT_ONCE = 4
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-@dataclass
-class Assignment:
-    kind: str  # "task", "none", "locked" (423), "not-awake" (409)
-    body: dict[str, Any] | None = None
 
 
 class WorkerSessions:
@@ -170,7 +174,7 @@ class WorkerSessions:
         deadline = time.monotonic() + min(max(wait_s, 0.0), self.max_wait_s)
         if not self.handing_out:  # stopping after the current tasks: "no task", after the usual wait
             await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-            return Assignment("none")
+            return NO_TASK
         queue = self.machine.waiters.work
         waiter = None
         claimed = False
@@ -183,47 +187,54 @@ class WorkerSessions:
                     # An idle re-poll and nothing changed, neither the work nor this worker (any
                     # change to its status or requests clears `still_nothing`): no store at all.
                     self.machine.last_seen.note(ident.id, self.machine.clock.now().replace(tzinfo=None))
-                    kind, payload = "none", profile
                 else:
-                    kind, payload = await self.machine.run_quick(_schedule_sync, ident.id)
-                    if kind == "none":
-                        queue.found_nothing(ident.uuid, generation, payload)
-                if kind == "task":
-                    queue.found_task(ident.uuid)
-                    claimed = True
-                    worker, task, job = payload
-                    commands = self.variables.expand_for_worker(task.commands, worker.platform or "linux")
-                    allowed = self.scripts is not None and scripts_allowed(self.scripts, job)
-                    if not allowed:
-                        commands = without_blend_scripts(commands)
-                    platform = worker.platform or "linux"
-                    roots = denied = None
-                    if self.outputs is not None:
-                        roots, denied = self.outputs.roots(platform), self.outputs.denied(platform)
-                    return Assignment("task", assigned_task_json(task, job, commands, blend_scripts=allowed,
-                                                                 output_roots=roots, output_denied=denied))
-                if kind != "none":
-                    return Assignment(kind, payload)
+                    found: ClaimResult = await self.machine.run_quick(_schedule_sync, ident.id)
+                    match found:
+                        case Claimed():
+                            queue.found_task(ident.uuid)
+                            claimed = True
+                            return self._assigned(found)
+                        case NothingRunnable(profile=profile):
+                            queue.found_nothing(ident.uuid, generation, profile)
+                        case _:  # the worker must change or announce its status first
+                            return found
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    return Assignment("none")
+                    return NO_TASK
                 # Queue up in the order of waiting; woken when work this worker can run appears.
                 if waiter is None:
-                    waiter = queue.enter(ident.uuid, payload, generation)
+                    waiter = queue.enter(ident.uuid, profile, generation)
                 with self.machine.last_seen.holding(ident.id):
-                    woken = await queue.wait(waiter, generation, payload, remaining)
+                    woken = await queue.wait(waiter, generation, profile, remaining)
                 if not woken:
-                    return Assignment("none")
+                    return NO_TASK
         finally:
             if waiter is not None:
                 queue.leave(waiter, claimed)
+
+    def _assigned(self, claimed: Claimed) -> TaskAssigned:
+        """The claimed task as this worker is to run it: commands for its platform, and what it may do."""
+        task, job = claimed.task, claimed.job
+        platform = claimed.worker.platform or "linux"
+        commands = self.variables.expand_for_worker(task.commands, platform)
+        allowed = self.scripts is not None and scripts_allowed(self.scripts, job)
+        if not allowed:
+            commands = without_blend_scripts(commands)
+        roots = denied = None
+        if self.outputs is not None:
+            roots, denied = self.outputs.roots(platform), self.outputs.denied(platform)
+        return TaskAssigned(assigned_task_json(task, job, commands, blend_scripts=allowed,
+                                               output_roots=roots, output_denied=denied))
 
     async def _count_runnable(self, wanted: Sequence[tuple[Profile, int]]) -> list[int]:
         """For the work queue: per group of waiting workers, how many tasks they could take."""
         return await self.machine.run_quick(_count_runnable_sync, list(wanted))
 
-    async def task_update(self, ident: WorkerIdentity, task_uuid: str, body: dict[str, Any]) -> tuple[str, str]:
-        """Apply a worker's task update; returns (job uuid, log text) for the caller to store."""
+    async def task_update(self, ident: WorkerIdentity, task_uuid: str, body: dict[str, Any]) -> None:
+        """Apply a worker's task update: its status, activity and steps, then the log lines it sent.
+
+        The log text is queued for the task's log and announced on the event stream after the
+        update's transaction committed, as every event is."""
         status = body.get("taskStatus")
         if status is not None:
             status = _parse_task_status(status)
@@ -237,8 +248,11 @@ class WorkerSessions:
         if not isinstance(log_text, str):
             raise BadRequest("`log` must be a string")
         # Running work goes before sign-ups and claims on the loop (loop_turns.py).
-        return await self.machine.run_quick(_task_update_sync, ident.id, task_uuid, status, activity, steps,
-                                            self.policy, turn_first=True), log_text
+        job_uuid = await self.machine.run_quick(_task_update_sync, ident.id, task_uuid, status, activity, steps,
+                                                self.policy, turn_first=True)
+        if log_text:
+            await self.machine.logs.append(job_uuid, task_uuid, log_text)
+            self.machine.bus.emit(TaskLogUpdate(task_id=task_uuid, log=log_text, job_id=job_uuid))
 
     async def owned_task_job(self, ident: WorkerIdentity, task_uuid: str) -> str:
         """The job of a task this worker is running; 409 when the task is someone else's."""
@@ -349,28 +363,27 @@ def _state_changed_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMac
     statuses.reported(fx, workers.fetch_worker_by_id(worker_id), status, now)
 
 
-def _check_worker_sync(fx: Effects, now: dt.datetime, worker_id: int):
-    """The part of a claim about the worker itself: seen now, and whether it may take work."""
+def _check_worker_sync(fx: Effects, now: dt.datetime, worker_id: int) -> Worker | MustChangeStatus | NotAwake:
+    """The part of a claim about the worker itself: seen now, and the worker if it may take work."""
     worker = workers.fetch_worker_by_id(worker_id)
     _seen(worker, now)
     if worker.status_requested:
-        return ("locked", {"status_requested": worker.status_requested})
+        return MustChangeStatus(worker.status_requested)
     if worker.status != W.AWAKE:
-        return ("not-awake", {"code": 409, "message": f"worker is {worker.status!r}, not awake; "
-                                                     "announce the state first"})
-    return "none", worker
+        return NotAwake(worker.status)
+    return worker
 
 
-def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int):
-    kind, worker = _check_worker_sync(fx, now, worker_id)
-    if kind != "none":
-        return kind, worker
+def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int) -> ClaimResult:
+    worker = _check_worker_sync(fx, now, worker_id)
+    if not isinstance(worker, Worker):
+        return worker
     task_id = scheduler_queries.active_task_of_worker(worker_id)
     if task_id is None:
         types = [t for t in worker.supported_task_types.split(",") if t]
         task_id = scheduler_queries.find_runnable_task(worker_id, types)
         if task_id is None:  # what it can run, for its place in the work queue
-            return "none", (tuple(types), scheduler_queries.worker_tag_ids(worker_id))
+            return NothingRunnable((tuple(types), scheduler_queries.worker_tag_ids(worker_id)))
         # Found and assigned in one transaction under the store lock: nobody else can claim it.
         task = tasks.fetch_task_by_id(task_id)
         change_task_status(fx, task, task.job, T.ACTIVE, now, activity="Assigned",
@@ -378,9 +391,9 @@ def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int):
                            extra_fields={"worker": worker_id, "last_touched_at": now, "started_at": now})
         task.started_at = now
         task.worker_id = worker_id
-        return "task", (worker, task, task.job)
+        return Claimed(worker, task, task.job)
     task = tasks.fetch_task_by_id(task_id)
-    return "task", (worker, task, task.job)
+    return Claimed(worker, task, task.job)
 
 
 def _count_runnable_sync(fx: Effects, now: dt.datetime, wanted: list[tuple[Profile, int]]) -> list[int]:

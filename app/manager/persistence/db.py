@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import enum
 import functools
 import logging
 import re
@@ -46,19 +47,19 @@ SQLITE_PRAGMAS = {
 }
 
 
-class _NotNow:
-    """What `Store.try_quick` returns when it did nothing; see there."""
+class NotNow(enum.Enum):
+    """What `Store.try_quick` returns when it did nothing, and what the caller does next."""
 
-    def __init__(self, name: str):
-        self.name = name
+    STORE_BUSY = "the store thread holds the connection: `await wait_idle()`, then try again"
+    USE_THREAD = "run it with `call` (not SQLite, or another program holds SQLite's write lock)"
 
     def __repr__(self) -> str:
         return self.name
 
 
 IDLE_RECHECK_S = 5.0  # the longest `wait_idle` waits for a wake-up that may never come (call_sync)
-STORE_BUSY = _NotNow("STORE_BUSY")  # the store thread holds the connection: `await wait_idle()`, retry
-USE_THREAD = _NotNow("USE_THREAD")  # run it with `call` (other driver, or another program's lock)
+STORE_BUSY = NotNow.STORE_BUSY
+USE_THREAD = NotNow.USE_THREAD
 
 
 def open_db(url: str) -> pw.Database:
@@ -168,7 +169,7 @@ class Store:
     def call_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return self._executor.submit(self._in_transaction, fn, *args, **kwargs).result()
 
-    def try_quick(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | _NotNow:
+    def try_quick(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | NotNow:
         """Run `fn` in a transaction right here on the event loop, if that is quick.
 
         For the short, indexed work of the worker hot path (claims, task updates, may-i-run): the

@@ -9,14 +9,15 @@ it credentials.
 from __future__ import annotations
 
 import math
+from typing import assert_never
 
 from aiohttp import web
 
 from app.api.errors import BadRequest
-from app.api.events import TaskLogUpdate
 from app.api.headers import WAIT_HEADER
+from app.manager.assignments import MustChangeStatus, NoTask, NotAwake, TaskAssigned
 from app.manager.auth import WorkerIdentity
-from app.manager.web.keys import BUS, CREDENTIALS, LAST_RENDERED, SESSIONS, TASK_LOGS, VITALS
+from app.manager.web.keys import CREDENTIALS, LAST_RENDERED, SESSIONS, VITALS
 from app.manager.web.middlewares import error_json
 from app.manager.web.request_body import WORKER_BODY_MAX, read_json_object
 from app.manager.worker_vitals import VITALS_BODY_MAX, parse_vitals
@@ -88,15 +89,16 @@ async def worker_state_changed(request: web.Request) -> web.Response:
 async def schedule_task(request: web.Request) -> web.Response:
     ident = _ident(request)
     result = await request.app[SESSIONS].schedule(ident, _wait(request))
-    match result.kind:
-        case "task":
-            return web.json_response(result.body)
-        case "locked":
-            return web.json_response(result.body, status=423)
-        case "not-awake":
-            return web.json_response(result.body, status=409)
-        case _:
+    match result:
+        case TaskAssigned(body=body):
+            return web.json_response(body)
+        case MustChangeStatus(status_requested=requested):
+            return web.json_response({"status_requested": requested}, status=423)
+        case NotAwake():
+            return error_json(409, result.message)
+        case NoTask():
             return web.Response(status=204)
+    assert_never(result)
 
 
 async def task_update(request: web.Request) -> web.Response:
@@ -104,10 +106,7 @@ async def task_update(request: web.Request) -> web.Response:
     sessions = request.app[SESSIONS]
     task_uuid = request.match_info["task_id"]
     body = await read_json_object(request, WORKER_BODY_MAX)
-    job_uuid, log_text = await sessions.task_update(ident, task_uuid, body)
-    if log_text:
-        await request.app[TASK_LOGS].append(job_uuid, task_uuid, log_text)
-        request.app[BUS].emit(TaskLogUpdate(task_id=task_uuid, log=log_text, job_id=job_uuid))
+    await sessions.task_update(ident, task_uuid, body)
     return web.Response(status=204)
 
 
