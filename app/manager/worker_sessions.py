@@ -178,7 +178,6 @@ class WorkerSessions:
         queue = self.machine.waiters.work
         waiter = None
         claimed = False
-        payload: Any  # what goes with `kind`: the (worker, task, job) handed out, or the worker's profile
         try:
             while True:
                 generation = queue.generation
