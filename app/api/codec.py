@@ -12,6 +12,13 @@ A wire model is a dataclass. Its fields say the contract:
 Decoding checks the type of every known key and raises `ContractError` naming the path of the
 value that does not fit; keys the model does not know are ignored (a newer Manager may add some).
 The per-class plan is built once, on first use, so encoding costs a loop over the fields.
+
+A request body (`RequestBody.from_json`, or `decode_request`) is decoded strictly: a `null` is
+refused where the field's type has no None (or its metadata says `nonnull`), and the bounds in the
+field's metadata (`app.api.limits.limits`) are checked. The Manager answers a `ContractError` there
+with a 400 carrying its message, which names the field: "`settings.frames` must be a string, not a
+number". An answer from a Manager is decoded leniently (a `null` is as good as absent, no bounds),
+so a dashboard keeps working with a Manager that writes a little differently.
 """
 
 from __future__ import annotations
@@ -24,19 +31,24 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from app.api.errors import ContractError
+from app.api.limits import kind, number_words, shown, text_problem, tree_problem
 
 T = TypeVar("T")
 
 _MISSING = dataclasses.MISSING
+#: A decoder: the value, its path (for messages) and whether it is a request (strict).
+Decoder = Callable[[Any, str, bool], Any]
 
 
-def wire(name: str | None) -> dict[str, str | None]:
-    """Field metadata naming the JSON key, for `field(metadata=wire("shamanEnabled"))`."""
-    return {"wire": name}
+def wire(name: str | None, **bounds: Any) -> dict[str, Any]:
+    """Field metadata naming the JSON key, for `field(metadata=wire("shamanEnabled"))`; `bounds`
+    as `app.api.limits.limits` gives them."""
+    return {"wire": name, **bounds}
 
 
 class _Field:
-    __slots__ = ("name", "key", "required", "omit_none", "default", "decode", "encode")
+    __slots__ = ("name", "key", "required", "omit_none", "nullable", "default", "decode", "encode", "check",
+                 "want")
 
     def __init__(self, f: dataclasses.Field, hint: Any) -> None:
         self.name = f.name
@@ -44,11 +56,15 @@ class _Field:
         has_default = f.default is not _MISSING or f.default_factory is not _MISSING
         self.required = not has_default
         self.omit_none = f.default is None
+        # In a request, null stands for "absent" only where the type says None may be.
+        self.nullable = _optional(hint) and not f.metadata.get("nonnull")
         self.default: Callable[[], Any] = (
             f.default_factory if f.default_factory is not _MISSING else (lambda v=f.default: v)  # type: ignore[misc]
         )
-        self.decode = _decoder(hint)
+        self.want = _want(_inner(hint), f.metadata)
+        self.decode = _decoder(hint, self.want)
         self.encode = _encoder(hint)
+        self.check = _checker(f.metadata, _inner(hint))
 
 
 _plans: dict[type, list[_Field]] = {}
@@ -62,6 +78,14 @@ def _plan(cls: type) -> list[_Field]:
                 if f.init and f.metadata.get("wire", f.name) is not None]
         _plans[cls] = plan
     return plan
+
+
+def fields_of(cls: type) -> list[tuple[str, Any, bool, dict[str, Any]]]:
+    """(JSON key, type, required, metadata) of each field a model puts on the wire."""
+    hints = typing.get_type_hints(cls)
+    return [(f.metadata.get("wire", f.name), hints[f.name],
+             f.default is _MISSING and f.default_factory is _MISSING, dict(f.metadata))
+            for f in dataclasses.fields(cls) if f.init and f.metadata.get("wire", f.name) is not None]
 
 
 def encode(obj: Any) -> dict[str, Any]:
@@ -79,81 +103,176 @@ def encode(obj: Any) -> dict[str, Any]:
 
 
 def decode(cls: type[T], data: Any, path: str = "") -> T:
-    """A `cls` from its JSON object; `ContractError` when the object does not fit."""
-    where = path or cls.__name__
+    """A `cls` from a Manager's JSON object; `ContractError` when the object does not fit."""
+    return _decode(cls, data, path or cls.__name__, False)
+
+
+def decode_request(cls: type[T], data: Any, path: str = "") -> T:
+    """A `cls` from a request body, strictly: types, required keys, no stray null, the bounds in
+    the fields' metadata; `ContractError` naming the field otherwise."""
+    return _decode(cls, data, path, True)
+
+
+def _decode(cls: type[T], data: Any, path: str, strict: bool) -> T:
     if not isinstance(data, dict):
-        raise ContractError(f"{where}: expected an object, got {_kind(data)}")
+        where = f"`{path}` must be" if path else "expected"
+        raise ContractError(f"{where} a JSON object, not {kind(data)}")
     kwargs: dict[str, Any] = {}
     for f in _plan(cls):
-        if f.key in data and data[f.key] is not None:
-            kwargs[f.name] = f.decode(data[f.key], f"{where}.{f.key}")
+        at = f"{path}.{f.key}" if path else f.key
+        value = data.get(f.key)
+        if value is not None:
+            value = kwargs[f.name] = f.decode(value, at, strict)
+            if strict and f.check is not None:
+                f.check(value, at)
+        elif f.key in data and strict and not f.nullable:
+            raise ContractError(f"`{at}` must be {f.want}, not null")
         elif f.required:
-            raise ContractError(f"{where}: required field {f.key!r} is missing")
+            raise ContractError(f"`{at}` is required: {f.want}")
     return cls(**kwargs)
 
 
 # --- per-type converters -------------------------------------------------------------------------
 
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
+_WANT = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
 
 
-def _decoder(hint: Any) -> Callable[[Any, str], Any]:
+def _optional(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint)
+
+
+def _inner(hint: Any) -> Any:
+    """`X` of `X | None`."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return inner[0] if len(inner) == 1 else Any
+    return hint
+
+
+def _want(hint: Any, meta: Any) -> str:
+    """What a field takes, in words, for the messages."""
+    choices = meta.get("choices")
+    if choices is None and isinstance(hint, type) and issubclass(hint, enum.Enum):
+        choices = tuple(str(m.value) for m in hint)
+    if choices:
+        return "one of " + ", ".join(choices)
+    origin = typing.get_origin(hint)
+    if origin is list:
+        return "a list"
+    if origin is dict or dataclasses.is_dataclass(hint):
+        return "an object"
+    want = _WANT.get(hint, "a value")
+    if hint in (int, float):
+        return number_words(want, meta.get("least"), meta.get("most"))
+    return want
+
+
+def _decoder(hint: Any, want: str | None = None) -> Decoder:
+    """`want`: a field's own words for a scalar or enum (its range, its choices)."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
-        return _decoder(inner[0]) if len(inner) == 1 else _any
+        return _decoder(inner[0], want) if len(inner) == 1 else _any
     if hint is Any or hint is object:
         return _any
     if origin is list:
         item = _decoder(args[0]) if args else _any
 
-        def dec_list(v: Any, path: str) -> list:
+        def dec_list(v: Any, path: str, strict: bool) -> list:
             if not isinstance(v, list):
-                raise ContractError(f"{path}: expected a list, got {_kind(v)}")
-            return [item(x, f"{path}[{i}]") for i, x in enumerate(v)]
+                raise ContractError(f"`{path}` must be a list, not {kind(v)}")
+            return [item(x, f"{path}[{i}]", strict) for i, x in enumerate(v)]
         return dec_list
     if origin is dict:
         value = _decoder(args[1]) if args else _any
 
-        def dec_dict(v: Any, path: str) -> dict:
+        def dec_dict(v: Any, path: str, strict: bool) -> dict:
             if not isinstance(v, dict):
-                raise ContractError(f"{path}: expected an object, got {_kind(v)}")
-            return {str(k): value(x, f"{path}.{k}") for k, x in v.items()}
+                raise ContractError(f"`{path}` must be an object, not {kind(v)}")
+            return {str(k): value(x, f"{path}.{k}", strict) for k, x in v.items()}
         return dec_dict
     if dataclasses.is_dataclass(hint):
-        return lambda v, path: decode(hint, v, path)
+        return lambda v, path, strict: _decode(hint, v, path, strict)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        def dec_enum(v: Any, path: str) -> Any:
+        known = want or _want(hint, {})
+
+        def dec_enum(v: Any, path: str, strict: bool) -> Any:
             try:
                 return hint(v)
-            except ValueError:
-                raise ContractError(f"{path}: {v!r} is not a known {hint.__name__}") from None
+            except (ValueError, TypeError):
+                raise ContractError(f"`{path}` must be {known}, not {shown(v)}") from None
         return dec_enum
-    if hint is bool:
-        return _scalar(bool, (bool,))
-    if hint is int:
-        return _scalar(int, (int,))
-    if hint is float:
-        return _scalar(float, (int, float))
-    if hint is str:
-        return _scalar(str, (str,))
+    if hint in _WANT:
+        return _scalar(hint, (int, float) if hint is float else (hint,), want or _WANT[hint])
     raise TypeError(f"no wire decoder for {hint!r}")
 
 
-def _any(v: Any, path: str) -> Any:
+def _any(v: Any, path: str, strict: bool) -> Any:
     return v
 
 
-def _scalar(name: type, accepted: tuple[type, ...]) -> Callable[[Any, str], Any]:
-    def dec(v: Any, path: str) -> Any:
+def _scalar(name: type, accepted: tuple[type, ...], want: str) -> Decoder:
+    def dec(v: Any, path: str, strict: bool) -> Any:
         # bool is an int in Python, but a JSON true is no count.
         if not isinstance(v, accepted) or (name is not bool and isinstance(v, bool)):
-            raise ContractError(f"{path}: expected {name.__name__}, got {_kind(v)}")
+            raise ContractError(f"`{path}` must be {want}, not {kind(v)}")
         return name(v) if name is float else v
     return dec
+
+
+def _checker(meta: Any, hint: Any) -> Callable[[Any, str], None] | None:
+    """The bounds of a request field (its metadata's `limits`) as one check, or None."""
+    checks: list[Callable[[Any, str], None]] = []
+    max_len, max_items, choices = meta.get("max_len"), meta.get("max_items"), meta.get("choices")
+    least, most = meta.get("least"), meta.get("most")
+    if max_items is not None:
+        def items(v: Any, path: str) -> None:
+            if len(v) > max_items:
+                raise ContractError(f"`{path}` may have at most {max_items:,} items (it has {len(v):,})")
+        checks.append(items)
+    if max_len is not None:
+        def text(v: Any, path: str) -> None:
+            for i, s in enumerate(v) if isinstance(v, list) else ((None, v),):
+                problem = text_problem(s, max_len)
+                if problem:
+                    raise ContractError(f"`{path if i is None else f'{path}[{i}]'}` {problem}")
+        checks.append(text)
+    if meta.get("nonblank"):
+        def nonblank(v: Any, path: str) -> None:
+            if not v.strip():
+                raise ContractError(f"`{path}` is required and must not be empty")
+        checks.append(nonblank)
+    if least is not None or most is not None:
+        want = _want(hint, meta)
+
+        def in_range(v: Any, path: str) -> None:
+            if (least is not None and v < least) or (most is not None and v > most):
+                raise ContractError(f"`{path}` must be {want}, not {shown(v)}")
+        checks.append(in_range)
+    if choices is not None:
+        want = _want(hint, meta)
+
+        def chosen(v: Any, path: str) -> None:
+            raw = v.value if isinstance(v, enum.Enum) else v
+            if raw not in choices:
+                raise ContractError(f"`{path}` must be {want}, not {shown(raw)}")
+        checks.append(chosen)
+    if meta.get("tree"):
+        def tree(v: Any, path: str) -> None:
+            problem = tree_problem(v, path)
+            if problem:
+                raise ContractError(problem)
+        checks.append(tree)
+    if not checks:
+        return None
+    if len(checks) == 1:
+        return checks[0]
+
+    def all_checks(v: Any, path: str) -> None:
+        for check in checks:
+            check(v, path)
+    return all_checks
 
 
 def _encoder(hint: Any) -> Callable[[Any], Any] | None:
@@ -175,7 +294,7 @@ def _encoder(hint: Any) -> Callable[[Any], Any] | None:
 
 
 class Wire:
-    """Mixin giving a wire dataclass `to_json()` and `from_json()`."""
+    """Mixin giving a wire dataclass `to_json()` and `from_json()` (of a Manager's answer)."""
 
     __slots__ = ()
 
@@ -185,3 +304,14 @@ class Wire:
     @classmethod
     def from_json(cls: type[T], data: Any) -> T:
         return decode(cls, data)
+
+
+class RequestBody(Wire):
+    """Mixin of a request model: its `from_json` decodes strictly (`decode_request`), so the
+    Manager, the client and the worker share one description of every body."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_json(cls: type[T], data: Any) -> T:
+        return decode_request(cls, data)
