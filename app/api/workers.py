@@ -9,12 +9,15 @@ from app.api.codec import RequestBody, Wire
 from app.api.enums import TaskStatus, WorkerStatus
 from app.api.limits import ENTRIES_MAX, SHORT_MAX, TEXT_MAX, limits
 
+#: The statuses a worker can be asked to go to.
+WORKER_REQUESTABLE = ("awake", "asleep", "offline", "restart")
+
 
 @dataclass(slots=True)
 class WorkerStatusChangeRequest(RequestBody):
     """A status the Manager asks a worker to go to; `is_lazy`: after its current task."""
 
-    status: WorkerStatus
+    status: WorkerStatus = field(metadata=limits(choices=WORKER_REQUESTABLE))
     is_lazy: bool
 
 

@@ -21,7 +21,7 @@ from app.manager.convert import sleep_schedule_json, tag_json, tag_model, worker
 from app.manager.persistence import workers
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.runner import StatusMachine
-from app.manager.state_machine.statuses import JOB_UNFINISHED, WORKER_REQUESTABLE
+from app.manager.state_machine.statuses import JOB_UNFINISHED
 from app.manager.state_machine.workers import WorkerStatusMachine
 from app.manager.worker_vitals import WorkerVitalsBook
 
@@ -63,11 +63,8 @@ class WorkerAdmin:
         self.creds.remove(worker_uuid)
 
     async def request_status(self, worker_uuid: str, body: WorkerStatusChangeRequest) -> None:
-        status = body.status
-        if status not in WORKER_REQUESTABLE:
-            raise BadRequest(f"a worker can be asked to go {', '.join(WORKER_REQUESTABLE)}, "
-                             f"not {status.value!r}")
-        await self.machine.run(_request_status_sync, self.statuses, worker_uuid, status, body.is_lazy)
+        # The model allows only the statuses a worker can be asked to go to.
+        await self.machine.run(_request_status_sync, self.statuses, worker_uuid, body.status, body.is_lazy)
 
     async def set_tags(self, worker_uuid: str, body: WorkerTagChangeRequest) -> None:
         await self.machine.run(_set_tags_sync, worker_uuid, body.tag_ids)
