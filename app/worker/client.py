@@ -22,7 +22,14 @@ from typing import Any, Self
 from app import __version__
 from app.api.enums import WorkerStatus
 from app.api.errors import ContractError, HttpError, ManagerUnreachable
-from app.api.models import AssignedTask, MayKeepRunning, WireFormatError
+from app.api.models import (
+    AssignedTask,
+    MayKeepRunning,
+    WireFormatError,
+    WorkerRegistration,
+    WorkerSignOn,
+    WorkerStateChanged,
+)
 from app.api.transport import API_PREFIX, LONG_POLL_MARGIN_S, TABLAO_PREFIX, WAIT_HEADER, Transport
 from app.common.manager_proof import KEY_FIELD, valid_key
 from app.worker.config import Credentials
@@ -162,13 +169,9 @@ class WorkerClient:
 
     async def register(self, name: str, task_types: list[str], secret: str) -> Credentials:
         """Register a new worker; return the credentials to use from now on."""
-        payload = {
-            "name": name,
-            "secret": secret,
-            "platform": platform_name(),
-            "supported_task_types": task_types,
-        }
-        status, body = await self._request("POST", "/register-worker", json=payload, auth=False)
+        payload = WorkerRegistration(secret=secret, platform=platform_name(), supported_task_types=task_types,
+                                     name=name)
+        status, body = await self._request("POST", "/register-worker", json=payload.to_json(), auth=False)
         if status != 200 or not isinstance(body, dict) or not body.get("uuid"):
             raise self._unexpected(status, body)
         return Credentials(worker_id=str(body["uuid"]), worker_secret=secret, manager_key=_key(body),
@@ -178,13 +181,9 @@ class WorkerClient:
         self, name: str, task_types: list[str], software_version: str, can_restart: bool
     ) -> SignedOn:
         """Sign on; return the status the Manager wants this worker in (and its key, if it gives one)."""
-        payload = {
-            "name": name,
-            "supported_task_types": task_types,
-            "software_version": software_version,
-            "can_restart": can_restart,
-        }
-        status, body = await self._request("POST", "/sign-on", json=payload)
+        payload = WorkerSignOn(name=name, supported_task_types=task_types, software_version=software_version,
+                               can_restart=can_restart)
+        status, body = await self._request("POST", "/sign-on", json=payload.to_json())
         if status != 200:
             raise self._unexpected(status, body)
         return SignedOn(_status_requested(body), _key(body))
@@ -210,7 +209,7 @@ class WorkerClient:
 
     async def state_changed(self, new_status: WorkerStatus) -> None:
         status, body = await self._request(
-            "POST", "/state-changed", json={"status": str(new_status)}
+            "POST", "/state-changed", json=WorkerStateChanged(new_status).to_json()
         )
         if status not in (200, 204):
             raise self._unexpected(status, body)
