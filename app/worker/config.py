@@ -19,6 +19,7 @@ from typing import Any
 import platformdirs
 import yaml
 
+from app.api.limits import is_number, is_whole
 from app.common.manager_proof import valid_key
 
 _log = logging.getLogger(__name__)
@@ -194,7 +195,7 @@ def _coerce(key: str, value: Any, source: str) -> Any:
     if key in ("worker_name", "manager_url", "blender_exe", "ffmpeg_exe"):
         if value is None:
             return ""
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        if not (isinstance(value, str) or is_number(value)):
             raise bad("a string")
         return str(value)
     if key == "task_types":
@@ -204,13 +205,13 @@ def _coerce(key: str, value: Any, source: str) -> Any:
             raise bad("a list of strings")
         return [v.strip().lower() for v in value if v.strip()]
     if key == "restart_exit_code":
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
+        if not is_whole(value) or not 0 <= value <= 255:
             raise bad("an integer 0-255")
         return value
     if key == "oom_score_adjust":
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
+        if not is_whole(value) or not 0 <= value <= 1000:
             raise bad("an integer 0-1000 (higher: killed first when memory runs out)")
         return value
     if key == "discovery_targets":
@@ -246,11 +247,11 @@ def _coerce(key: str, value: Any, source: str) -> Any:
             raise bad("true or false")
         return value
     if key in ("warm_blender_max_frames", "warm_blender_max_memory_mb"):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if not is_whole(value) or value < 0:
             raise bad("a non-negative integer (0: no limit)")
         return value
     if key in ("task_wait_s", "may_i_run_wait_s", "warm_blender_idle_s", "rediscover_after_s", "vitals_every_s"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        if not is_number(value) or value < 0:
             raise bad("a non-negative number")
         return float(value)
     if key == "data_dir":
