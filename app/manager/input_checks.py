@@ -11,17 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.api.errors import BadRequest
-from app.api.limits import (  # noqa: F401 - the bounds' home is app.api.limits; kept importable here
-    ACTIVITY_MAX,
-    ENTRIES_MAX,
-    NAME_MAX,
-    PATH_MAX,
-    SHORT_MAX,
-    TEXT_MAX,
-    VALUE_MAX,
-    kind,
-    text_problem,
-)
+from app.api.limits import PATH_MAX, kind, text_problem  # noqa: F401 - PATH_MAX: the bounds live in app.api.limits
 from app.common.jsontext import clip
 
 

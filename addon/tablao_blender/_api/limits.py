@@ -36,6 +36,16 @@ def limits(*, max_len: int | None = None, nonblank: bool = False, least: float |
     return {key: value for key, value in given.items() if value is not None}
 
 
+def is_whole(value: Any) -> bool:
+    """A JSON whole number: an int that is not a bool (a bool is an int in Python; JSON's true is no count)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """A JSON number, whole or not, and not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def text_problem(value: str, max_chars: int) -> str:
     """Why `value` cannot be stored as text of at most `max_chars` characters, or ''."""
     if len(value) > max_chars:
