@@ -82,15 +82,15 @@ class WorkerTaskUpdate(RequestBody):
         if not isinstance(data, dict):
             raise ContractError(f"expected a JSON object, not {kind(data)}")
         status = data.get("taskStatus")
-        if status is not None:
+        if status is not None or "taskStatus" in data:
             if status not in WORKER_REPORTABLE:
                 raise ContractError(f"`taskStatus` must be one of {', '.join(WORKER_REPORTABLE)}, "
-                                    f"not {shown(status)}")
+                                    f"not {'null' if status is None else shown(status)}")
             status = TaskStatus(status)
         activity = _text(data, "activity", ACTIVITY_MAX)
         log = _text(data, "log", LOG_MAX)
         steps = data.get("steps_completed")
-        if steps is not None and (type(steps) is not int or steps < 0):
+        if (steps is not None or "steps_completed" in data) and (type(steps) is not int or steps < 0):
             raise ContractError(f"`steps_completed` must be a whole number, 0 or more, not "
                                 f"{kind(steps) if type(steps) is not int else shown(steps)}")
         return cls(status, activity, log, steps)
@@ -98,7 +98,7 @@ class WorkerTaskUpdate(RequestBody):
 
 def _text(data: dict[str, Any], key: str, max_chars: int) -> str | None:
     value = data.get(key)
-    if value is None:
+    if value is None and key not in data:
         return None
     if type(value) is not str:
         raise ContractError(f"`{key}` must be a string, not {kind(value)}")

@@ -23,11 +23,11 @@ class WorkerStatusChangeRequest(RequestBody):
 
 @dataclass(slots=True)
 class WorkerTag(RequestBody):
-    """A worker tag; as a body, `id` may be left out (the Manager then makes one), never `null`."""
+    """A worker tag; as a body, `id` may be left out (the Manager then makes one)."""
 
     name: str = field(metadata=limits(max_len=SHORT_MAX, nonblank=True))
-    id: str | None = field(default=None, metadata=limits(max_len=SHORT_MAX, nonnull=True))
-    description: str | None = field(default=None, metadata=limits(max_len=TEXT_MAX, nonnull=True))
+    id: str | None = field(default=None, metadata=limits(max_len=SHORT_MAX))
+    description: str | None = field(default=None, metadata=limits(max_len=TEXT_MAX))
 
 
 @dataclass(slots=True)
