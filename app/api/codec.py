@@ -123,7 +123,7 @@ def _decode(cls: type[T], data: Any, path: str, strict: bool) -> T:
             if strict and f.check is not None:
                 f.check(value, at)
         elif f.key in data and strict:
-            raise ContractError(f"`{at}` must be {f.want}, not null")
+            raise ContractError(f"`{at}` {'is required:' if f.required else 'must be'} {f.want}, not null")
         elif f.required:
             raise ContractError(f"`{at}` is required: {f.want}")
     return cls(**kwargs)

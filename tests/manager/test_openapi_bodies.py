@@ -26,6 +26,7 @@ from app.api.jobs import (
     SubmittedJob,
     TaskStatusChange,
 )
+from app.api.meta import PathCheckInput, TablaoStorageCheckInput
 from app.api.models import WorkerRegistration, WorkerSignOn, WorkerStateChanged, WorkerTaskUpdate
 from app.api.workers import WorkerSleepSchedule, WorkerStatusChangeRequest, WorkerTag, WorkerTagChangeRequest
 from app.manager.web.openapi import load_spec
@@ -49,6 +50,9 @@ BODY_MODELS: dict[str, Any] = {
     "setWorkerSleepSchedule": WorkerSleepSchedule,
     "createWorkerTag": WorkerTag,
     "updateWorkerTag": WorkerTag,
+    "checkSharedStoragePath": PathCheckInput,
+    "checkBlenderExePath": PathCheckInput,
+    "tablaoCheckStorage": TablaoStorageCheckInput,
 }
 
 #: Routes whose body is not JSON, or not (yet) decoded by a model of `app.api`.
@@ -56,13 +60,10 @@ NOT_MODELLED = {
     "taskOutputProduced": "an image",
     "shamanFileStore": "a file",
     "updateConfigurationFile": "the configuration file, any object (as Flamenco)",
-    "checkSharedStoragePath": "read by its handler, not yet a model",
-    "checkBlenderExePath": "read by its handler, not yet a model",
     "saveSetupAssistantConfig": "read by its handler, not yet a model",
     "shamanCheckoutRequirements": "the Shaman's own decoder",
     "shamanCheckout": "the Shaman's own decoder",
     "tablaoSetVariables": "read by its handler, not yet a model",
-    "tablaoCheckStorage": "read by its handler, not yet a model",
     "tablaoProveManager": "read by its handler, not yet a model",
     "tablaoWorkerVitals": "app.manager.worker_vitals' own decoder",
 }

@@ -41,7 +41,7 @@ async def test_each_route_names_the_field_it_refuses_and_changes_nothing(manager
             ("DELETE", f"{V}/jobs/{j}/blocklist", [{"worker_id": w}], "`[0].task_type` is required: a string"),
             ("DELETE", f"{V}/jobs/{j}/blocklist", {"worker_id": w}, "expected a JSON list"),
             ("POST", f"{V}/tasks/{t}/setstatus", {"status": "queued", "reason": None},
-             "`reason` must be a string, not null"),
+             "`reason` is required: a string, not null"),
             ("POST", f"{V}/worker-mgt/workers/{w}/setstatus", {"status": "asleep"},
              "`is_lazy` is required: true or false"),
             ("POST", f"{V}/worker-mgt/workers/{w}/setstatus", {"status": "testing", "is_lazy": False},

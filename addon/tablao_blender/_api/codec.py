@@ -14,8 +14,8 @@ value that does not fit; keys the model does not know are ignored (a newer Manag
 The per-class plan is built once, on first use, so encoding costs a loop over the fields.
 
 A request body (`RequestBody.from_json`, or `decode_request`) is decoded strictly: a `null` is
-refused where the field's type has no None (or its metadata says `nonnull`), and the bounds in the
-field's metadata (`app.api.limits.limits`) are checked. The Manager answers a `ContractError` there
+refused (the OpenAPI document declares no field nullable; an optional field is left out), and the
+bounds in the field's metadata (`app.api.limits.limits`) are checked. The Manager answers a `ContractError` there
 with a 400 carrying its message, which names the field: "`settings.frames` must be a string, not a
 number". An answer from a Manager is decoded leniently (a `null` is as good as absent, no bounds),
 so a dashboard keeps working with a Manager that writes a little differently.
@@ -47,8 +47,7 @@ def wire(name: str | None, **bounds: Any) -> dict[str, Any]:
 
 
 class _Field:
-    __slots__ = ("name", "key", "required", "omit_none", "nullable", "default", "decode", "encode", "check",
-                 "want")
+    __slots__ = ("name", "key", "required", "omit_none", "default", "decode", "encode", "check", "want")
 
     def __init__(self, f: dataclasses.Field, hint: Any) -> None:
         self.name = f.name
@@ -56,8 +55,6 @@ class _Field:
         has_default = f.default is not _MISSING or f.default_factory is not _MISSING
         self.required = not has_default
         self.omit_none = f.default is None
-        # In a request, null stands for "absent" only where the type says None may be.
-        self.nullable = _optional(hint) and not f.metadata.get("nonnull")
         self.default: Callable[[], Any] = (
             f.default_factory if f.default_factory is not _MISSING else (lambda v=f.default: v)  # type: ignore[misc]
         )
@@ -125,8 +122,8 @@ def _decode(cls: type[T], data: Any, path: str, strict: bool) -> T:
             value = kwargs[f.name] = f.decode(value, at, strict)
             if strict and f.check is not None:
                 f.check(value, at)
-        elif f.key in data and strict and not f.nullable:
-            raise ContractError(f"`{at}` must be {f.want}, not null")
+        elif f.key in data and strict:
+            raise ContractError(f"`{at}` {'is required:' if f.required else 'must be'} {f.want}, not null")
         elif f.required:
             raise ContractError(f"`{at}` is required: {f.want}")
     return cls(**kwargs)
@@ -135,10 +132,6 @@ def _decode(cls: type[T], data: Any, path: str, strict: bool) -> T:
 # --- per-type converters -------------------------------------------------------------------------
 
 _WANT = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
-
-
-def _optional(hint: Any) -> bool:
-    return typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint)
 
 
 def _inner(hint: Any) -> Any:

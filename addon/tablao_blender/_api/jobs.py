@@ -36,8 +36,8 @@ class SubmittedJob(RequestBody):
     type_etag: str | None = field(default=None, metadata=limits(max_len=SHORT_MAX))
     worker_tag: str | None = field(default=None, metadata=limits(max_len=SHORT_MAX))
     storage: JobStorageInfo | None = None
-    #: Absent: queued. A `null` or "" is no status.
-    initial_status: JobStatus | None = field(default=None, metadata=limits(choices=INITIAL_STATUSES, nonnull=True))
+    #: Absent: queued.
+    initial_status: JobStatus | None = field(default=None, metadata=limits(choices=INITIAL_STATUSES))
 
 
 @dataclass(slots=True)

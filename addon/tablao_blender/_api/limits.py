@@ -22,17 +22,16 @@ LOG_MAX = 4 * 1024 * 1024  # the log lines of one task update (its body's bound)
 
 def limits(*, max_len: int | None = None, nonblank: bool = False, least: float | None = None,
            most: float | None = None, max_items: int | None = None, tree: bool = False,
-           choices: tuple[str, ...] | None = None, nonnull: bool = False) -> dict[str, Any]:
+           choices: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Field metadata bounding a request field.
 
     `max_len`: characters of a string (of each string of a list); `nonblank`: not only white space;
     `least`/`most`: a number's range; `max_items`: items of a list; `tree`: a JSON tree (settings,
     metadata) whose strings, keys and sizes are bounded by VALUE_MAX, SHORT_MAX and ENTRIES_MAX;
-    `choices`: the values allowed (of a string or an enum); `nonnull`: an optional field that may be
-    absent but not `null`.
+    `choices`: the values allowed (of a string or an enum).
     """
     given = {"max_len": max_len, "nonblank": nonblank or None, "least": least, "most": most,
-             "max_items": max_items, "tree": tree or None, "choices": choices, "nonnull": nonnull or None}
+             "max_items": max_items, "tree": tree or None, "choices": choices}
     return {key: value for key, value in given.items() if value is not None}
 
 
