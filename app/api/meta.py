@@ -86,9 +86,12 @@ class SharedStorageLocation(Wire):
 
 @dataclass(slots=True)
 class PathCheckInput(RequestBody):
-    """A path to check: a shared-storage folder or a Blender executable, as the Manager sees it."""
+    """A path to check: a shared-storage folder or a Blender executable, as the Manager sees it.
 
-    path: str = field(metadata=limits(max_len=PATH_MAX))
+    Unbounded here: the check itself answers a path no file system takes (NUL, control characters,
+    over-long) as unusable, saying why, as it does for any other path that does not work."""
+
+    path: str
 
 
 @dataclass(slots=True)
