@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import logging
 import uuid as uuidlib
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from app.api.enums import JobStatus as J
@@ -56,9 +57,9 @@ class JobService:
         self.outputs = outputs  # where jobs may write; None: anywhere (unit tests)
 
     # --- submission ----------------------------------------------------------------------------
-    async def submit(self, job: SubmittedJob, *, credentialed: bool = False) -> dict[str, Any]:
+    async def submit(self, body: SubmittedJob, *, credentialed: bool = False) -> dict[str, Any]:
         """Compile and store a job; `credentialed`: its submitter showed a token (see blend_scripts.py)."""
-        submitted = self._prepare(job)
+        submitted = self._prepare(body)
         await self._check_checkout(_checkout_of(submitted))
         job_uuid = str(uuidlib.uuid4())
         created = self.machine.clock.now()
@@ -69,8 +70,8 @@ class JobService:
         _log.info("stored job %s (%s) with %d tasks", clip(job.name), job.uuid, len(new.tasks))
         return job_json(job)
 
-    async def check(self, job: SubmittedJob) -> None:
-        submitted = self._prepare(job)
+    async def check(self, body: SubmittedJob) -> None:
+        submitted = self._prepare(body)
         checkout = _checkout_of(submitted)
         await self._check_checkout(checkout)
         if checkout:
@@ -151,7 +152,7 @@ class JobService:
         rows = await self.store.call(load)
         return [BlocklistEntry(worker_id=w, task_type=t, worker_name=n).to_json() for w, n, t in rows]
 
-    async def remove_blocklist(self, job_uuid: str, body: list[BlocklistEntry]) -> None:
+    async def remove_blocklist(self, job_uuid: str, body: Sequence[BlocklistEntry]) -> None:
         entries = [(e.worker_id, e.task_type) for e in body]
         def remove():
             blocklist.remove(jobs.fetch_job(job_uuid).id, entries)

@@ -49,7 +49,7 @@ def wire(name: str | None, **bounds: Any) -> dict[str, Any]:
 class _Field:
     __slots__ = ("name", "key", "required", "omit_none", "default", "decode", "encode", "check", "want")
 
-    def __init__(self, f: dataclasses.Field, hint: Any) -> None:
+    def __init__(self, f: dataclasses.Field[Any], hint: Any) -> None:
         self.name = f.name
         self.key = f.metadata.get("wire", f.name)
         has_default = f.default is not _MISSING or f.default_factory is not _MISSING
@@ -170,102 +170,152 @@ def _decoder(hint: Any, want: str | None = None) -> Decoder:
     if hint is Any or hint is object:
         return _any
     if origin is list:
-        item = _decoder(args[0]) if args else _any
-
-        def dec_list(v: Any, path: str, strict: bool) -> list:
-            if not isinstance(v, list):
-                raise ContractError(f"`{path}` must be a list, not {kind(v)}")
-            return [item(x, f"{path}[{i}]", strict) for i, x in enumerate(v)]
-        return dec_list
+        return _list_decoder(_decoder(args[0]) if args else _any)
     if origin is dict:
-        value = _decoder(args[1]) if args else _any
-
-        def dec_dict(v: Any, path: str, strict: bool) -> dict:
-            if not isinstance(v, dict):
-                raise ContractError(f"`{path}` must be an object, not {kind(v)}")
-            return {str(k): value(x, f"{path}.{k}", strict) for k, x in v.items()}
-        return dec_dict
-    if dataclasses.is_dataclass(hint):
-        return lambda v, path, strict: _decode(hint, v, path, strict)
+        return _dict_decoder(_decoder(args[1]) if args else _any)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _model_decoder(hint)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        known = want or _want(hint, {})
-
-        def dec_enum(v: Any, path: str, strict: bool) -> Any:
-            try:
-                return hint(v)
-            except (ValueError, TypeError):
-                raise ContractError(f"`{path}` must be {known}, not {shown(v)}") from None
-        return dec_enum
-    if hint in _WANT:
-        return _scalar(hint, (int, float) if hint is float else (hint,), want or _WANT[hint])
+        return _enum_decoder(hint, want or _want(hint, {}))
+    if isinstance(hint, type) and hint in _SCALARS:
+        return _scalar(hint, _SCALARS[hint], want or _WANT[hint])
     raise TypeError(f"no wire decoder for {hint!r}")
+
+
+#: The JSON types each scalar field accepts (an int is a float's value too).
+_SCALARS: dict[type, tuple[type[Any], ...]] = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
+
+
+def _list_decoder(item: Decoder) -> Decoder:
+    def dec_list(v: Any, path: str, strict: bool) -> list[Any]:
+        if not isinstance(v, list):
+            raise ContractError(f"`{path}` must be a list, not {kind(v)}")
+        return [item(x, f"{path}[{i}]", strict) for i, x in enumerate(v)]
+    return dec_list
+
+
+def _dict_decoder(value: Decoder) -> Decoder:
+    def dec_dict(v: Any, path: str, strict: bool) -> dict[str, Any]:
+        if not isinstance(v, dict):
+            raise ContractError(f"`{path}` must be an object, not {kind(v)}")
+        return {str(k): value(x, f"{path}.{k}", strict) for k, x in v.items()}
+    return dec_dict
+
+
+def _model_decoder(model: type) -> Decoder:
+    def dec_model(v: Any, path: str, strict: bool) -> Any:
+        return _decode(model, v, path, strict)
+    return dec_model
+
+
+def _enum_decoder(hint: type[enum.Enum], known: str) -> Decoder:
+    def dec_enum(v: Any, path: str, strict: bool) -> Any:
+        try:
+            return hint(v)
+        except (ValueError, TypeError):
+            raise ContractError(f"`{path}` must be {known}, not {shown(v)}") from None
+    return dec_enum
 
 
 def _any(v: Any, path: str, strict: bool) -> Any:
     return v
 
 
-def _scalar(name: type, accepted: tuple[type, ...], want: str) -> Decoder:
+def _scalar(name: type, accepted: tuple[type[Any], ...], want: str) -> Decoder:
     def dec(v: Any, path: str, strict: bool) -> Any:
         # bool is an int in Python, but a JSON true is no count.
         if not isinstance(v, accepted) or (name is not bool and isinstance(v, bool)):
             raise ContractError(f"`{path}` must be {want}, not {kind(v)}")
-        return name(v) if name is float else v
+        return float(v) if name is float else v
     return dec
 
 
-def _checker(meta: Any, hint: Any) -> Callable[[Any, str], None] | None:
+Check = Callable[[Any, str], None]
+
+
+def _checker(meta: Any, hint: Any) -> Check | None:
     """The bounds of a request field (its metadata's `limits`) as one check, or None."""
-    checks: list[Callable[[Any, str], None]] = []
-    max_len, max_items, choices = meta.get("max_len"), meta.get("max_items"), meta.get("choices")
-    least, most = meta.get("least"), meta.get("most")
-    if max_items is not None:
-        def items(v: Any, path: str) -> None:
-            if len(v) > max_items:
-                raise ContractError(f"`{path}` may have at most {max_items:,} items (it has {len(v):,})")
-        checks.append(items)
-    if max_len is not None:
-        def text(v: Any, path: str) -> None:
-            for i, s in enumerate(v) if isinstance(v, list) else ((None, v),):
-                problem = text_problem(s, max_len)
-                if problem:
-                    raise ContractError(f"`{path if i is None else f'{path}[{i}]'}` {problem}")
-        checks.append(text)
-    if meta.get("nonblank"):
-        def nonblank(v: Any, path: str) -> None:
-            if not v.strip():
-                raise ContractError(f"`{path}` is required and must not be empty")
-        checks.append(nonblank)
-    if least is not None or most is not None:
-        want = _want(hint, meta)
-
-        def in_range(v: Any, path: str) -> None:
-            if (least is not None and v < least) or (most is not None and v > most):
-                raise ContractError(f"`{path}` must be {want}, not {shown(v)}")
-        checks.append(in_range)
-    if choices is not None:
-        want = _want(hint, meta)
-
-        def chosen(v: Any, path: str) -> None:
-            raw = v.value if isinstance(v, enum.Enum) else v
-            if raw not in choices:
-                raise ContractError(f"`{path}` must be {want}, not {shown(raw)}")
-        checks.append(chosen)
-    if meta.get("tree"):
-        def tree(v: Any, path: str) -> None:
-            problem = tree_problem(v, path)
-            if problem:
-                raise ContractError(problem)
-        checks.append(tree)
-    if not checks:
-        return None
-    if len(checks) == 1:
-        return checks[0]
+    checks = [check for build in _CHECKS if (check := build(meta, hint)) is not None]
+    if len(checks) <= 1:
+        return checks[0] if checks else None
 
     def all_checks(v: Any, path: str) -> None:
         for check in checks:
             check(v, path)
     return all_checks
+
+
+def _items_check(meta: Any, hint: Any) -> Check | None:
+    max_items = meta.get("max_items")
+    if max_items is None:
+        return None
+
+    def items(v: Any, path: str) -> None:
+        if len(v) > max_items:
+            raise ContractError(f"`{path}` may have at most {max_items:,} items (it has {len(v):,})")
+    return items
+
+
+def _text_check(meta: Any, hint: Any) -> Check | None:
+    max_len = meta.get("max_len")
+    if max_len is None:
+        return None
+
+    def text(v: Any, path: str) -> None:
+        for at, s in ((f"{path}[{i}]", s) for i, s in enumerate(v)) if isinstance(v, list) else ((path, v),):
+            problem = text_problem(s, max_len)
+            if problem:
+                raise ContractError(f"`{at}` {problem}")
+    return text
+
+
+def _nonblank_check(meta: Any, hint: Any) -> Check | None:
+    if not meta.get("nonblank"):
+        return None
+
+    def nonblank(v: Any, path: str) -> None:
+        if not v.strip():
+            raise ContractError(f"`{path}` is required and must not be empty")
+    return nonblank
+
+
+def _range_check(meta: Any, hint: Any) -> Check | None:
+    least, most = meta.get("least"), meta.get("most")
+    if least is None and most is None:
+        return None
+    want = _want(hint, meta)
+
+    def in_range(v: Any, path: str) -> None:
+        if (least is not None and v < least) or (most is not None and v > most):
+            raise ContractError(f"`{path}` must be {want}, not {shown(v)}")
+    return in_range
+
+
+def _choices_check(meta: Any, hint: Any) -> Check | None:
+    choices = meta.get("choices")
+    if choices is None:
+        return None
+    want = _want(hint, meta)
+
+    def chosen(v: Any, path: str) -> None:
+        raw = v.value if isinstance(v, enum.Enum) else v
+        if raw not in choices:
+            raise ContractError(f"`{path}` must be {want}, not {shown(raw)}")
+    return chosen
+
+
+def _tree_check(meta: Any, hint: Any) -> Check | None:
+    if not meta.get("tree"):
+        return None
+
+    def tree(v: Any, path: str) -> None:
+        problem = tree_problem(v, path)
+        if problem:
+            raise ContractError(problem)
+    return tree
+
+
+_CHECKS = (_items_check, _text_check, _nonblank_check, _range_check, _choices_check, _tree_check)
 
 
 def _encoder(hint: Any) -> Callable[[Any], Any] | None:
