@@ -32,7 +32,7 @@ ADDON = REPO / "addon" / "tablao_blender"
 API_SRC = REPO / "app" / "api"
 API_DST = ADDON / "_api"
 #: The stdlib-only modules of app/api the add-on needs (client.py, transport.py, stream.py use aiohttp).
-VENDORED = ("codec.py", "enums.py", "errors.py", "headers.py", "jobs.py", "meta.py")
+VENDORED = ("codec.py", "enums.py", "errors.py", "headers.py", "jobs.py", "limits.py", "meta.py")
 #: app/common modules the add-on uses, and their names inside the add-on.
 VENDORED_COMMON = {"discovery.py": "_discovery.py"}
 COMMON_SRC = REPO / "app" / "common"

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 from ._api.errors import ContractError, HttpError, ManagerUnreachable
 from ._api.headers import API_PREFIX, SHAMAN_CAN_DEFER_HEADER, SHAMAN_FILENAME_HEADER
-from ._api.jobs import AvailableJobType, Job, LastRenderedInfo
+from ._api.jobs import AvailableJobType, Job, LastRenderedInfo, SubmittedJob
 from ._api.meta import FlamencoVersion, SharedStorageLocation, SubmitPolicy
 
 _log = logging.getLogger(__name__)
@@ -118,12 +118,12 @@ class Manager:
             return []  # tags behind an admin token: submitting works without choosing one
         return [t for t in (doc or {}).get("tags", []) if isinstance(t, dict)]
 
-    def check_job(self, job: dict[str, Any]) -> None:
+    def check_job(self, job: SubmittedJob) -> None:
         """Compile without storing (POST /jobs/check): 412 for a stale type, 400 for a bad setting."""
-        self.post("/jobs/check", job)
+        self.post("/jobs/check", job.to_json())
 
-    def submit_job(self, job: dict[str, Any]) -> Job:
-        return Job.from_json(self.post("/jobs", job))
+    def submit_job(self, job: SubmittedJob) -> Job:
+        return Job.from_json(self.post("/jobs", job.to_json()))
 
     def fetch_job(self, job_id: str) -> Job:
         return Job.from_json(self.get(f"/jobs/{urllib.parse.quote(job_id)}"))

@@ -18,8 +18,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._api.enums import JobStatus
 from ._api.errors import HttpError
-from ._api.jobs import AvailableJobType, Job
+from ._api.jobs import AvailableJobType, Job, JobStorageInfo, SubmittedJob
 from .comms import Manager, is_compatible
 from .packing import Cancelled, Packer, PackOutcome, Progress
 
@@ -62,24 +63,16 @@ def submitter_platform() -> str:
     return platform.system().lower()  # Flamenco's GOOS names: linux, windows, darwin
 
 
-def job_body(req: Request, blendfile: str, checkout_id: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": req.job_name,
-        "type": req.job_type.name,
-        "priority": req.priority,
-        "submitter_platform": submitter_platform(),
-        "type_etag": req.job_type.etag,
-        "settings": {**req.settings, "blendfile": blendfile},
+def job_body(req: Request, blendfile: str, checkout_id: str | None = None) -> SubmittedJob:
+    return SubmittedJob(
+        name=req.job_name, type=req.job_type.name, priority=req.priority,
+        submitter_platform=submitter_platform(), type_etag=req.job_type.etag,
+        settings={**req.settings, "blendfile": blendfile},
         # Who and from which computer: the dashboards' and the status page's Submitter.
-        "metadata": {"user.name": getpass.getuser(), "user.host": socket.gethostname(), **req.metadata},
-    }
-    if req.worker_tag:
-        body["worker_tag"] = req.worker_tag
-    if req.paused:
-        body["initial_status"] = "paused"
-    if checkout_id:
-        body["storage"] = {"shaman_checkout_id": checkout_id}
-    return body
+        metadata={"user.name": getpass.getuser(), "user.host": socket.gethostname(), **req.metadata},
+        worker_tag=req.worker_tag or None, initial_status=JobStatus.PAUSED if req.paused else None,
+        storage=JobStorageInfo(shaman_checkout_id=checkout_id) if checkout_id else None,
+    )
 
 
 class Submission:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from app.api.codec import decode
-from app.api.enums import FarmStatus
+from app.api.enums import FarmStatus, JobStatus, TaskStatus, WorkerStatus
 from app.api.errors import ContractError, ManagerUnreachable
 from app.api.headers import (
     API_PREFIX,
@@ -31,12 +31,17 @@ from app.api.jobs import (
     BlocklistEntry,
     Job,
     JobDeletionInfo,
+    JobMassDeletionSelection,
+    JobPriorityChange,
     JobsPage,
     JobsQuery,
+    JobStatusChange,
+    JobTagChange,
     LastRenderedInfo,
     SubmittedJob,
     Task,
     TaskLogInfo,
+    TaskStatusChange,
     TaskSummary,
 )
 from app.api.meta import (
@@ -58,7 +63,15 @@ from app.api.meta import (
 )
 from app.api.stream import EventStream
 from app.api.transport import Reply, Transport
-from app.api.workers import Worker, WorkerDay, WorkerSleepSchedule, WorkerSummary, WorkerTag
+from app.api.workers import (
+    Worker,
+    WorkerDay,
+    WorkerSleepSchedule,
+    WorkerStatusChangeRequest,
+    WorkerSummary,
+    WorkerTag,
+    WorkerTagChangeRequest,
+)
 
 _log = logging.getLogger(__name__)
 M = TypeVar("M")
@@ -219,15 +232,14 @@ class ManagerClient:
                       TaskSummary, "job tasks")
 
     async def set_job_status(self, job_id: str, status: str, reason: str = "") -> None:
-        await self._post(f"{V3}/jobs/{job_id}/setstatus", {"status": str(status), "reason": reason})
+        await self._post(f"{V3}/jobs/{job_id}/setstatus", JobStatusChange(JobStatus(status), reason))
 
     async def set_job_priority(self, job_id: str, priority: int) -> None:
-        await self._post(f"{V3}/jobs/{job_id}/setpriority", {"priority": priority})
+        await self._post(f"{V3}/jobs/{job_id}/setpriority", JobPriorityChange(priority))
 
     async def set_job_tag(self, job_id: str, tag_id: str | None = None, tag_name: str | None = None) -> None:
         """Limit the job to a worker tag (by id or name); neither: any worker may run it."""
-        body = {k: v for k, v in (("id", tag_id), ("name", tag_name)) if v}
-        await self._post(f"{V3}/jobs/{job_id}/settag", body)
+        await self._post(f"{V3}/jobs/{job_id}/settag", JobTagChange(id=tag_id or None, name=tag_name or None))
 
     async def delete_job(self, job_id: str) -> None:
         await self.transport.call("DELETE", f"{V3}/jobs/{job_id}", ok=(204,))
@@ -238,7 +250,7 @@ class ManagerClient:
     async def mass_delete_jobs(self, last_updated_max: str) -> bool:
         """Delete every job last updated at or before that RFC 3339 time; False when none matched (416)."""
         body = await self.transport.call("DELETE", f"{V3}/jobs/mass-delete", ok=(204, 416),
-                                         json_body={"last_updated_max": last_updated_max})
+                                         json_body=JobMassDeletionSelection(last_updated_max).to_json())
         return body is None
 
     async def job_blocklist(self, job_id: str) -> list[BlocklistEntry]:
@@ -303,7 +315,7 @@ class ManagerClient:
         return await self._get(f"{V3}/tasks/{task_id}", Task)
 
     async def set_task_status(self, task_id: str, status: str, reason: str = "") -> None:
-        await self._post(f"{V3}/tasks/{task_id}/setstatus", {"status": str(status), "reason": reason})
+        await self._post(f"{V3}/tasks/{task_id}/setstatus", TaskStatusChange(TaskStatus(status), reason))
 
     async def task_log_tail(self, task_id: str) -> str:
         """The last lines of a task's log ("" while it has none)."""
@@ -334,14 +346,15 @@ class ManagerClient:
         instead of needing the admin token; the Manager then allows only that worker's own id.
         """
         await self.transport.call("POST", f"{V3}/worker-mgt/workers/{worker_id}/setstatus",
-                                  json_body={"status": str(status), "is_lazy": lazy}, ok=(200, 204),
+                                  json_body=WorkerStatusChangeRequest(WorkerStatus(status), lazy).to_json(),
+                                  ok=(200, 204),
                                   worker=as_worker)
 
     async def delete_worker(self, worker_id: str) -> None:
         await self.transport.call("DELETE", f"{V3}/worker-mgt/workers/{worker_id}", ok=(204,))
 
     async def set_worker_tags(self, worker_id: str, tag_ids: list[str]) -> None:
-        await self._post(f"{V3}/worker-mgt/workers/{worker_id}/settags", {"tag_ids": list(tag_ids)})
+        await self._post(f"{V3}/worker-mgt/workers/{worker_id}/settags", WorkerTagChangeRequest(list(tag_ids)))
 
     async def sleep_schedule(self, worker_id: str) -> WorkerSleepSchedule | None:
         return await self._maybe(f"{V3}/worker-mgt/workers/{worker_id}/sleep-schedule", WorkerSleepSchedule)

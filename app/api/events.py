@@ -15,6 +15,7 @@ from app.api.codec import Wire, decode
 from app.api.enums import FarmStatus, JobStatus, TaskStatus, WorkerStatus
 from app.api.errors import ContractError
 from app.api.jobs import LastRenderedInfo
+from app.api.limits import is_whole
 from app.api.workers import WorkerStatusChangeRequest, WorkerTag, WorkerVitals
 
 JOB_DID_CHANGE = "job_did_change"
@@ -253,7 +254,7 @@ def decode_event(msg: Any) -> EventMessage:
     if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
         raise ContractError(f"event message must be an object with a type, got {msg!r:.200}")
     topic, data, seq = msg["type"], msg.get("data"), msg.get("seq")
-    if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)):
+    if seq is not None and not is_whole(seq):
         raise ContractError(f"event seq must be a whole number, got {seq!r}")
     cls = PAYLOADS.get(topic)
     if cls is None:

@@ -9,29 +9,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.api.codec import Wire
+from app.api.codec import RequestBody, Wire
 from app.api.enums import JobStatus, TaskStatus
+from app.api.limits import NAME_MAX, SHORT_MAX, TEXT_MAX, VALUE_MAX, limits
 
 
 @dataclass(slots=True)
 class JobStorageInfo(Wire):
-    shaman_checkout_id: str | None = None
+    shaman_checkout_id: str | None = field(default=None, metadata=limits(max_len=VALUE_MAX))
+
+
+#: The statuses a job may be submitted in; the others are the Manager's to give.
+INITIAL_STATUSES = (JobStatus.QUEUED.value, JobStatus.PAUSED.value)
 
 
 @dataclass(slots=True)
-class SubmittedJob(Wire):
-    """A job as a client submits it (`POST /api/v3/jobs`)."""
+class SubmittedJob(RequestBody):
+    """A job as a client submits it (`POST /api/v3/jobs`, `/api/v3/jobs/check`)."""
 
-    name: str
-    type: str
-    submitter_platform: str
-    priority: int = 50
-    settings: dict[str, Any] = field(default_factory=dict)
-    metadata: dict[str, str] = field(default_factory=dict)
-    type_etag: str | None = None
-    worker_tag: str | None = None
+    name: str = field(metadata=limits(max_len=NAME_MAX, nonblank=True))
+    type: str = field(metadata=limits(max_len=SHORT_MAX, nonblank=True))
+    submitter_platform: str = field(metadata=limits(max_len=SHORT_MAX, nonblank=True))
+    priority: int = field(default=50, metadata=limits(least=0, most=100))
+    settings: dict[str, Any] = field(default_factory=dict, metadata=limits(tree=True))
+    metadata: dict[str, str] = field(default_factory=dict, metadata=limits(tree=True))
+    type_etag: str | None = field(default=None, metadata=limits(max_len=SHORT_MAX))
+    worker_tag: str | None = field(default=None, metadata=limits(max_len=SHORT_MAX))
     storage: JobStorageInfo | None = None
-    initial_status: JobStatus | None = None
+    #: Absent: queued.
+    initial_status: JobStatus | None = field(default=None, metadata=limits(choices=INITIAL_STATUSES))
 
 
 @dataclass(slots=True)
@@ -112,9 +118,11 @@ class Task(Wire):
 
 
 @dataclass(slots=True)
-class BlocklistEntry(Wire):
-    worker_id: str
-    task_type: str
+class BlocklistEntry(RequestBody):
+    """One (worker, task type) a job's blocklist holds; a list of them is the body that removes them."""
+
+    worker_id: str = field(metadata=limits(max_len=SHORT_MAX))
+    task_type: str = field(metadata=limits(max_len=SHORT_MAX))
     worker_name: str | None = None
 
 
@@ -190,30 +198,32 @@ class JobsQuery:
 
 
 @dataclass(slots=True)
-class JobStatusChange(Wire):
+class JobStatusChange(RequestBody):
     status: JobStatus
-    reason: str
+    reason: str = field(metadata=limits(max_len=TEXT_MAX))
 
 
 @dataclass(slots=True)
-class TaskStatusChange(Wire):
+class TaskStatusChange(RequestBody):
     status: TaskStatus
-    reason: str
+    reason: str = field(metadata=limits(max_len=TEXT_MAX))
 
 
 @dataclass(slots=True)
-class JobPriorityChange(Wire):
-    priority: int
+class JobPriorityChange(RequestBody):
+    priority: int = field(metadata=limits(least=0, most=100))
 
 
 @dataclass(slots=True)
-class JobTagChange(Wire):
+class JobTagChange(RequestBody):
     """Either `id` or `name` of the tag; neither removes the job's tag."""
 
-    id: str | None = None
-    name: str | None = None
+    id: str | None = field(default=None, metadata=limits(max_len=SHORT_MAX))
+    name: str | None = field(default=None, metadata=limits(max_len=SHORT_MAX))
 
 
 @dataclass(slots=True)
-class JobMassDeletionSelection(Wire):
-    last_updated_max: str | None = None
+class JobMassDeletionSelection(RequestBody):
+    """Which jobs to delete: those last updated at or before `last_updated_max` (RFC 3339)."""
+
+    last_updated_max: str = field(metadata=limits(max_len=SHORT_MAX))

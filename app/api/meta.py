@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.api.codec import Wire, wire
+from app.api.codec import RequestBody, Wire, wire
 from app.api.enums import FarmStatus
+from app.api.limits import PATH_MAX, limits
 
 
 @dataclass(slots=True)
@@ -81,6 +82,24 @@ class SharedStorageLocation(Wire):
     audience: str
     platform: str
     shaman_enabled: bool = field(metadata=wire("shamanEnabled"))
+
+
+@dataclass(slots=True)
+class PathCheckInput(RequestBody):
+    """A path to check: a shared-storage folder or a Blender executable, as the Manager sees it.
+
+    Unbounded here: the check itself answers a path no file system takes (NUL, control characters,
+    over-long) as unusable, saying why, as it does for any other path that does not work."""
+
+    path: str
+
+
+@dataclass(slots=True)
+class TablaoStorageCheckInput(RequestBody):
+    """A folder to judge as shared storage; `shaman_enabled`: as if Shaman were on (or off)."""
+
+    path: str = field(metadata=limits(max_len=PATH_MAX))
+    shaman_enabled: bool | None = None
 
 
 @dataclass(slots=True)

@@ -1,10 +1,13 @@
-"""Wire shapes of the worker's side of the Flamenco v3 API: AssignedTask, Command, MayKeepRunning.
+"""Wire shapes of the worker's side of the Flamenco v3 API: what a worker sends (registration,
+sign-on, state changes, task updates) and what it gets (AssignedTask, Command, MayKeepRunning).
 
-Shared by the Worker, the dashboard and (vendored) the add-on, so it imports nothing but the
-standard library. Each `from_json` validates and raises `WireFormatError` (the client's
-`ContractError`) on a shape mismatch. Written out by hand rather than through `app.api.codec`:
-these are decoded for every task a worker claims. The models of jobs, workers, the Manager and the
-event stream are in `jobs`, `workers`, `meta` and `events` beside this module.
+Shared by the Worker and the Manager, so it imports nothing but the standard library. Each
+`from_json` validates and raises `WireFormatError` (the client's `ContractError`) on a shape
+mismatch. Two are written out by hand rather than left to `app.api.codec`, because they are decoded
+for every task a worker claims (`AssignedTask`) and for every task update a Manager receives
+(`WorkerTaskUpdate`); tests/api/test_fast_decoders.py feeds each the same bodies as the codec and
+checks both give the same model or the same message. The models of jobs, workers, the Manager and
+the event stream are in `jobs`, `workers`, `meta` and `events` beside this module.
 """
 
 from __future__ import annotations
@@ -12,27 +15,115 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.api.codec import RequestBody, wire
+from app.api.enums import TaskStatus, WorkerStatus
 from app.api.errors import ContractError
+from app.api.limits import ACTIVITY_MAX, LOG_MAX, SHORT_MAX, TEXT_MAX, kind, limits, shown, text_problem
 
 #: The Manager sent JSON that does not fit the expected schema (the older name of `ContractError`).
 WireFormatError = ContractError
 
 
+
+# --- what a worker sends ---------------------------------------------------------------------------
+
+#: The task types of one worker: a few names, each short.
+_TASK_TYPES = limits(max_len=SHORT_MAX, max_items=100)
+
+
+@dataclass(slots=True)
+class WorkerRegistration(RequestBody):
+    """A new worker (`POST /api/v3/worker/register-worker`); it then signs on with the secret."""
+
+    secret: str = field(metadata=limits(max_len=TEXT_MAX, nonblank=True))
+    platform: str = field(metadata=limits(max_len=SHORT_MAX, nonblank=True))
+    supported_task_types: list[str] = field(metadata=_TASK_TYPES)
+    name: str = field(metadata=limits(max_len=SHORT_MAX, nonblank=True))
+    #: Tablao: the worker's version, as text.
+    software: str | None = field(default=None, metadata=limits(max_len=SHORT_MAX))
+
+
+@dataclass(slots=True)
+class WorkerSignOn(RequestBody):
+    """A registered worker coming online (`POST /api/v3/worker/sign-on`)."""
+
+    name: str = field(metadata=limits(max_len=SHORT_MAX, nonblank=True))
+    supported_task_types: list[str] = field(metadata=_TASK_TYPES)
+    software_version: str = field(metadata=limits(max_len=SHORT_MAX))
+    can_restart: bool = False
+
+
+@dataclass(slots=True)
+class WorkerStateChanged(RequestBody):
+    """The status a worker went to (`POST /api/v3/worker/state-changed`)."""
+
+    status: WorkerStatus
+
+
+#: The task statuses a worker may report; the others are the Manager's to give.
+WORKER_REPORTABLE = (TaskStatus.ACTIVE.value, TaskStatus.COMPLETED.value, TaskStatus.FAILED.value)
+
+
+@dataclass(slots=True)
+class WorkerTaskUpdate(RequestBody):
+    """A worker's news about a task it runs (`POST /api/v3/worker/task/{task_id}`); all optional,
+    and what is left out stays as it was."""
+
+    task_status: TaskStatus | None = field(default=None, metadata=wire("taskStatus", **limits(
+        choices=WORKER_REPORTABLE)))
+    activity: str | None = field(default=None, metadata=limits(max_len=ACTIVITY_MAX))
+    log: str | None = field(default=None, metadata=limits(max_len=LOG_MAX))
+    steps_completed: int | None = field(default=None, metadata=limits(least=0))
+
+    @classmethod
+    def from_json(cls, data: Any) -> WorkerTaskUpdate:
+        """The codec's strict decoding, by hand: one per task update, so the hot path pays for no
+        generic plan (the same bodies give the same model or message, see the module's docstring)."""
+        if not isinstance(data, dict):
+            raise ContractError(f"expected a JSON object, not {kind(data)}")
+        status = data.get("taskStatus")
+        if status is not None or "taskStatus" in data:
+            if status not in WORKER_REPORTABLE:
+                raise ContractError(f"`taskStatus` must be one of {', '.join(WORKER_REPORTABLE)}, "
+                                    f"not {'null' if status is None else shown(status)}")
+            status = TaskStatus(status)
+        activity = _text(data, "activity", ACTIVITY_MAX)
+        log = _text(data, "log", LOG_MAX)
+        steps = data.get("steps_completed")
+        if (steps is not None or "steps_completed" in data) and (type(steps) is not int or steps < 0):
+            raise ContractError(f"`steps_completed` must be a whole number, 0 or more, not "
+                                f"{kind(steps) if type(steps) is not int else shown(steps)}")
+        return cls(status, activity, log, steps)
+
+
+def _text(data: dict[str, Any], key: str, max_chars: int) -> str | None:
+    value = data.get(key)
+    if value is None and key not in data:
+        return None
+    if type(value) is not str:
+        raise ContractError(f"`{key}` must be a string, not {kind(value)}")
+    problem = text_problem(value, max_chars)
+    if problem:
+        raise ContractError(f"`{key}` {problem}")
+    return value
+
+
+# --- what a worker gets ----------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Command:
     name: str
-    parameters: dict[str, Any]
+    parameters: dict[str, Any] = field(default_factory=dict)
     total_step_count: int = 0
 
     @classmethod
-    def from_json(cls, data: Any) -> Command:
-        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-            raise WireFormatError(f"command must be an object with a name, got {data!r}")
-        params = data.get("parameters") or {}
-        if not isinstance(params, dict):
-            raise WireFormatError(f"parameters of command {data['name']!r} must be an object")
-        steps = data.get("total_step_count") or 0
-        return cls(name=data["name"], parameters=params, total_step_count=int(steps))
+    def from_json(cls, data: Any, path: str = "Command") -> Command:
+        if not isinstance(data, dict):
+            raise WireFormatError(f"`{path}` must be a JSON object, not {kind(data)}")
+        name = _req(data, "name", str, path)
+        params = _opt(data, "parameters", dict, path, {})
+        return cls(name=name, parameters=params, total_step_count=_opt(data, "total_step_count", int, path, 0))
 
 
 @dataclass(frozen=True)
@@ -59,35 +150,50 @@ class AssignedTask:
 
     @classmethod
     def from_json(cls, data: Any) -> AssignedTask:
-        if not isinstance(data, dict) or not isinstance(data.get("uuid"), str):
-            raise WireFormatError("assigned task must be an object with a uuid")
-        commands = data.get("commands") or []
-        if not isinstance(commands, list):
-            raise WireFormatError("assigned task commands must be a list")
+        """The codec's lenient decoding, by hand: one per claimed task (see the module's docstring)."""
+        p = "AssignedTask"
+        if not isinstance(data, dict):
+            raise WireFormatError(f"`{p}` must be a JSON object, not {kind(data)}")
+        commands = _opt(data, "commands", list, p, [])
+        roots = _opt(data, "output_roots", list, p, None)
         return cls(
-            uuid=data["uuid"],
-            job=str(data.get("job", "")),
-            name=str(data.get("name", "")),
-            status=str(data.get("status", "")),
-            priority=int(data.get("priority") or 0),
-            job_priority=int(data.get("job_priority") or 0),
-            job_type=str(data.get("job_type", "")),
-            task_type=str(data.get("task_type", "")),
-            commands=[Command.from_json(c) for c in commands],
-            steps_completed=int(data.get("steps_completed") or 0),
-            steps_total=int(data.get("steps_total") or 0),
-            blend_scripts=data.get("blend_scripts") is True,
-            output_roots=_str_list_or_none(data.get("output_roots")),
-            output_denied=_str_list_or_none(data.get("output_denied")) or [],
+            uuid=_req(data, "uuid", str, p), job=_req(data, "job", str, p), name=_req(data, "name", str, p),
+            status=_req(data, "status", str, p), priority=_req(data, "priority", int, p),
+            job_priority=_req(data, "job_priority", int, p), job_type=_req(data, "job_type", str, p),
+            task_type=_req(data, "task_type", str, p),
+            commands=[Command.from_json(c, f"{p}.commands[{i}]") for i, c in enumerate(commands)],
+            steps_completed=_opt(data, "steps_completed", int, p, 0),
+            steps_total=_opt(data, "steps_total", int, p, 0),
+            blend_scripts=_opt(data, "blend_scripts", bool, p, False),
+            output_roots=None if roots is None else _strings(roots, f"{p}.output_roots"),
+            output_denied=_strings(_opt(data, "output_denied", list, p, []), f"{p}.output_denied"),
         )
 
 
-def _str_list_or_none(value: Any) -> list[str] | None:
+_WANT = {str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "an object"}
+
+
+def _req(data: dict[str, Any], key: str, want: type, path: str) -> Any:
+    value = data.get(key)
     if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise WireFormatError("output_roots and output_denied must be lists of paths")
-    return list(value)
+        raise WireFormatError(f"`{path}.{key}` is required: {_WANT[want]}")
+    return _typed(value, want, f"{path}.{key}")
+
+
+def _opt(data: dict[str, Any], key: str, want: type, path: str, default: Any) -> Any:
+    value = data.get(key)
+    return default if value is None else _typed(value, want, f"{path}.{key}")
+
+
+def _typed(value: Any, want: type, path: str) -> Any:
+    # bool is an int in Python, but a JSON true is no count.
+    if not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
+        raise WireFormatError(f"`{path}` must be {_WANT[want]}, not {kind(value)}")
+    return value
+
+
+def _strings(value: list[Any], path: str) -> list[str]:
+    return [_typed(v, str, f"{path}[{i}]") for i, v in enumerate(value)]
 
 
 @dataclass(frozen=True)

@@ -5,23 +5,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.api.codec import Wire
+from app.api.codec import RequestBody, Wire
 from app.api.enums import TaskStatus, WorkerStatus
+from app.api.limits import ENTRIES_MAX, SHORT_MAX, TEXT_MAX, limits
+
+#: The statuses a worker can be asked to go to.
+WORKER_REQUESTABLE = ("awake", "asleep", "offline", "restart")
 
 
 @dataclass(slots=True)
-class WorkerStatusChangeRequest(Wire):
+class WorkerStatusChangeRequest(RequestBody):
     """A status the Manager asks a worker to go to; `is_lazy`: after its current task."""
 
-    status: WorkerStatus
+    status: WorkerStatus = field(metadata=limits(choices=WORKER_REQUESTABLE))
     is_lazy: bool
 
 
 @dataclass(slots=True)
-class WorkerTag(Wire):
-    name: str
-    id: str | None = None
-    description: str | None = None
+class WorkerTag(RequestBody):
+    """A worker tag; as a body, `id` may be left out (the Manager then makes one)."""
+
+    name: str = field(metadata=limits(max_len=SHORT_MAX, nonblank=True))
+    id: str | None = field(default=None, metadata=limits(max_len=SHORT_MAX))
+    description: str | None = field(default=None, metadata=limits(max_len=TEXT_MAX))
 
 
 @dataclass(slots=True)
@@ -139,15 +145,15 @@ class WorkerDay(Wire):
 
 
 @dataclass(slots=True)
-class WorkerSleepSchedule(Wire):
+class WorkerSleepSchedule(RequestBody):
     """When a worker sleeps: `start_time`-`end_time` (HH:MM) on `days_of_week` ("mo tu"; empty: every day)."""
 
     is_active: bool
-    days_of_week: str
-    start_time: str
-    end_time: str
+    days_of_week: str = field(metadata=limits(max_len=SHORT_MAX))
+    start_time: str = field(metadata=limits(max_len=SHORT_MAX))
+    end_time: str = field(metadata=limits(max_len=SHORT_MAX))
 
 
 @dataclass(slots=True)
-class WorkerTagChangeRequest(Wire):
-    tag_ids: list[str]
+class WorkerTagChangeRequest(RequestBody):
+    tag_ids: list[str] = field(metadata=limits(max_len=SHORT_MAX, max_items=ENTRIES_MAX))

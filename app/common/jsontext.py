@@ -3,14 +3,16 @@
 `parse_json` is what every HTTP body goes through (the Manager's API and the Shaman's): it
 turns JSON that would crash a handler later (nesting deep enough to exhaust the recursion
 limit, strings with a lone UTF-16 surrogate that no file, database or YAML writer can encode)
-into a `JsonRejected` with a message in words, at the door. `text_problem` is the check for one
-string a client wants stored; `clip` shortens a client's string for a log line.
+into a `JsonRejected` with a message in words, at the door (the check of one string a client
+wants stored is `app.api.limits.text_problem`); `clip` shortens a client's string for a log line.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from app.api.limits import encodable as _encodable
 
 MAX_DEPTH = 64
 _CLIP_CHARS = 120
@@ -62,17 +64,6 @@ def check_tree(value: Any, max_depth: int = MAX_DEPTH) -> None:
             stack.extend((item, depth + 1, f"{where}[{i}]") for i, item in enumerate(node))
 
 
-def text_problem(value: str, max_chars: int) -> str:
-    """Why `value` cannot be stored as text of at most `max_chars` characters, or ''."""
-    if len(value) > max_chars:
-        return f"must be at most {max_chars:,} characters long (it has {len(value):,})"
-    if "\x00" in value:
-        return "must not contain NUL characters (\\u0000)"
-    if not _encodable(value):
-        return "must be valid Unicode text (it holds a lone UTF-16 surrogate such as \\ud800)"
-    return ""
-
-
 def clip(value: object, max_chars: int = _CLIP_CHARS) -> str:
     """`value` as text for a log line: at most `max_chars` characters, no line breaks."""
     text = value if isinstance(value, str) else str(value)
@@ -81,16 +72,6 @@ def clip(value: object, max_chars: int = _CLIP_CHARS) -> str:
     if not text.isprintable():
         text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
     return text
-
-
-def _encodable(text: str) -> bool:
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _at(where: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from app.api.limits import is_whole
 from app.common.durations import format_duration, parse_duration
 from app.common.paths import config_dir, current_platform
 from app.shaman.config import LinkMode
@@ -238,7 +239,7 @@ def _apply_key(cfg: ManagerConfig, key: str, value: Any) -> None:
         setattr(cfg, key, parse_duration(value))
     elif key in _INTS:
         least = 1 if key in _POSITIVE_INTS else 0
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        if not is_whole(value) or value < least:
             raise ValueError(f"expected a whole number >= {least}, got {value!r}")
         setattr(cfg, key, value)
     elif key == "submit_token":
@@ -248,7 +249,7 @@ def _apply_key(cfg: ManagerConfig, key: str, value: Any) -> None:
     elif key == "autodiscoverable":
         cfg.autodiscoverable = bool(value)
     elif key == "autodiscovery_port":
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        if not is_whole(value) or not 0 <= value <= 65535:
             raise ValueError(f"expected a UDP port 0-65535 (1900 is the one stock workers search), got {value!r}")
         cfg.autodiscovery_port = value
     elif key in _BOOLS:

@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 import builtins  # `list` inside the class below names its own list() method
+import dataclasses
 import datetime as dt
 import logging
 import uuid as uuidlib
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from app.api.enums import JobStatus as J
 from app.api.enums import TaskStatus as T
 from app.api.errors import BadRequest, NotFound, Unprocessable
-from app.api.jobs import BlocklistEntry
+from app.api.jobs import (
+    BlocklistEntry,
+    JobMassDeletionSelection,
+    JobPriorityChange,
+    JobStatusChange,
+    JobStorageInfo,
+    JobTagChange,
+    SubmittedJob,
+    TaskStatusChange,
+)
 from app.common.clock import parse_rfc3339
 from app.common.jsontext import clip
 from app.manager.convert import job_json, task_json, task_summary_json
-from app.manager.input_checks import (
-    NAME_MAX,
-    SHORT_MAX,
-    TEXT_MAX,
-    check_text,
-    check_values,
-    describe,
-    text_field,
-)
 from app.manager.output_roots import OutputRoots
 from app.manager.persistence import blocklist, jobs, tasks
 from app.manager.persistence.jobs import NewJob, NewTask
@@ -35,11 +37,10 @@ from app.manager.variables import Variables
 from app.shaman.paths import shown, validate_checkout_path
 
 _log = logging.getLogger(__name__)
-INITIAL_STATUSES = (J.QUEUED.value, J.PAUSED.value)
 
 
 class Compiler(Protocol):
-    async def compile(self, submitted: dict[str, Any], *, job_id: str, created: dt.datetime) -> Any: ...
+    async def compile(self, submitted: SubmittedJob, *, job_id: str, created: dt.datetime) -> Any: ...
 
 
 class CheckoutRecords(Protocol):
@@ -57,10 +58,10 @@ class JobService:
         self.outputs = outputs  # where jobs may write; None: anywhere (unit tests)
 
     # --- submission ----------------------------------------------------------------------------
-    async def submit(self, body: Any, *, credentialed: bool = False) -> dict[str, Any]:
+    async def submit(self, body: SubmittedJob, *, credentialed: bool = False) -> dict[str, Any]:
         """Compile and store a job; `credentialed`: its submitter showed a token (see blend_scripts.py)."""
         submitted = self._prepare(body)
-        await self._check_checkout(submitted["storage"]["shaman_checkout_id"])
+        await self._check_checkout(_checkout_of(submitted))
         job_uuid = str(uuidlib.uuid4())
         created = self.machine.clock.now()
         authored = await self.compiler.compile(submitted, job_id=job_uuid, created=created)
@@ -70,9 +71,9 @@ class JobService:
         _log.info("stored job %s (%s) with %d tasks", clip(job.name), job.uuid, len(new.tasks))
         return job_json(job)
 
-    async def check(self, body: Any) -> None:
+    async def check(self, body: SubmittedJob) -> None:
         submitted = self._prepare(body)
-        checkout = submitted["storage"]["shaman_checkout_id"]
+        checkout = _checkout_of(submitted)
         await self._check_checkout(checkout)
         if checkout:
             _refuse_owned_checkout(await self.store.call(jobs.job_with_checkout, checkout), checkout)
@@ -84,12 +85,14 @@ class JobService:
         if self.outputs is not None:
             self.outputs.check_tasks(authored.tasks)
 
-    def _prepare(self, body: Any) -> dict[str, Any]:
-        submitted = validate_submitted_job(body)
-        platform = submitted["submitter_platform"]
-        for key in ("settings", "metadata"):
-            submitted[key] = self.variables.replace_two_way_on_submit(submitted[key], platform)
-        return submitted
+    def _prepare(self, job: SubmittedJob) -> SubmittedJob:
+        """The job with its two-way variables replaced and its Shaman checkout path made clean."""
+        platform = job.submitter_platform
+        checkout = _checkout_id(job.storage.shaman_checkout_id if job.storage else None)
+        return dataclasses.replace(
+            job, settings=self.variables.replace_two_way_on_submit(job.settings, platform),
+            metadata=self.variables.replace_two_way_on_submit(job.metadata, platform),
+            storage=JobStorageInfo(shaman_checkout_id=checkout))
 
     async def _check_checkout(self, checkout: str) -> None:
         """A job may only refer to a checkout the Shaman made; who owns it is checked on storing."""
@@ -126,24 +129,17 @@ class JobService:
         return task.job.uuid, task.uuid
 
     # --- changes -------------------------------------------------------------------------------
-    async def set_job_status(self, job_uuid: str, body: Any) -> None:
-        status, reason = _status_body(body, J)
-        await self.machine.run(_set_job_status_sync, job_uuid, status, reason)
+    async def set_job_status(self, job_uuid: str, change: JobStatusChange) -> None:
+        await self.machine.run(_set_job_status_sync, job_uuid, change.status, change.reason)
 
-    async def set_task_status(self, task_uuid: str, body: Any) -> None:
-        status, reason = _status_body(body, T)
-        await self.machine.run(_set_task_status_sync, task_uuid, status, reason)
+    async def set_task_status(self, task_uuid: str, change: TaskStatusChange) -> None:
+        await self.machine.run(_set_task_status_sync, task_uuid, change.status, change.reason)
 
-    async def set_priority(self, job_uuid: str, body: Any) -> None:
-        priority = body.get("priority") if isinstance(body, dict) else None
-        if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 100:
-            raise Unprocessable("`priority` must be a whole number from 0 to 100")
-        await self.machine.run(_set_priority_sync, job_uuid, priority)
+    async def set_priority(self, job_uuid: str, change: JobPriorityChange) -> None:
+        await self.machine.run(_set_priority_sync, job_uuid, change.priority)
 
-    async def set_tag(self, job_uuid: str, body: Any) -> None:
-        if not isinstance(body, dict):
-            raise BadRequest("expected a JSON object with `id` or `name` of a worker tag")
-        ref = text_field(body, "id", SHORT_MAX) or text_field(body, "name", SHORT_MAX) or None
+    async def set_tag(self, job_uuid: str, change: JobTagChange) -> None:
+        ref = change.id or change.name or None
         try:
             await self.machine.run(_set_tag_sync, job_uuid, ref)
         except NotFound as exc:
@@ -157,10 +153,8 @@ class JobService:
         rows = await self.store.call(load)
         return [BlocklistEntry(worker_id=w, task_type=t, worker_name=n).to_json() for w, n, t in rows]
 
-    async def remove_blocklist(self, job_uuid: str, body: Any) -> None:
-        if not isinstance(body, list) or not all(isinstance(e, dict) for e in body):
-            raise BadRequest("expected a list of {worker_id, task_type} entries")
-        entries = [(str(e.get("worker_id", "")), str(e.get("task_type", ""))) for e in body]
+    async def remove_blocklist(self, job_uuid: str, body: Sequence[BlocklistEntry]) -> None:
+        entries = [(e.worker_id, e.task_type) for e in body]
         def remove():
             blocklist.remove(jobs.fetch_job(job_uuid).id, entries)
         await self.store.call(remove)
@@ -170,10 +164,9 @@ class JobService:
     async def request_deletion(self, job_uuid: str) -> None:
         await self.machine.run(_request_deletion_sync, job_uuid)
 
-    async def request_mass_deletion(self, body: Any) -> int:
-        raw = body.get("last_updated_max") if isinstance(body, dict) else None
+    async def request_mass_deletion(self, selection: JobMassDeletionSelection) -> int:
         try:
-            moment = parse_rfc3339(str(raw))
+            moment = parse_rfc3339(selection.last_updated_max)
         except ValueError:
             raise BadRequest("`last_updated_max` must be an RFC 3339 timestamp") from None
         # Round up to whole seconds: clients show seconds, and "up to 12:00:01" should include it.
@@ -183,41 +176,10 @@ class JobService:
         return await self.machine.run(_mass_delete_sync, limit)
 
 
-# --- validation ------------------------------------------------------------------------------------
-def validate_submitted_job(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise BadRequest("expected a JSON object describing the job (SubmittedJob)")
-    out = dict(body)
-    out["name"] = check_text(body.get("name"), "name", NAME_MAX, required=True)
-    for key in ("type", "submitter_platform"):
-        check_text(body.get(key), key, SHORT_MAX, required=True)
-    text_field(body, "type_etag", SHORT_MAX)
-    priority = body.get("priority", 50)
-    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 100:
-        raise BadRequest("`priority` must be a whole number from 0 to 100")
-    out["priority"] = priority
-    for key in ("settings", "metadata"):
-        value = body.get(key) or {}
-        if not isinstance(value, dict):
-            raise BadRequest(f"`{key}` must be a JSON object")
-        check_values(value, key)
-        out[key] = value
-    if any(not isinstance(v, str) for v in out["metadata"].values()):
-        raise BadRequest("`metadata` values must be strings")
-    initial = body.get("initial_status", J.QUEUED.value)  # absent: queued; null or "" is not a status
-    if initial not in INITIAL_STATUSES:
-        raise BadRequest(f"`initial_status` must be one of {', '.join(INITIAL_STATUSES)}")
-    out["initial_status"] = initial
-    storage = body.get("storage") or {}
-    if not isinstance(storage, dict):
-        raise BadRequest("`storage` must be a JSON object")
-    check_values(storage, "storage")
-    out["storage"] = {**storage, "shaman_checkout_id": _checkout_id(storage.get("shaman_checkout_id"))}
-    tag = body.get("worker_tag")
-    if tag is not None and not isinstance(tag, str):
-        raise BadRequest("`worker_tag` must be a worker tag id")
-    text_field(body, "worker_tag", SHORT_MAX)
-    return out
+# --- submission helpers -----------------------------------------------------------------------------
+def _checkout_of(job: SubmittedJob) -> str:
+    """The job's Shaman checkout path, "" for none."""
+    return (job.storage.shaman_checkout_id if job.storage else None) or ""
 
 
 def _checkout_id(value: Any) -> str:
@@ -236,28 +198,18 @@ def _refuse_owned_checkout(owner: Any, checkout: str) -> None:
                          f"({shown(owner.name, 80)}); each job needs a checkout of its own")
 
 
-def _status_body(body: Any, enum):
-    if not isinstance(body, dict):
-        raise BadRequest("expected a JSON object with `status` and `reason`")
-    try:
-        status = enum(body.get("status"))
-    except ValueError:
-        raise BadRequest(f"unknown status {describe(body.get('status'))}") from None
-    return status, text_field(body, "reason", TEXT_MAX)
-
-
-def _new_job(job_uuid: str, submitted: dict[str, Any], authored: Any, created: dt.datetime,
+def _new_job(job_uuid: str, submitted: SubmittedJob, authored: Any, created: dt.datetime,
              credentialed: bool = False) -> NewJob:
     new_tasks = [NewTask(uuid=t.uuid, name=t.name, type=t.type, index_in_job=t.index_in_job,
                          priority=t.priority, commands=t.commands, steps_total=t.steps_total,
                          dependencies=list(t.dependencies)) for t in authored.tasks]
     return NewJob(
-        uuid=job_uuid, name=submitted["name"].strip(), job_type=submitted["type"],
-        priority=submitted["priority"], status=submitted["initial_status"], settings=authored.settings,
-        metadata=authored.metadata, submitter_platform=submitted["submitter_platform"],
-        type_etag=str(submitted.get("type_etag") or ""),
-        storage_shaman_checkout_id=submitted["storage"]["shaman_checkout_id"],
-        worker_tag_uuid=submitted.get("worker_tag") or None, created_at=created, tasks=new_tasks,
+        uuid=job_uuid, name=submitted.name.strip(), job_type=submitted.type,
+        priority=submitted.priority, status=str(submitted.initial_status or J.QUEUED),
+        settings=authored.settings, metadata=authored.metadata,
+        submitter_platform=submitted.submitter_platform, type_etag=submitted.type_etag or "",
+        storage_shaman_checkout_id=_checkout_of(submitted),
+        worker_tag_uuid=submitted.worker_tag or None, created_at=created, tasks=new_tasks,
         credentialed=credentialed,
     )
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.api.errors import BadRequest, NotFound
+from app.api.limits import is_number
 from app.common import crosspath
 
 _log = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ def _parse_value(where: str, raw: Any, is_twoway: bool, problems: list[str],
 def _parse_text(where: str, raw: Any, problems: list[str]) -> str | None:
     if isinstance(raw, str):
         return raw
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+    if is_number(raw):
         return str(raw)  # `value: 8` in YAML means the text "8".
     if raw is None:
         problems.append(f"{where}: has no value")

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 from app.api.enums import WorkerStatus as W
 from app.api.errors import BadRequest
 from app.api.events import WorkerTagUpdate
+from app.api.workers import WorkerSleepSchedule, WorkerStatusChangeRequest, WorkerTag, WorkerTagChangeRequest
 from app.common import schedule
 from app.manager.auth import CredentialCache
 from app.manager.convert import sleep_schedule_json, tag_json, tag_model, worker_json, worker_summary_json
-from app.manager.input_checks import SHORT_MAX, TEXT_MAX, check_text, describe, text_list
 from app.manager.persistence import workers
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.runner import StatusMachine
-from app.manager.state_machine.statuses import JOB_UNFINISHED, WORKER_REQUESTABLE
+from app.manager.state_machine.statuses import JOB_UNFINISHED
 from app.manager.state_machine.workers import WorkerStatusMachine
 from app.manager.worker_vitals import WorkerVitalsBook
 
@@ -63,20 +63,12 @@ class WorkerAdmin:
         await self.machine.run(_delete_sync, self.statuses, worker_uuid)
         self.creds.remove(worker_uuid)
 
-    async def request_status(self, worker_uuid: str, body: dict[str, Any]) -> None:
-        try:
-            status = W(str(body.get("status")))
-        except ValueError:
-            raise BadRequest(f"unknown worker status {describe(body.get('status'))}") from None
-        if status not in WORKER_REQUESTABLE:
-            raise BadRequest(f"a worker can be asked to go {', '.join(WORKER_REQUESTABLE)}, "
-                             f"not {status.value!r}")
-        await self.machine.run(_request_status_sync, self.statuses, worker_uuid, status,
-                               bool(body.get("is_lazy", False)))
+    async def request_status(self, worker_uuid: str, body: WorkerStatusChangeRequest) -> None:
+        # The model allows only the statuses a worker can be asked to go to.
+        await self.machine.run(_request_status_sync, self.statuses, worker_uuid, body.status, body.is_lazy)
 
-    async def set_tags(self, worker_uuid: str, body: dict[str, Any]) -> None:
-        tag_ids = text_list(body.get("tag_ids"), "tag_ids")
-        await self.machine.run(_set_tags_sync, worker_uuid, tag_ids)
+    async def set_tags(self, worker_uuid: str, body: WorkerTagChangeRequest) -> None:
+        await self.machine.run(_set_tags_sync, worker_uuid, body.tag_ids)
 
     # --- tags ----------------------------------------------------------------------------------
     async def tags(self) -> builtins.list[dict[str, Any]]:
@@ -85,7 +77,7 @@ class WorkerAdmin:
     async def tag(self, tag_uuid: str) -> dict[str, Any]:
         return tag_json(await self.store.call(workers.fetch_tag, tag_uuid))
 
-    async def create_tag(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def create_tag(self, body: WorkerTag) -> dict[str, Any]:
         given_uuid, name, description = _tag_fields(body)
         tag_uuid = given_uuid or str(uuidlib.uuid4())
         tag = await self.store.call(workers.create_tag, tag_uuid, name, description)
@@ -93,7 +85,7 @@ class WorkerAdmin:
         self.machine.waiters.work_available()
         return tag_json(tag)
 
-    async def update_tag(self, tag_uuid: str, body: dict[str, Any]) -> None:
+    async def update_tag(self, tag_uuid: str, body: WorkerTag) -> None:
         _, name, description = _tag_fields(body)  # the tag is the one in the path, whatever `id` says
         tag = await self.store.call(workers.update_tag, tag_uuid, name, description)
         self.machine.bus.emit(WorkerTagUpdate(tag_model(tag)))
@@ -110,12 +102,11 @@ class WorkerAdmin:
         sched = await self.store.call(load)
         return sleep_schedule_json(sched) if sched else None
 
-    async def set_sleep_schedule(self, worker_uuid: str, body: dict[str, Any]) -> None:
+    async def set_sleep_schedule(self, worker_uuid: str, body: WorkerSleepSchedule) -> None:
         try:
             window_fields = {
-                "is_active": bool(body.get("is_active", False)),
-                "days_of_week": schedule.clean_days(str(body.get("days_of_week") or "")),
-                "start_time": _hhmm(body.get("start_time")), "end_time": _hhmm(body.get("end_time")),
+                "is_active": body.is_active, "days_of_week": schedule.clean_days(body.days_of_week),
+                "start_time": _hhmm(body.start_time), "end_time": _hhmm(body.end_time),
             }
         except schedule.ScheduleError as exc:
             raise BadRequest(str(exc)) from exc
@@ -123,20 +114,14 @@ class WorkerAdmin:
         self.machine.waiters.schedules.fire()  # the sleep scheduler re-evaluates now
 
 
-def _hhmm(value: Any) -> str:
-    t = schedule.parse_time(str(value or ""))
+def _hhmm(value: str) -> str:
+    t = schedule.parse_time(value)
     return f"{t.hour:02d}:{t.minute:02d}"
 
 
-def _tag_fields(body: dict[str, Any]) -> tuple[str, str, str]:
+def _tag_fields(body: WorkerTag) -> tuple[str, str, str]:
     """A `WorkerTag` body's id (empty when absent), name and description (empty when absent)."""
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise BadRequest("a worker tag needs a non-empty `name`")
-    # Absent is empty; `null` is not a string (Flamenco's document and its validator agree).
-    optional = {key: check_text(body[key], key, limit) if key in body else ""
-                for key, limit in (("id", SHORT_MAX), ("description", TEXT_MAX))}
-    return optional["id"].strip(), check_text(name, "name", SHORT_MAX).strip(), optional["description"]
+    return (body.id or "").strip(), body.name.strip(), body.description or ""
 
 
 def _delete_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMachine, worker_uuid: str) -> None:

@@ -20,6 +20,7 @@ from app.api.enums import TaskStatus as T
 from app.api.enums import WorkerStatus as W
 from app.api.errors import BadRequest, Conflict, NotFound
 from app.api.events import TaskLogUpdate
+from app.api.models import WorkerRegistration, WorkerSignOn, WorkerStateChanged, WorkerTaskUpdate
 from app.common import schedule
 from app.common.jsontext import clip
 from app.common.manager_proof import KEY_FIELD, NONCE_CHARS, valid_nonce
@@ -36,15 +37,6 @@ from app.manager.assignments import (
 from app.manager.auth import CredentialCache, WorkerIdentity, hash_secret
 from app.manager.blend_scripts import ScriptsSettings, scripts_allowed, without_blend_scripts
 from app.manager.convert import assigned_task_json
-from app.manager.input_checks import (
-    ACTIVITY_MAX,
-    SHORT_MAX,
-    TEXT_MAX,
-    check_text,
-    describe,
-    text_field,
-    text_list,
-)
 from app.manager.output_roots import OutputRoots
 from app.manager.persistence import jobs as jobs_q
 from app.manager.persistence import scheduler_queries, tasks, workers
@@ -52,7 +44,6 @@ from app.manager.persistence.models import Job, Task, Worker
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.failures import FailurePolicy, task_failed_by_worker
 from app.manager.state_machine.runner import StatusMachine
-from app.manager.state_machine.statuses import WORKER_REPORTABLE
 from app.manager.state_machine.tasks import change_task_status
 from app.manager.state_machine.workers import WorkerStatusMachine
 from app.manager.task_runs import run_record
@@ -99,13 +90,12 @@ class WorkerSessions:
         return self.machine.store
 
     # --- registration and sign-on --------------------------------------------------------------
-    async def register(self, body: dict[str, Any], address: str) -> dict[str, Any]:
-        secret = _req_str(body, "secret", TEXT_MAX)
+    async def register(self, body: WorkerRegistration, address: str) -> dict[str, Any]:
         fields = {
-            "uuid": str(uuidlib.uuid4()), "secret_hash": hash_secret(secret),
-            "name": _req_str(body, "name"), "platform": _req_str(body, "platform").lower(),
-            "supported_task_types": _task_types(body), "address": address,
-            "status": W.OFFLINE.value, "software": text_field(body, "software", SHORT_MAX),
+            "uuid": str(uuidlib.uuid4()), "secret_hash": hash_secret(body.secret.strip()),
+            "name": body.name.strip(), "platform": body.platform.strip().lower(),
+            "supported_task_types": _task_types(body.supported_task_types), "address": address,
+            "status": W.OFFLINE.value, "software": body.software or "",
         }
         # Short indexed writes, like the hot path: on the loop in turn with the running workers'
         # updates, so a burst of thousands of sign-ups cannot keep the store thread (and the
@@ -137,15 +127,9 @@ class WorkerSessions:
             raise NotFound("this Manager has no such worker")
         return {"proof": self.keys.prove(worker_uuid, nonce, host)}
 
-    async def sign_on(self, ident: WorkerIdentity, body: dict[str, Any], address: str) -> str:
-        if body.get("software_version") is None:
-            raise BadRequest("`software_version` is required: the worker's version, as text")
-        can_restart = body.get("can_restart", False)
-        if not isinstance(can_restart, bool):
-            raise BadRequest(f"`can_restart` must be true or false, not {describe(can_restart)}")
-        fields = {"name": _req_str(body, "name"), "supported_task_types": _task_types(body),
-                  "software": check_text(body["software_version"], "software_version", SHORT_MAX),
-                  "can_restart": can_restart, "address": address}
+    async def sign_on(self, ident: WorkerIdentity, body: WorkerSignOn, address: str) -> str:
+        fields = {"name": body.name.strip(), "supported_task_types": _task_types(body.supported_task_types),
+                  "software": body.software_version, "can_restart": body.can_restart, "address": address}
         async with self._sign_ups:
             return await self.machine.run_quick(_sign_on_sync, self.statuses, ident.id, fields, self._local_now())
 
@@ -165,9 +149,8 @@ class WorkerSessions:
             return await self.machine.run_quick(_state_sync, ident.id)
         return None
 
-    async def state_changed(self, ident: WorkerIdentity, body: dict[str, Any]) -> None:
-        status = _parse_status(body.get("status"))
-        await self.machine.run_quick(_state_changed_sync, self.statuses, ident.id, status)
+    async def state_changed(self, ident: WorkerIdentity, body: WorkerStateChanged) -> None:
+        await self.machine.run_quick(_state_changed_sync, self.statuses, ident.id, body.status)
 
     # --- task hand-out -------------------------------------------------------------------------
     async def schedule(self, ident: WorkerIdentity, wait_s: float) -> Assignment:
@@ -229,29 +212,18 @@ class WorkerSessions:
         """For the work queue: per group of waiting workers, how many tasks they could take."""
         return await self.machine.run_quick(_count_runnable_sync, list(wanted))
 
-    async def task_update(self, ident: WorkerIdentity, task_uuid: str, body: dict[str, Any]) -> None:
+    async def task_update(self, ident: WorkerIdentity, task_uuid: str, body: WorkerTaskUpdate) -> None:
         """Apply a worker's task update: its status, activity and steps, then the log lines it sent.
 
         The log text is queued for the task's log and announced on the event stream after the
         update's transaction committed, as every event is."""
-        status = body.get("taskStatus")
-        if status is not None:
-            status = _parse_task_status(status)
-        steps = body.get("steps_completed")
-        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
-            raise BadRequest("steps_completed must be a whole number >= 0")
-        activity = body.get("activity")
-        if activity is not None:
-            check_text(activity, "activity", ACTIVITY_MAX)
-        log_text = body.get("log") or ""
-        if not isinstance(log_text, str):
-            raise BadRequest("`log` must be a string")
         # Running work goes before sign-ups and claims on the loop (loop_turns.py).
-        job_uuid = await self.machine.run_quick(_task_update_sync, ident.id, task_uuid, status, activity, steps,
-                                                self.policy, turn_first=True)
-        if log_text:
-            await self.machine.logs.append(job_uuid, task_uuid, log_text)
-            self.machine.bus.emit(TaskLogUpdate(task_id=task_uuid, log=log_text, job_id=job_uuid))
+        job_uuid = await self.machine.run_quick(_task_update_sync, ident.id, task_uuid, body.task_status,
+                                                body.activity, body.steps_completed, self.policy,
+                                                turn_first=True)
+        if body.log:
+            await self.machine.logs.append(job_uuid, task_uuid, body.log)
+            self.machine.bus.emit(TaskLogUpdate(task_id=task_uuid, log=body.log, job_id=job_uuid))
 
     async def owned_task_job(self, ident: WorkerIdentity, task_uuid: str) -> str:
         """The job of a task this worker is running; 409 when the task is someone else's."""
@@ -280,33 +252,9 @@ class WorkerSessions:
         return self.machine.clock.now().astimezone(self.local_tz)
 
 
-# --- validation helpers --------------------------------------------------------------------------
-def _req_str(body: dict[str, Any], key: str, max_chars: int = SHORT_MAX) -> str:
-    return text_field(body, key, max_chars, required=True).strip()
-
-
-def _task_types(body: dict[str, Any]) -> str:
-    types = text_list(body.get("supported_task_types"), "supported_task_types", SHORT_MAX, 100)
+# --- helpers --------------------------------------------------------------------------------------
+def _task_types(types: list[str]) -> str:
     return ",".join(sorted({t.strip().lower() for t in types if t.strip()}))
-
-
-def _parse_status(value: Any) -> W:
-    try:
-        return W(value)
-    except ValueError:
-        raise BadRequest(
-            f"unknown worker status {describe(value)}; use one of {', '.join(s.value for s in W)}") from None
-
-
-def _parse_task_status(value: Any) -> T:
-    try:
-        status = T(value)
-    except ValueError:
-        raise BadRequest(f"unknown task status {describe(value)}") from None
-    if status not in WORKER_REPORTABLE:
-        raise BadRequest(f"a worker may report only {', '.join(sorted(WORKER_REPORTABLE))}, "
-                         f"not {status.value!r}; the Manager decides about soft failures")
-    return status
 
 
 # --- store-thread bodies ---------------------------------------------------------------------------

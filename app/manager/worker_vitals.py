@@ -27,9 +27,9 @@ from typing import Any
 from app.api.enums import WorkerStatus
 from app.api.errors import BadRequest
 from app.api.events import WORKER_VITALS_DID_CHANGE
+from app.api.limits import is_number, is_whole, text_problem
 from app.common.clock import Clock, to_rfc3339
 from app.common.events import EventBus
-from app.common.jsontext import text_problem
 from app.manager.input_checks import describe
 from app.manager.last_seen import LastSeen
 
@@ -78,7 +78,7 @@ def _number(body: dict[str, Any], key: str, low: float, high: float, where: str 
     if key not in body:
         return None
     value = body[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not is_number(value) or not math.isfinite(value):
         raise BadRequest(f"`{where}{key}` must be a number from {low:g} to {high:g}, not {describe(value)}")
     if not low <= value <= high:
         raise BadRequest(f"`{where}{key}` must be from {low:g} to {high:g}, not {value:g}")
@@ -89,7 +89,7 @@ def _whole(body: dict[str, Any], key: str, low: int, high: int, where: str = "")
     if key not in body:
         return None
     value = body[key]
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_whole(value):
         raise BadRequest(f"`{where}{key}` must be a whole number from {low:,} to {high:,}, not {describe(value)}")
     if not low <= value <= high:
         raise BadRequest(f"`{where}{key}` must be from {low:,} to {high:,}, not {value:,}")

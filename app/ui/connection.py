@@ -6,6 +6,10 @@ stream, batched every 100 ms so a burst of events costs one model update per bat
 stream drops it says so (`state_changed`), waits with backoff, reconnects and fetches the snapshot
 again, so nothing the dashboard shows stays stale. All network work runs on the asyncio loop
 (qasync), never blocking the UI thread.
+
+Events arrive as the typed payloads of `app.api.events` and are read as such; only the rows of the
+jobs, tasks and workers tables become dicts (the tables' models hold JSON-shaped rows, with the
+Manager's label added).
 """
 
 from __future__ import annotations
@@ -19,9 +23,19 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.api.client import ManagerClient
 from app.api.errors import ApiError
-from app.api.events import StreamGap
+from app.api.events import (
+    ConfigUpdate,
+    FarmStatusUpdate,
+    JobUpdate,
+    LastRenderedUpdate,
+    StreamGap,
+    TaskLogUpdate,
+    TaskUpdate,
+    WorkerTagUpdate,
+    WorkerUpdate,
+    WorkerVitalsUpdate,
+)
 from app.api.stream import EventStream
-from app.common import events as ev
 from app.ui.aio import spawn
 from app.ui.models.columns import MANAGER
 
@@ -129,7 +143,7 @@ class ManagerConnection(QObject):
                     self._set_state(CONNECTED)
                     if isinstance(item, StreamGap):
                         continue
-                self._dispatch(item.topic, _as_dict(item.payload))
+                self._dispatch(item.payload)
 
     async def _watch_connection(self, stream: EventStream) -> None:
         """Say 'disconnected' as soon as the stream drops; it reconnects (and re-fetches) by itself."""
@@ -163,45 +177,45 @@ class ManagerConnection(QObject):
         self.snapshot_done.emit()
 
     # --- events ----------------------------------------------------------------------------------
-    def _dispatch(self, kind: str, data: dict[str, Any]) -> None:
-        if kind == ev.JOB_DID_CHANGE:
-            row = self._mark(data)
-            if row.pop("refresh_tasks", False) and row.get("id"):
-                self.job_tasks_stale.emit(str(row["id"]))
+    def _dispatch(self, payload: Any) -> None:
+        if isinstance(payload, JobUpdate):
+            row = self._mark(payload.to_json())
+            if row.pop("refresh_tasks", False) and payload.id:
+                self.job_tasks_stale.emit(payload.id)
             row.pop("previous_status", None)
             row.setdefault("delete_requested_at", None)  # absent: no deletion is pending
             self._pending["job"].append(row)
-        elif kind == ev.TASK_DID_CHANGE:
-            self._pending["task"].append(data)
-        elif kind == ev.WORKER_DID_CHANGE:
-            row = self._mark(data)
+        elif isinstance(payload, TaskUpdate):
+            self._pending["task"].append(payload.to_json())
+        elif isinstance(payload, WorkerUpdate):
+            row = self._mark(payload.to_json())
             row.pop("previous_status", None)
             for key in ("status_change", "last_seen"):  # absent: none (the event says the whole state)
                 row.setdefault(key, None)
             self._pending["worker"].append(row)
-        elif kind == ev.WORKER_VITALS_DID_CHANGE:
+        elif isinstance(payload, WorkerVitalsUpdate):
             # Up to one a second per worker: only the newest of a batch is worth drawing.
-            if data.get("id") and isinstance(data.get("vitals"), dict):
-                self._pending_vitals[str(data["id"])] = self._mark(data)
-        elif kind == ev.CONFIG_DID_CHANGE:
+            if payload.id:
+                self._pending_vitals[payload.id] = self._mark(payload.to_json())
+        elif isinstance(payload, ConfigUpdate):
             self.config_changed.emit()
-        elif kind == ev.TASK_LOG_DID_APPEND:
-            self.task_log_appended.emit(str(data.get("task_id", "")), str(data.get("log", "")))
-        elif kind == ev.LAST_RENDERED_DID_CHANGE:
-            self.last_rendered_changed.emit(str(data.get("job_id", "")))
-        elif kind == ev.FARM_STATUS_DID_CHANGE:
-            self._set_farm_status(str(data.get("status", "")))
-        elif kind == ev.WORKER_TAG_DID_CHANGE:
-            self._tag_changed(data)
+        elif isinstance(payload, TaskLogUpdate):
+            self.task_log_appended.emit(payload.task_id, payload.log)
+        elif isinstance(payload, LastRenderedUpdate):
+            self.last_rendered_changed.emit(payload.job_id)
+        elif isinstance(payload, FarmStatusUpdate):
+            self._set_farm_status(str(payload.status))
+        elif isinstance(payload, WorkerTagUpdate):
+            self._tag_changed(payload)
 
-    def _tag_changed(self, data: dict[str, Any]) -> None:
-        tag = data.get("tag") or {}
-        if data.get("was_deleted"):
-            self.tags.pop(str(tag.get("id")), None)
-            if tag.get("id"):
-                self.tag_deleted.emit(str(tag["id"]))
-        elif tag.get("id"):
-            self.tags[tag["id"]] = tag.get("name", "")
+    def _tag_changed(self, payload: WorkerTagUpdate) -> None:
+        tag = payload.tag
+        if payload.was_deleted:
+            self.tags.pop(tag.id or "", None)
+            if tag.id:
+                self.tag_deleted.emit(tag.id)
+        elif tag.id:
+            self.tags[tag.id] = tag.name
         self.tags_changed.emit(list(self.tags.items()))
 
     def _flush(self) -> None:
@@ -239,13 +253,6 @@ class ManagerConnection(QObject):
     def unfollow_task_log(self, task_id: str) -> None:
         if self._stream is not None:
             spawn(self._stream.unwatch_task_log(task_id))
-
-
-def _as_dict(payload: Any) -> dict[str, Any]:
-    if isinstance(payload, dict):
-        return payload
-    to_json = getattr(payload, "to_json", None)
-    return to_json() if callable(to_json) else {}
 
 
 def _describe(exc: BaseException, url: str) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.api.client import ManagerClient
+from app.api.jobs import Job, SubmittedJob
 from app.common.credentials import TokenStore, read_local_admin_token
 from app.ui.aio import spawn
 from app.ui.connection import CONNECTED, ManagerConnection
@@ -407,12 +408,11 @@ class Dashboard(QObject):
         user and host as its submitter. Its files stay where the first job had them."""
 
         async def one(conn: ManagerConnection, row: dict[str, Any]) -> None:
-            job = (await conn.client.job(row["id"])).to_json()
-            if (job.get("storage") or {}).get("shaman_checkout_id"):
+            job = await conn.client.job(row["id"])
+            if job.storage and job.storage.shaman_checkout_id:
                 raise ValueError("its files are in a Shaman checkout of its own; submit the .blend file "
                                  "again (Duplicate and edit)")
-            body = resubmission(job)
-            await conn.client.submit_job(body)
+            await conn.client.submit_job(resubmission(job))
 
         return await self._each(rows, one)
 
@@ -490,20 +490,16 @@ def _older(incoming: Any, known: Any) -> bool:
     return a is not None and b is not None and a < b
 
 
-def resubmission(job: dict[str, Any]) -> dict[str, Any]:
-    """The `SubmittedJob` that submits `job` (the Manager's JSON of it) again, as this computer's user."""
+def resubmission(job: Job) -> SubmittedJob:
+    """The `SubmittedJob` that submits `job` again, as this computer's user."""
     from app.common.crosspath import current_platform
     from app.submit.submission import submitter_metadata
 
-    body = {"name": job["name"], "type": job["type"], "priority": job.get("priority", 50),
-            "submitter_platform": job.get("submitter_platform") or current_platform(),
-            "settings": job.get("settings") or {},
-            "metadata": {**(job.get("metadata") or {}), **submitter_metadata()}}
-    if job.get("type_etag"):
-        body["type_etag"] = job["type_etag"]
-    if job.get("worker_tag"):
-        body["worker_tag"] = job["worker_tag"]
-    return body
+    return SubmittedJob(
+        name=job.name, type=job.type, priority=job.priority,
+        submitter_platform=job.submitter_platform or current_platform(), settings=dict(job.settings),
+        metadata={**job.metadata, **submitter_metadata()}, type_etag=job.type_etag or None,
+        worker_tag=job.worker_tag or None)
 
 
 def admin_token_for(url: str) -> str:

@@ -23,7 +23,14 @@ from app import __version__
 from app.api.enums import WorkerStatus
 from app.api.errors import ContractError, HttpError, ManagerUnreachable
 from app.api.headers import API_PREFIX, TABLAO_PREFIX, WAIT_HEADER
-from app.api.models import AssignedTask, MayKeepRunning, WireFormatError
+from app.api.models import (
+    AssignedTask,
+    MayKeepRunning,
+    WireFormatError,
+    WorkerRegistration,
+    WorkerSignOn,
+    WorkerStateChanged,
+)
 from app.api.transport import LONG_POLL_MARGIN_S, Transport
 from app.common.manager_proof import KEY_FIELD, valid_key
 from app.worker.config import Credentials
@@ -163,13 +170,9 @@ class WorkerClient:
 
     async def register(self, name: str, task_types: list[str], secret: str) -> Credentials:
         """Register a new worker; return the credentials to use from now on."""
-        payload = {
-            "name": name,
-            "secret": secret,
-            "platform": platform_name(),
-            "supported_task_types": task_types,
-        }
-        status, body = await self._request("POST", "/register-worker", json=payload, auth=False)
+        payload = WorkerRegistration(secret=secret, platform=platform_name(), supported_task_types=task_types,
+                                     name=name)
+        status, body = await self._request("POST", "/register-worker", json=payload.to_json(), auth=False)
         if status != 200 or not isinstance(body, dict) or not body.get("uuid"):
             raise self._unexpected(status, body)
         return Credentials(worker_id=str(body["uuid"]), worker_secret=secret, manager_key=_key(body),
@@ -179,13 +182,9 @@ class WorkerClient:
         self, name: str, task_types: list[str], software_version: str, can_restart: bool
     ) -> SignedOn:
         """Sign on; return the status the Manager wants this worker in (and its key, if it gives one)."""
-        payload = {
-            "name": name,
-            "supported_task_types": task_types,
-            "software_version": software_version,
-            "can_restart": can_restart,
-        }
-        status, body = await self._request("POST", "/sign-on", json=payload)
+        payload = WorkerSignOn(name=name, supported_task_types=task_types, software_version=software_version,
+                               can_restart=can_restart)
+        status, body = await self._request("POST", "/sign-on", json=payload.to_json())
         if status != 200:
             raise self._unexpected(status, body)
         return SignedOn(_status_requested(body), _key(body))
@@ -211,7 +210,7 @@ class WorkerClient:
 
     async def state_changed(self, new_status: WorkerStatus) -> None:
         status, body = await self._request(
-            "POST", "/state-changed", json={"status": str(new_status)}
+            "POST", "/state-changed", json=WorkerStateChanged(new_status).to_json()
         )
         if status not in (200, 204):
             raise self._unexpected(status, body)

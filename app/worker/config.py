@@ -20,6 +20,7 @@ from typing import Any
 import platformdirs
 import yaml
 
+from app.api.limits import is_number, is_whole
 from app.common.manager_proof import valid_key
 
 _log = logging.getLogger(__name__)
@@ -203,7 +204,7 @@ _Bad = Callable[[str], ConfigError]
 def _text(value: Any, bad: _Bad) -> str:
     if value is None:
         return ""
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+    if not (isinstance(value, str) or is_number(value)):
         raise bad("a string")
     return str(value)
 
@@ -222,7 +223,7 @@ def _task_types(value: Any, bad: _Bad) -> list[str]:
 
 
 def _whole(value: Any, low: int, high: float) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int) and low <= value <= high
+    return is_whole(value) and low <= value <= high
 
 
 def _restart_exit_code(value: Any, bad: _Bad) -> int:
@@ -279,7 +280,7 @@ def _limit(value: Any, bad: _Bad) -> int:
 
 
 def _seconds(value: Any, bad: _Bad) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if not is_number(value) or value < 0:
         raise bad("a non-negative number")
     return float(value)
 

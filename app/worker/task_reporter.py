@@ -10,11 +10,13 @@ while commands call the synchronous methods from their output loop without waiti
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
 from typing import Any, Protocol, Self
 
+from app.api.models import WorkerTaskUpdate
 from app.worker.aiotools import cancel_and_wait
 from app.worker.upstream_buffer import SendResult
 
@@ -49,7 +51,7 @@ class TaskReporter:
         self._lines: list[str] = []
         self._log_bytes = 0
         self._oldest_line_at = 0.0
-        self._outbox: asyncio.Queue[tuple[dict[str, Any] | None, asyncio.Future[SendResult] | None]] = (
+        self._outbox: asyncio.Queue[tuple[WorkerTaskUpdate | None, asyncio.Future[SendResult] | None]] = (
             asyncio.Queue()
         )
         self._sender: asyncio.Task[None] | None = None
@@ -98,27 +100,22 @@ class TaskReporter:
         self._lines.append(line)
         self._log_bytes += len(line.encode("utf-8", errors="replace")) + 1
         if self._log_bytes >= self._max_log_bytes:
-            self._enqueue({})
+            self._enqueue(_NOTHING)
 
     def progress(self, *, activity: str | None = None, steps_completed: int | None = None) -> None:
         """Queue an activity and/or step-count update; pending log lines go along with it."""
-        payload: dict[str, Any] = {}
-        if activity is not None:
-            payload["activity"] = activity
-        if steps_completed is not None:
-            payload["steps_completed"] = steps_completed
-        self._enqueue(payload)
+        self._enqueue(WorkerTaskUpdate(activity=activity, steps_completed=steps_completed))
 
     # Awaitable API for the task runner: returns once the update was delivered or queued on disk.
 
     async def flush(self) -> SendResult:
         """Send the pending log lines now and wait until everything before them is out."""
-        return await self.send({})
+        return await self.send(_NOTHING)
 
-    async def send(self, payload: dict[str, Any]) -> SendResult:
-        """Send `payload` (with pending log lines) after all earlier updates; wait for the outcome."""
+    async def send(self, update: WorkerTaskUpdate) -> SendResult:
+        """Send `update` (with pending log lines) after all earlier updates; wait for the outcome."""
         future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
-        self._enqueue(payload, future)
+        self._enqueue(update, future)
         return await future
 
     def _take_log(self) -> str:
@@ -127,12 +124,12 @@ class TaskReporter:
         self._log_bytes = 0
         return text
 
-    def _enqueue(self, payload: dict[str, Any], future: asyncio.Future[SendResult] | None = None) -> None:
+    def _enqueue(self, update: WorkerTaskUpdate, future: asyncio.Future[SendResult] | None = None) -> None:
         if self._lines:
             log = self._take_log()
             # Pending lines were written before this update's own log text, so they go first.
-            payload = dict(payload, log=log + payload.get("log", ""))
-        self._outbox.put_nowait((payload, future))
+            update = dataclasses.replace(update, log=log + (update.log or ""))
+        self._outbox.put_nowait((update, future))
 
     async def _send_loop(self) -> None:
         while True:
@@ -141,7 +138,7 @@ class TaskReporter:
                     payload, future = await self._outbox.get()
             except TimeoutError:
                 if self._lines:
-                    self._enqueue({})
+                    self._enqueue(_NOTHING)
                 continue
             if payload is None:
                 continue  # a wake-up: recompute the log flush deadline
@@ -154,14 +151,18 @@ class TaskReporter:
             return None
         return max(0.0, self._oldest_line_at + self._max_log_age_s - self._clock())
 
-    async def _deliver(self, payload: dict[str, Any]) -> SendResult:
-        if not payload:
+    async def _deliver(self, update: WorkerTaskUpdate) -> SendResult:
+        if update == _NOTHING:
             return SendResult.DELIVERED  # a pure flush with nothing pending
         if self.rejected.is_set():
             # The Manager will refuse everything for this task now; don't bother it.
             return SendResult.REJECTED
         try:
-            return await self._sink.send(self.task_id, payload)
+            return await self._sink.send(self.task_id, update.to_json())
         except Exception:  # noqa: BLE001 - network errors are handled in the buffer; this is a bug
             _log.exception("sending update of task %s failed", self.task_id)
             return SendResult.DROPPED
+
+
+#: An update that says nothing: a flush of the pending log lines, if any.
+_NOTHING = WorkerTaskUpdate()

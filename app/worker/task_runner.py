@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from app.api.enums import TaskStatus
-from app.api.models import AssignedTask
+from app.api.models import AssignedTask, WorkerTaskUpdate
 from app.worker.aiotools import cancel_and_wait
 from app.worker.commands.base import CommandContext, CommandError, OutputSink, format_duration
 from app.worker.commands.registry import find_command
@@ -82,7 +82,7 @@ class TaskRunner:
         )
         async with reporter:
             try:
-                await self._send(reporter, {"taskStatus": str(TaskStatus.ACTIVE), "activity": "Started"})
+                await self._send(reporter, WorkerTaskUpdate(TaskStatus.ACTIVE, activity="Started"))
                 await self._run_commands(task, reporter)
             except _TaskTakenAway:
                 _log.info("task %s: manager took the task away; stopping", task.uuid)
@@ -90,14 +90,14 @@ class TaskRunner:
             except CommandError as exc:
                 return await self._fail(task, reporter, str(exc))
             try:
-                await self._send(reporter, {"taskStatus": str(TaskStatus.COMPLETED), "activity": "Completed"})
+                await self._send(reporter, WorkerTaskUpdate(TaskStatus.COMPLETED, activity="Completed"))
             except _TaskTakenAway:
                 return TaskOutcome.ABORTED
         _log.info("task %s: completed", task.uuid)
         return TaskOutcome.COMPLETED
 
-    async def _send(self, reporter: TaskReporter, payload: dict) -> None:
-        result = await reporter.send(payload)
+    async def _send(self, reporter: TaskReporter, update: WorkerTaskUpdate) -> None:
+        result = await reporter.send(update)
         if result is SendResult.REJECTED or reporter.rejected.is_set():
             raise _TaskTakenAway()
 
@@ -105,9 +105,7 @@ class TaskRunner:
         _log.warning("task %s: failed: %s", task.uuid, message)
         text = f"Failed: {message}"
         try:
-            await self._send(
-                reporter, {"taskStatus": str(TaskStatus.FAILED), "activity": text, "log": text + "\n"}
-            )
+            await self._send(reporter, WorkerTaskUpdate(TaskStatus.FAILED, activity=text, log=text + "\n"))
         except _TaskTakenAway:
             return TaskOutcome.ABORTED
         return TaskOutcome.FAILED
@@ -122,7 +120,7 @@ class TaskRunner:
             # A command reports at least one step, and never more than it announced.
             steps += max(1, command.total_step_count)
             reporter.progress(steps_completed=steps)
-            await self._send(reporter, {})
+            await self._send(reporter, WorkerTaskUpdate())  # the step count, with the pending log
 
     async def _run_command(self, ctx: CommandContext, count: int) -> None:
         command = ctx.command

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.common.jsontext import JsonRejected, check_tree, clip, parse_json, text_problem
+from app.api.limits import text_problem
+from app.common.jsontext import JsonRejected, check_tree, clip, parse_json
 
 
 def test_parse_json_accepts_ordinary_documents():

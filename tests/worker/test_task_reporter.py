@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from app.api.enums import TaskStatus
+from app.api.models import WorkerTaskUpdate
 from app.worker.task_reporter import TaskReporter
 from app.worker.upstream_buffer import SendResult
 from tests.worker.recording import RecordingSink
@@ -52,7 +54,7 @@ async def test_progress_carries_pending_lines_in_order() -> None:
         reporter.progress(activity="Rendering frame 1")
         reporter.progress(steps_completed=1)
         reporter.log("b")
-        result = await reporter.send({"taskStatus": "failed", "activity": "Failed: x", "log": "Failed: x\n"})
+        result = await reporter.send(WorkerTaskUpdate(TaskStatus.FAILED, activity="Failed: x", log="Failed: x\n"))
     assert result is SendResult.DELIVERED
     assert sink.payloads == [
         {"activity": "Rendering frame 1", "log": "a\n"},
@@ -65,10 +67,10 @@ async def test_rejection_stops_further_sending() -> None:
     sink = RecordingSink()
     sink.reject_after = 1
     async with TaskReporter(sink, "t") as reporter:
-        assert await reporter.send({"activity": "one"}) is SendResult.DELIVERED
-        assert await reporter.send({"activity": "two"}) is SendResult.REJECTED
+        assert await reporter.send(WorkerTaskUpdate(activity="one")) is SendResult.DELIVERED
+        assert await reporter.send(WorkerTaskUpdate(activity="two")) is SendResult.REJECTED
         assert reporter.rejected.is_set()
-        assert await reporter.send({"activity": "three"}) is SendResult.REJECTED
+        assert await reporter.send(WorkerTaskUpdate(activity="three")) is SendResult.REJECTED
     assert sink.payloads == [{"activity": "one"}]
 
 

@@ -12,6 +12,13 @@ A wire model is a dataclass. Its fields say the contract:
 Decoding checks the type of every known key and raises `ContractError` naming the path of the
 value that does not fit; keys the model does not know are ignored (a newer Manager may add some).
 The per-class plan is built once, on first use, so encoding costs a loop over the fields.
+
+A request body (`RequestBody.from_json`, or `decode_request`) is decoded strictly: a `null` is
+refused (the OpenAPI document declares no field nullable; an optional field is left out), and the
+bounds in the field's metadata (`app.api.limits.limits`) are checked. The Manager answers a `ContractError` there
+with a 400 carrying its message, which names the field: "`settings.frames` must be a string, not a
+number". An answer from a Manager is decoded leniently (a `null` is as good as absent, no bounds),
+so a dashboard keeps working with a Manager that writes a little differently.
 """
 
 from __future__ import annotations
@@ -24,19 +31,23 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .errors import ContractError
+from .limits import kind, number_words, shown, text_problem, tree_problem
 
 T = TypeVar("T")
 
 _MISSING = dataclasses.MISSING
+#: A decoder: the value, its path (for messages) and whether it is a request (strict).
+Decoder = Callable[[Any, str, bool], Any]
 
 
-def wire(name: str | None) -> dict[str, str | None]:
-    """Field metadata naming the JSON key, for `field(metadata=wire("shamanEnabled"))`."""
-    return {"wire": name}
+def wire(name: str | None, **bounds: Any) -> dict[str, Any]:
+    """Field metadata naming the JSON key, for `field(metadata=wire("shamanEnabled"))`; `bounds`
+    as `app.api.limits.limits` gives them."""
+    return {"wire": name, **bounds}
 
 
 class _Field:
-    __slots__ = ("name", "key", "required", "omit_none", "default", "decode", "encode")
+    __slots__ = ("name", "key", "required", "omit_none", "default", "decode", "encode", "check", "want")
 
     def __init__(self, f: dataclasses.Field[Any], hint: Any) -> None:
         self.name = f.name
@@ -47,8 +58,10 @@ class _Field:
         self.default: Callable[[], Any] = (
             f.default_factory if f.default_factory is not _MISSING else (lambda v=f.default: v)  # type: ignore[misc]
         )
-        self.decode = _decoder(hint)
+        self.want = _want(_inner(hint), f.metadata)
+        self.decode = _decoder(hint, self.want)
         self.encode = _encoder(hint)
+        self.check = _checker(f.metadata, _inner(hint))
 
 
 _plans: dict[type, list[_Field]] = {}
@@ -62,6 +75,14 @@ def _plan(cls: type) -> list[_Field]:
                 if f.init and f.metadata.get("wire", f.name) is not None]
         _plans[cls] = plan
     return plan
+
+
+def fields_of(cls: type) -> list[tuple[str, Any, bool, dict[str, Any]]]:
+    """(JSON key, type, required, metadata) of each field a model puts on the wire."""
+    hints = typing.get_type_hints(cls)
+    return [(f.metadata.get("wire", f.name), hints[f.name],
+             f.default is _MISSING and f.default_factory is _MISSING, dict(f.metadata))
+            for f in dataclasses.fields(cls) if f.init and f.metadata.get("wire", f.name) is not None]
 
 
 def encode(obj: Any) -> dict[str, Any]:
@@ -79,32 +100,73 @@ def encode(obj: Any) -> dict[str, Any]:
 
 
 def decode(cls: type[T], data: Any, path: str = "") -> T:
-    """A `cls` from its JSON object; `ContractError` when the object does not fit."""
-    where = path or cls.__name__
+    """A `cls` from a Manager's JSON object; `ContractError` when the object does not fit."""
+    return _decode(cls, data, path or cls.__name__, False)
+
+
+def decode_request(cls: type[T], data: Any, path: str = "") -> T:
+    """A `cls` from a request body, strictly: types, required keys, no stray null, the bounds in
+    the fields' metadata; `ContractError` naming the field otherwise."""
+    return _decode(cls, data, path, True)
+
+
+def _decode(cls: type[T], data: Any, path: str, strict: bool) -> T:
     if not isinstance(data, dict):
-        raise ContractError(f"{where}: expected an object, got {_kind(data)}")
+        where = f"`{path}` must be" if path else "expected"
+        raise ContractError(f"{where} a JSON object, not {kind(data)}")
     kwargs: dict[str, Any] = {}
     for f in _plan(cls):
-        if f.key in data and data[f.key] is not None:
-            kwargs[f.name] = f.decode(data[f.key], f"{where}.{f.key}")
+        at = f"{path}.{f.key}" if path else f.key
+        value = data.get(f.key)
+        if value is not None:
+            value = kwargs[f.name] = f.decode(value, at, strict)
+            if strict and f.check is not None:
+                f.check(value, at)
+        elif f.key in data and strict:
+            raise ContractError(f"`{at}` {'is required:' if f.required else 'must be'} {f.want}, not null")
         elif f.required:
-            raise ContractError(f"{where}: required field {f.key!r} is missing")
+            raise ContractError(f"`{at}` is required: {f.want}")
     return cls(**kwargs)
 
 
 # --- per-type converters -------------------------------------------------------------------------
 
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
+_WANT = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
 
 
-def _decoder(hint: Any) -> Callable[[Any, str], Any]:
+def _inner(hint: Any) -> Any:
+    """`X` of `X | None`."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return inner[0] if len(inner) == 1 else Any
+    return hint
+
+
+def _want(hint: Any, meta: Any) -> str:
+    """What a field takes, in words, for the messages."""
+    choices = meta.get("choices")
+    if choices is None and isinstance(hint, type) and issubclass(hint, enum.Enum):
+        choices = tuple(str(m.value) for m in hint)
+    if choices:
+        return "one of " + ", ".join(choices)
+    origin = typing.get_origin(hint)
+    if origin is list:
+        return "a list"
+    if origin is dict or dataclasses.is_dataclass(hint):
+        return "an object"
+    want = _WANT.get(hint, "a value")
+    if hint in (int, float):
+        return number_words(want, meta.get("least"), meta.get("most"))
+    return want
+
+
+def _decoder(hint: Any, want: str | None = None) -> Decoder:
+    """`want`: a field's own words for a scalar or enum (its range, its choices)."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
-        return _decoder(inner[0]) if len(inner) == 1 else _any
+        return _decoder(inner[0], want) if len(inner) == 1 else _any
     if hint is Any or hint is object:
         return _any
     if origin is list:
@@ -112,54 +174,148 @@ def _decoder(hint: Any) -> Callable[[Any, str], Any]:
     if origin is dict:
         return _dict_decoder(_decoder(args[1]) if args else _any)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return lambda v, path: decode(hint, v, path)
+        return _model_decoder(hint)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return _enum_decoder(hint)
+        return _enum_decoder(hint, want or _want(hint, {}))
     if isinstance(hint, type) and hint in _SCALARS:
-        return _scalar(hint, _SCALARS[hint])
+        return _scalar(hint, _SCALARS[hint], want or _WANT[hint])
     raise TypeError(f"no wire decoder for {hint!r}")
 
 
 #: The JSON types each scalar field accepts (an int is a float's value too).
-_SCALARS: dict[type, tuple[type, ...]] = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
+_SCALARS: dict[type, tuple[type[Any], ...]] = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
 
 
-def _list_decoder(item: Callable[[Any, str], Any]) -> Callable[[Any, str], list[Any]]:
-    def dec_list(v: Any, path: str) -> list[Any]:
+def _list_decoder(item: Decoder) -> Decoder:
+    def dec_list(v: Any, path: str, strict: bool) -> list[Any]:
         if not isinstance(v, list):
-            raise ContractError(f"{path}: expected a list, got {_kind(v)}")
-        return [item(x, f"{path}[{i}]") for i, x in enumerate(v)]
+            raise ContractError(f"`{path}` must be a list, not {kind(v)}")
+        return [item(x, f"{path}[{i}]", strict) for i, x in enumerate(v)]
     return dec_list
 
 
-def _dict_decoder(value: Callable[[Any, str], Any]) -> Callable[[Any, str], dict[str, Any]]:
-    def dec_dict(v: Any, path: str) -> dict[str, Any]:
+def _dict_decoder(value: Decoder) -> Decoder:
+    def dec_dict(v: Any, path: str, strict: bool) -> dict[str, Any]:
         if not isinstance(v, dict):
-            raise ContractError(f"{path}: expected an object, got {_kind(v)}")
-        return {str(k): value(x, f"{path}.{k}") for k, x in v.items()}
+            raise ContractError(f"`{path}` must be an object, not {kind(v)}")
+        return {str(k): value(x, f"{path}.{k}", strict) for k, x in v.items()}
     return dec_dict
 
 
-def _enum_decoder(hint: type[enum.Enum]) -> Callable[[Any, str], Any]:
-    def dec_enum(v: Any, path: str) -> Any:
+def _model_decoder(model: type) -> Decoder:
+    def dec_model(v: Any, path: str, strict: bool) -> Any:
+        return _decode(model, v, path, strict)
+    return dec_model
+
+
+def _enum_decoder(hint: type[enum.Enum], known: str) -> Decoder:
+    def dec_enum(v: Any, path: str, strict: bool) -> Any:
         try:
             return hint(v)
-        except ValueError:
-            raise ContractError(f"{path}: {v!r} is not a known {hint.__name__}") from None
+        except (ValueError, TypeError):
+            raise ContractError(f"`{path}` must be {known}, not {shown(v)}") from None
     return dec_enum
 
 
-def _any(v: Any, path: str) -> Any:
+def _any(v: Any, path: str, strict: bool) -> Any:
     return v
 
 
-def _scalar(name: type, accepted: tuple[type[Any], ...]) -> Callable[[Any, str], Any]:
-    def dec(v: Any, path: str) -> Any:
+def _scalar(name: type, accepted: tuple[type[Any], ...], want: str) -> Decoder:
+    def dec(v: Any, path: str, strict: bool) -> Any:
         # bool is an int in Python, but a JSON true is no count.
         if not isinstance(v, accepted) or (name is not bool and isinstance(v, bool)):
-            raise ContractError(f"{path}: expected {name.__name__}, got {_kind(v)}")
+            raise ContractError(f"`{path}` must be {want}, not {kind(v)}")
         return float(v) if name is float else v
     return dec
+
+
+Check = Callable[[Any, str], None]
+
+
+def _checker(meta: Any, hint: Any) -> Check | None:
+    """The bounds of a request field (its metadata's `limits`) as one check, or None."""
+    checks = [check for build in _CHECKS if (check := build(meta, hint)) is not None]
+    if len(checks) <= 1:
+        return checks[0] if checks else None
+
+    def all_checks(v: Any, path: str) -> None:
+        for check in checks:
+            check(v, path)
+    return all_checks
+
+
+def _items_check(meta: Any, hint: Any) -> Check | None:
+    max_items = meta.get("max_items")
+    if max_items is None:
+        return None
+
+    def items(v: Any, path: str) -> None:
+        if len(v) > max_items:
+            raise ContractError(f"`{path}` may have at most {max_items:,} items (it has {len(v):,})")
+    return items
+
+
+def _text_check(meta: Any, hint: Any) -> Check | None:
+    max_len = meta.get("max_len")
+    if max_len is None:
+        return None
+
+    def text(v: Any, path: str) -> None:
+        for at, s in ((f"{path}[{i}]", s) for i, s in enumerate(v)) if isinstance(v, list) else ((path, v),):
+            problem = text_problem(s, max_len)
+            if problem:
+                raise ContractError(f"`{at}` {problem}")
+    return text
+
+
+def _nonblank_check(meta: Any, hint: Any) -> Check | None:
+    if not meta.get("nonblank"):
+        return None
+
+    def nonblank(v: Any, path: str) -> None:
+        if not v.strip():
+            raise ContractError(f"`{path}` is required and must not be empty")
+    return nonblank
+
+
+def _range_check(meta: Any, hint: Any) -> Check | None:
+    least, most = meta.get("least"), meta.get("most")
+    if least is None and most is None:
+        return None
+    want = _want(hint, meta)
+
+    def in_range(v: Any, path: str) -> None:
+        if (least is not None and v < least) or (most is not None and v > most):
+            raise ContractError(f"`{path}` must be {want}, not {shown(v)}")
+    return in_range
+
+
+def _choices_check(meta: Any, hint: Any) -> Check | None:
+    choices = meta.get("choices")
+    if choices is None:
+        return None
+    want = _want(hint, meta)
+
+    def chosen(v: Any, path: str) -> None:
+        raw = v.value if isinstance(v, enum.Enum) else v
+        if raw not in choices:
+            raise ContractError(f"`{path}` must be {want}, not {shown(raw)}")
+    return chosen
+
+
+def _tree_check(meta: Any, hint: Any) -> Check | None:
+    if not meta.get("tree"):
+        return None
+
+    def tree(v: Any, path: str) -> None:
+        problem = tree_problem(v, path)
+        if problem:
+            raise ContractError(problem)
+    return tree
+
+
+_CHECKS = (_items_check, _text_check, _nonblank_check, _range_check, _choices_check, _tree_check)
 
 
 def _encoder(hint: Any) -> Callable[[Any], Any] | None:
@@ -181,7 +337,7 @@ def _encoder(hint: Any) -> Callable[[Any], Any] | None:
 
 
 class Wire:
-    """Mixin giving a wire dataclass `to_json()` and `from_json()`."""
+    """Mixin giving a wire dataclass `to_json()` and `from_json()` (of a Manager's answer)."""
 
     __slots__ = ()
 
@@ -191,3 +347,14 @@ class Wire:
     @classmethod
     def from_json(cls: type[T], data: Any) -> T:
         return decode(cls, data)
+
+
+class RequestBody(Wire):
+    """Mixin of a request model: its `from_json` decodes strictly (`decode_request`), so the
+    Manager, the client and the worker share one description of every body."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_json(cls: type[T], data: Any) -> T:
+        return decode_request(cls, data)

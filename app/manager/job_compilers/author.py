@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.api.limits import is_whole
 from app.manager.job_compilers.errors import JobCompileError
 
 AuthoredCommand = dict[str, Any]  # {"name": str, "parameters": dict, "total_step_count": int}
@@ -51,7 +52,7 @@ class AuthoredJob:
 def _check_command(task_name: str, command: AuthoredCommand) -> None:
     # The prelude checks these when a command is made; a script could still overwrite them.
     steps = command["total_step_count"]
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+    if not is_whole(steps) or steps < 0:
         raise JobCompileError(
             f"task {task_name!r}: command {command['name']!r} has a bad step count {steps!r}"
         )
@@ -75,7 +76,7 @@ def _tasks_from_flat(flat: list[Any]) -> list[AuthoredTask]:
             for j in range(i, i + 3 * command_count, 3)
         ]
         i += 3 * command_count
-        if isinstance(priority, bool) or not isinstance(priority, int):
+        if not is_whole(priority):
             raise JobCompileError(f"task {name!r}: priority must be a whole number, not {priority!r}")
         for command in commands:
             _check_command(name, command)
@@ -123,7 +124,7 @@ def authored_job_from_script(
             "the script replaced job.settings or job.metadata with something that is not an object"
         )
     for key in float_settings:
-        if isinstance(settings.get(key), int) and not isinstance(settings[key], bool):
+        if is_whole(settings.get(key)):
             settings[key] = float(settings[key])
     tasks = _tasks_from_flat(result["tasks"])
     _check_acyclic(tasks)

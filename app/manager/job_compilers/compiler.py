@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.api.errors import ContractError
+from app.api.jobs import SubmittedJob
 from app.common.jsontext import clip
 from app.manager.job_compilers import loader
 from app.manager.job_compilers.author import AuthoredJob, authored_job_from_script
@@ -115,29 +117,30 @@ class JobCompiler:
             raise UnknownJobType(name, _usable_names(loaded), reason)
         return copy.deepcopy(item.job_type)
 
-    async def compile(self, submitted: dict[str, Any], *, job_id: str, created: datetime) -> AuthoredJob:
-        """Validate a SubmittedJob dict and run its job type's `compileJob()`.
+    async def compile(self, submitted: SubmittedJob | dict[str, Any], *, job_id: str,
+                      created: datetime) -> AuthoredJob:
+        """Run the job type's `compileJob()` on a SubmittedJob (a dict is decoded into one first).
 
         `created` is the job's creation time (a naive datetime is taken as UTC); scripts
         see it as `job.created`. Raises `UnknownJobTypeSubmitted`, `JobTypeOutdated`,
         `InvalidJobSettings`, `InvalidSubmittedJob`, `JobCompileError` or `JobCompileTimeout`.
         """
-        if not isinstance(submitted, dict):
-            raise InvalidSubmittedJob("the submitted job must be a JSON object")
-        type_name = str(submitted.get("type") or "")
+        if not isinstance(submitted, SubmittedJob):
+            try:
+                submitted = SubmittedJob.from_json(submitted)
+            except ContractError as exc:
+                raise InvalidSubmittedJob(str(exc)) from None
+        type_name = submitted.type
         # Load only this type's script if it changed: another type's slow script must not delay it.
         item = (await self._refresh(only=type_name)).get(type_name)
         if item is None:
             raise UnknownJobTypeSubmitted(type_name, _usable_names(await self._refresh()))
         if item.job_type is None:
             raise JobCompileError(f"job type {type_name!r} cannot be used: {item.error}")
-        etag = submitted.get("type_etag")
-        if etag is not None and not isinstance(etag, str):
-            raise InvalidSubmittedJob("`type_etag` must be a string: the `etag` of the job type")
-        if etag and etag != item.job_type["etag"]:
+        if submitted.type_etag and submitted.type_etag != item.job_type["etag"]:
             raise JobTypeOutdated(type_name)
 
-        settings = validate_settings(item.job_type["settings"], submitted.get("settings"))
+        settings = validate_settings(item.job_type["settings"], submitted.settings)
         job_input = _job_input(submitted, settings, job_id, created)
         started = time.perf_counter()
         result = await self._run(item, "compile", job=job_input)
@@ -264,31 +267,21 @@ def _log_printed(job_type: str, printed: list[dict[str, str]]) -> None:
 
 
 def _job_input(
-    submitted: dict[str, Any], settings: dict[str, Any], job_id: str, created: datetime
+    submitted: SubmittedJob, settings: dict[str, Any], job_id: str, created: datetime
 ) -> dict[str, Any]:
     """The plain-JSON view of the job that the prelude turns into the script's `job` object."""
-    name = submitted.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidSubmittedJob("the submitted job needs a name")
-    priority = submitted.get("priority", 50)
-    if isinstance(priority, bool) or not isinstance(priority, int):
-        raise InvalidSubmittedJob(f"job priority must be a whole number, not {priority!r}")
-    metadata = submitted.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        raise InvalidSubmittedJob("job metadata must be an object")
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
-    storage = submitted.get("storage") or {}
     return {
         "jobID": job_id,
-        "name": name,
-        "jobType": submitted.get("type"),
-        "priority": priority,
-        "status": submitted.get("initial_status") or "queued",
+        "name": submitted.name,
+        "jobType": submitted.type,
+        "priority": submitted.priority,
+        "status": str(submitted.initial_status or "queued"),
         "createdMs": created.timestamp() * 1000,
         "settings": settings,
-        "metadata": dict(metadata),
-        "workerTagUUID": submitted.get("worker_tag") or "",
-        "submitterPlatform": submitted.get("submitter_platform") or "",
-        "shamanCheckoutID": storage.get("shaman_checkout_id", "") if isinstance(storage, dict) else "",
+        "metadata": dict(submitted.metadata),
+        "workerTagUUID": submitted.worker_tag or "",
+        "submitterPlatform": submitted.submitter_platform,
+        "shamanCheckoutID": (submitted.storage and submitted.storage.shaman_checkout_id) or "",
     }

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from app.api.limits import is_number
 from app.manager.job_compilers.errors import InvalidJobSettings
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
@@ -36,7 +37,7 @@ def _check_type(key: str, kind: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise InvalidJobSettings(key, f"must be a boolean, not {_describe(value)}")
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         wanted = "a whole number" if kind == "int32" else "a number"
         raise InvalidJobSettings(key, f"must be {wanted}, not {_describe(value)}")
     if isinstance(value, float) and not math.isfinite(value):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from app.api.limits import is_number
 from app.api.models import AssignedTask, Command
 from app.worker import procs
 from app.worker.config import WorkerConfig
@@ -192,7 +193,7 @@ def param_str_list(params: Mapping[str, Any], name: str) -> list[str]:
     result = []
     for item in value:
         # Job scripts sometimes pass numbers (frame numbers); they are meant as text on a command line.
-        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+        if not (isinstance(item, str) or is_number(item)):
             raise CommandError(f"parameter {name!r} must be a list of strings, got item {item!r}")
         result.append(str(item))
     return result
@@ -202,7 +203,7 @@ def param_number(params: Mapping[str, Any], name: str) -> float:
     value = params.get(name)
     if value is None:
         raise CommandError(f"missing parameter {name!r}")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise CommandError(f"parameter {name!r} must be a number, got {value!r}")
     return float(value)
 

@@ -76,7 +76,7 @@ async def test_deep_json_inside_job_settings_is_400(manager):
 async def test_nesting_up_to_the_limit_is_fine(manager):
     raw = "[" * 64 + "]" * 64
     status, body = await manager.request("POST", "/api/v3/worker-mgt/tags", data=raw, headers=JSON, admin=True)
-    assert status == 400 and body["message"] == "expected a JSON object"
+    assert status == 400 and body["message"] == "expected a JSON object, not a list"
 
 
 @pytest.mark.parametrize("raw", ["{", "{'a': 1}", "nul", "\xff\xfe".encode("latin-1")])

@@ -5,10 +5,18 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.api.errors import BadRequest
+from app.api.jobs import (
+    BlocklistEntry,
+    JobMassDeletionSelection,
+    JobPriorityChange,
+    JobStatusChange,
+    JobTagChange,
+    SubmittedJob,
+)
 from app.manager.web.access import carries_credential
 from app.manager.web.keys import ADMIN_TOKEN, JOBS, LAST_RENDERED, SETTINGS, SHAMAN
 from app.manager.web.middlewares import error_json
-from app.manager.web.request_body import JOB_BODY_MAX, read_json
+from app.manager.web.request_body import JOB_BODY_MAX, read_body, read_body_list
 
 
 def _job_id(request: web.Request) -> str:
@@ -18,12 +26,13 @@ def _job_id(request: web.Request) -> str:
 async def submit_job(request: web.Request) -> web.Response:
     cfg = request.app[SETTINGS].config
     credentialed = carries_credential(request, cfg.access_token, request.app[ADMIN_TOKEN], cfg.submit_token)
-    job = await request.app[JOBS].submit(await read_json(request, JOB_BODY_MAX), credentialed=credentialed)
+    job = await request.app[JOBS].submit(await read_body(request, SubmittedJob, JOB_BODY_MAX),
+                                         credentialed=credentialed)
     return web.json_response(job)
 
 
 async def check_job(request: web.Request) -> web.Response:
-    await request.app[JOBS].check(await read_json(request, JOB_BODY_MAX))
+    await request.app[JOBS].check(await read_body(request, SubmittedJob, JOB_BODY_MAX))
     return web.Response(status=204)
 
 
@@ -67,17 +76,17 @@ async def fetch_job_tasks(request: web.Request) -> web.Response:
 
 
 async def set_job_status(request: web.Request) -> web.Response:
-    await request.app[JOBS].set_job_status(_job_id(request), await read_json(request))
+    await request.app[JOBS].set_job_status(_job_id(request), await read_body(request, JobStatusChange))
     return web.Response(status=204)
 
 
 async def set_job_priority(request: web.Request) -> web.Response:
-    await request.app[JOBS].set_priority(_job_id(request), await read_json(request))
+    await request.app[JOBS].set_priority(_job_id(request), await read_body(request, JobPriorityChange))
     return web.Response(status=204)
 
 
 async def set_job_tag(request: web.Request) -> web.Response:
-    await request.app[JOBS].set_tag(_job_id(request), await read_json(request))
+    await request.app[JOBS].set_tag(_job_id(request), await read_body(request, JobTagChange))
     return web.Response(status=204)
 
 
@@ -87,7 +96,7 @@ async def fetch_blocklist(request: web.Request) -> web.Response:
 
 async def remove_blocklist(request: web.Request) -> web.Response:
     # As Flamenco: no body removes nothing.
-    entries = await read_json(request) if request.body_exists else []
+    entries = await read_body_list(request, BlocklistEntry) if request.body_exists else []
     await request.app[JOBS].remove_blocklist(_job_id(request), entries)
     return web.Response(status=204)
 
@@ -107,7 +116,7 @@ async def what_would_delete_do(request: web.Request) -> web.Response:
 
 
 async def mass_delete(request: web.Request) -> web.Response:
-    count = await request.app[JOBS].request_mass_deletion(await read_json(request))
+    count = await request.app[JOBS].request_mass_deletion(await read_body(request, JobMassDeletionSelection))
     if count == 0:
         return error_json(416, "no jobs were last updated at or before that time")
     return web.Response(status=204)

@@ -12,16 +12,17 @@ from app.api.meta import (
     FarmStatusReport,
     FlamencoVersion,
     ManagerConfiguration,
+    PathCheckInput,
     PathCheckResult,
     SharedStorageLocation,
     SubmitPolicy,
+    TablaoStorageCheckInput,
 )
 from app.manager.blend_scripts import blend_scripts_reason
-from app.manager.input_checks import PATH_MAX, check_text
 from app.manager.storage_check import check_storage
 from app.manager.web.access import carries_credential
 from app.manager.web.keys import ADMIN_TOKEN, FARM_STATUS, JOB_TYPES, OUTPUT_ROOTS, SETTINGS
-from app.manager.web.request_body import read_json_object
+from app.manager.web.request_body import read_body, read_json_object
 
 AUDIENCES = ("users", "workers")
 
@@ -88,27 +89,15 @@ async def get_shared_storage(request: web.Request) -> web.Response:
 async def check_shared_storage(request: web.Request) -> web.Response:
     # As Flamenco: no body is the empty path, which the check reports as unusable; a body is a
     # `PathCheckInput`, whose `path` is required (Flamenco's request validator refuses `{}` too).
-    body = await read_json_object(request) if request.body_exists else {"path": ""}
-    path = body.get("path")
-    if not isinstance(path, str):
-        raise BadRequest("`path` is required and must be a string: the folder to check")
-    check_text(path, "path", PATH_MAX)
-    report = await _run_check(path, request.app[SETTINGS].config)
+    body = await read_body(request, PathCheckInput) if request.body_exists else PathCheckInput("")
+    report = await _run_check(body.path, request.app[SETTINGS].config)
     data = report.to_json()
     return web.json_response(PathCheckResult(data["path"], data["is_usable"], data["cause"]).to_json())
 
 
 async def tablao_storage_check(request: web.Request) -> web.Response:
-    body = await read_json_object(request)
-    path = body.get("path")
-    if not isinstance(path, str):
-        raise BadRequest("`path` is required and must be a string")
-    check_text(path, "path", PATH_MAX)
-    config = request.app[SETTINGS].config
-    shaman_enabled = body.get("shaman_enabled", config.shaman_enabled)
-    if not isinstance(shaman_enabled, bool):
-        raise BadRequest("`shaman_enabled` must be true or false")
-    report = await _run_check(path, config, shaman_enabled)
+    body = await read_body(request, TablaoStorageCheckInput)
+    report = await _run_check(body.path, request.app[SETTINGS].config, body.shaman_enabled)
     return web.json_response(report.to_json())
 
 
@@ -169,11 +158,8 @@ async def find_blender(request: web.Request) -> web.Response:
 async def check_blender(request: web.Request) -> web.Response:
     from app.manager.blender_check import check_blender as check
 
-    body = await read_json_object(request)
-    path = body.get("path")
-    if not isinstance(path, str):
-        raise BadRequest("`path` is required and must be a string")
-    return web.json_response(await check(path))
+    body = await read_body(request, PathCheckInput)
+    return web.json_response(await check(body.path))
 
 
 async def save_setup_assistant(request: web.Request) -> web.Response:

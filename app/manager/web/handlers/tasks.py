@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.api.jobs import TaskLogInfo
+from app.api.jobs import TaskLogInfo, TaskStatusChange
 from app.manager.web.keys import JOBS, TASK_LOGS
-from app.manager.web.request_body import read_json
+from app.manager.web.request_body import read_body
 
 
 async def fetch_task(request: web.Request) -> web.Response:
@@ -14,7 +14,7 @@ async def fetch_task(request: web.Request) -> web.Response:
 
 
 async def set_task_status(request: web.Request) -> web.Response:
-    await request.app[JOBS].set_task_status(request.match_info["task_id"], await read_json(request))
+    await request.app[JOBS].set_task_status(request.match_info["task_id"], await read_body(request, TaskStatusChange))
     return web.Response(status=204)
 
 

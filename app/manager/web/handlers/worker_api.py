@@ -15,11 +15,12 @@ from aiohttp import web
 
 from app.api.errors import BadRequest
 from app.api.headers import WAIT_HEADER
+from app.api.models import WorkerRegistration, WorkerSignOn, WorkerStateChanged, WorkerTaskUpdate
 from app.manager.assignments import MustChangeStatus, NoTask, NotAwake, TaskAssigned
 from app.manager.auth import WorkerIdentity
 from app.manager.web.keys import CREDENTIALS, LAST_RENDERED, SESSIONS, VITALS
 from app.manager.web.middlewares import error_json
-from app.manager.web.request_body import WORKER_BODY_MAX, read_json_object
+from app.manager.web.request_body import WORKER_BODY_MAX, read_body, read_json_object
 from app.manager.worker_vitals import VITALS_BODY_MAX, parse_vitals
 
 IMAGE_CHUNK_BYTES = 256 * 1024
@@ -49,13 +50,13 @@ def _address(request: web.Request) -> str:
 
 
 async def register_worker(request: web.Request) -> web.Response:
-    body = await read_json_object(request)
+    body = await read_body(request, WorkerRegistration)
     return web.json_response(await request.app[SESSIONS].register(body, _address(request)))
 
 
 async def sign_on(request: web.Request) -> web.Response:
     ident = _ident(request)
-    body = await read_json_object(request)
+    body = await read_body(request, WorkerSignOn)
     sessions = request.app[SESSIONS]
     status = await sessions.sign_on(ident, body, _address(request))
     return web.json_response({"status_requested": status, **sessions.key_field(ident.uuid)})
@@ -82,7 +83,7 @@ async def worker_state(request: web.Request) -> web.Response:
 
 async def worker_state_changed(request: web.Request) -> web.Response:
     ident = _ident(request)
-    await request.app[SESSIONS].state_changed(ident, await read_json_object(request))
+    await request.app[SESSIONS].state_changed(ident, await read_body(request, WorkerStateChanged))
     return web.Response(status=204)
 
 
@@ -105,7 +106,7 @@ async def task_update(request: web.Request) -> web.Response:
     ident = _ident(request)
     sessions = request.app[SESSIONS]
     task_uuid = request.match_info["task_id"]
-    body = await read_json_object(request, WORKER_BODY_MAX)
+    body = await read_body(request, WorkerTaskUpdate, WORKER_BODY_MAX)
     await sessions.task_update(ident, task_uuid, body)
     return web.Response(status=204)
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.api.errors import Forbidden
+from app.api.workers import WorkerSleepSchedule, WorkerStatusChangeRequest, WorkerTag, WorkerTagChangeRequest
 from app.manager.web.access import SELF_ONLY
 from app.manager.web.keys import CREDENTIALS, WORKER_ADMIN, WORKER_DAYS
-from app.manager.web.request_body import read_json_object
+from app.manager.web.request_body import read_body
 
 
 def _wid(request: web.Request) -> str:
@@ -46,12 +47,12 @@ async def fetch_worker_day(request: web.Request) -> web.Response:
 
 async def request_status_change(request: web.Request) -> web.Response:
     _only_itself(request)
-    await request.app[WORKER_ADMIN].request_status(_wid(request), await read_json_object(request))
+    await request.app[WORKER_ADMIN].request_status(_wid(request), await read_body(request, WorkerStatusChangeRequest))
     return web.Response(status=204)
 
 
 async def set_worker_tags(request: web.Request) -> web.Response:
-    await request.app[WORKER_ADMIN].set_tags(_wid(request), await read_json_object(request))
+    await request.app[WORKER_ADMIN].set_tags(_wid(request), await read_body(request, WorkerTagChangeRequest))
     return web.Response(status=204)
 
 
@@ -62,7 +63,7 @@ async def fetch_sleep_schedule(request: web.Request) -> web.Response:
 
 async def set_sleep_schedule(request: web.Request) -> web.Response:
     _only_itself(request)
-    await request.app[WORKER_ADMIN].set_sleep_schedule(_wid(request), await read_json_object(request))
+    await request.app[WORKER_ADMIN].set_sleep_schedule(_wid(request), await read_body(request, WorkerSleepSchedule))
     return web.Response(status=204)
 
 
@@ -71,7 +72,7 @@ async def fetch_tags(request: web.Request) -> web.Response:
 
 
 async def create_tag(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[WORKER_ADMIN].create_tag(await read_json_object(request)))
+    return web.json_response(await request.app[WORKER_ADMIN].create_tag(await read_body(request, WorkerTag)))
 
 
 async def fetch_tag(request: web.Request) -> web.Response:
@@ -79,7 +80,7 @@ async def fetch_tag(request: web.Request) -> web.Response:
 
 
 async def update_tag(request: web.Request) -> web.Response:
-    await request.app[WORKER_ADMIN].update_tag(request.match_info["tag_id"], await read_json_object(request))
+    await request.app[WORKER_ADMIN].update_tag(request.match_info["tag_id"], await read_body(request, WorkerTag))
     return web.Response(status=204)
 
 
