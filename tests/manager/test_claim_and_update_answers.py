@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from app.api.errors import Conflict
 from app.api.events import TASK_DID_CHANGE, TASK_LOG_DID_APPEND
+from app.api.models import WorkerTaskUpdate
 from app.manager.assignments import NO_TASK, MustChangeStatus, NotAwake, TaskAssigned
 from tests.conftest import echo_job
 from tests.http_worker import HttpWorker
@@ -55,7 +56,7 @@ async def test_the_service_keeps_and_announces_a_task_updates_log_after_its_chan
         seen.clear()
         # Called as any caller would, without the HTTP handler: the service does the whole update.
         await manager.services.sessions.task_update(_ident(manager, w), task["uuid"],
-                                                    {"activity": "Rendering", "log": "frame 1 of 3\n"})
+                                                    WorkerTaskUpdate(activity="Rendering", log="frame 1 of 3\n"))
         names = [name for name, _ in seen]
         assert TASK_DID_CHANGE in names and TASK_LOG_DID_APPEND in names
         assert names.index(TASK_DID_CHANGE) < names.index(TASK_LOG_DID_APPEND)  # the change, then its log
@@ -78,7 +79,7 @@ async def test_a_refused_task_update_keeps_and_announces_no_log(manager):
         seen.clear()
         try:
             await manager.services.sessions.task_update(_ident(manager, other), task["uuid"],
-                                                        {"log": "not mine\n"})
+                                                        WorkerTaskUpdate(log="not mine\n"))
         except Conflict:
             pass
         else:
