@@ -132,7 +132,8 @@ def _tag_fields(body: dict[str, Any]) -> tuple[str, str, str]:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("a worker tag needs a non-empty `name`")
-    # Absent is empty; `null` is not a string (Flamenco's document and its validator agree).
+    # Absent is empty; `null` is refused: Flamenco's document (resources/openapi/) declares both
+    # `type: string`, not nullable.
     optional = {key: check_text(body[key], key, limit) if key in body else ""
                 for key, limit in (("id", SHORT_MAX), ("description", TEXT_MAX))}
     return optional["id"].strip(), check_text(name, "name", SHORT_MAX).strip(), optional["description"]
