@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from app.manager.config import ManagerConfig
     from app.manager.service import ManagerService
+    from app.manager.settings.config import ManagerConfig
     from app.worker.config import WorkerConfig
 
 _log = logging.getLogger(__name__)

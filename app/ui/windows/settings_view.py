@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from qasync import asyncSlot
 
 from app.common.durations import format_duration, parse_duration
-from app.manager.config import check_submit_token
+from app.manager.settings.config import check_submit_token
 from app.ui.aio import spawn
 from app.ui.dashboard import Dashboard
 from app.ui.error_dialog import show_error

@@ -23,10 +23,7 @@ from app.api.errors import BadRequest, Conflict, NotFound
 from app.common import schedule
 from app.common.jsontext import clip
 from app.common.manager_proof import KEY_FIELD, NONCE_CHARS, valid_nonce
-from app.manager.auth import CredentialCache, WorkerIdentity, hash_secret
-from app.manager.blend_scripts import ScriptsSettings, scripts_allowed, without_blend_scripts
-from app.manager.convert import assigned_task_json
-from app.manager.input_checks import (
+from app.manager.checks.input_checks import (
     ACTIVITY_MAX,
     SHORT_MAX,
     TEXT_MAX,
@@ -35,20 +32,23 @@ from app.manager.input_checks import (
     text_field,
     text_list,
 )
-from app.manager.output_roots import OutputRoots
+from app.manager.credentials.auth import CredentialCache, WorkerIdentity, hash_secret
+from app.manager.credentials.worker_keys import WorkerKeys
+from app.manager.jobs.blend_scripts import ScriptsSettings, scripts_allowed, without_blend_scripts
+from app.manager.jobs.convert import assigned_task_json
+from app.manager.jobs.output_roots import OutputRoots
 from app.manager.persistence import jobs as jobs_q
 from app.manager.persistence import scheduler_queries, tasks, workers
 from app.manager.persistence.models import Job, Task, Worker
+from app.manager.scheduling.waiters import Profile
+from app.manager.settings.variables import Variables
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.failures import FailurePolicy, task_failed_by_worker
 from app.manager.state_machine.runner import StatusMachine
 from app.manager.state_machine.statuses import WORKER_REPORTABLE
 from app.manager.state_machine.tasks import change_task_status
 from app.manager.state_machine.workers import WorkerStatusMachine
-from app.manager.task_runs import run_record
-from app.manager.variables import Variables
-from app.manager.waiters import Profile
-from app.manager.worker_keys import WorkerKeys
+from app.manager.workers.task_runs import run_record
 
 _log = logging.getLogger(__name__)
 MAX_WAIT_S = 60.0
