@@ -69,7 +69,7 @@ def manifest() -> dict:
 
 
 def _files() -> list[Path]:
-    # manager.json is what a Manager adds to the copy it serves (app/manager/addon_zip.py); never shipped.
+    # manager.json is what a Manager adds to the copy it serves (app/manager/lan/addon_zip.py); never shipped.
     return sorted(p for p in ADDON.rglob("*") if p.is_file() and not any(s in str(p) for s in _SKIP)
                   and p.relative_to(ADDON).as_posix() != "manager.json")
 

@@ -52,7 +52,7 @@ bpy.app.timers.register(stage2, first_interval=9.0)
 
 async def main() -> int:
     sys.path.insert(0, str(REPO))
-    from app.manager.discovery import SsdpAdvertiser
+    from app.manager.lan.discovery import SsdpAdvertiser
     from tests.addon.conftest import ADDON_PKG
     from tests.conftest import RunningManager, make_config
 

@@ -157,7 +157,7 @@ def _desktop(args: argparse.Namespace | None, job_id: str = "") -> int:
 
 
 def _load_manager_config(args: argparse.Namespace):
-    from app.manager.config import default_config_path, load_config, parse_listen
+    from app.manager.settings.config import default_config_path, load_config, parse_listen
 
     path = args.config or default_config_path()
     cfg = load_config(path)
@@ -188,7 +188,7 @@ def _check_port(cfg) -> int | None:
 
 
 def _run_manager(args: argparse.Namespace) -> int:
-    from app.manager.config import ConfigError, save_config
+    from app.manager.settings.config import ConfigError, save_config
 
     try:
         cfg = _load_manager_config(args)
@@ -210,8 +210,8 @@ def _run_manager(args: argparse.Namespace) -> int:
 def _run_roles(args: argparse.Namespace, *, manager: bool, worker: bool) -> int:
     """Run the roles under the one `Runner`, headless; start-up problems are one line, exit 2."""
     from app.common.ports import PortInUse
-    from app.manager.config import ConfigError
     from app.manager.persistence.errors import StoreUnavailable
+    from app.manager.settings.config import ConfigError
     from app.runtime import Runner, run_headless
     from app.worker.config import ConfigError as WorkerConfigError
 
@@ -276,7 +276,7 @@ def _run_worker(args: argparse.Namespace) -> int:
 
 
 def _run_all(args: argparse.Namespace) -> int:
-    from app.manager.config import ConfigError
+    from app.manager.settings.config import ConfigError
 
     try:
         cfg = _load_manager_config(args)

@@ -18,8 +18,8 @@ from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from app.manager.config import ManagerConfig
     from app.manager.service import ManagerService
+    from app.manager.settings.config import ManagerConfig
     from app.worker.config import WorkerConfig
 
 _log = logging.getLogger(__name__)

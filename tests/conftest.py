@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from app.manager.config import ManagerConfig, save_config
+from app.manager.settings.config import ManagerConfig, save_config
 
 # Run the Manager and end-to-end tests against PostgreSQL as well as SQLite (CI does, see .ci/run):
 #   TABLAO_TEST_POSTGRES=postgresql://user@127.0.0.1:5432/postgres pytest tests/manager tests/e2e
@@ -154,7 +154,7 @@ async def manager_factory(tmp_path: Path):
     async def start(**overrides) -> RunningManager:
         cfg_path = tmp_path / "flamenco-manager.yaml"
         if cfg_path.exists() and not overrides:
-            from app.manager.config import load_config
+            from app.manager.settings.config import load_config
             cfg = load_config(cfg_path)
         else:
             cfg = make_config(tmp_path, **overrides)

@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from app.manager.config import load_config, save_config
+from app.manager.settings.config import load_config, save_config
 from app.runtime import Runner
 from app.worker.config import WorkerConfig
 from tests.conftest import RunningManager, make_config

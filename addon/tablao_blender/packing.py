@@ -2,8 +2,8 @@
 
 Runs on a worker thread (never touches `bpy`): reports `Progress` through a callback and checks a
 cancel event between steps and during transfers. The storage approach follows the Manager's
-shared-storage answer (seed 000): the blend file on the shared storage is rendered in place; else
-BAT packs it into a per-job folder on the shared storage, or into a temporary folder whose files
+shared-storage answer (`Manager.shared_storage`, comms.py): the blend file on the shared storage is
+rendered in place; else BAT packs it into a per-job folder on the shared storage, or into a temporary folder whose files
 are uploaded to Shaman (only those the Manager lacks) and checked out for the job.
 """
 

@@ -1,28 +1,12 @@
-"""Logging setup, a filter that collapses repeated lines, and a ring-buffer handler for the UI."""
+"""Logging setup, and a filter that collapses repeated lines."""
 
 from __future__ import annotations
 
-import collections
 import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
-
-
-class RingBufferHandler(logging.Handler):
-    """Keeps the last `capacity` formatted records in memory."""
-
-    def __init__(self, capacity: int = 2000):
-        super().__init__()
-        self.records: collections.deque[str] = collections.deque(maxlen=capacity)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.records.append(self.format(record))
-        except Exception:  # noqa: BLE001
-            self.handleError(record)
-
 
 _SUMMARY_TEXT = 500  # characters of the repeated message quoted in its summary
 

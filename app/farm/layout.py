@@ -1,4 +1,4 @@
-"""The folder layout of the main volume (seed 003), created where missing.
+"""The folder layout of the main volume, created where missing.
 
     <root>/jobs, <root>/file-store      left to the Manager
     <root>/quick/<job>/                 independent jobs (`farm seed job`)

@@ -20,40 +20,40 @@ from app.api.events import LastRenderedUpdate, ManagerShuttingDown, ManagerStart
 from app.api.jobs import LastRenderedInfo
 from app.common.clock import Clock, SystemClock
 from app.common.events import EventBus
-from app.manager.admin_token import ensure_admin_token
-from app.manager.auth import CredentialCache
-from app.manager.background import (
+from app.manager.credentials.admin_token import ensure_admin_token
+from app.manager.credentials.auth import CredentialCache
+from app.manager.credentials.worker_keys import WorkerKeys
+from app.manager.jobs.job_service import JobService
+from app.manager.jobs.local_storage import LocalStorage
+from app.manager.jobs.output_roots import OutputRoots
+from app.manager.jobs.task_logs import TaskLogs
+from app.manager.persistence import workers as workers_q
+from app.manager.persistence.db import Store
+from app.manager.pictures.last_rendered import LastRendered
+from app.manager.pictures.worker_frames import WorkerFrames
+from app.manager.scheduling.background import (
     FarmStatusService,
     JobDeleter,
     SleepScheduler,
     TimeoutChecker,
     WalCheckpointer,
 )
-from app.manager.config import ManagerConfig
-from app.manager.job_service import JobService
-from app.manager.last_rendered import LastRendered
-from app.manager.local_storage import LocalStorage
-from app.manager.output_roots import OutputRoots
-from app.manager.persistence import workers as workers_q
-from app.manager.persistence.db import Store
-from app.manager.settings_service import SettingsService
+from app.manager.scheduling.waiters import Waiters
+from app.manager.settings.config import ManagerConfig
+from app.manager.settings.settings_service import SettingsService
+from app.manager.settings.variables import Variables
 from app.manager.state_machine.failures import FailurePolicy
 from app.manager.state_machine.runner import StatusMachine
 from app.manager.state_machine.tasks import unstick_jobs
 from app.manager.state_machine.workers import WorkerStatusMachine
-from app.manager.task_logs import TaskLogs
-from app.manager.variables import Variables
-from app.manager.waiters import Waiters
-from app.manager.worker_admin import WorkerAdmin
-from app.manager.worker_day import WorkerDays
-from app.manager.worker_frames import WorkerFrames
-from app.manager.worker_keys import WorkerKeys
-from app.manager.worker_sessions import WorkerSessions
-from app.manager.worker_vitals import WorkerVitalsBook
+from app.manager.workers.worker_admin import WorkerAdmin
+from app.manager.workers.worker_day import WorkerDays
+from app.manager.workers.worker_sessions import WorkerSessions
+from app.manager.workers.worker_vitals import WorkerVitalsBook
 
 if TYPE_CHECKING:  # imported where they are built: the compiler loads a JS engine, the Shaman is optional
-    from app.manager.discovery import SsdpAdvertiser
     from app.manager.job_compilers.compiler import JobCompiler
+    from app.manager.lan.discovery import SsdpAdvertiser
     from app.manager.web.app import HttpServer
     from app.shaman.service import Shaman
 
@@ -230,8 +230,8 @@ class ManagerService:
 
     async def run(self) -> bool:
         """Serve until cancelled; returns True when a restart was asked for (setup assistant)."""
-        from app.manager.fd_limit import raise_open_file_limit
-        from app.manager.gc_pace import pace_collector
+        from app.manager.runtime.fd_limit import raise_open_file_limit
+        from app.manager.runtime.gc_pace import pace_collector
         from app.manager.web.app import HttpServer, create_app
 
         services = self.services
@@ -262,7 +262,7 @@ class ManagerService:
                         group.create_task(svc.run(), name=type(svc).__name__)
                     group.create_task(self._restart_when_asked(), name="restart")
                     if self.config.autodiscoverable:
-                        from app.manager.discovery import advertiser_for
+                        from app.manager.lan.discovery import advertiser_for
 
                         self.advertiser = advertiser_for(host, lambda: self.port, cfg.autodiscovery_port)
                         if self.advertiser is not None:
@@ -294,7 +294,7 @@ class ManagerService:
 
 
 def _say_what_next(config: ManagerConfig, port: int) -> None:
-    from app.manager.guidance import guidance_lines
+    from app.manager.settings.guidance import guidance_lines
 
     for line in guidance_lines(config, port):
         _log.info("%s", line)

@@ -44,7 +44,7 @@ FALLBACK_URL = "http://127.0.0.1:8080"
 def default_manager() -> tuple[str, str]:
     """(URL, access token) of the Manager configured on this computer, or the fallback URL."""
     try:
-        from app.manager.config import default_config_path, load_config
+        from app.manager.settings.config import default_config_path, load_config
 
         path = default_config_path()
         if not path.exists():

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from app.api.client import ManagerClient
 from app.api.errors import ClientError
-from app.ui.errors import show_error
+from app.ui.error_dialog import show_error
 
 HOW_TO_INSTALL = ("In Blender: Edit ▸ Preferences ▸ Add-ons ▸ Install… (Blender 4.2 and later: the ▾ menu, "
                   "Install from Disk…), pick this file and tick “Tablao”. Its Manager URL is already set to "

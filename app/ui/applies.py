@@ -51,7 +51,3 @@ def worker_action_applies(action: str, row: Row) -> bool:
     if wanted == "offline" and status == "offline" and not asked:
         return False
     return status != wanted or bool(asked and asked != wanted)
-
-
-def applies_to_any(test, action: str, rows: list[Row]) -> bool:
-    return any(test(action, r) for r in rows)

@@ -26,7 +26,7 @@ from app.api.client import ManagerClient
 from app.api.jobs import Job, SubmittedJob
 from app.common.credentials import TokenStore, read_local_admin_token
 from app.ui.aio import spawn
-from app.ui.connection import CONNECTED, ManagerConnection
+from app.ui.connection import ManagerConnection
 from app.ui.job_pace import PaceBook
 from app.ui.models.columns import MANAGER, jobs_model, row_key, workers_model
 from app.ui.models.formats import FINISHED, parse_time
@@ -128,9 +128,6 @@ class Dashboard(QObject):
             if conn.label == label:
                 return conn
         raise LookupError(f"no Manager {label!r} is watched any more")
-
-    def all_connected(self) -> bool:
-        return all(c.state == CONNECTED for c in self.connections.values())
 
     def _reset(self, model, label: str, rows: list[dict[str, Any]]) -> None:
         if len(self.connections) <= 1:

@@ -360,7 +360,7 @@ class DesktopApp:
         """Whether `url` is the Manager running in this program (by any of this computer's names)."""
         if not self.services.manager_running:
             return False
-        from app.manager.guidance import lan_addresses
+        from app.manager.settings.guidance import lan_addresses
 
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)

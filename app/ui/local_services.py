@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.manager.config import default_config_path, load_config, save_config
+from app.manager.settings.config import default_config_path, load_config, save_config
 from app.ui.aio import spawn
 
 #: Where the Manager listens while the first-launch wizard asks its questions.
@@ -130,7 +130,7 @@ class LocalServices:
     @property
     def public_url(self) -> str:
         """The URL other computers use for the local Manager (a LAN address when it listens on all)."""
-        from app.manager.guidance import manager_urls
+        from app.manager.settings.guidance import manager_urls
 
         manager = self.local_manager()
         return manager_urls(manager.config, manager.port)[0]
@@ -199,8 +199,8 @@ class LocalServices:
 
     # --- the farm, for Quit ---------------------------------------------------------------------
     async def activity(self):
-        """What the local Manager has going on (`app.manager.activity.FarmActivity`); None without one."""
-        from app.manager.activity import farm_activity
+        """What the local Manager has going on (`app.manager.scheduling.activity.FarmActivity`); None without one."""
+        from app.manager.scheduling.activity import farm_activity
 
         if not self.manager_running:
             return None
@@ -208,7 +208,7 @@ class LocalServices:
 
     async def drain(self, progress=None) -> None:
         """Hand out no new task and return once the running ones are done (at once without a Manager)."""
-        from app.manager.activity import drain
+        from app.manager.scheduling.activity import drain
 
         if self.manager_running:
             await drain(self.local_manager().services, progress=progress)

@@ -16,7 +16,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QWidget
 
 from app.ui.dashboard import Dashboard
-from app.ui.errors import show_error
+from app.ui.error_dialog import show_error
 from app.ui.job_output import local_output_folder
 
 

@@ -49,7 +49,3 @@ def all_views() -> list[JobView]:
 def remember_view(view: JobView) -> None:
     views = [v for v in load_views() if v.name != view.name]
     save_views(views + [view])
-
-
-def forget_view(name: str) -> None:
-    save_views([v for v in load_views() if v.name != name])

@@ -8,7 +8,8 @@ frame are the Manager's (its record of this worker's day since local midnight, w
 restart of the app or the Manager), fetched again whenever a task of this worker ends or a frame of
 its jobs arrives, and at midnight. Every action (render
 now, stop, finish then stop, snooze, schedule) is a request to the Manager; what the tray shows
-changes when the Manager's events say so, never before (house style 6).
+changes when the Manager's events say so, never before: the Manager may refuse or change a
+request, and a tray that guessed would show a state the farm is not in.
 
 On every (re)connection or gap it fetches a snapshot again, like the dashboard's connection.
 With `rediscover` (the Manager was found on the network, or the worker's settings ask for it), a

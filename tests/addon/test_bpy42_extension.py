@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from addon import build
-from app.manager.discovery import SsdpAdvertiser
+from app.manager.lan.discovery import SsdpAdvertiser
 
 DRIVER = Path(__file__).with_name("bpy42_driver.py")
 PYTHON = Path(os.environ.get("TABLAO_BPY42_PYTHON") or Path.home() / ".cache/tablao/bpy-4.2.0/bin/python")

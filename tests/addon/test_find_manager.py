@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from app.manager.discovery import SsdpAdvertiser
+from app.manager.lan.discovery import SsdpAdvertiser
 from tests.addon.conftest import needs_blender, run_blender, steps_named
 from tests.conftest import RunningManager, make_config
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.manager.activity import FarmActivity, drain, farm_activity
+from app.manager.scheduling.activity import FarmActivity, drain, farm_activity
 from tests.conftest import echo_job
 from tests.http_worker import HttpWorker
 

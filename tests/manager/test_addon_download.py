@@ -11,8 +11,8 @@ import zipfile
 
 import pytest
 
-from app.manager import addon_zip
-from app.manager.addon_zip import MAX_ZIP_BYTES, manager_url
+from app.manager.lan import addon_zip
+from app.manager.lan.addon_zip import MAX_ZIP_BYTES, manager_url
 
 
 async def _get(manager, path: str, **kwargs) -> tuple[int, bytes, dict]:

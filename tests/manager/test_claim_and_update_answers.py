@@ -6,7 +6,7 @@ from __future__ import annotations
 from app.api.errors import Conflict
 from app.api.events import TASK_DID_CHANGE, TASK_LOG_DID_APPEND
 from app.api.models import WorkerTaskUpdate
-from app.manager.assignments import NO_TASK, MustChangeStatus, NotAwake, TaskAssigned
+from app.manager.scheduling.assignments import NO_TASK, MustChangeStatus, NotAwake, TaskAssigned
 from tests.conftest import echo_job
 from tests.http_worker import HttpWorker
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.manager.config import ConfigError, ManagerConfig, load_config, parse_listen, save_config
+from app.manager.settings.config import ConfigError, ManagerConfig, load_config, parse_listen, save_config
 
 
 def test_missing_file_is_written_with_defaults(tmp_path):

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from app.common import discovery
-from app.manager.discovery import SsdpAdvertiser, answer, is_search_for_us, own_address_towards
-from app.manager.ssdp_guard import PER_SOURCE_BURST, PER_SOURCE_RATE, AnswerLimits, on_the_lan
+from app.manager.lan.discovery import SsdpAdvertiser, answer, is_search_for_us, own_address_towards
+from app.manager.lan.ssdp_guard import PER_SOURCE_BURST, PER_SOURCE_RATE, AnswerLimits, on_the_lan
 from tests.ui.conftest import ManagerProcess
 
 
@@ -136,7 +136,7 @@ class _Sent:
 
 
 def _responder(interface=None):
-    from app.manager.discovery import _Responder
+    from app.manager.lan.discovery import _Responder
 
     responder = _Responder(lambda: 8080, AnswerLimits(), interface)
     responder.transport = _Sent()
@@ -203,7 +203,7 @@ async def _ask(source: str, target: tuple[str, int], count: int = 1, wait_s: flo
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts sockets through /proc")
 async def test_a_manager_listening_on_loopback_opens_no_ssdp_socket(manager_factory, caplog):
     before = _udp_sockets_of_this_process()
-    with caplog.at_level(logging.INFO, logger="app.manager.discovery"):
+    with caplog.at_level(logging.INFO, logger="app.manager.lan.discovery"):
         manager = await manager_factory(listen="127.0.0.1:0", autodiscoverable=True, autodiscovery_port=0)
         await asyncio.sleep(0.2)
     assert manager.service.advertiser is None

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from app.manager.fd_limit import RESERVED_FILES, raise_open_file_limit, workers_allowed
+from app.manager.runtime.fd_limit import RESERVED_FILES, raise_open_file_limit, workers_allowed
 
 resource = pytest.importorskip("resource")  # not on Windows
 
@@ -16,7 +16,7 @@ def test_soft_limit_raised_to_hard_limit(caplog):
     lowered = min(soft, 512) if hard == resource.RLIM_INFINITY else min(hard, 512)
     resource.setrlimit(resource.RLIMIT_NOFILE, (lowered, hard))
     try:
-        with caplog.at_level(logging.INFO, logger="app.manager.fd_limit"):
+        with caplog.at_level(logging.INFO, logger="app.manager.runtime.fd_limit"):
             now = raise_open_file_limit()
         assert now == resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         if hard != resource.RLIM_INFINITY:

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from app.manager.gc_pace import YOUNG_THRESHOLD, pace_collector
+from app.manager.runtime.gc_pace import YOUNG_THRESHOLD, pace_collector
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.manager.config import ManagerConfig
-from app.manager.guidance import guidance_lines
+from app.manager.settings.config import ManagerConfig
+from app.manager.settings.guidance import guidance_lines
 
 
 def test_a_fresh_manager_says_where_it_is_and_what_is_missing(tmp_path: Path):

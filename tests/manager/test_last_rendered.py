@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from app.api.errors import ApiError
-from app.manager.last_rendered import (
+from app.manager.jobs.local_storage import LocalStorage
+from app.manager.pictures.last_rendered import (
     DEFAULT_MAX_PIXELS,
     SUFFIXES,
     THUMBNAILS,
@@ -22,9 +23,8 @@ from app.manager.last_rendered import (
     UnsupportedImage,
     make_thumbnails,
 )
-from app.manager.local_storage import LocalStorage
-from app.manager.picture_header import PictureHeader
-from app.manager.thumbnails import ChildThumbnails, decodes_in_process
+from app.manager.pictures.picture_header import PictureHeader
+from app.manager.pictures.thumbnails import ChildThumbnails, decodes_in_process
 from tests.picture_files import blank_png, lying_png
 
 JOB = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
@@ -308,8 +308,7 @@ def test_the_child_decoder_is_stopped_after_its_time(tmp_path: Path) -> None:
 
 
 def test_the_child_decoder_cannot_use_more_memory_than_it_is_given(tmp_path: Path, monkeypatch) -> None:
-    from app.manager import thumbnails
-
+    from app.manager.pictures import thumbnails
     # 100 MiB of address space: the interpreter and Pillow fit, an 8K frame (133 MB as RGBA) does not.
     monkeypatch.setattr(thumbnails, "_CHILD_BASE_BYTES", 100 * 2**20)
     monkeypatch.setattr(thumbnails, "_CHILD_BYTES_PER_PIXEL", 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.manager.loop_turns import LoopTurns
+from app.manager.runtime.loop_turns import LoopTurns
 
 
 async def test_calls_beyond_the_turn_wait_in_order_and_others_get_the_loop_in_between():

@@ -65,7 +65,7 @@ NOT_MODELLED = {
     "shamanCheckout": "the Shaman's own decoder",
     "tablaoSetVariables": "read by its handler, not yet a model",
     "tablaoProveManager": "read by its handler, not yet a model",
-    "tablaoWorkerVitals": "app.manager.worker_vitals' own decoder",
+    "tablaoWorkerVitals": "app.manager.workers.worker_vitals' own decoder",
 }
 
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}

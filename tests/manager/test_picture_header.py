@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from app.manager.picture_header import (
+from app.manager.pictures.picture_header import (
     ImageTooLarge,
     PictureHeader,
     UnsupportedImage,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-from app.manager.worker_sessions import SIGN_UPS_AT_ONCE, _register_sync, _sign_on_sync
+from app.manager.workers.worker_sessions import SIGN_UPS_AT_ONCE, _register_sync, _sign_on_sync
 
 
 async def test_sign_ups_wait_their_turn_and_all_get_through(manager):

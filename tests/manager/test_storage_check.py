@@ -1,4 +1,4 @@
-"""Tests for app.manager.storage_check on real temporary folders."""
+"""Tests for app.manager.checks.storage_check on real temporary folders."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app.manager import storage_check
-from app.manager.storage_check import approach_for_blendfile, check_storage
-from app.manager.variables import Variables
+from app.manager.checks import storage_check
+from app.manager.checks.storage_check import approach_for_blendfile, check_storage
+from app.manager.settings.variables import Variables
 
 
 def test_usable_folder(tmp_path: Path) -> None:

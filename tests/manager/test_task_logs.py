@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.manager.local_storage import InvalidStorageId, LocalStorage
-from app.manager.task_logs import TaskLogs
+from app.manager.jobs.local_storage import InvalidStorageId, LocalStorage
+from app.manager.jobs.task_logs import TaskLogs
 
 JOB = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 TASK = "11111111-2222-4333-8444-555555555555"

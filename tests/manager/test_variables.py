@@ -1,4 +1,4 @@
-"""Tests for app.manager.variables: parsing, resolution, two-way replacement and expansion."""
+"""Tests for app.manager.settings.variables: parsing, resolution, two-way replacement and expansion."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from app.api.errors import BadRequest, NotFound
-from app.manager.variables import InvalidVariables, Variables, parse_variables, validate_variables
+from app.manager.settings.variables import InvalidVariables, Variables, parse_variables, validate_variables
 
 MY_STORAGE = {
     "is_twoway": True,

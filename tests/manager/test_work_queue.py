@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.manager.waiters import WorkQueue
+from app.manager.scheduling.waiters import WorkQueue
 
 MISC = (("misc",), ())
 BLENDER = (("blender",), ())

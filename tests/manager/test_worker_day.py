@@ -159,7 +159,7 @@ async def test_runs_older_than_the_history_kept_are_pruned(manager):
 
     from app.manager.persistence import task_runs, workers
     from app.manager.persistence.task_runs import RunRecord
-    from app.manager.task_runs import KEEP_DAYS, _write_sync
+    from app.manager.workers.task_runs import KEEP_DAYS, _write_sync
 
     worker = await HttpWorker(manager.url).register_and_sign_on()
     try:

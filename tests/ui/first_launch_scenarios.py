@@ -86,7 +86,7 @@ def test_the_wizard_sets_up_a_farm_in_both_mode_and_shows_a_rendered_frame(qloop
 
 def test_a_worker_finds_its_manager_on_the_network_from_the_wizard(qloop, manager_proc, monkeypatch):
     from app.common import discovery
-    from app.manager.discovery import SsdpAdvertiser
+    from app.manager.lan.discovery import SsdpAdvertiser
     from app.ui.wizard.context import WizardContext
     from app.ui.wizard.wizard import SetupWizard
 
@@ -122,7 +122,7 @@ def test_nothing_listens_before_the_wizard_is_done_and_a_busy_port_is_a_question
 
     import psutil
 
-    from app.manager.config import load_config
+    from app.manager.settings.config import load_config
 
     shared = tmp_path / "shared"
     shared.mkdir()

@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from app.common.roles import RoleConfig
-from app.manager.config import load_config
+from app.manager.settings.config import load_config
 from app.ui.desktop import DesktopApp
 from app.ui.local_services import LocalServices
 from tests.ui.conftest import wait_for

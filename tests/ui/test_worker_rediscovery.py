@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from app.common.roles import RoleConfig
-from app.manager.discovery import SsdpAdvertiser
+from app.manager.lan.discovery import SsdpAdvertiser
 from app.ui import tray_state as ts
 from app.ui.local_services import LocalServices
 from app.ui.windows.worker_mode import QUIT_NOW, WorkerModeWindow

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from app.common import discovery
-from app.manager.discovery import SsdpAdvertiser
+from app.manager.lan.discovery import SsdpAdvertiser
 from app.worker.config import WorkerConfig, load_credentials
 from app.worker.manager_check import Verdict, check_manager
 from app.worker.service import WorkerService

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.manager import convert
+from app.manager.jobs import convert
 from app.manager.persistence.models import Job, Task, Worker
 from app.manager.persistence.task_runs import RunRecord
 
@@ -23,7 +23,7 @@ class Effects:
     watched_workers: set[str] = field(default_factory=set)
     work_available: bool = False
     jobs_to_delete: list[str] = field(default_factory=list)
-    #: Tasks workers reported completed or failed, for their history (`app.manager.task_runs`).
+    #: Tasks workers reported completed or failed, for their history (`app.manager.workers.task_runs`).
     runs: list[RunRecord] = field(default_factory=list)
 
     def log(self, job_uuid: str, task_uuid: str, line: str) -> None:

@@ -8,12 +8,12 @@ from typing import Any, Protocol, TypeVar
 
 from app.common.clock import Clock
 from app.common.events import EventBus
-from app.manager.last_seen import LastSeen
-from app.manager.loop_turns import LoopTurns
 from app.manager.persistence.db import STORE_BUSY, USE_THREAD, Store
+from app.manager.runtime.loop_turns import LoopTurns
+from app.manager.scheduling.waiters import Waiters
 from app.manager.state_machine.effects import Effects
-from app.manager.task_runs import TaskRunLog
-from app.manager.waiters import Waiters
+from app.manager.workers.last_seen import LastSeen
+from app.manager.workers.task_runs import TaskRunLog
 
 _log = logging.getLogger(__name__)
 R = TypeVar("R")

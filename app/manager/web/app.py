@@ -41,8 +41,8 @@ from app.manager.web.routes import add_routes
 from app.manager.web.status_page import add_status_page_routes
 
 if TYPE_CHECKING:
-    from app.manager.config import ManagerConfig
     from app.manager.service import ManagerServices
+    from app.manager.settings.config import ManagerConfig
 
 _log = logging.getLogger(__name__)
 # The cap for bodies aiohttp reads whole (last-rendered images, at most 25 MiB). JSON bodies have

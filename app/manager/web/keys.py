@@ -12,19 +12,19 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from app.common.events import EventBus
-    from app.manager.auth import CredentialCache
-    from app.manager.background import FarmStatusService
-    from app.manager.job_service import CheckoutRecords, JobService
-    from app.manager.last_rendered import LastRendered
-    from app.manager.output_roots import OutputRoots
+    from app.manager.credentials.auth import CredentialCache
+    from app.manager.jobs.job_service import CheckoutRecords, JobService
+    from app.manager.jobs.output_roots import OutputRoots
+    from app.manager.jobs.task_logs import TaskLogs
+    from app.manager.pictures.last_rendered import LastRendered
+    from app.manager.scheduling.background import FarmStatusService
     from app.manager.service import ManagerServices
-    from app.manager.settings_service import SettingsService
-    from app.manager.task_logs import TaskLogs
+    from app.manager.settings.settings_service import SettingsService
     from app.manager.web.handlers.meta import JobTypeCatalog
-    from app.manager.worker_admin import WorkerAdmin
-    from app.manager.worker_day import WorkerDays
-    from app.manager.worker_sessions import WorkerSessions
-    from app.manager.worker_vitals import WorkerVitalsBook
+    from app.manager.workers.worker_admin import WorkerAdmin
+    from app.manager.workers.worker_day import WorkerDays
+    from app.manager.workers.worker_sessions import WorkerSessions
+    from app.manager.workers.worker_vitals import WorkerVitalsBook
 
 SERVICES: web.AppKey[ManagerServices] = web.AppKey("services")
 #: Configuration, variables, setup assistant (meta handlers).

@@ -1,4 +1,4 @@
-"""`RowFilterProxy`: instant text search, a status filter and a Manager filter over a keyed table.
+"""`RowFilterProxy`: instant text search, a status filter and an age filter over a keyed table.
 
 Filtering reads the row dicts directly (one lookup per row), and sorting uses each column's sort
 value, so a table of thousands of rows stays responsive while events arrive.
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
-from app.ui.models.columns import MANAGER, parse_time
+from app.ui.models.columns import parse_time
 from app.ui.models.keyed_table import ROW_ROLE
 
 FINISHED = frozenset({"completed", "canceled", "failed"})
@@ -21,7 +21,6 @@ class RowFilterProxy(QSortFilterProxyModel):
         super().__init__(parent)
         self._text = ""
         self._statuses: frozenset[str] = frozenset()
-        self._managers: frozenset[str] = frozenset()
         self._text_fields = text_fields
         self._finished_cutoff: datetime | None = None
         self.setDynamicSortFilter(True)  # re-filter rows as they change; sorting is the source's
@@ -33,9 +32,6 @@ class RowFilterProxy(QSortFilterProxyModel):
     def set_statuses(self, statuses: set[str] | frozenset[str]) -> None:
         """Show only rows with one of these statuses (an empty set shows every status)."""
         self._refilter(lambda: setattr(self, '_statuses', frozenset(statuses)))
-
-    def set_managers(self, managers: set[str] | frozenset[str]) -> None:
-        self._refilter(lambda: setattr(self, '_managers', frozenset(managers)))
 
     def set_hide_finished_older_than(self, days: float | None) -> None:
         """Hide completed/canceled/failed rows not updated for `days` (None shows them all)."""
@@ -65,8 +61,6 @@ class RowFilterProxy(QSortFilterProxyModel):
         if row is None:
             return False
         if self._statuses and row.get("status") not in self._statuses:
-            return False
-        if self._managers and row.get(MANAGER) not in self._managers:
             return False
         if self._finished_cutoff is not None and row.get("status") in FINISHED:
             updated = parse_time(row.get("updated"))

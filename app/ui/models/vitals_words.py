@@ -3,7 +3,7 @@
 Pure functions of a worker row (its `vitals` as the Manager sent them, its `status`) and the clock
 (`formats.now()`, so a test can hold it still). Vitals are shown only while they are current: not
 for an offline worker, nor once the last report is older than the Manager keeps them
-(`STALE_AFTER_S`, as `app.manager.worker_vitals`); a cell without a figure says "—" and its tooltip
+(`STALE_AFTER_S`, as `app.manager.workers.worker_vitals`); a cell without a figure says "—" and its tooltip
 says why, never 0. The browser status page says the same things (`app/manager/web/page/vitals.js`).
 """
 

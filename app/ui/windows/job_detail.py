@@ -36,7 +36,7 @@ from qasync import asyncSlot
 from app.ui.aio import spawn
 from app.ui.connection import ManagerConnection
 from app.ui.dashboard import Dashboard
-from app.ui.errors import show_error
+from app.ui.error_dialog import show_error
 from app.ui.models.columns import row_key, short_id, short_time, tasks_model
 from app.ui.models.filter_proxy import RowFilterProxy
 from app.ui.models.formats import elapsed_text, eta_words, frames, parse_time, submitter

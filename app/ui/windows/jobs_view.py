@@ -30,7 +30,7 @@ from qasync import asyncSlot
 
 from app.ui.applies import job_action_applies
 from app.ui.dashboard import Dashboard
-from app.ui.errors import show_error, show_messages
+from app.ui.error_dialog import show_error, show_messages
 from app.ui.models.columns import column_of
 from app.ui.models.filter_proxy import FINISHED, RowFilterProxy
 from app.ui.models.keyed_table import ROW_ROLE

@@ -34,10 +34,10 @@ from PySide6.QtWidgets import (
 from qasync import asyncSlot
 
 from app.common.durations import format_duration, parse_duration
-from app.manager.config import check_submit_token
+from app.manager.settings.config import check_submit_token
 from app.ui.aio import spawn
 from app.ui.dashboard import Dashboard
-from app.ui.errors import show_error
+from app.ui.error_dialog import show_error
 from app.ui.widgets.duration_edit import DurationEdit
 from app.ui.widgets.explained import explained, narrow
 from app.ui.wizard.scripts_page import new_submit_token

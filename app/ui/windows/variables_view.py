@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from qasync import asyncSlot
 
 from app.ui.dashboard import Dashboard
-from app.ui.errors import show_error
+from app.ui.error_dialog import show_error
 
 PLATFORMS = ("all", "linux", "windows", "darwin")
 NAME, TWOWAY, PLATFORM, VALUE = range(4)

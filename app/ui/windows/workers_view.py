@@ -26,7 +26,7 @@ from app.ui.applies import worker_action_applies
 from app.ui.dashboard import Dashboard
 from app.ui.dialogs.sleep_schedule import SleepScheduleDialog
 from app.ui.dialogs.worker_tags import WorkerTagsDialog
-from app.ui.errors import show_error, show_messages
+from app.ui.error_dialog import show_error, show_messages
 from app.ui.models.filter_proxy import RowFilterProxy
 from app.ui.models.keyed_table import ROW_ROLE
 

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWizardPage
 
 from app.common.ports import next_free_port, port_holder, port_is_free
-from app.manager.guidance import lan_addresses
+from app.manager.settings.guidance import lan_addresses
 from app.ui.aio import spawn
 from app.ui.wizard.context import WizardContext
 

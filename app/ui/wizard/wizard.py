@@ -19,7 +19,7 @@ from app.ui.wizard.review_page import ReviewPage
 from app.ui.wizard.role_page import RolePage
 from app.ui.wizard.scripts_page import ScriptsPage
 from app.ui.wizard.storage_page import StoragePage
-from app.ui.wizard.test_page import TestRenderPage
+from app.ui.wizard.trial_page import TrialRenderPage
 from app.ui.wizard.variables_page import VariablesPage
 
 ROLE, STORAGE, BLENDER, VARIABLES, SCRIPTS, NETWORK, REVIEW, TEST = range(8)
@@ -38,7 +38,7 @@ class SetupWizard(QWizard):
         self.pages: dict[int, QWizardPage] = {
             ROLE: self.role_page, STORAGE: StoragePage(ctx), BLENDER: BlenderPage(ctx),
             VARIABLES: VariablesPage(ctx), SCRIPTS: ScriptsPage(ctx), NETWORK: NetworkPage(ctx),
-            REVIEW: ReviewPage(ctx), TEST: TestRenderPage(ctx),
+            REVIEW: ReviewPage(ctx), TEST: TrialRenderPage(ctx),
         }
         for page_id, page in self.pages.items():
             self.setPage(page_id, page)

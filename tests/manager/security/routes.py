@@ -51,8 +51,3 @@ def served_routes(app) -> list[Route]:
             path = re.sub(r"\{(\w+)\}", lambda m: _SAMPLES[m.group(1)], template)
         routes.append(Route(route.method, template, path))
     return routes
-
-
-def route_keys(app) -> set[tuple[str, str]]:
-    """(method, template) of every route, HEAD counted as the GET it mirrors."""
-    return {("GET" if r.method == "HEAD" else r.method, r.resource.canonical) for r in app.router.routes()}

@@ -13,8 +13,8 @@ from aiohttp.test_utils import make_mocked_request
 from app.api.client import ManagerClient
 from app.api.errors import ApiError
 from app.common.credentials import ADMIN_TOKEN_FILENAME, read_local_admin_token
-from app.manager.admin_token import ensure_admin_token
-from app.manager.config import ManagerConfig, config_from_dict, config_to_dict
+from app.manager.credentials.admin_token import ensure_admin_token
+from app.manager.settings.config import ManagerConfig, config_from_dict, config_to_dict
 from app.manager.web.access import is_local_peer
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.manager.blend_scripts import without_blend_scripts
+from app.manager.jobs.blend_scripts import without_blend_scripts
 from tests.http_worker import HttpWorker
 
 SUBMIT = "artist-submit-token"
@@ -149,7 +149,7 @@ SETUP = "/api/v3/configuration/setup-assistant"
 
 
 async def test_the_setup_assistant_turns_scripts_on_with_a_submit_token(manager, tmp_path):
-    from app.manager.config import load_config
+    from app.manager.settings.config import load_config
 
     body = {"storageLocation": str(tmp_path / "shared"), "blenderExecutable": {"source": "default"}}
     status, answer = await manager.request("POST", SETUP, json={**body, "allowBlendScripts": True,

@@ -1,6 +1,6 @@
 """Request bodies are bounded in size and JSON depth: a 413 or 400 in words, never a 500.
 
-Against a real Manager over HTTP (finding 7 of issue 7: JSON nested 1,000 levels deep was a
+Against a real Manager over HTTP (JSON nested 1,000 levels deep was once a
 RecursionError 500).
 """
 

@@ -146,8 +146,7 @@ async def test_blender_check_runs_the_one_file_with_only_version(manager, tmp_pa
 
 
 async def test_blender_check_stops_a_hanging_program_and_what_it_started(manager, tmp_path, monkeypatch):
-    from app.manager import blender_check
-
+    from app.manager.checks import blender_check
     monkeypatch.setattr(blender_check, "VERSION_TIMEOUT_S", 0.5)
     pid_file = tmp_path / "child.pid"
     hang = tmp_path / "hang"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.manager.config import ConfigError, ManagerConfig, load_config, save_config
+from app.manager.settings.config import ConfigError, ManagerConfig, load_config, save_config
 from app.manager.web.connection_guard import connection_cap
 
 

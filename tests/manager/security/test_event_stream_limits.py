@@ -1,4 +1,5 @@
-"""The event websocket under clients that do not keep up (issue 7, finding 4; issue 8, `seq`).
+"""The event websocket under clients that do not keep up, and its sequence numbers (`seq`), by which
+a client tells that it missed events.
 
 Real Manager on a real port; the events go through its real bus. The non-reading client is a raw
 socket that completes the websocket handshake and then never reads, so nothing on the client

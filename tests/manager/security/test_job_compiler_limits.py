@@ -1,6 +1,6 @@
 """Job-type scripts cannot hold up other job types, and a too-large job is refused in words.
 
-Against a real Manager with its real compiler processes (finding 8 of issue 7: one looping
+Against a real Manager with its real compiler processes (once, one looping
 job-type script made every other submission wait for its 5 s limit; a 100,000-frame range was
 refused with a message starting with "null").
 """

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from app.manager.background import JobDeleter
 from app.manager.persistence.models import Job
+from app.manager.scheduling.background import JobDeleter
 from tests.conftest import echo_job
 from tests.manager.security.test_checkout_ownership import jobs_root, make_checkout, submit
 
@@ -96,7 +96,7 @@ def _immutable(path: Path, on: bool) -> bool:
 @pytest.mark.parametrize("how", ["immutable checkout", "failing clean-up step"])
 async def test_a_stuck_job_is_reported_once_retried_and_does_not_hold_up_others(
         manager_factory, caplog, monkeypatch, how):
-    caplog.set_level(logging.DEBUG, logger="app.manager.background")
+    caplog.set_level(logging.DEBUG, logger="app.manager.scheduling.background")
     manager = await manager_factory(shaman_enabled=True)
     deleter = deleter_of(manager)
     deleter.retry_delay = 0.0  # retry on every pass, so the test need not wait

@@ -1,4 +1,4 @@
-"""What hostile or broken clients leave in the Manager's log (issue 7, findings 5 and 8).
+"""What hostile or broken clients leave in the Manager's log: neither may flood it.
 
 A client that hangs up mid-upload is one INFO line without a traceback; a line that repeats in a
 loop is written once and then counted.

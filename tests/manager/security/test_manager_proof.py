@@ -11,7 +11,7 @@ import pytest
 
 from app.api.transport import basic_auth
 from app.common import manager_proof
-from app.manager.worker_keys import SECRET_FILENAME, WorkerKeys
+from app.manager.credentials.worker_keys import SECRET_FILENAME, WorkerKeys
 
 SECRET = "c" * 64
 PROVE = manager_proof.PROVE_PATH

@@ -1,4 +1,5 @@
-"""Idle, slow and flooding connections against a real Manager on a real port (issue 7, finding 5).
+"""Idle, slow and flooding connections against a real Manager on a real port: none may
+keep the Manager from serving its workers.
 
 Each test sets short timeouts or a small connection cap in the Manager's config and checks that
 the hostile connections are closed while a worker keeps being served. The `asyncio.timeout`s

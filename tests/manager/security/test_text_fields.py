@@ -1,8 +1,8 @@
 """Strings a client wants stored are bounded, free of NUL and valid Unicode; types are checked.
 
-Against a real Manager and its real SQLite store (finding 7 of issue 7: a lone surrogate in a
-job name was a UnicodeEncodeError 500; names with NUL and 10 MB names were stored, and the
-10 MB name was logged as one line; `settag` with `{"name": [null, null]}` was a 500).
+Against a real Manager and its real SQLite store (each of these was once a fault: a lone
+surrogate in a job name was a UnicodeEncodeError 500; names with NUL and 10 MB names were stored,
+and the 10 MB name was logged as one line; `settag` with `{"name": [null, null]}` was a 500).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`GET /tablao-addon.zip` and `GET /tablao-extension.zip`: the Blender add-on, with this Manager's address.
 
 The address is the one the request came to: the `Host` header (which the request guard has already
-matched against this Manager's names), else the address of the connection. app/manager/addon_zip.py
+matched against this Manager's names), else the address of the connection. app/manager/lan/addon_zip.py
 checks it and builds the zip; a host that is not a plain name or address is a 400.
 """
 
@@ -12,7 +12,7 @@ import asyncio
 from aiohttp import web
 
 from app.api.errors import BadRequest, NotFound
-from app.manager.addon_zip import EXTENSION, LEGACY, AddonUnavailable, carried, manager_url, with_manager
+from app.manager.lan.addon_zip import EXTENSION, LEGACY, AddonUnavailable, carried, manager_url, with_manager
 from app.manager.web.request_guard import split_host_port
 
 

@@ -18,8 +18,8 @@ from app.api.meta import (
     SubmitPolicy,
     TablaoStorageCheckInput,
 )
-from app.manager.blend_scripts import blend_scripts_reason
-from app.manager.storage_check import check_storage
+from app.manager.checks.storage_check import check_storage
+from app.manager.jobs.blend_scripts import blend_scripts_reason
 from app.manager.web.access import carries_credential
 from app.manager.web.keys import ADMIN_TOKEN, FARM_STATUS, JOB_TYPES, OUTPUT_ROOTS, SETTINGS
 from app.manager.web.request_body import read_body, read_json_object
@@ -138,7 +138,7 @@ async def get_job_type(request: web.Request) -> web.Response:
 
 
 async def get_configuration_file(request: web.Request) -> web.Response:
-    from app.manager.config import config_to_dict
+    from app.manager.settings.config import config_to_dict
 
     return web.json_response(config_to_dict(request.app[SETTINGS].config))
 
@@ -150,13 +150,13 @@ async def put_configuration_file(request: web.Request) -> web.Response:
 
 
 async def find_blender(request: web.Request) -> web.Response:
-    from app.manager.blender_check import find_blender as find
+    from app.manager.checks.blender_check import find_blender as find
 
     return web.json_response(await find())
 
 
 async def check_blender(request: web.Request) -> web.Response:
-    from app.manager.blender_check import check_blender as check
+    from app.manager.checks.blender_check import check_blender as check
 
     body = await read_body(request, PathCheckInput)
     return web.json_response(await check(body.path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.manager.discovery import description_xml
+from app.manager.lan.discovery import description_xml
 from app.manager.web.keys import SETTINGS
 
 

@@ -16,12 +16,12 @@ from aiohttp import web
 from app.api.errors import BadRequest
 from app.api.headers import WAIT_HEADER
 from app.api.models import WorkerRegistration, WorkerSignOn, WorkerStateChanged, WorkerTaskUpdate
-from app.manager.assignments import MustChangeStatus, NoTask, NotAwake, TaskAssigned
-from app.manager.auth import WorkerIdentity
+from app.manager.credentials.auth import WorkerIdentity
+from app.manager.scheduling.assignments import MustChangeStatus, NoTask, NotAwake, TaskAssigned
 from app.manager.web.keys import CREDENTIALS, LAST_RENDERED, SESSIONS, VITALS
 from app.manager.web.middlewares import error_json
 from app.manager.web.request_body import WORKER_BODY_MAX, read_body, read_json_object
-from app.manager.worker_vitals import VITALS_BODY_MAX, parse_vitals
+from app.manager.workers.worker_vitals import VITALS_BODY_MAX, parse_vitals
 
 IMAGE_CHUNK_BYTES = 256 * 1024
 PROVE_BODY_MAX = 1024  # a uuid and a nonce

@@ -38,7 +38,7 @@ from typing import BinaryIO
 from PIL import Image
 
 from app.api.errors import ApiError
-from app.manager.picture_header import (
+from app.manager.pictures.picture_header import (
     ImageTooLarge,
     PictureHeader,
     UnsupportedImage,

@@ -2,7 +2,7 @@
 
 A farm of 10,000 idle workers re-polls its long-poll 500 times a second. A re-poll that the work
 queue answers without the scheduler query (nothing changed since the worker's last claim found
-nothing, see `app.manager.waiters`) still cost a store transaction, only to move `last_seen_at`
+nothing, see `app.manager.scheduling.waiters`) still cost a store transaction, only to move `last_seen_at`
 forward. Here the time waits in memory and goes to the database for every worker at once, in one
 transaction, at most FLUSH_EVERY_S later. The timeout check flushes before it reads the times, and
 so does shutdown; a crash loses at most FLUSH_EVERY_S of "last seen", never a job, task or status.

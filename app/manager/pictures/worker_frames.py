@@ -22,8 +22,8 @@ from typing import Any
 from app.api.errors import ApiError
 from app.api.workers import WorkerLastFrame
 from app.common.clock import to_rfc3339
-from app.manager.local_storage import LocalStorage, canonical_uuid
-from app.manager.thumbnails import THUMBNAILS
+from app.manager.jobs.local_storage import LocalStorage, canonical_uuid
+from app.manager.pictures.thumbnails import THUMBNAILS
 
 _log = logging.getLogger(__name__)
 

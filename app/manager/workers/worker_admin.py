@@ -17,14 +17,20 @@ from app.api.errors import BadRequest
 from app.api.events import WorkerTagUpdate
 from app.api.workers import WorkerSleepSchedule, WorkerStatusChangeRequest, WorkerTag, WorkerTagChangeRequest
 from app.common import schedule
-from app.manager.auth import CredentialCache
-from app.manager.convert import sleep_schedule_json, tag_json, tag_model, worker_json, worker_summary_json
+from app.manager.credentials.auth import CredentialCache
+from app.manager.jobs.convert import (
+    sleep_schedule_json,
+    tag_json,
+    tag_model,
+    worker_json,
+    worker_summary_json,
+)
 from app.manager.persistence import workers
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.runner import StatusMachine
 from app.manager.state_machine.statuses import JOB_UNFINISHED
 from app.manager.state_machine.workers import WorkerStatusMachine
-from app.manager.worker_vitals import WorkerVitalsBook
+from app.manager.workers.worker_vitals import WorkerVitalsBook
 
 if TYPE_CHECKING:
     from app.manager.persistence.models import Worker

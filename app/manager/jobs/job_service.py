@@ -25,15 +25,15 @@ from app.api.jobs import (
 )
 from app.common.clock import parse_rfc3339
 from app.common.jsontext import clip
-from app.manager.convert import job_json, task_json, task_summary_json
-from app.manager.output_roots import OutputRoots
+from app.manager.jobs.convert import job_json, task_json, task_summary_json
+from app.manager.jobs.output_roots import OutputRoots
 from app.manager.persistence import blocklist, jobs, tasks
 from app.manager.persistence.jobs import NewJob, NewTask
+from app.manager.settings.variables import Variables
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.runner import StatusMachine
 from app.manager.state_machine.statuses import JOB_REQUESTABLE, TASK_REQUESTABLE, describe_allowed
 from app.manager.state_machine.tasks import change_job_status, change_task_status, requeue_task_and_dependents
-from app.manager.variables import Variables
 from app.shaman.paths import shown, validate_checkout_path
 
 _log = logging.getLogger(__name__)

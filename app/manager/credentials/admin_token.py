@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from app.common.credentials import ADMIN_TOKEN_FILENAME
-from app.manager.secret_file import ensure_secret_file
+from app.manager.credentials.secret_file import ensure_secret_file
 
 _log = logging.getLogger(__name__)
 

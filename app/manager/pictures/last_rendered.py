@@ -45,23 +45,23 @@ from typing import IO, Any
 
 from app.api.errors import ApiError
 from app.api.jobs import LastRenderedInfo
-from app.manager.config import ManagerConfig
-from app.manager.local_storage import LocalStorage, canonical_uuid
-from app.manager.picture_header import (
+from app.manager.jobs.local_storage import LocalStorage, canonical_uuid
+from app.manager.pictures.picture_header import (
     ImageTooLarge,
     PictureHeader,
     UnsupportedImage,
     check_pixels,
     read_header,
 )
-from app.manager.thumbnails import (
+from app.manager.pictures.thumbnails import (
     DEFAULT_TIMEOUT_S,
     THUMBNAILS,
     ChildThumbnails,
     decodes_in_process,
     make_thumbnails,
 )
-from app.manager.worker_frames import WorkerFrames
+from app.manager.pictures.worker_frames import WorkerFrames
+from app.manager.settings.config import ManagerConfig
 
 _log = logging.getLogger(__name__)
 

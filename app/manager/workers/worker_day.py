@@ -2,8 +2,8 @@
 asker's local midnight), the frames of the completed render tasks, the time spent on them all, and
 the worker's newest frame.
 
-Computed from the store (`task_runs`, written by `app.manager.task_runs`) and the worker's kept
-frame (`app.manager.worker_frames`), so it survives a Manager restart; pending runs are flushed
+Computed from the store (`task_runs`, written by `app.manager.workers.task_runs`) and the worker's kept
+frame (`app.manager.pictures.worker_frames`), so it survives a Manager restart; pending runs are flushed
 first, so a task reported a moment ago counts.
 """
 
@@ -15,11 +15,11 @@ from typing import Any
 from app.api.errors import BadRequest
 from app.api.workers import WorkerDay
 from app.common.clock import parse_rfc3339, to_rfc3339
-from app.manager.input_checks import describe
+from app.manager.checks.input_checks import describe
 from app.manager.persistence import task_runs, workers
+from app.manager.pictures.worker_frames import WorkerFrames
 from app.manager.state_machine.runner import StatusMachine
-from app.manager.task_runs import KEEP_DAYS
-from app.manager.worker_frames import WorkerFrames
+from app.manager.workers.task_runs import KEEP_DAYS
 
 #: How far back a day may start: the history kept, less a margin.
 MAX_DAYS_BACK = KEEP_DAYS - 4

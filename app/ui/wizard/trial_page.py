@@ -16,14 +16,14 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWizardPage
 
 from app.common.paths import current_platform
-from app.common.test_render import make_test_render_job, make_test_scene
+from app.common.trial_render import make_test_render_job, make_test_scene
 from app.ui.aio import spawn
 from app.ui.wizard.context import WizardContext
 
 RENDER_TIMEOUT_S = 600.0
 
 
-class TestRenderPage(QWizardPage):
+class TrialRenderPage(QWizardPage):
     def __init__(self, ctx: WizardContext, parent=None):
         super().__init__(parent)
         self.ctx = ctx

@@ -9,7 +9,7 @@ stops; the Manager keeps running. The description document itself is served by t
 
 What it answers is narrow on purpose (it is UDP: a reply goes wherever the source address says):
 only a well-formed M-SEARCH for Flamenco's service type, only to LAN sources, rate-limited per
-source and overall (`app.manager.ssdp_guard`), and, when `listen` names one address, only on that
+source and overall (`app.manager.lan.ssdp_guard`), and, when `listen` names one address, only on that
 address's interface: the group is joined there alone, and a searcher whose route back leaves from
 another address gets nothing.
 """
@@ -28,7 +28,7 @@ from collections.abc import Callable
 from xml.sax.saxutils import escape
 
 from app.common.discovery import DESCRIPTION_PATH, FLAMENCO_UUID, MULTICAST, SERVICE_TYPE, parse_headers
-from app.manager.ssdp_guard import AnswerLimits, on_the_lan
+from app.manager.lan.ssdp_guard import AnswerLimits, on_the_lan
 
 _log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class SsdpAdvertiser:
     """`async run()`: answer searches until cancelled. `bind` defaults to the SSDP port on all links.
 
     `interface`: the one local address whose link it answers on (the group is joined there only);
-    None for all. `limits`: who gets answers how often (defaults: `app.manager.ssdp_guard`).
+    None for all. `limits`: who gets answers how often (defaults: `app.manager.lan.ssdp_guard`).
     """
 
     def __init__(self, http_port: Callable[[], int], bind: tuple[str, int] = ("0.0.0.0", MULTICAST[1]),

@@ -21,7 +21,7 @@ from app.api.events import FarmStatusUpdate
 from app.common import events as ev
 from app.common import schedule
 from app.common.loops import Wakeup, run_periodic
-from app.manager import convert
+from app.manager.jobs import convert
 from app.manager.persistence import jobs, tasks, workers
 from app.manager.persistence.db import Store
 from app.manager.state_machine.effects import Effects

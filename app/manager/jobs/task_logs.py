@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar
 
-from app.manager.local_storage import LocalStorage, canonical_uuid
+from app.manager.jobs.local_storage import LocalStorage, canonical_uuid
 
 _log = logging.getLogger(__name__)
 

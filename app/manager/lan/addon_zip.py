@@ -131,7 +131,7 @@ def _bundle_addon_folder() -> Path | None:
 
 def _source_folder() -> Path | None:
     """`addon/tablao_blender` of the source checkout this `app` package lies in, if it is one."""
-    folder = Path(__file__).resolve().parents[2] / "addon" / PACKAGE
+    folder = Path(__file__).resolve().parents[3] / "addon" / PACKAGE
     return folder if (folder / "__init__.py").is_file() else None
 
 

@@ -81,7 +81,7 @@ class ManagerConfig:
     # Web page origins (scheme://host:port) other than the Manager's own that may call it.
     allowed_origins: list[str] = field(default_factory=list)
     # Folders (variables allowed) besides the shared storage that jobs may write their output to;
-    # empty means the two-way variables' values. See app/manager/output_roots.py.
+    # empty means the two-way variables' values. See app/manager/jobs/output_roots.py.
     output_roots: list[str] = field(default_factory=list)
     # May Blender on the workers run Python stored inside a job's .blend file (auto-run scripts,
     # Python drivers)? Only ever for jobs submitted with a credential: the access token, the submit
@@ -141,7 +141,7 @@ class ManagerConfig:
     @property
     def own_dirs(self) -> list[str]:
         """Folders the Manager itself owns; none of them may become the shared storage."""
-        program = Path(__file__).resolve().parents[2]  # the folder holding the `app` package
+        program = Path(__file__).resolve().parents[3]  # the folder holding the `app` package
         return [str(program), str(self.base_dir), str(self.storage_dir)]
 
     @property

@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 
 from app.common import manager_proof
-from app.manager.secret_file import ensure_secret_file
+from app.manager.credentials.secret_file import ensure_secret_file
 
 _log = logging.getLogger(__name__)
 

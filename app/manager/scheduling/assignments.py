@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from app.manager.persistence.models import Job, Task, Worker
-from app.manager.waiters import Profile
+from app.manager.scheduling.waiters import Profile
 
 
 @dataclass(frozen=True, slots=True)

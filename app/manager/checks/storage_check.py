@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from app.common import crosspath
-from app.manager.variables import Variables
+from app.manager.settings.variables import Variables
 
 _log = logging.getLogger(__name__)
 

@@ -24,7 +24,15 @@ from app.api.models import WorkerRegistration, WorkerSignOn, WorkerStateChanged,
 from app.common import schedule
 from app.common.jsontext import clip
 from app.common.manager_proof import KEY_FIELD, NONCE_CHARS, valid_nonce
-from app.manager.assignments import (
+from app.manager.credentials.auth import CredentialCache, WorkerIdentity, hash_secret
+from app.manager.credentials.worker_keys import WorkerKeys
+from app.manager.jobs.blend_scripts import ScriptsSettings, scripts_allowed, without_blend_scripts
+from app.manager.jobs.convert import assigned_task_json
+from app.manager.jobs.output_roots import OutputRoots
+from app.manager.persistence import jobs as jobs_q
+from app.manager.persistence import scheduler_queries, tasks, workers
+from app.manager.persistence.models import Job, Task, Worker
+from app.manager.scheduling.assignments import (
     NO_TASK,
     Assignment,
     Claimed,
@@ -34,22 +42,14 @@ from app.manager.assignments import (
     NothingRunnable,
     TaskAssigned,
 )
-from app.manager.auth import CredentialCache, WorkerIdentity, hash_secret
-from app.manager.blend_scripts import ScriptsSettings, scripts_allowed, without_blend_scripts
-from app.manager.convert import assigned_task_json
-from app.manager.output_roots import OutputRoots
-from app.manager.persistence import jobs as jobs_q
-from app.manager.persistence import scheduler_queries, tasks, workers
-from app.manager.persistence.models import Job, Task, Worker
+from app.manager.scheduling.waiters import Profile
+from app.manager.settings.variables import Variables
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.failures import FailurePolicy, task_failed_by_worker
 from app.manager.state_machine.runner import StatusMachine
 from app.manager.state_machine.tasks import change_task_status
 from app.manager.state_machine.workers import WorkerStatusMachine
-from app.manager.task_runs import run_record
-from app.manager.variables import Variables
-from app.manager.waiters import Profile
-from app.manager.worker_keys import WorkerKeys
+from app.manager.workers.task_runs import run_record
 
 _log = logging.getLogger(__name__)
 MAX_WAIT_S = 60.0
@@ -217,7 +217,7 @@ class WorkerSessions:
 
         The log text is queued for the task's log and announced on the event stream after the
         update's transaction committed, as every event is."""
-        # Running work goes before sign-ups and claims on the loop (loop_turns.py).
+        # Running work goes before sign-ups and claims on the loop (app/manager/runtime/loop_turns.py).
         job_uuid = await self.machine.run_quick(_task_update_sync, ident.id, task_uuid, body.task_status,
                                                 body.activity, body.steps_completed, self.policy,
                                                 turn_first=True)

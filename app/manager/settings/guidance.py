@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-from app.manager.config import ManagerConfig
+from app.manager.settings.config import ManagerConfig
 
 
 def lan_addresses() -> list[str]:

@@ -19,10 +19,16 @@ from typing import Any
 from app.api.errors import BadRequest
 from app.api.events import ConfigUpdate
 from app.common import events as ev
-from app.manager.blender_check import setup_choice
-from app.manager.config import ConfigError, ManagerConfig, check_submit_token, config_from_dict, save_config
-from app.manager.storage_check import check_storage
-from app.manager.variables import Variables
+from app.manager.checks.blender_check import setup_choice
+from app.manager.checks.storage_check import check_storage
+from app.manager.settings.config import (
+    ConfigError,
+    ManagerConfig,
+    check_submit_token,
+    config_from_dict,
+    save_config,
+)
+from app.manager.settings.variables import Variables
 
 _log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from app.api.events import WORKER_VITALS_DID_CHANGE
 from app.api.limits import is_number, is_whole, text_problem
 from app.common.clock import Clock, to_rfc3339
 from app.common.events import EventBus
-from app.manager.input_checks import describe
-from app.manager.last_seen import LastSeen
+from app.manager.checks.input_checks import describe
+from app.manager.workers.last_seen import LastSeen
 
 #: The most a vitals report may weigh; a real one is a few hundred bytes.
 VITALS_BODY_MAX = 4096

@@ -53,11 +53,6 @@ def task_worker(worker: Worker | None) -> TaskWorker | None:
     return TaskWorker(id=worker.uuid, name=worker.name, address=worker.address or "")
 
 
-def task_worker_json(worker: Worker | None) -> dict[str, str] | None:
-    model = task_worker(worker)
-    return None if model is None else model.to_json()
-
-
 def _task_worker(task: Task) -> Worker | None:
     return task.__rel__.get("worker") if task.worker_id is not None else None
 
@@ -111,11 +106,6 @@ def status_change(worker: Worker) -> WorkerStatusChangeRequest | None:
                                      is_lazy=bool(worker.lazy_status_request))
 
 
-def status_change_json(worker: Worker) -> dict[str, Any] | None:
-    model = status_change(worker)
-    return None if model is None else model.to_json()
-
-
 def _last_seen(worker: Worker) -> str | None:
     return to_rfc3339(worker.last_seen_at) if worker.last_seen_at is not None else None
 
@@ -157,10 +147,6 @@ def worker_update(worker: Worker, previous: str | None = None) -> api_events.Wor
         previous_status=WorkerStatus(previous) if previous and previous != worker.status else None,
         deleted_at=to_rfc3339(worker.deleted_at) if worker.deleted_at is not None else None,
     )
-
-
-def worker_event(worker: Worker, previous: str | None = None) -> dict[str, Any]:
-    return worker_update(worker, previous).to_json()
 
 
 def tag_model(tag: WorkerTag) -> ApiWorkerTag:
