@@ -50,6 +50,9 @@ class ManagerInThread:
 
     def __init__(self, root: Path):
         self.cfg = make_config(root)
+        # A worker's long poll is held for half this at most (5 s): well inside the fuzzer's 30 s
+        # read timeout even on a loaded machine, where half the default 60 s was not.
+        self.cfg.worker_timeout = 10.0
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="fuzzed-manager", daemon=True)
         self.running: RunningManager | None = None
