@@ -33,6 +33,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("store_kind", STORES, indirect=True)
 
 
+#: What the programs keep per user, and the environment variable that moves it: Tablao's config and
+#: data folder, what platformdirs and Qt (QSettings) put under XDG folders, and the runtime folder that
+#: holds the desktop app's single-instance socket (app/ui/instance.py).
+_USER_FOLDERS = {"TABLAO_HOME": "tablao", "XDG_CONFIG_HOME": "config", "XDG_DATA_HOME": "data",
+                 "XDG_STATE_HOME": "state", "XDG_RUNTIME_DIR": "runtime"}
+
+
+@pytest.fixture(autouse=True)
+def _own_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test (and every program it starts) keeps its per-user files in folders of its own, never in
+    the home folder: tests running side by side (pytest-xdist, or another run on the same computer)
+    must not share remembered settings, tokens or a desktop app's socket. HOME itself stays, for the
+    caches the tests read there (Blender's extension validator, `~/.cache/tablao`)."""
+    root = tmp_path_factory.mktemp("user")
+    for variable, name in _USER_FOLDERS.items():
+        monkeypatch.setenv(variable, str(root / name))
+    (root / "runtime").mkdir(mode=0o700)
+    return root
+
+
 @pytest.fixture(autouse=True)
 def store_kind(request: pytest.FixtureRequest) -> Iterator[str]:
     """The store this test's Managers use: "sqlite", or "postgres" in its `[postgres]` run."""
