@@ -24,6 +24,14 @@ _MANAGER_FIXTURES = {"manager", "manager_factory", "farm"}
 _store = {"kind": "sqlite"}  # the store the Managers of the running test use
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, hand out the slow tests first (in their order), then the rest: the long ones
+    (the packaging build, the farms) then overlap, and the many short ones fill in at the end. Every
+    worker sorts alike, as xdist requires; a run without xdist keeps the files' order."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run each Manager-starting test under tests/manager and tests/e2e once per store in STORES."""
     if len(STORES) < 2:

@@ -44,6 +44,7 @@ def one_line(err: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 @needs_blender
 async def test_submits_and_prints_the_job_as_json(manager, project, tmp_path):
     blend = project / "shots" / "scene.blend"
@@ -77,6 +78,7 @@ async def test_a_file_that_is_not_a_blend(manager, tmp_path):
     await assert_no_jobs(manager)
 
 
+@pytest.mark.slow
 @needs_blender
 async def test_a_blend_that_blender_cannot_open(manager, tmp_path):
     broken = tmp_path / "broken.blend"
@@ -106,6 +108,7 @@ async def test_a_setting_that_does_not_parse(manager, project, tmp_path):
     await assert_no_jobs(manager)
 
 
+@pytest.mark.slow
 @needs_blender
 async def test_a_setting_the_manager_refuses(manager, project, tmp_path):
     code, _, err = await tablao_submit(str(project / "shots" / "scene.blend"), "--manager", manager.url,

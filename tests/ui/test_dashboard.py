@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QItemSelectionModel
 
 from app.ui.launch import open_dashboard
@@ -73,6 +74,7 @@ def test_multi_select_cancel_cancels_only_the_selected_jobs(qloop, manager_proc)
     qloop.run_until_complete(body())
 
 
+@pytest.mark.slow  # restarts the Manager process and waits for the reconnect
 def test_dashboard_survives_a_manager_restart_and_catches_up(qloop, tmp_path):
     manager = ManagerProcess(tmp_path / "m").start()
     try:
@@ -99,6 +101,7 @@ def test_dashboard_survives_a_manager_restart_and_catches_up(qloop, tmp_path):
         manager.stop()
 
 
+@pytest.mark.slow  # two Manager processes
 def test_two_managers_show_a_manager_column_and_route_actions_to_the_owner(qloop, tmp_path):
     one = ManagerProcess(tmp_path / "one").start()
     two = ManagerProcess(tmp_path / "two").start()
