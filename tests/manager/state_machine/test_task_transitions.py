@@ -33,7 +33,8 @@ class Move:
     others: tuple[T, ...]
     job_before: J
     job_after: J
-    job_moves: tuple[tuple[str, str, bool], ...] = ()  # (previous, status, refresh_tasks) of job events
+    #: (previous, status, refresh_tasks) of job events; previous is None when only the job's progress moved.
+    job_moves: tuple[tuple[str | None, str, bool], ...] = ()
     work: bool = False  # whether workers waiting for work are woken
     others_after: tuple[T, ...] | None = None
     why: str = ""
@@ -45,11 +46,12 @@ MOVES = [
     Move(Q, A, (C,), J.ACTIVE, J.ACTIVE, why="claim-in-active-job"),
     Move(S, A, (Q,), J.ACTIVE, J.ACTIVE, why="soft-failed-claimed-again"),
     # What a worker reports, or the Manager decides for it (failures.py, worker_sessions.py).
-    Move(A, C, (Q,), J.ACTIVE, J.ACTIVE, why="completed-others-left"),
+    Move(A, C, (Q,), J.ACTIVE, J.ACTIVE, ((None, "active", False),), why="completed-others-left"),
     Move(A, C, (C,), J.ACTIVE, J.COMPLETED, (("active", "completed", False),), why="last-completed"),
     Move(A, C, (P,), J.PAUSE_REQUESTED, J.PAUSED, (("pause-requested", "paused", False),),
          why="completed-finishes-pausing"),
-    Move(A, C, (A,), J.PAUSE_REQUESTED, J.PAUSE_REQUESTED, why="completed-while-another-runs-in-pausing-job"),
+    Move(A, C, (A,), J.PAUSE_REQUESTED, J.PAUSE_REQUESTED, ((None, "pause-requested", False),),
+         why="completed-while-another-runs-in-pausing-job"),
     Move(A, S, (Q,), J.ACTIVE, J.ACTIVE, work=True, why="soft-failed"),
     Move(A, S, (P,), J.PAUSE_REQUESTED, J.PAUSED, (("pause-requested", "paused", False),), work=True,
          why="soft-failed-finishes-pausing"),
@@ -92,7 +94,10 @@ def test_task_transition(db: MachineDb, move: Move) -> None:
                      "status": move.after.value, "previous_status": move.before.value, "activity": "doing it",
                      "steps_completed": steps, "steps_total": 1,
                      "worker": {"uuid": worker.uuid, "name": "w1", "id": worker.uuid}}
-    assert len(task_events(fx)) == 1  # tasks a job cascade moves are logged and watched, not broadcast
+    # Tasks a job cascade moves are logged and watched, and broadcast only where a worker was running one.
+    others_after = move.others_after or move.others
+    assert [e["name"] for e in task_events(fx)[1:]] == [
+        n for n, before, after in zip(names[1:], move.others, others_after) if before == A and after != A]
     assert job_moves(fx) == list(move.job_moves)
     assert db.log(fx)[0] == ("a", f"task changed status {move.before.value} -> {move.after.value}: because")
     assert fx.work_available is move.work
@@ -111,7 +116,9 @@ def test_job_event_carries_the_job(db: MachineDb) -> None:
     fx = db.set_status("a", C)
     assert job_events(fx) == [{"id": db.job_uuid, "name": "job", "updated": STAMP, "status": "completed",
                                "previous_status": "active", "type": "echo-sleep-test", "priority": 50,
-                               "refresh_tasks": False, "steps_completed": 8, "steps_total": 8}]
+                               "refresh_tasks": False, "steps_completed": 8, "steps_total": 8,
+                               "activity": 'Changed to status "completed": all tasks completed',
+                               "created": "2026-03-01T11:00:00Z", "worker_tag": ""}]
     assert db.job().activity == 'Changed to status "completed": all tasks completed'
 
 
@@ -213,7 +220,8 @@ def test_requeue_takes_finished_dependents_along(db: MachineDb) -> None:
     assert [(e["name"], e["activity"]) for e in task_events(fx)] == [
         ("a", "Requeued: the texture was wrong"), ("b", "Requeued: a dependency was requeued"),
         ("c", "Requeued: a dependency was requeued")]
-    assert job_moves(fx) == [("completed", "queued", False)]
+    # The job's move, then its progress as each dependent's finished steps are taken back.
+    assert job_moves(fx) == [("completed", "queued", False), (None, "queued", False), (None, "queued", False)]
     assert db.store.call_sync(lambda: TaskFailure.select().count()) == 0  # a fresh start for a
 
 
