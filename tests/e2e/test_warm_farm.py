@@ -55,7 +55,6 @@ function compileJob(job) {
 
 # Frame 1 renders (almost) forever, frame 2 at once: Cycles' sample count is animated.
 _SLOW_FIRST_FRAME = """
-scene.cycles.use_adaptive_sampling = False  # else the noise threshold ends frame 1 after some 400 samples
 scene.cycles.samples = 1000000
 scene.cycles.keyframe_insert('samples', frame=1)
 scene.cycles.samples = 1
@@ -65,7 +64,8 @@ scene.cycles.keyframe_insert('samples', frame=2)
 
 def _make_slow_first_frame_blend(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    script = MAKE_BLEND.format(samples=1, width=64, height=36, frames=4, path=path)
+    # Not adaptive: the noise threshold would end frame 1 after some 400 samples.
+    script = MAKE_BLEND.format(adaptive=False, samples=1, width=64, height=36, frames=4, path=path)
     script = script.replace("bpy.ops.wm.save_as_mainfile", _SLOW_FIRST_FRAME + "bpy.ops.wm.save_as_mainfile")
     result = subprocess.run(["blender", "-b", "--factory-startup", "--python-expr", script],
                             capture_output=True, text=True, timeout=120)

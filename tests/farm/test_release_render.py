@@ -30,7 +30,7 @@ def make_blends(specs: list[tuple[Path, int, int]]) -> None:
     """Several tiny Cycles scenes (path, frames, width) from one Blender start (each start is seconds)."""
     for path, _, _ in specs:
         path.parent.mkdir(parents=True, exist_ok=True)
-    script = "\n".join(MAKE_BLEND.format(samples=1, width=width, height=18, frames=frames, path=path)
+    script = "\n".join(MAKE_BLEND.format(adaptive=True, samples=1, width=width, height=18, frames=frames, path=path)
                        for path, frames, width in specs)
     result = subprocess.run(["blender", "-b", "--factory-startup", "--python-expr", script],
                             capture_output=True, text=True, timeout=180)
