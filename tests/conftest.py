@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from app.manager.config import ManagerConfig, save_config
+from tests import xdist_groups
 
 # Run the Manager and end-to-end tests against PostgreSQL as well as SQLite (CI does, see .ci/run):
 #   TABLAO_TEST_POSTGRES=postgresql://user@127.0.0.1:5432/postgres pytest tests/manager tests/e2e
@@ -24,12 +25,15 @@ _MANAGER_FIXTURES = {"manager", "manager_factory", "farm"}
 _store = {"kind": "sqlite"}  # the store the Managers of the running test use
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-xdist's own, which names the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist, hand out the slow tests first (in their order), then the rest: the long ones
     (the packaging build, the farms) then overlap, and the many short ones fill in at the end. Every
-    worker sorts alike, as xdist requires; a run without xdist keeps the files' order."""
+    worker sorts alike, as xdist requires; a run without xdist keeps the files' order. Tests marked
+    `xdist_group` share a worker under `--dist loadgroup` (tests/xdist_groups.py)."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+        xdist_groups.restore(config, items)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
