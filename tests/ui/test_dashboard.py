@@ -23,6 +23,7 @@ def _select(view, names: set[str]) -> None:
             sel.select(index, QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
 
 
+@pytest.mark.slow  # a Manager process, over 2 s
 def test_job_table_fills_and_follows_new_jobs_by_deltas(qloop, manager_proc):
     manager_proc.submit_echo("first")
 
@@ -46,6 +47,7 @@ def test_job_table_fills_and_follows_new_jobs_by_deltas(qloop, manager_proc):
     qloop.run_until_complete(body())
 
 
+@pytest.mark.slow  # a Manager process, over 2 s
 def test_multi_select_cancel_cancels_only_the_selected_jobs(qloop, manager_proc):
     for name in ("a", "b", "c"):
         manager_proc.submit_echo(name)
@@ -134,6 +136,7 @@ def test_two_managers_show_a_manager_column_and_route_actions_to_the_owner(qloop
         two.stop()
 
 
+@pytest.mark.slow  # a Manager process, over 2 s
 def test_a_variable_edit_round_trips_through_the_api(qloop, manager_proc):
     async def body():
         dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
@@ -166,6 +169,7 @@ def test_a_variable_edit_round_trips_through_the_api(qloop, manager_proc):
     qloop.run_until_complete(body())
 
 
+@pytest.mark.slow  # a Manager process, over 2 s
 def test_an_admin_action_asks_for_the_token_once_and_then_works(qloop, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QInputDialog, QMessageBox
 
@@ -202,6 +206,7 @@ def test_an_admin_action_asks_for_the_token_once_and_then_works(qloop, tmp_path,
         manager.stop()
 
 
+@pytest.mark.slow  # a Manager process, over 2 s
 def test_settings_page_checks_storage_live_and_saves_through_the_api(qloop, manager_proc, tmp_path):
     async def body():
         dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
@@ -230,6 +235,7 @@ def test_settings_page_checks_storage_live_and_saves_through_the_api(qloop, mana
     qloop.run_until_complete(body())
 
 
+@pytest.mark.slow  # a Manager process, over 2 s
 def test_worker_list_shows_platform_current_task_and_schedule(qloop, manager_proc):
     from tests.http_worker import HttpWorker
 

@@ -293,6 +293,7 @@ def test_a_second_launch_hands_over_and_the_running_app_selects_the_job(tmp_path
         app.stop()
 
 
+@pytest.mark.slow  # over 2 s
 def test_a_socket_left_by_a_crashed_program_is_taken_over(tmp_path):
     first = App.set_up(tmp_path / "home").start()
     first.stop()  # SIGKILL: the lock and the socket file stay behind

@@ -43,6 +43,7 @@ def _probe(display: str, tmp_path: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # an X server and a tray host
 def test_the_icon_is_embedded_in_a_tray_host(display, tmp_path):
     assert _probe(display, tmp_path)["available"] is False   # a bare X server: no tray
 
