@@ -148,9 +148,19 @@ async def test_blend_changed_between_tasks_is_reloaded(farm, tmp_path):
     log = (await _task_logs(manager, second))["render-2"]
     assert "warm Blender: reloading" in log and "changed on disk" in log and "going to run:" in log
     assert blender_processes("change.blend")
-    workers[0].stop()  # SIGTERM: the worker shuts down and stops its warm Blender
-    assert workers[0].proc.returncode is not None and not [
-        p for p in blender_processes("change.blend") if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    # SIGTERM: the worker shuts down and stops its warm Blender. In a thread: the worker signs off with
+    # the Manager, which runs in this event loop; then wait for Blender to go, which may end just after.
+    await asyncio.to_thread(workers[0].stop)
+    assert workers[0].proc.returncode is not None
+
+    async def blender_left() -> bool:
+        try:
+            return not [p for p in blender_processes("change.blend")
+                        if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        except psutil.NoSuchProcess:  # went while we looked
+            return False
+
+    await wait_for(blender_left, 20, what="the warm Blender to stop with its worker")
 
 
 async def test_killed_warm_blender_soft_fails_and_next_task_gets_a_fresh_one(farm, tmp_path):
@@ -162,7 +172,7 @@ async def test_killed_warm_blender_soft_fails_and_next_task_gets_a_fresh_one(far
     # instead of failing the job for want of anyone to retry it.
     spare = start_workers(1)[0]
     await wait_awake(manager, 1)
-    spare.stop()
+    await asyncio.to_thread(spare.stop)  # it signs off with the Manager in this event loop
     workers = start_workers(1)
     job = await _submit(manager, blend, tmp_path / "shared" / "out", "1-2")
 
