@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from app.manager.settings.config import ManagerConfig, save_config
+from tests import xdist_groups
 
 # Run the Manager and end-to-end tests against PostgreSQL as well as SQLite (CI does, see .ci/run):
 #   TABLAO_TEST_POSTGRES=postgresql://user@127.0.0.1:5432/postgres pytest tests/manager tests/e2e
@@ -24,6 +25,17 @@ _MANAGER_FIXTURES = {"manager", "manager_factory", "farm"}
 _store = {"kind": "sqlite"}  # the store the Managers of the running test use
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-xdist's own, which names the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, hand out the slow tests first (in their order), then the rest: the long ones
+    (the packaging build, the farms) then overlap, and the many short ones fill in at the end. Every
+    worker sorts alike, as xdist requires; a run without xdist keeps the files' order. Tests marked
+    `xdist_group` share a worker under `--dist loadgroup` (tests/xdist_groups.py)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+        xdist_groups.restore(config, items)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run each Manager-starting test under tests/manager and tests/e2e once per store in STORES."""
     if len(STORES) < 2:
@@ -31,6 +43,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     parts = metafunc.definition.path.relative_to(Path(__file__).parent).parts
     if parts[0] in _BOTH_STORES_UNDER and _MANAGER_FIXTURES & set(metafunc.fixturenames):
         metafunc.parametrize("store_kind", STORES, indirect=True)
+
+
+#: What the programs keep per user, and the environment variable that moves it: Tablao's config and
+#: data folder, what platformdirs and Qt (QSettings) put under XDG folders, and the runtime folder that
+#: holds the desktop app's single-instance socket (app/ui/instance.py).
+_USER_FOLDERS = {"TABLAO_HOME": "tablao", "XDG_CONFIG_HOME": "config", "XDG_DATA_HOME": "data",
+                 "XDG_STATE_HOME": "state", "XDG_RUNTIME_DIR": "runtime"}
+
+
+@pytest.fixture(autouse=True)
+def _own_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test (and every program it starts) keeps its per-user files in folders of its own, never in
+    the home folder: tests running side by side (pytest-xdist, or another run on the same computer)
+    must not share remembered settings, tokens or a desktop app's socket. HOME itself stays, for the
+    caches the tests read there (Blender's extension validator, `~/.cache/tablao`)."""
+    root = tmp_path_factory.mktemp("user")
+    for variable, name in _USER_FOLDERS.items():
+        monkeypatch.setenv(variable, str(root / name))
+    (root / "runtime").mkdir(mode=0o700)
+    return root
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+import pytest
 import yaml
 
 from app.common.credentials import read_local_admin_token
@@ -218,6 +219,7 @@ def test_setup_assistant_saves_storage_and_blender_then_restarts(tmp_path):
     assert proc.returncode == 0, out[-3000:]
 
 
+@pytest.mark.slow  # over 2 s
 def test_unusable_database_gives_a_message_not_a_traceback(tmp_path):
     damaged = tmp_path / "damaged.sqlite"
     damaged.write_bytes(b"this is not an SQLite file, it is a text file with a wrong name\n" * 100)

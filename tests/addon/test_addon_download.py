@@ -23,6 +23,7 @@ async def _download(manager, path: str, dest: Path) -> Path:
     return dest
 
 
+@pytest.mark.slow
 @needs_blender
 async def test_the_downloaded_addon_installs_in_blender_with_the_managers_address(manager, tmp_path: Path):
     zip_path = await _download(manager, "/tablao-addon.zip", tmp_path / "tablao-addon.zip")

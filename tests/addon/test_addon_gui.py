@@ -6,33 +6,26 @@ import asyncio
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.addon.conftest import BLENDER, needs_blender, run_blender
+from tests.xvfb import private_display
 
-pytestmark = [needs_blender, pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")]
+pytestmark = [
+    pytest.mark.slow,
+    needs_blender,
+    pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb"),
+]
 
 GUI_DRIVER = Path(__file__).with_name("blender_gui_driver.py")
 
 
 @pytest.fixture
 def display():
-    """A private Xvfb; `-displayfd` lets it pick a free display number and tell it."""
-    read_fd, write_fd = os.pipe()
-    args = ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_fd,))
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd) as pipe:
-            number = pipe.readline().strip()
-        assert number, "Xvfb did not start"
-        yield f":{number}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with private_display("1280x800x24") as name:
+        yield name
 
 
 async def test_modal_submit_in_the_gui(manager_factory, tmp_path: Path, display: str) -> None:

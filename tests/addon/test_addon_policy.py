@@ -10,10 +10,12 @@ farm's is warned about, and the Manager refuses it before anything is uploaded.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.addon.conftest import needs_blender, run_blender, steps_named
 from tests.http_worker import HttpWorker
 
-pytestmark = needs_blender
+pytestmark = [needs_blender, pytest.mark.slow]
 
 SUBMIT = "artist-submit-token-1234"
 SETUP = [("check_connection",), ("refresh",), ("add_scripts",)]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.addon.conftest import needs_blender, run_blender, steps_named
 from tests.e2e.conftest import farm  # noqa: F401 - the fixture
 from tests.e2e.farm import wait_job
 
-pytestmark = needs_blender
+pytestmark = [needs_blender, pytest.mark.slow]
 
 
 async def test_submitted_job_renders_and_is_followed(farm, tmp_path: Path) -> None:  # noqa: F811

@@ -7,9 +7,11 @@ import getpass
 import socket
 from pathlib import Path
 
+import pytest
+
 from tests.addon.conftest import needs_blender, run_blender, steps_named
 
-pytestmark = needs_blender
+pytestmark = [needs_blender, pytest.mark.slow]
 
 SETUP = [
     ("check_connection",),

@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from app.manager.lan.discovery import SsdpAdvertiser
 from tests.addon.conftest import needs_blender, run_blender, steps_named
 from tests.conftest import RunningManager, make_config
 
-pytestmark = needs_blender
+pytestmark = [needs_blender, pytest.mark.slow]
 
 
 async def _advertise(manager) -> tuple[SsdpAdvertiser, asyncio.Task]:

@@ -9,9 +9,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.addon.conftest import needs_blender, run_blender, steps_named
 
-pytestmark = needs_blender
+pytestmark = [needs_blender, pytest.mark.slow]
 
 URL = "http://render-server:8080/"
 

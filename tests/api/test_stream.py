@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from aiohttp import web
 
 from app.api.client import ManagerClient
@@ -65,6 +66,7 @@ async def test_task_log_lines_follow_a_watch(manager):
         await worker.close()
 
 
+@pytest.mark.slow  # restarts the Manager and waits for the reconnect
 async def test_stream_reconnects_after_the_manager_restarts_and_says_it_was_away(manager_factory):
     first = await manager_factory()
     port = first.service.port

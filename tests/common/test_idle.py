@@ -10,6 +10,7 @@ import time
 import pytest
 
 from app.common.idle import SLEEP_LAZY, SLEEP_NOW, WAKE, AwayRule, X11IdleSource, why_unreadable
+from tests.xvfb import private_display
 
 
 def test_the_rule_acts_only_when_the_artist_leaves_or_comes_back():
@@ -35,26 +36,15 @@ def test_the_ui_is_told_why_the_idle_time_cannot_be_read():
 
 @pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")), reason="needs Xvfb and xdotool")
 def test_the_x_idle_time_is_read_and_resets_when_the_pointer_moves():
-    display = ":93"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "640x480x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        source = None
-        deadline = time.monotonic() + 10
-        while source is None:
-            try:
-                source = X11IdleSource(display)
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        time.sleep(1.2)
-        before = source.idle_seconds()
-        assert before is not None and before >= 1.0
-        subprocess.run(["xdotool", "mousemove", "100", "120"], env=dict(os.environ, DISPLAY=display), check=True)
-        after = source.idle_seconds()
-        assert after is not None and after < before
-        source.close()
-    finally:
-        xvfb.terminate()
-        xvfb.wait(10)
+    with private_display("640x480x24") as display:
+        source = X11IdleSource(display)
+        try:
+            time.sleep(1.2)
+            before = source.idle_seconds()
+            assert before is not None and before >= 1.0
+            subprocess.run(["xdotool", "mousemove", "100", "120"], env=dict(os.environ, DISPLAY=display),
+                           check=True)
+            after = source.idle_seconds()
+            assert after is not None and after < before
+        finally:
+            source.close()

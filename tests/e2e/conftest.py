@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,8 @@ async def farm(tmp_path: Path):
         return made
 
     yield start_manager, start_workers, state
-    for w in state["workers"]:
-        w.stop()
+    # In threads, all at once: a stopping worker signs off with the Manager, which runs in this event
+    # loop; waiting for each in turn here blocked the loop, and each sign-off waited out its timeout.
+    await asyncio.gather(*(asyncio.to_thread(w.stop) for w in state["workers"]))
     if state["manager"] is not None:
         await state["manager"].stop()

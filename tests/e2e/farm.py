@@ -113,6 +113,8 @@ class WorkerProcess:
 
 
 def blender_processes(marker: str) -> list[psutil.Process]:
+    """Blender processes whose command line names `marker`: give the scene's whole path, so the same
+    test running beside this one (its PostgreSQL copy, under pytest-xdist) is not counted."""
     found = []
     for proc in psutil.process_iter(["name", "cmdline"]):
         try:

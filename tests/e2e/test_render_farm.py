@@ -21,10 +21,10 @@ from tests.e2e.farm import (
     wait_job,
 )
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not have_blender(), reason="needs Debian's blender and ffmpeg (bash .ci/run installs them)")]
+pytestmark = [pytest.mark.skipif(not have_blender(), reason="needs Debian's blender and ffmpeg (bash .ci/run installs them)")]
 
 
+@pytest.mark.slow
 async def test_two_workers_render_ten_frames_and_a_video(farm, tmp_path):
     start_manager, start_workers, _ = farm
     manager = await start_manager()
@@ -53,6 +53,7 @@ async def test_two_workers_render_ten_frames_and_a_video(farm, tmp_path):
     assert status == 200 and info["suffixes"], info
 
 
+@pytest.mark.slow
 async def test_cancel_mid_render_kills_blender(farm, tmp_path):
     start_manager, start_workers, _ = farm
     manager = await start_manager()
@@ -62,7 +63,7 @@ async def test_cancel_mid_render_kills_blender(farm, tmp_path):
                                    json=blender_job(blend, tmp_path / "shared" / "slow", frames="1-4", chunk_size=4))
 
     async def rendering():
-        return blender_processes("slow-scene.blend")
+        return blender_processes(str(blend))
     await wait_for(rendering, 60, what="blender to start rendering")
     await asyncio.sleep(1.0)
     status, _ = await manager.request("POST", f"/api/v3/jobs/{job['id']}/setstatus",
@@ -71,7 +72,7 @@ async def test_cancel_mid_render_kills_blender(farm, tmp_path):
     t0 = time.monotonic()
 
     async def gone():
-        return not blender_processes("slow-scene.blend")
+        return not blender_processes(str(blend))
     await wait_for(gone, 10, interval=0.05, what="blender to be killed")
     elapsed = time.monotonic() - t0
     assert elapsed < 2.0, f"Blender was still alive {elapsed:.2f} s after the cancel"
@@ -79,6 +80,7 @@ async def test_cancel_mid_render_kills_blender(farm, tmp_path):
     assert workers[0].proc.poll() is None  # the worker itself lives on
 
 
+@pytest.mark.slow
 async def test_kill_9_worker_mid_task_other_worker_finishes(farm, tmp_path):
     start_manager, start_workers, _ = farm
     manager = await start_manager(worker_timeout=2.0, task_timeout=30.0)
@@ -113,6 +115,7 @@ function compileJob(job) {
 """
 
 
+# In the fast lane (about 1 s): the farm test that needs no Blender run, so real worker processes run there.
 async def test_always_failing_command_blocklists_and_fails_job(farm, tmp_path):
     start_manager, start_workers, _ = farm
     manager = await start_manager(blocklist_threshold=1, task_fail_after_softfail_count=3)
@@ -131,6 +134,7 @@ async def test_always_failing_command_blocklists_and_fails_job(farm, tmp_path):
     assert "failed" in statuses and "active" not in statuses and "queued" not in statuses
 
 
+@pytest.mark.slow
 async def test_manager_restart_mid_job_loses_nothing(farm, tmp_path):
     start_manager, start_workers, state = farm
     manager = await start_manager()
@@ -151,6 +155,7 @@ async def test_manager_restart_mid_job_loses_nothing(farm, tmp_path):
     assert len(body["tasks"]) == 9 and all(t["status"] == "completed" for t in body["tasks"])
 
 
+@pytest.mark.slow
 async def test_manager_killed_with_sigkill_mid_job_loses_nothing(tmp_path):
     """The Manager as a real process, killed hard while workers run: nothing stored is lost."""
     import os

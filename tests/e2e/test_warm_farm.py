@@ -55,7 +55,6 @@ function compileJob(job) {
 
 # Frame 1 renders (almost) forever, frame 2 at once: Cycles' sample count is animated.
 _SLOW_FIRST_FRAME = """
-scene.cycles.use_adaptive_sampling = False  # else the noise threshold ends frame 1 after some 400 samples
 scene.cycles.samples = 1000000
 scene.cycles.keyframe_insert('samples', frame=1)
 scene.cycles.samples = 1
@@ -65,7 +64,8 @@ scene.cycles.keyframe_insert('samples', frame=2)
 
 def _make_slow_first_frame_blend(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    script = MAKE_BLEND.format(adaptive=True, samples=1, width=64, height=36, frames=4, path=path)
+    # Not adaptive: the noise threshold would end frame 1 after some 400 samples.
+    script = MAKE_BLEND.format(adaptive=False, samples=1, width=64, height=36, frames=4, path=path)
     script = script.replace("bpy.ops.wm.save_as_mainfile", _SLOW_FIRST_FRAME + "bpy.ops.wm.save_as_mainfile")
     result = subprocess.run(["blender", "-b", "--factory-startup", "--python-expr", script],
                             capture_output=True, text=True, timeout=120)
@@ -138,7 +138,7 @@ async def test_blend_changed_between_tasks_is_reloaded(farm, tmp_path):
     out = tmp_path / "shared" / "out"
     first = await _submit(manager, blend, out, "1")
     assert await wait_job(manager, first, {"completed", "failed"}, 120, workers) == "completed"
-    assert blender_processes("change.blend"), "the warm Blender should stay after its task"
+    assert blender_processes(str(blend)), "the warm Blender should stay after its task"
     make_blend(blend, frames=4, samples=1, width=32, height=18)  # same path, new content
     second = await _submit(manager, blend, out, "2")
     assert await wait_job(manager, second, {"completed", "failed"}, 120, workers) == "completed"
@@ -147,10 +147,20 @@ async def test_blend_changed_between_tasks_is_reloaded(farm, tmp_path):
         assert one.size == (64, 36) and two.size == (32, 18)
     log = (await _task_logs(manager, second))["render-2"]
     assert "warm Blender: reloading" in log and "changed on disk" in log and "going to run:" in log
-    assert blender_processes("change.blend")
-    workers[0].stop()  # SIGTERM: the worker shuts down and stops its warm Blender
-    assert workers[0].proc.returncode is not None and not [
-        p for p in blender_processes("change.blend") if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert blender_processes(str(blend))
+    # SIGTERM: the worker shuts down and stops its warm Blender. In a thread: the worker signs off with
+    # the Manager, which runs in this event loop; then wait for Blender to go, which may end just after.
+    await asyncio.to_thread(workers[0].stop)
+    assert workers[0].proc.returncode is not None
+
+    async def blender_left() -> bool:
+        try:
+            return not [p for p in blender_processes(str(blend))
+                        if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        except psutil.NoSuchProcess:  # went while we looked
+            return False
+
+    await wait_for(blender_left, 20, what="the warm Blender to stop with its worker")
 
 
 async def test_killed_warm_blender_soft_fails_and_next_task_gets_a_fresh_one(farm, tmp_path):
@@ -162,12 +172,12 @@ async def test_killed_warm_blender_soft_fails_and_next_task_gets_a_fresh_one(far
     # instead of failing the job for want of anyone to retry it.
     spare = start_workers(1)[0]
     await wait_awake(manager, 1)
-    spare.stop()
+    await asyncio.to_thread(spare.stop)  # it signs off with the Manager in this event loop
     workers = start_workers(1)
     job = await _submit(manager, blend, tmp_path / "shared" / "out", "1-2")
 
     async def rendering():
-        return blender_processes("crash.blend")
+        return blender_processes(str(blend))
     victim = (await wait_for(rendering, 60, what="the warm Blender to start"))[0]
     await asyncio.sleep(1.0)
     victim.kill()
@@ -203,7 +213,7 @@ async def test_no_blender_left_after_kill_9_of_the_worker(farm, tmp_path):
     worker = start_workers(1)[0]
     job = await _submit(manager, blend, tmp_path / "shared" / "out", "1")
     assert await wait_job(manager, job, {"completed", "failed"}, 120, [worker]) == "completed"
-    idle = blender_processes("orphan.blend")
+    idle = blender_processes(str(blend))
     assert idle, "the warm Blender should wait for the next task"
     # The warm Blender is the worker's own child (or, sandboxed, its bwrap's), not left in another
     # session's care.
@@ -212,6 +222,6 @@ async def test_no_blender_left_after_kill_9_of_the_worker(farm, tmp_path):
     worker.proc.wait(10)
 
     async def gone():
-        return not [p for p in blender_processes("orphan.blend")
+        return not [p for p in blender_processes(str(blend))
                     if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     await wait_for(gone, 10, interval=0.1, what="the warm Blender to die with the worker")

@@ -211,6 +211,7 @@ async def test_a_manager_listening_on_loopback_opens_no_ssdp_socket(manager_fact
     assert "this machine only" in caplog.text
 
 
+@pytest.mark.slow  # waits out the answer rate
 async def test_a_real_manager_answers_lan_searches_a_few_times_a_second_and_nothing_else(manager_factory):
     manager = await manager_factory(listen="0.0.0.0:0", autodiscoverable=True, autodiscovery_port=0)
     advertiser = manager.service.advertiser

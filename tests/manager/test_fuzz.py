@@ -40,6 +40,8 @@ from schemathesis.core.failures import FailureGroup
 from app.manager.web.openapi import load_spec, spec_to_json
 from tests.conftest import RunningManager, echo_job, make_config
 
+pytestmark = pytest.mark.slow  # a property-based run over the whole API
+
 REPO = Path(__file__).resolve().parents[2]
 MAX_EXAMPLES = int(os.environ.get("TABLAO_FUZZ_EXAMPLES", "8"))
 LEFT_OUT = ["saveSetupAssistantConfig", "updateConfigurationFile", "checkBlenderExePath", "findBlenderExePath"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from app.common.clock import to_rfc3339
 from app.manager.persistence import scheduler_queries, workers
 from tests.http_worker import HttpWorker
@@ -20,6 +22,7 @@ async def _claims() -> int:
     return scheduler_queries.QUERIES["claim"]
 
 
+@pytest.mark.slow  # rounds of long polls by many workers
 async def test_idle_repolls_skip_the_query_and_work_still_reaches_every_worker(manager_factory):
     manager = await manager_factory(worker_timeout=600.0, task_timeout=600.0)
     queue = manager.services.waiters.work
@@ -112,6 +115,7 @@ async def test_idle_repolls_touch_no_store_and_their_last_seen_is_written_in_one
             await w.close()
 
 
+@pytest.mark.slow  # waits out three worker timeouts
 async def test_the_timeout_check_sees_the_last_seen_of_idle_repolls(manager_factory):
     # A worker that only re-polls (answered from memory) must not time out: the check flushes first.
     manager = await manager_factory(worker_timeout=1.0, task_timeout=600.0)

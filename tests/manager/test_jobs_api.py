@@ -169,6 +169,7 @@ function compileJob(job) {
     assert job["steps_total"] == 3
 
 
+@pytest.mark.slow  # waits out the compiler's time limit
 async def test_script_that_never_ends_is_stopped_and_manager_keeps_serving(manager):
     _write_script(manager, "forever", _SETTINGS + "function compileJob(job) { while (true) {} }")
     job = {"name": "t", "type": "forever", "priority": 50, "submitter_platform": "linux", "settings": {}}

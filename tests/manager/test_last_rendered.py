@@ -300,6 +300,7 @@ def _child(tmp_path: Path, data: bytes, **kwargs) -> ChildThumbnails:
     return child
 
 
+@pytest.mark.slow  # waits out the decoder's time
 def test_the_child_decoder_is_stopped_after_its_time(tmp_path: Path) -> None:
     child = _child(tmp_path, blank_png(7680, 4320), timeout_s=0.05)
     with pytest.raises(UnsupportedImage, match="longer than"):
@@ -307,6 +308,7 @@ def test_the_child_decoder_is_stopped_after_its_time(tmp_path: Path) -> None:
     assert not child._process.is_alive()
 
 
+@pytest.mark.slow  # a decoder process at its limit
 def test_the_child_decoder_cannot_use_more_memory_than_it_is_given(tmp_path: Path, monkeypatch) -> None:
     from app.manager.pictures import thumbnails
     # 100 MiB of address space: the interpreter and Pillow fit, an 8K frame (133 MB as RGBA) does not.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from app.manager.runtime.loop_turns import LoopTurns
 
 
@@ -118,6 +120,7 @@ asyncio.run(main(sys.argv[1], json.loads(sys.stdin.read()), sys.argv[2]))
 """
 
 
+@pytest.mark.slow  # a burst of claims
 async def test_a_dashboard_get_is_answered_between_a_burst_of_worker_claims(manager_factory):
     """300 claims arrive at once from another process; a job GET sent with them is answered after
     a few turns of them, not after the whole burst.

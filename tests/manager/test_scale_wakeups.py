@@ -16,6 +16,8 @@ import pytest
 from app.manager.persistence import scheduler_queries
 from tests.http_worker import HttpWorker
 
+pytestmark = pytest.mark.slow  # hundreds of long-polling workers
+
 WORKERS = 200
 TYPES = ("misc", "ffmpeg")
 GUARD_S = 20  # a hang guard, not a measurement

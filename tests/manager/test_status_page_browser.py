@@ -17,7 +17,10 @@ from tests.chromium import Chromium, have_chromium
 from tests.conftest import echo_job
 from tests.http_worker import HttpWorker
 
-pytestmark = pytest.mark.skipif(not have_chromium(), reason="needs Debian's chromium (bash .ci/run installs it)")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not have_chromium(), reason="needs Debian's chromium (bash .ci/run installs it)"),
+]
 
 ACCESS = "s3cret-access-token"
 

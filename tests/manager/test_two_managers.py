@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from app.manager.persistence.models import Job, Task, Worker
 from tests.conftest import RunningManager, echo_job, make_config
 from tests.http_worker import HttpWorker
@@ -84,6 +86,7 @@ async def _until_some_completed(farm: Farm, count: int) -> None:
             await asyncio.sleep(0.02)
 
 
+@pytest.mark.slow  # two Managers under load
 async def test_two_managers_under_load_each_see_only_their_own_rows(manager, tmp_path: Path):
     first = manager
     first_jobs = await _submit(first, "first", 3)

@@ -119,6 +119,7 @@ async def test_vitals_are_bounded_and_need_the_workers_credentials(manager):
         await worker.close()
 
 
+@pytest.mark.slow  # waits out the throttle
 async def test_vitals_reach_the_event_stream_at_most_once_a_second_per_worker(manager):
     worker = await HttpWorker(manager.url).register_and_sign_on()
     try:
@@ -168,6 +169,7 @@ async def test_an_idle_worker_shows_no_task_and_a_working_one_its_task(manager):
         await worker.close()
 
 
+@pytest.mark.slow  # holds a long poll
 async def test_last_seen_is_fresh_while_the_worker_waits_in_a_held_request(manager):
     worker = await HttpWorker(manager.url).register_and_sign_on()
     try:

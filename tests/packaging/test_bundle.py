@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.farm import blender_job, make_blend
+from tests.xvfb import private_display
 
 REPO = Path(__file__).resolve().parents[2]
 VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
@@ -38,6 +39,8 @@ HIDDEN = {"ffmpeg", "ffprobe", "ffplay"}
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(1800),  # the first test builds the downloads (about 3 minutes, more on a cold cache)
+    # One pytest-xdist worker runs them all: one build per run, and builds share the checkout's build/.
+    pytest.mark.xdist_group("packaging"),
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux downloads"),
     pytest.mark.skipif(shutil.which("blender") is None, reason="needs Debian's blender"),
 ]
@@ -236,17 +239,8 @@ def _tail(url: str, task_id: str) -> str:
 def xvfb(tmp_path: Path):
     if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
         pytest.skip("needs Xvfb and xdotool")
-    read, write = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
-                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read) as f:
-        display = ":" + f.readline().strip()
-    try:
+    with private_display("1280x900x24") as display:
         yield display
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def _desktop_exec(desktop: Path) -> list[str]:

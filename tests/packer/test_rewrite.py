@@ -11,7 +11,10 @@ import pytest
 
 from app.packer.rewrite import rewrite_absolute_paths
 
-pytestmark = pytest.mark.skipif(shutil.which("blender") is None, reason="needs Debian's blender")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("blender") is None, reason="needs Debian's blender"),
+]
 
 MAKE = """
 import bpy

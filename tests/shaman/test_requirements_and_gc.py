@@ -9,6 +9,7 @@ import shutil
 import time
 from collections.abc import Callable
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -150,6 +151,7 @@ async def test_run_collects_periodically_until_cancelled(make_shaman: Callable[.
     assert task.cancelled()
 
 
+@pytest.mark.slow  # uploads a large body
 async def test_requests_above_aiohttps_default_body_cap_are_accepted(client: TestClient) -> None:
     # A 12,000-file project is ~1.4 MB of JSON, above aiohttp's 1 MiB client_max_size default.
     files = [{"sha": f"{i:064x}", "size": i, "path": f"textures/file-{i:05d}.png"} for i in range(12_000)]

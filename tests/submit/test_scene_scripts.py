@@ -16,6 +16,8 @@ from app.submit.blendinfo import SceneScripts
 from app.submit.scene_policy import LISTED, scripts_warning
 from tests.submit.conftest import make_scripted_blend, needs_blender
 
+pytestmark = pytest.mark.slow
+
 
 @needs_blender
 async def test_auto_run_scripts_and_python_drivers_are_found_and_simple_ones_are_not(tmp_path):

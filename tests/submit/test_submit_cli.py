@@ -44,6 +44,7 @@ def one_line(err: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 @needs_blender
 async def test_submits_and_prints_the_job_as_json(manager, project, tmp_path):
     blend = project / "shots" / "scene.blend"
@@ -77,6 +78,7 @@ async def test_a_file_that_is_not_a_blend(manager, tmp_path):
     await assert_no_jobs(manager)
 
 
+@pytest.mark.slow
 @needs_blender
 async def test_a_blend_that_blender_cannot_open(manager, tmp_path):
     broken = tmp_path / "broken.blend"
@@ -87,6 +89,7 @@ async def test_a_blend_that_blender_cannot_open(manager, tmp_path):
     await assert_no_jobs(manager)
 
 
+@pytest.mark.slow  # the project is a scene made by Blender
 async def test_an_unknown_job_type(manager, project, tmp_path):
     code, _, err = await tablao_submit(str(project / "shots" / "scene.blend"), "--manager", manager.url,
                                        "--type", "no-such-type", home=tmp_path)
@@ -96,6 +99,7 @@ async def test_an_unknown_job_type(manager, project, tmp_path):
     await assert_no_jobs(manager)
 
 
+@pytest.mark.slow  # the project is a scene made by Blender
 async def test_a_setting_that_does_not_parse(manager, project, tmp_path):
     blend = str(project / "shots" / "scene.blend")
     code, _, err = await tablao_submit(blend, "--manager", manager.url, "--set", "chunk_size=many", home=tmp_path)
@@ -106,6 +110,7 @@ async def test_a_setting_that_does_not_parse(manager, project, tmp_path):
     await assert_no_jobs(manager)
 
 
+@pytest.mark.slow
 @needs_blender
 async def test_a_setting_the_manager_refuses(manager, project, tmp_path):
     code, _, err = await tablao_submit(str(project / "shots" / "scene.blend"), "--manager", manager.url,
@@ -115,6 +120,7 @@ async def test_a_setting_the_manager_refuses(manager, project, tmp_path):
     await assert_no_jobs(manager)
 
 
+@pytest.mark.slow  # the project is a scene made by Blender
 async def test_an_unreachable_manager(manager, project, tmp_path):
     code, out, err = await tablao_submit(str(project / "shots" / "scene.blend"),
                                          "--manager", f"http://127.0.0.1:{free_port()}", home=tmp_path)
@@ -123,6 +129,7 @@ async def test_an_unreachable_manager(manager, project, tmp_path):
     await assert_no_jobs(manager)
 
 
+@pytest.mark.slow  # the project is a scene made by Blender
 async def test_the_default_manager_is_the_local_one(manager, project, tmp_path):
     """Without --manager, the Manager of this computer's config (its listen address) is used."""
     local = tmp_path / "tablao-home"
@@ -132,6 +139,7 @@ async def test_the_default_manager_is_the_local_one(manager, project, tmp_path):
     assert code == 1 and "it has: " in one_line(err) and "simple-blender-render" in err  # the Manager answered
 
 
+@pytest.mark.slow  # the project is a scene made by Blender
 @pytest.mark.parametrize("args", [["--priority", "500"], ["--manager", "render:8080"]])
 async def test_usage_errors(project, tmp_path, args):
     code, _, err = await tablao_submit(str(project / "shots" / "scene.blend"), *args, home=tmp_path)

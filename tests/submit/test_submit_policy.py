@@ -56,6 +56,7 @@ def _nothing_uploaded(shared: Path) -> bool:
     return not store.exists() or not any(p.is_file() for p in store.rglob("*"))
 
 
+@pytest.mark.slow
 @needs_blender
 async def test_the_preflight_names_scripts_that_will_not_run_before_uploading(manager_factory, tmp_path):
     manager = await manager_factory(shaman_enabled=True)
@@ -75,6 +76,7 @@ async def test_the_preflight_names_scripts_that_will_not_run_before_uploading(ma
     assert _nothing_uploaded(tmp_path / "shared") and await _jobs(manager) == []
 
 
+@pytest.mark.slow
 @needs_blender
 async def test_with_the_submit_token_scripts_run_and_there_is_no_warning(manager_factory, tmp_path):
     manager = await manager_factory(allow_blend_scripts=True, submit_token=SUBMIT)
@@ -96,6 +98,7 @@ async def test_with_the_submit_token_scripts_run_and_there_is_no_warning(manager
     assert await _task_runs_scripts(manager) is True
 
 
+@pytest.mark.slow
 @needs_blender
 async def test_output_outside_the_roots_goes_to_the_shared_storage(manager, project, tmp_path):
     shared = tmp_path / "shared"
@@ -115,6 +118,7 @@ async def test_output_outside_the_roots_goes_to_the_shared_storage(manager, proj
     assert result.job.settings["render_output_path"].startswith(f"{shared / 'renders'}/first job/")
 
 
+@pytest.mark.slow
 @needs_blender
 async def test_the_artists_own_output_folder_is_kept_warned_about_and_refused(manager, project, tmp_path):
     elsewhere = tmp_path / "artist" / "renders"
@@ -137,6 +141,7 @@ async def test_the_artists_own_output_folder_is_kept_warned_about_and_refused(ma
     assert await _jobs(manager) == [] and _nothing_uploaded(tmp_path / "shared")
 
 
+@pytest.mark.slow
 @needs_blender
 async def test_tablao_submit_prints_the_warnings_and_where_the_output_goes(manager_factory, tmp_path):
     manager = await manager_factory(allow_blend_scripts=True, submit_token=SUBMIT)

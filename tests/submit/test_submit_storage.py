@@ -23,7 +23,7 @@ from app.submit import (
 from app.submit.submission import client_for as _client
 from tests.submit.conftest import needs_blender
 
-pytestmark = needs_blender
+pytestmark = [needs_blender, pytest.mark.slow]
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "app" / "manager" / "job_compilers" / "scripts"
 

@@ -8,6 +8,7 @@ import json
 import threading
 import zipfile
 
+import pytest
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from app.ui import addon_download
@@ -20,6 +21,7 @@ def _dialogs(name: str) -> list[QMessageBox]:
             and w.isVisible()]
 
 
+@pytest.mark.slow  # over 2 s
 def test_the_help_menu_saves_the_managers_addon(qloop, manager_proc, tmp_path, monkeypatch):
     target = tmp_path / "saved" / "tablao-addon.zip"
     target.parent.mkdir()
@@ -51,6 +53,7 @@ def test_the_help_menu_saves_the_managers_addon(qloop, manager_proc, tmp_path, m
     assert not list(target.parent.glob("*.part"))
 
 
+@pytest.mark.slow  # over 2 s
 def test_a_manager_that_is_gone_is_said_in_words(qloop, tmp_path, monkeypatch):
     manager = ManagerProcess(tmp_path / "gone").start()
     target = tmp_path / "tablao-addon.zip"

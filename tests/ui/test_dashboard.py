@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC
 
+import pytest
 from PySide6.QtCore import QItemSelectionModel
 
 from app.ui.launch import open_dashboard
@@ -26,6 +27,7 @@ def _select(view, names: set[str]) -> None:
             sel.select(index, QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
 
 
+@pytest.mark.slow  # a Manager process, over 2 s
 def test_job_table_fills_and_follows_new_jobs_by_deltas(qloop, manager_proc):
     manager_proc.submit_echo("first")
 
@@ -49,6 +51,7 @@ def test_job_table_fills_and_follows_new_jobs_by_deltas(qloop, manager_proc):
     qloop.run_until_complete(body())
 
 
+@pytest.mark.slow  # a Manager process, over 2 s
 def test_multi_select_cancel_cancels_only_the_selected_jobs(qloop, manager_proc):
     for name in ("a", "b", "c"):
         manager_proc.submit_echo(name)
@@ -77,6 +80,7 @@ def test_multi_select_cancel_cancels_only_the_selected_jobs(qloop, manager_proc)
     qloop.run_until_complete(body())
 
 
+@pytest.mark.slow  # restarts the Manager process and waits for the reconnect
 def test_dashboard_survives_a_manager_restart_and_catches_up(qloop, tmp_path):
     manager = ManagerProcess(tmp_path / "m").start()
     try:
@@ -103,6 +107,7 @@ def test_dashboard_survives_a_manager_restart_and_catches_up(qloop, tmp_path):
         manager.stop()
 
 
+@pytest.mark.slow  # two Manager processes
 def test_two_managers_show_a_manager_column_and_route_actions_to_the_owner(qloop, tmp_path):
     one = ManagerProcess(tmp_path / "one").start()
     two = ManagerProcess(tmp_path / "two").start()
@@ -135,6 +140,7 @@ def test_two_managers_show_a_manager_column_and_route_actions_to_the_owner(qloop
         two.stop()
 
 
+@pytest.mark.slow  # a Manager process, over 2 s
 def test_a_variable_edit_round_trips_through_the_api(qloop, manager_proc):
     async def body():
         dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
@@ -167,6 +173,7 @@ def test_a_variable_edit_round_trips_through_the_api(qloop, manager_proc):
     qloop.run_until_complete(body())
 
 
+@pytest.mark.slow  # a Manager process, over 2 s
 def test_an_admin_action_asks_for_the_token_once_and_then_works(qloop, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QInputDialog, QMessageBox
 
@@ -203,6 +210,7 @@ def test_an_admin_action_asks_for_the_token_once_and_then_works(qloop, tmp_path,
         manager.stop()
 
 
+@pytest.mark.slow  # a Manager process, over 2 s
 def test_settings_page_checks_storage_live_and_saves_through_the_api(qloop, manager_proc, tmp_path):
     async def body():
         dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
@@ -231,6 +239,7 @@ def test_settings_page_checks_storage_live_and_saves_through_the_api(qloop, mana
     qloop.run_until_complete(body())
 
 
+@pytest.mark.slow  # a Manager process, over 2 s
 def test_worker_list_shows_platform_current_task_and_schedule(qloop, manager_proc):
     from tests.http_worker import HttpWorker
 

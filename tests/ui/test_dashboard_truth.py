@@ -674,6 +674,7 @@ async def _until(predicate, timeout: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.slow  # a hundred steps against a Manager process, each compared cell by cell
 @pytest.mark.parametrize("store_kind", STORES, indirect=True)
 def test_every_visible_cell_follows_the_truth_through_a_random_walk(qloop, tmp_path, store_kind, capsys):
     root = tmp_path / "manager"

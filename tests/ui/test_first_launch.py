@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the wizard checks Debian's Blender; a real render
+
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = Path(__file__).with_name("first_launch_scenarios.py")
 
@@ -27,7 +29,6 @@ def _run(name: str, tmp_path: Path) -> None:
     assert "1 passed" in result.stdout
 
 
-@pytest.mark.slow
 def test_the_wizard_sets_up_a_farm_in_both_mode_and_shows_a_rendered_frame(tmp_path):
     _run("test_the_wizard_sets_up_a_farm_in_both_mode_and_shows_a_rendered_frame", tmp_path)
 
@@ -36,6 +37,5 @@ def test_a_worker_finds_its_manager_on_the_network_from_the_wizard(tmp_path):
     _run("test_a_worker_finds_its_manager_on_the_network_from_the_wizard", tmp_path)
 
 
-@pytest.mark.slow
 def test_nothing_listens_before_the_wizard_is_done_and_a_busy_port_is_a_question(tmp_path):
     _run("test_nothing_listens_before_the_wizard_is_done_and_a_busy_port_is_a_question", tmp_path)

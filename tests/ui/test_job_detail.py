@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.ui.launch import open_dashboard
 from app.ui.why_waiting import explain
 from tests.http_worker import HttpWorker
@@ -95,6 +97,7 @@ def test_explain_covers_the_usual_reasons():
     assert explain({"status": "completed"}, tasks, [awake], []) == ""
 
 
+@pytest.mark.slow  # over 2 s
 def test_the_blocklist_shows_a_failing_worker_and_lets_it_try_again(qloop, manager_proc, tmp_path):
     from tests.e2e.farm import blender_job
 

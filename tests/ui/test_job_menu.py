@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
@@ -194,6 +195,7 @@ def test_the_sort_and_its_arrow_stay_as_left_between_launches(qloop, manager_pro
     qloop.run_until_complete(body())
 
 
+@pytest.mark.slow  # over 2 s
 def test_the_issues_list_created_submitter_activity_actions_and_an_idle_worker(qloop, manager_proc):
     from tests.http_worker import HttpWorker
 

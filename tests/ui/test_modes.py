@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 import yaml
 
 from app.common.roles import RoleConfig, load_role
@@ -39,6 +40,7 @@ def _desktop(tmp_path: Path, role: str = "manager") -> DesktopApp:
     return DesktopApp(services, RoleConfig(role=role), has_tray=False)
 
 
+@pytest.mark.slow  # over 2 s
 def test_both_menus_tick_the_same_mode_and_offer_only_the_other_window(qloop):
     model = ModeModel()
     model.set_mode(BOTH, {WORKER: "runs the Manager"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.ui.notifications import Notifier, message_for
 
 
@@ -15,6 +17,7 @@ def test_messages_for_finished_jobs_and_lost_workers():
     assert message_for(("worker", {"name": "w", "status": "awake", "previous_status": "asleep"})) is None
 
 
+@pytest.mark.slow  # over 2 s
 def test_finished_and_failed_jobs_are_said_by_default_and_a_kind_can_be_switched_off(qloop):
     notifier = Notifier()
     shown = []

@@ -17,6 +17,7 @@ import urllib.request
 from contextlib import closing
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
@@ -108,6 +109,7 @@ def test_with_nothing_going_on_quit_and_ctrl_q_stop_at_once(qloop, tmp_path):
     qloop.run_until_complete(body())
 
 
+@pytest.mark.slow  # worker processes render
 def test_quit_asks_while_another_computer_renders_and_cancel_and_keep_running_stop_nothing(qloop, tmp_path):
     desktop = _desktop(tmp_path)
     workers: list[WorkerProcess] = []
@@ -149,6 +151,7 @@ def test_quit_asks_while_another_computer_renders_and_cancel_and_keep_running_st
             worker.stop()
 
 
+@pytest.mark.slow  # worker processes render
 def test_stop_after_the_current_tasks_hands_out_nothing_new_and_quits_when_the_task_is_done(qloop, tmp_path):
     desktop = _desktop(tmp_path)
     workers: list[WorkerProcess] = []
@@ -187,6 +190,7 @@ def test_stop_after_the_current_tasks_hands_out_nothing_new_and_quits_when_the_t
             worker.stop()
 
 
+@pytest.mark.slow
 def test_the_exit_path_twenty_times_in_a_row(tmp_path):
     """The real program, role "both" (Manager, worker, dashboard), quit from the dashboard or the worker
     window at moments from just started to settled: exit code 0 and no fatal error, every time."""

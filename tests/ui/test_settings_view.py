@@ -3,6 +3,7 @@ numbers in narrow fields; against a real Manager process, whose file keeps Go's 
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtWidgets import QLabel, QSpinBox
 
 from app.ui.launch import open_dashboard
@@ -10,6 +11,7 @@ from app.ui.widgets.duration_edit import DurationEdit
 from tests.ui.conftest import wait_for
 
 
+@pytest.mark.slow  # over 2 s
 def test_durations_are_a_value_and_a_unit_and_every_setting_says_what_it_does(qloop, manager_proc):
     async def body():
         dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)

@@ -110,6 +110,7 @@ def _raw(path: str, payload: bytes, read: bool = True, timeout: float = 10.0) ->
         return answer
 
 
+@pytest.mark.slow  # waits out the read timeout
 def test_requests_arrive_and_abuse_is_answered_or_dropped(qloop, place):
     server = claim(place)
     assert server is not None and server.listening
@@ -268,6 +269,7 @@ def _submit(url: str, name: str) -> str:
         return json.loads(resp.read())["id"]
 
 
+@pytest.mark.slow  # the desktop app, launched three times as a user would
 def test_a_second_launch_hands_over_and_the_running_app_selects_the_job(tmp_path, manager_proc):
     app = App.set_up(tmp_path / "home").start()
     try:
@@ -292,6 +294,7 @@ def test_a_second_launch_hands_over_and_the_running_app_selects_the_job(tmp_path
         app.stop()
 
 
+@pytest.mark.slow  # over 2 s
 def test_a_socket_left_by_a_crashed_program_is_taken_over(tmp_path):
     first = App.set_up(tmp_path / "home").start()
     first.stop()  # SIGKILL: the lock and the socket file stay behind

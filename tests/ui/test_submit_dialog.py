@@ -22,7 +22,10 @@ from tests.http_worker import HttpWorker
 from tests.submit.conftest import make_scripted_blend, make_textured_blend
 from tests.ui.conftest import ManagerProcess, wait_for
 
-pytestmark = pytest.mark.skipif(shutil.which("blender") is None, reason="needs Debian's blender")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("blender") is None, reason="needs Debian's blender"),
+]
 
 # A job type with one setting of every kind the form knows, and each `visible` value.
 KINDS_JS = """

@@ -13,7 +13,10 @@ from app.ui.launch import open_dashboard
 from tests.submit.conftest import make_textured_blend
 from tests.ui.conftest import ManagerProcess, wait_for
 
-pytestmark = pytest.mark.skipif(shutil.which("blender") is None, reason="needs Debian's blender")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("blender") is None, reason="needs Debian's blender"),
+]
 
 
 @pytest.fixture(scope="module")

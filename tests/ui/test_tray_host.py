@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.xvfb import private_display
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREEN_H, PANEL_H = 600, 30
 
@@ -28,18 +30,8 @@ pytestmark = [
 
 @pytest.fixture
 def display():
-    number = next(n for n in range(140, 240) if not Path(f"/tmp/.X{n}-lock").exists())
-    xvfb = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", f"800x{SCREEN_H}x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not Path(f"/tmp/.X11-unix/X{number}").exists():
-        assert time.monotonic() < deadline and xvfb.poll() is None, "Xvfb did not start"
-        time.sleep(0.05)
-    try:
-        yield f":{number}"
-    finally:
-        xvfb.terminate()
-        xvfb.wait(10)
+    with private_display(f"800x{SCREEN_H}x24") as name:
+        yield name
 
 
 def _probe(display: str, tmp_path: Path) -> dict:
@@ -51,6 +43,7 @@ def _probe(display: str, tmp_path: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # an X server and a tray host
 def test_the_icon_is_embedded_in_a_tray_host(display, tmp_path):
     assert _probe(display, tmp_path)["available"] is False   # a bare X server: no tray
 

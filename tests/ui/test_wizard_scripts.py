@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
+import pytest
 import yaml
 from PySide6.QtGui import QGuiApplication
 
@@ -39,6 +40,7 @@ def _context(manager) -> WizardContext:
                          blender={"source": "default", "input": "blender", "path": "blender", "cause": "default"})
 
 
+@pytest.mark.slow  # a Manager process, over 2 s
 def test_scripts_are_off_by_default_and_on_makes_a_token_the_manager_saves(qloop, manager_proc):
     ctx = _context(manager_proc)
 
@@ -102,6 +104,7 @@ def test_choosing_off_keeps_scripts_off(qloop, manager_proc):
     qloop.run_until_complete(body())
 
 
+@pytest.mark.slow  # a Manager process, over 2 s
 def test_the_settings_page_shows_and_edits_the_same_two_settings(qloop, manager_proc):
     async def body():
         dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)

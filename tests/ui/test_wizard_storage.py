@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
 
@@ -39,6 +40,7 @@ async def _accepted(wizard, page, message: str) -> None:
     assert not page.create_button.isVisible()
 
 
+@pytest.mark.slow  # waits for the folder check, over 2 s
 def test_a_folder_made_in_browses_dialog_is_seen_when_the_dialog_closes(qloop, manager_proc, tmp_path, monkeypatch):
     folder = tmp_path / "farm" / "storage"
 
@@ -62,6 +64,7 @@ def test_a_folder_made_in_browses_dialog_is_seen_when_the_dialog_closes(qloop, m
     qloop.run_until_complete(body())
 
 
+@pytest.mark.slow  # waits for the folder check, over 2 s
 def test_a_folder_made_elsewhere_is_seen_when_the_window_is_activated_and_by_the_timer(
         qloop, manager_proc, tmp_path, monkeypatch):
     async def body():
@@ -88,6 +91,7 @@ def test_a_folder_made_elsewhere_is_seen_when_the_window_is_activated_and_by_the
     qloop.run_until_complete(body())
 
 
+@pytest.mark.slow  # waits for the folder check, over 2 s
 def test_create_this_folder_makes_it_and_checks_it(qloop, manager_proc, tmp_path, monkeypatch):
     async def body():
         wizard, page = await _page(manager_proc, monkeypatch)

@@ -39,6 +39,7 @@ def _cpu_seconds(proc: psutil.Process) -> float:
     return times.user + times.system
 
 
+@pytest.mark.slow  # kills a spinning process tree and waits for the child to go
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses Linux's parent-death signal")
 def test_spinning_compiler_dies_with_a_killed_manager(tmp_path):
     parent = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path)], cwd=ROOT)

@@ -25,6 +25,7 @@ async def ticker(counter: list[int]) -> None:
         counter[0] += 1
 
 
+@pytest.mark.slow  # waits out the 5 s limit
 async def test_default_limit_stops_an_endless_script_within_5_s(user_scripts: Path, js_engine):
     (user_scripts / "forever.js").write_text(FOREVER)
     compiler = JobCompiler(user_scripts, platform="linux", engine=js_engine)  # default timeout_s=5.0

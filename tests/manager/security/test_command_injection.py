@@ -79,6 +79,7 @@ async def test_no_payload_runs_through_any_path_or_program_endpoint(manager, tmp
     assert manager.cfg.path.read_text() == config_before  # the setup assistant saved nothing
 
 
+@pytest.mark.slow  # over 2 s
 async def test_saving_variables_runs_nothing_on_the_manager(manager, attack):
     marker, texts = attack
     for text in texts[:6]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.conftest import echo_job
 
 FOREVER = """const JOB_TYPE = {label: 'Forever', settings: []};
@@ -24,6 +26,7 @@ def blender_job(frames: str, chunk_size: int = 1) -> dict:
                          "image_file_extension": ".png", "has_previews": False, "scene": "Scene"}}
 
 
+@pytest.mark.slow  # waits out the compiler's time limit
 async def test_a_looping_job_type_does_not_block_other_job_types(manager):
     scripts = manager.cfg.scripts_dir
     scripts.mkdir(parents=True, exist_ok=True)

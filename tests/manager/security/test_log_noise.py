@@ -79,6 +79,7 @@ def test_repeated_lines_are_written_once_and_counted():
     ]
 
 
+@pytest.mark.slow  # waits for the summaries
 def test_an_endless_repeat_is_summarised_every_few_seconds():
     now = [0.0]
     log, out = _collapsing_logger("tests.noise.endless", lambda: now[0])

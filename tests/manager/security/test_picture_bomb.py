@@ -75,6 +75,7 @@ def _not_black(image: Image.Image) -> bool:
     return image.getpixel((image.width // 2, image.height // 2)) != (0, 0, 0)
 
 
+@pytest.mark.slow  # a Manager process decoding 8K pictures
 async def test_a_worker_picture_bomb_is_refused_and_the_manager_stays_within_100_mib(manager_process):
     bomb = picture_files.picture_bomb()
     assert 1_200_000 < len(bomb) < 1_400_000  # the finding's 1.3 MB

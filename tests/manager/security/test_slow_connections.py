@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 
 import aiohttp
+import pytest
 
 from app.manager.web.connection_guard import EVICTABLE_AFTER
 from tests.conftest import echo_job
@@ -63,6 +64,7 @@ async def _run_job(manager, worker: HttpWorker, long_poll: float) -> int:
     return done
 
 
+@pytest.mark.slow  # waits out the idle timeouts
 async def test_idle_and_slowloris_connections_are_closed_while_a_worker_claims(manager_factory):
     manager = await manager_factory(http_idle_timeout=2.0, http_header_timeout=1.0, http_body_timeout=1.0)
     worker = await _worker(manager)
