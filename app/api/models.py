@@ -54,6 +54,17 @@ class WorkerSignOn(RequestBody):
 
 
 @dataclass(slots=True)
+class TablaoManagerChallenge(RequestBody):
+    """Tablao: a worker asks its Manager to prove itself (`POST /api/v3/tablao/worker/prove`).
+
+    The Manager checks the uuid's and the nonce's form itself, with messages that say which form;
+    the body is bounded by the route (a uuid and a nonce)."""
+
+    worker_id: str
+    nonce: str
+
+
+@dataclass(slots=True)
 class WorkerStateChanged(RequestBody):
     """The status a worker went to (`POST /api/v3/worker/state-changed`)."""
 

@@ -15,6 +15,7 @@ import logging
 from enum import StrEnum
 
 from app.api.errors import ContractError, ManagerUnreachable
+from app.api.models import TablaoManagerChallenge
 from app.api.transport import Transport
 from app.common import manager_proof
 from app.worker.config import Credentials
@@ -38,7 +39,7 @@ async def check_manager(url: str, credentials: Credentials | None, timeout_s: fl
         try:
             # The Host header is set explicitly so both sides bind the proof to the same text.
             reply = await transport.send("POST", manager_proof.PROVE_PATH, headers={"Host": host},
-                                         json_body={"worker_id": credentials.worker_id, "nonce": nonce},
+                                         json_body=TablaoManagerChallenge(credentials.worker_id, nonce).to_json(),
                                          follow_redirects=False)
         except ManagerUnreachable as exc:
             _log.debug("%s does not answer the challenge: %s", url, exc)

@@ -27,7 +27,13 @@ from app.api.jobs import (
     TaskStatusChange,
 )
 from app.api.meta import PathCheckInput, TablaoStorageCheckInput
-from app.api.models import WorkerRegistration, WorkerSignOn, WorkerStateChanged, WorkerTaskUpdate
+from app.api.models import (
+    TablaoManagerChallenge,
+    WorkerRegistration,
+    WorkerSignOn,
+    WorkerStateChanged,
+    WorkerTaskUpdate,
+)
 from app.api.workers import WorkerSleepSchedule, WorkerStatusChangeRequest, WorkerTag, WorkerTagChangeRequest
 from app.manager.web.openapi import load_spec
 
@@ -53,6 +59,7 @@ BODY_MODELS: dict[str, Any] = {
     "checkSharedStoragePath": PathCheckInput,
     "checkBlenderExePath": PathCheckInput,
     "tablaoCheckStorage": TablaoStorageCheckInput,
+    "tablaoProveManager": TablaoManagerChallenge,
 }
 
 #: Routes whose body is not JSON, or not (yet) decoded by a model of `app.api`.
@@ -64,7 +71,6 @@ NOT_MODELLED = {
     "shamanCheckoutRequirements": "the Shaman's own decoder",
     "shamanCheckout": "the Shaman's own decoder",
     "tablaoSetVariables": "read by its handler, not yet a model",
-    "tablaoProveManager": "read by its handler, not yet a model",
     "tablaoWorkerVitals": "app.manager.workers.worker_vitals' own decoder",
 }
 

@@ -20,7 +20,13 @@ from app.api.enums import TaskStatus as T
 from app.api.enums import WorkerStatus as W
 from app.api.errors import BadRequest, Conflict, NotFound
 from app.api.events import TaskLogUpdate
-from app.api.models import WorkerRegistration, WorkerSignOn, WorkerStateChanged, WorkerTaskUpdate
+from app.api.models import (
+    TablaoManagerChallenge,
+    WorkerRegistration,
+    WorkerSignOn,
+    WorkerStateChanged,
+    WorkerTaskUpdate,
+)
 from app.common import schedule
 from app.common.jsontext import clip
 from app.common.manager_proof import KEY_FIELD, NONCE_CHARS, valid_nonce
@@ -113,10 +119,10 @@ class WorkerSessions:
         ignore it). Sent on every sign-on: a worker registered before Managers had keys gets it there."""
         return {} if self.keys is None else {KEY_FIELD: self.keys.key_for(worker_uuid)}
 
-    def prove(self, body: dict[str, Any], host: str) -> dict[str, str]:
+    def prove(self, challenge: TablaoManagerChallenge, host: str) -> dict[str, str]:
         """The answer to a worker's challenge: the proof for its nonce and the Host it was sent to."""
-        worker_uuid, nonce = body.get("worker_id"), body.get("nonce")
-        if not isinstance(worker_uuid, str) or not _UUID.fullmatch(worker_uuid):
+        worker_uuid, nonce = challenge.worker_id, challenge.nonce
+        if not _UUID.fullmatch(worker_uuid):
             raise BadRequest("`worker_id` must be the uuid the worker got when it registered")
         if not valid_nonce(nonce):
             raise BadRequest(f"`nonce` must be {NONCE_CHARS} lowercase hexadecimal characters, new for "

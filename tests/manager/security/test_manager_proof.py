@@ -87,6 +87,11 @@ async def test_abusing_the_proof_route_gets_clear_refusals_that_reveal_nothing(m
         status, body = await _prove(manager, bad)
         assert status in (400, 413) and body["message"], (bad, status, body)
         assert "proof" not in body
+    for bad, field in (({"worker_id": registered["uuid"]}, "nonce"), ({"nonce": nonce}, "worker_id"),
+                       ({"worker_id": registered["uuid"], "nonce": 7}, "nonce"),
+                       ({"worker_id": 7, "nonce": nonce}, "worker_id")):
+        status, body = await _prove(manager, bad)
+        assert status == 400 and f"`{field}`" in body["message"], (bad, status, body)
     status, body = await manager.request("POST", PROVE, data=b"{" + b" " * 4096 + b"}",
                                          headers={"Content-Type": "application/json"})
     assert status == 413 and body["message"], body

@@ -15,7 +15,13 @@ from aiohttp import web
 
 from app.api.errors import BadRequest
 from app.api.headers import WAIT_HEADER
-from app.api.models import WorkerRegistration, WorkerSignOn, WorkerStateChanged, WorkerTaskUpdate
+from app.api.models import (
+    TablaoManagerChallenge,
+    WorkerRegistration,
+    WorkerSignOn,
+    WorkerStateChanged,
+    WorkerTaskUpdate,
+)
 from app.manager.credentials.auth import WorkerIdentity
 from app.manager.scheduling.assignments import MustChangeStatus, NoTask, NotAwake, TaskAssigned
 from app.manager.web.keys import CREDENTIALS, LAST_RENDERED, SESSIONS, VITALS
@@ -63,7 +69,7 @@ async def sign_on(request: web.Request) -> web.Response:
 
 
 async def prove_manager(request: web.Request) -> web.Response:
-    body = await read_json_object(request, PROVE_BODY_MAX)
+    body = await read_body(request, TablaoManagerChallenge, PROVE_BODY_MAX)
     # The Host header as sent (not aiohttp's fallback to the socket's address): the worker binds
     # the proof to the address it typed, and that is what it sends.
     return web.json_response(request.app[SESSIONS].prove(body, request.headers.get("Host", "")))
