@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.api.codec import RequestBody, Wire, wire
 from app.api.enums import FarmStatus
@@ -131,6 +132,24 @@ class BlenderPathCheckResult(Wire):
     source: str
     is_usable: bool
     cause: str
+
+
+@dataclass(slots=True)
+class SetupAssistantConfig(RequestBody):
+    """The setup assistant's choices (`POST /api/v3/configuration/setup-assistant`).
+
+    `blender_executable` is what a Blender check or search answered; the Manager reads its `source`
+    and its `path` (or `input`) and checks that Blender again, so a partial one such as
+    `{"source": "default"}` is enough. The storage folder is judged by the same check as
+    `checkSharedStoragePath`, and the token by the Manager's token rules, each with its own words.
+    Tablao's additions, each kept as configured when left out: `shamanEnabled`, `allowBlendScripts`
+    and `submitToken`."""
+
+    storage_location: str = field(metadata=wire("storageLocation"))
+    blender_executable: dict[str, Any] = field(metadata=wire("blenderExecutable"))
+    shaman_enabled: bool | None = field(default=None, metadata=wire("shamanEnabled"))
+    allow_blend_scripts: bool | None = field(default=None, metadata=wire("allowBlendScripts"))
+    submit_token: str | None = field(default=None, metadata=wire("submitToken"))
 
 
 @dataclass(slots=True)

@@ -26,7 +26,7 @@ from app.api.jobs import (
     SubmittedJob,
     TaskStatusChange,
 )
-from app.api.meta import PathCheckInput, TablaoStorageCheckInput
+from app.api.meta import PathCheckInput, SetupAssistantConfig, TablaoStorageCheckInput
 from app.api.models import (
     TablaoManagerChallenge,
     WorkerRegistration,
@@ -59,6 +59,7 @@ BODY_MODELS: dict[str, Any] = {
     "checkSharedStoragePath": PathCheckInput,
     "checkBlenderExePath": PathCheckInput,
     "tablaoCheckStorage": TablaoStorageCheckInput,
+    "saveSetupAssistantConfig": SetupAssistantConfig,
     "tablaoProveManager": TablaoManagerChallenge,
 }
 
@@ -67,7 +68,6 @@ NOT_MODELLED = {
     "taskOutputProduced": "an image",
     "shamanFileStore": "a file",
     "updateConfigurationFile": "the configuration file, any object (as Flamenco)",
-    "saveSetupAssistantConfig": "read by its handler, not yet a model",
     "shamanCheckoutRequirements": "the Shaman's own decoder",
     "shamanCheckout": "the Shaman's own decoder",
     "tablaoSetVariables": "read by its handler, not yet a model",

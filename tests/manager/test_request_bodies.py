@@ -54,7 +54,14 @@ async def test_each_route_names_the_field_it_refuses_and_changes_nothing(manager
             ("POST", f"{V}/worker-mgt/tags", {"description": "d"}, "`name` is required: a string"),
             ("PUT", f"{V}/worker-mgt/tag/{tag['id']}", {"name": "gpu", "description": 7},
              "`description` must be a string, not a number"),
+            ("POST", f"{V}/configuration/setup-assistant", {"storageLocation": "/srv/farm"},
+             "`blenderExecutable` is required: an object"),
+            ("POST", f"{V}/configuration/setup-assistant",
+             {"storageLocation": "/srv/farm", "blenderExecutable": {"source": "default"}, "shamanEnabled": "yes"},
+             "`shamanEnabled` must be true or false, not a string"),
+            ("POST", f"{V}/tablao/worker/prove", {"worker_id": w}, "`nonce` is required: a string"),
         ]
+        config_before = manager.cfg.path.read_text()
         for method, path, body, words in admin_cases:
             status, answer = await manager.request(method, path, json=body, admin=True)
             assert (status, answer) == (400, {"code": 400, "message": words}), (method, path, body)
@@ -86,5 +93,6 @@ async def test_each_route_names_the_field_it_refuses_and_changes_nothing(manager
         assert fetched_worker["tags"] == []
         _, tags = await manager.request("GET", f"{V}/worker-mgt/tags", admin=True)
         assert [(x["name"], x.get("description", "")) for x in tags["tags"]] == [("gpu", "")]
+        assert manager.cfg.path.read_text() == config_before
     finally:
         await worker.close()

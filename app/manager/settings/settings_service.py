@@ -18,6 +18,7 @@ from typing import Any
 
 from app.api.errors import BadRequest
 from app.api.events import ConfigUpdate
+from app.api.meta import SetupAssistantConfig
 from app.common import events as ev
 from app.manager.checks.blender_check import setup_choice
 from app.manager.checks.storage_check import check_storage
@@ -94,20 +95,15 @@ class SettingsService:
             _log.info("restarting in place for the new %s", ", ".join(needs_restart))
             asyncio.get_running_loop().call_later(0.3, self.restart_requested.set)  # after the answer
 
-    async def save_setup(self, body: dict[str, Any]) -> None:
+    async def save_setup(self, body: SetupAssistantConfig) -> None:
         """The setup assistant's choices: shared storage and Blender. Saved, then a restart.
 
         Both are checked as their check endpoints check them; what a check refuses is a 400 with
         its cause, and nothing is saved. Tablao's optional additions: `shamanEnabled`, and whether
         scripts inside .blend files may run (`allowBlendScripts`) for jobs sent with `submitToken`.
         """
-        storage = body.get("storageLocation")
-        blender = body.get("blenderExecutable")
-        if not isinstance(storage, str) or not isinstance(blender, dict):
-            raise BadRequest("expected {storageLocation, blenderExecutable: {input, path, source, ...}}")
-        shaman = body.get("shamanEnabled", self.config.shaman_enabled)  # Tablao's addition
-        if not isinstance(shaman, bool):
-            raise BadRequest("`shamanEnabled` must be true or false")
+        storage, blender = body.storage_location, body.blender_executable
+        shaman = self.config.shaman_enabled if body.shaman_enabled is None else body.shaman_enabled
         allow_scripts, submit_token = _scripts_choice(body, self.config)
         report = await asyncio.to_thread(check_storage, storage, shaman, protected_dirs=self.config.own_dirs)
         if not report.is_usable:
@@ -139,14 +135,10 @@ class SettingsService:
         self._bus.emit(ConfigUpdate(variables=self.config.variables))
 
 
-def _scripts_choice(body: dict[str, Any], config: ManagerConfig) -> tuple[bool, str]:
+def _scripts_choice(body: SetupAssistantConfig, config: ManagerConfig) -> tuple[bool, str]:
     """The setup assistant's `allowBlendScripts` and `submitToken` (each kept as is when left out)."""
-    allow = body.get("allowBlendScripts", config.allow_blend_scripts)
-    if not isinstance(allow, bool):
-        raise BadRequest("`allowBlendScripts` must be true or false")
-    token = body.get("submitToken", config.submit_token)
-    if not isinstance(token, str):
-        raise BadRequest("`submitToken` must be a string")
+    allow = config.allow_blend_scripts if body.allow_blend_scripts is None else body.allow_blend_scripts
+    token = config.submit_token if body.submit_token is None else body.submit_token
     try:
         return allow, check_submit_token(token)
     except ValueError as exc:

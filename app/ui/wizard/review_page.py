@@ -14,6 +14,7 @@ import time
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizardPage
 
+from app.api.meta import SetupAssistantConfig
 from app.common.ports import PortInUse
 from app.ui.aio import spawn
 from app.ui.wizard.context import WizardContext
@@ -71,13 +72,11 @@ class ReviewPage(QWizardPage):
         client = self.ctx.client
         assert client is not None
         try:
-            await client.request("POST", "/api/v3/configuration/setup-assistant", {
-                "storageLocation": self.ctx.storage_path,
-                "blenderExecutable": self.ctx.blender,
-                "shamanEnabled": self.ctx.shaman,
-                "allowBlendScripts": self.ctx.allow_blend_scripts,
-                "submitToken": self.ctx.submit_token,
-            })
+            choices = SetupAssistantConfig(
+                storage_location=self.ctx.storage_path, blender_executable=self.ctx.blender,
+                shaman_enabled=self.ctx.shaman, allow_blend_scripts=self.ctx.allow_blend_scripts,
+                submit_token=self.ctx.submit_token)
+            await client.request("POST", "/api/v3/configuration/setup-assistant", choices.to_json())
             await wait_until_back(client, self.ctx.storage_path)
             current = (await client.request("GET", "/api/v3/tablao/variables"))["variables"]
             await client.request("PUT", "/api/v3/tablao/variables",

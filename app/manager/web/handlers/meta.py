@@ -14,6 +14,7 @@ from app.api.meta import (
     ManagerConfiguration,
     PathCheckInput,
     PathCheckResult,
+    SetupAssistantConfig,
     SharedStorageLocation,
     SubmitPolicy,
     TablaoStorageCheckInput,
@@ -163,5 +164,5 @@ async def check_blender(request: web.Request) -> web.Response:
 
 
 async def save_setup_assistant(request: web.Request) -> web.Response:
-    await request.app[SETTINGS].save_setup(await read_json_object(request))
+    await request.app[SETTINGS].save_setup(await read_body(request, SetupAssistantConfig))
     return web.Response(status=204)
