@@ -70,7 +70,11 @@ NOT_MODELLED = {
     "updateConfigurationFile": "the configuration file, any object (as Flamenco)",
     "shamanCheckoutRequirements": "the Shaman's own decoder",
     "shamanCheckout": "the Shaman's own decoder",
-    "tablaoSetVariables": "read by its handler, not yet a model",
+    # The Manager also takes a value's `platforms` (a list, as the YAML file may say), and its own
+    # answer gives them back that way, so the document's `platform` (required) would refuse a PUT
+    # of what a GET answered; the variables are checked by app.manager.settings.variables.
+    "tablaoSetVariables": "read by its handler: `platforms` is not in the document",
+    # Rounded, trimmed and checked in pairs (`memory_used` <= `memory_total`) as it is decoded.
     "tablaoWorkerVitals": "app.manager.workers.worker_vitals' own decoder",
 }
 
