@@ -223,17 +223,23 @@ class Page:
     async def text(self, selector: str) -> str:
         return await self.evaluate(f"(document.querySelector({json.dumps(selector)}) || {{}}).textContent || ''")
 
-    async def click(self, selector: str) -> None:
-        """A real mouse click at the middle of the element (scrolled into view first)."""
-        box = await self.evaluate(f"""(() => {{
+    async def click(self, selector: str, timeout: float = 10) -> None:
+        """A real mouse click at the middle of the element (scrolled into view first).
+
+        Like a person, it waits for the element to be drawn: parts of a page (a job's task table, say)
+        arrive from a second request after the part a test last waited for."""
+        where = f"""(() => {{
             const el = document.querySelector({json.dumps(selector)});
             if (!el) return null;
             el.scrollIntoView({{block: "center", inline: "center"}});
             const r = el.getBoundingClientRect();
             return {{x: r.left + r.width / 2, y: r.top + r.height / 2}};
-        }})()""")
-        if box is None:
-            raise AssertionError(f"nothing to click: no {selector!r} on the page")
+        }})()"""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (box := await self.evaluate(where)) is None:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"nothing to click: no {selector!r} on the page after {timeout} s")
+            await asyncio.sleep(0.05)
         for kind in ("mousePressed", "mouseReleased"):
             await self.send("Input.dispatchMouseEvent", {"type": kind, "x": box["x"], "y": box["y"],
                                                          "button": "left", "clickCount": 1})
