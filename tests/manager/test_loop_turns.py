@@ -132,7 +132,7 @@ async def test_a_dashboard_get_is_answered_between_a_burst_of_worker_claims(mana
     import json
     import sys
 
-    from app.manager.persistence.db import STORE_BUSY
+    from app.manager.persistence.db import NotNow
     from tests.http_worker import HttpWorker
 
     count = 300
@@ -155,7 +155,7 @@ async def test_a_dashboard_get_is_answered_between_a_burst_of_worker_claims(mana
 
     def counting(*args, **kwargs):
         result = real_try_quick(*args, **kwargs)
-        if result is not STORE_BUSY:  # a transaction ran (not: it stepped aside for the store thread)
+        if result is not NotNow.STORE_BUSY:  # a transaction ran (not: it stepped aside for the store thread)
             calls[0] += 1
         return result
     store.try_quick = counting

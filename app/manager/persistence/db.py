@@ -58,8 +58,6 @@ class NotNow(enum.Enum):
 
 
 IDLE_RECHECK_S = 5.0  # the longest `wait_idle` waits for a wake-up that may never come (call_sync)
-STORE_BUSY = NotNow.STORE_BUSY
-USE_THREAD = NotNow.USE_THREAD
 
 
 def open_db(url: str) -> pw.Database:
@@ -174,22 +172,22 @@ class Store:
 
         For the short, indexed work of the worker hot path (claims, task updates, may-i-run): the
         hop to the store thread and back costs more than the queries themselves (bench/farm.py).
-        Nothing was done when it returns STORE_BUSY (the store thread is working: `await
-        wait_idle()` and try again, rather than queue behind it) or USE_THREAD (not SQLite, or
+        Nothing was done when it returns `NotNow.STORE_BUSY` (the store thread is working: `await
+        wait_idle()` and try again, rather than queue behind it) or `NotNow.USE_THREAD` (not SQLite, or
         another program holds SQLite's write lock: use `call`, which waits the full busy
         timeout off the loop; the loop waits at most QUICK_BUSY_TIMEOUT_MS for that lock).
         """
         if not self.quick_calls:
-            return USE_THREAD
+            return NotNow.USE_THREAD
         if self._thread_waiting.is_set() or not self._lock.acquire(blocking=False):
-            return STORE_BUSY
+            return NotNow.STORE_BUSY
         try:
             self._set_busy_timeout(QUICK_BUSY_TIMEOUT_MS)
             try:
                 return self._transaction(fn, *args, **kwargs)
             except DatabaseBusy:
                 _log.info("database locked by another program; continuing on the store thread")
-                return USE_THREAD
+                return NotNow.USE_THREAD
         finally:
             self._lock.release()
 

@@ -8,7 +8,7 @@ from typing import Any, Protocol, TypeVar
 
 from app.common.clock import Clock
 from app.common.events import EventBus
-from app.manager.persistence.db import STORE_BUSY, USE_THREAD, Store
+from app.manager.persistence.db import NotNow, Store
 from app.manager.runtime.loop_turns import LoopTurns
 from app.manager.scheduling.waiters import Waiters
 from app.manager.state_machine.effects import Effects
@@ -54,11 +54,11 @@ class StatusMachine:
         turns = self.turns
         # While calls let through before this one wait for the store thread, wait behind them:
         # a later call must not take the task an earlier (longer waiting) worker was woken for.
-        result = STORE_BUSY if turns.stalled else self.store.try_quick(fn, fx, now, *args, **kwargs)
-        if result is STORE_BUSY:  # nothing was done; the store thread is working
+        result = NotNow.STORE_BUSY if turns.stalled else self.store.try_quick(fn, fx, now, *args, **kwargs)
+        if result is NotNow.STORE_BUSY:  # nothing was done; the store thread is working
             turns.stalled += 1
             try:
-                while result is STORE_BUSY:
+                while result is NotNow.STORE_BUSY:
                     await self.store.wait_idle()
                     # Back in turn (not all in one iteration), ahead of calls that came meanwhile.
                     await turns.turn(turn_first, again=True)
@@ -67,11 +67,11 @@ class StatusMachine:
                 turns.stalled -= 1
             # Calls that stalled behind this one (with the store thread idle) wait for no thread.
             self.store.wake_idle_waiters()
-        if result is USE_THREAD:  # nothing was kept: run it on the store thread, with fresh effects
+        if result is NotNow.USE_THREAD:  # nothing was kept: run it on the store thread, with fresh effects
             fx = Effects()
             result = await self.store.call(fn, fx, now, *args, **kwargs)
         self.apply(fx)
-        return result  # type: ignore[return-value]
+        return result
 
     def apply(self, fx: Effects) -> None:
         for name, data in fx.events:

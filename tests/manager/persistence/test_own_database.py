@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from app.manager.persistence import jobs, models, scheduler_queries, tasks, workers
-from app.manager.persistence.db import STORE_BUSY, USE_THREAD, Store
+from app.manager.persistence.db import NotNow, Store
 from app.manager.persistence.jobs import NewJob, NewTask
 from app.manager.persistence.models import Job, OutsideStore, Task
 
@@ -107,7 +107,7 @@ def test_a_store_keeps_its_database_while_others_open_migrate_and_close(tmp_path
     async def on_the_loop() -> None:
         while not stop.is_set():
             result = a.try_quick(jobs.fetch_job, job_a.uuid)
-            if result is not STORE_BUSY and result is not USE_THREAD:
+            if result is not NotNow.STORE_BUSY and result is not NotNow.USE_THREAD:
                 assert result.name == "a"
                 rounds[1] += 1
             await asyncio.sleep(0)

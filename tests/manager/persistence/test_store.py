@@ -79,11 +79,11 @@ def test_a_waiting_store_thread_goes_before_the_next_quick_call(tmp_path):
     """Quick calls on the loop come back to back on a busy farm; they must not starve the thread.
 
     A quick call holds the connection while the store thread asks for it: once the quick call is
-    over, the next one steps aside (STORE_BUSY) until the thread has had its turn.
+    over, the next one steps aside (NotNow.STORE_BUSY) until the thread has had its turn.
     """
     import threading
 
-    from app.manager.persistence.db import STORE_BUSY
+    from app.manager.persistence.db import NotNow
 
     store = open_store(tmp_path)
     try:
@@ -99,9 +99,9 @@ def test_a_waiting_store_thread_goes_before_the_next_quick_call(tmp_path):
         pending = store._executor.submit(store._in_transaction, thread_work)
         assert store._thread_waiting.wait(30), "the store thread never asked for the connection"
         store._lock.release()  # the quick call ends
-        assert store.try_quick(lambda: "quick") is STORE_BUSY
+        assert store.try_quick(lambda: "quick") is NotNow.STORE_BUSY
         assert thread_ran.wait(30)
-        assert store.try_quick(lambda: "quick") is STORE_BUSY  # the thread holds it now
+        assert store.try_quick(lambda: "quick") is NotNow.STORE_BUSY  # the thread holds it now
         release_thread.set()
         assert pending.result(30) == "thread"
         assert store.try_quick(lambda: "quick") == "quick"  # the thread is done: quick calls again
