@@ -1,12 +1,13 @@
 """Wire models of workers as the dashboard sees them: summaries, details, vitals, a worker's day,
-tags, sleep schedules."""
+tags, sleep schedules; and the vitals report a Tablao worker sends."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.api.codec import RequestBody, Wire
+from app.api.codec import RequestBody, Wire, check_not_more, field_path
 from app.api.enums import TaskStatus, WorkerStatus
+from app.api.errors import ContractError
 from app.api.limits import ENTRIES_MAX, SHORT_MAX, TEXT_MAX, limits
 
 #: The statuses a worker can be asked to go to.
@@ -46,16 +47,63 @@ class WorkerTask(Wire):
     job_id: str
 
 
-@dataclass(slots=True)
-class WorkerGpu(Wire):
-    """One GPU of a worker: its name, and its use where the worker could read it."""
+#: Bounds of a vitals report: more memory than any worker has (a pebibyte), Blender's frame range,
+#: Cycles' most samples.
+_BYTES = limits(least=0, most=1 << 50)
+_PERCENT = limits(least=0, most=100)
+_FRAME = limits(least=-1_048_574, most=1_048_574)
+_SAMPLES = limits(least=0, most=1 << 24)
+MAX_GPUS = 16
 
-    name: str
+
+def _check_one_line(obj: object, path: str, key: str) -> None:
+    value = getattr(obj, key)
+    if value is not None and not value.isprintable():
+        raise ContractError(f"`{field_path(path, key)}` must be printable text on one line")
+
+
+@dataclass(slots=True)
+class WorkerGpu(RequestBody):
+    """One GPU of a worker: its name, and its use where the worker could read it. In a vitals
+    report, used memory may not exceed the total."""
+
+    name: str = field(metadata=limits(max_len=200, nonblank=True))
     #: Utilisation, 0-100.
-    percent: float | None = None
+    percent: float | None = field(default=None, metadata=_PERCENT)
     #: Bytes.
-    memory_used: int | None = None
-    memory_total: int | None = None
+    memory_used: int | None = field(default=None, metadata=_BYTES)
+    memory_total: int | None = field(default=None, metadata=_BYTES)
+
+    def check_fields(self, path: str) -> None:
+        _check_one_line(self, path, "name")
+        check_not_more(self, path, "memory_used", "memory_total")
+
+
+@dataclass(slots=True)
+class TablaoWorkerVitalsReport(RequestBody):
+    """What a Tablao worker measures of itself, as it reports it (`POST /api/v3/tablao/worker/vitals`);
+    every field may be left out. The Manager keeps it, rounded and trimmed, as `WorkerVitals`.
+
+    Percentages are of the whole machine; memory is in bytes; `frame`, `sample` and `samples_total`
+    only while Blender renders. `memory_used` may not exceed `memory_total`, nor `sample`
+    `samples_total`."""
+
+    cpu_percent: float | None = field(default=None, metadata=_PERCENT)
+    render_cpu_percent: float | None = field(default=None, metadata=_PERCENT)
+    cpu_count: int | None = field(default=None, metadata=limits(least=1, most=65_536))
+    memory_used: int | None = field(default=None, metadata=_BYTES)
+    memory_total: int | None = field(default=None, metadata=_BYTES)
+    render_memory: int | None = field(default=None, metadata=_BYTES)
+    gpus: list[WorkerGpu] | None = field(default=None, metadata=limits(max_items=MAX_GPUS))
+    blender_version: str | None = field(default=None, metadata=limits(max_len=64))
+    frame: int | None = field(default=None, metadata=_FRAME)
+    sample: int | None = field(default=None, metadata=_SAMPLES)
+    samples_total: int | None = field(default=None, metadata=_SAMPLES)
+
+    def check_fields(self, path: str) -> None:
+        _check_one_line(self, path, "blender_version")
+        check_not_more(self, path, "memory_used", "memory_total")
+        check_not_more(self, path, "sample", "samples_total")
 
 
 @dataclass(slots=True)

@@ -32,6 +32,7 @@ from app.api.models import (
     WorkerStateChanged,
 )
 from app.api.transport import LONG_POLL_MARGIN_S, Transport
+from app.api.workers import TablaoWorkerVitalsReport
 from app.common.manager_proof import KEY_FIELD, valid_key
 from app.worker.config import Credentials
 from app.worker.manager_check import Verdict, check_manager
@@ -260,10 +261,10 @@ class WorkerClient:
         )
         return status
 
-    async def send_vitals(self, vitals: dict[str, Any]) -> bool:
+    async def send_vitals(self, vitals: TablaoWorkerVitalsReport) -> bool:
         """Report what the worker measures of itself (Tablao). False when the Manager has no such route
         (404/405: a stock Flamenco Manager); `ManagerRejected` with its words when it refuses them."""
-        status, body = await self._request("POST", "/worker/vitals", json=vitals, prefix=TABLAO_PREFIX)
+        status, body = await self._request("POST", "/worker/vitals", json=vitals.to_json(), prefix=TABLAO_PREFIX)
         if status in (404, 405):
             return False
         if status != 204:

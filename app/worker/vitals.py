@@ -23,6 +23,8 @@ from typing import Any
 
 import psutil
 
+from app.api.codec import decode
+from app.api.workers import TablaoWorkerVitalsReport
 from app.common.load import LoadSampler
 from app.worker.blender_version import BlenderVersion
 from app.worker.client import AuthRejected, ManagerRejected, ManagerUnreachable, WorkerClient
@@ -151,14 +153,15 @@ class VitalsReporter:
         if gap > 0:
             await asyncio.sleep(gap)
 
-    async def measure(self) -> dict[str, Any]:
+    async def measure(self) -> TablaoWorkerVitalsReport:
+        """A report, in the model the Manager reads it with."""
         assert self.sampler is not None
         vitals = await asyncio.to_thread(self.sampler.sample)
         version = await self.versions.get(self.progress.blender_exe)
         if version:
             vitals["blender_version"] = version
         vitals.update(self.progress.as_json())  # read last: the freshest frame
-        return vitals
+        return decode(TablaoWorkerVitalsReport, vitals)
 
     async def _report(self) -> float:
         """Send one report; return how long to hold off before the next (0: as usual)."""

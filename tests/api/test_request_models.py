@@ -60,3 +60,23 @@ def test_a_managers_answer_is_read_leniently():
 def test_whole_numbers_and_numbers_are_never_booleans():
     assert [is_whole(v) for v in (3, -1, True, 2.0, "3", None)] == [True, True, False, False, False, False]
     assert [is_number(v) for v in (3, 2.5, False, "1")] == [True, True, False, False]
+
+
+def test_checks_across_fields_run_after_each_field_fits_and_name_both():
+    from app.api.workers import TablaoWorkerVitalsReport
+
+    with pytest.raises(ContractError, match=r"^`gpus\[1\]\.memory_used` \(9\) cannot be more than "
+                                            r"`gpus\[1\]\.memory_total` \(8\)$"):
+        TablaoWorkerVitalsReport.from_json({"gpus": [{"name": "a"}, {"name": "b", "memory_used": 9,
+                                                                     "memory_total": 8}]})
+    # A Manager's answer is not a request: read leniently, no checks.
+    assert codec.decode(TablaoWorkerVitalsReport, {"sample": 9, "samples_total": 8}).sample == 9
+
+
+def test_numbers_are_finite_and_large_bounds_are_written_out():
+    from app.api.workers import TablaoWorkerVitalsReport
+
+    with pytest.raises(ContractError, match=r"^`cpu_percent` must be a number from 0 to 100, not nan$"):
+        TablaoWorkerVitalsReport.from_json({"cpu_percent": float("nan")})
+    with pytest.raises(ContractError, match=r"from 0 to 1,125,899,906,842,624, not -1$"):
+        TablaoWorkerVitalsReport.from_json({"memory_total": -1})

@@ -34,7 +34,13 @@ from app.api.models import (
     WorkerStateChanged,
     WorkerTaskUpdate,
 )
-from app.api.workers import WorkerSleepSchedule, WorkerStatusChangeRequest, WorkerTag, WorkerTagChangeRequest
+from app.api.workers import (
+    TablaoWorkerVitalsReport,
+    WorkerSleepSchedule,
+    WorkerStatusChangeRequest,
+    WorkerTag,
+    WorkerTagChangeRequest,
+)
 from app.manager.web.openapi import load_spec
 
 #: operationId -> the model its handler decodes the body with (a list of them: `[Model]`).
@@ -61,6 +67,7 @@ BODY_MODELS: dict[str, Any] = {
     "tablaoCheckStorage": TablaoStorageCheckInput,
     "saveSetupAssistantConfig": SetupAssistantConfig,
     "tablaoProveManager": TablaoManagerChallenge,
+    "tablaoWorkerVitals": TablaoWorkerVitalsReport,
 }
 
 #: Routes whose body is not JSON, or not (yet) decoded by a model of `app.api`.
@@ -74,8 +81,6 @@ NOT_MODELLED = {
     # answer gives them back that way, so the document's `platform` (required) would refuse a PUT
     # of what a GET answered; the variables are checked by app.manager.settings.variables.
     "tablaoSetVariables": "read by its handler: `platforms` is not in the document",
-    # Rounded, trimmed and checked in pairs (`memory_used` <= `memory_total`) as it is decoded.
-    "tablaoWorkerVitals": "app.manager.workers.worker_vitals' own decoder",
 }
 
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}

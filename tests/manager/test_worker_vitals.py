@@ -74,24 +74,30 @@ async def test_reported_vitals_show_on_the_worker_and_in_the_list(manager):
 
 
 @pytest.mark.parametrize("body, words", [
-    ({"cpu_percent": 101}, "`cpu_percent` must be from 0 to 100"),
+    ({"cpu_percent": 101}, "`cpu_percent` must be a number from 0 to 100, not 101"),
     ({"cpu_percent": "lots"}, "`cpu_percent` must be a number"),
     ({"cpu_percent": True}, "`cpu_percent` must be a number"),
     ({"cpu_percent": None}, "`cpu_percent` must be a number"),
-    ({"memory_used": -1}, "`memory_used` must be from 0"),
+    ({"memory_used": -1}, "`memory_used` must be a whole number from 0 to 1,125,899,906,842,624, not -1"),
     ({"memory_used": 2.5}, "`memory_used` must be a whole number"),
-    ({"memory_used": 8, "memory_total": 4}, "cannot be more than `memory_total`"),
+    ({"memory_used": 8, "memory_total": 4}, "`memory_used` (8) cannot be more than `memory_total` (4)"),
     ({"sample": 65, "samples_total": 64}, "cannot be more than `samples_total`"),
-    ({"frame": 10**12}, "`frame` must be from"),
-    ({"cpu_count": 0}, "`cpu_count` must be from 1"),
+    ({"frame": 10**12}, "`frame` must be a whole number from -1,048,574 to 1,048,574"),
+    ({"cpu_count": 0}, "`cpu_count` must be a whole number from 1"),
     ({"blender_version": "4.2" * 40}, "`blender_version` must be at most 64 characters"),
     ({"blender_version": "4.2\n<script>"}, "`blender_version` must be printable text"),
     ({"blender_version": "4.2\x00"}, "NUL"),
     ({"blender_version": ["4.2"]}, "`blender_version` must be a string"),
     ({"gpus": "RTX"}, "`gpus` must be a list"),
     ({"gpus": [{"percent": 3}]}, "`gpus[0].name` is required"),
-    ({"gpus": [{"name": "x", "percent": 300}]}, "`gpus[0].percent` must be from 0 to 100"),
-    ({"gpus": [{"name": "x"}] * 17}, "at most 16 GPUs"),
+    ({"gpus": [{"name": "x", "percent": 300}]}, "`gpus[0].percent` must be a number from 0 to 100"),
+    ({"gpus": [{"name": "x"}] * 17}, "`gpus` may have at most 16 items"),
+    ({"gpus": [{"name": " "}]}, "`gpus[0].name` is required and must not be empty"),
+    ({"gpus": [{"name": "x", "memory_used": 9, "memory_total": 8}]},
+     "`gpus[0].memory_used` (9) cannot be more than `gpus[0].memory_total` (8)"),
+    ({"gpus": [{"name": "x\ty"}]}, "`gpus[0].name` must be printable text"),
+    ({"render_memory": 1 << 51}, "`render_memory` must be a whole number from 0 to"),
+    ({"sample": 1, "samples_total": None}, "`samples_total` must be a whole number from 0 to 16,777,216, not null"),
     ([REPORT], "expected a JSON object"),
 ])
 async def test_bad_vitals_are_a_400_in_words_and_keep_nothing(manager, body, words):
@@ -99,6 +105,21 @@ async def test_bad_vitals_are_a_400_in_words_and_keep_nothing(manager, body, wor
     try:
         status, answer = await worker.call("POST", VITALS, json=body)
         assert status == 400 and words in answer["message"], answer
+        assert "vitals" not in await worker_json(manager, worker.uuid)
+    finally:
+        await worker.close()
+
+
+@pytest.mark.parametrize("raw, field", [(b'{"cpu_percent": NaN}', "cpu_percent"),
+                                        (b'{"gpus": [{"name": "x", "percent": Infinity}]}', "gpus[0].percent")])
+async def test_numbers_that_json_has_not_are_a_400_naming_the_field(manager, raw, field):
+    """Python's JSON reader takes NaN and Infinity; a report is JSON, which has neither."""
+    worker = await HttpWorker(manager.url).register_and_sign_on()
+    try:
+        headers = {**worker.auth_header, "Content-Type": "application/json"}
+        async with worker.session.post(VITALS, data=raw, headers=headers) as resp:
+            status, answer = resp.status, await resp.json()
+        assert status == 400 and f"`{field}` must be a number from 0 to 100, not" in answer["message"], answer
         assert "vitals" not in await worker_json(manager, worker.uuid)
     finally:
         await worker.close()

@@ -22,12 +22,13 @@ from app.api.models import (
     WorkerStateChanged,
     WorkerTaskUpdate,
 )
+from app.api.workers import TablaoWorkerVitalsReport
 from app.manager.credentials.auth import WorkerIdentity
 from app.manager.scheduling.assignments import MustChangeStatus, NoTask, NotAwake, TaskAssigned
 from app.manager.web.keys import CREDENTIALS, LAST_RENDERED, SESSIONS, VITALS
 from app.manager.web.middlewares import error_json
-from app.manager.web.request_body import WORKER_BODY_MAX, read_body, read_json_object
-from app.manager.workers.worker_vitals import VITALS_BODY_MAX, parse_vitals
+from app.manager.web.request_body import WORKER_BODY_MAX, read_body
+from app.manager.workers.worker_vitals import VITALS_BODY_MAX, kept_vitals
 
 IMAGE_CHUNK_BYTES = 256 * 1024
 PROVE_BODY_MAX = 1024  # a uuid and a nonce
@@ -140,6 +141,6 @@ async def output_produced(request: web.Request) -> web.Response:
 async def worker_vitals(request: web.Request) -> web.Response:
     """204 once kept; 400/413 in words for a report that is not vitals (see worker_vitals.py)."""
     ident = _ident(request)
-    vitals = parse_vitals(await read_json_object(request, VITALS_BODY_MAX))
+    vitals = kept_vitals(await read_body(request, TablaoWorkerVitalsReport, VITALS_BODY_MAX))
     request.app[VITALS].receive(ident.id, ident.uuid, vitals)
     return web.Response(status=204)
