@@ -161,9 +161,10 @@ class ManagerClient:
         body = await self.transport.call_object("GET", f"{T}/variables")
         return decode(TablaoVariables, body, "variables").variables
 
-    async def set_variables(self, variables: dict[str, Any]) -> dict[str, TablaoVariable]:
-        body = {"variables": {k: _body(v) for k, v in variables.items()}}
-        answer = await self.transport.call_object("PUT", f"{T}/variables", json_body=body)
+    async def set_variables(self, variables: dict[str, TablaoVariable]) -> dict[str, TablaoVariable]:
+        """Replace all variables (Tablao); the answer is what the Manager now has."""
+        answer = await self.transport.call_object("PUT", f"{T}/variables",
+                                                  json_body=TablaoVariables(variables).to_json())
         return decode(TablaoVariables, answer, "variables").variables
 
     async def resolved_variables(self, audience: str, platform: str) -> dict[str, ManagerVariable]:

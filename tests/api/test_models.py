@@ -80,7 +80,14 @@ def test_round_trip(cls, full):
     obj = sample(cls, full=full)
     data = obj.to_json()
     assert all(value is not None for value in data.values()), "optional keys are left out, not null"
-    assert cls.from_json(data) == obj
+    try:
+        decoded = cls.from_json(data)
+    except ContractError as exc:
+        # A request model that needs one of two optional fields (a variable value's `platform` or
+        # `platforms`) refuses the bare minimum, saying so; as a Manager's answer it still reads.
+        assert not full and issubclass(cls, codec.RequestBody) and "is required" in str(exc), exc
+        decoded = codec.decode(cls, data)
+    assert decoded == obj
     assert codec.encode(obj) == data, "a hand-written to_json must say what the fields say"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
 
 import pytest
@@ -78,12 +79,35 @@ async def test_variables_edit_needs_the_variables_key_and_keeps_old(manager):
     for sent in ({}, {"blender": {"values": [{"platform": "all", "value": "/bin/sh"}]}}, {"variables": None}):
         status, body = await manager.request("PUT", "/api/v3/tablao/variables", json=sent, admin=True)
         assert status == 400 and "`variables` is required" in body["message"], (sent, body)
-    # Typed as the document says (the YAML file may say `value: 8`; JSON says "8").
-    for value, words in (({"platform": "all", "value": 8}, "value must be a string, not 8"),
-                         ({"platform": "all", "value": "x", "audience": None}, "audience must be one of")):
+    # Typed as the document says (the YAML file may say `value: 8`; JSON says "8"), each refusal
+    # naming the field; the names and platforms are checked by the Manager's variables, in their words.
+    at = "`variables.blender.values[0]"
+    for value, words in (
+        ({"platform": "all", "value": 8}, f"{at}.value` must be a string, not a number"),
+        ({"platform": "all", "value": "x", "audience": None}, f"{at}.audience` must be one of all, workers, users"),
+        ({"platform": "all", "value": "x", "audience": "everyone"}, f"{at}.audience` must be one of"),
+        ({"value": "x"}, f"{at}.platform` or {at}.platforms` is required"),
+        ({"platforms": [], "value": "x"}, f"{at}.platforms` must name at least one platform"),
+        ({"platform": "all", "platforms": [], "value": "x"}, f"{at}.platforms` must name at least one platform"),
+        ({"platforms": "linux", "value": "x"}, f"{at}.platforms` must be a list, not a string"),
+        ({"platforms": ["linux", 3], "value": "x"}, f"{at}.platforms[1]` must be a string, not a number"),
+        ({"platform": "all", "value": "/bin/\x00sh"}, f"{at}.value` must not contain NUL"),
+        ({"platform": "all", "value": "x" * 70_000}, f"{at}.value` must be at most 65,536 characters"),
+        ({"platform": "x" * 300, "value": "x"}, f"{at}.platform` must be at most 255 characters"),
+        ({"platforms": ["linux", " "], "value": "x"}, 'variable "blender", value #1: platform names must be'),
+        ({"platform": "Manager", "value": "x"}, '"manager" is not a platform here'),
+    ):
         status, body = await manager.request("PUT", "/api/v3/tablao/variables", admin=True,
                                              json={"variables": {"blender": {"values": [value]}}})
-        assert status == 400 and words in body["message"] and "blender" in body["message"], body
+        assert status == 400 and words in body["message"], (value, body)
+    for variables, words in (({"blender": []}, "`variables.blender` must be a JSON object, not a list"),
+                             ({"bad name": {"values": [{"platform": "all", "value": "x"}]}}, "bad name"),
+                             ({"blender": {"values": []}}, "needs a non-empty list of values"),
+                             ({"blender": {"values": [{"platform": "all", "value": "x"}], "is_twoway": "yes"}},
+                              "`variables.blender.is_twoway` must be true or false, not a string")):
+        status, body = await manager.request("PUT", "/api/v3/tablao/variables", admin=True,
+                                             json={"variables": variables})
+        assert status == 400 and words in body["message"], (variables, body)
     status, body = await manager.request("GET", "/api/v3/configuration/variables/workers/linux")
     assert body["blender"]["value"] == "blender"
 
@@ -123,6 +147,34 @@ async def test_variables_edit_roundtrip_saved_to_config(manager):
     status, body = await manager.request("GET", "/api/v3/configuration/variables/workers/linux")
     assert body["blender"]["value"] == "/opt/blender/blender"
     assert "/opt/blender/blender" in manager.cfg.path.read_text()
+
+
+async def test_what_a_get_of_the_variables_answers_a_put_takes_and_the_document_allows(manager):
+    """A value for several platforms is `platforms`, as the YAML file may say: the GET answers it that
+    way, a PUT of that answer is taken as it is, and both fit the document."""
+    from openapi_schema_validator import OAS30WriteValidator
+
+    from app.manager.web.openapi import load_spec
+    from tests.manager.contract import ResponseChecker
+
+    new = {"render": {"is_twoway": True, "values": [{"platforms": ["linux", "darwin"], "value": "/mnt/render"},
+                                                    {"platform": "windows", "value": "R:\\render"}]},
+           "blenderArgs": {"values": [{"platform": "all", "audience": "workers", "value": "-b -y"}]}}
+    status, body = await manager.request("PUT", "/api/v3/tablao/variables", json={"variables": new}, admin=True)
+    assert status == 200, body
+    status, answer = await manager.request("GET", "/api/v3/tablao/variables")
+    assert answer["variables"]["render"]["values"][0] == {"platforms": ["linux", "darwin"], "value": "/mnt/render"}
+    spec = load_spec()
+    raw = json.dumps(answer).encode()
+    assert ResponseChecker(spec).check("GET", "/api/v3/tablao/variables", 200, "application/json", raw) == []
+    schema = {**spec["components"]["schemas"]["TablaoVariables"], "components": spec["components"]}
+    OAS30WriteValidator(schema).validate(answer)  # the document takes it as a PUT's body
+    with pytest.raises(Exception, match="is not valid"):  # and refuses a value without a platform
+        OAS30WriteValidator(schema).validate({"variables": {"v": {"values": [{"value": "x"}]}}})
+    status, again = await manager.request("PUT", "/api/v3/tablao/variables", json=answer, admin=True)
+    assert status == 200 and again == answer, again
+    status, resolved = await manager.request("GET", "/api/v3/configuration/variables/workers/darwin")
+    assert resolved["render"]["value"] == "/mnt/render" and resolved["blenderArgs"]["value"] == "-b -y"
 
 
 async def test_variables_edit_rejects_bad_definition_and_keeps_old(manager):

@@ -26,7 +26,7 @@ from app.api.jobs import (
     SubmittedJob,
     TaskStatusChange,
 )
-from app.api.meta import PathCheckInput, SetupAssistantConfig, TablaoStorageCheckInput
+from app.api.meta import PathCheckInput, SetupAssistantConfig, TablaoStorageCheckInput, TablaoVariables
 from app.api.models import (
     TablaoManagerChallenge,
     WorkerRegistration,
@@ -68,6 +68,7 @@ BODY_MODELS: dict[str, Any] = {
     "saveSetupAssistantConfig": SetupAssistantConfig,
     "tablaoProveManager": TablaoManagerChallenge,
     "tablaoWorkerVitals": TablaoWorkerVitalsReport,
+    "tablaoSetVariables": TablaoVariables,
 }
 
 #: Routes whose body is not JSON, or not (yet) decoded by a model of `app.api`.
@@ -77,10 +78,6 @@ NOT_MODELLED = {
     "updateConfigurationFile": "the configuration file, any object (as Flamenco)",
     "shamanCheckoutRequirements": "the Shaman's own decoder",
     "shamanCheckout": "the Shaman's own decoder",
-    # The Manager also takes a value's `platforms` (a list, as the YAML file may say), and its own
-    # answer gives them back that way, so the document's `platform` (required) would refuse a PUT
-    # of what a GET answered; the variables are checked by app.manager.settings.variables.
-    "tablaoSetVariables": "read by its handler: `platforms` is not in the document",
 }
 
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}

@@ -14,8 +14,10 @@ value that does not fit; keys the model does not know are ignored (a newer Manag
 The per-class plan is built once, on first use, so encoding costs a loop over the fields.
 
 A request body (`RequestBody.from_json`, or `decode_request`) is decoded strictly: a `null` is
-refused (the OpenAPI document declares no field nullable; an optional field is left out), and the
-bounds in the field's metadata (`app.api.limits.limits`) are checked. The Manager answers a `ContractError` there
+refused (the OpenAPI document declares no field nullable; an optional field is left out), a number
+must be finite (Python's JSON reader takes `NaN` and `Infinity`), the bounds in the field's metadata
+(`app.api.limits.limits`) are checked, and then the model's own checks across its fields
+(`RequestBody.check_fields`: one value may not exceed another, one of two keys is needed). The Manager answers a `ContractError` there
 with a 400 carrying its message, which names the field: "`settings.frames` must be a string, not a
 number". An answer from a Manager is decoded leniently (a `null` is as good as absent, no bounds),
 so a dashboard keeps working with a Manager that writes a little differently.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import types
 import typing
 from collections.abc import Callable
@@ -126,7 +129,24 @@ def _decode(cls: type[T], data: Any, path: str, strict: bool) -> T:
             raise ContractError(f"`{at}` {'is required:' if f.required else 'must be'} {f.want}, not null")
         elif f.required:
             raise ContractError(f"`{at}` is required: {f.want}")
-    return cls(**kwargs)
+    obj = cls(**kwargs)
+    if strict and isinstance(obj, RequestBody):
+        obj.check_fields(path)
+    return obj
+
+
+def field_path(path: str, key: str) -> str:
+    """The path of `key` inside the object at `path`, as the messages name it ("gpus[0].name")."""
+    return f"{path}.{key}" if path else key
+
+
+def check_not_more(obj: Any, path: str, part: str, whole: str) -> None:
+    """`ContractError` when both fields are given and `part` is more than `whole` (memory used and
+    in all, a sample and the samples of a frame)."""
+    low, high = getattr(obj, part), getattr(obj, whole)
+    if low is not None and high is not None and low > high:
+        raise ContractError(f"`{field_path(path, part)}` ({low:,}) cannot be more than "
+                            f"`{field_path(path, whole)}` ({high:,})")
 
 
 # --- per-type converters -------------------------------------------------------------------------
@@ -226,7 +246,11 @@ def _scalar(name: type, accepted: tuple[type[Any], ...], want: str) -> Decoder:
         # bool is an int in Python, but a JSON true is no count.
         if not isinstance(v, accepted) or (name is not bool and isinstance(v, bool)):
             raise ContractError(f"`{path}` must be {want}, not {kind(v)}")
-        return float(v) if name is float else v
+        if name is float:
+            if strict and not math.isfinite(v):  # JSON has no NaN; Python's reader takes it
+                raise ContractError(f"`{path}` must be {want}, not {shown(v)}")
+            return float(v)
+        return v
     return dec
 
 
@@ -358,3 +382,7 @@ class RequestBody(Wire):
     @classmethod
     def from_json(cls: type[T], data: Any) -> T:
         return decode_request(cls, data)
+
+    def check_fields(self, path: str) -> None:
+        """The model's checks across its fields, once each field fits on its own; raise
+        `ContractError` naming the fields (`field_path(path, key)`). None by default."""

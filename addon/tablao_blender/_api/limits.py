@@ -71,12 +71,17 @@ def shown(value: Any, max_chars: int = 30) -> str:
 
 def number_words(want: str, least: float | None, most: float | None) -> str:
     if least is not None and most is not None:
-        return f"{want} from {least:g} to {most:g}"
+        return f"{want} from {_bound(least)} to {_bound(most)}"
     if least is not None:
-        return f"{want}, {least:g} or more"
+        return f"{want}, {_bound(least)} or more"
     if most is not None:
-        return f"{want}, {most:g} or less"
+        return f"{want}, {_bound(most)} or less"
     return want
+
+
+def _bound(value: float) -> str:
+    """A bound in words: whole ones with thousands separators (a pebibyte is not "1.1259e+15")."""
+    return f"{value:,}" if is_whole(value) else f"{value:g}"
 
 
 def tree_problem(value: Any, where: str) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .codec import RequestBody, Wire, wire
+from .codec import RequestBody, Wire, field_path, wire
 from .enums import FarmStatus
-from .limits import PATH_MAX, limits
+from .errors import ContractError
+from .limits import ENTRIES_MAX, PATH_MAX, SHORT_MAX, VALUE_MAX, limits
 
 
 @dataclass(slots=True)
@@ -57,23 +58,51 @@ class ManagerVariables(Wire):
     variables: dict[str, ManagerVariable]
 
 
-@dataclass(slots=True)
-class TablaoVariableValue(Wire):
-    platform: str
-    value: str
-    audience: str | None = None
+#: Who a variable's value is for; left out: all.
+VARIABLE_AUDIENCES = ("all", "workers", "users")
 
 
 @dataclass(slots=True)
-class TablaoVariable(Wire):
-    """A variable as configured: a value per platform (and audience)."""
+class TablaoVariableValue(RequestBody):
+    """One value of a variable, for `platform`, for each of `platforms`, or for both (their union):
+    one of the two is required. The Manager answers with `platform` where a value has one platform
+    and with `platforms` where it has several (as `flamenco-manager.yaml` may say), so what a GET
+    gives, a PUT takes. The platform names ("all", not blank, not "manager") are the Manager's
+    variables' to check, in their words."""
 
-    values: list[TablaoVariableValue]
-    is_twoway: bool | None = None
+    value: str = field(metadata=limits(max_len=VALUE_MAX))
+    platform: str | None = field(default=None, metadata=limits(max_len=SHORT_MAX))
+    platforms: list[str] | None = field(default=None,
+                                        metadata=limits(max_len=SHORT_MAX, max_items=ENTRIES_MAX))
+    audience: str | None = field(default=None, metadata=limits(choices=VARIABLE_AUDIENCES))
+
+    def check_fields(self, path: str) -> None:
+        if self.platforms == []:
+            raise ContractError(f"`{field_path(path, 'platforms')}` must name at least one platform; "
+                                "leave it out where `platform` says it")
+        if self.platform is None and self.platforms is None:
+            raise ContractError(f"`{field_path(path, 'platform')}` or `{field_path(path, 'platforms')}` is "
+                                'required: the platform this value is for ("all" for every platform)')
+
+    def platform_names(self) -> list[str]:
+        """`platform` and `platforms` together, in order."""
+        return ([self.platform] if self.platform is not None else []) + list(self.platforms or ())
 
 
 @dataclass(slots=True)
-class TablaoVariables(Wire):
+class TablaoVariable(RequestBody):
+    """A variable as configured: a value per platform (and audience); `is_twoway`: paths under its
+    values are also replaced by `{name}` when a job is submitted."""
+
+    values: list[TablaoVariableValue] = field(metadata=limits(max_items=ENTRIES_MAX))
+    is_twoway: bool = False
+
+
+@dataclass(slots=True)
+class TablaoVariables(RequestBody):
+    """The `variables` section of `flamenco-manager.yaml` (`GET`/`PUT /api/v3/tablao/variables`):
+    the names are checked by the Manager's variables, in their words."""
+
     variables: dict[str, TablaoVariable]
 
 

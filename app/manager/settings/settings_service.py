@@ -18,7 +18,7 @@ from typing import Any
 
 from app.api.errors import BadRequest
 from app.api.events import ConfigUpdate
-from app.api.meta import SetupAssistantConfig
+from app.api.meta import SetupAssistantConfig, TablaoVariables
 from app.common import events as ev
 from app.manager.checks.blender_check import setup_choice
 from app.manager.checks.storage_check import check_storage
@@ -65,9 +65,11 @@ class SettingsService:
         """Call `apply(config)` after every accepted replacement (timeouts, failure policy...)."""
         self._live.append(apply)
 
-    async def update_variables(self, definitions: dict[str, Any]) -> None:
-        """Validate and apply new variables, then save them to the config file."""
-        self.variables.update_from_api(definitions, strict=True)  # raises InvalidVariables (400) first
+    async def update_variables(self, new: TablaoVariables) -> None:
+        """Validate and apply new variables (decoded by their request model), then save them to the
+        config file."""
+        definitions = {name: variable.to_json() for name, variable in new.variables.items()}
+        self.variables.update_from_api(definitions)  # raises InvalidVariables (400) first
         self.config.variables = self.variables.to_yaml_dict()
         await self._save(self.config)
         self._announce()

@@ -129,13 +129,13 @@ def parse_variable(name: str, definition: Any) -> Variable:
     return variable
 
 
-def parse_variables(definitions: Mapping[str, Any] | None, *, strict: bool = False) -> dict[str, Variable]:
+def parse_variables(definitions: Mapping[str, Any] | None) -> dict[str, Variable]:
     """Build all variables, reporting every problem at once.
 
     A variable named `jobs` is dropped with a warning: that name belongs to the
-    implicit job-storage variable. `strict` is for JSON from the API, typed as
-    its document says: a value must be a string (in YAML `value: 8` is the text
-    "8") and an audience, when given, is not null.
+    implicit job-storage variable. JSON from the API was typed by its request
+    model (`app.api.meta.TablaoVariables`) first: there a value is a string,
+    while in YAML `value: 8` is the text "8".
     """
     if definitions is None:
         return {}
@@ -147,7 +147,7 @@ def parse_variables(definitions: Mapping[str, Any] | None, *, strict: bool = Fal
         if name == JOBS_VARIABLE:
             _log.warning('dropping variable "jobs": the name is reserved for the job storage path')
             continue
-        variable = _parse_variable(str(name), definition, problems, strict)
+        variable = _parse_variable(str(name), definition, problems)
         if variable is not None:
             result[variable.name] = variable
     if problems:
@@ -165,7 +165,7 @@ def validate_variables(definitions: Mapping[str, Any] | None) -> list[str]:
     return []
 
 
-def _parse_variable(name: str, definition: Any, problems: list[str], strict: bool = False) -> Variable | None:
+def _parse_variable(name: str, definition: Any, problems: list[str]) -> Variable | None:
     where = f'variable "{name}"'
     if not _NAME_RE.match(name):
         problems.append(f"{where}: bad name; {_NAME_HELP}")
@@ -183,7 +183,7 @@ def _parse_variable(name: str, definition: Any, problems: list[str], strict: boo
         return None
     count = len(problems)
     values = [
-        _parse_value(f"{where}, value #{i}", raw, is_twoway, problems, strict)
+        _parse_value(f"{where}, value #{i}", raw, is_twoway, problems)
         for i, raw in enumerate(raw_values, 1)
     ]
     if len(problems) > count:
@@ -191,20 +191,13 @@ def _parse_variable(name: str, definition: Any, problems: list[str], strict: boo
     return Variable(name, is_twoway, tuple(v for v in values if v is not None))
 
 
-def _parse_value(where: str, raw: Any, is_twoway: bool, problems: list[str],
-                 strict: bool = False) -> VariableValue | None:
+def _parse_value(where: str, raw: Any, is_twoway: bool, problems: list[str]) -> VariableValue | None:
     if not isinstance(raw, Mapping):
         problems.append(f"{where}: must be a mapping with platform, audience and value")
         return None
     unknown = set(raw) - _KNOWN_VALUE_KEYS
     if unknown:
         _log.warning("%s: ignoring unknown keys %s", where, ", ".join(sorted(map(str, unknown))))
-    if strict and "value" in raw and not isinstance(raw["value"], str):
-        problems.append(f"{where}: value must be a string, not {raw['value']!r}")
-        return None
-    if strict and "audience" in raw and not isinstance(raw["audience"], str):
-        problems.append(f"{where}: audience must be one of {', '.join(AUDIENCES)}, not {raw['audience']!r}")
-        return None
     value = _parse_text(where, raw.get("value"), problems)
     platforms = _parse_platforms(where, raw, problems)
     audience = _parse_audience(where, raw.get("audience"), problems)
@@ -390,10 +383,9 @@ class Variables:
         self._rebuild()
         _log.info("deleted variable %s", name)
 
-    def update_from_api(self, variables: Mapping[str, Any], *, strict: bool = False) -> None:
-        """Replace all variables at once (the editor's "save"); nothing changes on error.
-        `strict`: JSON typed as the API document says (see `parse_variables`)."""
-        self._user_vars = parse_variables(variables, strict=strict)
+    def update_from_api(self, variables: Mapping[str, Any]) -> None:
+        """Replace all variables at once (the editor's "save"); nothing changes on error."""
+        self._user_vars = parse_variables(variables)
         self._rebuild()
         _log.info("replaced variables, now %d", len(self._user_vars))
 

@@ -1,4 +1,5 @@
-"""The variables editor: one row per (variable, platform) value, one-way or two-way, saved at once.
+"""The variables editor: one row per (variable, platform, audience) value, one-way or two-way, saved
+at once, in the request model the Manager reads (`app.api.meta.TablaoVariables`).
 
 Checked here before saving (names, platforms, empty values, a two-way variable with one platform)
 and by the Manager after; the Manager's own message is shown when it refuses.
@@ -7,7 +8,8 @@ and by the Manager after; the Manager's own message is shown when it refuses.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
@@ -24,17 +26,32 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
+from app.api.meta import VARIABLE_AUDIENCES, TablaoVariable, TablaoVariableValue
 from app.ui.dashboard import Dashboard
 from app.ui.error_dialog import show_error
 
 PLATFORMS = ("all", "linux", "windows", "darwin")
-NAME, TWOWAY, PLATFORM, VALUE = range(4)
+NAME, TWOWAY, PLATFORM, VALUE, AUDIENCE = range(5)
 
 
-class _PlatformDelegate(QStyledItemDelegate):
+class VariableRow(NamedTuple):
+    """One row of the editor: a variable's value for one platform (and audience)."""
+
+    name: str
+    twoway: bool
+    platform: str
+    value: str
+    audience: str = "all"
+
+
+class _ChoiceDelegate(QStyledItemDelegate):
+    def __init__(self, choices: tuple[str, ...], parent=None):
+        super().__init__(parent)
+        self.choices = choices
+
     def createEditor(self, parent, option, index):
         combo = QComboBox(parent)
-        combo.addItems(PLATFORMS)
+        combo.addItems(self.choices)
         return combo
 
     def setEditorData(self, editor, index) -> None:
@@ -44,45 +61,56 @@ class _PlatformDelegate(QStyledItemDelegate):
         model.setData(index, editor.currentText())
 
 
-def rows_from_variables(variables: dict[str, Any]) -> list[tuple[str, bool, str, str]]:
+def rows_from_variables(variables: dict[str, TablaoVariable]) -> list[VariableRow]:
+    """A row per platform of each value: a value for several platforms (`platforms`) is a row each."""
     rows = []
     for name, var in sorted(variables.items()):
-        for value in var.get("values", []):
-            rows.append((name, bool(var.get("is_twoway")), value.get("platform", "all"), value.get("value", "")))
+        for value in var.values:
+            for platform in value.platform_names():
+                rows.append(VariableRow(name, var.is_twoway, platform, value.value, value.audience or "all"))
     return rows
 
 
-def variables_from_rows(rows: list[tuple[str, bool, str, str]]) -> dict[str, Any]:
-    """Rows back to the API's shape; raise ValueError with a message the user can act on."""
-    out: dict[str, Any] = {}
-    for n, (name, twoway, platform, value) in enumerate(rows, start=1):
-        if not name:
+def variables_from_rows(rows: Iterable[tuple]) -> dict[str, TablaoVariable]:
+    """Rows back to the API's model; raise ValueError with a message the user can act on."""
+    out: dict[str, TablaoVariable] = {}
+    for n, row in enumerate(map(_row, rows), start=1):
+        if not row.name:
             raise ValueError(f"row {n}: give the variable a name")
-        if platform not in PLATFORMS:
+        if row.platform not in PLATFORMS:
             raise ValueError(f"row {n}: the platform must be one of {', '.join(PLATFORMS)}")
-        if not value:
-            raise ValueError(f"row {n} ({name}): the value is empty; remove the row instead")
-        var = out.setdefault(name, {"is_twoway": twoway, "values": []})
-        var["is_twoway"] = var["is_twoway"] or twoway
-        if any(v["platform"] == platform for v in var["values"]):
-            raise ValueError(f"{name} has two values for {platform}")
-        var["values"].append({"platform": platform, "value": value})
+        if row.audience not in VARIABLE_AUDIENCES:
+            raise ValueError(f"row {n}: the audience must be one of {', '.join(VARIABLE_AUDIENCES)}")
+        if not row.value:
+            raise ValueError(f"row {n} ({row.name}): the value is empty; remove the row instead")
+        var = out.setdefault(row.name, TablaoVariable([], is_twoway=row.twoway))
+        var.is_twoway = var.is_twoway or row.twoway
+        if any((v.platform, v.audience or "all") == (row.platform, row.audience) for v in var.values):
+            for_whom = "" if row.audience == "all" else f" ({row.audience})"
+            raise ValueError(f"{row.name} has two values for {row.platform}{for_whom}")
+        audience = None if row.audience == "all" else row.audience
+        var.values.append(TablaoVariableValue(row.value, platform=row.platform, audience=audience))
     for name, var in out.items():
-        if var["is_twoway"] and len(var["values"]) < 2:
+        if var.is_twoway and len({v.platform for v in var.values}) < 2:
             raise ValueError(f"{name} is two-way: give it a value for at least two platforms")
     return out
+
+
+def _row(row: tuple) -> VariableRow:
+    return row if isinstance(row, VariableRow) else VariableRow(*row)
 
 
 class VariablesView(QWidget):
     def __init__(self, dashboard: Dashboard, parent=None):
         super().__init__(parent)
         self.dashboard = dashboard
-        self.model = QStandardItemModel(0, 4, self)
-        self.model.setHorizontalHeaderLabels(["Variable", "Two-way", "Platform", "Value"])
+        self.model = QStandardItemModel(0, 5, self)
+        self.model.setHorizontalHeaderLabels(["Variable", "Two-way", "Platform", "Value", "For"])
         self.table = QTableView()
         self.table.setObjectName("variablesTable")
         self.table.setModel(self.model)
-        self.table.setItemDelegateForColumn(PLATFORM, _PlatformDelegate(self.table))
+        self.table.setItemDelegateForColumn(PLATFORM, _ChoiceDelegate(PLATFORMS, self.table))
+        self.table.setItemDelegateForColumn(AUDIENCE, _ChoiceDelegate(VARIABLE_AUDIENCES, self.table))
         self.table.horizontalHeader().setSectionResizeMode(VALUE, QHeaderView.ResizeMode.Stretch)
         self.table.setColumnWidth(NAME, 180)
         self.manager = QComboBox()
@@ -127,28 +155,31 @@ class VariablesView(QWidget):
         url = self.manager.currentText()
         return self.dashboard.connections.get(url)
 
-    def set_rows(self, rows: list[tuple[str, bool, str, str]]) -> None:
+    def set_rows(self, rows: Iterable[tuple]) -> None:
+        """Rows as `VariableRow`s or plain tuples (name, two-way, platform, value[, audience])."""
         self.model.removeRows(0, self.model.rowCount())
-        for name, twoway, platform, value in rows:
-            self._append(name, twoway, platform, value)
+        for row in rows:
+            self._append(_row(row))
 
-    def _append(self, name: str, twoway: bool, platform: str, value: str) -> None:
+    def _append(self, row: VariableRow) -> None:
         check = QStandardItem()
         check.setCheckable(True)
         check.setEditable(False)
-        check.setCheckState(Qt.CheckState.Checked if twoway else Qt.CheckState.Unchecked)
-        self.model.appendRow([QStandardItem(name), check, QStandardItem(platform), QStandardItem(value)])
+        check.setCheckState(Qt.CheckState.Checked if row.twoway else Qt.CheckState.Unchecked)
+        self.model.appendRow([QStandardItem(row.name), check, QStandardItem(row.platform),
+                              QStandardItem(row.value), QStandardItem(row.audience)])
 
-    def rows(self) -> list[tuple[str, bool, str, str]]:
+    def rows(self) -> list[VariableRow]:
         out = []
         for r in range(self.model.rowCount()):
             item = self.model.item
-            out.append((item(r, NAME).text().strip(), item(r, TWOWAY).checkState() == Qt.CheckState.Checked,
-                        item(r, PLATFORM).text().strip(), item(r, VALUE).text().strip()))
+            twoway = item(r, TWOWAY).checkState() == Qt.CheckState.Checked
+            out.append(VariableRow(item(r, NAME).text().strip(), twoway, item(r, PLATFORM).text().strip(),
+                                   item(r, VALUE).text().strip(), item(r, AUDIENCE).text().strip() or "all"))
         return out
 
     def _add_row(self) -> None:
-        self._append("", False, "all", "")
+        self._append(VariableRow("", False, "all", ""))
         self.table.edit(self.model.index(self.model.rowCount() - 1, NAME))
 
     def _remove_rows(self) -> None:
@@ -161,13 +192,13 @@ class VariablesView(QWidget):
         if conn is None:
             return
         try:
-            found = await conn.client.request("GET", "/api/v3/tablao/variables")
+            found = await conn.client.variables()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001
             self.status.setText(f"Could not load: {exc}")
             return
-        self.set_rows(rows_from_variables(found["variables"]))
+        self.set_rows(rows_from_variables(found))
         self.status.setText("")
 
     @asyncSlot()
@@ -181,9 +212,9 @@ class VariablesView(QWidget):
         if conn is None:
             return
         try:
-            saved = await conn.client.request("PUT", "/api/v3/tablao/variables", {"variables": variables})
+            saved = await conn.client.set_variables(variables)
         except Exception as exc:  # noqa: BLE001 - the Manager's own words
             show_error(self, "The Manager refused the variables", exc)
             return
-        self.set_rows(rows_from_variables(saved["variables"]))
+        self.set_rows(rows_from_variables(saved))
         self.status.setText("Saved.")

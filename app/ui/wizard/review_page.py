@@ -78,9 +78,7 @@ class ReviewPage(QWizardPage):
                 submit_token=self.ctx.submit_token)
             await client.request("POST", "/api/v3/configuration/setup-assistant", choices.to_json())
             await wait_until_back(client, self.ctx.storage_path)
-            current = (await client.request("GET", "/api/v3/tablao/variables"))["variables"]
-            await client.request("PUT", "/api/v3/tablao/variables",
-                                 {"variables": variables_payload(current, self.ctx.variables)})
+            await client.set_variables(variables_payload(await client.variables(), self.ctx.variables))
             if self.ctx.relisten is not None:
                 await self.ctx.relisten(self.ctx.listen_port)
         except PortInUse as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWizardPage
 
+from app.api.meta import TablaoVariable, TablaoVariableValue
 from app.ui.wizard.context import WizardContext
 
 PLATFORMS = (("linux", "Linux"), ("windows", "Windows"), ("darwin", "macOS"))
@@ -56,15 +57,13 @@ class VariablesPage(QWizardPage):
         return True
 
 
-def variables_payload(current: dict, chosen: dict[str, dict[str, str]]) -> dict:
+def variables_payload(current: dict[str, TablaoVariable],
+                      chosen: dict[str, dict[str, str]]) -> dict[str, TablaoVariable]:
     """Merge the wizard's choices into the Manager's variables (others are kept as they are)."""
     out = dict(current)
-    blender = chosen.get("blender") or {}
-    if blender:
-        out["blender"] = {"is_twoway": False,
-                          "values": [{"platform": p, "value": v} for p, v in blender.items()]}
-    storage = chosen.get(STORAGE_VARIABLE) or {}
-    if storage:
-        out[STORAGE_VARIABLE] = {"is_twoway": True,
-                                 "values": [{"platform": p, "value": v} for p, v in storage.items()]}
+    for name, twoway in (("blender", False), (STORAGE_VARIABLE, True)):
+        values = chosen.get(name) or {}
+        if values:
+            out[name] = TablaoVariable([TablaoVariableValue(v, platform=p) for p, v in values.items()],
+                                       is_twoway=twoway)
     return out

@@ -12,6 +12,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from app.api.client import ManagerClient
 from app.api.errors import ApiError
+from app.api.meta import TablaoVariable, TablaoVariableValue
 from app.common.credentials import ADMIN_TOKEN_FILENAME, read_local_admin_token
 from app.manager.credentials.admin_token import ensure_admin_token
 from app.manager.settings.config import ManagerConfig, config_from_dict, config_to_dict
@@ -102,7 +103,7 @@ def test_forwarded_headers_do_not_make_a_remote_peer_local():
 
 async def test_manager_client_sends_the_admin_token(manager_factory, tmp_path: Path):
     manager = await manager_factory(trust_local_requests=False)
-    variables = {"blender": {"values": [{"platform": "all", "value": "blender"}]}}
+    variables = {"blender": TablaoVariable([TablaoVariableValue("blender", platform="all")])}
     async with ManagerClient(manager.url) as client:
         with pytest.raises(ApiError) as info:
             await client.set_variables(variables)
@@ -116,5 +117,6 @@ async def test_manager_client_sends_both_tokens(manager_factory, tmp_path: Path)
     manager = await manager_factory(trust_local_requests=False, access_token="tok")
     token = read_local_admin_token(tmp_path) or ""
     async with ManagerClient(manager.url, access_token="tok", admin_token=token) as client:
-        await client.set_variables({"blender": {"values": [{"platform": "all", "value": "blender"}]}})
+        variables = {"blender": TablaoVariable([TablaoVariableValue("blender", platform="all")])}
+        await client.set_variables(variables)
         assert "jobs" in await client.request("GET", "/api/v3/jobs")

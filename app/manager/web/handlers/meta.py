@@ -18,6 +18,7 @@ from app.api.meta import (
     SharedStorageLocation,
     SubmitPolicy,
     TablaoStorageCheckInput,
+    TablaoVariables,
 )
 from app.manager.checks.storage_check import check_storage
 from app.manager.jobs.blend_scripts import blend_scripts_reason
@@ -119,12 +120,8 @@ async def get_tablao_variables(request: web.Request) -> web.Response:
 
 
 async def put_tablao_variables(request: web.Request) -> web.Response:
-    body = await read_json_object(request)
-    variables = body.get("variables")
-    if not isinstance(variables, dict):
-        raise BadRequest("`variables` is required: expected {\"variables\": {name: {is_twoway, values: [...]}}}")
     settings = request.app[SETTINGS]
-    await settings.update_variables(variables)
+    await settings.update_variables(await read_body(request, TablaoVariables))
     return web.json_response({"variables": settings.variables.to_yaml_dict()})
 
 
