@@ -14,16 +14,13 @@ connected, though its last request began up to a minute ago.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
-import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from app.manager.persistence import workers
-
-_log = logging.getLogger(__name__)
+from app.manager.runtime.write_behind import WriteBehind
 
 FLUSH_EVERY_S = 2.0
 
@@ -34,20 +31,31 @@ Runner = Callable[..., Awaitable[Any]]
 class LastSeen:
     def __init__(self, run: Runner, flush_every_s: float = FLUSH_EVERY_S) -> None:
         self._run = run
-        self.flush_every_s = flush_every_s
-        self._pending: dict[int, dt.datetime] = {}
-        self._timer: asyncio.Task[None] | None = None
+        # worker id -> when it was last seen: a newer time replaces the pending one.
+        self._batch: WriteBehind[dict[int, dt.datetime]] = WriteBehind(
+            "workers' last-seen times", self._write, dict, _keep_older, flush_every_s)
         self._held: dict[int, int] = {}  # worker id -> its requests held open now
-        self.flushes = 0  # batches written (tests, benches)
+
+    @property
+    def flush_every_s(self) -> float:
+        return self._batch.flush_every_s
+
+    @flush_every_s.setter
+    def flush_every_s(self, seconds: float) -> None:
+        self._batch.flush_every_s = seconds
+
+    @property
+    def flushes(self) -> int:
+        """Batches written (tests, benches)."""
+        return self._batch.flushes
 
     def note(self, worker_id: int, now: dt.datetime) -> None:
         """The worker was seen at `now` (naive UTC, like the database's times)."""
-        self._pending[worker_id] = now
-        if self._timer is None:
-            self._timer = asyncio.get_running_loop().create_task(self._flush_later(), name="last seen")
+        self._batch.pending[worker_id] = now
+        self._batch.soon()
 
     def pending(self, worker_id: int) -> dt.datetime | None:
-        return self._pending.get(worker_id)
+        return self._batch.pending.get(worker_id)
 
     @contextlib.contextmanager
     def holding(self, worker_id: int) -> Iterator[None]:
@@ -66,40 +74,26 @@ class LastSeen:
         """When the worker was last seen, as the API should say it (naive UTC, like `stored` and `now`)."""
         if worker_id in self._held:
             return now
-        pending = self._pending.get(worker_id)
+        pending = self._batch.pending.get(worker_id)
         if pending is not None and (stored is None or pending > stored):
             return pending
         return stored
 
-    async def _flush_later(self) -> None:
-        try:
-            await asyncio.sleep(self.flush_every_s)
-        finally:
-            self._timer = None
-        try:
-            await self.flush()
-        except Exception:  # noqa: BLE001 - the times stay pending and go with the next batch
-            _log.exception("writing workers' last-seen times failed")
-
     async def flush(self) -> None:
         """Write what is pending now (before reading the times, and at shutdown)."""
-        if not self._pending:
-            return
-        batch, self._pending = self._pending, {}
-        try:
-            await self._run(_write_sync, batch)
-        except BaseException:
-            for worker_id, when in batch.items():  # not written: keep them, unless newer came
-                self._pending.setdefault(worker_id, when)
-            raise
-        self.flushes += 1
+        await self._batch.flush()
 
     async def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
-        await self.flush()
+        await self._batch.close()
+
+    async def _write(self, batch: dict[int, dt.datetime]) -> None:
+        await self._run(_write_sync, batch)
+
+
+def _keep_older(pending: dict[int, dt.datetime], unwritten: dict[int, dt.datetime]) -> None:
+    """Times that were not written stay pending, unless a newer one came meanwhile."""
+    for worker_id, when in unwritten.items():
+        pending.setdefault(worker_id, when)
 
 
 def _write_sync(fx: Any, now: dt.datetime, batch: dict[int, dt.datetime]) -> None:

@@ -11,18 +11,14 @@ hour, with a flush.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from app.manager.persistence import task_runs
 from app.manager.persistence.task_runs import RunRecord
-
-_log = logging.getLogger(__name__)
+from app.manager.runtime.write_behind import WriteBehind
 
 FLUSH_EVERY_S = 2.0
 KEEP_DAYS = 35
@@ -56,50 +52,41 @@ class TaskRunLog:
     def __init__(self, run: Runner, flush_every_s: float = FLUSH_EVERY_S,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self._run = run
-        self.flush_every_s = flush_every_s
-        self._pending: list[RunRecord] = []
-        self._timer: asyncio.Task[None] | None = None
+        self._batch: WriteBehind[list[RunRecord]] = WriteBehind(
+            "workers' finished task runs", self._write, list, _put_back, flush_every_s)
         self._monotonic = monotonic
         self._pruned = monotonic()
-        self.flushes = 0  # batches written (tests, benches)
+
+    @property
+    def flushes(self) -> int:
+        """Batches written (tests, benches)."""
+        return self._batch.flushes
 
     def note(self, records: Sequence[RunRecord]) -> None:
         """Runs committed just now; they reach the store with the next batch."""
-        self._pending.extend(records)
-        if self._timer is None:
-            self._timer = asyncio.get_running_loop().create_task(self._flush_later(), name="task runs")
-
-    async def _flush_later(self) -> None:
-        try:
-            await asyncio.sleep(self.flush_every_s)
-        finally:
-            self._timer = None
-        try:
-            await self.flush()
-        except Exception:  # noqa: BLE001 - the records stay pending and go with the next batch
-            _log.exception("writing workers' finished task runs failed")
+        self._batch.pending.extend(records)
+        self._batch.soon()
 
     async def flush(self) -> None:
         """Write what is pending now (before reading a day, and at shutdown); prune now and then."""
-        prune = self._monotonic() - self._pruned > PRUNE_EVERY_S
-        if not self._pending and not prune:
-            return
-        batch, self._pending = self._pending, []
-        try:
-            await self._run(_write_sync, batch, prune)
-        except BaseException:
-            self._pending[:0] = batch  # not written: keep them, in order
-            raise
-        if prune:
-            self._pruned = self._monotonic()
-        self.flushes += 1
+        await self._batch.flush(even_empty=self._prune_due())
 
     async def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
-        await self.flush()
+        await self._batch.close()
+
+    def _prune_due(self) -> bool:
+        return self._monotonic() - self._pruned > PRUNE_EVERY_S
+
+    async def _write(self, batch: list[RunRecord]) -> None:
+        prune = self._prune_due()
+        await self._run(_write_sync, batch, prune)
+        if prune:
+            self._pruned = self._monotonic()
+
+
+def _put_back(pending: list[RunRecord], unwritten: list[RunRecord]) -> None:
+    """Runs that were not written go first, in their order."""
+    pending[:0] = unwritten
 
 
 def _write_sync(fx: Any, now: dt.datetime, batch: list[RunRecord], prune: bool) -> None:
