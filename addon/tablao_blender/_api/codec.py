@@ -17,9 +17,9 @@ A request body (`RequestBody.from_json`, or `decode_request`) is decoded strictl
 refused (the OpenAPI document declares no field nullable; an optional field is left out), a number
 must be finite (Python's JSON reader takes `NaN` and `Infinity`), the bounds in the field's metadata
 (`app.api.limits.limits`) are checked, and then the model's own checks across its fields
-(`RequestBody.check_fields`: one value may not exceed another, one of two keys is needed). The Manager answers a `ContractError` there
-with a 400 carrying its message, which names the field: "`settings.frames` must be a string, not a
-number". An answer from a Manager is decoded leniently (a `null` is as good as absent, no bounds),
+(`RequestBody.check_fields`: one value may not exceed another, one of two keys is needed). The
+Manager answers a `ContractError` there with a 400 carrying its message, which names the field:
+"`settings.frames` must be a string, not a number". An answer from a Manager is decoded leniently (a `null` is as good as absent, no bounds),
 so a dashboard keeps working with a Manager that writes a little differently.
 """
 

@@ -34,11 +34,12 @@ from typing import Any
 
 from app.api.errors import BadRequest, NotFound
 from app.api.limits import is_number
+from app.api.meta import VARIABLE_AUDIENCES
 from app.common import crosspath
 
 _log = logging.getLogger(__name__)
 
-AUDIENCES = ("all", "workers", "users")
+AUDIENCES = VARIABLE_AUDIENCES
 PLATFORM_ALL = "all"
 JOBS_VARIABLE = "jobs"
 
