@@ -30,6 +30,7 @@ from app.api.jobs import (
     AvailableJobType,
     BlocklistEntry,
     Job,
+    JobChain,
     JobDeletionInfo,
     JobMassDeletionSelection,
     JobPriorityChange,
@@ -226,6 +227,10 @@ class ManagerClient:
 
     async def job(self, job_id: str) -> Job:
         return await self._get(f"{V3}/jobs/{job_id}", Job)
+
+    async def job_chain(self, job_id: str) -> JobChain:
+        """The jobs this job waits for and the jobs that wait for it, with its waiting words (Tablao)."""
+        return await self._get(f"{T}/jobs/{job_id}/chain", JobChain)
 
     async def job_tasks(self, job_id: str) -> list[TaskSummary]:
         return _items(await self.transport.call_object("GET", f"{V3}/jobs/{job_id}/tasks"), "tasks",

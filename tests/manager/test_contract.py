@@ -122,6 +122,10 @@ async def test_every_operation_answers_as_the_document_says(manager, served_spec
     await call("GET", f"{V}/tablao/jobs", params={"limit": "1", "offset": "0", "status": "queued"}, expect=200)
     await call("GET", f"{V}/tablao/jobs", params={"limit": "many"})
     await call("GET", f"{V}/tablao/jobs", params={"offset": str(2**80)}, expect=400)  # was a 500
+    _, waiting = await call("POST", f"{V}/jobs", json={**echo_job(), "depends_on": [job["id"]]}, expect=200)
+    await call("POST", f"{V}/jobs", json={**echo_job(), "depends_on": [UNKNOWN]}, expect=400)
+    for chained in (job["id"], waiting["id"], UNKNOWN):
+        await call("GET", f"{V}/tablao/jobs/{{job_id}}/chain", path={"job_id": chained})
     for job_id in (job["id"], UNKNOWN):
         j = {"job_id": job_id}
         await call("GET", f"{V}/jobs/{{job_id}}", path=j)

@@ -40,6 +40,7 @@ def job_model(job: Job) -> ApiJob:
         storage=JobStorageInfo(job.storage_shaman_checkout_id) if job.storage_shaman_checkout_id else None,
         worker_tag=tag.uuid if tag is not None else None,
         delete_requested_at=to_rfc3339(job.delete_requested_at) if job.delete_requested_at is not None else None,
+        waiting_on=job.waiting_on or None,
     )
 
 

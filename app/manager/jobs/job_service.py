@@ -26,10 +26,12 @@ from app.api.jobs import (
 from app.common.clock import parse_rfc3339
 from app.common.jsontext import clip
 from app.manager.jobs.convert import job_json, task_json, task_summary_json
+from app.manager.jobs.job_chain import load_chain
 from app.manager.jobs.output_roots import OutputRoots
 from app.manager.persistence import blocklist, jobs, tasks
 from app.manager.persistence.jobs import NewJob, NewTask
 from app.manager.settings.variables import Variables
+from app.manager.state_machine import job_waits
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.runner import StatusMachine
 from app.manager.state_machine.statuses import JOB_REQUESTABLE, TASK_REQUESTABLE, describe_allowed
@@ -67,12 +69,15 @@ class JobService:
         authored = await self.compiler.compile(submitted, job_id=job_uuid, created=created)
         self._check_outputs(authored)
         new = _new_job(job_uuid, submitted, authored, created.replace(tzinfo=None), credentialed)
-        job = await self.machine.run(_store_sync, new)
+        waits = job_waits.waits_of(body.depends_on, body.on_dependency_failure)
+        job = await self.machine.run(_store_sync, new, waits)
         _log.info("stored job %s (%s) with %d tasks", clip(job.name), job.uuid, len(new.tasks))
         return job_json(job)
 
     async def check(self, body: SubmittedJob) -> None:
         submitted = self._prepare(body)
+        if body.depends_on:  # checked again when a job is stored
+            await self.store.call(job_waits.find_dependencies, job_waits.waits_of(body.depends_on, None))
         checkout = _checkout_of(submitted)
         await self._check_checkout(checkout)
         if checkout:
@@ -112,6 +117,10 @@ class JobService:
                    statuses: list[str] | None = None) -> tuple[list[dict[str, Any]], int]:
         rows, total = await self.store.call(jobs.list_jobs, limit, offset, statuses)
         return [job_json(j) for j in rows], total
+
+    async def chain(self, job_uuid: str) -> dict[str, Any]:
+        """The jobs this one waits for and those waiting for it (`app.api.jobs.JobChain`)."""
+        return (await self.store.call(load_chain, job_uuid)).to_json()
 
     async def job_tasks(self, job_uuid: str) -> builtins.list[dict[str, Any]]:
         def load():
@@ -215,7 +224,7 @@ def _new_job(job_uuid: str, submitted: SubmittedJob, authored: Any, created: dt.
 
 
 # --- store-thread bodies -------------------------------------------------------------------------
-def _store_sync(fx: Effects, now: dt.datetime, new: NewJob):
+def _store_sync(fx: Effects, now: dt.datetime, new: NewJob, waits: job_waits.JobWaits | None = None):
     if new.storage_shaman_checkout_id:  # checked here, in the writing transaction: no two jobs race
         checkout = new.storage_shaman_checkout_id
         _refuse_owned_checkout(jobs.job_with_checkout(checkout), checkout)
@@ -223,6 +232,7 @@ def _store_sync(fx: Effects, now: dt.datetime, new: NewJob):
         job = jobs.store_new_job(new)
     except NotFound as exc:
         raise BadRequest(exc.message) from exc
+    job_waits.store(fx, job, waits or job_waits.JobWaits(), now, change_job_status)
     job = jobs.fetch_job(job.uuid)
     fx.job_changed(job, None, refresh_tasks=True, first=True)
     fx.work_available = True
@@ -274,6 +284,7 @@ def _set_tag_sync(fx: Effects, now: dt.datetime, job_uuid: str, ref: str | None)
 
 def _request_deletion_sync(fx: Effects, now: dt.datetime, job_uuid: str) -> None:
     job = jobs.fetch_job(job_uuid)
+    job_waits.dependency_deleted(fx, job, now, change_job_status)
     if job.status in (J.ACTIVE, J.QUEUED, J.PAUSE_REQUESTED):
         change_job_status(fx, job, J.CANCEL_REQUESTED, now, "job is being deleted")
     job = jobs.request_deletion(job_uuid, now)
@@ -285,6 +296,7 @@ def _mass_delete_sync(fx: Effects, now: dt.datetime, last_updated_max: dt.dateti
     uuids = jobs.request_mass_deletion(last_updated_max, now)
     for job_uuid in uuids:
         job = jobs.fetch_job(job_uuid)
+        job_waits.dependency_deleted(fx, job, now, change_job_status)
         if job.status in (J.ACTIVE, J.QUEUED, J.PAUSE_REQUESTED):
             change_job_status(fx, job, J.CANCEL_REQUESTED, now, "job is being deleted")
         fx.job_changed(job, None)

@@ -71,6 +71,10 @@ async def fetch_job(request: web.Request) -> web.Response:
     return web.json_response(await request.app[JOBS].fetch(_job_id(request)))
 
 
+async def tablao_job_chain(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[JOBS].chain(_job_id(request)))
+
+
 async def fetch_job_tasks(request: web.Request) -> web.Response:
     return web.json_response({"tasks": await request.app[JOBS].job_tasks(_job_id(request))})
 
