@@ -259,6 +259,15 @@ class JobTagChange(RequestBody):
 
 
 @dataclass(slots=True)
+class JobDependsOnChange(RequestBody):
+    """What a job waits for from now on (Tablao): the ids of those jobs (none: it waits for nothing)."""
+
+    depends_on: list[str] = field(metadata=limits(max_len=SHORT_MAX, max_items=DEPENDS_ON_MAX))
+    #: Absent: "wait".
+    on_dependency_failure: str | None = field(default=None, metadata=limits(choices=ON_DEPENDENCY_FAILURE))
+
+
+@dataclass(slots=True)
 class JobMassDeletionSelection(RequestBody):
     """Which jobs to delete: those last updated at or before `last_updated_max` (RFC 3339)."""
 

@@ -192,12 +192,51 @@ async def test_a_completed_dependency_does_not_hold_a_job_back(manager, worker):
     assert (await _run_one(worker))["job"] == b["id"]
 
 
-async def test_a_cycle_cannot_be_made(manager):
-    """A job can only wait for jobs that exist when it is submitted, and its own id is made then."""
+async def test_a_cycle_is_a_400_in_words(manager):
     a = await _submit(manager, "render A")
-    status, body = await manager.request("POST", f"{V}/jobs", json={**_job("B", after=[a["id"]]), "id": a["id"]})
-    assert status == 200 and body["id"] != a["id"]
+    b = await _submit(manager, "encode B", after=[a["id"]])
+    c = await _submit(manager, "upload C", after=[b["id"]])
+    status, body = await manager.request("PUT", f"{V}/tablao/jobs/{a['id']}/depends-on", json={"depends_on": [c["id"]]})
+    assert status == 400, body
+    assert body["message"] == ("`depends_on` would make a cycle: 'render A' would wait for 'upload C', which waits "
+                               "for 'encode B', which waits for 'render A'; a job cannot wait for itself")
+    status, body = await manager.request("PUT", f"{V}/tablao/jobs/{a['id']}/depends-on", json={"depends_on": [a["id"]]})
+    assert status == 400 and body["message"].startswith("a job cannot wait for itself")
+    # Nothing changed.
     assert (await _chain(manager, a["id"]))["depends_on"] == []
+    assert (await _fetch(manager, a["id"])).get("waiting_on") is None
+    # A submission cannot make one: its dependencies exist before it, and its own id is made then.
+    status, body = await manager.request("POST", f"{V}/jobs", json={**_job("D", after=[a["id"]]), "id": a["id"]})
+    assert status == 200 and body["id"] != a["id"]
+
+
+async def test_what_a_job_waits_for_can_change(manager, worker):
+    a = await _submit(manager, "render A", initial_status="paused")
+    b = await _submit(manager, "encode B")
+    path = f"{V}/tablao/jobs/{b['id']}/depends-on"
+    assert (await manager.request("PUT", path, json={"depends_on": [a["id"]], "on_dependency_failure": "fail"}))[0] == 204
+    job = await _fetch(manager, b["id"])
+    assert (job["waiting_on"], job["activity"]) == (1, "Waiting for 'render A'")
+    assert (await _chain(manager, b["id"]))["on_dependency_failure"] == "fail"
+    assert (await worker.claim())[0] == 204
+    assert (await manager.request("PUT", path, json={"depends_on": []}))[0] == 204
+    assert (await _run_one(worker))["job"] == b["id"]
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ({}, "`depends_on`"),
+    ({"depends_on": "abc"}, "`depends_on` must be a list"),
+    ({"depends_on": ["x"] * 101}, "at most 100 items"),
+    ({"depends_on": [], "on_dependency_failure": "explode"}, "`on_dependency_failure`"),
+    ({"depends_on": ["\u0000"]}, "NUL"),
+])
+async def test_changing_what_a_job_waits_for_refuses_bad_bodies(manager, body, words):
+    a = await _submit(manager, "render A")
+    status, answer = await manager.request("PUT", f"{V}/tablao/jobs/{a['id']}/depends-on", json=body)
+    assert status == 400 and words in answer["message"], answer
+    unknown = "7c0a5e58-0000-4000-8000-000000000000"
+    status, _ = await manager.request("PUT", f"{V}/tablao/jobs/{unknown}/depends-on", json={"depends_on": []})
+    assert status == 404
 
 
 async def test_waiting_survives_a_manager_restart(manager_factory):

@@ -15,6 +15,7 @@ from app.api.enums import TaskStatus as T
 from app.api.errors import BadRequest, NotFound, Unprocessable
 from app.api.jobs import (
     BlocklistEntry,
+    JobDependsOnChange,
     JobMassDeletionSelection,
     JobPriorityChange,
     JobStatusChange,
@@ -147,6 +148,10 @@ class JobService:
     async def set_priority(self, job_uuid: str, change: JobPriorityChange) -> None:
         await self.machine.run(_set_priority_sync, job_uuid, change.priority)
 
+    async def set_depends_on(self, job_uuid: str, change: JobDependsOnChange) -> None:
+        waits = job_waits.waits_of(change.depends_on, change.on_dependency_failure)
+        await self.machine.run(_set_depends_on_sync, job_uuid, waits)
+
     async def set_tag(self, job_uuid: str, change: JobTagChange) -> None:
         ref = change.id or change.name or None
         try:
@@ -274,6 +279,10 @@ def _set_priority_sync(fx: Effects, now: dt.datetime, job_uuid: str, priority: i
     job = jobs.set_priority(job_uuid, priority, now)
     fx.job_changed(job, None)
     fx.work_available = True
+
+
+def _set_depends_on_sync(fx: Effects, now: dt.datetime, job_uuid: str, waits: job_waits.JobWaits) -> None:
+    job_waits.change(fx, jobs.fetch_job(job_uuid), waits, now, change_job_status)
 
 
 def _set_tag_sync(fx: Effects, now: dt.datetime, job_uuid: str, ref: str | None) -> None:

@@ -35,15 +35,24 @@ def store_dependencies(job: Job, dependencies: Sequence[Job], on_failure: str) -
     are not completed, which its tasks now count in `deps_left`."""
     if not dependencies:
         return 0
-    JobDependency.insert_many([(job.id, d.id) for d in dependencies],
-                              fields=[JobDependency.job, JobDependency.dependency]).execute()
-    waiting = sum(1 for d in dependencies if d.status != JobStatus.COMPLETED.value)
-    Job.update(waiting_on=waiting, on_dependency_failure=on_failure).where(Job.id == job.id).execute()
-    job.waiting_on, job.on_dependency_failure = waiting, on_failure
-    if waiting:
+    replace_dependencies(job, dependencies, on_failure)
+    return job.waiting_on
+
+
+def replace_dependencies(job: Job, dependencies: Sequence[Job], on_failure: str) -> None:
+    """Make `job` wait for `dependencies` instead of what it waited for; its tasks' counts follow."""
+    JobDependency.delete().where(JobDependency.job == job.id).execute()
+    before = job.waiting_on
+    job.waiting_on = 0
+    if dependencies:
+        JobDependency.insert_many([(job.id, d.id) for d in dependencies],
+                                  fields=[JobDependency.job, JobDependency.dependency]).execute()
+        job.waiting_on = sum(1 for d in dependencies if d.status != JobStatus.COMPLETED.value)
+    job.on_dependency_failure = on_failure
+    Job.update(waiting_on=job.waiting_on, on_dependency_failure=on_failure).where(Job.id == job.id).execute()
+    if job.waiting_on != before:
         db = current_db()
-        db.execute_sql(_SHIFT_ONE_JOB.format(p=db.param), [waiting, job.id])
-    return waiting
+        db.execute_sql(_SHIFT_ONE_JOB.format(p=db.param), [job.waiting_on - before, job.id])
 
 
 def completion_changed(job_id: int, completed: bool) -> list[int]:

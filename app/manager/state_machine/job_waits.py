@@ -79,6 +79,56 @@ def store(fx: Effects, job: Job, waits: JobWaits, now: dt.datetime, fail: FailJo
         fail(fx, job, J.FAILED, now, f"job {broken[0].name!r}, which it waits for, is {broken[0].status}")
 
 
+def change(fx: Effects, job: Job, waits: JobWaits, now: dt.datetime, fail: FailJob) -> None:
+    """Make a stored job wait for the jobs `waits` names instead of those it waited for.
+
+    A BadRequest, changing nothing, for a job being deleted, an unknown id, the job itself, or a job that
+    (through others) waits for this one: the words name the cycle.
+    """
+    if job.delete_requested_at is not None:
+        raise BadRequest("this job is being deleted; what it waits for can no longer change")
+    if job.uuid in waits.depends_on:
+        raise BadRequest(f"a job cannot wait for itself: `depends_on` names {job.name!r} ({job.uuid})")
+    dependencies = find_dependencies(waits)
+    for dependency in dependencies:
+        path = _path_to(dependency, job.id)
+        if path:
+            names = ", which waits for ".join(repr(j.name) for j in path)
+            raise BadRequest(f"`depends_on` would make a cycle: {job.name!r} would wait for {names}; "
+                             "a job cannot wait for itself")
+    before = job.waiting_on
+    job_dependencies.replace_dependencies(job, dependencies, waits.on_failure)
+    if job.waiting_on < before:
+        fx.work_available = True
+    job.activity, job.updated_at = activity(job, "Waits for no other job"), now
+    jobs.update_job(job.id, activity=job.activity, updated_at=now)
+    fx.job_changed(job, None)
+    broken = [d for d in dependencies if d.status in _BROKEN]
+    if broken and waits.on_failure == "fail" and job.status not in _FINISHED:
+        fail(fx, job, J.FAILED, now, f"job {broken[0].name!r}, which it waits for, is {broken[0].status}")
+
+
+def _path_to(start: Job, target_id: int) -> list[Job]:
+    """The chain of waits from `start` to the job `target_id` (`start` first, the target last), or []."""
+    parents: dict[int, Job | None] = {start.id: None}
+    frontier = [start]
+    while frontier:
+        current = frontier.pop()
+        for nxt in job_dependencies.dependencies_of(current.id):
+            if nxt.id in parents:
+                continue
+            parents[nxt.id] = current
+            if nxt.id == target_id:
+                path = [nxt]
+                step: Job | None = current
+                while step is not None:
+                    path.append(step)
+                    step = parents[step.id]
+                return path[::-1]
+            frontier.append(nxt)
+    return []
+
+
 def activity(job: Job, default: str) -> str:
     """The activity of a job whose status just changed: its waiting words while it waits."""
     if job.waiting_on > 0 and job.status not in _FINISHED:
