@@ -191,7 +191,7 @@ def job_update(job: Job, previous: str | None, refresh_tasks: bool = False, was_
         was_deleted=True if was_deleted else None,
         activity=job.activity, created=to_rfc3339(job.created_at), worker_tag=_event_tag(job),
         metadata=(job.metadata or {}) if first else None, settings=(job.settings or {}) if first else None,
-        submitter_platform=job.submitter_platform if first else None,
+        submitter_platform=job.submitter_platform if first else None, waiting_on=job.waiting_on,
     )
 
 
