@@ -284,3 +284,25 @@ async def test_a_job_being_deleted_cannot_be_waited_for(manager):
     assert status == 400, body
     # Still being deleted, or already gone: either way, said so.
     assert "being deleted and will never complete" in body["message"] or "does not have" in body["message"]
+
+
+async def test_a_requeued_dependency_holds_its_dependants_again(manager, worker):
+    """Task dependencies inside a waiting job and the job's own wait add up, also through a requeue."""
+    a = await _submit(manager, "render A")
+    status, b = await manager.request("POST", f"{V}/jobs", json=echo_job(repeats=2, name="encode B",
+                                                                          depends_on=[a["id"]]))
+    assert status == 200
+    assert (await _run_one(worker))["job"] == a["id"]
+    ran = [(await _run_one(worker))["name"] for _ in range(3)]
+    assert ran == ["echo", "sleep", "sleep"]  # B's own order still holds
+    assert (await _fetch(manager, b["id"]))["status"] == "completed"
+
+    # A is requeued: B, completed, stays so; requeued too, it waits for A again, echo and sleeps alike.
+    for job in (a, b):
+        change = {"status": "requeueing", "reason": "again"}
+        assert (await manager.request("POST", f"{V}/jobs/{job['id']}/setstatus", json=change))[0] == 204
+    b_now = await _fetch(manager, b["id"])
+    assert (b_now["status"], b_now["waiting_on"], b_now["activity"]) == ("queued", 1, "Waiting for 'render A'")
+    assert (await _run_one(worker))["job"] == a["id"]
+    assert [(await _run_one(worker))["name"] for _ in range(3)] == ["echo", "sleep", "sleep"]
+    assert (await worker.claim())[0] == 204
