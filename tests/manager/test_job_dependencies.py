@@ -143,13 +143,21 @@ async def test_a_broken_dependency_leaves_dependants_waiting_or_failed_by_their_
         # The failure runs down the chain.
         assert (await _fetch(manager, after_fails["id"]))["status"] == "failed"
         assert (await worker.claim())[0] == 204
+        # A job submitted after A broke does the same, at once.
+        late_fails = await _submit(manager, "late", after=[a["id"]], on_dependency_failure="fail")
+        assert late_fails["status"] == "failed"
+        assert late_fails["activity"].endswith(f"job 'render A', which it waits for, is {how}")
+        late_waits = await _submit(manager, "late too", after=[a["id"]])
+        assert (late_waits["status"], late_waits["waiting_on"]) == ("queued", 1)
+        assert late_waits["activity"] == waiting["activity"]
 
         # Requeueing A lets the waiting dependant go on once A completes.
         change = {"status": "requeueing", "reason": "fixed it"}
         assert (await manager.request("POST", f"{V}/jobs/{a['id']}/setstatus", json=change))[0] == 204
         assert (await _run_one(worker))["job"] == a["id"]
-        assert (await _run_one(worker))["job"] == waits["id"]
-        assert (await worker.claim())[0] == 204  # the failed one stays failed
+        ran = {(await _run_one(worker))["job"], (await _run_one(worker))["job"]}
+        assert ran == {waits["id"], late_waits["id"]}
+        assert (await worker.claim())[0] == 204  # the failed ones stay failed
     finally:
         await worker.close()
 
