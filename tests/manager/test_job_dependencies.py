@@ -228,6 +228,7 @@ async def test_what_a_job_waits_for_can_change(manager, worker):
     assert (await _chain(manager, b["id"]))["on_dependency_failure"] == "fail"
     assert (await worker.claim())[0] == 204
     assert (await manager.request("PUT", path, json={"depends_on": []}))[0] == 204
+    assert (await _fetch(manager, b["id"]))["activity"] == "Waits for no other job"
     assert (await _run_one(worker))["job"] == b["id"]
 
 

@@ -100,7 +100,10 @@ def change(fx: Effects, job: Job, waits: JobWaits, now: dt.datetime, fail: FailJ
     job_dependencies.replace_dependencies(job, dependencies, waits.on_failure)
     if job.waiting_on < before:
         fx.work_available = True
-    job.activity, job.updated_at = activity(job, "Waits for no other job"), now
+    if job.status not in _FINISHED:  # a finished job keeps what it said; this matters on its requeue
+        settled = "Every job it waits for has completed" if dependencies else "Waits for no other job"
+        job.activity = waiting_words(job) or settled
+    job.updated_at = now
     jobs.update_job(job.id, activity=job.activity, updated_at=now)
     fx.job_changed(job, None)
     broken = [d for d in dependencies if d.status in _BROKEN]
