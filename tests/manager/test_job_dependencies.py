@@ -315,3 +315,17 @@ async def test_a_requeued_dependency_holds_its_dependants_again(manager, worker)
     assert (await _run_one(worker))["job"] == a["id"]
     assert [(await _run_one(worker))["name"] for _ in range(3)] == ["echo", "sleep", "sleep"]
     assert (await worker.claim())[0] == 204
+
+
+async def test_a_long_cycle_is_found_and_told_short(manager):
+    ids = [(await _submit(manager, "job 0"))["id"]]
+    for n in range(1, 30):
+        ids.append((await _submit(manager, f"job {n}", after=[ids[-1]]))["id"])
+    status, body = await manager.request("PUT", f"{V}/tablao/jobs/{ids[0]}/depends-on", json={"depends_on": [ids[-1]]})
+    assert status == 400, body
+    assert body["message"] == ("`depends_on` would make a cycle: 'job 0' would wait for 'job 29', which waits for "
+                               "'job 28', which waits for 'job 27', which waits for 25 more jobs, which waits for "
+                               "'job 1', which waits for 'job 0'; a job cannot wait for itself")
+    # Waiting for a job in the middle of the chain from its start is no cycle.
+    assert (await manager.request("PUT", f"{V}/tablao/jobs/{ids[29]}/depends-on",
+                                  json={"depends_on": [ids[28], ids[3]]}))[0] == 204

@@ -88,6 +88,35 @@ def dependants_of(job_id: int) -> list[Job]:
                 .where(JobDependency.dependency == job_id).order_by(Job.id))
 
 
+def wait_path(starts: Sequence[int], target_id: int) -> list[Job]:
+    """The jobs from one of `starts` through what each waits for to `target_id` (both ends included),
+    or [] when none of them waits, directly or through others, for it.
+
+    One query per step of the chain, however many jobs that step holds; each job is visited once.
+    """
+    parents: dict[int, int | None] = dict.fromkeys(starts)
+    frontier = list(parents)
+    while frontier and target_id not in parents:
+        step: list[int] = []
+        for start in range(0, len(frontier), 900):
+            rows = (JobDependency.select(JobDependency.job, JobDependency.dependency)
+                    .where(JobDependency.job.in_(frontier[start:start + 900])))
+            for waiter, waited in tuples(rows):
+                if waited not in parents:
+                    parents[waited] = waiter
+                    step.append(waited)
+        frontier = step
+    if target_id not in parents:
+        return []
+    ids: list[int] = []
+    at: int | None = target_id
+    while at is not None:
+        ids.append(at)
+        at = parents[at]
+    by_id = {j.id: j for j in Job.select().where(Job.id.in_(ids))}
+    return [by_id[i] for i in reversed(ids)]
+
+
 def forget_dependency(job: Job) -> list[int]:
     """`job` is going away: its dependants stop waiting for it. Returns the dependants that still counted
     it (it was not completed), whose counts (and their tasks') went down by one."""

@@ -90,12 +90,10 @@ def change(fx: Effects, job: Job, waits: JobWaits, now: dt.datetime, fail: FailJ
     if job.uuid in waits.depends_on:
         raise BadRequest(f"a job cannot wait for itself: `depends_on` names {job.name!r} ({job.uuid})")
     dependencies = find_dependencies(waits)
-    for dependency in dependencies:
-        path = _path_to(dependency, job.id)
-        if path:
-            names = ", which waits for ".join(repr(j.name) for j in path)
-            raise BadRequest(f"`depends_on` would make a cycle: {job.name!r} would wait for {names}; "
-                             "a job cannot wait for itself")
+    path = job_dependencies.wait_path([d.id for d in dependencies], job.id)
+    if path:
+        raise BadRequest(f"`depends_on` would make a cycle: {job.name!r} would wait for {_cycle(path)}; "
+                         "a job cannot wait for itself")
     before = job.waiting_on
     job_dependencies.replace_dependencies(job, dependencies, waits.on_failure)
     if job.waiting_on < before:
@@ -109,27 +107,6 @@ def change(fx: Effects, job: Job, waits: JobWaits, now: dt.datetime, fail: FailJ
     broken = [d for d in dependencies if d.status in _BROKEN]
     if broken and waits.on_failure == "fail" and job.status not in _FINISHED:
         fail(fx, job, J.FAILED, now, f"job {broken[0].name!r}, which it waits for, is {broken[0].status}")
-
-
-def _path_to(start: Job, target_id: int) -> list[Job]:
-    """The chain of waits from `start` to the job `target_id` (`start` first, the target last), or []."""
-    parents: dict[int, Job | None] = {start.id: None}
-    frontier = [start]
-    while frontier:
-        current = frontier.pop()
-        for nxt in job_dependencies.dependencies_of(current.id):
-            if nxt.id in parents:
-                continue
-            parents[nxt.id] = current
-            if nxt.id == target_id:
-                path = [nxt]
-                step: Job | None = current
-                while step is not None:
-                    path.append(step)
-                    step = parents[step.id]
-                return path[::-1]
-            frontier.append(nxt)
-    return []
 
 
 def activity(job: Job, default: str) -> str:
@@ -200,6 +177,14 @@ def _unfinished(job_id: int) -> Job | None:
     if row is None or row.status in _FINISHED or row.delete_requested_at is not None:
         return None
     return jobs.fetch_job(row.uuid)
+
+
+def _cycle(path: Sequence[Job]) -> str:
+    """"'C', which waits for 'B', which waits for 'A'", the middle left out of a long one."""
+    names = [repr(j.name) for j in path]
+    if len(names) > 6:
+        names = [*names[:3], f"{len(names) - 5} more jobs", *names[-2:]]
+    return ", which waits for ".join(names)
 
 
 def _names(found: Sequence[Job]) -> str:
