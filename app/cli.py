@@ -79,6 +79,12 @@ def _submit_arguments(p: argparse.ArgumentParser) -> None:
                    help="a job setting, parsed by its type; repeat for more (overrides values read from the file)")
     p.add_argument("--priority", type=int, default=50, help="job priority, 0-100 (default 50)")
     p.add_argument("--paused", action="store_true", help="submit paused instead of queued")
+    p.add_argument("--after", action="append", default=[], metavar="JOB",
+                   help="wait for this job (its id, or its name: the newest job of that name) to complete "
+                        "before rendering; repeat for more")
+    p.add_argument("--on-dependency-failure", choices=("wait", "fail"), default=None,
+                   help="when a job it waits for fails or is canceled: wait for it to be requeued (default) "
+                        "or fail")
     p.add_argument("--manager", metavar="URL", help="Manager URL (default: the local Manager's config, "
                    "else http://127.0.0.1:8080)")
     p.add_argument("--name", help="job name (default: the file name without .blend)")

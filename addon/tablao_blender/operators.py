@@ -173,6 +173,7 @@ def build_request(context: Any, allow_missing: bool = False) -> Request:
         worker_tag="" if props.worker_tag == ALL_WORKERS else props.worker_tag,
         paused=props.submit_paused,
         allow_missing=allow_missing,
+        after_job=props.after_job,
     )
 
 

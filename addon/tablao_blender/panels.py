@@ -29,6 +29,7 @@ class TABLAO_PT_submit(bpy.types.Panel):
         col.prop(props, "priority")
         col.prop(props, "worker_tag")
         col.prop(props, "submit_paused")
+        col.prop(props, "after_job")
         col.prop(props, "project_root")
         job_type = STATE.job_types.get(props.job_type)
         if job_type is None:

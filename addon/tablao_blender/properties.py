@@ -1,4 +1,4 @@
-"""Per-scene submission properties (saved with the file): job name, type, priority, tag, paused.
+"""Per-scene submission properties (saved with the file): job name, type, priority, tag, paused, after job.
 
 The chosen job type's own settings live in a PropertyGroup made from the Manager's job type
 (`job_types.make_property_group`), registered at run time as `WindowManager.tablao_job_settings`.
@@ -70,6 +70,12 @@ class TABLAO_PG_submit(bpy.types.PropertyGroup):
     worker_tag: bpy.props.EnumProperty(name="Worker Tag", items=_tag_items)  # type: ignore[valid-type]
     submit_paused: bpy.props.BoolProperty(  # type: ignore[valid-type]
         name="Submit Paused", description="Submit the job paused instead of queued", default=False
+    )
+    after_job: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="After Job",
+        default="",
+        description="Render only once this job has completed: its id, or its name (the newest job of "
+        "that name); empty: as soon as possible",
     )
     project_root: bpy.props.StringProperty(  # type: ignore[valid-type]
         name="Project Folder",

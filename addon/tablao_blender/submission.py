@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import after_job
 from ._api.enums import JobStatus
 from ._api.errors import HttpError
 from ._api.jobs import AvailableJobType, Job, JobStorageInfo, SubmittedJob
@@ -51,6 +52,7 @@ class Request:
     paused: bool = False
     allow_missing: bool = False
     metadata: dict[str, str] = field(default_factory=dict)
+    after_job: str = ""  # a job to wait for: its id or name ("" for none)
 
 
 @dataclass
@@ -63,7 +65,8 @@ def submitter_platform() -> str:
     return platform.system().lower()  # Flamenco's GOOS names: linux, windows, darwin
 
 
-def job_body(req: Request, blendfile: str, checkout_id: str | None = None) -> SubmittedJob:
+def job_body(req: Request, blendfile: str, checkout_id: str | None = None,
+             depends_on: list[str] | None = None) -> SubmittedJob:
     return SubmittedJob(
         name=req.job_name, type=req.job_type.name, priority=req.priority,
         submitter_platform=submitter_platform(), type_etag=req.job_type.etag,
@@ -72,6 +75,7 @@ def job_body(req: Request, blendfile: str, checkout_id: str | None = None) -> Su
         metadata={"user.name": getpass.getuser(), "user.host": socket.gethostname(), **req.metadata},
         worker_tag=req.worker_tag or None, initial_status=JobStatus.PAUSED if req.paused else None,
         storage=JobStorageInfo(shaman_checkout_id=checkout_id) if checkout_id else None,
+        depends_on=depends_on or None,
     )
 
 
@@ -107,7 +111,11 @@ class Submission:
                 f"the Manager at {self.manager.url} runs version {version.version}; "
                 f"this add-on needs a Flamenco v3 (3.x) compatible Manager"
             )
-        self._send(lambda: self.manager.check_job(job_body(req, req.blendfile)))
+        try:
+            depends_on = after_job.resolve(self.manager, req.after_job)
+        except after_job.UnknownJob as exc:
+            raise Refused(str(exc)) from None
+        self._send(lambda: self.manager.check_job(job_body(req, req.blendfile, depends_on=depends_on)))
         storage = self.manager.shared_storage(submitter_platform())
         packer = Packer(
             self.manager,
@@ -123,7 +131,7 @@ class Submission:
             packer.check_cancel()
             self.progress(Progress("submitting", 1.0, "Submitting the job"))
             job = self._send(
-                lambda: self.manager.submit_job(job_body(req, outcome.blendfile, outcome.checkout_id))
+                lambda: self.manager.submit_job(job_body(req, outcome.blendfile, outcome.checkout_id, depends_on))
             )
         except BaseException:
             if outcome.job_dir:  # nothing half-submitted: the per-job copy goes with the job

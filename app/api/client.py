@@ -30,7 +30,9 @@ from app.api.jobs import (
     AvailableJobType,
     BlocklistEntry,
     Job,
+    JobChain,
     JobDeletionInfo,
+    JobDependsOnChange,
     JobMassDeletionSelection,
     JobPriorityChange,
     JobsPage,
@@ -227,6 +229,15 @@ class ManagerClient:
 
     async def job(self, job_id: str) -> Job:
         return await self._get(f"{V3}/jobs/{job_id}", Job)
+
+    async def job_chain(self, job_id: str) -> JobChain:
+        """The jobs this job waits for and the jobs that wait for it, with its waiting words (Tablao)."""
+        return await self._get(f"{T}/jobs/{job_id}/chain", JobChain)
+
+    async def set_job_depends_on(self, job_id: str, depends_on: list[str], on_failure: str | None = None) -> None:
+        """Make the job wait for these jobs instead (none: for no job); a cycle is a 400 (Tablao)."""
+        await self.transport.call("PUT", f"{T}/jobs/{job_id}/depends-on",
+                                  json_body=_body(JobDependsOnChange(depends_on, on_failure)), ok=(204,))
 
     async def job_tasks(self, job_id: str) -> list[TaskSummary]:
         return _items(await self.transport.call_object("GET", f"{V3}/jobs/{job_id}/tasks"), "tasks",

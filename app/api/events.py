@@ -39,7 +39,7 @@ class JobUpdate(Wire):
     `created` always; `worker_tag` (the tag's id, "" for none) whenever the Manager has it at hand;
     and, in the job's first event only, the facts that never change after submission: `metadata`
     (the Submitter, `user.name` and `user.host`), `settings` (frames, output path) and
-    `submitter_platform`.
+    `submitter_platform`. `waiting_on`: how many of the jobs it waits for have not completed (0: none).
     """
 
     TOPIC: ClassVar[str] = JOB_DID_CHANGE
@@ -61,6 +61,7 @@ class JobUpdate(Wire):
     metadata: dict[str, str] | None = None
     settings: dict[str, Any] | None = None
     submitter_platform: str | None = None
+    waiting_on: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         # Written out: this runs for every task update on the Manager's hot path (bench/farm.py).
@@ -88,6 +89,8 @@ class JobUpdate(Wire):
             out["delete_requested_at"] = self.delete_requested_at
         if self.was_deleted is not None:
             out["was_deleted"] = self.was_deleted
+        if self.waiting_on is not None:
+            out["waiting_on"] = self.waiting_on
         return out
 
 

@@ -21,6 +21,10 @@ class JobStorageInfo(Wire):
 
 #: The statuses a job may be submitted in; the others are the Manager's to give.
 INITIAL_STATUSES = (JobStatus.QUEUED.value, JobStatus.PAUSED.value)
+#: What a job does when a job it waits for fails or is canceled (Tablao's `on_dependency_failure`).
+ON_DEPENDENCY_FAILURE = ("wait", "fail")
+#: How many jobs one job may wait for.
+DEPENDS_ON_MAX = 100
 
 
 @dataclass(slots=True)
@@ -38,6 +42,11 @@ class SubmittedJob(RequestBody):
     storage: JobStorageInfo | None = None
     #: Absent: queued.
     initial_status: JobStatus | None = field(default=None, metadata=limits(choices=INITIAL_STATUSES))
+    #: Tablao: the ids of jobs that must complete before this one runs; it waits, `queued`, until then.
+    depends_on: list[str] | None = field(default=None,
+                                         metadata=limits(max_len=SHORT_MAX, max_items=DEPENDS_ON_MAX))
+    #: Tablao: when a job it waits for fails or is canceled, "wait" (absent: for a requeue) or "fail".
+    on_dependency_failure: str | None = field(default=None, metadata=limits(choices=ON_DEPENDENCY_FAILURE))
 
 
 @dataclass(slots=True)
@@ -61,6 +70,33 @@ class Job(Wire):
     worker_tag: str | None = None
     storage: JobStorageInfo | None = None
     delete_requested_at: str | None = None
+    #: Tablao: how many of the jobs it waits for have not completed; absent when it waits for none.
+    waiting_on: int | None = None
+
+
+@dataclass(slots=True)
+class JobLink(Wire):
+    """Another job in a job's chain: one it waits for, or one that waits for it."""
+
+    id: str
+    name: str
+    status: JobStatus
+
+
+@dataclass(slots=True)
+class JobChain(Wire):
+    """The jobs a job waits for and the jobs that wait for it (`GET /api/v3/tablao/jobs/{id}/chain`).
+
+    `waiting` is what the job waits for, in words ("" when it waits for nothing); `on_dependency_failure`
+    what it does when one of them fails or is canceled.
+    """
+
+    id: str
+    waiting: str
+    waiting_on: int
+    on_dependency_failure: str
+    depends_on: list[JobLink] = field(default_factory=list)
+    dependants: list[JobLink] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -220,6 +256,15 @@ class JobTagChange(RequestBody):
 
     id: str | None = field(default=None, metadata=limits(max_len=SHORT_MAX))
     name: str | None = field(default=None, metadata=limits(max_len=SHORT_MAX))
+
+
+@dataclass(slots=True)
+class JobDependsOnChange(RequestBody):
+    """What a job waits for from now on (Tablao): the ids of those jobs (none: it waits for nothing)."""
+
+    depends_on: list[str] = field(metadata=limits(max_len=SHORT_MAX, max_items=DEPENDS_ON_MAX))
+    #: Absent: "wait".
+    on_dependency_failure: str | None = field(default=None, metadata=limits(choices=ON_DEPENDENCY_FAILURE))
 
 
 @dataclass(slots=True)

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from app.api.enums import JobStatus
-from app.farm import blendfiles
+from app.api.jobs import Job
+from app.farm import blendfiles, chains
 from app.farm.context import FINISHED, QUICK_KEY, Farm, find_release_job, job_row, release_of
 from app.farm.errors import Refused, UsageError
 from app.farm.frames import NamingRule
@@ -101,6 +102,22 @@ async def replace_job(farm: Farm, name: str, release: str | None, keep_frames: b
                          f"{'move its frames to ' + str(aside) if aside else 'delete its frames'}, "
                          f"and resubmit {name} from {blend}")
         return result
+    held = await chains.hold(farm.client, old.id)  # jobs waiting for it wait for the new one instead
+    try:
+        new, info = await _resubmit(farm, old, release, name, blend, out_dir, aside, chunk)
+    except BaseException:
+        await chains.restore(farm.client, held)  # their own failure choice back, still on the old job
+        raise
+    farm.console.say(f"replaced {name}: job {old.id} canceled, job {new.id} renders frames {info.frames}")
+    moved = await chains.move(farm.client, held, old.id, new.id)
+    if moved:
+        farm.console.say(f"  {', '.join(moved)} now wait{'s' if len(moved) == 1 else ''} for job {new.id}")
+    return {**result, "id": new.id, "frames": info.frames, "dependants": moved}
+
+
+async def _resubmit(farm: Farm, old: Job, release: str, name: str, blend: Path, out_dir: Path,
+                    aside: Path | None, chunk: int) -> tuple[Job, blendfiles.BlendInfo]:
+    """Cancel the old job, clear (or move aside) its frames and submit the file again."""
     if old.status not in FINISHED:
         await farm.client.set_job_status(old.id, JobStatus.CANCEL_REQUESTED, f"replaced by farm: {name} changed")
         await _wait_finished(farm, old.id)
@@ -113,9 +130,7 @@ async def replace_job(farm: Farm, name: str, release: str | None, keep_frames: b
     job = blendfiles.render_job(info, manager_job_name(release, name), out_dir,
                                 {RELEASE_KEY: release, JOB_KEY: name}, chunk, old.priority)
     out_dir.mkdir(parents=True, exist_ok=True)
-    new = await blendfiles.submit(farm.client, job)
-    farm.console.say(f"replaced {name}: job {old.id} canceled, job {new.id} renders frames {info.frames}")
-    return {**result, "id": new.id, "frames": info.frames}
+    return await blendfiles.submit(farm.client, job), info
 
 
 async def _wait_finished(farm: Farm, job_id: str) -> None:

@@ -74,7 +74,8 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
     request = SubmitRequest(blendfile=args.blendfile, manager_url=url, job_type=args.type, name=args.name or "",
                             assignments=list(args.assignments), priority=args.priority, paused=args.paused,
                             worker_tag=args.worker_tag, scene=args.scene, access_token=token,
-                            blender=args.blender)
+                            blender=args.blender, after=list(getattr(args, "after", None) or []),
+                            on_dependency_failure=getattr(args, "on_dependency_failure", None))
     bar = ProgressBar(stderr) if stderr.isatty() else None
 
     def announce(prepared: Prepared) -> None:
@@ -129,6 +130,8 @@ def _report(result: SubmitResult, as_json: bool, stdout: TextIO, stderr: TextIO)
     output = output_of(result.job.settings or result.settings)
     if output:
         print(f"output: {output}", file=stdout)
+    if result.job.waiting_on:  # "Waiting for 'render A'"
+        print(result.job.activity, file=stdout)
 
 
 def path_warnings(result: SubmitResult) -> list[str]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import getpass
 import logging
 import platform as _platform
@@ -39,6 +40,7 @@ from app.api.meta import SubmitPolicy
 from app.api.transport import Transport
 from app.packer import PackError, PackRequest, PackResult, Progress, pack_job
 from app.packer.layout import Approach
+from app.submit.after import resolve_after
 from app.submit.blendinfo import BlendInfo, check_blendfile, read_blend
 from app.submit.errors import (
     BadInput,
@@ -92,6 +94,8 @@ class SubmitRequest:
     project_root: Path | None = None  # packing root; default: the files' common parent
     platform: str = field(default_factory=lambda: _platform.system().lower())
     metadata: dict[str, str] = field(default_factory=dict)
+    after: list[str] = field(default_factory=list)  # jobs to wait for: ids or names (ids once prepared)
+    on_dependency_failure: str | None = None  # when one of them fails: "wait" (None) or "fail"
 
     @property
     def job_name(self) -> str:
@@ -171,6 +175,8 @@ async def prepare(request: SubmitRequest, *, client: ManagerClient,
     """Steps 1-3: the job type, the Blender read-out, the settings, the Manager's check."""
     blendfile = check_blendfile(request.blendfile)
     on_progress("connecting", 0, 0)
+    if request.after:
+        request = dataclasses.replace(request, after=await resolve_after(client, request.after))
     job_type = await fetch_job_type(client, request.job_type)
     policy = await fetch_policy(client, request.platform)
     user = user_values(request, job_type)
@@ -264,7 +270,8 @@ def _job(request: SubmitRequest, job_type: AvailableJobType, settings: dict[str,
         priority=request.priority, settings=dict(settings),
         metadata={**submitter_metadata(), **request.metadata},
         type_etag=job_type.etag, worker_tag=request.worker_tag,
-        initial_status=JobStatus.PAUSED if request.paused else None)
+        initial_status=JobStatus.PAUSED if request.paused else None,
+        depends_on=list(request.after) or None, on_dependency_failure=request.on_dependency_failure)
 
 
 async def _call(awaitable, type_name: str, client: ManagerClient):

@@ -22,6 +22,8 @@ def explain(job: dict[str, Any], tasks: list[dict[str, Any]], workers: list[dict
         return "The job is still being compiled by the Manager."
     if status not in ("queued", "active"):
         return ""
+    if job.get("waiting_on"):  # the Manager's words: "Waiting for 'render A'"
+        return f"{job.get('activity') or 'It waits for other jobs'}: it starts when they complete."
     waiting = [t for t in tasks if t.get("status") in WAITING_TASK]
     if status == "active" and any(t.get("status") in RUNNING for t in tasks):
         return ""

@@ -72,6 +72,7 @@ def _configure(ctx, rec, kw):
     props.job_name = kw.get("job_name", "{blend} {scene}")
     props.priority = kw.get("priority", 50)
     props.submit_paused = kw.get("paused", False)
+    props.after_job = kw.get("after_job", "")
     settings = ctx.window_manager.tablao_job_settings
     for key, value in kw.get("settings", {}).items():
         setattr(settings, key, value)

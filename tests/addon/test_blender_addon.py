@@ -254,3 +254,34 @@ async def test_cancel_during_shaman_upload(manager_factory, tmp_path: Path) -> N
     assert [j["id"] for j in doc["jobs"]] == [submit["job_id"]]
     checkouts = [p for p in (tmp_path / "shared" / "jobs").iterdir()]
     assert len(checkouts) == 1  # the cancelled try made no checkout
+
+
+async def test_after_job_makes_the_job_wait(manager_factory, tmp_path: Path) -> None:
+    from tests.conftest import echo_job
+
+    manager = await manager_factory(shaman_enabled=False)
+    _, render = await manager.request("POST", "/api/v3/jobs", json=echo_job(name="render first"))
+    project = tmp_path / "shared" / "film"
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(project),
+            "steps": [
+                *SETUP,
+                _configure(tmp_path, after_job="render first"),
+                ("submit",),
+                _configure(tmp_path, after_job="no such job"),
+                ("submit",),
+            ],
+        },
+    )
+    by_name, unknown = steps_named(result, "submit")
+    assert by_name["result"] == ["FINISHED"], by_name["message"]
+    job = await _job(manager, by_name["job_id"])
+    assert job["status"] == "queued" and job["waiting_on"] == 1
+    assert job["activity"] == "Waiting for 'render first'"
+    status, chain = await manager.request("GET", f"/api/v3/tablao/jobs/{job['id']}/chain")
+    assert status == 200 and [link["id"] for link in chain["depends_on"]] == [render["id"]]
+    assert unknown["result"] == ["CANCELLED"]
+    assert "After Job: the Manager has no job named 'no such job'" in unknown["message"], unknown["message"]

@@ -122,6 +122,14 @@ async def test_every_operation_answers_as_the_document_says(manager, served_spec
     await call("GET", f"{V}/tablao/jobs", params={"limit": "1", "offset": "0", "status": "queued"}, expect=200)
     await call("GET", f"{V}/tablao/jobs", params={"limit": "many"})
     await call("GET", f"{V}/tablao/jobs", params={"offset": str(2**80)}, expect=400)  # was a 500
+    _, waiting = await call("POST", f"{V}/jobs", json={**echo_job(), "depends_on": [job["id"]]}, expect=200)
+    await call("POST", f"{V}/jobs", json={**echo_job(), "depends_on": [UNKNOWN]}, expect=400)
+    for chained in (job["id"], waiting["id"], UNKNOWN):
+        await call("GET", f"{V}/tablao/jobs/{{job_id}}/chain", path={"job_id": chained})
+    depends_on = f"{V}/tablao/jobs/{{job_id}}/depends-on"
+    await call("PUT", depends_on, path={"job_id": waiting["id"]}, json={"depends_on": [job["id"]]}, expect=204)
+    await call("PUT", depends_on, path={"job_id": job["id"]}, json={"depends_on": [waiting["id"]]}, expect=400)
+    await call("PUT", depends_on, path={"job_id": UNKNOWN}, json={"depends_on": []}, expect=404)
     for job_id in (job["id"], UNKNOWN):
         j = {"job_id": job_id}
         await call("GET", f"{V}/jobs/{{job_id}}", path=j)

@@ -19,6 +19,7 @@ import pytest
 from app.api import codec
 from app.api.jobs import (
     BlocklistEntry,
+    JobDependsOnChange,
     JobMassDeletionSelection,
     JobPriorityChange,
     JobStatusChange,
@@ -69,6 +70,7 @@ BODY_MODELS: dict[str, Any] = {
     "tablaoProveManager": TablaoManagerChallenge,
     "tablaoWorkerVitals": TablaoWorkerVitalsReport,
     "tablaoSetVariables": TablaoVariables,
+    "tablaoSetJobDependsOn": JobDependsOnChange,
 }
 
 #: Routes whose body is not JSON, or not (yet) decoded by a model of `app.api`.

@@ -155,3 +155,38 @@ def test_progress_bar_draws_one_line():
     text = stream.getvalue()
     assert "\n" not in text
     assert "uploading" in text and " 50%" in text and "100%" in text and "10.0 MB" in text
+
+
+@pytest.mark.slow
+@needs_blender
+async def test_after_waits_for_jobs_given_by_id_and_by_name(manager, project, tmp_path):
+    from tests.conftest import echo_job
+
+    _, first = await manager.request("POST", "/api/v3/jobs", json=echo_job(name="render A", initial_status="paused"))
+    _, old = await manager.request("POST", "/api/v3/jobs", json=echo_job(name="render B"))
+    _, newest = await manager.request("POST", "/api/v3/jobs", json=echo_job(name="render B"))
+    blend = project / "shots" / "scene.blend"
+    code, out, err = await tablao_submit(str(blend), "--manager", manager.url, "--json", "--after", first["id"],
+                                         "--after", "render B", "--on-dependency-failure", "fail", home=tmp_path)
+    assert code == 0, err
+    job = json.loads(out)
+    assert job["status"] == "queued" and job["waiting_on"] == 2
+    assert job["activity"] == "Waiting for 'render A', 'render B'"
+    status, chain = await manager.request("GET", f"/api/v3/tablao/jobs/{job['id']}/chain")
+    assert status == 200 and chain["on_dependency_failure"] == "fail"
+    assert [link["id"] for link in chain["depends_on"]] == [first["id"], newest["id"]]  # the newest "render B"
+    assert old["id"] not in out
+
+    code, out, err = await tablao_submit(str(blend), "--manager", manager.url, "--after", first["id"], home=tmp_path)
+    assert code == 0, err
+    assert "Waiting for 'render A'" in out.splitlines()
+
+
+async def test_after_a_job_the_manager_does_not_have(manager, tmp_path):
+    blend = tmp_path / "scene.blend"
+    blend.write_bytes(b"BLENDER-v300" + bytes(100))
+    code, out, err = await tablao_submit(str(blend), "--manager", manager.url, "--after", "no such job", home=tmp_path)
+    assert code == 2 and out == ""
+    assert one_line(err) == ("tablao submit: --after 'no such job': the Manager has no job of that name or id; "
+                             "give the name or id of a job already submitted")
+    await assert_no_jobs(manager)

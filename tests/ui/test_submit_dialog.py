@@ -445,3 +445,39 @@ def test_the_command_line_opens_the_dashboard_with_the_job(monkeypatch):
     assert main(["dashboard", "http://render:8080/", "--job", "j-2"]) == 0
     assert calls == [((["http://render:8080/"], "j-1"), {"remember": False}),
                      ((["http://render:8080/"], "j-2"), {"remember": True})]
+
+
+def test_after_job_makes_the_new_job_wait_for_the_chosen_one(qloop, manager, project):
+    blend = project / "shots" / "scene.blend"
+    render = manager.send("POST", "/api/v3/jobs", {
+        "name": "render first", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
+        "settings": {"message": "hi", "sleep_duration_seconds": 0, "sleep_repeats": 0}})
+
+    async def body():
+        dashboard, window = await open_dashboard([manager.url])
+        try:
+            dialog = await _dialog(window, blend)
+            await wait_for(lambda: dialog.after.combo.findData(render["id"]) > 0, message="the job offered")
+            assert dialog.after.combo.itemText(0) == "(as soon as possible)"
+            assert not dialog.after.fail_too.isEnabled()
+            dialog.after.choose(render["id"])
+            assert dialog.after.combo.currentText() == "render first (queued)"
+            dialog.after.fail_too.setChecked(True)
+            await _read(dialog)
+            dialog.confirm_missing.setChecked(True)
+            dialog.submit_button.click()
+            await wait_for(lambda: window.submit_dialog is None, timeout=90, message="the dialog closes")
+            job = next(j for j in _jobs(manager) if j["id"] != render["id"])
+            assert job["status"] == "queued" and job["waiting_on"] == 1
+            assert job["activity"] == "Waiting for 'render first'"
+            chain = manager.get(f"/api/v3/tablao/jobs/{job['id']}/chain")
+            assert chain["on_dependency_failure"] == "fail"
+            assert [link["id"] for link in chain["depends_on"]] == [render["id"]]
+            await wait_for(lambda: window.detail.job.get("id") == job["id"], message="its detail")
+            await wait_for(lambda: "Waits for: 'render first'" in window.detail.chain.text(), message="the chain")
+            await _detail_loaded(window)
+        finally:
+            window.close()
+            await dashboard.close()
+
+    qloop.run_until_complete(body())

@@ -40,6 +40,7 @@ def job_model(job: Job) -> ApiJob:
         storage=JobStorageInfo(job.storage_shaman_checkout_id) if job.storage_shaman_checkout_id else None,
         worker_tag=tag.uuid if tag is not None else None,
         delete_requested_at=to_rfc3339(job.delete_requested_at) if job.delete_requested_at is not None else None,
+        waiting_on=job.waiting_on or None,
     )
 
 
@@ -190,7 +191,7 @@ def job_update(job: Job, previous: str | None, refresh_tasks: bool = False, was_
         was_deleted=True if was_deleted else None,
         activity=job.activity, created=to_rfc3339(job.created_at), worker_tag=_event_tag(job),
         metadata=(job.metadata or {}) if first else None, settings=(job.settings or {}) if first else None,
-        submitter_platform=job.submitter_platform if first else None,
+        submitter_platform=job.submitter_platform if first else None, waiting_on=job.waiting_on,
     )
 
 

@@ -15,6 +15,7 @@ from app.api.enums import TaskStatus as T
 from app.api.errors import BadRequest, NotFound, Unprocessable
 from app.api.jobs import (
     BlocklistEntry,
+    JobDependsOnChange,
     JobMassDeletionSelection,
     JobPriorityChange,
     JobStatusChange,
@@ -26,10 +27,12 @@ from app.api.jobs import (
 from app.common.clock import parse_rfc3339
 from app.common.jsontext import clip
 from app.manager.jobs.convert import job_json, task_json, task_summary_json
+from app.manager.jobs.job_chain import load_chain
 from app.manager.jobs.output_roots import OutputRoots
 from app.manager.persistence import blocklist, jobs, tasks
 from app.manager.persistence.jobs import NewJob, NewTask
 from app.manager.settings.variables import Variables
+from app.manager.state_machine import job_waits
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.runner import StatusMachine
 from app.manager.state_machine.statuses import JOB_REQUESTABLE, TASK_REQUESTABLE, describe_allowed
@@ -67,12 +70,15 @@ class JobService:
         authored = await self.compiler.compile(submitted, job_id=job_uuid, created=created)
         self._check_outputs(authored)
         new = _new_job(job_uuid, submitted, authored, created.replace(tzinfo=None), credentialed)
-        job = await self.machine.run(_store_sync, new)
+        waits = job_waits.waits_of(body.depends_on, body.on_dependency_failure)
+        job = await self.machine.run(_store_sync, new, waits)
         _log.info("stored job %s (%s) with %d tasks", clip(job.name), job.uuid, len(new.tasks))
         return job_json(job)
 
     async def check(self, body: SubmittedJob) -> None:
         submitted = self._prepare(body)
+        if body.depends_on:  # checked again when a job is stored
+            await self.store.call(job_waits.find_dependencies, job_waits.waits_of(body.depends_on, None))
         checkout = _checkout_of(submitted)
         await self._check_checkout(checkout)
         if checkout:
@@ -113,6 +119,10 @@ class JobService:
         rows, total = await self.store.call(jobs.list_jobs, limit, offset, statuses)
         return [job_json(j) for j in rows], total
 
+    async def chain(self, job_uuid: str) -> dict[str, Any]:
+        """The jobs this one waits for and those waiting for it (`app.api.jobs.JobChain`)."""
+        return (await self.store.call(load_chain, job_uuid)).to_json()
+
     async def job_tasks(self, job_uuid: str) -> builtins.list[dict[str, Any]]:
         def load():
             return tasks.job_tasks(jobs.fetch_job(job_uuid).id)
@@ -137,6 +147,10 @@ class JobService:
 
     async def set_priority(self, job_uuid: str, change: JobPriorityChange) -> None:
         await self.machine.run(_set_priority_sync, job_uuid, change.priority)
+
+    async def set_depends_on(self, job_uuid: str, change: JobDependsOnChange) -> None:
+        waits = job_waits.waits_of(change.depends_on, change.on_dependency_failure)
+        await self.machine.run(_set_depends_on_sync, job_uuid, waits)
 
     async def set_tag(self, job_uuid: str, change: JobTagChange) -> None:
         ref = change.id or change.name or None
@@ -215,7 +229,7 @@ def _new_job(job_uuid: str, submitted: SubmittedJob, authored: Any, created: dt.
 
 
 # --- store-thread bodies -------------------------------------------------------------------------
-def _store_sync(fx: Effects, now: dt.datetime, new: NewJob):
+def _store_sync(fx: Effects, now: dt.datetime, new: NewJob, waits: job_waits.JobWaits | None = None):
     if new.storage_shaman_checkout_id:  # checked here, in the writing transaction: no two jobs race
         checkout = new.storage_shaman_checkout_id
         _refuse_owned_checkout(jobs.job_with_checkout(checkout), checkout)
@@ -223,6 +237,7 @@ def _store_sync(fx: Effects, now: dt.datetime, new: NewJob):
         job = jobs.store_new_job(new)
     except NotFound as exc:
         raise BadRequest(exc.message) from exc
+    job_waits.store(fx, job, waits or job_waits.JobWaits(), now, change_job_status)
     job = jobs.fetch_job(job.uuid)
     fx.job_changed(job, None, refresh_tasks=True, first=True)
     fx.work_available = True
@@ -266,6 +281,10 @@ def _set_priority_sync(fx: Effects, now: dt.datetime, job_uuid: str, priority: i
     fx.work_available = True
 
 
+def _set_depends_on_sync(fx: Effects, now: dt.datetime, job_uuid: str, waits: job_waits.JobWaits) -> None:
+    job_waits.change(fx, jobs.fetch_job(job_uuid), waits, now, change_job_status)
+
+
 def _set_tag_sync(fx: Effects, now: dt.datetime, job_uuid: str, ref: str | None) -> None:
     job = jobs.set_tag(job_uuid, ref, now)
     fx.job_changed(job, None)
@@ -274,6 +293,7 @@ def _set_tag_sync(fx: Effects, now: dt.datetime, job_uuid: str, ref: str | None)
 
 def _request_deletion_sync(fx: Effects, now: dt.datetime, job_uuid: str) -> None:
     job = jobs.fetch_job(job_uuid)
+    job_waits.dependency_deleted(fx, job, now, change_job_status)
     if job.status in (J.ACTIVE, J.QUEUED, J.PAUSE_REQUESTED):
         change_job_status(fx, job, J.CANCEL_REQUESTED, now, "job is being deleted")
     job = jobs.request_deletion(job_uuid, now)
@@ -285,6 +305,7 @@ def _mass_delete_sync(fx: Effects, now: dt.datetime, last_updated_max: dt.dateti
     uuids = jobs.request_mass_deletion(last_updated_max, now)
     for job_uuid in uuids:
         job = jobs.fetch_job(job_uuid)
+        job_waits.dependency_deleted(fx, job, now, change_job_status)
         if job.status in (J.ACTIVE, J.QUEUED, J.PAUSE_REQUESTED):
             change_job_status(fx, job, J.CANCEL_REQUESTED, now, "job is being deleted")
         fx.job_changed(job, None)

@@ -162,6 +162,10 @@ class Job(BaseModel):
     created_at = pw.DateTimeField()
     updated_at = pw.DateTimeField()
     delete_requested_at = pw.DateTimeField(null=True)
+    # How many of the jobs it waits for are not completed (each of its tasks counts them in deps_left),
+    # and what it does when one of them fails or is canceled: "wait" or "fail".
+    waiting_on = pw.IntegerField(default=0)
+    on_dependency_failure = pw.CharField(max_length=8, default="wait")
 
     class Meta:
         table_name = "jobs"
@@ -188,7 +192,7 @@ class Task(BaseModel):
     activity = pw.TextField(default="")
     steps_completed = pw.IntegerField(default=0)
     steps_total = pw.IntegerField(default=1)
-    # How many of its dependencies are not completed: only tasks at 0 are in the scheduler's index.
+    # How many of its dependencies are not completed, plus its job's `waiting_on`: only tasks at 0 are in the scheduler's index.
     deps_left = pw.IntegerField(default=0)
     created_at = pw.DateTimeField()
     updated_at = pw.DateTimeField()
@@ -206,6 +210,19 @@ class TaskDependency(BaseModel):
     class Meta:
         table_name = "task_dependencies"
         primary_key = pw.CompositeKey("task", "dependency")
+
+
+class JobDependency(BaseModel):
+    """A job that waits for another job to complete."""
+
+    job_id: pw.Field[int]
+    dependency_id: pw.Field[int]
+    job = pw.ForeignKeyField(Job, on_delete="CASCADE")
+    dependency = pw.ForeignKeyField(Job, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "job_dependencies"
+        primary_key = pw.CompositeKey("job", "dependency")
 
 
 class TaskFailure(BaseModel):
@@ -265,5 +282,5 @@ class TaskRun(BaseModel):
         table_name = "task_runs"
 
 
-ALL_MODELS = [WorkerTag, Worker, WorkerTagMembership, Job, Task, TaskDependency, TaskFailure,
+ALL_MODELS = [WorkerTag, Worker, WorkerTagMembership, Job, JobDependency, Task, TaskDependency, TaskFailure,
               JobBlock, SleepSchedule, TaskRun]

@@ -5,7 +5,8 @@ index `tasks_runnable` (migrations 0001, 0002) serves the ORDER BY and holds onl
 whose dependencies are all completed (`deps_left = 0`), so the scan stops at the first row that
 passes the per-row checks, whatever the queue length and however many tasks wait for others.
 The dependency check stays in the query as well: a counter that drifted could then only cost
-speed, never hand out a task before its dependencies are done.
+speed, never hand out a task before its dependencies are done. A job that waits for other jobs adds
+their count to its tasks' `deps_left` (`job_dependencies.py`); `j.waiting_on = 0` is its check.
 
 Among tasks that rank equal on both priorities, a worker gets one from the job it last ran, so
 its warm Blender (file already loaded) is reused: a second lookup pinned to that job and those
@@ -31,7 +32,7 @@ SELECT t.id, t.job_id, t.job_priority, t.priority FROM tasks t {hint}
 JOIN jobs j ON j.id = t.job_id
 WHERE t.status IN ('queued', 'soft-failed') AND t.deps_left = 0
   AND j.status IN ('active', 'queued')
-  AND j.delete_requested_at IS NULL
+  AND j.delete_requested_at IS NULL AND j.waiting_on = 0
   AND t.type IN ({types})
   AND (j.worker_tag_id IS NULL
        OR j.worker_tag_id IN (SELECT m.tag_id FROM worker_tag_membership m WHERE m.worker_id = {p}))
@@ -53,7 +54,7 @@ SELECT 1 FROM tasks t {hint}
 JOIN jobs j ON j.id = t.job_id
 WHERE t.status IN ('queued', 'soft-failed') AND t.deps_left = 0
   AND j.status IN ('active', 'queued')
-  AND j.delete_requested_at IS NULL
+  AND j.delete_requested_at IS NULL AND j.waiting_on = 0
   AND t.type IN ({types})
   AND (j.worker_tag_id IS NULL{tags})
   AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks dt ON dt.id = d.dependency_id

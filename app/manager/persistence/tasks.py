@@ -97,8 +97,10 @@ def set_tasks_status(
 
 _SHIFT_DEPENDENTS = ("UPDATE tasks SET deps_left = deps_left + {p} WHERE id IN "
                      "(SELECT task_id FROM task_dependencies WHERE dependency_id = {p})")
+# A job that waits for other jobs adds their count (`jobs.waiting_on`) to each of its tasks.
 _RECOUNT_JOB = ("UPDATE tasks SET deps_left = (SELECT count(*) FROM task_dependencies d "
                 "JOIN tasks dt ON dt.id = d.dependency_id WHERE d.task_id = tasks.id AND dt.status != {p}) "
+                "+ (SELECT j.waiting_on FROM jobs j WHERE j.id = tasks.job_id) "
                 "WHERE job_id = {p} AND id IN (SELECT task_id FROM task_dependencies)")
 
 

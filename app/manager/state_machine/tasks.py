@@ -16,6 +16,7 @@ from app.api.enums import TaskStatus as T
 from app.api.events import JOB_DID_CHANGE
 from app.manager.persistence import blocklist, jobs, tasks
 from app.manager.persistence.models import Job, Task, Worker
+from app.manager.state_machine import job_waits
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.statuses import JOB_FAIL_TASK_PERCENTAGE, TASK_RUNNABLE_OR_RUNNING
 
@@ -126,10 +127,11 @@ def _set_job_status(fx: Effects, job: Job, new: J, now: dt.datetime, reason: str
     if old == new:
         return
     job.status, job.updated_at = new.value, now
-    job.activity = f'Changed to status "{new.value}": {reason}'
+    job.activity = job_waits.activity(job, f'Changed to status "{new.value}": {reason}')
     jobs.update_job(job.id, status=job.status, activity=job.activity, updated_at=now)
     fx.job_changed(job, old, refresh_tasks)
     _log.info("job %s changed status %s -> %s: %s", job.uuid, old, new.value, reason)
+    job_waits.status_changed(fx, job, old, now, change_job_status)
 
 
 def change_job_status(fx: Effects, job: Job, new: J, now: dt.datetime, reason: str,

@@ -80,6 +80,7 @@ from app.submit.submission import client_for, user_values
 from app.ui.aio import spawn
 from app.ui.dashboard import Dashboard
 from app.ui.dialogs import submit_report as words
+from app.ui.dialogs.after_job import AfterJobPicker
 from app.ui.dialogs.blend_drop import blend_paths
 from app.ui.dialogs.settings_form import SettingsForm, eval_inputs, set_editor_value
 from app.ui.widgets.explained import narrow
@@ -153,6 +154,7 @@ class SubmitJobDialog(QDialog):
         self.manager_label.setVisible(self.manager.count() > 1)
         self.manager.currentIndexChanged.connect(lambda _i: self._manager_chosen())
         self._show_token()
+        self.after.fill(self.dashboard, self.manager_url)
         if blendfile is not None:
             self.set_blendfile(blendfile)
         self.resize(1240, 700)
@@ -194,6 +196,7 @@ class SubmitJobDialog(QDialog):
         self.tag = QComboBox()
         self.tag.setObjectName("workerTag")
         self.paused = QCheckBox("Submit paused (start it later from the dashboard)")
+        self.after = AfterJobPicker()  # render only once another job completed
         self.token = QLineEdit(placeholderText="optional: the farm's submit token, from its admin")
         self.token.setObjectName("submitToken")
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
@@ -210,6 +213,7 @@ class SubmitJobDialog(QDialog):
         job.addRow("Priority", self.priority)
         job.addRow("Worker tag", self.tag)
         job.addRow(self.token_label, self.token)
+        job.addRow("After job", self.after)
         job.addRow("", self.paused)
         self.settings_box = QScrollArea()
         self.settings_box.setWidgetResizable(True)
@@ -267,7 +271,7 @@ class SubmitJobDialog(QDialog):
         buttons.addWidget(self.cancel_button)
         # What the artist may not change while a submission runs (it would not be what is sent).
         self._inputs = [self.manager, self.path, browse, self.type_combo, refresh, self.name, self.priority,
-                        self.tag, self.token, self.paused, self.settings_group, self.confirm_missing]
+                        self.tag, self.token, self.paused, self.settings_group, self.confirm_missing, self.after]
         layout = QVBoxLayout(self)
         layout.addLayout(columns, 1)
         layout.addWidget(self.message)
@@ -298,6 +302,7 @@ class SubmitJobDialog(QDialog):
 
     def _manager_chosen(self) -> None:
         self._show_token()
+        self.after.fill(self.dashboard, self.manager_url)
         self.load_job_types()
 
     def load_job_types(self) -> None:
@@ -523,7 +528,8 @@ class SubmitJobDialog(QDialog):
         return SubmitRequest(blendfile=path or Path(), manager_url=self.manager_url, job_type=self.job_type.name,
                              name=self.job_name(), values=self.form.user_values(), priority=self.priority.value(),
                              paused=self.paused.isChecked(), worker_tag=self.tag.currentData(),
-                             access_token=token or access, admin_token=admin)
+                             access_token=token or access, admin_token=admin, after=self.after.depends_on(),
+                             on_dependency_failure=self.after.on_failure())
 
     def _busy(self) -> bool:
         """A submission runs (from Submit until it is accepted, refused or cancelled)."""

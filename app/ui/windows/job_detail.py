@@ -42,6 +42,7 @@ from app.ui.models.filter_proxy import RowFilterProxy
 from app.ui.models.formats import elapsed_text, eta_words, frames, parse_time, submitter
 from app.ui.models.keyed_table import ROW_ROLE
 from app.ui.widgets.progress_delegate import ProgressDelegate
+from app.ui.windows.job_chain import JobChainLabel
 
 _log = logging.getLogger(__name__)
 LOG_TAIL_LINES = 2000
@@ -116,6 +117,8 @@ class JobDetail(QWidget):
         output_row.addWidget(self.copy_output)
         facts = QVBoxLayout()
         facts.addWidget(self.summary, 1)
+        self.chain = JobChainLabel(dashboard, self)  # what it waits for, what waits for it
+        facts.addWidget(self.chain)
         facts.addLayout(output_row)
         top = QHBoxLayout()
         top.addWidget(self.image, 2)
@@ -214,10 +217,12 @@ class JobDetail(QWidget):
         self._show_output("")
         if not row:
             self.conn = None
+            self.chain.show_job(None, "")
             self.title.setText("Select a job to see its tasks and last rendered frame.")
             self.summary.clear()
             return
         self.conn = self.dashboard.connection_for(row)
+        self.chain.show_job(self.conn, self.job.get("id", ""))
         self._show_summary()
         self._refetch()
 

@@ -118,7 +118,7 @@ def test_job_event_carries_the_job(db: MachineDb) -> None:
                                "previous_status": "active", "type": "echo-sleep-test", "priority": 50,
                                "refresh_tasks": False, "steps_completed": 8, "steps_total": 8,
                                "activity": 'Changed to status "completed": all tasks completed',
-                               "created": "2026-03-01T11:00:00Z", "worker_tag": ""}]
+                               "created": "2026-03-01T11:00:00Z", "worker_tag": "", "waiting_on": 0}]
     assert db.job().activity == 'Changed to status "completed": all tasks completed'
 
 

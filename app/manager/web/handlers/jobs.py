@@ -7,6 +7,7 @@ from aiohttp import web
 from app.api.errors import BadRequest
 from app.api.jobs import (
     BlocklistEntry,
+    JobDependsOnChange,
     JobMassDeletionSelection,
     JobPriorityChange,
     JobStatusChange,
@@ -69,6 +70,15 @@ async def tablao_jobs_page(request: web.Request) -> web.Response:
 
 async def fetch_job(request: web.Request) -> web.Response:
     return web.json_response(await request.app[JOBS].fetch(_job_id(request)))
+
+
+async def tablao_job_chain(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[JOBS].chain(_job_id(request)))
+
+
+async def tablao_set_depends_on(request: web.Request) -> web.Response:
+    await request.app[JOBS].set_depends_on(_job_id(request), await read_body(request, JobDependsOnChange))
+    return web.Response(status=204)
 
 
 async def fetch_job_tasks(request: web.Request) -> web.Response:
