@@ -27,7 +27,15 @@ from .packing import Cancelled, PackFailed, decide_approach
 from .preferences import manager_for
 from .properties import ALL_WORKERS, use_job_type
 from .state import STATE
-from .submission import Incompatible, Refused, Request, StaleJobType, Submission, submitter_platform
+from .submission import (
+    Incompatible,
+    Refused,
+    Request,
+    StaleJobType,
+    Submission,
+    scene_requirements,
+    submitter_platform,
+)
 
 _log = logging.getLogger(__name__)
 _previews: Any = None  # bpy.utils.previews collection for the last-rendered thumbnail
@@ -173,6 +181,7 @@ def build_request(context: Any, allow_missing: bool = False) -> Request:
         worker_tag="" if props.worker_tag == ALL_WORKERS else props.worker_tag,
         paused=props.submit_paused,
         allow_missing=allow_missing,
+        requirements=scene_requirements(context.scene, STATE.policy),
     )
 
 

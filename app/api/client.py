@@ -61,6 +61,7 @@ from app.api.meta import (
     TablaoVariable,
     TablaoVariables,
 )
+from app.api.requirements import JobRequirementsAnswer
 from app.api.stream import EventStream
 from app.api.transport import Reply, Transport
 from app.api.workers import (
@@ -226,6 +227,10 @@ class ManagerClient:
 
     async def job(self, job_id: str) -> Job:
         return await self._get(f"{V3}/jobs/{job_id}", Job)
+
+    async def job_requirements(self, job_id: str) -> JobRequirementsAnswer:
+        """What the job's scene needs of a worker, and in words what no connected worker has (Tablao)."""
+        return await self._get(f"{T}/jobs/{job_id}/requirements", JobRequirementsAnswer)
 
     async def job_tasks(self, job_id: str) -> list[TaskSummary]:
         return _items(await self.transport.call_object("GET", f"{V3}/jobs/{job_id}/tasks"), "tasks",

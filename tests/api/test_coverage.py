@@ -34,7 +34,8 @@ MANAGER_CLIENT = {
     "shamanCheckoutRequirements": "shaman_requirements", "shamanCheckout": "shaman_checkout",
     "shamanFileStoreCheck": "shaman_file_status", "shamanFileStore": "shaman_upload",
     "tablaoEvents": "events", "tablaoGetVariables": "variables", "tablaoSetVariables": "set_variables",
-    "tablaoCheckStorage": "storage_check", "tablaoFetchJobsPage": "jobs_page", "tablaoFetchTaskLog": "task_log",
+    "tablaoCheckStorage": "storage_check", "tablaoFetchJobsPage": "jobs_page",
+    "tablaoFetchJobRequirements": "job_requirements", "tablaoFetchTaskLog": "task_log",
     "tablaoGetSubmitPolicy": "submit_policy", "tablaoFetchWorkerDay": "worker_day",
 }
 #: operationId -> WorkerClient method: only workers call these.

@@ -12,6 +12,7 @@ from typing import Any
 from .codec import RequestBody, Wire
 from .enums import JobStatus, TaskStatus
 from .limits import NAME_MAX, SHORT_MAX, TEXT_MAX, VALUE_MAX, limits
+from .requirements import JobRequirements
 
 
 @dataclass(slots=True)
@@ -38,6 +39,8 @@ class SubmittedJob(RequestBody):
     storage: JobStorageInfo | None = None
     #: Absent: queued.
     initial_status: JobStatus | None = field(default=None, metadata=limits(choices=INITIAL_STATUSES))
+    #: Tablao: what the scene needs of a worker (`app.api.requirements`); absent: any worker.
+    requirements: JobRequirements | None = None
 
 
 @dataclass(slots=True)

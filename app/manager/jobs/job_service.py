@@ -25,10 +25,12 @@ from app.api.jobs import (
 )
 from app.common.clock import parse_rfc3339
 from app.common.jsontext import clip
+from app.manager.jobs import requirements
 from app.manager.jobs.convert import job_json, task_json, task_summary_json
 from app.manager.jobs.output_roots import OutputRoots
 from app.manager.persistence import blocklist, jobs, tasks
 from app.manager.persistence.jobs import NewJob, NewTask
+from app.manager.persistence.requirements import JobNeeds, store_job_needs
 from app.manager.settings.variables import Variables
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.runner import StatusMachine
@@ -61,18 +63,20 @@ class JobService:
     async def submit(self, body: SubmittedJob, *, credentialed: bool = False) -> dict[str, Any]:
         """Compile and store a job; `credentialed`: its submitter showed a token (see blend_scripts.py)."""
         submitted = self._prepare(body)
+        needs = requirements.job_needs(submitted.requirements)
         await self._check_checkout(_checkout_of(submitted))
         job_uuid = str(uuidlib.uuid4())
         created = self.machine.clock.now()
         authored = await self.compiler.compile(submitted, job_id=job_uuid, created=created)
         self._check_outputs(authored)
         new = _new_job(job_uuid, submitted, authored, created.replace(tzinfo=None), credentialed)
-        job = await self.machine.run(_store_sync, new)
+        job = await self.machine.run(_store_sync, new, needs)
         _log.info("stored job %s (%s) with %d tasks", clip(job.name), job.uuid, len(new.tasks))
         return job_json(job)
 
     async def check(self, body: SubmittedJob) -> None:
         submitted = self._prepare(body)
+        requirements.job_needs(submitted.requirements)
         checkout = _checkout_of(submitted)
         await self._check_checkout(checkout)
         if checkout:
@@ -215,7 +219,7 @@ def _new_job(job_uuid: str, submitted: SubmittedJob, authored: Any, created: dt.
 
 
 # --- store-thread bodies -------------------------------------------------------------------------
-def _store_sync(fx: Effects, now: dt.datetime, new: NewJob):
+def _store_sync(fx: Effects, now: dt.datetime, new: NewJob, needs: JobNeeds | None = None):
     if new.storage_shaman_checkout_id:  # checked here, in the writing transaction: no two jobs race
         checkout = new.storage_shaman_checkout_id
         _refuse_owned_checkout(jobs.job_with_checkout(checkout), checkout)
@@ -223,6 +227,7 @@ def _store_sync(fx: Effects, now: dt.datetime, new: NewJob):
         job = jobs.store_new_job(new)
     except NotFound as exc:
         raise BadRequest(exc.message) from exc
+    store_job_needs(job.id, needs or JobNeeds())  # in the same transaction: no claim sees it without
     job = jobs.fetch_job(job.uuid)
     fx.job_changed(job, None, refresh_tasks=True, first=True)
     fx.work_available = True

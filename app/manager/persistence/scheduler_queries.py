@@ -5,7 +5,8 @@ index `tasks_runnable` (migrations 0001, 0002) serves the ORDER BY and holds onl
 whose dependencies are all completed (`deps_left = 0`), so the scan stops at the first row that
 passes the per-row checks, whatever the queue length and however many tasks wait for others.
 The dependency check stays in the query as well: a counter that drifted could then only cost
-speed, never hand out a task before its dependencies are done.
+speed, never hand out a task before its dependencies are done. What the job's scene needs (a GPU,
+a Blender as new as the file's, memory) is checked in the same statement (`requirements.NEEDS_MET`).
 
 Among tasks that rank equal on both priorities, a worker gets one from the job it last ran, so
 its warm Blender (file already loaded) is reused: a second lookup pinned to that job and those
@@ -25,6 +26,7 @@ import peewee as pw
 from app.api.enums import JobStatus, TaskStatus
 from app.manager.persistence.models import Job, Task, current_db
 from app.manager.persistence.prepared import Prepared
+from app.manager.persistence.requirements import NEEDS_MET
 
 _SQL = """
 SELECT t.id, t.job_id, t.job_priority, t.priority FROM tasks t {hint}
@@ -40,6 +42,7 @@ WHERE t.status IN ('queued', 'soft-failed') AND t.deps_left = 0
                   WHERE b.job_id = t.job_id AND b.worker_id = {p} AND b.task_type = t.type)
   AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks dt ON dt.id = d.dependency_id
                   WHERE d.task_id = t.id AND dt.status != 'completed')
+  AND {needs}
 ORDER BY t.job_priority DESC, t.priority DESC, t.job_id, t.index_in_job
 LIMIT 1
 """
@@ -81,7 +84,7 @@ def find_runnable_task(worker_id: int, task_types: Sequence[str]) -> int | None:
         return None
     QUERIES["claim"] += 1
     db = current_db()
-    params = [*task_types, worker_id, worker_id, worker_id]
+    params = [*task_types, worker_id, worker_id, worker_id, worker_id]
     row = db.execute_sql(_sql(db, len(task_types), False), params).fetchone()
     if row is None:
         return None
@@ -137,7 +140,7 @@ def _build_sql(db: pw.Database, type_count: int, same_rank: bool = False) -> str
     # On SQLite, pin the plan: with few rows or stale statistics the planner may start from `jobs`
     # and sort every runnable task on each call, which is what made Flamenco's query slow.
     hint = "INDEXED BY tasks_runnable" if isinstance(db, pw.SqliteDatabase) else ""
-    sql = _SQL.format(types=", ".join([p] * type_count), p=p, hint=hint)
+    sql = _SQL.format(types=", ".join([p] * type_count), p=p, hint=hint, needs=NEEDS_MET.format(p=p))
     if same_rank:
         pinned = f"AND t.job_id = {p} AND t.job_priority = {p} AND t.priority = {p}"
         sql = sql.replace("\nORDER BY", f"\n  {pinned}\nORDER BY")

@@ -35,9 +35,11 @@ from app.manager.credentials.worker_keys import WorkerKeys
 from app.manager.jobs.blend_scripts import ScriptsSettings, scripts_allowed, without_blend_scripts
 from app.manager.jobs.convert import assigned_task_json
 from app.manager.jobs.output_roots import OutputRoots
+from app.manager.jobs.requirements import facts_row
 from app.manager.persistence import jobs as jobs_q
 from app.manager.persistence import scheduler_queries, tasks, workers
 from app.manager.persistence.models import Job, Task, Worker
+from app.manager.persistence.requirements import WorkerFactsRow, store_worker_facts
 from app.manager.scheduling.assignments import (
     NO_TASK,
     Assignment,
@@ -136,8 +138,10 @@ class WorkerSessions:
     async def sign_on(self, ident: WorkerIdentity, body: WorkerSignOn, address: str) -> str:
         fields = {"name": body.name.strip(), "supported_task_types": _task_types(body.supported_task_types),
                   "software": body.software_version, "can_restart": body.can_restart, "address": address}
+        facts = facts_row(body.facts)
         async with self._sign_ups:
-            return await self.machine.run_quick(_sign_on_sync, self.statuses, ident.id, fields, self._local_now())
+            return await self.machine.run_quick(_sign_on_sync, self.statuses, ident.id, fields, self._local_now(),
+                                                facts)
 
     async def sign_off(self, ident: WorkerIdentity) -> None:
         await self.machine.run_quick(_sign_off_sync, self.statuses, ident.id)
@@ -283,11 +287,13 @@ def _seen(worker: Worker, now: dt.datetime) -> None:
 
 
 def _sign_on_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMachine, worker_id: int,
-                  fields: dict[str, Any], local_now: dt.datetime) -> str:
+                  fields: dict[str, Any], local_now: dt.datetime, facts: WorkerFactsRow | None = None) -> str:
     worker = workers.fetch_worker_by_id(worker_id)
     for key, value in fields.items():
         setattr(worker, key, value)
     workers.update_worker(worker_id, **fields)
+    if facts is not None:  # a stock worker says nothing of its GPU, memory or Blender: kept as they were
+        store_worker_facts(worker_id, facts)
     initial = worker.status_requested or _scheduled_status(worker_id, local_now) or W.AWAKE.value
     statuses.signed_on(fx, worker, now)
     return initial
