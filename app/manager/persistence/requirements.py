@@ -4,7 +4,7 @@
 and the claiming worker's id: a job that needs nothing passes at once; otherwise the worker must not
 be known to lack what the job needs. A fact a worker never reported (NULL: a stock Flamenco worker,
 or a platform where the worker cannot read its GPUs) does not keep a job from it, as before.
-It is one primary-key lookup of the worker per candidate row, inside the claim's one statement.
+The worker's facts are read once per statement, not per candidate row (see `NEEDS_MET`).
 
 The columns are written here with plain SQL (migration 0006), beside the models rather than in them.
 """
@@ -17,11 +17,18 @@ from typing import Any
 
 from app.manager.persistence.models import current_db
 
-NEEDS_MET = """((j.needs_gpu = 0 AND j.needs_blender = 0 AND j.needs_memory = 0)
-       OR NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = {p} AND (
-            (j.needs_gpu != 0 AND w.gpu_mask IS NOT NULL AND (w.gpu_mask & j.needs_gpu) = 0)
-         OR (j.needs_blender != 0 AND w.blender_number IS NOT NULL AND w.blender_number < j.needs_blender)
-         OR (j.needs_memory != 0 AND w.memory_total IS NOT NULL AND w.memory_total < j.needs_memory))))"""
+# Each worker fact is an uncorrelated scalar subquery: the database reads it once per statement (SQLite
+# caches it, PostgreSQL makes it an InitPlan), so a skipped row costs three column comparisons. An
+# unknown fact (NULL) becomes one that meets every need: all backend bits, the newest Blender, no limit.
+NEEDS_MET = """(j.needs_gpu = 0
+       OR ((SELECT COALESCE(w.gpu_mask, -1) FROM workers w WHERE w.id = {p}) & j.needs_gpu) != 0)
+  AND (j.needs_blender = 0
+       OR (SELECT COALESCE(w.blender_number, 2147483647) FROM workers w WHERE w.id = {p}) >= j.needs_blender)
+  AND (j.needs_memory = 0
+       OR (SELECT COALESCE(w.memory_total, 9223372036854775807) FROM workers w WHERE w.id = {p})
+          >= j.needs_memory)"""
+#: How many times `NEEDS_MET` takes the worker's id.
+NEEDS_PARAMS = 3
 
 
 @dataclass(frozen=True, slots=True)

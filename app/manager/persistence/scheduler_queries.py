@@ -26,7 +26,7 @@ import peewee as pw
 from app.api.enums import JobStatus, TaskStatus
 from app.manager.persistence.models import Job, Task, current_db
 from app.manager.persistence.prepared import Prepared
-from app.manager.persistence.requirements import NEEDS_MET
+from app.manager.persistence.requirements import NEEDS_MET, NEEDS_PARAMS
 
 _SQL = """
 SELECT t.id, t.job_id, t.job_priority, t.priority FROM tasks t {hint}
@@ -84,7 +84,7 @@ def find_runnable_task(worker_id: int, task_types: Sequence[str]) -> int | None:
         return None
     QUERIES["claim"] += 1
     db = current_db()
-    params = [*task_types, worker_id, worker_id, worker_id, worker_id]
+    params = [*task_types, worker_id, worker_id, worker_id, *[worker_id] * NEEDS_PARAMS]
     row = db.execute_sql(_sql(db, len(task_types), False), params).fetchone()
     if row is None:
         return None
