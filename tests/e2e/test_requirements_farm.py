@@ -11,16 +11,19 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import psutil
 import pytest
 
 from app.api.client import ManagerClient
 from app.ui.why_waiting import explain, unmet_requirements
 from app.worker.blender_version import parse_version
+from app.worker.facts import read_backends
 from tests.e2e.farm import WorkerProcess, blender_job, have_blender, make_blend, wait_awake, wait_job
 from tests.submit.test_submit_cli import tablao_submit
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not have_blender(), reason="needs Debian's blender and ffmpeg (bash .ci/run installs them)")]
+              pytest.mark.skipif(not have_blender(), reason="needs Debian's blender and ffmpeg (bash .ci/run installs them)"),
+              pytest.mark.skipif(bool(read_backends()), reason="needs a machine whose worker finds no GPU")]
 
 TO_GPU = """
 import bpy
@@ -62,6 +65,10 @@ async def test_scene_needs_reach_the_claim_and_the_words(farm, tmp_path):
     await wait_awake(manager, 1)
     version = parse_version(subprocess.run(["blender", "--version"], capture_output=True, text=True,
                                            timeout=60).stdout)
+    _, listing = await manager.request("GET", "/api/v3/worker-mgt/workers")
+    _, shown = await manager.request("GET", f"/api/v3/worker-mgt/workers/{listing['workers'][0]['id']}")
+    assert shown["facts"] == {"gpu_backends": [], "memory_total": psutil.virtual_memory().total,
+                              "blender_version": version}  # this machine has no GPU
     artist = tmp_path / "artist"
     gpu_blend = make_gpu_blend(artist / "gpu.blend")
     cpu_blend = make_blend(artist / "cpu.blend", frames=1, samples=1, width=32, height=24)

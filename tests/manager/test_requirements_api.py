@@ -228,3 +228,17 @@ async def test_odd_worker_facts_are_kept_as_unknown_and_bad_ones_refused(manager
         assert status == 400 and "`facts.memory_total` must be a whole number" in body["message"], body
     finally:
         await odd.close()
+
+
+async def test_a_worker_shows_what_it_said_at_sign_on(manager) -> None:
+    rtx = await _worker(manager, "rtx", {**RTX, "gpu_backends": ["optix", "CUDA", "VULKAN"]})
+    stock = await _worker(manager, "stock", None)
+    try:
+        _, shown = await manager.request("GET", f"/api/v3/worker-mgt/workers/{rtx.uuid}")
+        assert shown["facts"] == {"gpu_backends": ["CUDA", "OPTIX"], "memory_total": 64 * GIB,
+                                  "blender_version": "4.2.3"}
+        _, shown = await manager.request("GET", f"/api/v3/worker-mgt/workers/{stock.uuid}")
+        assert "facts" not in shown
+    finally:
+        await rtx.close()
+        await stock.close()

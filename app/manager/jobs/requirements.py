@@ -59,6 +59,18 @@ def facts_row(facts: WorkerFacts | None) -> WorkerFactsRow | None:
     return WorkerFactsRow(mask, facts.memory_total, facts.blender_version if number else None, number)
 
 
+def facts_json(facts: WorkerFactsRow) -> dict[str, Any]:
+    """A worker's stored facts as its JSON's optional `facts` ({} when it never said any)."""
+    out: dict[str, Any] = {}
+    if facts.gpu_mask is not None:
+        out["gpu_backends"] = backends_of(facts.gpu_mask)
+    if facts.memory_total is not None:
+        out["memory_total"] = facts.memory_total
+    if facts.blender_version is not None:
+        out["blender_version"] = facts.blender_version
+    return {"facts": out} if out else {}
+
+
 def _gpu_words(mask: int) -> str:
     if mask == ANY_GPU:
         return "a GPU"
