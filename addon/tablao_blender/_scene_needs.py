@@ -16,6 +16,8 @@ library only, `bpy` imported inside the functions, no `app` imports.
   scene's custom property `PEAK_PROPERTY` (bytes, as a float: Blender's integer properties stop at
   2 GiB), which a studio's pipeline may set after a local render. Without it `memory_peak` is left
   out rather than guessed.
+- `needs_words(needs)`: the same in words for the artist ("Cycles on a GPU (OptiX), Blender 4.2 or
+  newer"), for the add-on's pre-flight, the desktop dialog and `tablao submit`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 #: The scene's custom property holding the peak memory (bytes) of its last local render.
 PEAK_PROPERTY = "tablao_render_peak_memory"
 BACKENDS = ("CUDA", "OPTIX", "HIP", "METAL", "ONEAPI")
+BACKEND_NAMES = {"CUDA": "CUDA", "OPTIX": "OptiX", "HIP": "HIP", "METAL": "Metal", "ONEAPI": "oneAPI"}
 
 
 def compute_backend() -> str | None:
@@ -63,3 +66,19 @@ def read_needs(scene: Any) -> dict[str, Any]:
     if isinstance(peak, (int, float)) and not isinstance(peak, bool) and peak > 0:
         needs["memory_peak"] = int(peak)
     return needs
+
+
+def needs_words(needs: dict[str, Any]) -> str:
+    """"Cycles on a GPU (OptiX), Blender 4.2 or newer, 6.0 GiB of memory"; "" for no needs."""
+    parts = []
+    engine = str(needs.get("engine") or "").replace("BLENDER_", "").replace("_", " ").title()
+    if needs.get("device") == "GPU":
+        backend = needs.get("gpu_backend")
+        parts.append(f"{engine or 'Cycles'} on a GPU" + (f" ({BACKEND_NAMES.get(backend, backend)})" if backend else ""))
+    elif engine:
+        parts.append(f"{engine} on the CPU" if needs.get("device") == "CPU" else engine)
+    if needs.get("blender_version"):
+        parts.append(f"Blender {needs['blender_version']} or newer")
+    if needs.get("memory_peak"):
+        parts.append(f"{needs['memory_peak'] / 1024**3:.1f} GiB of memory")
+    return ", ".join(parts)

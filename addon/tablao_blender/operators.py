@@ -22,6 +22,7 @@ import bpy
 
 from . import job_types, preflight
 from ._api.errors import HttpError, ManagerUnreachable
+from ._scene_needs import needs_words
 from .comms import is_compatible
 from .packing import Cancelled, PackFailed, decide_approach
 from .preferences import manager_for
@@ -146,6 +147,7 @@ def run_preflight(context: Any, ask_shaman: bool = True) -> preflight.Report:
         preflight.apply_policy(report, policy, settings, moved)
     else:
         preflight.apply_policy(report, policy, {}, {})
+    report.needs = needs_words(scene_requirements(context.scene, policy))
     if ask_shaman and bpy.data.filepath:
         try:
             manager = manager_for(context, timeout=10)

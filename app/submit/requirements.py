@@ -12,7 +12,8 @@ from typing import Any
 
 from app.api.errors import ContractError
 from app.api.meta import SubmitPolicy
-from app.api.requirements import BACKEND_NAMES, JobRequirements
+from app.api.requirements import JobRequirements
+from app.submit import scene_needs
 
 _log = logging.getLogger(__name__)
 
@@ -30,18 +31,5 @@ def requirements_of(needs: dict[str, Any], policy: SubmitPolicy | None = None,
 
 
 def needs_words(req: JobRequirements | None) -> str:
-    """"Cycles on a GPU (OptiX), Blender 4.2 or newer, 6.0 GiB", for the submit report; "" for none."""
-    if req is None:
-        return ""
-    parts = []
-    engine = (req.engine or "").replace("BLENDER_", "").replace("_", " ").title()
-    if req.device == "GPU":
-        backend = f" ({BACKEND_NAMES.get(req.gpu_backend, req.gpu_backend)})" if req.gpu_backend else ""
-        parts.append(f"{engine or 'Cycles'} on a GPU{backend}")
-    elif engine:
-        parts.append(f"{engine} on the CPU" if req.device == "CPU" else engine)
-    if req.blender_version:
-        parts.append(f"Blender {req.blender_version} or newer")
-    if req.memory_peak:
-        parts.append(f"{req.memory_peak / 1024**3:.1f} GiB of memory")
-    return ", ".join(parts)
+    """"Cycles on a GPU (OptiX), Blender 4.2 or newer, 6.0 GiB of memory", for the submit report; "" for none."""
+    return "" if req is None else scene_needs.needs_words(req.to_json())

@@ -26,6 +26,9 @@ async def test_the_addon_sends_the_scenes_requirements(manager_factory, tmp_path
     submit = steps_named(result, "submit")[0]
     assert submit["result"] == ["FINISHED"], submit["message"]
     major, minor = steps_named(result, "gpu_scene")[0]["version"][:2]
+    preflight = steps_named(result, "preflight")[0]
+    assert preflight["report"]["needs"] == f"Cycles on a GPU (CUDA), Blender {major}.{minor} or newer, 6.0 GiB of memory"
+    assert f"Needs: {preflight['report']['needs']}" in preflight["lines"]
     status, answer = await manager.request("GET", f"/api/v3/tablao/jobs/{submit['job_id']}/requirements")
     assert status == 200
     assert answer["requirements"] == {
