@@ -242,3 +242,31 @@ async def test_a_worker_shows_what_it_said_at_sign_on(manager) -> None:
     finally:
         await rtx.close()
         await stock.close()
+
+
+async def test_a_gpu_job_wakes_no_cpu_only_worker_and_the_gpu_one_at_once(manager) -> None:
+    """Waiting workers are grouped by what they have too: a GPU job on a CPU-only farm costs no claim,
+    where each idle worker would otherwise be woken in turn to find nothing."""
+    import asyncio
+
+    queue = manager.services.waiters.work
+    laptops = [await _worker(manager, f"laptop-{i}", CPU_ONLY) for i in range(12)]
+    rtx = await _worker(manager, "rtx", RTX)
+    polls = {w.name: asyncio.create_task(w.claim(wait=30)) for w in [*laptops, rtx]}
+    try:
+        async with asyncio.timeout(20):
+            while queue.waiting < len(polls):
+                await asyncio.sleep(0.01)
+        claims, wakeups = QUERIES["claim"], queue.wakeups
+        job = await _submit(manager, device="GPU", gpu_backend="OPTIX")
+        status, task = await asyncio.wait_for(polls["rtx"], 20)
+        assert status == 200 and task["job"] == job["id"]
+        await asyncio.sleep(0.3)  # any further wake-up would be on its way by now
+        assert queue.wakeups - wakeups == 1, "only the worker with a GPU is woken"
+        assert QUERIES["claim"] - claims == 1
+        assert not any(polls[w.name].done() for w in laptops)
+    finally:
+        for poll in polls.values():
+            poll.cancel()
+        for w in [*laptops, rtx]:
+            await w.close()

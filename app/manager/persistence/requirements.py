@@ -30,6 +30,16 @@ NEEDS_MET = """(j.needs_gpu = 0
 #: How many times `NEEDS_MET` takes the worker's id.
 NEEDS_PARAMS = 3
 
+# The same test for a group of waiting workers that have the same facts (`worker_has`), given as
+# three numbers: how many tasks to wake them for. Workers that lack a job's needs wait apart from
+# those that have them, so a GPU job on a CPU-only farm wakes nobody (instead of each idle worker
+# in turn, each finding nothing).
+HAS_MET = """(j.needs_gpu = 0 OR ({p} & j.needs_gpu) != 0)
+  AND (j.needs_blender = 0 OR {p} >= j.needs_blender)
+  AND (j.needs_memory = 0 OR {p} >= j.needs_memory)"""
+#: What a worker that reported nothing has: every backend, the newest Blender, no memory limit.
+HAS_ALL = (-1, 2147483647, 9223372036854775807)
+
 
 @dataclass(frozen=True, slots=True)
 class JobNeeds:
@@ -96,3 +106,12 @@ def worker_facts(worker_id: int) -> WorkerFactsRow:
     row = db.execute_sql(f"SELECT gpu_mask, memory_total, blender_version, blender_number FROM workers "
                          f"WHERE id = {db.param}", [worker_id]).fetchone()
     return WorkerFactsRow(*row) if row else WorkerFactsRow()
+
+
+def worker_has(worker_id: int) -> tuple[int, int, int]:
+    """The worker's facts as `HAS_MET` compares them, unknown ones as `HAS_ALL`'s: part of the work
+    queue's grouping of waiting workers."""
+    facts = worker_facts(worker_id)
+    return (HAS_ALL[0] if facts.gpu_mask is None else facts.gpu_mask,
+            HAS_ALL[1] if facts.blender_number is None else facts.blender_number,
+            HAS_ALL[2] if facts.memory_total is None else facts.memory_total)

@@ -26,7 +26,7 @@ import peewee as pw
 from app.api.enums import JobStatus, TaskStatus
 from app.manager.persistence.models import Job, Task, current_db
 from app.manager.persistence.prepared import Prepared
-from app.manager.persistence.requirements import NEEDS_MET, NEEDS_PARAMS
+from app.manager.persistence.requirements import HAS_ALL, HAS_MET, NEEDS_MET, NEEDS_PARAMS
 
 _SQL = """
 SELECT t.id, t.job_id, t.job_priority, t.priority FROM tasks t {hint}
@@ -48,8 +48,8 @@ LIMIT 1
 """
 
 
-# What one group of waiting workers could run (same task types, same tags), ignoring the per-worker
-# blocklist and failures: how many of them to wake. Bounded by LIMIT, so it stops early.
+# What one group of waiting workers could run (same task types, same tags, same facts for scene
+# requirements), ignoring the per-worker blocklist and failures: how many of them to wake. Bounded by LIMIT, so it stops early.
 _COUNT_SQL = """
 SELECT count(*) FROM (
 SELECT 1 FROM tasks t {hint}
@@ -61,6 +61,7 @@ WHERE t.status IN ('queued', 'soft-failed') AND t.deps_left = 0
   AND (j.worker_tag_id IS NULL{tags})
   AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks dt ON dt.id = d.dependency_id
                   WHERE d.task_id = t.id AND dt.status != 'completed')
+  AND {needs}
 LIMIT {p}) AS runnable
 """
 
@@ -106,8 +107,10 @@ def _sql(db: pw.Database, type_count: int, same_rank: bool) -> str:
     return sql
 
 
-def count_runnable(task_types: Sequence[str], tag_ids: Sequence[int], limit: int) -> int:
-    """How many tasks (at most `limit`) a worker of these task types and tags could run now."""
+def count_runnable(task_types: Sequence[str], tag_ids: Sequence[int], limit: int,
+                   has: tuple[int, int, int] = HAS_ALL) -> int:
+    """How many tasks (at most `limit`) a worker of these task types and tags, which has `has` for
+    scene requirements (`requirements.worker_has`), could run now."""
     if not task_types or limit <= 0:
         return 0
     QUERIES["count"] += 1
@@ -120,8 +123,8 @@ def count_runnable(task_types: Sequence[str], tag_ids: Sequence[int], limit: int
         tags = f" OR j.worker_tag_id IN ({', '.join([p] * len(tag_ids))})" if tag_ids else ""
         sql = _COUNT_CACHE[key] = _COUNT_SQL.format(
             hint="INDEXED BY tasks_runnable" if sqlite else "", types=", ".join([p] * len(task_types)),
-            tags=tags, p=p)
-    return db.execute_sql(sql, [*task_types, *tag_ids, limit]).fetchone()[0]
+            tags=tags, p=p, needs=HAS_MET.format(p=p))
+    return db.execute_sql(sql, [*task_types, *tag_ids, *has, limit]).fetchone()[0]
 
 
 def worker_tag_ids(worker_id: int) -> tuple[int, ...]:

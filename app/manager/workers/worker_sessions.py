@@ -39,7 +39,7 @@ from app.manager.jobs.requirements import facts_row
 from app.manager.persistence import jobs as jobs_q
 from app.manager.persistence import scheduler_queries, tasks, workers
 from app.manager.persistence.models import Job, Task, Worker
-from app.manager.persistence.requirements import WorkerFactsRow, store_worker_facts
+from app.manager.persistence.requirements import WorkerFactsRow, store_worker_facts, worker_has
 from app.manager.scheduling.assignments import (
     NO_TASK,
     Assignment,
@@ -342,7 +342,7 @@ def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int) -> ClaimResult
         types = [t for t in worker.supported_task_types.split(",") if t]
         task_id = scheduler_queries.find_runnable_task(worker_id, types)
         if task_id is None:  # what it can run, for its place in the work queue
-            return NothingRunnable((tuple(types), scheduler_queries.worker_tag_ids(worker_id)))
+            return NothingRunnable((tuple(types), scheduler_queries.worker_tag_ids(worker_id), worker_has(worker_id)))
         # Found and assigned in one transaction under the store lock: nobody else can claim it.
         task = tasks.fetch_task_by_id(task_id)
         change_task_status(fx, task, task.job, T.ACTIVE, now, activity="Assigned",
@@ -356,7 +356,7 @@ def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int) -> ClaimResult
 
 
 def _count_runnable_sync(fx: Effects, now: dt.datetime, wanted: list[tuple[Profile, int]]) -> list[int]:
-    return [scheduler_queries.count_runnable(types, tags, limit) for (types, tags), limit in wanted]
+    return [scheduler_queries.count_runnable(types, tags, limit, has) for (types, tags, has), limit in wanted]
 
 
 def _own_task(worker_id: int, task_uuid: str) -> Task:
