@@ -270,3 +270,28 @@ async def test_a_gpu_job_wakes_no_cpu_only_worker_and_the_gpu_one_at_once(manage
             poll.cancel()
         for w in [*laptops, rtx]:
             await w.close()
+
+
+async def test_a_workers_vitals_keep_its_blender_current(manager) -> None:
+    """Upgraded in place (or rendering with the Manager's `{blender}`): the vitals say the Blender it
+    renders with, and a job that waited for a newer one goes to it without a new sign-on."""
+    blenders = manager.services.sessions.blenders
+    worker = await _worker(manager, "upgraded", CPU_ONLY)
+    try:
+        job = await _submit(manager, blender_version="4.2")
+        assert await _claims(worker) == set()
+        writes = blenders.writes
+        for _ in range(3):  # reports come every few seconds: one store write for the change
+            status, body = await worker.call("POST", "/api/v3/tablao/worker/vitals", json={
+                "blender_version": "4.2.1", "cpu_percent": 3.0})
+            assert status == 204, body
+        assert blenders.writes - writes == 1
+        assert await _claims(worker) == {job["id"]}
+        _, shown = await manager.request("GET", f"/api/v3/worker-mgt/workers/{worker.uuid}")
+        assert shown["facts"]["blender_version"] == "4.2.1"
+        status, _ = await worker.call("POST", "/api/v3/tablao/worker/vitals", json={"blender_version": "nightly"})
+        assert status == 204  # no version: kept as it was
+        _, shown = await manager.request("GET", f"/api/v3/worker-mgt/workers/{worker.uuid}")
+        assert shown["facts"]["blender_version"] == "4.2.1"
+    finally:
+        await worker.close()

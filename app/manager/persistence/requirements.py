@@ -115,3 +115,13 @@ def worker_has(worker_id: int) -> tuple[int, int, int]:
     return (HAS_ALL[0] if facts.gpu_mask is None else facts.gpu_mask,
             HAS_ALL[1] if facts.blender_number is None else facts.blender_number,
             HAS_ALL[2] if facts.memory_total is None else facts.memory_total)
+
+
+def store_worker_blender(worker_id: int, version: str, number: int) -> bool:
+    """The worker's Blender as its vitals say it; whether the stored number changed."""
+    db = current_db()
+    p = db.param
+    cursor = db.execute_sql(f"UPDATE workers SET blender_version = {p}, blender_number = {p} "
+                            f"WHERE id = {p} AND (blender_number IS NULL OR blender_number != {p})",
+                            [version, number, worker_id, number])
+    return bool(cursor.rowcount)

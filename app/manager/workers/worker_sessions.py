@@ -58,6 +58,7 @@ from app.manager.state_machine.runner import StatusMachine
 from app.manager.state_machine.tasks import change_task_status
 from app.manager.state_machine.workers import WorkerStatusMachine
 from app.manager.workers.task_runs import run_record
+from app.manager.workers.worker_blender import WorkerBlenders
 
 _log = logging.getLogger(__name__)
 MAX_WAIT_S = 60.0
@@ -87,6 +88,8 @@ class WorkerSessions:
         self._sign_ups = asyncio.Semaphore(SIGN_UPS_AT_ONCE)
         #: False once `hold_new_work()` was called: a Manager about to stop hands out no new task.
         self.handing_out = True
+        #: The Blender each worker renders with, kept current from its vitals.
+        self.blenders = WorkerBlenders(machine)
 
     def hold_new_work(self) -> None:
         """Hand out no new task from now on (running ones go on and report); for a stop after the
@@ -139,6 +142,7 @@ class WorkerSessions:
         fields = {"name": body.name.strip(), "supported_task_types": _task_types(body.supported_task_types),
                   "software": body.software_version, "can_restart": body.can_restart, "address": address}
         facts = facts_row(body.facts)
+        self.blenders.signed_on(ident.id)
         async with self._sign_ups:
             return await self.machine.run_quick(_sign_on_sync, self.statuses, ident.id, fields, self._local_now(),
                                                 facts)

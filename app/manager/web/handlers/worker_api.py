@@ -142,4 +142,5 @@ async def worker_vitals(request: web.Request) -> web.Response:
     ident = _ident(request)
     vitals = parse_vitals(await read_json_object(request, VITALS_BODY_MAX))
     request.app[VITALS].receive(ident.id, ident.uuid, vitals)
+    await request.app[SESSIONS].blenders.reported(ident.id, vitals.get("blender_version"))
     return web.Response(status=204)
