@@ -32,12 +32,13 @@ ADDON = REPO / "addon" / "tablao_blender"
 API_SRC = REPO / "app" / "api"
 API_DST = ADDON / "_api"
 #: The stdlib-only modules of app/api the add-on needs (client.py, transport.py, stream.py use aiohttp).
-VENDORED = ("codec.py", "enums.py", "errors.py", "headers.py", "jobs.py", "limits.py", "meta.py")
+VENDORED = ("codec.py", "enums.py", "errors.py", "headers.py", "jobs.py", "limits.py", "meta.py",
+            "requirements.py")
 #: app/common modules the add-on uses, and their names inside the add-on.
 VENDORED_COMMON = {"discovery.py": "_discovery.py"}
 COMMON_SRC = REPO / "app" / "common"
 #: app/submit modules the add-on uses (they run inside Blender), and their names inside the add-on.
-VENDORED_SUBMIT = {"scene_policy.py": "_scene_policy.py"}
+VENDORED_SUBMIT = {"scene_policy.py": "_scene_policy.py", "scene_needs.py": "_scene_needs.py"}
 SUBMIT_SRC = REPO / "app" / "submit"
 _IMPORT = re.compile(r"^from app\.api\.(\w+) import", re.MULTILINE)
 _SKIP = ("__pycache__", ".pyc")

@@ -13,8 +13,9 @@ import aiohttp
 
 class HttpWorker:
     def __init__(self, base_url: str, name: str = "w1", task_types=("blender", "ffmpeg", "file-management", "misc"),
-                 platform: str = "linux"):
+                 platform: str = "linux", facts: dict | None = None):
         self.base_url, self.name, self.task_types, self.platform = base_url, name, list(task_types), platform
+        self.facts = facts  # the sign-on's `facts` (GPU backends, memory, Blender); None: a stock worker
         self.secret = secrets.token_hex(32)
         self.uuid = ""
         self.session = aiohttp.ClientSession(base_url)
@@ -39,8 +40,10 @@ class HttpWorker:
             "name": self.name})
         assert status == 200, body
         self.uuid = body["uuid"]
-        status, body = await self.call("POST", "/api/v3/worker/sign-on", json={
-            "name": self.name, "supported_task_types": self.task_types, "software_version": "test"})
+        sign_on = {"name": self.name, "supported_task_types": self.task_types, "software_version": "test"}
+        if self.facts is not None:
+            sign_on["facts"] = self.facts
+        status, body = await self.call("POST", "/api/v3/worker/sign-on", json=sign_on)
         assert status == 200, body
         status, _ = await self.call("POST", "/api/v3/worker/state-changed", json={"status": body["status_requested"]})
         assert status == 204

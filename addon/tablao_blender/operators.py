@@ -22,12 +22,21 @@ import bpy
 
 from . import job_types, preflight
 from ._api.errors import HttpError, ManagerUnreachable
+from ._scene_needs import needs_words
 from .comms import is_compatible
 from .packing import Cancelled, PackFailed, decide_approach
 from .preferences import manager_for
 from .properties import ALL_WORKERS, use_job_type
 from .state import STATE
-from .submission import Incompatible, Refused, Request, StaleJobType, Submission, submitter_platform
+from .submission import (
+    Incompatible,
+    Refused,
+    Request,
+    StaleJobType,
+    Submission,
+    scene_requirements,
+    submitter_platform,
+)
 
 _log = logging.getLogger(__name__)
 _previews: Any = None  # bpy.utils.previews collection for the last-rendered thumbnail
@@ -138,6 +147,7 @@ def run_preflight(context: Any, ask_shaman: bool = True) -> preflight.Report:
         preflight.apply_policy(report, policy, settings, moved)
     else:
         preflight.apply_policy(report, policy, {}, {})
+    report.needs = needs_words(scene_requirements(context.scene, policy))
     if ask_shaman and bpy.data.filepath:
         try:
             manager = manager_for(context, timeout=10)
@@ -174,6 +184,7 @@ def build_request(context: Any, allow_missing: bool = False) -> Request:
         paused=props.submit_paused,
         allow_missing=allow_missing,
         after_job=props.after_job,
+        requirements=scene_requirements(context.scene, STATE.policy),
     )
 
 

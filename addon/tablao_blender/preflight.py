@@ -49,6 +49,7 @@ class Report:
     scripts: dict[str, Any] = field(default_factory=dict)  # _scene_policy.scan_scripts()
     warnings: list[str] = field(default_factory=list)  # from the farm's submit policy, in words
     output: str = ""  # where the job writes; "" when not known
+    needs: str = ""  # what the scene needs of a worker, in words (`_scene_needs.needs_words`)
 
     @property
     def missing(self) -> list[Asset]:
@@ -80,6 +81,7 @@ class Report:
             "scripts": self.scripts,
             "warnings": self.warnings,
             "output": self.output,
+            "needs": self.needs,
         }
 
     def lines(self) -> list[tuple[str, str]]:
@@ -92,6 +94,8 @@ class Report:
             rows.append(("ERROR" if "will be refused" in text else icon, text))
         if self.output:
             rows.append(("OUTPUT", f"Output: {self.output}"))
+        if self.needs:
+            rows.append(("INFO", f"Needs: {self.needs}"))
         for a in self.outside:
             rows.append(("INFO", f"Absolute path outside the project: {a.path}"))
         for a in self.libraries:

@@ -20,8 +20,9 @@ from typing import Any
 
 from . import after_job
 from ._api.enums import JobStatus
-from ._api.errors import HttpError
+from ._api.errors import ContractError, HttpError
 from ._api.jobs import AvailableJobType, Job, JobStorageInfo, SubmittedJob
+from ._api.requirements import JobRequirements
 from .comms import Manager, is_compatible
 from .packing import Cancelled, Packer, PackOutcome, Progress
 
@@ -53,6 +54,8 @@ class Request:
     allow_missing: bool = False
     metadata: dict[str, str] = field(default_factory=dict)
     after_job: str = ""  # a job to wait for: its id or name ("" for none)
+    #: What the scene needs of a worker (`_scene_needs.read_needs`); empty: nothing sent.
+    requirements: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,7 +79,29 @@ def job_body(req: Request, blendfile: str, checkout_id: str | None = None,
         worker_tag=req.worker_tag or None, initial_status=JobStatus.PAUSED if req.paused else None,
         storage=JobStorageInfo(shaman_checkout_id=checkout_id) if checkout_id else None,
         depends_on=depends_on or None,
+        requirements=_requirements(req.requirements),
     )
+
+
+def _requirements(needs: dict[str, Any]) -> JobRequirements | None:
+    """The job's `requirements`, or None (none read, or a read-out the wire model refuses: the job then
+    runs on any worker, as before, rather than failing)."""
+    if not needs:
+        return None
+    try:
+        return JobRequirements.from_json(needs)
+    except ContractError as exc:
+        _log.warning("not sending the scene's requirements: %s", exc)
+        return None
+
+
+def scene_requirements(scene: Any, policy: Any) -> dict[str, Any]:
+    """What `scene` needs of a worker, for a Tablao Manager (`policy` known); {} for a Flamenco one."""
+    if policy is None:
+        return {}
+    from ._scene_needs import read_needs
+
+    return read_needs(scene)
 
 
 class Submission:

@@ -63,6 +63,7 @@ from app.api.meta import (
     TablaoVariable,
     TablaoVariables,
 )
+from app.api.requirements import JobRequirementsAnswer
 from app.api.stream import EventStream
 from app.api.transport import Reply, Transport
 from app.api.workers import (
@@ -238,6 +239,9 @@ class ManagerClient:
         """Make the job wait for these jobs instead (none: for no job); a cycle is a 400 (Tablao)."""
         await self.transport.call("PUT", f"{T}/jobs/{job_id}/depends-on",
                                   json_body=_body(JobDependsOnChange(depends_on, on_failure)), ok=(204,))
+    async def job_requirements(self, job_id: str) -> JobRequirementsAnswer:
+        """What the job's scene needs of a worker, and in words what no connected worker has (Tablao)."""
+        return await self._get(f"{T}/jobs/{job_id}/requirements", JobRequirementsAnswer)
 
     async def job_tasks(self, job_id: str) -> list[TaskSummary]:
         return _items(await self.transport.call_object("GET", f"{V3}/jobs/{job_id}/tasks"), "tasks",

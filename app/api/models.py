@@ -19,6 +19,7 @@ from app.api.codec import RequestBody, wire
 from app.api.enums import TaskStatus, WorkerStatus
 from app.api.errors import ContractError
 from app.api.limits import ACTIVITY_MAX, LOG_MAX, SHORT_MAX, TEXT_MAX, kind, limits, shown, text_problem
+from app.api.requirements import WorkerFacts
 
 #: The Manager sent JSON that does not fit the expected schema (the older name of `ContractError`).
 WireFormatError = ContractError
@@ -51,6 +52,8 @@ class WorkerSignOn(RequestBody):
     supported_task_types: list[str] = field(metadata=_TASK_TYPES)
     software_version: str = field(metadata=limits(max_len=SHORT_MAX))
     can_restart: bool = False
+    #: Tablao: the worker's GPU backends, memory and Blender (`app.api.requirements`).
+    facts: WorkerFacts | None = None
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ from app.api.codec import RequestBody, Wire, check_not_more, field_path
 from app.api.enums import TaskStatus, WorkerStatus
 from app.api.errors import ContractError
 from app.api.limits import ENTRIES_MAX, SHORT_MAX, TEXT_MAX, limits
+from app.api.requirements import WorkerFacts
 
 #: The statuses a worker can be asked to go to.
 WORKER_REQUESTABLE = ("awake", "asleep", "offline", "restart")
@@ -161,6 +162,8 @@ class Worker(Wire):
     #: The task the worker runs now; absent while it runs none (idle, asleep, offline).
     task: WorkerTask | None = None
     vitals: WorkerVitals | None = None
+    #: Tablao: what the worker said of itself at sign-on (GPU backends, memory, Blender).
+    facts: WorkerFacts | None = None
 
 
 @dataclass(slots=True)

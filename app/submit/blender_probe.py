@@ -2,11 +2,12 @@
 
 Opens the blend file named in the input, reads its scenes and external files, evaluates a job
 type's `eval` settings with the names Flamenco's add-on offers (`bpy`, `C`, `jobname`, `Path`,
-`abspath`, `last_n_dir_parts`, `settings`) and prints ONE line `TABLAO_PROBE {json}` on stdout.
+`abspath`, `last_n_dir_parts`, `settings`), reads what the scene needs of a worker (`scene_needs.py`)
+and prints ONE line `TABLAO_PROBE {json}` on stdout.
 
 Self-contained on purpose: only the standard library, `bpy` (Blender 3.x and 4.x Python) and
-`scene_policy.py` beside it (loaded by path), no `app` imports, so the Blender add-on can ship a
-copy. `eval_settings` is the reusable part.
+`scene_policy.py` and `scene_needs.py` beside it (loaded by path), no `app` imports, so the Blender
+add-on can ship a copy. `eval_settings` is the reusable part.
 
 Input JSON: {"blendfile": str, "scene": str | null, "jobname": str,
              "settings": [{"key", "type", "eval"}...], "values": {key: value}, "skip": [keys],
@@ -16,7 +17,8 @@ Input JSON: {"blendfile": str, "scene": str | null, "jobname": str,
              implies outside them becomes `<first root>/renders`, see `scene_policy.farm_folder`)
 Output JSON: {"ok": true, "blendfile", "scene", "scenes": [...], "files": [...],
               "implied": {key: value}, "evaluated": {key: value}, "redirected": {key: scene's folder},
-              "scripts": {"auto_run": {"count", "names"}, "drivers": {"count", "names"}}}
+              "scripts": {"auto_run": {"count", "names"}, "drivers": {"count", "names"}},
+              "needs": {the job's `requirements`: engine, device, blender_version, ...}}
              or {"ok": false, "kind": "open"|"scene"|"eval", "setting", "message"}.
 """
 
@@ -242,15 +244,21 @@ def probe(request):
         "evaluated": evaluated,
         "redirected": redirected,
         "scripts": policy.scan_scripts(),
+        "needs": _sibling("scene_needs").read_needs(scene),
     }
 
 
 def _scene_policy():
     """`scene_policy.py` beside this file, loaded by its path (no `app` package inside Blender)."""
+    return _sibling("scene_policy")
+
+
+def _sibling(name):
+    """The module `name`.py beside this file, loaded by its path."""
     import importlib.util
 
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scene_policy.py")
-    spec = importlib.util.spec_from_file_location("tablao_scene_policy", path)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"tablao_{name}", path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)

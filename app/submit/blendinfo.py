@@ -107,6 +107,8 @@ class BlendInfo:
     #: Setting key -> the folder the scene renders to, for output settings the farm's output roots
     #: made the probe move to its own folder ("" when the scene names none).
     redirected: dict[str, str] = field(default_factory=dict)
+    #: What the scene needs of a worker (`scene_needs.read_needs`): the job's `requirements`.
+    needs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def missing(self) -> list[ExternalFile]:
@@ -226,4 +228,5 @@ def _to_info(blendfile: Path, answer: dict[str, Any]) -> BlendInfo:
     return BlendInfo(blendfile, scene, scenes, files, dict(answer.get("evaluated") or {}),
                      dict(answer.get("implied") or {}), str(answer.get("blender_version") or ""),
                      SceneScripts.from_json(answer.get("scripts")),
-                     {str(k): str(v) for k, v in (answer.get("redirected") or {}).items()})
+                     {str(k): str(v) for k, v in (answer.get("redirected") or {}).items()},
+                     dict(answer.get("needs") or {}))

@@ -26,6 +26,7 @@ from app.packer.layout import is_under
 from app.submit.blendinfo import ExternalFile
 from app.submit.errors import BadInput, SubmitError
 from app.submit.policy import output_of
+from app.submit.requirements import needs_words
 from app.submit.submission import (
     Prepared,
     SubmitProgress,
@@ -132,6 +133,9 @@ def _report(result: SubmitResult, as_json: bool, stdout: TextIO, stderr: TextIO)
         print(f"output: {output}", file=stdout)
     if result.job.waiting_on:  # "Waiting for 'render A'"
         print(result.job.activity, file=stdout)
+    needs = needs_words(result.requirements)
+    if needs:
+        print(f"needs: {needs}", file=stdout)
 
 
 def path_warnings(result: SubmitResult) -> list[str]:

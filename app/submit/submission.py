@@ -37,6 +37,7 @@ from app.api.enums import JobStatus
 from app.api.errors import ContractError, HttpError, ManagerUnreachable
 from app.api.jobs import AvailableJobType, Job, JobStorageInfo, SubmittedJob
 from app.api.meta import SubmitPolicy
+from app.api.requirements import JobRequirements
 from app.api.transport import Transport
 from app.packer import PackError, PackRequest, PackResult, Progress, pack_job
 from app.packer.layout import Approach
@@ -52,6 +53,7 @@ from app.submit.errors import (
     Unreachable,
 )
 from app.submit.policy import CONFINED, fetch_policy, warnings
+from app.submit.requirements import requirements_of
 from app.submit.settings import (
     SCENE_DEFAULTS,
     check_required,
@@ -109,6 +111,7 @@ class SubmitResult:
     blend: BlendInfo
     pack: PackResult
     settings: dict[str, Any]  # what was submitted
+    requirements: JobRequirements | None = None  # what the scene needs of a worker, as sent
 
     @property
     def approach(self) -> Approach:
@@ -124,6 +127,11 @@ class Prepared:
     blend: BlendInfo
     settings: dict[str, Any]
     policy: SubmitPolicy | None = None  # None: a Manager without one (Flamenco)
+
+    @property
+    def requirements(self) -> JobRequirements | None:
+        """What the scene needs of a worker, as sent to a Tablao Manager (`app.submit.requirements`)."""
+        return requirements_of(self.blend.needs, self.policy, False)
 
     @property
     def warnings(self) -> list[str]:
@@ -188,7 +196,8 @@ async def prepare(request: SubmitRequest, *, client: ManagerClient,
         settings["blendfile"] = str(blendfile)  # replaced by the packed path before submitting
     check_required(job_type, settings)
     on_progress("validating", 0, 1)
-    await _call(client.check_job(_job(request, job_type, settings)), request.job_type, client)
+    await _call(client.check_job(_job(request, job_type, settings, requirements_of(blend.needs, policy, False))),
+                request.job_type, client)
     on_progress("validating", 1, 1)
     return Prepared(request, job_type, blend, settings, policy)
 
@@ -218,7 +227,7 @@ async def submit_prepared(prepared: Prepared, *, client: ManagerClient,
         raise Refused(f"packing failed: {exc}") from exc
     if _has_setting(job_type, "blendfile"):
         settings["blendfile"] = packed.blendfile
-    job = _job(request, job_type, settings)
+    job = _job(request, job_type, settings, prepared.requirements)
     if packed.checkout_id:
         job.storage = JobStorageInfo(shaman_checkout_id=packed.checkout_id)
     on_progress("submitting", 0, 1)
@@ -231,7 +240,7 @@ async def submit_prepared(prepared: Prepared, *, client: ManagerClient,
     on_progress("submitting", 1, 1)
     on_progress("done", 1, 1)
     _log.info("submitted job %s (%s) from %s, %s", stored.id, stored.name, request.blendfile, packed.approach)
-    return SubmitResult(stored, job_type, prepared.blend, packed, settings)
+    return SubmitResult(stored, job_type, prepared.blend, packed, settings, job.requirements)
 
 
 async def fetch_job_type(client: ManagerClient, name: str) -> AvailableJobType:
@@ -264,13 +273,14 @@ def submitter_metadata() -> dict[str, str]:
     return found
 
 
-def _job(request: SubmitRequest, job_type: AvailableJobType, settings: dict[str, Any]) -> SubmittedJob:
+def _job(request: SubmitRequest, job_type: AvailableJobType, settings: dict[str, Any],
+         requirements: JobRequirements | None = None) -> SubmittedJob:
     return SubmittedJob(
         name=request.job_name, type=job_type.name, submitter_platform=request.platform,
         priority=request.priority, settings=dict(settings),
         metadata={**submitter_metadata(), **request.metadata},
         type_etag=job_type.etag, worker_tag=request.worker_tag,
-        initial_status=JobStatus.PAUSED if request.paused else None,
+        initial_status=JobStatus.PAUSED if request.paused else None, requirements=requirements,
         depends_on=list(request.after) or None, on_dependency_failure=request.on_dependency_failure)
 
 

@@ -1,11 +1,13 @@
 """Why a job is not running, in words, from what its Manager says about it and about the workers.
 
-A pure function of the job, its tasks, the workers (with tags and task types) and the job's
-blocklist, so it is the same in the dashboard and in tests, and cheap to recompute.
+A pure function of the job, its tasks, the workers (with tags and task types), the job's
+blocklist and the Manager's words for requirements no worker meets, so it is the same in the
+dashboard and in tests, and cheap to recompute.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 RUNNING = {"active"}
@@ -13,22 +15,13 @@ WAITING_TASK = {"queued", "soft-failed"}
 
 
 def explain(job: dict[str, Any], tasks: list[dict[str, Any]], workers: list[dict[str, Any]],
-            blocklist: list[dict[str, Any]], tag_name: str = "") -> str:
-    """One or two sentences; "" when the job is not waiting (running, finished)."""
-    status = job.get("status")
-    if status in ("paused", "pause-requested"):
-        return "The job is paused: resume it (Jobs ▸ Requeue whole job) to render."
-    if status == "under-construction":
-        return "The job is still being compiled by the Manager."
-    if status not in ("queued", "active"):
-        return ""
-    if job.get("waiting_on"):  # the Manager's words: "Waiting for 'render A'"
-        return f"{job.get('activity') or 'It waits for other jobs'}: it starts when they complete."
+            blocklist: list[dict[str, Any]], tag_name: str = "", unmet: Sequence[str] = ()) -> str:
+    """One or two sentences; "" when the job is not waiting (running, finished). `unmet`: the Manager's
+    words for what the job's scene needs and no connected worker has (`.../tablao/jobs/{id}/requirements`)."""
+    early = _by_status(job, tasks)
+    if early is not None:
+        return early
     waiting = [t for t in tasks if t.get("status") in WAITING_TASK]
-    if status == "active" and any(t.get("status") in RUNNING for t in tasks):
-        return ""
-    if not waiting:
-        return ""
     task_types: set[str] = {kind for t in waiting if (kind := t.get("task_type") or t.get("type"))}
     live = [w for w in workers if w.get("status") not in ("offline",) and not w.get("deleted_at")]
     if not live:
@@ -42,6 +35,8 @@ def explain(job: dict[str, Any], tasks: list[dict[str, Any]], workers: list[dict
     able = [w for w in live if not task_types or task_types & set(w.get("supported_task_types") or task_types)]
     if not able:
         return f"No connected worker can run {', '.join(sorted(task_types))} tasks."
+    if unmet:
+        return "The job " + "; it ".join(unmet) + "."
     blocked = {(b.get("worker_id"), b.get("task_type")) for b in blocklist}
     unblocked = [w for w in able if not all((w.get("id"), tt) in blocked for tt in task_types or {""})]
     if not unblocked:
@@ -57,3 +52,34 @@ def explain(job: dict[str, Any], tasks: list[dict[str, Any]], workers: list[dict
     if any(t.get("status") in RUNNING | {"completed"} for t in tasks):
         return "The next tasks wait for the tasks they depend on."
     return "A worker is about to pick it up."
+
+
+def _by_status(job: dict[str, Any], tasks: list[dict[str, Any]]) -> str | None:
+    """The answer that the job's own status gives ("" for a job not waiting), or None to look further."""
+    status = job.get("status")
+    if status in ("paused", "pause-requested"):
+        return "The job is paused: resume it (Jobs ▸ Requeue whole job) to render."
+    if status == "under-construction":
+        return "The job is still being compiled by the Manager."
+    if status not in ("queued", "active"):
+        return ""
+    if job.get("waiting_on"):  # the Manager's words: "Waiting for 'render A'"
+        return f"{job.get('activity') or 'It waits for other jobs'}: it starts when they complete."
+    if status == "active" and any(t.get("status") in RUNNING for t in tasks):
+        return ""
+    if not any(t.get("status") in WAITING_TASK for t in tasks):
+        return ""
+    return None
+
+
+async def unmet_requirements(client: Any, job_id: str) -> list[str]:
+    """The Manager's words for what the job needs and no connected worker has; [] from a Manager
+    without the route (Flamenco's answers 404)."""
+    from app.api.errors import HttpError
+
+    try:
+        return list((await client.job_requirements(job_id)).unmet)
+    except HttpError as exc:
+        if exc.status == 404:
+            return []
+        raise

@@ -31,6 +31,7 @@ from app.api.models import (
     WorkerSignOn,
     WorkerStateChanged,
 )
+from app.api.requirements import WorkerFacts
 from app.api.transport import LONG_POLL_MARGIN_S, Transport
 from app.api.workers import TablaoWorkerVitalsReport
 from app.common.manager_proof import KEY_FIELD, valid_key
@@ -180,11 +181,12 @@ class WorkerClient:
                            manager_url=self.base_url)
 
     async def sign_on(
-        self, name: str, task_types: list[str], software_version: str, can_restart: bool
+        self, name: str, task_types: list[str], software_version: str, can_restart: bool,
+        facts: WorkerFacts | None = None,
     ) -> SignedOn:
         """Sign on; return the status the Manager wants this worker in (and its key, if it gives one)."""
         payload = WorkerSignOn(name=name, supported_task_types=task_types, software_version=software_version,
-                               can_restart=can_restart)
+                               can_restart=can_restart, facts=facts)
         status, body = await self._request("POST", "/sign-on", json=payload.to_json())
         if status != 200:
             raise self._unexpected(status, body)

@@ -109,6 +109,9 @@ class WorkerConfig:
     #: Seconds between reports of the worker's vitals (CPU, memory, GPU, Blender, the frame it renders)
     #: to the Manager while awake (six times as long while asleep); 0: none are sent.
     vitals_every_s: float = 5.0
+    #: The GPU backends Cycles may use here (CUDA, OPTIX, HIP, METAL, ONEAPI), or `none`, told to the
+    #: Manager at sign-on instead of what the worker finds itself (`app.worker.facts`); unset: found.
+    gpu_backends: list[str] | None = None
 
     @property
     def can_restart(self) -> bool:
@@ -291,6 +294,22 @@ def _folder(value: Any, bad: _Bad) -> Path:
     return Path(value).expanduser()
 
 
+def _gpu_backends(value: Any, bad: _Bad) -> list[str] | None:
+    from app.api.requirements import BACKENDS
+
+    if value is None:
+        return None
+    expected = f"a list of GPU backends ({', '.join(BACKENDS)}) or none"
+    if value is False:  # YAML 1.1 reads a bare `no` or `off` as false
+        return []
+    names = [v.strip().upper() for v in _strings(value, bad, expected) if v.strip()]
+    if names in ([], ["NONE"]):
+        return []
+    if any(n not in BACKENDS for n in names):
+        raise bad(expected)
+    return names
+
+
 _COERCERS: dict[str, Callable[[Any, _Bad], Any]] = {
     **dict.fromkeys(("worker_name", "manager_url", "blender_exe", "ffmpeg_exe"), _text),
     "task_types": _task_types,
@@ -298,6 +317,7 @@ _COERCERS: dict[str, Callable[[Any, _Bad], Any]] = {
     "oom_score_adjust": _oom_score_adjust,
     "discovery_targets": _discovery_targets,
     "sandbox": _sandbox,
+    "gpu_backends": _gpu_backends,
     "sandbox_read_paths": _sandbox_read_paths,
     **dict.fromkeys(("warm_blender", "rediscover_manager"), _switch),
     **dict.fromkeys(("warm_blender_max_frames", "warm_blender_max_memory_mb"), _limit),

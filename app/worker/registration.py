@@ -25,6 +25,7 @@ from app.common.manager_proof import same_address
 from app.worker.backoff import Backoff
 from app.worker.client import AuthRejected, ManagerRejected, ManagerUnreachable, WorkerClient, new_secret
 from app.worker.config import Credentials, WorkerConfig, load_credentials, save_credentials
+from app.worker.facts import gather as gather_facts
 from app.worker.manager_check import Verdict, check_manager
 
 _log = logging.getLogger(__name__)
@@ -106,10 +107,11 @@ async def sign_on(
     if creds is None:
         creds = await register(client, config, backoff, sleep)
     client.credentials = creds
+    facts = await gather_facts(config.gpu_backends, config.blender_exe)
     while True:
         try:
             reply = await client.sign_on(
-                config.worker_name, config.task_types, SOFTWARE_VERSION, config.can_restart
+                config.worker_name, config.task_types, SOFTWARE_VERSION, config.can_restart, facts
             )
         except ManagerUnreachable as exc:
             await sleep(backoff.failed(_log.warning, "cannot sign on at %s (%s)", client.base_url, exc))

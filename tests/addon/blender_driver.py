@@ -217,6 +217,17 @@ def _find(ctx, rec, kw):
     rec["url"] = prefs.manager_url
 
 
+def _gpu_scene(ctx, rec, kw):
+    """An artist's GPU render: Cycles on the GPU with CUDA chosen in their preferences, and a peak
+    memory a pipeline recorded on the scene."""
+    ctx.scene.cycles.device = "GPU"
+    ctx.preferences.addons["cycles"].preferences.compute_device_type = kw.get("backend", "CUDA")
+    if "peak" in kw:
+        ctx.scene["tablao_render_peak_memory"] = float(kw["peak"])
+    bpy.ops.wm.save_mainfile()
+    rec["version"] = list(bpy.data.version)
+
+
 def _pick(ctx, rec, kw):
     from tablao_blender import finder
 
@@ -242,6 +253,7 @@ STEPS = {
     "settings_preview": _settings_preview,
     "find": _find,
     "pick": _pick,
+    "gpu_scene": _gpu_scene,
 }
 
 

@@ -35,7 +35,8 @@ MANAGER_CLIENT = {
     "shamanFileStoreCheck": "shaman_file_status", "shamanFileStore": "shaman_upload",
     "tablaoEvents": "events", "tablaoGetVariables": "variables", "tablaoSetVariables": "set_variables",
     "tablaoCheckStorage": "storage_check", "tablaoFetchJobsPage": "jobs_page",
-    "tablaoFetchJobChain": "job_chain", "tablaoSetJobDependsOn": "set_job_depends_on", "tablaoFetchTaskLog": "task_log",
+    "tablaoFetchJobChain": "job_chain", "tablaoSetJobDependsOn": "set_job_depends_on",
+    "tablaoFetchJobRequirements": "job_requirements", "tablaoFetchTaskLog": "task_log",
     "tablaoGetSubmitPolicy": "submit_policy", "tablaoFetchWorkerDay": "worker_day",
 }
 #: operationId -> WorkerClient method: only workers call these.

@@ -130,6 +130,11 @@ async def test_every_operation_answers_as_the_document_says(manager, served_spec
     await call("PUT", depends_on, path={"job_id": waiting["id"]}, json={"depends_on": [job["id"]]}, expect=204)
     await call("PUT", depends_on, path={"job_id": job["id"]}, json={"depends_on": [waiting["id"]]}, expect=400)
     await call("PUT", depends_on, path={"job_id": UNKNOWN}, json={"depends_on": []}, expect=404)
+    _, needy = await call("POST", f"{V}/jobs", json=echo_job(repeats=1, requirements={
+        "engine": "CYCLES", "device": "GPU", "gpu_backend": "OPTIX", "blender_version": "4.2"}), expect=200)
+    await call("POST", f"{V}/jobs", json=echo_job(requirements={"device": "TPU"}), expect=400)
+    await call("GET", f"{V}/tablao/jobs/{{job_id}}/requirements", path={"job_id": needy["id"]}, expect=200)
+    await call("GET", f"{V}/tablao/jobs/{{job_id}}/requirements", path={"job_id": UNKNOWN}, expect=404)
     for job_id in (job["id"], UNKNOWN):
         j = {"job_id": job_id}
         await call("GET", f"{V}/jobs/{{job_id}}", path=j)

@@ -6,6 +6,7 @@ import pytest
 
 from app.ui.launch import open_dashboard
 from app.ui.why_waiting import explain
+from tests.conftest import echo_job
 from tests.http_worker import HttpWorker
 from tests.ui.conftest import wait_for
 
@@ -30,6 +31,31 @@ def test_why_waiting_names_the_tag_no_worker_has(qloop, manager_proc):
             _show(window, dashboard, "needs gpu")
             await wait_for(lambda: "Why waiting" in window.detail.summary.text(), message="an explanation")
             assert "No connected worker has the tag 'gpu'" in window.detail.summary.text()
+        finally:
+            window.close()
+            await dashboard.close()
+            await worker.close()
+
+    qloop.run_until_complete(body())
+
+
+def test_why_waiting_names_the_gpu_no_worker_has(qloop, manager_proc):
+    """The Manager's words for an unmet scene requirement reach the job's "why waiting" line."""
+    job = manager_proc.send("POST", "/api/v3/jobs", echo_job(
+        name="optix shot", requirements={"engine": "CYCLES", "device": "GPU", "gpu_backend": "OPTIX"}))
+
+    async def body():
+        worker = await HttpWorker(manager_proc.url, "laptop", task_types=["misc"], facts={
+            "gpu_backends": [], "memory_total": 8 * 1024**3, "blender_version": "3.4.1"}).register_and_sign_on()
+        dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
+        try:
+            status, _ = await worker.claim()
+            assert status == 204
+            await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="the job")
+            _show(window, dashboard, "optix shot")
+            await wait_for(lambda: "Why waiting" in window.detail.summary.text(), message="an explanation")
+            assert "The job needs a GPU (OptiX); no connected worker has one." in window.detail.summary.text()
+            assert job["status"] == "queued"
         finally:
             window.close()
             await dashboard.close()
@@ -95,6 +121,9 @@ def test_explain_covers_the_usual_reasons():
     assert "busy" in explain(job, tasks, [dict(awake, task={"id": "t"})], [])
     assert "paused" in explain({"status": "paused"}, tasks, [awake], [])
     assert explain({"status": "completed"}, tasks, [awake], []) == ""
+    unmet = ["needs a GPU (OptiX); no connected worker has one"]
+    assert explain(job, tasks, [awake], [], "", unmet) == "The job needs a GPU (OptiX); no connected worker has one."
+    assert "No worker is connected" in explain(job, tasks, [], [], "", unmet)
 
 
 @pytest.mark.slow  # over 2 s

@@ -72,3 +72,16 @@ def test_an_unreachable_manager_is_said_in_the_dialog(qloop):
             await dashboard.close()
 
     qloop.run_until_complete(body())
+
+
+def test_the_scene_line_says_what_the_job_needs():
+    from app.submit.blendinfo import BlendInfo, SceneInfo
+
+    scene = SceneInfo("Scene", 1, 10, 1, 24.0, "PNG", ".png", "Camera", "CYCLES", "/out/####", "/out",
+                      (1920, 1080, 50))
+    blend = BlendInfo(Path("/p/shot.blend"), scene, [scene], [], blender_version="3.4.1",
+                      needs={"engine": "CYCLES", "device": "GPU", "gpu_backend": "OPTIX", "blender_version": "4.2"})
+    assert words.scene_text(blend).endswith(
+        ", read by Blender 3.4.1. Needs Cycles on a GPU (OptiX), Blender 4.2 or newer")
+    blend.needs = {}
+    assert words.scene_text(blend).endswith(", read by Blender 3.4.1")

@@ -28,6 +28,8 @@ async def test_first_start_registers_and_saves_credentials(
     creds = load_credentials(worker_config.credentials_path)
     assert creds is not None and creds.worker_id in fake_manager.workers
     [signed] = fake_manager.sign_ons
+    facts = signed.pop("facts")  # what this machine has (app.worker.facts; tested in test_facts.py)
+    assert isinstance(facts["gpu_backends"], list) and facts["memory_total"] > 0
     assert signed == {
         "name": "test-worker",
         "supported_task_types": registration["supported_task_types"],

@@ -12,6 +12,7 @@ from typing import Any
 from .codec import RequestBody, Wire
 from .enums import JobStatus, TaskStatus
 from .limits import NAME_MAX, SHORT_MAX, TEXT_MAX, VALUE_MAX, limits
+from .requirements import JobRequirements
 
 
 @dataclass(slots=True)
@@ -47,6 +48,8 @@ class SubmittedJob(RequestBody):
                                          metadata=limits(max_len=SHORT_MAX, max_items=DEPENDS_ON_MAX))
     #: Tablao: when a job it waits for fails or is canceled, "wait" (absent: for a requeue) or "fail".
     on_dependency_failure: str | None = field(default=None, metadata=limits(choices=ON_DEPENDENCY_FAILURE))
+    #: Tablao: what the scene needs of a worker (`app.api.requirements`); absent: any worker.
+    requirements: JobRequirements | None = None
 
 
 @dataclass(slots=True)

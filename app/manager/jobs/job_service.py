@@ -26,11 +26,13 @@ from app.api.jobs import (
 )
 from app.common.clock import parse_rfc3339
 from app.common.jsontext import clip
+from app.manager.jobs import requirements
 from app.manager.jobs.convert import job_json, task_json, task_summary_json
 from app.manager.jobs.job_chain import load_chain
 from app.manager.jobs.output_roots import OutputRoots
 from app.manager.persistence import blocklist, jobs, tasks
 from app.manager.persistence.jobs import NewJob, NewTask
+from app.manager.persistence.requirements import JobNeeds, store_job_needs
 from app.manager.settings.variables import Variables
 from app.manager.state_machine import job_waits
 from app.manager.state_machine.effects import Effects
@@ -64,6 +66,7 @@ class JobService:
     async def submit(self, body: SubmittedJob, *, credentialed: bool = False) -> dict[str, Any]:
         """Compile and store a job; `credentialed`: its submitter showed a token (see blend_scripts.py)."""
         submitted = self._prepare(body)
+        needs = requirements.job_needs(submitted.requirements)
         await self._check_checkout(_checkout_of(submitted))
         job_uuid = str(uuidlib.uuid4())
         created = self.machine.clock.now()
@@ -71,12 +74,13 @@ class JobService:
         self._check_outputs(authored)
         new = _new_job(job_uuid, submitted, authored, created.replace(tzinfo=None), credentialed)
         waits = job_waits.waits_of(body.depends_on, body.on_dependency_failure)
-        job = await self.machine.run(_store_sync, new, waits)
+        job = await self.machine.run(_store_sync, new, waits, needs)
         _log.info("stored job %s (%s) with %d tasks", clip(job.name), job.uuid, len(new.tasks))
         return job_json(job)
 
     async def check(self, body: SubmittedJob) -> None:
         submitted = self._prepare(body)
+        requirements.job_needs(submitted.requirements)
         if body.depends_on:  # checked again when a job is stored
             await self.store.call(job_waits.find_dependencies, job_waits.waits_of(body.depends_on, None))
         checkout = _checkout_of(submitted)
@@ -229,7 +233,8 @@ def _new_job(job_uuid: str, submitted: SubmittedJob, authored: Any, created: dt.
 
 
 # --- store-thread bodies -------------------------------------------------------------------------
-def _store_sync(fx: Effects, now: dt.datetime, new: NewJob, waits: job_waits.JobWaits | None = None):
+def _store_sync(fx: Effects, now: dt.datetime, new: NewJob, waits: job_waits.JobWaits | None = None,
+                needs: JobNeeds | None = None):
     if new.storage_shaman_checkout_id:  # checked here, in the writing transaction: no two jobs race
         checkout = new.storage_shaman_checkout_id
         _refuse_owned_checkout(jobs.job_with_checkout(checkout), checkout)
@@ -237,6 +242,7 @@ def _store_sync(fx: Effects, now: dt.datetime, new: NewJob, waits: job_waits.Job
         job = jobs.store_new_job(new)
     except NotFound as exc:
         raise BadRequest(exc.message) from exc
+    store_job_needs(job.id, needs or JobNeeds())  # in the same transaction: no claim sees it without
     job_waits.store(fx, job, waits or job_waits.JobWaits(), now, change_job_status)
     job = jobs.fetch_job(job.uuid)
     fx.job_changed(job, None, refresh_tasks=True, first=True)

@@ -7,6 +7,8 @@ passes the per-row checks, whatever the queue length and however many tasks wait
 The dependency check stays in the query as well: a counter that drifted could then only cost
 speed, never hand out a task before its dependencies are done. A job that waits for other jobs adds
 their count to its tasks' `deps_left` (`job_dependencies.py`); `j.waiting_on = 0` is its check.
+What the job's scene needs (a GPU, a Blender as new as the file's, memory) is checked in the same
+statement (`requirements.NEEDS_MET`).
 
 Among tasks that rank equal on both priorities, a worker gets one from the job it last ran, so
 its warm Blender (file already loaded) is reused: a second lookup pinned to that job and those
@@ -26,6 +28,7 @@ import peewee as pw
 from app.api.enums import JobStatus, TaskStatus
 from app.manager.persistence.models import Job, Task, current_db
 from app.manager.persistence.prepared import Prepared
+from app.manager.persistence.requirements import HAS_ALL, HAS_MET, NEEDS_MET, NEEDS_PARAMS
 
 _SQL = """
 SELECT t.id, t.job_id, t.job_priority, t.priority FROM tasks t {hint}
@@ -41,13 +44,14 @@ WHERE t.status IN ('queued', 'soft-failed') AND t.deps_left = 0
                   WHERE b.job_id = t.job_id AND b.worker_id = {p} AND b.task_type = t.type)
   AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks dt ON dt.id = d.dependency_id
                   WHERE d.task_id = t.id AND dt.status != 'completed')
+  AND {needs}
 ORDER BY t.job_priority DESC, t.priority DESC, t.job_id, t.index_in_job
 LIMIT 1
 """
 
 
-# What one group of waiting workers could run (same task types, same tags), ignoring the per-worker
-# blocklist and failures: how many of them to wake. Bounded by LIMIT, so it stops early.
+# What one group of waiting workers could run (same task types, same tags, same facts for scene
+# requirements), ignoring the per-worker blocklist and failures: how many of them to wake. Bounded by LIMIT, so it stops early.
 _COUNT_SQL = """
 SELECT count(*) FROM (
 SELECT 1 FROM tasks t {hint}
@@ -59,6 +63,7 @@ WHERE t.status IN ('queued', 'soft-failed') AND t.deps_left = 0
   AND (j.worker_tag_id IS NULL{tags})
   AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks dt ON dt.id = d.dependency_id
                   WHERE d.task_id = t.id AND dt.status != 'completed')
+  AND {needs}
 LIMIT {p}) AS runnable
 """
 
@@ -82,7 +87,7 @@ def find_runnable_task(worker_id: int, task_types: Sequence[str]) -> int | None:
         return None
     QUERIES["claim"] += 1
     db = current_db()
-    params = [*task_types, worker_id, worker_id, worker_id]
+    params = [*task_types, worker_id, worker_id, worker_id, *[worker_id] * NEEDS_PARAMS]
     row = db.execute_sql(_sql(db, len(task_types), False), params).fetchone()
     if row is None:
         return None
@@ -104,8 +109,10 @@ def _sql(db: pw.Database, type_count: int, same_rank: bool) -> str:
     return sql
 
 
-def count_runnable(task_types: Sequence[str], tag_ids: Sequence[int], limit: int) -> int:
-    """How many tasks (at most `limit`) a worker of these task types and tags could run now."""
+def count_runnable(task_types: Sequence[str], tag_ids: Sequence[int], limit: int,
+                   has: tuple[int, int, int] = HAS_ALL) -> int:
+    """How many tasks (at most `limit`) a worker of these task types and tags, which has `has` for
+    scene requirements (`requirements.worker_has`), could run now."""
     if not task_types or limit <= 0:
         return 0
     QUERIES["count"] += 1
@@ -118,8 +125,8 @@ def count_runnable(task_types: Sequence[str], tag_ids: Sequence[int], limit: int
         tags = f" OR j.worker_tag_id IN ({', '.join([p] * len(tag_ids))})" if tag_ids else ""
         sql = _COUNT_CACHE[key] = _COUNT_SQL.format(
             hint="INDEXED BY tasks_runnable" if sqlite else "", types=", ".join([p] * len(task_types)),
-            tags=tags, p=p)
-    return db.execute_sql(sql, [*task_types, *tag_ids, limit]).fetchone()[0]
+            tags=tags, p=p, needs=HAS_MET.format(p=p))
+    return db.execute_sql(sql, [*task_types, *tag_ids, *has, limit]).fetchone()[0]
 
 
 def worker_tag_ids(worker_id: int) -> tuple[int, ...]:
@@ -138,7 +145,7 @@ def _build_sql(db: pw.Database, type_count: int, same_rank: bool = False) -> str
     # On SQLite, pin the plan: with few rows or stale statistics the planner may start from `jobs`
     # and sort every runnable task on each call, which is what made Flamenco's query slow.
     hint = "INDEXED BY tasks_runnable" if isinstance(db, pw.SqliteDatabase) else ""
-    sql = _SQL.format(types=", ".join([p] * type_count), p=p, hint=hint)
+    sql = _SQL.format(types=", ".join([p] * type_count), p=p, hint=hint, needs=NEEDS_MET.format(p=p))
     if same_rank:
         pinned = f"AND t.job_id = {p} AND t.job_priority = {p} AND t.priority = {p}"
         sql = sql.replace("\nORDER BY", f"\n  {pinned}\nORDER BY")

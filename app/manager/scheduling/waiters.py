@@ -35,8 +35,9 @@ from app.common.loops import Wakeup
 
 _log = logging.getLogger(__name__)
 
-# What a worker can run: (sorted task types, sorted worker-tag row ids).
-Profile = tuple[tuple[str, ...], tuple[int, ...]]
+# What a worker can run: (sorted task types, sorted worker-tag row ids, and what it has for jobs'
+# scene requirements: `persistence.requirements.worker_has`). Workers alike in all three wait together.
+Profile = tuple[tuple[str, ...], tuple[int, ...], tuple[int, int, int]]
 # Counts runnable tasks per (profile, limit): one store transaction for one matching pass.
 Counter = Callable[[Sequence[tuple[Profile, int]]], Awaitable[Sequence[int]]]
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.api.headers import API_PREFIX
-from app.manager.web.handlers import addon, events_ws, jobs, meta, tasks, upnp, worker_api, worker_mgt
+from app.manager.web.handlers import (
+    addon,
+    events_ws,
+    jobs,
+    meta,
+    requirements,
+    tasks,
+    upnp,
+    worker_api,
+    worker_mgt,
+)
 
 V3 = API_PREFIX
 
@@ -76,6 +86,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get(f"{V3}/tablao/jobs", jobs.tablao_jobs_page)
     r.add_get(f"{V3}/tablao/jobs/{{job_id}}/chain", jobs.tablao_job_chain)
     r.add_put(f"{V3}/tablao/jobs/{{job_id}}/depends-on", jobs.tablao_set_depends_on)
+    r.add_get(f"{V3}/tablao/jobs/{{job_id}}/requirements", requirements.job_requirements)
     r.add_get(f"{V3}/tablao/submit-policy", meta.get_submit_policy)
     r.add_get(f"{V3}/tablao/variables", meta.get_tablao_variables)
     r.add_put(f"{V3}/tablao/variables", meta.put_tablao_variables)

@@ -25,7 +25,9 @@ from app.manager.jobs.convert import (
     worker_json,
     worker_summary_json,
 )
+from app.manager.jobs.requirements import facts_json
 from app.manager.persistence import workers
+from app.manager.persistence.requirements import worker_facts
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.runner import StatusMachine
 from app.manager.state_machine.statuses import JOB_UNFINISHED
@@ -51,9 +53,9 @@ class WorkerAdmin:
     async def fetch(self, worker_uuid: str) -> dict[str, Any]:
         def load():
             worker = workers.fetch_worker(worker_uuid)
-            return worker, workers.worker_tags(worker.id), workers.active_task(worker.id)
-        worker, tags, task = await self.store.call(load)
-        return self._live(worker, lambda w: worker_json(w, tags, task))
+            return worker, workers.worker_tags(worker.id), workers.active_task(worker.id), worker_facts(worker.id)
+        worker, tags, task, facts = await self.store.call(load)
+        return {**self._live(worker, lambda w: worker_json(w, tags, task)), **facts_json(facts)}
 
     def _live(self, worker: Worker, to_json: Callable[[Worker], dict[str, Any]]) -> dict[str, Any]:
         """The worker's JSON with what only memory holds: a fresher "last seen", and its vitals."""

@@ -35,9 +35,11 @@ from app.manager.credentials.worker_keys import WorkerKeys
 from app.manager.jobs.blend_scripts import ScriptsSettings, scripts_allowed, without_blend_scripts
 from app.manager.jobs.convert import assigned_task_json
 from app.manager.jobs.output_roots import OutputRoots
+from app.manager.jobs.requirements import facts_row
 from app.manager.persistence import jobs as jobs_q
 from app.manager.persistence import scheduler_queries, tasks, workers
 from app.manager.persistence.models import Job, Task, Worker
+from app.manager.persistence.requirements import WorkerFactsRow, store_worker_facts, worker_has
 from app.manager.scheduling.assignments import (
     NO_TASK,
     Assignment,
@@ -56,6 +58,7 @@ from app.manager.state_machine.runner import StatusMachine
 from app.manager.state_machine.tasks import change_task_status
 from app.manager.state_machine.workers import WorkerStatusMachine
 from app.manager.workers.task_runs import run_record
+from app.manager.workers.worker_blender import WorkerBlenders
 
 _log = logging.getLogger(__name__)
 MAX_WAIT_S = 60.0
@@ -85,6 +88,8 @@ class WorkerSessions:
         self._sign_ups = asyncio.Semaphore(SIGN_UPS_AT_ONCE)
         #: False once `hold_new_work()` was called: a Manager about to stop hands out no new task.
         self.handing_out = True
+        #: The Blender each worker renders with, kept current from its vitals.
+        self.blenders = WorkerBlenders(machine)
 
     def hold_new_work(self) -> None:
         """Hand out no new task from now on (running ones go on and report); for a stop after the
@@ -136,8 +141,11 @@ class WorkerSessions:
     async def sign_on(self, ident: WorkerIdentity, body: WorkerSignOn, address: str) -> str:
         fields = {"name": body.name.strip(), "supported_task_types": _task_types(body.supported_task_types),
                   "software": body.software_version, "can_restart": body.can_restart, "address": address}
+        facts = facts_row(body.facts)
+        self.blenders.signed_on(ident.id)
         async with self._sign_ups:
-            return await self.machine.run_quick(_sign_on_sync, self.statuses, ident.id, fields, self._local_now())
+            return await self.machine.run_quick(_sign_on_sync, self.statuses, ident.id, fields, self._local_now(),
+                                                facts)
 
     async def sign_off(self, ident: WorkerIdentity) -> None:
         await self.machine.run_quick(_sign_off_sync, self.statuses, ident.id)
@@ -283,11 +291,13 @@ def _seen(worker: Worker, now: dt.datetime) -> None:
 
 
 def _sign_on_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMachine, worker_id: int,
-                  fields: dict[str, Any], local_now: dt.datetime) -> str:
+                  fields: dict[str, Any], local_now: dt.datetime, facts: WorkerFactsRow | None = None) -> str:
     worker = workers.fetch_worker_by_id(worker_id)
     for key, value in fields.items():
         setattr(worker, key, value)
     workers.update_worker(worker_id, **fields)
+    if facts is not None:  # a stock worker says nothing of its GPU, memory or Blender: kept as they were
+        store_worker_facts(worker_id, facts)
     initial = worker.status_requested or _scheduled_status(worker_id, local_now) or W.AWAKE.value
     statuses.signed_on(fx, worker, now)
     return initial
@@ -336,7 +346,7 @@ def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int) -> ClaimResult
         types = [t for t in worker.supported_task_types.split(",") if t]
         task_id = scheduler_queries.find_runnable_task(worker_id, types)
         if task_id is None:  # what it can run, for its place in the work queue
-            return NothingRunnable((tuple(types), scheduler_queries.worker_tag_ids(worker_id)))
+            return NothingRunnable((tuple(types), scheduler_queries.worker_tag_ids(worker_id), worker_has(worker_id)))
         # Found and assigned in one transaction under the store lock: nobody else can claim it.
         task = tasks.fetch_task_by_id(task_id)
         change_task_status(fx, task, task.job, T.ACTIVE, now, activity="Assigned",
@@ -350,7 +360,7 @@ def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int) -> ClaimResult
 
 
 def _count_runnable_sync(fx: Effects, now: dt.datetime, wanted: list[tuple[Profile, int]]) -> list[int]:
-    return [scheduler_queries.count_runnable(types, tags, limit) for (types, tags), limit in wanted]
+    return [scheduler_queries.count_runnable(types, tags, limit, has) for (types, tags, has), limit in wanted]
 
 
 def _own_task(worker_id: int, task_uuid: str) -> Task:

@@ -16,6 +16,7 @@ from app.submit import (
     UnknownJobType,
     Unreachable,
 )
+from app.submit.requirements import needs_words, requirements_of
 
 OK, INFO, WARN, ERROR = "ok", "info", "warn", "error"
 MAX_LISTED = 50  # files listed per kind; the rest is a count
@@ -58,7 +59,8 @@ def scene_text(blend: BlendInfo) -> str:
         parts.append(f"{len(blend.scenes)} scenes in the file")
     if blend.blender_version:
         parts.append(f"read by Blender {blend.blender_version}")
-    return ", ".join(parts)
+    needs = needs_words(requirements_of(blend.needs))
+    return ", ".join(parts) + (f". Needs {needs}" if needs else "")
 
 
 def _listed(files, level: str, what: str, show) -> list[tuple[str, str]]:

@@ -334,7 +334,7 @@ class JobDetail(QWidget):
 
     async def _explain_waiting(self, conn: ManagerConnection, tasks: list[dict]) -> None:
         """Fill in `_why_waiting` from the workers' details (tags, task types) and the blocklist."""
-        from app.ui.why_waiting import explain
+        from app.ui.why_waiting import explain, unmet_requirements
 
         self.job["_why_waiting"] = ""
         if self.job.get("status") not in ("queued", "active", "paused", "pause-requested", "under-construction"):
@@ -349,13 +349,15 @@ class JobDetail(QWidget):
 
             workers = await asyncio.gather(*(detail(w.id) for w in summaries[:200]))
             blocklist = await conn.client.request("GET", f"/api/v3/jobs/{self.job['id']}/blocklist") or []
+            unmet = await unmet_requirements(conn.client, self.job["id"])
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the explanation is a nicety
             _log.info("cannot explain why %s waits: %s", self.job.get("id"), exc)
             return
         tag = self.job.get("worker_tag")
-        self.job["_why_waiting"] = explain(self.job, tasks, list(workers), blocklist, conn.tags.get(tag, "") if tag else "")
+        self.job["_why_waiting"] = explain(self.job, tasks, list(workers), blocklist,
+                                           conn.tags.get(tag, "") if tag else "", unmet)
 
     def _show_failures(self) -> None:
         causes = failure_causes(self.tasks)

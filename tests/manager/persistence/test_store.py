@@ -8,6 +8,7 @@ import uuid
 from app.manager.persistence import jobs, scheduler_queries, workers
 from app.manager.persistence.db import Store
 from app.manager.persistence.jobs import NewJob, NewTask
+from app.manager.persistence.requirements import NEEDS_MET
 
 
 def open_store(tmp_path) -> Store:
@@ -30,7 +31,7 @@ def test_migrations_recorded_and_pragmas_set(tmp_path):
         names = store.call_sync(lambda: [r[0] for r in store.db.execute_sql(
             "SELECT name FROM schema_migration").fetchall()])
         assert names == ["0001_initial", "0002_tasks_waiting_on", "0003_jobs_credentialed", "0004_task_runs",
-                         "0005_job_dependencies"]
+                         "0005_job_dependencies", "0006_scene_requirements"]
         assert store.call_sync(lambda: store.db.execute_sql("PRAGMA journal_mode").fetchone()[0]) == "wal"
         assert store.call_sync(lambda: store.db.execute_sql("PRAGMA foreign_keys").fetchone()[0]) == 1
     finally:
@@ -43,8 +44,9 @@ def test_scheduler_query_uses_the_partial_index(tmp_path):
     store = open_store(tmp_path)
     try:
         plan = store.call_sync(lambda: store.db.execute_sql(
-            "EXPLAIN QUERY PLAN " + scheduler_queries._SQL.format(types="?", p="?", hint="INDEXED BY tasks_runnable"),
-            ["misc", 1, 1, 1]).fetchall())
+            "EXPLAIN QUERY PLAN " + scheduler_queries._SQL.format(types="?", p="?", hint="INDEXED BY tasks_runnable",
+                                                                  needs=NEEDS_MET.format(p="?")),
+            ["misc", 1, 1, 1, 1, 1, 1]).fetchall())
         text = " ".join(str(row[-1]) for row in plan)
         assert "tasks_runnable" in text and "TEMP B-TREE" not in text, text
     finally:

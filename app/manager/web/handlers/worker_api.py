@@ -143,4 +143,5 @@ async def worker_vitals(request: web.Request) -> web.Response:
     ident = _ident(request)
     vitals = kept_vitals(await read_body(request, TablaoWorkerVitalsReport, VITALS_BODY_MAX))
     request.app[VITALS].receive(ident.id, ident.uuid, vitals)
+    await request.app[SESSIONS].blenders.reported(ident.id, vitals.get("blender_version"))
     return web.Response(status=204)
