@@ -1,7 +1,8 @@
 """The scheduler's query: the best runnable task for one worker, in one indexed statement.
 
-Order: job priority, task priority, job creation (job id), task order in the job. The partial
-index `tasks_runnable` (migrations 0001, 0002) serves the ORDER BY and holds only queued tasks
+Order: job priority, task priority, job creation (job id), hand-out rank in the job (the task's
+order, save a render job's preview chunks, which rank first). The partial index `tasks_runnable`
+(migrations 0001, 0002, 0008) serves the ORDER BY and holds only queued tasks
 whose dependencies are all completed (`deps_left = 0`), so the scan stops at the first row that
 passes the per-row checks, whatever the queue length and however many tasks wait for others.
 The dependency check stays in the query as well: a counter that drifted could then only cost
@@ -40,7 +41,7 @@ WHERE t.status IN ('queued', 'soft-failed') AND t.deps_left = 0
                   WHERE b.job_id = t.job_id AND b.worker_id = {p} AND b.task_type = t.type)
   AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks dt ON dt.id = d.dependency_id
                   WHERE d.task_id = t.id AND dt.status != 'completed')
-ORDER BY t.job_priority DESC, t.priority DESC, t.job_id, t.index_in_job
+ORDER BY t.job_priority DESC, t.priority DESC, t.job_id, t.hand_out_rank
 LIMIT 1
 """
 
