@@ -12,6 +12,9 @@ Among tasks that rank equal on both priorities, a worker gets one from the job i
 its warm Blender (file already loaded) is reused: a second lookup pinned to that job and those
 priorities, which the same index serves by equality on its leading columns.
 
+Under the fair-share policy the strict answer is a starting point: `fair_share_queries` may give
+the claim to another submitter's job of the same priority level.
+
 Run inside a Store's transaction, on that Store's database (`models.current_db()`); the SQL text is
 cached per kind of database, shared by every Manager of the process.
 """
@@ -20,12 +23,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import peewee as pw
 
 from app.api.enums import JobStatus, TaskStatus
 from app.manager.persistence.models import Job, Task, current_db
 from app.manager.persistence.prepared import Prepared
+
+if TYPE_CHECKING:
+    from app.manager.scheduling.fair_share import ShareSettings
 
 _SQL = """
 SELECT t.id, t.job_id, t.job_priority, t.priority FROM tasks t {hint}
@@ -76,8 +83,8 @@ ORDER BY last_touched_at DESC LIMIT 1
 """
 
 
-def find_runnable_task(worker_id: int, task_types: Sequence[str]) -> int | None:
-    """Return the id of the task this worker should run next, or None."""
+def find_runnable_task(worker_id: int, task_types: Sequence[str], share: ShareSettings | None = None) -> int | None:
+    """Return the id of the task this worker should run next, or None; `share`: under fair share."""
     if not task_types:
         return None
     QUERIES["claim"] += 1
@@ -87,6 +94,8 @@ def find_runnable_task(worker_id: int, task_types: Sequence[str]) -> int | None:
     if row is None:
         return None
     task_id, job_id, job_priority, priority = row
+    if share is not None and (fair := _fair_task(share, worker_id, task_types, params, row)) is not None:
+        return fair
     last = db.execute_sql(_LAST_JOB_SQL.format(p=db.param), [worker_id]).fetchone()
     if last is None or last[0] == job_id:
         return task_id
@@ -94,6 +103,13 @@ def find_runnable_task(worker_id: int, task_types: Sequence[str]) -> int | None:
     same = db.execute_sql(_sql(db, len(task_types), True), [*params, last[0], job_priority, priority])
     row = same.fetchone()
     return row[0] if row else task_id
+
+
+def _fair_task(share: ShareSettings, worker_id: int, task_types: Sequence[str], params: list,
+               row: tuple) -> int | None:
+    from app.manager.persistence import fair_share_queries  # it builds on this module's query
+
+    return fair_share_queries.fair_task(share, worker_id, task_types, params, row)
 
 
 def _sql(db: pw.Database, type_count: int, same_rank: bool) -> str:
