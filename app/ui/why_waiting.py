@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.ui.fair_share_text import share_text
+
 RUNNING = {"active"}
 WAITING_TASK = {"queued", "soft-failed"}
 
 
 def explain(job: dict[str, Any], tasks: list[dict[str, Any]], workers: list[dict[str, Any]],
-            blocklist: list[dict[str, Any]], tag_name: str = "") -> str:
-    """One or two sentences; "" when the job is not waiting (running, finished)."""
+            blocklist: list[dict[str, Any]], tag_name: str = "", share: dict[str, Any] | None = None) -> str:
+    """One or two sentences; "" when the job is not waiting (running, finished). `share`: the
+    Manager's fair-share report, when it has one."""
     status = job.get("status")
     if status in ("paused", "pause-requested"):
         return "The job is paused: resume it (Jobs ▸ Requeue whole job) to render."
@@ -51,6 +54,8 @@ def explain(job: dict[str, Any], tasks: list[dict[str, Any]], workers: list[dict
         return f"All {len(unblocked)} able worker(s) are {' or '.join(states)}."
     idle = [w for w in awake if not w.get("task")]
     if not idle:
+        if shared := share_text(job, share):
+            return f"All {len(awake)} able worker(s) are busy; {shared}."
         return f"All {len(awake)} able worker(s) are busy with other tasks (higher priority or older jobs first)."
     if any(t.get("status") in RUNNING | {"completed"} for t in tasks):
         return "The next tasks wait for the tasks they depend on."

@@ -18,6 +18,7 @@ from tests.http_worker import HttpWorker
 
 WORKERS = 4
 IDLE = 50
+MAX_LISTED = 100
 GUARD_S = 20  # a hang guard, not a measurement
 
 _COUNTED = """
@@ -176,3 +177,43 @@ async def test_claim_statements_under_fair_share_do_not_grow_with_idle_workers(m
             poll.cancel()
         await asyncio.gather(*polls, return_exceptions=True)
         await _close(workers + idle)
+
+
+async def test_the_shares_are_told_for_the_why_waiting_text_and_guarded_like_the_job_list(manager_factory):
+    manager, workers = await _farm(manager_factory, scheduler_policy="fair-share",
+                                   fair_share_weights={"alice": 2}, access_token="s3cret-access")
+    token = {"Authorization": "Bearer s3cret-access"}
+    try:
+        status, body = await manager.request("GET", "/api/v3/tablao/fair-share")
+        assert status == 403 and "access token" in body["message"]
+        status, _ = await manager.request("POST", "/api/v3/tablao/fair-share", headers=token, json={})
+        assert status == 405
+        for user in ("alice", "bob"):
+            status, job = await manager.request("POST", "/api/v3/jobs", headers=token, json={
+                "name": "shot", "type": "counted", "priority": 50, "submitter_platform": "linux",
+                "settings": {"count": 10}, "metadata": {"user.name": user}})
+            assert status == 200, job
+        for w in workers[:3]:
+            status, _ = await w.claim()
+            assert status == 200
+        status, body = await manager.request("GET", "/api/v3/tablao/fair-share", headers=token)
+        assert status == 200, body
+        assert body["policy"] == "fair-share" and body["share_by"] == "user.name"
+        assert body["tasks_running"] == 3
+        # Alice weighs 2: she gets two of the first three workers.
+        assert body["submitters"] == [{"name": "alice", "weight": 2.0, "running": 2},
+                                      {"name": "bob", "weight": 1.0, "running": 1}]
+    finally:
+        await _close(workers)
+
+
+async def test_the_shares_list_at_most_a_hundred_submitters(manager_factory):
+    manager, workers = await _farm(manager_factory)
+    try:
+        for i in range(MAX_LISTED + 5):
+            await _submit(manager, f"artist-{i:03}", count=1)
+        status, body = await manager.request("GET", "/api/v3/tablao/fair-share")
+        assert status == 200 and body["policy"] == "priority"
+        assert len(body["submitters"]) == MAX_LISTED
+    finally:
+        await _close(workers)

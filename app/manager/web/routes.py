@@ -5,7 +5,17 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.api.headers import API_PREFIX
-from app.manager.web.handlers import addon, events_ws, jobs, meta, tasks, upnp, worker_api, worker_mgt
+from app.manager.web.handlers import (
+    addon,
+    events_ws,
+    fair_share,
+    jobs,
+    meta,
+    tasks,
+    upnp,
+    worker_api,
+    worker_mgt,
+)
 
 V3 = API_PREFIX
 
@@ -74,6 +84,7 @@ def add_routes(app: web.Application) -> None:
     # Tablao additions
     r.add_get(f"{V3}/tablao/events", events_ws.event_stream)
     r.add_get(f"{V3}/tablao/jobs", jobs.tablao_jobs_page)
+    r.add_get(f"{V3}/tablao/fair-share", fair_share.get_fair_share)
     r.add_get(f"{V3}/tablao/submit-policy", meta.get_submit_policy)
     r.add_get(f"{V3}/tablao/variables", meta.get_tablao_variables)
     r.add_put(f"{V3}/tablao/variables", meta.put_tablao_variables)
