@@ -1,14 +1,16 @@
 """The claim's lookups under fair share: who runs how much, and the best task of one chosen job.
 
 A claim under fair share runs the strict query first (`scheduler_queries`): it gives the best task
-this worker can run and so the top priority level it may take work from. Then one statement lists
-the active and queued jobs with their running tasks (a seek per job on `tasks_job_status`, so the
-cost follows the jobs, not the workers), from which the submitters at that level and their running
-tasks follow. The submitter furthest below its share is tried first: its jobs, oldest first, each
-with the strict query pinned to that job and level, which the partial index `tasks_job_runnable`
-(migration 0008) serves by equality on its leading columns. At most `MAX_PINNED` pinned lookups:
-past them (the other submitters' work is for other task types or tags) the strict answer stands.
-So a claim costs a fixed handful of statements, however many workers wait.
+this worker can run, and so the top rank (job priority, task priority) it may take work from. Then
+one statement lists the active and queued jobs with their running tasks (a seek per job on
+`tasks_job_status`, so the cost follows the jobs, not the workers), from which the submitters with
+jobs of that priority and their running tasks follow. The submitter furthest below its share is
+tried first: its jobs, oldest first, each with the warm-job lookup of `scheduler_queries` (the strict
+query pinned to one job and that rank), which the partial index `tasks_runnable` serves by equality
+on its leading columns: no index of its own, so strict priority pays nothing for the option. At most
+`MAX_PINNED` pinned lookups: past them (the other submitters' work is for other task types or tags,
+or of a lower task priority) the strict answer stands. So a claim costs a fixed handful of
+statements, however many workers wait.
 """
 
 from __future__ import annotations
@@ -17,8 +19,6 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import peewee as pw
 
 from app.manager.persistence import scheduler_queries
 from app.manager.persistence.models import current_db
@@ -32,9 +32,6 @@ SELECT j.id, j.priority, j.metadata,
 FROM jobs j WHERE j.status IN ('active', 'queued') AND j.delete_requested_at IS NULL
 ORDER BY j.id
 """
-
-_PINNED_CACHE: dict[tuple[int, bool], str] = {}
-
 
 @dataclass(frozen=True)
 class Shares:
@@ -60,7 +57,7 @@ def fair_task(settings: ShareSettings, worker_id: int, task_types: Sequence[str]
               best: tuple[int, int, int, int]) -> int | None:
     """The task of the submitter furthest below its share; None: the strict answer's submitter is
     that one (the caller keeps its strict answer, warm-job preference included)."""
-    _, best_job, level, _ = best
+    _, best_job, level, priority = best
     shares = current_shares(settings)
     at_level: dict[str, list[int]] = defaultdict(list)
     first = ""
@@ -80,29 +77,19 @@ def fair_task(settings: ShareSettings, worker_id: int, task_types: Sequence[str]
             if tries == MAX_PINNED:
                 return None
             tries += 1
-            task_id = _pinned(len(task_types), params, job_id, level)
+            task_id = _pinned(len(task_types), params, job_id, level, priority)
             if task_id is not None:
                 return task_id
     return None
 
 
-def _pinned(type_count: int, params: list, job_id: int, level: int) -> int | None:
+def _pinned(type_count: int, params: list, job_id: int, level: int, priority: int) -> int | None:
+    # The warm-job lookup's statement: pinned to a job and a rank, a seek on `tasks_runnable`.
     db = current_db()
     scheduler_queries.QUERIES["share"] += 1
-    row = db.execute_sql(_pinned_sql(db, type_count), [*params, job_id, level]).fetchone()
+    sql = scheduler_queries._sql(db, type_count, True)
+    row = db.execute_sql(sql, [*params, job_id, level, priority]).fetchone()
     return row[0] if row else None
-
-
-def _pinned_sql(db: pw.Database, type_count: int) -> str:
-    key = (type_count, isinstance(db, pw.SqliteDatabase))
-    sql = _PINNED_CACHE.get(key)
-    if sql is None:
-        p = db.param
-        sql = scheduler_queries._build_sql(db, type_count).replace(
-            "INDEXED BY tasks_runnable", "INDEXED BY tasks_job_runnable").replace(
-            "\nORDER BY", f"\n  AND t.job_id = {p} AND t.job_priority = {p}\nORDER BY")
-        _PINNED_CACHE[key] = sql
-    return sql
 
 
 def _metadata(text: str | None) -> dict:

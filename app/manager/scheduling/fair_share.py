@@ -2,8 +2,8 @@
 
 `scheduler_policy` in flamenco-manager.yaml: `priority` (the default) hands out strictly by job
 priority, then job age, so one artist's long job holds every worker until it is done; `fair-share`
-keeps priority first but, among the jobs of the top priority level, gives the next task to the
-submitter furthest below their share: running tasks / weight, smallest first. An artist's first
+keeps priority first but, among the tasks of the top rank (job priority, then task priority), gives
+the next one to the submitter furthest below their share: running tasks / weight, smallest first. An artist's first
 tasks thus start as soon as a worker frees up, beside another artist's long job.
 
 The submitter of a job is a value of its metadata, `fair_share_by` (default `user.name`, which

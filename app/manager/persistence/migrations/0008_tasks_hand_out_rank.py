@@ -4,9 +4,6 @@
 `tasks_runnable`, so a job can hand out some tasks before others without renumbering them: a render
 job's preview chunks (first, last, middle frames) go out first while the job page still lists the
 tasks in frame order (`index_in_job`). Tasks stored before keep their order: rank = index_in_job.
-
-Also `tasks_job_runnable`: one job's runnable tasks at one priority level in hand-out order, for the
-fair-share policy's lookup pinned to a chosen submitter's job (`fair_share_queries`).
 """
 
 
@@ -16,7 +13,4 @@ def up(migrator, db):
     db.execute_sql("DROP INDEX tasks_runnable")
     db.execute_sql(
         "CREATE INDEX tasks_runnable ON tasks (job_priority DESC, priority DESC, job_id, hand_out_rank)"
-        " WHERE status IN ('queued', 'soft-failed') AND deps_left = 0")
-    db.execute_sql(
-        "CREATE INDEX tasks_job_runnable ON tasks (job_id, job_priority, priority DESC, hand_out_rank)"
         " WHERE status IN ('queued', 'soft-failed') AND deps_left = 0")
