@@ -217,3 +217,25 @@ async def test_the_shares_list_at_most_a_hundred_submitters(manager_factory):
         assert len(body["submitters"]) == MAX_LISTED
     finally:
         await _close(workers)
+
+
+async def test_the_policy_changes_through_the_configuration_file_at_once_and_bad_weights_are_refused(
+        manager_factory):
+    manager, workers = await _farm(manager_factory)
+    try:
+        status, raw = await manager.request("GET", "/api/v3/configuration/file", admin=True)
+        assert status == 200 and "scheduler_policy" not in raw
+        status, body = await manager.request("PUT", "/api/v3/configuration/file", admin=True, json={
+            **raw, "scheduler_policy": "fair-share", "fair_share_weights": {"alice": -1}})
+        assert status == 400 and "fair_share_weights" in body["message"], body
+        status, share = await manager.request("GET", "/api/v3/tablao/fair-share")
+        assert share["policy"] == "priority"  # nothing changed
+        status, _ = await manager.request("PUT", "/api/v3/configuration/file", admin=True,
+                                          json={**raw, "scheduler_policy": "fair-share"})
+        assert status == 204
+        alice = await _submit(manager, "alice")
+        bob = await _submit(manager, "bob")
+        got = await _hand_out(workers, {alice["id"]: "alice", bob["id"]: "bob"}, 20)
+        assert 8 <= got["alice"] <= 12, got
+    finally:
+        await _close(workers)
