@@ -239,3 +239,22 @@ async def test_the_policy_changes_through_the_configuration_file_at_once_and_bad
         assert 8 <= got["alice"] <= 12, got
     finally:
         await _close(workers)
+
+
+async def test_warmth_breaks_ties_within_a_submitter_but_moves_no_work_to_another(manager_factory):
+    manager, workers = await _farm(manager_factory, scheduler_policy="fair-share")
+    w1, w2 = workers[:2]
+    try:
+        alice = await _submit(manager, "alice", count=10)
+        bob = await _submit(manager, "bob", count=10)
+        _, a = await w1.claim()
+        _, b = await w2.claim()
+        assert (a["job"], b["job"]) == (alice["id"], bob["id"])
+        await w1.complete(a["uuid"])
+        await w2.complete(b["uuid"])
+        # Both run nothing now: alice (the older job) is next, even for w2, whose warm Blender
+        # holds bob's file.
+        _, task = await w2.claim()
+        assert task["job"] == alice["id"]
+    finally:
+        await _close(workers)

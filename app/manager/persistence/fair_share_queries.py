@@ -55,8 +55,8 @@ def current_shares(settings: ShareSettings) -> Shares:
 
 def fair_task(settings: ShareSettings, worker_id: int, task_types: Sequence[str], params: list,
               best: tuple[int, int, int, int]) -> int | None:
-    """The task of the submitter furthest below its share; None: the strict answer's submitter is
-    that one (the caller keeps its strict answer, warm-job preference included)."""
+    """The task of the submitter furthest below its share; None when the job's rank has one submitter
+    only (the caller keeps its strict answer, warm-job preference included)."""
     _, best_job, level, priority = best
     shares = current_shares(settings)
     at_level: dict[str, list[int]] = defaultdict(list)
@@ -72,7 +72,7 @@ def fair_task(settings: ShareSettings, worker_id: int, task_types: Sequence[str]
     tries = 0
     for submitter in order:
         if submitter == first:
-            return None
+            return _warm_within(at_level[first], worker_id, len(task_types), params, best)
         for job_id in at_level[submitter]:
             if tries == MAX_PINNED:
                 return None
@@ -81,6 +81,18 @@ def fair_task(settings: ShareSettings, worker_id: int, task_types: Sequence[str]
             if task_id is not None:
                 return task_id
     return None
+
+
+def _warm_within(jobs: list[int], worker_id: int, type_count: int, params: list,
+                 best: tuple[int, int, int, int]) -> int:
+    """The strict answer, or a task of the same rank in the job this worker ran last when that job is
+    the same submitter's: warmth may break a tie, but not move work to another submitter."""
+    task_id, best_job, level, priority = best
+    db = current_db()
+    last = db.execute_sql(scheduler_queries._LAST_JOB_SQL.format(p=db.param), [worker_id]).fetchone()
+    if last is None or last[0] == best_job or last[0] not in jobs:
+        return task_id
+    return _pinned(type_count, params, last[0], level, priority) or task_id
 
 
 def _pinned(type_count: int, params: list, job_id: int, level: int, priority: int) -> int | None:
