@@ -73,11 +73,12 @@ async def _close(workers: list[HttpWorker]) -> None:
         await w.close()
 
 
-async def test_fair_share_splits_the_farm_between_two_submitters(manager_factory):
+@pytest.mark.parametrize("priority", [50, 70])  # 70: the job's priority is not its tasks' (50)
+async def test_fair_share_splits_the_farm_between_two_submitters(manager_factory, priority):
     manager, workers = await _farm(manager_factory, scheduler_policy="fair-share")
     try:
-        alice = await _submit(manager, "alice")
-        bob = await _submit(manager, "bob")
+        alice = await _submit(manager, "alice", priority=priority)
+        bob = await _submit(manager, "bob", priority=priority)
         got = await _hand_out(workers, {alice["id"]: "alice", bob["id"]: "bob"}, 40)
         assert 16 <= got["alice"] <= 24 and 16 <= got["bob"] <= 24, got
     finally:

@@ -33,6 +33,7 @@ FROM jobs j WHERE j.status IN ('active', 'queued') AND j.delete_requested_at IS 
 ORDER BY j.id
 """
 
+
 @dataclass(frozen=True)
 class Shares:
     """Running tasks per submitter (active and queued jobs), and each job's submitter and priority."""
@@ -61,8 +62,8 @@ def fair_task(settings: ShareSettings, worker_id: int, task_types: Sequence[str]
     shares = current_shares(settings)
     at_level: dict[str, list[int]] = defaultdict(list)
     first = ""
-    for job_id, priority, submitter in shares.jobs:
-        if priority == level:
+    for job_id, job_priority, submitter in shares.jobs:
+        if job_priority == level:
             at_level[submitter].append(job_id)
         if job_id == best_job:
             first = submitter
