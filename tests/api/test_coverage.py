@@ -36,6 +36,7 @@ MANAGER_CLIENT = {
     "tablaoEvents": "events", "tablaoGetVariables": "variables", "tablaoSetVariables": "set_variables",
     "tablaoCheckStorage": "storage_check", "tablaoFetchJobsPage": "jobs_page", "tablaoFetchTaskLog": "task_log",
     "tablaoGetSubmitPolicy": "submit_policy", "tablaoFetchWorkerDay": "worker_day",
+    "tablaoGetFairShare": "fair_share",
 }
 #: operationId -> WorkerClient method: only workers call these.
 WORKER_CLIENT = {

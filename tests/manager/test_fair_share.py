@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 
+from app.api.client import ManagerClient
 from app.manager.persistence import scheduler_queries
 from app.manager.settings.config import ConfigError, config_from_dict, config_to_dict, load_config
 from tests.http_worker import HttpWorker
@@ -204,6 +205,8 @@ async def test_the_shares_are_told_for_the_why_waiting_text_and_guarded_like_the
         # Alice weighs 2: she gets two of the first three workers.
         assert body["submitters"] == [{"name": "alice", "weight": 2.0, "running": 2},
                                       {"name": "bob", "weight": 1.0, "running": 1}]
+        async with ManagerClient(manager.url, access_token="s3cret-access") as client:
+            assert (await client.fair_share()).to_json() == body  # what the job window reads
     finally:
         await _close(workers)
 

@@ -469,7 +469,7 @@ def _escape(text: str) -> str:
 async def _fair_share(conn: ManagerConnection) -> dict | None:
     """The Manager's fair-share report; None from a Manager without one (Flamenco's, an older Tablao)."""
     try:
-        return await conn.client.request("GET", "/api/v3/tablao/fair-share")
+        return (await conn.client.fair_share()).to_json()
     except asyncio.CancelledError:
         raise
     except Exception:  # noqa: BLE001 - the explanation is a nicety

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from app.api.fair_share import FairShare, SubmitterShare
 from app.manager.persistence import fair_share_queries
 from app.manager.scheduling import fair_share
 from app.manager.web.keys import SERVICES, SETTINGS
@@ -22,9 +23,7 @@ async def get_fair_share(request: web.Request) -> web.Response:
     settings = fair_share.ShareSettings(cfg.fair_share_by, dict(cfg.fair_share_weights))
     shares = await request.app[SERVICES].store.call(fair_share_queries.current_shares, settings)
     busiest = sorted(shares.running.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_SUBMITTERS]
-    return web.json_response({
-        "policy": cfg.scheduler_policy, "share_by": cfg.fair_share_by,
-        "tasks_running": sum(shares.running.values()),
-        "submitters": [{"name": name, "weight": settings.weight(name), "running": running}
-                       for name, running in busiest],
-    })
+    return web.json_response(FairShare(
+        policy=cfg.scheduler_policy, share_by=cfg.fair_share_by, tasks_running=sum(shares.running.values()),
+        submitters=[SubmitterShare(name, settings.weight(name), running) for name, running in busiest],
+    ).to_json())
