@@ -4,7 +4,9 @@ Run by hand: `.venv/bin/python bench/farm.py [--quick]`. Prints its figures; ass
 - 8 real `tablao worker` processes run 200 one-second sleep tasks against a real Manager process:
   efficiency = ideal time / actual time, and the gap between a worker's task end and its next start
   (both as the Manager recorded them, from the event stream).
-- 50 concurrent HTTP workers claim-and-complete tasks from a queue of 100,000: claims per second.
+- 50 concurrent HTTP workers claim-and-complete tasks from a queue of 100,000 (four jobs of two
+  submitters): claims per second; `--policy fair-share` under the fair-share scheduler, `--claims-only`
+  without the efficiency run.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ from bench._harness import ROOT, ManagerProcess  # noqa: E402
 JOB_SIZE = 25_000
 
 
-def sleep_job(repeats: int, seconds: float) -> dict:
+def sleep_job(repeats: int, seconds: float, user: str = "bench") -> dict:
     return {"name": "bench", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
-            "settings": {"message": "bench", "sleep_duration_seconds": seconds, "sleep_repeats": repeats}}
+            "settings": {"message": "bench", "sleep_duration_seconds": seconds, "sleep_repeats": repeats},
+            "metadata": {"user.name": user}}
 
 
 def start_workers(manager: ManagerProcess, count: int) -> list[subprocess.Popen]:
@@ -114,8 +117,9 @@ def _gaps(events: list[dict]) -> list[float]:
     return gaps
 
 
-async def claims(total_tasks: int, clients: int, seconds: float) -> None:
-    with ManagerProcess(worker_timeout="10m") as manager:
+async def claims(total_tasks: int, clients: int, seconds: float, policy: str = "priority") -> None:
+    """`policy`: the Manager's scheduler_policy; the jobs alternate between two submitters."""
+    with ManagerProcess(worker_timeout="10m", scheduler_policy=policy) as manager:
         connector = aiohttp.TCPConnector(limit=clients + 5)
         async with aiohttp.ClientSession(manager.url, connector=connector) as session:
             t0 = time.perf_counter()
@@ -123,7 +127,7 @@ async def claims(total_tasks: int, clients: int, seconds: float) -> None:
             jobs = -(-total_tasks // JOB_SIZE)
             for i in range(jobs):
                 size = min(JOB_SIZE, total_tasks - i * JOB_SIZE)
-                async with session.post("/api/v3/jobs", json=sleep_job(size, 0)) as resp:
+                async with session.post("/api/v3/jobs", json=sleep_job(size, 0, f"artist-{i % 2}")) as resp:
                     job = await resp.json()
                     assert resp.status == 200, job
             print(f"queued {total_tasks + jobs} tasks in {jobs} jobs in {time.perf_counter() - t0:.1f}s")
@@ -148,7 +152,8 @@ async def claims(total_tasks: int, clients: int, seconds: float) -> None:
             elapsed = time.perf_counter() - start
             manager_cpu, client_cpu = _cpu_seconds(manager_proc) - cpu0, time.process_time() - client0
     total = sum(counts)
-    print(f"claims with {total_tasks} queued tasks and {clients} concurrent workers: {total / elapsed:.0f} claims/s "
+    print(f"claims ({policy}) with {total_tasks} queued tasks and {clients} concurrent workers: "
+          f"{total / elapsed:.0f} claims/s "
           f"({total} claim+complete cycles in {elapsed:.1f}s, {2 * total / elapsed:.0f} requests/s)")
     # On a small machine the load generator competes with the Manager for the same cores, so the
     # rate above is a floor. CPU per cycle says what one free core would give the Manager.
@@ -196,13 +201,18 @@ async def _complete(session: aiohttp.ClientSession, auth: dict[str, str], task_i
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller runs, for a smoke test")
+    parser.add_argument("--claims-only", action="store_true", help="only the claim throughput")
+    parser.add_argument("--policy", choices=["priority", "fair-share"], default="priority",
+                        help="the Manager's scheduler_policy for the claim throughput")
     args = parser.parse_args()
     if args.quick:
-        asyncio.run(efficiency(4, 20, 1.0))
-        asyncio.run(claims(5_000, 20, 3.0))
+        if not args.claims_only:
+            asyncio.run(efficiency(4, 20, 1.0))
+        asyncio.run(claims(5_000, 20, 3.0, args.policy))
     else:
-        asyncio.run(efficiency(8, 200, 1.0))
-        asyncio.run(claims(100_000, 50, 10.0))
+        if not args.claims_only:
+            asyncio.run(efficiency(8, 200, 1.0))
+        asyncio.run(claims(100_000, 50, 10.0, args.policy))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import secrets
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -342,6 +343,8 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=2, help="load-generator processes")
     parser.add_argument("--limit", type=float, default=300, help="give up on a job after this many seconds")
     parser.add_argument("--burst", type=int, default=0, help="also measure a registration burst of N workers")
+    parser.add_argument("--policy", choices=["priority", "fair-share"], default="priority",
+                        help="the Manager's scheduler_policy")
     args = parser.parse_args()
     nofile = _raise_nofile()
     print(f"open-file limit {nofile}, {os.cpu_count()} cores, {args.procs} load-generator processes")
@@ -349,7 +352,8 @@ def main() -> None:
           "Manager CPU per task | RSS | job GETs failed/slow (median / longest) | sign-up / submission | Manager CPU while idle |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for n in args.workers:
-        print(_row(run_size(n, args.procs, args.limit)), flush=True)
+        print(_row(run_size(n, args.procs, args.limit, partial(ManagerProcess, scheduler_policy=args.policy))),
+              flush=True)
     if args.burst:
         with ManagerProcess(worker_timeout="30m") as manager:
             asyncio.run(_burst(manager.url, args.burst))

@@ -19,6 +19,7 @@ import aiohttp
 from app.api.codec import decode
 from app.api.enums import FarmStatus, JobStatus, TaskStatus, WorkerStatus
 from app.api.errors import ContractError, ManagerUnreachable
+from app.api.fair_share import FairShare
 from app.api.headers import (
     API_PREFIX,
     LINK_MODE_HEADER,
@@ -183,6 +184,10 @@ class ManagerClient:
         """Tablao: whether this client's jobs run their .blend scripts, and where jobs may write
         (spelled for `platform`). A Flamenco Manager answers 404."""
         return await self._get(f"{V3}/tablao/submit-policy", SubmitPolicy, params={"platform": platform})
+
+    async def fair_share(self) -> FairShare:
+        """Tablao: the scheduler policy and each submitter's running tasks. A Flamenco Manager answers 404."""
+        return await self._get(f"{V3}/tablao/fair-share", FairShare)
 
     async def check_shared_storage(self, path: str) -> PathCheckResult:
         body = await self.transport.call_object(

@@ -1,4 +1,4 @@
-"""Desktop notifications for a job completed, a job failed and a worker lost.
+"""Desktop notifications for a job completed, a job failed, a preview frame failed and a worker lost.
 
 A job that finished or failed is what someone waiting on a render wants to hear about, so those
 two are on until switched off; a lost worker is off until switched on (a farm where people turn
@@ -19,9 +19,13 @@ KINDS = {
     "job_completed": "A job completed",
     "job_failed": "A job failed",
     "worker_lost": "A worker was lost",
+    "preview_failed": "A job's preview frame failed",
 }
 #: What each kind is until the user chooses.
-ON_BY_DEFAULT = {"job_completed": True, "job_failed": True, "worker_lost": False}
+ON_BY_DEFAULT = {"job_completed": True, "job_failed": True, "worker_lost": False, "preview_failed": True}
+#: How the Manager's job activity starts when a worker failed one of the job's preview chunks
+#: (app/manager/scheduling/preview_first.py): said once per job and failure, not on every later event.
+PREVIEW_FAILED = "Preview task "
 
 
 def message_for(kind_rows: tuple[str, dict[str, Any]]) -> tuple[str, str] | None:
@@ -33,6 +37,9 @@ def message_for(kind_rows: tuple[str, dict[str, Any]]) -> tuple[str, str] | None
             return "job_completed", f"Job '{name}' completed."
         if status == "failed":
             return "job_failed", f"Job '{name}' failed."
+    activity = str(row.get("activity") or "")
+    if kind == "job" and activity.startswith(PREVIEW_FAILED) and " failed" in activity:
+        return "preview_failed", f"Job '{name}': {activity}."
     if kind == "worker" and previous in ("awake", "asleep") and status in ("offline", "error"):
         return "worker_lost", f"Worker '{name}' is {status} (was {previous})."
     return None
@@ -46,6 +53,7 @@ class Notifier(QObject):
         self.status_bar = status_bar
         self.tray: QSystemTrayIcon | None = None
         self.actions: dict[str, QAction] = {}
+        self._previews_said: set[tuple[str, str]] = set()  # (job id, activity) already said
 
     def enabled(self, kind: str) -> bool:
         return bool(QSettings().value(f"notifications/{kind}", ON_BY_DEFAULT.get(kind, False), type=bool))
@@ -75,6 +83,11 @@ class Notifier(QObject):
         if found is None or not self.enabled(found[0]):
             return
         kind, text = found
+        if kind == "preview_failed":
+            said = (str(item[1].get("id")), text)
+            if said in self._previews_said:
+                return  # the same activity rides on the job's later events
+            self._previews_said.add(said)
         if self.tray is None and QSystemTrayIcon.isSystemTrayAvailable():
             self.tray = QSystemTrayIcon(self)
             self.tray.show()

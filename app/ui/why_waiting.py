@@ -10,14 +10,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from app.ui.fair_share_text import share_text
+
 RUNNING = {"active"}
 WAITING_TASK = {"queued", "soft-failed"}
 
 
 def explain(job: dict[str, Any], tasks: list[dict[str, Any]], workers: list[dict[str, Any]],
-            blocklist: list[dict[str, Any]], tag_name: str = "", unmet: Sequence[str] = ()) -> str:
+            blocklist: list[dict[str, Any]], tag_name: str = "", unmet: Sequence[str] = (),
+            share: dict[str, Any] | None = None) -> str:
     """One or two sentences; "" when the job is not waiting (running, finished). `unmet`: the Manager's
-    words for what the job's scene needs and no connected worker has (`.../tablao/jobs/{id}/requirements`)."""
+    words for what the job's scene needs and no connected worker has (`.../tablao/jobs/{id}/requirements`);
+    `share`: the Manager's fair-share report, when it has one."""
     early = _by_status(job, tasks)
     if early is not None:
         return early
@@ -48,6 +52,8 @@ def explain(job: dict[str, Any], tasks: list[dict[str, Any]], workers: list[dict
         return f"All {len(unblocked)} able worker(s) are {' or '.join(states)}."
     idle = [w for w in awake if not w.get("task")]
     if not idle:
+        if shared := share_text(job, share):
+            return f"All {len(awake)} able worker(s) are busy; {shared}."
         return f"All {len(awake)} able worker(s) are busy with other tasks (higher priority or older jobs first)."
     if any(t.get("status") in RUNNING | {"completed"} for t in tasks):
         return "The next tasks wait for the tasks they depend on."

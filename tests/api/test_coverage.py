@@ -38,6 +38,7 @@ MANAGER_CLIENT = {
     "tablaoFetchJobChain": "job_chain", "tablaoSetJobDependsOn": "set_job_depends_on",
     "tablaoFetchJobRequirements": "job_requirements", "tablaoFetchTaskLog": "task_log",
     "tablaoGetSubmitPolicy": "submit_policy", "tablaoFetchWorkerDay": "worker_day",
+    "tablaoGetFairShare": "fair_share",
 }
 #: operationId -> WorkerClient method: only workers call these.
 WORKER_CLIENT = {

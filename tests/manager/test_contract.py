@@ -98,6 +98,7 @@ async def test_every_operation_answers_as_the_document_says(manager, served_spec
     await call("POST", f"{V}/configuration/setup-assistant", json={"storageLocation": ""})
     await call("PUT", f"{V}/configuration/file", json={"_meta": "nonsense"})
     await call("GET", f"{V}/tablao/variables", expect=200)
+    await call("GET", f"{V}/tablao/fair-share", expect=200)
     await call("GET", f"{V}/tablao/submit-policy", expect=200, params={"platform": "windows"})
     await call("GET", f"{V}/tablao/submit-policy", params={"platform": "x" * 40}, expect=400)
     await call("PUT", f"{V}/tablao/variables", json={"variables": {"nope": 3}})

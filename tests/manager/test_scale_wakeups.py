@@ -84,9 +84,9 @@ class Farm:
             await w.close()
 
 
-@pytest.fixture
-async def farm(manager_factory):
-    manager = await manager_factory(worker_timeout=600.0, task_timeout=600.0)
+@pytest.fixture(params=["priority", "fair-share"])
+async def farm(manager_factory, request):
+    manager = await manager_factory(worker_timeout=600.0, task_timeout=600.0, scheduler_policy=request.param)
     scripts = manager.cfg.scripts_dir
     scripts.mkdir(exist_ok=True)
     (scripts / "one_task.js").write_text(_ONE_TASK)

@@ -31,7 +31,7 @@ def test_finished_and_failed_jobs_are_said_by_default_and_a_kind_can_be_switched
     notifier.workers_changed([lost])
     assert shown == ["job_completed", "job_failed"]
     menu = notifier.menu(None)
-    assert [a.isChecked() for a in menu.actions()] == [True, True, False], "the menu shows the same"
+    assert [a.isChecked() for a in menu.actions()] == [True, True, False, True], "the menu shows the same"
     notifier.actions["job_completed"].setChecked(False)
     notifier.actions["worker_lost"].setChecked(True)
     shown.clear()
@@ -39,3 +39,15 @@ def test_finished_and_failed_jobs_are_said_by_default_and_a_kind_can_be_switched
     notifier.workers_changed([lost])
     assert shown == ["worker_lost"]
     assert not Notifier().enabled("job_completed"), "the choice is remembered"
+
+
+def test_a_failed_preview_is_said_once_per_failure(qtbot):
+    notifier = Notifier()
+    shown = []
+    notifier.shown.connect(lambda kind, text: shown.append(text))
+    failed = {"id": "j1", "name": "shot", "status": "active", "activity": "Preview task render-50 failed; check the frame"}
+    assert message_for(("job", failed)) == ("preview_failed", "Job 'shot': Preview task render-50 failed; check the frame.")
+    notifier.jobs_changed([failed, dict(failed, steps_completed=3)])  # its later events carry the same words
+    notifier.jobs_changed([dict(failed, activity="Preview task render-100 failed; the job is paused")])
+    assert shown == ["Job 'shot': Preview task render-50 failed; check the frame.",
+                     "Job 'shot': Preview task render-100 failed; the job is paused."]

@@ -30,7 +30,7 @@ def test_durations_are_a_value_and_a_unit_and_every_setting_says_what_it_does(ql
 
             # One line under each field says what it does; the timeouts say what they do, not only their name.
             notes = [w.text() for w in view.findChildren(QLabel, "settingExplained")]
-            assert len(notes) == 10 and all(n.endswith(".") for n in notes), notes
+            assert len(notes) == 11 and all(n.endswith(".") for n in notes), notes
             assert any("goes to another worker" in n for n in notes)
 
             # Numbers sit in narrow fields, not across the window.

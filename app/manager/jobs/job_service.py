@@ -33,6 +33,7 @@ from app.manager.jobs.output_roots import OutputRoots
 from app.manager.persistence import blocklist, jobs, tasks
 from app.manager.persistence.jobs import NewJob, NewTask
 from app.manager.persistence.requirements import JobNeeds, store_job_needs
+from app.manager.scheduling import preview_first
 from app.manager.settings.variables import Variables
 from app.manager.state_machine import job_waits
 from app.manager.state_machine.effects import Effects
@@ -90,6 +91,7 @@ class JobService:
         authored = await self.compiler.compile(submitted, job_id=str(uuidlib.uuid4()),
                                                created=self.machine.clock.now())
         self._check_outputs(authored)
+        preview_first.hand_out_ranks(authored)  # its switches are readable
 
     def _check_outputs(self, authored: Any) -> None:
         if self.outputs is not None:
@@ -218,9 +220,11 @@ def _refuse_owned_checkout(owner: Any, checkout: str) -> None:
 
 def _new_job(job_uuid: str, submitted: SubmittedJob, authored: Any, created: dt.datetime,
              credentialed: bool = False) -> NewJob:
+    ranks = preview_first.hand_out_ranks(authored)
     new_tasks = [NewTask(uuid=t.uuid, name=t.name, type=t.type, index_in_job=t.index_in_job,
                          priority=t.priority, commands=t.commands, steps_total=t.steps_total,
-                         dependencies=list(t.dependencies)) for t in authored.tasks]
+                         dependencies=list(t.dependencies), hand_out_rank=rank)
+                 for t, rank in zip(authored.tasks, ranks, strict=True)]
     return NewJob(
         uuid=job_uuid, name=submitted.name.strip(), job_type=submitted.type,
         priority=submitted.priority, status=str(submitted.initial_status or J.QUEUED),

@@ -30,6 +30,7 @@ class NewTask:
     commands: list[dict[str, Any]]
     steps_total: int
     dependencies: list[str] = field(default_factory=list)
+    hand_out_rank: int | None = None  # the scheduler's order in the job; None: index_in_job
 
 
 @dataclass
@@ -76,11 +77,11 @@ def _insert_tasks(job: Job, new: NewJob) -> None:
     db = current_db()
     stamp = Task.created_at.db_value(new.created_at)
     columns = ("uuid", "job_id", "name", "type", "index_in_job", "priority", "job_priority", "status",
-               "commands", "activity", "steps_completed", "steps_total", "deps_left", "created_at", "updated_at")
+               "commands", "activity", "steps_completed", "steps_total", "deps_left", "created_at", "updated_at", "hand_out_rank")
     rows = [
         (t.uuid, job.id, t.name, t.type, t.index_in_job, t.priority, new.priority, TaskStatus.QUEUED.value,
          json.dumps(t.commands, separators=(",", ":")), "", 0, t.steps_total, len(set(t.dependencies)),
-         stamp, stamp)
+         stamp, stamp, t.index_in_job if t.hand_out_rank is None else t.hand_out_rank)
         for t in new.tasks
     ]
     _executemany(db, "tasks", columns, rows)

@@ -194,6 +194,9 @@ class Task(BaseModel):
     steps_total = pw.IntegerField(default=1)
     # How many of its dependencies are not completed, plus its job's `waiting_on`: only tasks at 0 are in the scheduler's index.
     deps_left = pw.IntegerField(default=0)
+    # The scheduler's order within the job (index_in_job stays the task's place for display): a render
+    # job's preview chunks rank first (negative ranks, see app.manager.scheduling.preview_first).
+    hand_out_rank = pw.IntegerField(default=0)
     created_at = pw.DateTimeField()
     updated_at = pw.DateTimeField()
 

@@ -1,7 +1,8 @@
 """The scheduler's query: the best runnable task for one worker, in one indexed statement.
 
-Order: job priority, task priority, job creation (job id), task order in the job. The partial
-index `tasks_runnable` (migrations 0001, 0002) serves the ORDER BY and holds only queued tasks
+Order: job priority, task priority, job creation (job id), hand-out rank in the job (the task's
+order, save a render job's preview chunks, which rank first). The partial index `tasks_runnable`
+(migrations 0001, 0002, 0008) serves the ORDER BY and holds only queued tasks
 whose dependencies are all completed (`deps_left = 0`), so the scan stops at the first row that
 passes the per-row checks, whatever the queue length and however many tasks wait for others.
 The dependency check stays in the query as well: a counter that drifted could then only cost
@@ -14,6 +15,9 @@ Among tasks that rank equal on both priorities, a worker gets one from the job i
 its warm Blender (file already loaded) is reused: a second lookup pinned to that job and those
 priorities, which the same index serves by equality on its leading columns.
 
+Under the fair-share policy the strict answer is a starting point: `fair_share_queries` may give
+the claim to another submitter's job of the same priority level.
+
 Run inside a Store's transaction, on that Store's database (`models.current_db()`); the SQL text is
 cached per kind of database, shared by every Manager of the process.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import peewee as pw
 
@@ -29,6 +34,9 @@ from app.api.enums import JobStatus, TaskStatus
 from app.manager.persistence.models import Job, Task, current_db
 from app.manager.persistence.prepared import Prepared
 from app.manager.persistence.requirements import HAS_ALL, HAS_MET, NEEDS_MET, NEEDS_PARAMS
+
+if TYPE_CHECKING:
+    from app.manager.scheduling.fair_share import ShareSettings
 
 _SQL = """
 SELECT t.id, t.job_id, t.job_priority, t.priority FROM tasks t {hint}
@@ -45,7 +53,7 @@ WHERE t.status IN ('queued', 'soft-failed') AND t.deps_left = 0
   AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks dt ON dt.id = d.dependency_id
                   WHERE d.task_id = t.id AND dt.status != 'completed')
   AND {needs}
-ORDER BY t.job_priority DESC, t.priority DESC, t.job_id, t.index_in_job
+ORDER BY t.job_priority DESC, t.priority DESC, t.job_id, t.hand_out_rank
 LIMIT 1
 """
 
@@ -81,8 +89,8 @@ ORDER BY last_touched_at DESC LIMIT 1
 """
 
 
-def find_runnable_task(worker_id: int, task_types: Sequence[str]) -> int | None:
-    """Return the id of the task this worker should run next, or None."""
+def find_runnable_task(worker_id: int, task_types: Sequence[str], share: ShareSettings | None = None) -> int | None:
+    """Return the id of the task this worker should run next, or None; `share`: under fair share."""
     if not task_types:
         return None
     QUERIES["claim"] += 1
@@ -92,6 +100,8 @@ def find_runnable_task(worker_id: int, task_types: Sequence[str]) -> int | None:
     if row is None:
         return None
     task_id, job_id, job_priority, priority = row
+    if share is not None and (fair := _fair_task(share, worker_id, task_types, params, row)) is not None:
+        return fair
     last = db.execute_sql(_LAST_JOB_SQL.format(p=db.param), [worker_id]).fetchone()
     if last is None or last[0] == job_id:
         return task_id
@@ -99,6 +109,13 @@ def find_runnable_task(worker_id: int, task_types: Sequence[str]) -> int | None:
     same = db.execute_sql(_sql(db, len(task_types), True), [*params, last[0], job_priority, priority])
     row = same.fetchone()
     return row[0] if row else task_id
+
+
+def _fair_task(share: ShareSettings, worker_id: int, task_types: Sequence[str], params: list,
+               row: tuple) -> int | None:
+    from app.manager.persistence import fair_share_queries  # it builds on this module's query
+
+    return fair_share_queries.fair_task(share, worker_id, task_types, params, row)
 
 
 def _sql(db: pw.Database, type_count: int, same_rank: bool) -> str:

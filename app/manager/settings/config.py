@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import yaml
 from app.api.limits import is_whole
 from app.common.durations import format_duration, parse_duration
 from app.common.paths import config_dir, current_platform
+from app.manager.scheduling import fair_share
 from app.shaman.config import LinkMode
 
 _log = logging.getLogger(__name__)
@@ -107,6 +109,12 @@ class ManagerConfig:
     # The largest last-rendered image a worker may send, in pixels (width x height): bigger ones get
     # 413 before anything is decoded. 40 megapixels admits an 8K frame (7680x4320 is 33.2).
     last_rendered_max_pixels: int = 40_000_000
+    # Who gets the next task among jobs of equal priority: "priority" (the oldest job) or "fair-share"
+    # (the submitter, metadata `fair_share_by`, furthest below its weighted share); see
+    # app/manager/scheduling/fair_share.py. Written only when not the default.
+    scheduler_policy: str = "priority"
+    fair_share_by: str = "user.name"
+    fair_share_weights: dict[str, float] = field(default_factory=dict)
     # Where this config was read from; relative paths resolve against its folder.
     path: Path | None = None
     # The address given on the command line (`--listen`) or by the desktop app for this run only: it
@@ -242,8 +250,8 @@ def _apply_key(cfg: ManagerConfig, key: str, value: Any) -> None:
         if not is_whole(value) or value < least:
             raise ValueError(f"expected a whole number >= {least}, got {value!r}")
         setattr(cfg, key, value)
-    elif key == "submit_token":
-        cfg.submit_token = check_submit_token("" if value is None else str(value))
+    elif key in _CHECKED:
+        setattr(cfg, key, _CHECKED[key](value))
     elif key in _STRS:
         setattr(cfg, key, "" if value is None else str(value))
     elif key == "autodiscoverable":
@@ -268,6 +276,11 @@ def _apply_key(cfg: ManagerConfig, key: str, value: Any) -> None:
         cfg.extra[key] = value  # kept and written back (mqtt, future keys)
 
 
+# Keys whose value a function checks and gives back as it is kept.
+_CHECKED: dict[str, Callable[[Any], Any]] = {
+    "submit_token": lambda value: check_submit_token("" if value is None else str(value)),
+    **fair_share.CONFIG_KEYS,
+}
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~+/=-]{16,200}")
 
 
@@ -361,6 +374,7 @@ def config_to_dict(cfg: ManagerConfig) -> dict[str, Any]:
     for key in _OPTIONAL_DURATIONS:
         if getattr(cfg, key) != getattr(ManagerConfig, key):
             out[key] = format_duration(getattr(cfg, key))
+    out.update(fair_share.config_entries(cfg))
     out.update(copy.deepcopy(cfg.extra))
     return out
 

@@ -22,6 +22,7 @@ from app.api.meta import SetupAssistantConfig, TablaoVariables
 from app.common import events as ev
 from app.manager.checks.blender_check import setup_choice
 from app.manager.checks.storage_check import check_storage
+from app.manager.scheduling import fair_share
 from app.manager.settings.config import (
     ConfigError,
     ManagerConfig,
@@ -42,6 +43,7 @@ REPLACEABLE_KEYS = (
     "shaman_gc_period", "shaman_gc_max_age", "shaman_link_mode", "shaman_stale_upload_age",
     "database_check_period", "autodiscoverable", "autodiscovery_port", "trust_local_requests",
     "allowed_hosts", "allowed_origins", "allow_blend_scripts", "submit_token", "output_roots",
+    *fair_share.CONFIG_KEYS,
 )
 
 #: Keys whose new value needs the Manager to start again (it does, in place).

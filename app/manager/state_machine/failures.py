@@ -9,6 +9,7 @@ from app.api.enums import JobStatus as J
 from app.api.enums import TaskStatus as T
 from app.manager.persistence import blocklist, tasks
 from app.manager.persistence.models import Job, Task, Worker
+from app.manager.scheduling import preview_first
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.tasks import change_job_status, change_task_status
 
@@ -22,6 +23,13 @@ class FailurePolicy:
 def task_failed_by_worker(fx: Effects, task: Task, job: Job, worker: Worker, now: dt.datetime,
                           activity: str, policy: FailurePolicy) -> None:
     """Decide between soft and hard failure after `worker` failed `task`."""
+    _decide_failure(fx, task, job, worker, now, activity, policy)
+    if job.status not in (J.FAILED, J.CANCELED):
+        preview_first.preview_failed(fx, task, job, now)
+
+
+def _decide_failure(fx: Effects, task: Task, job: Job, worker: Worker, now: dt.datetime,
+                    activity: str, policy: FailurePolicy) -> None:
     num_failed = tasks.add_failure(task.id, worker.id, now)
     if _maybe_blocklist(fx, task, job, worker, now, policy):
         return  # the job failed: nobody is left to run this task type

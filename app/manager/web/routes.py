@@ -8,6 +8,7 @@ from app.api.headers import API_PREFIX
 from app.manager.web.handlers import (
     addon,
     events_ws,
+    fair_share,
     jobs,
     meta,
     requirements,
@@ -87,6 +88,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get(f"{V3}/tablao/jobs/{{job_id}}/chain", jobs.tablao_job_chain)
     r.add_put(f"{V3}/tablao/jobs/{{job_id}}/depends-on", jobs.tablao_set_depends_on)
     r.add_get(f"{V3}/tablao/jobs/{{job_id}}/requirements", requirements.job_requirements)
+    r.add_get(f"{V3}/tablao/fair-share", fair_share.get_fair_share)
     r.add_get(f"{V3}/tablao/submit-policy", meta.get_submit_policy)
     r.add_get(f"{V3}/tablao/variables", meta.get_tablao_variables)
     r.add_put(f"{V3}/tablao/variables", meta.put_tablao_variables)

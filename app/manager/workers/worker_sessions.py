@@ -40,6 +40,7 @@ from app.manager.persistence import jobs as jobs_q
 from app.manager.persistence import scheduler_queries, tasks, workers
 from app.manager.persistence.models import Job, Task, Worker
 from app.manager.persistence.requirements import WorkerFactsRow, store_worker_facts, worker_has
+from app.manager.scheduling import fair_share
 from app.manager.scheduling.assignments import (
     NO_TASK,
     Assignment,
@@ -50,6 +51,7 @@ from app.manager.scheduling.assignments import (
     NothingRunnable,
     TaskAssigned,
 )
+from app.manager.scheduling.fair_share import ShareSettings
 from app.manager.scheduling.waiters import Profile
 from app.manager.settings.variables import Variables
 from app.manager.state_machine.effects import Effects
@@ -184,7 +186,8 @@ class WorkerSessions:
                     # change to its status or requests clears `still_nothing`): no store at all.
                     self.machine.last_seen.note(ident.id, self.machine.clock.now().replace(tzinfo=None))
                 else:
-                    found: ClaimResult = await self.machine.run_quick(_schedule_sync, ident.id)
+                    found: ClaimResult = await self.machine.run_quick(_schedule_sync, ident.id,
+                                                                       fair_share.settings_of(self.scripts))
                     match found:
                         case Claimed():
                             queue.found_task(ident.uuid)
@@ -337,14 +340,14 @@ def _check_worker_sync(fx: Effects, now: dt.datetime, worker_id: int) -> Worker 
     return worker
 
 
-def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int) -> ClaimResult:
+def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int, share: ShareSettings | None = None) -> ClaimResult:
     worker = _check_worker_sync(fx, now, worker_id)
     if not isinstance(worker, Worker):
         return worker
     task_id = scheduler_queries.active_task_of_worker(worker_id)
     if task_id is None:
         types = [t for t in worker.supported_task_types.split(",") if t]
-        task_id = scheduler_queries.find_runnable_task(worker_id, types)
+        task_id = scheduler_queries.find_runnable_task(worker_id, types, share)
         if task_id is None:  # what it can run, for its place in the work queue
             return NothingRunnable((tuple(types), scheduler_queries.worker_tag_ids(worker_id), worker_has(worker_id)))
         # Found and assigned in one transaction under the store lock: nobody else can claim it.

@@ -350,6 +350,7 @@ class JobDetail(QWidget):
             workers = await asyncio.gather(*(detail(w.id) for w in summaries[:200]))
             blocklist = await conn.client.request("GET", f"/api/v3/jobs/{self.job['id']}/blocklist") or []
             unmet = await unmet_requirements(conn.client, self.job["id"])
+            share = await _fair_share(conn)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the explanation is a nicety
@@ -357,7 +358,7 @@ class JobDetail(QWidget):
             return
         tag = self.job.get("worker_tag")
         self.job["_why_waiting"] = explain(self.job, tasks, list(workers), blocklist,
-                                           conn.tags.get(tag, "") if tag else "", unmet)
+                                           conn.tags.get(tag, "") if tag else "", unmet, share)
 
     def _show_failures(self) -> None:
         causes = failure_causes(self.tasks)
@@ -469,3 +470,13 @@ def _older(incoming, known) -> bool:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+async def _fair_share(conn: ManagerConnection) -> dict | None:
+    """The Manager's fair-share report; None from a Manager without one (Flamenco's, an older Tablao)."""
+    try:
+        return (await conn.client.fair_share()).to_json()
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 - the explanation is a nicety
+        return None

@@ -40,6 +40,7 @@ from app.ui.dashboard import Dashboard
 from app.ui.error_dialog import show_error
 from app.ui.widgets.duration_edit import DurationEdit
 from app.ui.widgets.explained import explained, narrow
+from app.ui.widgets.scheduler_policy_edit import SchedulerPolicyEdit
 from app.ui.wizard.scripts_page import new_submit_token
 from app.ui.wizard.storage_page import describe_report
 
@@ -57,6 +58,8 @@ EXPLAIN = {
     "scripts": "Off, every render ignores them. On, anyone holding the submit token can run any program on "
                "every render node.",
     "submit_token": "Artists put it in the add-on's preferences, the Submit dialog or `tablao submit --token`.",
+    "policy": "Fair share: an artist's first frames start beside another artist's long job, by submitter "
+              "(job metadata) and weight.",
 }
 
 
@@ -100,6 +103,7 @@ class SettingsView(QWidget):
         token_row.addWidget(self.submit_token, 1)
         token_row.addWidget(self.new_token)
         token_row.addWidget(self.copy_token)
+        self.policy = SchedulerPolicyEdit()
         form = QFormLayout()
         form.addRow("Manager name:", explained(self.name, EXPLAIN["name"]))
         form.addRow("Listen on (host:port):", explained(self.listen, EXPLAIN["listen"]))
@@ -113,6 +117,7 @@ class SettingsView(QWidget):
         form.addRow("Administering:", explained(self.trust_local, EXPLAIN["trust_local"]))
         form.addRow("Scripts in .blend files:", explained(self.scripts, EXPLAIN["scripts"]))
         form.addRow("Submit token:", explained(token_row, EXPLAIN["submit_token"]))
+        form.addRow("Who renders next:", explained(self.policy, EXPLAIN["policy"]))
         self.status = QLabel()
         self.status.setObjectName("settingsStatus")
         self.status.setWordWrap(True)
@@ -176,6 +181,7 @@ class SettingsView(QWidget):
         self.trust_local.setChecked(bool(raw.get("trust_local_requests", False)))
         self.scripts.setChecked(bool(raw.get("allow_blend_scripts", False)))
         self.submit_token.setText(str(raw.get("submit_token") or ""))
+        self.policy.set_from(raw)
         self.status.setText("")
         self._check_storage()
 
@@ -205,7 +211,7 @@ class SettingsView(QWidget):
             check_submit_token(self.submit_token.text())
         except ValueError as exc:
             out.append(str(exc).replace("the setup assistant makes one", "press New for one"))
-        return out
+        return out + self.policy.problems()
 
     @asyncSlot()
     async def save(self) -> None:
@@ -228,6 +234,7 @@ class SettingsView(QWidget):
             "trust_local_requests": self.trust_local.isChecked(),
             "allow_blend_scripts": self.scripts.isChecked(),
             "submit_token": self.submit_token.text().strip(),
+            **self.policy.values(),
         })
         new["shaman"] = {**(self.raw.get("shaman") or {}), "enabled": self.shaman.isChecked()}
         try:
