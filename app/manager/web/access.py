@@ -141,6 +141,7 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     # Tablao additions
     ("GET", f"{V3}/tablao/events"): _O,
     ("GET", f"{V3}/tablao/jobs"): _O,
+    ("GET", f"{V3}/tablao/jobs/eta"): _O,
     ("GET", f"{V3}/tablao/submit-policy"): _O,
     ("GET", f"{V3}/tablao/variables"): _O,
     ("PUT", f"{V3}/tablao/variables"): _A,

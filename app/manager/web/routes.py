@@ -74,6 +74,7 @@ def add_routes(app: web.Application) -> None:
     # Tablao additions
     r.add_get(f"{V3}/tablao/events", events_ws.event_stream)
     r.add_get(f"{V3}/tablao/jobs", jobs.tablao_jobs_page)
+    r.add_get(f"{V3}/tablao/jobs/eta", jobs.fetch_job_etas)
     r.add_get(f"{V3}/tablao/submit-policy", meta.get_submit_policy)
     r.add_get(f"{V3}/tablao/variables", meta.get_tablao_variables)
     r.add_put(f"{V3}/tablao/variables", meta.put_tablao_variables)

@@ -1,0 +1,307 @@
+"""The farm's ETA of a job: one figure, worked out here, that every client shows.
+
+What a step costs. Every finished task run (`task_runs`) holds the seconds from hand-out to report,
+its steps (a render task's frames) and the worker that ran it. A worker's speed is how fast it is
+against the farm's average on the same kind of work (the same .blend file, else the same job type,
+and task type): the geometric mean, over its recent runs, of the kind's mean seconds per step over
+the run's own. A run's seconds per step times its worker's speed is what a step costs an average
+worker; the job's cost per step (per task type, where its runs have that type) is the mean of that
+over the job's own finished tasks, or, while it has fewer than MIN_OWN, over the newest runs of
+earlier jobs of its .blend file (else of its type) as well. So a job has an ETA before any of its tasks finished, and a slow worker counts as slow.
+
+Who works on it. The workers running its tasks now, and those that finished one of them in the last
+HELPER_S and are awake and free; for a job nobody works on yet, every awake worker that takes its
+task types. The running tasks end when their expected time has passed (at least a tenth of it from
+now), and the waiting ones go, in order, each to the worker that is free first, taking its steps
+times the cost per step over that worker's speed. The last one's end is the ETA. Its range widens
+it by how few runs it rests on (1/sqrt(n)) and by how the runs varied (their coefficient of
+variation over the square root of the tasks left, since over many tasks the variation averages out).
+
+The answer for all unfinished jobs is kept for ANSWER_TTL_S and the speeds for SPEED_TTL_S: every
+open dashboard and status page asks every few seconds, and the store has one connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.api.enums import JobStatus, TaskStatus
+from app.api.jobs import EtaWorker, JobEta
+from app.common.clock import to_rfc3339
+from app.manager.persistence import run_stats
+from app.manager.persistence.run_stats import FarmWorker, Run, TaskLeft
+from app.manager.state_machine.runner import StatusMachine
+from app.manager.workers.task_runs import blend_key
+
+MIN_OWN = 3            # own finished tasks before the job's own cost per step stands alone
+HISTORY_RUNS = 200     # runs of earlier jobs of the same file or type that are read
+SPEED_RUNS = 5000      # the farm's newest runs the speeds are measured on
+SPEED_DAYS = 14
+SPEED_TTL_S = 30.0
+ANSWER_TTL_S = 2.0
+HELPER_S = 120.0       # a worker that finished one of the job's tasks this recently still works on it
+SEEN_S = 600.0         # an awake worker not heard from for longer is not counted on
+MAX_JOBS = 200         # unfinished jobs one answer covers (the newest)
+SPEED_BOUNDS = (0.05, 20.0)
+
+#: Jobs that get an ETA; the others are finished, paused or on their way to either.
+ESTIMATED = (JobStatus.QUEUED.value, JobStatus.ACTIVE.value)
+#: The job statuses an unfinished job may be in (the answer says why those not ESTIMATED have none).
+UNFINISHED = (*ESTIMATED, JobStatus.PAUSED.value, JobStatus.PAUSE_REQUESTED.value, JobStatus.REQUEUEING.value,
+              JobStatus.CANCEL_REQUESTED.value, JobStatus.UNDER_CONSTRUCTION.value)
+_LEFT = (TaskStatus.QUEUED.value, TaskStatus.ACTIVE.value, TaskStatus.SOFT_FAILED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """Seconds from now to the job's end, the ends of its range, and what it rests on."""
+
+    seconds: float
+    low: float
+    high: float
+    source: str
+    basis: int
+    workers: tuple[tuple[FarmWorker, float], ...]
+
+
+def kind_of(run: Run) -> tuple[str, str]:
+    """The kind of work a run did: its .blend file (else its job type), and its task type."""
+    return run.blend_key or f"type:{run.job_type}", run.task_type
+
+
+def worker_speeds(runs: Iterable[Run]) -> dict[int, float]:
+    """Each worker's speed against the farm's average on the same kind of work (1: average, 2: twice
+    as fast); a worker with no runs here has none (the caller takes 1)."""
+    per_kind: dict[tuple[str, str], list[float]] = defaultdict(list)
+    usable = [run for run in runs if run.seconds > 0 and run.steps > 0]
+    for run in usable:
+        per_kind[kind_of(run)].append(run.seconds / run.steps)
+    means = {kind: sum(values) / len(values) for kind, values in per_kind.items()}
+    logs: dict[int, list[float]] = defaultdict(list)
+    for run in usable:
+        logs[run.worker_id].append(math.log(means[kind_of(run)] / (run.seconds / run.steps)))
+    low, high = SPEED_BOUNDS
+    return {worker: min(high, max(low, math.exp(sum(v) / len(v)))) for worker, v in logs.items()}
+
+
+def step_costs(runs: Iterable[Run], speeds: dict[int, float]) -> list[tuple[str, float]]:
+    """(task type, what a step of the run would cost an average worker in seconds) of each run."""
+    return [(run.task_type, run.seconds / run.steps * speeds.get(run.worker_id, 1.0))
+            for run in runs if run.seconds > 0 and run.steps > 0]
+
+
+class StepCost:
+    """What a step costs an average worker: per task type where its runs say, else over all runs."""
+
+    def __init__(self, costs: Sequence[tuple[str, float]]) -> None:
+        by_type: dict[str, list[float]] = defaultdict(list)
+        for task_type, cost in costs:
+            by_type[task_type].append(cost)
+        self.values = [cost for _, cost in costs]
+        self.overall = sum(self.values) / len(self.values)
+        self._by_type = {task_type: sum(v) / len(v) for task_type, v in by_type.items()}
+
+    def of(self, task_type: str) -> float:
+        return self._by_type.get(task_type, self.overall)
+
+
+def finish_time(running: Sequence[tuple[float, float]], idle: Sequence[float], waiting: Sequence[float]) -> float:
+    """When the last task ends: `running` is (seconds left, speed) of each busy worker, `idle` the
+    speeds of free ones, `waiting` the work (an average worker's seconds) of each task not handed out
+    yet, in the order they go."""
+    heap = [(left, i, speed) for i, (left, speed) in enumerate(running)]
+    heap += [(0.0, len(running) + i, speed) for i, speed in enumerate(idle)]
+    if not heap:
+        return math.inf
+    heapq.heapify(heap)
+    end = max((left for left, _, _ in heap), default=0.0)
+    for work in waiting:
+        free_at, i, speed = heapq.heappop(heap)
+        done_at = free_at + work / speed
+        end = max(end, done_at)
+        heapq.heappush(heap, (done_at, i, speed))
+    return end
+
+
+def spread(costs: Sequence[float], tasks_left: int) -> float:
+    """How far (a fraction) the range reaches either side of the estimate."""
+    n = len(costs)
+    mean = sum(costs) / n
+    cv = math.sqrt(sum((c - mean) ** 2 for c in costs) / n) / mean if mean > 0 else 0.0
+    return min(0.9, 1 / math.sqrt(n) + cv / math.sqrt(max(1, tasks_left)))
+
+
+@dataclass(slots=True)
+class JobFacts:
+    """What the store holds about one unfinished job, read in one transaction."""
+
+    uuid: str
+    status: str
+    left: list[TaskLeft]
+    own: list[Run]
+    history: list[Run]
+    history_source: str
+
+
+def estimate(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int], job_id: int,
+             speeds: dict[int, float], now: dt.datetime) -> Estimate | str:
+    """The job's estimate, or why there is none."""
+    if facts.status not in ESTIMATED:
+        return f"the job is {facts.status}"
+    if not facts.left:
+        return "nothing left to render"
+    own = step_costs(facts.own, speeds)
+    costs = own if len(own) >= MIN_OWN else own + step_costs(facts.history, speeds)
+    if not costs:
+        return "no task of this job, its .blend file or its type has finished yet"
+    source = "job" if len(own) >= MIN_OWN else facts.history_source if len(costs) > len(own) else "job"
+    cost = StepCost(costs)
+    team = _team(facts, workers, busy, job_id, now)
+    if not team:
+        return "no awake worker takes its tasks"
+    speed_of = {w.id: speeds.get(w.id, 1.0) for w in team}
+    running = []
+    for task in facts.left:
+        if task.status == TaskStatus.ACTIVE.value and task.worker_id in speed_of:
+            speed = speed_of[task.worker_id]
+            whole = max(1, task.steps_total) * cost.of(task.type) / speed
+            elapsed = (now - task.started_at).total_seconds() if task.started_at is not None else 0.0
+            running.append((max(whole - elapsed, whole / 10), speed))
+    busy_here = {t.worker_id for t in facts.left if t.status == TaskStatus.ACTIVE.value}
+    idle = [speed_of[w.id] for w in team if w.id not in busy_here]
+    waiting = [max(1, t.steps_total - t.steps_completed) * cost.of(t.type)
+               for t in facts.left if t.status != TaskStatus.ACTIVE.value]
+    seconds = finish_time(running, idle, waiting)
+    if not math.isfinite(seconds):
+        return "no awake worker takes its tasks"
+    reach = spread(cost.values, len(facts.left))
+    return Estimate(seconds, seconds * (1 - reach), seconds * (1 + reach), source, len(costs),
+                    tuple((w, speed_of[w.id]) for w in team))
+
+
+def _team(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int], job_id: int,
+          now: dt.datetime) -> list[FarmWorker]:
+    """The workers counted on for the job (see the module's docstring)."""
+    seen_since = now - dt.timedelta(seconds=SEEN_S)
+    awake = {w.id: w for w in workers if w.last_seen_at is None or w.last_seen_at >= seen_since}
+    on_it = {t.worker_id for t in facts.left if t.status == TaskStatus.ACTIVE.value and t.worker_id is not None}
+    helped_since = now - dt.timedelta(seconds=HELPER_S)
+    helping = {r.worker_id for r in facts.own if r.finished_at >= helped_since}
+    team = on_it | {w for w in helping if w in awake and busy.get(w, job_id) == job_id}
+    if team:
+        # A worker running its task is counted even when its last word is old (a long frame).
+        return [awake.get(w) or FarmWorker(w, "", "", "", "", None) for w in sorted(team)]
+    types = {t.type.lower() for t in facts.left}
+    return [w for w in awake.values() if types & set(w.task_types.split(","))]
+
+
+class JobEtas:
+    """The ETA of jobs, for the job's answer and the route that gives all unfinished jobs' at once."""
+
+    def __init__(self, machine: StatusMachine, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.machine = machine
+        self._monotonic = monotonic
+        self._speeds: tuple[float, dict[int, float]] | None = None
+        self._answer: tuple[float, dict[str, Any]] | None = None
+
+    async def speeds(self) -> dict[int, float]:
+        """Each worker's measured speed (by worker id), at most SPEED_TTL_S old."""
+        at = self._monotonic()
+        if self._speeds is None or at - self._speeds[0] > SPEED_TTL_S:
+            since = self._now() - dt.timedelta(days=SPEED_DAYS)
+            runs = await self.machine.store.call(run_stats.recent_runs, since, SPEED_RUNS)
+            self._speeds = (at, worker_speeds(runs))
+        return self._speeds[1]
+
+    async def all_unfinished(self) -> dict[str, Any]:
+        """`JobEtas` as JSON: the ETA of each unfinished job, and why the others have none."""
+        at = self._monotonic()
+        if self._answer is not None and at - self._answer[0] <= ANSWER_TTL_S:
+            return self._answer[1]
+        answer = await self._answers(None)
+        self._answer = (at, answer)
+        return answer
+
+    async def of_job(self, job_uuid: str) -> dict[str, Any] | None:
+        """The job's `JobEta` as JSON, or None (a finished or paused job, or one with nothing to go by)."""
+        answer = await self._answers(job_uuid)
+        return answer["jobs"].get(job_uuid)
+
+    async def added_to(self, job: dict[str, Any]) -> dict[str, Any]:
+        """A job's JSON answer with its `eta`, while it has one."""
+        if job.get("status") not in ESTIMATED:
+            return job
+        eta = await self.of_job(str(job.get("id")))
+        return {**job, "eta": eta} if eta is not None else job
+
+    async def _answers(self, job_uuid: str | None) -> dict[str, Any]:
+        await self.machine.runs.flush()  # a task reported a moment ago counts
+        speeds = await self.speeds()
+        now = self._now()
+        facts = await self.machine.store.call(_read_facts, job_uuid, now)
+        jobs: dict[str, Any] = {}
+        reasons: dict[str, str] = {}
+        for job_id, job_facts in facts.jobs.items():
+            found = estimate(job_facts, facts.workers, facts.busy, job_id, speeds, now)
+            if isinstance(found, str):
+                reasons[job_facts.uuid] = found
+            else:
+                jobs[job_facts.uuid] = _json(found, now)
+        return {"jobs": jobs, "reasons": reasons}
+
+    def _now(self) -> dt.datetime:
+        """Naive UTC, as the store's times."""
+        return self.machine.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _json(found: Estimate, now: dt.datetime) -> dict[str, Any]:
+    def when(seconds: float) -> str:
+        return to_rfc3339(now + dt.timedelta(seconds=seconds))
+    workers = [EtaWorker(w.uuid, w.name, round(speed, 3)) for w, speed in found.workers if w.uuid]
+    return JobEta(at=when(found.seconds), low=when(found.low), high=when(found.high),
+                  seconds=round(found.seconds, 1), computed=to_rfc3339(now), source=found.source,
+                  basis=found.basis, workers=workers).to_json()
+
+
+@dataclass(slots=True)
+class _Facts:
+    jobs: dict[int, JobFacts]
+    workers: list[FarmWorker]
+    busy: dict[int, int]
+
+
+def _read_facts(job_uuid: str | None, now: dt.datetime) -> _Facts:
+    """Everything the estimates need, in one transaction on the store thread."""
+    if job_uuid is None:
+        heads = run_stats.unfinished_jobs(UNFINISHED, MAX_JOBS)
+    else:
+        head = run_stats.one_job(job_uuid)
+        heads = [head] if head is not None else []
+    estimated = [h for h in heads if h[2] in ESTIMATED]
+    left = run_stats.tasks_left([h[0] for h in estimated], _LEFT)
+    jobs: dict[int, JobFacts] = {}
+    for job_id, uuid, status, job_type, settings, checkout in heads:
+        facts = JobFacts(uuid, status, left.get(job_id, []), [], [], "")
+        if status in ESTIMATED and facts.left:
+            _read_history(facts, job_type, blend_key(settings, checkout))
+        jobs[job_id] = facts
+    return _Facts(jobs, run_stats.live_workers(["awake"]), run_stats.busy_workers())
+
+
+def _read_history(facts: JobFacts, job_type: str, key: str) -> None:
+    facts.own = run_stats.job_runs(facts.uuid)
+    if len(facts.own) >= MIN_OWN:
+        return
+    if key:
+        facts.history = run_stats.history_runs(blend_key=key, other_than=facts.uuid, limit=HISTORY_RUNS)
+        facts.history_source = "file"
+    if not facts.history:
+        facts.history = run_stats.history_runs(job_type=job_type, other_than=facts.uuid, limit=HISTORY_RUNS)
+        facts.history_source = "type"

@@ -1,0 +1,115 @@
+"""Queries behind the farm's ETA: finished runs (a job's own, a .blend file's, a job type's, the farm's
+recent ones), what is left of a job, and the workers that could take its tasks.
+
+Rows come back as plain named tuples (`app.manager.jobs.job_eta` does the arithmetic): the ETA is
+asked for every few seconds by every open dashboard, so nothing here builds a model object per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from app.manager.persistence.models import Job, Task, TaskRun, Worker, tuples
+
+
+class Run(NamedTuple):
+    """A completed run: who ran it, how long it took, how many steps it had, and its kind of work."""
+
+    worker_id: int
+    seconds: float
+    steps: int
+    job_type: str
+    task_type: str
+    blend_key: str
+    finished_at: dt.datetime
+
+
+class TaskLeft(NamedTuple):
+    """An unfinished task of a job."""
+
+    status: str
+    steps_total: int
+    steps_completed: int
+    worker_id: int | None
+    started_at: dt.datetime | None
+    type: str
+
+
+class FarmWorker(NamedTuple):
+    id: int
+    uuid: str
+    name: str
+    status: str
+    task_types: str
+    last_seen_at: dt.datetime | None
+
+
+_RUN_FIELDS = (TaskRun.worker, TaskRun.seconds, TaskRun.steps, TaskRun.job_type, TaskRun.task_type,
+               TaskRun.blend_key, TaskRun.finished_at)
+#: Runs stored before the ETA kept steps (0) say nothing about a step's time.
+_USABLE = (TaskRun.outcome == "completed") & (TaskRun.steps > 0)
+
+
+def job_runs(job_uuid: str) -> list[Run]:
+    """The job's own completed runs (all of them: a job's tasks are at most a few thousand)."""
+    query = TaskRun.select(*_RUN_FIELDS).where(_USABLE & (TaskRun.job_uuid == job_uuid))
+    return [Run(*row) for row in tuples(query)]
+
+
+def history_runs(*, blend_key: str = "", job_type: str = "", other_than: str, limit: int) -> list[Run]:
+    """The newest completed runs of other jobs of the same .blend file (or, without one, job type)."""
+    where = _USABLE & (TaskRun.job_uuid != other_than)
+    where &= (TaskRun.blend_key == blend_key) if blend_key else (TaskRun.job_type == job_type)
+    query = TaskRun.select(*_RUN_FIELDS).where(where).order_by(TaskRun.finished_at.desc()).limit(limit)
+    return [Run(*row) for row in tuples(query)]
+
+
+def recent_runs(since: dt.datetime, limit: int) -> list[Run]:
+    """The farm's newest completed runs since `since`, for the workers' speeds."""
+    query = (TaskRun.select(*_RUN_FIELDS).where(_USABLE & (TaskRun.finished_at >= since))
+             .order_by(TaskRun.finished_at.desc()).limit(limit))
+    return [Run(*row) for row in tuples(query)]
+
+
+def unfinished_jobs(statuses: Sequence[str], limit: int) -> list[tuple[int, str, str, str, object, str]]:
+    """(id, uuid, status, type, settings, Shaman checkout id) of the newest jobs in `statuses`."""
+    query = (Job.select(Job.id, Job.uuid, Job.status, Job.job_type, Job.settings, Job.storage_shaman_checkout_id)
+             .where(Job.status.in_(list(statuses))).order_by(Job.created_at.desc()).limit(limit))
+    return list(tuples(query))
+
+
+def one_job(job_uuid: str) -> tuple[int, str, str, str, object, str] | None:
+    query = (Job.select(Job.id, Job.uuid, Job.status, Job.job_type, Job.settings, Job.storage_shaman_checkout_id)
+             .where(Job.uuid == job_uuid))
+    rows = list(tuples(query))
+    return rows[0] if rows else None
+
+
+def tasks_left(job_ids: Sequence[int], statuses: Sequence[str]) -> dict[int, list[TaskLeft]]:
+    """The tasks of these jobs in `statuses`, per job, in the job's order."""
+    out: dict[int, list[TaskLeft]] = {job_id: [] for job_id in job_ids}
+    if not job_ids:
+        return out
+    query = (Task.select(Task.job, Task.status, Task.steps_total, Task.steps_completed, Task.worker,
+                         Task.started_at, Task.type)
+             .where(Task.job.in_(list(job_ids)) & Task.status.in_(list(statuses)))
+             .order_by(Task.job, Task.index_in_job))
+    for job_id, *rest in tuples(query):
+        out[job_id].append(TaskLeft(*rest))
+    return out
+
+
+def busy_workers() -> dict[int, int]:
+    """worker id → the job id of the task it runs now."""
+    query = Task.select(Task.worker, Task.job).where((Task.status == "active") & Task.worker.is_null(False))
+    return {worker_id: job_id for worker_id, job_id in tuples(query)}
+
+
+def live_workers(statuses: Sequence[str]) -> list[FarmWorker]:
+    """Workers in `statuses` that are not deleted."""
+    query = (Worker.select(Worker.id, Worker.uuid, Worker.name, Worker.status, Worker.supported_task_types,
+                           Worker.last_seen_at)
+             .where(Worker.status.in_(list(statuses)) & Worker.deleted_at.is_null()))
+    return [FarmWorker(*row) for row in tuples(query)]
