@@ -122,6 +122,8 @@ async def test_every_operation_answers_as_the_document_says(manager, served_spec
     await call("GET", f"{V}/tablao/jobs", params={"limit": "1", "offset": "0", "status": "queued"}, expect=200)
     await call("GET", f"{V}/tablao/jobs", params={"limit": "many"})
     await call("GET", f"{V}/tablao/jobs", params={"offset": str(2**80)}, expect=400)  # was a 500
+    _, etas = await call("GET", f"{V}/tablao/jobs/eta", expect=200)
+    assert etas["reasons"][job["id"]].startswith("no task of this job")  # nothing to go by yet
     for job_id in (job["id"], UNKNOWN):
         j = {"job_id": job_id}
         await call("GET", f"{V}/jobs/{{job_id}}", path=j)

@@ -60,7 +60,7 @@ async def run_job(manager, job_id: str, workers: list[SimWorker], until_done: in
                 asked_at = time.monotonic()
             if await job_status(manager, job_id) == "completed":
                 break
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.05)
     finally:
         finished.set()
         await asyncio.gather(*runs)
@@ -94,3 +94,112 @@ async def test_the_eta_after_10_of_40_uniform_tasks_is_within_a_quarter_of_the_r
     took = ended_at - asked_at
     print(f"ETA {eta['seconds']:.2f} s after 10 of 40 tasks; the job took {took:.2f} s more")
     assert abs(eta["seconds"] - took) <= 0.25 * took
+
+
+def render(shared, blend: str = "scene.blend", frames: str = "1-8") -> dict:
+    """A render job of `blend`: 4 render tasks of 2 frames, then its preview video (one step)."""
+    return blender_job(shared / blend, shared / "out" / blend, frames=frames, chunk_size=2)
+
+
+async def test_a_new_job_of_a_file_with_history_has_an_eta_before_any_of_its_tasks_finished(manager, tmp_path):
+    shared = tmp_path / "shared"
+    https = await workers_of(manager, "sim-1")
+    try:
+        first = await submit(manager, render(shared))
+        await run_job(manager, first, [SimWorker(https[0], 0.1)])
+        again, other_file, echo = (await submit(manager, render(shared)),
+                                   await submit(manager, render(shared, "other.blend")),
+                                   await submit(manager, echo_job(repeats=3)))
+        status, answer = await manager.request("GET", ETAS)
+        assert status == 200, answer
+        status, job = await manager.request("GET", f"/api/v3/jobs/{again}")
+    finally:
+        await https[0].close()
+    eta = answer["jobs"][again]
+    assert (eta["source"], eta["basis"]) == ("file", 5)
+    # 4 render tasks of 2 frames at 0.1 s a frame, the video at 0.1 s, one worker: about 0.9 s.
+    assert 0.6 < eta["seconds"] < 1.4
+    assert [w["name"] for w in eta["workers"]] == ["sim-1"]
+    assert job["eta"]["source"] == "file" and abs(job["eta"]["seconds"] - eta["seconds"]) < 0.5
+    assert answer["jobs"][other_file]["source"] == "type"  # another file of the same job type
+    assert echo not in answer["jobs"] and answer["reasons"][echo].startswith("no task of this job")
+    assert first not in answer["jobs"] and first not in answer["reasons"]  # completed: not asked about
+
+
+async def test_a_slow_worker_counts_as_slow(manager, tmp_path):
+    shared = tmp_path / "shared"
+    fast, slow = await workers_of(manager, "fast", "slow")
+    try:
+        for _ in range(2):  # both render the same file, the slow one at a third of the pace
+            await run_job(manager, await submit(manager, render(shared)), [SimWorker(fast, 0.1),
+                                                                         SimWorker(slow, 0.3)])
+        job_id = await submit(manager, render(shared))
+        _, both = await manager.request("GET", f"/api/v3/jobs/{job_id}")
+        status, _ = await fast.call("POST", "/api/v3/worker/state-changed", json={"status": "asleep"})
+        assert status == 204
+        _, slow_only = await manager.request("GET", f"/api/v3/jobs/{job_id}")
+        asked_at = time.monotonic()
+        _, _, ended_at = await run_job(manager, job_id, [SimWorker(slow, 0.3)])
+    finally:
+        await fast.close()
+        await slow.close()
+    speeds = {w["name"]: w["speed"] for w in both["eta"]["workers"]}
+    assert speeds["slow"] < 1 < speeds["fast"]
+    # A task's time runs from hand-out to report, HTTP and all, which narrows the 3 of the steps.
+    assert 1.6 < speeds["fast"] / speeds["slow"] < 4
+    alone = slow_only["eta"]
+    assert [w["name"] for w in alone["workers"]] == ["slow"]
+    assert alone["seconds"] > 1.5 * both["eta"]["seconds"]
+    took = ended_at - asked_at
+    print(f"slow worker alone: ETA {alone['seconds']:.2f} s, took {took:.2f} s; both: {both['eta']['seconds']:.2f} s")
+    assert abs(alone["seconds"] - took) <= 0.35 * took
+
+
+async def test_render_statistics_are_stored_and_survive_a_restart(manager_factory, tmp_path):
+    shared = tmp_path / "shared"
+    manager = await manager_factory()
+    http = (await workers_of(manager, "sim-1"))[0]
+    try:
+        first = await submit(manager, render(shared))
+        await run_job(manager, first, [SimWorker(http, 0.05, {"render_time_s": 12.5, "peak_memory_mb": 812.25})])
+    finally:
+        await http.close()
+    await manager.stop()
+
+    manager = await manager_factory()
+    runs = await manager.services.store.call(lambda: list(
+        TaskRun.select(TaskRun.render_time_s, TaskRun.peak_memory_mb, TaskRun.steps, TaskRun.blend_key)
+        .where(TaskRun.job_uuid == first).tuples()))
+    assert sorted(runs) == [(12.5, 812.25, 1, str(shared / "scene.blend"))] + [
+        (12.5, 812.25, 2, str(shared / "scene.blend"))] * 4
+    again = await submit(manager, render(shared))
+    status, job = await manager.request("GET", f"/api/v3/jobs/{again}")
+    assert status == 200 and job["eta"]["source"] == "file"  # the awake worker before the restart counts
+
+
+@pytest.mark.parametrize(("field", "value", "words"), [
+    ("render_time_s", -1, "`render_time_s` must be a number from 0 to 604800, not -1.0"),
+    ("render_time_s", "12", "`render_time_s` must be a number from 0 to 604800, not a string"),
+    ("render_time_s", 10**9, "`render_time_s` must be a number from 0 to 604800, not 1000000000.0"),
+    ("peak_memory_mb", True, "`peak_memory_mb` must be a number from 0 to 999999, not a boolean"),
+    ("peak_memory_mb", None, "`peak_memory_mb` must be a number from 0 to 999999, not null"),
+])
+async def test_bad_render_statistics_are_a_400_and_leave_the_task_running(manager, field, value, words):
+    job_id = await submit(manager, echo_job(repeats=1))
+    http = (await workers_of(manager, "sim-1"))[0]
+    try:
+        status, task = await http.claim()
+        assert status == 200
+        status, body = await http.update(task["uuid"], taskStatus="completed", **{field: value})
+        assert (status, body["message"]) == (400, words)
+        status, stored = await manager.request("GET", f"/api/v3/tasks/{task['uuid']}")
+        assert stored["status"] == "active"
+        # NaN is no JSON, but Python's reader takes it: refused as well.
+        async with http.session.post(f"/api/v3/worker/task/{task['uuid']}", data='{"render_time_s": NaN}',
+                                     headers={**http.auth_header, "Content-Type": "application/json"}) as resp:
+            assert resp.status == 400 and "render_time_s" in (await resp.json())["message"]
+        assert (await http.complete(task["uuid"]))[0] == 204
+    finally:
+        await http.close()
+    status, job = await manager.request("GET", f"/api/v3/jobs/{job_id}")
+    assert job["steps_completed"] >= 1
