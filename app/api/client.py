@@ -18,7 +18,7 @@ import aiohttp
 
 from app.api.codec import decode
 from app.api.enums import FarmStatus, JobStatus, TaskStatus, WorkerStatus
-from app.api.errors import ContractError, ManagerUnreachable
+from app.api.errors import ContractError, HttpError, ManagerUnreachable
 from app.api.headers import (
     API_PREFIX,
     LINK_MODE_HEADER,
@@ -31,6 +31,7 @@ from app.api.jobs import (
     BlocklistEntry,
     Job,
     JobDeletionInfo,
+    JobEtas,
     JobMassDeletionSelection,
     JobPriorityChange,
     JobsPage,
@@ -226,6 +227,17 @@ class ManagerClient:
 
     async def job(self, job_id: str) -> Job:
         return await self._get(f"{V3}/jobs/{job_id}", Job)
+
+    async def job_etas(self) -> JobEtas | None:
+        """The Manager's ETA of each unfinished job; None from a Manager without them (an older one,
+        or Flamenco's)."""
+        path = f"{T}/jobs/eta"
+        try:
+            return decode(JobEtas, await self.transport.call_object("GET", path), path)
+        except HttpError as exc:
+            if exc.status in (404, 405):
+                return None
+            raise
 
     async def job_tasks(self, job_id: str) -> list[TaskSummary]:
         return _items(await self.transport.call_object("GET", f"{V3}/jobs/{job_id}/tasks"), "tasks",
