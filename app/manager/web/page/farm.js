@@ -58,6 +58,7 @@ export class Farm {
     this.workers = new Map();
     this.tasks = new Map(); // job id → Map(task id → task), for the jobs whose tasks are loaded
     this.frames = new Map(); // job id → {info, version}: its last-rendered image
+    this.etas = { jobs: {}, reasons: {} }; // the Manager's ETA of each unfinished job, and why not
     this.farmStatus = "unknown";
     this.openJob = null;
     this.listeners = new Set();
@@ -136,6 +137,19 @@ export class Farm {
     this.tasks.set(jobId, new Map(body.tasks.map((t) => [t.id, t])));
     this.changed.tasks.add(jobId);
     this._emit();
+  }
+
+  /** Read the Manager's ETA of every unfinished job (one request; the Manager keeps the answer 2 s). */
+  async loadEtas() {
+    const body = await get("/api/v3/tablao/jobs/eta");
+    this.etas = { jobs: body.jobs || {}, reasons: body.reasons || {} };
+  }
+
+  /** `{eta, reason}`: the Manager's ETA of the job, or why it has none; null before it said. */
+  etaOf(jobId) {
+    const eta = this.etas.jobs[jobId];
+    const reason = this.etas.reasons[jobId];
+    return eta || reason ? { eta: eta || null, reason: reason || "" } : null;
   }
 
   /** The job's tasks in job order, or null while they are not loaded. */
