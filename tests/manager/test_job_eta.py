@@ -6,6 +6,7 @@ a restart, and bad ones are refused in words.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -142,3 +143,19 @@ async def test_bad_render_statistics_are_a_400_and_leave_the_task_running(manage
         await http.close()
     status, job = await manager.request("GET", f"/api/v3/jobs/{job_id}")
     assert job["steps_completed"] >= 1
+
+
+async def test_a_burst_of_eta_requests_shares_one_reading_and_needs_the_access_token(manager_factory):
+    manager = await manager_factory(access_token="s3cret")
+    token = {"Authorization": "Bearer s3cret"}
+    for _ in range(3):
+        status, _ = await manager.request("POST", "/api/v3/jobs", json=echo_job(), headers=token)
+        assert status == 200
+    assert (await manager.request("GET", ETAS))[0] == 403
+    etas = manager.services.etas
+    before = etas.readings
+    answers = await asyncio.gather(*(manager.request("GET", ETAS, headers=token, params={"x": "y" * 1000})
+                                     for _ in range(40)))
+    assert {status for status, _ in answers} == {200} and all(body == answers[0][1] for _, body in answers)
+    assert len(answers[0][1]["reasons"]) == 3
+    assert etas.readings - before == 1

@@ -24,6 +24,7 @@ asks every few seconds, and the store has one connection.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import heapq
 import math
@@ -210,6 +211,8 @@ class JobEtas:
         self._monotonic = monotonic
         self._speeds: tuple[int, dict[int, float]] | None = None  # (batches of runs written, speeds)
         self._answer: tuple[float, dict[str, Any]] | None = None
+        self._reading: asyncio.Future[dict[str, Any]] | None = None
+        self.readings = 0  # answers for all unfinished jobs worked out (tests)
 
     async def speeds(self) -> dict[int, float]:
         """Each worker's measured speed (by worker id), measured again once new runs were written."""
@@ -221,13 +224,23 @@ class JobEtas:
         return self._speeds[1]
 
     async def all_unfinished(self) -> dict[str, Any]:
-        """`JobEtas` as JSON: the ETA of each unfinished job, and why the others have none."""
+        """`JobEtas` as JSON: the ETA of each unfinished job, and why the others have none. Callers
+        within ANSWER_TTL_S of a reading, or while one is under way, share it."""
         at = self._monotonic()
         if self._answer is not None and at - self._answer[0] <= ANSWER_TTL_S:
             return self._answer[1]
-        answer = await self._answers(None)
-        self._answer = (at, answer)
-        return answer
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._read_all(at))
+        return await asyncio.shield(self._reading)
+
+    async def _read_all(self, at: float) -> dict[str, Any]:
+        try:
+            answer = await self._answers(None)
+            self._answer = (at, answer)
+            self.readings += 1
+            return answer
+        finally:
+            self._reading = None
 
     async def of_job(self, job_uuid: str) -> dict[str, Any] | None:
         """The job's `JobEta` as JSON, or None (a finished or paused job, or one with nothing to go by)."""
