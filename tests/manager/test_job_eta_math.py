@@ -16,7 +16,7 @@ NOW = dt.datetime(2026, 1, 1, 12, 0)
 
 
 def run(worker: int, seconds: float, steps: int = 1, blend: str = "a.blend", task_type: str = "blender") -> Run:
-    return Run(worker, seconds, steps, "simple-blender-render", task_type, blend, NOW)
+    return Run(worker, seconds, steps, "simple-blender-render", task_type, blend, NOW, "other-job")
 
 
 def test_a_worker_twice_as_slow_on_the_same_file_measures_half_the_speed():

@@ -57,7 +57,8 @@ ESTIMATED = (JobStatus.QUEUED.value, JobStatus.ACTIVE.value)
 #: The job statuses an unfinished job may be in (the answer says why those not ESTIMATED have none).
 UNFINISHED = (*ESTIMATED, JobStatus.PAUSED.value, JobStatus.PAUSE_REQUESTED.value, JobStatus.REQUEUEING.value,
               JobStatus.CANCEL_REQUESTED.value, JobStatus.UNDER_CONSTRUCTION.value)
-_LEFT = (TaskStatus.QUEUED.value, TaskStatus.ACTIVE.value, TaskStatus.SOFT_FAILED.value)
+_WAITING = (TaskStatus.QUEUED.value, TaskStatus.SOFT_FAILED.value)
+_ACTIVE = TaskStatus.ACTIVE.value  # read for every task of every job: a plain string, not the enum's lookup
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,19 +171,19 @@ def estimate(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int
     speed_of = {w.id: speeds.get(w.id, 1.0) for w in team}
     running = []
     for task in facts.left:
-        if task.status == TaskStatus.ACTIVE.value and task.worker_id in speed_of:
+        if task.status == _ACTIVE and task.worker_id in speed_of:
             speed = speed_of[task.worker_id]
             whole = max(1, task.steps_total) * cost.of(task.type) / speed
             elapsed = (now - task.started_at).total_seconds() if task.started_at is not None else 0.0
             running.append((max(whole - elapsed, whole / 10), speed))
-    busy_here = {t.worker_id for t in facts.left if t.status == TaskStatus.ACTIVE.value}
+    busy_here = {t.worker_id for t in facts.left if t.status == _ACTIVE}
     idle = [speed_of[w.id] for w in team if w.id not in busy_here]
-    waiting = [max(1, t.steps_total - t.steps_completed) * cost.of(t.type)
-               for t in facts.left if t.status != TaskStatus.ACTIVE.value]
+    waiting = [work for t in facts.left if t.status != _ACTIVE
+               for work in [max(1, t.steps_total - t.steps_completed) * cost.of(t.type)] * t.alike]
     seconds = finish_time(running, idle, waiting)
     if not math.isfinite(seconds):
         return "no awake worker takes its tasks"
-    reach = spread(cost.values, len(facts.left))
+    reach = spread(cost.values, sum(t.alike for t in facts.left))
     return Estimate(seconds, seconds * (1 - reach), seconds * (1 + reach), source, len(costs),
                     tuple((w, speed_of[w.id]) for w in team))
 
@@ -192,7 +193,7 @@ def _team(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int], 
     """The workers counted on for the job (see the module's docstring)."""
     seen_since = now - dt.timedelta(seconds=SEEN_S)
     awake = {w.id: w for w in workers if w.last_seen_at is None or w.last_seen_at >= seen_since}
-    on_it = {t.worker_id for t in facts.left if t.status == TaskStatus.ACTIVE.value and t.worker_id is not None}
+    on_it = {t.worker_id for t in facts.left if t.status == _ACTIVE and t.worker_id is not None}
     helped_since = now - dt.timedelta(seconds=HELPER_S)
     helping = {r.worker_id for r in facts.own if r.finished_at >= helped_since}
     team = on_it | {w for w in helping if w in awake and busy.get(w, job_id) == job_id}
@@ -200,7 +201,7 @@ def _team(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int], 
         # A worker running its task is counted even when its last word is old (a long frame).
         return [awake.get(w) or FarmWorker(w, "", "", "", "", None) for w in sorted(team)]
     types = {t.type.lower() for t in facts.left}
-    return [w for w in awake.values() if types & set(w.task_types.split(","))]
+    return [w for w in awake.values() if not types.isdisjoint(w.task_types.split(","))]
 
 
 class JobEtas:
@@ -298,23 +299,29 @@ def _read_facts(job_uuid: str | None, now: dt.datetime) -> _Facts:
         head = run_stats.one_job(job_uuid)
         heads = [head] if head is not None else []
     estimated = [h for h in heads if h[2] in ESTIMATED]
-    left = run_stats.tasks_left([h[0] for h in estimated], _LEFT)
+    left = run_stats.tasks_left([h[0] for h in estimated], _WAITING)
     jobs: dict[int, JobFacts] = {}
+    histories: dict[tuple[str, str], list[Run]] = {}  # jobs of one file or type share its history
     for job_id, uuid, status, job_type, settings, checkout in heads:
         facts = JobFacts(uuid, status, left.get(job_id, []), [], [], "")
         if status in ESTIMATED and facts.left:
-            _read_history(facts, job_type, blend_key(settings, checkout))
+            _read_history(facts, job_type, blend_key(settings, checkout), histories)
         jobs[job_id] = facts
     return _Facts(jobs, run_stats.live_workers(["awake"]), run_stats.busy_workers())
 
 
-def _read_history(facts: JobFacts, job_type: str, key: str) -> None:
+def _read_history(facts: JobFacts, job_type: str, key: str, histories: dict[tuple[str, str], list[Run]]) -> None:
     facts.own = run_stats.job_runs(facts.uuid)
     if len(facts.own) >= MIN_OWN:
         return
-    if key:
-        facts.history = run_stats.history_runs(blend_key=key, other_than=facts.uuid, limit=HISTORY_RUNS)
-        facts.history_source = "file"
-    if not facts.history:
-        facts.history = run_stats.history_runs(job_type=job_type, other_than=facts.uuid, limit=HISTORY_RUNS)
-        facts.history_source = "type"
+    for source, value in (("file", key), ("type", job_type)):
+        if not value:
+            continue
+        if (source, value) not in histories:
+            # Read once for every job of it; a job's own runs (fewer than MIN_OWN) are left out below.
+            query = {"blend_key": key} if source == "file" else {"job_type": job_type}
+            histories[source, value] = run_stats.history_runs(**query, other_than="", limit=HISTORY_RUNS)
+        facts.history = [r for r in histories[source, value] if r.job_uuid != facts.uuid]
+        facts.history_source = source
+        if facts.history:
+            return

@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import peewee as pw
+
 from app.manager.persistence.models import Job, Task, TaskRun, Worker, tuples
 
 
@@ -24,10 +26,11 @@ class Run(NamedTuple):
     task_type: str
     blend_key: str
     finished_at: dt.datetime
+    job_uuid: str
 
 
 class TaskLeft(NamedTuple):
-    """An unfinished task of a job."""
+    """An unfinished task of a job, or `alike` waiting ones of the same status, type and steps."""
 
     status: str
     steps_total: int
@@ -35,6 +38,7 @@ class TaskLeft(NamedTuple):
     worker_id: int | None
     started_at: dt.datetime | None
     type: str
+    alike: int = 1
 
 
 class FarmWorker(NamedTuple):
@@ -47,7 +51,7 @@ class FarmWorker(NamedTuple):
 
 
 _RUN_FIELDS = (TaskRun.worker, TaskRun.seconds, TaskRun.steps, TaskRun.job_type, TaskRun.task_type,
-               TaskRun.blend_key, TaskRun.finished_at)
+               TaskRun.blend_key, TaskRun.finished_at, TaskRun.job_uuid)
 #: Runs stored before the ETA kept steps (0) say nothing about a step's time.
 _USABLE = (TaskRun.outcome == "completed") & (TaskRun.steps > 0)
 
@@ -59,7 +63,8 @@ def job_runs(job_uuid: str) -> list[Run]:
 
 
 def history_runs(*, blend_key: str = "", job_type: str = "", other_than: str, limit: int) -> list[Run]:
-    """The newest completed runs of other jobs of the same .blend file (or, without one, job type)."""
+    """The newest completed runs of other jobs than `other_than` ('' for all) of the same .blend file
+    (or, without one, job type)."""
     where = _USABLE & (TaskRun.job_uuid != other_than)
     where &= (TaskRun.blend_key == blend_key) if blend_key else (TaskRun.job_type == job_type)
     query = TaskRun.select(*_RUN_FIELDS).where(where).order_by(TaskRun.finished_at.desc()).limit(limit)
@@ -87,17 +92,27 @@ def one_job(job_uuid: str) -> tuple[int, str, str, str, object, str] | None:
     return rows[0] if rows else None
 
 
-def tasks_left(job_ids: Sequence[int], statuses: Sequence[str]) -> dict[int, list[TaskLeft]]:
-    """The tasks of these jobs in `statuses`, per job, in the job's order."""
+def tasks_left(job_ids: Sequence[int], waiting: Sequence[str]) -> dict[int, list[TaskLeft]]:
+    """Per job: its active tasks one by one, then its tasks in `waiting` statuses grouped by what tells
+    their time (status, type, steps), in the job's order (a farm's thousands of queued tasks come back as
+    a few rows per job)."""
     out: dict[int, list[TaskLeft]] = {job_id: [] for job_id in job_ids}
     if not job_ids:
         return out
-    query = (Task.select(Task.job, Task.status, Task.steps_total, Task.steps_completed, Task.worker,
-                         Task.started_at, Task.type)
-             .where(Task.job.in_(list(job_ids)) & Task.status.in_(list(statuses)))
-             .order_by(Task.job, Task.index_in_job))
-    for job_id, *rest in tuples(query):
+    in_jobs = Task.job.in_(list(job_ids))
+    active = (Task.select(Task.job, Task.status, Task.steps_total, Task.steps_completed, Task.worker,
+                          Task.started_at, Task.type)
+              .where(in_jobs & (Task.status == "active")))
+    for job_id, *rest in tuples(active):
         out[job_id].append(TaskLeft(*rest))
+    first = pw.fn.MIN(Task.index_in_job)
+    grouped = (Task.select(Task.job, Task.status, Task.steps_total, Task.steps_completed, Task.type,
+                           pw.fn.COUNT(Task.id), first)
+               .where(in_jobs & Task.status.in_(list(waiting)))
+               .group_by(Task.job, Task.status, Task.steps_total, Task.steps_completed, Task.type)
+               .order_by(Task.job, first))
+    for job_id, status, total, done, task_type, count, _ in tuples(grouped):
+        out[job_id].append(TaskLeft(status, total, done, None, None, task_type, count))
     return out
 
 
