@@ -35,7 +35,7 @@ MANAGER_CLIENT = {
     "shamanFileStoreCheck": "shaman_file_status", "shamanFileStore": "shaman_upload",
     "tablaoEvents": "events", "tablaoGetVariables": "variables", "tablaoSetVariables": "set_variables",
     "tablaoCheckStorage": "storage_check", "tablaoFetchJobsPage": "jobs_page", "tablaoFetchTaskLog": "task_log",
-    "tablaoGetSubmitPolicy": "submit_policy", "tablaoFetchWorkerDay": "worker_day",
+    "tablaoGetSubmitPolicy": "submit_policy", "tablaoFetchWorkerDay": "worker_day", "tablaoFetchJobEtas": "job_etas",
 }
 #: operationId -> WorkerClient method: only workers call these.
 WORKER_CLIENT = {
