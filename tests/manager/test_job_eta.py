@@ -159,3 +159,23 @@ async def test_a_burst_of_eta_requests_shares_one_reading_and_needs_the_access_t
     assert {status for status, _ in answers} == {200} and all(body == answers[0][1] for _, body in answers)
     assert len(answers[0][1]["reasons"]) == 3
     assert etas.readings - before == 1
+
+
+async def test_a_tagged_job_counts_only_the_workers_with_its_tag(manager):
+    http = (await workers_of(manager, "sim-1"))[0]
+    try:
+        await run_job(manager, await submit(manager, echo_job(repeats=2)), [SimWorker(http, 0.1)])
+        status, tag = await manager.request("POST", "/api/v3/worker-mgt/tags", json={"name": "gpu"}, admin=True)
+        assert status == 200, tag
+        job_id = await submit(manager, echo_job(repeats=2))
+        status, _ = await manager.request("POST", f"/api/v3/jobs/{job_id}/settag", json={"name": "gpu"})
+        assert status == 204
+        _, untagged = await manager.request("GET", f"/api/v3/jobs/{job_id}")
+        status, _ = await manager.request("POST", f"/api/v3/worker-mgt/workers/{http.uuid}/settags",
+                                          json={"tag_ids": [tag["id"]]}, admin=True)
+        assert status == 204
+        _, tagged = await manager.request("GET", f"/api/v3/jobs/{job_id}")
+    finally:
+        await http.close()
+    assert "eta" not in untagged  # the only awake worker lacks the tag: nobody would take its tasks
+    assert [w["name"] for w in tagged["eta"]["workers"]] == ["sim-1"]

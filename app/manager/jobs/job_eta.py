@@ -11,7 +11,7 @@ earlier jobs of its .blend file (else of its type) as well. So a job has an ETA 
 
 Who works on it. The workers running its tasks now, and those that finished one of them in the last
 HELPER_S and are awake and free; for a job nobody works on yet, every awake worker that takes its
-task types. The running tasks end when their expected time has passed (at least a tenth of it from
+task types (and has its worker tag, for a tagged job). The running tasks end when their expected time has passed (at least a tenth of it from
 now), and the waiting ones go, in order, each to the worker that is free first, taking its steps
 times the cost per step over that worker's speed. The last one's end is the ETA. Its range widens
 it by how few runs it rests on (1/sqrt(n)) and by how the runs varied (their coefficient of
@@ -150,10 +150,12 @@ class JobFacts:
     own: list[Run]
     history: list[Run]
     history_source: str
+    #: Only workers with this tag take the job's tasks (None: any worker).
+    tag_id: int | None = None
 
 
 def estimate(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int], job_id: int,
-             speeds: dict[int, float], now: dt.datetime) -> Estimate | str:
+             speeds: dict[int, float], now: dt.datetime, tags: dict[int, set[int]] | None = None) -> Estimate | str:
     """The job's estimate, or why there is none."""
     if facts.status not in ESTIMATED:
         return f"the job is {facts.status}"
@@ -165,7 +167,7 @@ def estimate(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int
         return "no task of this job, its .blend file or its type has finished yet"
     source = "job" if len(own) >= MIN_OWN else facts.history_source if len(costs) > len(own) else "job"
     cost = StepCost(costs)
-    team = _team(facts, workers, busy, job_id, now)
+    team = _team(facts, workers, busy, job_id, now, tags or {})
     if not team:
         return "no awake worker takes its tasks"
     speed_of = {w.id: speeds.get(w.id, 1.0) for w in team}
@@ -189,7 +191,7 @@ def estimate(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int
 
 
 def _team(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int], job_id: int,
-          now: dt.datetime) -> list[FarmWorker]:
+          now: dt.datetime, tags: dict[int, set[int]]) -> list[FarmWorker]:
     """The workers counted on for the job (see the module's docstring)."""
     seen_since = now - dt.timedelta(seconds=SEEN_S)
     awake = {w.id: w for w in workers if w.last_seen_at is None or w.last_seen_at >= seen_since}
@@ -201,7 +203,8 @@ def _team(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int], 
         # A worker running its task is counted even when its last word is old (a long frame).
         return [awake.get(w) or FarmWorker(w, "", "", "", "", None) for w in sorted(team)]
     types = {t.type.lower() for t in facts.left}
-    return [w for w in awake.values() if not types.isdisjoint(w.task_types.split(","))]
+    return [w for w in awake.values() if not types.isdisjoint(w.task_types.split(","))
+            and (facts.tag_id is None or facts.tag_id in tags.get(w.id, ()))]
 
 
 class JobEtas:
@@ -263,7 +266,7 @@ class JobEtas:
         jobs: dict[str, Any] = {}
         reasons: dict[str, str] = {}
         for job_id, job_facts in facts.jobs.items():
-            found = estimate(job_facts, facts.workers, facts.busy, job_id, speeds, now)
+            found = estimate(job_facts, facts.workers, facts.busy, job_id, speeds, now, facts.tags)
             if isinstance(found, str):
                 reasons[job_facts.uuid] = found
             else:
@@ -289,6 +292,7 @@ class _Facts:
     jobs: dict[int, JobFacts]
     workers: list[FarmWorker]
     busy: dict[int, int]
+    tags: dict[int, set[int]]
 
 
 def _read_facts(job_uuid: str | None, now: dt.datetime) -> _Facts:
@@ -298,16 +302,17 @@ def _read_facts(job_uuid: str | None, now: dt.datetime) -> _Facts:
     else:
         head = run_stats.one_job(job_uuid)
         heads = [head] if head is not None else []
-    estimated = [h for h in heads if h[2] in ESTIMATED]
-    left = run_stats.tasks_left([h[0] for h in estimated], _WAITING)
+    left = run_stats.tasks_left([h.id for h in heads if h.status in ESTIMATED], _WAITING)
     jobs: dict[int, JobFacts] = {}
     histories: dict[tuple[str, str], list[Run]] = {}  # jobs of one file or type share its history
-    for job_id, uuid, status, job_type, settings, checkout in heads:
-        facts = JobFacts(uuid, status, left.get(job_id, []), [], [], "")
-        if status in ESTIMATED and facts.left:
-            _read_history(facts, job_type, blend_key(settings, checkout), histories)
-        jobs[job_id] = facts
-    return _Facts(jobs, run_stats.live_workers(["awake"]), run_stats.busy_workers())
+    for head in heads:
+        facts = JobFacts(head.uuid, head.status, left.get(head.id, []), [], [], "", head.worker_tag_id)
+        if head.status in ESTIMATED and facts.left:
+            _read_history(facts, head.job_type, blend_key(head.settings, head.shaman_checkout_id), histories)
+        jobs[head.id] = facts
+    tagged = any(f.tag_id is not None for f in jobs.values())
+    return _Facts(jobs, run_stats.live_workers(["awake"]), run_stats.busy_workers(),
+                  run_stats.worker_tags() if tagged else {})
 
 
 def _read_history(facts: JobFacts, job_type: str, key: str, histories: dict[tuple[str, str], list[Run]]) -> None:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import peewee as pw
 
-from app.manager.persistence.models import Job, Task, TaskRun, Worker, tuples
+from app.manager.persistence.models import Job, Task, TaskRun, Worker, WorkerTagMembership, tuples
 
 
 class Run(NamedTuple):
@@ -78,17 +78,27 @@ def recent_runs(since: dt.datetime, limit: int) -> list[Run]:
     return [Run(*row) for row in tuples(query)]
 
 
-def unfinished_jobs(statuses: Sequence[str], limit: int) -> list[tuple[int, str, str, str, object, str]]:
-    """(id, uuid, status, type, settings, Shaman checkout id) of the newest jobs in `statuses`."""
-    query = (Job.select(Job.id, Job.uuid, Job.status, Job.job_type, Job.settings, Job.storage_shaman_checkout_id)
-             .where(Job.status.in_(list(statuses))).order_by(Job.created_at.desc()).limit(limit))
-    return list(tuples(query))
+class JobHead(NamedTuple):
+    id: int
+    uuid: str
+    status: str
+    job_type: str
+    settings: object
+    shaman_checkout_id: str
+    worker_tag_id: int | None
 
 
-def one_job(job_uuid: str) -> tuple[int, str, str, str, object, str] | None:
-    query = (Job.select(Job.id, Job.uuid, Job.status, Job.job_type, Job.settings, Job.storage_shaman_checkout_id)
-             .where(Job.uuid == job_uuid))
-    rows = list(tuples(query))
+_HEAD = (Job.id, Job.uuid, Job.status, Job.job_type, Job.settings, Job.storage_shaman_checkout_id, Job.worker_tag)
+
+
+def unfinished_jobs(statuses: Sequence[str], limit: int) -> list[JobHead]:
+    """The newest jobs in `statuses`."""
+    query = Job.select(*_HEAD).where(Job.status.in_(list(statuses))).order_by(Job.created_at.desc()).limit(limit)
+    return [JobHead(*row) for row in tuples(query)]
+
+
+def one_job(job_uuid: str) -> JobHead | None:
+    rows = [JobHead(*row) for row in tuples(Job.select(*_HEAD).where(Job.uuid == job_uuid))]
     return rows[0] if rows else None
 
 
@@ -128,3 +138,12 @@ def live_workers(statuses: Sequence[str]) -> list[FarmWorker]:
                            Worker.last_seen_at)
              .where(Worker.status.in_(list(statuses)) & Worker.deleted_at.is_null()))
     return [FarmWorker(*row) for row in tuples(query)]
+
+
+def worker_tags() -> dict[int, set[int]]:
+    """worker id → the ids of its tags."""
+    out: dict[int, set[int]] = {}
+    for worker_id, tag_id in tuples(WorkerTagMembership.select(WorkerTagMembership.worker,
+                                                               WorkerTagMembership.tag)):
+        out.setdefault(worker_id, set()).add(tag_id)
+    return out
