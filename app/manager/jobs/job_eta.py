@@ -3,8 +3,8 @@
 What a step costs. Every finished task run (`task_runs`) holds the seconds from hand-out to report,
 its steps (a render task's frames) and the worker that ran it. A worker's speed is how fast it is
 against the farm's average on the same kind of work (the same .blend file, else the same job type,
-and task type): the geometric mean, over its recent runs, of the kind's mean seconds per step over
-the run's own. A run's seconds per step times its worker's speed is what a step costs an average
+and task type): the geometric mean, over its recent runs of that kind, of the kind's mean seconds per
+step over the run's own; on a kind it never ran, the same over all its runs. A run's seconds per step times its worker's speed is what a step costs an average
 worker; the job's cost per step (per task type, where its runs have that type) is the mean of that
 over the job's own finished tasks, or, while it has fewer than MIN_OWN, over the newest runs of
 earlier jobs of its .blend file (else of its type) as well. So a job has an ETA before any of its tasks finished, and a slow worker counts as slow.
@@ -73,29 +73,61 @@ class Estimate:
     workers: tuple[tuple[FarmWorker, float], ...]
 
 
-def kind_of(run: Run) -> tuple[str, str]:
+Kind = tuple[str, str]
+
+
+def kind_key(blend: str, job_type: str) -> str:
+    """The first half of a kind of work: the .blend file, else the job type."""
+    return blend or f"type:{job_type}"
+
+
+def kind_of(run: Run) -> Kind:
     """The kind of work a run did: its .blend file (else its job type), and its task type."""
-    return run.blend_key or f"type:{run.job_type}", run.task_type
+    return kind_key(run.blend_key, run.job_type), run.task_type
 
 
-def worker_speeds(runs: Iterable[Run]) -> dict[int, float]:
-    """Each worker's speed against the farm's average on the same kind of work (1: average, 2: twice
-    as fast); a worker with no runs here has none (the caller takes 1)."""
-    per_kind: dict[tuple[str, str], list[float]] = defaultdict(list)
+@dataclass(frozen=True, slots=True)
+class Speeds:
+    """Workers' speeds against the farm's average (1: average, 2: twice as fast): on each kind of work
+    a worker ran, and over all it ran (for work of a kind it never ran)."""
+
+    overall: dict[int, float]
+    by_kind: dict[tuple[int, Kind], float]
+
+    def of(self, worker_id: int, kind: Kind) -> float:
+        found = self.by_kind.get((worker_id, kind))
+        return found if found is not None else self.overall.get(worker_id, 1.0)
+
+
+NO_SPEEDS = Speeds({}, {})
+
+
+def worker_speeds(runs: Iterable[Run]) -> Speeds:
+    """Each worker's speed against the farm's average on the same kind of work: the geometric mean of
+    the kind's mean seconds per step over each run's own; a worker with no runs has none (1)."""
+    per_kind: dict[Kind, list[float]] = defaultdict(list)
     usable = [run for run in runs if run.seconds > 0 and run.steps > 0]
     for run in usable:
         per_kind[kind_of(run)].append(run.seconds / run.steps)
     means = {kind: sum(values) / len(values) for kind, values in per_kind.items()}
     logs: dict[int, list[float]] = defaultdict(list)
+    kind_logs: dict[tuple[int, Kind], list[float]] = defaultdict(list)
     for run in usable:
-        logs[run.worker_id].append(math.log(means[kind_of(run)] / (run.seconds / run.steps)))
+        ratio = math.log(means[kind_of(run)] / (run.seconds / run.steps))
+        logs[run.worker_id].append(ratio)
+        kind_logs[run.worker_id, kind_of(run)].append(ratio)
+    return Speeds({worker: _bounded(v) for worker, v in logs.items()},
+                  {key: _bounded(v) for key, v in kind_logs.items()})
+
+
+def _bounded(logs: list[float]) -> float:
     low, high = SPEED_BOUNDS
-    return {worker: min(high, max(low, math.exp(sum(v) / len(v)))) for worker, v in logs.items()}
+    return min(high, max(low, math.exp(sum(logs) / len(logs))))
 
 
-def step_costs(runs: Iterable[Run], speeds: dict[int, float]) -> list[tuple[str, float]]:
+def step_costs(runs: Iterable[Run], speeds: Speeds) -> list[tuple[str, float]]:
     """(task type, what a step of the run would cost an average worker in seconds) of each run."""
-    return [(run.task_type, run.seconds / run.steps * speeds.get(run.worker_id, 1.0))
+    return [(run.task_type, run.seconds / run.steps * speeds.of(run.worker_id, kind_of(run)))
             for run in runs if run.seconds > 0 and run.steps > 0]
 
 
@@ -114,21 +146,21 @@ class StepCost:
         return self._by_type.get(task_type, self.overall)
 
 
-def finish_time(running: Sequence[tuple[float, float]], idle: Sequence[float], waiting: Sequence[float]) -> float:
-    """When the last task ends: `running` is (seconds left, speed) of each busy worker, `idle` the
-    speeds of free ones, `waiting` the work (an average worker's seconds) of each task not handed out
-    yet, in the order they go."""
-    heap = [(left, i, speed) for i, (left, speed) in enumerate(running)]
-    heap += [(0.0, len(running) + i, speed) for i, speed in enumerate(idle)]
+def finish_time(free_at: Sequence[float], speed: Callable[[int, str], float],
+                waiting: Sequence[tuple[float, str]]) -> float:
+    """When the last task ends: worker i is free `free_at[i]` seconds from now and works at
+    `speed(i, task type)`; `waiting` is the work (an average worker's seconds) and type of each task
+    not handed out yet, in the order they go, each to the worker free first."""
+    heap = [(at, i) for i, at in enumerate(free_at)]
     if not heap:
         return math.inf
     heapq.heapify(heap)
-    end = max((left for left, _, _ in heap), default=0.0)
-    for work in waiting:
-        free_at, i, speed = heapq.heappop(heap)
-        done_at = free_at + work / speed
+    end = max(free_at)
+    for work, task_type in waiting:
+        at, i = heapq.heappop(heap)
+        done_at = at + work / speed(i, task_type)
         end = max(end, done_at)
-        heapq.heappush(heap, (done_at, i, speed))
+        heapq.heappush(heap, (done_at, i))
     return end
 
 
@@ -152,10 +184,12 @@ class JobFacts:
     history_source: str
     #: Only workers with this tag take the job's tasks (None: any worker).
     tag_id: int | None = None
+    #: The job's .blend file, else its type (`kind_key`): with a task type, the kind of its work.
+    kind: str = ""
 
 
 def estimate(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int], job_id: int,
-             speeds: dict[int, float], now: dt.datetime, tags: dict[int, set[int]] | None = None) -> Estimate | str:
+             speeds: Speeds, now: dt.datetime, tags: dict[int, set[int]] | None = None) -> Estimate | str:
     """The job's estimate, or why there is none."""
     if facts.status not in ESTIMATED:
         return f"the job is {facts.status}"
@@ -170,24 +204,26 @@ def estimate(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int
     team = _team(facts, workers, busy, job_id, now, tags or {})
     if not team:
         return "no awake worker takes its tasks"
-    speed_of = {w.id: speeds.get(w.id, 1.0) for w in team}
-    running = []
+    def speed(i: int, task_type: str) -> float:
+        return speeds.of(team[i].id, (facts.kind, task_type))
+
+    free_at = [0.0] * len(team)
+    slot = {w.id: i for i, w in enumerate(team)}
     for task in facts.left:
-        if task.status == _ACTIVE and task.worker_id in speed_of:
-            speed = speed_of[task.worker_id]
-            whole = max(1, task.steps_total) * cost.of(task.type) / speed
+        if task.status == _ACTIVE and task.worker_id in slot:
+            i = slot[task.worker_id]
+            whole = max(1, task.steps_total) * cost.of(task.type) / speed(i, task.type)
             elapsed = (now - task.started_at).total_seconds() if task.started_at is not None else 0.0
-            running.append((max(whole - elapsed, whole / 10), speed))
-    busy_here = {t.worker_id for t in facts.left if t.status == _ACTIVE}
-    idle = [speed_of[w.id] for w in team if w.id not in busy_here]
-    waiting = [work for t in facts.left if t.status != _ACTIVE
+            free_at[i] = max(whole - elapsed, whole / 10)
+    waiting = [(work, t.type) for t in facts.left if t.status != _ACTIVE
                for work in [max(1, t.steps_total - t.steps_completed) * cost.of(t.type)] * t.alike]
-    seconds = finish_time(running, idle, waiting)
+    seconds = finish_time(free_at, speed, waiting)
     if not math.isfinite(seconds):
         return "no awake worker takes its tasks"
     reach = spread(cost.values, sum(t.alike for t in facts.left))
+    main_type = max(facts.left, key=lambda t: t.alike).type  # the speed shown is on the job's main work
     return Estimate(seconds, seconds * (1 - reach), seconds * (1 + reach), source, len(costs),
-                    tuple((w, speed_of[w.id]) for w in team))
+                    tuple((w, speed(i, main_type)) for i, w in enumerate(team)))
 
 
 def _team(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int], job_id: int,
@@ -213,12 +249,12 @@ class JobEtas:
     def __init__(self, machine: StatusMachine, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.machine = machine
         self._monotonic = monotonic
-        self._speeds: tuple[int, dict[int, float]] | None = None  # (batches of runs written, speeds)
+        self._speeds: tuple[int, Speeds] | None = None  # (batches of runs written, speeds)
         self._answer: tuple[float, dict[str, Any]] | None = None
         self._reading: asyncio.Future[dict[str, Any]] | None = None
         self.readings = 0  # answers for all unfinished jobs worked out (tests)
 
-    async def speeds(self) -> dict[int, float]:
+    async def speeds(self) -> Speeds:
         """Each worker's measured speed (by worker id), measured again once new runs were written."""
         written = self.machine.runs.flushes
         if self._speeds is None or self._speeds[0] != written:
@@ -306,9 +342,11 @@ def _read_facts(job_uuid: str | None, now: dt.datetime) -> _Facts:
     jobs: dict[int, JobFacts] = {}
     histories: dict[tuple[str, str], list[Run]] = {}  # jobs of one file or type share its history
     for head in heads:
-        facts = JobFacts(head.uuid, head.status, left.get(head.id, []), [], [], "", head.worker_tag_id)
+        key = blend_key(head.settings, head.shaman_checkout_id)
+        facts = JobFacts(head.uuid, head.status, left.get(head.id, []), [], [], "", head.worker_tag_id,
+                         kind_key(key, head.job_type))
         if head.status in ESTIMATED and facts.left:
-            _read_history(facts, head.job_type, blend_key(head.settings, head.shaman_checkout_id), histories)
+            _read_history(facts, head.job_type, key, histories)
         jobs[head.id] = facts
     tagged = any(f.tag_id is not None for f in jobs.values())
     return _Facts(jobs, run_stats.live_workers(["awake"]), run_stats.busy_workers(),
