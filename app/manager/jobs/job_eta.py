@@ -189,14 +189,19 @@ class JobFacts:
 
 
 def estimate(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int], job_id: int,
-             speeds: Speeds, now: dt.datetime, tags: dict[int, set[int]] | None = None) -> Estimate | str:
-    """The job's estimate, or why there is none."""
+             speeds: Speeds, now: dt.datetime, tags: dict[int, set[int]] | None = None,
+             history_costs: list[tuple[str, float]] | None = None) -> Estimate | str:
+    """The job's estimate, or why there is none. `history_costs`: `step_costs` of its history, when
+    the caller has them (jobs of one file or type share them)."""
     if facts.status not in ESTIMATED:
         return f"the job is {facts.status}"
     if not facts.left:
         return "nothing left to render"
     own = step_costs(facts.own, speeds)
-    costs = own if len(own) >= MIN_OWN else own + step_costs(facts.history, speeds)
+    if len(own) >= MIN_OWN:
+        costs = own
+    else:
+        costs = own + (history_costs if history_costs is not None else step_costs(facts.history, speeds))
     if not costs:
         return "no task of this job, its .blend file or its type has finished yet"
     source = "job" if len(own) >= MIN_OWN else facts.history_source if len(costs) > len(own) else "job"
@@ -204,8 +209,13 @@ def estimate(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int
     team = _team(facts, workers, busy, job_id, now, tags or {})
     if not team:
         return "no awake worker takes its tasks"
+    known: dict[tuple[int, str], float] = {}
+
     def speed(i: int, task_type: str) -> float:
-        return speeds.of(team[i].id, (facts.kind, task_type))
+        found = known.get((i, task_type))
+        if found is None:
+            found = known[i, task_type] = speeds.of(team[i].id, (facts.kind, task_type))
+        return found
 
     free_at = [0.0] * len(team)
     slot = {w.id: i for i, w in enumerate(team)}
@@ -301,8 +311,13 @@ class JobEtas:
         facts = await self.machine.store.call(_read_facts, job_uuid, now)
         jobs: dict[str, Any] = {}
         reasons: dict[str, str] = {}
+        shared: dict[int, list[tuple[str, float]]] = {}  # jobs of one file or type share one history list
         for job_id, job_facts in facts.jobs.items():
-            found = estimate(job_facts, facts.workers, facts.busy, job_id, speeds, now, facts.tags)
+            history = job_facts.history
+            if id(history) not in shared:
+                shared[id(history)] = step_costs(history, speeds)
+            found = estimate(job_facts, facts.workers, facts.busy, job_id, speeds, now, facts.tags,
+                             shared[id(history)])
             if isinstance(found, str):
                 reasons[job_facts.uuid] = found
             else:
@@ -361,10 +376,10 @@ def _read_history(facts: JobFacts, job_type: str, key: str, histories: dict[tupl
         if not value:
             continue
         if (source, value) not in histories:
-            # Read once for every job of it; a job's own runs (fewer than MIN_OWN) are left out below.
+            # Read once for every job of it (the job's own few runs may be among them: they count twice).
             query = {"blend_key": key} if source == "file" else {"job_type": job_type}
             histories[source, value] = run_stats.history_runs(**query, other_than="", limit=HISTORY_RUNS)
-        facts.history = [r for r in histories[source, value] if r.job_uuid != facts.uuid]
+        facts.history = histories[source, value]
         facts.history_source = source
         if facts.history:
             return
