@@ -7,6 +7,7 @@ a restart, and bad ones are refused in words.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from app.manager.persistence.models import TaskRun
 from tests.conftest import echo_job
 from tests.e2e.farm import blender_job
+from tests.manager.contract import ResponseChecker
 from tests.sim_workers import ETAS, SimWorker, run_job, submit, workers_of
 
 
@@ -64,6 +66,10 @@ async def test_a_new_job_of_a_file_with_history_has_an_eta_before_any_of_its_tas
     assert answer["jobs"][other_file]["source"] == "type"  # another file of the same job type
     assert echo not in answer["jobs"] and answer["reasons"][echo].startswith("no task of this job")
     assert first not in answer["jobs"] and first not in answer["reasons"]  # completed: not asked about
+    _, spec = await manager.request("GET", "/api/v3/openapi3.json")
+    checker = ResponseChecker(spec)
+    for template, body in ((ETAS, answer), ("/api/v3/jobs/{job_id}", job)):
+        assert checker.check("GET", template, 200, "application/json", json.dumps(body).encode()) == []
 
 
 async def test_a_slow_worker_counts_as_slow(manager, tmp_path):
