@@ -215,7 +215,11 @@ class Dashboard(QObject):
 
     async def _load_paces(self, conn: ManagerConnection, rows: list[dict[str, Any]]) -> None:
         """Read the finished tasks of the most recently active jobs, for their ETA (one at a time,
-        so no single answer holds the window up for long)."""
+        so no single answer holds the window up for long), from a Manager that gives no ETA itself."""
+        if self.etas.gives(conn.label) is None:
+            await self._load_etas(conn)
+        if self.etas.gives(conn.label) is not False:
+            return
         active = sorted((r for r in rows if r.get("status") == "active"),
                         key=lambda r: str(r.get("updated", "")), reverse=True)[:PACE_JOBS]
         for row in active:

@@ -68,6 +68,12 @@ class EtaBook:
         self.answered(label, None)
         self._asked.discard(label)
 
+    def gives(self, label: str) -> bool | None:
+        """Whether the Manager gives ETAs; None while its first answer is on its way."""
+        if label in self._answered:
+            return True
+        return None if label in self._asked else False
+
     def of(self, label: str, job_id: str) -> ManagerEta | str | None:
         """The job's ETA or why it has none, from a Manager that gives ETAs; None from one that does not."""
         if label not in self._answered:

@@ -39,6 +39,9 @@ def test_the_dashboard_shows_the_managers_eta_before_any_task_finished(qloop, ma
         http = (await workers_of(manager_proc, "sim-1"))[0]
         try:
             await run_job(api, first["id"], [SimWorker(http, 0.3)])
+            running = manager_proc.submit_echo("shot_005", repeats=1)
+            status, task = await http.claim()  # an active job: the dashboard reads no task list for its ETA
+            assert status == 200 and task["job"] == running["id"]
         finally:
             await http.close()
         waiting = manager_proc.submit_echo("shot_020", repeats=3)
@@ -52,6 +55,8 @@ def test_the_dashboard_shows_the_managers_eta_before_any_task_finished(qloop, ma
             window.detail.show_job(dashboard.jobs.row(key))
             await wait_for(lambda: "ETA: " in window.detail.summary.text(), message="the detail's ETA")
             detail = window.detail.summary.text()
+            assert dashboard.etas.gives(dashboard.connections[manager_proc.url].label) is True
+            assert not dashboard.pace.loaded  # the Manager gives ETAs: no task list was read for one
         finally:
             window.close()
             await dashboard.close()
