@@ -17,9 +17,9 @@ times the cost per step over that worker's speed. The last one's end is the ETA.
 it by how few runs it rests on (1/sqrt(n)) and by how the runs varied (their coefficient of
 variation over the square root of the tasks left, since over many tasks the variation averages out).
 
-The answer for all unfinished jobs is kept for ANSWER_TTL_S, and the speeds until new runs are
-written (at most every 2 s, `app.manager.workers.task_runs`): every open dashboard and status page
-asks every few seconds, and the store has one connection.
+The answer for all unfinished jobs is kept for ANSWER_TTL_S, and the speeds until new runs were
+written and SPEED_EVERY_S passed: every open dashboard, status page and add-on asks every few
+seconds, and the store has one connection.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ MIN_OWN = 3            # own finished tasks before the job's own cost per step s
 HISTORY_RUNS = 200     # runs of earlier jobs of the same file or type that are read
 SPEED_RUNS = 5000      # the farm's newest runs the speeds are measured on
 SPEED_DAYS = 14
+SPEED_EVERY_S = 2.0    # the speeds are measured again at most this often (when new runs were written)
 ANSWER_TTL_S = 2.0
 HELPER_S = 120.0       # a worker that finished one of the job's tasks this recently still works on it
 SEEN_S = 600.0         # an awake worker not heard from for longer is not counted on
@@ -260,17 +261,19 @@ class JobEtas:
         self.machine = machine
         self._monotonic = monotonic
         self._speeds: tuple[int, Speeds] | None = None  # (batches of runs written, speeds)
+        self._speeds_at = 0.0
         self._answer: tuple[float, dict[str, Any]] | None = None
         self._reading: asyncio.Future[dict[str, Any]] | None = None
         self.readings = 0  # answers for all unfinished jobs worked out (tests)
 
     async def speeds(self) -> Speeds:
-        """Each worker's measured speed (by worker id), measured again once new runs were written."""
-        written = self.machine.runs.flushes
-        if self._speeds is None or self._speeds[0] != written:
+        """The workers' measured speeds, measured again once new runs were written (at most every
+        SPEED_EVERY_S: every job's answer flushes the runs, and measuring reads SPEED_RUNS of them)."""
+        written, at = self.machine.runs.flushes, self._monotonic()
+        if self._speeds is None or (self._speeds[0] != written and at - self._speeds_at >= SPEED_EVERY_S):
             since = self._now() - dt.timedelta(days=SPEED_DAYS)
             runs = await self.machine.store.call(run_stats.recent_runs, since, SPEED_RUNS)
-            self._speeds = (written, worker_speeds(runs))
+            self._speeds, self._speeds_at = (written, worker_speeds(runs)), at
         return self._speeds[1]
 
     async def all_unfinished(self) -> dict[str, Any]:
