@@ -7,6 +7,7 @@ from typing import Any
 import bpy
 
 from . import job_types
+from .eta_words import eta_line
 from .state import STATE
 
 
@@ -114,6 +115,9 @@ class TABLAO_PT_submit(bpy.types.Panel):
         box.label(text=f"Status: {job.status}, {pct}% ({job.steps_completed}/{job.steps_total} steps)")
         if job.activity:
             box.label(text=job.activity)
+        eta = eta_line(job)
+        if eta:
+            box.label(text=eta, icon="TIME")
         box.operator("tablao.open_dashboard", icon="WINDOW")
         if STATE.thumbnail:
             from .operators import _previews

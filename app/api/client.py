@@ -18,7 +18,7 @@ import aiohttp
 
 from app.api.codec import decode
 from app.api.enums import FarmStatus, JobStatus, TaskStatus, WorkerStatus
-from app.api.errors import ContractError, ManagerUnreachable
+from app.api.errors import ContractError, HttpError, ManagerUnreachable
 from app.api.fair_share import FairShare
 from app.api.headers import (
     API_PREFIX,
@@ -34,6 +34,7 @@ from app.api.jobs import (
     JobChain,
     JobDeletionInfo,
     JobDependsOnChange,
+    JobEtas,
     JobMassDeletionSelection,
     JobPriorityChange,
     JobsPage,
@@ -244,9 +245,21 @@ class ManagerClient:
         """Make the job wait for these jobs instead (none: for no job); a cycle is a 400 (Tablao)."""
         await self.transport.call("PUT", f"{T}/jobs/{job_id}/depends-on",
                                   json_body=_body(JobDependsOnChange(depends_on, on_failure)), ok=(204,))
+
     async def job_requirements(self, job_id: str) -> JobRequirementsAnswer:
         """What the job's scene needs of a worker, and in words what no connected worker has (Tablao)."""
         return await self._get(f"{T}/jobs/{job_id}/requirements", JobRequirementsAnswer)
+
+    async def job_etas(self) -> JobEtas | None:
+        """The Manager's ETA of each unfinished job; None from a Manager without them (an older one,
+        or Flamenco's)."""
+        path = f"{T}/jobs/eta"
+        try:
+            return decode(JobEtas, await self.transport.call_object("GET", path), path)
+        except HttpError as exc:
+            if exc.status in (404, 405):
+                return None
+            raise
 
     async def job_tasks(self, job_id: str) -> list[TaskSummary]:
         return _items(await self.transport.call_object("GET", f"{V3}/jobs/{job_id}/tasks"), "tasks",

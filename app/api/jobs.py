@@ -53,6 +53,43 @@ class SubmittedJob(RequestBody):
 
 
 @dataclass(slots=True)
+class EtaWorker(Wire):
+    """A worker the ETA counts on, with its measured speed (1: the farm's average on the same work)."""
+
+    id: str
+    name: str
+    speed: float
+
+
+@dataclass(slots=True)
+class JobEta(Wire):
+    """Tablao: when the Manager expects a job to be done, from the farm's history (`app.manager.jobs.job_eta`).
+
+    `at` is the expected end and `low`/`high` the ends of its range, as times; `seconds` is the time
+    left as of `computed`. `source` says what the time per task rests on: the job's own finished
+    tasks ("job"), earlier jobs of the same .blend file ("file") or of the same job type ("type");
+    `basis` counts those finished tasks."""
+
+    at: str
+    low: str
+    high: str
+    seconds: float
+    computed: str
+    source: str
+    basis: int
+    workers: list[EtaWorker] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class JobEtas(Wire):
+    """Tablao: the ETA of each unfinished job (`GET /api/v3/tablao/jobs/eta`), by job id; `reasons`
+    says, for each unfinished job without one, why."""
+
+    jobs: dict[str, JobEta]
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class Job(Wire):
     """A job as the Manager has it (`GET /api/v3/jobs/{id}`)."""
 
@@ -75,6 +112,8 @@ class Job(Wire):
     delete_requested_at: str | None = None
     #: Tablao: how many of the jobs it waits for have not completed; absent when it waits for none.
     waiting_on: int | None = None
+    #: Tablao: the Manager's ETA, in a single job's answer while the job has one.
+    eta: JobEta | None = None
 
 
 @dataclass(slots=True)

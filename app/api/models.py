@@ -18,7 +18,19 @@ from typing import Any
 from app.api.codec import RequestBody, wire
 from app.api.enums import TaskStatus, WorkerStatus
 from app.api.errors import ContractError
-from app.api.limits import ACTIVITY_MAX, LOG_MAX, SHORT_MAX, TEXT_MAX, kind, limits, shown, text_problem
+from app.api.limits import (
+    ACTIVITY_MAX,
+    LOG_MAX,
+    PEAK_MEMORY_MAX,
+    RENDER_TIME_MAX,
+    SHORT_MAX,
+    TEXT_MAX,
+    kind,
+    limits,
+    number_words,
+    shown,
+    text_problem,
+)
 from app.api.requirements import WorkerFacts
 
 #: The Manager sent JSON that does not fit the expected schema (the older name of `ContractError`).
@@ -88,6 +100,11 @@ class WorkerTaskUpdate(RequestBody):
     activity: str | None = field(default=None, metadata=limits(max_len=ACTIVITY_MAX))
     log: str | None = field(default=None, metadata=limits(max_len=LOG_MAX))
     steps_completed: int | None = field(default=None, metadata=limits(least=0))
+    #: Tablao: the seconds Blender spent rendering the task's frames (the sum of its "Time:" lines),
+    #: sent with the final status where the worker could read it.
+    render_time_s: float | None = field(default=None, metadata=limits(least=0, most=RENDER_TIME_MAX))
+    #: Tablao: the highest memory use Blender printed while rendering the task ("Peak"), in MiB.
+    peak_memory_mb: float | None = field(default=None, metadata=limits(least=0, most=PEAK_MEMORY_MAX))
 
     @classmethod
     def from_json(cls, data: Any) -> WorkerTaskUpdate:
@@ -107,7 +124,20 @@ class WorkerTaskUpdate(RequestBody):
         if (steps is not None or "steps_completed" in data) and (type(steps) is not int or steps < 0):
             raise ContractError(f"`steps_completed` must be a whole number, 0 or more, not "
                                 f"{kind(steps) if type(steps) is not int else shown(steps)}")
-        return cls(status, activity, log, steps)
+        return cls(status, activity, log, steps, _number(data, "render_time_s", RENDER_TIME_MAX),
+                   _number(data, "peak_memory_mb", PEAK_MEMORY_MAX))
+
+
+def _number(data: dict[str, Any], key: str, most: float) -> float | None:
+    """An optional number from 0 to `most` (NaN is no number: it would poison every sum it joins)."""
+    value = data.get(key)
+    if value is None and key not in data:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise ContractError(f"`{key}` must be {number_words('a number', 0, most)}, not {kind(value)}")
+    if not 0 <= value <= most:
+        raise ContractError(f"`{key}` must be {number_words('a number', 0, most)}, not {shown(float(value))}")
+    return float(value)
 
 
 def _text(data: dict[str, Any], key: str, max_chars: int) -> str | None:

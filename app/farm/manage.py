@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.api.enums import JobStatus, TaskStatus
-from app.api.jobs import Job, TaskSummary
+from app.api.jobs import Job, JobEtas, TaskSummary
 from app.farm.context import FINISHED, QUICK_KEY, Farm, current_jobs, job_name, job_row, release_of
 from app.farm.errors import Refused, UsageError
 from app.farm.query import Query, parse_query
@@ -89,6 +89,18 @@ def _time(text: str) -> datetime | None:
         return None
 
 
+def manager_eta(job: Job, tasks: list[TaskSummary], etas: JobEtas | None, now: datetime) -> float | None:
+    """Seconds left by the Manager's ETA (the figure the dashboard and status page show); from an older
+    Manager without one, at the job's pace so far (`eta_seconds`)."""
+    if not any(t.status not in (TaskStatus.COMPLETED, TaskStatus.CANCELED) for t in tasks):
+        return 0.0
+    if etas is None:
+        return eta_seconds(job, tasks, now)
+    eta = etas.jobs.get(job.id)
+    end = _time(eta.at) if eta is not None else None
+    return max(0.0, (end - now).total_seconds()) if end is not None else None
+
+
 def eta_seconds(job: Job, tasks: list[TaskSummary], now: datetime) -> float | None:
     """Remaining time at the pace so far: (time since the job started / tasks done) x tasks left."""
     done = [t for t in tasks if t.status == TaskStatus.COMPLETED]
@@ -127,13 +139,14 @@ async def status(farm: Farm, release: str | None = None) -> dict[str, Any]:
         if quick:
             groups["(quick and other jobs)"] = quick
     now = datetime.now().astimezone()
+    etas = await farm.client.job_etas() if groups else None
     result: dict[str, Any] = {"releases": {}}
     for name, members in groups.items():
         rows, left_total, unknown = [], 0.0, False
         for job in members:
             tasks = await farm.client.job_tasks(job.id)
             done = sum(t.status == TaskStatus.COMPLETED for t in tasks)
-            eta = eta_seconds(job, tasks, now)
+            eta = manager_eta(job, tasks, etas, now)
             unknown |= eta is None
             left_total += eta or 0.0
             rows.append({**job_row(job), "tasks_done": done, "tasks_total": len(tasks), "eta_s": eta,

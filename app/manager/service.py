@@ -23,6 +23,7 @@ from app.common.events import EventBus
 from app.manager.credentials.admin_token import ensure_admin_token
 from app.manager.credentials.auth import CredentialCache
 from app.manager.credentials.worker_keys import WorkerKeys
+from app.manager.jobs.job_eta import JobEtas
 from app.manager.jobs.job_service import JobService
 from app.manager.jobs.local_storage import LocalStorage
 from app.manager.jobs.output_roots import OutputRoots
@@ -91,6 +92,7 @@ class ManagerServices:
     settings: SettingsService
     vitals: WorkerVitalsBook
     days: WorkerDays
+    etas: JobEtas
     shaman: Shaman | None = None
     shaman_routes: Callable[[web.Application], None] | None = None
     background: list[BackgroundService] = field(default_factory=list)
@@ -137,7 +139,7 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
         creds=creds, local_storage=local_storage, task_logs=task_logs, last_rendered=last_rendered,
         farm_status=FarmStatusService(store, bus),
         settings=SettingsService(config, variables, bus, shaman_available=_shaman_wanted(config)),
-        vitals=vitals, days=WorkerDays(machine, frames),
+        vitals=vitals, days=WorkerDays(machine, frames), etas=JobEtas(machine),
     )
     if config.path is not None:
         services.admin_token = ensure_admin_token(config.base_dir)

@@ -9,8 +9,9 @@ The rows stay what the Manager says: a delta older than the row (one on its way 
 was read) is dropped; a deleted job or worker leaves; a worker shows a task only while that task
 is active on it (task events say when it ends); a worker's vitals come with the worker list and
 then from its vitals events alone (no request per event); a tag's name is looked up when drawn, so
-a rename shows everywhere at once. `pace` (`app.ui.job_pace`) learns from the task events and from the
-task lists of the most recently active jobs, for the ETA column.
+a rename shows everywhere at once. The ETA column shows each Manager's own ETA (`etas`,
+`app.ui.manager_eta`, read every ETA_EVERY_MS); for a Manager without one, `pace` (`app.ui.job_pace`)
+learns from the task events and from the task lists of the most recently active jobs.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from app.common.credentials import TokenStore, read_local_admin_token
 from app.ui.aio import spawn
 from app.ui.connection import ManagerConnection
 from app.ui.job_pace import PaceBook
+from app.ui.manager_eta import EtaBook
 from app.ui.models.columns import MANAGER, jobs_model, row_key, workers_model
 from app.ui.models.formats import FINISHED, parse_time
 
@@ -51,13 +53,37 @@ class Dashboard(QObject):
         super().__init__(parent)
         self.connections: dict[str, ManagerConnection] = {}
         self.pace = PaceBook()
-        self.jobs = jobs_model(self, pace=lambda r: self.pace.pace(row_key(r), r), tag_name=self.tag_name)
+        self.etas = EtaBook()
+        self.jobs = jobs_model(self, pace=self.eta_of, tag_name=self.tag_name)
         self.workers = workers_model(self, job_name=self.job_name, tag_name=self.tag_name)
         self._task_workers: dict[str, str] = {}          # "label/task id" → key of the worker showing it
         self._variables: dict[str, dict[str, dict[str, Any]]] = {}  # url → this computer's variable values
         self._details_wanted: dict[str, set[str]] = {}   # url -> worker ids
         self._details_timer = QTimer(self, singleShot=True, interval=500)
         self._details_timer.timeout.connect(self._fetch_details)
+        self._eta_timer = QTimer(self, interval=ETA_EVERY_MS)
+        self._eta_timer.timeout.connect(self._read_etas)
+        self._eta_timer.start()
+
+    # --- the Managers' ETAs ---------------------------------------------------------------------------
+    def eta_of(self, row: dict[str, Any]) -> Any:
+        """The job's ETA as its Manager gives it (a `ManagerEta`, or why none), else the dashboard's own
+        `Pace` from a Manager without ETAs, or None."""
+        known = self.etas.of(str(row.get(MANAGER, "")), str(row.get("id", "")))
+        return known if known is not None else self.pace.pace(row_key(row), row)
+
+    def _read_etas(self) -> None:
+        for conn in list(self.connections.values()):
+            spawn(self._load_etas(conn))
+
+    async def _load_etas(self, conn: ManagerConnection) -> None:
+        try:
+            answer = await conn.client.job_etas()
+        except Exception as exc:  # noqa: BLE001 - the Manager is away: its connection says so
+            _log.debug("no ETAs from %s: %s", conn.url, exc)
+            return
+        if self.connections.get(conn.url) is conn:
+            self.etas.answered(conn.label, answer)
 
     # --- Managers --------------------------------------------------------------------------------
     def add_manager(self, url: str, client: ManagerClient | None = None, admin_token: str = "") -> ManagerConnection:
@@ -73,6 +99,8 @@ class Dashboard(QObject):
         conn.jobs_changed.connect(self.job_events.emit)
         conn.job_tasks_stale.connect(lambda job_id, label=label: self._tasks_stale(label, job_id))
         conn.snapshot_done.connect(lambda label=label: self.resynced.emit(label))
+        conn.snapshot_done.connect(lambda conn=conn: spawn(self._load_etas(conn)))
+        self.etas.asking(label)
         conn.tags_changed.connect(lambda _tags: self._repaint_tags())
         conn.tag_deleted.connect(lambda tag_id, label=label: self._tag_deleted(label, tag_id))
         conn.config_changed.connect(lambda url=conn.url: self._variables.pop(url, None))
@@ -99,6 +127,7 @@ class Dashboard(QObject):
         if conn is None:
             return
         await conn.stop()
+        self.etas.forget(conn.label)
         for model in (self.jobs, self.workers):
             for key in [k for k in model.keys() if k.startswith(conn.label + "/")]:
                 model.remove(key)
@@ -186,7 +215,11 @@ class Dashboard(QObject):
 
     async def _load_paces(self, conn: ManagerConnection, rows: list[dict[str, Any]]) -> None:
         """Read the finished tasks of the most recently active jobs, for their ETA (one at a time,
-        so no single answer holds the window up for long)."""
+        so no single answer holds the window up for long), from a Manager that gives no ETA itself."""
+        if self.etas.gives(conn.label) is None:
+            await self._load_etas(conn)
+        if self.etas.gives(conn.label) is not False:
+            return
         active = sorted((r for r in rows if r.get("status") == "active"),
                         key=lambda r: str(r.get("updated", "")), reverse=True)[:PACE_JOBS]
         for row in active:
@@ -476,6 +509,7 @@ class Dashboard(QObject):
         return [r for r in results if r]
 
 
+ETA_EVERY_MS = 5000  # the Managers' ETAs are read again (each finished task moves them; no event says so)
 PACE_JOBS = 30  # active jobs whose task lists are read for their ETA (the rest learn from events)
 #: What a worker's details add to its row (the worker events lack these).
 DETAIL_FIELDS = ("platform", "tags", "supported_task_types", "ip_address", "task", "_sleep_schedule")

@@ -3,7 +3,8 @@
 Owns the task-level protocol: `{taskStatus: active, activity: "Started"}` first; per command an
 activity, a log header and footer, and the running step count; `{taskStatus: failed, activity:
 "Failed: <msg>", log}` on the first error (an unknown command is an error too); and
-`{taskStatus: completed, activity: "Completed"}` at the end. Pending log lines are flushed at the
+`{taskStatus: completed, activity: "Completed"}` at the end, with the render time and peak memory
+Blender printed (`render_time_s`, `peak_memory_mb`) where its commands saw them. Pending log lines are flushed at the
 end of every command, before any final status. When the Manager answers 404/409 the task is no
 longer ours and the runner stops without sending anything more.
 """
@@ -25,6 +26,7 @@ from app.worker.aiotools import cancel_and_wait
 from app.worker.commands.base import CommandContext, CommandError, OutputSink, format_duration
 from app.worker.commands.registry import find_command
 from app.worker.config import WorkerConfig
+from app.worker.render_stats import RenderStats
 from app.worker.sandbox import Sandbox
 from app.worker.task_reporter import TaskReporter, UpdateSink
 from app.worker.upstream_buffer import SendResult
@@ -80,17 +82,20 @@ class TaskRunner:
         reporter = TaskReporter(
             self.sink, task.uuid, max_log_bytes=self.max_log_bytes, max_log_age_s=self.max_log_age_s
         )
+        stats = RenderStats()
         async with reporter:
             try:
                 await self._send(reporter, WorkerTaskUpdate(TaskStatus.ACTIVE, activity="Started"))
-                await self._run_commands(task, reporter)
+                await self._run_commands(task, reporter, stats)
             except _TaskTakenAway:
                 _log.info("task %s: manager took the task away; stopping", task.uuid)
                 return TaskOutcome.ABORTED
             except CommandError as exc:
                 return await self._fail(task, reporter, str(exc))
             try:
-                await self._send(reporter, WorkerTaskUpdate(TaskStatus.COMPLETED, activity="Completed"))
+                await self._send(reporter, WorkerTaskUpdate(
+                    TaskStatus.COMPLETED, activity="Completed", render_time_s=stats.fields().get("render_time_s"),
+                    peak_memory_mb=stats.fields().get("peak_memory_mb")))
             except _TaskTakenAway:
                 return TaskOutcome.ABORTED
         _log.info("task %s: completed", task.uuid)
@@ -110,12 +115,12 @@ class TaskRunner:
             return TaskOutcome.ABORTED
         return TaskOutcome.FAILED
 
-    async def _run_commands(self, task: AssignedTask, reporter: TaskReporter) -> None:
+    async def _run_commands(self, task: AssignedTask, reporter: TaskReporter, stats: RenderStats) -> None:
         steps = 0
         count = len(task.commands)
         for index, command in enumerate(task.commands):
             ctx = CommandContext(task, command, index, self.config, reporter, self.outputs, steps_base=steps,
-                                 warm=self.warm, sandbox=self.sandbox, progress=self.progress)
+                                 warm=self.warm, sandbox=self.sandbox, progress=self.progress, stats=stats)
             await self._run_command(ctx, count)
             # A command reports at least one step, and never more than it announced.
             steps += max(1, command.total_step_count)

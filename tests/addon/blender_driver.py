@@ -169,6 +169,10 @@ def _follow(ctx, rec, kw):
     STATE.job_id = kw["job_id"]
     job = operators.poll_job_once(ctx)
     rec["status"] = str(job.status)
+    from tablao_blender.eta_words import eta_line
+
+    rec["eta"] = job.eta.to_json() if job.eta is not None else None
+    rec["eta_line"] = eta_line(job)
     rec["thumbnail"] = STATE.thumbnail
     from tablao_blender.operators import _previews
 

@@ -38,7 +38,7 @@ MANAGER_CLIENT = {
     "tablaoFetchJobChain": "job_chain", "tablaoSetJobDependsOn": "set_job_depends_on",
     "tablaoFetchJobRequirements": "job_requirements", "tablaoFetchTaskLog": "task_log",
     "tablaoGetSubmitPolicy": "submit_policy", "tablaoFetchWorkerDay": "worker_day",
-    "tablaoGetFairShare": "fair_share",
+    "tablaoGetFairShare": "fair_share", "tablaoFetchJobEtas": "job_etas",
 }
 #: operationId -> WorkerClient method: only workers call these.
 WORKER_CLIENT = {

@@ -55,6 +55,10 @@ UPDATES = [
     {"activity": 5}, {"activity": ["a"]}, {"activity": "a\x00"}, {"activity": "a" * 70_000}, {"activity": "\ud800"},
     {"log": {}}, {"log": "l\x00"}, {"steps_completed": -1}, {"steps_completed": True}, {"steps_completed": 1.0},
     {"steps_completed": "3"}, [], "update", None, 5,
+    {"taskStatus": "completed", "render_time_s": 12.5, "peak_memory_mb": 812}, {"render_time_s": 0},
+    {"render_time_s": 604_800}, {"render_time_s": 604_801}, {"render_time_s": -0.5}, {"render_time_s": None},
+    {"render_time_s": float("nan")}, {"render_time_s": float("inf")}, {"render_time_s": "12"},
+    {"render_time_s": True}, {"peak_memory_mb": 1e9}, {"peak_memory_mb": [1]}, {"peak_memory_mb": -1},
 ]
 
 

@@ -16,6 +16,8 @@ import pytest
 from tests.chromium import Chromium, have_chromium
 from tests.conftest import echo_job
 from tests.http_worker import HttpWorker
+from tests.sim_workers import SimWorker, workers_of
+from tests.sim_workers import run_job as sim_run_job
 
 pytestmark = [
     pytest.mark.slow,
@@ -125,6 +127,31 @@ async def test_the_page_shows_jobs_tasks_workers_and_a_live_log_tail(manager, br
         assert not page.exceptions and not page.console_errors and not page.csp_violations
     finally:
         await worker.close()
+
+
+async def test_the_page_shows_the_managers_eta_of_a_job_none_of_whose_tasks_finished(manager, browser):
+    http = (await workers_of(manager, "sim-1"))[0]
+    try:
+        first = await submit(manager, "shot_010", repeats=3)
+        await sim_run_job(manager, first["id"], [SimWorker(http, 0.3)])
+        waiting = await submit(manager, "shot_020", repeats=3)
+        _, job = await manager.request("GET", f"/api/v3/jobs/{waiting['id']}")
+        page = await open_page(browser, manager.url + "/")
+        row = await wait_row(page, "jobs-table", "r.name === 'shot_020' && r.eta !== '—'")
+        await page.click(f'#jobs-table a[data-id="{waiting["id"]}"]')
+        await page.wait_for(f"location.hash === '#/jobs/{waiting['id']}'")
+        await page.wait_for("(document.querySelector('#job-facts dd[data-fact=\"eta\"]')?.textContent || '—')"
+                            " !== '—'")
+        shown = await fact(page, "eta")
+        assert not page.exceptions and not page.console_errors and not page.csp_violations
+    finally:
+        await http.close()
+    # 4 tasks of about 0.3 s, one worker: the Manager says about 1 s, and so does the page (counting down).
+    seconds = job["eta"]["seconds"]
+    assert 0.8 < seconds < 2.5 and job["eta"]["source"] == "type"
+    for text in (row["eta"], shown):
+        first_figure = int(text.split(" ")[0])
+        assert text.endswith(" s)") and round(seconds) - 2 <= first_figure <= round(seconds), text
 
 
 VITALS = {"cpu_percent": 87.4, "render_cpu_percent": 80, "cpu_count": 16, "memory_used": 12 << 30,
@@ -405,17 +432,16 @@ async def test_eta_frames_and_words_in_the_browser(manager, browser):
     page = await browser.new_page()
     await page.goto(manager.url + "/")
     result = await page.evaluate("""(async () => {
-        const { estimate } = await import('/ui/eta.js');
+        const { etaText } = await import('/ui/eta.js');
         const f = await import('/ui/format.js');
         const at = (s) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
-        const done = [0, 60, 120, 180].map((s, i) => ({ status: 'completed', updated: at(s), steps_total: 10 }));
-        const left = Array.from({ length: 6 }, () => ({ status: 'queued', steps_total: 10, steps_completed: 0 }));
-        const active = [{ status: 'active', steps_total: 10, steps_completed: 4 }];
+        const eta = { at: at(360), low: at(240), high: at(720), seconds: 360, computed: at(0), source: 'file',
+                      basis: 4, workers: [{ id: 'w', name: 'w', speed: 1 }] };
         return {
-          eta: estimate([...done, ...left], 0),
-          partly: estimate([...done, ...left.slice(1), ...active], 0),
-          one: estimate([done[0], ...left], 0),
-          none: estimate(done, 0),
+          eta: etaText(eta, '', Date.parse(at(0))),
+          later: etaText(eta, '', Date.parse(at(300))),
+          past: etaText(eta, '', Date.parse(at(900))),
+          none: etaText(null, 'nothing left to render', 0),
           frames: [f.countFrames('1-100,150'), f.countFrames('1..10'), f.countFrames('abc'), f.countFrames('10-1')],
           render: f.framesOf({ settings: { frames: '1-40' }, steps_total: 41, steps_completed: 41 }),
           echo: f.framesOf({ settings: { message: 'x' }, steps_total: 4, steps_completed: 1 }),
@@ -424,12 +450,13 @@ async def test_eta_frames_and_words_in_the_browser(manager, browser):
         };
     })()""")
     eta = result["eta"]
-    # 30 frames in 180 s after the first finish: 1/6 frame a second; 60 frames left: 360 s.
-    assert eta["seconds"] == pytest.approx(360) and eta["basis"] == 4
-    assert eta["low"] == pytest.approx(240) and eta["high"] == pytest.approx(720)  # 4 finishes: +-1/2
-    assert result["partly"]["seconds"] == pytest.approx(56 * 6)  # frames done in running tasks count
-    assert result["one"] == {"reason": "after two finished tasks"}
-    assert result["none"] == {"reason": "nothing left to render"}
+    # The page counts down to the times the Manager gave.
+    assert eta["estimate"] == {"seconds": 360, "low": 240, "high": 720, "basis": 4, "source": "file"}
+    assert eta["text"] == "6 min (4 min–12 min)"
+    assert eta["title"].startswith("about 6 min, between 4 min and 12 min, from 4 finished tasks of earlier "
+                                   "jobs of this .blend file and 1 worker; done around ")
+    assert result["later"]["text"] == "1 min (0 s–7 min)" and result["past"]["text"] == "0 s (0 s–0 s)"
+    assert result["none"] == {"text": "—", "title": "nothing left to render"}
     assert result["frames"] == [101, 10, None, None]
     assert result["render"] == {"done": 40, "total": 40, "unit": "frames"}
     assert result["echo"] == {"done": 1, "total": 4, "unit": "steps"}

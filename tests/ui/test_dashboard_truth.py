@@ -33,7 +33,6 @@ import aiohttp
 import pytest
 
 from app.common.credentials import ADMIN_TOKEN_HEADER
-from app.ui.job_pace import HISTORY_JOBS, pace_of_finishes, pace_of_history
 from app.ui.launch import open_dashboard
 from app.ui.models.columns import short_time
 from app.ui.models.formats import count_frames, duration, held_clock, parse_time
@@ -143,8 +142,9 @@ def elapsed_cell(job: dict, now: datetime) -> str:
 
 
 def eta_cell(job: dict, truth: Truth) -> str | re.Pattern:
-    """The ETA exactly where the truth says it (active jobs: their own finished tasks, else the
-    farm's history of their type); a well-formed answer elsewhere."""
+    """The ETA exactly where the job's status says it; elsewhere a well-formed figure or a dash. The
+    figure is the Manager's (read every few seconds and counted down: an exact match would race its
+    next read); tests/ui/test_dashboard_eta.py holds it to the Manager's answer."""
     status = job["status"]
     if status == "completed":
         return "done"
@@ -152,27 +152,7 @@ def eta_cell(job: dict, truth: Truth) -> str | re.Pattern:
         return "—"
     if status == "paused":
         return "paused"
-    remaining = max(0, job["steps_total"] - job["steps_completed"])
-    if remaining == 0:
-        return "—"
-    if status != "active" or job["id"] not in truth.tasks:
-        return re.compile(r"^(—|\d.* \(.* – .*\))$")
-    finishes = [(parse_time(t["updated"]).timestamp(), max(1, t["steps_total"]))
-                for t in truth.tasks[job["id"]] if t["status"] == "completed"]
-    pace = pace_of_finishes(finishes)
-    if pace is None:
-        done = sorted((parse_time(j["updated"]).timestamp(), j) for j in truth.jobs.values()
-                      if j["type"] == job["type"] and j["status"] == "completed" and j["steps_total"] > 0)
-        paces = []
-        for _, other in done[-HISTORY_JOBS:]:
-            seconds = (parse_time(other["updated"]) - parse_time(other["created"])).total_seconds()
-            if seconds > 0:
-                paces.append(other["steps_total"] / seconds)
-        pace = pace_of_history(paces)
-    if pace is None:
-        return "—"
-    return (f"{duration(remaining / pace.per_s)} ({duration(remaining / pace.fast)} – "
-            f"{duration(remaining / pace.slow)})")
+    return re.compile(r"^(—|\d.* \(.* – .*\))$")
 
 
 def job_cells(job: dict, truth: Truth, now: datetime) -> dict[str, Any]:

@@ -95,7 +95,11 @@ async def test_blender_renders_two_frames_through_the_command(tiny_blend: Path, 
     assert steps[:2] == [1, 2] and steps[-1] == 2
     activities = [p.get("activity", "") for p in sink.payloads]
     assert "Rendering frame 1" in activities and "Rendering frame 2" in activities
-    assert sink.payloads[-1] == {"taskStatus": "completed", "activity": "Completed"}
+    final = sink.payloads[-1]
+    assert {k: final[k] for k in ("taskStatus", "activity")} == {"taskStatus": "completed", "activity": "Completed"}
+    # With it, what Blender printed: its frames' Time: lines added up and its peak memory.
+    assert final["render_time_s"] >= 0 and final["peak_memory_mb"] > 0 and set(final) == {
+        "taskStatus", "activity", "render_time_s", "peak_memory_mb"}
     log = sink.log
     assert "going to run: " in log and "--render-frame 1..2" in log
     assert "> Saved: '" in log and "exited with code 0" in log

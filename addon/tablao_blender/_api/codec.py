@@ -310,7 +310,8 @@ def _range_check(meta: Any, hint: Any) -> Check | None:
     want = _want(hint, meta)
 
     def in_range(v: Any, path: str) -> None:
-        if (least is not None and v < least) or (most is not None and v > most):
+        # NaN (Python's JSON reader takes it) compares false with everything: it is out of any range.
+        if v != v or (least is not None and v < least) or (most is not None and v > most):
             raise ContractError(f"`{path}` must be {want}, not {shown(v)}")
     return in_range
 

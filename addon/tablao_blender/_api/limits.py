@@ -18,6 +18,8 @@ ACTIVITY_MAX = 64 * 1024  # a task's activity line, as reported by a worker
 VALUE_MAX = 64 * 1024  # one string inside a job's settings, metadata or storage
 ENTRIES_MAX = 1000  # keys in a job's settings or metadata, items in a list
 LOG_MAX = 4 * 1024 * 1024  # the log lines of one task update (its body's bound)
+RENDER_TIME_MAX = 604_800  # seconds a task's frames took to render, as a worker reports them (a week)
+PEAK_MEMORY_MAX = 999_999  # MiB of a render's peak memory, as a worker reports it (about a terabyte)
 
 
 def limits(*, max_len: int | None = None, nonblank: bool = False, least: float | None = None,

@@ -280,6 +280,11 @@ class TaskRun(BaseModel):
     frames = pw.IntegerField(default=0)
     seconds = pw.FloatField(default=0.0)  # from hand-out to the report
     finished_at = pw.DateTimeField()
+    render_time_s = pw.FloatField(null=True)  # what Blender printed, where the worker read it
+    peak_memory_mb = pw.FloatField(null=True)
+    steps = pw.IntegerField(default=0)  # the task's steps (a render task's frames)
+    job_type = pw.CharField(default="")
+    blend_key = pw.TextField(default="")  # the job's .blend file, as submitted
 
     class Meta:
         table_name = "task_runs"

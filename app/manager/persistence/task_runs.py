@@ -22,6 +22,11 @@ class RunRecord(NamedTuple):
     frames: int
     seconds: float
     finished_at: dt.datetime
+    render_time_s: float | None = None
+    peak_memory_mb: float | None = None
+    steps: int = 0
+    job_type: str = ""
+    blend_key: str = ""
 
 
 class RunTotals(NamedTuple):
@@ -31,7 +36,8 @@ class RunTotals(NamedTuple):
     seconds: float = 0.0
 
 
-_COLUMNS = "worker_id, task_uuid, job_uuid, task_type, outcome, frames, seconds, finished_at"
+_COLUMNS = ("worker_id, task_uuid, job_uuid, task_type, outcome, frames, seconds, finished_at, render_time_s, "
+            "peak_memory_mb, steps, job_type, blend_key")
 
 
 def add_runs(records: Sequence[RunRecord]) -> None:

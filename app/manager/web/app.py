@@ -20,6 +20,7 @@ from app.manager.web.keys import (
     ADMIN_TOKEN,
     BUS,
     CREDENTIALS,
+    ETAS,
     FARM_STATUS,
     JOB_TYPES,
     JOBS,
@@ -76,6 +77,7 @@ def create_app(services: ManagerServices) -> web.Application:
     app[BUS], app[ADMIN_TOKEN] = services.bus, services.admin_token
     app[OUTPUT_ROOTS] = services.outputs
     app[VITALS], app[WORKER_DAYS] = services.vitals, services.days
+    app[ETAS] = services.etas
     app[SHAMAN] = services.shaman if services.shaman_available else None
     add_routes(app)
     add_openapi_routes(app)

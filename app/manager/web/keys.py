@@ -13,6 +13,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from app.common.events import EventBus
     from app.manager.credentials.auth import CredentialCache
+    from app.manager.jobs.job_eta import JobEtas
     from app.manager.jobs.job_service import CheckoutRecords, JobService
     from app.manager.jobs.output_roots import OutputRoots
     from app.manager.jobs.task_logs import TaskLogs
@@ -35,6 +36,8 @@ FARM_STATUS: web.AppKey[FarmStatusService] = web.AppKey("farm_status")
 JOB_TYPES: web.AppKey[JobTypeCatalog] = web.AppKey("job_types")
 #: Jobs and tasks: submit, query, status, priority, tag, blocklist, deletion.
 JOBS: web.AppKey[JobService] = web.AppKey("jobs")
+#: The farm's ETA of unfinished jobs.
+ETAS: web.AppKey[JobEtas] = web.AppKey("etas")
 #: The worker API: registration, sign-on, task hand-out and updates.
 SESSIONS: web.AppKey[WorkerSessions] = web.AppKey("sessions")
 #: Worker management: status requests, tags, sleep schedules, deletion.

@@ -89,6 +89,7 @@ def add_routes(app: web.Application) -> None:
     r.add_put(f"{V3}/tablao/jobs/{{job_id}}/depends-on", jobs.tablao_set_depends_on)
     r.add_get(f"{V3}/tablao/jobs/{{job_id}}/requirements", requirements.job_requirements)
     r.add_get(f"{V3}/tablao/fair-share", fair_share.get_fair_share)
+    r.add_get(f"{V3}/tablao/jobs/eta", jobs.fetch_job_etas)
     r.add_get(f"{V3}/tablao/submit-policy", meta.get_submit_policy)
     r.add_get(f"{V3}/tablao/variables", meta.get_tablao_variables)
     r.add_put(f"{V3}/tablao/variables", meta.put_tablao_variables)

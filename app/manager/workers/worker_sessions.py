@@ -59,7 +59,7 @@ from app.manager.state_machine.failures import FailurePolicy, task_failed_by_wor
 from app.manager.state_machine.runner import StatusMachine
 from app.manager.state_machine.tasks import change_task_status
 from app.manager.state_machine.workers import WorkerStatusMachine
-from app.manager.workers.task_runs import run_record
+from app.manager.workers.task_runs import NO_STATS, RenderStats, run_record
 from app.manager.workers.worker_blender import WorkerBlenders
 
 _log = logging.getLogger(__name__)
@@ -237,6 +237,7 @@ class WorkerSessions:
         # Running work goes before sign-ups and claims on the loop (app/manager/runtime/loop_turns.py).
         job_uuid = await self.machine.run_quick(_task_update_sync, ident.id, task_uuid, body.task_status,
                                                 body.activity, body.steps_completed, self.policy,
+                                                RenderStats(body.render_time_s, body.peak_memory_mb),
                                                 turn_first=True)
         if body.log:
             await self.machine.logs.append(job_uuid, task_uuid, body.log)
@@ -374,7 +375,8 @@ def _own_task(worker_id: int, task_uuid: str) -> Task:
 
 
 def _task_update_sync(fx: Effects, now: dt.datetime, worker_id: int, task_uuid: str, status: T | None,
-                      activity: str | None, steps: int | None, policy: FailurePolicy) -> str:
+                      activity: str | None, steps: int | None, policy: FailurePolicy,
+                      stats: RenderStats = NO_STATS) -> str:
     task = _own_task(worker_id, task_uuid)
     job: Job = task.job
     worker = task.worker
@@ -384,7 +386,7 @@ def _task_update_sync(fx: Effects, now: dt.datetime, worker_id: int, task_uuid: 
     if status is not None and task.status != T.ACTIVE:
         raise Conflict(f"task {task_uuid} is {task.status}, no longer active; stop working on it")
     if status in (T.COMPLETED, T.FAILED):
-        fx.runs.append(run_record(worker_id, task, job.uuid, status.value, now))
+        fx.runs.append(run_record(worker_id, task, job, status.value, now, stats))
     if status == T.COMPLETED and steps is None:
         # The common "completed" update: one UPDATE carries the touch and the new status.
         change_task_status(fx, task, job, status, now, activity=activity, worker=worker, extra_fields=fields)

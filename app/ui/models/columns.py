@@ -11,12 +11,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from app.ui.manager_eta import eta_sort_key, job_eta_words
 from app.ui.models import vitals_words as vw
 from app.ui.models.formats import (
     ago,
     elapsed,
     elapsed_text,
-    eta_words,
     fraction,
     frames,
     frames_text,
@@ -81,13 +81,14 @@ def _sort_time(text: Any) -> float:
 
 
 def job_columns(pace: Callable[[Row], Any] | None = None, tag_name: TagName | None = None) -> list[Column]:
-    """`pace(row)`: the job's `app.ui.job_pace.Pace` or None; `tag_name`: a tag id's current name."""
+    """`pace(row)`: the job's ETA as its Manager gives it (`app.ui.manager_eta`), else the dashboard's own
+    `app.ui.job_pace.Pace`, or None; `tag_name`: a tag id's current name."""
     def tag(r: Row) -> str:
         tag_id = str(r.get("worker_tag") or "")
         return (tag_name(str(r.get(MANAGER, "")), tag_id) if tag_name else "") or tag_id if tag_id else ""
 
     def eta(r: Row) -> tuple[str, str]:
-        return eta_words(r, pace(r) if pace is not None else None)
+        return job_eta_words(r, pace(r) if pace is not None else None)
 
     return [
         Column("Status", lambda r: str(r.get("status", ""))),
@@ -98,7 +99,7 @@ def job_columns(pace: Callable[[Row], Any] | None = None, tag_name: TagName | No
                tooltip=lambda r: "{} of {} {} done".format(*frames(r))),
         Column("Elapsed", elapsed_text, sort=lambda r: elapsed(r) or 0.0, align_right=True),
         Column("ETA", lambda r: eta(r)[0], tooltip=lambda r: eta(r)[1],
-               sort=lambda r: _eta_sort(r, pace)),
+               sort=lambda r: eta_sort_key(r, pace(r) if pace is not None else None)),
         Column("Submitter", submitter),
         Column("Type", lambda r: str(r.get("type", ""))),
         Column("Prio", lambda r: str(r.get("priority", "")), sort=lambda r: int(r.get("priority") or 0),
@@ -108,14 +109,6 @@ def job_columns(pace: Callable[[Row], Any] | None = None, tag_name: TagName | No
         _time_column("Updated", "updated"),
         Column("Activity", _activity, tooltip=_activity),
     ]
-
-
-def _eta_sort(row: Row, pace: Callable[[Row], Any] | None) -> float:
-    finished = row.get("status") in ("completed", "canceled", "failed")
-    found = pace(row) if pace is not None and not finished else None
-    if found is None:
-        return float("inf")
-    return max(0, int(row.get("steps_total") or 0) - int(row.get("steps_completed") or 0)) / found.per_s
 
 
 TASK_COLUMNS = [

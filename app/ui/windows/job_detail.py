@@ -37,9 +37,10 @@ from app.ui.aio import spawn
 from app.ui.connection import ManagerConnection
 from app.ui.dashboard import Dashboard
 from app.ui.error_dialog import show_error
-from app.ui.models.columns import row_key, short_id, short_time, tasks_model
+from app.ui.manager_eta import job_eta_words
+from app.ui.models.columns import short_id, short_time, tasks_model
 from app.ui.models.filter_proxy import RowFilterProxy
-from app.ui.models.formats import elapsed_text, eta_words, frames, parse_time, submitter
+from app.ui.models.formats import elapsed_text, frames, parse_time, submitter
 from app.ui.models.keyed_table import ROW_ROLE
 from app.ui.widgets.progress_delegate import ProgressDelegate
 from app.ui.windows.job_chain import JobChainLabel
@@ -282,8 +283,7 @@ class JobDetail(QWidget):
         self.title.setText(f"<b>{_escape(job.get('name', ''))}</b> <small>({short_id(job)})</small> — "
                            f"{_escape(str(job.get('type', '')))}, {_escape(str(job.get('status', '')))}")
         done, total, unit = frames(job)
-        pace = self.dashboard.pace.pace(row_key(job), job) if job.get("_manager") else None
-        eta, why = eta_words(job, pace)
+        eta, why = job_eta_words(job, self.dashboard.eta_of(job) if job.get("_manager") else None)
         lines = [
             f"Status: {job.get('status', '')}",
             f"Progress: {done} / {total} {unit}",

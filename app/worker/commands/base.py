@@ -20,6 +20,7 @@ from app.api.models import AssignedTask, Command
 from app.worker import procs
 from app.worker.config import WorkerConfig
 from app.worker.output_check import OutputRefused, check_output
+from app.worker.render_stats import RenderStats
 from app.worker.sandbox import Sandbox, SandboxError, SandboxSpec, bwrap
 from app.worker.task_reporter import TaskReporter
 
@@ -69,6 +70,8 @@ class CommandContext:
     sandbox: Sandbox | None = None
     #: Where the running render is, for the worker's vitals; None: not followed.
     progress: RenderProgress | None = None
+    #: The task's render time and peak memory, as Blender prints them (shared by its commands).
+    stats: RenderStats = field(default_factory=RenderStats)
 
     def __post_init__(self) -> None:
         if self.sandbox is None:

@@ -5,7 +5,8 @@ Blender 5 log prefix `<time> render | `): `Fra:<n>` updates the activity, `Saved
 the frame done and offers the file as last-rendered image, `Time: ...` closes a frame (counted once
 even when a `Saved:` line came first), and "skipping existing frame" counts a step. The frame and
 the sample count of a `Fra:` line (Cycles' `| Sample 64/128`, EEVEE's `| Rendering 12 / 64 samples`)
-go to the worker's render progress, which its vitals report.
+go to the worker's render progress, which its vitals report. The `Time:` lines' seconds and the
+memory figures go to the task's render statistics (`app.worker.render_stats`).
 
 A command whose arguments are all understood renders in the worker's warm Blender (see
 `app.worker.warm`), with the same output lines reported the same way; any other runs cold. The
@@ -31,6 +32,7 @@ from app.worker.commands.base import (
     split_exe,
 )
 from app.worker.find_exe import resolve_executable
+from app.worker.render_stats import frame_seconds, memory_mb
 from app.worker.sandbox import blender_spec
 from app.worker.warm.pool import MustRunCold, TaskHooks, WarmBlenders, WarmFailed
 from app.worker.warm.request import ColdReason, WarmRequest, parse_warm_request
@@ -60,6 +62,10 @@ class LineInfo:
     step: bool = False
     #: (sample, samples in all) of a `Fra:` line that says how far the frame's sampling is.
     samples: tuple[int, int] | None = None
+    #: The seconds a frame took, from its closing `Time:` line.
+    frame_seconds: float | None = None
+    #: The highest memory figure (MiB) of a `Fra:` line.
+    memory_mb: float | None = None
 
 
 class BlenderOutputParser:
@@ -79,11 +85,11 @@ class BlenderOutputParser:
         text = (line[prefix.end() :] if prefix else line).strip()
         if match := _FRAME.match(text):
             frame = int(match.group(1))
-            samples = _samples(text)
+            samples, memory = _samples(text), memory_mb(text)
             if frame != self.current_frame:
                 self.current_frame = frame
-                return LineInfo(frame=frame, samples=samples)
-            return LineInfo(samples=samples)
+                return LineInfo(frame=frame, samples=samples, memory_mb=memory)
+            return LineInfo(samples=samples, memory_mb=memory)
         if match := _SAVED.match(text):
             first = not self._frame_counted
             self._frame_counted = True
@@ -91,7 +97,7 @@ class BlenderOutputParser:
         if _TIME.match(text):
             counted = self._frame_counted
             self._frame_counted = False
-            return LineInfo(step=not counted)
+            return LineInfo(step=not counted, frame_seconds=frame_seconds(text))
         if _SKIPPING.search(text):
             self._frame_counted = False
             return LineInfo(step=True)
@@ -169,6 +175,10 @@ def _frame_reporter(ctx: CommandContext) -> Callable[[str], None]:
             progress.sampled(*info.samples)
         if info.saved is not None:
             ctx.output_produced(info.saved)
+        if info.frame_seconds is not None:
+            ctx.stats.frame_took(info.frame_seconds)
+        if info.memory_mb is not None:
+            ctx.stats.memory_seen(info.memory_mb)
         if info.step:
             frame = parser.current_frame
             ctx.add_step(f"Rendered frame {frame}" if frame is not None else None)

@@ -31,7 +31,8 @@ def test_migrations_recorded_and_pragmas_set(tmp_path):
         names = store.call_sync(lambda: [r[0] for r in store.db.execute_sql(
             "SELECT name FROM schema_migration").fetchall()])
         assert names == ["0001_initial", "0002_tasks_waiting_on", "0003_jobs_credentialed", "0004_task_runs",
-                         "0005_job_dependencies", "0006_scene_requirements", "0008_tasks_hand_out_rank"]
+                         "0005_job_dependencies", "0006_scene_requirements", "0007_task_run_stats",
+                         "0008_tasks_hand_out_rank"]
         assert store.call_sync(lambda: store.db.execute_sql("PRAGMA journal_mode").fetchone()[0]) == "wal"
         assert store.call_sync(lambda: store.db.execute_sql("PRAGMA foreign_keys").fetchone()[0]) == 1
     finally:

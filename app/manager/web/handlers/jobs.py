@@ -15,7 +15,7 @@ from app.api.jobs import (
     SubmittedJob,
 )
 from app.manager.web.access import carries_credential
-from app.manager.web.keys import ADMIN_TOKEN, JOBS, LAST_RENDERED, SETTINGS, SHAMAN
+from app.manager.web.keys import ADMIN_TOKEN, ETAS, JOBS, LAST_RENDERED, SETTINGS, SHAMAN
 from app.manager.web.middlewares import error_json
 from app.manager.web.request_body import JOB_BODY_MAX, read_body, read_body_list
 
@@ -69,7 +69,12 @@ async def tablao_jobs_page(request: web.Request) -> web.Response:
 
 
 async def fetch_job(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[JOBS].fetch(_job_id(request)))
+    job = await request.app[JOBS].fetch(_job_id(request))
+    return web.json_response(await request.app[ETAS].added_to(job))
+
+
+async def fetch_job_etas(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[ETAS].all_unfinished())
 
 
 async def tablao_job_chain(request: web.Request) -> web.Response:

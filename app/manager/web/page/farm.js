@@ -6,14 +6,14 @@
 // metadata; a worker's platform, tags and task), so the store fetches those: a new job or worker
 // once, a job's activity again when its status changes. A worker shows a task only while that
 // task is active on it: an idle worker shows none. A worker's vitals come with the list and then
-// with their own events.
+// with their own events. Task lists are loaded for the job that is open; each job's ETA is the
+// Manager's (`loadEtas`).
 
 import { get } from "./api.js";
 import { FINISHED, parseTime } from "./format.js";
 
 const PAGE = 500;
 const MAX_JOBS = 20000;
-const ETA_JOBS = 30; // active jobs whose tasks are loaded for their ETA
 const PARALLEL = 6;
 
 const JOB_EVENT_SKIP = new Set(["refresh_tasks", "previous_status", "was_deleted"]);
@@ -58,6 +58,7 @@ export class Farm {
     this.workers = new Map();
     this.tasks = new Map(); // job id → Map(task id → task), for the jobs whose tasks are loaded
     this.frames = new Map(); // job id → {info, version}: its last-rendered image
+    this.etas = { jobs: {}, reasons: {} }; // the Manager's ETA of each unfinished job, and why not
     this.farmStatus = "unknown";
     this.openJob = null;
     this.listeners = new Set();
@@ -91,7 +92,7 @@ export class Farm {
     for (const id of this.frames.keys()) if (!this.jobs.has(id)) this.frames.delete(id);
     Object.assign(this.changed, { jobs: true, workers: true, farm: true });
     this._emit();
-    const wanted = new Set([...loaded, ...this._etaJobs()]);
+    const wanted = new Set(loaded);
     if (this.openJob && this.jobs.has(this.openJob)) wanted.add(this.openJob);
     await Promise.all([
       parallel([...wanted], PARALLEL, (id) => this.loadTasks(id)),
@@ -107,14 +108,6 @@ export class Farm {
       if (offset + PAGE >= page.total || !page.jobs.length) break;
     }
     return jobs;
-  }
-
-  _etaJobs() {
-    return [...this.jobs.values()]
-      .filter((job) => job.status === "active" && !this.tasks.has(job.id))
-      .sort((a, b) => (a.updated < b.updated ? 1 : -1))
-      .slice(0, ETA_JOBS)
-      .map((job) => job.id);
   }
 
   async _workerDetails(ids) {
@@ -136,6 +129,19 @@ export class Farm {
     this.tasks.set(jobId, new Map(body.tasks.map((t) => [t.id, t])));
     this.changed.tasks.add(jobId);
     this._emit();
+  }
+
+  /** Read the Manager's ETA of every unfinished job (one request; the Manager keeps the answer 2 s). */
+  async loadEtas() {
+    const body = await get("/api/v3/tablao/jobs/eta");
+    this.etas = { jobs: body.jobs || {}, reasons: body.reasons || {} };
+  }
+
+  /** `{eta, reason}`: the Manager's ETA of the job, or why it has none; null before it said. */
+  etaOf(jobId) {
+    const eta = this.etas.jobs[jobId];
+    const reason = this.etas.reasons[jobId];
+    return eta || reason ? { eta: eta || null, reason: reason || "" } : null;
   }
 
   /** The job's tasks in job order, or null while they are not loaded. */
@@ -179,11 +185,8 @@ export class Farm {
     this.jobs.set(d.id, job);
     this.changed.jobs = true;
     if (!old || d.previous_status) this._refetchJob(d.id); // its creation, metadata; its new activity
-    if (FINISHED.has(job.status) && d.id !== this.openJob) this.tasks.delete(d.id); // no ETA to keep
+    if (FINISHED.has(job.status) && d.id !== this.openJob) this.tasks.delete(d.id); // nobody looks at them
     else if (d.refresh_tasks && this.tasks.has(d.id)) this._reloadTasks(d.id);
-    if (job.status === "active" && !this.tasks.has(d.id) && this.tasks.size < ETA_JOBS + 1) {
-      this._reloadTasks(d.id);
-    }
   }
 
   _refetchJob(id) {

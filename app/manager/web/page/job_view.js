@@ -76,7 +76,7 @@ export class JobView {
     $("job-status").hidden = false;
     $("job-status").textContent = job.status;
     $("job-status").dataset.status = job.status;
-    const eta = etaWords(job, this.farm.tasksOf(job.id), now);
+    const eta = etaWords(job, this.farm.etaOf(job.id), now);
     const elapsed = elapsedWords(job, now);
     const frames = framesWords(job);
     this._facts([

@@ -23,7 +23,7 @@ export class JobsView {
       { key: "frames", title: "Frames", fill: (cell, job) => this._words(cell, framesWords(job)),
         sort: (j) => j.steps_completed || 0 },
       { key: "elapsed", title: "Elapsed", fill: (cell, job) => this._words(cell, elapsedWords(job, now())) },
-      { key: "eta", title: "ETA", fill: (cell, job) => this._words(cell, etaWords(job, farm.tasksOf(job.id), now())) },
+      { key: "eta", title: "ETA", fill: (cell, job) => this._words(cell, etaWords(job, farm.etaOf(job.id), now())) },
       { key: "submitter", title: "Submitter", fill: (cell, job) => text(cell, submitter(job)), sort: submitter },
       { key: "priority", title: "Prio", fill: (cell, job) => text(cell, job.priority), sort: (j) => j.priority },
       { key: "created", title: "Created", fill: (cell, job) => text(cell, shortTime(job.created, now()),

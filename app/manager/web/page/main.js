@@ -12,6 +12,7 @@ import { WorkersView } from "./workers_view.js";
 const $ = (id) => document.getElementById(id);
 const clock = () => Date.now();
 const TICK_MS = 5000; // elapsed times, ETAs and "seen 3 min ago" move on by themselves
+const ETA_EVERY_MS = 5000; // the Manager's ETAs (GET /api/v3/tablao/jobs/eta)
 const WORKERS_EVERY_MS = 30000; // last-seen times are not events: read them again now and then
 
 const farm = new Farm();
@@ -27,7 +28,10 @@ function report(message) {
 
 const live = new Live({
   state: showLink,
-  snapshot: () => farm.snapshot(),
+  snapshot: async () => {
+    await farm.snapshot();
+    loadEtas();
+  },
   events: (batch) => {
     farm.apply(batch);
     jobView.onEvents(batch);
@@ -134,6 +138,18 @@ async function showManager() {
   }
 }
 
+// The Manager's ETAs: read again every ETA_EVERY_MS (they move with every finished task, which
+// sends no event of its own for them).
+async function loadEtas() {
+  try {
+    await farm.loadEtas();
+  } catch {
+    return; // the stream says when the Manager is away
+  }
+  jobsView.redraw();
+  jobView.update();
+}
+
 window.addEventListener("hashchange", route);
 setInterval(() => {
   jobsView.redraw();
@@ -150,6 +166,9 @@ setInterval(async () => {
     /* the stream says when the Manager is away */
   }
 }, WORKERS_EVERY_MS);
+setInterval(() => {
+  if (document.body.dataset.link === "live" && !document.hidden) loadEtas();
+}, ETA_EVERY_MS);
 
 route();
 showAdmin();

@@ -1,23 +1,14 @@
 // The words of a job's progress: frames, elapsed time and the ETA with its range.
 
-import { estimate } from "./eta.js";
-import { FINISHED, duration, elapsed, framesOf, localTime } from "./format.js";
+import { etaText } from "./eta.js";
+import { FINISHED, duration, elapsed, framesOf } from "./format.js";
 
-/** `{text, title}` of a job's ETA, from its loaded tasks (null while they are not loaded). */
-export function etaWords(job, tasks, now) {
+/** `{text, title}` of a job's ETA: the Manager's (`known`: `{eta, reason}`, null before it said). */
+export function etaWords(job, known, now) {
   if (job.status === "completed") return { text: "done", title: "the job is completed" };
   if (FINISHED.has(job.status)) return { text: "—", title: `the job is ${job.status}` };
   if (job.status === "paused") return { text: "paused", title: "no ETA while the job is paused" };
-  if (!tasks) return { text: "—", title: job.status === "queued" ? "no task has finished yet" : "" };
-  const est = estimate(tasks, now);
-  if (est.reason) return { text: "—", title: est.reason.startsWith("after") ? `an ETA comes ${est.reason}` : est.reason };
-  const at = new Date(now + est.seconds * 1000).toISOString();
-  return {
-    text: `${duration(est.seconds)} (${duration(est.low)}–${duration(est.high)})`,
-    title: `about ${duration(est.seconds)}, between ${duration(est.low)} and ${duration(est.high)}, ` +
-      `from ${est.basis} finished tasks; done around ${localTime(at)}`,
-    estimate: est,
-  };
+  return etaText(known && known.eta, known && known.reason, now);
 }
 
 export function elapsedWords(job, now) {
