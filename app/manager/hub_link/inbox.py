@@ -1,0 +1,99 @@
+"""What a site does with its hub's messages: store a forwarded job, act on a job, answer a question.
+
+Each `submit` and `action` is applied at most once, by its id: the answer is kept beside the id
+(`hub_link_applied`) and given again when the hub repeats the message, for instance after a
+reconnect that lost the first answer. A forwarded job is stored under the id the hub gave it, so
+the hub and the site name it alike; a job with that id already here (stored just before a crash,
+before its id was kept) counts as applied.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from app.api.errors import ApiError, BadRequest
+from app.api.jobs import JobPriorityChange, JobStatusChange, SubmittedJob
+from app.common.clock import Clock
+from app.manager.hub_link.protocol import ACTIONS
+from app.manager.jobs.job_service import JobService
+from app.manager.persistence import hub_link_records as records
+from app.manager.persistence.db import Store
+from app.manager.web.request_body import body_as
+
+_log = logging.getLogger(__name__)
+
+Result = dict[str, Any]
+
+
+class HubInbox:
+    """Applies the hub's messages to this Manager's jobs; every method returns the answer to send."""
+
+    def __init__(self, store: Store, jobs: JobService, clock: Clock):
+        self.store, self.jobs, self.clock = store, jobs, clock
+
+    async def submit(self, msg: dict[str, Any]) -> Result:
+        return await self._once(msg, self._submit)
+
+    async def action(self, msg: dict[str, Any]) -> Result:
+        return await self._once(msg, self._action)
+
+    async def ask(self, msg: dict[str, Any]) -> Result:
+        """A question: never stored, answered from the jobs as they are now."""
+        try:
+            if msg.get("what") != "tasks":
+                raise BadRequest(f"unknown question {msg.get('what')!r}")
+            return _ok(data={"tasks": await self.jobs.job_tasks(_job_id(msg))})
+        except ApiError as exc:
+            return _refused(exc)
+
+    async def _once(self, msg: dict[str, Any], apply) -> Result:
+        msg_id = msg.get("id")
+        if not isinstance(msg_id, str) or not 1 <= len(msg_id) <= 36:
+            return _refused(BadRequest("a hub message needs an `id` of 1 to 36 characters"))
+        earlier = await self.store.call(records.applied_result, msg_id)
+        if earlier is not None:
+            _log.info("hub message %s was applied before; answering as then", msg_id)
+            return earlier
+        try:
+            result = await apply(msg)
+        except ApiError as exc:
+            result = _refused(exc)
+        if result["status"] < 500:  # a 5xx is this site's trouble: the hub tries again later
+            await self.store.call(records.record_applied, msg_id, result, self.clock.now().replace(tzinfo=None))
+        return result
+
+    async def _submit(self, msg: dict[str, Any]) -> Result:
+        job_id = _job_id(msg)
+        if not await self.store.call(records.job_exists, job_id):
+            body = body_as(SubmittedJob, msg.get("job"))
+            await self.jobs.submit(body, credentialed=msg.get("credentialed") is True, job_uuid=job_id)
+            _log.info("stored job %s forwarded by the hub", job_id)
+        return _ok(job=await self.jobs.fetch(job_id))
+
+    async def _action(self, msg: dict[str, Any]) -> Result:
+        job_id, action, body = _job_id(msg), msg.get("action"), msg.get("body")
+        if action == "setstatus":
+            await self.jobs.set_job_status(job_id, body_as(JobStatusChange, body))
+        elif action == "setpriority":
+            await self.jobs.set_priority(job_id, body_as(JobPriorityChange, body))
+        elif action == "delete":
+            await self.jobs.request_deletion(job_id)
+        else:
+            raise BadRequest(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
+        return _ok()
+
+
+def _job_id(msg: dict[str, Any]) -> str:
+    job_id = msg.get("job_id")
+    if not isinstance(job_id, str) or not 1 <= len(job_id) <= 36:
+        raise BadRequest("a hub message needs a `job_id` of 1 to 36 characters")
+    return job_id
+
+
+def _ok(**extra: Any) -> Result:
+    return {"ok": True, "status": 200, **extra}
+
+
+def _refused(exc: ApiError) -> Result:
+    return {"ok": False, "status": exc.status, "message": exc.message}

@@ -1,0 +1,64 @@
+"""Whether a Manager is a site of a hub, read from its flamenco-manager.yaml.
+
+Three keys join a Manager to a hub: `hub_url` (the hub's address; only the hub needs one others
+can reach), `hub_site` (this site's name at the hub) and `hub_token` (the join token
+`tablao hub add-site NAME` printed). All three or none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from app.manager.settings.config import ConfigError
+
+SITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_KEYS = ("hub_url", "hub_site", "hub_token")
+
+
+@dataclass(frozen=True)
+class HubLinkSettings:
+    url: str
+    site: str
+    token: str
+
+    @property
+    def link_url(self) -> str:
+        from app.manager.hub_link.protocol import LINK_PATH
+
+        scheme = "wss" if self.url.startswith("https://") else "ws"
+        rest = self.url.split("://", 1)[1].rstrip("/")
+        return f"{scheme}://{rest}{LINK_PATH}"
+
+
+def check_site_name(name: str) -> str:
+    """`name` when it can name a site, else ValueError saying what a name looks like."""
+    if not SITE_NAME.fullmatch(name or ""):
+        raise ValueError(f"{name!r} cannot name a site: use 1 to 64 letters, digits, - and _, "
+                         "starting with a letter or digit")
+    return name
+
+
+def hub_link_settings(extra: dict[str, Any], where: str = "flamenco-manager.yaml") -> HubLinkSettings | None:
+    """The link's settings from a configuration's extra keys; None when the Manager is no site."""
+    given = {key: extra.get(key) for key in _KEYS if extra.get(key) not in (None, "")}
+    if not given:
+        return None
+    missing = [key for key in _KEYS if key not in given]
+    if missing:
+        raise ConfigError(f"{where}: a site of a hub needs hub_url, hub_site and hub_token; "
+                          f"{', '.join(missing)} missing")
+    url, site, token = (str(given[key]).strip() for key in _KEYS)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: hub_url {url!r} is not an http(s) address such as http://hub.example:8090/")
+    try:
+        check_site_name(site)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: hub_site: {exc}") from None
+    if not 16 <= len(token) <= 200 or any(c.isspace() for c in token):
+        raise ConfigError(f"{where}: hub_token is not a join token; `tablao hub add-site {site}` on the hub "
+                          "prints one")
+    return HubLinkSettings(url, site, token)
