@@ -85,6 +85,7 @@ def _submit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="job name (default: the file name without .blend)")
     p.add_argument("--scene", help="scene to render (default: the scene the file was saved with)")
     p.add_argument("--worker-tag", help="only workers with this tag (id) may run the job")
+    p.add_argument("--site", help="through a hub: the site that runs the job (default: the hub chooses)")
     token = os.environ.get("TABLAO_SUBMIT_TOKEN") or os.environ.get("TABLAO_ACCESS_TOKEN", "")
     p.add_argument("--token", default=token,
                    help="the farm's submit token (lets the scripts in your .blend files run where the farm "

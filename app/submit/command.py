@@ -74,7 +74,7 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
     request = SubmitRequest(blendfile=args.blendfile, manager_url=url, job_type=args.type, name=args.name or "",
                             assignments=list(args.assignments), priority=args.priority, paused=args.paused,
                             worker_tag=args.worker_tag, scene=args.scene, access_token=token,
-                            blender=args.blender)
+                            blender=args.blender, metadata=_site_metadata(args))
     bar = ProgressBar(stderr) if stderr.isatty() else None
 
     def announce(prepared: Prepared) -> None:
@@ -129,6 +129,12 @@ def _report(result: SubmitResult, as_json: bool, stdout: TextIO, stderr: TextIO)
     output = output_of(result.job.settings or result.settings)
     if output:
         print(f"output: {output}", file=stdout)
+
+
+def _site_metadata(args: argparse.Namespace) -> dict[str, str]:
+    """`--site NAME`: a hub sends the job to that site (job metadata `site`, app/hub/routing.py)."""
+    site = getattr(args, "site", None)
+    return {"site": site} if site else {}
 
 
 def path_warnings(result: SubmitResult) -> list[str]:

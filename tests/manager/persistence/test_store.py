@@ -29,7 +29,8 @@ def test_migrations_recorded_and_pragmas_set(tmp_path):
     try:
         names = store.call_sync(lambda: [r[0] for r in store.db.execute_sql(
             "SELECT name FROM schema_migration").fetchall()])
-        assert names == ["0001_initial", "0002_tasks_waiting_on", "0003_jobs_credentialed", "0004_task_runs"]
+        assert names == ["0001_initial", "0002_tasks_waiting_on", "0003_jobs_credentialed", "0004_task_runs",
+                         "0009_hub_sites_and_links"]
         assert store.call_sync(lambda: store.db.execute_sql("PRAGMA journal_mode").fetchone()[0]) == "wal"
         assert store.call_sync(lambda: store.db.execute_sql("PRAGMA foreign_keys").fetchone()[0]) == 1
     finally:
