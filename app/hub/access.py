@@ -20,6 +20,7 @@ _SHARED = [
     ("GET", f"{V3}/jobs/type/{{type_name}}"),
     ("GET", f"{V3}/jobs"),
     ("POST", f"{V3}/jobs"),
+    ("POST", f"{V3}/jobs/check"),
     ("GET", f"{V3}/jobs/{{job_id}}"),
     ("DELETE", f"{V3}/jobs/{{job_id}}"),
     ("GET", f"{V3}/jobs/{{job_id}}/tasks"),

@@ -20,7 +20,7 @@ from app.api.errors import ApiError, NotFound, ServiceUnavailable
 from app.api.jobs import SubmittedJob
 from app.common.clock import Clock, parse_rfc3339, to_rfc3339
 from app.hub.outbox import Outbox
-from app.hub.routing import choose_site
+from app.hub.routing import Route, choose_site
 from app.hub.sites import SiteBook
 from app.manager.hub_link import protocol as p
 from app.manager.persistence import hub_records as records
@@ -41,10 +41,22 @@ class JobBook:
         self._asks: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
     # --- submitting ------------------------------------------------------------------------------
-    async def submit(self, body: SubmittedJob, credentialed: bool) -> dict[str, Any]:
+    async def _route(self, body: SubmittedJob) -> Route:
         waiting = await self.store.call(records.pending_counts)
-        route = choose_site(self.sites.views(waiting), body.type, body.type_etag or "", body.worker_tag or "",
-                            named=(body.metadata or {}).get("site", ""))
+        return choose_site(self.sites.views(waiting), body.type, body.type_etag or "", body.worker_tag or "",
+                           named=(body.metadata or {}).get("site", ""))
+
+    async def check(self, body: SubmittedJob) -> str:
+        """POST /jobs/check: the site the job would go to compiles it without storing it; returns the site."""
+        route = await self._route(body)
+        wire = body.to_json()
+        if route.worker_tag is not None:
+            wire["worker_tag"] = route.worker_tag
+        await self._ask(route.site, {"what": "check", "job": wire})
+        return route.site
+
+    async def submit(self, body: SubmittedJob, credentialed: bool) -> dict[str, Any]:
+        route = await self._route(body)
         job_id, msg_id, now = self.outbox.new_id(), self.outbox.new_id(), self._now()
         wire = body.to_json()
         if route.worker_tag is not None:
@@ -193,6 +205,9 @@ class JobBook:
     async def act(self, job_id: str, action: str, body: dict[str, Any] | None) -> str | None:
         """Send an action to the job's site; None when applied there, else words saying it waits."""
         job = await self._record(job_id)
+        if job.state == REFUSED and action == "delete":  # its site never had it
+            await self.store.call(records.forget_jobs, job.site, [job_id])
+            return None
         msg_id, payload = self.outbox.new_id(), {"action": action, "body": body}
         await self.store.call(records.add_message, msg_id, job.site, p.ACTION, job_id, payload, self._now())
         answer = await self._send_and_wait(job.site, p.ACTION, msg_id, job_id, payload, ACTION_WAIT)

@@ -53,6 +53,7 @@ def create_hub_app(hub: HubServices) -> web.Application:
     r.add_get(f"{V3}/jobs/type/{{type_name}}", get_job_type)
     r.add_get(f"{V3}/jobs", list_jobs)
     r.add_post(f"{V3}/jobs", submit_job)
+    r.add_post(f"{V3}/jobs/check", check_job)
     r.add_get(f"{V3}/jobs/{{job_id}}", fetch_job)
     r.add_delete(f"{V3}/jobs/{{job_id}}", delete_job)
     r.add_get(f"{V3}/jobs/{{job_id}}/tasks", fetch_job_tasks)
@@ -105,6 +106,12 @@ async def submit_job(request: web.Request) -> web.Response:
     credentialed = carries_credential(request, cfg.access_token, hub.admin_token, cfg.submit_token)
     body = await read_body(request, SubmittedJob, JOB_BODY_MAX)
     return web.json_response(await hub.jobs.submit(body, credentialed))
+
+
+async def check_job(request: web.Request) -> web.Response:
+    """204 when the site the hub would send the job to compiles it; its 4xx otherwise."""
+    await request.app[HUB].jobs.check(await read_body(request, SubmittedJob, JOB_BODY_MAX))
+    return web.Response(status=204)
 
 
 async def fetch_job(request: web.Request) -> web.Response:

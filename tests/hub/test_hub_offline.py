@@ -4,7 +4,7 @@ go out once when it is back; a hub restart loses no waiting submission."""
 from __future__ import annotations
 
 from tests.conftest import echo_job
-from tests.hub.conftest import eventually
+from tests.hub.conftest import eventually, link_of
 
 
 async def _jobs_at(site) -> list[dict]:
@@ -105,3 +105,60 @@ async def test_a_job_deleted_at_its_site_while_the_hub_was_down_leaves_the_hub_l
         _, listing = await hub.request("GET", "/api/v3/jobs")
         return listing["jobs"] == []
     await eventually(gone_at_hub, what="the hub forgot the deleted job")
+
+
+async def test_a_site_reconnects_by_itself_when_the_hub_is_back(hub_farm):
+    hub = await hub_farm.start_hub()
+    await hub_farm.join("A")
+    site_a = await hub_farm.start_site("A")
+    status, job = await hub.request("POST", "/api/v3/jobs", json=echo_job())
+    assert status == 200 and job["hub"]["state"] == "delivered"
+    await hub_farm.stop_hub()
+
+    async def link_down() -> bool:
+        return not link_of(site_a).connected.is_set()
+    await eventually(link_down, what="A noticed the hub go")
+    hub = await hub_farm.start_hub()
+
+    async def link_up() -> bool:
+        return link_of(site_a).connected.is_set() and hub.hub.sites.connection("A") is not None
+    await eventually(link_up, what="A linked again without being restarted")
+    status, tasks = await hub.request("GET", f"/api/v3/jobs/{job['id']}/tasks")
+    assert status == 200 and tasks["tasks"]
+    status, again = await hub.request("POST", "/api/v3/jobs", json=echo_job("after the restart"))
+    assert status == 200 and again["hub"]["state"] == "delivered"
+    assert len(await _jobs_at(site_a)) == 2
+
+    await hub_farm.stop_site("A")
+    await eventually(lambda: _offline(hub, "A"), what="the hub saw A go")
+    status, body = await hub.request("GET", f"/api/v3/jobs/{job['id']}/tasks")
+    assert status == 503 and "site A is offline" in body["message"]
+
+
+async def _offline(hub, name: str) -> bool:
+    return hub.hub.sites.connection(name) is None
+
+
+async def test_a_job_its_site_refuses_after_waiting_shows_why_and_can_be_deleted(hub_farm):
+    hub = await hub_farm.start_hub()
+    await hub_farm.join("B")
+    await hub_farm.start_site("B")
+    await hub_farm.stop_site("B")
+    await eventually(lambda: _offline(hub, "B"), what="the hub saw B go")
+    bad = echo_job(metadata={"site": "B"})
+    bad["settings"]["sleep_repeats"] = "many"
+    status, job = await hub.request("POST", "/api/v3/jobs", json=bad)
+    assert status == 200 and job["hub"]["state"] == "waiting"
+    site_b = await hub_farm.start_site("B")
+
+    async def refused() -> dict | None:
+        _, shown = await hub.request("GET", f"/api/v3/jobs/{job['id']}")
+        return shown if shown["hub"]["state"] == "refused" else None
+    shown = await eventually(refused, what="B's refusal at the hub")
+    assert shown["status"] == "failed" and "refused by site B" in shown["activity"]
+    assert "sleep_repeats" in shown["hub"]["why"]
+    assert await _jobs_at(site_b) == []
+    status, _ = await hub.request("DELETE", f"/api/v3/jobs/{job['id']}", headers=hub.admin_headers)
+    assert status == 204
+    status, _ = await hub.request("GET", f"/api/v3/jobs/{job['id']}")
+    assert status == 404

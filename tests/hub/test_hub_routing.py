@@ -86,6 +86,10 @@ async def test_the_hub_offers_the_job_types_of_its_sites_and_refuses_what_none_c
     # A refusal by the site (a bad setting) reaches the artist as the site's own 400, and nothing stays.
     bad = echo_job()
     bad["settings"]["sleep_repeats"] = "many"
+    status, _ = await hub.request("POST", "/api/v3/jobs/check", json=echo_job())
+    assert status == 204
+    status, body = await hub.request("POST", "/api/v3/jobs/check", json=bad)
+    assert status == 400 and "sleep_repeats" in body["message"], body
     status, body = await hub.request("POST", "/api/v3/jobs", json=bad)
     assert status == 400 and "site A refused the job" in body["message"], body
     status, listing = await hub.request("GET", "/api/v3/jobs")

@@ -39,11 +39,16 @@ class HubInbox:
         return await self._once(msg, self._action)
 
     async def ask(self, msg: dict[str, Any]) -> Result:
-        """A question: never stored, answered from the jobs as they are now."""
+        """A question: never stored, answered from the jobs as they are now (a job's tasks; would
+        this job compile here, as POST /api/v3/jobs/check)."""
         try:
-            if msg.get("what") != "tasks":
-                raise BadRequest(f"unknown question {msg.get('what')!r}")
-            return _ok(data={"tasks": await self.jobs.job_tasks(_job_id(msg))})
+            what = msg.get("what")
+            if what == "tasks":
+                return _ok(data={"tasks": await self.jobs.job_tasks(_job_id(msg))})
+            if what == "check":
+                await self.jobs.check(body_as(SubmittedJob, msg.get("job")))
+                return _ok()
+            raise BadRequest(f"unknown question {what!r}")
         except ApiError as exc:
             return _refused(exc)
 
