@@ -21,10 +21,12 @@ from app.api.jobs import SubmittedJob
 from app.common.clock import Clock, parse_rfc3339, to_rfc3339
 from app.hub.outbox import Outbox
 from app.hub.routing import Route, choose_site
+from app.hub.shaman_relay import checkout_for_site
 from app.hub.sites import SiteBook
 from app.manager.hub_link import protocol as p
 from app.manager.persistence import hub_records as records
 from app.manager.persistence.db import Store
+from app.shaman.service import Shaman
 
 _log = logging.getLogger(__name__)
 
@@ -35,8 +37,9 @@ WAITING, DELIVERED, REFUSED = "waiting", "delivered", "refused"
 
 
 class JobBook:
-    def __init__(self, store: Store, clock: Clock, sites: SiteBook, outbox: Outbox):
+    def __init__(self, store: Store, clock: Clock, sites: SiteBook, outbox: Outbox, shaman: Shaman | None = None):
         self.store, self.clock, self.sites, self.outbox = store, clock, sites, outbox
+        self.shaman = shaman  # the hub's Shaman, whose checkouts forwarded jobs may name
         outbox.on_done = self._done
         self._asks: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
@@ -52,6 +55,10 @@ class JobBook:
         wire = body.to_json()
         if route.worker_tag is not None:
             wire["worker_tag"] = route.worker_tag
+        checkout = _checkout_of(body)
+        if checkout:  # the hub's to check: the site makes its copy of the checkout only on submission
+            await checkout_for_site(self.shaman, self.store, checkout)
+            wire.pop("storage", None)
         await self._ask(route.site, {"what": "check", "job": wire})
         return route.site
 
@@ -61,7 +68,10 @@ class JobBook:
         wire = body.to_json()
         if route.worker_tag is not None:
             wire["worker_tag"] = route.worker_tag
-        payload = {"job": wire, "credentialed": credentialed}
+        payload: dict[str, Any] = {"job": wire, "credentialed": credentialed}
+        checkout = _checkout_of(body)
+        if checkout:
+            payload["checkout"] = await checkout_for_site(self.shaman, self.store, checkout)
         snapshot = _waiting_snapshot(job_id, body, now)
 
         def store_both() -> None:
@@ -71,7 +81,7 @@ class JobBook:
         await self.store.call(store_both)
         _log.info("job %s routed to site %s: %s", job_id, route.site, route.reason)
         answer = await self._send_and_wait(route.site, p.SUBMIT, msg_id, job_id, payload, SUBMIT_WAIT)
-        if answer is not None and not answer.get("ok"):
+        if answer is not None and not answer.get("ok") and not answer.get("retry"):
             raise ApiError(f"site {route.site} refused the job: {answer.get('message')}",
                            status=int(answer.get("status") or 400))
         return await self.fetch(job_id)
@@ -211,7 +221,7 @@ class JobBook:
         msg_id, payload = self.outbox.new_id(), {"action": action, "body": body}
         await self.store.call(records.add_message, msg_id, job.site, p.ACTION, job_id, payload, self._now())
         answer = await self._send_and_wait(job.site, p.ACTION, msg_id, job_id, payload, ACTION_WAIT)
-        if answer is None:
+        if answer is None or answer.get("retry"):
             return (f"{self.sites.describe(job.site)}; the {action} is kept at the hub and applied when "
                     f"{job.site} connects again")
         if not answer.get("ok"):
@@ -220,6 +230,10 @@ class JobBook:
 
     def _now(self) -> dt.datetime:
         return self.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _checkout_of(body: SubmittedJob) -> str:
+    return (body.storage.shaman_checkout_id if body.storage else None) or ""
 
 
 def _waiting_snapshot(job_id: str, body: SubmittedJob, now: dt.datetime) -> dict[str, Any]:

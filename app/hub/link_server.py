@@ -30,14 +30,14 @@ HEARTBEAT = 15.0
 _OFFER_KEYS = ("job_types", "tags", "workers", "load")
 
 
-def _bearer(request: web.Request) -> str | None:
+def bearer(request: web.Request) -> str | None:
     scheme, _, value = request.headers.get("Authorization", "").strip().partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
 async def serve_link(request: web.Request, sites: SiteBook, outbox: Outbox, jobs: JobBook) -> web.WebSocketResponse:
     name = request.headers.get(p.SITE_HEADER, "").strip()
-    await sites.authenticate(name, _bearer(request))
+    await sites.authenticate(name, bearer(request))
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=p.MAX_MESSAGE)
     if not ws.can_prepare(request).ok:
         raise BadRequest("this is the hub's link for sites, a websocket; a site's Manager opens it itself "

@@ -3,7 +3,8 @@
 A submission or an action is written to `hub_outbox` before anyone is told it was accepted, then
 sent at once when its site is connected; a site that connects gets all its unconfirmed messages
 again, in the order they were made. The site applies each id once and answers with an `ack`; the
-first ack for an id marks it done, a repeated one changes nothing. Callers that want the site's
+first ack for an id marks it done, a repeated one changes nothing; an answer saying the site could
+not apply it now (a 5xx: say a file could not be fetched) leaves it waiting and sends it again. Callers that want the site's
 answer wait for it a while (`wait`), and learn "not yet" when the site is away or slow.
 """
 
@@ -23,6 +24,8 @@ from app.manager.persistence.db import Store
 
 _log = logging.getLogger(__name__)
 
+RETRY_AFTER = 10.0  # seconds before a message a site could not apply (its 5xx) is sent again
+
 #: Called with the message and the site's answer when a message is confirmed for the first time.
 OnDone = Callable[[records.OutboxMessage, dict[str, Any], bool], Awaitable[None]]
 
@@ -33,6 +36,7 @@ class Outbox:
         self._answers: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._delivering: dict[str, asyncio.Lock] = {}
         self.on_done: OnDone | None = None
+        self._retries: set[asyncio.Task] = set()
 
     def new_id(self) -> str:
         return str(uuidlib.uuid4())
@@ -84,7 +88,12 @@ class Outbox:
         result: dict[str, Any] = {key: data.get(key) for key in ("ok", "status", "message", "job") if key in data}
         status = result.get("status")
         if not isinstance(status, int) or status >= 500:
-            _log.warning("site %s could not apply message %s now: %s", site, msg_id, result.get("message"))
+            _log.warning("site %s could not apply message %s now: %s; sending it again in %.0f s", site, msg_id,
+                         result.get("message"), RETRY_AFTER)
+            self._retry_later(site)
+            waiter = self._answers.get(msg_id)
+            if waiter is not None and not waiter.done():
+                waiter.set_result({**result, "ok": False, "retry": True})
             return
         now = self.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
         first = await self.store.call(records.mark_done, msg_id, site, result, now)
@@ -96,6 +105,14 @@ class Outbox:
             waiter.set_result(result)
         if not first:
             _log.debug("repeated ack for %s from site %s ignored", msg_id, site)
+
+    def _retry_later(self, site: str) -> None:
+        async def again() -> None:
+            await asyncio.sleep(RETRY_AFTER)
+            await self.deliver_pending(site)
+        task = asyncio.create_task(again())
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
 
     def _lock(self, site: str) -> asyncio.Lock:
         return self._delivering.setdefault(site, asyncio.Lock())

@@ -16,6 +16,7 @@ from app.common.clock import Clock, SystemClock
 from app.hub.config import HubConfig
 from app.hub.job_book import JobBook
 from app.hub.outbox import Outbox
+from app.hub.shaman_relay import HubShaman, hub_shaman
 from app.hub.sites import SiteBook
 from app.manager.credentials.admin_token import ensure_admin_token
 from app.manager.persistence import hub_records as records
@@ -33,6 +34,7 @@ class HubServices:
     sites: SiteBook
     outbox: Outbox
     jobs: JobBook
+    shaman: HubShaman | None = None
     admin_token: str = ""
 
     async def waiting_counts(self) -> dict[str, int]:
@@ -44,7 +46,8 @@ def build_hub(config: HubConfig, clock: Clock | None = None) -> HubServices:
     store = Store(config.manager.database_url)
     sites = SiteBook(config, store, clock)
     outbox = Outbox(store, clock, sites)
-    hub = HubServices(config, clock, store, sites, outbox, JobBook(store, clock, sites, outbox))
+    shaman = hub_shaman(config.manager, store)
+    hub = HubServices(config, clock, store, sites, outbox, JobBook(store, clock, sites, outbox, shaman), shaman)
     if config.path is not None:
         hub.admin_token = ensure_admin_token(config.manager.base_dir)
     return hub
@@ -79,7 +82,10 @@ class HubService:
             _log.info("hub listening on port %d for sites %s", self.port,
                       ", ".join(self.config.sites) or "(any site with a join token)")
             self.ready.set()
-            await self.server.run()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.server.run(), name="http")
+                if hub.shaman is not None:
+                    group.create_task(hub.shaman.run(), name="shaman-gc")
         finally:
             for conn in list(hub.sites.connections.values()):
                 await conn.ws.close(message=b"hub shutting down")

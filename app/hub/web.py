@@ -18,14 +18,16 @@ from app.api.errors import BadRequest, NotFound
 from app.api.jobs import JobPriorityChange, JobStatusChange, SubmittedJob
 from app.api.meta import FlamencoVersion
 from app.hub.access import HUB_ROUTE_ACCESS, V3
-from app.hub.link_server import serve_link
-from app.manager.hub_link.protocol import LINK_PATH
+from app.hub.link_server import bearer, serve_link
+from app.hub.shaman_relay import BLOBS_PATH, serve_blob, shared_storage_answer
+from app.manager.hub_link.protocol import LINK_PATH, SITE_HEADER
 from app.manager.web.access import carries_credential, check_request
 from app.manager.web.app import create_guard
 from app.manager.web.connection_guard import connection_tracking_middleware
 from app.manager.web.middlewares import error_middleware
 from app.manager.web.request_body import JOB_BODY_MAX, read_body, read_json_object
 from app.manager.web.request_guard import guard_middleware
+from app.shaman.web import add_shaman_routes
 
 if TYPE_CHECKING:
     from app.hub.service import HubServices
@@ -60,6 +62,9 @@ def create_hub_app(hub: HubServices) -> web.Application:
     r.add_post(f"{V3}/jobs/{{job_id}}/setstatus", set_job_status)
     r.add_post(f"{V3}/jobs/{{job_id}}/setpriority", set_job_priority)
     r.add_get(f"{V3}/worker-mgt/workers", list_workers)
+    r.add_get(f"{V3}/configuration/shared-storage/{{audience}}/{{platform}}", get_shared_storage)
+    add_shaman_routes(application, lambda: hub.shaman)  # 503 in words when the hub has none
+    r.add_get(BLOBS_PATH, fetch_blob)
     r.add_get(LINK_PATH, site_link)
     r.add_get(f"{V3}/tablao/hub/sites", list_sites)
     r.add_post(f"{V3}/tablao/hub/sites", add_site)
@@ -148,6 +153,21 @@ async def list_workers(request: web.Request) -> web.Response:
     for name, state in sorted(request.app[HUB].sites.states.items()):
         workers.extend({**worker, "site": name} for worker in state.info.get("workers") or [])
     return web.json_response({"workers": workers})
+
+
+async def get_shared_storage(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    audience, platform = request.match_info["audience"], request.match_info["platform"]
+    if audience not in ("users", "workers") or len(platform) > 32:
+        raise BadRequest("expected /configuration/shared-storage/{users|workers}/{platform}")
+    return web.json_response(shared_storage_answer(hub.config.manager, hub.shaman, audience, platform))
+
+
+async def fetch_blob(request: web.Request) -> web.StreamResponse:
+    """A file of the hub's Shaman, for a site that lacks it (the site's name and token, as its link)."""
+    hub = request.app[HUB]
+    await hub.sites.authenticate(request.headers.get(SITE_HEADER, "").strip(), bearer(request))
+    return await serve_blob(request, hub.shaman)
 
 
 async def site_link(request: web.Request) -> web.StreamResponse:

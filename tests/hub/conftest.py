@@ -18,12 +18,17 @@ from tests.e2e.farm import free_port
 
 
 class RunningHub:
-    def __init__(self, root: Path, port: int, sites: tuple[str, ...] = ("A", "B")):
+    def __init__(self, root: Path, port: int, sites: tuple[str, ...] = ("A", "B"), shaman: bool = False):
         path = root / "HUB.yaml"
         if not path.exists():
             root.mkdir(parents=True, exist_ok=True)
+            shared = ""
+            if shaman:
+                (root / "shared").mkdir(exist_ok=True)
+                shared = str(root / "shared")
             save_config(ManagerConfig(path=path, listen=f"127.0.0.1:{port}", database="hub.sqlite",
                                       local_manager_storage_path="storage", manager_name="Test hub",
+                                      shared_storage_path=shared, shaman_enabled=shaman,
                                       extra={"sites": list(sites)}))
         self.config: HubConfig = load_hub_config(path)
         self.port = port
@@ -105,8 +110,8 @@ class HubFarm:
         self.sites: dict[str, RunningManager] = {}
         self.tokens: dict[str, str] = {}
 
-    async def start_hub(self, sites: tuple[str, ...] = ("A", "B")) -> RunningHub:
-        self.hub = await RunningHub(self.root / "hub", self.hub_port, sites).start()
+    async def start_hub(self, sites: tuple[str, ...] = ("A", "B"), shaman: bool = False) -> RunningHub:
+        self.hub = await RunningHub(self.root / "hub", self.hub_port, sites, shaman).start()
         return self.hub
 
     async def join(self, name: str) -> str:
@@ -114,14 +119,15 @@ class HubFarm:
         self.tokens[name] = await self.hub.hub.sites.add(name)
         return self.tokens[name]
 
-    async def start_site(self, name: str, wait_linked: bool = True) -> RunningManager:
+    async def start_site(self, name: str, wait_linked: bool = True, **overrides: Any) -> RunningManager:
         root = self.root / f"site-{name}"
         path = root / "flamenco-manager.yaml"
         if path.exists():
             cfg = load_config(path)
         else:
             cfg = make_config(root, manager_name=f"site {name}", extra={
-                "hub_url": f"http://127.0.0.1:{self.hub_port}/", "hub_site": name, "hub_token": self.tokens[name]})
+                "hub_url": f"http://127.0.0.1:{self.hub_port}/", "hub_site": name, "hub_token": self.tokens[name]},
+                **overrides)
         site = await RunningManager(cfg).start()
         self.sites[name] = site
         if wait_linked:

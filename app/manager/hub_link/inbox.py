@@ -10,6 +10,7 @@ before its id was kept) counts as applied.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app.api.errors import ApiError, BadRequest
@@ -20,17 +21,25 @@ from app.manager.jobs.job_service import JobService
 from app.manager.persistence import hub_link_records as records
 from app.manager.persistence.db import Store
 from app.manager.web.request_body import body_as
+from app.shaman.service import Shaman
+from app.shaman.specs import FileKey, parse_file_list
 
 _log = logging.getLogger(__name__)
 
 Result = dict[str, Any]
 
 
+#: Fetches one file of the hub's Shaman into this site's Shaman.
+FetchBlob = Callable[[FileKey], Awaitable[None]]
+
+
 class HubInbox:
     """Applies the hub's messages to this Manager's jobs; every method returns the answer to send."""
 
-    def __init__(self, store: Store, jobs: JobService, clock: Clock):
+    def __init__(self, store: Store, jobs: JobService, clock: Clock, shaman: Shaman | None = None,
+                 fetch_blob: FetchBlob | None = None):
         self.store, self.jobs, self.clock = store, jobs, clock
+        self.shaman, self.fetch_blob = shaman, fetch_blob
 
     async def submit(self, msg: dict[str, Any]) -> Result:
         return await self._once(msg, self._submit)
@@ -71,10 +80,33 @@ class HubInbox:
     async def _submit(self, msg: dict[str, Any]) -> Result:
         job_id = _job_id(msg)
         if not await self.store.call(records.job_exists, job_id):
-            body = body_as(SubmittedJob, msg.get("job"))
+            wire = msg.get("job")
+            if isinstance(wire, dict) and isinstance(msg.get("checkout"), dict):
+                wire = await self._with_checkout(wire, msg["checkout"])
+            body = body_as(SubmittedJob, wire)
             await self.jobs.submit(body, credentialed=msg.get("credentialed") is True, job_uuid=job_id)
             _log.info("stored job %s forwarded by the hub", job_id)
         return _ok(job=await self.jobs.fetch(job_id))
+
+    async def _with_checkout(self, job: dict[str, Any], checkout: dict[str, Any]) -> dict[str, Any]:
+        """The job with its files in this site's Shaman: those it lacks fetched from the hub, then the
+        hub's checkout made here (under another name when this site has one of that name)."""
+        if self.shaman is None or self.fetch_blob is None:
+            raise BadRequest("the job's files are in the hub's Shaman, and this site has no Shaman to take them "
+                             "(shaman.enabled and shared_storage_path in its flamenco-manager.yaml)")
+        files = parse_file_list(checkout)
+        wanted = str(checkout.get("path") or "")
+        missing = await self.shaman.requirements(files)
+        for spec, _status in missing:
+            await self.fetch_blob(spec.key)
+        actual = (await self.shaman.checkout(files, wanted)).checkout_path
+        _log.info("checkout %s made from the hub's files (%d of %d fetched)", actual, len(missing), len(files))
+        raw = job.get("settings")
+        settings: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if actual != wanted:  # the job's paths name the checkout through the `{jobs}` variable
+            old, new = f"{{jobs}}/{wanted}/", f"{{jobs}}/{actual}/"
+            settings = {k: v.replace(old, new) if isinstance(v, str) else v for k, v in settings.items()}
+        return {**job, "settings": settings, "storage": {"shaman_checkout_id": actual}}
 
     async def _action(self, msg: dict[str, Any]) -> Result:
         job_id, action, body = _job_id(msg), msg.get("action"), msg.get("body")

@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 
 from app import __version__
+from app.api.errors import ApiError
 from app.common import events as ev
 from app.common.clock import parse_rfc3339
 from app.manager.hub_link import protocol as p
@@ -33,6 +34,7 @@ from app.manager.hub_link.settings import HubLinkSettings
 from app.manager.persistence import hub_link_records as records
 from app.manager.persistence import jobs as jobs_q
 from app.manager.persistence.errors import NotFound
+from app.shaman.specs import FileKey
 
 _log = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ class HubLink:
 
     def __init__(self, settings: HubLinkSettings, services: Any):
         self.settings, self.services = settings, services
-        self.inbox = HubInbox(services.store, services.jobs, services.clock)
+        self.inbox = HubInbox(services.store, services.jobs, services.clock, services.shaman, self._fetch_blob)
         #: Set while a connection is up and the hub has welcomed this site.
         self.connected = asyncio.Event()
         self._dirty: set[str] = set()
@@ -172,6 +174,21 @@ class HubLink:
         workers = [{key: w.get(key) for key in ("id", "name", "status", "last_seen")}
                    for w in await self.services.admin.list()]
         return {"workers": workers, "load": await self.services.store.call(records.load)}
+
+    async def _fetch_blob(self, key: FileKey) -> None:
+        """One file of the hub's Shaman into this site's; a failure is this site's trouble (5xx), so
+        the hub sends the submission again on the next connection."""
+        shaman = self.services.shaman
+        url = f"{self.settings.url.rstrip('/')}/api/v3/tablao/hub/blobs/{key.sha}/{key.size}"
+        headers = {"Authorization": f"Bearer {self.settings.token}", p.SITE_HEADER: self.settings.site}
+        try:
+            async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as resp:
+                if resp.status != 200:
+                    raise ApiError(f"the hub did not give file {key.sha[:12]}…/{key.size}: HTTP {resp.status}",
+                                   status=502)
+                await shaman.store_file(key, resp.content.iter_chunked(256 * 1024), label=key.sha[:12])
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise ApiError(f"fetching file {key.sha[:12]}… from the hub failed: {exc}", status=502) from None
 
     # --- the hub's messages --------------------------------------------------------------------
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:

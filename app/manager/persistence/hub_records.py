@@ -229,3 +229,24 @@ def set_cursor(site: str, cursor: str) -> None:
 def forget_refused(uuid: str) -> None:
     """Drop a submission its site refused while the artist waited (the artist got the refusal)."""
     HubJob.delete().where((HubJob.uuid == uuid) & (HubJob.state == "waiting")).execute()
+
+
+# --- Shaman checkouts made at the hub ------------------------------------------------------------
+class HubCheckout(BaseModel):
+    id: pw.AutoField[int]
+    path = pw.CharField(max_length=1024, unique=True)
+    files = pw.TextField()
+    created_at = pw.DateTimeField()
+
+    class Meta:
+        table_name = "hub_checkouts"
+
+
+def record_checkout(path: str, files: list[dict[str, Any]], now: dt.datetime) -> None:
+    (HubCheckout.insert(path=path, files=json.dumps(files, separators=(",", ":")), created_at=now)
+     .on_conflict_replace().execute())
+
+
+def checkout_files(path: str) -> list[dict[str, Any]] | None:
+    row = HubCheckout.get_or_none(HubCheckout.path == path)
+    return json.loads(row.files) if row is not None else None

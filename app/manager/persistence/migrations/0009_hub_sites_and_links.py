@@ -1,5 +1,5 @@
-"""The hub's tables (sites, its persisted outbox to them, its view of their jobs) and the site's
-record of the hub messages it applied.
+"""The hub's tables (sites, its persisted outbox to them, its view of their jobs, the file lists of
+its Shaman checkouts) and the site's record of the hub messages it applied.
 
 A hub and a site Manager share this schema (both are Manager stores); each only fills its own
 tables. Messages are keyed by their id, so a message sent twice (a reconnect, a replay) is applied
@@ -51,6 +51,14 @@ def up(migrator, db):
         class Meta:
             table_name = "hub_jobs"
 
+    class HubCheckout(Base):
+        path = pw.CharField(max_length=1024, unique=True)
+        files = pw.TextField()  # the checkout's file list, for sites that fetch what they lack
+        created_at = pw.DateTimeField()
+
+        class Meta:
+            table_name = "hub_checkouts"
+
     class HubLinkApplied(Base):
         msg_id = pw.CharField(max_length=36, unique=True)
         result = pw.TextField()
@@ -59,6 +67,6 @@ def up(migrator, db):
         class Meta:
             table_name = "hub_link_applied"
 
-    db.create_tables([HubSite, HubOutbox, HubJob, HubLinkApplied])
+    db.create_tables([HubSite, HubOutbox, HubJob, HubCheckout, HubLinkApplied])
     db.execute_sql("CREATE INDEX hub_outbox_pending ON hub_outbox (site, done_at, id)")
     db.execute_sql("CREATE INDEX hub_jobs_site ON hub_jobs (site)")
