@@ -18,6 +18,7 @@ from app.hub.job_book import JobBook
 from app.hub.outbox import Outbox
 from app.hub.shaman_relay import HubShaman, hub_shaman
 from app.hub.sites import SiteBook
+from app.hub.tls import server_context
 from app.manager.credentials.admin_token import ensure_admin_token
 from app.manager.persistence import hub_records as records
 from app.manager.persistence.db import Store
@@ -77,7 +78,7 @@ class HubService:
             host, port = cfg.listen_host_port()
             self.server = HttpServer(create_hub_app(hub), host, port, idle_timeout=cfg.http_idle_timeout,
                                      header_timeout=cfg.http_header_timeout, body_timeout=cfg.http_body_timeout,
-                                     max_connections=cfg.http_max_connections)
+                                     max_connections=cfg.http_max_connections, ssl_context=server_context(cfg))
             await self.server.start()
             _log.info("hub listening on port %d for sites %s", self.port,
                       ", ".join(self.config.sites) or "(any site with a join token)")

@@ -37,8 +37,12 @@ class RunningHub:
         self.session: aiohttp.ClientSession | None = None
 
     @property
+    def tls(self) -> bool:
+        return bool(self.config.manager.extra.get("tls"))
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def hub(self):
@@ -54,7 +58,8 @@ class RunningHub:
         if self._task in done:
             ready.cancel()
             self._task.result()
-        self.session = aiohttp.ClientSession(self.url)
+        # The hub's certificate is self-made: the tests' own requests do not check it (the sites pin it).
+        self.session = aiohttp.ClientSession(self.url, connector=aiohttp.TCPConnector(ssl=False))
         return self
 
     async def stop(self) -> None:
@@ -109,6 +114,7 @@ class HubFarm:
         self.hub: RunningHub | None = None
         self.sites: dict[str, RunningManager] = {}
         self.tokens: dict[str, str] = {}
+        self.scheme = "http"
 
     async def start_hub(self, sites: tuple[str, ...] = ("A", "B"), shaman: bool = False) -> RunningHub:
         self.hub = await RunningHub(self.root / "hub", self.hub_port, sites, shaman).start()
@@ -125,13 +131,16 @@ class HubFarm:
         if path.exists():
             cfg = load_config(path)
         else:
-            cfg = make_config(root, manager_name=f"site {name}", extra={
-                "hub_url": f"http://127.0.0.1:{self.hub_port}/", "hub_site": name, "hub_token": self.tokens[name]},
-                **overrides)
+            extra = {"hub_url": f"{self.scheme}://127.0.0.1:{self.hub_port}/", "hub_site": name,
+                     "hub_token": self.tokens[name], **overrides.pop("extra", {})}
+            cfg = make_config(root, manager_name=f"site {name}", extra=extra, **overrides)
         site = await RunningManager(cfg).start()
         self.sites[name] = site
         if wait_linked:
-            await asyncio.wait_for(link_of(site).connected.wait(), 20)
+            try:
+                await asyncio.wait_for(link_of(site).connected.wait(), 20)
+            except TimeoutError:
+                raise AssertionError(f"site {name} did not link to the hub: {link_of(site).problem}") from None
         return site
 
     async def stop_site(self, name: str) -> None:

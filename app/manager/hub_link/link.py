@@ -30,6 +30,7 @@ from app.common import events as ev
 from app.common.clock import parse_rfc3339
 from app.manager.hub_link import protocol as p
 from app.manager.hub_link.inbox import HubInbox
+from app.manager.hub_link.pinning import HubPin
 from app.manager.hub_link.settings import HubLinkSettings
 from app.manager.persistence import hub_link_records as records
 from app.manager.persistence import jobs as jobs_q
@@ -53,6 +54,10 @@ class HubLink:
     def __init__(self, settings: HubLinkSettings, services: Any):
         self.settings, self.services = settings, services
         self.inbox = HubInbox(services.store, services.jobs, services.clock, services.shaman, self._fetch_blob)
+        config = services.config
+        self.pin = HubPin(settings.url, settings.fingerprint, config.base_dir if config.path is not None else None)
+        #: Why the last connection failed or ended, in words ("" while linked).
+        self.problem = ""
         #: Set while a connection is up and the hub has welcomed this site.
         self.connected = asyncio.Event()
         self._dirty: set[str] = set()
@@ -65,9 +70,15 @@ class HubLink:
                 await self._connect_once()
                 pause = FIRST_PAUSE
             except LinkRefused as exc:
-                _log.warning("the hub at %s refused site %r: %s", self.settings.url, self.settings.site, exc)
+                self.problem = f"the hub refused site {self.settings.site!r}: {exc}"
+                _log.warning("%s", self.problem)
+                pause = LONGEST_PAUSE
+            except aiohttp.ServerFingerprintMismatch:
+                self.problem = self.pin.mismatch_words()
+                _log.error("%s", self.problem)
                 pause = LONGEST_PAUSE
             except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+                self.problem = f"hub not reachable: {exc or type(exc).__name__}"
                 _log.info("hub at %s not reachable (%s); trying again in %.1f s", self.settings.url,
                           exc or type(exc).__name__, pause)
             finally:
@@ -78,8 +89,9 @@ class HubLink:
     async def _connect_once(self) -> None:
         headers = {"Authorization": f"Bearer {self.settings.token}", p.SITE_HEADER: self.settings.site}
         async with aiohttp.ClientSession() as http:
+            await self.pin.ensure()
             try:
-                ws = await http.ws_connect(self.settings.link_url, headers=headers, heartbeat=15.0,
+                ws = await http.ws_connect(self.settings.link_url, headers=headers, heartbeat=15.0, ssl=self.pin.ssl,
                                            max_msg_size=p.MAX_MESSAGE, timeout=aiohttp.ClientWSTimeout(ws_close=5.0))
             except aiohttp.WSServerHandshakeError as exc:
                 if exc.status in (401, 403):
@@ -100,6 +112,7 @@ class HubLink:
         try:
             await self._resync(ws, welcome.get("cursor") or "")
             self.connected.set()
+            self.problem = ""
             _log.info("linked to the hub at %s as site %r", self.settings.url, self.settings.site)
             parts = [asyncio.create_task(part) for part in
                      (self._read(ws), self._flush_loop(ws), self._status_loop(ws))]
@@ -182,7 +195,7 @@ class HubLink:
         url = f"{self.settings.url.rstrip('/')}/api/v3/tablao/hub/blobs/{key.sha}/{key.size}"
         headers = {"Authorization": f"Bearer {self.settings.token}", p.SITE_HEADER: self.settings.site}
         try:
-            async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as resp:
+            async with aiohttp.ClientSession() as http, http.get(url, headers=headers, ssl=self.pin.ssl) as resp:
                 if resp.status != 200:
                     raise ApiError(f"the hub did not give file {key.sha[:12]}…/{key.size}: HTTP {resp.status}",
                                    status=502)

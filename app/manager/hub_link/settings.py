@@ -2,7 +2,8 @@
 
 Three keys join a Manager to a hub: `hub_url` (the hub's address; only the hub needs one others
 can reach), `hub_site` (this site's name at the hub) and `hub_token` (the join token
-`tablao hub add-site NAME` printed). All three or none.
+`tablao hub add-site NAME` printed). All three or none. With an https:// hub, `hub_fingerprint`
+may pin its certificate (else the site pins what it sees on its first join: pinning.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class HubLinkSettings:
     url: str
     site: str
     token: str
+    fingerprint: str = ""  # the hub certificate's SHA-256 (hex), pinned by the admin; "" pins on first join
 
     @property
     def link_url(self) -> str:
@@ -61,4 +63,8 @@ def hub_link_settings(extra: dict[str, Any], where: str = "flamenco-manager.yaml
     if not 16 <= len(token) <= 200 or any(c.isspace() for c in token):
         raise ConfigError(f"{where}: hub_token is not a join token; `tablao hub add-site {site}` on the hub "
                           "prints one")
-    return HubLinkSettings(url, site, token)
+    pin = str(extra.get("hub_fingerprint") or "").replace(":", "").strip().lower()
+    if pin and not re.fullmatch(r"[0-9a-f]{64}", pin):
+        raise ConfigError(f"{where}: hub_fingerprint is not a SHA-256 fingerprint (64 hex digits, colons allowed); "
+                          "`tablao hub make-cert` prints it")
+    return HubLinkSettings(url, site, token, pin)
