@@ -19,6 +19,7 @@ from typing import Any
 from app.api.errors import ApiError, NotFound, ServiceUnavailable
 from app.api.jobs import SubmittedJob
 from app.common.clock import Clock, parse_rfc3339, to_rfc3339
+from app.common.events import JOB_DID_CHANGE, EventBus
 from app.hub.outbox import Outbox
 from app.hub.routing import Route, choose_site
 from app.hub.shaman_relay import checkout_for_site
@@ -37,8 +38,10 @@ WAITING, DELIVERED, REFUSED = "waiting", "delivered", "refused"
 
 
 class JobBook:
-    def __init__(self, store: Store, clock: Clock, sites: SiteBook, outbox: Outbox, shaman: Shaman | None = None):
+    def __init__(self, store: Store, clock: Clock, sites: SiteBook, outbox: Outbox, shaman: Shaman | None = None,
+                 bus: EventBus | None = None):
         self.store, self.clock, self.sites, self.outbox = store, clock, sites, outbox
+        self.bus = bus or EventBus()  # the hub's event stream: every site's jobs, as they change
         self.shaman = shaman  # the hub's Shaman, whose checkouts forwarded jobs may name
         outbox.on_done = self._done
         self._asks: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -79,6 +82,7 @@ class JobBook:
             records.add_message(msg_id, route.site, p.SUBMIT, job_id, payload, now)
 
         await self.store.call(store_both)
+        self._announce(route.site, snapshot, None)
         _log.info("job %s routed to site %s: %s", job_id, route.site, route.reason)
         answer = await self._send_and_wait(route.site, p.SUBMIT, msg_id, job_id, payload, SUBMIT_WAIT)
         if answer is not None and not answer.get("ok") and not answer.get("retry"):
@@ -103,6 +107,7 @@ class JobBook:
         elif not result.get("ok"):
             if waited:  # the artist is told by the answer itself; nothing of it stays at the hub
                 await self.store.call(records.forget_refused, rec.job_id)
+                self._announce(rec.site, {"id": rec.job_id, "status": "failed"}, None, deleted=True)
                 return
             job = await self.store.call(records.job, rec.job_id)
             if job is not None:
@@ -110,6 +115,7 @@ class JobBook:
                             f"{result.get('message')}", "updated": to_rfc3339(self._now())}
                 await self.store.call(records.set_job_state, rec.job_id, REFUSED, str(result.get("message")),
                                       snapshot)
+                self._announce(rec.site, snapshot, job.snapshot.get("status"))
 
     # --- what sites report -----------------------------------------------------------------------
     async def site_jobs(self, site: str, data: dict[str, Any]) -> None:
@@ -117,7 +123,7 @@ class JobBook:
         gone = [g for g in data.get("gone") or [] if isinstance(g, str) and len(g) <= 36]
         await self._apply_jobs(site, jobs)
         if gone:
-            await self.store.call(records.forget_jobs, site, gone)
+            self._announce_gone(await self.store.call(records.forget_jobs, site, gone))
 
     async def site_inventory(self, site: str, data: dict[str, Any]) -> None:
         have = {u for u in data.get("uuids") or [] if isinstance(u, str)}
@@ -125,23 +131,46 @@ class JobBook:
         gone = [u for u in known if u not in have]
         if gone:
             forgotten = await self.store.call(records.forget_jobs, site, gone)
-            _log.info("site %s no longer has %d jobs", site, forgotten)
+            self._announce_gone(forgotten)
+            _log.info("site %s no longer has %d jobs", site, len(forgotten))
 
     async def _apply_jobs(self, site: str, jobs: list[dict[str, Any]]) -> None:
         if not jobs:
             return
         stamped = [(job, _naive(job["updated"])) for job in jobs]
 
-        def apply() -> None:
-            newest = ""
+        def apply() -> list[tuple[dict[str, Any], str | None]]:
+            newest, changed = "", []
             for job, updated in stamped:
-                records.apply_snapshot(site, job, updated)
+                what, before = records.apply_snapshot(site, job, updated)
+                if what != records.UNCHANGED:
+                    changed.append((job, before))
                 newest = max(newest, updated.strftime("%Y-%m-%dT%H:%M:%S.%f"))
             state = records.site(site)
             if state is not None and newest > (state.cursor or ""):
                 records.set_cursor(site, newest)
+            return changed
 
-        await self.store.call(apply)
+        for job, before in await self.store.call(apply):
+            self._announce(site, job, before)
+
+    def _announce(self, site: str, job: dict[str, Any], before: str | None, deleted: bool = False) -> None:
+        """`job_did_change` on the hub's stream, in the Manager's shape, with the job's site."""
+        keys = ("id", "name", "updated", "status", "type", "priority", "steps_completed", "steps_total", "activity",
+                "created", "delete_requested_at", "worker_tag")
+        data = {key: job[key] for key in keys if job.get(key) is not None}
+        data.update(refresh_tasks=True, site=site)
+        data.setdefault("steps_completed", 0)
+        data.setdefault("steps_total", 0)
+        if before is not None and before != job.get("status"):
+            data["previous_status"] = before
+        if deleted:
+            data["was_deleted"] = True
+        self.bus.publish(JOB_DID_CHANGE, data)
+
+    def _announce_gone(self, dropped: list[records.JobRecord]) -> None:
+        for job in dropped:
+            self._announce(job.site, job.snapshot, None, deleted=True)
 
     async def cursor(self, site: str) -> str:
         """The newest change the hub has from `site`, as RFC 3339 ("" for none)."""
@@ -151,8 +180,11 @@ class JobBook:
         return to_rfc3339(dt.datetime.fromisoformat(state.cursor))
 
     # --- reading -----------------------------------------------------------------------------------
-    async def list(self) -> list[dict[str, Any]]:
+    async def list(self, statuses: list[str] | None = None) -> list[dict[str, Any]]:
+        """Every site's jobs, newest first (only those in `statuses` when given)."""
         jobs = [self._shown(job) for job in await self.store.call(records.jobs)]
+        if statuses:
+            jobs = [job for job in jobs if job.get("status") in statuses]
         jobs.sort(key=lambda j: (j.get("created") or "", j["id"]), reverse=True)
         return jobs
 
@@ -216,7 +248,7 @@ class JobBook:
         """Send an action to the job's site; None when applied there, else words saying it waits."""
         job = await self._record(job_id)
         if job.state == REFUSED and action == "delete":  # its site never had it
-            await self.store.call(records.forget_jobs, job.site, [job_id])
+            self._announce_gone(await self.store.call(records.forget_jobs, job.site, [job_id]))
             return None
         msg_id, payload = self.outbox.new_id(), {"action": action, "body": body}
         await self.store.call(records.add_message, msg_id, job.site, p.ACTION, job_id, payload, self._now())

@@ -12,7 +12,9 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from app.api.enums import FarmStatus
 from app.common.clock import Clock, SystemClock
+from app.common.events import EventBus
 from app.hub.config import HubConfig
 from app.hub.job_book import JobBook
 from app.hub.outbox import Outbox
@@ -40,6 +42,24 @@ class HubServices:
 
     async def waiting_counts(self) -> dict[str, int]:
         return await self.store.call(records.pending_counts)
+
+    @property
+    def bus(self) -> EventBus:
+        return self.jobs.bus
+
+    @property
+    def status(self) -> FarmStatus:
+        """The farm over all sites, from what each last said: `active` when any worker renders."""
+        loads = [state.info.get("load") or {} for name, state in self.sites.states.items()
+                 if self.sites.connection(name) is not None]
+        if not loads:
+            return FarmStatus.INOPERATIVE
+        awake = sum(load.get("awake_workers", 0) for load in loads)
+        if awake > sum(load.get("idle_workers", 0) for load in loads):
+            return FarmStatus.ACTIVE
+        if any(load.get("queued_tasks", 0) for load in loads):
+            return FarmStatus.WAITING
+        return FarmStatus.IDLE if awake else FarmStatus.ASLEEP
 
 
 def build_hub(config: HubConfig, clock: Clock | None = None) -> HubServices:

@@ -9,7 +9,8 @@ and the body bounds are the Manager's own.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import web
 
@@ -24,6 +25,9 @@ from app.manager.hub_link.protocol import LINK_PATH, SITE_HEADER
 from app.manager.web.access import carries_credential, check_request
 from app.manager.web.app import create_guard
 from app.manager.web.connection_guard import connection_tracking_middleware
+from app.manager.web.handlers.events_ws import event_stream
+from app.manager.web.handlers.jobs import MAX_OFFSET, MAX_PAGE, _int_query
+from app.manager.web.keys import BUS, FARM_STATUS, SETTINGS
 from app.manager.web.middlewares import error_middleware
 from app.manager.web.request_body import JOB_BODY_MAX, read_body, read_json_object
 from app.manager.web.request_guard import guard_middleware
@@ -49,6 +53,11 @@ def create_hub_app(hub: HubServices) -> web.Application:
                    hub_access_middleware]
     application = web.Application(middlewares=middlewares, client_max_size=JOB_BODY_MAX)
     application[HUB] = hub
+    # The Manager's event stream handler, bounded outbox and all, reads these three keys: the
+    # hub's configuration, its bus (every site's jobs) and its farm status stand in for them.
+    application[SETTINGS] = cast(Any, SimpleNamespace(config=hub.config.manager))
+    application[BUS] = hub.bus
+    application[FARM_STATUS] = cast(Any, hub)
     r = application.router
     r.add_get(f"{V3}/version", get_version)
     r.add_get(f"{V3}/jobs/types", get_job_types)
@@ -62,6 +71,10 @@ def create_hub_app(hub: HubServices) -> web.Application:
     r.add_post(f"{V3}/jobs/{{job_id}}/setstatus", set_job_status)
     r.add_post(f"{V3}/jobs/{{job_id}}/setpriority", set_job_priority)
     r.add_get(f"{V3}/worker-mgt/workers", list_workers)
+    r.add_get(f"{V3}/worker-mgt/tags", list_tags)
+    r.add_get(f"{V3}/status", farm_status)
+    r.add_get(f"{V3}/tablao/jobs", jobs_page)
+    r.add_get(f"{V3}/tablao/events", event_stream)
     r.add_get(f"{V3}/configuration/shared-storage/{{audience}}/{{platform}}", get_shared_storage)
     add_shaman_routes(application, lambda: hub.shaman)  # 503 in words when the hub has none
     r.add_get(BLOBS_PATH, fetch_blob)
@@ -103,6 +116,28 @@ async def get_job_type(request: web.Request) -> web.Response:
 
 async def list_jobs(request: web.Request) -> web.Response:
     return web.json_response({"jobs": await request.app[HUB].jobs.list()})
+
+
+async def jobs_page(request: web.Request) -> web.Response:
+    """`GET /api/v3/tablao/jobs`: a page of every site's jobs, as a dashboard reads them."""
+    limit = _int_query(request, "limit", 100, 1, MAX_PAGE)
+    offset = _int_query(request, "offset", 0, 0, MAX_OFFSET) or 0
+    statuses = [s for s in request.query.get("status", "").split(",") if s] or None
+    jobs = await request.app[HUB].jobs.list(statuses)
+    return web.json_response({"jobs": jobs[offset:offset + (limit or 0)], "total": len(jobs), "limit": limit,
+                              "offset": offset})
+
+
+async def farm_status(request: web.Request) -> web.Response:
+    return web.json_response({"status": str(request.app[HUB].status)})
+
+
+async def list_tags(request: web.Request) -> web.Response:
+    """Every site's worker tags (ids are the sites' own), each with its site."""
+    tags: list[dict] = []
+    for name, state in sorted(request.app[HUB].sites.states.items()):
+        tags.extend({**tag, "site": name} for tag in state.info.get("tags") or [])
+    return web.json_response({"tags": tags})
 
 
 async def submit_job(request: web.Request) -> web.Response:

@@ -184,8 +184,8 @@ class HubLink:
                 **await self._status()}
 
     async def _status(self) -> dict[str, Any]:
-        workers = [{key: w.get(key) for key in ("id", "name", "status", "last_seen")}
-                   for w in await self.services.admin.list()]
+        # Vitals change every few seconds and are the site's own business: the hub shows the rest.
+        workers = [{key: value for key, value in w.items() if key != "vitals"} for w in await self.services.admin.list()]
         return {"workers": workers, "load": await self.services.store.call(records.load)}
 
     async def _fetch_blob(self, key: FileKey) -> None:

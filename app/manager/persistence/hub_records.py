@@ -195,27 +195,36 @@ def set_job_state(uuid: str, state: str, note: str, snapshot: dict[str, Any] | N
     HubJob.update(fields).where(HubJob.uuid == uuid).execute()
 
 
-def apply_snapshot(site: str, snapshot: dict[str, Any], updated: dt.datetime) -> bool:
+#: What `apply_snapshot` did: the job was new, or it changed (with its status before), or nothing.
+NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
+
+
+def apply_snapshot(site: str, snapshot: dict[str, Any], updated: dt.datetime) -> tuple[str, str | None]:
     """Take a site's job as it is now; an older or equal one than the kept one changes nothing (a
-    replayed or reordered message), and a job of another site is never overwritten."""
+    replayed or reordered message), and a job of another site is never overwritten. Returns what it
+    did and the job's status before."""
     uuid = snapshot["id"]
     text = json.dumps(snapshot, separators=(",", ":"))
     row = HubJob.get_or_none(HubJob.uuid == uuid)
     if row is None:
         HubJob.create(uuid=uuid, site=site, state="delivered", snapshot=text, updated=updated)
-        return True
+        return NEW, None
     if row.site != site or (row.state == "delivered" and row.updated >= updated):
-        return False
+        return UNCHANGED, None
+    before = json.loads(row.snapshot).get("status")
     HubJob.update(snapshot=text, updated=updated, state="delivered", note="").where(HubJob.id == row.id).execute()
-    return True
+    return CHANGED, before
 
 
-def forget_jobs(site: str, uuids: list[str]) -> int:
-    """Drop jobs the site no longer has (deleted there); never one still waiting to go out."""
+def forget_jobs(site: str, uuids: list[str]) -> list[JobRecord]:
+    """Drop jobs the site no longer has (deleted there), never one still waiting to go out; the
+    jobs dropped, as they were."""
     if not uuids:
-        return 0
-    return HubJob.delete().where((HubJob.site == site) & HubJob.uuid.in_(uuids)
-                                 & (HubJob.state != "waiting")).execute()
+        return []
+    where = (HubJob.site == site) & HubJob.uuid.in_(uuids) & (HubJob.state != "waiting")
+    dropped = [_job(row) for row in HubJob.select().where(where)]
+    HubJob.delete().where(where).execute()
+    return dropped
 
 
 def job_uuids(site: str) -> list[str]:
