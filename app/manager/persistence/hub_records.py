@@ -200,16 +200,19 @@ NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
 
 
 def apply_snapshot(site: str, snapshot: dict[str, Any], updated: dt.datetime) -> tuple[str, str | None]:
-    """Take a site's job as it is now; an older or equal one than the kept one changes nothing (a
-    replayed or reordered message), and a job of another site is never overwritten. Returns what it
-    did and the job's status before."""
+    """Take a site's job as it is now; an older one than the kept one changes nothing (a replayed or
+    reordered message), and a job of another site is never overwritten. Returns what it did and the
+    job's status before."""
     uuid = snapshot["id"]
     text = json.dumps(snapshot, separators=(",", ":"))
     row = HubJob.get_or_none(HubJob.uuid == uuid)
     if row is None:
         HubJob.create(uuid=uuid, site=site, state="delivered", snapshot=text, updated=updated)
         return NEW, None
-    if row.site != site or (row.state == "delivered" and row.updated >= updated):
+    # An equal `updated` with other content is taken: a few fields (a job's activity) change without
+    # moving `updated` at the site.
+    if row.site != site or (row.state == "delivered" and (row.updated > updated or
+                                                          (row.updated == updated and row.snapshot == text))):
         return UNCHANGED, None
     before = json.loads(row.snapshot).get("status")
     HubJob.update(snapshot=text, updated=updated, state="delivered", note="").where(HubJob.id == row.id).execute()
