@@ -27,6 +27,8 @@ _SHARED = [
     ("GET", f"{V3}/jobs/{{job_id}}/tasks"),
     ("POST", f"{V3}/jobs/{{job_id}}/setstatus"),
     ("POST", f"{V3}/jobs/{{job_id}}/setpriority"),
+    ("GET", f"{V3}/tasks/{{task_id}}"),
+    ("GET", f"{V3}/tasks/{{task_id}}/logtail"),
     ("GET", f"{V3}/worker-mgt/workers"),
     ("GET", f"{V3}/worker-mgt/tags"),
     ("GET", f"{V3}/status"),

@@ -34,6 +34,7 @@ _log = logging.getLogger(__name__)
 SUBMIT_WAIT = 30.0  # seconds an artist's submission waits for a connected site's answer (it compiles)
 ACTION_WAIT = 10.0
 ASK_WAIT = 10.0
+TASKS_REMEMBERED = 100_000  # task ids whose site the hub remembers (oldest forgotten first)
 WAITING, DELIVERED, REFUSED = "waiting", "delivered", "refused"
 
 
@@ -45,6 +46,7 @@ class JobBook:
         self.shaman = shaman  # the hub's Shaman, whose checkouts forwarded jobs may name
         outbox.on_done = self._done
         self._asks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._task_sites: dict[str, str] = {}  # task id -> site, learnt from the job task lists read
 
     # --- submitting ------------------------------------------------------------------------------
     async def _route(self, body: SubmittedJob) -> Route:
@@ -216,7 +218,32 @@ class JobBook:
         if job.state != DELIVERED:
             return {"tasks": []}
         answer = await self._ask(job.site, {"what": "tasks", "job_id": job_id})
-        return answer.get("data") or {"tasks": []}
+        data = answer.get("data") or {"tasks": []}
+        for task in data.get("tasks") or []:
+            if isinstance(task, dict) and isinstance(task.get("id"), str):
+                self._remember_task(task["id"], job.site)
+        return data
+
+    def _remember_task(self, task_id: str, site: str) -> None:
+        self._task_sites[task_id] = site
+        if len(self._task_sites) > TASKS_REMEMBERED:
+            del self._task_sites[next(iter(self._task_sites))]
+
+    async def task_question(self, task_id: str, what: str) -> dict[str, Any]:
+        """A task's facts (`task`) or its log's tail (`logtail`), asked of the site that has it: the
+        one whose job listed it, else each connected site in turn."""
+        known = self._task_sites.get(task_id)
+        candidates = [known] if known else sorted(self.sites.connections)
+        for site in candidates:
+            try:
+                answer = await self._ask(site, {"what": what, "task_id": task_id})
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                continue
+            self._remember_task(task_id, site)
+            return answer.get("data") or {}
+        raise NotFound(f"no connected site has task {task_id}")
 
     async def _ask(self, site: str, question: dict[str, Any]) -> dict[str, Any]:
         conn = self.sites.connection(site)

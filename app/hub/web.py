@@ -70,6 +70,8 @@ def create_hub_app(hub: HubServices) -> web.Application:
     r.add_get(f"{V3}/jobs/{{job_id}}/tasks", fetch_job_tasks)
     r.add_post(f"{V3}/jobs/{{job_id}}/setstatus", set_job_status)
     r.add_post(f"{V3}/jobs/{{job_id}}/setpriority", set_job_priority)
+    r.add_get(f"{V3}/tasks/{{task_id}}", fetch_task)
+    r.add_get(f"{V3}/tasks/{{task_id}}/logtail", fetch_log_tail)
     r.add_get(f"{V3}/worker-mgt/workers", list_workers)
     r.add_get(f"{V3}/worker-mgt/tags", list_tags)
     r.add_get(f"{V3}/status", farm_status)
@@ -160,6 +162,16 @@ async def fetch_job(request: web.Request) -> web.Response:
 
 async def fetch_job_tasks(request: web.Request) -> web.Response:
     return web.json_response(await request.app[HUB].jobs.tasks(request.match_info["job_id"]))
+
+
+async def fetch_task(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[HUB].jobs.task_question(request.match_info["task_id"], "task"))
+
+
+async def fetch_log_tail(request: web.Request) -> web.Response:
+    data = await request.app[HUB].jobs.task_question(request.match_info["task_id"], "logtail")
+    text = data.get("text") if isinstance(data.get("text"), str) else ""
+    return web.Response(text=text, content_type="text/plain") if text else web.Response(status=204)
 
 
 def _acted(waiting: str | None) -> web.Response:

@@ -59,6 +59,13 @@ async def test_a_job_naming_its_site_lands_there_and_one_without_goes_to_the_idl
         await eventually(completed, what="the job completed at the hub")
         status, tasks = await hub.request("GET", f"/api/v3/jobs/{chosen['id']}/tasks")
         assert status == 200 and len(tasks["tasks"]) == ran
+        first = tasks["tasks"][0]["id"]
+        status, task = await hub.request("GET", f"/api/v3/tasks/{first}")
+        assert status == 200 and task["job_id"] == chosen["id"] and task["status"] == "completed"
+        status, tail = await hub.request("GET", f"/api/v3/tasks/{first}/logtail")
+        assert status == 200 and "done" in tail
+        status, body = await hub.request("GET", "/api/v3/tasks/no-such-task")
+        assert status == 404 and "no connected site has task" in body["message"]
 
         # Workers per site, read-only.
         status, workers = await hub.request("GET", "/api/v3/worker-mgt/workers")

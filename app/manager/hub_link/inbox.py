@@ -18,6 +18,7 @@ from app.api.jobs import JobPriorityChange, JobStatusChange, SubmittedJob
 from app.common.clock import Clock
 from app.manager.hub_link.protocol import ACTIONS
 from app.manager.jobs.job_service import JobService
+from app.manager.jobs.task_logs import TaskLogs
 from app.manager.persistence import hub_link_records as records
 from app.manager.persistence.db import Store
 from app.manager.web.request_body import body_as
@@ -37,9 +38,9 @@ class HubInbox:
     """Applies the hub's messages to this Manager's jobs; every method returns the answer to send."""
 
     def __init__(self, store: Store, jobs: JobService, clock: Clock, shaman: Shaman | None = None,
-                 fetch_blob: FetchBlob | None = None):
+                 fetch_blob: FetchBlob | None = None, task_logs: TaskLogs | None = None):
         self.store, self.jobs, self.clock = store, jobs, clock
-        self.shaman, self.fetch_blob = shaman, fetch_blob
+        self.shaman, self.fetch_blob, self.task_logs = shaman, fetch_blob, task_logs
 
     async def submit(self, msg: dict[str, Any]) -> Result:
         return await self._once(msg, self._submit)
@@ -49,7 +50,7 @@ class HubInbox:
 
     async def ask(self, msg: dict[str, Any]) -> Result:
         """A question: never stored, answered from the jobs as they are now (a job's tasks; would
-        this job compile here, as POST /api/v3/jobs/check)."""
+        this job compile here, as POST /api/v3/jobs/check; a task; the tail of its log)."""
         try:
             what = msg.get("what")
             if what == "tasks":
@@ -57,6 +58,11 @@ class HubInbox:
             if what == "check":
                 await self.jobs.check(body_as(SubmittedJob, msg.get("job")))
                 return _ok()
+            if what == "task":
+                return _ok(data=await self.jobs.task(_id(msg, "task_id")))
+            if what == "logtail" and self.task_logs is not None:
+                job_uuid, task_uuid = await self.jobs.task_ids(_id(msg, "task_id"))
+                return _ok(data={"text": await self.task_logs.tail(job_uuid, task_uuid) or ""})
             raise BadRequest(f"unknown question {what!r}")
         except ApiError as exc:
             return _refused(exc)
@@ -122,10 +128,14 @@ class HubInbox:
 
 
 def _job_id(msg: dict[str, Any]) -> str:
-    job_id = msg.get("job_id")
-    if not isinstance(job_id, str) or not 1 <= len(job_id) <= 36:
-        raise BadRequest("a hub message needs a `job_id` of 1 to 36 characters")
-    return job_id
+    return _id(msg, "job_id")
+
+
+def _id(msg: dict[str, Any], key: str) -> str:
+    value = msg.get(key)
+    if not isinstance(value, str) or not 1 <= len(value) <= 36:
+        raise BadRequest(f"a hub message needs a `{key}` of 1 to 36 characters")
+    return value
 
 
 def _ok(**extra: Any) -> Result:

@@ -53,7 +53,8 @@ class HubLink:
 
     def __init__(self, settings: HubLinkSettings, services: Any):
         self.settings, self.services = settings, services
-        self.inbox = HubInbox(services.store, services.jobs, services.clock, services.shaman, self._fetch_blob)
+        self.inbox = HubInbox(services.store, services.jobs, services.clock, services.shaman, self._fetch_blob,
+                              services.task_logs)
         config = services.config
         self.pin = HubPin(settings.url, settings.fingerprint, config.base_dir if config.path is not None else None)
         #: Why the last connection failed or ended, in words ("" while linked).

@@ -16,8 +16,8 @@ hub -> site
               changed since
   `submit`    {id, job_id, job, credentialed}: store this job under id `job_id`, once
   `action`    {id, job_id, action, body}: setstatus / setpriority / delete on a job, once
-  `ask`       {rid, what, job_id | job}: a question answered at once, never stored (`tasks` of a
-              job; `check`: would this job compile there)
+  `ask`       {rid, what, job_id | job | task_id}: a question answered at once, never stored
+              (`tasks` of a job; `check`: would this job compile there; a `task`; its `logtail`)
 
 `submit` and `action` come from the hub's persisted outbox: the hub sends them again after every
 reconnect until it has their `ack`; the site keeps every applied id with its answer, so a message
