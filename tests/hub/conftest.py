@@ -13,7 +13,7 @@ import pytest
 
 from app.hub.config import HubConfig, load_hub_config
 from app.manager.settings.config import ManagerConfig, load_config, save_config
-from tests.conftest import RunningManager, make_config
+from tests.conftest import RunningManager, _test_database, make_config
 from tests.e2e.farm import free_port
 
 
@@ -26,7 +26,7 @@ class RunningHub:
             if shaman:
                 (root / "shared").mkdir(exist_ok=True)
                 shared = str(root / "shared")
-            save_config(ManagerConfig(path=path, listen=f"127.0.0.1:{port}", database="hub.sqlite",
+            save_config(ManagerConfig(path=path, listen=f"127.0.0.1:{port}", database=_test_database(root),
                                       local_manager_storage_path="storage", manager_name="Test hub",
                                       shared_storage_path=shared, shaman_enabled=shaman,
                                       extra={"sites": list(sites)}))

@@ -255,8 +255,10 @@ class HubCheckout(BaseModel):
 
 
 def record_checkout(path: str, files: list[dict[str, Any]], now: dt.datetime) -> None:
-    (HubCheckout.insert(path=path, files=json.dumps(files, separators=(",", ":")), created_at=now)
-     .on_conflict_replace().execute())
+    text = json.dumps(files, separators=(",", ":"))
+    (HubCheckout.insert(path=path, files=text, created_at=now)  # upsert: SQLite and PostgreSQL alike
+     .on_conflict(conflict_target=[HubCheckout.path], update={HubCheckout.files: text, HubCheckout.created_at: now})
+     .execute())
 
 
 def checkout_files(path: str) -> list[dict[str, Any]] | None:
