@@ -82,6 +82,9 @@ class HubLink:
                 self.problem = f"hub not reachable: {exc or type(exc).__name__}"
                 _log.info("hub at %s not reachable (%s); trying again in %.1f s", self.settings.url,
                           exc or type(exc).__name__, pause)
+            except Exception as exc:  # noqa: BLE001 - the link must never end the Manager: say it, try again
+                self.problem = f"the link to the hub failed: {exc or type(exc).__name__}"
+                _log.exception("the link to the hub at %s failed; trying again in %.1f s", self.settings.url, pause)
             finally:
                 self.connected.clear()
             await asyncio.sleep(pause * random.uniform(0.8, 1.2))
@@ -105,8 +108,8 @@ class HubLink:
         await ws.send_json({"type": p.HELLO, "site": self.settings.site, "version": __version__,
                             **await self._offer()})
         welcome = await ws.receive_json(timeout=30.0)
-        if welcome.get("type") != p.WELCOME:
-            raise ValueError(f"the hub answered {welcome.get('type')!r} instead of welcome")
+        if not isinstance(welcome, dict) or welcome.get("type") != p.WELCOME:
+            raise ValueError("the hub did not welcome this site")
         bus = self.services.bus
         self._dirty.clear()
         bus.add_listener(self._on_event)
