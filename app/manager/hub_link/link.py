@@ -118,8 +118,9 @@ class HubLink:
             self.connected.set()
             self.problem = ""
             _log.info("linked to the hub at %s as site %r", self.settings.url, self.settings.site)
+            inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
             parts = [asyncio.create_task(part) for part in
-                     (self._read(ws), self._flush_loop(ws), self._status_loop(ws))]
+                     (self._read(ws, inbox), self._work(ws, inbox), self._flush_loop(ws), self._status_loop(ws))]
             try:  # whichever part ends first (the connection closed, a send failed) ends them all
                 done, _ = await asyncio.wait(parts, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -208,7 +209,9 @@ class HubLink:
             raise ApiError(f"fetching file {key.sha[:12]}… from the hub failed: {exc}", status=502) from None
 
     # --- the hub's messages --------------------------------------------------------------------
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse, inbox: asyncio.Queue[dict[str, Any]]) -> None:
+        """Read on while messages are applied (`_work`): a long one (a big file fetched from the hub)
+        must not keep the websocket's pings unanswered, or the connection drops mid-way."""
         async for msg in ws:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 continue
@@ -218,7 +221,12 @@ class HubLink:
                 _log.warning("the hub sent a message that is not JSON; ignored")
                 continue
             if isinstance(data, dict):
-                await self._handle(ws, data)
+                inbox.put_nowait(data)
+
+    async def _work(self, ws: aiohttp.ClientWebSocketResponse, inbox: asyncio.Queue[dict[str, Any]]) -> None:
+        """Apply the hub's messages one at a time, in the order they came."""
+        while True:
+            await self._handle(ws, await inbox.get())
 
     async def _handle(self, ws: aiohttp.ClientWebSocketResponse, data: dict[str, Any]) -> None:
         kind = data.get("type")
