@@ -101,3 +101,32 @@ async def test_the_hub_offers_the_job_types_of_its_sites_and_refuses_what_none_c
     assert status == 400 and "site A refused the job" in body["message"], body
     status, listing = await hub.request("GET", "/api/v3/jobs")
     assert listing["jobs"] == []
+
+
+async def test_pause_cancel_and_requeue_through_the_hub_act_on_the_owning_site(hub_farm):
+    hub = await hub_farm.start_hub()
+    await hub_farm.join("A")
+    site_a = await hub_farm.start_site("A")
+    status, job = await hub.request("POST", "/api/v3/jobs", json=echo_job(metadata={"site": "A"}))
+    assert status == 200
+    for wanted, shown in (("pause-requested", "paused"), ("queued", "queued"),
+                          ("cancel-requested", "canceled"), ("requeueing", "queued")):
+        status, body = await hub.request("POST", f"/api/v3/jobs/{job['id']}/setstatus",
+                                         json={"status": wanted, "reason": "from the hub"})
+        assert status == 204, (wanted, body)
+        at_a = await _job_at(site_a, job["id"])
+        assert at_a is not None and at_a["status"] == shown, (wanted, at_a)
+
+        async def hub_shows(state: str = shown) -> bool:
+            _, seen = await hub.request("GET", f"/api/v3/jobs/{job['id']}")
+            return seen["status"] == state
+        await eventually(hub_shows, what=f"{shown} at the hub")
+    status, _ = await hub.request("DELETE", f"/api/v3/jobs/{job['id']}")
+    assert status == 401  # deleting is the hub admin's
+    status, _ = await hub.request("DELETE", f"/api/v3/jobs/{job['id']}", headers=hub.admin_headers)
+    assert status == 204
+
+    async def gone_everywhere() -> bool:
+        _, listing = await hub.request("GET", "/api/v3/jobs")
+        return await _job_at(site_a, job["id"]) is None and listing["jobs"] == []
+    await eventually(gone_everywhere, what="the job deleted at A and gone from the hub")
