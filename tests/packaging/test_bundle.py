@@ -336,6 +336,7 @@ def test_the_deb_has_its_files_and_units_and_purges_clean(downloads: Downloads, 
                  f"/usr/share/applications/{APP_ID}.desktop", f"/usr/share/metainfo/{APP_ID}.metainfo.xml",
                  f"/usr/share/icons/hicolor/256x256/apps/{APP_ID}.png",
                  "/usr/lib/systemd/system/tablao-manager.service", "/usr/lib/systemd/system/tablao-worker.service",
+                 "/usr/lib/systemd/system/tablao-hub.service",
                  "/usr/share/doc/tablao/copyright", "/usr/share/doc/tablao/README.Debian"):
         assert path in paths, path
     assert not any(p.endswith(("install.sh", ".pyc")) or "__pycache__" in p for p in paths)
