@@ -17,6 +17,8 @@ from app.manager.settings.config import ConfigError
 
 SITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _KEYS = ("hub_url", "hub_site", "hub_token")
+#: Every key of the link; a change to any of them needs the Manager to start again.
+LINK_KEYS = (*_KEYS, "hub_fingerprint")
 
 
 @dataclass(frozen=True)
@@ -68,3 +70,10 @@ def hub_link_settings(extra: dict[str, Any], where: str = "flamenco-manager.yaml
         raise ConfigError(f"{where}: hub_fingerprint is not a SHA-256 fingerprint (64 hex digits, colons allowed); "
                           "`tablao hub make-cert` prints it")
     return HubLinkSettings(url, site, token, pin)
+
+
+def hub_link_restart(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """["hub link"] when a replaced configuration changes the link (the Manager builds it at start),
+    else []; ConfigError when the new settings cannot be used, so they are refused before saving."""
+    hub_link_settings(new, "the configuration")
+    return ["hub link"] if any(old.get(key) != new.get(key) for key in LINK_KEYS) else []
