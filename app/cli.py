@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "3 Manager unreachable.")
     _submit_arguments(submit)
     sub.add_parser("farm", help="releases of jobs: plan, harvest, archive (tablao farm --help)", add_help=False)
+    sub.add_parser("hub", help="one farm over several networks (tablao hub --help)", add_help=False)
     return parser
 
 
@@ -90,6 +91,7 @@ def _submit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="job name (default: the file name without .blend)")
     p.add_argument("--scene", help="scene to render (default: the scene the file was saved with)")
     p.add_argument("--worker-tag", help="only workers with this tag (id) may run the job")
+    p.add_argument("--site", help="through a hub: the site that runs the job (default: the hub chooses)")
     token = os.environ.get("TABLAO_SUBMIT_TOKEN") or os.environ.get("TABLAO_ACCESS_TOKEN", "")
     p.add_argument("--token", default=token,
                    help="the farm's submit token (lets the scripts in your .blend files run where the farm "
@@ -105,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["farm"]:  # the release tool has its own parser and exit codes
         from app.farm.cli import main as farm_main
         return farm_main(argv[1:])
+    if argv[:1] == ["hub"]:  # the hub (several networks) has its own parser: app/hub/cli.py
+        from app.hub.cli import main as hub_main
+        return hub_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.role is None:
         setup_logging(debug=False, quiet=False)

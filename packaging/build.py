@@ -206,7 +206,7 @@ def stage_deb(programs: Path, zips: list[Path], ver: str) -> Path:
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(f"/opt/tablao/{program}")
     add_desktop_files(root / "usr" / "share", ver, "tablao")
-    for unit in ("tablao-manager.service", "tablao-worker.service"):
+    for unit in ("tablao-manager.service", "tablao-worker.service", "tablao-hub.service"):
         _copy(PACKAGING / "debian" / unit, root / "usr" / "lib" / "systemd" / "system" / unit)
     _copy(PACKAGING / "debian" / "copyright", root / "usr" / "share" / "doc" / "tablao" / "copyright")
     _copy(PACKAGING / "debian" / "README.Debian", root / "usr" / "share" / "doc" / "tablao" / "README.Debian")

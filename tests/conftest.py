@@ -20,8 +20,8 @@ from tests import xdist_groups
 # `[postgres]`; each Manager on PostgreSQL gets a new database on that server.
 TEST_POSTGRES = os.environ.get("TABLAO_TEST_POSTGRES", "")
 STORES = ("sqlite", "postgres") if TEST_POSTGRES else ("sqlite",)
-_BOTH_STORES_UNDER = ("manager", "e2e")
-_MANAGER_FIXTURES = {"manager", "manager_factory", "farm"}
+_BOTH_STORES_UNDER = ("manager", "e2e", "hub")
+_MANAGER_FIXTURES = {"manager", "manager_factory", "farm", "hub_farm"}
 _store = {"kind": "sqlite"}  # the store the Managers of the running test use
 
 
@@ -37,7 +37,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run each Manager-starting test under tests/manager and tests/e2e once per store in STORES."""
+    """Run each Manager-starting test under tests/manager, tests/e2e and tests/hub once per store in STORES."""
     if len(STORES) < 2:
         return
     parts = metafunc.definition.path.relative_to(Path(__file__).parent).parts

@@ -39,6 +39,14 @@ def basic_auth(user: str, password: str) -> str:
     return f"Basic {token}"
 
 
+def plain_session(*, connect_timeout_s: float = 10.0, read_timeout_s: float | None = 60.0) -> aiohttp.ClientSession:
+    """A session for a caller that speaks something other than the Manager's request/answer API (a
+    websocket, a file streamed in chunks): no base URL, but still a bound on connecting and on each
+    read, so a peer that stops answering cannot hold the caller forever."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=connect_timeout_s,
+                                                               sock_read=read_timeout_s))
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """An answer: its status, its body (decoded JSON, text, or None when empty) and its headers."""

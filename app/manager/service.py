@@ -23,6 +23,7 @@ from app.common.events import EventBus
 from app.manager.credentials.admin_token import ensure_admin_token
 from app.manager.credentials.auth import CredentialCache
 from app.manager.credentials.worker_keys import WorkerKeys
+from app.manager.hub_link import attach_hub_link
 from app.manager.jobs.job_eta import JobEtas
 from app.manager.jobs.job_service import JobService
 from app.manager.jobs.local_storage import LocalStorage
@@ -156,6 +157,7 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
         services.background.append(WalCheckpointer(store))
     if services.shaman is not None:
         services.background.append(services.shaman)
+    attach_hub_link(services)  # a site of a hub keeps a link to it
     return services
 
 

@@ -76,7 +76,8 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
                             assignments=list(args.assignments), priority=args.priority, paused=args.paused,
                             worker_tag=args.worker_tag, scene=args.scene, access_token=token,
                             blender=args.blender, after=list(getattr(args, "after", None) or []),
-                            on_dependency_failure=getattr(args, "on_dependency_failure", None))
+                            on_dependency_failure=getattr(args, "on_dependency_failure", None),
+                            metadata=_site_metadata(args))
     bar = ProgressBar(stderr) if stderr.isatty() else None
 
     def announce(prepared: Prepared) -> None:
@@ -136,6 +137,12 @@ def _report(result: SubmitResult, as_json: bool, stdout: TextIO, stderr: TextIO)
     needs = needs_words(result.requirements)
     if needs:
         print(f"needs: {needs}", file=stdout)
+
+
+def _site_metadata(args: argparse.Namespace) -> dict[str, str]:
+    """`--site NAME`: a hub sends the job to that site (job metadata `site`, app/hub/routing.py)."""
+    site = getattr(args, "site", None)
+    return {"site": site} if site else {}
 
 
 def path_warnings(result: SubmitResult) -> list[str]:

@@ -185,6 +185,7 @@ class DesktopApp:
             window.quit_requested.connect(self.request_quit)
             window.open_requested.connect(lambda which: spawn(self.open_window(which)))
             window.wizard_requested.connect(lambda: spawn(self.reopen_wizard()))
+            window.mode_menu.hub_requested.connect(lambda: spawn(self.join_hub()))
             dashboard.farm_status_changed.connect(self._farm_status)
         else:
             for url in urls:
@@ -202,6 +203,7 @@ class DesktopApp:
             window.quit_handler = self.request_quit
             window.open_requested.connect(lambda which: spawn(self.open_window(which)))
             window.wizard_requested.connect(lambda: spawn(self.reopen_wizard()))
+            window.mode_menu.hub_requested.connect(lambda: spawn(self.join_hub()))
         self.front = WORKER_WINDOW
         self._sync_trays()
         window.bring_up()
@@ -281,6 +283,29 @@ class DesktopApp:
         finally:
             if self.roles_started:
                 self._update_modes()
+
+    async def join_hub(self) -> None:
+        """Mode ▸ Join a hub…: the local Manager's hub settings, saved and applied by a restart."""
+        from PySide6.QtWidgets import QDialog
+
+        from app.ui.dialogs.join_hub import JoinHubDialog, hub_link_values, save_hub_link
+
+        path = self.services.manager_config_path
+        dialog = JoinHubDialog(hub_link_values(path), self.window)
+        answered: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def finished(code: int) -> None:
+            if not answered.done():
+                answered.set_result(code)
+
+        dialog.finished.connect(finished)
+        dialog.open()
+        if await answered != QDialog.DialogCode.Accepted:
+            return
+        save_hub_link(path, dialog.values())
+        runner = self.services.manager_runner
+        if runner is not None:
+            runner.request_restart()  # the link is built when the Manager starts
 
     async def manager_moved(self, old_url: str, new_url: str) -> None:
         """The local Manager listens elsewhere now (the wizard's network page): follow it."""

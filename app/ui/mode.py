@@ -70,12 +70,13 @@ class ModeModel(QObject):
 
 
 class ModeMenu(QObject):
-    """A window's Mode menu on `model`: the three modes, the other window, the setup wizard.
+    """A window's Mode menu on `model`: the three modes, the other window, the setup wizard, joining a hub.
 
     `here` is the window the menu is in (`DASHBOARD` or `WORKER_WINDOW`); the menu offers the other."""
 
     open_requested = Signal(str)  # DASHBOARD or WORKER_WINDOW
     wizard_requested = Signal()
+    hub_requested = Signal()  # Join a hub… (app/ui/dialogs/join_hub.py)
 
     def __init__(self, model: ModeModel, here: str, parent: QWidget):
         super().__init__(parent)
@@ -104,6 +105,11 @@ class ModeMenu(QObject):
         self.wizard = QAction("Setup wizard…", self)
         self.wizard.triggered.connect(self.wizard_requested.emit)
         self.menu.addAction(self.wizard)
+        self.join_hub = QAction("Join a hub…", self)
+        self.join_hub.setObjectName("joinHub")
+        self.join_hub.setStatusTip("Make this computer's Manager a site of a hub: one farm over several networks")
+        self.join_hub.triggered.connect(self.hub_requested.emit)
+        self.menu.addAction(self.join_hub)
         model.changed.connect(self.sync)  # a method: the connection goes with this menu's window
         self.sync()
 
@@ -120,6 +126,9 @@ class ModeMenu(QObject):
             self.open_other.setToolTip("" if model.runs_worker else "This computer does not render: choose "
                                        "Manager and Worker to make it render too.")
         self.wizard.setEnabled(bool(model.mode))
+        self.join_hub.setEnabled(model.runs_manager)
+        self.join_hub.setToolTip("" if model.runs_manager else "Only a computer that runs a Manager joins a hub, "
+                                 "as one of its sites.")
 
     def _chosen(self, mode: str) -> None:
         self.sync()  # the tick stays on what runs until the desktop app has switched

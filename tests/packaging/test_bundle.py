@@ -336,6 +336,7 @@ def test_the_deb_has_its_files_and_units_and_purges_clean(downloads: Downloads, 
                  f"/usr/share/applications/{APP_ID}.desktop", f"/usr/share/metainfo/{APP_ID}.metainfo.xml",
                  f"/usr/share/icons/hicolor/256x256/apps/{APP_ID}.png",
                  "/usr/lib/systemd/system/tablao-manager.service", "/usr/lib/systemd/system/tablao-worker.service",
+                 "/usr/lib/systemd/system/tablao-hub.service",
                  "/usr/share/doc/tablao/copyright", "/usr/share/doc/tablao/README.Debian"):
         assert path in paths, path
     assert not any(p.endswith(("install.sh", ".pyc")) or "__pycache__" in p for p in paths)
@@ -344,7 +345,7 @@ def test_the_deb_has_its_files_and_units_and_purges_clean(downloads: Downloads, 
     control = subprocess.run(["dpkg-deb", "-f", str(d.deb)], capture_output=True, text=True, check=True).stdout
     assert f"Version: {VERSION}" in control and "Architecture: amd64" in control
     units = _units(d.deb, tmp_path / "units")
-    assert set(units) == {"tablao-manager.service", "tablao-worker.service"}
+    assert set(units) == {"tablao-manager.service", "tablao-worker.service", "tablao-hub.service"}
     for name, text in units.items():
         for line in ("User=tablao", "Restart=on-failure", "[Install]", "WantedBy=multi-user.target"):
             assert line in text, (name, line)
@@ -364,7 +365,8 @@ def test_the_deb_has_its_files_and_units_and_purges_clean(downloads: Downloads, 
                               env=_env(d, tmp_path / "home"))
         assert done.stdout.strip() == f"tablao {VERSION}", done.stderr
         verify = subprocess.run(["systemd-analyze", "verify", "/usr/lib/systemd/system/tablao-manager.service",
-                                 "/usr/lib/systemd/system/tablao-worker.service"],
+                                 "/usr/lib/systemd/system/tablao-worker.service",
+                                 "/usr/lib/systemd/system/tablao-hub.service"],
                                 capture_output=True, text=True, timeout=120)
         assert verify.returncode == 0 and not verify.stderr.strip() and not verify.stdout.strip(), \
             verify.stdout + verify.stderr

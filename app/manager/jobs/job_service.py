@@ -64,12 +64,14 @@ class JobService:
         self.outputs = outputs  # where jobs may write; None: anywhere (unit tests)
 
     # --- submission ----------------------------------------------------------------------------
-    async def submit(self, body: SubmittedJob, *, credentialed: bool = False) -> dict[str, Any]:
-        """Compile and store a job; `credentialed`: its submitter showed a token (see blend_scripts.py)."""
+    async def submit(self, body: SubmittedJob, *, credentialed: bool = False,
+                     job_uuid: str | None = None) -> dict[str, Any]:
+        """Compile and store a job; `credentialed`: its submitter showed a token (see blend_scripts.py).
+        `job_uuid`: the id a hub gave the job (it keeps one id at the hub and its site); else a new one."""
         submitted = self._prepare(body)
         needs = requirements.job_needs(submitted.requirements)
         await self._check_checkout(_checkout_of(submitted))
-        job_uuid = str(uuidlib.uuid4())
+        job_uuid = job_uuid or str(uuidlib.uuid4())
         created = self.machine.clock.now()
         authored = await self.compiler.compile(submitted, job_id=job_uuid, created=created)
         self._check_outputs(authored)

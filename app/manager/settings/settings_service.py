@@ -22,6 +22,7 @@ from app.api.meta import SetupAssistantConfig, TablaoVariables
 from app.common import events as ev
 from app.manager.checks.blender_check import setup_choice
 from app.manager.checks.storage_check import check_storage
+from app.manager.hub_link.settings import hub_link_restart
 from app.manager.scheduling import fair_share
 from app.manager.settings.config import (
     ConfigError,
@@ -85,10 +86,11 @@ class SettingsService:
         """
         try:
             new = config_from_dict(raw, self.config.path)
+            link_restart = hub_link_restart(self.config.extra, new.extra)  # a site's link to its hub
         except ConfigError as exc:
             raise BadRequest(str(exc).split(": ", 1)[-1]) from None
         self.variables.update_from_api(new.variables)  # raises InvalidVariables (400) first
-        needs_restart = [k for k in RESTART_KEYS if getattr(new, k) != getattr(self.config, k)]
+        needs_restart = [k for k in RESTART_KEYS if getattr(new, k) != getattr(self.config, k)] + link_restart
         for key in REPLACEABLE_KEYS:
             setattr(self.config, key, getattr(new, key))
         for apply in self._live:

@@ -182,11 +182,12 @@ def route_key(request: web.Request) -> tuple[str, str] | None:
     return method, resource.canonical
 
 
-def access_of(request: web.Request) -> Access:
+def access_of(request: web.Request, table: dict[tuple[str, str], Access] | None = None) -> Access:
+    """The route's class in `table` (the Manager's `ROUTE_ACCESS` unless another app, the hub, has its own)."""
     key = route_key(request)
     if key is None:
         return Access.OPEN  # unknown paths answer 404/405, behind the access token like the rest
-    return ROUTE_ACCESS.get(key, Access.ADMIN)
+    return (ROUTE_ACCESS if table is None else table).get(key, Access.ADMIN)
 
 
 class Unauthorized(ApiError):
@@ -206,9 +207,10 @@ def carries_credential(request: web.Request, access_token: str, admin_token: str
 
 
 def check_request(request: web.Request, access_token: str, admin_token: str, trust_local: bool,
-                  config_dir: str, submit_token: str = "") -> None:
+                  config_dir: str, submit_token: str = "",
+                  table: dict[tuple[str, str], Access] | None = None) -> None:
     """Raise 401/403 with a message saying what to send, or return when `request` may go on."""
-    access = access_of(request)
+    access = access_of(request, table)
     if access in (Access.PUBLIC, Access.WORKER) or (access in _OPEN and not access_token):
         return  # the hot paths (worker long-polls, reads) cost one dict lookup
     bearer = _bearer(request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -99,8 +100,10 @@ class HttpServer:
     """
 
     def __init__(self, app: web.Application, host: str, port: int, *, idle_timeout: float = 75.0,
-                 header_timeout: float = 30.0, body_timeout: float = 60.0, max_connections: int = 0):
+                 header_timeout: float = 30.0, body_timeout: float = 60.0, max_connections: int = 0,
+                 ssl_context: ssl.SSLContext | None = None):
         self.app, self.host, self.port = app, host, port
+        self._ssl = ssl_context  # HTTPS (the hub with its own certificate); None: plain HTTP
         self._idle_timeout = idle_timeout
         self._timeouts = (header_timeout, body_timeout)
         self._max_connections = max_connections
@@ -119,7 +122,7 @@ class HttpServer:
         loop = asyncio.get_running_loop()
         try:
             self._listener = await loop.create_server(self.guard, self.host, self.port, reuse_address=True,
-                                                      backlog=512)
+                                                      backlog=512, ssl=self._ssl)
         except OSError as exc:
             await self._runner.cleanup()
             self._runner = None
@@ -130,8 +133,8 @@ class HttpServer:
         sockets = self._listener.sockets
         if sockets:
             self.port = sockets[0].getsockname()[1]
-        _log.info("listening on http://%s:%d/ (at most %d connections; %d descriptors)",
-                  self.host, self.port, limits.max_connections, fd_limit)
+        _log.info("listening on http%s://%s:%d/ (at most %d connections; %d descriptors)",
+                  "s" if self._ssl else "", self.host, self.port, limits.max_connections, fd_limit)
 
     async def run(self) -> None:
         if self._runner is None:
