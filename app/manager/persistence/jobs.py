@@ -15,6 +15,7 @@ from typing import Any
 import peewee as pw
 
 from app.api.enums import JobStatus, TaskStatus
+from app.manager.persistence import job_submitters
 from app.manager.persistence.errors import NotFound
 from app.manager.persistence.models import Job, Task, WorkerTag, current_db, tuples
 from app.manager.persistence.prepared import Prepared, update_by_id
@@ -69,6 +70,7 @@ def store_new_job(new: NewJob) -> Job:
         updated_at=new.created_at,
     )
     _insert_tasks(job, new)
+    job_submitters.store_submitter(job.id, new.metadata)
     return job
 
 
