@@ -86,6 +86,11 @@ def _submit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--on-dependency-failure", choices=("wait", "fail"), default=None,
                    help="when a job it waits for fails or is canceled: wait for it to be requeued (default) "
                         "or fail")
+    p.add_argument("--no-preview-first", dest="preview_first", action="store_false",
+                   help="hand the frames out in order (default: a render job's first, last and middle chunks "
+                        "go out first, so a broken frame shows within minutes)")
+    p.add_argument("--pause-on-preview-failure", action="store_true",
+                   help="pause the job when one of those first chunks fails (default: it goes on)")
     p.add_argument("--manager", metavar="URL", help="Manager URL (default: the local Manager's config, "
                    "else http://127.0.0.1:8080)")
     p.add_argument("--name", help="job name (default: the file name without .blend)")

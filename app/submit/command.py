@@ -26,6 +26,7 @@ from app.packer.layout import is_under
 from app.submit.blendinfo import ExternalFile
 from app.submit.errors import BadInput, SubmitError
 from app.submit.policy import output_of
+from app.submit.preview_switches import preview_metadata
 from app.submit.requirements import needs_words
 from app.submit.submission import (
     Prepared,
@@ -62,6 +63,10 @@ def default_manager() -> tuple[str, str]:
     return f"http://{host}:{port}", getattr(cfg, "access_token", "") or ""
 
 
+def _preview_metadata(args: argparse.Namespace) -> dict[str, str]:
+    return preview_metadata(getattr(args, "preview_first", True), getattr(args, "pause_on_preview_failure", False))
+
+
 def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     url, token = args.manager, args.token
@@ -77,7 +82,7 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
                             worker_tag=args.worker_tag, scene=args.scene, access_token=token,
                             blender=args.blender, after=list(getattr(args, "after", None) or []),
                             on_dependency_failure=getattr(args, "on_dependency_failure", None),
-                            metadata=_site_metadata(args))
+                            metadata={**_site_metadata(args), **_preview_metadata(args)})
     bar = ProgressBar(stderr) if stderr.isatty() else None
 
     def announce(prepared: Prepared) -> None:
