@@ -10,9 +10,12 @@ that changes nothing carries nothing new and a stock Flamenco Manager sees what 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 PREVIEW_FIRST = "preview_first"
 PAUSE_ON_PREVIEW_FAILURE = "pause_on_preview_failure"
 RENDER_TYPE_WORDS = ("render",)  # job types named so render frames: the dialog's default is on for them
+FRAMES_SETTING = "frames"  # a job type with a frame range renders frames too
 
 
 def preview_metadata(preview_first: bool = True, pause_on_failure: bool = False) -> dict[str, str]:
@@ -25,8 +28,8 @@ def preview_metadata(preview_first: bool = True, pause_on_failure: bool = False)
     return found
 
 
-def renders_frames(job_type: str) -> bool:
-    """Whether a job type renders frames, so previews first means something for it (by its name:
-    `simple-blender-render`, `tablao-render`...); the dialog unticks the box for the others."""
+def renders_frames(job_type: str, setting_keys: Iterable[str] = ()) -> bool:
+    """Whether a job type renders frames, so previews first means something for it: by its name
+    (`simple-blender-render`...) or a `frames` setting; the dialog unticks the box for the others."""
     name = job_type.lower()
-    return any(word in name for word in RENDER_TYPE_WORDS)
+    return any(word in name for word in RENDER_TYPE_WORDS) or FRAMES_SETTING in set(setting_keys)

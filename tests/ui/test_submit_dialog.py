@@ -481,3 +481,36 @@ def test_after_job_makes_the_new_job_wait_for_the_chosen_one(qloop, manager, pro
             await dashboard.close()
 
     qloop.run_until_complete(body())
+
+
+def test_the_preview_switches_are_on_for_renders_and_reach_the_manager(qloop, manager, project):
+    blend = project / "shots" / "scene.blend"
+
+    async def body():
+        dashboard, window = await open_dashboard([manager.url])
+        try:
+            dialog = await _dialog(window, blend, "echo-sleep-test")
+            # A job type that renders no frames has no preview frames: the box is unticked and greyed.
+            assert not dialog.previews.first.isChecked() and not dialog.previews.first.isEnabled()
+            assert dialog.previews.metadata() == {}
+            dialog = await _dialog(window, blend)  # the same dialog, now for a render
+            assert dialog.previews.first.isChecked() and dialog.previews.first.isEnabled()
+            assert not dialog.previews.pause.isChecked()
+            dialog.previews.pause.setChecked(True)
+            dialog.previews.first.setChecked(False)
+            assert not dialog.previews.pause.isEnabled()  # pausing needs previews
+            dialog.previews.first.setChecked(True)
+            await _read(dialog)
+            dialog.confirm_missing.setChecked(True)
+            dialog.submit_button.click()
+            await wait_for(lambda: window.submit_dialog is None, timeout=90, message="the dialog closes")
+            [job] = _jobs(manager)
+            assert job["metadata"].get("pause_on_preview_failure") == "true"
+            assert "preview_first" not in job["metadata"]  # the default is not sent
+            await wait_for(lambda: window.detail.job.get("id") == job["id"], message="its detail")
+            await _detail_loaded(window)
+        finally:
+            window.close()
+            await dashboard.close()
+
+    qloop.run_until_complete(body())

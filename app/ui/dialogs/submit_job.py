@@ -82,6 +82,7 @@ from app.ui.dashboard import Dashboard
 from app.ui.dialogs import submit_report as words
 from app.ui.dialogs.after_job import AfterJobPicker
 from app.ui.dialogs.blend_drop import blend_paths
+from app.ui.dialogs.preview_switches import PreviewSwitches
 from app.ui.dialogs.settings_form import SettingsForm, eval_inputs, set_editor_value
 from app.ui.widgets.explained import narrow
 
@@ -197,6 +198,7 @@ class SubmitJobDialog(QDialog):
         self.tag.setObjectName("workerTag")
         self.paused = QCheckBox("Submit paused (start it later from the dashboard)")
         self.after = AfterJobPicker()  # render only once another job completed
+        self.previews = PreviewSwitches()
         self.token = QLineEdit(placeholderText="optional: the farm's submit token, from its admin")
         self.token.setObjectName("submitToken")
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
@@ -214,6 +216,7 @@ class SubmitJobDialog(QDialog):
         job.addRow("Worker tag", self.tag)
         job.addRow(self.token_label, self.token)
         job.addRow("After job", self.after)
+        job.addRow("", self.previews)
         job.addRow("", self.paused)
         self.settings_box = QScrollArea()
         self.settings_box.setWidgetResizable(True)
@@ -271,7 +274,8 @@ class SubmitJobDialog(QDialog):
         buttons.addWidget(self.cancel_button)
         # What the artist may not change while a submission runs (it would not be what is sent).
         self._inputs = [self.manager, self.path, browse, self.type_combo, refresh, self.name, self.priority,
-                        self.tag, self.token, self.paused, self.settings_group, self.confirm_missing, self.after]
+                        self.tag, self.token, self.paused, self.settings_group, self.confirm_missing, self.after,
+                        self.previews]
         layout = QVBoxLayout(self)
         layout.addLayout(columns, 1)
         layout.addWidget(self.message)
@@ -395,6 +399,7 @@ class SubmitJobDialog(QDialog):
         self.form.edited.connect(lambda key: setattr(self, "offered_root", "") if key == OUTPUT_ROOT else None)
         self.settings_box.setWidget(self.form)
         self.settings_group.setTitle(f"{job_type.label or job_type.name} settings")
+        self.previews.use_job_type(job_type.name, [st.key for st in job_type.settings])
         if self.blend is not None:
             self.form.show_scene(self.blend.evaluated, self.blend.implied)
         self._update_buttons()
@@ -529,7 +534,7 @@ class SubmitJobDialog(QDialog):
                              name=self.job_name(), values=self.form.user_values(), priority=self.priority.value(),
                              paused=self.paused.isChecked(), worker_tag=self.tag.currentData(),
                              access_token=token or access, admin_token=admin, after=self.after.depends_on(),
-                             on_dependency_failure=self.after.on_failure())
+                             on_dependency_failure=self.after.on_failure(), metadata=self.previews.metadata())
 
     def _busy(self) -> bool:
         """A submission runs (from Submit until it is accepted, refused or cancelled)."""
