@@ -38,7 +38,8 @@ VENDORED = ("codec.py", "enums.py", "errors.py", "headers.py", "jobs.py", "limit
 VENDORED_COMMON = {"discovery.py": "_discovery.py"}
 COMMON_SRC = REPO / "app" / "common"
 #: app/submit modules the add-on uses (they run inside Blender), and their names inside the add-on.
-VENDORED_SUBMIT = {"scene_policy.py": "_scene_policy.py", "scene_needs.py": "_scene_needs.py"}
+VENDORED_SUBMIT = {"scene_policy.py": "_scene_policy.py", "scene_needs.py": "_scene_needs.py",
+                   "preview_switches.py": "_preview_switches.py"}
 SUBMIT_SRC = REPO / "app" / "submit"
 _IMPORT = re.compile(r"^from app\.api\.(\w+) import", re.MULTILINE)
 _SKIP = ("__pycache__", ".pyc")

@@ -22,6 +22,7 @@ import bpy
 
 from . import job_types, preflight
 from ._api.errors import HttpError, ManagerUnreachable
+from ._preview_switches import preview_metadata
 from ._scene_needs import needs_words
 from .comms import is_compatible
 from .packing import Cancelled, PackFailed, decide_approach
@@ -184,6 +185,7 @@ def build_request(context: Any, allow_missing: bool = False) -> Request:
         paused=props.submit_paused,
         allow_missing=allow_missing,
         after_job=props.after_job,
+        metadata=preview_metadata(props.preview_first, props.pause_on_preview_failure),
         requirements=scene_requirements(context.scene, STATE.policy),
     )
 

@@ -31,6 +31,10 @@ class TABLAO_PT_submit(bpy.types.Panel):
         col.prop(props, "worker_tag")
         col.prop(props, "submit_paused")
         col.prop(props, "after_job")
+        col.prop(props, "preview_first")
+        pause = col.row()
+        pause.enabled = props.preview_first  # pausing on a failed preview needs previews
+        pause.prop(props, "pause_on_preview_failure")
         col.prop(props, "project_root")
         job_type = STATE.job_types.get(props.job_type)
         if job_type is None:

@@ -77,6 +77,17 @@ class TABLAO_PG_submit(bpy.types.PropertyGroup):
         description="Render only once this job has completed: its id, or its name (the newest job of "
         "that name); empty: as soon as possible",
     )
+    preview_first: bpy.props.BoolProperty(  # type: ignore[valid-type]
+        name="Preview Frames First",
+        description="Render the first, last and middle frames before the rest, so a broken frame shows "
+        "within minutes",
+        default=True,
+    )
+    pause_on_preview_failure: bpy.props.BoolProperty(  # type: ignore[valid-type]
+        name="Pause If a Preview Fails",
+        description="Pause the job when one of those first frames fails (you are told either way)",
+        default=False,
+    )
     project_root: bpy.props.StringProperty(  # type: ignore[valid-type]
         name="Project Folder",
         subtype="DIR_PATH",

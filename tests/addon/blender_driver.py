@@ -73,6 +73,8 @@ def _configure(ctx, rec, kw):
     props.priority = kw.get("priority", 50)
     props.submit_paused = kw.get("paused", False)
     props.after_job = kw.get("after_job", "")
+    props.preview_first = kw.get("preview_first", True)
+    props.pause_on_preview_failure = kw.get("pause_on_preview_failure", False)
     settings = ctx.window_manager.tablao_job_settings
     for key, value in kw.get("settings", {}).items():
         setattr(settings, key, value)

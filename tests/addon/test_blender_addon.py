@@ -285,3 +285,27 @@ async def test_after_job_makes_the_job_wait(manager_factory, tmp_path: Path) -> 
     assert status == 200 and [link["id"] for link in chain["depends_on"]] == [render["id"]]
     assert unknown["result"] == ["CANCELLED"]
     assert "After Job: the Manager has no job named 'no such job'" in unknown["message"], unknown["message"]
+
+
+async def test_the_preview_switches_reach_the_manager(manager_factory, tmp_path: Path) -> None:
+    manager = await manager_factory(shaman_enabled=False)
+    result = await run_blender(
+        tmp_path,
+        {
+            "url": manager.url,
+            "project": str(tmp_path / "shared" / "film"),
+            "steps": [
+                *SETUP,
+                _configure(tmp_path),
+                ("submit",),
+                _configure(tmp_path, preview_first=False, pause_on_preview_failure=True),
+                ("submit",),
+            ],
+        },
+    )
+    default, switched = steps_named(result, "submit")
+    assert default["result"] == ["FINISHED"] and switched["result"] == ["FINISHED"], result
+    metadata = (await _job(manager, default["job_id"]))["metadata"]
+    assert "preview_first" not in metadata and "pause_on_preview_failure" not in metadata  # defaults: not sent
+    metadata = (await _job(manager, switched["job_id"]))["metadata"]
+    assert metadata["preview_first"] == "false" and metadata["pause_on_preview_failure"] == "true"
