@@ -67,6 +67,7 @@ from app.api.meta import (
 )
 from app.api.requirements import JobRequirementsAnswer
 from app.api.stream import EventStream
+from app.api.task_stats import JobTaskStats
 from app.api.transport import Reply, Transport
 from app.api.workers import (
     Worker,
@@ -264,6 +265,10 @@ class ManagerClient:
     async def job_tasks(self, job_id: str) -> list[TaskSummary]:
         return _items(await self.transport.call_object("GET", f"{V3}/jobs/{job_id}/tasks"), "tasks",
                       TaskSummary, "job tasks")
+
+    async def job_task_stats(self, job_id: str) -> JobTaskStats:
+        """Tablao: each finished task's latest run (render time, peak memory, worker). Flamenco: 404."""
+        return await self._get(f"{T}/jobs/{job_id}/task-stats", JobTaskStats)
 
     async def set_job_status(self, job_id: str, status: str, reason: str = "") -> None:
         await self._post(f"{V3}/jobs/{job_id}/setstatus", JobStatusChange(JobStatus(status), reason))

@@ -136,6 +136,8 @@ async def test_every_operation_answers_as_the_document_says(manager, served_spec
     await call("POST", f"{V}/jobs", json=echo_job(requirements={"device": "TPU"}), expect=400)
     await call("GET", f"{V}/tablao/jobs/{{job_id}}/requirements", path={"job_id": needy["id"]}, expect=200)
     await call("GET", f"{V}/tablao/jobs/{{job_id}}/requirements", path={"job_id": UNKNOWN}, expect=404)
+    await call("GET", f"{V}/tablao/jobs/{{job_id}}/task-stats", path={"job_id": needy["id"]}, expect=200)
+    await call("GET", f"{V}/tablao/jobs/{{job_id}}/task-stats", path={"job_id": "not-a-uuid"}, expect=400)
     _, etas = await call("GET", f"{V}/tablao/jobs/eta", expect=200)
     assert etas["reasons"][job["id"]].startswith("no task of this job")  # nothing to go by yet
     for job_id in (job["id"], UNKNOWN):

@@ -144,6 +144,7 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", f"{V3}/tablao/jobs/{{job_id}}/chain"): _O,
     ("PUT", f"{V3}/tablao/jobs/{{job_id}}/depends-on"): _O,  # as setstatus: open to those who submit
     ("GET", f"{V3}/tablao/jobs/{{job_id}}/requirements"): _O,
+    ("GET", f"{V3}/tablao/jobs/{{job_id}}/task-stats"): _O,  # as the job's tasks
     ("GET", f"{V3}/tablao/fair-share"): _O,
     ("GET", f"{V3}/tablao/jobs/eta"): _O,
     ("GET", f"{V3}/tablao/submit-policy"): _O,

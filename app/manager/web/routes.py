@@ -12,6 +12,7 @@ from app.manager.web.handlers import (
     jobs,
     meta,
     requirements,
+    task_stats,
     tasks,
     upnp,
     worker_api,
@@ -88,6 +89,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get(f"{V3}/tablao/jobs/{{job_id}}/chain", jobs.tablao_job_chain)
     r.add_put(f"{V3}/tablao/jobs/{{job_id}}/depends-on", jobs.tablao_set_depends_on)
     r.add_get(f"{V3}/tablao/jobs/{{job_id}}/requirements", requirements.job_requirements)
+    r.add_get(f"{V3}/tablao/jobs/{{job_id}}/task-stats", task_stats.job_task_stats)
     r.add_get(f"{V3}/tablao/fair-share", fair_share.get_fair_share)
     r.add_get(f"{V3}/tablao/jobs/eta", jobs.fetch_job_etas)
     r.add_get(f"{V3}/tablao/submit-policy", meta.get_submit_policy)
