@@ -198,3 +198,40 @@ def test_requeue_failed_tasks_touches_only_the_failed_ones(qloop, manager_proc, 
             await worker.close()
 
     qloop.run_until_complete(body())
+
+
+def test_the_task_table_shows_each_finished_tasks_render_time_memory_and_worker(qloop, manager_proc, tmp_path):
+    from app.ui.models.columns import column_of
+    from tests.e2e.farm import blender_job
+
+    manager_proc.send("POST", "/api/v3/jobs", blender_job(tmp_path / "scene.blend", manager_proc.root / "shared" / "out",
+                                                          frames="1-3", chunk_size=1, name="measured"))
+
+    async def body():
+        worker = await HttpWorker(manager_proc.url, "render-07").register_and_sign_on()
+        dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
+        try:
+            await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="the job")
+            _show(window, dashboard, "measured")
+            await wait_for(lambda: window.detail.tasks.rowCount() == 4, message="three renders and a video")
+            status, task = await worker.claim()
+            assert status == 200, task
+            # The figures arrive with the final status, as a Tablao worker sends them; the table, already
+            # shown, fetches them once the task's event says it finished.
+            status, _ = await worker.update(task["uuid"], taskStatus="completed", activity="Completed",
+                                            render_time_s=75.5, peak_memory_mb=2048.0, log="done\n")
+            assert status == 204
+            model = window.detail.tasks
+            row = model.row_of(task["uuid"])
+            cells = {title: lambda t=title: model.index(row, column_of(model, t)).data()
+                     for title in ("Render time", "Peak memory", "Ran on")}
+            await wait_for(lambda: cells["Render time"]() == "1m 16s", message="the render time")
+            assert cells["Peak memory"]() == "2.00 GB" and cells["Ran on"]() == "render-07"
+            others = [r for r in range(model.rowCount()) if r != row]
+            assert all(model.index(r, column_of(model, "Render time")).data() == "" for r in others)
+        finally:
+            window.close()
+            await dashboard.close()
+            await worker.close()
+
+    qloop.run_until_complete(body())

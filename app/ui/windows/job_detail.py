@@ -38,10 +38,11 @@ from app.ui.connection import ManagerConnection
 from app.ui.dashboard import Dashboard
 from app.ui.error_dialog import show_error
 from app.ui.manager_eta import job_eta_words
-from app.ui.models.columns import short_id, short_time, tasks_model
+from app.ui.models.columns import short_id, short_time
 from app.ui.models.filter_proxy import RowFilterProxy
 from app.ui.models.formats import elapsed_text, frames, parse_time, submitter
 from app.ui.models.keyed_table import ROW_ROLE
+from app.ui.task_stats import TaskStatsFeed, job_tasks_model
 from app.ui.widgets.progress_delegate import ProgressDelegate
 from app.ui.windows.job_chain import JobChainLabel
 
@@ -85,7 +86,8 @@ class JobDetail(QWidget):
         self.copy_output.clicked.connect(self._copy_output)
         self._show_output("")
 
-        self.tasks = tasks_model(self)
+        self.tasks = job_tasks_model(self)
+        self.task_stats = TaskStatsFeed(self.tasks, self)  # render time, peak memory, worker per task
         self.task_proxy = RowFilterProxy(("name", "status", "activity"), self)
         self.task_proxy.setSourceModel(self.tasks)
         self.task_table = QTableView()
@@ -98,7 +100,7 @@ class JobDetail(QWidget):
         self.task_table.setItemDelegateForColumn(3, ProgressDelegate(self.task_table))
         self.task_table.horizontalHeader().setStretchLastSection(True)
         self.task_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, width in ((0, 50), (1, 80), (2, 180), (3, 90), (4, 110), (5, 260)):
+        for col, width in ((0, 50), (1, 80), (2, 180), (3, 90), (4, 110), (5, 85), (6, 95), (7, 260)):
             self.task_table.setColumnWidth(col, width)
         self.task_table.selectionModel().currentRowChanged.connect(self._task_selected)
 
@@ -255,6 +257,7 @@ class JobDetail(QWidget):
         await self._load_blocklist(conn, job_id)
         self._show_failures()
         await self._fetch_image(conn, job_id)
+        await self.task_stats.load(conn.client, job_id)
 
     def _newest(self, fetched: list[dict]) -> list[dict]:
         """The fetched tasks, except where an event that arrived meanwhile told of a newer state."""
@@ -386,6 +389,7 @@ class JobDetail(QWidget):
                 and not _older(r.get("updated"), (self.tasks.row(str(r.get("id"))) or {}).get("updated"))]
         if mine:
             self.tasks.upsert_many([_task_of_event(r) for r in mine])
+            self.task_stats.tasks_changed(mine)
             self._show_failures()
 
     def _job_row_changed(self, top, bottom, _roles=()) -> None:
