@@ -462,3 +462,22 @@ async def test_eta_frames_and_words_in_the_browser(manager, browser):
     assert result["echo"] == {"done": 1, "total": 4, "unit": "steps"}
     assert result["who"] == ["alice@pc", ""]
     assert result["long"] == ["1 h 02 min", "42 s", "3 min 05 s", "2 d 7 h"]
+
+
+async def test_the_task_table_shows_each_finished_tasks_render_time_and_peak_memory(manager, browser):
+    job = await submit(manager, "measured", repeats=1)
+    worker = await HttpWorker(manager.url, "render-07").register_and_sign_on()
+    try:
+        page = await open_page(browser, manager.url + f"/#/jobs/{job['id']}")
+        await page.wait_for("document.querySelector('#tasks-table').dataset.rows === '2'")
+        _, task = await worker.claim()
+        # The figures come with the final status; the open page reads them once the task's event arrives.
+        await worker.update(task["uuid"], taskStatus="completed", activity="Completed", render_time_s=75.5,
+                            peak_memory_mb=2048.0, log="done\n")
+        row = await wait_row(page, "tasks-table", "r.render === '1m 16s'")
+        assert row["memory"] == "2.00 GB" and row["name"] == task["name"]
+        waiting = await wait_row(page, "tasks-table", "r.status === 'queued'")
+        assert waiting["render"] == "" and waiting["memory"] == ""
+        assert not page.exceptions and not page.console_errors and not page.csp_violations
+    finally:
+        await worker.close()

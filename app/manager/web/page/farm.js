@@ -10,6 +10,7 @@
 // Manager's (`loadEtas`).
 
 import { get } from "./api.js";
+import { loadRuns, withRuns } from "./task_stats.js";
 import { FINISHED, parseTime } from "./format.js";
 
 const PAGE = 500;
@@ -124,9 +125,10 @@ export class Farm {
 
   /** Load (or reload) a job's task list. */
   async loadTasks(jobId) {
-    const body = await get(`/api/v3/jobs/${encodeURIComponent(jobId)}/tasks`);
+    const [body, runs] = await Promise.all([get(`/api/v3/jobs/${encodeURIComponent(jobId)}/tasks`), loadRuns(jobId)]);
     if (!this.jobs.has(jobId)) return;
     this.tasks.set(jobId, new Map(body.tasks.map((t) => [t.id, t])));
+    withRuns(this.tasks.get(jobId), runs);
     this.changed.tasks.add(jobId);
     this._emit();
   }
@@ -217,6 +219,22 @@ export class Farm {
     }, 150);
   }
 
+  /** A task of a loaded job finished: read its figures 1.5 s later (one read for a burst of them). */
+  _reloadRuns(jobId) {
+    const key = `runs:${jobId}`;
+    if (this.refetching.has(key)) return;
+    this.refetching.add(key);
+    setTimeout(async () => {
+      this.refetching.delete(key);
+      const runs = await loadRuns(jobId);
+      const list = this.tasks.get(jobId);
+      if (!list) return;
+      withRuns(list, runs);
+      this.changed.tasks.add(jobId);
+      this._emit();
+    }, 1500);
+  }
+
   _task(d) {
     if (!d.id) return;
     const task = taskOfEvent(d);
@@ -228,6 +246,7 @@ export class Farm {
       } else if (!older(d.updated, old.updated)) {
         list.set(d.id, { ...old, ...task, worker: task.worker || old.worker });
         this.changed.tasks.add(d.job_id);
+        if (d.status === "completed" || d.status === "failed") this._reloadRuns(d.job_id);
       }
     }
     this._workerOfTask(task);

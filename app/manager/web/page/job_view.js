@@ -6,6 +6,7 @@ import { showFrame } from "./frames.js";
 import { fraction, localTime, percent, shortTime, submitter } from "./format.js";
 import { elapsedWords, etaWords, framesWords } from "./progress_words.js";
 import { VirtualTable, progress, status, text } from "./table.js";
+import { runColumns } from "./task_stats.js";
 
 const LOG_KEEP = 64 * 1024; // characters of log kept on screen
 
@@ -25,6 +26,7 @@ export class JobView {
       { key: "progress", title: "Progress", fill: (c, t) => progress(c, fraction(t), percent(t)), sort: fraction },
       { key: "worker", title: "Worker", fill: (c, t) => text(c, t.worker ? t.worker.name : ""),
         sort: (t) => (t.worker ? t.worker.name : "") },
+      ...runColumns(text),
       { key: "activity", title: "Activity", fill: (c, t) => text(c, t.activity) },
       { key: "updated", title: "Updated", fill: (c, t) => text(c, shortTime(t.updated, clock()), localTime(t.updated)),
         sort: (t) => t.updated || "" },
