@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from app.manager.jobs.job_eta import ANSWER_TTL_S
 from app.manager.persistence.models import TaskRun
 from tests.conftest import echo_job
 from tests.e2e.farm import blender_job
@@ -185,3 +186,30 @@ async def test_a_tagged_job_counts_only_the_workers_with_its_tag(manager):
         await http.close()
     assert "eta" not in untagged  # the only awake worker lacks the tag: nobody would take its tasks
     assert [w["name"] for w in tagged["eta"]["workers"]] == ["sim-1"]
+
+
+async def test_a_job_that_has_not_started_waits_for_the_jobs_ahead_of_it_on_the_same_workers(manager, tmp_path):
+    shared = tmp_path / "shared"
+    https = await workers_of(manager, "sim-1")
+    try:
+        first = await submit(manager, render(shared))
+        await run_job(manager, first, [SimWorker(https[0], 0.1)])
+        # Two jobs of the same file, neither started, one worker: the second goes after the first.
+        older = await submit(manager, render(shared))
+        newer = await submit(manager, render(shared))
+        status, answer = await manager.request("GET", ETAS)
+        assert status == 200, answer
+        alone = answer["jobs"][older]["seconds"]
+        assert 1.8 * alone <= answer["jobs"][newer]["seconds"] <= 2.2 * alone
+        status, job = await manager.request("GET", f"/api/v3/jobs/{newer}")
+        assert status == 200 and abs(job["eta"]["seconds"] - answer["jobs"][newer]["seconds"]) <= 0.2 * alone
+        # A job of higher priority, submitted last, goes first: the two others now wait for it.
+        urgent = await submit(manager, {**render(shared), "priority": 90})
+        await asyncio.sleep(ANSWER_TTL_S + 0.1)  # the answer for all jobs is shared for that long
+        status, answer = await manager.request("GET", ETAS)
+        assert status == 200, answer
+        etas = {job_id: answer["jobs"][job_id]["seconds"] for job_id in (urgent, older, newer)}
+    finally:
+        await https[0].close()
+    assert abs(etas[urgent] - alone) <= 0.1 * alone
+    assert 1.8 * alone <= etas[older] <= 2.2 * alone and 2.7 * alone <= etas[newer] <= 3.3 * alone

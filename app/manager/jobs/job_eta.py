@@ -13,7 +13,9 @@ Who works on it. The workers running its tasks now, and those that finished one 
 HELPER_S and are awake and free; for a job nobody works on yet, every awake worker that takes its
 task types (and has its worker tag, for a tagged job). The running tasks end when their expected time has passed (at least a tenth of it from
 now), and the waiting ones go, in order, each to the worker that is free first, taking its steps
-times the cost per step over that worker's speed. The last one's end is the ETA. Its range widens
+times the cost per step over that worker's speed. A job that has not started waits for the jobs
+ahead of it in the scheduler's order (job priority, then age): all jobs are worked out in that order,
+each counted worker busy until it is done with its part of those before. The last one's end is the ETA. Its range widens
 it by how few runs it rests on (1/sqrt(n)) and by how the runs varied (their coefficient of
 variation over the square root of the tasks left, since over many tasks the variation averages out).
 
@@ -31,7 +33,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.api.enums import JobStatus, TaskStatus
@@ -72,6 +74,8 @@ class Estimate:
     source: str
     basis: int
     workers: tuple[tuple[FarmWorker, float], ...]
+    #: When each counted worker is done with its part of this job (seconds from now, by worker id).
+    busy_until: dict[int, float] = field(default_factory=dict)
 
 
 Kind = tuple[str, str]
@@ -152,17 +156,23 @@ def finish_time(free_at: Sequence[float], speed: Callable[[int, str], float],
     """When the last task ends: worker i is free `free_at[i]` seconds from now and works at
     `speed(i, task type)`; `waiting` is the work (an average worker's seconds) and type of each task
     not handed out yet, in the order they go, each to the worker free first."""
+    return hand_out(free_at, speed, waiting)[0]
+
+
+def hand_out(free_at: Sequence[float], speed: Callable[[int, str], float],
+             waiting: Sequence[tuple[float, str]]) -> tuple[float, list[float]]:
+    """`finish_time`, and when each worker is done with its part of the work."""
     heap = [(at, i) for i, at in enumerate(free_at)]
     if not heap:
-        return math.inf
+        return math.inf, []
     heapq.heapify(heap)
-    end = max(free_at)
+    ends = list(free_at)
     for work, task_type in waiting:
         at, i = heapq.heappop(heap)
         done_at = at + work / speed(i, task_type)
-        end = max(end, done_at)
+        ends[i] = max(ends[i], done_at)
         heapq.heappush(heap, (done_at, i))
-    return end
+    return max(ends), ends
 
 
 def spread(costs: Sequence[float], tasks_left: int) -> float:
@@ -187,13 +197,17 @@ class JobFacts:
     tag_id: int | None = None
     #: The job's .blend file, else its type (`kind_key`): with a task type, the kind of its work.
     kind: str = ""
+    priority: int = 50
 
 
 def estimate(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int], job_id: int,
              speeds: Speeds, now: dt.datetime, tags: dict[int, set[int]] | None = None,
-             history_costs: list[tuple[str, float]] | None = None) -> Estimate | str:
+             history_costs: list[tuple[str, float]] | None = None,
+             ahead: dict[int, float] | None = None) -> Estimate | str:
     """The job's estimate, or why there is none. `history_costs`: `step_costs` of its history, when
-    the caller has them (jobs of one file or type share them)."""
+    the caller has them (jobs of one file or type share them). `ahead`: when each worker is done with
+    the jobs ahead of this one in the queue (seconds from now, by worker id); a job that has not
+    started (nothing of it runs or has finished) waits for them."""
     if facts.status not in ESTIMATED:
         return f"the job is {facts.status}"
     if not facts.left:
@@ -218,7 +232,9 @@ def estimate(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int
             found = known[i, task_type] = speeds.of(team[i].id, (facts.kind, task_type))
         return found
 
-    free_at = [0.0] * len(team)
+    started = bool(facts.own) or any(t.status == _ACTIVE for t in facts.left)
+    queue = ahead if ahead and not started else {}
+    free_at = [queue.get(w.id, 0.0) for w in team]
     slot = {w.id: i for i, w in enumerate(team)}
     for task in facts.left:
         if task.status == _ACTIVE and task.worker_id in slot:
@@ -228,13 +244,14 @@ def estimate(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int
             free_at[i] = max(whole - elapsed, whole / 10)
     waiting = [(work, t.type) for t in facts.left if t.status != _ACTIVE
                for work in [max(1, t.steps_total - t.steps_completed) * cost.of(t.type)] * t.alike]
-    seconds = finish_time(free_at, speed, waiting)
+    seconds, ends = hand_out(free_at, speed, waiting)
     if not math.isfinite(seconds):
         return "no awake worker takes its tasks"
     reach = spread(cost.values, sum(t.alike for t in facts.left))
     main_type = max(facts.left, key=lambda t: t.alike).type  # the speed shown is on the job's main work
     return Estimate(seconds, seconds * (1 - reach), seconds * (1 + reach), source, len(costs),
-                    tuple((w, speed(i, main_type)) for i, w in enumerate(team)))
+                    tuple((w, speed(i, main_type)) for i, w in enumerate(team)),
+                    {w.id: end for w, end in zip(team, ends, strict=True)})
 
 
 def _team(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int], job_id: int,
@@ -265,6 +282,9 @@ class JobEtas:
         self._answer: tuple[float, dict[str, Any]] | None = None
         self._reading: asyncio.Future[dict[str, Any]] | None = None
         self.readings = 0  # answers for all unfinished jobs worked out (tests)
+        # When the last reading of all jobs was made (monotonic) and, for each job that had not started,
+        # when each worker would be done with the jobs ahead of it (seconds from that reading).
+        self._queues: tuple[float, dict[str, dict[int, float]]] = (0.0, {})
 
     async def speeds(self) -> Speeds:
         """The workers' measured speeds, measured again once new runs were written (at most every
@@ -288,17 +308,39 @@ class JobEtas:
 
     async def _read_all(self, at: float) -> dict[str, Any]:
         try:
-            answer = await self._answers(None)
-            self._answer = (at, answer)
+            queues: dict[str, dict[int, float]] = {}
+            answer, _ = await self._answers(None, queues=queues)
+            self._answer, self._queues = (at, answer), (at, queues)
             self.readings += 1
             return answer
         finally:
             self._reading = None
 
     async def of_job(self, job_uuid: str) -> dict[str, Any] | None:
-        """The job's `JobEta` as JSON, or None (a finished or paused job, or one with nothing to go by)."""
-        answer = await self._answers(job_uuid)
+        """The job's `JobEta` as JSON, or None (a finished or paused job, or one with nothing to go by).
+        A job that has not started waits for the jobs ahead of it: when each worker is done with them
+        comes from the reading of all unfinished jobs (shared, ANSWER_TTL_S); a job not among them
+        (MAX_JOBS) or submitted since waits for nothing."""
+        queue = self._queue_of(job_uuid)
+        if queue is not None:  # a fresh reading of the queue has it: one pass
+            return (await self._answers(job_uuid, queue))[0]["jobs"].get(job_uuid)
+        answer, unstarted = await self._answers(job_uuid)
+        if job_uuid in unstarted and self._monotonic() - self._queues[0] > ANSWER_TTL_S:
+            await self.all_unfinished()  # the queue, read at most every ANSWER_TTL_S for every caller
+            queue = self._queue_of(job_uuid)
+            if queue is not None:  # its own figures read now, the wait for the jobs ahead as of that reading
+                answer, _ = await self._answers(job_uuid, queue)
         return answer["jobs"].get(job_uuid)
+
+    def _queue_of(self, job_uuid: str) -> dict[int, float] | None:
+        """When each worker is done with the jobs ahead of this one (seconds from now), from a reading
+        of all jobs within ANSWER_TTL_S; None without one, or when nothing was ahead of it."""
+        at, queues = self._queues
+        ahead = queues.get(job_uuid)
+        elapsed = self._monotonic() - at
+        if not ahead or elapsed > ANSWER_TTL_S:
+            return None
+        return {worker: max(0.0, seconds - elapsed) for worker, seconds in ahead.items()}
 
     async def added_to(self, job: dict[str, Any]) -> dict[str, Any]:
         """A job's JSON answer with its `eta`, while it has one."""
@@ -307,7 +349,11 @@ class JobEtas:
         eta = await self.of_job(str(job.get("id")))
         return {**job, "eta": eta} if eta is not None else job
 
-    async def _answers(self, job_uuid: str | None) -> dict[str, Any]:
+    async def _answers(self, job_uuid: str | None, ahead: dict[int, float] | None = None,
+                       queues: dict[str, dict[int, float]] | None = None) -> tuple[dict[str, Any], set[str]]:
+        """The answer for one job (or all unfinished ones), and the jobs in it that have not started.
+        `ahead`: when each worker is done with the jobs before them; `queues`: filled with that for
+        each job that has not started."""
         await self.machine.runs.flush()  # a task reported a moment ago counts
         speeds = await self.speeds()
         now = self._now()
@@ -315,17 +361,27 @@ class JobEtas:
         jobs: dict[str, Any] = {}
         reasons: dict[str, str] = {}
         shared: dict[int, list[tuple[str, float]]] = {}  # jobs of one file or type share one history list
-        for job_id, job_facts in facts.jobs.items():
+        # In the scheduler's order (job priority, then age), each worker busy until it is done with the
+        # jobs before: a job that has not started waits for them, where the workers it shares.
+        ahead = dict(ahead or {})
+        unstarted: set[str] = set()
+        for job_id, job_facts in sorted(facts.jobs.items(), key=lambda kv: (-kv[1].priority, kv[0])):
             history = job_facts.history
             if id(history) not in shared:
                 shared[id(history)] = step_costs(history, speeds)
+            if not job_facts.own and not any(t.status == _ACTIVE for t in job_facts.left):
+                unstarted.add(job_facts.uuid)
+                if queues is not None and ahead:
+                    queues[job_facts.uuid] = dict(ahead)
             found = estimate(job_facts, facts.workers, facts.busy, job_id, speeds, now, facts.tags,
-                             shared[id(history)])
+                             shared[id(history)], ahead)
             if isinstance(found, str):
                 reasons[job_facts.uuid] = found
-            else:
-                jobs[job_facts.uuid] = _json(found, now)
-        return {"jobs": jobs, "reasons": reasons}
+                continue
+            jobs[job_facts.uuid] = _json(found, now)
+            for worker_id, end in found.busy_until.items():
+                ahead[worker_id] = max(ahead.get(worker_id, 0.0), end)
+        return {"jobs": jobs, "reasons": reasons}, unstarted
 
     def _now(self) -> dt.datetime:
         """Naive UTC, as the store's times."""
@@ -362,7 +418,7 @@ def _read_facts(job_uuid: str | None, now: dt.datetime) -> _Facts:
     for head in heads:
         key = blend_key(head.settings, head.shaman_checkout_id)
         facts = JobFacts(head.uuid, head.status, left.get(head.id, []), [], [], "", head.worker_tag_id,
-                         kind_key(key, head.job_type))
+                         kind_key(key, head.job_type), head.priority)
         if head.status in ESTIMATED and facts.left:
             _read_history(facts, head.job_type, key, histories)
         jobs[head.id] = facts

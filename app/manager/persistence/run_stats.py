@@ -86,9 +86,11 @@ class JobHead(NamedTuple):
     settings: object
     shaman_checkout_id: str
     worker_tag_id: int | None
+    priority: int = 50
 
 
-_HEAD = (Job.id, Job.uuid, Job.status, Job.job_type, Job.settings, Job.storage_shaman_checkout_id, Job.worker_tag)
+_HEAD = (Job.id, Job.uuid, Job.status, Job.job_type, Job.settings, Job.storage_shaman_checkout_id, Job.worker_tag,
+         Job.priority)
 
 
 def unfinished_jobs(statuses: Sequence[str], limit: int) -> list[JobHead]:
