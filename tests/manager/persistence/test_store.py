@@ -32,7 +32,8 @@ def test_migrations_recorded_and_pragmas_set(tmp_path):
             "SELECT name FROM schema_migration").fetchall()])
         assert names == ["0001_initial", "0002_tasks_waiting_on", "0003_jobs_credentialed", "0004_task_runs",
                          "0005_job_dependencies", "0006_scene_requirements", "0007_task_run_stats",
-                         "0008_tasks_hand_out_rank", "0009_hub_sites_and_links"]
+                         "0008_tasks_hand_out_rank", "0009_hub_sites_and_links",
+                         "0012_schedfill_job_submitters"]
         assert store.call_sync(lambda: store.db.execute_sql("PRAGMA journal_mode").fetchone()[0]) == "wal"
         assert store.call_sync(lambda: store.db.execute_sql("PRAGMA foreign_keys").fetchone()[0]) == 1
     finally:
