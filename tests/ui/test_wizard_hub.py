@@ -13,6 +13,7 @@ import yaml
 
 from app.hub.tls import fingerprint, make_certificate
 from app.manager.settings.config import save_config
+from app.ui.wizard.hub_join import join_hub
 from app.ui.wizard.wizard import HUB, NETWORK, REVIEW, TEST, SetupWizard
 from tests.e2e.farm import free_port
 from tests.hub.conftest import RunningHub
@@ -104,3 +105,37 @@ def test_the_hub_step_pins_the_shown_certificate_and_the_manager_joins(qloop, ma
             await hub.stop()
 
     qloop.run_until_complete(body())
+
+
+@pytest.mark.slow  # a Manager process, over 2 s
+def test_reopened_the_hub_step_starts_from_the_managers_hub_settings(qloop, tmp_path):
+    from tests.ui.conftest import ManagerProcess
+
+    token = "j" * 43
+    manager = ManagerProcess(tmp_path / "site", extra_config=(
+        f"hub_url: http://127.0.0.1:{free_port()}/\nhub_site: lyon\nhub_token: {token}\n")).start()
+    ctx = _context(manager)
+
+    async def body():
+        wizard = SetupWizard(ctx)
+        wizard.setStartId(HUB)
+        wizard.show()
+        page = wizard.pages[HUB]
+        try:
+            await wait_for(lambda: page.joins.isChecked(), 15, "the Manager's hub settings read")
+            assert page.fields["hub_site"].text() == "lyon" and page.fields["hub_token"].text() == token
+            assert page.isComplete()
+            page.joins.setChecked(False)  # leaving the hub: all empty is what Apply saves
+            assert page.values() == {"hub_url": "", "hub_site": "", "hub_token": "", "hub_fingerprint": ""}
+            await join_hub(ctx.client, page.values())  # what Apply does with it
+            saved = yaml.safe_load((manager.root / "flamenco-manager.yaml").read_text())
+            assert not {"hub_url", "hub_site", "hub_token"} & set(saved), saved
+            assert saved["shared_storage_path"], "the rest of the configuration stays"
+        finally:
+            wizard.close()
+            await ctx.client.close()
+
+    try:
+        qloop.run_until_complete(body())
+    finally:
+        manager.stop()
