@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 
+from app.ui.connection import CONNECTED
 from app.ui.launch import open_dashboard
 from app.ui.models.columns import SITE, column_of
 from tests.conftest import echo_job
@@ -53,15 +54,27 @@ def test_the_site_column_shows_at_a_hub_with_the_reason(qloop, tmp_path):
         while not any(s.get("online") for s in _send(url, "GET", "/api/v3/tablao/hub/sites")["sites"]):
             assert time.monotonic() < deadline, "site A did not connect to the hub"
             time.sleep(0.1)
-        first = _send(url, "POST", "/api/v3/jobs", echo_job("for A", metadata={"site": "A"}))
 
         async def body():
             dashboard, window = await open_dashboard([url])
             try:
                 table, model = window.jobs_view.table, dashboard.jobs
                 site = column_of(model, SITE)
-                await wait_for(lambda: model.rowCount() == 1, message="the hub's job in the table")
+                conn = dashboard.connections[url]
+                await wait_for(lambda: conn.state == CONNECTED, message="the dashboard following the hub")
+                assert table.isColumnHidden(site), "no job yet: nothing to show"
+                first = _send(url, "POST", "/api/v3/jobs", echo_job("for A", metadata={"site": "A"}))
+                await wait_for(lambda: model.rowCount() == 1, message="the hub's job, from its event")
                 assert not table.isColumnHidden(site), "a hub's jobs have sites: the Site column shows"
+                assert model.index(0, site).data() == "A"
+            finally:
+                window.close()
+                await dashboard.close()
+            dashboard, window = await open_dashboard([url])  # the snapshot: each job's site and reason
+            try:
+                table, model = window.jobs_view.table, dashboard.jobs
+                await wait_for(lambda: model.rowCount() == 1, message="the hub's job in the table")
+                assert not table.isColumnHidden(site)
                 assert model.index(0, site).data() == "A"
                 assert "named by the job" in model.index(0, site).data(3)  # Qt.ToolTipRole
                 assert model.row(model.keys()[0])["id"] == first["id"]
