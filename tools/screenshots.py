@@ -14,8 +14,9 @@ inside .blend files (turned on, with its submit token), its storage page on a fo
 exist yet (with Create this folder), the settings page (durations in words, a line per setting)
 and the dashboard's Mode menu on a computer that is Manager and Worker; the program's own behaviour: the wizard's network page with its port taken (the next free
 one proposed), its last page with the test frame and where artists get the add-on, and Quit's
-question while another computer renders. `--only dashboard` / `--only worker` / `--only submit` /
-`--only wizard` / `--only app` take just those.
+question while another computer renders; the wizard's "part of a bigger farm" step for an HTTPS hub.
+`--only dashboard` / `--only worker` / `--only submit` / `--only wizard` / `--only hub` / `--only app`
+take just those.
 Look at every picture afterwards: clipped text, empty panes and overlaps are bugs.
 """
 
@@ -269,6 +270,46 @@ async def shoot_wizard(out: Path, tmp: Path) -> None:
         manager.stop()
 
 
+async def shoot_hub(out: Path, tmp: Path) -> None:
+    """The wizard's "part of a bigger farm" step, filled in for an HTTPS hub, its certificate's
+    fingerprint shown and confirmed."""
+    from app.api.client import ManagerClient
+    from app.hub.tls import make_certificate
+    from app.manager.settings.config import save_config
+    from app.ui.wizard.context import WizardContext
+    from app.ui.wizard.wizard import HUB, SetupWizard
+    from tests.e2e.farm import free_port
+    from tests.hub.conftest import RunningHub
+    from tests.ui.conftest import ManagerProcess
+
+    hub = RunningHub(tmp / "hub", free_port(), sites=("paris",))
+    make_certificate(tmp / "hub", ["127.0.0.1", "localhost"])
+    hub.config.manager.extra["tls"] = {"cert": "hub-cert.pem", "key": "hub-key.pem"}
+    save_config(hub.config.manager)
+    await hub.start()
+    manager = ManagerProcess(tmp / "hub-site").start()
+    try:
+        token = await hub.hub.sites.add("paris")
+        client = ManagerClient(manager.url, admin_token=manager.admin_token)
+        wizard = SetupWizard(WizardContext(client=client))
+        wizard.setStartId(HUB)
+        wizard.show()
+        page = wizard.pages[HUB]
+        page.joins.setChecked(True)
+        page.fields["hub_url"].setText(hub.url + "/")
+        page.fields["hub_site"].setText("paris")
+        page.fields["hub_token"].setText(token)
+        await _until(lambda: bool(page.fingerprint), 15)
+        page.matches.setChecked(True)
+        await asyncio.sleep(0.5)
+        wizard.grab().save(str(out / "wizard-hub.png"))
+        wizard.close()
+        await client.close()
+    finally:
+        manager.stop()
+        await hub.stop()
+
+
 async def shoot_app(out: Path, tmp: Path) -> None:
     """The wizard's network page (its port taken), its last page, and Quit's question, on a real farm."""
     import socket
@@ -419,7 +460,7 @@ async def _dashboard_only(out: Path, tmp: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--only", choices=("all", "dashboard", "worker", "submit", "wizard", "app"),
+    parser.add_argument("--only", choices=("all", "dashboard", "worker", "submit", "wizard", "hub", "app"),
                         default="all")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -446,6 +487,8 @@ def main() -> None:
                     await shoot_submit(args.out, Path(tmp))
                 if args.only in ("all", "wizard"):
                     await shoot_wizard(args.out, Path(tmp))
+                if args.only in ("all", "hub"):
+                    await shoot_hub(args.out, Path(tmp))
                 if args.only in ("all", "app"):
                     await shoot_app(args.out, Path(tmp))
                 if args.only in ("all", "worker"):

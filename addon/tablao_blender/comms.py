@@ -118,6 +118,14 @@ class Manager:
             return []  # tags behind an admin token: submitting works without choosing one
         return [t for t in (doc or {}).get("tags", []) if isinstance(t, dict)]
 
+    def hub_sites(self) -> list[dict[str, Any]]:
+        """A hub's sites (`name`, `online`, `state` in words); [] from a Manager, which has none (404)."""
+        try:
+            doc = self.get("/tablao/hub/sites")
+        except HttpError:
+            return []
+        return [s for s in (doc or {}).get("sites", []) if isinstance(s, dict) and isinstance(s.get("name"), str)]
+
     def check_job(self, job: SubmittedJob) -> None:
         """Compile without storing (POST /jobs/check): 412 for a stale type, 400 for a bad setting."""
         self.post("/jobs/check", job.to_json())

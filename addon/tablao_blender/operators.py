@@ -27,7 +27,7 @@ from ._scene_needs import needs_words
 from .comms import is_compatible
 from .packing import Cancelled, PackFailed, decide_approach
 from .preferences import manager_for
-from .properties import ALL_WORKERS, use_job_type
+from .properties import ALL_WORKERS, site_metadata, use_job_type
 from .state import STATE
 from .submission import (
     Incompatible,
@@ -94,6 +94,7 @@ def refresh_job_types(context: Any) -> list[str]:
     manager = manager_for(context, timeout=10)
     STATE.job_types = {t.name: t for t in manager.job_types()}
     STATE.worker_tags = manager.worker_tags()
+    STATE.sites = manager.hub_sites()
     fetch_policy(context)  # the panel shows the output folder an empty field stands for
     props = context.scene.tablao
     names = list(STATE.job_types)
@@ -185,7 +186,8 @@ def build_request(context: Any, allow_missing: bool = False) -> Request:
         paused=props.submit_paused,
         allow_missing=allow_missing,
         after_job=props.after_job,
-        metadata=preview_metadata(props.preview_first, props.pause_on_preview_failure),
+        metadata={**site_metadata(props.site),
+                  **preview_metadata(props.preview_first, props.pause_on_preview_failure)},
         requirements=scene_requirements(context.scene, STATE.policy),
     )
 

@@ -29,6 +29,8 @@ class TABLAO_PT_submit(bpy.types.Panel):
         row.operator("tablao.refresh", text="", icon="FILE_REFRESH")
         col.prop(props, "priority")
         col.prop(props, "worker_tag")
+        if STATE.sites:  # a hub: which of its sites renders the job
+            col.prop(props, "site")
         col.prop(props, "submit_paused")
         col.prop(props, "after_job")
         col.prop(props, "preview_first")

@@ -1,4 +1,5 @@
-"""Per-scene submission properties (saved with the file): job name, type, priority, tag, paused, after job.
+"""Per-scene submission properties (saved with the file): job name, type, priority, tag, site (at a hub),
+paused, after job.
 
 The chosen job type's own settings live in a PropertyGroup made from the Manager's job type
 (`job_types.make_property_group`), registered at run time as `WindowManager.tablao_job_settings`.
@@ -29,6 +30,23 @@ def _tag_items(self, context):  # type: ignore[no-untyped-def]
     items += [(t.get("id", ""), t.get("name", ""), t.get("description", "")) for t in STATE.worker_tags]
     _TAG_CACHE[:] = items
     return _TAG_CACHE
+
+
+_SITE_CACHE: list = []
+HUB_CHOOSES = "-"  # sent as no site: the hub chooses
+
+
+def _site_items(self, context):  # type: ignore[no-untyped-def]
+    items = [(HUB_CHOOSES, "Hub Chooses", "The hub sends the job to the site that will start it soonest")]
+    items += [(s["name"], s["name"] + ("" if s.get("online") else " (offline)"), str(s.get("state", "")))
+              for s in STATE.sites]
+    _SITE_CACHE[:] = items
+    return _SITE_CACHE
+
+
+def site_metadata(site: str) -> dict[str, str]:
+    """The job metadata that names its site at a hub (`site`); none when the hub chooses."""
+    return {"site": site} if site and site != HUB_CHOOSES else {}
 
 
 def _job_type_changed(self, context):  # type: ignore[no-untyped-def]
@@ -68,6 +86,9 @@ class TABLAO_PG_submit(bpy.types.PropertyGroup):
     )
     priority: bpy.props.IntProperty(name="Priority", default=50, min=0, max=100)  # type: ignore[valid-type]
     worker_tag: bpy.props.EnumProperty(name="Worker Tag", items=_tag_items)  # type: ignore[valid-type]
+    site: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="Site", items=_site_items, description="Submitting to a hub: the site (network) that renders the job"
+    )
     submit_paused: bpy.props.BoolProperty(  # type: ignore[valid-type]
         name="Submit Paused", description="Submit the job paused instead of queued", default=False
     )

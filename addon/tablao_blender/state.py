@@ -13,6 +13,7 @@ from ._api.jobs import AvailableJobType
 class State:
     job_types: dict[str, AvailableJobType] = field(default_factory=dict)
     worker_tags: list[dict[str, str]] = field(default_factory=list)
+    sites: list[dict[str, Any]] = field(default_factory=list)  # a hub's sites; empty at a Manager
     connection: str = ""  # the last connection check, in words
     connection_ok: bool = False
     message: str = ""  # the last problem or outcome to show in the panel

@@ -62,6 +62,8 @@ class JobUpdate(Wire):
     settings: dict[str, Any] | None = None
     submitter_platform: str | None = None
     waiting_on: int | None = None
+    #: Tablao, from a hub: the site that runs the job.
+    site: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         # Written out: this runs for every task update on the Manager's hot path (bench/farm.py).
@@ -91,6 +93,8 @@ class JobUpdate(Wire):
             out["was_deleted"] = self.was_deleted
         if self.waiting_on is not None:
             out["waiting_on"] = self.waiting_on
+        if self.site is not None:
+            out["site"] = self.site
         return out
 
 

@@ -90,6 +90,17 @@ class JobEtas(Wire):
 
 
 @dataclass(slots=True)
+class JobHub(Wire):
+    """Tablao, in a hub's answer: how the job travels to its site. `state` is "waiting" (at the hub,
+    not yet taken by the site), "delivered" or "refused"; `route_reason` says why that site; `why`
+    what the job waits for, or why the site refused it."""
+
+    state: str
+    route_reason: str = ""
+    why: str | None = None
+
+
+@dataclass(slots=True)
 class Job(Wire):
     """A job as the Manager has it (`GET /api/v3/jobs/{id}`)."""
 
@@ -114,6 +125,10 @@ class Job(Wire):
     waiting_on: int | None = None
     #: Tablao: the Manager's ETA, in a single job's answer while the job has one.
     eta: JobEta | None = None
+    #: Tablao, from a hub: the site that runs the job (absent from a Manager's answers).
+    site: str | None = None
+    #: Tablao, from a hub: how the job travels to its site.
+    hub: JobHub | None = None
 
 
 @dataclass(slots=True)

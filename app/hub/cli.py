@@ -1,4 +1,5 @@
-"""`tablao hub`: run a hub (`tablao hub --headless --config HUB.yaml`) or join a site to it
+"""`tablao hub`: run a hub (`tablao hub --headless --config HUB.yaml`; without --headless the desktop
+app runs it, its dashboard pointed at it: app/ui/local_hub.py) or join a site to it
 (`tablao hub add-site NAME --config HUB.yaml`, which prints the site's join token as the last
 word of its output; only the token's hash is kept), or give it HTTPS with a certificate of its own
 (`tablao hub make-cert --config HUB.yaml --name hub.example`, which prints the certificate's
@@ -29,8 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "computer's name, localhost and 127.0.0.1)")
     parser.add_argument("--config", type=Path, required=True, help="the hub's HUB.yaml (written with "
                         "defaults when missing)")
-    parser.add_argument("--headless", action="store_true", help="run without the desktop UI (the only way "
-                        "a hub runs today)")
+    parser.add_argument("--headless", action="store_true", help="run without the desktop UI (without it, "
+                        "the desktop app runs the hub with its dashboard pointed at it)")
     parser.add_argument("--listen", help="HOST:PORT to listen on, overriding the config file")
     parser.add_argument("--debug", action="store_true", help="log debug messages")
     parser.add_argument("--quiet", action="store_true", help="log only warnings and errors")
@@ -54,7 +55,9 @@ def main(argv: list[str]) -> int:
         if args.action == "make-cert":
             return _make_cert(config, args.hosts)
         if not args.headless:
-            return _fail("the hub has no desktop window yet; run it with --headless")
+            from app.ui.local_hub import run_desktop_hub  # Qt only here: the hub itself needs none
+
+            return run_desktop_hub(args.config, args.listen or "")
         return _run(config)
     except (ConfigError, StoreUnavailable) as exc:
         return _fail(str(exc))

@@ -20,7 +20,7 @@ from app.api.jobs import JobPriorityChange, JobStatusChange, SubmittedJob
 from app.api.meta import FlamencoVersion
 from app.hub.access import HUB_ROUTE_ACCESS, V3
 from app.hub.link_server import bearer, serve_link
-from app.hub.shaman_relay import BLOBS_PATH, serve_blob, shared_storage_answer
+from app.hub.shaman_relay import BLOBS_PATH, files_of, received_by, serve_blob, shared_storage_answer
 from app.manager.hub_link.protocol import LINK_PATH, SITE_HEADER
 from app.manager.web.access import carries_credential, check_request
 from app.manager.web.app import create_guard
@@ -213,8 +213,9 @@ async def get_shared_storage(request: web.Request) -> web.Response:
 async def fetch_blob(request: web.Request) -> web.StreamResponse:
     """A file of the hub's Shaman, for a site that lacks it (the site's name and token, as its link)."""
     hub = request.app[HUB]
-    await hub.sites.authenticate(request.headers.get(SITE_HEADER, "").strip(), bearer(request))
-    return await serve_blob(request, hub.shaman)
+    site = request.headers.get(SITE_HEADER, "").strip()
+    await hub.sites.authenticate(site, bearer(request))
+    return await serve_blob(request, hub.shaman, site)
 
 
 async def site_link(request: web.Request) -> web.StreamResponse:
@@ -225,8 +226,9 @@ async def site_link(request: web.Request) -> web.StreamResponse:
 async def list_sites(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     waiting = await hub.waiting_counts()
-    return web.json_response({"sites": [hub.sites.summary(name, waiting.get(name, 0))
-                                        for name in sorted(hub.sites.states)]})
+    return web.json_response({"sites": [files_of(hub, name, hub.sites.summary(name, waiting.get(name, 0)))
+                                        for name in sorted(hub.sites.states)],
+                              **received_by(hub)})
 
 
 async def add_site(request: web.Request) -> web.Response:

@@ -28,6 +28,7 @@ from app.ui import tray_state as ts
 from app.ui.aio import spawn
 from app.ui.instance import OPEN_DASHBOARD, LaunchRequest
 from app.ui.launch import open_dashboard
+from app.ui.local_hub import LocalHub, start_hub_here, toggle_hub_here
 from app.ui.local_services import LocalServices
 from app.ui.mode import BOTH, DASHBOARD, MANAGER, MODES, NOT_HERE, WORKER, WORKER_WINDOW, ModeModel, mode_of
 from app.ui.quitting import (
@@ -59,7 +60,7 @@ class DesktopApp:
     no local roles until a later plain `tablao` asks for them."""
 
     def __init__(self, services: LocalServices, role: RoleConfig | None, job_id: str = "",
-                 watch: list[str] | None = None, has_tray: bool | None = None):
+                 watch: list[str] | None = None, has_tray: bool | None = None, hub: LocalHub | None = None):
         self.services = services
         self.role = role
         self.job_id = job_id  # selected in the dashboard when it opens (`tablao --job ID`)
@@ -79,6 +80,7 @@ class DesktopApp:
         self.waiting: WaitingForTasks | None = None    # while the farm stops after its tasks
         self._quitting: asyncio.Task | None = None
         self._starting: asyncio.Task | None = None
+        self.hub = hub  # a hub run here (Mode ▸ Hub, `tablao hub` without --headless): started by run()
 
     @property
     def _wizard(self):
@@ -89,6 +91,8 @@ class DesktopApp:
         try:
             if self.watch is not None:
                 await self.open_dashboard(self.watch)
+                if self.hub is not None and not await start_hub_here(self):
+                    return 2
             elif not await self.start_local():
                 return 0
             await self.quit.wait()
@@ -165,6 +169,8 @@ class DesktopApp:
             self.window.close_for_good()
         if self.dashboard is not None:
             await self.dashboard.close()
+        if self.hub is not None:
+            await self.hub.stop()
         if self.worker_window is not None:
             await self.worker_window.shutdown()
             self.worker_window.close_for_good()
@@ -186,6 +192,7 @@ class DesktopApp:
             window.open_requested.connect(lambda which: spawn(self.open_window(which)))
             window.wizard_requested.connect(lambda: spawn(self.reopen_wizard()))
             window.mode_menu.hub_requested.connect(lambda: spawn(self.join_hub()))
+            window.mode_menu.hub_role_requested.connect(lambda: spawn(toggle_hub_here(self)))
             dashboard.farm_status_changed.connect(self._farm_status)
         else:
             for url in urls:
@@ -204,6 +211,7 @@ class DesktopApp:
             window.open_requested.connect(lambda which: spawn(self.open_window(which)))
             window.wizard_requested.connect(lambda: spawn(self.reopen_wizard()))
             window.mode_menu.hub_requested.connect(lambda: spawn(self.join_hub()))
+            window.mode_menu.hub_role_requested.connect(lambda: spawn(toggle_hub_here(self)))
         self.front = WORKER_WINDOW
         self._sync_trays()
         window.bring_up()

@@ -1,6 +1,7 @@
 """What this computer is in the desktop app (Manager, Worker, or both): one `ModeModel`, one Mode menu.
 
-The mode is what runs here now: the local Manager, the local worker, or both. `ModeModel` holds it
+The mode is what runs here now: the local Manager, the local worker, or both; beside it, a hub may
+run in the program too (Mode ▸ Hub, `ModeModel.hub`, app/ui/local_hub.py). `ModeModel` holds it
 and is the one truth every window shows: each window's Mode menu (`ModeMenu`) ticks the same item
 and greys out, with the reason as its tooltip, what cannot be chosen here. Choosing another mode is
 a request (`requested`) that the desktop app carries out (it starts or stops the worker and saves
@@ -47,6 +48,12 @@ class ModeModel(QObject):
         super().__init__(parent)
         self.mode = mode
         self.why_not: dict[str, str] = {m: NOT_HERE for m in MODES}  # mode → why it cannot be chosen
+        self.hub = False  # a hub runs in this program too (app/ui/local_hub.py)
+
+    def set_hub(self, running: bool) -> None:
+        if running != self.hub:
+            self.hub = running
+            self.changed.emit(self.mode)
 
     @property
     def runs_manager(self) -> bool:
@@ -77,6 +84,7 @@ class ModeMenu(QObject):
     open_requested = Signal(str)  # DASHBOARD or WORKER_WINDOW
     wizard_requested = Signal()
     hub_requested = Signal()  # Join a hub… (app/ui/dialogs/join_hub.py)
+    hub_role_requested = Signal()  # Run a hub here: start or stop the hub in this program
 
     def __init__(self, model: ModeModel, here: str, parent: QWidget):
         super().__init__(parent)
@@ -95,6 +103,11 @@ class ModeMenu(QObject):
             self.group.addAction(action)
             self.menu.addAction(action)
             self.actions[mode] = action
+        self.run_hub = QAction("Hub: one farm over several networks", self, checkable=True)
+        self.run_hub.setObjectName("runHub")
+        self.run_hub.setStatusTip("Run this farm's hub here: artists submit to it, each network's Manager joins it")
+        self.run_hub.triggered.connect(self._hub_chosen)
+        self.menu.addAction(self.run_hub)
         self.menu.addSeparator()
         other = WORKER_WINDOW if here == DASHBOARD else DASHBOARD
         self.open_other = QAction("Open the worker window" if other == WORKER_WINDOW else "Open the dashboard", self)
@@ -126,9 +139,16 @@ class ModeMenu(QObject):
             self.open_other.setToolTip("" if model.runs_worker else "This computer does not render: choose "
                                        "Manager and Worker to make it render too.")
         self.wizard.setEnabled(bool(model.mode))
+        self.run_hub.setChecked(model.hub)
+        self.run_hub.setToolTip("The hub runs here; untick to stop it" if model.hub else
+                                "Run this farm's hub here, with the dashboard pointed at it")
         self.join_hub.setEnabled(model.runs_manager)
         self.join_hub.setToolTip("" if model.runs_manager else "Only a computer that runs a Manager joins a hub, "
                                  "as one of its sites.")
+
+    def _hub_chosen(self) -> None:
+        self.sync()  # ticked once the desktop app has started it
+        self.hub_role_requested.emit()
 
     def _chosen(self, mode: str) -> None:
         self.sync()  # the tick stays on what runs until the desktop app has switched

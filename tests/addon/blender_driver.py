@@ -64,6 +64,7 @@ def _refresh(ctx, rec, kw):
 
     rec["job_types"] = operators.refresh_job_types(ctx)
     rec["tags"] = len(STATE.worker_tags)
+    rec["sites"] = [s["name"] for s in STATE.sites]
 
 
 def _configure(ctx, rec, kw):
@@ -75,6 +76,8 @@ def _configure(ctx, rec, kw):
     props.after_job = kw.get("after_job", "")
     props.preview_first = kw.get("preview_first", True)
     props.pause_on_preview_failure = kw.get("pause_on_preview_failure", False)
+    if "site" in kw:  # at a hub: the Site field
+        props.site = kw["site"]
     settings = ctx.window_manager.tablao_job_settings
     for key, value in kw.get("settings", {}).items():
         setattr(settings, key, value)

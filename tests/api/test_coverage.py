@@ -39,6 +39,7 @@ MANAGER_CLIENT = {
     "tablaoFetchJobRequirements": "job_requirements", "tablaoFetchTaskLog": "task_log",
     "tablaoGetSubmitPolicy": "submit_policy", "tablaoFetchWorkerDay": "worker_day",
     "tablaoGetFairShare": "fair_share", "tablaoFetchJobEtas": "job_etas",
+    "tablaoFetchJobTaskStats": "job_task_stats",
 }
 #: operationId -> WorkerClient method: only workers call these.
 WORKER_CLIENT = {

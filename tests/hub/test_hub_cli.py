@@ -25,5 +25,3 @@ def test_add_site_refuses_what_it_cannot_name_in_one_line(tmp_path):
         done = tablao_hub("add-site", name, "--config", str(config))
         assert done.returncode == 2 and words in done.stderr, done.stderr
         assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
-    done = tablao_hub("--config", str(config))
-    assert done.returncode == 2 and "--headless" in done.stderr

@@ -44,6 +44,14 @@ async def test_the_dashboard_client_follows_every_site_through_the_hub(hub_farm)
         await eventually(b_completed_live, what="B's job completed, on the hub's event stream")
         assert any(u.id == on_a["id"] for u in seen)
         assert any(u.id == on_b["id"] and u.previous_status is not None for u in seen)
+        assert {u.site for u in seen if u.id == on_b["id"]} == {"B"}  # every event says the job's site
+
+        jobs = {j.id: j for j in (await client.jobs_page()).jobs}  # the client keeps the hub's fields
+        assert (jobs[on_a["id"]].site, jobs[on_b["id"]].site) == ("A", "B")
+        hub_b = jobs[on_b["id"]].hub
+        assert hub_b is not None and hub_b.state == "delivered"
+        assert hub_b.route_reason.startswith("named by the job")
+        assert (await client.job(on_b["id"])).site == "B"
 
         page = await client.jobs_page(limit=1)
         assert page.total == 2 and len(page.jobs) == 1

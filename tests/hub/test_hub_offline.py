@@ -3,6 +3,8 @@ go out once when it is back; a hub restart loses no waiting submission."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import echo_job
 from tests.hub.conftest import eventually, link_of
 
@@ -162,3 +164,46 @@ async def test_a_job_its_site_refuses_after_waiting_shows_why_and_can_be_deleted
     assert status == 204
     status, _ = await hub.request("GET", f"/api/v3/jobs/{job['id']}")
     assert status == 404
+
+
+@pytest.mark.slow  # the site's reconnect backoff: about 15 s
+async def test_a_site_cut_off_while_its_job_ran_reports_its_final_state_when_it_reconnects(hub_farm):
+    """The link drops while A's worker renders; the job completes at A with the hub away; once A
+    is linked again the hub shows it completed (from A's changes since the hub's cursor)."""
+    from tests.http_worker import HttpWorker
+
+    hub = await hub_farm.start_hub()
+    await hub_farm.join("A")
+    site_a = await hub_farm.start_site("A")
+    worker = await HttpWorker(site_a.url, "a1", task_types=("misc",)).register_and_sign_on()
+    try:
+        status, job = await hub.request("POST", "/api/v3/jobs", json=echo_job("cut off", repeats=1))
+        assert status == 200 and job["hub"]["state"] == "delivered"
+        status, task = await worker.claim()
+        assert status == 200
+
+        async def active_at_hub() -> bool:
+            _, shown = await hub.request("GET", f"/api/v3/jobs/{job['id']}")
+            return shown["status"] == "active"
+        await eventually(active_at_hub, what="the hub saw the job start at A")
+
+        await hub_farm.stop_hub()  # the link is cut while the job runs
+        await eventually(lambda: _link_down(site_a), what="A noticed the link go")
+        await worker.complete(task["uuid"])
+        while (claimed := await worker.claim())[0] == 200:
+            await worker.complete(claimed[1]["uuid"])
+        status, at_a = await site_a.request("GET", f"/api/v3/jobs/{job['id']}")
+        assert at_a["status"] == "completed", "the job finished at A while the hub was away"
+
+        hub = await hub_farm.start_hub()
+
+        async def completed_at_hub() -> bool:
+            _, shown = await hub.request("GET", f"/api/v3/jobs/{job['id']}")
+            return shown["status"] == "completed" and shown["site"] == "A"
+        await eventually(completed_at_hub, what="A reported the job's final state when it linked again")
+    finally:
+        await worker.close()
+
+
+async def _link_down(site) -> bool:
+    return not link_of(site).connected.is_set()

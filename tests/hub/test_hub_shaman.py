@@ -18,8 +18,9 @@ def _spec(data: bytes, path: str) -> dict:
     return {"sha": hashlib.sha256(data).hexdigest(), "size": len(data), "path": path}
 
 
-async def _upload_checkout(hub, files: dict[str, bytes], checkout: str) -> str:
-    """What the add-on does: ask what is missing, upload that, make the checkout; its path."""
+async def _upload_checkout(hub, files: dict[str, bytes], checkout: str, sent: list[int] | None = None) -> str:
+    """What the add-on does: ask what is missing, upload that, make the checkout; its path. The bytes
+    uploaded are added to `sent[0]`."""
     specs = [_spec(data, path) for path, data in files.items()]
     status, body = await hub.request("POST", "/api/v3/shaman/checkout/requirements", json={"files": specs})
     assert status == 200, body
@@ -30,6 +31,8 @@ async def _upload_checkout(hub, files: dict[str, bytes], checkout: str) -> str:
             status, _ = await hub.request("POST", f"/api/v3/shaman/files/{spec['sha']}/{spec['size']}", data=data,
                                           headers={"Content-Type": "application/octet-stream"})
             assert status in (204, 208)
+            if sent is not None:
+                sent[0] += len(data)
     status, body = await hub.request("POST", "/api/v3/shaman/checkout/create",
                                      json={"files": specs, "checkoutPath": checkout})
     assert status == 200, body
@@ -67,6 +70,42 @@ async def test_a_site_fetches_only_the_files_it_lacks_and_runs_the_job_on_its_ow
     assert status == 200 and second["hub"]["state"] == "delivered", second
     assert hub.hub.shaman.blobs_served == 3
     assert (_checkout_dir(site_a, checkout2) / "tex/stone.png").read_bytes() == files2["tex/stone.png"]
+
+
+async def _moved(hub, files: dict[str, bytes], checkout: str, site: str) -> tuple[int, int]:
+    """Submit `files` for `site` as the add-on does; (bytes the artist uploaded, bytes the site fetched)."""
+    status, before = await hub.request("GET", "/api/v3/tablao/hub/sites")
+    fetched_before = next(s for s in before["sites"] if s["name"] == site)["files_sent"]["bytes"]
+    uploaded = [0]
+    path = await _upload_checkout(hub, files, checkout, uploaded)
+    job = echo_job(checkout, metadata={"site": site}, storage={"shaman_checkout_id": path})
+    status, shown = await hub.request("POST", "/api/v3/jobs", json=job)
+    assert status == 200 and shown["hub"]["state"] == "delivered", shown
+    status, after = await hub.request("GET", "/api/v3/tablao/hub/sites")
+    assert after["files_received_bytes"] - before["files_received_bytes"] == uploaded[0], "the hub counts alike"
+    return uploaded[0], next(s for s in after["sites"] if s["name"] == site)["files_sent"]["bytes"] - fetched_before
+
+
+async def test_files_travel_once_bytes_moved_per_case(hub_farm):
+    """The same .blend submitted to the other site uploads 0 bytes from the artist, and each site
+    fetches from the hub only what its own Shaman lacks. Prints the bytes moved per case."""
+    hub = await hub_farm.start_hub(shaman=True)
+    await hub_farm.join("A")
+    await hub_farm.join("B")
+    await hub_farm.start_site("A")
+    await hub_farm.start_site("B")
+    blend, wood, stone = b"BLENDER-v304 scene" * 4000, b"\x89PNG wood" * 3000, b"\x89PNG stone" * 2000
+    files = {"scene.blend": blend, "tex/wood.png": wood}
+    cases = [
+        ("first submission, to site A", files, "A", len(blend) + len(wood), len(blend) + len(wood)),
+        ("the same .blend again, to site B", files, "B", 0, len(blend) + len(wood)),
+        ("the same .blend again, to site A", files, "A", 0, 0),
+        ("one new texture, to site B", {**files, "tex/stone.png": stone}, "B", len(stone), len(stone)),
+    ]
+    for n, (case, these, site, artist_to_hub, hub_to_site) in enumerate(cases):
+        moved = await _moved(hub, these, f"artist/shot-{n}", site)
+        print(f"hub files: {case}: artist->hub {moved[0]:,} bytes, hub->site {moved[1]:,} bytes")
+        assert moved == (artist_to_hub, hub_to_site), case
 
 
 async def test_a_checkout_name_the_site_already_has_gets_another_and_the_job_follows_it(hub_farm):

@@ -16,7 +16,7 @@ import yaml
 from app.common.roles import load_role
 from app.ui.desktop import DesktopApp
 from app.ui.local_services import LocalServices
-from app.ui.wizard.wizard import BLENDER, NETWORK, REVIEW, ROLE, SCRIPTS, STORAGE, TEST, VARIABLES
+from app.ui.wizard.wizard import BLENDER, HUB, NETWORK, REVIEW, ROLE, SCRIPTS, STORAGE, TEST, VARIABLES
 from tests.ui.conftest import wait_for
 
 pytestmark = pytest.mark.slow
@@ -62,8 +62,12 @@ def test_the_wizard_sets_up_a_farm_in_both_mode_and_shows_a_rendered_frame(qloop
             assert wizard.currentId() == NETWORK
             assert wizard.pages[NETWORK].isComplete(), "--listen given: no question"
             wizard.next()
+            assert wizard.currentId() == HUB
+            assert wizard.pages[HUB].isComplete() and not wizard.pages[HUB].joins.isChecked(), "a hub is optional"
+            wizard.next()
             assert wizard.currentId() == REVIEW
             assert str(shared) in wizard.pages[REVIEW].summary.text()
+            assert "this Manager stands alone" in wizard.pages[REVIEW].summary.text()
             wizard.next()  # applies: the Manager restarts in place with the new storage
             await wait_for(lambda: wizard.currentId() == TEST, 90, "applied")
             page = wizard.pages[TEST]
@@ -171,6 +175,8 @@ def test_nothing_listens_before_the_wizard_is_done_and_a_busy_port_is_a_question
             await wait_for(page.isComplete, 15, "free again")
             assert {ip for ip, _ in our_tcp_listeners()} == {"127.0.0.1"}, "still nothing on the network"
             wizard.next()
+            assert wizard.currentId() == HUB
+            wizard.next()  # optional: no hub
             assert wizard.currentId() == REVIEW and f"port {proposed}" in wizard.pages[REVIEW].summary.text()
             wizard.next()  # applies, then the Manager moves to the chosen port
             await wait_for(lambda: wizard.currentId() == TEST, 90, "applied")

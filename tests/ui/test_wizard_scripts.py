@@ -14,7 +14,7 @@ from PySide6.QtGui import QGuiApplication
 from app.api.client import ManagerClient
 from app.ui.launch import open_dashboard
 from app.ui.wizard.context import WizardContext
-from app.ui.wizard.wizard import NETWORK, REVIEW, SCRIPTS, TEST, VARIABLES, SetupWizard
+from app.ui.wizard.wizard import HUB, NETWORK, REVIEW, SCRIPTS, TEST, VARIABLES, SetupWizard
 from tests.ui.conftest import wait_for
 
 
@@ -26,10 +26,12 @@ def _policy(manager, token: str = "") -> dict:
 
 
 async def _past_the_port(wizard) -> None:
-    """From the scripts page over the network page (its port checked) to the review."""
+    """From the scripts page over the network page (its port checked) and the optional hub page to the review."""
     wizard.next()
     assert wizard.currentId() == NETWORK
     await wait_for(lambda: wizard.pages[NETWORK].isComplete(), 15, "the port checked")
+    wizard.next()
+    assert wizard.currentId() == HUB and wizard.pages[HUB].isComplete()
     wizard.next()
 
 

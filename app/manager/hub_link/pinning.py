@@ -23,6 +23,24 @@ _log = logging.getLogger(__name__)
 PIN_FILENAME = "hub-fingerprint.txt"
 
 
+async def shown_fingerprint(url: str, timeout_s: float = 30) -> str:
+    """The SHA-256 (hex) of the certificate the https:// hub at `url` shows, read without trusting it
+    (to pin it, or to show it for comparing with what `tablao hub make-cert` printed)."""
+    parts = urlsplit(url)
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # only to read what it shows
+    _reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(parts.hostname, parts.port or 443, ssl=context), timeout_s)
+    try:
+        ssl_object = writer.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    finally:
+        writer.close()
+    if not der:
+        raise aiohttp.ClientError("the hub showed no certificate to pin")
+    return hashlib.sha256(der).hexdigest()
+
+
 class HubPin:
     def __init__(self, url: str, given: str = "", folder: Path | None = None):
         self.https = url.startswith("https://")
@@ -47,19 +65,7 @@ class HubPin:
         """Pin the hub's certificate on the first join (trust on first use), when nothing is pinned yet."""
         if not self.https or self.pin:
             return
-        parts = urlsplit(self.url)
-        context = ssl.create_default_context()
-        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # only to read what it shows
-        _reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(parts.hostname, parts.port or 443, ssl=context), 30)
-        try:
-            ssl_object = writer.get_extra_info("ssl_object")
-            der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        finally:
-            writer.close()
-        if not der:
-            raise aiohttp.ClientError("the hub showed no certificate to pin")
-        self.pin = hashlib.sha256(der).hexdigest()
+        self.pin = await shown_fingerprint(self.url)
         if self.file is not None:
             self.file.write_text(self.pin + "\n", encoding="ascii")
         _log.warning("pinned the hub's certificate on first join: SHA-256 %s (kept in %s); compare it with "

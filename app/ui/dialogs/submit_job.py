@@ -84,6 +84,7 @@ from app.ui.dialogs.after_job import AfterJobPicker
 from app.ui.dialogs.blend_drop import blend_paths
 from app.ui.dialogs.preview_switches import PreviewSwitches
 from app.ui.dialogs.settings_form import SettingsForm, eval_inputs, set_editor_value
+from app.ui.dialogs.site_picker import SitePicker, hub_sites
 from app.ui.widgets.explained import narrow
 
 _log = logging.getLogger(__name__)
@@ -196,6 +197,7 @@ class SubmitJobDialog(QDialog):
         narrow(self.priority)
         self.tag = QComboBox()
         self.tag.setObjectName("workerTag")
+        self.site = SitePicker()  # at a hub: which site renders it
         self.paused = QCheckBox("Submit paused (start it later from the dashboard)")
         self.after = AfterJobPicker()  # render only once another job completed
         self.previews = PreviewSwitches()
@@ -214,6 +216,9 @@ class SubmitJobDialog(QDialog):
         job.addRow("Job name", self.name)
         job.addRow("Priority", self.priority)
         job.addRow("Worker tag", self.tag)
+        job.addRow("Site", self.site)
+        job.setRowVisible(self.site, False)
+        self.job_form = job
         job.addRow(self.token_label, self.token)
         job.addRow("After job", self.after)
         job.addRow("", self.previews)
@@ -320,6 +325,7 @@ class SubmitJobDialog(QDialog):
         try:
             types = await client.job_types()
             tags = await client.worker_tags()
+            sites = await hub_sites(client)
         except ManagerUnreachable:
             self._say(f"Cannot reach the Manager at {self.manager_url}: check that it runs and that its URL "
                       "is right, then press Refresh.", error=True)
@@ -342,6 +348,8 @@ class SubmitJobDialog(QDialog):
         for tag in sorted(tags, key=lambda t: t.name.lower()):
             self.tag.addItem(tag.name, tag.id)
         self.tag.setCurrentIndex(max(0, self.tag.findData(current_tag)))
+        self.site.fill(sites)
+        self.job_form.setRowVisible(self.site, bool(sites))
         if not types:
             self._say("The Manager has no job types.", error=True)
         self._type_chosen()
@@ -534,7 +542,8 @@ class SubmitJobDialog(QDialog):
                              name=self.job_name(), values=self.form.user_values(), priority=self.priority.value(),
                              paused=self.paused.isChecked(), worker_tag=self.tag.currentData(),
                              access_token=token or access, admin_token=admin, after=self.after.depends_on(),
-                             on_dependency_failure=self.after.on_failure(), metadata=self.previews.metadata())
+                             on_dependency_failure=self.after.on_failure(),
+                             metadata={**self.previews.metadata(), **self.site.metadata()})
 
     def _busy(self) -> bool:
         """A submission runs (from Submit until it is accepted, refused or cancelled)."""

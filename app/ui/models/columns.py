@@ -95,6 +95,7 @@ def job_columns(pace: Callable[[Row], Any] | None = None, tag_name: TagName | No
         Column("Progress", percent, sort=fraction, progress=fraction),
         Column("Name", lambda r: str(r.get("name", "")), tooltip=lambda r: str(r.get("id", ""))),
         Column("ID", short_id, tooltip=lambda r: str(r.get("id", ""))),
+        site_column(),
         Column("Frames", frames_text, sort=lambda r: frames(r)[0], align_right=True,
                tooltip=lambda r: "{} of {} {} done".format(*frames(r))),
         Column("Elapsed", elapsed_text, sort=lambda r: elapsed(r) or 0.0, align_right=True),
@@ -109,6 +110,19 @@ def job_columns(pace: Callable[[Row], Any] | None = None, tag_name: TagName | No
         _time_column("Updated", "updated"),
         Column("Activity", _activity, tooltip=_activity),
     ]
+
+
+SITE = "Site"
+
+
+def site_column() -> Column:
+    """A hub's jobs: the site that runs each (empty from a Manager); the tooltip says why that site,
+    or what the job waits for at the hub."""
+    def why(r: Row) -> str:
+        hub = r.get("hub") or {}
+        return str(hub.get("why") or hub.get("route_reason") or "")
+
+    return Column(SITE, lambda r: str(r.get("site") or ""), tooltip=why)
 
 
 TASK_COLUMNS = [

@@ -36,6 +36,7 @@ from app.ui.models.filter_proxy import FINISHED, RowFilterProxy
 from app.ui.models.keyed_table import ROW_ROLE
 from app.ui.saved_views import JobView, all_views, remember_view
 from app.ui.widgets.progress_delegate import ProgressDelegate
+from app.ui.windows.site_column import follow_site_column
 
 STATUS_FILTERS = ("active", "queued", "paused", "failed", "completed", "canceled")
 SORT_KEY = "dashboard/jobs_sort"          # "title|asc" or "title|desc"
@@ -104,6 +105,7 @@ class JobsView(QWidget):
         dashboard.jobs.modelReset.connect(self.update_actions)
         dashboard.managers_changed.connect(self._managers_changed)
         self._managers_changed()
+        follow_site_column(self.table, dashboard.jobs)
         self._ticker = QTimer(self, interval=1000)  # elapsed and ETA move on with the clock
         self._ticker.timeout.connect(self._tick)
         self._ticker.start()

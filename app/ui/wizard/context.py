@@ -31,6 +31,9 @@ class WizardContext:
     # Moves the Manager being set up to `listen_port` after Apply (the desktop app's; it replaces
     # `client` and sets `public_url`); None: the Manager stays where it is (tests, tools).
     relisten: Callable[[int], Awaitable[None]] | None = None
+    #: The hub this Manager joins as a site (hub_url, hub_site, hub_token, hub_fingerprint; all empty:
+    #: none), from the hub page; None until that page was passed, so Apply leaves the settings alone.
+    hub: dict[str, str] | None = None
     public_url: str = ""    # where other computers reach it once applied (the add-on's address)
     applied: bool = False
 

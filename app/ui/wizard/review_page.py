@@ -18,6 +18,7 @@ from app.api.meta import SetupAssistantConfig
 from app.common.ports import PortInUse
 from app.ui.aio import spawn
 from app.ui.wizard.context import WizardContext
+from app.ui.wizard.hub_join import hub_row, join_hub
 from app.ui.wizard.variables_page import variables_payload
 
 
@@ -56,6 +57,7 @@ class ReviewPage(QWizardPage):
             rows.append(("Scripts in .blend files", "run for jobs sent with the submit token"
                          if ctx.allow_blend_scripts else "never run (off)"))
             rows.append(("Other computers connect on", ctx.listen_given or f"port {ctx.listen_port}"))
+            rows.append(("Bigger farm", hub_row(ctx.hub)))
         self.summary.setText("<table cellpadding='3'>" + "".join(
             f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(str(v))}</td></tr>" for k, v in rows) + "</table>")
         self.status.clear()
@@ -79,6 +81,7 @@ class ReviewPage(QWizardPage):
             await client.request("POST", "/api/v3/configuration/setup-assistant", choices.to_json())
             await wait_until_back(client, self.ctx.storage_path)
             await client.set_variables(variables_payload(await client.variables(), self.ctx.variables))
+            await join_hub(client, self.ctx.hub)
             if self.ctx.relisten is not None:
                 await self.ctx.relisten(self.ctx.listen_port)
         except PortInUse as exc:

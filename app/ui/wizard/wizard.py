@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QWizard, QWizardPage
 from app.ui.quitting import QUIT_SHORTCUT
 from app.ui.wizard.blender_page import BlenderPage
 from app.ui.wizard.context import WizardContext
+from app.ui.wizard.hub_page import HubPage
 from app.ui.wizard.network_page import NetworkPage
 from app.ui.wizard.review_page import ReviewPage
 from app.ui.wizard.role_page import RolePage
@@ -22,7 +23,7 @@ from app.ui.wizard.storage_page import StoragePage
 from app.ui.wizard.trial_page import TrialRenderPage
 from app.ui.wizard.variables_page import VariablesPage
 
-ROLE, STORAGE, BLENDER, VARIABLES, SCRIPTS, NETWORK, REVIEW, TEST = range(8)
+ROLE, STORAGE, BLENDER, VARIABLES, SCRIPTS, NETWORK, HUB, REVIEW, TEST = range(9)
 
 
 class SetupWizard(QWizard):
@@ -38,7 +39,7 @@ class SetupWizard(QWizard):
         self.pages: dict[int, QWizardPage] = {
             ROLE: self.role_page, STORAGE: StoragePage(ctx), BLENDER: BlenderPage(ctx),
             VARIABLES: VariablesPage(ctx), SCRIPTS: ScriptsPage(ctx), NETWORK: NetworkPage(ctx),
-            REVIEW: ReviewPage(ctx), TEST: TrialRenderPage(ctx),
+            HUB: HubPage(ctx), REVIEW: ReviewPage(ctx), TEST: TrialRenderPage(ctx),
         }
         for page_id, page in self.pages.items():
             self.setPage(page_id, page)
