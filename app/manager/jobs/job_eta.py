@@ -19,7 +19,10 @@ variation over the square root of the tasks left, since over many tasks the vari
 
 The answer for all unfinished jobs is kept for ANSWER_TTL_S, and the speeds until new runs were
 written and SPEED_EVERY_S passed: every open dashboard, status page and add-on asks every few
-seconds, and the store has one connection.
+seconds, and the store has one connection. A job's own answer (`GET /api/v3/jobs/{id}`) is taken
+from that reading, and up to STALE_S old while a new one is read behind it, so the job's answer
+never waits on the store thread queued behind a busy farm's claims; a change that makes a reading
+wrong rather than old (`app.manager.jobs.eta_freshness`) has it read again before it is served.
 """
 
 from __future__ import annotations
@@ -27,16 +30,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import heapq
+import logging
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from app.api.enums import JobStatus, TaskStatus
 from app.api.jobs import EtaWorker, JobEta
 from app.common.clock import to_rfc3339
+from app.manager.jobs.eta_freshness import EtaFreshness
 from app.manager.persistence import run_stats
 from app.manager.persistence.run_stats import FarmWorker, Run, TaskLeft
 from app.manager.state_machine.runner import StatusMachine
@@ -48,10 +53,13 @@ SPEED_RUNS = 5000      # the farm's newest runs the speeds are measured on
 SPEED_DAYS = 14
 SPEED_EVERY_S = 2.0    # the speeds are measured again at most this often (when new runs were written)
 ANSWER_TTL_S = 2.0
+STALE_S = 30.0         # a job's answer may come from a reading this old while a new one is read
 HELPER_S = 120.0       # a worker that finished one of the job's tasks this recently still works on it
 SEEN_S = 600.0         # an awake worker not heard from for longer is not counted on
 MAX_JOBS = 200         # unfinished jobs one answer covers (the newest)
 SPEED_BOUNDS = (0.05, 20.0)
+
+_log = logging.getLogger(__name__)
 
 #: Jobs that get an ETA; the others are finished, paused or on their way to either.
 ESTIMATED = (JobStatus.QUEUED.value, JobStatus.ACTIVE.value)
@@ -262,8 +270,11 @@ class JobEtas:
         self._monotonic = monotonic
         self._speeds: tuple[int, Speeds] | None = None  # (batches of runs written, speeds)
         self._speeds_at = 0.0
-        self._answer: tuple[float, dict[str, Any]] | None = None
-        self._reading: asyncio.Future[dict[str, Any]] | None = None
+        self._fresh = EtaFreshness(machine.bus)
+        # The all-jobs route's readings, and those job answers start: a job's answer may take either,
+        # the route only its own (a job's answer may have read a moment before the route was asked).
+        self._route = _Readings(self._read_once, monotonic, lambda: self._fresh.generation)
+        self._behind = _Readings(self._read_once, monotonic, lambda: self._fresh.generation)
         self.readings = 0  # answers for all unfinished jobs worked out (tests)
 
     async def speeds(self) -> Speeds:
@@ -279,21 +290,13 @@ class JobEtas:
     async def all_unfinished(self) -> dict[str, Any]:
         """`JobEtas` as JSON: the ETA of each unfinished job, and why the others have none. Callers
         within ANSWER_TTL_S of a reading, or while one is under way, share it."""
-        at = self._monotonic()
-        if self._answer is not None and at - self._answer[0] <= ANSWER_TTL_S:
-            return self._answer[1]
-        if self._reading is None:
-            self._reading = asyncio.ensure_future(self._read_all(at))
-        return await asyncio.shield(self._reading)
+        kept = self._route.kept(ANSWER_TTL_S)
+        return kept[1] if kept is not None else await asyncio.shield(self._route.read())
 
-    async def _read_all(self, at: float) -> dict[str, Any]:
-        try:
-            answer = await self._answers(None)
-            self._answer = (at, answer)
-            self.readings += 1
-            return answer
-        finally:
-            self._reading = None
+    async def _read_once(self) -> dict[str, Any]:
+        answer = await self._answers(None)
+        self.readings += 1
+        return answer
 
     async def of_job(self, job_uuid: str) -> dict[str, Any] | None:
         """The job's `JobEta` as JSON, or None (a finished or paused job, or one with nothing to go by)."""
@@ -301,10 +304,25 @@ class JobEtas:
         return answer["jobs"].get(job_uuid)
 
     async def added_to(self, job: dict[str, Any]) -> dict[str, Any]:
-        """A job's JSON answer with its `eta`, while it has one."""
+        """A job's JSON answer with its `eta`, while it has one: from the shared reading, served up to
+        STALE_S old while a new one is read; from a reading of its own for a job that one leaves out."""
         if job.get("status") not in ESTIMATED:
             return job
-        eta = await self.of_job(str(job.get("id")))
+        job_uuid = str(job.get("id"))
+        kept = max((k for k in (self._route.kept(STALE_S), self._behind.kept(STALE_S)) if k is not None),
+                   default=None, key=lambda k: k[0])
+        if kept is None:
+            answer = await asyncio.shield(self._behind.read())
+        else:
+            answer = kept[1]
+            if self._monotonic() - kept[0] > ANSWER_TTL_S:
+                self._behind.read()  # the next job's answer gets the newer one; this one does not wait
+        if job_uuid in answer["jobs"]:
+            eta = answer["jobs"][job_uuid]
+        elif job_uuid in answer["reasons"]:
+            eta = None
+        else:  # newer than the reading, or past the MAX_JOBS it covers
+            eta = await self.of_job(job_uuid)
         return {**job, "eta": eta} if eta is not None else job
 
     async def _answers(self, job_uuid: str | None) -> dict[str, Any]:
@@ -330,6 +348,45 @@ class JobEtas:
     def _now(self) -> dt.datetime:
         """Naive UTC, as the store's times."""
         return self.machine.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
+
+
+class _Readings:
+    """The last reading of all unfinished jobs' ETAs, and the one under way (which callers share)."""
+
+    def __init__(self, read: Callable[[], Awaitable[dict[str, Any]]], monotonic: Callable[[], float],
+                 generation: Callable[[], int]) -> None:
+        self._read, self._monotonic, self._generation = read, monotonic, generation
+        self._last: tuple[float, int, dict[str, Any]] | None = None  # (read at, generation, answer)
+        self._under_way: asyncio.Future[dict[str, Any]] | None = None
+
+    def kept(self, within_s: float) -> tuple[float, dict[str, Any]] | None:
+        """(read at, answer) of the last reading, if at most `within_s` old and nothing made it wrong."""
+        if self._last is None:
+            return None
+        at, generation, answer = self._last
+        fits = self._monotonic() - at <= within_s and generation == self._generation()
+        return (at, answer) if fits else None
+
+    def read(self) -> asyncio.Future[dict[str, Any]]:
+        """The reading under way, or a new one."""
+        if self._under_way is None:
+            self._under_way = asyncio.ensure_future(self._read_all(self._monotonic(), self._generation()))
+            self._under_way.add_done_callback(_retrieved)
+        return self._under_way
+
+    async def _read_all(self, at: float, generation: int) -> dict[str, Any]:
+        try:
+            answer = await self._read()
+            self._last = (at, generation, answer)
+            return answer
+        finally:
+            self._under_way = None
+
+
+def _retrieved(reading: asyncio.Future[dict[str, Any]]) -> None:
+    """A reading no caller waited for still says why it failed."""
+    if not reading.cancelled() and reading.exception() is not None:
+        _log.error("reading the jobs' ETAs failed", exc_info=reading.exception())
 
 
 def _json(found: Estimate, now: dt.datetime) -> dict[str, Any]:
