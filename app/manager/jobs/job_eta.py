@@ -279,7 +279,7 @@ class JobEtas:
 
     async def speeds(self) -> Speeds:
         """The workers' measured speeds, measured again once new runs were written (at most every
-        SPEED_EVERY_S: every job's answer flushes the runs, and measuring reads SPEED_RUNS of them)."""
+        SPEED_EVERY_S: runs are written every few seconds on a busy farm, and measuring reads SPEED_RUNS)."""
         written, at = self.machine.runs.flushes, self._monotonic()
         if self._speeds is None or (self._speeds[0] != written and at - self._speeds_at >= SPEED_EVERY_S):
             since = self._now() - dt.timedelta(days=SPEED_DAYS)
@@ -326,10 +326,13 @@ class JobEtas:
         return {**job, "eta": eta} if eta is not None else job
 
     async def _answers(self, job_uuid: str | None) -> dict[str, Any]:
-        await self.machine.runs.flush()  # a task reported a moment ago counts
+        # A task reported a moment ago counts: its run, still in memory, is read with the stored ones.
+        # Not flushed first: the flush queues behind a busy farm's claims (seconds at 1,000 workers).
+        unwritten = [Run(r.worker_id, r.seconds, r.steps, r.job_type, r.task_type, r.blend_key, r.finished_at,
+                         r.job_uuid) for r in self.machine.runs.unwritten() if r.outcome == "completed" and r.steps > 0]
         speeds = await self.speeds()
         now = self._now()
-        facts = await self.machine.store.call(_read_facts, job_uuid, now)
+        facts = await self.machine.store.call(_read_facts, job_uuid, now, unwritten)
         jobs: dict[str, Any] = {}
         reasons: dict[str, str] = {}
         shared: dict[int, list[tuple[str, float]]] = {}  # jobs of one file or type share one history list
@@ -406,8 +409,10 @@ class _Facts:
     tags: dict[int, set[int]]
 
 
-def _read_facts(job_uuid: str | None, now: dt.datetime) -> _Facts:
-    """Everything the estimates need, in one transaction on the store thread."""
+def _read_facts(job_uuid: str | None, now: dt.datetime, unwritten: Sequence[Run] = ()) -> _Facts:
+    """Everything the estimates need, in one transaction on the store thread; `unwritten`: completed
+    runs not stored yet, oldest first (a flush that stores them meanwhile has them counted twice, which
+    shifts a mean by a run for a moment)."""
     if job_uuid is None:
         heads = run_stats.unfinished_jobs(UNFINISHED, MAX_JOBS)
     else:
@@ -421,15 +426,16 @@ def _read_facts(job_uuid: str | None, now: dt.datetime) -> _Facts:
         facts = JobFacts(head.uuid, head.status, left.get(head.id, []), [], [], "", head.worker_tag_id,
                          kind_key(key, head.job_type))
         if head.status in ESTIMATED and facts.left:
-            _read_history(facts, head.job_type, key, histories)
+            _read_history(facts, head.job_type, key, histories, unwritten)
         jobs[head.id] = facts
     tagged = any(f.tag_id is not None for f in jobs.values())
     return _Facts(jobs, run_stats.live_workers(["awake"]), run_stats.busy_workers(),
                   run_stats.worker_tags() if tagged else {})
 
 
-def _read_history(facts: JobFacts, job_type: str, key: str, histories: dict[tuple[str, str], list[Run]]) -> None:
-    facts.own = run_stats.job_runs(facts.uuid)
+def _read_history(facts: JobFacts, job_type: str, key: str, histories: dict[tuple[str, str], list[Run]],
+                  unwritten: Sequence[Run] = ()) -> None:
+    facts.own = run_stats.job_runs(facts.uuid) + [r for r in unwritten if r.job_uuid == facts.uuid]
     if len(facts.own) >= MIN_OWN:
         return
     for source, value in (("file", key), ("type", job_type)):
@@ -438,7 +444,10 @@ def _read_history(facts: JobFacts, job_type: str, key: str, histories: dict[tupl
         if (source, value) not in histories:
             # Read once for every job of it (the job's own few runs may be among them: they count twice).
             query = {"blend_key": key} if source == "file" else {"job_type": job_type}
-            histories[source, value] = run_stats.history_runs(**query, other_than="", limit=HISTORY_RUNS)
+            newest = [r for r in reversed(unwritten)
+                      if (r.blend_key == key if source == "file" else r.job_type == job_type)]
+            stored = run_stats.history_runs(**query, other_than="", limit=HISTORY_RUNS)
+            histories[source, value] = (newest + stored)[:HISTORY_RUNS]
         facts.history = histories[source, value]
         facts.history_source = source
         if facts.history:
