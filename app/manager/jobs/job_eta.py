@@ -21,7 +21,10 @@ variation over the square root of the tasks left, since over many tasks the vari
 
 The answer for all unfinished jobs is kept for ANSWER_TTL_S, and the speeds until new runs were
 written and SPEED_EVERY_S passed: every open dashboard, status page and add-on asks every few
-seconds, and the store has one connection.
+seconds, and the store has one connection. A job's own answer (`GET /api/v3/jobs/{id}`) is taken
+from that reading, and up to STALE_S old while a new one is read behind it, so the job's answer
+never waits on the store thread queued behind a busy farm's claims; a change that makes a reading
+wrong rather than old (`app.manager.jobs.eta_freshness`) has it read again before it is served.
 """
 
 from __future__ import annotations
@@ -29,16 +32,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import heapq
+import logging
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.api.enums import JobStatus, TaskStatus
 from app.api.jobs import EtaWorker, JobEta
 from app.common.clock import to_rfc3339
+from app.manager.jobs.eta_freshness import EtaFreshness
 from app.manager.persistence import run_stats
 from app.manager.persistence.run_stats import FarmWorker, Run, TaskLeft
 from app.manager.state_machine.runner import StatusMachine
@@ -50,10 +55,13 @@ SPEED_RUNS = 5000      # the farm's newest runs the speeds are measured on
 SPEED_DAYS = 14
 SPEED_EVERY_S = 2.0    # the speeds are measured again at most this often (when new runs were written)
 ANSWER_TTL_S = 2.0
+STALE_S = 30.0         # a job's answer may come from a reading this old while a new one is read
 HELPER_S = 120.0       # a worker that finished one of the job's tasks this recently still works on it
 SEEN_S = 600.0         # an awake worker not heard from for longer is not counted on
 MAX_JOBS = 200         # unfinished jobs one answer covers (the newest)
 SPEED_BOUNDS = (0.05, 20.0)
+
+_log = logging.getLogger(__name__)
 
 #: Jobs that get an ETA; the others are finished, paused or on their way to either.
 ESTIMATED = (JobStatus.QUEUED.value, JobStatus.ACTIVE.value)
@@ -279,8 +287,11 @@ class JobEtas:
         self._monotonic = monotonic
         self._speeds: tuple[int, Speeds] | None = None  # (batches of runs written, speeds)
         self._speeds_at = 0.0
-        self._answer: tuple[float, dict[str, Any]] | None = None
-        self._reading: asyncio.Future[dict[str, Any]] | None = None
+        self._fresh = EtaFreshness(machine.bus)
+        # The all-jobs route's readings, and those job answers start: a job's answer may take either,
+        # the route only its own (a job's answer may have read a moment before the route was asked).
+        self._route = _Readings(self._read_once, monotonic, lambda: self._fresh.generation)
+        self._behind = _Readings(self._read_once, monotonic, lambda: self._fresh.generation)
         self.readings = 0  # answers for all unfinished jobs worked out (tests)
         # When the last reading of all jobs was made (monotonic) and, for each job that had not started,
         # when each worker would be done with the jobs ahead of it (seconds from that reading).
@@ -288,7 +299,7 @@ class JobEtas:
 
     async def speeds(self) -> Speeds:
         """The workers' measured speeds, measured again once new runs were written (at most every
-        SPEED_EVERY_S: every job's answer flushes the runs, and measuring reads SPEED_RUNS of them)."""
+        SPEED_EVERY_S: runs are written every few seconds on a busy farm, and measuring reads SPEED_RUNS)."""
         written, at = self.machine.runs.flushes, self._monotonic()
         if self._speeds is None or (self._speeds[0] != written and at - self._speeds_at >= SPEED_EVERY_S):
             since = self._now() - dt.timedelta(days=SPEED_DAYS)
@@ -299,22 +310,16 @@ class JobEtas:
     async def all_unfinished(self) -> dict[str, Any]:
         """`JobEtas` as JSON: the ETA of each unfinished job, and why the others have none. Callers
         within ANSWER_TTL_S of a reading, or while one is under way, share it."""
-        at = self._monotonic()
-        if self._answer is not None and at - self._answer[0] <= ANSWER_TTL_S:
-            return self._answer[1]
-        if self._reading is None:
-            self._reading = asyncio.ensure_future(self._read_all(at))
-        return await asyncio.shield(self._reading)
+        kept = self._route.kept(ANSWER_TTL_S)
+        return kept[1] if kept is not None else await asyncio.shield(self._route.read())
 
-    async def _read_all(self, at: float) -> dict[str, Any]:
-        try:
-            queues: dict[str, dict[int, float]] = {}
-            answer, _ = await self._answers(None, queues=queues)
-            self._answer, self._queues = (at, answer), (at, queues)
-            self.readings += 1
-            return answer
-        finally:
-            self._reading = None
+    async def _read_once(self) -> dict[str, Any]:
+        at = self._monotonic()
+        queues: dict[str, dict[int, float]] = {}
+        answer, _ = await self._answers(None, queues=queues)
+        self._queues = (at, queues)
+        self.readings += 1
+        return answer
 
     async def of_job(self, job_uuid: str) -> dict[str, Any] | None:
         """The job's `JobEta` as JSON, or None (a finished or paused job, or one with nothing to go by).
@@ -343,10 +348,25 @@ class JobEtas:
         return {worker: max(0.0, seconds - elapsed) for worker, seconds in ahead.items()}
 
     async def added_to(self, job: dict[str, Any]) -> dict[str, Any]:
-        """A job's JSON answer with its `eta`, while it has one."""
+        """A job's JSON answer with its `eta`, while it has one: from the shared reading, served up to
+        STALE_S old while a new one is read; from a reading of its own for a job that one leaves out."""
         if job.get("status") not in ESTIMATED:
             return job
-        eta = await self.of_job(str(job.get("id")))
+        job_uuid = str(job.get("id"))
+        kept = max((k for k in (self._route.kept(STALE_S), self._behind.kept(STALE_S)) if k is not None),
+                   default=None, key=lambda k: k[0])
+        if kept is None:
+            answer = await asyncio.shield(self._behind.read())
+        else:
+            answer = kept[1]
+            if self._monotonic() - kept[0] > ANSWER_TTL_S:
+                self._behind.read()  # the next job's answer gets the newer one; this one does not wait
+        if job_uuid in answer["jobs"]:
+            eta = answer["jobs"][job_uuid]
+        elif job_uuid in answer["reasons"]:
+            eta = None
+        else:  # newer than the reading, or past the MAX_JOBS it covers
+            eta = await self.of_job(job_uuid)
         return {**job, "eta": eta} if eta is not None else job
 
     async def _answers(self, job_uuid: str | None, ahead: dict[int, float] | None = None,
@@ -354,10 +374,13 @@ class JobEtas:
         """The answer for one job (or all unfinished ones), and the jobs in it that have not started.
         `ahead`: when each worker is done with the jobs before them; `queues`: filled with that for
         each job that has not started."""
-        await self.machine.runs.flush()  # a task reported a moment ago counts
+        # A task reported a moment ago counts: its run, still in memory, is read with the stored ones.
+        # Not flushed first: the flush queues behind a busy farm's claims (seconds at 1,000 workers).
+        unwritten = [Run(r.worker_id, r.seconds, r.steps, r.job_type, r.task_type, r.blend_key, r.finished_at,
+                         r.job_uuid) for r in self.machine.runs.unwritten() if r.outcome == "completed" and r.steps > 0]
         speeds = await self.speeds()
         now = self._now()
-        facts = await self.machine.store.call(_read_facts, job_uuid, now)
+        facts = await self.machine.store.call(_read_facts, job_uuid, now, unwritten)
         jobs: dict[str, Any] = {}
         reasons: dict[str, str] = {}
         shared: dict[int, list[tuple[str, float]]] = {}  # jobs of one file or type share one history list
@@ -388,6 +411,45 @@ class JobEtas:
         return self.machine.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
 
 
+class _Readings:
+    """The last reading of all unfinished jobs' ETAs, and the one under way (which callers share)."""
+
+    def __init__(self, read: Callable[[], Awaitable[dict[str, Any]]], monotonic: Callable[[], float],
+                 generation: Callable[[], int]) -> None:
+        self._read, self._monotonic, self._generation = read, monotonic, generation
+        self._last: tuple[float, int, dict[str, Any]] | None = None  # (read at, generation, answer)
+        self._under_way: asyncio.Future[dict[str, Any]] | None = None
+
+    def kept(self, within_s: float) -> tuple[float, dict[str, Any]] | None:
+        """(read at, answer) of the last reading, if at most `within_s` old and nothing made it wrong."""
+        if self._last is None:
+            return None
+        at, generation, answer = self._last
+        fits = self._monotonic() - at <= within_s and generation == self._generation()
+        return (at, answer) if fits else None
+
+    def read(self) -> asyncio.Future[dict[str, Any]]:
+        """The reading under way, or a new one."""
+        if self._under_way is None:
+            self._under_way = asyncio.ensure_future(self._read_all(self._monotonic(), self._generation()))
+            self._under_way.add_done_callback(_retrieved)
+        return self._under_way
+
+    async def _read_all(self, at: float, generation: int) -> dict[str, Any]:
+        try:
+            answer = await self._read()
+            self._last = (at, generation, answer)
+            return answer
+        finally:
+            self._under_way = None
+
+
+def _retrieved(reading: asyncio.Future[dict[str, Any]]) -> None:
+    """A reading no caller waited for still says why it failed."""
+    if not reading.cancelled() and reading.exception() is not None:
+        _log.error("reading the jobs' ETAs failed", exc_info=reading.exception())
+
+
 def _json(found: Estimate, now: dt.datetime) -> dict[str, Any]:
     def when(seconds: float) -> str:
         return to_rfc3339(now + dt.timedelta(seconds=seconds))
@@ -405,8 +467,10 @@ class _Facts:
     tags: dict[int, set[int]]
 
 
-def _read_facts(job_uuid: str | None, now: dt.datetime) -> _Facts:
-    """Everything the estimates need, in one transaction on the store thread."""
+def _read_facts(job_uuid: str | None, now: dt.datetime, unwritten: Sequence[Run] = ()) -> _Facts:
+    """Everything the estimates need, in one transaction on the store thread; `unwritten`: completed
+    runs not stored yet, oldest first (a flush that stores them meanwhile has them counted twice, which
+    shifts a mean by a run for a moment)."""
     if job_uuid is None:
         heads = run_stats.unfinished_jobs(UNFINISHED, MAX_JOBS)
     else:
@@ -420,15 +484,16 @@ def _read_facts(job_uuid: str | None, now: dt.datetime) -> _Facts:
         facts = JobFacts(head.uuid, head.status, left.get(head.id, []), [], [], "", head.worker_tag_id,
                          kind_key(key, head.job_type), head.priority)
         if head.status in ESTIMATED and facts.left:
-            _read_history(facts, head.job_type, key, histories)
+            _read_history(facts, head.job_type, key, histories, unwritten)
         jobs[head.id] = facts
     tagged = any(f.tag_id is not None for f in jobs.values())
     return _Facts(jobs, run_stats.live_workers(["awake"]), run_stats.busy_workers(),
                   run_stats.worker_tags() if tagged else {})
 
 
-def _read_history(facts: JobFacts, job_type: str, key: str, histories: dict[tuple[str, str], list[Run]]) -> None:
-    facts.own = run_stats.job_runs(facts.uuid)
+def _read_history(facts: JobFacts, job_type: str, key: str, histories: dict[tuple[str, str], list[Run]],
+                  unwritten: Sequence[Run] = ()) -> None:
+    facts.own = run_stats.job_runs(facts.uuid) + [r for r in unwritten if r.job_uuid == facts.uuid]
     if len(facts.own) >= MIN_OWN:
         return
     for source, value in (("file", key), ("type", job_type)):
@@ -437,7 +502,10 @@ def _read_history(facts: JobFacts, job_type: str, key: str, histories: dict[tupl
         if (source, value) not in histories:
             # Read once for every job of it (the job's own few runs may be among them: they count twice).
             query = {"blend_key": key} if source == "file" else {"job_type": job_type}
-            histories[source, value] = run_stats.history_runs(**query, other_than="", limit=HISTORY_RUNS)
+            newest = [r for r in reversed(unwritten)
+                      if (r.blend_key == key if source == "file" else r.job_type == job_type)]
+            stored = run_stats.history_runs(**query, other_than="", limit=HISTORY_RUNS)
+            histories[source, value] = (newest + stored)[:HISTORY_RUNS]
         facts.history = histories[source, value]
         facts.history_source = source
         if facts.history:

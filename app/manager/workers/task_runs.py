@@ -94,6 +94,11 @@ class TaskRunLog:
         self._batch.pending.extend(records)
         self._batch.soon()
 
+    def unwritten(self) -> list[RunRecord]:
+        """The runs noted but not yet handed to the store, oldest first (readers that must count them
+        without a write of their own: the ETA)."""
+        return list(self._batch.pending)
+
     async def flush(self) -> None:
         """Write what is pending now (before reading a day, and at shutdown); prune now and then."""
         await self._batch.flush(even_empty=self._prune_due())

@@ -1,0 +1,55 @@
+"""A job's answer takes its ETA from the shared reading of all unfinished jobs on a real Manager:
+repeated and concurrent job GETs cost one reading, an old reading is served while a new one is read
+behind it, and a change of who works on what (a worker going to sleep) has it read again first."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.manager.jobs import job_eta
+from tests.conftest import echo_job
+from tests.sim_workers import SimWorker, run_job, submit, workers_of
+
+
+async def test_job_answers_share_one_eta_reading_until_a_worker_changes(manager):
+    http = (await workers_of(manager, "sim-1"))[0]
+    try:
+        await run_job(manager, await submit(manager, echo_job(repeats=2)), [SimWorker(http, 0.05)])
+        job_id = await submit(manager, echo_job(repeats=2))
+        etas = manager.services.etas
+        before = etas.readings
+        answers = await asyncio.gather(*(manager.request("GET", f"/api/v3/jobs/{job_id}") for _ in range(8)))
+        answers.append(await manager.request("GET", f"/api/v3/jobs/{job_id}"))
+        assert {status for status, _ in answers} == {200}
+        assert all(job["eta"] == answers[0][1]["eta"] for _, job in answers)
+        assert etas.readings - before == 1  # one reading for all nine, none of the job's own
+
+        status, _ = await http.call("POST", "/api/v3/worker/state-changed", json={"status": "asleep"})
+        assert status == 204
+        status, asleep = await manager.request("GET", f"/api/v3/jobs/{job_id}")
+        assert status == 200 and "eta" not in asleep  # read again: its only worker sleeps
+        assert etas.readings - before == 2
+    finally:
+        await http.close()
+
+
+async def test_an_old_reading_is_served_while_a_new_one_is_read(manager, monkeypatch):
+    monkeypatch.setattr(job_eta, "ANSWER_TTL_S", 0.0)  # every reading is old at once
+    http = (await workers_of(manager, "sim-1"))[0]
+    try:
+        await run_job(manager, await submit(manager, echo_job(repeats=2)), [SimWorker(http, 0.05)])
+        job_id = await submit(manager, echo_job(repeats=2))
+        etas = manager.services.etas
+        _, first = await manager.request("GET", f"/api/v3/jobs/{job_id}")
+        before = etas.readings
+        _, second = await manager.request("GET", f"/api/v3/jobs/{job_id}")
+        assert second["eta"] == first["eta"]  # the old one, not waited for the one it started
+        for _ in range(100):
+            if etas.readings > before:
+                break
+            await asyncio.sleep(0.02)
+        assert etas.readings == before + 1
+        _, third = await manager.request("GET", f"/api/v3/jobs/{job_id}")
+        assert third["eta"]["computed"] >= first["eta"]["computed"]
+    finally:
+        await http.close()
