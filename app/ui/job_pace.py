@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from app.api.jobs import Job
 from app.ui.models.formats import parse_time
 
 MIN_FINISHES = 2          # a pace needs two finishes: it is measured between them
@@ -81,7 +82,7 @@ def pace_of_history(paces: list[float]) -> Pace | None:
 
 
 class PaceBook:
-    """Finished tasks per job and completed jobs per type; `pace(job key, row)` for the ETA.
+    """Finished tasks per job and completed jobs per type; `pace(job key, job)` for the ETA.
 
     Keys are the dashboard's job keys (Manager label / job id), so two Managers never mix. What a
     task list read says and what task events say are merged newest first (a list read while an
@@ -139,11 +140,11 @@ class PaceBook:
                 self._history_paces.pop(job_type, None)
 
     # --- jobs -------------------------------------------------------------------------------------
-    def job_changed(self, job_key: str, row: dict[str, Any]) -> None:
+    def job_changed(self, job_key: str, job: Job) -> None:
         """A job's new state: a completed job joins its type's history, any other leaves it."""
-        job_type = str(row.get("type", ""))
+        job_type = job.type
         jobs = self._history.setdefault(job_type, {})
-        entry = _completed_pace(row) if row.get("status") == "completed" else None
+        entry = _completed_pace(job) if job.status == "completed" else None
         if entry is None:
             if jobs.pop(job_key, None) is not None:
                 self._history_paces.pop(job_type, None)
@@ -155,7 +156,7 @@ class PaceBook:
             self._history_paces.pop(job_type, None)
 
     # --- answers ------------------------------------------------------------------------------------
-    def pace(self, job_key: str, row: dict[str, Any]) -> Pace | None:
+    def pace(self, job_key: str, job: Job) -> Pace | None:
         """The job's own pace, else its type's on this farm, else None."""
         if job_key not in self._job_paces:
             tasks = (self._tasks.get(job_key) or {}).values()
@@ -163,7 +164,7 @@ class PaceBook:
         own = self._job_paces[job_key]
         if own is not None:
             return own
-        job_type = str(row.get("type", ""))
+        job_type = job.type
         if job_type not in self._history_paces:
             jobs = self._history.get(job_type) or {}
             self._history_paces[job_type] = pace_of_history([p for _, p in jobs.values()])
@@ -173,9 +174,9 @@ class PaceBook:
         return sum(1 for _, done, _ in (self._tasks.get(job_key) or {}).values() if done)
 
 
-def _completed_pace(row: dict[str, Any]) -> tuple[float, float] | None:
-    created, updated = parse_time(row.get("created")), parse_time(row.get("updated"))
-    steps = int(row.get("steps_total") or 0)
+def _completed_pace(job: Job) -> tuple[float, float] | None:
+    created, updated = parse_time(job.created), parse_time(job.updated)
+    steps = job.steps_total
     if created is None or updated is None or steps <= 0:
         return None
     seconds = (updated - created).total_seconds()

@@ -259,7 +259,7 @@ def compare_table(view_proxy, model, expected: dict[str, dict[str, Any]], what: 
     for r in range(view_proxy.rowCount()):
         row = view_proxy.index(r, 0).data(ROW_ROLE)
         key = str(view_proxy.index(r, 0).data(KEY_ROLE))
-        row_id = str(row.get("id"))
+        row_id = str(_field(row, "id"))
         shown.add(row_id)
         want = expected.get(row_id)
         if want is None:
@@ -274,11 +274,16 @@ def compare_table(view_proxy, model, expected: dict[str, dict[str, Any]], what: 
             ok = wanted.match(got) if isinstance(wanted, re.Pattern) else got == wanted
             if not ok:
                 said = wanted.pattern if isinstance(wanted, re.Pattern) else repr(wanted)
-                diffs.append(f"{what} {row.get('name')} ({row_id[:8]}) {title}: shows {got!r}, "
+                diffs.append(f"{what} {_field(row, 'name')} ({row_id[:8]}) {title}: shows {got!r}, "
                              f"the Manager says {said}")
     for missing in set(expected) - shown:
         diffs.append(f"{what} {missing[:8]}: the Manager has it, the table does not show it")
     return diffs, count
+
+
+def _field(row: Any, name: str) -> Any:
+    """A field of a table's row: a typed row's attribute (jobs), a dict's key (tasks, workers)."""
+    return row.get(name) if isinstance(row, dict) else getattr(row, name)
 
 
 def compare_all(window, dashboard, truth: Truth) -> tuple[list[str], int]:
@@ -290,7 +295,7 @@ def compare_all(window, dashboard, truth: Truth) -> tuple[list[str], int]:
         d, n = compare_table(window.workers_view.proxy, dashboard.workers, workers, "worker", {"Manager"})
         diffs += d
         count += n
-        open_id = window.detail.job.get("id")
+        open_id = window.detail.job.id if window.detail.job is not None else None
         if open_id in truth.jobs and open_id in truth.tasks:
             d, n = compare_table(window.detail.task_proxy, window.detail.tasks,
                                  {t["id"]: task_cells(t, now) for t in truth.tasks[open_id]}, "task", set())
@@ -306,8 +311,8 @@ def compare_actions(window, truth: Truth) -> tuple[list[str], int]:
     diffs, count = [], 0
     jobs_view, workers_view = window.jobs_view, window.workers_view
     selected = jobs_view.selected_rows()
-    if len(selected) == 1 and selected[0]["id"] in truth.jobs:
-        job = truth.jobs[selected[0]["id"]]
+    if len(selected) == 1 and selected[0].id in truth.jobs:
+        job = truth.jobs[selected[0].id]
         deleting = bool(job.get("delete_requested_at"))
         for key, sources in JOB_ACTIONS.items():
             count += 1
@@ -316,8 +321,8 @@ def compare_actions(window, truth: Truth) -> tuple[list[str], int]:
                 diffs.append(f"job {job['name']} ({job['status']}): {key} is "
                              f"{'enabled' if jobs_view.row_actions[key].isEnabled() else 'disabled'}")
     selected = workers_view.selected_rows()
-    if len(selected) == 1 and selected[0]["id"] in truth.workers:
-        worker = truth.workers[selected[0]["id"]]
+    if len(selected) == 1 and selected[0].id in truth.workers:
+        worker = truth.workers[selected[0].id]
         for key, want in worker_actions(worker).items():
             count += 1
             if workers_view.row_actions[key].isEnabled() != want:
@@ -595,11 +600,11 @@ class Walk:
         if not enabled:
             return "no action applies"
         key = self.rng.choice(enabled)
-        before = rows[0]["status"]
+        before = rows[0].status
         view.row_actions[key].trigger()
-        await _until(lambda: (self.dashboard.jobs.row(f"{rows[0]['_manager']}/{rows[0]['id']}") or {}).get(
-            "status") != before, 10, f"{key} on a {before} job to be taken")
-        return f"clicked {key} on {rows[0]['name']} ({before})"
+        await _until(lambda: getattr(self.dashboard.jobs.row(rows[0].key), "status", None) != before, 10,
+                     f"{key} on a {before} job to be taken")
+        return f"clicked {key} on {rows[0].name} ({before})"
 
     async def restart(self) -> str:
         self.manager.stop()
@@ -612,7 +617,7 @@ class Walk:
         deadline = time.monotonic() + SETTLE_S
         while True:
             self.attempts += 1
-            open_job = self.window.detail.job.get("id")
+            open_job = self.window.detail.job.id if self.window.detail.job is not None else None
             truth = await self.api.truth({open_job} if open_job else set())
             if truth is None:
                 await asyncio.sleep(0.1)
