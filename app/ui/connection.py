@@ -9,8 +9,7 @@ again, so nothing the dashboard shows stays stale. All network work runs on the 
 
 Events arrive as the typed payloads of `app.api.events` and are passed on as they are: the
 snapshot's `Job`s and `WorkerSummary`s, the `JobUpdate`, `WorkerUpdate` and `WorkerVitalsUpdate`
-events (the dashboard's `JobRow`s and `WorkerRow`s hold them). Only task events still become dicts
-(the job detail's task table holds JSON-shaped rows).
+events (the dashboard's `JobRow`s and `WorkerRow`s hold them) and the `TaskUpdate` events.
 """
 
 from __future__ import annotations
@@ -54,7 +53,7 @@ class ManagerConnection(QObject):
     workers_reset = Signal(list)              # the Manager's workers (`WorkerSummary`)
     workers_changed = Signal(list)            # batched worker events (`WorkerUpdate`)
     vitals_changed = Signal(list)             # the newest `WorkerVitalsUpdate` of each worker that sent some
-    tasks_changed = Signal(list)              # batched task deltas (all jobs)
+    tasks_changed = Signal(list)              # batched task events (`TaskUpdate`, all jobs)
     task_log_appended = Signal(str, str)      # task id, text
     last_rendered_changed = Signal(str)       # job id
     farm_status_changed = Signal(str)
@@ -74,7 +73,7 @@ class ManagerConnection(QObject):
         self.tags: dict[str, str] = {}        # tag id → name
         self._task: asyncio.Task | None = None
         self._stream: EventStream | None = None
-        self._pending_tasks: list[dict[str, Any]] = []
+        self._pending_tasks: list[TaskUpdate] = []
         self._pending_jobs: list[JobUpdate] = []
         self._pending_workers: list[WorkerUpdate] = []
         self._pending_vitals: dict[str, WorkerVitalsUpdate] = {}   # worker id → its newest vitals event
@@ -185,7 +184,7 @@ class ManagerConnection(QObject):
                 self.job_tasks_stale.emit(payload.id)
             self._pending_jobs.append(payload)
         elif isinstance(payload, TaskUpdate):
-            self._pending_tasks.append(payload.to_json())
+            self._pending_tasks.append(payload)
         elif isinstance(payload, WorkerUpdate):
             self._pending_workers.append(payload)
         elif isinstance(payload, WorkerVitalsUpdate):

@@ -19,20 +19,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.api.client import ManagerClient
-from app.api.events import JobUpdate, WorkerUpdate, WorkerVitalsUpdate
+from app.api.events import JobUpdate, TaskUpdate, WorkerUpdate, WorkerVitalsUpdate
 from app.api.jobs import Job, SubmittedJob
 from app.api.workers import Worker, WorkerSleepSchedule, WorkerSummary
 from app.common.credentials import TokenStore, read_local_admin_token
 from app.ui.aio import spawn
 from app.ui.connection import ManagerConnection
-from app.ui.job_pace import PaceBook
+from app.ui.job_pace import PaceBook, TaskFacts, task_facts
 from app.ui.manager_eta import EtaBook
 from app.ui.models.columns import jobs_model, workers_model
 from app.ui.models.formats import FINISHED, parse_time
@@ -241,7 +241,7 @@ class Dashboard(QObject):
                 # The plain JSON: the ETA needs four fields of each task, and decoding a thousand
                 # tasks into wire models would hold the window up for tens of milliseconds.
                 body = await conn.client.request("GET", f"/api/v3/jobs/{row.job.id}/tasks")
-                tasks = [t for t in (body or {}).get("tasks") or [] if isinstance(t, dict)]
+                tasks = [task_facts(t) for t in (body or {}).get("tasks") or [] if isinstance(t, dict)]
             except Exception as exc:  # noqa: BLE001 - no ETA from its tasks, the farm's history serves
                 _log.debug("no tasks for the ETA of %s: %s", row.job.id, exc)
                 self.pace.loaded.discard(key)
@@ -255,7 +255,7 @@ class Dashboard(QObject):
         self.pace.tasks_stale(f"{label}/{job_id}")
         self.job_tasks_stale.emit(label, job_id)
 
-    def tasks_loaded(self, label: str, job_id: str, tasks: list[dict[str, Any]]) -> None:
+    def tasks_loaded(self, label: str, job_id: str, tasks: Sequence[TaskFacts]) -> None:
         """A job's whole task list was read (by its detail pane, or for its ETA)."""
         row = self.jobs.row(f"{label}/{job_id}")
         if row is None or row.job.status in FINISHED:
@@ -365,31 +365,27 @@ class Dashboard(QObject):
 
         self.workers.edit(list(found), read)
 
-    def _task_progress_on_workers(self, label: str, rows: list[dict[str, Any]]) -> None:
+    def _task_progress_on_workers(self, label: str, events: list[TaskUpdate]) -> None:
         """A task's change shows on the worker running it: its progress while it is active there,
         and its end (the worker shows no task then)."""
         shows: dict[str, ShownTask | None] = {}   # worker key → the task it shows after this batch
-        for row in rows:
-            task_key = f"{label}/{row.get('id')}"
-            worker = row.get("worker") or {}
-            worker_id = worker.get("id") or worker.get("uuid")
+        for event in events:
+            task_key = f"{label}/{event.id}"
+            worker_id = (event.worker.id or event.worker.uuid) if event.worker is not None else ""
             shown_on = self._task_workers.get(task_key)
-            if worker_id and row.get("status") == "active":
+            if worker_id and event.status == "active":
                 key = f"{label}/{worker_id}"
                 if self.workers.row_of(key) < 0:
                     continue
-                if shown_on and shown_on != key and self._shows(shows, shown_on, row.get("id")):
+                if shown_on and shown_on != key and self._shows(shows, shown_on, event.id):
                     shows[shown_on] = None
                 self._task_workers[task_key] = key
-                shows[key] = ShownTask(
-                    id=str(row.get("id")), name=str(row.get("name", "")), job_id=str(row.get("job_id", "")),
-                    status="active", updated=str(row.get("updated")), steps_completed=int(row["steps_completed"]),
-                    steps_total=int(row["steps_total"]))
+                shows[key] = ShownTask.of_event(event)
             elif shown_on:
                 del self._task_workers[task_key]
                 shown = self._shown(shows, shown_on)
-                if shown is not None and shown.id == row.get("id"):
-                    shows[shown_on] = replace(shown, status=str(row.get("status")), updated=str(row.get("updated")))
+                if shown is not None and shown.id == event.id:
+                    shows[shown_on] = replace(shown, status=str(event.status), updated=event.updated)
         if shows:
             self.workers.edit(list(shows), lambda r: setattr(r, "task", shows[r.key]))
 
@@ -400,15 +396,15 @@ class Dashboard(QObject):
         row = self.workers.row(worker_key)
         return row.task if row is not None else None
 
-    def _shows(self, shows: dict[str, ShownTask | None], worker_key: str, task_id: Any) -> bool:
+    def _shows(self, shows: dict[str, ShownTask | None], worker_key: str, task_id: str) -> bool:
         """Whether the worker's row (with this batch's changes) shows that task."""
         shown = self._shown(shows, worker_key)
         return shown is not None and shown.id == task_id
 
-    def _task_paces(self, label: str, rows: list[dict[str, Any]]) -> None:
-        for row in rows:
-            key = f"{label}/{row.get('job_id')}"
-            if self.pace.task_changed(key, row):
+    def _task_paces(self, label: str, events: list[TaskUpdate]) -> None:
+        for event in events:
+            key = f"{label}/{event.job_id}"
+            if self.pace.task_changed(key, event):
                 self._repaint(self.jobs, key)
 
     # --- actions (each goes to the Manager that owns the row) ------------------------------------------

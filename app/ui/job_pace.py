@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from app.api.jobs import Job
 from app.ui.models.formats import parse_time
@@ -81,6 +81,32 @@ def pace_of_history(paces: list[float]) -> Pace | None:
     return _widened(_percentile(ordered, 0.5), ordered, len(ordered), "farm")
 
 
+class TaskFacts(Protocol):
+    """What a task's pace needs: a `TaskUpdate`, a `TaskSummary`, or `task_facts` of a list's JSON."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def updated(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def steps_total(self) -> int: ...
+
+
+class TaskJson(NamedTuple):
+    id: str
+    updated: str
+    status: str
+    steps_total: int
+
+
+def task_facts(task: dict[str, Any]) -> TaskJson:
+    """The facts of a task in a task list's JSON (read without decoding the list, for speed)."""
+    return TaskJson(str(task.get("id", "")), str(task.get("updated") or ""), str(task.get("status") or ""),
+                    int(task.get("steps_total") or 0))
+
+
 class PaceBook:
     """Finished tasks per job and completed jobs per type; `pace(job key, job)` for the ETA.
 
@@ -102,25 +128,24 @@ class PaceBook:
         self.loaded: set[str] = set()   # jobs whose whole task list was read (not only events)
 
     # --- tasks ------------------------------------------------------------------------------------
-    def task_changed(self, job_key: str, task: dict[str, Any]) -> bool:
+    def task_changed(self, job_key: str, task: TaskFacts) -> bool:
         """A task's new state; True when the job's finishes changed."""
-        when = parse_time(task.get("updated"))
+        when = parse_time(task.updated)
         if when is None:
             return False
         tasks = self._tasks.setdefault(job_key, {})
-        task_id = str(task.get("id", ""))
-        known = tasks.get(task_id)
+        known = tasks.get(task.id)
         if known is not None and known[0] > when.timestamp():
             return False  # older than what is known
-        steps = max(1, int(task.get("steps_total") or 0))
-        entry = (when.timestamp(), task.get("status") == "completed", steps)
-        tasks[task_id] = entry
+        steps = max(1, task.steps_total)
+        entry = (when.timestamp(), task.status == "completed", steps)
+        tasks[task.id] = entry
         if known == entry or not (entry[1] or (known is not None and known[1])):
             return False
         self._job_paces.pop(job_key, None)
         return True
 
-    def tasks_loaded(self, job_key: str, tasks: Iterable[dict[str, Any]]) -> None:
+    def tasks_loaded(self, job_key: str, tasks: Iterable[TaskFacts]) -> None:
         """The job's whole task list was read."""
         for task in tasks:
             self.task_changed(job_key, task)

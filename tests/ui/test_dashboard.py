@@ -359,7 +359,7 @@ def test_worker_list_shows_vitals_from_the_list_and_live_from_events_on_that_row
 def test_worker_column_widths_come_back_for_these_columns_and_an_older_set_is_ignored(qloop, manager_proc):
     from PySide6.QtCore import QSettings
 
-    from app.ui.models.columns import MANAGER_COLUMN, worker_columns
+    from app.ui.models.columns import MANAGER_COLUMN, WORKER_ROWS, worker_columns
     from app.ui.models.keyed_table import KeyedTableModel
     from app.ui.windows.main_window import _header_key
 
@@ -370,7 +370,7 @@ def test_worker_column_widths_come_back_for_these_columns_and_an_older_set_is_ig
         table.setColumnWidth(gpu, 321)
         # What a version without the vitals columns saved: nine columns, the third one 777 wide.
         old = KeyedTableModel([MANAGER_COLUMN, *[c for c in worker_columns() if c.title not in VITALS_COLUMNS]],
-                              lambda r: r["id"])
+                              WORKER_ROWS)
         from PySide6.QtWidgets import QTableView
 
         other = QTableView()

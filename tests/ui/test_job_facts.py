@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from app.api.workers import WorkerStatusChangeRequest
 from app.ui.applies import job_action_applies, worker_action_applies
 from app.ui.job_output import local_output_folder, local_settings
-from app.ui.job_pace import PaceBook, pace_of_finishes
+from app.ui.job_pace import PaceBook, pace_of_finishes, task_facts
 from app.ui.models.formats import duration, eta_words, frames_text, held_clock, submitter
 from tests.ui.typed_rows import job as make_job
 from tests.ui.typed_rows import job_row, worker_row
@@ -50,8 +50,8 @@ def test_the_eta_says_done_paused_or_a_time_with_its_range():
                    created=_at(0), updated=_at(300))
     assert eta_words(job, book.pace("m/j", job))[0] == "—"   # nothing finished, no history
     for n in range(3):
-        book.task_changed("m/j", {"id": f"t{n}", "status": "completed", "updated": _at(60 * (n + 1)),
-                                  "steps_total": 10})
+        book.task_changed("m/j", task_facts({"id": f"t{n}", "status": "completed", "updated": _at(60 * (n + 1)),
+                                             "steps_total": 10}))
     text, why = eta_words(job, book.pace("m/j", job))
     assert text.startswith("8 min (") and "3 finished tasks of this job" in why   # 80 frames at 10/min
     assert eta_words(replace(job, status="paused"), None)[0] == "paused"
@@ -60,11 +60,11 @@ def test_the_eta_says_done_paused_or_a_time_with_its_range():
 
 def test_a_task_requeued_leaves_the_pace_and_an_older_answer_never_brings_it_back():
     book = PaceBook()
-    done = {"id": "t", "status": "completed", "updated": _at(60), "steps_total": 5}
+    done = task_facts({"id": "t", "status": "completed", "updated": _at(60), "steps_total": 5})
     book.task_changed("m/j", done)
-    book.task_changed("m/j", {**done, "id": "u", "updated": _at(120)})
+    book.task_changed("m/j", done._replace(id="u", updated=_at(120)))
     assert book.finished_count("m/j") == 2
-    assert book.task_changed("m/j", {**done, "status": "queued", "updated": _at(130)})
+    assert book.task_changed("m/j", done._replace(status="queued", updated=_at(130)))
     book.tasks_loaded("m/j", [done])   # a list read before the requeue arrives late
     assert book.finished_count("m/j") == 1
 

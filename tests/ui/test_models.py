@@ -9,7 +9,7 @@ from app.ui.models.columns import column_of, jobs_model, tasks_model
 from app.ui.models.filter_proxy import RowFilterProxy
 from app.ui.models.job_row import job_field
 from app.ui.models.keyed_table import ROW_ROLE
-from tests.ui.typed_rows import job_delta, job_row
+from tests.ui.typed_rows import job_delta, job_row, task_row, task_update
 
 
 def _job(n: int, **extra):
@@ -42,28 +42,31 @@ def test_jobs_model_passes_the_model_tester_under_deltas_and_sorting(qtmodeltest
 
 def test_sorting_keeps_the_selection_on_its_row_and_a_delta_moves_it():
     model = tasks_model()
-    model.reset([{"id": f"t{n}", "index_in_job": n, "name": f"task {n}", "status": "queued"} for n in range(5)])
+    model.reset([task_row(id=f"t{n}", index_in_job=n, name=f"task {n}") for n in range(5)])
     model.sort(0, Qt.SortOrder.DescendingOrder)
     assert [model.index(r, 0).data() for r in range(5)] == ["4", "3", "2", "1", "0"]
+    model.sort(3, Qt.SortOrder.DescendingOrder)  # by progress
     held = QPersistentModelIndex(model.index(model.row_of("t1"), 2))
-    model.upsert({"id": "t1", "index_in_job": 99})
-    assert model.index(0, 0).data() == "99"
+    model.upsert(task_update(id="t1", name="task 1", steps_completed=5, steps_total=10))
+    assert model.index(0, 3).data() == "50%"
     assert held.row() == 0 and held.data() == "task 1"
     changes = []
     model.layoutChanged.connect(lambda *a: changes.append(1))
-    model.upsert_many([{"id": "t2", "status": "active"}])  # the sort value did not change: no re-layout
+    model.upsert_many([task_update(id="t2", name="task 2", status="active")])  # same sort value: no re-layout
     assert changes == []
-    assert model.row("t2")["status"] == "active"
+    assert model.row("t2").task.status == "active"
+    model.upsert(task_update(id="t9", name="from an event", status="active"))
+    assert model.index(model.row_of("t9"), 0).data() == ""   # its place in the job is not known yet
 
 
 def test_a_batch_of_deltas_emits_one_change_per_range():
     model = tasks_model()
-    model.reset([{"id": f"t{n}", "index_in_job": n, "name": f"task {n}", "status": "queued"} for n in range(10)])
+    model.reset([task_row(id=f"t{n}", index_in_job=n, name=f"task {n}") for n in range(10)])
     ranges = []
     model.dataChanged.connect(lambda a, b, *_: ranges.append((a.row(), b.row())))
-    model.upsert_many([{"id": f"t{n}", "status": "active"} for n in (2, 3, 4, 7)])
+    model.upsert_many([task_update(id=f"t{n}", name=f"task {n}", status="active") for n in (2, 3, 4, 7)])
     assert ranges == [(2, 4), (7, 7)]
-    assert model.index(3, 0).data(ROW_ROLE)["status"] == "active"
+    assert model.index(3, 0).data(ROW_ROLE).task.status == "active"
 
 
 def test_a_job_event_changes_only_what_it_says_and_a_new_job_comes_from_its_first_event():

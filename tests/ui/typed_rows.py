@@ -1,14 +1,15 @@
-"""Typed jobs and workers for unit tests of the dashboard's rows: a `Job`, `JobUpdate`, `WorkerRow` or
-`WorkerUpdate` from just the fields a test cares about, the rest filled in as a fresh one has them."""
+"""Typed rows and events for unit tests of the dashboard's tables (jobs, workers, tasks): a model from
+just the fields a test cares about, the rest filled in as a fresh one has them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.api.events import JobUpdate, WorkerUpdate
-from app.api.jobs import Job
+from app.api.events import JobUpdate, TaskUpdate, WorkerUpdate
+from app.api.jobs import Job, TaskSummary
 from app.api.workers import WorkerSummary
 from app.ui.models.job_row import JobDelta, JobRow
+from app.ui.models.task_row import TaskRow
 from app.ui.models.worker_row import WorkerRow
 
 _JOB: dict[str, Any] = {"id": "j", "name": "job", "type": "render", "priority": 50, "status": "queued",
@@ -43,3 +44,15 @@ def worker_row(manager: str = "m", **fields: Any) -> WorkerRow:
 
 def worker_update(**fields: Any) -> WorkerUpdate:
     return WorkerUpdate(**{**_WORKER, "updated": "2026-11-27T05:00:00Z", **fields})
+
+
+_TASK: dict[str, Any] = {"id": "t", "name": "task", "status": "queued", "updated": "2026-11-27T05:00:00Z",
+                         "steps_completed": 0, "steps_total": 0}
+
+
+def task_row(**fields: Any) -> TaskRow:
+    return TaskRow(TaskSummary(**{**_TASK, "index_in_job": 0, "priority": 50, "task_type": "blender", **fields}))
+
+
+def task_update(**fields: Any) -> TaskUpdate:
+    return TaskUpdate(**{**_TASK, "job_id": "j", "activity": "", **fields})

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from app.api.events import TaskUpdate
 from app.ui.manager_eta import eta_sort_key, job_eta_words
 from app.ui.models import vitals_words as vw
 from app.ui.models.formats import (
     ago,
     elapsed,
     elapsed_text,
-    fraction,
     frames,
     frames_text,
     job_fraction,
@@ -25,15 +25,15 @@ from app.ui.models.formats import (
     local_time,
     now,
     parse_time,
-    percent,
     steps_fraction,
     submitter,
 )
 from app.ui.models.job_row import JobDelta, JobRow
-from app.ui.models.keyed_table import Column, KeyedTableModel, Row, RowKind
+from app.ui.models.keyed_table import Column, KeyedTableModel, RowKind
+from app.ui.models.task_row import TaskRow
 from app.ui.models.worker_row import WorkerDelta, WorkerRow
 
-__all__ = ["fraction", "percent", "parse_time", "local_time", "ago", "short_time",
+__all__ = ["parse_time", "local_time", "ago", "short_time",
            "jobs_model", "tasks_model", "workers_model", "column_of", "CONNECTED"]
 
 #: Worker statuses in which the Manager hears from the worker all the time (it would time out to
@@ -65,21 +65,12 @@ def short_id(row: JobRow) -> str:
     return row.job.id[:8]
 
 
-def _activity(row: Row) -> str:
-    return str(row.get("activity") or "")
-
-
-def _time_column(title: str, key: str) -> Column:
-    return Column(title, lambda r: short_time(r.get(key)), sort=lambda r: _sort_time(r.get(key)),
-                  tooltip=lambda r: local_time(r.get(key)))
-
-
 def _sort_time(text: Any) -> float:
     when = parse_time(text)
     return when.timestamp() if when is not None else 0.0
 
 
-def _job_time_column(title: str, when: Callable[[JobRow], str]) -> Column:
+def _time_column(title: str, when: Callable[[Any], str]) -> Column:
     return Column(title, lambda r: short_time(when(r)), sort=lambda r: _sort_time(when(r)),
                   tooltip=lambda r: local_time(when(r)))
 
@@ -113,21 +104,26 @@ def job_columns(pace: Callable[[JobRow], Any] | None = None, tag_name: TagName |
         Column("Type", lambda r: r.job.type),
         Column("Prio", lambda r: str(r.job.priority), sort=lambda r: r.job.priority, align_right=True),
         Column("Tag", tag),
-        _job_time_column("Created", lambda r: r.job.created),
-        _job_time_column("Updated", lambda r: r.job.updated),
+        _time_column("Created", lambda r: r.job.created),
+        _time_column("Updated", lambda r: r.job.updated),
         Column("Activity", lambda r: r.job.activity or "", tooltip=lambda r: r.job.activity or ""),
     ]
 
 
+def _task_fraction(r: TaskRow) -> float:
+    return steps_fraction(r.task.steps_completed, r.task.steps_total, r.task.status)
+
+
+#: Columns of `TaskRow`s, each a function of the row's `TaskSummary`.
 TASK_COLUMNS = [
-    Column("#", lambda r: str(r.get("index_in_job", "")), sort=lambda r: int(r.get("index_in_job") or 0),
-           align_right=True),
-    Column("Status", lambda r: str(r.get("status", ""))),
-    Column("Name", lambda r: str(r.get("name", ""))),
-    Column("Progress", percent, sort=fraction, progress=fraction),
-    Column("Worker", lambda r: str((r.get("worker") or {}).get("name", ""))),
-    Column("Activity", _activity, tooltip=_activity),
-    _time_column("Updated", "updated"),
+    Column("#", lambda r: str(r.task.index_in_job) if r.listed else "",
+           sort=lambda r: r.task.index_in_job if r.listed else 0, align_right=True),
+    Column("Status", lambda r: str(r.task.status)),
+    Column("Name", lambda r: r.task.name),
+    Column("Progress", lambda r: f"{_task_fraction(r) * 100:.0f}%", sort=_task_fraction, progress=_task_fraction),
+    Column("Worker", lambda r: r.task.worker.name if r.task.worker is not None else ""),
+    Column("Activity", lambda r: r.task.activity or "", tooltip=lambda r: r.task.activity or ""),
+    _time_column("Updated", lambda r: r.task.updated),
 ]
 
 
@@ -229,8 +225,14 @@ def jobs_model(parent=None, pace: Callable[[JobRow], Any] | None = None,
     return KeyedTableModel([MANAGER_COLUMN, *job_columns(pace, tag_name)], JOB_ROWS, parent)
 
 
-def tasks_model(parent=None) -> KeyedTableModel:
-    return KeyedTableModel(TASK_COLUMNS, lambda r: str(r["id"]), parent)
+#: The task table's rows: `TaskRow`s, changed by the Manager's `TaskUpdate` events.
+TASK_ROWS: RowKind[TaskRow, TaskUpdate] = RowKind(
+    key=lambda r: r.key, delta_key=lambda d: d.id, new=TaskRow.from_update, apply=lambda r, d: r.apply(d),
+    adopt=lambda r: r)
+
+
+def tasks_model(parent=None) -> KeyedTableModel[TaskRow, TaskUpdate]:
+    return KeyedTableModel(TASK_COLUMNS, TASK_ROWS, parent)
 
 
 #: The worker list's rows: `WorkerRow`s, changed by `WorkerDelta`s (the Manager's worker events);

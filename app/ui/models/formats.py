@@ -85,14 +85,6 @@ def steps_fraction(done: int, total: int, status: str) -> float:
     return max(0.0, min(1.0, done / total))
 
 
-def fraction(row: dict[str, Any]) -> float:
-    return steps_fraction(row.get("steps_completed") or 0, row.get("steps_total") or 0, str(row.get("status")))
-
-
-def percent(row: dict[str, Any]) -> str:
-    return f"{fraction(row) * 100:.0f}%"
-
-
 def job_fraction(job: Job) -> float:
     return steps_fraction(job.steps_completed, job.steps_total, job.status)
 

@@ -3,9 +3,8 @@
 The dashboard's tables (jobs, tasks, workers) hold rows that arrive as a snapshot and then change
 one event at a time. Rows are kept in arrival order with a key → row index, so an event touches
 one row and emits one `dataChanged` for it; sorting and filtering belong to a proxy model.
-What a row is and how a delta changes it is the table's `RowKind`: typed rows (`JobRow`, which
-applies the typed `JobUpdate` events) or, for the tables not yet typed, dicts merged with the JSON
-of a wire model (`DICT_ROWS`).
+What a row is and how an event changes it is the table's `RowKind`: the rows are typed
+(`JobRow`, `WorkerRow`, `TaskRow`) and the deltas are the Manager's typed events.
 """
 
 from __future__ import annotations
@@ -23,11 +22,10 @@ TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
 ALIGN = int(Qt.ItemDataRole.TextAlignmentRole.value)
 SORT_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1   # a value that sorts naturally (numbers, timestamps)
 KEY_ROLE = SORT_ROLE + 1       # the row's key
-ROW_ROLE = SORT_ROLE + 2       # the whole row dict
+ROW_ROLE = SORT_ROLE + 2       # the whole row
 PROGRESS_ROLE = SORT_ROLE + 3  # 0..1 for progress-bar delegates
 _RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
-Row = dict[str, Any]
 _Index = QModelIndex | QPersistentModelIndex
 R = TypeVar("R")
 D = TypeVar("D")
@@ -45,16 +43,6 @@ class Column:
     align_right: bool = False
 
 
-def as_row(item: Any) -> Row:
-    """A dict for a dict, or the JSON form of a typed wire model."""
-    if isinstance(item, dict):
-        return item
-    to_json = getattr(item, "to_json", None)
-    if callable(to_json):
-        return to_json()
-    raise TypeError(f"cannot show {type(item).__name__} as a table row")
-
-
 @dataclass(frozen=True)
 class RowKind(Generic[R, D]):
     """What a table's rows are: the key of a row and of a delta, a row made from a delta the table
@@ -67,19 +55,13 @@ class RowKind(Generic[R, D]):
     adopt: Callable[[Any], R]   # a snapshot's item as a row of this table
 
 
-def dict_rows(key: Callable[[Row], str]) -> RowKind[Row, Any]:
-    """Dict rows; a delta is a dict or a wire model, merged key by key."""
-    return RowKind(key=key, delta_key=lambda d: key(as_row(d)), new=lambda d: dict(as_row(d)),
-                   apply=lambda r, d: r.update(as_row(d)), adopt=lambda i: dict(as_row(i)))
-
-
 class KeyedTableModel(QAbstractTableModel, Generic[R, D]):
     """Rows keyed by `key(row)`; `reset`, `upsert`, `edit` and `remove` are the only ways in."""
 
-    def __init__(self, columns: list[Column], key: Callable[[Row], str] | RowKind[R, D], parent=None):
+    def __init__(self, columns: list[Column], kind: RowKind[R, D], parent=None):
         super().__init__(parent)
         self.columns = columns
-        self.kind: RowKind[Any, Any] = key if isinstance(key, RowKind) else dict_rows(key)
+        self.kind: RowKind[Any, Any] = kind
         self._key: Callable[[Any], str] = self.kind.key
         self._rows: list[R] = []
         self._index: dict[str, int] = {}

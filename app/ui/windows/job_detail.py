@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
+from app.api.events import TaskUpdate
 from app.ui.aio import spawn
 from app.ui.connection import ManagerConnection
 from app.ui.dashboard import Dashboard
@@ -42,6 +43,7 @@ from app.ui.models.filter_proxy import RowFilterProxy
 from app.ui.models.formats import elapsed_text, frames, parse_time, submitter
 from app.ui.models.job_row import JobRow
 from app.ui.models.keyed_table import ROW_ROLE
+from app.ui.models.task_row import TaskRow, task_field
 from app.ui.widgets.progress_delegate import ProgressDelegate
 from app.ui.windows.job_chain import JobChainLabel
 
@@ -87,7 +89,7 @@ class JobDetail(QWidget):
         self._show_output("")
 
         self.tasks = tasks_model(self)
-        self.task_proxy = RowFilterProxy(("name", "status", "activity"), self)
+        self.task_proxy = RowFilterProxy(("name", "status", "activity"), self, read=task_field)
         self.task_proxy.setSourceModel(self.tasks)
         self.task_table = QTableView()
         self.task_table.setModel(self.task_proxy)
@@ -241,8 +243,7 @@ class JobDetail(QWidget):
 
     async def _fetch(self, conn: ManagerConnection, job_id: str) -> None:
         try:
-            job, task_models = await asyncio.gather(conn.client.job(job_id), conn.client.job_tasks(job_id))
-            tasks = [t.to_json() for t in task_models]
+            job, tasks = await asyncio.gather(conn.client.job(job_id), conn.client.job_tasks(job_id))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -252,22 +253,22 @@ class JobDetail(QWidget):
             return
         if not _older(job.updated, self.job.job.updated):
             self.job.job = job
-        self.tasks.reset(self._newest(tasks))
+        self.tasks.reset(self._newest([TaskRow(t) for t in tasks]))
         self.dashboard.tasks_loaded(conn.label, job_id, tasks)
         self._show_summary()
         await self._load_output(conn, job_id)
-        await self._explain_waiting(conn, tasks)
+        await self._explain_waiting(conn, [t.to_json() for t in tasks])
         self._show_summary()
         await self._load_blocklist(conn, job_id)
         self._show_failures()
         await self._fetch_image(conn, job_id)
 
-    def _newest(self, fetched: list[dict]) -> list[dict]:
+    def _newest(self, fetched: list[TaskRow]) -> list[TaskRow]:
         """The fetched tasks, except where an event that arrived meanwhile told of a newer state."""
         out = []
         for task in fetched:
-            shown = self.tasks.row(str(task.get("id")))
-            newer = shown is not None and _older(task.get("updated"), shown.get("updated"))
+            shown = self.tasks.row(task.id)
+            newer = shown is not None and _older(task.task.updated, shown.task.updated)
             out.append(shown if shown is not None and newer else task)
         return out
 
@@ -392,15 +393,18 @@ class JobDetail(QWidget):
                                                Qt.TransformationMode.SmoothTransformation))
 
     # --- live updates ----------------------------------------------------------------------------
-    def _tasks_changed(self, label: str, rows: list[dict]) -> None:
+    def _tasks_changed(self, label: str, events: list[TaskUpdate]) -> None:
         if self.job is None or label != self.job.manager:
             return
         job_id = self.job.job.id
-        mine = [r for r in rows if r.get("job_id") == job_id
-                and not _older(r.get("updated"), (self.tasks.row(str(r.get("id"))) or {}).get("updated"))]
+        mine = [e for e in events if e.job_id == job_id and not self._older_than_shown(e)]
         if mine:
-            self.tasks.upsert_many([_task_of_event(r) for r in mine])
+            self.tasks.upsert_many(mine)
             self._show_failures()
+
+    def _older_than_shown(self, event: TaskUpdate) -> bool:
+        shown = self.tasks.row(event.id)
+        return shown is not None and _older(event.updated, shown.task.updated)
 
     def _job_row_changed(self, top, bottom, _roles=()) -> None:
         if self.job is None:
@@ -421,7 +425,7 @@ class JobDetail(QWidget):
         self.log.clear()
         if not row or self.conn is None:
             return
-        self.task_id = row["id"]
+        self.task_id = row.id
         self.log_ready = False
         spawn(self._load_tail(self.conn, self.task_id))
 
@@ -460,21 +464,11 @@ def failure_causes(tasks) -> list[tuple[str, int]]:
     """Failed tasks grouped by the last line of their activity, most common first."""
     counts: Counter[str] = Counter()
     for key in tasks.keys():
-        row = tasks.row(key) or {}
-        if row.get("status") in ("failed", "soft-failed"):
-            lines = [ln for ln in str(row.get("activity") or "unknown error").splitlines() if ln.strip()]
+        row = tasks.row(key)
+        if row is not None and row.task.status in ("failed", "soft-failed"):
+            lines = [ln for ln in (row.task.activity or "unknown error").splitlines() if ln.strip()]
             counts[lines[-1] if lines else "unknown error"] += 1
     return counts.most_common()
-
-
-def _task_of_event(row: dict) -> dict:
-    """A task event as a task row: the worker as the task list has it ({id, name})."""
-    worker = row.get("worker")
-    if not worker:
-        return {k: v for k, v in row.items() if k not in ("worker", "previous_status")}
-    out = {k: v for k, v in row.items() if k != "previous_status"}
-    out["worker"] = {"id": worker.get("id") or worker.get("uuid"), "name": worker.get("name", "")}
-    return out
 
 
 def _older(incoming, known) -> bool:
