@@ -465,14 +465,11 @@ class Dashboard(QObject):
     async def delete_workers(self, rows: Iterable[WorkerRow]) -> list[str]:
         return await self._each(rows, lambda c, r: c.client.request("DELETE", f"/api/v3/worker-mgt/workers/{r.id}"))
 
-    async def sleep_schedule(self, row: WorkerRow) -> dict[str, Any]:
-        conn = self.connection_for(row)
-        found = await conn.client.request("GET", f"/api/v3/worker-mgt/workers/{row.id}/sleep-schedule")
-        return found or {}
+    async def sleep_schedule(self, row: WorkerRow) -> WorkerSleepSchedule | None:
+        return await self.connection_for(row).client.sleep_schedule(row.id)
 
-    async def set_sleep_schedule(self, rows: Iterable[WorkerRow], schedule: dict[str, Any]) -> list[str]:
-        return await self._each(rows, lambda c, r: c.client.request(
-            "POST", f"/api/v3/worker-mgt/workers/{r.id}/sleep-schedule", schedule))
+    async def set_sleep_schedule(self, rows: Iterable[WorkerRow], schedule: WorkerSleepSchedule) -> list[str]:
+        return await self._each(rows, lambda c, r: c.client.set_sleep_schedule(r.id, schedule))
 
     async def set_worker_tags(self, rows: Iterable[WorkerRow], tag_ids: list[str],
                               new_names: list[str]) -> list[str]:

@@ -1,7 +1,7 @@
 """`RowFilterProxy`: instant text search, a status filter and an age filter over a keyed table.
 
 Filtering reads the rows directly (one lookup per row, by the `read(row, field)` it is given: a
-dict's key, or a typed row's attribute), and sorting uses each column's sort value, so a table of
+typed row's attribute, `job_field`, `worker_field`, `task_field`), and sorting uses each column's sort value, so a table of
 thousands of rows stays responsive while events arrive.
 """
 
@@ -19,13 +19,8 @@ from app.ui.models.keyed_table import ROW_ROLE
 FINISHED = frozenset({"completed", "canceled", "failed"})
 
 
-def dict_field(row: dict[str, Any], name: str) -> Any:
-    return row.get(name)
-
-
 class RowFilterProxy(QSortFilterProxyModel):
-    def __init__(self, text_fields: tuple[str, ...] = ("name",), parent=None,
-                 read: Callable[[Any, str], Any] = dict_field):
+    def __init__(self, text_fields: tuple[str, ...], parent=None, *, read: Callable[[Any, str], Any]):
         super().__init__(parent)
         self._read = read
         self._text = ""

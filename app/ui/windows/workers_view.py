@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
+from app.api.workers import WorkerSleepSchedule
 from app.ui.applies import worker_action_applies
 from app.ui.dashboard import Dashboard
 from app.ui.dialogs.sleep_schedule import SleepScheduleDialog
@@ -163,7 +164,7 @@ class WorkersView(QWidget):
         dialog.open()
 
     @asyncSlot()
-    async def _save_schedule(self, rows: list[WorkerRow], schedule: dict) -> None:
+    async def _save_schedule(self, rows: list[WorkerRow], schedule: WorkerSleepSchedule) -> None:
         show_messages(self, "Could not save every schedule", await self.dashboard.set_sleep_schedule(rows, schedule))
 
     @asyncSlot()
