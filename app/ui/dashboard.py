@@ -287,7 +287,9 @@ class Dashboard(QObject):
             if row.details is not None:
                 row.details.tags = [t for t in row.details.tags if t.id != tag_id]
 
-        self.workers.edit([k for k in self.workers.keys() if k.startswith(label + "/")], untag_worker)
+        had = [r.key for r in (self.workers.row(k) for k in self.workers.keys() if k.startswith(label + "/"))
+               if r is not None and r.details is not None and any(t.id == tag_id for t in r.details.tags)]
+        self.workers.edit(had, untag_worker)
 
     # --- workers -----------------------------------------------------------------------------------
     def _workers_reset(self, label: str, workers: list[WorkerSummary]) -> None:
