@@ -7,9 +7,9 @@ stream drops it says so (`state_changed`), waits with backoff, reconnects and fe
 again, so nothing the dashboard shows stays stale. All network work runs on the asyncio loop
 (qasync), never blocking the UI thread.
 
-Events arrive as the typed payloads of `app.api.events` and are read as such; only the rows of the
-jobs, tasks and workers tables become dicts (the tables' models hold JSON-shaped rows, with the
-Manager's label added).
+Events arrive as the typed payloads of `app.api.events` and are passed on as they are: the
+snapshot's `Job`s and `WorkerSummary`s, the `JobUpdate`, `WorkerUpdate` and `WorkerVitalsUpdate`
+events (the dashboard's `JobRow`s and `WorkerRow`s hold them) and the `TaskUpdate` events.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from app.api.events import (
     WorkerUpdate,
     WorkerVitalsUpdate,
 )
+from app.api.jobs import Job
 from app.api.stream import EventStream
 from app.ui.aio import spawn
-from app.ui.models.columns import MANAGER
 
 _log = logging.getLogger(__name__)
 
@@ -48,12 +48,12 @@ SNAPSHOT_MAX_JOBS = 20_000
 
 class ManagerConnection(QObject):
     state_changed = Signal(str, str)          # state, message
-    jobs_reset = Signal(list)
-    jobs_changed = Signal(list)               # batched job deltas
-    workers_reset = Signal(list)
-    workers_changed = Signal(list)
-    vitals_changed = Signal(list)             # the newest vitals of each worker that sent some
-    tasks_changed = Signal(list)              # batched task deltas (all jobs)
+    jobs_reset = Signal(list)                 # the Manager's jobs (`Job`)
+    jobs_changed = Signal(list)               # batched job events (`JobUpdate`)
+    workers_reset = Signal(list)              # the Manager's workers (`WorkerSummary`)
+    workers_changed = Signal(list)            # batched worker events (`WorkerUpdate`)
+    vitals_changed = Signal(list)             # the newest `WorkerVitalsUpdate` of each worker that sent some
+    tasks_changed = Signal(list)              # batched task events (`TaskUpdate`, all jobs)
     task_log_appended = Signal(str, str)      # task id, text
     last_rendered_changed = Signal(str)       # job id
     farm_status_changed = Signal(str)
@@ -73,8 +73,10 @@ class ManagerConnection(QObject):
         self.tags: dict[str, str] = {}        # tag id → name
         self._task: asyncio.Task | None = None
         self._stream: EventStream | None = None
-        self._pending: dict[str, list[dict[str, Any]]] = {"job": [], "task": [], "worker": []}
-        self._pending_vitals: dict[str, dict[str, Any]] = {}   # worker id → its newest vitals event
+        self._pending_tasks: list[TaskUpdate] = []
+        self._pending_jobs: list[JobUpdate] = []
+        self._pending_workers: list[WorkerUpdate] = []
+        self._pending_vitals: dict[str, WorkerVitalsUpdate] = {}   # worker id → its newest vitals event
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(100)
         self._flush_timer.timeout.connect(self._flush)
@@ -158,45 +160,37 @@ class ManagerConnection(QObject):
         tags = await self.client.worker_tags()
         self.tags = {t.id: t.name for t in tags if t.id is not None}
         self.tags_changed.emit(list(self.tags.items()))
-        jobs: list[dict[str, Any]] = []
+        jobs: list[Job] = []
         offset = 0
         while offset < SNAPSHOT_MAX_JOBS:
             page = await self.client.jobs_page(limit=SNAPSHOT_PAGE, offset=offset)
-            jobs.extend(j.to_json() for j in page.jobs)
+            jobs.extend(page.jobs)
             offset += SNAPSHOT_PAGE
             if offset >= page.total or not page.jobs:
                 break
-        workers = [w.to_json() for w in await self.client.workers()]
+        workers = await self.client.workers()
         status = await self.client.farm_status()
-        for kind in self._pending.values():
-            kind.clear()
+        self._pending_tasks, self._pending_jobs, self._pending_workers = [], [], []
         self._pending_vitals.clear()
-        self.jobs_reset.emit([self._mark(j) for j in jobs])
-        self.workers_reset.emit([self._mark(w) for w in workers])
+        self.jobs_reset.emit(jobs)
+        self.workers_reset.emit(workers)
         self._set_farm_status(str(getattr(status, "value", status)))
         self.snapshot_done.emit()
 
     # --- events ----------------------------------------------------------------------------------
     def _dispatch(self, payload: Any) -> None:
         if isinstance(payload, JobUpdate):
-            row = self._mark(payload.to_json())
-            if row.pop("refresh_tasks", False) and payload.id:
+            if payload.refresh_tasks and payload.id:
                 self.job_tasks_stale.emit(payload.id)
-            row.pop("previous_status", None)
-            row.setdefault("delete_requested_at", None)  # absent: no deletion is pending
-            self._pending["job"].append(row)
+            self._pending_jobs.append(payload)
         elif isinstance(payload, TaskUpdate):
-            self._pending["task"].append(payload.to_json())
+            self._pending_tasks.append(payload)
         elif isinstance(payload, WorkerUpdate):
-            row = self._mark(payload.to_json())
-            row.pop("previous_status", None)
-            for key in ("status_change", "last_seen"):  # absent: none (the event says the whole state)
-                row.setdefault(key, None)
-            self._pending["worker"].append(row)
+            self._pending_workers.append(payload)
         elif isinstance(payload, WorkerVitalsUpdate):
             # Up to one a second per worker: only the newest of a batch is worth drawing.
             if payload.id:
-                self._pending_vitals[payload.id] = self._mark(payload.to_json())
+                self._pending_vitals[payload.id] = payload
         elif isinstance(payload, ConfigUpdate):
             self.config_changed.emit()
         elif isinstance(payload, TaskLogUpdate):
@@ -219,8 +213,8 @@ class ManagerConnection(QObject):
         self.tags_changed.emit(list(self.tags.items()))
 
     def _flush(self) -> None:
-        jobs, tasks, workers = self._pending["job"], self._pending["task"], self._pending["worker"]
-        self._pending = {"job": [], "task": [], "worker": []}
+        jobs, tasks, workers = self._pending_jobs, self._pending_tasks, self._pending_workers
+        self._pending_jobs, self._pending_tasks, self._pending_workers = [], [], []
         vitals, self._pending_vitals = list(self._pending_vitals.values()), {}
         if jobs:
             self.jobs_changed.emit(jobs)
@@ -235,11 +229,6 @@ class ManagerConnection(QObject):
         if status and status != self.farm_status:
             self.farm_status = status
             self.farm_status_changed.emit(status)
-
-    def _mark(self, row: dict[str, Any]) -> dict[str, Any]:
-        row = dict(row)
-        row[MANAGER] = self.label
-        return row
 
     # --- task log subscriptions --------------------------------------------------------------------
     async def follow_task_log(self, task_id: str) -> None:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
+from app.api.jobs import Job
 from app.ui.models.formats import parse_time
 
 MIN_FINISHES = 2          # a pace needs two finishes: it is measured between them
@@ -80,8 +81,34 @@ def pace_of_history(paces: list[float]) -> Pace | None:
     return _widened(_percentile(ordered, 0.5), ordered, len(ordered), "farm")
 
 
+class TaskFacts(Protocol):
+    """What a task's pace needs: a `TaskUpdate`, a `TaskSummary`, or `task_facts` of a list's JSON."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def updated(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def steps_total(self) -> int: ...
+
+
+class TaskJson(NamedTuple):
+    id: str
+    updated: str
+    status: str
+    steps_total: int
+
+
+def task_facts(task: dict[str, Any]) -> TaskJson:
+    """The facts of a task in a task list's JSON (read without decoding the list, for speed)."""
+    return TaskJson(str(task.get("id", "")), str(task.get("updated") or ""), str(task.get("status") or ""),
+                    int(task.get("steps_total") or 0))
+
+
 class PaceBook:
-    """Finished tasks per job and completed jobs per type; `pace(job key, row)` for the ETA.
+    """Finished tasks per job and completed jobs per type; `pace(job key, job)` for the ETA.
 
     Keys are the dashboard's job keys (Manager label / job id), so two Managers never mix. What a
     task list read says and what task events say are merged newest first (a list read while an
@@ -101,25 +128,24 @@ class PaceBook:
         self.loaded: set[str] = set()   # jobs whose whole task list was read (not only events)
 
     # --- tasks ------------------------------------------------------------------------------------
-    def task_changed(self, job_key: str, task: dict[str, Any]) -> bool:
+    def task_changed(self, job_key: str, task: TaskFacts) -> bool:
         """A task's new state; True when the job's finishes changed."""
-        when = parse_time(task.get("updated"))
+        when = parse_time(task.updated)
         if when is None:
             return False
         tasks = self._tasks.setdefault(job_key, {})
-        task_id = str(task.get("id", ""))
-        known = tasks.get(task_id)
+        known = tasks.get(task.id)
         if known is not None and known[0] > when.timestamp():
             return False  # older than what is known
-        steps = max(1, int(task.get("steps_total") or 0))
-        entry = (when.timestamp(), task.get("status") == "completed", steps)
-        tasks[task_id] = entry
+        steps = max(1, task.steps_total)
+        entry = (when.timestamp(), task.status == "completed", steps)
+        tasks[task.id] = entry
         if known == entry or not (entry[1] or (known is not None and known[1])):
             return False
         self._job_paces.pop(job_key, None)
         return True
 
-    def tasks_loaded(self, job_key: str, tasks: Iterable[dict[str, Any]]) -> None:
+    def tasks_loaded(self, job_key: str, tasks: Iterable[TaskFacts]) -> None:
         """The job's whole task list was read."""
         for task in tasks:
             self.task_changed(job_key, task)
@@ -139,11 +165,11 @@ class PaceBook:
                 self._history_paces.pop(job_type, None)
 
     # --- jobs -------------------------------------------------------------------------------------
-    def job_changed(self, job_key: str, row: dict[str, Any]) -> None:
+    def job_changed(self, job_key: str, job: Job) -> None:
         """A job's new state: a completed job joins its type's history, any other leaves it."""
-        job_type = str(row.get("type", ""))
+        job_type = job.type
         jobs = self._history.setdefault(job_type, {})
-        entry = _completed_pace(row) if row.get("status") == "completed" else None
+        entry = _completed_pace(job) if job.status == "completed" else None
         if entry is None:
             if jobs.pop(job_key, None) is not None:
                 self._history_paces.pop(job_type, None)
@@ -155,7 +181,7 @@ class PaceBook:
             self._history_paces.pop(job_type, None)
 
     # --- answers ------------------------------------------------------------------------------------
-    def pace(self, job_key: str, row: dict[str, Any]) -> Pace | None:
+    def pace(self, job_key: str, job: Job) -> Pace | None:
         """The job's own pace, else its type's on this farm, else None."""
         if job_key not in self._job_paces:
             tasks = (self._tasks.get(job_key) or {}).values()
@@ -163,7 +189,7 @@ class PaceBook:
         own = self._job_paces[job_key]
         if own is not None:
             return own
-        job_type = str(row.get("type", ""))
+        job_type = job.type
         if job_type not in self._history_paces:
             jobs = self._history.get(job_type) or {}
             self._history_paces[job_type] = pace_of_history([p for _, p in jobs.values()])
@@ -173,9 +199,9 @@ class PaceBook:
         return sum(1 for _, done, _ in (self._tasks.get(job_key) or {}).values() if done)
 
 
-def _completed_pace(row: dict[str, Any]) -> tuple[float, float] | None:
-    created, updated = parse_time(row.get("created")), parse_time(row.get("updated"))
-    steps = int(row.get("steps_total") or 0)
+def _completed_pace(job: Job) -> tuple[float, float] | None:
+    created, updated = parse_time(job.created), parse_time(job.updated)
+    steps = job.steps_total
     if created is None or updated is None or steps <= 0:
         return None
     seconds = (updated - created).total_seconds()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.api.jobs import JobEtas
+from app.api.jobs import Job, JobEtas
 from app.ui.models.formats import FINISHED, duration, eta_words, now, parse_time, remaining_steps
 
 _SOURCES = {"job": "of this job", "file": "of earlier jobs of this .blend file",
@@ -81,9 +81,9 @@ class EtaBook:
         return self._etas.get(f"{label}/{job_id}", "the Manager has no ETA for it yet")
 
 
-def manager_eta_words(row: dict[str, Any], eta: ManagerEta | str, at: datetime | None = None) -> tuple[str, str]:
+def manager_eta_words(job: Job, eta: ManagerEta | str, at: datetime | None = None) -> tuple[str, str]:
     """(text, tooltip) of a job's ETA from its Manager: "12 min (9 min – 16 min)", or why there is none."""
-    status = row.get("status")
+    status = job.status
     if status == "completed":
         return "done", "the job is completed"
     if status in FINISHED:
@@ -103,18 +103,18 @@ def manager_eta_words(row: dict[str, Any], eta: ManagerEta | str, at: datetime |
             f"about {duration(seconds)}, between {duration(low)} and {duration(high)}, from {basis}{workers}")
 
 
-def job_eta_words(row: dict[str, Any], known: Any) -> tuple[str, str]:
+def job_eta_words(job: Job, known: Any) -> tuple[str, str]:
     """(text, tooltip) of a job's ETA: the Manager's (`known` a `ManagerEta` or why none), else the
     dashboard's own from a `Pace` (or None)."""
     if isinstance(known, (ManagerEta, str)):
-        return manager_eta_words(row, known)
-    return eta_words(row, known)
+        return manager_eta_words(job, known)
+    return eta_words(job, known)
 
 
-def eta_sort_key(row: dict[str, Any], known: Any) -> float:
+def eta_sort_key(job: Job, known: Any) -> float:
     """Seconds left by the job's ETA (infinite without one), for sorting the ETA column."""
-    if row.get("status") in FINISHED or known is None or isinstance(known, str):
+    if job.status in FINISHED or known is None or isinstance(known, str):
         return float("inf")
     if isinstance(known, ManagerEta):
         return max(0.0, (known.at - now()).total_seconds())
-    return remaining_steps(row) / known.per_s
+    return remaining_steps(job) / known.per_s

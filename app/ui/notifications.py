@@ -9,11 +9,12 @@ window's status bar otherwise.
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+from app.api.events import JobUpdate, WorkerUpdate
+from app.ui.models.job_row import JobDelta
 
 KINDS = {
     "job_completed": "A job completed",
@@ -28,21 +29,31 @@ ON_BY_DEFAULT = {"job_completed": True, "job_failed": True, "worker_lost": False
 PREVIEW_FAILED = "Preview task "
 
 
-def message_for(kind_rows: tuple[str, dict[str, Any]]) -> tuple[str, str] | None:
-    """(kind, text) for an event row worth a notification, or None."""
-    kind, row = kind_rows
-    previous, status, name = row.get("previous_status"), row.get("status"), row.get("name", "")
-    if kind == "job" and previous and previous != status:
+def job_message(update: JobUpdate) -> tuple[str, str] | None:
+    """(kind, text) for a job event worth a notification, or None."""
+    previous, status, name = update.previous_status, update.status, update.name or ""
+    if previous and previous != status:
         if status == "completed":
             return "job_completed", f"Job '{name}' completed."
         if status == "failed":
             return "job_failed", f"Job '{name}' failed."
-    activity = str(row.get("activity") or "")
-    if kind == "job" and activity.startswith(PREVIEW_FAILED) and " failed" in activity:
+    activity = update.activity or ""
+    if activity.startswith(PREVIEW_FAILED) and " failed" in activity:
         return "preview_failed", f"Job '{name}': {activity}."
-    if kind == "worker" and previous in ("awake", "asleep") and status in ("offline", "error"):
+    return None
+
+
+def worker_message(update: WorkerUpdate) -> tuple[str, str] | None:
+    """(kind, text) for a worker event worth a notification, or None."""
+    previous, status, name = update.previous_status, update.status, update.name
+    if previous in ("awake", "asleep") and status in ("offline", "error"):
         return "worker_lost", f"Worker '{name}' is {status} (was {previous})."
     return None
+
+
+def message_for(event: JobUpdate | WorkerUpdate) -> tuple[str, str] | None:
+    """(kind, text) for an event worth a notification, or None."""
+    return job_message(event) if isinstance(event, JobUpdate) else worker_message(event)
 
 
 class Notifier(QObject):
@@ -70,21 +81,21 @@ class Notifier(QObject):
             menu.addAction(action)
         return menu
 
-    def jobs_changed(self, rows: list[dict[str, Any]]) -> None:
-        for row in rows:
-            self._consider(("job", row))
+    def jobs_changed(self, deltas: list[JobDelta]) -> None:
+        for delta in deltas:
+            self._consider(delta.update)
 
-    def workers_changed(self, rows: list[dict[str, Any]]) -> None:
-        for row in rows:
-            self._consider(("worker", row))
+    def workers_changed(self, updates: list[WorkerUpdate]) -> None:
+        for update in updates:
+            self._consider(update)
 
-    def _consider(self, item: tuple[str, dict[str, Any]]) -> None:
+    def _consider(self, item: JobUpdate | WorkerUpdate) -> None:
         found = message_for(item)
         if found is None or not self.enabled(found[0]):
             return
         kind, text = found
         if kind == "preview_failed":
-            said = (str(item[1].get("id")), text)
+            said = (item.id, text)
             if said in self._previews_said:
                 return  # the same activity rides on the job's later events
             self._previews_said.add(said)

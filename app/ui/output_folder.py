@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
@@ -18,25 +17,26 @@ from PySide6.QtWidgets import QWidget
 from app.ui.dashboard import Dashboard
 from app.ui.error_dialog import show_error
 from app.ui.job_output import local_output_folder
+from app.ui.models.job_row import JobRow
 
 
-async def output_folder_here(dashboard: Dashboard, row: dict[str, Any]) -> str:
+async def output_folder_here(dashboard: Dashboard, row: JobRow) -> str:
     """The job's output folder as this computer reaches it ("" when the job names none)."""
-    settings = row.get("settings")
-    if settings is None:  # a row from an older Manager's event: ask for the job itself
-        settings = (await dashboard.connection_for(row).client.job(row["id"])).settings
+    settings = row.job.settings
+    if not settings:  # a row from an older Manager's event: ask for the job itself
+        settings = (await dashboard.connection_for(row).client.job(row.job.id)).settings
     variables = await dashboard.variables_here(row)
     return local_output_folder(settings, variables)
 
 
-async def open_output_folder(parent: QWidget | None, dashboard: Dashboard, row: dict[str, Any]) -> bool:
+async def open_output_folder(parent: QWidget | None, dashboard: Dashboard, row: JobRow) -> bool:
     """Open the folder in the file manager; True when it was handed to it."""
     try:
         folder = await output_folder_here(dashboard, row)
     except Exception as exc:  # noqa: BLE001 - the Manager's words
         show_error(parent, "Could not find the output folder", exc)
         return False
-    name = row.get("name", "")
+    name = row.job.name
     if not folder:
         show_error(parent, "No output folder", f"Job {name} names no output folder.")
         return False

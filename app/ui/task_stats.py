@@ -1,10 +1,10 @@
 """What each task of the shown job measured, in the job detail's task table: render time, peak memory
 and the worker that ran it (its latest run, from `GET /api/v3/tablao/jobs/{id}/task-stats`).
 
-The figures ride on each task row as `_run` (the task events never carry them, and merging an event
-into a row keeps it). They are fetched with the job's tasks and again shortly after a task of the
-job finishes (one fetch for a burst of them). A Flamenco Manager has no such route: its tasks show
-empty cells, and nothing is asked again until the next job is shown.
+The figures ride on each task row as its `run` (the task events never carry them, and folding an
+event into a row keeps it). They are fetched with the job's tasks and again shortly after a task of the
+job finishes (one fetch for a burst of them). A Flamenco Manager has no such route (404): its tasks
+show empty cells, and nothing is asked again until the next job is shown.
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
+from app.api.errors import HttpError
+from app.api.task_stats import TaskRunStats
 from app.ui.aio import spawn
-from app.ui.models.columns import TASK_COLUMNS
-from app.ui.models.keyed_table import Column, KeyedTableModel, Row
+from app.ui.models.columns import TASK_COLUMNS, TASK_ROWS
+from app.ui.models.keyed_table import Column, KeyedTableModel
+from app.ui.models.task_row import TaskRow
 
 _log = logging.getLogger(__name__)
-RUN = "_run"
 FINISHED = ("completed", "failed")
 REFETCH_AFTER_MS = 1500  # a burst of finished tasks costs one fetch; the Manager flushes runs on asking
 
@@ -42,23 +44,27 @@ def memory_text(mb: Any) -> str:
     return f"{mb:.0f} MB" if mb < 1024 else f"{mb / 1024:.2f} GB"
 
 
-def _run(row: Row) -> dict[str, Any]:
-    return row.get(RUN) or {}
+def _number(read):
+    """A sort key: the figure, or -1 for a task without one (they sort first)."""
+    def key(r: TaskRow) -> float:
+        value = read(r.run) if r.run is not None else None
+        return value if isinstance(value, int | float) else -1.0
+    return key
 
 
-def _number(key: str):
-    return lambda r: _run(r).get(key, -1.0) if isinstance(_run(r).get(key), int | float) else -1.0
+def _tooltip(r: TaskRow) -> str:
+    run = r.run
+    return (f"Blender's render time of the task's frames; {run.seconds:.1f} s from hand-out to report"
+            if run is not None else "")
 
 
 STATS_COLUMNS = [
-    Column("Render time", lambda r: render_time_text(_run(r).get("render_time_s")),
-           sort=_number("render_time_s"), align_right=True,
-           tooltip=lambda r: f"Blender's render time of the task's frames; {_run(r).get('seconds', 0):.1f} s "
-                             "from hand-out to report" if _run(r) else ""),
-    Column("Peak memory", lambda r: memory_text(_run(r).get("peak_memory_mb")), sort=_number("peak_memory_mb"),
-           align_right=True),
-    Column("Ran on", lambda r: str(_run(r).get("worker_name", "")),
-           tooltip=lambda r: f"{_run(r).get('outcome', '')} on {_run(r).get('worker_name', '')}" if _run(r) else ""),
+    Column("Render time", lambda r: render_time_text(r.run.render_time_s if r.run else None),
+           sort=_number(lambda run: run.render_time_s), align_right=True, tooltip=_tooltip),
+    Column("Peak memory", lambda r: memory_text(r.run.peak_memory_mb if r.run else None),
+           sort=_number(lambda run: run.peak_memory_mb), align_right=True),
+    Column("Ran on", lambda r: r.run.worker_name if r.run else "",
+           tooltip=lambda r: f"{r.run.outcome} on {r.run.worker_name}" if r.run else ""),
 ]
 
 
@@ -67,15 +73,15 @@ STATS_COLUMNS = [
 AFTER_WORKER = 5
 
 
-def job_tasks_model(parent=None) -> KeyedTableModel:
+def job_tasks_model(parent=None) -> KeyedTableModel[TaskRow, Any]:
     """The job detail's task table: the task columns with what each task's latest run measured."""
     render, memory, ran_on = STATS_COLUMNS
     columns = [*TASK_COLUMNS[:AFTER_WORKER], render, memory, *TASK_COLUMNS[AFTER_WORKER:], ran_on]
-    return KeyedTableModel(columns, lambda r: str(r["id"]), parent)
+    return KeyedTableModel(columns, TASK_ROWS, parent)
 
 
 class TaskStatsFeed(QObject):
-    """Keeps the `_run` of the rows of one job's task table current."""
+    """Keeps the `run` of the rows of one job's task table current."""
 
     def __init__(self, model: KeyedTableModel, parent: QObject | None = None):
         super().__init__(parent)
@@ -93,9 +99,9 @@ class TaskStatsFeed(QObject):
         self._later.stop()
         await self._load()
 
-    def tasks_changed(self, rows: list[Row]) -> None:
+    def tasks_changed(self, updates: list[Any]) -> None:
         """Task events of the shown job: fetch again shortly when one of them finished."""
-        if self._client is not None and any(r.get("status") in FINISHED for r in rows) \
+        if self._client is not None and any(str(u.status) in FINISHED for u in updates) \
                 and not self._later.isActive():  # a steady stream of finishes still fetches every 1.5 s
             self._later.start()
 
@@ -105,11 +111,19 @@ class TaskStatsFeed(QObject):
             return
         try:
             answer = await client.job_task_stats(job_id)
-        except Exception as exc:  # noqa: BLE001  (a Flamenco Manager: 404; the table stays without figures)
+        except HttpError as exc:
             _log.info("no task statistics for job %s: %s", job_id, exc)
-            self._client = None
+            if exc.status in (404, 405):  # a Flamenco Manager: the table stays without figures
+                self._client = None
+            return
+        except Exception as exc:  # noqa: BLE001  (a lost Manager: the next finished task asks again)
+            _log.info("no task statistics for job %s: %s", job_id, exc)
             return
         if job_id != self._job_id:
             return
-        self.model.upsert_many({"id": run.task_id, RUN: run.to_json()} for run in answer.tasks
-                               if self.model.row(run.task_id) is not None)
+        runs: dict[str, TaskRunStats] = {run.task_id: run for run in answer.tasks}
+
+        def keep(row: TaskRow) -> None:
+            row.run = runs[row.key]
+
+        self.model.edit(runs, keep)

@@ -15,6 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from app.api.workers import WorkerSleepSchedule
 from app.common import schedule as sched
 from app.ui import state_words as words
 
@@ -47,17 +48,16 @@ class TrayState:
         return rest.lstrip(" ,:")
 
 
-def window_of(schedule: dict[str, Any] | None) -> sched.SleepWindow | None:
-    if not schedule or not schedule.get("is_active"):
+def window_of(schedule: WorkerSleepSchedule | None) -> sched.SleepWindow | None:
+    if schedule is None or not schedule.is_active:
         return None
     try:
-        return sched.parse_window(True, schedule.get("days_of_week", ""), schedule.get("start_time", ""),
-                                  schedule.get("end_time", ""))
+        return sched.parse_window(True, schedule.days_of_week, schedule.start_time, schedule.end_time)
     except sched.ScheduleError:
         return None
 
 
-def asleep_until(now: dt.datetime, schedule: dict[str, Any] | None) -> dt.datetime | None:
+def asleep_until(now: dt.datetime, schedule: WorkerSleepSchedule | None) -> dt.datetime | None:
     """When a schedule that has the worker asleep at `now` wakes it; None when it is not asleep by it."""
     window = window_of(schedule)
     if window is None or not sched.should_sleep(now, window):
@@ -79,7 +79,7 @@ def _when(now: dt.datetime, moment: dt.datetime) -> str:
 
 
 def derive(*, connected: bool, status: str, lazy_request: dict[str, Any] | None = None,
-           task: dict[str, Any] | None = None, schedule: dict[str, Any] | None = None,
+           task: dict[str, Any] | None = None, schedule: WorkerSleepSchedule | None = None,
            now: dt.datetime, snoozed_until: dt.datetime | None = None, message: str = "",
            held: str = "") -> TrayState:
     """The tray state from the Manager's view of this worker.

@@ -93,7 +93,7 @@ class WorkerController(QObject):
     log_appended = Signal(str)
     frame_changed = Signal(bytes)
     history_changed = Signal(dict)
-    schedule_changed = Signal(dict)
+    schedule_changed = Signal(object)       # its `WorkerSleepSchedule`, or None
     worker_found = Signal(str, str)         # id, name
     action_failed = Signal(str)
     notify = Signal(str, str)               # title, text (tray notifications)
@@ -121,7 +121,7 @@ class WorkerController(QObject):
         self.status = ""
         self.lazy_request: dict[str, Any] | None = None
         self.task: dict[str, Any] | None = None
-        self.schedule: dict[str, Any] = {}
+        self.schedule: WorkerSleepSchedule | None = None
         self.snoozed_until: dt.datetime | None = None
         self.held = ""   # why the artist's own programs hold this worker asleep ('' when they do not)
         self.history = History()
@@ -276,9 +276,8 @@ class WorkerController(QObject):
         worker = await self.client.worker(self.worker_id)
         self.status = str(worker.status)
         self.lazy_request = worker.status_change.to_json() if worker.status_change else None
-        schedule = await self.client.sleep_schedule(self.worker_id)
-        self.schedule = schedule.to_json() if schedule else {}
-        self.schedule_changed.emit(dict(self.schedule))
+        self.schedule = await self.client.sleep_schedule(self.worker_id)
+        self.schedule_changed.emit(self.schedule)
         task = worker.task.to_json() if worker.task else None
         self._set_task(task if task and task.get("status") == "active" else None)
         self._set_connected(True, "")
@@ -287,11 +286,10 @@ class WorkerController(QObject):
 
     async def _refresh_schedule(self) -> None:
         with contextlib.suppress(ApiError, Exception):
-            schedule = await self.client.sleep_schedule(self.worker_id)
-            fresh = schedule.to_json() if schedule else {}
+            fresh = await self.client.sleep_schedule(self.worker_id)
             if fresh != self.schedule:
                 self.schedule = fresh
-                self.schedule_changed.emit(dict(fresh))
+                self.schedule_changed.emit(fresh)
                 self._derive()
 
     async def _retry_find(self) -> None:
@@ -487,18 +485,18 @@ class WorkerController(QObject):
             self._snooze_task = None
         self.snoozed_until = None
 
-    async def save_schedule(self, schedule: dict[str, Any]) -> bool:
+    async def save_schedule(self, schedule: WorkerSleepSchedule) -> bool:
         if not self.worker_id:
             self.action_failed.emit("this worker is not known to the Manager yet")
             return False
         try:
-            await self.client.set_sleep_schedule(self.worker_id, WorkerSleepSchedule(**schedule),
+            await self.client.set_sleep_schedule(self.worker_id, schedule,
                                                  as_worker=self._use_own_credentials())
         except Exception as exc:  # noqa: BLE001 - shown to the artist
             self.action_failed.emit(f"the Manager did not save the schedule: {exc}")
             return False
-        self.schedule = dict(schedule)
-        self.schedule_changed.emit(dict(schedule))
+        self.schedule = schedule
+        self.schedule_changed.emit(schedule)
         self._derive()
         return True
 

@@ -14,8 +14,12 @@ from app.ui.models.keyed_table import ROW_ROLE
 from tests.ui.conftest import ManagerProcess, wait_for
 
 
+def _platform(row) -> str | None:
+    return row.details.platform if row is not None and row.details is not None else None
+
+
 def _names(model) -> set[str]:
-    return {model.row(k)["name"] for k in model.keys()}
+    return {model.row(k).name for k in model.keys()}
 
 
 def _select(view, names: set[str]) -> None:
@@ -23,7 +27,7 @@ def _select(view, names: set[str]) -> None:
     sel.clearSelection()
     for r in range(view.proxy.rowCount()):
         index = view.proxy.index(r, 0)
-        if index.data(ROW_ROLE)["name"] in names:
+        if index.data(ROW_ROLE).name in names:
             sel.select(index, QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
 
 
@@ -61,7 +65,7 @@ def test_multi_select_cancel_cancels_only_the_selected_jobs(qloop, manager_proc)
         try:
             await wait_for(lambda: len(dashboard.jobs.keys()) == 3, message="three jobs")
             _select(window.jobs_view, {"a", "c"})
-            assert {r["name"] for r in window.jobs_view.selected_rows()} == {"a", "c"}
+            assert {r.name for r in window.jobs_view.selected_rows()} == {"a", "c"}
             window.jobs_view.row_actions["cancel"].trigger()
 
             def statuses():
@@ -71,8 +75,8 @@ def test_multi_select_cancel_cancels_only_the_selected_jobs(qloop, manager_proc)
                            message="a and c canceled")
             assert statuses()["b"] == "queued"
             row = lambda n: next(dashboard.jobs.row(k) for k in dashboard.jobs.keys()  # noqa: E731
-                                 if dashboard.jobs.row(k)["name"] == n)
-            await wait_for(lambda: row("a")["status"] == "canceled", message="the table follows")
+                                 if dashboard.jobs.row(k).name == n)
+            await wait_for(lambda: row("a").status == "canceled", message="the table follows")
         finally:
             window.close()
             await dashboard.close()
@@ -254,7 +258,7 @@ def test_worker_list_shows_platform_current_task_and_schedule(qloop, manager_pro
             assert status == 200, task
             await worker.update(task["uuid"], taskStatus="active", activity="working")
             key = dashboard.workers.keys()[0]
-            await wait_for(lambda: (dashboard.workers.row(key) or {}).get("platform") == "linux", message="platform")
+            await wait_for(lambda: _platform(dashboard.workers.row(key)) == "linux", message="platform")
             await wait_for(lambda: task["name"] in window.workers_view.proxy.index(0, 3).data(), message="task shown")
             manager_proc.send("POST", f"/api/v3/worker-mgt/workers/{worker.uuid}/sleep-schedule",
                               {"is_active": True, "days_of_week": "mo tu", "start_time": "22:00", "end_time": "06:00"},
@@ -297,7 +301,7 @@ def test_worker_list_shows_vitals_from_the_list_and_live_from_events_on_that_row
         model = dashboard.workers
 
         def cells(name: str, titles=VITALS_COLUMNS) -> list[str]:
-            key = next(k for k in model.keys() if model.row(k)["name"] == name)
+            key = next(k for k in model.keys() if model.row(k).name == name)
             return [model.index(model.row_of(key), column_of(model, t)).data() for t in titles]
 
         try:
@@ -307,7 +311,7 @@ def test_worker_list_shows_vitals_from_the_list_and_live_from_events_on_that_row
                                           "NVIDIA RTX A4000 · 97%", "4.2.1"]
             assert cells("flamenco-01") == ["", "—", "—", "—", "—"]  # sends none: a dash, never 0
             gpu = column_of(model, "GPU")
-            row = model.row_of(next(k for k in model.keys() if model.row(k)["name"] == "flamenco-01"))
+            row = model.row_of(next(k for k in model.keys() if model.row(k).name == "flamenco-01"))
             assert "sends no vitals" in model.index(row, gpu).data(3)  # the tooltip says why
             await wait_for(lambda: not dashboard._details_timer.isActive(), message="the details read")
             await asyncio.sleep(0.6)
@@ -321,7 +325,7 @@ def test_worker_list_shows_vitals_from_the_list_and_live_from_events_on_that_row
             await wait_for(lambda: cells("render-07", ("Frame",)) == ["frame 13 · 1/1500 samples"],
                            message="the vitals event")
             assert cells("render-07", ("CPU",)) == ["81% of 16"]
-            mine = model.row_of(next(k for k in model.keys() if model.row(k)["name"] == "render-07"))
+            mine = model.row_of(next(k for k in model.keys() if model.row(k).name == "render-07"))
             assert changed and set(changed) == {(mine, mine)}, "only the worker's own row changes"
             assert fetched == [], "a vitals event is drawn from the event alone, without a request"
 
@@ -355,7 +359,7 @@ def test_worker_list_shows_vitals_from_the_list_and_live_from_events_on_that_row
 def test_worker_column_widths_come_back_for_these_columns_and_an_older_set_is_ignored(qloop, manager_proc):
     from PySide6.QtCore import QSettings
 
-    from app.ui.models.columns import MANAGER_COLUMN, worker_columns
+    from app.ui.models.columns import MANAGER_COLUMN, WORKER_ROWS, worker_columns
     from app.ui.models.keyed_table import KeyedTableModel
     from app.ui.windows.main_window import _header_key
 
@@ -366,7 +370,7 @@ def test_worker_column_widths_come_back_for_these_columns_and_an_older_set_is_ig
         table.setColumnWidth(gpu, 321)
         # What a version without the vitals columns saved: nine columns, the third one 777 wide.
         old = KeyedTableModel([MANAGER_COLUMN, *[c for c in worker_columns() if c.title not in VITALS_COLUMNS]],
-                              lambda r: r["id"])
+                              WORKER_ROWS)
         from PySide6.QtWidgets import QTableView
 
         other = QTableView()

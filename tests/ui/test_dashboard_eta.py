@@ -51,7 +51,7 @@ def test_the_dashboard_shows_the_managers_eta_before_any_task_finished(qloop, ma
                            message="the Manager's ETA in the table")
             shown = _cell(dashboard.jobs, "shot_020", "ETA")
             seconds = manager_proc.get(ETAS)["jobs"][waiting["id"]]["seconds"]
-            key = next(k for k in dashboard.jobs.keys() if dashboard.jobs.row(k)["name"] == "shot_020")
+            key = next(k for k in dashboard.jobs.keys() if dashboard.jobs.row(k).name == "shot_020")
             window.detail.show_job(dashboard.jobs.row(key))
             await wait_for(lambda: "ETA: " in window.detail.summary.text(), message="the detail's ETA")
             detail = window.detail.summary.text()

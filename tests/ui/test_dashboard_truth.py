@@ -37,6 +37,7 @@ from app.ui.launch import open_dashboard
 from app.ui.models.columns import short_time
 from app.ui.models.formats import count_frames, duration, held_clock, parse_time
 from app.ui.models.keyed_table import KEY_ROLE, ROW_ROLE
+from app.ui.task_stats import memory_text, render_time_text
 from tests.conftest import STORES, _test_database
 from tests.http_worker import HttpWorker
 from tests.ui.conftest import ManagerProcess
@@ -63,6 +64,7 @@ class Truth:
     workers: dict[str, dict] = field(default_factory=dict)       # summary + details + schedule
     tags: dict[str, str] = field(default_factory=dict)
     tasks: dict[str, list[dict]] = field(default_factory=dict)   # job id → its tasks (the ones asked for)
+    runs: dict[str, dict[str, dict]] = field(default_factory=dict)  # job id → task id → its latest run
 
 
 class Gone(Exception):
@@ -107,6 +109,8 @@ class Api:
         for job_id in task_jobs | {j for j, job in t.jobs.items() if job["status"] == "active"}:
             if job_id in t.jobs:
                 t.tasks[job_id] = (await self.get(f"/api/v3/jobs/{job_id}/tasks"))["tasks"]
+                stats = await self.get(f"/api/v3/tablao/jobs/{job_id}/task-stats")
+                t.runs[job_id] = {run["task_id"]: run for run in stats["tasks"]}
         return t
 
     async def close(self) -> None:
@@ -159,18 +163,21 @@ def job_cells(job: dict, truth: Truth, now: datetime) -> dict[str, Any]:
     tag = job.get("worker_tag") or ""
     return {
         "Status": job["status"], "Progress": percent_cell(job), "Name": job["name"], "ID": job["id"][:8],
-        "Frames": frames_cell(job), "Elapsed": elapsed_cell(job, now), "ETA": eta_cell(job, truth),
+        "Site": job.get("site") or "", "Frames": frames_cell(job), "Elapsed": elapsed_cell(job, now), "ETA": eta_cell(job, truth),
         "Submitter": submitter_cell(job), "Type": job["type"], "Prio": str(job["priority"]),
         "Tag": truth.tags.get(tag, tag) if tag else "", "Created": short_time(job["created"], now),
         "Updated": short_time(job["updated"], now), "Activity": job["activity"],
     }
 
 
-def task_cells(task: dict, now: datetime) -> dict[str, Any]:
+def task_cells(task: dict, now: datetime, run: dict | None = None) -> dict[str, Any]:
+    run = run or {}
     return {
         "#": str(task["index_in_job"]), "Status": task["status"], "Name": task["name"],
         "Progress": percent_cell(task), "Worker": (task.get("worker") or {}).get("name", ""),
         "Activity": task.get("activity") or "", "Updated": short_time(task["updated"], now),
+        "Render time": render_time_text(run.get("render_time_s")), "Peak memory": memory_text(run.get("peak_memory_mb")),
+        "Ran on": run.get("worker_name", ""),
     }
 
 
@@ -259,7 +266,7 @@ def compare_table(view_proxy, model, expected: dict[str, dict[str, Any]], what: 
     for r in range(view_proxy.rowCount()):
         row = view_proxy.index(r, 0).data(ROW_ROLE)
         key = str(view_proxy.index(r, 0).data(KEY_ROLE))
-        row_id = str(row.get("id"))
+        row_id = str(_field(row, "id"))
         shown.add(row_id)
         want = expected.get(row_id)
         if want is None:
@@ -274,11 +281,16 @@ def compare_table(view_proxy, model, expected: dict[str, dict[str, Any]], what: 
             ok = wanted.match(got) if isinstance(wanted, re.Pattern) else got == wanted
             if not ok:
                 said = wanted.pattern if isinstance(wanted, re.Pattern) else repr(wanted)
-                diffs.append(f"{what} {row.get('name')} ({row_id[:8]}) {title}: shows {got!r}, "
+                diffs.append(f"{what} {_field(row, 'name')} ({row_id[:8]}) {title}: shows {got!r}, "
                              f"the Manager says {said}")
     for missing in set(expected) - shown:
         diffs.append(f"{what} {missing[:8]}: the Manager has it, the table does not show it")
     return diffs, count
+
+
+def _field(row: Any, name: str) -> Any:
+    """A field of a table's row: a typed row's attribute (jobs), a dict's key (tasks, workers)."""
+    return row.get(name) if isinstance(row, dict) else getattr(row, name)
 
 
 def compare_all(window, dashboard, truth: Truth) -> tuple[list[str], int]:
@@ -290,10 +302,11 @@ def compare_all(window, dashboard, truth: Truth) -> tuple[list[str], int]:
         d, n = compare_table(window.workers_view.proxy, dashboard.workers, workers, "worker", {"Manager"})
         diffs += d
         count += n
-        open_id = window.detail.job.get("id")
+        open_id = window.detail.job.id if window.detail.job is not None else None
         if open_id in truth.jobs and open_id in truth.tasks:
             d, n = compare_table(window.detail.task_proxy, window.detail.tasks,
-                                 {t["id"]: task_cells(t, now) for t in truth.tasks[open_id]}, "task", set())
+                                 {t["id"]: task_cells(t, now, truth.runs.get(open_id, {}).get(t["id"]))
+                                  for t in truth.tasks[open_id]}, "task", set())
             diffs += d
             count += n
         elif open_id and open_id not in truth.jobs:
@@ -306,8 +319,8 @@ def compare_actions(window, truth: Truth) -> tuple[list[str], int]:
     diffs, count = [], 0
     jobs_view, workers_view = window.jobs_view, window.workers_view
     selected = jobs_view.selected_rows()
-    if len(selected) == 1 and selected[0]["id"] in truth.jobs:
-        job = truth.jobs[selected[0]["id"]]
+    if len(selected) == 1 and selected[0].id in truth.jobs:
+        job = truth.jobs[selected[0].id]
         deleting = bool(job.get("delete_requested_at"))
         for key, sources in JOB_ACTIONS.items():
             count += 1
@@ -316,8 +329,8 @@ def compare_actions(window, truth: Truth) -> tuple[list[str], int]:
                 diffs.append(f"job {job['name']} ({job['status']}): {key} is "
                              f"{'enabled' if jobs_view.row_actions[key].isEnabled() else 'disabled'}")
     selected = workers_view.selected_rows()
-    if len(selected) == 1 and selected[0]["id"] in truth.workers:
-        worker = truth.workers[selected[0]["id"]]
+    if len(selected) == 1 and selected[0].id in truth.workers:
+        worker = truth.workers[selected[0].id]
         for key, want in worker_actions(worker).items():
             count += 1
             if workers_view.row_actions[key].isEnabled() != want:
@@ -595,11 +608,11 @@ class Walk:
         if not enabled:
             return "no action applies"
         key = self.rng.choice(enabled)
-        before = rows[0]["status"]
+        before = rows[0].status
         view.row_actions[key].trigger()
-        await _until(lambda: (self.dashboard.jobs.row(f"{rows[0]['_manager']}/{rows[0]['id']}") or {}).get(
-            "status") != before, 10, f"{key} on a {before} job to be taken")
-        return f"clicked {key} on {rows[0]['name']} ({before})"
+        await _until(lambda: getattr(self.dashboard.jobs.row(rows[0].key), "status", None) != before, 10,
+                     f"{key} on a {before} job to be taken")
+        return f"clicked {key} on {rows[0].name} ({before})"
 
     async def restart(self) -> str:
         self.manager.stop()
@@ -612,7 +625,7 @@ class Walk:
         deadline = time.monotonic() + SETTLE_S
         while True:
             self.attempts += 1
-            open_job = self.window.detail.job.get("id")
+            open_job = self.window.detail.job.id if self.window.detail.job is not None else None
             truth = await self.api.truth({open_job} if open_job else set())
             if truth is None:
                 await asyncio.sleep(0.1)

@@ -77,11 +77,11 @@ def test_the_site_column_shows_at_a_hub_with_the_reason(qloop, tmp_path):
                 assert not table.isColumnHidden(site)
                 assert model.index(0, site).data() == "A"
                 assert "named by the job" in model.index(0, site).data(3)  # Qt.ToolTipRole
-                assert model.row(model.keys()[0])["id"] == first["id"]
+                assert model.row(model.keys()[0]).id == first["id"]
                 second = _send(url, "POST", "/api/v3/jobs", echo_job("chosen"))
                 await wait_for(lambda: model.rowCount() == 2, message="the second job, from the event stream")
-                row = next(r for r in (model.row(k) for k in model.keys()) if r and r["id"] == second["id"])
-                assert row.get("site") == "A", "a job's event carries its site"
+                row = next(r for r in (model.row(k) for k in model.keys()) if r and r.id == second["id"])
+                assert row.job.site == "A", "a job's event carries its site"
             finally:
                 window.close()
                 await dashboard.close()

@@ -12,7 +12,7 @@ from tests.ui.conftest import wait_for
 
 
 def _show(window, dashboard, name: str) -> None:
-    key = next(k for k in dashboard.jobs.keys() if dashboard.jobs.row(k)["name"] == name)
+    key = next(k for k in dashboard.jobs.keys() if dashboard.jobs.row(k).name == name)
     window.detail.show_job(dashboard.jobs.row(key))
 
 

@@ -3,12 +3,16 @@ the output folder spelled for this computer, and which action applies to which j
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from app.api.workers import WorkerStatusChangeRequest
 from app.ui.applies import job_action_applies, worker_action_applies
 from app.ui.job_output import local_output_folder, local_settings
-from app.ui.job_pace import PaceBook, pace_of_finishes
+from app.ui.job_pace import PaceBook, pace_of_finishes, task_facts
 from app.ui.models.formats import duration, eta_words, frames_text, held_clock, submitter
+from tests.ui.typed_rows import job as make_job
+from tests.ui.typed_rows import job_row, worker_row
 
 T0 = datetime(2026, 12, 5, 14, 0, tzinfo=UTC)
 
@@ -18,17 +22,17 @@ def _at(seconds: float) -> str:
 
 
 def test_frames_count_the_frames_setting_and_fall_back_to_steps():
-    render = {"settings": {"frames": "1-40, 50"}, "steps_total": 42, "steps_completed": 12}
+    render = make_job(settings={"frames": "1-40, 50"}, steps_total=42, steps_completed=12)
     assert frames_text(render) == "12 / 41"   # 41 frames; the preview video's step is not a frame
-    assert frames_text({"settings": {}, "steps_total": 3, "steps_completed": 1}) == "1 / 3 steps"
-    not_frames = {"settings": {"frames": "oops"}, "steps_total": 3, "steps_completed": 3}
+    assert frames_text(make_job(settings={}, steps_total=3, steps_completed=1)) == "1 / 3 steps"
+    not_frames = make_job(settings={"frames": "oops"}, steps_total=3, steps_completed=3)
     assert frames_text(not_frames) == "3 / 3 steps"
 
 
 def test_submitter_is_user_at_host_or_what_there_is():
-    assert submitter({"metadata": {"user.name": "alice", "user.host": "studio-pc"}}) == "alice@studio-pc"
-    assert submitter({"metadata": {"user.name": "alice"}}) == "alice"
-    assert submitter({"metadata": {}}) == ""
+    assert submitter(make_job(metadata={"user.name": "alice", "user.host": "studio-pc"})) == "alice@studio-pc"
+    assert submitter(make_job(metadata={"user.name": "alice"})) == "alice"
+    assert submitter(make_job(metadata={})) == ""
 
 
 def test_a_jobs_own_finishes_give_its_pace_and_a_range_that_narrows_with_more_finishes():
@@ -42,25 +46,25 @@ def test_a_jobs_own_finishes_give_its_pace_and_a_range_that_narrows_with_more_fi
 
 def test_the_eta_says_done_paused_or_a_time_with_its_range():
     book = PaceBook()
-    job = {"id": "j", "type": "render", "status": "active", "steps_total": 100, "steps_completed": 20,
-           "created": _at(0), "updated": _at(300)}
+    job = make_job(id="j", type="render", status="active", steps_total=100, steps_completed=20,
+                   created=_at(0), updated=_at(300))
     assert eta_words(job, book.pace("m/j", job))[0] == "—"   # nothing finished, no history
     for n in range(3):
-        book.task_changed("m/j", {"id": f"t{n}", "status": "completed", "updated": _at(60 * (n + 1)),
-                                  "steps_total": 10})
+        book.task_changed("m/j", task_facts({"id": f"t{n}", "status": "completed", "updated": _at(60 * (n + 1)),
+                                             "steps_total": 10}))
     text, why = eta_words(job, book.pace("m/j", job))
     assert text.startswith("8 min (") and "3 finished tasks of this job" in why   # 80 frames at 10/min
-    assert eta_words({**job, "status": "paused"}, None)[0] == "paused"
-    assert eta_words({**job, "status": "completed"}, None)[0] == "done"
+    assert eta_words(replace(job, status="paused"), None)[0] == "paused"
+    assert eta_words(replace(job, status="completed"), None)[0] == "done"
 
 
 def test_a_task_requeued_leaves_the_pace_and_an_older_answer_never_brings_it_back():
     book = PaceBook()
-    done = {"id": "t", "status": "completed", "updated": _at(60), "steps_total": 5}
+    done = task_facts({"id": "t", "status": "completed", "updated": _at(60), "steps_total": 5})
     book.task_changed("m/j", done)
-    book.task_changed("m/j", {**done, "id": "u", "updated": _at(120)})
+    book.task_changed("m/j", done._replace(id="u", updated=_at(120)))
     assert book.finished_count("m/j") == 2
-    assert book.task_changed("m/j", {**done, "status": "queued", "updated": _at(130)})
+    assert book.task_changed("m/j", done._replace(status="queued", updated=_at(130)))
     book.tasks_loaded("m/j", [done])   # a list read before the requeue arrives late
     assert book.finished_count("m/j") == 1
 
@@ -68,12 +72,12 @@ def test_a_task_requeued_leaves_the_pace_and_an_older_answer_never_brings_it_bac
 def test_without_finishes_the_farms_history_of_the_job_type_serves():
     book = PaceBook()
     for n in range(3):   # three completed renders of 60 frames, each in 10 minutes
-        book.job_changed(f"m/old{n}", {"type": "render", "status": "completed", "steps_total": 60,
-                                       "created": _at(n * 1000), "updated": _at(n * 1000 + 600)})
-    job = {"id": "new", "type": "render", "status": "queued", "steps_total": 60, "steps_completed": 0}
+        book.job_changed(f"m/old{n}", make_job(type="render", status="completed", steps_total=60,
+                                               created=_at(n * 1000), updated=_at(n * 1000 + 600)))
+    job = make_job(id="new", type="render", status="queued", steps_total=60, steps_completed=0)
     text, why = eta_words(job, book.pace("m/new", job))
     assert text.startswith("10 min") and "last 3 completed jobs of this type" in why
-    assert book.pace("m/x", {**job, "type": "echo"}) is None
+    assert book.pace("m/x", replace(job, type="echo")) is None
 
 
 def test_durations_read_like_the_status_page():
@@ -84,10 +88,10 @@ def test_durations_read_like_the_status_page():
 def test_elapsed_stops_when_the_job_finished():
     from app.ui.models.formats import elapsed_text
 
-    job = {"created": _at(0), "updated": _at(90), "status": "active"}
+    job = make_job(created=_at(0), updated=_at(90), status="active")
     with held_clock(T0 + timedelta(seconds=600)):
         assert elapsed_text(job) == "10 min"
-        assert elapsed_text({**job, "status": "completed"}) == "1 min 30 s"
+        assert elapsed_text(replace(job, status="completed")) == "1 min 30 s"
 
 
 def test_the_output_folder_is_spelled_for_this_computer_through_two_way_variables():
@@ -105,7 +109,7 @@ def test_the_output_folder_is_spelled_for_this_computer_through_two_way_variable
 def test_job_actions_apply_where_the_manager_takes_them():
     def offered(status: str, **extra) -> set[str]:
         keys = ("pause", "resume", "cancel", "requeue", "requeue_failed", "delete", "resubmit")
-        return {k for k in keys if job_action_applies(k, {"status": status, **extra})}
+        return {k for k in keys if job_action_applies(k, job_row(status=status, **extra))}
 
     assert offered("completed") == {"requeue", "delete", "resubmit"}   # no pause, no cancel
     assert offered("active") == {"pause", "cancel", "requeue_failed", "delete", "resubmit"}
@@ -114,9 +118,10 @@ def test_job_actions_apply_where_the_manager_takes_them():
 
 
 def test_worker_requests_apply_where_they_change_something():
-    awake = {"status": "awake", "can_restart": False}
+    awake = worker_row(status="awake", can_restart=False)
     assert not worker_action_applies("wake", awake)
     assert worker_action_applies("sleep_now", awake)
     assert not worker_action_applies("restart_now", awake)   # it cannot restart itself
-    assert worker_action_applies("wake", {**awake, "status_change": {"status": "asleep", "is_lazy": True}})
-    assert not worker_action_applies("shutdown_now", {"status": "offline"})
+    going = worker_row(status="awake", status_change=WorkerStatusChangeRequest(status="asleep", is_lazy=True))
+    assert worker_action_applies("wake", going)
+    assert not worker_action_applies("shutdown_now", worker_row(status="offline"))

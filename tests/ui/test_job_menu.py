@@ -39,7 +39,7 @@ def _windows_render(name: str) -> dict:
 def _cell(view, job_id: str, title: str) -> str:
     col = column_of(view.dashboard.jobs, title)
     for r in range(view.proxy.rowCount()):
-        if view.proxy.index(r, 0).data(ROW_ROLE)["id"] == job_id:
+        if view.proxy.index(r, 0).data(ROW_ROLE).id == job_id:
             return view.proxy.index(r, col).data() or ""
     raise AssertionError(f"job {job_id} is not shown")
 
@@ -158,7 +158,7 @@ def test_the_sort_and_its_arrow_stay_as_left_between_launches(qloop, manager_pro
         manager_proc.submit_echo(name)
 
     def names(view) -> list[str]:
-        return [view.proxy.index(r, 0).data(ROW_ROLE)["name"] for r in range(view.proxy.rowCount())]
+        return [view.proxy.index(r, 0).data(ROW_ROLE).name for r in range(view.proxy.rowCount())]
 
     async def launch():
         dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)

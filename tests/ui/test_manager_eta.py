@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from app.api.jobs import JobEta, JobEtas
 from app.ui.manager_eta import EtaBook, ManagerEta, eta_sort_key, job_eta_words, manager_eta_words
+from tests.ui.typed_rows import job
 
 AT = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -37,14 +38,14 @@ def test_each_managers_answer_replaces_its_last_and_leaves_the_others():
 
 def test_the_words_count_down_to_the_managers_times():
     eta = ManagerEta(AT.replace(minute=10), AT.replace(minute=8), AT.replace(minute=20), "file", 12, 2)
-    row = {"status": "active"}
+    row = job(status="active")
     text, why = manager_eta_words(row, eta, AT)
     assert text == "10 min (8 min – 20 min)"
     assert why == ("about 10 min, between 8 min and 20 min, from 12 finished tasks of earlier jobs of this "
                    ".blend file and 2 workers")
     assert manager_eta_words(row, eta, AT.replace(hour=13))[0] == "0 s (0 s – 0 s)"
     assert manager_eta_words(row, "no awake worker takes its tasks", AT) == ("—", "no awake worker takes its tasks")
-    assert manager_eta_words({"status": "paused"}, eta, AT)[0] == "paused"
-    assert job_eta_words({"status": "completed"}, eta)[0] == "done"
-    assert job_eta_words({"status": "queued", "steps_total": 4}, None)[0] == "—"  # no estimate of its own
-    assert eta_sort_key(row, "why not") == float("inf") and eta_sort_key({"status": "failed"}, eta) == float("inf")
+    assert manager_eta_words(job(status="paused"), eta, AT)[0] == "paused"
+    assert job_eta_words(job(status="completed"), eta)[0] == "done"
+    assert job_eta_words(job(status="queued", steps_total=4), None)[0] == "—"  # no estimate of its own
+    assert eta_sort_key(row, "why not") == float("inf") and eta_sort_key(job(status="failed"), eta) == float("inf")

@@ -224,9 +224,9 @@ def test_missing_texture_blocks_submit_until_confirmed_then_the_job_is_selected(
             assert job["settings"]["blendfile"].startswith("{jobs}/"), "uploaded through Shaman"
             assert job["settings"]["render_output_root"] == str(manager.root / "shared" / "renders")
             assert {"reading", "validating", "hashing", "submitting"} <= set(phases), phases
-            await wait_for(lambda: [r["id"] for r in window.jobs_view.selected_rows()] == [job["id"]],
+            await wait_for(lambda: [r.id for r in window.jobs_view.selected_rows()] == [job["id"]],
                            message="the new job selected")
-            await wait_for(lambda: window.detail.job.get("id") == job["id"], message="its detail")
+            await wait_for(lambda: window.detail.shown_job_id() == job["id"], message="its detail")
             await _detail_loaded(window)
         finally:
             window.close()
@@ -326,15 +326,15 @@ def test_job_at_start_is_selected_even_when_it_arrives_later(qloop, manager):
     async def body():
         dashboard, window = await open_dashboard([manager.url], job_id=first["id"])
         try:
-            await wait_for(lambda: [r["id"] for r in window.jobs_view.selected_rows()] == [first["id"]],
+            await wait_for(lambda: [r.id for r in window.jobs_view.selected_rows()] == [first["id"]],
                            message="the --job job selected")
-            await wait_for(lambda: window.detail.job.get("id") == first["id"], message="its detail")
+            await wait_for(lambda: window.detail.shown_job_id() == first["id"], message="its detail")
             window.jobs_view.search.setText("nothing matches this")
             later_id = "not-yet-there"
             assert not window.show_job(later_id)
             later = manager.submit_echo("later")
             assert window.show_job(later["id"]) or True
-            await wait_for(lambda: [r["id"] for r in window.jobs_view.selected_rows()] == [later["id"]],
+            await wait_for(lambda: [r.id for r in window.jobs_view.selected_rows()] == [later["id"]],
                            message="a job that arrives by the event stream, filtered out at first")
             assert window.jobs_view.search.text() == ""
             await _detail_loaded(window)
@@ -473,7 +473,7 @@ def test_after_job_makes_the_new_job_wait_for_the_chosen_one(qloop, manager, pro
             chain = manager.get(f"/api/v3/tablao/jobs/{job['id']}/chain")
             assert chain["on_dependency_failure"] == "fail"
             assert [link["id"] for link in chain["depends_on"]] == [render["id"]]
-            await wait_for(lambda: window.detail.job.get("id") == job["id"], message="its detail")
+            await wait_for(lambda: window.detail.shown_job_id() == job["id"], message="its detail")
             await wait_for(lambda: "Waits for: 'render first'" in window.detail.chain.text(), message="the chain")
             await _detail_loaded(window)
         finally:
@@ -507,7 +507,8 @@ def test_the_preview_switches_are_on_for_renders_and_reach_the_manager(qloop, ma
             [job] = _jobs(manager)
             assert job["metadata"].get("pause_on_preview_failure") == "true"
             assert "preview_first" not in job["metadata"]  # the default is not sent
-            await wait_for(lambda: window.detail.job.get("id") == job["id"], message="its detail")
+            await wait_for(lambda: window.detail.job is not None and window.detail.job.id == job["id"],
+                           message="its detail")
             await _detail_loaded(window)
         finally:
             window.close()

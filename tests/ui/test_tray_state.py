@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from app.api.workers import WorkerSleepSchedule
 from app.ui import tray_state as ts
 
 NOW = dt.datetime(2026, 11, 27, 14, 30)  # a Friday
-NIGHT = {"is_active": True, "days_of_week": "", "start_time": "22:00", "end_time": "06:00"}
-AFTERNOON = {"is_active": True, "days_of_week": "fr", "start_time": "12:00", "end_time": "18:00"}
+NIGHT = WorkerSleepSchedule(is_active=True, days_of_week="", start_time="22:00", end_time="06:00")
+AFTERNOON = WorkerSleepSchedule(is_active=True, days_of_week="fr", start_time="12:00", end_time="18:00")
 
 
 def test_lost_manager_wins_over_everything():

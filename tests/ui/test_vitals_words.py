@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from app.api.workers import WorkerVitals
 from app.ui.models import vitals_words as vw
+from tests.ui.typed_rows import worker_row
 
 AT = datetime(2026, 12, 5, 12, 0, 0, tzinfo=UTC)
 GIB = 1024 ** 3
-VITALS = {"updated": "2026-12-05T11:59:58Z", "cpu_percent": 37.4, "cpu_count": 16, "render_cpu_percent": 30.2,
+VITALS = WorkerVitals.from_json({"updated": "2026-12-05T11:59:58Z", "cpu_percent": 37.4, "cpu_count": 16, "render_cpu_percent": 30.2,
           "memory_used": int(9.2 * GIB), "memory_total": 32 * GIB, "render_memory": int(4.5 * GIB),
           "gpus": [{"name": "NVIDIA RTX A4000", "percent": 97.0, "memory_used": 3 * GIB,
                     "memory_total": 16 * GIB}, {"name": "Intel UHD 630"}],
-          "blender_version": "4.2.1", "frame": 12, "sample": 340, "samples_total": 1500}
+          "blender_version": "4.2.1", "frame": 12, "sample": 340, "samples_total": 1500})
 
 
 def test_each_figure_reads_as_a_lead_expects():
@@ -33,28 +36,27 @@ def test_gib_drops_a_zero_decimal_and_decimals_from_100_gib_on():
 
 
 def test_a_figure_the_worker_could_not_read_is_a_dash_not_zero():
-    bare = {"updated": "2026-12-05T11:59:58Z"}
+    bare = WorkerVitals(updated="2026-12-05T11:59:58Z")
     assert [vw.cpu_text(bare), vw.memory_text(bare), vw.gpu_text(bare), vw.blender_text(bare)] == ["—"] * 4
     assert vw.frame_text(bare) == ""  # not rendering: no frame
-    assert vw.cpu_text({"cpu_percent": 0.0}) == "0%"  # a real 0 stays 0 (no CPU count: just the share)
+    assert vw.cpu_text(replace(bare, cpu_percent=0.0)) == "0%"  # a real 0 stays 0 (no CPU count: just the share)
     assert "no GPU it can read" in vw.gpu_tip(bare)
-    assert vw.frame_text({**VITALS, "sample": None, "samples_total": None}) == "frame 12"
-    assert vw.frame_text({**VITALS, "frame": 0}) == "frame 0 · 340/1500 samples"
-    assert vw.memory_text({"memory_used": GIB}) == "—"  # half a pair says nothing
+    assert vw.frame_text(replace(VITALS, sample=None, samples_total=None)) == "frame 12"
+    assert vw.frame_text(replace(VITALS, frame=0)) == "frame 0 · 340/1500 samples"
+    assert vw.memory_text(replace(bare, memory_used=GIB)) == "—"  # half a pair says nothing
 
 
 def test_vitals_are_current_only_for_a_worker_that_is_not_offline_and_reported_lately():
-    row = {"status": "awake", "vitals": VITALS}
+    row = worker_row(status="awake", vitals=VITALS)
     assert vw.current(row, AT) is VITALS
-    assert vw.current({**row, "status": "error"}, AT) is VITALS  # the Manager still serves them
-    assert vw.current({**row, "status": "offline"}, AT) is None
-    assert "offline" in vw.why_none({**row, "status": "offline"}, AT)
+    assert vw.current(worker_row(status="error", vitals=VITALS), AT) is VITALS  # the Manager still serves them
+    assert vw.current(worker_row(status="offline", vitals=VITALS), AT) is None
+    assert "offline" in vw.why_none(worker_row(status="offline", vitals=VITALS), AT)
     assert vw.current(row, AT + timedelta(seconds=vw.STALE_AFTER_S - 3)) is VITALS
     assert vw.current(row, AT + timedelta(seconds=vw.STALE_AFTER_S)) is None
     assert "too old" in vw.why_none(row, AT + timedelta(seconds=vw.STALE_AFTER_S))
-    assert vw.current({"status": "awake"}, AT) is None
-    assert vw.current({"status": "awake", "vitals": None}, AT) is None
-    assert "sends no vitals" in vw.why_none({"status": "awake", "vitals": None}, AT)
+    assert vw.current(worker_row(status="awake"), AT) is None
+    assert "sends no vitals" in vw.why_none(worker_row(status="awake", vitals=None), AT)
 
 
 def test_sorting_puts_workers_without_a_figure_together():

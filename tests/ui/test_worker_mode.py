@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from app.api.workers import WorkerSleepSchedule
 from app.common.roles import RoleConfig
 from app.ui import tray_state as ts
 from app.ui.local_services import LocalServices
@@ -59,8 +60,9 @@ def test_the_tray_follows_the_worker_as_the_manager_changes_it(qloop, tmp_path, 
             # A schedule edited in the window goes to the Manager, whose schedule service applies it.
             now = dt.datetime.now()
             start, end = now - dt.timedelta(hours=1), now + dt.timedelta(hours=1)
-            window.editor.set_schedule({"is_active": True, "days_of_week": "", "start_time": start.strftime("%H:%M"),
-                                        "end_time": end.strftime("%H:%M")})
+            window.editor.set_schedule(WorkerSleepSchedule(is_active=True, days_of_week="",
+                                                           start_time=start.strftime("%H:%M"),
+                                                           end_time=end.strftime("%H:%M")))
             window.save_schedule.click()
             await wait_for(lambda: (manager_proc.get(f"/api/v3/worker-mgt/workers/{c.worker_id}/sleep-schedule")
                                     or {}).get("is_active") is True, 60, "the schedule on the Manager")

@@ -12,16 +12,17 @@ from typing import Any
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QWidget
 
+from app.api.jobs import Job
 from app.ui.dashboard import Dashboard
 
 NO_JOB = "(as soon as possible)"
 _FINISHED = ("completed", "canceled", "failed")
 
 
-def unfinished_jobs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def unfinished_jobs(jobs: list[Job]) -> list[Job]:
     """The jobs a new job could wait for: not finished, not being deleted, newest first."""
-    rows = [r for r in rows if r.get("status") not in _FINISHED and not r.get("delete_requested_at")]
-    return sorted(rows, key=lambda r: str(r.get("created") or ""), reverse=True)
+    jobs = [j for j in jobs if j.status not in _FINISHED and not j.delete_requested_at]
+    return sorted(jobs, key=lambda j: j.created or "", reverse=True)
 
 
 class AfterJobPicker(QWidget):
@@ -53,13 +54,12 @@ class AfterJobPicker(QWidget):
             for signal in (dashboard.jobs.rowsInserted, dashboard.jobs.modelReset, dashboard.jobs.dataChanged):
                 signal.connect(self._refill)
         self._dashboard, self._url = dashboard, manager_url
-        rows: list[dict[str, Any]] = []
+        jobs: list[Job] = []
         conn = dashboard.connections.get(manager_url) if dashboard is not None else None
         if dashboard is not None and conn is not None:
-            every = [dashboard.jobs.row(k) or {} for k in dashboard.jobs.keys()]
-            rows = unfinished_jobs([r for r in every if r.get("_manager") == conn.label])
-        items = [(NO_JOB, "")] + [(f"{r.get('name', '')} ({r.get('status', '')})", str(r.get("id", "")))
-                                  for r in rows]
+            every = [dashboard.jobs.row(k) for k in dashboard.jobs.keys()]
+            jobs = unfinished_jobs([r.job for r in every if r is not None and r.manager == conn.label])
+        items = [(NO_JOB, "")] + [(f"{j.name} ({j.status})", j.id) for j in jobs]
         shown = [(self.combo.itemText(i), str(self.combo.itemData(i) or "")) for i in range(self.combo.count())]
         if items == shown or self.combo.view().isVisible():  # unchanged, or the artist is choosing
             return

@@ -1,13 +1,11 @@
 """The sleep schedule editor: days, start and end; windows past midnight allowed (22:00-06:00).
 
 The same widget edits a schedule in the dashboard's worker list and in the tray worker's window.
-It edits Flamenco's `WorkerSleepSchedule` shape: `{is_active, days_of_week, start_time, end_time}`,
-days as two-letter lower-case names separated by spaces ("" means every day).
+It edits Flamenco's `WorkerSleepSchedule` (`app.api.workers`): is_active, days_of_week, start_time,
+end_time, days as two-letter lower-case names separated by spaces ("" means every day).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from PySide6.QtCore import QTime, Signal
 from PySide6.QtWidgets import (
@@ -22,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.api.workers import WorkerSleepSchedule
+
 DAYS = (("mo", "Mon"), ("tu", "Tue"), ("we", "Wed"), ("th", "Thu"), ("fr", "Fri"), ("sa", "Sat"), ("su", "Sun"))
 
 
@@ -30,13 +30,13 @@ def _time(text: str, fallback: str) -> QTime:
     return value if value.isValid() else QTime.fromString(fallback, "HH:mm")
 
 
-def describe(schedule: dict[str, Any]) -> str:
+def describe(schedule: WorkerSleepSchedule | None) -> str:
     """One line for a tooltip or a table: 'asleep Mon-Fri 22:00-06:00 (past midnight)'."""
-    if not schedule.get("is_active"):
+    if schedule is None or not schedule.is_active:
         return "no sleep schedule"
-    days = schedule.get("days_of_week", "").split()
+    days = schedule.days_of_week.split()
     names = ", ".join(n for k, n in DAYS if k in days) if days else "every day"
-    start, end = schedule.get("start_time", ""), schedule.get("end_time", "")
+    start, end = schedule.start_time, schedule.end_time
     wrap = " (past midnight)" if start and end and end < start else ""
     return f"asleep {names} {start}-{end}{wrap}"
 
@@ -75,24 +75,24 @@ class SleepScheduleEditor(QWidget):
         layout.addWidget(self.summary)
         for signal in (self.active.toggled, self.start.timeChanged, self.end.timeChanged):
             signal.connect(self._changed)
-        self.set_schedule({})
+        self.set_schedule(None)
 
-    def set_schedule(self, schedule: dict[str, Any]) -> None:
-        self.active.setChecked(bool(schedule.get("is_active")))
-        days = set((schedule.get("days_of_week") or "").split())
+    def set_schedule(self, schedule: WorkerSleepSchedule | None) -> None:
+        """Show this schedule (None: the worker has none)."""
+        self.active.setChecked(schedule is not None and schedule.is_active)
+        days = set(schedule.days_of_week.split()) if schedule is not None else set()
         for key, box in self.days.items():
             box.setChecked(key in days)
-        self.start.setTime(_time(schedule.get("start_time", ""), "22:00"))
-        self.end.setTime(_time(schedule.get("end_time", ""), "07:00"))
+        self.start.setTime(_time(schedule.start_time if schedule is not None else "", "22:00"))
+        self.end.setTime(_time(schedule.end_time if schedule is not None else "", "07:00"))
         self._changed()
 
-    def schedule(self) -> dict[str, Any]:
-        return {
-            "is_active": self.active.isChecked(),
-            "days_of_week": " ".join(k for k, b in self.days.items() if b.isChecked()),
-            "start_time": self.start.time().toString("HH:mm"),
-            "end_time": self.end.time().toString("HH:mm"),
-        }
+    def schedule(self) -> WorkerSleepSchedule:
+        return WorkerSleepSchedule(
+            is_active=self.active.isChecked(),
+            days_of_week=" ".join(k for k, b in self.days.items() if b.isChecked()),
+            start_time=self.start.time().toString("HH:mm"),
+            end_time=self.end.time().toString("HH:mm"))
 
     def _changed(self, *_args) -> None:
         for widget in (*self.days.values(), self.start, self.end):
@@ -102,7 +102,7 @@ class SleepScheduleEditor(QWidget):
 
 
 class SleepScheduleDialog(QDialog):
-    def __init__(self, worker_name: str, schedule: dict[str, Any], parent=None):
+    def __init__(self, worker_name: str, schedule: WorkerSleepSchedule | None, parent=None):
         super().__init__(parent)
         self.setWindowTitle(f"Sleep schedule of {worker_name}")
         self.editor = SleepScheduleEditor()

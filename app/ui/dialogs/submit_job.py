@@ -85,6 +85,7 @@ from app.ui.dialogs.blend_drop import blend_paths
 from app.ui.dialogs.preview_switches import PreviewSwitches
 from app.ui.dialogs.settings_form import SettingsForm, eval_inputs, set_editor_value
 from app.ui.dialogs.site_picker import SitePicker, hub_sites
+from app.ui.models.job_row import JobRow
 from app.ui.widgets.explained import narrow
 
 _log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ class SubmitJobDialog(QDialog):
     submitted = Signal(str, str)  # Manager URL, job id
 
     def __init__(self, dashboard: Dashboard, blendfile: Path | None = None, manager_url: str = "",
-                 parent: QWidget | None = None, prefill: dict[str, Any] | None = None):
+                 parent: QWidget | None = None, prefill: JobRow | None = None):
         super().__init__(parent)
         self.setObjectName("submitDialog")
         self.setWindowTitle("Submit a render job")
@@ -162,7 +163,7 @@ class SubmitJobDialog(QDialog):
         self.resize(1240, 700)
         self.prefilled: asyncio.Task | None = None
         if prefill:
-            self.setWindowTitle(f"Duplicate and edit: {prefill.get('name', '')}")
+            self.setWindowTitle(f"Duplicate and edit: {prefill.job.name}")
             self.prefilled = spawn(self._prefill(prefill))
         else:
             self.load_job_types()
@@ -354,7 +355,7 @@ class SubmitJobDialog(QDialog):
             self._say("The Manager has no job types.", error=True)
         self._type_chosen()
 
-    async def _prefill(self, row: dict[str, Any]) -> None:
+    async def _prefill(self, row: JobRow) -> None:
         """Fill the dialog in with the job `row` (Duplicate and edit)."""
         from app.ui.job_output import local_settings
 
@@ -363,10 +364,10 @@ class SubmitJobDialog(QDialog):
             self._say("The job's Manager is no longer watched.", error=True)
             return
         try:
-            job = (await client.job(row["id"])).to_json()
+            job = (await client.job(row.job.id)).to_json()
             variables = await self.dashboard.variables_here(row)
         except Exception as exc:  # noqa: BLE001 - shown in the Manager's words
-            self._say(f"Cannot read job {row.get('name', '')} from {self.manager_url}: {exc}", error=True)
+            self._say(f"Cannot read job {row.job.name} from {self.manager_url}: {exc}", error=True)
             await self._load_job_types()
             return
         settings = local_settings(job.get("settings") or {}, variables)

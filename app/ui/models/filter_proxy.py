@@ -1,12 +1,15 @@
 """`RowFilterProxy`: instant text search, a status filter and an age filter over a keyed table.
 
-Filtering reads the row dicts directly (one lookup per row), and sorting uses each column's sort
-value, so a table of thousands of rows stays responsive while events arrive.
+Filtering reads the rows directly (one lookup per row, by the `read(row, field)` it is given: a
+typed row's attribute, `job_field`, `worker_field`, `task_field`), and sorting uses each column's sort value, so a table of
+thousands of rows stays responsive while events arrive.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
@@ -17,8 +20,9 @@ FINISHED = frozenset({"completed", "canceled", "failed"})
 
 
 class RowFilterProxy(QSortFilterProxyModel):
-    def __init__(self, text_fields: tuple[str, ...] = ("name",), parent=None):
+    def __init__(self, text_fields: tuple[str, ...], parent=None, *, read: Callable[[Any, str], Any]):
         super().__init__(parent)
+        self._read = read
         self._text = ""
         self._statuses: frozenset[str] = frozenset()
         self._text_fields = text_fields
@@ -60,14 +64,16 @@ class RowFilterProxy(QSortFilterProxyModel):
         row = model.data(model.index(source_row, 0, source_parent), ROW_ROLE)
         if row is None:
             return False
-        if self._statuses and row.get("status") not in self._statuses:
+        read = self._read
+        status = read(row, "status")
+        if self._statuses and status not in self._statuses:
             return False
-        if self._finished_cutoff is not None and row.get("status") in FINISHED:
-            updated = parse_time(row.get("updated"))
+        if self._finished_cutoff is not None and status in FINISHED:
+            updated = parse_time(read(row, "updated"))
             if updated is not None and updated < self._finished_cutoff:
                 return False
         if self._text:
-            hay = " ".join(str(row.get(f, "")) for f in self._text_fields).lower()
+            hay = " ".join(str(read(row, f) or "") for f in self._text_fields).lower()
             return self._text in hay
         return True
 

@@ -11,7 +11,10 @@ import contextlib
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from app.api.jobs import Job
 
 FINISHED = frozenset({"completed", "canceled", "failed"})
 _held: datetime | None = None
@@ -76,16 +79,18 @@ def duration(seconds: float) -> str:
     return f"{s // 86400} d {(s % 86400) // 3600} h"
 
 
-def fraction(row: dict[str, Any]) -> float:
-    total = row.get("steps_total") or 0
-    done = row.get("steps_completed") or 0
+def steps_fraction(done: int, total: int, status: str) -> float:
     if total <= 0:
-        return 1.0 if row.get("status") == "completed" else 0.0
+        return 1.0 if status == "completed" else 0.0
     return max(0.0, min(1.0, done / total))
 
 
-def percent(row: dict[str, Any]) -> str:
-    return f"{fraction(row) * 100:.0f}%"
+def job_fraction(job: Job) -> float:
+    return steps_fraction(job.steps_completed, job.steps_total, job.status)
+
+
+def job_percent(job: Job) -> str:
+    return f"{job_fraction(job) * 100:.0f}%"
 
 
 _FRAME_PART = re.compile(r"^\s*(-?\d+)\s*(?:(?:-|\.\.)\s*(-?\d+)\s*)?$")
@@ -108,24 +113,24 @@ def count_frames(spec: Any) -> int | None:
     return total
 
 
-def frames(row: dict[str, Any]) -> tuple[int, int, str]:
+def frames(job: Job) -> tuple[int, int, str]:
     """(done, total, unit) of a job: its frames where its `frames` setting names them (a render
     task's steps are its frames; a preview video adds one last step), else its steps."""
-    done, steps = int(row.get("steps_completed") or 0), int(row.get("steps_total") or 0)
-    total = count_frames((row.get("settings") or {}).get("frames"))
+    done, steps = job.steps_completed, job.steps_total
+    total = count_frames((job.settings or {}).get("frames"))
     if total is not None and steps >= total:
         return min(done, total), total, "frames"
     return done, steps, "steps"
 
 
-def frames_text(row: dict[str, Any]) -> str:
-    done, total, unit = frames(row)
+def frames_text(job: Job) -> str:
+    done, total, unit = frames(job)
     return f"{done} / {total}" if unit == "frames" else f"{done} / {total} steps"
 
 
-def submitter(row: dict[str, Any]) -> str:
+def submitter(job: Job) -> str:
     """"alice@studio-pc" from the job's metadata (`user.name`, and `user.host` where it was sent)."""
-    meta = row.get("metadata") or {}
+    meta = job.metadata or {}
     user = str(meta.get("user.name") or meta.get("user") or "")
     host = str(meta.get("user.host") or meta.get("host") or meta.get("hostname") or "")
     if user and host:
@@ -133,17 +138,17 @@ def submitter(row: dict[str, Any]) -> str:
     return user or host
 
 
-def elapsed(row: dict[str, Any], at: datetime | None = None) -> float | None:
+def elapsed(job: Job, at: datetime | None = None) -> float | None:
     """Seconds a job has run: from submission to now, or to its last change once it finished."""
-    start = parse_time(row.get("created"))
+    start = parse_time(job.created)
     if start is None:
         return None
-    end = parse_time(row.get("updated")) if row.get("status") in FINISHED else None
+    end = parse_time(job.updated) if job.status in FINISHED else None
     return max(0.0, ((end or at or now()) - start).total_seconds())
 
 
-def elapsed_text(row: dict[str, Any]) -> str:
-    seconds = elapsed(row)
+def elapsed_text(job: Job) -> str:
+    seconds = elapsed(job)
     return "" if seconds is None else duration(seconds)
 
 
@@ -160,20 +165,20 @@ class PaceLike(Protocol):
     def source(self) -> str: ...
 
 
-def remaining_steps(row: dict[str, Any]) -> int:
-    return max(0, int(row.get("steps_total") or 0) - int(row.get("steps_completed") or 0))
+def remaining_steps(job: Job) -> int:
+    return max(0, job.steps_total - job.steps_completed)
 
 
-def eta_words(row: dict[str, Any], pace: PaceLike | None) -> tuple[str, str]:
+def eta_words(job: Job, pace: PaceLike | None) -> tuple[str, str]:
     """(text, tooltip) of a job's ETA: "12 min (9 min – 16 min)", or why there is none."""
-    status = row.get("status")
+    status = job.status
     if status == "completed":
         return "done", "the job is completed"
     if status in FINISHED:
         return "—", f"the job is {status}"
     if status == "paused":
         return "paused", "no ETA while the job is paused"
-    remaining = remaining_steps(row)
+    remaining = remaining_steps(job)
     if remaining == 0:
         return "—", "nothing left to render"
     if pace is None:

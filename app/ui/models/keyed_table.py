@@ -1,16 +1,17 @@
-"""`KeyedTableModel`: a table of dict rows addressed by a key, updated by deltas.
+"""`KeyedTableModel`: a table of rows addressed by a key, updated by deltas.
 
 The dashboard's tables (jobs, tasks, workers) hold rows that arrive as a snapshot and then change
 one event at a time. Rows are kept in arrival order with a key → row index, so an event touches
 one row and emits one `dataChanged` for it; sorting and filtering belong to a proxy model.
-Items may be dicts or the typed wire models of `app.api` (anything with `to_json()`).
+What a row is and how an event changes it is the table's `RowKind`: the rows are typed
+(`JobRow`, `WorkerRow`, `TaskRow`) and the deltas are the Manager's typed events.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
@@ -21,12 +22,13 @@ TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
 ALIGN = int(Qt.ItemDataRole.TextAlignmentRole.value)
 SORT_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1   # a value that sorts naturally (numbers, timestamps)
 KEY_ROLE = SORT_ROLE + 1       # the row's key
-ROW_ROLE = SORT_ROLE + 2       # the whole row dict
+ROW_ROLE = SORT_ROLE + 2       # the whole row
 PROGRESS_ROLE = SORT_ROLE + 3  # 0..1 for progress-bar delegates
 _RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
-Row = dict[str, Any]
 _Index = QModelIndex | QPersistentModelIndex
+R = TypeVar("R")
+D = TypeVar("D")
 
 
 @dataclass(frozen=True)
@@ -34,31 +36,34 @@ class Column:
     """One column: its title, how to show a row's value, and how to sort it."""
 
     title: str
-    text: Callable[[Row], str]
-    sort: Callable[[Row], Any] | None = None
-    progress: Callable[[Row], float] | None = None
-    tooltip: Callable[[Row], str] | None = None
+    text: Callable[[Any], str]
+    sort: Callable[[Any], Any] | None = None
+    progress: Callable[[Any], float] | None = None
+    tooltip: Callable[[Any], str] | None = None
     align_right: bool = False
 
 
-def as_row(item: Any) -> Row:
-    """A dict for a dict, or the JSON form of a typed wire model."""
-    if isinstance(item, dict):
-        return item
-    to_json = getattr(item, "to_json", None)
-    if callable(to_json):
-        return to_json()
-    raise TypeError(f"cannot show {type(item).__name__} as a table row")
+@dataclass(frozen=True)
+class RowKind(Generic[R, D]):
+    """What a table's rows are: the key of a row and of a delta, a row made from a delta the table
+    has no row for, and how a delta changes a row (in place)."""
+
+    key: Callable[[R], str]
+    delta_key: Callable[[D], str]
+    new: Callable[[D], R]
+    apply: Callable[[R, D], None]
+    adopt: Callable[[Any], R]   # a snapshot's item as a row of this table
 
 
-class KeyedTableModel(QAbstractTableModel):
-    """Rows keyed by `key(row)`; `reset`, `upsert` and `remove` are the only ways in."""
+class KeyedTableModel(QAbstractTableModel, Generic[R, D]):
+    """Rows keyed by `key(row)`; `reset`, `upsert`, `edit` and `remove` are the only ways in."""
 
-    def __init__(self, columns: list[Column], key: Callable[[Row], str], parent=None):
+    def __init__(self, columns: list[Column], kind: RowKind[R, D], parent=None):
         super().__init__(parent)
         self.columns = columns
-        self._key = key
-        self._rows: list[Row] = []
+        self.kind: RowKind[Any, Any] = kind
+        self._key: Callable[[Any], str] = self.kind.key
+        self._rows: list[R] = []
         self._index: dict[str, int] = {}
         self._sort: tuple[int, bool] | None = None  # (column, descending)
 
@@ -97,7 +102,7 @@ class KeyedTableModel(QAbstractTableModel):
             return self._key(row)
         return None
 
-    def row(self, key: str) -> Row | None:
+    def row(self, key: str) -> R | None:
         i = self._index.get(key)
         return None if i is None else self._rows[i]
 
@@ -118,13 +123,13 @@ class KeyedTableModel(QAbstractTableModel):
         col = self.columns[self._sort[0]]
         get = col.sort or col.text
 
-        def key(row: Row):
+        def key(row: R):
             value = get(row)
             return (0, value) if isinstance(value, (int, float)) else (1, str(value))
 
         return key
 
-    def _order(self) -> list[Row]:
+    def _order(self) -> list[R]:
         return sorted(self._rows, key=self._sort_key(), reverse=self._sort[1]) if self._sort else self._rows
 
     def _resort(self) -> None:
@@ -147,64 +152,74 @@ class KeyedTableModel(QAbstractTableModel):
     def reset(self, items: Iterable[Any]) -> None:
         """Replace every row (a fresh snapshot after connecting or reconnecting)."""
         self.beginResetModel()
-        self._rows = [dict(as_row(i)) for i in items]
+        self._rows = [self.kind.adopt(i) for i in items]
         self._rows = self._order()
         self._index = {self._key(r): n for n, r in enumerate(self._rows)}
         self.endResetModel()
 
     def upsert(self, item: Any) -> bool:
         """Merge a delta into its row (or append it); return True when the row is new."""
-        delta = as_row(item)
-        key = self._key(delta)
+        key = self.kind.delta_key(item)
         i = self._index.get(key)
         if i is None:
             n = len(self._rows)
             self.beginInsertRows(QModelIndex(), n, n)
-            self._rows.append(dict(delta))
+            self._rows.append(self.kind.new(item))
             self._index[key] = n
             self.endInsertRows()
             self._resort()
             return True
-        moved = self._update_row(i, delta)
+        moved = self._update_row(i, item)
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(self.columns) - 1))
         if moved:
             self._resort()
         return False
 
-    def _update_row(self, i: int, delta: Row) -> bool:
-        """Merge `delta` into row i; True when the row's sort value changed (the order may too)."""
+    def _update_row(self, i: int, delta: Any, change: Callable[[Any, Any], None] | None = None) -> bool:
+        """Apply `delta` to row i; True when the row's sort value changed (the order may too)."""
+        change = change or self.kind.apply
         if self._sort is None:
-            self._rows[i].update(delta)
+            change(self._rows[i], delta)
             return False
         key = self._sort_key()
         before = key(self._rows[i])
-        self._rows[i].update(delta)
+        change(self._rows[i], delta)
         return key(self._rows[i]) != before
+
+    def edit(self, keys: Iterable[str], change: Callable[[R], None]) -> None:
+        """Change these rows in place by `change(row)` (what no event says, such as a tag deleted)."""
+        changed = sorted({i for i in (self._index.get(k) for k in keys) if i is not None})
+        moved = False
+        for i in changed:
+            moved = self._update_row(i, None, lambda row, _: change(row)) or moved
+        for first, last in _ranges(changed):
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(self.columns) - 1))
+        if moved:
+            self._resort()
 
     def upsert_many(self, items: Iterable[Any]) -> None:
         """Apply many deltas: new rows are inserted as one block, changed rows as few ranges."""
-        new: list[Row] = []
+        new: dict[str, R] = {}
         changed: set[int] = set()
         moved = False
         for item in items:
-            delta = as_row(item)
-            key = self._key(delta)
+            key = self.kind.delta_key(item)
             i = self._index.get(key)
             if i is None:
-                pending = next((r for r in new if self._key(r) == key), None)
+                pending = new.get(key)
                 if pending is None:
-                    new.append(dict(delta))
+                    new[key] = self.kind.new(item)
                 else:
-                    pending.update(delta)
+                    self.kind.apply(pending, item)
             else:
-                moved = self._update_row(i, delta) or moved
+                moved = self._update_row(i, item) or moved
                 changed.add(i)
         for first, last in _ranges(sorted(changed)):
             self.dataChanged.emit(self.index(first, 0), self.index(last, len(self.columns) - 1))
         if new:
             n = len(self._rows)
             self.beginInsertRows(QModelIndex(), n, n + len(new) - 1)
-            for r in new:
+            for r in new.values():
                 self._index[self._key(r)] = len(self._rows)
                 self._rows.append(r)
             self.endInsertRows()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
@@ -18,6 +17,7 @@ from app.api.jobs import JobChain, JobLink
 from app.ui.aio import spawn
 from app.ui.connection import ManagerConnection
 from app.ui.dashboard import Dashboard
+from app.ui.models.job_row import JobDelta
 
 _log = logging.getLogger(__name__)
 
@@ -83,12 +83,11 @@ class JobChainLabel(QLabel):
         self.setText(text)
         self.setVisible(bool(text))
 
-    def _jobs_changed(self, rows: list[dict[str, Any]]) -> None:
+    def _jobs_changed(self, deltas: list[JobDelta]) -> None:
         if self._conn is None or not self._job_id:
             return
         linked = {self._job_id}
         if self.chain is not None:
             linked |= {link.id for link in (*self.chain.depends_on, *self.chain.dependants)}
-        if any(row.get("id") in linked and row.get("_manager", self._conn.label) == self._conn.label
-               for row in rows):
+        if any(d.update.id in linked and d.manager == self._conn.label for d in deltas):
             self._reload()

@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 from collections import Counter
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QPixmap
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
+from app.api.events import TaskUpdate
 from app.ui.aio import spawn
 from app.ui.connection import ManagerConnection
 from app.ui.dashboard import Dashboard
@@ -41,7 +41,9 @@ from app.ui.manager_eta import job_eta_words
 from app.ui.models.columns import short_id, short_time
 from app.ui.models.filter_proxy import RowFilterProxy
 from app.ui.models.formats import elapsed_text, frames, parse_time, submitter
+from app.ui.models.job_row import JobRow
 from app.ui.models.keyed_table import ROW_ROLE
+from app.ui.models.task_row import TaskRow, task_field
 from app.ui.task_stats import TaskStatsFeed, job_tasks_model
 from app.ui.widgets.progress_delegate import ProgressDelegate
 from app.ui.windows.job_chain import JobChainLabel
@@ -54,7 +56,8 @@ class JobDetail(QWidget):
     def __init__(self, dashboard: Dashboard, parent=None):
         super().__init__(parent)
         self.dashboard = dashboard
-        self.job: dict[str, Any] = {}
+        self.job: JobRow | None = None   # a copy of the table's row, with what the detail fetched merged in
+        self.why_waiting = ""
         self.conn: ManagerConnection | None = None
         self.task_id = ""
         self.log_ready = False
@@ -88,7 +91,7 @@ class JobDetail(QWidget):
 
         self.tasks = job_tasks_model(self)
         self.task_stats = TaskStatsFeed(self.tasks, self)  # render time, peak memory, worker per task
-        self.task_proxy = RowFilterProxy(("name", "status", "activity"), self)
+        self.task_proxy = RowFilterProxy(("name", "status", "activity"), self, read=task_field)
         self.task_proxy.setSourceModel(self.tasks)
         self.task_table = QTableView()
         self.task_table.setModel(self.task_proxy)
@@ -153,7 +156,7 @@ class JobDetail(QWidget):
         dashboard.job_tasks_stale.connect(self._tasks_stale)
         dashboard.resynced.connect(self._resynced)
         self._ticker = QTimer(self, interval=1000)  # elapsed and ETA move on with the clock
-        self._ticker.timeout.connect(lambda: self._show_summary() if self.job and self.isVisible() else None)
+        self._ticker.timeout.connect(lambda: self._show_summary() if self.job is not None and self.isVisible() else None)
         self._ticker.start()
 
     def _make_blocklist(self) -> QWidget:
@@ -186,7 +189,7 @@ class JobDetail(QWidget):
         except Exception as exc:  # noqa: BLE001
             _log.info("no blocklist for %s: %s", job_id, exc)
             return
-        if job_id != self.job.get("id"):
+        if job_id != self.shown_job_id():
             return
         self._blocklist = entries
         self.blocklist_model.removeRows(0, self.blocklist_model.rowCount())
@@ -201,106 +204,110 @@ class JobDetail(QWidget):
             return
         chosen = [self._blocklist[r] for r in rows if r < len(self._blocklist)]
         try:
-            await self.conn.client.remove_from_blocklist(self.job["id"], chosen)
+            await self.conn.client.remove_from_blocklist(self.shown_job_id(), chosen)
         except Exception as exc:  # noqa: BLE001
             show_error(self, "Could not change the blocklist", exc)
             return
-        await self._load_blocklist(self.conn, self.job["id"])
+        await self._load_blocklist(self.conn, self.shown_job_id())
 
     # --- showing a job ---------------------------------------------------------------------------
-    def show_job(self, row: dict[str, Any]) -> None:
-        if row.get("id") == self.job.get("id") and row.get("_manager") == self.job.get("_manager"):
+    def shown_job_id(self) -> str:
+        return self.job.job.id if self.job is not None else ""
+
+    def show_job(self, row: JobRow | None) -> None:
+        if (row is None and self.job is None) or (row is not None and self.job is not None
+                                                    and row.key == self.job.key):
             return
         self._unfollow()
-        self.job = dict(row)
+        self.job = row.copy() if row is not None else None
+        self.why_waiting = ""
         self.tasks.reset([])
         self.log.clear()
         self.image.setPixmap(QPixmap())
         self.image.setText("no frame rendered yet")
         self._show_output("")
-        if not row:
+        if row is None:
             self.conn = None
             self.chain.show_job(None, "")
             self.title.setText("Select a job to see its tasks and last rendered frame.")
             self.summary.clear()
             return
         self.conn = self.dashboard.connection_for(row)
-        self.chain.show_job(self.conn, self.job.get("id", ""))
+        self.chain.show_job(self.conn, row.job.id)
         self._show_summary()
         self._refetch()
 
     def _refetch(self) -> None:
         if self._load is not None:
             self._load.cancel()
-        if self.conn is not None and self.job.get("id"):
-            self._load = spawn(self._fetch(self.conn, self.job["id"]))
+        if self.conn is not None and self.job is not None:
+            self._load = spawn(self._fetch(self.conn, self.job.job.id))
 
     async def _fetch(self, conn: ManagerConnection, job_id: str) -> None:
         try:
-            job_model, task_models = await asyncio.gather(conn.client.job(job_id), conn.client.job_tasks(job_id))
-            job, tasks = job_model.to_json(), [t.to_json() for t in task_models]
+            job, tasks = await asyncio.gather(conn.client.job(job_id), conn.client.job_tasks(job_id))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001
             self.summary.setText(f"Could not load the job: {exc}")
             return
-        if job_id != self.job.get("id"):
+        if self.job is None or job_id != self.job.job.id:
             return
-        if not _older(job.get("updated"), self.job.get("updated")):
-            self.job.update(job)
-        self.tasks.reset(self._newest(tasks))
+        if not _older(job.updated, self.job.job.updated):
+            self.job.job = job
+        self.tasks.reset(self._newest([TaskRow(t) for t in tasks]))
         self.dashboard.tasks_loaded(conn.label, job_id, tasks)
         self._show_summary()
         await self._load_output(conn, job_id)
-        await self._explain_waiting(conn, tasks)
+        await self._explain_waiting(conn, [t.to_json() for t in tasks])
         self._show_summary()
         await self._load_blocklist(conn, job_id)
         self._show_failures()
         await self._fetch_image(conn, job_id)
         await self.task_stats.load(conn.client, job_id)
 
-    def _newest(self, fetched: list[dict]) -> list[dict]:
+    def _newest(self, fetched: list[TaskRow]) -> list[TaskRow]:
         """The fetched tasks, except where an event that arrived meanwhile told of a newer state."""
         out = []
         for task in fetched:
-            shown = self.tasks.row(str(task.get("id")))
-            newer = shown is not None and _older(task.get("updated"), shown.get("updated"))
+            shown = self.tasks.row(task.id)
+            newer = shown is not None and _older(task.task.updated, shown.task.updated)
             out.append(shown if shown is not None and newer else task)
         return out
 
     def _tasks_stale(self, label: str, job_id: str) -> None:
-        if self.conn is not None and label == self.conn.label and job_id == self.job.get("id"):
+        if self.conn is not None and label == self.conn.label and job_id == self.shown_job_id():
             self._refetch()
 
     def _resynced(self, label: str) -> None:
-        if self.conn is not None and label == self.conn.label and self.job.get("id"):
-            row = self.dashboard.jobs.row(f"{label}/{self.job['id']}")
+        if self.conn is not None and label == self.conn.label and self.job is not None:
+            row = self.dashboard.jobs.row(self.job.key)
             if row is not None:
-                self.job.update(row)
+                self.job = row.copy()
             self._refetch()
 
     def _show_summary(self) -> None:
-        job = self.job
-        if not job:
+        row = self.job
+        if row is None:
             return
-        self.title.setText(f"<b>{_escape(job.get('name', ''))}</b> <small>({short_id(job)})</small> — "
-                           f"{_escape(str(job.get('type', '')))}, {_escape(str(job.get('status', '')))}")
+        job = row.job
+        self.title.setText(f"<b>{_escape(job.name)}</b> <small>({short_id(row)})</small> — "
+                           f"{_escape(job.type)}, {_escape(str(job.status))}")
         done, total, unit = frames(job)
-        eta, why = job_eta_words(job, self.dashboard.eta_of(job) if job.get("_manager") else None)
+        eta, why = job_eta_words(job, self.dashboard.eta_of(row) if row.manager else None)
         lines = [
-            f"Status: {job.get('status', '')}",
+            f"Status: {job.status}",
             f"Progress: {done} / {total} {unit}",
             f"Elapsed: {elapsed_text(job) or '—'}    ETA: {eta}" + (f"  ({why})" if eta == "—" and why else ""),
-            f"Submitted by {submitter(job) or 'unknown'}, {short_time(job.get('created')) or '—'}"
-            f"    Priority: {job.get('priority', '')}",
-            f"Activity: {job.get('activity', '') or '—'}",
+            f"Submitted by {submitter(job) or 'unknown'}, {short_time(job.created) or '—'}"
+            f"    Priority: {job.priority}",
+            f"Activity: {job.activity or '—'}",
         ]
-        why_waiting = job.get("_why_waiting", "")
-        if why_waiting:
-            lines.append(f"Why waiting: {why_waiting}")
+        if self.why_waiting:
+            lines.append(f"Why waiting: {self.why_waiting}")
         self.summary.setText("\n".join(lines))
         self.summary.setToolTip(why if eta != "—" else "")
-        shown = json.dumps({"settings": job.get("settings", {}), "metadata": job.get("metadata", {})}, indent=2)
+        shown = json.dumps({"settings": job.settings, "metadata": job.metadata}, indent=2)
         if shown != self.settings.toPlainText():  # unchanged most seconds: keep where the reader is
             self.settings.setPlainText(shown)
 
@@ -308,6 +315,8 @@ class JobDetail(QWidget):
     async def _load_output(self, conn: ManagerConnection, job_id: str) -> None:
         from app.ui.job_output import local_output_folder
 
+        if self.job is None:
+            return
         try:
             variables = await self.dashboard.variables_here(self.job)
         except asyncio.CancelledError:
@@ -315,8 +324,8 @@ class JobDetail(QWidget):
         except Exception as exc:  # noqa: BLE001 - the folder then shows as the Manager spells it
             _log.info("no variables for this computer from %s: %s", conn.url, exc)
             variables = {}
-        if job_id == self.job.get("id"):
-            self._show_output(local_output_folder(self.job.get("settings"), variables))
+        if self.job is not None and job_id == self.job.job.id:
+            self._show_output(local_output_folder(self.job.job.settings, variables))
 
     def _show_output(self, folder: str) -> None:
         self.output_folder = folder
@@ -328,7 +337,7 @@ class JobDetail(QWidget):
     async def _open_output(self) -> None:
         from app.ui.output_folder import open_output_folder
 
-        if self.job:
+        if self.job is not None:
             await open_output_folder(self, self.dashboard, self.job)
 
     def _copy_output(self) -> None:
@@ -336,12 +345,15 @@ class JobDetail(QWidget):
             QGuiApplication.clipboard().setText(self.output_folder)
 
     async def _explain_waiting(self, conn: ManagerConnection, tasks: list[dict]) -> None:
-        """Fill in `_why_waiting` from the workers' details (tags, task types) and the blocklist."""
+        """Fill in `why_waiting` from the workers' details (tags, task types) and the blocklist."""
         from app.ui.why_waiting import explain, unmet_requirements
 
-        self.job["_why_waiting"] = ""
-        if self.job.get("status") not in ("queued", "active", "paused", "pause-requested", "under-construction"):
+        self.why_waiting = ""
+        row = self.job
+        if row is None or row.job.status not in ("queued", "active", "paused", "pause-requested",
+                                                 "under-construction"):
             return
+        job_id = row.job.id
         try:
             summaries = await conn.client.workers()
             limit = asyncio.Semaphore(8)
@@ -351,17 +363,19 @@ class JobDetail(QWidget):
                     return (await conn.client.worker(worker_id)).to_json()
 
             workers = await asyncio.gather(*(detail(w.id) for w in summaries[:200]))
-            blocklist = await conn.client.request("GET", f"/api/v3/jobs/{self.job['id']}/blocklist") or []
-            unmet = await unmet_requirements(conn.client, self.job["id"])
+            blocklist = await conn.client.request("GET", f"/api/v3/jobs/{job_id}/blocklist") or []
+            unmet = await unmet_requirements(conn.client, job_id)
             share = await _fair_share(conn)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the explanation is a nicety
-            _log.info("cannot explain why %s waits: %s", self.job.get("id"), exc)
+            _log.info("cannot explain why %s waits: %s", job_id, exc)
             return
-        tag = self.job.get("worker_tag")
-        self.job["_why_waiting"] = explain(self.job, tasks, list(workers), blocklist,
-                                           conn.tags.get(tag, "") if tag else "", unmet, share)
+        if self.job is None or self.job.job.id != job_id:
+            return
+        tag = self.job.job.worker_tag
+        self.why_waiting = explain(self.job.job.to_json(), tasks, list(workers), blocklist,
+                                   conn.tags.get(tag, "") if tag else "", unmet, share)
 
     def _show_failures(self) -> None:
         causes = failure_causes(self.tasks)
@@ -377,32 +391,36 @@ class JobDetail(QWidget):
             _log.info("no last-rendered image for %s: %s", job_id, exc)
             return
         pixmap = QPixmap()
-        if data and pixmap.loadFromData(data) and job_id == self.job.get("id"):
+        if data and pixmap.loadFromData(data) and job_id == self.shown_job_id():
             self.image.setPixmap(pixmap.scaled(self.image.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                                Qt.TransformationMode.SmoothTransformation))
 
     # --- live updates ----------------------------------------------------------------------------
-    def _tasks_changed(self, label: str, rows: list[dict]) -> None:
-        if not self.job or label != self.job.get("_manager"):
+    def _tasks_changed(self, label: str, events: list[TaskUpdate]) -> None:
+        if self.job is None or label != self.job.manager:
             return
-        mine = [r for r in rows if r.get("job_id") == self.job.get("id")
-                and not _older(r.get("updated"), (self.tasks.row(str(r.get("id"))) or {}).get("updated"))]
+        job_id = self.job.job.id
+        mine = [e for e in events if e.job_id == job_id and not self._older_than_shown(e)]
         if mine:
-            self.tasks.upsert_many([_task_of_event(r) for r in mine])
+            self.tasks.upsert_many(mine)
             self.task_stats.tasks_changed(mine)
             self._show_failures()
 
+    def _older_than_shown(self, event: TaskUpdate) -> bool:
+        shown = self.tasks.row(event.id)
+        return shown is not None and _older(event.updated, shown.task.updated)
+
     def _job_row_changed(self, top, bottom, _roles=()) -> None:
-        if not self.job:
+        if self.job is None:
             return
         for r in range(top.row(), bottom.row() + 1):
             row = self.dashboard.jobs.index(r, 0).data(ROW_ROLE)
-            if row and row.get("id") == self.job.get("id") and row.get("_manager") == self.job.get("_manager"):
-                self.job.update(row)
+            if row is not None and row.key == self.job.key:
+                self.job = row.copy()
                 self._show_summary()
 
     def _last_rendered_changed(self, label: str, job_id: str) -> None:
-        if self.conn is not None and label == self.conn.label and job_id == self.job.get("id"):
+        if self.conn is not None and label == self.conn.label and job_id == self.shown_job_id():
             spawn(self._fetch_image(self.conn, job_id))
 
     def _task_selected(self, current, _previous) -> None:
@@ -411,7 +429,7 @@ class JobDetail(QWidget):
         self.log.clear()
         if not row or self.conn is None:
             return
-        self.task_id = row["id"]
+        self.task_id = row.id
         self.log_ready = False
         spawn(self._load_tail(self.conn, self.task_id))
 
@@ -450,21 +468,11 @@ def failure_causes(tasks) -> list[tuple[str, int]]:
     """Failed tasks grouped by the last line of their activity, most common first."""
     counts: Counter[str] = Counter()
     for key in tasks.keys():
-        row = tasks.row(key) or {}
-        if row.get("status") in ("failed", "soft-failed"):
-            lines = [ln for ln in str(row.get("activity") or "unknown error").splitlines() if ln.strip()]
+        row = tasks.row(key)
+        if row is not None and row.task.status in ("failed", "soft-failed"):
+            lines = [ln for ln in (row.task.activity or "unknown error").splitlines() if ln.strip()]
             counts[lines[-1] if lines else "unknown error"] += 1
     return counts.most_common()
-
-
-def _task_of_event(row: dict) -> dict:
-    """A task event as a task row: the worker as the task list has it ({id, name})."""
-    worker = row.get("worker")
-    if not worker:
-        return {k: v for k, v in row.items() if k not in ("worker", "previous_status")}
-    out = {k: v for k, v in row.items() if k != "previous_status"}
-    out["worker"] = {"id": worker.get("id") or worker.get("uuid"), "name": worker.get("name", "")}
-    return out
 
 
 def _older(incoming, known) -> bool:

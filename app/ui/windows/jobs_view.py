@@ -33,6 +33,7 @@ from app.ui.dashboard import Dashboard
 from app.ui.error_dialog import show_error, show_messages
 from app.ui.models.columns import column_of
 from app.ui.models.filter_proxy import FINISHED, RowFilterProxy
+from app.ui.models.job_row import JobRow, job_field
 from app.ui.models.keyed_table import ROW_ROLE
 from app.ui.saved_views import JobView, all_views, remember_view
 from app.ui.widgets.progress_delegate import ProgressDelegate
@@ -47,13 +48,13 @@ COLUMN_WIDTHS = {"Manager": 120, "Status": 110, "Progress": 80, "Name": 200, "ID
 
 
 class JobsView(QWidget):
-    job_selected = Signal(dict)     # the current row, or {} when nothing is selected
-    duplicate_requested = Signal(dict)  # a job to open in the submit dialog, filled in
+    job_selected = Signal(object)   # the current `JobRow`, or None when nothing is selected
+    duplicate_requested = Signal(object)  # a `JobRow` to open in the submit dialog, filled in
 
     def __init__(self, dashboard: Dashboard, parent=None):
         super().__init__(parent)
         self.dashboard = dashboard
-        self.proxy = RowFilterProxy(("name", "type", "status", "_manager", "id", "metadata"), self)
+        self.proxy = RowFilterProxy(("name", "type", "status", "manager", "id", "metadata"), self, read=job_field)
         self.proxy.setSourceModel(dashboard.jobs)
 
         self.search = QLineEdit(placeholderText="Search jobs by name, type or status")
@@ -142,20 +143,20 @@ class JobsView(QWidget):
             QSettings().setValue(SORT_KEY, f"{title}|{word}")
 
     # --- selection -------------------------------------------------------------------------------
-    def selected_rows(self) -> list[dict]:
+    def selected_rows(self) -> list[JobRow]:
         rows = self.table.selectionModel().selectedRows()
         return [r.data(ROW_ROLE) for r in rows if r.data(ROW_ROLE) is not None]
 
     def select_job(self, job_id: str) -> bool:
         for row in range(self.proxy.rowCount()):
             data = self.proxy.index(row, 0).data(ROW_ROLE)
-            if data and data.get("id") == job_id:
+            if data and data.job.id == job_id:
                 self.table.selectRow(row)
                 return True
         return False
 
     def _current_changed(self, current, _previous) -> None:
-        self.job_selected.emit(current.data(ROW_ROLE) or {} if current.isValid() else {})
+        self.job_selected.emit(current.data(ROW_ROLE) if current.isValid() else None)
 
     # --- saved views -----------------------------------------------------------------------------
     def _fill_views(self) -> None:
@@ -244,7 +245,7 @@ class JobsView(QWidget):
             self.update_actions()
 
     @staticmethod
-    def applicable(key: str, rows: list[dict]) -> list[dict]:
+    def applicable(key: str, rows: list[JobRow]) -> list[JobRow]:
         return [r for r in rows if job_action_applies(key, r)]
 
     def _context_menu(self, pos) -> None:
@@ -308,7 +309,7 @@ class JobsView(QWidget):
             show_error(self, "Could not find the output folder", exc)
             return
         if not folder:
-            show_error(self, "No output folder", f"Job {rows[0].get('name', '')} names no output folder.")
+            show_error(self, "No output folder", f"Job {rows[0].job.name} names no output folder.")
             return
         QGuiApplication.clipboard().setText(folder)
 
@@ -318,7 +319,7 @@ class JobsView(QWidget):
         if not rows:
             return
         value, ok = QInputDialog.getInt(self, "Job priority", "Priority (0-100):",
-                                        int(rows[0].get("priority") or 50), 0, 100)
+                                        rows[0].job.priority, 0, 100)
         if ok:
             show_messages(self, "Could not change every priority",
                           await self.dashboard.set_job_priority(rows, value))
@@ -328,7 +329,7 @@ class JobsView(QWidget):
         rows = self.applicable("delete", self.selected_rows())
         if not rows:
             return
-        names = ", ".join(r.get("name", "") for r in rows[:5]) + ("…" if len(rows) > 5 else "")
+        names = ", ".join(r.job.name for r in rows[:5]) + ("…" if len(rows) > 5 else "")
         answer = QMessageBox.question(self, "Delete jobs",
                                       f"Delete {len(rows)} job(s) and their files?\n{names}")
         if answer == QMessageBox.StandardButton.Yes:
@@ -359,8 +360,8 @@ class JobsView(QWidget):
             return
         cutoff = datetime.now(UTC) - timedelta(days=days)
         model = self.dashboard.jobs
-        rows = [r for r in (model.row(k) for k in model.keys()) if r and r.get("status") in FINISHED
-                and (parse_time(r.get("updated")) or cutoff) < cutoff]
+        rows = [r for r in (model.row(k) for k in model.keys()) if r and r.job.status in FINISHED
+                and (parse_time(r.job.updated) or cutoff) < cutoff]
         if not rows:
             QMessageBox.information(self, "Delete old jobs", f"No finished job is older than {days} days.")
             return

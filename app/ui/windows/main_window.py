@@ -38,6 +38,7 @@ from app.ui.windows.workers_view import WorkersView
 
 if TYPE_CHECKING:  # made on first use
     from app.ui.dialogs.submit_job import SubmitJobDialog
+    from app.ui.models.job_row import JobRow
 
 _log = logging.getLogger(__name__)
 
@@ -230,7 +231,7 @@ class MainWindow(QMainWindow):
         dialog.show()
         return dialog
 
-    def duplicate_job(self, row: dict) -> None:
+    def duplicate_job(self, row: JobRow) -> None:
         """Duplicate and edit: the submit dialog, filled in with the job's settings, for its Manager."""
         from app.ui.dialogs.submit_job import SubmitJobDialog
 

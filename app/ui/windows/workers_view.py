@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
+from app.api.workers import WorkerSleepSchedule
 from app.ui.applies import worker_action_applies
 from app.ui.dashboard import Dashboard
 from app.ui.dialogs.sleep_schedule import SleepScheduleDialog
@@ -29,13 +30,14 @@ from app.ui.dialogs.worker_tags import WorkerTagsDialog
 from app.ui.error_dialog import show_error, show_messages
 from app.ui.models.filter_proxy import RowFilterProxy
 from app.ui.models.keyed_table import ROW_ROLE
+from app.ui.models.worker_row import WorkerRow, worker_field
 
 
 class WorkersView(QWidget):
     def __init__(self, dashboard: Dashboard, parent=None):
         super().__init__(parent)
         self.dashboard = dashboard
-        self.proxy = RowFilterProxy(("name", "status", "platform", "_manager"), self)
+        self.proxy = RowFilterProxy(("name", "status", "platform", "manager"), self, read=worker_field)
         self.proxy.setSourceModel(dashboard.workers)
         self.search = QLineEdit(placeholderText="Search workers by name, status or platform")
         self.search.setClearButtonEnabled(True)
@@ -82,7 +84,7 @@ class WorkersView(QWidget):
         if self.table.isVisible():
             self.table.viewport().update()
 
-    def selected_rows(self) -> list[dict]:
+    def selected_rows(self) -> list[WorkerRow]:
         return [r.data(ROW_ROLE) for r in self.table.selectionModel().selectedRows() if r.data(ROW_ROLE)]
 
     def update_actions(self) -> None:
@@ -93,7 +95,7 @@ class WorkersView(QWidget):
             if action.isEnabled() != wanted:
                 action.setEnabled(wanted)
 
-    def _applicable(self, key: str) -> list[dict]:
+    def _applicable(self, key: str) -> list[WorkerRow]:
         return [r for r in self.selected_rows() if worker_action_applies(key, r)]
 
     def _make_actions(self) -> dict[str, QAction]:
@@ -155,14 +157,14 @@ class WorkersView(QWidget):
         except Exception as exc:  # noqa: BLE001
             show_error(self, "Could not read the sleep schedule", exc)
             return
-        title = rows[0].get("name", "") if len(rows) == 1 else f"{len(rows)} workers"
+        title = rows[0].name if len(rows) == 1 else f"{len(rows)} workers"
         dialog = SleepScheduleDialog(title, schedule, self)
         dialog.setObjectName("sleepScheduleDialog")
         dialog.accepted.connect(lambda: self._save_schedule(rows, dialog.editor.schedule()))
         dialog.open()
 
     @asyncSlot()
-    async def _save_schedule(self, rows: list[dict], schedule: dict) -> None:
+    async def _save_schedule(self, rows: list[WorkerRow], schedule: WorkerSleepSchedule) -> None:
         show_messages(self, "Could not save every schedule", await self.dashboard.set_sleep_schedule(rows, schedule))
 
     @asyncSlot()
@@ -172,16 +174,16 @@ class WorkersView(QWidget):
             return
         try:
             conn = self.dashboard.connection_for(rows[0])
-            current = {t.id for t in (await conn.client.worker(rows[0]["id"])).tags or [] if t.id is not None}
+            current = {t.id for t in (await conn.client.worker(rows[0].id)).tags or [] if t.id is not None}
         except Exception as exc:  # noqa: BLE001
             show_error(self, "Could not read the worker's tags", exc)
             return
-        title = f"Tags of {rows[0].get('name', '')}" if len(rows) == 1 else f"Tags of {len(rows)} workers"
+        title = f"Tags of {rows[0].name}" if len(rows) == 1 else f"Tags of {len(rows)} workers"
         dialog = WorkerTagsDialog(title, conn.tags, current, self)
         dialog.accepted.connect(lambda: self._save_tags(rows, dialog.chosen(), dialog.new_names()))
         dialog.open()
 
     @asyncSlot()
-    async def _save_tags(self, rows: list[dict], chosen: list[str], new_names: list[str]) -> None:
+    async def _save_tags(self, rows: list[WorkerRow], chosen: list[str], new_names: list[str]) -> None:
         show_messages(self, "Could not save every worker's tags",
                       await self.dashboard.set_worker_tags(rows, chosen, new_names))
