@@ -67,6 +67,7 @@ class Dashboard(QObject):
         self._details_wanted: dict[str, set[str]] = {}   # url -> worker ids
         self._details_timer = QTimer(self, singleShot=True, interval=500)
         self._details_timer.timeout.connect(self._fetch_details)
+        self._detail_loads: set[asyncio.Task] = set()  # under way; cancelled when the dashboard closes
         self._eta_timer = QTimer(self, interval=ETA_EVERY_MS)
         self._eta_timer.timeout.connect(self._read_etas)
         self._eta_timer.start()
@@ -150,6 +151,14 @@ class Dashboard(QObject):
         conn.restart()
 
     async def close(self) -> None:
+        # No detail fetch may start or be left running after the connections go (a loader the
+        # closing loop never ran would be a coroutine never awaited).
+        self._details_timer.stop()
+        self._details_wanted.clear()
+        loads, self._detail_loads = self._detail_loads, set()
+        for load in loads:
+            load.cancel()
+        await asyncio.gather(*loads, return_exceptions=True)
         await asyncio.gather(*(c.stop() for c in self.connections.values()), return_exceptions=True)
 
     @property
@@ -337,7 +346,10 @@ class Dashboard(QObject):
         for url, ids in wanted.items():
             conn = self.connections.get(url)
             if conn is not None:
-                spawn(self._load_details(conn, sorted(ids)))
+                load = spawn(self._load_details(conn, sorted(ids)))
+                if load is not None:
+                    self._detail_loads.add(load)
+                    load.add_done_callback(self._detail_loads.discard)
 
     async def _load_details(self, conn: ManagerConnection, ids: list[str]) -> None:
         limit = asyncio.Semaphore(8)
