@@ -31,6 +31,7 @@ from playhouse.migrations import Runner
 
 from app.manager.persistence.errors import DatabaseBusy, IntegrityProblem, StoreUnavailable
 from app.manager.persistence.models import enter_store, leave_store
+from app.manager.persistence.postgres import open_postgres
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,6 +69,8 @@ def open_db(url: str) -> pw.Database:
         # under `Store._lock`: thread-local connections would make them two SQLite writers.
         return pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False,
                                  thread_safe=False)
+    if url.startswith(("postgresql://", "postgres://")):
+        return open_postgres(url)  # one shared connection, BEGIN folded, repeated statements prepared
     return connect_url(url)
 
 
