@@ -14,6 +14,8 @@ scheduler's claim query costs about 2 ms of planning against 0.1 ms of execution
   infer) is tried once, under a savepoint so the transaction goes on, and then always sent as it is.
   At most MAX_PREPARED texts are prepared per connection: texts that differ only in the length of an
   IN list must not grow the server's memory without bound.
+- A write whose result nobody reads (`execute_later`: the row updates of `prepared.update_by_id`)
+  waits and goes out in the same query string as the transaction's next statement or its COMMIT.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class FewerTrips(pw.PostgresqlDatabase):
         self._names = 0
         self._conn_of_cache: Any = None
         self._guard = threading.Lock()  # the caches' bookkeeping only; the Store serialises the rest
+        self._later: list[tuple[str, list[Any]]] = []  # writes waiting for the next statement (`execute_later`)
         self.round_trips = 0  # query strings sent (tests count them)
 
     # -- transactions -------------------------------------------------------------------------
@@ -53,6 +56,9 @@ class FewerTrips(pw.PostgresqlDatabase):
         self._begin_pending = True
 
     def commit(self) -> None:
+        if self._later:  # the writes still waiting go out with the COMMIT, in one query string
+            self.execute_sql("COMMIT")
+            return
         if self._begin_pending:  # nothing ran: there is no transaction on the server
             self._begin_pending = False
             return
@@ -60,6 +66,7 @@ class FewerTrips(pw.PostgresqlDatabase):
         super().commit()
 
     def rollback(self) -> None:
+        self._later.clear()  # never sent: nothing to undo on the server
         if self._begin_pending:
             self._begin_pending = False
             return
@@ -67,16 +74,31 @@ class FewerTrips(pw.PostgresqlDatabase):
         super().rollback()
 
     # -- statements ---------------------------------------------------------------------------
+    def execute_later(self, sql: str, params: Any = None) -> None:
+        """A write whose result nobody reads: it goes out with the transaction's next statement or its
+        COMMIT, in the same query string, in order. A failure then fails that statement (or the
+        COMMIT), and so the transaction, as it would have failed it here."""
+        params = list(params or ())
+        self._later.append((self._statement(sql, params), params))
+
     def execute_sql(self, sql: str, params: Any = None) -> Any:
         params = list(params or ())
-        name = self._prepared_name(sql, params)
-        if name is not None:
-            sql = f"EXECUTE {name}" + (f" ({', '.join(['%s'] * len(params))})" if params else "")
+        sql = self._statement(sql, params)
+        if self._later:
+            sql = "; ".join([*(s for s, _ in self._later), sql])
+            params = [p for _, ps in self._later for p in ps] + params
+            self._later.clear()
         if self._begin_pending:
             self._begin_pending = False
             sql = "BEGIN; " + sql
         self.round_trips += 1
         return super().execute_sql(sql, params)
+
+    def _statement(self, sql: str, params: list[Any]) -> str:
+        name = self._prepared_name(sql, params)
+        if name is None:
+            return sql
+        return f"EXECUTE {name}" + (f" ({', '.join(['%s'] * len(params))})" if params else "")
 
     def _prepared_name(self, sql: str, params: list[Any]) -> str | None:
         if self.is_closed():
