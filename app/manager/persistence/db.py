@@ -117,7 +117,8 @@ class Store:
         # job submission or a dashboard GET then waited minutes behind 10,000 workers' claims).
         self._thread_waiting = threading.Event()
         self._closed = False
-        self.quick_calls = self.is_sqlite  # other drivers keep a connection per thread
+        # PostgreSQL stays on the store thread: the loop parses HTTP while it waits for the server.
+        self.quick_calls = self.is_sqlite
         self._busy_ms = BUSY_TIMEOUT_MS
         self._begin = ("IMMEDIATE",) if self.is_sqlite else ()
         self._idle_waiters: list[asyncio.Future[None]] = []
