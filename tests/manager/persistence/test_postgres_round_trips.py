@@ -38,7 +38,7 @@ async def test_a_claim_and_a_completion_take_few_round_trips(manager, store_kind
     finally:
         await w.close()
     # Before: BEGIN, 6 statements, COMMIT for each (8 and 8).
-    assert max(claims[-3:]) <= 6, claims
+    assert max(claims[-3:]) <= 5, claims
     assert max(completions[-3:]) <= 5, completions
 
 
