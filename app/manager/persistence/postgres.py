@@ -29,6 +29,7 @@ import peewee as pw
 from playhouse.db_url import parse
 
 MAX_PREPARED = 500
+SEEN_LIMIT = 5_000  # statement texts remembered as seen once, waiting for a second time
 _PLAIN_START = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b", re.IGNORECASE)
 
 
@@ -114,6 +115,8 @@ class FewerTrips(pw.PostgresqlDatabase):
             return name
         if not _preparable(sql, params) or len(self._prepared) >= MAX_PREPARED:
             return None
+        if len(self._seen) >= SEEN_LIMIT:  # texts seen once (inline values): forget them, stay bounded
+            self._seen.clear()
         self._seen[sql] += 1
         if self._seen[sql] < 2:  # once is not a pattern (migrations, one-off reports)
             return None
@@ -138,7 +141,8 @@ class FewerTrips(pw.PostgresqlDatabase):
         except Exception:  # noqa: BLE001 - the server cannot prepare it: send it as it is from now on
             if in_transaction:
                 cursor.execute("ROLLBACK TO SAVEPOINT tablao_prepare; RELEASE SAVEPOINT tablao_prepare")
-            self._unpreparable.add(sql)
+            if len(self._unpreparable) < MAX_PREPARED:
+                self._unpreparable.add(sql)
             return None
         finally:
             cursor.close()
