@@ -31,6 +31,7 @@ from playhouse.migrations import Runner
 
 from app.manager.persistence.errors import DatabaseBusy, IntegrityProblem, StoreUnavailable
 from app.manager.persistence.models import enter_store, leave_store
+from app.manager.persistence.postgres import open_postgres
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,6 +69,8 @@ def open_db(url: str) -> pw.Database:
         # under `Store._lock`: thread-local connections would make them two SQLite writers.
         return pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False,
                                  thread_safe=False)
+    if url.startswith(("postgresql://", "postgres://")):
+        return open_postgres(url)  # one shared connection, BEGIN folded, repeated statements prepared
     return connect_url(url)
 
 
@@ -114,7 +117,8 @@ class Store:
         # job submission or a dashboard GET then waited minutes behind 10,000 workers' claims).
         self._thread_waiting = threading.Event()
         self._closed = False
-        self.quick_calls = self.is_sqlite  # other drivers keep a connection per thread
+        # PostgreSQL stays on the store thread: the loop parses HTTP while it waits for the server.
+        self.quick_calls = self.is_sqlite
         self._busy_ms = BUSY_TIMEOUT_MS
         self._begin = ("IMMEDIATE",) if self.is_sqlite else ()
         self._idle_waiters: list[asyncio.Future[None]] = []

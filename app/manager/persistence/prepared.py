@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 import peewee as pw
 
 from app.manager.persistence.models import current_db
+from app.manager.persistence.postgres import FewerTrips
 
 _INT_BASE = -(10**12)
 
@@ -76,8 +77,10 @@ class Prepared:
 _UPDATES: dict[tuple[type, type, tuple[str, ...]], tuple[str, list[pw.Field]]] = {}
 
 
-def update_by_id(model: type[pw.Model], row_id: int, fields: dict[str, Any]) -> int:
-    """`UPDATE <table> SET ... WHERE id = ?` with cached SQL; values go through field.db_value."""
+def update_by_id(model: type[pw.Model], row_id: int, fields: dict[str, Any]) -> None:
+    """`UPDATE <table> SET ... WHERE id = ?` with cached SQL; values go through field.db_value.
+
+    On PostgreSQL it goes out with the transaction's next statement (`FewerTrips.execute_later`)."""
     names = tuple(sorted(fields))
     db = current_db()
     key = (type(db), model, names)
@@ -89,7 +92,10 @@ def update_by_id(model: type[pw.Model], row_id: int, fields: dict[str, Any]) -> 
         _UPDATES[key] = cached
     sql, field_objs = cached
     values = [f.db_value(fields[f.name]) for f in field_objs]
-    return db.execute_sql(sql, [*values, row_id]).rowcount
+    if isinstance(db, FewerTrips):
+        db.execute_later(sql, [*values, row_id])
+    else:
+        db.execute_sql(sql, [*values, row_id])
 
 
 M = TypeVar("M", bound=pw.Model)

@@ -1,0 +1,109 @@
+"""PostgreSQL's connection (`postgres.FewerTrips`) against a real server: round trips per claim and per
+completion over real HTTP, and that folding BEGIN, preparing statements and sending writes later keep
+what a transaction means. Run when TABLAO_TEST_POSTGRES names a server (as CI does)."""
+
+from __future__ import annotations
+
+import uuid
+
+import peewee as pw
+import psycopg2
+import pytest
+
+from app.manager.persistence.db import Store
+from app.manager.persistence.postgres import FewerTrips
+from tests.conftest import TEST_POSTGRES, echo_job
+from tests.http_worker import HttpWorker
+
+pytestmark = pytest.mark.skipif(not TEST_POSTGRES, reason="needs TABLAO_TEST_POSTGRES (a PostgreSQL server)")
+
+
+async def test_a_claim_and_a_completion_take_few_round_trips(manager, store_kind):
+    if store_kind != "postgres":
+        pytest.skip("counts PostgreSQL's round trips")
+    db = manager.services.store.db
+    assert isinstance(db, FewerTrips)
+    await manager.request("POST", "/api/v3/jobs", json=echo_job(repeats=8))
+    w = await HttpWorker(manager.url, name="trips").register_and_sign_on()
+    try:
+        claims, completions = [], []
+        for _ in range(6):  # the first ones prepare their statements (one round trip each, once)
+            before = db.round_trips
+            status, task = await w.claim()
+            assert status == 200, task
+            claims.append(db.round_trips - before)
+            before = db.round_trips
+            assert (await w.complete(task["uuid"]))[0] == 204
+            completions.append(db.round_trips - before)
+    finally:
+        await w.close()
+    # Before: BEGIN, 6 statements, COMMIT for each (8 and 8).
+    assert max(claims[-3:]) <= 5, claims
+    assert max(completions[-3:]) <= 5, completions
+
+
+@pytest.fixture
+def pg_store():
+    name = "tablao_test_trips_" + uuid.uuid4().hex[:12]
+    admin = psycopg2.connect(TEST_POSTGRES)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name}")
+    store = Store(TEST_POSTGRES.rsplit("/", 1)[0] + "/" + name)
+    store.open_sync()
+    store.call_sync(lambda: store.db.execute_sql("CREATE TABLE t (id integer PRIMARY KEY, v integer NOT NULL)"))
+    yield store
+    store.close_sync()
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE {name}")
+    admin.close()
+
+
+def _values(store: Store) -> list[tuple]:
+    return store.call_sync(lambda: store.db.execute_sql("SELECT id, v FROM t ORDER BY id").fetchall())
+
+
+def test_writes_sent_later_are_undone_by_a_rollback_and_fail_their_transaction(pg_store):
+    db = pg_store.db
+
+    def write_then_fail():
+        db.execute_later("INSERT INTO t (id, v) VALUES (%s, %s)", [1, 10])
+        raise RuntimeError("the status change went wrong")
+
+    with pytest.raises(RuntimeError):
+        pg_store.call_sync(write_then_fail)
+    assert _values(pg_store) == []  # never sent
+
+    def bad_write_later():
+        db.execute_later("INSERT INTO t (id, v) VALUES (%s, %s)", [2, 20])
+        db.execute_later("INSERT INTO t (id, v) VALUES (%s, %s)", [3, None])  # NOT NULL: fails at COMMIT
+
+    with pytest.raises(pw.IntegrityError):
+        pg_store.call_sync(bad_write_later)
+    assert _values(pg_store) == []  # the whole transaction, the good write too
+
+    def write_then_read():
+        db.execute_later("INSERT INTO t (id, v) VALUES (%s, %s)", [4, 40])
+        return db.execute_sql("SELECT v FROM t WHERE id = %s", [4]).fetchone()
+
+    assert pg_store.call_sync(write_then_read) == (40,)  # a read sees the writes before it
+    assert _values(pg_store) == [(4, 40)]
+
+
+def test_a_statement_the_server_cannot_prepare_runs_as_it_is(pg_store):
+    db = pg_store.db
+
+    def twice():
+        # `%s IS NULL` gives the server no type for its parameter: PREPARE fails (under a savepoint).
+        db.execute_sql("INSERT INTO t (id, v) VALUES (%s, %s)", [5, 50])
+        first = db.execute_sql("SELECT %s IS NULL", [None]).fetchone()
+        second = db.execute_sql("SELECT %s IS NULL", [None]).fetchone()
+        return first, second
+
+    assert pg_store.call_sync(twice) == ((True,), (True,))
+    assert _values(pg_store) == [(5, 50)]  # the failed PREPARE did not undo the transaction's write
+    for v in (51, 52, 53):  # a prepared UPDATE keeps its meaning (and its row count)
+        count = pg_store.call_sync(lambda v=v: db.execute_sql("UPDATE t SET v = %s WHERE id = %s", [v, 5]).rowcount)
+        assert count == 1
+    assert _values(pg_store) == [(5, 53)]
+    assert any(sql.startswith("UPDATE t") for sql in db._prepared)
