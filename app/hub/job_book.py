@@ -21,7 +21,7 @@ from app.api.jobs import SubmittedJob
 from app.common.clock import Clock, parse_rfc3339, to_rfc3339
 from app.common.events import JOB_DID_CHANGE, EventBus
 from app.hub.outbox import Outbox
-from app.hub.routing import Route, choose_site
+from app.hub.routing import InPlace, Route, choose_site, in_place_paths
 from app.hub.shaman_relay import checkout_for_site
 from app.hub.sites import SiteBook
 from app.manager.hub_link import protocol as p
@@ -49,14 +49,20 @@ class JobBook:
         self._task_sites: dict[str, str] = {}  # task id -> site, learnt from the job task lists read
 
     # --- submitting ------------------------------------------------------------------------------
-    async def _route(self, body: SubmittedJob) -> Route:
+    async def _route(self, body: SubmittedJob, in_place: bool = True) -> Route:
         waiting = await self.store.call(records.pending_counts)
+        files = InPlace()
+        if in_place and not _checkout_of(body):
+            files = in_place_paths(body.settings, body.submitter_platform)
         return choose_site(self.sites.views(waiting), body.type, body.type_etag or "", body.worker_tag or "",
-                           named=(body.metadata or {}).get("site", ""))
+                           named=(body.metadata or {}).get("site", ""), files=files)
 
     async def check(self, body: SubmittedJob) -> str:
-        """POST /jobs/check: the site the job would go to compiles it without storing it; returns the site."""
-        route = await self._route(body)
+        """POST /jobs/check: the site the job would go to compiles it without storing it; returns the site.
+
+        Its paths are not judged for reach: clients check before they know whether the files will go
+        through Shaman (Flamenco's add-on even names a placeholder blendfile)."""
+        route = await self._route(body, in_place=False)
         wire = body.to_json()
         if route.worker_tag is not None:
             wire["worker_tag"] = route.worker_tag

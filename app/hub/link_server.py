@@ -27,7 +27,7 @@ _log = logging.getLogger(__name__)
 
 HELLO_WAIT = 30.0
 HEARTBEAT = 15.0
-_OFFER_KEYS = ("job_types", "tags", "workers", "load")
+_OFFER_KEYS = ("job_types", "tags", "storage", "workers", "load")
 
 
 def bearer(request: web.Request) -> str | None:
