@@ -59,6 +59,7 @@ async def serve_link(request: web.Request, sites: SiteBook, outbox: Outbox, jobs
     try:
         await conn.send({"type": p.WELCOME, "cursor": await jobs.cursor(name)})
         await outbox.deliver_pending(name)
+        await jobs.route_waiting()  # this site may reach files no site reached before
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue

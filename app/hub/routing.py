@@ -44,6 +44,11 @@ class InPlace:
     platform: str = ""
 
 
+class Unreachable(BadRequest):
+    """No site reaches the job's files in place, though some site could run it otherwise: the hub
+    keeps such a job waiting rather than refusing it, since a site may yet say it reaches them."""
+
+
 @dataclass(frozen=True)
 class Route:
     site: str
@@ -124,6 +129,8 @@ def choose_site(sites: list[SiteView], job_type: str, etag: str = "", worker_tag
     able = [site for site in sites if not can_run(site, job_type, etag, worker_tag, files)]
     if not able:
         why = "; ".join(can_run(site, job_type, etag, worker_tag, files) for site in sites) or "no site has joined yet"
+        if files.paths and any(not can_run(site, job_type, etag, worker_tag) for site in sites):
+            raise Unreachable(f"no site reaches this job's files: {why}")
         raise BadRequest(f"no site can run this job: {why}")
     able.sort(key=_rank)
     best, others = able[0], able[1:]

@@ -14,7 +14,7 @@ def _in_place(name: str, folder: str, **extra) -> dict:
 
 
 async def test_a_job_in_place_goes_only_to_the_site_that_reaches_its_folder(hub_farm):
-    hub = await hub_farm.start_hub()
+    hub = await hub_farm.start_hub(sites=("A", "B", "C"))
     await hub_farm.join("A")
     await hub_farm.join("B")
     await hub_farm.start_site("A")
@@ -39,10 +39,26 @@ async def test_a_job_in_place_goes_only_to_the_site_that_reaches_its_folder(hub_
     assert status == 400, refused
     assert f"A cannot reach '{shared_b}/out'" in refused["message"], refused
 
-    # No site reaches it: refused in words naming what each site covers.
+    # No site reaches it: it waits at the hub, saying why in words.
     status, nowhere = await hub.request("POST", "/api/v3/jobs", json=_in_place("nowhere", "/srv/elsewhere/out"))
-    assert status == 400, nowhere
-    assert "no site can run this job" in nowhere["message"] and "/srv/elsewhere/out" in nowhere["message"]
+    assert status == 200, nowhere
+    assert nowhere["site"] == "" and nowhere["hub"]["state"] == "waiting", nowhere
+    why = nowhere["hub"]["why"]
+    assert why.startswith("waiting at the hub: no site reaches this job's files") and "/srv/elsewhere/out" in why
+    assert "A cannot reach '/srv/elsewhere/out'" in why and shared_b in why
 
     status, listing = await hub.request("GET", "/api/v3/jobs")
-    assert [job["id"] for job in listing["jobs"]] == [chosen["id"]]
+    assert {job["id"] for job in listing["jobs"]} == {chosen["id"], nowhere["id"]}
+
+    # A site whose two-way variable covers the folder joins: the job goes there.
+    await hub_farm.join("C")
+    site_c = await hub_farm.start_site("C", variables={"elsewhere": {"is_twoway": True, "values": [
+        {"platform": "linux", "value": "/srv/elsewhere"}]}})
+
+    async def at_c() -> bool:
+        status, job = await site_c.request("GET", f"/api/v3/jobs/{nowhere['id']}")
+        return status == 200
+    await eventually(at_c, what="the waiting job at site C")
+    status, routed = await hub.request("GET", f"/api/v3/jobs/{nowhere['id']}")
+    assert routed["site"] == "C", routed
+    assert "C:" in routed["hub"]["route_reason"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.api.errors import BadRequest
-from app.hub.routing import InPlace, SiteView, choose_site, in_place_paths
+from app.hub.routing import InPlace, SiteView, Unreachable, choose_site, in_place_paths
 from app.hub.sites import _storage
 from app.manager.hub_link.storage import storage_roots
 from app.manager.settings.variables import Variables
@@ -30,12 +30,12 @@ def test_only_the_site_whose_storage_covers_the_blendfile_is_chosen_even_when_an
     assert route.site == "A"
 
 
-def test_no_site_reaching_the_path_is_refused_in_words_naming_the_path_and_each_sites_roots():
+def test_no_site_reaching_the_path_says_so_naming_the_path_and_each_sites_roots():
     files = in_place_paths({"blendfile": "/home/artist/a.blend"}, "linux")
-    with pytest.raises(BadRequest) as err:
+    with pytest.raises(Unreachable) as err:  # the hub keeps such a job waiting
         choose_site([site("A", LINUX_A), site("B", LINUX_B)], TYPE, files=files)
     words = str(err.value)
-    assert "no site can run this job" in words
+    assert "no site reaches this job's files" in words
     assert "A cannot reach '/home/artist/a.blend'" in words and "/mnt/studio" in words
     assert "B cannot reach" in words and "/srv/home-farm" in words and "Shaman" in words
 
@@ -95,3 +95,11 @@ def test_the_hub_reads_what_a_site_said_it_reaches_defensively(said):
     assert _storage(said) is None
     hostile = [{"path": "/a", "platforms": ["linux", 3]}, {"path": ""}, {"path": 5}, "x", {"platforms": []}]
     assert _storage(hostile) == (("/a", ("linux",)),)
+
+
+def test_a_job_no_site_could_run_anyway_is_refused_not_kept_waiting_for_storage():
+    files = in_place_paths({"blendfile": "/home/artist/a.blend"}, "linux")
+    with pytest.raises(BadRequest) as err:
+        choose_site([site("A", LINUX_A)], "no-such-type", files=files)
+    assert not isinstance(err.value, Unreachable)
+    assert "no site can run this job" in str(err.value)
