@@ -16,6 +16,8 @@ from app.manager.web.access import ROUTE_ACCESS, Access
 V3 = API_PREFIX
 
 _SHARED = [
+    ("GET", "/"),  # the status page: its files are public, its data comes from the API below
+    ("GET", "/ui/{asset}"),
     ("GET", f"{V3}/version"),
     ("GET", f"{V3}/jobs/types"),
     ("GET", f"{V3}/jobs/type/{{type_name}}"),

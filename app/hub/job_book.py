@@ -16,12 +16,12 @@ import datetime as dt
 import logging
 from typing import Any
 
-from app.api.errors import ApiError, NotFound, ServiceUnavailable
+from app.api.errors import ApiError, BadRequest, NotFound, ServiceUnavailable
 from app.api.jobs import SubmittedJob
 from app.common.clock import Clock, parse_rfc3339, to_rfc3339
 from app.common.events import JOB_DID_CHANGE, EventBus
 from app.hub.outbox import Outbox
-from app.hub.routing import Route, choose_site
+from app.hub.routing import InPlace, Route, Unreachable, choose_site, in_place_paths
 from app.hub.shaman_relay import checkout_for_site
 from app.hub.sites import SiteBook
 from app.manager.hub_link import protocol as p
@@ -36,6 +36,7 @@ ACTION_WAIT = 10.0
 ASK_WAIT = 10.0
 TASKS_REMEMBERED = 100_000  # task ids whose site the hub remembers (oldest forgotten first)
 WAITING, DELIVERED, REFUSED = "waiting", "delivered", "refused"
+NO_SITE = ""  # the site of a job that waits until some site says it reaches its files
 
 
 class JobBook:
@@ -49,14 +50,20 @@ class JobBook:
         self._task_sites: dict[str, str] = {}  # task id -> site, learnt from the job task lists read
 
     # --- submitting ------------------------------------------------------------------------------
-    async def _route(self, body: SubmittedJob) -> Route:
+    async def _route(self, body: SubmittedJob, in_place: bool = True) -> Route:
         waiting = await self.store.call(records.pending_counts)
+        files = InPlace()
+        if in_place and not _checkout_of(body):
+            files = in_place_paths(body.settings, body.submitter_platform)
         return choose_site(self.sites.views(waiting), body.type, body.type_etag or "", body.worker_tag or "",
-                           named=(body.metadata or {}).get("site", ""))
+                           named=(body.metadata or {}).get("site", ""), files=files)
 
     async def check(self, body: SubmittedJob) -> str:
-        """POST /jobs/check: the site the job would go to compiles it without storing it; returns the site."""
-        route = await self._route(body)
+        """POST /jobs/check: the site the job would go to compiles it without storing it; returns the site.
+
+        Its paths are not judged for reach: clients check before they know whether the files will go
+        through Shaman (Flamenco's add-on even names a placeholder blendfile)."""
+        route = await self._route(body, in_place=False)
         wire = body.to_json()
         if route.worker_tag is not None:
             wire["worker_tag"] = route.worker_tag
@@ -68,7 +75,10 @@ class JobBook:
         return route.site
 
     async def submit(self, body: SubmittedJob, credentialed: bool) -> dict[str, Any]:
-        route = await self._route(body)
+        try:
+            route = await self._route(body)
+        except Unreachable as exc:  # kept: a site may yet connect saying it reaches the files
+            route = Route(NO_SITE, str(exc))
         job_id, msg_id, now = self.outbox.new_id(), self.outbox.new_id(), self._now()
         wire = body.to_json()
         if route.worker_tag is not None:
@@ -118,6 +128,35 @@ class JobBook:
                 await self.store.call(records.set_job_state, rec.job_id, REFUSED, str(result.get("message")),
                                       snapshot)
                 self._announce(rec.site, snapshot, job.snapshot.get("status"))
+
+    async def route_waiting(self) -> list[str]:
+        """Send each job that waits for a site reaching its files to one that now does (called when a
+        site connects, having said what it reaches); the ids of the jobs routed."""
+        counts = await self.store.call(records.pending_counts)
+        views, moved = self.sites.views(counts), list[tuple[str, str]]()
+        for msg in await self.store.call(records.pending_messages, NO_SITE):
+            wire = msg.payload.get("job") if msg.kind == p.SUBMIT else None
+            if not isinstance(wire, dict):
+                continue
+            files = in_place_paths(wire.get("settings"), wire.get("submitter_platform"))
+            try:
+                route = choose_site(views, str(wire.get("type") or ""), str(wire.get("type_etag") or ""),
+                                    str(wire.get("worker_tag") or ""), files=files)
+            except BadRequest:
+                continue
+            if route.worker_tag is not None:
+                wire = {**wire, "worker_tag": route.worker_tag}
+            await self.store.call(records.move_job, msg.job_id, route.site, route.reason, msg.msg_id,
+                                  {**msg.payload, "job": wire})
+            job = await self.store.call(records.job, msg.job_id)
+            if job is not None:
+                self._announce(route.site, job.snapshot, None)
+            _log.info("job %s, waiting for a site reaching its files, routed to site %s", msg.job_id, route.site)
+            moved.append((msg.job_id, route.site))
+        for site in sorted({site for _, site in moved}):
+            if self.sites.connection(site) is not None:
+                await self.outbox.deliver_pending(site)
+        return [job_id for job_id, _ in moved]
 
     # --- what sites report -----------------------------------------------------------------------
     async def site_jobs(self, site: str, data: dict[str, Any]) -> None:
@@ -202,7 +241,11 @@ class JobBook:
     def _shown(self, job: records.JobRecord) -> dict[str, Any]:
         out = {**job.snapshot, "site": job.site}
         hub: dict[str, Any] = {"state": job.state, "route_reason": job.route_reason}
-        if job.state == WAITING:
+        if job.state == WAITING and job.site == NO_SITE:
+            hub["why"] = (f"waiting at the hub: {job.route_reason}; it goes to the first site that connects "
+                          "reaching them")
+            out["activity"] = hub["why"]
+        elif job.state == WAITING:
             online = self.sites.connection(job.site) is not None
             hub["why"] = (f"being sent to site {job.site}" if online else
                           f"waiting at the hub: {self.sites.describe(job.site)}; it is sent when {job.site} "
@@ -276,6 +319,10 @@ class JobBook:
         job = await self._record(job_id)
         if job.state == REFUSED and action == "delete":  # its site never had it
             self._announce_gone(await self.store.call(records.forget_jobs, job.site, [job_id]))
+            return None
+        if job.site == NO_SITE and action == "delete":
+            await self.store.call(records.drop_unsent, job_id)
+            self._announce_gone([job])
             return None
         msg_id, payload = self.outbox.new_id(), {"action": action, "body": body}
         await self.store.call(records.add_message, msg_id, job.site, p.ACTION, job_id, payload, self._now())

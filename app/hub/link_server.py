@@ -27,7 +27,7 @@ _log = logging.getLogger(__name__)
 
 HELLO_WAIT = 30.0
 HEARTBEAT = 15.0
-_OFFER_KEYS = ("job_types", "tags", "workers", "load")
+_OFFER_KEYS = ("job_types", "tags", "storage", "workers", "load")
 
 
 def bearer(request: web.Request) -> str | None:
@@ -59,6 +59,7 @@ async def serve_link(request: web.Request, sites: SiteBook, outbox: Outbox, jobs
     try:
         await conn.send({"type": p.WELCOME, "cursor": await jobs.cursor(name)})
         await outbox.deliver_pending(name)
+        await jobs.route_waiting()  # this site may reach files no site reached before
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue

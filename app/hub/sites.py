@@ -162,7 +162,8 @@ class SiteBook:
                 job_types={t.get("name", ""): t.get("etag", "") for t in info.get("job_types") or []},
                 tags={t.get("id", ""): t.get("name", "") for t in info.get("tags") or []},
                 awake_workers=int(load.get("awake_workers") or 0), idle_workers=int(load.get("idle_workers") or 0),
-                queued_tasks=int(load.get("queued_tasks") or 0), waiting_at_hub=waiting.get(name, 0)))
+                queued_tasks=int(load.get("queued_tasks") or 0), waiting_at_hub=waiting.get(name, 0),
+                storage=_storage(info.get("storage"))))
         return out
 
     def describe(self, name: str) -> str:
@@ -189,3 +190,11 @@ class SiteBook:
 
     def _now(self) -> dt.datetime:
         return self.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _storage(roots: Any) -> tuple[tuple[str, tuple[str, ...]], ...] | None:
+    """The roots a site said it reaches, as routing takes them; None when it never said."""
+    if not isinstance(roots, list):
+        return None
+    return tuple((str(r.get("path") or ""), tuple(str(p) for p in r.get("platforms") or [] if isinstance(p, str)))
+                 for r in roots if isinstance(r, dict) and isinstance(r.get("path"), str) and r.get("path"))

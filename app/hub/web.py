@@ -31,6 +31,7 @@ from app.manager.web.keys import BUS, FARM_STATUS, SETTINGS
 from app.manager.web.middlewares import error_middleware
 from app.manager.web.request_body import JOB_BODY_MAX, read_body, read_json_object
 from app.manager.web.request_guard import guard_middleware
+from app.manager.web.status_page import add_status_page_routes
 from app.shaman.web import add_shaman_routes
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ def create_hub_app(hub: HubServices) -> web.Application:
     add_shaman_routes(application, lambda: hub.shaman)  # 503 in words when the hub has none
     r.add_get(BLOBS_PATH, fetch_blob)
     r.add_get(LINK_PATH, site_link)
+    add_status_page_routes(application)  # the Manager's page, reading the hub's API: every site's jobs
     r.add_get(f"{V3}/tablao/hub/sites", list_sites)
     r.add_post(f"{V3}/tablao/hub/sites", add_site)
     r.add_delete(f"{V3}/tablao/hub/sites/{{name}}", remove_site)

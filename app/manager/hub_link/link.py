@@ -33,6 +33,7 @@ from app.manager.hub_link import protocol as p
 from app.manager.hub_link.inbox import HubInbox
 from app.manager.hub_link.pinning import HubPin
 from app.manager.hub_link.settings import HubLinkSettings
+from app.manager.hub_link.storage import storage_roots
 from app.manager.persistence import hub_link_records as records
 from app.manager.persistence import jobs as jobs_q
 from app.manager.persistence.errors import NotFound
@@ -187,7 +188,7 @@ class HubLink:
     async def _offer(self) -> dict[str, Any]:
         services = self.services
         return {"job_types": await services.compiler.list_job_types(), "tags": await services.admin.tags(),
-                **await self._status()}
+                "storage": storage_roots(services.settings.variables), **await self._status()}
 
     async def _status(self) -> dict[str, Any]:
         # Vitals change every few seconds and are the site's own business: the hub shows the rest.

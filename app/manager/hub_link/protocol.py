@@ -4,7 +4,7 @@ A site connects out to `LINK_PATH` on the hub with `Authorization: Bearer <site 
 `SITE_HEADER: <site name>`. Every message is one JSON object with a `type`:
 
 site -> hub
-  `hello`     {site, job_types, tags, workers, load}: what the site offers, first on every connection
+  `hello`     {site, job_types, tags, storage, workers, load}: what the site offers, first on every connection
   `inventory` {uuids}: every job the site has (the hub forgets the ones gone while it was away)
   `jobs`      {jobs, gone}: jobs as they are now, and ids of jobs deleted; applied newest-wins by
               each job's `updated`, so a replayed or late message never turns a job back

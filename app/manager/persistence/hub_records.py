@@ -188,6 +188,20 @@ def jobs(site: str | None = None) -> list[JobRecord]:
     return [_job(row) for row in query]
 
 
+def move_job(uuid: str, site: str, route_reason: str, submit_id: str, payload: dict[str, Any]) -> None:
+    """A job that waited for a site, and its unsent messages, now belong to `site` (its submission
+    with `payload`, the job as that site takes it)."""
+    HubJob.update(site=site, route_reason=route_reason, note="").where(HubJob.uuid == uuid).execute()
+    HubOutbox.update(site=site).where((HubOutbox.job_id == uuid) & HubOutbox.done_at.is_null()).execute()
+    HubOutbox.update(payload=json.dumps(payload, separators=(",", ":"))).where(HubOutbox.msg_id == submit_id).execute()
+
+
+def drop_unsent(uuid: str) -> None:
+    """Forget a job that never went to a site, with its messages."""
+    HubOutbox.delete().where((HubOutbox.job_id == uuid) & HubOutbox.done_at.is_null()).execute()
+    HubJob.delete().where(HubJob.uuid == uuid).execute()
+
+
 def set_job_state(uuid: str, state: str, note: str, snapshot: dict[str, Any] | None = None) -> None:
     fields: dict[Any, Any] = {HubJob.state: state, HubJob.note: note}
     if snapshot is not None:
