@@ -67,7 +67,7 @@ class Dashboard(QObject):
         self._details_wanted: dict[str, set[str]] = {}   # url -> worker ids
         self._details_timer = QTimer(self, singleShot=True, interval=500)
         self._details_timer.timeout.connect(self._fetch_details)
-        self._detail_loads: set[asyncio.Task] = set()  # under way; cancelled when the dashboard closes
+        self._loads: set[asyncio.Task] = set()  # detail and ETA fetches under way; cancelled on close
         self._eta_timer = QTimer(self, interval=ETA_EVERY_MS)
         self._eta_timer.timeout.connect(self._read_etas)
         self._eta_timer.start()
@@ -81,7 +81,14 @@ class Dashboard(QObject):
 
     def _read_etas(self) -> None:
         for conn in list(self.connections.values()):
-            spawn(self._load_etas(conn))
+            self._spawn(self._load_etas(conn))
+
+    def _spawn(self, coro) -> None:
+        """Run a fetch, remembered until it ends so that closing the dashboard can cancel it."""
+        load = spawn(coro)
+        if load is not None:
+            self._loads.add(load)
+            load.add_done_callback(self._loads.discard)
 
     async def _load_etas(self, conn: ManagerConnection) -> None:
         try:
@@ -105,7 +112,7 @@ class Dashboard(QObject):
         conn.jobs_changed.connect(lambda updates, label=label: self._jobs_arrived(label, updates))
         conn.job_tasks_stale.connect(lambda job_id, label=label: self._tasks_stale(label, job_id))
         conn.snapshot_done.connect(lambda label=label: self.resynced.emit(label))
-        conn.snapshot_done.connect(lambda conn=conn: spawn(self._load_etas(conn)))
+        conn.snapshot_done.connect(lambda conn=conn: self._spawn(self._load_etas(conn)))
         self.etas.asking(label)
         conn.tags_changed.connect(lambda _tags: self._repaint_tags())
         conn.tag_deleted.connect(lambda tag_id, label=label: self._tag_deleted(label, tag_id))
@@ -151,11 +158,12 @@ class Dashboard(QObject):
         conn.restart()
 
     async def close(self) -> None:
-        # No detail fetch may start or be left running after the connections go (a loader the
+        # No detail or ETA fetch may start or be left running after the connections go (one the
         # closing loop never ran would be a coroutine never awaited).
         self._details_timer.stop()
+        self._eta_timer.stop()
         self._details_wanted.clear()
-        loads, self._detail_loads = self._detail_loads, set()
+        loads, self._loads = self._loads, set()
         for load in loads:
             load.cancel()
         await asyncio.gather(*loads, return_exceptions=True)
@@ -346,10 +354,7 @@ class Dashboard(QObject):
         for url, ids in wanted.items():
             conn = self.connections.get(url)
             if conn is not None:
-                load = spawn(self._load_details(conn, sorted(ids)))
-                if load is not None:
-                    self._detail_loads.add(load)
-                    load.add_done_callback(self._detail_loads.discard)
+                self._spawn(self._load_details(conn, sorted(ids)))
 
     async def _load_details(self, conn: ManagerConnection, ids: list[str]) -> None:
         limit = asyncio.Semaphore(8)

@@ -285,7 +285,7 @@ class JobEtas:
     def __init__(self, machine: StatusMachine, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.machine = machine
         self._monotonic = monotonic
-        self._speeds: tuple[int, Speeds] | None = None  # (batches of runs written, speeds)
+        self._speeds: tuple[tuple[int, int], Speeds] | None = None  # ((batches written, unwritten), speeds)
         self._speeds_at = 0.0
         self._fresh = EtaFreshness(machine.bus)
         # The all-jobs route's readings, and those job answers start: a job's answer may take either,
@@ -297,14 +297,15 @@ class JobEtas:
         # when each worker would be done with the jobs ahead of it (seconds from that reading).
         self._queues: tuple[float, dict[str, dict[int, float]]] = (0.0, {})
 
-    async def speeds(self) -> Speeds:
-        """The workers' measured speeds, measured again once new runs were written (at most every
-        SPEED_EVERY_S: runs are written every few seconds on a busy farm, and measuring reads SPEED_RUNS)."""
-        written, at = self.machine.runs.flushes, self._monotonic()
-        if self._speeds is None or (self._speeds[0] != written and at - self._speeds_at >= SPEED_EVERY_S):
+    async def speeds(self, unwritten: Sequence[Run] = ()) -> Speeds:
+        """The workers' measured speeds, measured again once new runs were written or reported (at most
+        every SPEED_EVERY_S: runs come every few seconds on a busy farm, and measuring reads SPEED_RUNS).
+        `unwritten`: runs reported but not stored yet, which count as the stored ones do."""
+        seen, at = (self.machine.runs.flushes, len(unwritten)), self._monotonic()
+        if self._speeds is None or (self._speeds[0] != seen and at - self._speeds_at >= SPEED_EVERY_S):
             since = self._now() - dt.timedelta(days=SPEED_DAYS)
             runs = await self.machine.store.call(run_stats.recent_runs, since, SPEED_RUNS)
-            self._speeds, self._speeds_at = (written, worker_speeds(runs)), at
+            self._speeds, self._speeds_at = (seen, worker_speeds([*runs, *unwritten])), at
         return self._speeds[1]
 
     async def all_unfinished(self) -> dict[str, Any]:
@@ -378,7 +379,7 @@ class JobEtas:
         # Not flushed first: the flush queues behind a busy farm's claims (seconds at 1,000 workers).
         unwritten = [Run(r.worker_id, r.seconds, r.steps, r.job_type, r.task_type, r.blend_key, r.finished_at,
                          r.job_uuid) for r in self.machine.runs.unwritten() if r.outcome == "completed" and r.steps > 0]
-        speeds = await self.speeds()
+        speeds = await self.speeds(unwritten)
         now = self._now()
         facts = await self.machine.store.call(_read_facts, job_uuid, now, unwritten)
         jobs: dict[str, Any] = {}
