@@ -26,7 +26,7 @@ from app.manager.web.access import carries_credential, check_request
 from app.manager.web.app import create_guard
 from app.manager.web.connection_guard import connection_tracking_middleware
 from app.manager.web.handlers.events_ws import event_stream
-from app.manager.web.handlers.jobs import MAX_OFFSET, MAX_PAGE, _int_query
+from app.manager.web.handlers.jobs import MAX_OFFSET, MAX_PAGE, int_query
 from app.manager.web.keys import BUS, FARM_STATUS, SETTINGS
 from app.manager.web.middlewares import error_middleware
 from app.manager.web.request_body import JOB_BODY_MAX, read_body, read_json_object
@@ -124,8 +124,8 @@ async def list_jobs(request: web.Request) -> web.Response:
 
 async def jobs_page(request: web.Request) -> web.Response:
     """`GET /api/v3/tablao/jobs`: a page of every site's jobs, as a dashboard reads them."""
-    limit = _int_query(request, "limit", 100, 1, MAX_PAGE)
-    offset = _int_query(request, "offset", 0, 0, MAX_OFFSET) or 0
+    limit = int_query(request, "limit", 100, 1, MAX_PAGE)
+    offset = int_query(request, "offset", 0, 0, MAX_OFFSET) or 0
     statuses = [s for s in request.query.get("status", "").split(",") if s] or None
     jobs = await request.app[HUB].jobs.list(statuses)
     return web.json_response({"jobs": jobs[offset:offset + (limit or 0)], "total": len(jobs), "limit": limit,

@@ -42,7 +42,7 @@ async def fetch_jobs(request: web.Request) -> web.Response:
     return web.json_response({"jobs": jobs})
 
 
-def _int_query(request: web.Request, key: str, default: int | None, minimum: int, maximum: int) -> int | None:
+def int_query(request: web.Request, key: str, default: int | None, minimum: int, maximum: int) -> int | None:
     raw = request.query.get(key)
     if raw is None:
         return default
@@ -61,8 +61,8 @@ MAX_OFFSET = 2**31 - 1
 
 
 async def tablao_jobs_page(request: web.Request) -> web.Response:
-    limit = _int_query(request, "limit", 100, 1, MAX_PAGE)
-    offset = _int_query(request, "offset", 0, 0, MAX_OFFSET) or 0
+    limit = int_query(request, "limit", 100, 1, MAX_PAGE)
+    offset = int_query(request, "offset", 0, 0, MAX_OFFSET) or 0
     statuses = [s for s in request.query.get("status", "").split(",") if s] or None
     jobs, total = await request.app[JOBS].list(limit, offset, statuses)
     return web.json_response({"jobs": jobs, "total": total, "limit": limit, "offset": offset})
