@@ -50,19 +50,37 @@ def _install_excepthook(loop: asyncio.AbstractEventLoop) -> None:
     loop.set_exception_handler(handler)
 
 
+def make_loop(app: QApplication) -> QEventLoop:
+    """The qasync loop on `app`, with plain Python threads for blocking work (to_thread,
+    run_in_executor): qasync's default pool runs Python on QThreads, which PySide 6.8+ has been seen
+    to crash on (PYSIDE-3165). The app and the desktop tests make their loop here alike."""
+    loop = QEventLoop(app)
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=8, thread_name_prefix="tablao-io"))
+    return loop
+
+
+def finish_pending(loop: asyncio.AbstractEventLoop, timeout: float = 5.0) -> None:
+    """Cancel the tasks still pending on `loop` and let them unwind on this thread, before the loop
+    closes: a task left pending is destroyed later by whichever thread frees it, with the widgets
+    its coroutine holds."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending and not loop.is_closed() and not loop.is_running():
+        loop.run_until_complete(asyncio.wait(pending, timeout=timeout))
+
+
 def run_in_qt(main: Callable[[QApplication], Awaitable[int]]) -> int:
     """Run `main(app)` on a qasync loop until it returns; return its exit code.
 
-    The way out is one order: windows closed and deleted while the loop still exists, the loop
+    The way out is one order: tasks still pending cancelled and unwound, windows closed and deleted
+    while the loop still exists, the loop
     closed (its executor joined), garbage collected on this thread, then the QApplication shut
     down before the interpreter finalizes (Qt objects freed by the interpreter's own teardown, in
     whatever order it picks, are how a quit ended in "Fatal Python error: none_dealloc")."""
     app = make_application()
     app.setQuitOnLastWindowClosed(False)  # the coroutine decides when the program ends
-    loop = QEventLoop(app)
-    # Plain Python threads for blocking work (to_thread, run_in_executor): qasync's default pool
-    # runs Python on QThreads, which PySide 6.8+ has been seen to crash on (PYSIDE-3165).
-    loop.set_default_executor(ThreadPoolExecutor(max_workers=8, thread_name_prefix="tablao-io"))
+    loop = make_loop(app)
     asyncio.set_event_loop(loop)
     _install_excepthook(loop)
     collector = GuiThreadCollector()  # Qt objects in garbage cycles are freed on this thread only
@@ -71,6 +89,7 @@ def run_in_qt(main: Callable[[QApplication], Awaitable[int]]) -> int:
             try:
                 return int(loop.run_until_complete(main(app)) or 0)
             finally:
+                finish_pending(loop)
                 _delete_windows(app)
     except KeyboardInterrupt:
         return 0

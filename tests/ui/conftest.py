@@ -124,7 +124,8 @@ def _own_home(tmp_path: Path, monkeypatch):
 def qloop(qapp, tmp_path: Path):
     """A qasync loop on the session's QApplication; QSettings go to a temp folder."""
     from PySide6.QtCore import QSettings
-    from qasync import QEventLoop
+
+    from app.ui.launch import finish_pending, make_loop
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
@@ -132,7 +133,7 @@ def qloop(qapp, tmp_path: Path):
     qapp.setQuitOnLastWindowClosed(False)  # as the app itself: closing a window must not stop the loop
     from app.ui.gc_guard import GuiThreadCollector
 
-    loop = QEventLoop(qapp)
+    loop = make_loop(qapp)  # as the app's: blocking work on plain Python threads, not QThreads
     asyncio.set_event_loop(loop)
     collector = GuiThreadCollector()  # as the app: garbage cycles are freed on this thread only
     try:
@@ -142,11 +143,13 @@ def qloop(qapp, tmp_path: Path):
         # while the loop that their callbacks would use still exists.
         from PySide6.QtWidgets import QApplication
 
+        finish_pending(loop)  # fetches still running unwind now, on this thread
         for widget in QApplication.topLevelWidgets():
             widget.close()
             widget.deleteLater()
         qapp.processEvents()
         qapp.sendPostedEvents(None, 0)
+        finish_pending(loop)  # and whatever the closing started (a debounce timer's check)
         collector.stop()
         loop.close()
         asyncio.set_event_loop(None)

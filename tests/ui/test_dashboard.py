@@ -186,11 +186,20 @@ def test_an_admin_action_asks_for_the_token_once_and_then_works(qloop, tmp_path,
         token = (tmp_path / "strict" / "tablao-admin-token").read_text().strip()
         manager.submit_echo("to delete")
         asked = []
-        monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: (asked.append(1) or token, True)))
+        snapshots: list[int] = []  # one entry per table snapshot (each (re)connection ends with one)
+        snapshots_when_asked: list[int] = []
+
+        def answer(*_a, **_k):
+            asked.append(1)
+            snapshots_when_asked.append(len(snapshots))
+            return token, True
+
+        monkeypatch.setattr(QInputDialog, "getText", staticmethod(answer))
         monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
 
         async def body():
             dashboard, window = await open_dashboard([manager.url])
+            next(iter(dashboard.connections.values())).snapshot_done.connect(lambda: snapshots.append(1))
             try:
                 await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="the job")
                 _select(window.jobs_view, {"to delete"})
@@ -198,7 +207,11 @@ def test_an_admin_action_asks_for_the_token_once_and_then_works(qloop, tmp_path,
                 await wait_for(lambda: asked == [1], message="the token question")
                 await wait_for(lambda: "saved" in window.statusBar().currentMessage(), message="token saved")
                 assert manager.get("/api/v3/jobs")["jobs"][0].get("delete_requested_at") is None
-                await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="reconnected")
+                # The token restarts the connection: the next action waits for its fresh snapshot
+                # (the rows of the old one are there all along; a reset between selecting and
+                # triggering would leave the action nothing to act on).
+                await wait_for(lambda: len(snapshots) > snapshots_when_asked[0], message="reconnected")
+                await wait_for(lambda: len(dashboard.jobs.keys()) == 1, message="the job after reconnecting")
                 _select(window.jobs_view, {"to delete"})
                 window.jobs_view.row_actions["delete"].trigger()
                 await wait_for(lambda: not manager.get("/api/v3/jobs")["jobs"]

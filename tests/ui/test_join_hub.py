@@ -68,7 +68,9 @@ def test_join_a_hub_from_the_mode_menu_links_the_local_manager(qloop, tmp_path):
             _save(dialog).click()
             await wait_for(lambda: hub.hub.sites.connection("studio") is not None, 60, "the site linked to the hub")
             manager = desktop.services.manager_runner.manager
-            assert manager is not None and hub_link_of(manager.services).connected.is_set()
+            assert manager is not None
+            # The hub sees the connection a moment before the site has read the hub's welcome.
+            await wait_for(lambda: hub_link_of(manager.services).connected.is_set(), 30, "the site's side linked")
         finally:
             desktop.quit.set()
             await asyncio.wait_for(running, 60)
