@@ -19,8 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 from qasync import QEventLoop
+from shiboken6 import Shiboken
 
 from app.ui.gc_guard import GuiThreadCollector
 from app.ui.instance import BadLaunchRequest, InstanceUnreachable, LaunchRequest
@@ -99,9 +100,16 @@ def run_in_qt(main: Callable[[QApplication], Awaitable[int]]) -> int:
         app.shutdown()
 
 
+def own_windows(app: QApplication) -> list[QWidget]:
+    """The top-level widgets this program made. Qt keeps top-level widgets of its own that other
+    objects own by plain pointers (the X11 tray icon's window, which its QSystemTrayIcon deletes):
+    deleting one of those here deletes it twice, a crash on quit whenever the tray icon went after it."""
+    return [w for w in app.topLevelWidgets() if Shiboken.createdByPython(w)]
+
+
 def _delete_windows(app: QApplication) -> None:
     """Every top-level widget closed and deleted now, not by the interpreter at exit."""
-    for widget in app.topLevelWidgets():
+    for widget in own_windows(app):
         widget.hide()
         widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)

@@ -125,7 +125,7 @@ def qloop(qapp, tmp_path: Path):
     """A qasync loop on the session's QApplication; QSettings go to a temp folder."""
     from PySide6.QtCore import QSettings
 
-    from app.ui.launch import finish_pending, make_loop
+    from app.ui.launch import finish_pending, make_loop, own_windows
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
@@ -141,10 +141,8 @@ def qloop(qapp, tmp_path: Path):
     finally:
         # Nothing of this test may outlive it: windows, their timers and queued deletions go now,
         # while the loop that their callbacks would use still exists.
-        from PySide6.QtWidgets import QApplication
-
         finish_pending(loop)  # fetches still running unwind now, on this thread
-        for widget in QApplication.topLevelWidgets():
+        for widget in own_windows(qapp):
             widget.close()
             widget.deleteLater()
         qapp.processEvents()
