@@ -148,9 +148,11 @@ def qloop(qapp, tmp_path: Path):
         qapp.processEvents()
         qapp.sendPostedEvents(None, 0)
         finish_pending(loop)  # and whatever the closing started (a debounce timer's check)
-        collector.stop()
         loop.close()
         asyncio.set_event_loop(None)
+        # Last, as the app does: what only the loop still held is garbage now, and is collected
+        # here, on the GUI thread, not later by whichever thread of another test allocates.
+        collector.stop()
 
 
 async def wait_for(predicate, timeout: float = 15.0, message: str = "condition") -> None:
