@@ -62,7 +62,10 @@ async def test_frames_task_figures_and_etas_come_from_the_owning_site(hub_farm):
     await eventually(lambda: _async(any(e.name == "last_rendered_did_change" and e.data["job_id"] == jid
                                         for e in events)), what="the hub's last_rendered_did_change")
 
-    # Abuse: names outside the site's pictures, ids no site has, huge ids: 4xx in words.
+    # Abuse: another Host (a rebinding page), names outside the site's pictures, ids no site has,
+    # huge ids: 4xx in words.
+    async with hub.session.get(f"{info['base']}/last-rendered.jpg", headers={"Host": "evil.example"}) as resp:
+        assert resp.status in (400, 403, 421), resp.status
     for path, expected in [
         (f"/api/v3/tablao/hub/frames/{jid}/..%2Fjob.yaml", (400, 404)),
         (f"/api/v3/tablao/hub/frames/{jid}/flamenco-manager.yaml", (400,)),

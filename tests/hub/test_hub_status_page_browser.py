@@ -103,6 +103,16 @@ async def test_at_the_hub_the_page_shows_sites_frames_and_words_and_acts_through
         assert at_b["status"] == "paused"
         await page.click('#job-actions button[data-action="queued"]')
         await page.wait_for("document.querySelector('#job-status').textContent === 'queued'")
+        # A task's action goes the same way; a frame site B gets now shows without a reload.
+        await page.click("#tasks-table a[data-id]")
+        await page.wait_for("document.querySelectorAll('#task-actions button').length === 1")
+        await page.click('#task-actions button[data-action="canceled"]')
+        await page.wait_for("document.querySelector('#task-status').textContent === 'canceled'")
+        _, tasks_b = await hub_farm.sites["B"].request("GET", f"/api/v3/jobs/{ids['B']}/tasks")
+        assert "canceled" in {t["status"] for t in tasks_b["tasks"]}
+        assert await page.text("#job-frame-caption") == "No frame rendered yet"
+        await hub_farm.sites["B"].services.last_rendered.submit(ids["B"], _jpeg(), "image/jpeg")
+        await page.wait_for("document.getElementById('job-frame-caption').textContent === 'Last rendered frame'")
 
         # Site B away: its job's frame and ETA say so in words.
         await hub_farm.stop_site("B")
