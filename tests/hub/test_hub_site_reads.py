@@ -98,6 +98,10 @@ async def test_a_task_action_and_a_worker_go_through_the_hub_to_the_site(hub_far
     status, answer = await hub.request("POST", "/api/v3/tasks/no-such-task/setstatus",
                                        json={"status": "canceled", "reason": "test"})
     assert status == 404, answer
+    status, answer = await hub.request("POST", f"/api/v3/tasks/{task_id}/setstatus", headers={
+        "Origin": "http://evil.example"}, json={"status": "canceled", "reason": "a page elsewhere"})
+    assert status in (400, 403), (status, answer)  # another site's page may not act through the hub
+    assert (await hub_farm.sites["B"].services.jobs.task(task_id))["status"] == "queued"
     status, answer = await hub.request("POST", f"/api/v3/tasks/{task_id}/setstatus",
                                        json={"status": "canceled", "reason": "from the hub"})
     assert status == 204, answer
@@ -165,3 +169,22 @@ async def test_an_offline_site_is_said_in_words(hub_farm):
         assert status == 503 and "site B is offline" in answer["message"], (path, status, answer)
     status, etas = await hub.request("GET", "/api/v3/tablao/jobs/eta")
     assert status == 200 and "site B is offline" in etas["reasons"][job["id"]], etas
+
+
+async def test_a_site_applies_a_task_action_only_to_a_task_of_the_job_named(hub_farm):
+    from tests.hub.conftest import link_of
+
+    hub = await _two_sites(hub_farm)
+    first, second = await _submit(hub, "A", "first"), await _submit(hub, "A", "second")
+    _, tasks = await hub.request("GET", f"/api/v3/jobs/{second['id']}/tasks")
+    inbox = link_of(hub_farm.sites["A"]).inbox
+    body = {"task_id": tasks["tasks"][0]["id"], "status": "canceled", "reason": "test"}
+    answer = await inbox.action({"id": "m-1", "job_id": first["id"], "action": "settaskstatus", "body": body})
+    assert answer["status"] == 400 and "is not a task of job" in answer["message"], answer
+    answer = await inbox.action({"id": "m-2", "job_id": second["id"], "action": "settaskstatus",
+                                 "body": {**body, "task_id": "x" * 5000}})
+    assert answer["status"] == 400, answer
+    answer = await inbox.ask({"rid": "r-1", "what": "frame", "job_id": first["id"], "name": "../../etc/passwd"})
+    assert answer["status"] == 400, answer
+    answer = await inbox.ask({"rid": "r-2", "what": "variables", "audience": "users"})
+    assert answer["status"] == 400, answer
