@@ -146,6 +146,7 @@ def test_duplicate_and_edit_at_a_hub_reads_the_sites_variables_and_a_waiting_job
                 tips = [model.index(r, site_col).data(3) for r in range(2)]  # Qt.ToolTipRole
                 assert any("no site reaches" in (tip or "") for tip in tips), tips
                 assert not window.jobs_view.table.isColumnHidden(site_col)
+                window.grab().save(str(tmp_path / "hub-dashboard.png"))  # to look at when the cells change
 
                 await wait_for(lambda: window.jobs_view.select_job(job["id"]), message="the job")
                 window.jobs_view.row_actions["duplicate"].trigger()
