@@ -119,3 +119,9 @@ async def test_at_the_hub_the_page_shows_sites_frames_and_words_and_acts_through
         await page.wait_for("document.querySelector('#job-facts dd[data-fact=\"eta\"]').title"
                             ".includes('site B is offline')", timeout=20)
         assert not page.exceptions and page.csp_violations == []
+        # A Manager's own page (site A's) has no Site column: its jobs have no site.
+        at_a = await open_page(browser, site_a.url)
+        await wait_row(at_a, "jobs-table", "r.name === 'job at A'")
+        assert await at_a.evaluate("getComputedStyle(document.querySelector('#jobs-table .vt-head .c-site'))"
+                                   ".display") == "none"
+        assert await at_a.evaluate("document.querySelector('#job-facts dd[data-fact=\"site\"]')") is None
