@@ -304,6 +304,12 @@ class JobBook:
         """The job as the hub keeps it (404 when no site has it)."""
         return await self._record(job_id)
 
+    async def tasks_changed(self, job_id: str) -> None:
+        """Tell the hub's stream that a job's tasks changed though the job may not have (a task's action
+        applied at its site): pages showing its tasks read them again."""
+        job = await self._record(job_id)
+        self._announce(job.site, job.snapshot, None)
+
     def frame_changed(self, site: str, data: dict[str, Any]) -> None:
         """A site says a job of its got a new last rendered frame: pages showing it fetch it again."""
         job_id = data.get("job_id")

@@ -127,7 +127,10 @@ class SiteReads:
         job_id = task.get("job_id")
         if not isinstance(job_id, str):
             raise NotFound(f"no connected site has task {task_id}")
-        return await self.jobs.act(job_id, "settaskstatus", {"task_id": task_id, **change.to_json()})
+        waiting = await self.jobs.act(job_id, "settaskstatus", {"task_id": task_id, **change.to_json()})
+        if waiting is None:  # the site sends no job change when only a task changed
+            await self.jobs.tasks_changed(job_id)
+        return waiting
 
     # --- workers and variables ---------------------------------------------------------------------
     async def worker(self, worker_id: str) -> dict[str, Any]:

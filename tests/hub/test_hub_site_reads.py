@@ -102,11 +102,16 @@ async def test_a_task_action_and_a_worker_go_through_the_hub_to_the_site(hub_far
         "Origin": "http://evil.example"}, json={"status": "canceled", "reason": "a page elsewhere"})
     assert status in (400, 403), (status, answer)  # another site's page may not act through the hub
     assert (await hub_farm.sites["B"].services.jobs.task(task_id))["status"] == "queued"
+    events: list = []
+    hub.hub.bus.add_listener(events.append)
     status, answer = await hub.request("POST", f"/api/v3/tasks/{task_id}/setstatus",
                                        json={"status": "canceled", "reason": "from the hub"})
     assert status == 204, answer
     site_task = await hub_farm.sites["B"].services.jobs.task(task_id)
     assert site_task["status"] == "canceled"
+    # The job itself may not change: the hub's stream still tells pages to read its tasks again.
+    assert any(e.name == "job_did_change" and e.data["id"] == job["id"] and e.data["refresh_tasks"]
+               for e in events), events
 
     worker = await HttpWorker(hub_farm.sites["B"].url, name="render-b1").register_and_sign_on()
     try:
