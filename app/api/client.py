@@ -173,9 +173,13 @@ class ManagerClient:
                                                   json_body=TablaoVariables(variables).to_json())
         return decode(TablaoVariables, answer, "variables").variables
 
-    async def resolved_variables(self, audience: str, platform: str) -> dict[str, ManagerVariable]:
-        """Variables as the Manager resolves them for `audience` (users, workers) on `platform`."""
-        body = await self.transport.call_object("GET", f"{V3}/configuration/variables/{audience}/{platform}")
+    async def resolved_variables(self, audience: str, platform: str,
+                                 site: str | None = None) -> dict[str, ManagerVariable]:
+        """Variables as the Manager resolves them for `audience` (users, workers) on `platform`; from a
+        hub, those of `site` (a hub keeps no variables of its own)."""
+        params = {"site": site} if site else None
+        body = await self.transport.call_object("GET", f"{V3}/configuration/variables/{audience}/{platform}",
+                                                params=params)
         # Flamenco's shape: the mapping itself, {name: {value, is_twoway}}.
         return decode(ManagerVariables, {"variables": body}, "variables").variables
 

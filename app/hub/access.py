@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from app.api.headers import API_PREFIX
 from app.hub.shaman_relay import BLOBS_PATH
+from app.hub.site_reads import FRAMES_PATH
 from app.manager.hub_link.protocol import LINK_PATH
 from app.manager.web.access import ROUTE_ACCESS, Access
 
@@ -41,12 +42,21 @@ _SHARED = [
     ("POST", f"{V3}/shaman/checkout/create"),
     ("GET", f"{V3}/shaman/files/{{checksum}}/{{filesize}}"),
     ("POST", f"{V3}/shaman/files/{{checksum}}/{{filesize}}"),
+    # what the status page and the dashboard read of a job's site, through the hub
+    ("GET", f"{V3}/configuration/file"),  # admin: the page asks it to check the admin token
+    ("GET", f"{V3}/configuration/variables/{{audience}}/{{platform}}"),
+    ("GET", f"{V3}/tablao/jobs/eta"),
+    ("GET", f"{V3}/tablao/jobs/{{job_id}}/task-stats"),
+    ("GET", f"{V3}/jobs/{{job_id}}/last-rendered"),
+    ("POST", f"{V3}/tasks/{{task_id}}/setstatus"),
+    ("GET", f"{V3}/worker-mgt/workers/{{worker_id}}"),
 ]
 
 HUB_ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     **{key: ROUTE_ACCESS[key] for key in _SHARED},
     ("GET", LINK_PATH): Access.PUBLIC,
     ("GET", BLOBS_PATH): Access.PUBLIC,  # a site's name and join token, checked by the handler
+    ("GET", FRAMES_PATH): Access.OPEN,  # as a Manager's /job-files/, where its frames are
     ("GET", f"{V3}/tablao/hub/sites"): Access.OPEN,
     ("POST", f"{V3}/tablao/hub/sites"): Access.ADMIN,
     ("DELETE", f"{V3}/tablao/hub/sites/{{name}}"): Access.ADMIN,

@@ -17,9 +17,10 @@ import logging
 from typing import Any
 
 from app.api.errors import ApiError, BadRequest, NotFound, ServiceUnavailable
+from app.api.headers import API_PREFIX
 from app.api.jobs import SubmittedJob
 from app.common.clock import Clock, parse_rfc3339, to_rfc3339
-from app.common.events import JOB_DID_CHANGE, EventBus
+from app.common.events import JOB_DID_CHANGE, LAST_RENDERED_DID_CHANGE, EventBus
 from app.hub.outbox import Outbox
 from app.hub.routing import InPlace, Route, Unreachable, choose_site, in_place_paths
 from app.hub.shaman_relay import checkout_for_site
@@ -27,6 +28,7 @@ from app.hub.sites import SiteBook
 from app.manager.hub_link import protocol as p
 from app.manager.persistence import hub_records as records
 from app.manager.persistence.db import Store
+from app.manager.pictures.last_rendered import SUFFIXES
 from app.shaman.service import Shaman
 
 _log = logging.getLogger(__name__)
@@ -37,6 +39,11 @@ ASK_WAIT = 10.0
 TASKS_REMEMBERED = 100_000  # task ids whose site the hub remembers (oldest forgotten first)
 WAITING, DELIVERED, REFUSED = "waiting", "delivered", "refused"
 NO_SITE = ""  # the site of a job that waits until some site says it reaches its files
+
+
+def frame_base(job_id: str) -> str:
+    """Where the hub serves the pictures of a job's last rendered frame (`SiteReads.frame`)."""
+    return f"{API_PREFIX}/tablao/hub/frames/{job_id}"
 
 
 class JobBook:
@@ -287,6 +294,28 @@ class JobBook:
             self._remember_task(task_id, site)
             return answer.get("data") or {}
         raise NotFound(f"no connected site has task {task_id}")
+
+    async def ask_site(self, site: str, question: dict[str, Any]) -> dict[str, Any]:
+        """The site's answer to `question` (`protocol.py`'s `ask`); its refusal as its `ApiError`, a
+        503 in words while it is offline or slow."""
+        return await self._ask(site, question)
+
+    async def job_record(self, job_id: str) -> records.JobRecord:
+        """The job as the hub keeps it (404 when no site has it)."""
+        return await self._record(job_id)
+
+    async def tasks_changed(self, job_id: str) -> None:
+        """Tell the hub's stream that a job's tasks changed though the job may not have (a task's action
+        applied at its site): pages showing its tasks read them again."""
+        job = await self._record(job_id)
+        self._announce(job.site, job.snapshot, None)
+
+    def frame_changed(self, site: str, data: dict[str, Any]) -> None:
+        """A site says a job of its got a new last rendered frame: pages showing it fetch it again."""
+        job_id = data.get("job_id")
+        if isinstance(job_id, str) and 1 <= len(job_id) <= 36:
+            self.bus.publish(LAST_RENDERED_DID_CHANGE, {"job_id": job_id, "site": site, "thumbnail": {
+                "base": frame_base(job_id), "suffixes": list(SUFFIXES)}})
 
     async def _ask(self, site: str, question: dict[str, Any]) -> dict[str, Any]:
         conn = self.sites.connection(site)

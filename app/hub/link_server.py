@@ -88,6 +88,8 @@ async def _handle(name: str, data: dict[str, Any], sites: SiteBook, outbox: Outb
         jobs.site_reply(data)
     elif kind == p.STATUS:
         await sites.heard(name, _offer(data))
+    elif kind == p.FRAME:
+        jobs.frame_changed(name, data)
 
 
 def _offer(data: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.api.enums import FarmStatus
 from app.common.clock import Clock, SystemClock
@@ -19,6 +19,7 @@ from app.hub.config import HubConfig
 from app.hub.job_book import JobBook
 from app.hub.outbox import Outbox
 from app.hub.shaman_relay import HubShaman, hub_shaman
+from app.hub.site_reads import SiteReads
 from app.hub.sites import SiteBook
 from app.hub.tls import server_context
 from app.manager.credentials.admin_token import ensure_admin_token
@@ -39,6 +40,10 @@ class HubServices:
     jobs: JobBook
     shaman: HubShaman | None = None
     admin_token: str = ""
+    reads: SiteReads = field(init=False)  # what pages read of a job's site through the hub
+
+    def __post_init__(self) -> None:
+        self.reads = SiteReads(self.jobs, self.sites)
 
     async def waiting_counts(self) -> dict[str, int]:
         return await self.store.call(records.pending_counts)

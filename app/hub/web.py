@@ -16,11 +16,12 @@ from aiohttp import web
 
 import app
 from app.api.errors import BadRequest, NotFound
-from app.api.jobs import JobPriorityChange, JobStatusChange, SubmittedJob
+from app.api.jobs import JobPriorityChange, JobStatusChange, SubmittedJob, TaskStatusChange
 from app.api.meta import FlamencoVersion
 from app.hub.access import HUB_ROUTE_ACCESS, V3
 from app.hub.link_server import bearer, serve_link
 from app.hub.shaman_relay import BLOBS_PATH, files_of, received_by, serve_blob, shared_storage_answer
+from app.hub.site_reads import FRAMES_PATH
 from app.manager.hub_link.protocol import LINK_PATH, SITE_HEADER
 from app.manager.web.access import carries_credential, check_request
 from app.manager.web.app import create_guard
@@ -83,6 +84,15 @@ def create_hub_app(hub: HubServices) -> web.Application:
     r.add_get(BLOBS_PATH, fetch_blob)
     r.add_get(LINK_PATH, site_link)
     add_status_page_routes(application)  # the Manager's page, reading the hub's API: every site's jobs
+    # What the status page and the dashboard read of a job's site, asked of the site (`site_reads.py`).
+    r.add_get(f"{V3}/configuration/file", admin_check)
+    r.add_get(f"{V3}/configuration/variables/{{audience}}/{{platform}}", get_variables)
+    r.add_get(f"{V3}/tablao/jobs/eta", job_etas)
+    r.add_get(f"{V3}/tablao/jobs/{{job_id}}/task-stats", job_task_stats)
+    r.add_get(f"{V3}/jobs/{{job_id}}/last-rendered", last_rendered)
+    r.add_get(FRAMES_PATH, fetch_frame)
+    r.add_post(f"{V3}/tasks/{{task_id}}/setstatus", set_task_status)
+    r.add_get(f"{V3}/worker-mgt/workers/{{worker_id}}", fetch_worker)
     r.add_get(f"{V3}/tablao/hub/sites", list_sites)
     r.add_post(f"{V3}/tablao/hub/sites", add_site)
     r.add_delete(f"{V3}/tablao/hub/sites/{{name}}", remove_site)
@@ -246,3 +256,46 @@ async def remove_site(request: web.Request) -> web.Response:
     if not await request.app[HUB].sites.remove(request.match_info["name"]):
         raise NotFound(f"no site {request.match_info['name']!r} is joined to this hub")
     return web.Response(status=204)
+
+
+async def admin_check(request: web.Request) -> web.Response:
+    """`GET`/`HEAD /configuration/file`: admin only, as on a Manager, so the page asks it to learn
+    whether the token it holds is the hub's admin token. The hub's file itself stays on its machine."""
+    path = request.app[HUB].config.path
+    return web.json_response({"message": f"the hub's configuration is {path} on the hub's machine; edit it there"})
+
+
+async def get_variables(request: web.Request) -> web.Response:
+    """The variables of one site (`?site=NAME`; a hub with one site needs none), Flamenco's shape."""
+    site = request.query.get("site", "")
+    if len(site) > 64:
+        raise BadRequest("`site` is a site's name, at most 64 characters")
+    return web.json_response(await request.app[HUB].reads.variables(
+        request.match_info["audience"], request.match_info["platform"].lower(), site))
+
+
+async def job_etas(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[HUB].reads.etas())
+
+
+async def job_task_stats(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[HUB].reads.task_stats(request.match_info["job_id"]))
+
+
+async def last_rendered(request: web.Request) -> web.Response:
+    info = await request.app[HUB].reads.last_rendered(request.match_info["job_id"])
+    return web.json_response(info) if info else web.Response(status=204)
+
+
+async def fetch_frame(request: web.Request) -> web.Response:
+    data = await request.app[HUB].reads.frame(request.match_info["job_id"], request.match_info["name"])
+    return web.Response(body=data, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+async def set_task_status(request: web.Request) -> web.Response:
+    body = await read_body(request, TaskStatusChange)
+    return _acted(await request.app[HUB].reads.set_task_status(request.match_info["task_id"], body))
+
+
+async def fetch_worker(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[HUB].reads.worker(request.match_info["worker_id"]))

@@ -63,7 +63,7 @@ class Dashboard(QObject):
         self.jobs = jobs_model(self, pace=self.eta_of, tag_name=self.tag_name)
         self.workers = workers_model(self, job_name=self.job_name, tag_name=self.tag_name)
         self._task_workers: dict[str, str] = {}          # "label/task id" → key of the worker showing it
-        self._variables: dict[str, dict[str, dict[str, Any]]] = {}  # url → this computer's variable values
+        self._variables: dict[str, dict[str, dict[str, Any]]] = {}  # url (#site) → this computer's values
         self._details_wanted: dict[str, set[str]] = {}   # url -> worker ids
         self._details_timer = QTimer(self, singleShot=True, interval=500)
         self._details_timer.timeout.connect(self._fetch_details)
@@ -116,7 +116,7 @@ class Dashboard(QObject):
         self.etas.asking(label)
         conn.tags_changed.connect(lambda _tags: self._repaint_tags())
         conn.tag_deleted.connect(lambda tag_id, label=label: self._tag_deleted(label, tag_id))
-        conn.config_changed.connect(lambda url=conn.url: self._variables.pop(url, None))
+        conn.config_changed.connect(lambda url=conn.url: self._forget_variables(url))
         conn.workers_changed.connect(self.worker_events.emit)
         conn.workers_reset.connect(lambda workers, label=label: self._workers_reset(label, workers))
         conn.workers_reset.connect(lambda workers, conn=conn: self._want_details(conn, [w.id for w in workers]))
@@ -172,6 +172,11 @@ class Dashboard(QObject):
     @property
     def multi(self) -> bool:
         return len(self.connections) > 1
+
+    def _forget_variables(self, url: str) -> None:
+        """A Manager's configuration changed: its variables (a hub's: each site's) are read again."""
+        for key in [k for k in self._variables if k == url or k.startswith(f"{url}#")]:
+            del self._variables[key]
 
     def connection_for(self, row: JobRow | WorkerRow) -> ManagerConnection:
         label = row.manager
@@ -467,15 +472,19 @@ class Dashboard(QObject):
 
     async def variables_here(self, row: JobRow) -> dict[str, dict[str, Any]]:
         """The Manager's variables as users of this computer's platform see them (cached until its
-        configuration changes)."""
-        conn = self.connection_for(row)
-        found = self._variables.get(conn.url)
+        configuration changes); a hub's job's are its site's, and one still waiting at the hub has
+        none (its settings are as the artist sent them)."""
+        conn, site = self.connection_for(row), row.job.site
+        if site == "":
+            return {}
+        key = conn.url if site is None else f"{conn.url}#{site}"
+        found = self._variables.get(key)
         if found is None:
             from app.common.crosspath import current_platform
 
-            resolved = await conn.client.resolved_variables("users", current_platform())
+            resolved = await conn.client.resolved_variables("users", current_platform(), site)
             found = {name: {"value": v.value, "is_twoway": bool(v.is_twoway)} for name, v in resolved.items()}
-            self._variables[conn.url] = found
+            self._variables[key] = found
         return found
 
     async def request_worker_status(self, rows: Iterable[WorkerRow], status: str, lazy: bool) -> list[str]:

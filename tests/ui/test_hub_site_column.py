@@ -106,3 +106,63 @@ def test_the_site_column_stays_hidden_for_a_manager(qloop, manager_proc):
             await dashboard.close()
 
     qloop.run_until_complete(body())
+
+
+def _studio_site_config(url: str, token: str, shared) -> str:
+    """Site A's configuration: joined to the hub, with a two-way variable `studio` (S:\\studio on
+    Windows, its shared folder on Linux), so a Windows artist's job in place reaches it."""
+    return (f"hub_url: {url}/\nhub_site: A\nhub_token: {token}\nvariables:\n  studio:\n    is_twoway: true\n"
+            f"    values:\n    - platform: linux\n      value: {shared}\n    - platform: windows\n"
+            "      value: S:\\studio\n")
+
+
+@pytest.mark.slow  # a hub and a Manager process, over 2 s
+def test_duplicate_and_edit_at_a_hub_reads_the_sites_variables_and_a_waiting_job_says_so(qloop, tmp_path):
+    from tests.ui.test_job_menu import _windows_render
+
+    hub, url, token = _started_hub(tmp_path)
+    shared = tmp_path / "site-a" / "shared"
+    site = ManagerProcess(tmp_path / "site-a", extra_config=_studio_site_config(url, token, shared))
+    try:
+        site.start()
+        deadline = time.monotonic() + 30
+        while not any(s.get("online") for s in _send(url, "GET", "/api/v3/tablao/hub/sites")["sites"]):
+            assert time.monotonic() < deadline, "site A did not connect to the hub"
+            time.sleep(0.1)
+        job = _send(url, "POST", "/api/v3/jobs", _windows_render("shot_010 final"))
+        assert job["site"] == "A", job
+        nowhere = echo_job(name="nowhere")
+        nowhere["settings"]["render_output_root"] = "/srv/elsewhere/out"
+        waiting = _send(url, "POST", "/api/v3/jobs", nowhere)
+        assert waiting["site"] == "", waiting
+
+        async def body():
+            dashboard, window = await open_dashboard([url])
+            try:
+                model, site_col, name = dashboard.jobs, column_of(dashboard.jobs, SITE), column_of(dashboard.jobs, "Name")
+                await wait_for(lambda: model.rowCount() == 2, message="the hub's two jobs")
+                cells = {model.index(r, name).data(): model.index(r, site_col).data() for r in range(2)}
+                assert cells == {"shot_010 final": "A", "nowhere": "waiting at the hub"}, cells
+                tips = [model.index(r, site_col).data(3) for r in range(2)]  # Qt.ToolTipRole
+                assert any("no site reaches" in (tip or "") for tip in tips), tips
+                assert not window.jobs_view.table.isColumnHidden(site_col)
+                window.grab().save(str(tmp_path / "hub-dashboard.png"))  # to look at when the cells change
+
+                await wait_for(lambda: window.jobs_view.select_job(job["id"]), message="the job")
+                window.jobs_view.row_actions["duplicate"].trigger()
+                dialog = window.submit_dialog
+                assert dialog is not None
+                await wait_for(lambda: dialog.prefilled.done(), message="the dialog filled in", timeout=20)
+                assert dialog.prefilled.exception() is None
+                assert dialog.name.text() == "shot_010 final", dialog.message.text()
+                assert dialog.path.text() == str(shared / "shot_010.blend")  # site A's variable, this computer
+                assert dialog.form.user_values()["render_output_root"] == str(shared / "out")
+                dialog.reject()
+            finally:
+                window.close()
+                await dashboard.close()
+
+        qloop.run_until_complete(body())
+    finally:
+        site.stop()
+        hub.stop()

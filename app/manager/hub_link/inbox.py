@@ -14,9 +14,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app.api.errors import ApiError, BadRequest
-from app.api.jobs import JobPriorityChange, JobStatusChange, SubmittedJob
+from app.api.jobs import JobPriorityChange, JobStatusChange, SubmittedJob, TaskStatusChange
 from app.common.clock import Clock
 from app.manager.hub_link.protocol import ACTIONS
+from app.manager.hub_link.questions import QUESTIONS, SiteQuestions
 from app.manager.jobs.job_service import JobService
 from app.manager.jobs.task_logs import TaskLogs
 from app.manager.persistence import hub_link_records as records
@@ -38,9 +39,11 @@ class HubInbox:
     """Applies the hub's messages to this Manager's jobs; every method returns the answer to send."""
 
     def __init__(self, store: Store, jobs: JobService, clock: Clock, shaman: Shaman | None = None,
-                 fetch_blob: FetchBlob | None = None, task_logs: TaskLogs | None = None):
+                 fetch_blob: FetchBlob | None = None, task_logs: TaskLogs | None = None,
+                 questions: SiteQuestions | None = None):
         self.store, self.jobs, self.clock = store, jobs, clock
         self.shaman, self.fetch_blob, self.task_logs = shaman, fetch_blob, task_logs
+        self.questions = questions  # what the hub's pages read of this site (ETAs, frames, ...)
 
     async def submit(self, msg: dict[str, Any]) -> Result:
         return await self._once(msg, self._submit)
@@ -63,6 +66,8 @@ class HubInbox:
             if what == "logtail" and self.task_logs is not None:
                 job_uuid, task_uuid = await self.jobs.task_ids(_id(msg, "task_id"))
                 return _ok(data={"text": await self.task_logs.tail(job_uuid, task_uuid) or ""})
+            if isinstance(what, str) and what in QUESTIONS and self.questions is not None:
+                return _ok(data=await self.questions.answer(what, msg))
             raise BadRequest(f"unknown question {what!r}")
         except ApiError as exc:
             return _refused(exc)
@@ -122,6 +127,13 @@ class HubInbox:
             await self.jobs.set_priority(job_id, body_as(JobPriorityChange, body))
         elif action == "delete":
             await self.jobs.request_deletion(job_id)
+        elif action == "settaskstatus" and isinstance(body, dict):
+            task_id = _id(body, "task_id")
+            task = await self.jobs.task(task_id)
+            if task.get("job_id") != job_id:
+                raise BadRequest(f"task {task_id} is not a task of job {job_id}")
+            await self.jobs.set_task_status(task_id, body_as(TaskStatusChange, {k: v for k, v in body.items()
+                                                                                if k != "task_id"}))
         else:
             raise BadRequest(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
         return _ok()

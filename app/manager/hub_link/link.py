@@ -32,6 +32,7 @@ from app.common.clock import parse_rfc3339
 from app.manager.hub_link import protocol as p
 from app.manager.hub_link.inbox import HubInbox
 from app.manager.hub_link.pinning import HubPin
+from app.manager.hub_link.questions import SiteQuestions
 from app.manager.hub_link.settings import HubLinkSettings
 from app.manager.hub_link.storage import storage_roots
 from app.manager.persistence import hub_link_records as records
@@ -56,7 +57,7 @@ class HubLink:
     def __init__(self, settings: HubLinkSettings, services: Any):
         self.settings, self.services = settings, services
         self.inbox = HubInbox(services.store, services.jobs, services.clock, services.shaman, self._fetch_blob,
-                              services.task_logs)
+                              services.task_logs, SiteQuestions(services))
         config = services.config
         self.pin = HubPin(settings.url, settings.fingerprint, config.base_dir if config.path is not None else None)
         #: Why the last connection failed or ended, in words ("" while linked).
@@ -64,6 +65,7 @@ class HubLink:
         #: Set while a connection is up and the hub has welcomed this site.
         self.connected = asyncio.Event()
         self._dirty: set[str] = set()
+        self._frames: set[str] = set()  # jobs with a new last rendered frame, not yet told the hub
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
@@ -114,6 +116,7 @@ class HubLink:
             raise ValueError("the hub did not welcome this site")
         bus = self.services.bus
         self._dirty.clear()
+        self._frames.clear()
         bus.add_listener(self._on_event)
         try:
             await self._resync(ws, welcome.get("cursor") or "")
@@ -139,6 +142,9 @@ class HubLink:
     def _on_event(self, event: ev.Event) -> None:
         if event.name == ev.JOB_DID_CHANGE:
             self._dirty.add(event.data["id"])
+            self._wake.set()
+        elif event.name == ev.LAST_RENDERED_DID_CHANGE and isinstance(event.data.get("job_id"), str):
+            self._frames.add(event.data["job_id"])  # the hub's page asks for the picture when it shows it
             self._wake.set()
 
     async def _resync(self, ws: aiohttp.ClientWebSocketResponse, cursor: str) -> None:
@@ -175,6 +181,9 @@ class HubLink:
             dirty, self._dirty = list(self._dirty), set()
             for start in range(0, len(dirty), p.JOBS_PER_MESSAGE):
                 await self._send_jobs(ws, dirty[start:start + p.JOBS_PER_MESSAGE])
+            frames, self._frames = sorted(self._frames), set()
+            for job_id in frames:
+                await ws.send_json({"type": p.FRAME, "job_id": job_id})
 
     async def _status_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         last: dict[str, Any] | None = None

@@ -115,13 +115,22 @@ SITE = "Site"
 
 
 def site_column() -> Column:
-    """A hub's jobs: the site that runs each (empty from a Manager); the tooltip says why that site,
-    or what the job waits for at the hub."""
+    """A hub's jobs: the site that runs each, or "waiting at the hub" (empty from a Manager); the
+    tooltip says why that site, or what the job waits for at the hub."""
     def why(r: JobRow) -> str:
         hub = r.job.hub
         return (hub.why or hub.route_reason or "") if hub is not None else ""
 
-    return Column(SITE, lambda r: r.job.site or "", tooltip=why)
+    return Column(SITE, lambda r: site_words(r.job.site), tooltip=why)
+
+
+#: The Site cell of a hub's job that no site has taken yet (its site is "").
+AT_HUB = "waiting at the hub"
+
+
+def site_words(site: str | None) -> str:
+    """A job's site as its cell shows it: none from a Manager, `AT_HUB` while it waits at a hub."""
+    return "" if site is None else site or AT_HUB
 
 
 def _task_fraction(r: TaskRow) -> float:

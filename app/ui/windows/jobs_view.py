@@ -44,7 +44,7 @@ SORT_KEY = "dashboard/jobs_sort"          # "title|asc" or "title|desc"
 DEFAULT_SORT = ("Created", Qt.SortOrder.DescendingOrder)
 COLUMN_WIDTHS = {"Manager": 120, "Status": 110, "Progress": 80, "Name": 200, "ID": 72, "Frames": 86,
                  "Elapsed": 80, "ETA": 170, "Submitter": 140, "Type": 140, "Prio": 44, "Tag": 80,
-                 "Created": 96, "Updated": 96}
+                 "Created": 96, "Updated": 96, "Site": 130}  # fits "waiting at the hub"
 
 
 class JobsView(QWidget):

@@ -16,7 +16,8 @@ from app.ui.models.keyed_table import ROW_ROLE, KeyedTableModel
 def has_sites(model: KeyedTableModel, first: int = 0, last: int | None = None) -> bool:
     """Whether a row from `first` to `last` (default: all) names a site."""
     end = model.rowCount() - 1 if last is None else last
-    return any(getattr(getattr(model.index(i, 0).data(ROW_ROLE), "job", None), "site", None)
+    # "" is a site too: a hub's job that waits there for one.
+    return any(getattr(getattr(model.index(i, 0).data(ROW_ROLE), "job", None), "site", None) is not None
                for i in range(first, end + 1))
 
 

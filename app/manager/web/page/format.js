@@ -100,6 +100,13 @@ export function submitter(job) {
   return user || host || "";
 }
 
+/** A hub's job: `{text, title}` of the site that runs it (or that it waits at the hub); null from a Manager. */
+export function siteWords(job) {
+  if (typeof job.site !== "string") return null;
+  const hub = job.hub || {};
+  return { text: job.site || "waiting at the hub", title: hub.why || hub.route_reason || job.site };
+}
+
 export const FINISHED = new Set(["completed", "canceled", "failed"]);
 
 /** Seconds a job has run: from its creation to now, or to its last change once it finished. */

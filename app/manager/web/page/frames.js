@@ -39,7 +39,9 @@ export function showFrame(farm, img, jobId, size, onShown) {
       img.hidden = true;
     }
     if (onShown) onShown(Boolean(url));
-  }).catch(() => {
-    if (img.dataset.job === jobId) img.hidden = true;
+  }).catch((exc) => {
+    if (img.dataset.job !== jobId) return;
+    img.hidden = true;
+    if (onShown) onShown(false, exc.message); // a hub's site offline, say: said in words
   });
 }

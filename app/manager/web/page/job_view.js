@@ -3,7 +3,7 @@
 import { JOB_ACTIONS, TASK_ACTIONS, showActions } from "./actions.js";
 import { get } from "./api.js";
 import { showFrame } from "./frames.js";
-import { fraction, localTime, percent, shortTime, submitter } from "./format.js";
+import { fraction, localTime, percent, shortTime, siteWords, submitter } from "./format.js";
 import { elapsedWords, etaWords, framesWords } from "./progress_words.js";
 import { VirtualTable, progress, status, text } from "./table.js";
 import { runColumns } from "./task_stats.js";
@@ -81,12 +81,14 @@ export class JobView {
     const eta = etaWords(job, this.farm.etaOf(job.id), now);
     const elapsed = elapsedWords(job, now);
     const frames = framesWords(job);
+    const site = siteWords(job);
     this._facts([
       ["Progress", percent(job)],
       [frames.unit === "frames" ? "Frames" : "Steps", `${frames.done} / ${frames.total}`, frames.title],
       ["Elapsed", elapsed.text, elapsed.title],
       ["ETA", eta.text, eta.title],
       ["Activity", job.activity || "", ""],
+      ...(site ? [["Site", site.text, site.title]] : []),
       ["Submitter", submitter(job) || "(not given)", `submitted from ${job.submitter_platform || "?"}`],
       ["Type", job.type],
       ["Priority", String(job.priority)],
@@ -127,8 +129,8 @@ export class JobView {
     if (this.frameKey === key) return;
     this.frameKey = key;
     const caption = $("job-frame-caption");
-    showFrame(this.farm, $("job-frame-img"), this.jobId, "full", (shown) => {
-      caption.textContent = shown ? "Last rendered frame" : "No frame rendered yet";
+    showFrame(this.farm, $("job-frame-img"), this.jobId, "full", (shown, why) => {
+      caption.textContent = shown ? "Last rendered frame" : why ? `No frame shown: ${why}` : "No frame rendered yet";
       $("job-frame").dataset.empty = shown ? "" : "yes";
     });
   }

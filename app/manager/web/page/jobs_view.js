@@ -1,7 +1,7 @@
 // The job list: every job with its status, progress, frames, elapsed time, ETA and last frame.
 
 import { showFrame } from "./frames.js";
-import { fraction, localTime, percent, shortTime, submitter } from "./format.js";
+import { fraction, localTime, percent, shortTime, siteWords, submitter } from "./format.js";
 import { elapsedWords, etaWords, framesWords } from "./progress_words.js";
 import { VirtualTable, progress, status, text } from "./table.js";
 
@@ -17,6 +17,9 @@ export class JobsView {
     const columns = [
       { key: "frame", title: "", fill: (cell, job) => this._thumb(cell, job) },
       { key: "name", title: "Name", fill: (cell, job) => text(cell, job.name), sort: (j) => (j.name || "").toLowerCase() },
+      // Only a hub's jobs have a site: the column shows once one is listed (`update`).
+      { key: "site", title: "Site", fill: (cell, job) => this._words(cell, siteWords(job) || { text: "" }),
+        sort: (j) => (siteWords(j) || { text: "" }).text },
       { key: "status", title: "Status", fill: (cell, job) => status(cell, job.status), sort: (j) => j.status },
       { key: "progress", title: "Progress", fill: (cell, job) => progress(cell, fraction(job), percent(job)),
         sort: fraction },
@@ -71,14 +74,16 @@ export class JobsView {
   _filter() {
     const words = this.search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
     this.table.setFilter(words.length ? (job) => {
-      const hay = `${job.name} ${job.status} ${job.type} ${submitter(job)}`.toLowerCase();
+      const hay = `${job.name} ${job.status} ${job.type} ${submitter(job)} ${job.site ?? ""}`.toLowerCase();
       return words.every((w) => hay.includes(w));
     } : null);
   }
 
   /** The jobs changed (added, removed or updated). */
   update() {
-    this.table.setRows([...this.farm.jobs.values()]);
+    const jobs = [...this.farm.jobs.values()];
+    this.table.root.classList.toggle("with-sites", jobs.some((job) => typeof job.site === "string"));
+    this.table.setRows(jobs);
     const n = this.farm.jobs.size;
     this.count.textContent = `${n} job${n === 1 ? "" : "s"}`;
     this.empty.hidden = n > 0;
