@@ -271,10 +271,11 @@ class JobBook:
         data = answer.get("data") or {"tasks": []}
         for task in data.get("tasks") or []:
             if isinstance(task, dict) and isinstance(task.get("id"), str):
-                self._remember_task(task["id"], job.site)
+                self.remember_task(task["id"], job.site)
         return data
 
-    def _remember_task(self, task_id: str, site: str) -> None:
+    def remember_task(self, task_id: str, site: str) -> None:
+        """Note which site has a task (from its job's task list or the site's own task changes)."""
         self._task_sites[task_id] = site
         if len(self._task_sites) > TASKS_REMEMBERED:
             del self._task_sites[next(iter(self._task_sites))]
@@ -291,9 +292,17 @@ class JobBook:
                 if exc.status != 404:
                     raise
                 continue
-            self._remember_task(task_id, site)
+            self.remember_task(task_id, site)
             return answer.get("data") or {}
-        raise NotFound(f"no connected site has task {task_id}")
+        raise NotFound(f"no connected site has task {task_id[:36]}")
+
+    async def site_of_task(self, task_id: str) -> str:
+        """The site that has a task: the one known to, else the first connected site that says so."""
+        known = self._task_sites.get(task_id)
+        if known is not None:
+            return known
+        await self.task_question(task_id, "task")
+        return self._task_sites[task_id]
 
     async def ask_site(self, site: str, question: dict[str, Any]) -> dict[str, Any]:
         """The site's answer to `question` (`protocol.py`'s `ask`); its refusal as its `ApiError`, a

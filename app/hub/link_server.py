@@ -3,7 +3,7 @@
 The site's name and join token are checked before the upgrade (401/403 in words, nothing else
 said). Then: the site's `hello` (what it offers) within 30 s, the hub's `welcome` with how far it
 has the site's jobs, every message still waiting for the site, and from then on the site's
-reports and answers. A second connection of the same site replaces the first (a site that
+reports and answers (task changes and followed logs go to `task_feed.py`). A second connection of the same site replaces the first (a site that
 reconnected before the hub noticed the old one drop). Every message read counts as the site
 being heard from.
 """
@@ -21,6 +21,7 @@ from app.api.errors import BadRequest
 from app.hub.job_book import JobBook
 from app.hub.outbox import Outbox
 from app.hub.sites import SiteBook, SiteConnection
+from app.hub.task_feed import TaskFeed
 from app.manager.hub_link import protocol as p
 
 _log = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ def bearer(request: web.Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-async def serve_link(request: web.Request, sites: SiteBook, outbox: Outbox, jobs: JobBook) -> web.WebSocketResponse:
+async def serve_link(request: web.Request, sites: SiteBook, outbox: Outbox, jobs: JobBook,
+                     feed: TaskFeed) -> web.WebSocketResponse:
     name = request.headers.get(p.SITE_HEADER, "").strip()
     await sites.authenticate(name, bearer(request))
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=p.MAX_MESSAGE)
@@ -60,6 +62,7 @@ async def serve_link(request: web.Request, sites: SiteBook, outbox: Outbox, jobs
         await conn.send({"type": p.WELCOME, "cursor": await jobs.cursor(name)})
         await outbox.deliver_pending(name)
         await jobs.route_waiting()  # this site may reach files no site reached before
+        await feed.site_connected(name)
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
@@ -69,14 +72,15 @@ async def serve_link(request: web.Request, sites: SiteBook, outbox: Outbox, jobs
             except ValueError:
                 continue
             if isinstance(data, dict):
-                await _handle(name, data, sites, outbox, jobs)
+                await _handle(name, data, sites, outbox, jobs, feed)
     finally:
         sites.disconnected(conn)
         _log.info("site %s disconnected", name)
     return ws
 
 
-async def _handle(name: str, data: dict[str, Any], sites: SiteBook, outbox: Outbox, jobs: JobBook) -> None:
+async def _handle(name: str, data: dict[str, Any], sites: SiteBook, outbox: Outbox, jobs: JobBook,
+                  feed: TaskFeed) -> None:
     kind = data.get("type")
     if kind == p.JOBS:
         await jobs.site_jobs(name, data)
@@ -90,6 +94,10 @@ async def _handle(name: str, data: dict[str, Any], sites: SiteBook, outbox: Outb
         await sites.heard(name, _offer(data))
     elif kind == p.FRAME:
         jobs.frame_changed(name, data)
+    elif kind == p.TASKS:
+        await feed.site_tasks(name, data)
+    elif kind == p.LOG:
+        feed.site_log(name, data)
 
 
 def _offer(data: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from app.hub.outbox import Outbox
 from app.hub.shaman_relay import HubShaman, hub_shaman
 from app.hub.site_reads import SiteReads
 from app.hub.sites import SiteBook
+from app.hub.task_feed import TaskFeed
 from app.hub.tls import server_context
 from app.manager.credentials.admin_token import ensure_admin_token
 from app.manager.persistence import hub_records as records
@@ -41,9 +42,11 @@ class HubServices:
     shaman: HubShaman | None = None
     admin_token: str = ""
     reads: SiteReads = field(init=False)  # what pages read of a job's site through the hub
+    feed: TaskFeed = field(init=False)  # the sites' task changes and followed logs, on the hub's stream
 
     def __post_init__(self) -> None:
         self.reads = SiteReads(self.jobs, self.sites)
+        self.feed = TaskFeed(self.jobs, self.sites)
 
     async def waiting_counts(self) -> dict[str, int]:
         return await self.store.call(records.pending_counts)

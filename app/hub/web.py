@@ -28,7 +28,7 @@ from app.manager.web.app import create_guard
 from app.manager.web.connection_guard import connection_tracking_middleware
 from app.manager.web.handlers.events_ws import event_stream
 from app.manager.web.handlers.jobs import MAX_OFFSET, MAX_PAGE, int_query
-from app.manager.web.keys import BUS, FARM_STATUS, SETTINGS
+from app.manager.web.keys import BUS, FARM_STATUS, SETTINGS, TASK_LOG_FOLLOWS
 from app.manager.web.middlewares import error_middleware
 from app.manager.web.request_body import JOB_BODY_MAX, read_body, read_json_object
 from app.manager.web.request_guard import guard_middleware
@@ -55,11 +55,13 @@ def create_hub_app(hub: HubServices) -> web.Application:
                    hub_access_middleware]
     application = web.Application(middlewares=middlewares, client_max_size=JOB_BODY_MAX)
     application[HUB] = hub
-    # The Manager's event stream handler, bounded outbox and all, reads these three keys: the
-    # hub's configuration, its bus (every site's jobs) and its farm status stand in for them.
+    # The Manager's event stream handler, bounded outbox and all, reads these keys: the hub's
+    # configuration, its bus (every site's jobs and tasks) and its farm status stand in for them,
+    # and it tells the hub which task logs its clients follow, so the sites send only those.
     application[SETTINGS] = cast(Any, SimpleNamespace(config=hub.config.manager))
     application[BUS] = hub.bus
     application[FARM_STATUS] = cast(Any, hub)
+    application[TASK_LOG_FOLLOWS] = hub.feed
     r = application.router
     r.add_get(f"{V3}/version", get_version)
     r.add_get(f"{V3}/jobs/types", get_job_types)
@@ -232,7 +234,7 @@ async def fetch_blob(request: web.Request) -> web.StreamResponse:
 
 async def site_link(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
-    return await serve_link(request, hub.sites, hub.outbox, hub.jobs)
+    return await serve_link(request, hub.sites, hub.outbox, hub.jobs, hub.feed)
 
 
 async def list_sites(request: web.Request) -> web.Response:

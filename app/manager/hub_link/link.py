@@ -10,6 +10,10 @@ What the hub learns of this site's jobs is never lost to a dropped connection: o
 connection the hub says up to which change it has the site's jobs (`welcome.cursor`), and the site
 sends every job changed since, with the list of all its jobs so the hub forgets deleted ones;
 after that each `job_did_change` sends the job as it then is.
+
+Task changes and the log lines of tasks the hub follows go the same way, gathered per task and
+bounded (`protocol.py`), but best-effort: what was not sent when the connection dropped is not
+sent again (the hub has its pages read an unfinished job's tasks again when the site connects).
 """
 
 from __future__ import annotations
@@ -66,6 +70,10 @@ class HubLink:
         self.connected = asyncio.Event()
         self._dirty: set[str] = set()
         self._frames: set[str] = set()  # jobs with a new last rendered frame, not yet told the hub
+        self._tasks: dict[str, dict[str, Any]] = {}  # task id -> its newest change, not yet sent
+        self._stale: set[str] = set()  # jobs with task changes past `TASKS_PENDING_MAX`
+        self._follows: set[str] = set()  # tasks whose log lines the hub wants, on this connection
+        self._logs: dict[str, _LogLines] = {}  # new lines of followed tasks, not yet sent
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
@@ -115,8 +123,8 @@ class HubLink:
         if not isinstance(welcome, dict) or welcome.get("type") != p.WELCOME:
             raise ValueError("the hub did not welcome this site")
         bus = self.services.bus
-        self._dirty.clear()
-        self._frames.clear()
+        for pending in (self._dirty, self._frames, self._tasks, self._stale, self._follows, self._logs):
+            pending.clear()
         bus.add_listener(self._on_event)
         try:
             await self._resync(ws, welcome.get("cursor") or "")
@@ -146,6 +154,43 @@ class HubLink:
         elif event.name == ev.LAST_RENDERED_DID_CHANGE and isinstance(event.data.get("job_id"), str):
             self._frames.add(event.data["job_id"])  # the hub's page asks for the picture when it shows it
             self._wake.set()
+        elif event.name == ev.TASK_DID_CHANGE:
+            self._task_changed(event.data)
+        elif event.name == ev.TASK_LOG_DID_APPEND and event.data.get("task_id") in self._follows:
+            self._log_appended(event.data)
+
+    def _task_changed(self, data: dict[str, Any]) -> None:
+        task_id = data.get("id")
+        if not isinstance(task_id, str):
+            return
+        if task_id in self._tasks or len(self._tasks) < p.TASKS_PENDING_MAX:
+            self._tasks[task_id] = data  # only the newest change of a task is worth sending
+        elif isinstance(data.get("job_id"), str) and len(self._stale) < p.TASKS_PENDING_MAX:
+            self._stale.add(data["job_id"])
+        self._wake.set()
+
+    def _log_appended(self, data: dict[str, Any]) -> None:
+        text = data.get("log")
+        if not isinstance(text, str) or not text:
+            return
+        lines = self._logs.get(data["task_id"])
+        if lines is None:
+            lines = self._logs[data["task_id"]] = _LogLines(str(data.get("job_id") or ""))
+        lines.add(text)
+        self._wake.set()
+
+    def _follow(self, data: dict[str, Any]) -> None:
+        """The hub's `follow`/`unfollow`: cheap, so taken as read, ahead of slower messages."""
+        task_id = data.get("task_id")
+        if not isinstance(task_id, str) or not 1 <= len(task_id) <= p.ID_MAX:
+            return
+        if data.get("type") == p.UNFOLLOW:
+            self._follows.discard(task_id)
+            self._logs.pop(task_id, None)
+        elif len(self._follows) < p.FOLLOWS_MAX:
+            self._follows.add(task_id)
+        else:
+            _log.warning("the hub follows more than %d task logs at once; not task %s", p.FOLLOWS_MAX, task_id)
 
     async def _resync(self, ws: aiohttp.ClientWebSocketResponse, cursor: str) -> None:
         since = None
@@ -184,6 +229,17 @@ class HubLink:
             frames, self._frames = sorted(self._frames), set()
             for job_id in frames:
                 await ws.send_json({"type": p.FRAME, "job_id": job_id})
+            await self._send_tasks(ws)
+            logs, self._logs = self._logs, {}
+            for task_id, lines in logs.items():
+                await ws.send_json({"type": p.LOG, "task_id": task_id, "job_id": lines.job_id, "log": lines.text()})
+
+    async def _send_tasks(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        tasks, self._tasks = list(self._tasks.values()), {}
+        stale, self._stale = sorted(self._stale), set()
+        for start in range(0, max(len(tasks), 1 if stale else 0), p.TASKS_PER_MESSAGE):
+            await ws.send_json({"type": p.TASKS, "tasks": tasks[start:start + p.TASKS_PER_MESSAGE],
+                                "stale": stale if start == 0 else []})
 
     async def _status_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         last: dict[str, Any] | None = None
@@ -231,7 +287,9 @@ class HubLink:
             except ValueError:
                 _log.warning("the hub sent a message that is not JSON; ignored")
                 continue
-            if isinstance(data, dict):
+            if isinstance(data, dict) and data.get("type") in (p.FOLLOW, p.UNFOLLOW):
+                self._follow(data)
+            elif isinstance(data, dict):
                 inbox.put_nowait(data)
 
     async def _work(self, ws: aiohttp.ClientWebSocketResponse, inbox: asyncio.Queue[dict[str, Any]]) -> None:
@@ -255,3 +313,24 @@ class HubLink:
             await ws.send_json({"type": p.REPLY, "rid": data.get("rid"), **result})
         else:
             await ws.send_json({"type": p.ACK, "id": data.get("id"), **result})
+
+
+class _LogLines:
+    """A followed task's new log text, keeping only the last `LOG_CHUNK` characters and counting
+    what it dropped, so a task that logs fast never makes one message too big."""
+
+    __slots__ = ("job_id", "_text", "_skipped")
+
+    def __init__(self, job_id: str):
+        self.job_id, self._text, self._skipped = job_id, "", 0
+
+    def add(self, text: str) -> None:
+        self._text += text
+        if len(self._text) > p.LOG_CHUNK:
+            self._skipped += len(self._text) - p.LOG_CHUNK
+            self._text = self._text[-p.LOG_CHUNK:]
+
+    def text(self) -> str:
+        if not self._skipped:
+            return self._text
+        return f"[{self._skipped} characters of this log skipped here; the site's log has them all]\n{self._text}"

@@ -6,7 +6,7 @@ composition, is for the app factory alone.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
@@ -60,3 +60,15 @@ OUTPUT_ROOTS: web.AppKey[OutputRoots] = web.AppKey("output_roots")
 VITALS: web.AppKey[WorkerVitalsBook] = web.AppKey("vitals")
 #: A worker's day: tasks done and failed, frames, time, its last frame.
 WORKER_DAYS: web.AppKey[WorkerDays] = web.AppKey("worker_days")
+
+
+class TaskLogFollows(Protocol):
+    """Told which task logs the event stream's clients follow (a hub asks its sites for those)."""
+
+    def follow(self, task_id: str) -> None: ...
+
+    def unfollow(self, task_id: str) -> None: ...
+
+
+#: Optional: told as clients subscribe to task logs and leave (the hub sets it; a Manager has none).
+TASK_LOG_FOLLOWS: web.AppKey[TaskLogFollows] = web.AppKey("task_log_follows")

@@ -3,7 +3,9 @@
 Each message is `{"type": "<event name>", "seq": N, "data": {...}}`; `seq` counts this
 connection's messages from 1 up, so a skipped number means events were lost. A client may send
 `{"op": "subscribe", "types": [...]}` to receive only some event types; by default it gets all
-except task-log appends, which it asks for per task with `{"op": "subscribe", "task_log": "<uuid>"}`.
+except task-log appends, which it asks for per task with `{"op": "subscribe", "task_log": "<uuid>"}`
+(at most `MAX_TASK_LOGS` tasks per connection, ids of at most `MAX_TASK_ID` characters; others are
+ignored). Where the app has a `TASK_LOG_FOLLOWS` (a hub), it is told of each task followed and left.
 
 A client that does not keep up is disconnected (close code 1013, "try again later") once more
 than `events_max_queued_bytes` of events wait for it, and one that stops answering pings is
@@ -26,10 +28,12 @@ from app.api.events import ManagerStarted
 from app.common import events as ev
 from app.common.jsontext import JsonRejected, parse_json
 from app.manager.web.event_outbox import EventOutbox
-from app.manager.web.keys import BUS, FARM_STATUS, SETTINGS
+from app.manager.web.keys import BUS, FARM_STATUS, SETTINGS, TASK_LOG_FOLLOWS, TaskLogFollows
 
 _log = logging.getLogger(__name__)
 _CLOSE_TIMEOUT = 1.0  # how long a close frame may take to leave before the connection is cut
+MAX_TASK_LOGS = 64  # task logs one connection follows at once
+MAX_TASK_ID = 64
 
 
 async def event_stream(request: web.Request) -> web.WebSocketResponse:
@@ -43,7 +47,9 @@ async def event_stream(request: web.Request) -> web.WebSocketResponse:
     bus = request.app[BUS]
     # `?types=a,b` filters from the first message on; a later subscribe command can change it.
     query_types = request.query.get("types")
-    state = {"types": set(query_types.split(",")) if query_types else None, "task_logs": set()}
+    task_logs: set[str] = set()
+    state = {"types": set(query_types.split(",")) if query_types else None, "task_logs": task_logs}
+    follows = request.app.get(TASK_LOG_FOLLOWS)
     dropping: list[asyncio.Task] = []
 
     def overflow(reason: str) -> None:
@@ -57,12 +63,15 @@ async def event_stream(request: web.Request) -> web.WebSocketResponse:
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
-                _handle_command(msg.data, state)
+                _handle_command(msg.data, state, follows)
             elif msg.type == WSMsgType.ERROR:
                 break
     finally:
         bus.remove_listener(outbox.offer)
         outbox.clear()
+        if follows is not None:
+            for task_id in task_logs:
+                follows.unfollow(task_id)
         sender.cancel()
         if dropping:
             await asyncio.gather(*dropping, return_exceptions=True)
@@ -102,7 +111,7 @@ def reset_on_close(transport: asyncio.BaseTransport) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
-def _handle_command(text: str, state: dict) -> None:
+def _handle_command(text: str, state: dict, follows: TaskLogFollows | None = None) -> None:
     try:
         cmd = parse_json(text)
     except JsonRejected:
@@ -113,10 +122,16 @@ def _handle_command(text: str, state: dict) -> None:
     if op == "subscribe":
         if isinstance(cmd.get("types"), list):
             state["types"] = {t for t in cmd["types"] if isinstance(t, str)}
-        if isinstance(cmd.get("task_log"), str):
-            state["task_logs"].add(cmd["task_log"])
-    elif op == "unsubscribe" and isinstance(cmd.get("task_log"), str):
+        task_id = cmd.get("task_log")
+        if (isinstance(task_id, str) and 0 < len(task_id) <= MAX_TASK_ID and task_id not in state["task_logs"]
+                and len(state["task_logs"]) < MAX_TASK_LOGS):
+            state["task_logs"].add(task_id)
+            if follows is not None:
+                follows.follow(task_id)
+    elif op == "unsubscribe" and cmd.get("task_log") in state["task_logs"]:
         state["task_logs"].discard(cmd["task_log"])
+        if follows is not None:
+            follows.unfollow(cmd["task_log"])
 
 
 def _wanted(event: ev.Event, state: dict) -> bool:
