@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from app.api.errors import ApiError, BadRequest, NotFound, ServiceUnavailable
@@ -316,8 +317,12 @@ class JobBook:
     async def tasks_changed(self, job_id: str) -> None:
         """Tell the hub's stream that a job's tasks changed though the job may not have (a task's action
         applied at its site): pages showing its tasks read them again."""
-        job = await self._record(job_id)
-        self._announce(job.site, job.snapshot, None)
+        self.tasks_stale([await self._record(job_id)])
+
+    def tasks_stale(self, jobs: Iterable[records.JobRecord]) -> None:
+        """Put these jobs on the hub's stream with `refresh_tasks`, as they are."""
+        for job in jobs:
+            self._announce(job.site, job.snapshot, None)
 
     def frame_changed(self, site: str, data: dict[str, Any]) -> None:
         """A site says a job of its got a new last rendered frame: pages showing it fetch it again."""

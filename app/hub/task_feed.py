@@ -25,7 +25,7 @@ from typing import Any
 from app.api.errors import ApiError, ContractError
 from app.api.events import TaskLogUpdate, TaskUpdate
 from app.common.events import TASK_DID_CHANGE
-from app.hub.job_book import NO_SITE, JobBook
+from app.hub.job_book import DELIVERED, NO_SITE, JobBook
 from app.hub.sites import SiteBook
 from app.manager.hub_link import protocol as p
 from app.manager.persistence import hub_records as records
@@ -68,7 +68,7 @@ class TaskFeed:
             self.jobs.bus.publish(TASK_DID_CHANGE, update.to_json())
         for job_id in stale:
             if job_id in owned:
-                await self.jobs.tasks_changed(job_id)
+                await self.jobs.tasks_changed(job_id)  # too many of its tasks changed to send one by one
         if dropped:
             _log.warning("site %s sent %d task changes of jobs it does not have at the hub; ignored", site, dropped)
 
@@ -86,9 +86,8 @@ class TaskFeed:
     async def site_connected(self, site: str) -> None:
         """A site (re)connected: task changes sent while it was away are lost, so pages read its
         unfinished jobs' tasks again; and it is asked again for the logs followed here."""
-        for rec in await self.jobs.store.call(records.jobs, site):
-            if rec.snapshot.get("status") in UNFINISHED:
-                await self.jobs.tasks_changed(rec.uuid)
+        jobs = await self.jobs.store.call(records.jobs, site)
+        self.jobs.tasks_stale([job for job in jobs if job.state == DELIVERED and job.snapshot.get("status") in UNFINISHED])
         conn = self.sites.connection(site)
         for task_id, owner in list(self._following.items()):
             if owner == site and conn is not None:

@@ -157,6 +157,13 @@ async def test_a_followed_task_log_arrives_live_only_while_followed(hub_farm):
                                            and tid in link_a._follows), what="the follow renewed after reconnecting")
             assert (await worker.update(tid, log="after the reconnect\n"))[0] == 204
             await eventually(lambda: _true("after the reconnect" in text()), what="lines after the reconnect")
+
+            # A task logging faster than the link takes: each message holds at most its last 64 KiB,
+            # saying how much it skipped.
+            assert (await worker.update(tid, log="z" * 200_000 + "\nthe end\n"))[0] == 204
+            await eventually(lambda: _true("the end" in text()), what="the big log's last line")
+            assert all(len(u.log) <= p.LOG_CHUNK + 200 for u in watch.of(TaskLogUpdate))
+            assert "characters of this log skipped" in text()
     finally:
         await worker.close()
 
