@@ -125,3 +125,47 @@ async def test_at_the_hub_the_page_shows_sites_frames_and_words_and_acts_through
         assert await at_a.evaluate("getComputedStyle(document.querySelector('#jobs-table .vt-head .c-site'))"
                                    ".display") == "none"
         assert await at_a.evaluate("document.querySelector('#job-facts dd[data-fact=\"site\"]')") is None
+
+
+async def test_at_the_hub_the_pages_task_table_and_a_tasks_log_follow_the_site_live(hub_farm):
+    from tests.http_worker import HttpWorker
+
+    hub = await hub_farm.start_hub()
+    await hub_farm.join("A")
+    await hub_farm.join("B")
+    site_a = await hub_farm.start_site("A")
+    status, job = await hub.request("POST", "/api/v3/jobs", json=echo_job(name="live at A", metadata={"site": "A"}))
+    assert status == 200, job
+    worker = await HttpWorker(site_a.url, "a-render", task_types=("misc",)).register_and_sign_on()
+    try:
+        async with Chromium() as browser:
+            page = await open_page(browser, hub.url)
+            await page.evaluate(f"location.hash = '#/jobs/{job['id']}'")
+            await wait_row(page, "tasks-table", "r.status === 'queued'")
+            status, task = await worker.claim()
+            assert status == 200, task
+            await wait_row(page, "tasks-table", "r.status === 'active'")
+            # A task's own change at the site, which changes nothing of its job, shows without a reload.
+            await worker.update(task["uuid"], activity="Rendering frame 4 at A")
+            await wait_row(page, "tasks-table", "r.activity === 'Rendering frame 4 at A'")
+
+            await page.click(f'#tasks-table a[data-id="{task["uuid"]}"]')
+            await page.wait_for("document.querySelector('#task-title').textContent === 'echo'")
+            await page.wait_for(f"location.hash.includes('{task['uuid']}')")
+            await eventually_followed(hub, task["uuid"])
+            await worker.update(task["uuid"], log="Fra:4 Mem:13M at site A\n")
+            await page.wait_for("document.querySelector('#task-log').textContent.includes('Fra:4 Mem:13M at site A')")
+            await worker.update(task["uuid"], log="Fra:5 Mem:14M\n")
+            await page.wait_for("document.querySelector('#task-log').textContent.includes('Fra:5 Mem:14M')")
+            assert not page.exceptions and page.csp_violations == []
+    finally:
+        await worker.close()
+
+
+async def eventually_followed(hub, task_id: str) -> None:
+    from tests.hub.conftest import eventually
+
+    async def followed() -> bool:
+        return hub.hub.feed.followed.get(task_id) == "A"
+
+    await eventually(followed, what="the page's follow of the task's log reaching site A")
