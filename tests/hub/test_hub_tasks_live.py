@@ -244,3 +244,32 @@ async def test_a_site_cannot_put_another_sites_tasks_or_logs_on_the_hubs_stream(
     finally:
         hub.hub.bus.remove_listener(events.append)
         await worker.close()
+
+
+async def test_past_its_bound_a_site_names_the_job_and_the_hub_has_its_tasks_read_again(hub_farm, monkeypatch):
+    """More task changes waiting than the link keeps: the site sends the first ones and names the
+    job of the others, and the hub puts that job on its stream with `refresh_tasks`."""
+    from app.common.events import TASK_DID_CHANGE
+
+    hub = await _farm(hub_farm)
+    job, task, worker = await _claimed_at(hub, hub_farm, "A")
+    try:
+        status, listed = await hub.request("GET", f"/api/v3/jobs/{job['id']}/tasks")
+        assert status == 200 and len(listed["tasks"]) >= 2, listed
+        first, second = listed["tasks"][0], listed["tasks"][1]
+        events: list = []
+        await asyncio.sleep(0.5)  # the claim's own changes are through
+        hub.hub.bus.add_listener(events.append)
+        monkeypatch.setattr(p, "TASKS_PENDING_MAX", 1)
+        site_bus = hub_farm.sites["A"].services.bus
+        for t in (first, second):  # in one go, as a busy site's changes come
+            site_bus.publish(TASK_DID_CHANGE, {"id": t["id"], "job_id": job["id"], "name": t["name"],
+                                               "updated": t["updated"], "status": t["status"], "activity": "bulk",
+                                               "steps_completed": 0, "steps_total": 1})
+        await eventually(lambda: _true(any(e.name == "job_did_change" and e.data["id"] == job["id"]
+                                           and e.data.get("refresh_tasks") for e in events)),
+                         what="the job's tasks to be read again")
+        forwarded = {e.data["id"] for e in events if e.name == "task_did_change"}
+        assert forwarded == {first["id"]}, forwarded
+    finally:
+        await worker.close()
