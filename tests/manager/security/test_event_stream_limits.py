@@ -115,3 +115,30 @@ async def test_sequence_numbers_count_only_the_events_a_client_asked_for(manager
             first, second = await ws.receive_json(timeout=HANG_GUARD), await ws.receive_json(timeout=HANG_GUARD)
             assert (first["seq"], first["data"]["id"]) == (1, "j1")
             assert (second["seq"], second["data"]["id"]) == (2, "j2")
+
+
+async def test_task_log_subscriptions_are_bounded_per_connection(manager):
+    """At most 64 task logs per connection, ids of at most 64 characters: more, longer or not a
+    string are ignored and the stream goes on."""
+    from app.manager.web.handlers.events_ws import MAX_TASK_LOGS
+
+    url = f"{manager.url}/api/v3/tablao/events?types={ev.MANAGER_DID_START}"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        await ws.receive_json(timeout=5)  # manager_did_start
+        for i in range(MAX_TASK_LOGS):
+            await ws.send_json({"op": "subscribe", "task_log": f"task-{i}"})
+        for junk in ("one-too-many", "x" * 100_000, ["a list"], ""):
+            await ws.send_json({"op": "subscribe", "task_log": junk})
+        await ws.send_json({"op": "unsubscribe", "task_log": "never followed"})
+        await asyncio.sleep(0.2)
+        for task_id in ("one-too-many", "x" * 100_000, "task-0", f"task-{MAX_TASK_LOGS - 1}"):
+            manager.services.bus.publish(ev.TASK_LOG_DID_APPEND, {"task_id": task_id, "log": f"line of {task_id[:20]}\n"})
+        got = [await ws.receive_json(timeout=5) for _ in range(2)]
+        assert [m["data"]["task_id"] for m in got] == ["task-0", f"task-{MAX_TASK_LOGS - 1}"], got
+        # Leaving one makes room for another.
+        await ws.send_json({"op": "unsubscribe", "task_log": "task-0"})
+        await ws.send_json({"op": "subscribe", "task_log": "one-too-many"})
+        await asyncio.sleep(0.2)
+        manager.services.bus.publish(ev.TASK_LOG_DID_APPEND, {"task_id": "task-0", "log": "gone\n"})
+        manager.services.bus.publish(ev.TASK_LOG_DID_APPEND, {"task_id": "one-too-many", "log": "now\n"})
+        assert (await ws.receive_json(timeout=5))["data"]["task_id"] == "one-too-many"
