@@ -59,6 +59,8 @@ class NotNow(enum.Enum):
         return self.name
 
 
+_SAVEPOINT, _RELEASE, _ROLLBACK_TO = "SAVEPOINT quick", "RELEASE SAVEPOINT quick", "ROLLBACK TO SAVEPOINT quick"
+
 IDLE_RECHECK_S = 5.0  # the longest `wait_idle` waits for a wake-up that may never come (call_sync)
 
 
@@ -117,6 +119,7 @@ class _QuickGroup:
     committed: asyncio.Future[None]
     thread: int
     after: list[Callable[[], None]] = field(default_factory=list)
+    broken: bool = False  # a call's changes could not be undone: the whole group is rolled back
 
 
 class Store:
@@ -268,10 +271,26 @@ class Store:
         return group
 
     def _in_savepoint(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        entered = enter_store(self.db)
+        # One fixed name, not Peewee's `savepoint()` (a new name per call): the same three statement
+        # texts stay prepared in sqlite3's statement cache instead of being compiled for every call.
+        # Peewee's own `atomic()` inside `fn` still nests (the group's transaction is on its stack).
+        db, group = self.db, self._group
+        entered = enter_store(db)
         try:
-            with self.db.savepoint():
-                return fn(*args, **kwargs)
+            db.execute_sql(_SAVEPOINT)
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException:
+                try:
+                    db.execute_sql(_ROLLBACK_TO)
+                    db.execute_sql(_RELEASE)
+                except BaseException:
+                    if group is not None:
+                        group.broken = True  # its other calls' changes cannot be told apart: undo all
+                    raise
+                raise
+            db.execute_sql(_RELEASE)
+            return result
         finally:
             leave_store(entered)
 
@@ -280,6 +299,10 @@ class Store:
             return  # committed early (`call_sync` from the loop's thread)
         self._group = None
         try:
+            if group.broken:
+                broken = RuntimeError("a quick call could not be undone alone; its loop turn was rolled back")
+                group.transaction.__exit__(RuntimeError, broken, None)  # ROLLBACK
+                raise broken
             group.transaction.__exit__(None, None, None)  # COMMIT; on failure ROLLBACK, then raise
         except BaseException as exc:
             self._lock.release()

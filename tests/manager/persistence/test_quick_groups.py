@@ -126,3 +126,23 @@ async def test_a_status_change_returns_only_once_it_is_committed(manager) -> Non
         seen.append(len(_names_elsewhere(store)))  # at once, as a handler answers its worker
     await asyncio.gather(*(change(name) for name in names))  # one iteration: they share a commit
     assert seen == [len(names)] * len(names)
+
+
+async def test_a_call_that_cannot_be_undone_alone_rolls_back_its_whole_turn(store: Store) -> None:
+    def add_release_and_fail(name: str) -> None:
+        _add_worker(name)
+        store.db.execute_sql("RELEASE SAVEPOINT quick")  # its savepoint gone: no way to undo it alone
+        raise ValueError("refused after writing")
+
+    applied: list[str] = []
+    first = store.try_quick_grouped(_add_worker, "alpha", after_commit=lambda: applied.append("alpha"))
+    assert isinstance(first, Quick)
+    with pytest.raises(Exception, match="no such savepoint"):
+        store.try_quick_grouped(add_release_and_fail, "broken", after_commit=lambda: applied.append("broken"))
+    with pytest.raises(RuntimeError, match="rolled back"):
+        await first.committed
+    assert applied == [] and _names_elsewhere(store) == []  # nobody was told of anything, nothing kept
+    again = store.try_quick_grouped(_add_worker, "beta", after_commit=lambda: None)
+    assert isinstance(again, Quick)
+    await again.committed
+    assert _names_elsewhere(store) == ["beta"]
