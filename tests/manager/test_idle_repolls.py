@@ -63,14 +63,15 @@ async def test_idle_repolls_skip_the_query_and_work_still_reaches_every_worker(m
 
 
 def _count_transactions(store) -> list[int]:
-    """Counts store transactions (on the loop or the store thread) from now on."""
+    """Counts store transactions (on the store thread, or quick calls on the loop) from now on."""
     count = [0]
-    real = store._transaction
+    for name in ("_transaction", "_in_savepoint"):  # a quick call shares its loop turn's commit
+        real = getattr(store, name)
 
-    def counting(fn, *args, **kwargs):
-        count[0] += 1
-        return real(fn, *args, **kwargs)
-    store._transaction = counting
+        def counting(fn, *args, real=real, **kwargs):
+            count[0] += 1
+            return real(fn, *args, **kwargs)
+        setattr(store, name, counting)
     return count
 
 

@@ -151,14 +151,14 @@ async def test_a_dashboard_get_is_answered_between_a_burst_of_worker_claims(mana
         await w.close()
     store = manager.services.store
     calls = [0]
-    real_try_quick = store.try_quick
+    real_try_quick = store.try_quick_grouped
 
     def counting(*args, **kwargs):
         result = real_try_quick(*args, **kwargs)
         if result is not NotNow.STORE_BUSY:  # a transaction ran (not: it stepped aside for the store thread)
             calls[0] += 1
         return result
-    store.try_quick = counting
+    store.try_quick_grouped = counting
     jobs = manager.services.jobs
     real_fetch = jobs.fetch
     during_get: list[tuple[int, int]] = []  # claim transactions run when the GET came, when it left

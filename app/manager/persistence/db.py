@@ -22,8 +22,9 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import peewee as pw
 from playhouse.db_url import connect as connect_url
@@ -57,6 +58,8 @@ class NotNow(enum.Enum):
     def __repr__(self) -> str:
         return self.name
 
+
+_SAVEPOINT, _RELEASE, _ROLLBACK_TO = "SAVEPOINT quick", "RELEASE SAVEPOINT quick", "ROLLBACK TO SAVEPOINT quick"
 
 IDLE_RECHECK_S = 5.0  # the longest `wait_idle` waits for a wake-up that may never come (call_sync)
 
@@ -100,6 +103,25 @@ def integrity_check(db: pw.Database) -> None:
         raise IntegrityProblem(f"database has {len(fk_rows)} broken foreign keys")
 
 
+@dataclass
+class Quick(Generic[T]):
+    """What `Store.try_quick_grouped` did: `result` is kept once `committed` is done."""
+
+    result: T
+    committed: asyncio.Future[None]
+
+
+@dataclass
+class _QuickGroup:
+    """The quick calls of one loop iteration: one SQLite transaction, each call in a savepoint."""
+
+    transaction: Any  # Peewee's transaction context, entered
+    committed: asyncio.Future[None]
+    thread: int
+    after: list[Callable[[], None]] = field(default_factory=list)
+    broken: bool = False  # a call's changes could not be undone: the whole group is rolled back
+
+
 class Store:
     """The Manager's database, with all access on one worker thread.
 
@@ -122,6 +144,7 @@ class Store:
         self._busy_ms = BUSY_TIMEOUT_MS
         self._begin = ("IMMEDIATE",) if self.is_sqlite else ()
         self._idle_waiters: list[asyncio.Future[None]] = []
+        self._group: _QuickGroup | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -169,6 +192,7 @@ class Store:
         return await self._submit(self._in_transaction, fn, *args, **kwargs)
 
     def call_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        self._commit_own_group()  # from the loop's thread, the store thread would wait for it forever
         return self._executor.submit(self._in_transaction, fn, *args, **kwargs).result()
 
     def try_quick(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | NotNow:
@@ -194,6 +218,109 @@ class Store:
                 return NotNow.USE_THREAD
         finally:
             self._lock.release()
+
+    def try_quick_grouped(self, fn: Callable[..., T], *args: Any, after_commit: Callable[[], None],
+                          **kwargs: Any) -> Quick[T] | NotNow:
+        """`try_quick` that shares its commit with the other quick calls of this loop iteration.
+
+        A commit writes every page the transaction changed to the write-ahead log; the claims and
+        task updates of one iteration change mostly the same pages (the job's rows, the hand-out
+        index), so one commit for all of them writes far fewer. Each call runs in a savepoint: one
+        that raises undoes only its own changes, and raises to its caller alone. Nothing is kept
+        before `committed` is done: a caller answers its worker only then (a crash before the
+        commit loses the whole iteration, and nobody was told of any of it). `after_commit` runs
+        right after the commit, in call order, also when its caller was cancelled meanwhile; when
+        the commit fails, `committed` carries the error and no `after_commit` runs.
+
+        Returns NotNow as `try_quick` does (the store thread goes before a new or open group).
+        """
+        group = self._group
+        if group is None:
+            if not self.quick_calls:
+                return NotNow.USE_THREAD
+            if self._thread_waiting.is_set() or not self._lock.acquire(blocking=False):
+                return NotNow.STORE_BUSY
+            try:
+                self._set_busy_timeout(QUICK_BUSY_TIMEOUT_MS)
+                group = self._open_group()
+            except DatabaseBusy:
+                self._lock.release()
+                _log.info("database locked by another program; continuing on the store thread")
+                return NotNow.USE_THREAD
+            except BaseException:
+                self._lock.release()
+                raise
+        elif self._thread_waiting.is_set():
+            return NotNow.STORE_BUSY  # the group commits next iteration; the thread goes then
+        result = self._in_savepoint(fn, *args, **kwargs)
+        group.after.append(after_commit)
+        return Quick(result, group.committed)
+
+    def _open_group(self) -> _QuickGroup:
+        loop = asyncio.get_running_loop()
+        transaction = self.db.transaction(*self._begin)
+        try:
+            transaction.__enter__()
+        except pw.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise DatabaseBusy() from exc
+            raise
+        group = self._group = _QuickGroup(transaction, loop.create_future(), threading.get_ident())
+        # Runs in the next iteration: after every quick call this one let through (`LoopTurns`).
+        loop.call_soon(self._commit_group, group)
+        return group
+
+    def _in_savepoint(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        # One fixed name, not Peewee's `savepoint()` (a new name per call): the same three statement
+        # texts stay prepared in sqlite3's statement cache instead of being compiled for every call.
+        # Peewee's own `atomic()` inside `fn` still nests (the group's transaction is on its stack).
+        db, group = self.db, self._group
+        entered = enter_store(db)
+        try:
+            db.execute_sql(_SAVEPOINT)
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException:
+                try:
+                    db.execute_sql(_ROLLBACK_TO)
+                    db.execute_sql(_RELEASE)
+                except BaseException:
+                    if group is not None:
+                        group.broken = True  # its other calls' changes cannot be told apart: undo all
+                    raise
+                raise
+            db.execute_sql(_RELEASE)
+            return result
+        finally:
+            leave_store(entered)
+
+    def _commit_group(self, group: _QuickGroup) -> None:
+        if self._group is not group:
+            return  # committed early (`call_sync` from the loop's thread)
+        self._group = None
+        try:
+            if group.broken:
+                broken = RuntimeError("a quick call could not be undone alone; its loop turn was rolled back")
+                group.transaction.__exit__(RuntimeError, broken, None)  # ROLLBACK
+                raise broken
+            group.transaction.__exit__(None, None, None)  # COMMIT; on failure ROLLBACK, then raise
+        except BaseException as exc:
+            self._lock.release()
+            _log.error("committing %d quick calls failed: %s", len(group.after), exc)
+            group.committed.set_exception(exc)
+            return
+        self._lock.release()
+        for after in group.after:
+            try:
+                after()
+            except Exception:  # noqa: BLE001 - one caller's effects must not stop the others'
+                _log.exception("applying the effects of a quick call failed")
+        group.committed.set_result(None)
+
+    def _commit_own_group(self) -> None:
+        group = self._group
+        if group is not None and group.thread == threading.get_ident():
+            self._commit_group(group)
 
     async def wait_idle(self) -> None:
         """Wait until the store thread finishes its current piece of work."""
@@ -286,6 +413,7 @@ class Store:
             self._executor.shutdown(wait=True)
 
     def close_sync(self) -> None:
+        self._commit_own_group()
         if not self._closed:
             self._closed = True
             self._executor.submit(self._close_sync).result()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
@@ -46,32 +48,38 @@ class StatusMachine:
         """`run` for short, indexed work (the worker hot path): on the loop when the store is idle.
 
         In turn with everything else on the loop: a few of these per loop iteration (`LoopTurns`);
-        `turn_first` for running work (task updates), which goes before sign-ups and claims.
+        `turn_first` for running work (task updates), which goes before sign-ups and claims. The
+        calls of one iteration share one commit (`Store.try_quick_grouped`); this returns after it.
         """
         await self.turns.turn(turn_first)
         fx = Effects()
         now = self.clock.now().replace(tzinfo=None)
         turns = self.turns
+        after = functools.partial(self.apply, fx)
         # While calls let through before this one wait for the store thread, wait behind them:
         # a later call must not take the task an earlier (longer waiting) worker was woken for.
-        result = NotNow.STORE_BUSY if turns.stalled else self.store.try_quick(fn, fx, now, *args, **kwargs)
-        if result is NotNow.STORE_BUSY:  # nothing was done; the store thread is working
+        quick = (NotNow.STORE_BUSY if turns.stalled
+                 else self.store.try_quick_grouped(fn, fx, now, *args, after_commit=after, **kwargs))
+        if quick is NotNow.STORE_BUSY:  # nothing was done; the store thread is working
             turns.stalled += 1
             try:
-                while result is NotNow.STORE_BUSY:
+                while quick is NotNow.STORE_BUSY:
                     await self.store.wait_idle()
                     # Back in turn (not all in one iteration), ahead of calls that came meanwhile.
                     await turns.turn(turn_first, again=True)
-                    result = self.store.try_quick(fn, fx, now, *args, **kwargs)
+                    quick = self.store.try_quick_grouped(fn, fx, now, *args, after_commit=after, **kwargs)
             finally:
                 turns.stalled -= 1
             # Calls that stalled behind this one (with the store thread idle) wait for no thread.
             self.store.wake_idle_waiters()
-        if result is NotNow.USE_THREAD:  # nothing was kept: run it on the store thread, with fresh effects
+        if quick is NotNow.USE_THREAD:  # nothing was kept: run it on the store thread, with fresh effects
             fx = Effects()
             result = await self.store.call(fn, fx, now, *args, **kwargs)
-        self.apply(fx)
-        return result
+            self.apply(fx)
+            return result
+        # Shielded: the commit is shared, and a cancelled caller must not cancel the others'.
+        await asyncio.shield(quick.committed)  # the effects were applied by then
+        return quick.result
 
     def apply(self, fx: Effects) -> None:
         for name, data in fx.events:

@@ -112,3 +112,27 @@ def test_a_waiting_store_thread_goes_before_the_next_quick_call(tmp_path):
         assert store.try_quick(lambda: "quick") == "quick"  # the thread is done: quick calls again
     finally:
         store.close_sync()
+
+
+def test_a_workers_active_task_comes_back_only_while_its_job_runs(tmp_path):
+    from app.manager.persistence.models import Job, Task
+
+    store = open_store(tmp_path)
+    try:
+        now = dt.datetime(2026, 1, 1)
+        job = store.call_sync(jobs.store_new_job, _job(3))
+        worker = store.call_sync(workers.create_worker, uuid=str(uuid.uuid4()), secret_hash="x", name="w",
+                                 supported_task_types="misc", status="awake", created_at=now, updated_at=now)
+        assert store.call_sync(scheduler_queries.active_task_of_worker, worker.id) is None
+        ids = store.call_sync(lambda: [t.id for t in Task.select().where(Task.job == job.id).order_by(Task.id)])
+        for task_id in reversed(ids[1:]):  # two active tasks: the lowest id comes back
+            store.call_sync(lambda t=task_id: Task.update(status="active", worker=worker.id).where(Task.id == t)
+                            .execute())
+        for status, expected in (("active", ids[1]), ("queued", ids[1]), ("paused", None),
+                                 ("cancel-requested", None), ("active", ids[1])):
+            store.call_sync(lambda s=status: Job.update(status=s).where(Job.id == job.id).execute())
+            assert store.call_sync(scheduler_queries.active_task_of_worker, worker.id) == expected, status
+        store.call_sync(lambda: Task.update(status="completed").where(Task.id == ids[1]).execute())
+        assert store.call_sync(scheduler_queries.active_task_of_worker, worker.id) == ids[2]
+    finally:
+        store.close_sync()
