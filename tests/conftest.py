@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -50,6 +52,34 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 #: holds the desktop app's single-instance socket (app/ui/instance.py).
 _USER_FOLDERS = {"TABLAO_HOME": "tablao", "XDG_CONFIG_HOME": "config", "XDG_DATA_HOME": "data",
                  "XDG_STATE_HOME": "state", "XDG_RUNTIME_DIR": "runtime"}
+
+
+_GC_THRESHOLDS = gc.get_threshold()
+
+
+def _qt_application_made() -> bool:
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    return widgets is not None and widgets.QApplication.instance() is not None
+
+
+@pytest.fixture(autouse=True)
+def _garbage_freed_on_the_main_thread() -> Iterator[None]:
+    """Once this test process has a QApplication (a desktop test ran in it), garbage cycles are freed
+    between tests on the main thread, never by a thread of a later test that happens to allocate (a
+    Manager's store or job-compiler thread): a cycle still holding a Qt object left by a desktop test,
+    freed on such a thread, corrupts Qt's timer lists and crashes the next processEvents (pytest-qt runs
+    one after every test). The app itself does the same while it runs (app/ui/gc_guard.py)."""
+    yield
+    if not _qt_application_made():
+        return
+    if gc.isenabled():
+        gc.disable()  # for the rest of this test process
+        gc.collect()
+        return
+    counts = gc.get_count()
+    due = [gen for gen in range(3) if _GC_THRESHOLDS[gen] and counts[gen] > _GC_THRESHOLDS[gen]]
+    if due:
+        gc.collect(max(due))
 
 
 @pytest.fixture(autouse=True)

@@ -28,6 +28,7 @@ def _churn() -> None:
 
 def test_cycles_are_collected_on_the_gui_thread_only(qapp):
     _Cyclic.freed_on.clear()
+    was_enabled = gc.isenabled()  # off where an earlier desktop test left it off (tests/conftest.py)
     collector = GuiThreadCollector(interval_ms=10)
     try:
         assert not gc.isenabled()
@@ -45,4 +46,4 @@ def test_cycles_are_collected_on_the_gui_thread_only(qapp):
     finally:
         collector.stop()
         _kept.clear()
-    assert gc.isenabled()
+    assert gc.isenabled() == was_enabled, "automatic collection as it was before"
