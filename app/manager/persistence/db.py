@@ -205,12 +205,10 @@ class Store:
         another program holds SQLite's write lock: use `call`, which waits the full busy
         timeout off the loop; the loop waits at most QUICK_BUSY_TIMEOUT_MS for that lock).
         """
-        if not self.quick_calls:
-            return NotNow.USE_THREAD
-        if self._thread_waiting.is_set() or not self._lock.acquire(blocking=False):
-            return NotNow.STORE_BUSY
+        refused = self._take_quick_lock()
+        if refused is not None:
+            return refused
         try:
-            self._set_busy_timeout(QUICK_BUSY_TIMEOUT_MS)
             try:
                 return self._transaction(fn, *args, **kwargs)
             except DatabaseBusy:
@@ -236,12 +234,10 @@ class Store:
         """
         group = self._group
         if group is None:
-            if not self.quick_calls:
-                return NotNow.USE_THREAD
-            if self._thread_waiting.is_set() or not self._lock.acquire(blocking=False):
-                return NotNow.STORE_BUSY
+            refused = self._take_quick_lock()
+            if refused is not None:
+                return refused
             try:
-                self._set_busy_timeout(QUICK_BUSY_TIMEOUT_MS)
                 group = self._open_group()
             except DatabaseBusy:
                 self._lock.release()
@@ -255,6 +251,20 @@ class Store:
         result = self._in_savepoint(fn, *args, **kwargs)
         group.after.append(after_commit)
         return Quick(result, group.committed)
+
+    def _take_quick_lock(self) -> NotNow | None:
+        """Hold the store for a quick call on the loop (None), or say why not: not SQLite, or the
+        store thread is working or waiting for its turn."""
+        if not self.quick_calls:
+            return NotNow.USE_THREAD
+        if self._thread_waiting.is_set() or not self._lock.acquire(blocking=False):
+            return NotNow.STORE_BUSY
+        try:
+            self._set_busy_timeout(QUICK_BUSY_TIMEOUT_MS)
+        except BaseException:
+            self._lock.release()
+            raise
+        return None
 
     def _open_group(self) -> _QuickGroup:
         loop = asyncio.get_running_loop()
