@@ -187,19 +187,34 @@ def test_mounts_go_parents_first_and_hidden_folders_inside_a_bound_one_stay_hidd
     assert ("hide", str(tmp_path / "data")) in plan.mounts and ("rw", str(tmp_path / "out")) in plan.mounts
 
 
-def test_hidden_blender_settings_are_named_in_the_log_and_can_be_kept(tmp_path: Path) -> None:
+def test_blenders_own_settings_stay_readable_and_the_rest_of_the_config_folder_hidden(tmp_path: Path) -> None:
     home = tmp_path / "home"
     settings = home / ".config" / "blender"
     (settings / "3.4" / "config").mkdir(parents=True)
     spec = blender_spec(["/usr/bin/blender", "-b", "x.blend", "-o", "/r/"], "x.blend", cwd="/w")
     host = dataclasses.replace(_host(str(home)), config_home=str(home / ".config"))
-    assert any(f"{settings} is hidden" in note and "sandbox_read_paths" in note
-               for note in plan_mounts(spec, host).notes)
-    kept = plan_mounts(spec, dataclasses.replace(host, extra_readable=(str(settings),)))
-    assert ("ro", str(settings)) in kept.mounts and not kept.notes
+    plan = plan_mounts(spec, host)
+    assert ("ro", str(settings)) in plan.mounts
+    assert ("ro", str(home / ".config")) not in plan.mounts and ("ro", str(home)) not in plan.mounts
+    assert any(f"{settings} is readable, not writable" in note for note in plan.notes)
+    # With --factory-startup Blender reads no settings: nothing is bound back.
     factory = blender_spec(["/usr/bin/blender", "-b", "--factory-startup", "x.blend", "-o", "/r/"], "x.blend",
                            cwd="/w")
-    assert not plan_mounts(factory, host).notes
+    assert ("ro", str(settings)) not in plan_mounts(factory, host).mounts
+    # A job cannot make that folder writable.
+    with pytest.raises(SandboxRefused):
+        plan_mounts(dataclasses.replace(spec, writable=(str(settings / "3.4"),)), host)
+
+
+def test_gpu_devices_are_bound_into_every_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.worker.sandbox import bwrap
+    from app.worker.sandbox.policy import MountPlan
+
+    monkeypatch.setattr(bwrap, "gpu_devices", lambda: ["/dev/dri", "/dev/nvidia0", "/dev/nvidiactl"])
+    argv = bwrap.prefix("/usr/bin/bwrap", MountPlan(), "/var/tmp/scratch")
+    pairs = {tuple(argv[i:i + 3]) for i in range(len(argv) - 2) if argv[i] == "--dev-bind"}
+    assert pairs == {("--dev-bind", d, d) for d in ("/dev/dri", "/dev/nvidia0", "/dev/nvidiactl")}
+    assert argv.index("--dev") < min(argv.index(d) for d in ("/dev/dri", "/dev/nvidia0"))
 
 
 # Real bubblewrap.
@@ -218,6 +233,27 @@ async def test_the_home_folder_is_hidden_and_a_blend_folder_in_it_is_not(tmp_pat
     # Unconfined the same script reads both: the test can fail.
     code, lines, log = await _run_sh(_config(tmp_path, sandbox="off"), script, spec)
     assert "SECRET" in lines and "PRIVATE KEY" in lines and "NO-SECRET" not in lines
+
+
+@needs_bwrap
+async def test_blenders_settings_are_read_only_inside_and_the_other_secrets_stay_hidden(
+        tmp_path, fake_home, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(fake_home / ".config"))
+    prefs = fake_home / ".config" / "blender" / "3.4" / "config"
+    prefs.mkdir(parents=True)
+    (prefs / "userpref.blend").write_text("GPU-PREFS\n")
+    (fake_home / ".config" / "other-app").mkdir()
+    (fake_home / ".config" / "other-app" / "token").write_text("OTHER-TOKEN\n")
+    blend = tmp_path / "job" / "a.blend"
+    blend.parent.mkdir()
+    blend.write_bytes(b"BLENDER-v304")
+    spec = blender_spec([SH, "-b", str(blend), "-o", str(tmp_path / "out") + "/"], str(blend))
+    script = (f'cat "{prefs}/userpref.blend"; echo x > "{prefs}/userpref.blend" || echo NO-WRITE; '
+              f'cat "$HOME/.config/other-app/token" || echo NO-OTHER; cat "$HOME/.ssh/id_ed25519" || echo NO-KEY')
+    code, lines, log = await _run_sh(_config(tmp_path), script, spec)
+    assert "GPU-PREFS" in lines and "NO-WRITE" in lines, log
+    assert "NO-OTHER" in lines and "NO-KEY" in lines and "PRIVATE KEY" not in lines, log
+    assert (prefs / "userpref.blend").read_text() == "GPU-PREFS\n"
 
 
 @needs_bwrap

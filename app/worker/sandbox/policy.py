@@ -15,7 +15,9 @@ chooses these paths:
   lie in a system folder (`/etc`, `/usr`, ...) or a folder holding programs (on PATH, or the
   program run): the task fails, saying so, rather than run with that folder writable.
 - Programs the worker's owner chose (`blender_exe`, `ffmpeg_exe`, found on PATH, the FFmpeg the
-  bundled program carries), the worker's own files and the `sandbox_read_paths` setting are bound back without those checks.
+  bundled program carries), their settings folder in the owner's config folder (read-only: Blender's
+  GPU choice and add-ons), the worker's own files and the `sandbox_read_paths` setting are bound back
+  without those checks.
 
 Refused reads become task-log notes (the program then fails on the missing file); a refused write
 raises `SandboxRefused`.
@@ -205,23 +207,22 @@ def plan_mounts(spec: SandboxSpec, host: Host) -> MountPlan:
     for path in [*spec.trusted, *host.extra_readable]:
         if os.path.exists(path):
             planner.read(path, trusted=True)
+    if spec.user_settings and host.config_home:
+        _read_settings(planner, os.path.join(host.config_home, spec.user_settings))
     for folder in spec.writable:
         planner.write(folder)
     planner.plan.mounts = planner.mounts()
-    if spec.user_settings and host.config_home:
-        _note_hidden_settings(planner, os.path.join(host.config_home, spec.user_settings))
     return planner.plan
 
 
-def _note_hidden_settings(planner: _Planner, folder: str) -> None:
+def _read_settings(planner: _Planner, folder: str) -> None:
+    """The program's own settings folder, read-only: the worker's owner chose those settings (the GPU
+    to render on, add-ons), as they chose the program, so a render sees what it sees unconfined."""
     if not os.path.isdir(folder) or planner.hidden_root(folder) is None:
         return
-    above = [(kind, path) for kind, path in planner.plan.mounts if is_under(folder, path)]
-    if above and max(above, key=lambda op: len(op[1]))[0] in (RO, RW):
-        return
-    planner.plan.notes.append(
-        f"{folder} is hidden: the program runs with factory settings (no add-ons or GPU choice from "
-        "there); list it in the worker's sandbox_read_paths to keep them")
+    planner.read(folder, trusted=True)
+    planner.plan.notes.append(f"{folder} is readable, not writable: the program's settings (add-ons, the "
+                              "GPU to render on) apply as outside the sandbox")
 
 
 def _read_program(planner: _Planner, program: str) -> None:

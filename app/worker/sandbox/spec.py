@@ -11,7 +11,7 @@ the file store its links point into), `--python` script files, and the folder of
 without `--render-output` writes where the scene says, which inside the sandbox is only its
 scratch `/tmp`, emptied after the run: the spec carries a note saying so for the task log. Without
 `--factory-startup` Blender reads its user settings (add-ons, the GPU to render on) from the home
-folder, which the sandbox hides unless the worker's `sandbox_read_paths` lists them.
+folder: the spec names that folder, which the sandbox keeps readable (not writable).
 
 FFmpeg: the folder of the input glob and of other `-i` files; the output file's folder.
 
@@ -51,7 +51,7 @@ class SandboxSpec:
     #: Lines for the task log when the sandbox is in use.
     notes: tuple[str, ...] = ()
     #: The program's settings folder in the user's config folder, when it reads it (`blender`
-    #: without `--factory-startup`): the task log says when the sandbox hides it.
+    #: without `--factory-startup`): kept readable, not writable.
     user_settings: str = ""
     #: The farm's storage folders, as the Manager names them for this task (its output roots: the
     #: shared storage and the folders mapped between platforms): readable, for a job's files beside
