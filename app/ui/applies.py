@@ -2,7 +2,8 @@
 
 A job's status actions follow the Manager's own table of what a user may request from which
 status (`JOB_REQUESTABLE`), so the dashboard never offers what the Manager would refuse; a job
-whose deletion is under way takes no more changes. Worker requests are offered where they change
+whose deletion is under way takes no more changes; opening or copying the output folder needs a job
+whose settings name one. Worker requests are offered where they change
 something. Pure functions of the rows (`JobRow`, `WorkerRow`).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from app.api.enums import JobStatus as J
 from app.manager.state_machine.statuses import JOB_REQUESTABLE
+from app.submit.policy import output_of
 from app.ui.models.job_row import JobRow
 from app.ui.models.worker_row import WorkerRow
 
@@ -31,7 +33,9 @@ def job_action_applies(action: str, row: JobRow) -> bool:
         return not deleting and status in HAS_FAILED_TASKS
     if action in ("priority", "tag", "delete"):
         return not deleting
-    return action in ("resubmit", "duplicate", "open_output", "copy_output")
+    if action in ("open_output", "copy_output"):
+        return bool(output_of(row.job.settings or {}))
+    return action in ("resubmit", "duplicate")
 
 
 def worker_action_applies(action: str, row: WorkerRow) -> bool:

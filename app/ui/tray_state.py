@@ -35,11 +35,12 @@ class TrayState:
     kind: str
     text: str                      # the tooltip, starting with the word: "asleep until 18:00 (sleep schedule)"
     progress: float | None = None  # 0..1 while rendering with known steps
+    said: str = ""                 # the word where the wire status has its own ("restarting", "testing")
 
     @property
     def word(self) -> str:
         """The state's one word ("asleep"), as every view says it."""
-        return KIND_WORDS.get(self.kind, self.kind)
+        return self.said or KIND_WORDS.get(self.kind, self.kind)
 
     @property
     def detail(self) -> str:
@@ -94,6 +95,12 @@ def derive(*, connected: bool, status: str, lazy_request: dict[str, Any] | None 
         return TrayState(ERROR, f"error: {message or 'the Manager reports a problem with this worker'}")
     if status in ("", "starting"):
         return TrayState(STARTING, "starting")
+    if status == "restart":
+        word = words.worker_word("restart")
+        return TrayState(STARTING, f"{word}: the Manager asked this worker to restart", said=word)
+    if status == "testing":
+        word = words.worker_word("testing")
+        return TrayState(IDLE, f"{word}: the Manager is testing this worker", said=word)
     if task is not None and task.get("status") == "active":
         done, total = int(task.get("steps_completed") or 0), int(task.get("steps_total") or 0)
         progress = done / total if total > 0 else None

@@ -328,6 +328,13 @@ def compare_actions(window, truth: Truth) -> tuple[list[str], int]:
             if jobs_view.row_actions[key].isEnabled() != want:
                 diffs.append(f"job {job['name']} ({job['status']}): {key} is "
                              f"{'enabled' if jobs_view.row_actions[key].isEnabled() else 'disabled'}")
+        for key in ("open_output", "copy_output"):
+            count += 1
+            settings = job.get("settings") or {}
+            want = bool(settings.get("render_output_path") or settings.get("render_output_root"))
+            if jobs_view.row_actions[key].isEnabled() != want:
+                diffs.append(f"job {job['name']}: {key} is "
+                             f"{'enabled' if jobs_view.row_actions[key].isEnabled() else 'disabled'}")
     selected = workers_view.selected_rows()
     if len(selected) == 1 and selected[0].id in truth.workers:
         worker = truth.workers[selected[0].id]

@@ -105,6 +105,9 @@ def test_resubmit_makes_a_new_job_with_the_same_settings_by_this_user(qloop, man
         dashboard, window = await open_dashboard([manager_proc.url], admin_tokens=manager_proc.admin_tokens)
         try:
             await wait_for(lambda: window.jobs_view.select_job(first["id"]), message="the job")
+            # An echo job writes no output: there is no folder to open or copy.
+            actions = window.jobs_view.row_actions
+            assert not actions["open_output"].isEnabled() and not actions["copy_output"].isEnabled()
             window.jobs_view.row_actions["resubmit"].trigger()
             await wait_for(lambda: len(dashboard.jobs.keys()) == 2, message="the new job in the table")
             jobs = manager_proc.get("/api/v3/jobs")["jobs"]

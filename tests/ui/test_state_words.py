@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.api.enums import FarmStatus, JobStatus, TaskStatus, WorkerStatus
+from app.api.enums import FarmStatus, WorkerStatus
 from app.ui import state_words as words
 from app.ui import tray_state as ts
 
 
 def test_every_wire_status_has_one_word_and_no_word_names_two_states():
-    for enum, table in ((WorkerStatus, words.WORKER_WORDS), (JobStatus, words.JOB_WORDS),
-                        (TaskStatus, words.TASK_WORDS), (FarmStatus, words.FARM_WORDS)):
+    for enum, table in ((WorkerStatus, words.WORKER_WORDS), (FarmStatus, words.FARM_WORDS)):
         assert set(table) == {s.value for s in enum}, enum
         assert len(set(table.values())) == len(table), f"two {enum.__name__}es share a word"
-    assert words.job_word("pause-requested") == "pausing" and words.worker_word("restart") == "restarting"
+    assert words.worker_word("restart") == "restarting"
     assert words.worker_word("awake", rendering=True) == "rendering"
     assert words.worker_word("asleep", rendering=True) == "asleep", "only an awake worker renders"
     assert words.worker_change_word("awake", "asleep") == "awake → asleep"
     assert words.worker_change_word("awake", None) == "awake"
-    assert words.job_word("something-new") == "something-new", "an unknown status is shown as sent"
+    assert words.worker_word("something-new") == "something-new", "an unknown status is shown as sent"
 
 
 def test_the_tray_kinds_use_the_table_words():

@@ -52,6 +52,8 @@ def test_every_state_is_said_with_the_word_the_dashboard_uses_for_the_wire_statu
         (dict(connected=False, status="awake"), "offline"),
         (dict(connected=True, status="error"), "error"),
         (dict(connected=True, status="starting"), "starting"),
+        (dict(connected=True, status="restart"), "restart"),
+        (dict(connected=True, status="testing"), "testing"),
     ]
     for given, wire in cases:
         state = ts.derive(now=NOW, **given)
