@@ -71,13 +71,19 @@ def _run(argv: list, **kw) -> None:
 def build_env(venv: Path) -> Path:
     """The build environment's Python, created on first use; its packages are brought up to date."""
     python = venv / "bin" / "python"
-    if not python.exists():
-        _run([sys.executable, "-m", "venv", venv])
+    if not _has_pip(python):  # none yet, or one an interrupted build left half made
+        _run([sys.executable, "-m", "venv", "--clear", venv])
         _run([python, "-m", "pip", "install", "-q", "--upgrade", "pip"])
     info = project()
     requirements = [*info["dependencies"], *info["optional-dependencies"]["gui"], *BUILD_REQUIREMENTS]
     _run([python, "-m", "pip", "install", "-q", *requirements])
     return python
+
+
+def _has_pip(python: Path) -> bool:
+    if not python.exists():
+        return False
+    return subprocess.run([python, "-m", "pip", "--version"], capture_output=True).returncode == 0
 
 
 def bundled_ffmpeg_binary(python: Path) -> Path:

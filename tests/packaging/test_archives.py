@@ -64,3 +64,16 @@ def test_the_desktop_entry_and_metainfo_a_package_installs_are_valid(build, tmp_
     if shutil.which("appstreamcli"):
         check = subprocess.run(["appstreamcli", "validate", "--no-net", str(metainfo)], capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_build_environment_left_without_pip_is_made_again(build, tmp_path: Path) -> None:
+    """An interrupted first build can leave build/packaging-venv with a Python and no pip; every later
+    build then failed on `pip install`. Such an environment is not taken as ready."""
+    import sys
+
+    half_made = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", half_made], check=True)
+    assert (half_made / "bin" / "python").exists()
+    assert not build._has_pip(half_made / "bin" / "python")
+    assert not build._has_pip(tmp_path / "missing" / "bin" / "python")
+    assert build._has_pip(Path(sys.executable))
