@@ -22,7 +22,8 @@ from app.ui.models.keyed_table import Column, KeyedTableModel
 from app.ui.models.task_row import TaskRow
 
 _log = logging.getLogger(__name__)
-FINISHED = ("completed", "failed")
+#: Task statuses a run ends in: a failure with retries left is soft-failed, and its run counts too.
+FINISHED = ("completed", "failed", "soft-failed")
 REFETCH_AFTER_MS = 1500  # a burst of finished tasks costs one fetch; the Manager flushes runs on asking
 
 

@@ -293,6 +293,10 @@ def _field(row: Any, name: str) -> Any:
     return row.get(name) if isinstance(row, dict) else getattr(row, name)
 
 
+#: Task ids whose row was compared while it showed a measured render time (so those cells were checked).
+MEASURED_ROWS_SEEN: set[str] = set()
+
+
 def compare_all(window, dashboard, truth: Truth) -> tuple[list[str], int]:
     now = datetime.now(UTC)
     with held_clock(now):
@@ -304,11 +308,12 @@ def compare_all(window, dashboard, truth: Truth) -> tuple[list[str], int]:
         count += n
         open_id = window.detail.job.id if window.detail.job is not None else None
         if open_id in truth.jobs and open_id in truth.tasks:
-            d, n = compare_table(window.detail.task_proxy, window.detail.tasks,
-                                 {t["id"]: task_cells(t, now, truth.runs.get(open_id, {}).get(t["id"]))
-                                  for t in truth.tasks[open_id]}, "task", set())
+            tasks = {t["id"]: task_cells(t, now, truth.runs.get(open_id, {}).get(t["id"]))
+                     for t in truth.tasks[open_id]}
+            d, n = compare_table(window.detail.task_proxy, window.detail.tasks, tasks, "task", set())
             diffs += d
             count += n
+            MEASURED_ROWS_SEEN.update(i for i, cells in tasks.items() if cells["Render time"])
         elif open_id and open_id not in truth.jobs:
             pass  # deleted while open: the pane keeps its last picture until another job is chosen
     d, n = compare_actions(window, truth)
@@ -354,6 +359,8 @@ class Walk:
         self.shared = shared
         self.workers: list[HttpWorker] = []
         self.running: dict[str, str] = {}    # worker uuid → the task it runs
+        self.task_jobs: dict[str, str] = {}  # task uuid → its job, for tasks handed out
+        self.last_reported = ""              # the task the last report was about
         self.signed_off: set[str] = set()
         self.truth = Truth()
         self.steps = self.compared = self.attempts = 0
@@ -418,6 +425,7 @@ class Walk:
         status, task = await worker.claim()
         if status == 200:
             self.running[worker.uuid] = task["uuid"]
+            self.task_jobs[task["uuid"]] = task["job"]
             return f"{worker.name} claimed {task['name']}"
         return f"{worker.name} got nothing ({status})"
 
@@ -427,6 +435,7 @@ class Walk:
         worker_id = self._pick(self.running)
         worker = next(w for w in self.workers if w.uuid == worker_id)
         task_id = self.running[worker_id]
+        self.last_reported = task_id
         status, body = await worker.update(task_id, **fields)
         if status >= 400 or fields.get("taskStatus") in ("completed", "failed"):
             self.running.pop(worker_id, None)  # done, or the Manager took it back
@@ -437,7 +446,17 @@ class Walk:
                                    "activity": f"Rendering frame {self.rng.randint(1, 99)}"})
 
     async def complete(self) -> str:
-        return await self._report({"taskStatus": "completed", "activity": "Completed"})
+        body = {"taskStatus": "completed", "activity": "Completed"}
+        measured = self.rng.random() < 0.5
+        if measured:  # what a Blender render measured: the task table's two columns
+            body.update(render_time_s=round(self.rng.uniform(0.5, 400), 2),
+                        peak_memory_mb=round(self.rng.uniform(20, 3000), 1))
+        self.last_reported = ""
+        said = await self._report(body)
+        job_id = self.task_jobs.get(self.last_reported)
+        if measured and job_id and self.rng.random() < 0.5:  # look at it, as a lead would
+            self.window.jobs_view.select_job(job_id)
+        return said
 
     async def fail(self) -> str:
         return await self._report({"taskStatus": "failed", "activity": "Failed: it broke"})
@@ -703,7 +722,10 @@ def test_every_visible_cell_follows_the_truth_through_a_random_walk(qloop, tmp_p
             await api.close()
         with capsys.disabled():
             print(f"\n[{store_kind}] seed {SEED}: {walk.steps} steps, {walk.compared} cell and action "
-                  f"comparisons ({walk.attempts} looks at the tables) in {time.monotonic() - started:.0f} s")
+                  f"comparisons ({walk.attempts} looks at the tables) in {time.monotonic() - started:.0f} s; "
+                  f"{len(MEASURED_ROWS_SEEN)} tasks compared with a measured render time")
+        if STEPS >= 100:
+            assert MEASURED_ROWS_SEEN, "no task with a measured render time was ever shown: the walk missed them"
 
     try:
         qloop.run_until_complete(body())

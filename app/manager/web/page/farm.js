@@ -246,7 +246,7 @@ export class Farm {
       } else if (!older(d.updated, old.updated)) {
         list.set(d.id, { ...old, ...task, worker: task.worker || old.worker });
         this.changed.tasks.add(d.job_id);
-        if (d.status === "completed" || d.status === "failed") this._reloadRuns(d.job_id);
+        if (["completed", "failed", "soft-failed"].includes(d.status)) this._reloadRuns(d.job_id);
       }
     }
     this._workerOfTask(task);
