@@ -16,8 +16,8 @@ Every route of the Manager is in `ROUTE_ACCESS`, keyed by method and path templa
   what it is.
 - `ADMIN`: administering (configuration, variables, setup checks, worker actions, job deletion, worker
   tags): behind the access token and also the Manager's admin token, or a request from the Manager's
-  own machine when `trust_local_requests` is on (off by default) and no proxy header says it was
-  forwarded from elsewhere.
+  own machine when `trust_local_requests` is on (off by default), no proxy header says it was
+  forwarded from elsewhere and no browser says a page of another site made it (`Sec-Fetch-Site`).
 - `ADMIN_OR_SELF`: as `ADMIN`, or a worker acting on ITSELF with its own HTTP Basic credentials (an
   artist's tray worker sleeping, waking or snoozing its own computer on a remote Manager). The
   middleware lets a Basic-authenticated request through with `SELF_ONLY` set on it; the handler
@@ -233,7 +233,7 @@ def check_request(request: web.Request, access_token: str, admin_token: str, tru
                         "flamenco-manager.yaml")
     if access not in (Access.ADMIN, Access.ADMIN_OR_SELF) or is_admin:
         return
-    if trust_local and is_local_peer(request) and not is_proxied(request):
+    if trust_local and is_local_peer(request) and not is_proxied(request) and not from_another_site(request):
         return
     where = str(Path(config_dir) / ADMIN_TOKEN_FILENAME) if config_dir else ADMIN_TOKEN_FILENAME
     if admin_given:
@@ -257,6 +257,13 @@ def is_proxied(request: web.Request) -> bool:
     """True when a proxy says it forwarded the request (never trusted as local, even from 127.0.0.1)."""
     headers = request.headers
     return any(name in headers for name in PROXY_HEADERS)
+
+
+def from_another_site(request: web.Request) -> bool:
+    """True when a browser says another site made this request (`Sec-Fetch-Site`): an image, a form or
+    a new window opened by a page elsewhere carries no `Origin` on a GET, but a browser on this machine
+    still says where it came from. The desktop app and other programs send no such header."""
+    return request.headers.get("Sec-Fetch-Site", "none").strip().lower() not in ("none", "same-origin")
 
 
 def _is_basic(request: web.Request) -> bool:

@@ -237,6 +237,20 @@ async def test_local_trust_never_applies_to_a_proxied_request(manager_factory, h
     assert status == 200  # the same request, not forwarded, is local
 
 
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+async def test_local_trust_never_applies_to_a_request_a_page_of_another_site_made(manager_factory, site):
+    """An <img> or a new window opened by a page elsewhere sends a GET with no Origin; the browser on
+    this machine still says another site made it, and that request is not trusted as local."""
+    manager = await manager_factory(trust_local_requests=True)
+    for path in ("/api/v3/configuration/file", "/api/v3/configuration/check/blender"):
+        status, answer = await manager.request("GET", path, headers={"Sec-Fetch-Site": site,
+                                                                     "Sec-Fetch-Mode": "no-cors"})
+        assert status == 401, (path, answer)
+    for own in ("same-origin", "none"):  # the Manager's own page; a typed address or a bookmark
+        status, _ = await manager.request("GET", "/api/v3/configuration/file", headers={"Sec-Fetch-Site": own})
+        assert status == 200, own
+
+
 # --- bytes that are not text in credential headers -----------------------------------------------
 
 async def _raw_request(port: int, header_line: bytes) -> tuple[int, bytes]:
