@@ -58,6 +58,7 @@ from app.api.meta import (
     PathCheckResult,
     ShamanCheckoutResult,
     ShamanFileSpec,
+    ShamanFileSpecWithStatus,
     ShamanFileStatusReport,
     SharedStorageLocation,
     StorageCheckResult,
@@ -434,11 +435,11 @@ class ManagerClient:
         await self.transport.call("DELETE", f"{V3}/worker-mgt/tag/{tag_id}", ok=(204,))
 
     # --- Shaman --------------------------------------------------------------------------------
-    async def shaman_requirements(self, files: list[ShamanFileSpec]) -> list[ShamanFileSpec]:
+    async def shaman_requirements(self, files: list[ShamanFileSpec]) -> list[ShamanFileSpecWithStatus]:
         """The files the Manager lacks, each with `status` unknown or uploading."""
         body = await self.transport.call_object("POST", f"{V3}/shaman/checkout/requirements",
                                                 json_body={"files": [f.to_json() for f in files]})
-        return _items(body, "files", ShamanFileSpec, "shaman requirements")
+        return _items(body, "files", ShamanFileSpecWithStatus, "shaman requirements")
 
     async def shaman_file_status(self, sha: str, size: int) -> str:
         """`unknown`, `uploading` or `stored`."""

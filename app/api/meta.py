@@ -46,11 +46,11 @@ class SubmitPolicy(Wire):
 
 @dataclass(slots=True)
 class ManagerVariable(Wire):
-    """One variable resolved for an audience and platform (Flamenco's `ManagerVariable`)."""
+    """One variable resolved for an audience and platform (Flamenco's `ManagerVariable`); its name
+    is its key in `ManagerVariables`."""
 
     is_twoway: bool
     value: str
-    name: str | None = None
 
 
 @dataclass(slots=True)
@@ -146,12 +146,18 @@ class StorageCheckResult(Wire):
     path: str
     is_usable: bool
     cause: str
+    #: None where the path could not be inspected (the Manager sends null).
     free_bytes: int | None = None
     total_bytes: int | None = None
-    can_symlink: bool | None = None
-    can_hardlink: bool | None = None
-    approach: str | None = None
+    can_symlink: bool = False
+    can_hardlink: bool = False
+    #: "shaman", "shared-or-copy", or "" when the path is not usable.
+    approach: str = ""
     link_mode: str | None = None
+    #: The approach in a sentence for a person.
+    approach_text: str | None = None
+    #: Things that work but that the user should know about.
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -199,6 +205,17 @@ class ShamanFileSpec(Wire):
     path: str | None = None
     #: Only in answers to a requirements check: `unknown` or `uploading`.
     status: str | None = None
+
+
+@dataclass(slots=True)
+class ShamanFileSpecWithStatus(Wire):
+    """A file the Shaman lacks, in the answer to a requirements check: `unknown` or `uploading`.
+    `path` is the one asked with ("" for a file asked without one)."""
+
+    sha: str
+    size: int
+    path: str
+    status: str
 
 
 @dataclass(slots=True)

@@ -242,9 +242,9 @@ def _strings(value: list[Any], path: str) -> list[str]:
 
 @dataclass(frozen=True)
 class MayKeepRunning:
-    may_keep_running: bool
+    may_keep_running: bool = field(metadata=wire("mayKeepRunning"))
     reason: str = ""
-    status_change_requested: bool = False
+    status_change_requested: bool = field(default=False, metadata=wire("statusChangeRequested"))
 
     @classmethod
     def from_json(cls, data: Any) -> MayKeepRunning:
