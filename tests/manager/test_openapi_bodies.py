@@ -48,9 +48,11 @@ from app.api.meta import (
     PathCheckInput,
     PathCheckResult,
     SetupAssistantConfig,
+    ShamanCheckout,
     ShamanCheckoutResult,
     ShamanFileSpecWithStatus,
     ShamanFileStatusReport,
+    ShamanRequirementsRequest,
     SharedStorageLocation,
     StorageCheckResult,
     SubmitPolicy,
@@ -107,6 +109,8 @@ BODY_MODELS: dict[str, Any] = {
     "tablaoWorkerVitals": TablaoWorkerVitalsReport,
     "tablaoSetVariables": TablaoVariables,
     "tablaoSetJobDependsOn": JobDependsOnChange,
+    "shamanCheckoutRequirements": ShamanRequirementsRequest,
+    "shamanCheckout": ShamanCheckout,
 }
 
 #: Routes whose body is not JSON, or not (yet) decoded by a model of `app.api`.
@@ -114,8 +118,6 @@ NOT_MODELLED = {
     "taskOutputProduced": "an image",
     "shamanFileStore": "a file",
     "updateConfigurationFile": "the configuration file, any object (as Flamenco)",
-    "shamanCheckoutRequirements": "the Shaman's own decoder",
-    "shamanCheckout": "the Shaman's own decoder",
 }
 
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}
