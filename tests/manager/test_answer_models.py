@@ -12,7 +12,7 @@ from typing import Any
 from app.api import codec
 from app.api.jobs import Job, Task
 from app.api.meta import ManagerVariables, ShamanFileSpecWithStatus, StorageCheckResult
-from app.api.models import MayKeepRunning
+from app.api.models import MayKeepRunning, RegisteredWorker, TablaoManagerProof, WorkerStateChange
 from app.api.workers import Worker
 from tests.conftest import echo_job
 from tests.http_worker import HttpWorker
@@ -67,3 +67,31 @@ async def test_storage_check_variables_and_shaman_requirements_round_trip(manage
     assert [f["path"] for f in answer["files"]] == ["a/b.txt", ""]
     for item in answer["files"]:
         _same(ShamanFileSpecWithStatus, item)
+
+
+async def test_a_workers_registration_sign_on_state_and_proof_round_trip(manager):
+    w = HttpWorker(manager.url, name="answers")
+    try:
+        status, registered = await w.call("POST", "/api/v3/worker/register-worker", json={
+            "secret": w.secret, "platform": "linux", "supported_task_types": ["misc"], "name": w.name})
+        assert status == 200 and registered["tablao_manager_key"], registered
+        _same(RegisteredWorker, registered)
+        w.uuid = registered["uuid"]
+        status, signed_on = await w.call("POST", "/api/v3/worker/sign-on", json={
+            "name": w.name, "supported_task_types": ["misc"], "software_version": "test"})
+        assert status == 200 and signed_on["tablao_manager_key"] == registered["tablao_manager_key"]
+        _same(WorkerStateChange, signed_on)
+        status, _ = await manager.request("POST", f"/api/v3/worker-mgt/workers/{w.uuid}/setstatus",
+                                          json={"status": "asleep", "is_lazy": False}, admin=True)
+        assert status == 204
+        status, state = await w.call("GET", "/api/v3/worker/state")
+        assert (status, state) == (200, {"status_requested": "asleep"})
+        _same(WorkerStateChange, state)
+        claim_status, claimed = await w.claim()
+        assert (claim_status, claimed) == (423, {"status_requested": "asleep"})
+        status, proof = await w.call("POST", "/api/v3/tablao/worker/prove",
+                                     json={"worker_id": w.uuid, "nonce": "0" * 64})
+        assert status == 200 and len(proof["proof"]) == 64, proof
+        _same(TablaoManagerProof, proof)
+    finally:
+        await w.close()

@@ -62,9 +62,12 @@ from app.api.meta import (
 from app.api.models import (
     AssignedTask,
     MayKeepRunning,
+    RegisteredWorker,
     TablaoManagerChallenge,
+    TablaoManagerProof,
     WorkerRegistration,
     WorkerSignOn,
+    WorkerStateChange,
     WorkerStateChanged,
     WorkerTaskUpdate,
 )
@@ -268,6 +271,10 @@ RESPONSE_MODELS: dict[str, Any] = {
     "getSharedStorage": SharedStorageLocation,
     "getFarmStatus": FarmStatusReport,
     "scheduleTask": AssignedTask,
+    "registerWorker": RegisteredWorker,
+    "signOn": WorkerStateChange,
+    "workerState": WorkerStateChange,
+    "tablaoProveManager": TablaoManagerProof,
     "mayWorkerRun": MayKeepRunning,
     "fetchWorkers": {"workers": list[WorkerSummary]},
     "fetchWorker": Worker,
@@ -306,10 +313,6 @@ RESPONSE_MODELS: dict[str, Any] = {
 #: JSON answers not read through a model of `app.api`.
 RESPONSES_NOT_MODELLED = {
     "getConfigurationFile": "the configuration file, any object (as Flamenco)",
-    "registerWorker": "read by the worker's own client (`app.worker.client`): it keeps only the key",
-    "signOn": "read by the worker's own client (`app.worker.client`): the status and the key",
-    "workerState": "read by the worker's own client (`app.worker.client`): the status",
-    "tablaoProveManager": "read by the worker's own client (`app.worker.client`): the proof",
 }
 
 #: Differences between an answer's model and the document that are meant, with the reason.
