@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from app.api import codec
+from app.api import codec, events
 from app.api.fair_share import FairShare
 from app.api.jobs import (
     AvailableJobType,
@@ -368,6 +368,42 @@ def test_every_listed_difference_is_still_there():
     found = {p for op_id, hint in RESPONSE_MODELS.items()
              for p in answer_problems(op_id, hint, answers[op_id], components)}
     assert set(ANSWER_DIFFERENCES) - found == set(), "a difference that is gone: remove it from the list"
+
+
+#: Event topic -> (the document's schema of its payload, the payload's model in `app.api.events`).
+EVENT_MODELS: dict[str, tuple[str, type]] = {
+    events.JOB_DID_CHANGE: ("EventJobUpdate", events.JobUpdate),
+    events.TASK_DID_CHANGE: ("EventTaskUpdate", events.TaskUpdate),
+    events.TASK_LOG_DID_APPEND: ("EventTaskLogUpdate", events.TaskLogUpdate),
+    events.WORKER_DID_CHANGE: ("EventWorkerUpdate", events.WorkerUpdate),
+    events.WORKER_VITALS_DID_CHANGE: ("TablaoWorkerVitalsUpdate", events.WorkerVitalsUpdate),
+    events.WORKER_TAG_DID_CHANGE: ("EventWorkerTagUpdate", events.WorkerTagUpdate),
+    events.LAST_RENDERED_DID_CHANGE: ("EventLastRenderedUpdate", events.LastRenderedUpdate),
+    events.FARM_STATUS_DID_CHANGE: ("EventFarmStatus", events.FarmStatusUpdate),
+    events.MANAGER_WILL_SHUT_DOWN: ("EventLifeCycle", events.ManagerShuttingDown),
+}
+#: Topics whose payload has no schema of its own in the document (`TablaoEvent` says it in words).
+EVENTS_NOT_MODELLED = {
+    events.MANAGER_DID_START: "`{\"status\": FarmStatus}`, described in TablaoEvent",
+    events.CONFIG_DID_CHANGE: "an object, described in TablaoEvent",
+}
+
+
+def test_every_event_topic_names_its_schema():
+    assert set(events.PAYLOADS) == EVENT_MODELS.keys() | EVENTS_NOT_MODELLED.keys()
+    for topic, (_schema, model) in EVENT_MODELS.items():
+        assert events.PAYLOADS[topic] is model, topic
+
+
+@pytest.mark.parametrize("topic", sorted(EVENT_MODELS))
+def test_the_document_describes_each_event_as_its_model(topic):
+    components = load_spec()["components"]["schemas"]
+    schema, model = EVENT_MODELS[topic]
+    problems = model_problems(model, {"$ref": f"#/components/schemas/{schema}"}, components, answer=True)
+    required = set(_resolve(components[schema], components).get("required", ()))
+    problems += [f"{schema}.{k}: required, not a property" for k in sorted(
+        required - _resolve(components[schema], components).get("properties", {}).keys())]
+    assert problems == [], f"{topic}: " + "; ".join(problems)
 
 
 def test_the_error_body_is_the_document_error():
