@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Sequence
 from typing import Any, TypeVar
 
 import aiohttp
@@ -56,9 +56,13 @@ from app.api.meta import (
     ManagerVariable,
     ManagerVariables,
     PathCheckResult,
+    ShamanCheckout,
     ShamanCheckoutResult,
     ShamanFileSpec,
+    ShamanFileSpecWithStatus,
     ShamanFileStatusReport,
+    ShamanRequirement,
+    ShamanRequirementsRequest,
     SharedStorageLocation,
     StorageCheckResult,
     SubmitPolicy,
@@ -434,11 +438,13 @@ class ManagerClient:
         await self.transport.call("DELETE", f"{V3}/worker-mgt/tag/{tag_id}", ok=(204,))
 
     # --- Shaman --------------------------------------------------------------------------------
-    async def shaman_requirements(self, files: list[ShamanFileSpec]) -> list[ShamanFileSpec]:
+    async def shaman_requirements(self, files: Sequence[ShamanRequirement | ShamanFileSpec],
+                                  ) -> list[ShamanFileSpecWithStatus]:
         """The files the Manager lacks, each with `status` unknown or uploading."""
+        asked = ShamanRequirementsRequest([ShamanRequirement(f.sha, f.size, f.path) for f in files])
         body = await self.transport.call_object("POST", f"{V3}/shaman/checkout/requirements",
-                                                json_body={"files": [f.to_json() for f in files]})
-        return _items(body, "files", ShamanFileSpec, "shaman requirements")
+                                                json_body=asked.to_json())
+        return _items(body, "files", ShamanFileSpecWithStatus, "shaman requirements")
 
     async def shaman_file_status(self, sha: str, size: int) -> str:
         """`unknown`, `uploading` or `stored`."""
@@ -459,7 +465,7 @@ class ManagerClient:
 
     async def shaman_checkout(self, files: list[ShamanFileSpec], checkout_path: str) -> ShamanCheckoutResult:
         """Build a checkout; the answer has the path actually used and (Tablao) how it was linked."""
-        body = {"files": [f.to_json() for f in files], "checkoutPath": checkout_path}
+        body = ShamanCheckout(list(files), checkout_path).to_json()
         reply = await self.transport.send("POST", f"{V3}/shaman/checkout/create", json_body=body)
         if reply.status != 200:
             raise reply.error()

@@ -186,7 +186,6 @@ class LastRenderedUpdate(Wire):
     TOPIC: ClassVar[str] = LAST_RENDERED_DID_CHANGE
     job_id: str
     thumbnail: LastRenderedInfo
-    task_id: str | None = None
 
 
 @dataclass(slots=True)

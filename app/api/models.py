@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.api.codec import RequestBody, wire
+from app.api.codec import RequestBody, Wire, wire
 from app.api.enums import TaskStatus, WorkerStatus
 from app.api.errors import ContractError
 from app.api.limits import (
@@ -155,6 +155,38 @@ def _text(data: dict[str, Any], key: str, max_chars: int) -> str | None:
 # --- what a worker gets ----------------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class RegisteredWorker(Wire):
+    """The answer to a registration (`POST /api/v3/worker/register-worker`): the worker as stored."""
+
+    uuid: str
+    name: str
+    address: str
+    status: WorkerStatus
+    platform: str
+    software: str
+    supported_task_types: list[str]
+    #: Tablao: the worker's key, with which its Manager proves itself (`app.common.manager_proof`).
+    tablao_manager_key: str | None = None
+
+
+@dataclass(slots=True)
+class WorkerStateChange(Wire):
+    """The status the Manager wants a worker in: the answer to a sign-on, to `GET /worker/state`, and
+    a claim's 423. The worker reads it leniently (`app.worker.client`: an unknown status is asleep)."""
+
+    status_requested: WorkerStatus
+    #: Tablao, in the answer to a sign-on only: the worker's key, as in `RegisteredWorker`.
+    tablao_manager_key: str | None = None
+
+
+@dataclass(slots=True)
+class TablaoManagerProof(Wire):
+    """Tablao: the Manager's answer to a `TablaoManagerChallenge` (`app.common.manager_proof`)."""
+
+    proof: str
+
+
 @dataclass(frozen=True)
 class Command:
     name: str
@@ -242,9 +274,9 @@ def _strings(value: list[Any], path: str) -> list[str]:
 
 @dataclass(frozen=True)
 class MayKeepRunning:
-    may_keep_running: bool
+    may_keep_running: bool = field(metadata=wire("mayKeepRunning"))
     reason: str = ""
-    status_change_requested: bool = False
+    status_change_requested: bool = field(default=False, metadata=wire("statusChangeRequested"))
 
     @classmethod
     def from_json(cls, data: Any) -> MayKeepRunning:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from app.api.codec import RequestBody, Wire, check_not_more, field_path
 from app.api.enums import TaskStatus, WorkerStatus
 from app.api.errors import ContractError
+from app.api.jobs import TaskWorker
 from app.api.limits import ENTRIES_MAX, SHORT_MAX, TEXT_MAX, limits
 from app.api.requirements import WorkerFacts
 
@@ -46,6 +47,10 @@ class WorkerTask(Wire):
     steps_completed: int
     steps_total: int
     job_id: str
+    #: The worker that runs it (the worker itself, as in a job's task list).
+    worker: TaskWorker | None = None
+    #: Tablao: what the task is doing, as in `TaskSummary`.
+    activity: str | None = None
 
 
 #: Bounds of a vitals report: more memory than any worker has (a pebibyte), Blender's frame range,

@@ -16,6 +16,7 @@ from aiohttp import web
 
 import app
 from app.api.errors import BadRequest, NotFound
+from app.api.hub import HubSiteAdd, HubSiteToken
 from app.api.jobs import JobPriorityChange, JobStatusChange, SubmittedJob, TaskStatusChange
 from app.api.meta import FlamencoVersion
 from app.hub.access import HUB_ROUTE_ACCESS, V3
@@ -30,7 +31,7 @@ from app.manager.web.handlers.events_ws import event_stream
 from app.manager.web.handlers.jobs import MAX_OFFSET, MAX_PAGE, int_query
 from app.manager.web.keys import BUS, FARM_STATUS, SETTINGS, TASK_LOG_FOLLOWS
 from app.manager.web.middlewares import error_middleware
-from app.manager.web.request_body import JOB_BODY_MAX, read_body, read_json_object
+from app.manager.web.request_body import JOB_BODY_MAX, read_body
 from app.manager.web.request_guard import guard_middleware
 from app.manager.web.status_page import add_status_page_routes
 from app.shaman.web import add_shaman_routes
@@ -246,12 +247,9 @@ async def list_sites(request: web.Request) -> web.Response:
 
 
 async def add_site(request: web.Request) -> web.Response:
-    body = await read_json_object(request)
-    name = body.get("name")
-    if not isinstance(name, str):
-        raise BadRequest("`name` must be the site's name, a string")
+    name = (await read_body(request, HubSiteAdd)).name
     token = await request.app[HUB].sites.add(name)
-    return web.json_response({"name": name, "token": token})
+    return web.json_response(HubSiteToken(name, token).to_json())
 
 
 async def remove_site(request: web.Request) -> web.Response:

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from app.api.client import ManagerClient
 from app.api.errors import HttpError
-from app.api.meta import ShamanFileSpec
+from app.api.meta import ShamanFileSpec, ShamanRequirement
 from app.packer.layout import PackError
 
 _log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class ShamanClient:
 
     async def requirements(self, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The subset of `files` the Manager lacks, each with `status` unknown or uploading."""
-        specs = [ShamanFileSpec.from_json(f) for f in files]
+        specs = [ShamanRequirement.from_json(f) for f in files]
         missing = await _refused("checking which files the Manager has", self._client.shaman_requirements(specs))
         return [m.to_json() for m in missing]
 

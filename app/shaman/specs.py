@@ -1,18 +1,26 @@
 """Shaman value types and input validation: file keys, file specs and upload statuses.
 
 Everything that arrives from the wire passes through the parsers here before it
-reaches the store, so the store and checkout code can trust their inputs.
+reaches the store, so the store and checkout code can trust their inputs. A request's body is
+decoded with its model of `app.api.meta` (types, required keys, sizes; a 400 naming the field),
+then each file's digest and path are checked here, in the Shaman's words.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
-from app.api.errors import BadRequest
-from app.shaman.paths import validate_relative_path
+from app.api.codec import decode_request
+from app.api.errors import BadRequest, ContractError
+from app.api.limits import kind
+from app.api.meta import ShamanCheckout, ShamanFileSpec, ShamanRequirement, ShamanRequirementsRequest
+from app.shaman.paths import shown, validate_relative_path
+
+M = TypeVar("M")
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MAX_FILE_SIZE = 2**63 - 1  # Flamenco's sizes are 64-bit integers; the document says so too
@@ -74,24 +82,50 @@ def parse_size(value: Any) -> int:
     return value
 
 
-def parse_file_spec(obj: Any, *, require_path: bool = True) -> FileSpec:
-    """Parse one `ShamanFileSpec` JSON object. A file of a requirements request may leave out its
-    `path` (`require_path=False`): the question is which contents the store lacks, and Flamenco's
-    own example asks it without paths, as Tablao's add-on does. A path that is given is checked."""
-    if not isinstance(obj, dict):
-        raise BadRequest("each file must be an object with sha, size and path")
-    path = ""
-    if require_path or "path" in obj:
-        given = obj.get("path")
-        if not isinstance(given, str) or not given:
-            raise BadRequest("each file needs a non-empty string 'path': where it goes in the checkout")
-        path = given
-        validate_relative_path(path, "file path")
-    return FileSpec(parse_checksum(obj.get("sha")), parse_size(obj.get("size")), path)
+def requirements_files(body: Any) -> list[FileSpec]:
+    """The files of a requirements request (`ShamanRequirementsRequest`): a file may leave out its
+    `path`, because the question is which contents the store lacks (Flamenco's own example asks it
+    without paths, as Tablao's add-on does); a path that is given is checked."""
+    return file_specs(_decoded(ShamanRequirementsRequest, body).files)
 
 
-def parse_file_list(body: Any, *, require_path: bool = True) -> list[FileSpec]:
-    """Parse the `files` array of a requirements or checkout request body."""
-    if not isinstance(body, dict) or not isinstance(body.get("files"), list):
-        raise BadRequest("request body must be an object with a 'files' array")
-    return [parse_file_spec(item, require_path=require_path) for item in body["files"]]
+def checkout_request(body: Any) -> tuple[list[FileSpec], str]:
+    """The files and the checkout path of a checkout request (`ShamanCheckout`); the path's form
+    is the checkout's to check."""
+    checkout = _decoded(ShamanCheckout, body)
+    return file_specs(checkout.files), checkout.checkout_path
+
+
+def checkout_files(files: Any) -> list[FileSpec]:
+    """A checkout's list of files (`ShamanFileSpec`s), as a hub forwards it with a job."""
+    if not isinstance(files, list):
+        raise BadRequest(f"`files` must be a list, not {kind(files)}")
+    try:
+        return file_specs([decode_request(ShamanFileSpec, item, f"files[{i}]") for i, item in enumerate(files)])
+    except ContractError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def _decoded(model: type[M], body: Any) -> M:
+    try:
+        return model.from_json(body)  # type: ignore[attr-defined, no-any-return]
+    except ContractError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def file_specs(files: Sequence[ShamanRequirement | ShamanFileSpec]) -> list[FileSpec]:
+    """Checked specs of decoded files: a digest of 64 hexadecimal digits (read in lowercase) and a
+    clean relative path where one is given ("" where it is not); BadRequest naming the file otherwise."""
+    specs = []
+    for i, file in enumerate(files):
+        sha = file.sha.lower()
+        if not _SHA256_HEX.fullmatch(sha):
+            raise BadRequest(f"`files[{i}].sha` must be a SHA-256 digest, 64 hexadecimal digits, not "
+                             f"{shown(file.sha)}")
+        path = file.path
+        if path is None:
+            path = ""
+        else:
+            validate_relative_path(path, f"`files[{i}].path`")
+        specs.append(FileSpec(sha, file.size, path))
+    return specs

@@ -16,10 +16,11 @@ from aiohttp import web
 
 from app.api.errors import ApiError, BadRequest
 from app.api.headers import LINK_MODE_HEADER, SHAMAN_CAN_DEFER_HEADER, SHAMAN_FILENAME_HEADER
+from app.api.meta import ShamanCheckoutResult, ShamanFileStatusReport
 from app.common.jsontext import JsonRejected, parse_json
 from app.shaman.errors import ShamanDisabled, UploadMismatch
 from app.shaman.headers import decode_original_filename, parse_bool_header
-from app.shaman.specs import FileKey, parse_checksum, parse_file_list, parse_size
+from app.shaman.specs import FileKey, checkout_request, parse_checksum, parse_size, requirements_files
 from app.shaman.store import UploadOutcome
 
 if TYPE_CHECKING:
@@ -78,25 +79,25 @@ def _endpoint(get_store: Callable[[], Shaman | None], handler: _Handler) -> _End
 
 
 async def _requirements(request: web.Request, shaman: Shaman) -> web.StreamResponse:
-    files = parse_file_list(await _read_json(request), require_path=False)
+    files = requirements_files(await _read_json(request))
     missing = await shaman.requirements(files)
+    # `ShamanFileSpecWithStatus`, written out: a big scene's first submission lacks thousands of files.
     return web.json_response(
         {"files": [{**spec.to_json(), "status": status.value} for spec, status in missing]}
     )
 
 
 async def _checkout(request: web.Request, shaman: Shaman) -> web.StreamResponse:
-    body = await _read_json(request)
-    files = parse_file_list(body)
-    result = await shaman.checkout(files, body.get("checkoutPath"))
+    files, checkout_path = checkout_request(await _read_json(request))
+    result = await shaman.checkout(files, checkout_path)
     return web.json_response(
-        {"checkoutPath": result.checkout_path}, headers={LINK_MODE_HEADER: result.link_mode.value}
+        ShamanCheckoutResult(result.checkout_path).to_json(), headers={LINK_MODE_HEADER: result.link_mode.value}
     )
 
 
 async def _file_status(request: web.Request, shaman: Shaman) -> web.StreamResponse:
     status = await shaman.file_status(_key_from_url(request))
-    return web.json_response({"status": status.value})
+    return web.json_response(ShamanFileStatusReport(status.value).to_json())
 
 
 async def _file_store(request: web.Request, shaman: Shaman) -> web.StreamResponse:

@@ -1,8 +1,10 @@
 """The hand-written decoders of the hot path say what their models say.
 
-`AssignedTask.from_json` (each task a worker claims) and `WorkerTaskUpdate.from_json` (each task
-update a Manager receives) are written out by hand for speed; fed the same bodies, each must give
-the model, or the message, that the generic codec gives for the same dataclass.
+`AssignedTask.from_json` (each task a worker claims), `WorkerTaskUpdate.from_json` (each task
+update a Manager receives) and the Shaman's `ShamanRequirementsRequest.from_json` and
+`ShamanCheckout.from_json` (tens of thousands of files for a big scene) are written out by hand for
+speed; fed the same bodies, each must give the model, or the message, that the generic codec gives
+for the same dataclass.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import pytest
 
 from app.api import codec
 from app.api.errors import ContractError
+from app.api.meta import ShamanCheckout, ShamanRequirementsRequest
 from app.api.models import AssignedTask, WorkerTaskUpdate
 
 TASK = {
@@ -62,6 +65,31 @@ UPDATES = [
 ]
 
 
+SHA = "ab" * 32
+FILE = {"sha": SHA, "size": 12, "path": "textures/wood.png"}
+_FILE_LISTS = [
+    [FILE], [FILE, {"sha": SHA, "size": 0}], [], [{"sha": SHA.upper(), "size": 2**63 - 1, "path": ""}],
+    [{**FILE, "extra": 1}], [{"sha": SHA, "size": 12, "path": None}], [{"sha": SHA, "size": 2**63}],
+    [{"sha": SHA, "size": -1, "path": "a"}], [{"sha": SHA, "size": True, "path": "a"}], [{"sha": SHA, "size": 1.0}],
+    [{"sha": SHA, "size": "12", "path": "a"}], [{"sha": None, "size": 1}], [{"size": 1, "path": "a"}],
+    [{"sha": 5, "size": 1}], [{"sha": SHA, "path": "a"}], [{"sha": SHA, "size": 1, "path": 7}],
+    [FILE, "file"], [FILE, None], [FILE, [FILE]],
+]
+SHAMAN_BODIES = [
+    *({"files": files} for files in _FILE_LISTS), *({"files": files, "checkoutPath": "p/q"} for files in _FILE_LISTS),
+    {"files": [FILE], "checkoutPath": None}, {"files": [FILE], "checkoutPath": 5}, {"files": [FILE]},
+    {"files": None}, {}, {"files": {"a": FILE}}, {"files": "x"}, [], "files", None,
+]
+
+
+@pytest.mark.parametrize("body", SHAMAN_BODIES)
+@pytest.mark.parametrize("model", [ShamanRequirementsRequest, ShamanCheckout], ids=lambda m: m.__name__)
+def test_the_shaman_decoders_agree_with_the_codec(model, body):
+    fast = _outcome(model.from_json, body)
+    generic = _outcome(lambda b: codec.decode_request(model, b), body)
+    assert fast == generic
+
+
 @pytest.mark.parametrize("body", CLAIMS)
 def test_the_claims_decoder_agrees_with_the_codec(body):
     fast = _outcome(AssignedTask.from_json, body)
@@ -78,7 +106,9 @@ def test_the_task_updates_decoder_agrees_with_the_codec(body):
 
 def test_the_bodies_cover_both_outcomes():
     """A test of agreement proves little if every body fails (or none does)."""
-    for decode, bodies in ((AssignedTask.from_json, CLAIMS), (WorkerTaskUpdate.from_json, UPDATES)):
+    for decode, bodies in ((AssignedTask.from_json, CLAIMS), (WorkerTaskUpdate.from_json, UPDATES),
+                           (ShamanRequirementsRequest.from_json, SHAMAN_BODIES),
+                           (ShamanCheckout.from_json, SHAMAN_BODIES)):
         outcomes = [_outcome(decode, b) for b in bodies]
         assert sum(isinstance(o, str) for o in outcomes) >= 10
         assert sum(not isinstance(o, str) for o in outcomes) >= 4

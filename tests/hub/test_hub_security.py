@@ -55,6 +55,11 @@ async def test_a_site_not_in_the_hub_list_gets_no_token(hub_farm):
     status, body = await hub.request("POST", "/api/v3/tablao/hub/sites", json={"name": "../x"},
                                      headers=hub.admin_headers)
     assert status == 400 and "cannot name a site" in body["message"]
+    for bad, words in (({}, "`name` is required: a string"), ({"name": 5}, "`name` must be a string, not a number"),
+                       ({"name": None}, "`name` is required: a string, not null"), (["A"], "expected a JSON object"),
+                       ({"name": "A" * 300}, "`name` must be at most 255 characters long")):
+        status, body = await hub.request("POST", "/api/v3/tablao/hub/sites", json=bad, headers=hub.admin_headers)
+        assert status == 400 and words in body["message"], (bad, body)
 
 
 async def test_adding_a_site_needs_the_hub_admin_token(hub_farm):

@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from app.shaman import LinkMode, Shaman
-from app.shaman.specs import parse_file_list
+from app.shaman.specs import checkout_files
 from app.shaman.web import CHECKOUT_PATH, LINK_MODE_HEADER, add_shaman_routes
 from tests.shaman.support import key_of, upload
 
@@ -75,7 +75,7 @@ async def test_auto_mode_falls_back_when_symlinks_are_refused(
     status, _body, mode = await post_checkout(client, "no-symlinks")
     assert (status, mode) == (200, "hardlink")
     monkeypatch.setattr(os, "link", refuse)
-    result = await shaman.checkout(parse_file_list({"files": specs(FILES)}), "no-links-at-all")
+    result = await shaman.checkout(checkout_files(specs(FILES)), "no-links-at-all")
     assert result.link_mode is LinkMode.COPY
 
 

@@ -118,7 +118,7 @@ async def test_requirement_paths_are_validated(client: TestClient, path: str) ->
     resp = await client.post(REQUIREMENTS_PATH, json={"files": [{"sha": key.sha, "size": key.size, "path": path}]})
     body = await resp.json()
     # A lone surrogate is refused by the JSON reader itself, before any path is looked at.
-    assert resp.status == 400 and ("file path" in body["message"] or "surrogate" in body["message"]), body
+    assert resp.status == 400 and ("`files[0].path`" in body["message"] or "surrogate" in body["message"]), body
 
 
 async def test_file_sizes_are_64_bit_integers(client: TestClient) -> None:
@@ -130,7 +130,8 @@ async def test_file_sizes_are_64_bit_integers(client: TestClient) -> None:
         resp = await client.get(f"/api/v3/shaman/files/{sha}/{size}")
         assert resp.status == 400 and "file size" in (await resp.json())["message"], size
     resp = await client.post(REQUIREMENTS_PATH, json={"files": [{"sha": sha, "size": largest + 1, "path": "a"}]})
-    assert resp.status == 400 and "at most 9223372036854775807" in (await resp.json())["message"]
+    assert resp.status == 400 and (await resp.json())["message"] == ("`files[0].size` must be a whole number from 0 to "
+                                              "9,223,372,036,854,775,807, not 9223372036854775808")
 
 
 async def test_requirements_may_leave_out_paths_but_not_give_empty_ones(client: TestClient) -> None:
@@ -143,9 +144,9 @@ async def test_requirements_may_leave_out_paths_but_not_give_empty_ones(client: 
     for entry in ({"sha": key.sha, "size": key.size, "path": ""}, {"sha": key.sha, "size": key.size, "path": None}):
         resp = await client.post(REQUIREMENTS_PATH, json={"files": [entry]})
         body = await resp.json()
-        assert resp.status == 400 and "'path'" in body["message"], (entry, body)
+        assert resp.status == 400 and "`files[0].path`" in body["message"], (entry, body)
     resp = await client.post(CHECKOUT_PATH, json={"files": [{"sha": key.sha, "size": key.size}], "checkoutPath": "x"})
-    assert resp.status == 400 and "'path'" in (await resp.json())["message"]  # a checkout needs them
+    assert (await resp.json())["message"] == "`files[0].path` is required: a string"  # a checkout needs them
 
 
 async def test_checkout_records_survive_a_restart(client: TestClient, make_shaman: Callable[..., Shaman]) -> None:

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from app.shaman import LinkMode, Shaman
 from app.shaman.gc import GCReport
 from app.shaman.specs import FileSpec
-from app.shaman.web import REQUIREMENTS_PATH, add_shaman_routes
+from app.shaman.web import CHECKOUT_PATH, REQUIREMENTS_PATH, add_shaman_routes
 from tests.shaman.support import key_of, make_old, upload
 
 DAY = 24 * 3600.0
@@ -48,6 +48,37 @@ async def test_requirements_rejects_bad_input(client: TestClient) -> None:
         resp = await client.post(REQUIREMENTS_PATH, data=body, headers={"Content-Type": "application/json"})
         assert resp.status == 400, body
         assert (await resp.json())["code"] == 400
+
+
+SHA = "ab" * 32
+
+
+@pytest.mark.parametrize("path, body, words", [
+    (REQUIREMENTS_PATH, [], "expected a JSON object, not a list"),
+    (REQUIREMENTS_PATH, {}, "`files` is required: a list"),
+    (REQUIREMENTS_PATH, {"files": "a.png"}, "`files` must be a list, not a string"),
+    (REQUIREMENTS_PATH, {"files": [{"sha": SHA, "size": 1}, 5]}, "`files[1]` must be a JSON object, not a number"),
+    (REQUIREMENTS_PATH, {"files": [{"sha": "x" * 64, "size": 1}]},
+     "`files[0].sha` must be a SHA-256 digest, 64 hexadecimal digits, not 'xxxx"),
+    (REQUIREMENTS_PATH, {"files": [{"sha": SHA, "size": "12"}]}, "`files[0].size` must be a whole number from 0"),
+    (REQUIREMENTS_PATH, {"files": [{"sha": SHA, "size": -1}]}, "`files[0].size` must be a whole number from 0"),
+    (CHECKOUT_PATH, {"files": [{"sha": SHA, "size": 1, "path": "a"}]}, "`checkoutPath` is required: a string"),
+    (CHECKOUT_PATH, {"files": [{"sha": SHA, "size": 1, "path": "a"}], "checkoutPath": 7},
+     "`checkoutPath` must be a string, not a number"),
+    (CHECKOUT_PATH, {"files": [{"sha": SHA, "size": 1}], "checkoutPath": "x"}, "`files[0].path` is required: a string"),
+    (CHECKOUT_PATH, {"files": [{"sha": SHA, "size": 1, "path": "../x"}], "checkoutPath": "x"},
+     "`files[0].path` '../x' contains an empty, '.' or '..' component"),
+])
+async def test_a_body_that_does_not_fit_is_a_400_naming_the_field(client: TestClient, path, body, words) -> None:
+    resp = await client.post(path, json=body)
+    answer = await resp.json()
+    assert resp.status == 400 and answer["code"] == 400 and words in answer["message"], answer
+
+
+async def test_a_digest_in_capitals_is_the_same_file(client: TestClient) -> None:
+    # As before the bodies were models: the store names files by the digest in lowercase.
+    resp = await client.post(REQUIREMENTS_PATH, json={"files": [{"sha": SHA.upper(), "size": 3}]})
+    assert await resp.json() == {"files": [{"sha": SHA, "size": 3, "path": "", "status": "unknown"}]}
 
 
 async def test_disabled_shaman_answers_503(aiohttp_client: Callable) -> None:

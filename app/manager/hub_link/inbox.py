@@ -24,7 +24,7 @@ from app.manager.persistence import hub_link_records as records
 from app.manager.persistence.db import Store
 from app.manager.web.request_body import body_as
 from app.shaman.service import Shaman
-from app.shaman.specs import FileKey, parse_file_list
+from app.shaman.specs import FileKey, checkout_files
 
 _log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class HubInbox:
         if self.shaman is None or self.fetch_blob is None:
             raise BadRequest("the job's files are in the hub's Shaman, and this site has no Shaman to take them "
                              "(shaman.enabled and shared_storage_path in its flamenco-manager.yaml)")
-        files = parse_file_list(checkout)
+        files = checkout_files(checkout.get("files"))
         wanted = str(checkout.get("path") or "")
         missing = await self.shaman.requirements(files)
         for spec, _status in missing:

@@ -129,7 +129,7 @@ def worker_json(worker: Worker, tags: list[WorkerTag], task: Task | None) -> dic
         current = WorkerTask(
             id=s.id, name=s.name, status=s.status, index_in_job=s.index_in_job, priority=s.priority,
             task_type=s.task_type, updated=s.updated, steps_completed=s.steps_completed,
-            steps_total=s.steps_total, job_id=task.job.uuid)
+            steps_total=s.steps_total, job_id=task.job.uuid, worker=task_worker(worker), activity=s.activity)
     return ApiWorker(
         id=worker.uuid, name=worker.name, status=_worker_status(worker), version=worker.software,
         can_restart=bool(worker.can_restart), last_seen=_last_seen(worker), status_change=status_change(worker),

@@ -34,7 +34,7 @@ from typing import Any
 
 from app.api.errors import BadRequest, NotFound
 from app.api.limits import is_number
-from app.api.meta import VARIABLE_AUDIENCES
+from app.api.meta import VARIABLE_AUDIENCES, ManagerVariable
 from app.common import crosspath
 
 _log = logging.getLogger(__name__)
@@ -406,13 +406,14 @@ class Variables:
         return variable.value_for(_audience(audience), self._platform(platform))
 
     def resolve(self, audience: str, platform: str) -> dict[str, dict[str, Any]]:
-        """`{name: {"value", "is_twoway"}}` for everything with a value for that pair."""
+        """`{name: {"value", "is_twoway"}}` for everything with a value for that pair (Flamenco's
+        `ManagerVariables`, each one an `app.api` `ManagerVariable`)."""
         audience, platform = _audience(audience), self._platform(platform)
         out: dict[str, dict[str, Any]] = {}
         for name, variable in self._all.items():
             value = variable.value_for(audience, platform)
             if value is not None:
-                out[name] = {"value": value, "is_twoway": variable.is_twoway}
+                out[name] = ManagerVariable(is_twoway=variable.is_twoway, value=value).to_json()
         return out
 
     def shared_storage_for(self, audience: str, platform: str) -> str:

@@ -21,7 +21,9 @@ from app.api.enums import WorkerStatus as W
 from app.api.errors import BadRequest, Conflict, NotFound
 from app.api.events import TaskLogUpdate
 from app.api.models import (
+    RegisteredWorker,
     TablaoManagerChallenge,
+    TablaoManagerProof,
     WorkerRegistration,
     WorkerSignOn,
     WorkerStateChanged,
@@ -29,7 +31,7 @@ from app.api.models import (
 )
 from app.common import schedule
 from app.common.jsontext import clip
-from app.common.manager_proof import KEY_FIELD, NONCE_CHARS, valid_nonce
+from app.common.manager_proof import NONCE_CHARS, valid_nonce
 from app.manager.credentials.auth import CredentialCache, WorkerIdentity, hash_secret
 from app.manager.credentials.worker_keys import WorkerKeys
 from app.manager.jobs.blend_scripts import ScriptsSettings, scripts_allowed, without_blend_scripts
@@ -103,7 +105,7 @@ class WorkerSessions:
         return self.machine.store
 
     # --- registration and sign-on --------------------------------------------------------------
-    async def register(self, body: WorkerRegistration, address: str) -> dict[str, Any]:
+    async def register(self, body: WorkerRegistration, address: str) -> RegisteredWorker:
         fields = {
             "uuid": str(uuidlib.uuid4()), "secret_hash": hash_secret(body.secret.strip()),
             "name": body.name.strip(), "platform": body.platform.strip().lower(),
@@ -117,16 +119,17 @@ class WorkerSessions:
             worker = await self.machine.run_quick(_register_sync, self.statuses, fields)
         self.creds.add(worker.id, worker.uuid, worker.secret_hash)
         _log.info("registered worker %s (%s)", clip(worker.name), worker.uuid)
-        return {"uuid": worker.uuid, "name": worker.name, "address": worker.address,
-                "status": worker.status, "platform": worker.platform, "software": worker.software,
-                "supported_task_types": worker.supported_task_types.split(","), **self.key_field(worker.uuid)}
+        return RegisteredWorker(
+            uuid=worker.uuid, name=worker.name, address=worker.address, status=W(worker.status),
+            platform=worker.platform, software=worker.software,
+            supported_task_types=worker.supported_task_types.split(","), tablao_manager_key=self.key_of(worker.uuid))
 
-    def key_field(self, worker_uuid: str) -> dict[str, str]:
-        """The worker's key, as the optional field of the register and sign-on answers (stock workers
+    def key_of(self, worker_uuid: str) -> str | None:
+        """The worker's key, the optional field of the register and sign-on answers (stock workers
         ignore it). Sent on every sign-on: a worker registered before Managers had keys gets it there."""
-        return {} if self.keys is None else {KEY_FIELD: self.keys.key_for(worker_uuid)}
+        return None if self.keys is None else self.keys.key_for(worker_uuid)
 
-    def prove(self, challenge: TablaoManagerChallenge, host: str) -> dict[str, str]:
+    def prove(self, challenge: TablaoManagerChallenge, host: str) -> TablaoManagerProof:
         """The answer to a worker's challenge: the proof for its nonce and the Host it was sent to."""
         worker_uuid, nonce = challenge.worker_id, challenge.nonce
         if not _UUID.fullmatch(worker_uuid):
@@ -138,7 +141,7 @@ class WorkerSessions:
             raise BadRequest("the request has no Host header, which the proof is bound to")
         if self.keys is None or not self.creds.knows(worker_uuid):
             raise NotFound("this Manager has no such worker")
-        return {"proof": self.keys.prove(worker_uuid, nonce, host)}
+        return TablaoManagerProof(self.keys.prove(worker_uuid, nonce, host))
 
     async def sign_on(self, ident: WorkerIdentity, body: WorkerSignOn, address: str) -> str:
         fields = {"name": body.name.strip(), "supported_task_types": _task_types(body.supported_task_types),

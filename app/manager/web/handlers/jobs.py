@@ -7,6 +7,7 @@ from aiohttp import web
 from app.api.errors import BadRequest
 from app.api.jobs import (
     BlocklistEntry,
+    JobDeletionInfo,
     JobDependsOnChange,
     JobMassDeletionSelection,
     JobPriorityChange,
@@ -127,7 +128,7 @@ async def what_would_delete_do(request: web.Request) -> web.Response:
     checkout = (job.get("storage") or {}).get("shaman_checkout_id")
     # Deletion erases only a checkout the Shaman made; say so only for those.
     has_checkout = bool(checkout) and shaman is not None and await shaman.has_checkout(checkout)
-    return web.json_response({"shaman_checkout": has_checkout})
+    return web.json_response(JobDeletionInfo(has_checkout).to_json())
 
 
 async def mass_delete(request: web.Request) -> web.Response:

@@ -13,12 +13,14 @@ from typing import assert_never
 
 from aiohttp import web
 
+from app.api.enums import WorkerStatus
 from app.api.errors import BadRequest
 from app.api.headers import WAIT_HEADER
 from app.api.models import (
     TablaoManagerChallenge,
     WorkerRegistration,
     WorkerSignOn,
+    WorkerStateChange,
     WorkerStateChanged,
     WorkerTaskUpdate,
 )
@@ -58,7 +60,7 @@ def _address(request: web.Request) -> str:
 
 async def register_worker(request: web.Request) -> web.Response:
     body = await read_body(request, WorkerRegistration)
-    return web.json_response(await request.app[SESSIONS].register(body, _address(request)))
+    return web.json_response((await request.app[SESSIONS].register(body, _address(request))).to_json())
 
 
 async def sign_on(request: web.Request) -> web.Response:
@@ -66,14 +68,14 @@ async def sign_on(request: web.Request) -> web.Response:
     body = await read_body(request, WorkerSignOn)
     sessions = request.app[SESSIONS]
     status = await sessions.sign_on(ident, body, _address(request))
-    return web.json_response({"status_requested": status, **sessions.key_field(ident.uuid)})
+    return web.json_response(WorkerStateChange(WorkerStatus(status), sessions.key_of(ident.uuid)).to_json())
 
 
 async def prove_manager(request: web.Request) -> web.Response:
     body = await read_body(request, TablaoManagerChallenge, PROVE_BODY_MAX)
     # The Host header as sent (not aiohttp's fallback to the socket's address): the worker binds
     # the proof to the address it typed, and that is what it sends.
-    return web.json_response(request.app[SESSIONS].prove(body, request.headers.get("Host", "")))
+    return web.json_response(request.app[SESSIONS].prove(body, request.headers.get("Host", "")).to_json())
 
 
 async def sign_off(request: web.Request) -> web.Response:
@@ -85,7 +87,7 @@ async def worker_state(request: web.Request) -> web.Response:
     requested = await request.app[SESSIONS].state(_ident(request), _wait(request))
     if not requested:
         return web.Response(status=204)
-    return web.json_response({"status_requested": requested})
+    return web.json_response(WorkerStateChange(WorkerStatus(requested)).to_json())
 
 
 async def worker_state_changed(request: web.Request) -> web.Response:
@@ -101,7 +103,7 @@ async def schedule_task(request: web.Request) -> web.Response:
         case TaskAssigned(body=body):
             return web.json_response(body)
         case MustChangeStatus(status_requested=requested):
-            return web.json_response({"status_requested": requested}, status=423)
+            return web.json_response(WorkerStateChange(WorkerStatus(requested)).to_json(), status=423)
         case NotAwake():
             return error_json(409, result.message)
         case NoTask():
