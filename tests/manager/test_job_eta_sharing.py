@@ -35,6 +35,7 @@ async def test_job_answers_share_one_eta_reading_until_a_worker_changes(manager)
 
 async def test_an_old_reading_is_served_while_a_new_one_is_read(manager, monkeypatch):
     monkeypatch.setattr(job_eta, "ANSWER_TTL_S", 0.0)  # every reading is old at once
+    monkeypatch.setattr(job_eta, "READ_AGAIN_AFTER", 0.0)
     http = (await workers_of(manager, "sim-1"))[0]
     try:
         await run_job(manager, await submit(manager, echo_job(repeats=2)), [SimWorker(http, 0.05)])
@@ -53,3 +54,28 @@ async def test_an_old_reading_is_served_while_a_new_one_is_read(manager, monkeyp
         assert third["eta"]["computed"] >= first["eta"]["computed"]
     finally:
         await http.close()
+
+
+async def test_a_reading_that_takes_long_is_kept_ten_times_as_long():
+    # A unit test of the readings' pace with a clock the reading moves on; the sharing itself is
+    # proven on a real Manager above.
+    clock = [100.0]
+    took = [0.1]
+
+    async def read() -> dict:
+        clock[0] += took[0]
+        return {"jobs": {}, "reasons": {}, "at": clock[0]}
+
+    readings = job_eta._Readings(read, lambda: clock[0], lambda: 0)
+    first = await readings.read()
+    assert readings.ttl() == job_eta.ANSWER_TTL_S  # a quick reading: the usual time
+    took[0] = 3.0
+    clock[0] += job_eta.ANSWER_TTL_S + 0.1
+    assert readings.kept(readings.ttl()) is None
+    await readings.read()
+    assert readings.ttl() == 30.0  # 3 s to read: kept ten times as long
+    clock[0] += 26.0  # 29 s since it started
+    kept = readings.kept(readings.ttl())
+    assert kept is not None and kept[1] != first
+    clock[0] += 1.5
+    assert readings.kept(readings.ttl()) is None

@@ -25,6 +25,11 @@ seconds, and the store has one connection. A job's own answer (`GET /api/v3/jobs
 from that reading, and up to STALE_S old while a new one is read behind it, so the job's answer
 never waits on the store thread queued behind a busy farm's claims; a change that makes a reading
 wrong rather than old (`app.manager.jobs.eta_freshness`) has it read again before it is served.
+A reading grows with the farm (every awake worker and every task left is read and worked out): with
+10,000 workers one took about a fifth of the Manager's CPU when read every ANSWER_TTL_S, and held
+the store thread, so workers' claims waited for it. An old reading is therefore read again only
+once READ_AGAIN_AFTER times as long as the last one took has passed as well, so readings take at
+most about a tenth of the Manager's time whatever the farm's size.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ SPEED_RUNS = 5000      # the farm's newest runs the speeds are measured on
 SPEED_DAYS = 14
 SPEED_EVERY_S = 2.0    # the speeds are measured again at most this often (when new runs were written)
 ANSWER_TTL_S = 2.0
+READ_AGAIN_AFTER = 10.0  # an answer is also kept for this many times as long as its reading took
 STALE_S = 30.0         # a job's answer may come from a reading this old while a new one is read
 HELPER_S = 120.0       # a worker that finished one of the job's tasks this recently still works on it
 SEEN_S = 600.0         # an awake worker not heard from for longer is not counted on
@@ -311,7 +317,7 @@ class JobEtas:
     async def all_unfinished(self) -> dict[str, Any]:
         """`JobEtas` as JSON: the ETA of each unfinished job, and why the others have none. Callers
         within ANSWER_TTL_S of a reading, or while one is under way, share it."""
-        kept = self._route.kept(ANSWER_TTL_S)
+        kept = self._route.kept(self._route.ttl())
         return kept[1] if kept is not None else await asyncio.shield(self._route.read())
 
     async def _read_once(self) -> dict[str, Any]:
@@ -360,7 +366,7 @@ class JobEtas:
             answer = await asyncio.shield(self._behind.read())
         else:
             answer = kept[1]
-            if self._monotonic() - kept[0] > ANSWER_TTL_S:
+            if self._monotonic() - kept[0] > self._behind.ttl():
                 self._behind.read()  # the next job's answer gets the newer one; this one does not wait
         if job_uuid in answer["jobs"]:
             eta = answer["jobs"][job_uuid]
@@ -420,6 +426,11 @@ class _Readings:
         self._read, self._monotonic, self._generation = read, monotonic, generation
         self._last: tuple[float, int, dict[str, Any]] | None = None  # (read at, generation, answer)
         self._under_way: asyncio.Future[dict[str, Any]] | None = None
+        self._took = 0.0  # seconds the last reading took, from start to answer
+
+    def ttl(self) -> float:
+        """How long an answer is fresh: ANSWER_TTL_S, longer where readings take long (module text)."""
+        return max(ANSWER_TTL_S, READ_AGAIN_AFTER * self._took)
 
     def kept(self, within_s: float) -> tuple[float, dict[str, Any]] | None:
         """(read at, answer) of the last reading, if at most `within_s` old and nothing made it wrong."""
@@ -440,6 +451,7 @@ class _Readings:
         try:
             answer = await self._read()
             self._last = (at, generation, answer)
+            self._took = self._monotonic() - at
             return answer
         finally:
             self._under_way = None
