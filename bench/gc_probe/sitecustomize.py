@@ -8,6 +8,8 @@ generation, collection counts, the longest single collection of each generation 
 (each one stops the event loop), and the process's CPU time. Other processes are left alone.
 With TABLAO_GC_CENSUS=SECONDS as well, the line at that time is followed by the objects the collector
 tracks (frozen ones apart) and the most common of their types: what each collection has to walk.
+With TABLAO_SLOW_CALLBACK=SECONDS, every event-loop callback that ran longer is logged with its time,
+what it was, and how much of it the collector took: what held a dashboard's request up.
 """
 
 import os
@@ -58,6 +60,44 @@ def _start(path: str) -> None:
                 if state["census_at"] and time.monotonic() - t0 >= state["census_at"]:
                     census(out)
                     state["census_at"] = 0.0
+
+    slow = float(os.environ.get("TABLAO_SLOW_CALLBACK", "0") or 0)
+    if slow > 0:
+        import asyncio.events
+
+        run = asyncio.events.Handle._run
+        t_start = time.monotonic()
+
+        def timed_run(handle) -> None:
+            began, collected = time.perf_counter(), state["total"]
+            run(handle)
+            took = time.perf_counter() - began
+            if took > slow:
+                with open(path, "a") as out:
+                    out.write(f"  slow callback at {time.monotonic() - t_start:.1f} s: {took:.3f} s "
+                              f"(collector {state['total'] - collected:.3f} s) {repr(handle)[:300]}\n")
+
+        asyncio.events.Handle._run = timed_run
+
+        from concurrent.futures import thread as pool
+
+        work_init, work_run = pool._WorkItem.__init__, pool._WorkItem.run
+
+        def stamped_init(item, *args, **kwargs) -> None:
+            work_init(item, *args, **kwargs)
+            item.probe_queued = time.perf_counter()
+
+        def timed_work(item) -> None:
+            began = time.perf_counter()
+            work_run(item)
+            waited, took = began - item.probe_queued, time.perf_counter() - began
+            if waited > slow or took > slow:
+                what = getattr(item.fn, "args", None) or item.args
+                with open(path, "a") as out:
+                    out.write(f"  slow thread job at {time.monotonic() - t_start:.1f} s: waited {waited:.3f} s, "
+                              f"ran {took:.3f} s: {repr(what)[:200]}\n")
+
+        pool._WorkItem.__init__, pool._WorkItem.run = stamped_init, timed_work
 
     gc.callbacks.append(on_collect)
     threading.Thread(target=report, daemon=True, name="gc-probe").start()
