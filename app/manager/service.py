@@ -235,7 +235,7 @@ class ManagerService:
     async def run(self) -> bool:
         """Serve until cancelled; returns True when a restart was asked for (setup assistant)."""
         from app.manager.runtime.fd_limit import raise_open_file_limit
-        from app.manager.runtime.gc_pace import pace_collector
+        from app.manager.runtime.gc_pace import pace_collector, pace_young_collections
         from app.manager.web.app import HttpServer, create_app
 
         services = self.services
@@ -265,6 +265,7 @@ class ManagerService:
                     for svc in services.background:
                         group.create_task(svc.run(), name=type(svc).__name__)
                     group.create_task(self._restart_when_asked(), name="restart")
+                    group.create_task(pace_young_collections(), name="gc-pace")
                     if self.config.autodiscoverable:
                         from app.manager.lan.discovery import advertiser_for
 
