@@ -50,6 +50,8 @@ from app.api.jobs import EtaWorker, JobEta
 from app.common.clock import to_rfc3339
 from app.manager.jobs.eta_freshness import EtaFreshness
 from app.manager.persistence import run_stats
+from app.manager.persistence.db import Store
+from app.manager.persistence.reader import Reader
 from app.manager.persistence.run_stats import FarmWorker, Run, TaskLeft
 from app.manager.state_machine.runner import StatusMachine
 from app.manager.workers.task_runs import blend_key
@@ -288,8 +290,10 @@ def _team(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int], 
 class JobEtas:
     """The ETA of jobs, for the job's answer and the route that gives all unfinished jobs' at once."""
 
-    def __init__(self, machine: StatusMachine, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, machine: StatusMachine, monotonic: Callable[[], float] = time.monotonic,
+                 reader: Reader | None = None) -> None:
         self.machine = machine
+        self.reader: Reader | Store = reader or machine.store  # the readings: beside the farm's writes
         self._monotonic = monotonic
         self._speeds: tuple[tuple[int, int], Speeds] | None = None  # ((batches written, unwritten), speeds)
         self._speeds_at = 0.0
@@ -310,7 +314,7 @@ class JobEtas:
         seen, at = (self.machine.runs.flushes, len(unwritten)), self._monotonic()
         if self._speeds is None or (self._speeds[0] != seen and at - self._speeds_at >= SPEED_EVERY_S):
             since = self._now() - dt.timedelta(days=SPEED_DAYS)
-            runs = await self.machine.store.call(run_stats.recent_runs, since, SPEED_RUNS)
+            runs = await self.reader.call(run_stats.recent_runs, since, SPEED_RUNS)
             self._speeds, self._speeds_at = (seen, worker_speeds([*runs, *unwritten])), at
         return self._speeds[1]
 
@@ -387,35 +391,44 @@ class JobEtas:
                          r.job_uuid) for r in self.machine.runs.unwritten() if r.outcome == "completed" and r.steps > 0]
         speeds = await self.speeds(unwritten)
         now = self._now()
-        facts = await self.machine.store.call(_read_facts, job_uuid, now, unwritten)
-        jobs: dict[str, Any] = {}
-        reasons: dict[str, str] = {}
-        shared: dict[int, list[tuple[str, float]]] = {}  # jobs of one file or type share one history list
-        # In the scheduler's order (job priority, then age), each worker busy until it is done with the
-        # jobs before: a job that has not started waits for them, where the workers it shares.
-        ahead = dict(ahead or {})
-        unstarted: set[str] = set()
-        for job_id, job_facts in sorted(facts.jobs.items(), key=lambda kv: (-kv[1].priority, kv[0])):
-            history = job_facts.history
-            if id(history) not in shared:
-                shared[id(history)] = step_costs(history, speeds)
-            if not job_facts.own and not any(t.status == _ACTIVE for t in job_facts.left):
-                unstarted.add(job_facts.uuid)
-                if queues is not None and ahead:
-                    queues[job_facts.uuid] = dict(ahead)
-            found = estimate(job_facts, facts.workers, facts.busy, job_id, speeds, now, facts.tags,
-                             shared[id(history)], ahead)
-            if isinstance(found, str):
-                reasons[job_facts.uuid] = found
-                continue
-            jobs[job_facts.uuid] = _json(found, now)
-            for worker_id, end in found.busy_until.items():
-                ahead[worker_id] = max(ahead.get(worker_id, 0.0), end)
-        return {"jobs": jobs, "reasons": reasons}, unstarted
+        facts = await self.reader.call(_read_facts, job_uuid, now, unwritten)
+        # Worked out on a thread: with 10,000 workers and tasks it is a few tenths of a second of
+        # Python, which on the loop held up every request (a dashboard's GET among them) that long.
+        # The thread hands the interpreter back every switch interval, so the loop keeps serving.
+        return await asyncio.to_thread(_work_out, facts, speeds, now, ahead, queues)
 
     def _now(self) -> dt.datetime:
         """Naive UTC, as the store's times."""
         return self.machine.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _work_out(facts: _Facts, speeds: Speeds, now: dt.datetime, ahead: dict[int, float] | None,
+              queues: dict[str, dict[int, float]] | None) -> tuple[dict[str, Any], set[str]]:
+    """`JobEtas._answers` from what was read: pure, so that it can run on a thread."""
+    jobs: dict[str, Any] = {}
+    reasons: dict[str, str] = {}
+    shared: dict[int, list[tuple[str, float]]] = {}  # jobs of one file or type share one history list
+    # In the scheduler's order (job priority, then age), each worker busy until it is done with the
+    # jobs before: a job that has not started waits for them, where the workers it shares.
+    ahead = dict(ahead or {})
+    unstarted: set[str] = set()
+    for job_id, job_facts in sorted(facts.jobs.items(), key=lambda kv: (-kv[1].priority, kv[0])):
+        history = job_facts.history
+        if id(history) not in shared:
+            shared[id(history)] = step_costs(history, speeds)
+        if not job_facts.own and not any(t.status == _ACTIVE for t in job_facts.left):
+            unstarted.add(job_facts.uuid)
+            if queues is not None and ahead:
+                queues[job_facts.uuid] = dict(ahead)
+        found = estimate(job_facts, facts.workers, facts.busy, job_id, speeds, now, facts.tags,
+                         shared[id(history)], ahead)
+        if isinstance(found, str):
+            reasons[job_facts.uuid] = found
+            continue
+        jobs[job_facts.uuid] = _json(found, now)
+        for worker_id, end in found.busy_until.items():
+            ahead[worker_id] = max(ahead.get(worker_id, 0.0), end)
+    return {"jobs": jobs, "reasons": reasons}, unstarted
 
 
 class _Readings:
