@@ -30,6 +30,12 @@ A reading grows with the farm (every awake worker and every task left is read an
 the store thread, so workers' claims waited for it. An old reading is therefore read again only
 once READ_AGAIN_AFTER times as long as the last one took has passed as well, so readings take at
 most about a tenth of the Manager's time whatever the farm's size.
+Where readings take longer than READ_WAIT_S, a job's answer that must wait for one (a change made
+the last one wrong) waits READ_WAIT_S at most: with 10,000 workers a reading takes about half a
+second, and a dashboard polling its job waited that long after every job that was submitted or
+finished. Past that it is served with the job's figure from the last reading within STALE_S, or
+without one, and the next answer has the new reading's. Where readings are quick it waits for the
+right figure, as before.
 """
 
 from __future__ import annotations
@@ -63,6 +69,7 @@ SPEED_DAYS = 14
 SPEED_EVERY_S = 2.0    # the speeds are measured again at most this often (when new runs were written)
 ANSWER_TTL_S = 2.0
 READ_AGAIN_AFTER = 10.0  # an answer is also kept for this many times as long as its reading took
+READ_WAIT_S = 0.3  # the longest a job's answer waits for a reading it needs
 STALE_S = 30.0         # a job's answer may come from a reading this old while a new one is read
 HELPER_S = 120.0       # a worker that finished one of the job's tasks this recently still works on it
 SEEN_S = 600.0         # an awake worker not heard from for longer is not counted on
@@ -360,10 +367,29 @@ class JobEtas:
 
     async def added_to(self, job: dict[str, Any]) -> dict[str, Any]:
         """A job's JSON answer with its `eta`, while it has one: from the shared reading, served up to
-        STALE_S old while a new one is read; from a reading of its own for a job that one leaves out."""
+        STALE_S old while a new one is read; from a reading of its own for a job that one leaves out.
+        A reading it must wait for is waited for READ_WAIT_S at most (module text)."""
         if job.get("status") not in ESTIMATED:
             return job
         job_uuid = str(job.get("id"))
+        if max(self._route.took, self._behind.took) <= READ_WAIT_S:
+            eta = await self._eta_of(job_uuid)  # readings are quick here: wait for the right figure
+        else:
+            try:
+                async with asyncio.timeout(READ_WAIT_S):
+                    eta = await self._eta_of(job_uuid)
+            except TimeoutError:  # the reading goes on behind; the next answer has it
+                eta = self._last_known(job_uuid)
+        return {**job, "eta": eta} if eta is not None else job
+
+    def _last_known(self, job_uuid: str) -> dict[str, Any] | None:
+        """The job's figure in the newest reading of at most STALE_S, even one a change made wrong."""
+        lasts = [last for last in (self._route.last(STALE_S), self._behind.last(STALE_S)) if last is not None]
+        if not lasts:
+            return None
+        return max(lasts, key=lambda last: last[0])[1]["jobs"].get(job_uuid)
+
+    async def _eta_of(self, job_uuid: str) -> dict[str, Any] | None:
         kept = max((k for k in (self._route.kept(STALE_S), self._behind.kept(STALE_S)) if k is not None),
                    default=None, key=lambda k: k[0])
         if kept is None:
@@ -378,7 +404,7 @@ class JobEtas:
             eta = None
         else:  # newer than the reading, or past the MAX_JOBS it covers
             eta = await self.of_job(job_uuid)
-        return {**job, "eta": eta} if eta is not None else job
+        return eta
 
     async def _answers(self, job_uuid: str | None, ahead: dict[int, float] | None = None,
                        queues: dict[str, dict[int, float]] | None = None) -> tuple[dict[str, Any], set[str]]:
@@ -439,11 +465,17 @@ class _Readings:
         self._read, self._monotonic, self._generation = read, monotonic, generation
         self._last: tuple[float, int, dict[str, Any]] | None = None  # (read at, generation, answer)
         self._under_way: asyncio.Future[dict[str, Any]] | None = None
-        self._took = 0.0  # seconds the last reading took, from start to answer
+        self.took = 0.0  # seconds the last reading took, from start to answer
 
     def ttl(self) -> float:
         """How long an answer is fresh: ANSWER_TTL_S, longer where readings take long (module text)."""
-        return max(ANSWER_TTL_S, READ_AGAIN_AFTER * self._took)
+        return max(ANSWER_TTL_S, READ_AGAIN_AFTER * self.took)
+
+    def last(self, within_s: float) -> tuple[float, dict[str, Any]] | None:
+        """(read at, answer) of the last reading, if at most `within_s` old, even if a change made it wrong."""
+        if self._last is None or self._monotonic() - self._last[0] > within_s:
+            return None
+        return self._last[0], self._last[2]
 
     def kept(self, within_s: float) -> tuple[float, dict[str, Any]] | None:
         """(read at, answer) of the last reading, if at most `within_s` old and nothing made it wrong."""
@@ -464,7 +496,7 @@ class _Readings:
         try:
             answer = await self._read()
             self._last = (at, generation, answer)
-            self._took = self._monotonic() - at
+            self.took = self._monotonic() - at
             return answer
         finally:
             self._under_way = None
