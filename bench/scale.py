@@ -10,7 +10,8 @@ wait, echo/sleep jobs of three tasks per worker in all are submitted; the row gi
 job is completed, completions per second, the time until every worker had its first task, the
 Manager's CPU per task and its peak resident memory, and how many `GET /api/v3/jobs/{id}` polls
 (every 0.5 s, 10 s timeout) failed or were slow (> 1 s) meanwhile, with the median and longest
-answer time of those that were answered. Before the jobs come, the idle
+answer time of those that were answered (and, on a line of its own, when each answer that took over
+0.5 s was asked for, counted from the submission). Before the jobs come, the idle
 farm is watched for two long-poll rounds: the Manager's CPU share (of one core) spent on re-polls.
 
 `--burst N` adds a second measurement: 50 workers run a job of short tasks while N new workers
@@ -149,6 +150,7 @@ async def _watch_jobs(url: str, job_ids: list[str], limit: float, t0: float, sub
     failed = slow = 0
     peak_rss = 0
     latencies: list[float] = []
+    long_ones: list[tuple[float, float]] = []  # (seconds since the submission began, answer time) > 0.5 s
     pending = list(job_ids)
     async with aiohttp.ClientSession(url, timeout=aiohttp.ClientTimeout(total=10)) as session:
         while True:
@@ -160,16 +162,19 @@ async def _watch_jobs(url: str, job_ids: list[str], limit: float, t0: float, sub
                 latencies.append(time.time() - started)
                 if latencies[-1] > 1:
                     slow += 1
+                if latencies[-1] > 0.5:
+                    long_ones.append((started - t0, latencies[-1]))
                 if job["status"] == "completed":
                     pending.pop(0)
                     if not pending:
                         return {"done": time.time() - t0, "failed": failed, "slow": slow, "rss": peak_rss,
-                                "latencies": latencies}
+                                "latencies": latencies, "long": long_ones}
                     continue
             except (TimeoutError, aiohttp.ClientError):
                 failed += 1
             if time.time() - t0 > limit + submitted:
-                return {"done": None, "failed": failed, "slow": slow, "rss": peak_rss, "latencies": latencies}
+                return {"done": None, "failed": failed, "slow": slow, "rss": peak_rss, "latencies": latencies,
+                        "long": long_ones}
             await asyncio.sleep(0.5)
 
 
@@ -226,6 +231,9 @@ def run_size(workers: int, procs: int, limit: float, server=ManagerProcess) -> d
             job_ids = asyncio.run(_submit(manager.url, tasks))
             submit_s = time.time() - t0
             watch = asyncio.run(_watch_jobs(manager.url, job_ids, limit, t0, submit_s, mproc))
+            if watch["long"]:
+                print("  job GETs over 0.5 s (sent at, answered in): "
+                      + ", ".join(f"{at:.1f} s ({took:.2f} s)" for at, took in watch["long"]), flush=True)
             elapsed = time.time() - t0
             cpu = sum(mproc.cpu_times()[:2]) - cpu0
             stop.set()

@@ -31,6 +31,7 @@ from app.manager.jobs.output_roots import OutputRoots
 from app.manager.jobs.task_logs import TaskLogs
 from app.manager.persistence import workers as workers_q
 from app.manager.persistence.db import Store
+from app.manager.persistence.reader import Reader
 from app.manager.pictures.last_rendered import LastRendered
 from app.manager.pictures.worker_frames import WorkerFrames
 from app.manager.scheduling.background import (
@@ -94,6 +95,7 @@ class ManagerServices:
     vitals: WorkerVitalsBook
     days: WorkerDays
     etas: JobEtas
+    reader: Reader
     shaman: Shaman | None = None
     shaman_routes: Callable[[web.Application], None] | None = None
     background: list[BackgroundService] = field(default_factory=list)
@@ -111,6 +113,7 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
 
     clock = clock or SystemClock()
     store = Store(config.database_url)
+    reader = Reader(store)  # the dashboard's job answers and ETA readings, beside the farm's writes
     bus, waiters = EventBus(), Waiters()
     local_storage = LocalStorage(config.storage_dir)
     task_logs = TaskLogs(local_storage, max_bytes=config.task_log_max_bytes)
@@ -132,7 +135,8 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
     outputs = OutputRoots(config, variables)
     services = ManagerServices(
         config=config, clock=clock, store=store, bus=bus, waiters=waiters, machine=machine,
-        variables=variables, outputs=outputs, compiler=compiler, jobs=JobService(machine, compiler, variables, outputs=outputs),
+        variables=variables, outputs=outputs, compiler=compiler,
+        jobs=JobService(machine, compiler, variables, outputs=outputs, reader=reader),
         sessions=WorkerSessions(machine, creds, variables, policy, max_wait_s=_max_hold(config),
                                 statuses=statuses, scripts=config, outputs=outputs,
                                 keys=WorkerKeys.kept_in(config.base_dir if config.path is not None else None)),
@@ -140,7 +144,7 @@ def build_services(config: ManagerConfig, clock: Clock | None = None) -> Manager
         creds=creds, local_storage=local_storage, task_logs=task_logs, last_rendered=last_rendered,
         farm_status=FarmStatusService(store, bus),
         settings=SettingsService(config, variables, bus, shaman_available=_shaman_wanted(config)),
-        vitals=vitals, days=WorkerDays(machine, frames), etas=JobEtas(machine),
+        vitals=vitals, days=WorkerDays(machine, frames), etas=JobEtas(machine, reader=reader), reader=reader,
     )
     if config.path is not None:
         services.admin_token = ensure_admin_token(config.base_dir)
@@ -235,7 +239,7 @@ class ManagerService:
     async def run(self) -> bool:
         """Serve until cancelled; returns True when a restart was asked for (setup assistant)."""
         from app.manager.runtime.fd_limit import raise_open_file_limit
-        from app.manager.runtime.gc_pace import pace_collector
+        from app.manager.runtime.gc_pace import pace_collector, pace_young_collections
         from app.manager.web.app import HttpServer, create_app
 
         services = self.services
@@ -265,6 +269,7 @@ class ManagerService:
                     for svc in services.background:
                         group.create_task(svc.run(), name=type(svc).__name__)
                     group.create_task(self._restart_when_asked(), name="restart")
+                    group.create_task(pace_young_collections(), name="gc-pace")
                     if self.config.autodiscoverable:
                         from app.manager.lan.discovery import advertiser_for
 
@@ -293,6 +298,7 @@ class ManagerService:
         await services.machine.drain()
         await services.task_logs.close()
         await services.compiler.close()
+        await services.reader.close()
         await services.store.close()
         _log.info("manager stopped")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.manager.scheduling.waiters import WorkQueue
+from app.manager.scheduling.waiters import WAKE_PER_TURN, WorkQueue
 
 MISC = (("misc",), ())
 BLENDER = (("blender",), ())
@@ -133,3 +133,20 @@ async def test_without_a_counter_everyone_is_woken():
     queue.work_available()
     await _settle()
     assert all(t.done() for _, t in waiting)
+
+
+async def test_a_big_pass_wakes_a_bounded_number_per_loop_iteration_oldest_first():
+    queue, runnable = _queue()
+    count = 2 * WAKE_PER_TURN + 50
+    waiting = [await _waiting(queue, f"w{i}") for i in range(count)]
+    runnable.tasks[MISC] = count
+    queue.work_available()
+    done_before, most = 0, 0
+    for _ in range(20):
+        await asyncio.sleep(0)
+        done = [t.done() for _, t in waiting]
+        assert done == sorted(done, reverse=True)  # always the longest waiting ones
+        most = max(most, sum(done) - done_before)
+        done_before = sum(done)
+    assert done_before == count and queue.wakeups == count
+    assert 0 < most <= WAKE_PER_TURN

@@ -25,6 +25,17 @@ seconds, and the store has one connection. A job's own answer (`GET /api/v3/jobs
 from that reading, and up to STALE_S old while a new one is read behind it, so the job's answer
 never waits on the store thread queued behind a busy farm's claims; a change that makes a reading
 wrong rather than old (`app.manager.jobs.eta_freshness`) has it read again before it is served.
+A reading grows with the farm (every awake worker and every task left is read and worked out): with
+10,000 workers one took about a fifth of the Manager's CPU when read every ANSWER_TTL_S, and held
+the store thread, so workers' claims waited for it. An old reading is therefore read again only
+once READ_AGAIN_AFTER times as long as the last one took has passed as well, so readings take at
+most about a tenth of the Manager's time whatever the farm's size.
+Where readings take longer than READ_WAIT_S, a job's answer that must wait for one (a change made
+the last one wrong) waits READ_WAIT_S at most: with 10,000 workers a reading takes about half a
+second, and a dashboard polling its job waited that long after every job that was submitted or
+finished. Past that it is served with the job's figure from the last reading within STALE_S, or
+without one, and the next answer has the new reading's. Where readings are quick it waits for the
+right figure, as before.
 """
 
 from __future__ import annotations
@@ -45,6 +56,8 @@ from app.api.jobs import EtaWorker, JobEta
 from app.common.clock import to_rfc3339
 from app.manager.jobs.eta_freshness import EtaFreshness
 from app.manager.persistence import run_stats
+from app.manager.persistence.db import Store
+from app.manager.persistence.reader import Reader
 from app.manager.persistence.run_stats import FarmWorker, Run, TaskLeft
 from app.manager.state_machine.runner import StatusMachine
 from app.manager.workers.task_runs import blend_key
@@ -55,6 +68,8 @@ SPEED_RUNS = 5000      # the farm's newest runs the speeds are measured on
 SPEED_DAYS = 14
 SPEED_EVERY_S = 2.0    # the speeds are measured again at most this often (when new runs were written)
 ANSWER_TTL_S = 2.0
+READ_AGAIN_AFTER = 10.0  # an answer is also kept for this many times as long as its reading took
+READ_WAIT_S = 0.3  # the longest a job's answer waits for a reading it needs
 STALE_S = 30.0         # a job's answer may come from a reading this old while a new one is read
 HELPER_S = 120.0       # a worker that finished one of the job's tasks this recently still works on it
 SEEN_S = 600.0         # an awake worker not heard from for longer is not counted on
@@ -282,8 +297,10 @@ def _team(facts: JobFacts, workers: Sequence[FarmWorker], busy: dict[int, int], 
 class JobEtas:
     """The ETA of jobs, for the job's answer and the route that gives all unfinished jobs' at once."""
 
-    def __init__(self, machine: StatusMachine, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, machine: StatusMachine, monotonic: Callable[[], float] = time.monotonic,
+                 reader: Reader | None = None) -> None:
         self.machine = machine
+        self.reader: Reader | Store = reader or machine.store  # the readings: beside the farm's writes
         self._monotonic = monotonic
         self._speeds: tuple[tuple[int, int], Speeds] | None = None  # ((batches written, unwritten), speeds)
         self._speeds_at = 0.0
@@ -304,14 +321,14 @@ class JobEtas:
         seen, at = (self.machine.runs.flushes, len(unwritten)), self._monotonic()
         if self._speeds is None or (self._speeds[0] != seen and at - self._speeds_at >= SPEED_EVERY_S):
             since = self._now() - dt.timedelta(days=SPEED_DAYS)
-            runs = await self.machine.store.call(run_stats.recent_runs, since, SPEED_RUNS)
+            runs = await self.reader.call(run_stats.recent_runs, since, SPEED_RUNS)
             self._speeds, self._speeds_at = (seen, worker_speeds([*runs, *unwritten])), at
         return self._speeds[1]
 
     async def all_unfinished(self) -> dict[str, Any]:
         """`JobEtas` as JSON: the ETA of each unfinished job, and why the others have none. Callers
         within ANSWER_TTL_S of a reading, or while one is under way, share it."""
-        kept = self._route.kept(ANSWER_TTL_S)
+        kept = self._route.kept(self._route.ttl())
         return kept[1] if kept is not None else await asyncio.shield(self._route.read())
 
     async def _read_once(self) -> dict[str, Any]:
@@ -350,17 +367,36 @@ class JobEtas:
 
     async def added_to(self, job: dict[str, Any]) -> dict[str, Any]:
         """A job's JSON answer with its `eta`, while it has one: from the shared reading, served up to
-        STALE_S old while a new one is read; from a reading of its own for a job that one leaves out."""
+        STALE_S old while a new one is read; from a reading of its own for a job that one leaves out.
+        A reading it must wait for is waited for READ_WAIT_S at most (module text)."""
         if job.get("status") not in ESTIMATED:
             return job
         job_uuid = str(job.get("id"))
+        if max(self._route.took, self._behind.took) <= READ_WAIT_S:
+            eta = await self._eta_of(job_uuid)  # readings are quick here: wait for the right figure
+        else:
+            try:
+                async with asyncio.timeout(READ_WAIT_S):
+                    eta = await self._eta_of(job_uuid)
+            except TimeoutError:  # the reading goes on behind; the next answer has it
+                eta = self._last_known(job_uuid)
+        return {**job, "eta": eta} if eta is not None else job
+
+    def _last_known(self, job_uuid: str) -> dict[str, Any] | None:
+        """The job's figure in the newest reading of at most STALE_S, even one a change made wrong."""
+        lasts = [last for last in (self._route.last(STALE_S), self._behind.last(STALE_S)) if last is not None]
+        if not lasts:
+            return None
+        return max(lasts, key=lambda last: last[0])[1]["jobs"].get(job_uuid)
+
+    async def _eta_of(self, job_uuid: str) -> dict[str, Any] | None:
         kept = max((k for k in (self._route.kept(STALE_S), self._behind.kept(STALE_S)) if k is not None),
                    default=None, key=lambda k: k[0])
         if kept is None:
             answer = await asyncio.shield(self._behind.read())
         else:
             answer = kept[1]
-            if self._monotonic() - kept[0] > ANSWER_TTL_S:
+            if self._monotonic() - kept[0] > self._behind.ttl():
                 self._behind.read()  # the next job's answer gets the newer one; this one does not wait
         if job_uuid in answer["jobs"]:
             eta = answer["jobs"][job_uuid]
@@ -368,7 +404,7 @@ class JobEtas:
             eta = None
         else:  # newer than the reading, or past the MAX_JOBS it covers
             eta = await self.of_job(job_uuid)
-        return {**job, "eta": eta} if eta is not None else job
+        return eta
 
     async def _answers(self, job_uuid: str | None, ahead: dict[int, float] | None = None,
                        queues: dict[str, dict[int, float]] | None = None) -> tuple[dict[str, Any], set[str]]:
@@ -381,35 +417,44 @@ class JobEtas:
                          r.job_uuid) for r in self.machine.runs.unwritten() if r.outcome == "completed" and r.steps > 0]
         speeds = await self.speeds(unwritten)
         now = self._now()
-        facts = await self.machine.store.call(_read_facts, job_uuid, now, unwritten)
-        jobs: dict[str, Any] = {}
-        reasons: dict[str, str] = {}
-        shared: dict[int, list[tuple[str, float]]] = {}  # jobs of one file or type share one history list
-        # In the scheduler's order (job priority, then age), each worker busy until it is done with the
-        # jobs before: a job that has not started waits for them, where the workers it shares.
-        ahead = dict(ahead or {})
-        unstarted: set[str] = set()
-        for job_id, job_facts in sorted(facts.jobs.items(), key=lambda kv: (-kv[1].priority, kv[0])):
-            history = job_facts.history
-            if id(history) not in shared:
-                shared[id(history)] = step_costs(history, speeds)
-            if not job_facts.own and not any(t.status == _ACTIVE for t in job_facts.left):
-                unstarted.add(job_facts.uuid)
-                if queues is not None and ahead:
-                    queues[job_facts.uuid] = dict(ahead)
-            found = estimate(job_facts, facts.workers, facts.busy, job_id, speeds, now, facts.tags,
-                             shared[id(history)], ahead)
-            if isinstance(found, str):
-                reasons[job_facts.uuid] = found
-                continue
-            jobs[job_facts.uuid] = _json(found, now)
-            for worker_id, end in found.busy_until.items():
-                ahead[worker_id] = max(ahead.get(worker_id, 0.0), end)
-        return {"jobs": jobs, "reasons": reasons}, unstarted
+        facts = await self.reader.call(_read_facts, job_uuid, now, unwritten)
+        # Worked out on a thread: with 10,000 workers and tasks it is a few tenths of a second of
+        # Python, which on the loop held up every request (a dashboard's GET among them) that long.
+        # The thread hands the interpreter back every switch interval, so the loop keeps serving.
+        return await asyncio.to_thread(_work_out, facts, speeds, now, ahead, queues)
 
     def _now(self) -> dt.datetime:
         """Naive UTC, as the store's times."""
         return self.machine.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _work_out(facts: _Facts, speeds: Speeds, now: dt.datetime, ahead: dict[int, float] | None,
+              queues: dict[str, dict[int, float]] | None) -> tuple[dict[str, Any], set[str]]:
+    """`JobEtas._answers` from what was read: pure, so that it can run on a thread."""
+    jobs: dict[str, Any] = {}
+    reasons: dict[str, str] = {}
+    shared: dict[int, list[tuple[str, float]]] = {}  # jobs of one file or type share one history list
+    # In the scheduler's order (job priority, then age), each worker busy until it is done with the
+    # jobs before: a job that has not started waits for them, where the workers it shares.
+    ahead = dict(ahead or {})
+    unstarted: set[str] = set()
+    for job_id, job_facts in sorted(facts.jobs.items(), key=lambda kv: (-kv[1].priority, kv[0])):
+        history = job_facts.history
+        if id(history) not in shared:
+            shared[id(history)] = step_costs(history, speeds)
+        if not job_facts.own and not any(t.status == _ACTIVE for t in job_facts.left):
+            unstarted.add(job_facts.uuid)
+            if queues is not None and ahead:
+                queues[job_facts.uuid] = dict(ahead)
+        found = estimate(job_facts, facts.workers, facts.busy, job_id, speeds, now, facts.tags,
+                         shared[id(history)], ahead)
+        if isinstance(found, str):
+            reasons[job_facts.uuid] = found
+            continue
+        jobs[job_facts.uuid] = _json(found, now)
+        for worker_id, end in found.busy_until.items():
+            ahead[worker_id] = max(ahead.get(worker_id, 0.0), end)
+    return {"jobs": jobs, "reasons": reasons}, unstarted
 
 
 class _Readings:
@@ -420,6 +465,17 @@ class _Readings:
         self._read, self._monotonic, self._generation = read, monotonic, generation
         self._last: tuple[float, int, dict[str, Any]] | None = None  # (read at, generation, answer)
         self._under_way: asyncio.Future[dict[str, Any]] | None = None
+        self.took = 0.0  # seconds the last reading took, from start to answer
+
+    def ttl(self) -> float:
+        """How long an answer is fresh: ANSWER_TTL_S, longer where readings take long (module text)."""
+        return max(ANSWER_TTL_S, READ_AGAIN_AFTER * self.took)
+
+    def last(self, within_s: float) -> tuple[float, dict[str, Any]] | None:
+        """(read at, answer) of the last reading, if at most `within_s` old, even if a change made it wrong."""
+        if self._last is None or self._monotonic() - self._last[0] > within_s:
+            return None
+        return self._last[0], self._last[2]
 
     def kept(self, within_s: float) -> tuple[float, dict[str, Any]] | None:
         """(read at, answer) of the last reading, if at most `within_s` old and nothing made it wrong."""
@@ -440,6 +496,7 @@ class _Readings:
         try:
             answer = await self._read()
             self._last = (at, generation, answer)
+            self.took = self._monotonic() - at
             return answer
         finally:
             self._under_way = None

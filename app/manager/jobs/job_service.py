@@ -31,7 +31,9 @@ from app.manager.jobs.convert import job_json, task_json, task_summary_json
 from app.manager.jobs.job_chain import load_chain
 from app.manager.jobs.output_roots import OutputRoots
 from app.manager.persistence import blocklist, jobs, tasks
+from app.manager.persistence.db import Store
 from app.manager.persistence.jobs import NewJob, NewTask
+from app.manager.persistence.reader import Reader
 from app.manager.persistence.requirements import JobNeeds, store_job_needs
 from app.manager.scheduling import preview_first
 from app.manager.settings.variables import Variables
@@ -57,9 +59,11 @@ class CheckoutRecords(Protocol):
 
 class JobService:
     def __init__(self, machine: StatusMachine, compiler: Compiler, variables: Variables,
-                 checkouts: CheckoutRecords | None = None, outputs: OutputRoots | None = None):
+                 checkouts: CheckoutRecords | None = None, outputs: OutputRoots | None = None,
+                 reader: Reader | None = None):
         self.machine, self.compiler, self.variables = machine, compiler, variables
         self.store = machine.store
+        self.reader: Reader | Store = reader or machine.store  # a job's answer: beside the farm's writes
         self.checkouts = checkouts  # the Shaman, when this Manager has one
         self.outputs = outputs  # where jobs may write; None: anywhere (unit tests)
 
@@ -120,7 +124,7 @@ class JobService:
 
     # --- queries -------------------------------------------------------------------------------
     async def fetch(self, job_uuid: str) -> dict[str, Any]:
-        return job_json(await self.store.call(jobs.fetch_job, job_uuid))
+        return job_json(await self.reader.call(jobs.fetch_job, job_uuid))
 
     async def list(self, limit: int | None = None, offset: int = 0,
                    statuses: list[str] | None = None) -> tuple[list[dict[str, Any]], int]:

@@ -10,7 +10,10 @@ waiting, grouped by what they can run (task types and worker tags). A change tha
 available starts one matching pass: per group with idle workers, one bounded query counts the
 runnable tasks that group could take, and about that many of its longest-waiting workers are woken.
 A woken worker that finds nothing (the work went to another worker, or it is blocklisted) passes the
-wake-up on and is not woken again until the next change.
+wake-up on and is not woken again until the next change. A pass wakes at most WAKE_PER_TURN workers
+per loop iteration: a job of 10,000 tasks arriving at 10,000 waiting workers woke them all at once,
+and the iteration that resumed their 10,000 requests held up everything else on the loop (a
+dashboard's GET among it) for about half a second.
 
 Idle re-polls: a worker whose long-poll ended empty comes back every few seconds. When nothing that
 may make work available has happened since its last full claim found nothing (same generation,
@@ -46,6 +49,7 @@ Counter = Callable[[Sequence[tuple[Profile, int]]], Awaitable[Sequence[int]]]
 _Signal = Wakeup
 
 FULL_CLAIM_EVERY_S = 60.0  # the longest an idle worker's re-polls skip the scheduler query
+WAKE_PER_TURN = 256  # workers a matching pass wakes per loop iteration (module text)
 
 
 @dataclass(eq=False)
@@ -278,10 +282,14 @@ class WorkQueue:
                 need -= 1
         # Oldest first, so the worker waiting longest claims first when two are woken for one task.
         woken.sort()
-        for waiter in woken:
-            self.wakeups += 1
-            if waiter._future is not None and not waiter._future.done():
-                waiter._future.set_result(None)
+        for start in range(0, len(woken), WAKE_PER_TURN):
+            if start:
+                await asyncio.sleep(0)  # the next ones in the next iteration, after the loop's other work
+            for waiter in woken[start:start + WAKE_PER_TURN]:
+                self.wakeups += 1
+                # One that left or timed out meanwhile has no future: it took its claim, or gave it back.
+                if waiter._future is not None and not waiter._future.done():
+                    waiter._future.set_result(None)
 
     def _wake_all(self) -> None:
         for waiter in list(self._by_worker.values()):
