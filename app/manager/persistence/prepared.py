@@ -137,7 +137,7 @@ class Hydrator(Generic[M]):
         # Per model: its field names, and (position, name, converter) of the few fields whose stored
         # value is not already the Python one; most values go into the instance as they come.
         self._names = [tuple(f.name for f in fs) for fs in self.fields]
-        self._converts = [tuple((i, f.name, _converter(f)) for i, f in enumerate(fs) if _needs_conversion(f))
+        self._converts = [tuple((i, f.name, converter(f)) for i, f in enumerate(fs) if _needs_conversion(f))
                           for fs in self.fields]
 
     def columns(self, aliases: Sequence[str]) -> str:
@@ -173,7 +173,8 @@ def _needs_conversion(field: pw.Field) -> bool:
     return isinstance(field, (pw.DateTimeField, pw.BooleanField)) or type(field).__name__ == "JSONField"
 
 
-def _converter(field: pw.Field) -> Callable[[Any], Any]:
+def converter(field: pw.Field) -> Callable[[Any], Any]:
+    """What turns a stored (non-null) value of `field` into its Python value, as Peewee would."""
     if not isinstance(field, pw.DateTimeField):
         return field.python_value
     slow = field.python_value
