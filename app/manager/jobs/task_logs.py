@@ -47,11 +47,6 @@ _CHUNK_SIZE = 64 * 1024
 _MAX_PENDING_BYTES = 1024 * 1024
 _PATH_CACHE_SIZE = 4096
 _JOB_DIR_CACHE_SIZE = 256
-# How long queued lines wait for more before they go to the IO thread: each trip there (a thread
-# woken, a future made) cost the event loop about as much as a claim's statements on a busy farm,
-# and status lines come a few per task from many tasks at once. Readers wait for it as they wait for
-# the write itself (`tail`, `drain`).
-_GATHER_S = 0.02
 
 _T = TypeVar("_T")
 
@@ -183,7 +178,6 @@ class TaskLogs:
         """The only writer: hands every pending batch to the IO thread until nothing is left."""
         try:
             while self._pending:
-                await asyncio.sleep(_GATHER_S)
                 batch, self._pending, self._pending_total = self._pending, {}, 0
                 self._writing = set(batch)
                 try:
