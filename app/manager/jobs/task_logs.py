@@ -69,6 +69,8 @@ def log_filename(task_id: str) -> str:
 
 def rfc3339_utc(moment: datetime) -> str:
     """`2024-05-01T12:34:56.789Z`: RFC 3339, UTC, millisecond precision."""
+    if moment.tzinfo is UTC:  # the clock's own: no conversion needed
+        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -33,6 +33,7 @@ from playhouse.migrations import Runner
 from app.manager.persistence.errors import DatabaseBusy, IntegrityProblem, StoreUnavailable
 from app.manager.persistence.models import enter_store, leave_store
 from app.manager.persistence.postgres import open_postgres
+from app.manager.persistence.sqlite_lean import LeanSqliteDatabase
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,8 +71,8 @@ def open_db(url: str) -> pw.Database:
         path = Path(url[len("sqlite:///"):])
         # One connection shared by the store thread and quick calls on the event loop, always
         # under `Store._lock`: thread-local connections would make them two SQLite writers.
-        return pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False,
-                                 thread_safe=False)
+        return LeanSqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False,
+                                  thread_safe=False)
     if url.startswith(("postgresql://", "postgres://")):
         return open_postgres(url)  # one shared connection, BEGIN folded, repeated statements prepared
     return connect_url(url)

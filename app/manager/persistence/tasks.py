@@ -14,7 +14,7 @@ import peewee as pw
 from app.api.enums import TaskStatus
 from app.manager.persistence.errors import NotFound
 from app.manager.persistence.models import Job, Task, TaskDependency, TaskFailure, Worker, current_db, tuples
-from app.manager.persistence.prepared import Hydrator, Prepared, update_by_id
+from app.manager.persistence.prepared import Hydrator, Prepared, Sql, update_by_id
 
 
 def _task_query() -> pw.ModelSelect[Task]:
@@ -26,23 +26,24 @@ def _task_query() -> pw.ModelSelect[Task]:
 _TASK_JOB_WORKER: Hydrator[Task] = Hydrator([Task, Job, Worker], [None, (0, "job"), (0, "worker")])
 _TASK_SQL = (f"SELECT {_TASK_JOB_WORKER.columns(['t', 'j', 'w'])} FROM tasks t "
              "JOIN jobs j ON j.id = t.job_id LEFT JOIN workers w ON w.id = t.worker_id WHERE ")
+_TASK_BY_UUID, _TASK_BY_ID = Sql(_TASK_SQL + "t.uuid = {p}"), Sql(_TASK_SQL + "t.id = {p}")
 
 
-def _one_task(where: str, value: Any) -> Task | None:
+def _one_task(sql: Sql, value: Any) -> Task | None:
     db = current_db()
-    row = db.execute_sql(_TASK_SQL + where.format(p=db.param), [value]).fetchone()
+    row = db.execute_sql(sql.text(db), [value]).fetchone()
     return _TASK_JOB_WORKER.build(row) if row else None
 
 
 def fetch_task(task_uuid: str) -> Task:
-    task = _one_task("t.uuid = {p}", task_uuid)
+    task = _one_task(_TASK_BY_UUID, task_uuid)
     if task is None:
         raise NotFound(f"task {task_uuid} does not exist")
     return task
 
 
 def fetch_task_by_id(task_id: int) -> Task:
-    task = _one_task("t.id = {p}", task_id)
+    task = _one_task(_TASK_BY_ID, task_id)
     if task is None:
         raise NotFound(f"task #{task_id} does not exist")
     return task
@@ -95,8 +96,8 @@ def set_tasks_status(
     return changed
 
 
-_SHIFT_DEPENDENTS = ("UPDATE tasks SET deps_left = deps_left + {p} WHERE id IN "
-                     "(SELECT task_id FROM task_dependencies WHERE dependency_id = {p})")
+_SHIFT_DEPENDENTS = Sql("UPDATE tasks SET deps_left = deps_left + {p} WHERE id IN "
+                        "(SELECT task_id FROM task_dependencies WHERE dependency_id = {p})")
 # A job that waits for other jobs adds their count (`jobs.waiting_on`) to each of its tasks.
 _RECOUNT_JOB = ("UPDATE tasks SET deps_left = (SELECT count(*) FROM task_dependencies d "
                 "JOIN tasks dt ON dt.id = d.dependency_id WHERE d.task_id = tasks.id AND dt.status != {p}) "
@@ -110,7 +111,7 @@ def completion_changed(task_id: int, completed: bool) -> bool:
     Returns whether it has dependents.
     """
     db = current_db()
-    cursor = db.execute_sql(_SHIFT_DEPENDENTS.format(p=db.param), [-1 if completed else 1, task_id])
+    cursor = db.execute_sql(_SHIFT_DEPENDENTS.text(db), [-1 if completed else 1, task_id])
     return bool(cursor.rowcount)
 
 

@@ -23,7 +23,7 @@ from app.manager.persistence.models import (
     current_db,
     tuples,
 )
-from app.manager.persistence.prepared import Hydrator, update_by_id
+from app.manager.persistence.prepared import Hydrator, Sql, update_by_id
 
 
 def create_worker(**fields: Any) -> Worker:
@@ -41,12 +41,12 @@ def fetch_worker(worker_uuid: str, include_deleted: bool = False) -> Worker:
 
 
 _WORKER: Hydrator[Worker] = Hydrator([Worker])
-_WORKER_SQL = f"SELECT {_WORKER.columns(['w'])} FROM workers w WHERE w.id = "
+_WORKER_BY_ID = Sql(f"SELECT {_WORKER.columns(['w'])} FROM workers w WHERE w.id = {{p}}")
 
 
 def fetch_worker_by_id(worker_id: int) -> Worker:
     db = current_db()
-    row = db.execute_sql(_WORKER_SQL + db.param, [worker_id]).fetchone()
+    row = db.execute_sql(_WORKER_BY_ID.text(db), [worker_id]).fetchone()
     worker = _WORKER.build(row) if row else None
     if worker is None:
         raise NotFound(f"worker #{worker_id} does not exist")
