@@ -123,6 +123,22 @@ class _QuickGroup:
     broken: bool = False  # a call's changes could not be undone: the whole group is rolled back
 
 
+
+def in_transaction(db: pw.Database, begin: tuple[Any, ...], fn: Callable[..., T], *args: Any,
+                   **kwargs: Any) -> T:
+    """`fn(*args, **kwargs)` in one transaction of `db` (`begin`: the arguments of `atomic`), with the
+    query modules bound to `db`; a locked or busy database is `DatabaseBusy`."""
+    entered = enter_store(db)  # the query modules run on this Manager's database
+    try:
+        with db.atomic(*begin):
+            return fn(*args, **kwargs)
+    except pw.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise DatabaseBusy() from exc
+        raise
+    finally:
+        leave_store(entered)
+
 class Store:
     """The Manager's database, with all access on one worker thread.
 
@@ -381,19 +397,10 @@ class Store:
             self._busy_ms = ms
 
     def _transaction(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        entered = enter_store(self.db)  # the query modules run on this Manager's database
-        try:
-            # SQLite: take the write lock at BEGIN. A deferred transaction that reads and then
-            # writes gets SQLITE_BUSY at once, without waiting, when another program holds the
-            # lock; BEGIN IMMEDIATE waits for it (busy timeout) before anything was read.
-            with self.db.atomic(*self._begin):
-                return fn(*args, **kwargs)
-        except pw.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise DatabaseBusy() from exc
-            raise
-        finally:
-            leave_store(entered)
+        # SQLite: take the write lock at BEGIN. A deferred transaction that reads and then
+        # writes gets SQLITE_BUSY at once, without waiting, when another program holds the
+        # lock; BEGIN IMMEDIATE waits for it (busy timeout) before anything was read.
+        return in_transaction(self.db, self._begin, fn, *args, **kwargs)
 
     async def _submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()

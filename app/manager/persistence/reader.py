@@ -25,9 +25,7 @@ from typing import Any, TypeVar
 
 import peewee as pw
 
-from app.manager.persistence.db import Store
-from app.manager.persistence.errors import DatabaseBusy
-from app.manager.persistence.models import enter_store, leave_store
+from app.manager.persistence.db import Store, in_transaction
 
 T = TypeVar("T")
 
@@ -61,16 +59,7 @@ class Reader:
         db = self._db
         assert db is not None
         db.connect(reuse_if_open=True)
-        entered = enter_store(db)
-        try:
-            with db.atomic():  # one snapshot for the whole call
-                return fn(*args)
-        except pw.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise DatabaseBusy() from exc
-            raise
-        finally:
-            leave_store(entered)
+        return in_transaction(db, (), fn, *args)  # one snapshot for the whole call
 
     async def close(self) -> None:
         if self._executor is None:
