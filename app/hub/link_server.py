@@ -54,12 +54,18 @@ async def serve_link(request: web.Request, sites: SiteBook, outbox: Outbox, jobs
         await ws.close(message=b"expected a hello")
         return ws
     conn = SiteConnection(name, ws, dt.datetime.now(dt.UTC).replace(tzinfo=None))
-    old = await sites.connected(conn, _offer(hello))
+    async with conn.lock:  # the welcome goes first: a follow sent meanwhile waits for it
+        old = await sites.connected(conn, _offer(hello))
+        try:
+            cursor = await jobs.cursor(name)
+            await ws.send_json({"type": p.WELCOME, "cursor": cursor, "follows": feed.follows_of(name)})
+        except BaseException:
+            sites.disconnected(conn)
+            raise
     if old is not None:
         await old.ws.close(message=b"replaced by a newer connection of this site")
     _log.info("site %s connected from %s", name, request.remote)
     try:
-        await conn.send({"type": p.WELCOME, "cursor": await jobs.cursor(name)})
         await outbox.deliver_pending(name)
         await jobs.route_waiting()  # this site may reach files no site reached before
         await feed.site_connected(name)

@@ -85,13 +85,14 @@ class TaskFeed:
 
     async def site_connected(self, site: str) -> None:
         """A site (re)connected: task changes sent while it was away are lost, so pages read its
-        unfinished jobs' tasks again; and it is asked again for the logs followed here."""
+        unfinished jobs' tasks again. (The logs followed here went in its `welcome`: `follows_of`.)"""
         jobs = await self.jobs.store.call(records.jobs, site)
         self.jobs.tasks_stale([job for job in jobs if job.state == DELIVERED and job.snapshot.get("status") in UNFINISHED])
-        conn = self.sites.connection(site)
-        for task_id, owner in list(self._following.items()):
-            if owner == site and conn is not None:
-                await conn.send({"type": p.FOLLOW, "task_id": task_id})
+
+    def follows_of(self, site: str) -> list[str]:
+        """The tasks of `site` whose log lines someone here follows: a new connection's `welcome`
+        lists them, so the site sends their lines from its first moment on the link."""
+        return [task_id for task_id, owner in self._following.items() if owner == site]
 
     # --- task logs ------------------------------------------------------------------------------
     def follow(self, task_id: str) -> None:

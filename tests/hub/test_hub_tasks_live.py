@@ -147,14 +147,27 @@ async def test_a_followed_task_log_arrives_live_only_while_followed(hub_farm):
             await eventually(lambda: _true(tid not in link_a._follows), what="site A told to stop")
             assert hub.hub.feed.followed == {}
 
-            # Followed again, the link dropped and made again: the hub asks the site again.
+            # Followed again, the link dropped and made again: the new welcome asks the site again.
             await watch.stream.watch_task_log(tid)
             await eventually(lambda: _true(tid in link_a._follows), what="followed again")
             conn = hub.hub.sites.connection("A")
             assert conn is not None
+            # `connected` is set once the new connection's welcome was taken, before any later
+            # message is read. The welcome lists the followed tasks, so at that moment the follow
+            # must be there already: no gap in which a line is dropped.
+            following_when_linked: list[bool] = []
+            link_set = link_a.connected.set
+
+            def linked() -> None:
+                following_when_linked.append(tid in link_a._follows)
+                link_set()
+
+            link_a.connected.set = linked  # type: ignore[method-assign]
             await conn.ws.close()
             await eventually(lambda: _true(hub.hub.sites.connection("A") not in (None, conn)
-                                           and tid in link_a._follows), what="the follow renewed after reconnecting")
+                                           and link_a.connected.is_set()), what="the link made again")
+            assert following_when_linked == [True], "the welcome renews the follow"
+            assert hub.hub.feed.followed == {tid: "A"}
             assert (await worker.update(tid, log="after the reconnect\n"))[0] == 204
             await eventually(lambda: _true("after the reconnect" in text()), what="lines after the reconnect")
 

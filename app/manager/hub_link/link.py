@@ -125,6 +125,9 @@ class HubLink:
         bus = self.services.bus
         for pending in (self._dirty, self._frames, self._tasks, self._stale, self._follows, self._logs):
             pending.clear()
+        follows = welcome.get("follows")
+        for task_id in follows[:p.FOLLOWS_MAX] if isinstance(follows, list) else ():
+            self._follow({"type": p.FOLLOW, "task_id": task_id})
         bus.add_listener(self._on_event)
         try:
             await self._resync(ws, welcome.get("cursor") or "")

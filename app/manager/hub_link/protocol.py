@@ -20,8 +20,8 @@ site -> hub
   `log`       {task_id, job_id, log}: new lines of a task's log the hub follows (`follow`), at most
               `LOG_CHUNK` characters per task per 0.1 s (older text beyond that is skipped, said so)
 hub -> site
-  `welcome`   {cursor}: the newest job change the hub has from this site; the site sends what
-              changed since
+  `welcome`   {cursor, follows}: the newest job change the hub has from this site (the site sends
+              what changed since) and the tasks whose log lines the hub follows there (as `follow`)
   `submit`    {id, job_id, job, credentialed}: store this job under id `job_id`, once
   `action`    {id, job_id, action, body}: setstatus / setpriority / delete on a job, or settaskstatus
               on one of its tasks (body {task_id, status, reason}), once
@@ -30,7 +30,7 @@ hub -> site
               for the hub's pages `eta`, `taskstats`, `lastrendered`, a `frame`, a `worker`, the
               `variables` users see: `questions.py`)
   `follow`    {task_id}: send that task's new log lines (`log`) while this connection lasts; at
-              most `FOLLOWS_MAX` tasks at once (the hub sends them again after a reconnect)
+              most `FOLLOWS_MAX` tasks at once (a new connection's `welcome` lists them again)
   `unfollow`  {task_id}: stop sending them
 
 `submit` and `action` come from the hub's persisted outbox: the hub sends them again after every
