@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from app.api.errors import ClientError, ContractError, HttpError
+from app.api.errors import ClientClosed, ClientError, ContractError, HttpError
 from app.api.events import EventMessage, StreamGap, decode_event
 from app.api.headers import TABLAO_PREFIX
 from app.api.transport import Transport, text_messages
@@ -99,6 +99,8 @@ class EventStream:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self._max_backoff_s)
                     continue
+                except ClientClosed:
+                    raise  # its owner closed the client: nothing to reconnect with
                 except ClientError as exc:
                     away = away or f"cannot reach the Manager's event stream: {exc}"
                     _log.info("event stream: %s; retrying in %.1fs", exc, backoff)

@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from app.api.errors import ContractError, HttpError, ManagerUnreachable
+from app.api.errors import ClientClosed, ContractError, HttpError, ManagerUnreachable
 from app.api.headers import ADMIN_TOKEN_HEADER
 
 _log = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ class Transport:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, connect=connect_timeout_s)
         self._connect_timeout_s = connect_timeout_s
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     async def __aenter__(self) -> Transport:
         return self
@@ -101,12 +102,19 @@ class Transport:
         await self.close()
 
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientClosed(f"the client of the Manager at {self.base_url} was closed")
         if self._session is None or self._session.closed:
             headers = {"User-Agent": self._user_agent} if self._user_agent else {}
             self._session = aiohttp.ClientSession(headers=headers, timeout=self._timeout)

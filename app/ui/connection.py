@@ -22,7 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.api.client import ManagerClient
-from app.api.errors import ApiError
+from app.api.errors import ApiError, ClientClosed
 from app.api.events import (
     ConfigUpdate,
     FarmStatusUpdate,
@@ -120,6 +120,8 @@ class ManagerConnection(QObject):
                 message = "the Manager closed the event stream"
             except asyncio.CancelledError:
                 raise
+            except ClientClosed:
+                return  # its client was closed (stopped, or replaced by `restart`): nothing to follow
             except Exception as exc:  # noqa: BLE001 - a refused stream (token): say it, retry later
                 message = _describe(exc, self.url)
             finally:

@@ -154,8 +154,8 @@ class Dashboard(QObject):
         if remember:
             TokenStore().remember(conn.url, token)
         old, conn.client = conn.client, ManagerClient(conn.url, admin_token=token)
+        conn.restart()  # the old client's stream is cancelled before that client closes
         await old.close()
-        conn.restart()
 
     async def close(self) -> None:
         # No detail or ETA fetch may start or be left running after the connections go (one the

@@ -151,3 +151,22 @@ async def test_a_message_that_breaks_the_contract_is_a_gap_not_the_end(aiohttp_s
         await items.aclose()
     assert isinstance(got[0], StreamGap) and "contract" in got[0].reason and got[0].missed == 1
     assert isinstance(got[1].payload, JobUpdate)
+
+
+async def test_a_closed_client_opens_nothing_new_and_its_stream_ends(manager):
+    """Closing a client is for good: its stream stops instead of reconnecting on a new session that
+    nobody would close, and a late request (a task that outlived its window) fails plainly."""
+    from app.api.errors import ClientClosed
+
+    client = ManagerClient(manager.url)
+    assert (await client.version()).name
+    stream = client.events(types=[JOB_DID_CHANGE])
+    items = aiter(stream)
+    reading = asyncio.create_task(_next(items))
+    await asyncio.wait_for(stream.connected.wait(), 5)
+    await client.close()  # the websocket ends with the session; the stream must not open another
+    with pytest.raises(ClientClosed, match="was closed"):
+        await asyncio.wait_for(reading, 10)
+    with pytest.raises(ClientClosed):
+        await client.version()
+    assert client.transport._session is None, "no session made after closing"

@@ -9,6 +9,7 @@ Shaman client) raises a `ClientError`:
 * `ManagerUnreachable`: no answer (connection refused, reset, timeout); retrying later may work.
 * `HttpError`: the Manager answered with an error status; carries its status and `{code, message}`.
 * `ContractError`: the Manager answered, but the answer breaks the wire contract.
+* `ClientClosed`: the client was closed; it makes no new connection (each would be left open).
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ class ClientError(Exception):
 
 class ManagerUnreachable(ClientError):
     """The Manager did not answer (refused, reset, timed out); retrying later may work."""
+
+
+class ClientClosed(ClientError):
+    """A request on a client that was closed: a task that outlived its window or its connection.
+    Closing ends the client's connections for good; one opened again afterwards would never be
+    closed (its owner thinks it is done), so none is."""
 
 
 class HttpError(ClientError, ApiError):
