@@ -32,7 +32,7 @@ from playhouse.migrations import Runner
 
 from app.manager.persistence.errors import DatabaseBusy, IntegrityProblem, StoreUnavailable
 from app.manager.persistence.models import enter_store, leave_store
-from app.manager.persistence.postgres import open_postgres
+from app.manager.persistence.postgres import FewerTrips, open_postgres
 from app.manager.persistence.sqlite_lean import LeanSqliteDatabase
 
 _log = logging.getLogger(__name__)
@@ -156,8 +156,7 @@ class Store:
         # job submission or a dashboard GET then waited minutes behind 10,000 workers' claims).
         self._thread_waiting = threading.Event()
         self._closed = False
-        # PostgreSQL stays on the store thread: the loop parses HTTP while it waits for the server.
-        self.quick_calls = self.is_sqlite
+        self.quick_calls = self.is_sqlite or isinstance(self.db, FewerTrips)
         self._busy_ms = BUSY_TIMEOUT_MS
         self._begin = ("IMMEDIATE",) if self.is_sqlite else ()
         self._idle_waiters: list[asyncio.Future[None]] = []
@@ -302,9 +301,11 @@ class Store:
         # texts stay prepared in sqlite3's statement cache instead of being compiled for every call.
         # Peewee's own `atomic()` inside `fn` still nests (the group's transaction is on its stack).
         db, group = self.db, self._group
+        # PostgreSQL: SAVEPOINT and RELEASE go out with the call's next statement (no round trips).
+        later = db.execute_later if isinstance(db, FewerTrips) else db.execute_sql
         entered = enter_store(db)
         try:
-            db.execute_sql(_SAVEPOINT)
+            later(_SAVEPOINT)
             try:
                 result = fn(*args, **kwargs)
             except BaseException:
@@ -316,7 +317,7 @@ class Store:
                         group.broken = True  # its other calls' changes cannot be told apart: undo all
                     raise
                 raise
-            db.execute_sql(_RELEASE)
+            later(_RELEASE)
             return result
         finally:
             leave_store(entered)
