@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING
 import peewee as pw
 
 from app.api.enums import JobStatus, TaskStatus
-from app.manager.persistence.models import current_db
+from app.manager.persistence import tasks, workers
+from app.manager.persistence.errors import NotFound
+from app.manager.persistence.models import Task, Worker, current_db
 from app.manager.persistence.prepared import Sql
 from app.manager.persistence.requirements import HAS_ALL, HAS_MET, NEEDS_MET, NEEDS_PARAMS
 
@@ -92,24 +94,53 @@ ORDER BY last_touched_at DESC LIMIT 1
 
 def find_runnable_task(worker_id: int, task_types: Sequence[str], share: ShareSettings | None = None) -> int | None:
     """Return the id of the task this worker should run next, or None; `share`: under fair share."""
+    found = _find_runnable(worker_id, task_types, share, False)
+    return found[0] if found is not None else None
+
+
+def runnable_task(worker_id: int, task_types: Sequence[str], share: ShareSettings | None = None) -> Task | None:
+    """The task (with its job and last worker) this worker should run next, or None; `share`: under fair share.
+
+    On PostgreSQL the claim statement brings the best task's whole row along, so the common claim
+    (no tie broken toward a warm job, no fair-share choice) needs no second round trip to fetch it."""
+    found = _find_runnable(worker_id, task_types, share, True)
+    if found is None:
+        return None
+    task_id, task = found
+    return task if task is not None else tasks.fetch_task_by_id(task_id)
+
+
+def _find_runnable(worker_id: int, task_types: Sequence[str], share: ShareSettings | None,
+                   wide: bool) -> tuple[int, Task | None] | None:
+    """The best task's id, and the task itself when the statement brought it along (`wide`, PostgreSQL)."""
     if not task_types:
         return None
     QUERIES["claim"] += 1
     db = current_db()
+    wide = wide and not isinstance(db, pw.SqliteDatabase)  # SQLite: a second statement costs no round trip
     params = [*task_types, worker_id, worker_id, worker_id, *[worker_id] * NEEDS_PARAMS]
     # The best task and the job this worker ran last, in one statement (one round trip on PostgreSQL).
-    row = db.execute_sql(_with_last_job_sql(db, len(task_types)), [worker_id, *params]).fetchone()
+    row = db.execute_sql(_with_last_job_sql(db, len(task_types), wide), [worker_id, *params]).fetchone()
     if row is None:
         return None
-    task_id, job_id, job_priority, priority, last_job = row
+    found = _found(row)
     if share is not None and (fair := _fair_task(share, worker_id, task_types, params, row[:4])) is not None:
-        return fair
+        return found if fair == found[0] else (fair, None)
+    return _warm_or_best(db, row, found, params, len(task_types))
+
+
+def _found(row: Sequence) -> tuple[int, Task | None]:
+    return row[0], (tasks.TASK_JOB_WORKER.build(row[5:]) if len(row) > 5 else None)
+
+
+def _warm_or_best(db: pw.Database, row: Sequence, found: tuple[int, Task | None], params: list,
+                  type_count: int) -> tuple[int, Task | None]:
+    task_id, job_id, job_priority, priority, last_job = row[:5]
     if last_job is None or last_job == job_id:
-        return task_id
+        return found
     # Warmth only breaks ties: the same priorities as the best task, in the last job.
-    same = db.execute_sql(_sql(db, len(task_types), True), [*params, last_job, job_priority, priority])
-    row = same.fetchone()
-    return row[0] if row else task_id
+    same = db.execute_sql(_sql(db, type_count, True), [*params, last_job, job_priority, priority]).fetchone()
+    return (same[0], None) if same and same[0] != task_id else found
 
 
 def _fair_task(share: ShareSettings, worker_id: int, task_types: Sequence[str], params: list,
@@ -127,13 +158,20 @@ def _sql(db: pw.Database, type_count: int, same_rank: bool) -> str:
     return sql
 
 
-def _with_last_job_sql(db: pw.Database, type_count: int) -> str:
-    key = (type_count, isinstance(db, pw.SqliteDatabase), "last")
+def _with_last_job_sql(db: pw.Database, type_count: int, wide: bool = False) -> str:
+    """The claim statement with the job this worker ran last; `wide`: with the task's, its job's and
+    its last worker's columns too (as `tasks.fetch_task_by_id` reads them)."""
+    key = (type_count, isinstance(db, pw.SqliteDatabase), "wide" if wide else "last")
     sql = _WITH_LAST_CACHE.get(key)
     if sql is None:
         last = _LAST_JOB_SQL.format(p=db.param).strip()
-        sql = _WITH_LAST_CACHE[key] = (f"SELECT r.id, r.job_id, r.job_priority, r.priority, ({last}) "
-                                       f"FROM ({_sql(db, type_count, False).strip()}) AS r")
+        columns = joins = ""
+        if wide:
+            columns = ", " + tasks.TASK_JOB_WORKER.columns(["t", "j", "w"])
+            joins = (" JOIN tasks t ON t.id = r.id JOIN jobs j ON j.id = t.job_id"
+                     " LEFT JOIN workers w ON w.id = t.worker_id")
+        sql = _WITH_LAST_CACHE[key] = (f"SELECT r.id, r.job_id, r.job_priority, r.priority, ({last}){columns} "
+                                       f"FROM ({_sql(db, type_count, False).strip()}) AS r{joins}")
     return sql
 
 
@@ -193,3 +231,17 @@ def active_task_of_worker(worker_id: int) -> int | None:
     db = current_db()
     row = db.execute_sql(_ACTIVE_TASK_SQL.text(db), [worker_id]).fetchone()
     return row[0] if row else None
+
+
+_WORKER_AND_ACTIVE_SQL = Sql(f"SELECT {workers.WORKER.columns(['w'])}, ("
+                             + _ACTIVE_TASK_SQL.template.replace("{p}", "w.id") + ") FROM workers w WHERE w.id = {p}")
+
+
+def worker_and_active_task(worker_id: int) -> tuple[Worker, int | None]:
+    """The claiming worker's row and its still-active task (`active_task_of_worker`), in one statement:
+    a claim reads both, and on PostgreSQL each statement is a round trip."""
+    db = current_db()
+    row = db.execute_sql(_WORKER_AND_ACTIVE_SQL.text(db), [worker_id]).fetchone()
+    if row is None:
+        raise NotFound(f"worker #{worker_id} does not exist")
+    return workers.WORKER.build(row[:-1]), row[-1]
