@@ -54,7 +54,8 @@ class NotNow(enum.Enum):
     """What `Store.try_quick` returns when it did nothing, and what the caller does next."""
 
     STORE_BUSY = "the store thread holds the connection: `await wait_idle()`, then try again"
-    USE_THREAD = "run it with `call` (not SQLite, or another program holds SQLite's write lock)"
+    USE_THREAD = ("run it with `call` (neither SQLite nor PostgreSQL, or another program holds SQLite's "
+                  "write lock)")
 
     def __repr__(self) -> str:
         return self.name
@@ -217,9 +218,11 @@ class Store:
         For the short, indexed work of the worker hot path (claims, task updates, may-i-run): the
         hop to the store thread and back costs more than the queries themselves (bench/farm.py).
         Nothing was done when it returns `NotNow.STORE_BUSY` (the store thread is working: `await
-        wait_idle()` and try again, rather than queue behind it) or `NotNow.USE_THREAD` (not SQLite, or
-        another program holds SQLite's write lock: use `call`, which waits the full busy
+        wait_idle()` and try again, rather than queue behind it) or `NotNow.USE_THREAD` (another kind of
+        database, or another program holds SQLite's write lock: use `call`, which waits the full busy
         timeout off the loop; the loop waits at most QUICK_BUSY_TIMEOUT_MS for that lock).
+        On PostgreSQL the loop waits for the server's answers, and that measured faster than the store
+        thread (bench/store_claims.py), whose every answer also waits for the loop to let go of the GIL.
         """
         refused = self._take_quick_lock()
         if refused is not None:
@@ -269,8 +272,8 @@ class Store:
         return Quick(result, group.committed)
 
     def _take_quick_lock(self) -> NotNow | None:
-        """Hold the store for a quick call on the loop (None), or say why not: not SQLite, or the
-        store thread is working or waiting for its turn."""
+        """Hold the store for a quick call on the loop (None), or say why not: another kind of database,
+        or the store thread is working or waiting for its turn."""
         if not self.quick_calls:
             return NotNow.USE_THREAD
         if self._thread_waiting.is_set() or not self._lock.acquire(blocking=False):
