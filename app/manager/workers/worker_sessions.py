@@ -344,14 +344,15 @@ def _check_worker_sync(fx: Effects, now: dt.datetime, worker: Worker) -> Worker 
 
 
 def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int, share: ShareSettings | None = None) -> ClaimResult:
-    # The worker and its still-active task in one statement (each is a round trip on PostgreSQL).
-    row, task_id = scheduler_queries.worker_and_active_task(worker_id)
-    worker = _check_worker_sync(fx, now, row)
+    # The worker and its still-active task in one statement (each is a round trip on PostgreSQL),
+    # there with the claim statement for the task types the worker had at its last claim.
+    start = scheduler_queries.claim_start(worker_id)
+    worker, task_id = _check_worker_sync(fx, now, start.worker), start.active_task
     if not isinstance(worker, Worker):
         return worker
     if task_id is None:
-        types = [t for t in worker.supported_task_types.split(",") if t]
-        task = scheduler_queries.runnable_task(worker_id, types, share)
+        types = list(scheduler_queries.task_types_of(worker))
+        task = scheduler_queries.runnable_task(worker_id, types, share, start)
         if task is None:  # what it can run, for its place in the work queue
             return NothingRunnable((tuple(types), scheduler_queries.worker_tag_ids(worker_id), worker_has(worker_id)))
         # Found and assigned in one transaction under the store lock: nobody else can claim it.
