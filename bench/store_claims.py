@@ -6,8 +6,8 @@ Run by hand (prints figures, asserts nothing):
 The same claims run as `bench/farm.py --claims-only` (50 HTTP workers claim and complete tasks from a
 queue), once per store and per code tree (this one, and `--code` ones to compare with), the runs
 alternated round by round so a shared machine's noise falls on all of them alike. Per run: claims/s,
-the Manager's CPU per cycle, and on PostgreSQL the server's CPU per cycle (every `postgres` process,
-from /proc) and the statements the Manager sent per claim and per completion (counted with
+the Manager's CPU per cycle, and on PostgreSQL the server's CPU per cycle (its postmaster and every
+process under it, from /proc; a process that ended during the run is left out) and the statements the Manager sent per claim and per completion (counted with
 `log_statement = all` in the server's log, which `--pg-log` names; each logged statement is one
 round trip).
 """
@@ -55,15 +55,39 @@ class ManagerAt(ManagerProcess):
         return self
 
 
-def _postgres_cpu() -> float:
-    total = 0.0
-    for proc in psutil.process_iter(["name"]):
-        if proc.info["name"] in ("postgres", "postmaster"):
-            try:
-                total += _cpu_seconds(proc)
-            except psutil.Error:
-                continue
-    return total
+def _server_processes(admin_url: str) -> list[psutil.Process]:
+    """The processes of the PostgreSQL server at `admin_url`: its postmaster (the first line of
+    `postmaster.pid` in its data directory) and every process under it; none when they cannot be read."""
+    import psycopg2
+
+    conn = psycopg2.connect(admin_url, application_name="bench-admin")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW data_directory")
+            data = Path(cur.fetchone()[0])
+    finally:
+        conn.close()
+    try:
+        postmaster = psutil.Process(int((data / "postmaster.pid").read_text().split()[0]))
+        return [postmaster, *postmaster.children(recursive=True)]
+    except (OSError, ValueError, psutil.Error):
+        return []
+
+
+def _postgres_cpu(admin_url: str) -> dict[tuple[int, float], float]:
+    """CPU seconds per process of that server, keyed by (pid, start time): a process that ended meanwhile
+    (another program's connection) must not count as negative time, nor a new one with an old one's pid."""
+    seconds: dict[tuple[int, float], float] = {}
+    for proc in _server_processes(admin_url):
+        try:
+            seconds[(proc.pid, proc.create_time())] = _cpu_seconds(proc)
+        except psutil.Error:
+            continue
+    return seconds
+
+
+def _postgres_cpu_since(admin_url: str, before: dict[tuple[int, float], float]) -> float:
+    return sum(cpu - before.get(key, 0.0) for key, cpu in _postgres_cpu(admin_url).items())
 
 
 def _new_database(admin_url: str) -> str:
@@ -151,11 +175,12 @@ async def one_run(code: Path, store: str, admin: str, log: Path | None, total: i
                     await _complete(session, auths[i], task["uuid"])
 
             proc = psutil.Process(manager.proc.pid)
-            cpu0, pg0 = _cpu_seconds(proc), _postgres_cpu()
+            cpu0, pg0 = _cpu_seconds(proc), _postgres_cpu(admin) if store == "postgres" else {}
             start = time.perf_counter()
             await asyncio.gather(*(worker(i) for i in range(clients)))
             elapsed = time.perf_counter() - start
-            cpu, pg = _cpu_seconds(proc) - cpu0, _postgres_cpu() - pg0
+            cpu = _cpu_seconds(proc) - cpu0
+            pg = _postgres_cpu_since(admin, pg0) if store == "postgres" else 0.0
     n = max(sum(counts), 1)
     line = (f"{store:8} {code.name[:22]:22} {n / elapsed:6.0f} claims/s  Manager CPU {1000 * cpu / n:5.2f} ms"
             f"/cycle")

@@ -32,7 +32,7 @@ from playhouse.migrations import Runner
 
 from app.manager.persistence.errors import DatabaseBusy, IntegrityProblem, StoreUnavailable
 from app.manager.persistence.models import enter_store, leave_store
-from app.manager.persistence.postgres import open_postgres
+from app.manager.persistence.postgres import FewerTrips, open_postgres
 from app.manager.persistence.sqlite_lean import LeanSqliteDatabase
 
 _log = logging.getLogger(__name__)
@@ -54,7 +54,8 @@ class NotNow(enum.Enum):
     """What `Store.try_quick` returns when it did nothing, and what the caller does next."""
 
     STORE_BUSY = "the store thread holds the connection: `await wait_idle()`, then try again"
-    USE_THREAD = "run it with `call` (not SQLite, or another program holds SQLite's write lock)"
+    USE_THREAD = ("run it with `call` (neither SQLite nor PostgreSQL, or another program holds SQLite's "
+                  "write lock)")
 
     def __repr__(self) -> str:
         return self.name
@@ -156,8 +157,7 @@ class Store:
         # job submission or a dashboard GET then waited minutes behind 10,000 workers' claims).
         self._thread_waiting = threading.Event()
         self._closed = False
-        # PostgreSQL stays on the store thread: the loop parses HTTP while it waits for the server.
-        self.quick_calls = self.is_sqlite
+        self.quick_calls = self.is_sqlite or isinstance(self.db, FewerTrips)
         self._busy_ms = BUSY_TIMEOUT_MS
         self._begin = ("IMMEDIATE",) if self.is_sqlite else ()
         self._idle_waiters: list[asyncio.Future[None]] = []
@@ -218,9 +218,11 @@ class Store:
         For the short, indexed work of the worker hot path (claims, task updates, may-i-run): the
         hop to the store thread and back costs more than the queries themselves (bench/farm.py).
         Nothing was done when it returns `NotNow.STORE_BUSY` (the store thread is working: `await
-        wait_idle()` and try again, rather than queue behind it) or `NotNow.USE_THREAD` (not SQLite, or
-        another program holds SQLite's write lock: use `call`, which waits the full busy
+        wait_idle()` and try again, rather than queue behind it) or `NotNow.USE_THREAD` (another kind of
+        database, or another program holds SQLite's write lock: use `call`, which waits the full busy
         timeout off the loop; the loop waits at most QUICK_BUSY_TIMEOUT_MS for that lock).
+        On PostgreSQL the loop waits for the server's answers, and that measured faster than the store
+        thread (bench/store_claims.py), whose every answer also waits for the loop to let go of the GIL.
         """
         refused = self._take_quick_lock()
         if refused is not None:
@@ -270,8 +272,8 @@ class Store:
         return Quick(result, group.committed)
 
     def _take_quick_lock(self) -> NotNow | None:
-        """Hold the store for a quick call on the loop (None), or say why not: not SQLite, or the
-        store thread is working or waiting for its turn."""
+        """Hold the store for a quick call on the loop (None), or say why not: another kind of database,
+        or the store thread is working or waiting for its turn."""
         if not self.quick_calls:
             return NotNow.USE_THREAD
         if self._thread_waiting.is_set() or not self._lock.acquire(blocking=False):
@@ -302,9 +304,11 @@ class Store:
         # texts stay prepared in sqlite3's statement cache instead of being compiled for every call.
         # Peewee's own `atomic()` inside `fn` still nests (the group's transaction is on its stack).
         db, group = self.db, self._group
+        # PostgreSQL: SAVEPOINT and RELEASE go out with the call's next statement (no round trips).
+        later = db.execute_later if isinstance(db, FewerTrips) else db.execute_sql
         entered = enter_store(db)
         try:
-            db.execute_sql(_SAVEPOINT)
+            later(_SAVEPOINT)
             try:
                 result = fn(*args, **kwargs)
             except BaseException:
@@ -316,7 +320,7 @@ class Store:
                         group.broken = True  # its other calls' changes cannot be told apart: undo all
                     raise
                 raise
-            db.execute_sql(_RELEASE)
+            later(_RELEASE)
             return result
         finally:
             leave_store(entered)

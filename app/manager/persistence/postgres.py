@@ -13,7 +13,8 @@ scheduler's claim query costs about 2 ms of planning against 0.1 ms of execution
   parameters, no list values); a text the server cannot prepare (a parameter whose type it cannot
   infer) is tried once, under a savepoint so the transaction goes on, and then always sent as it is.
   At most MAX_PREPARED texts are prepared per connection: texts that differ only in the length of an
-  IN list must not grow the server's memory without bound.
+  IN list must not grow the server's memory without bound, and a text with more than
+  MAX_PREPARED_PARAMS values (the rows of a batch INSERT) is never prepared.
 - A write whose result nobody reads (`execute_later`: the row updates of `prepared.update_by_id`)
   waits and goes out in the same query string as the transaction's next statement or its COMMIT.
 """
@@ -29,6 +30,7 @@ import peewee as pw
 from playhouse.db_url import parse
 
 MAX_PREPARED = 500
+MAX_PREPARED_PARAMS = 100  # more values than this (a batch INSERT's rows): sent as it is, never prepared
 SEEN_LIMIT = 5_000  # statement texts remembered as seen once, waiting for a second time
 _PLAIN_START = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b", re.IGNORECASE)
 
@@ -80,7 +82,11 @@ class FewerTrips(pw.PostgresqlDatabase):
         COMMIT, in the same query string, in order. A failure then fails that statement (or the
         COMMIT), and so the transaction, as it would have failed it here."""
         params = list(params or ())
-        self._later.append((self._statement(sql, params), params))
+        later = self._later
+        if later and not params and sql.startswith("RELEASE SAVEPOINT ") and later[-1][0] == sql[8:]:
+            later.pop()  # a savepoint released with nothing inside it: neither goes out
+            return
+        later.append((self._statement(sql, params), params))
 
     def execute_sql(self, sql: str, params: Any = None) -> Any:
         params = list(params or ())
@@ -153,7 +159,7 @@ class FewerTrips(pw.PostgresqlDatabase):
 def _preparable(sql: str, params: list[Any]) -> bool:
     if not _PLAIN_START.match(sql) or "%%" in sql or "%(" in sql or ";" in sql.rstrip().rstrip(";"):
         return False
-    if sql.count("%s") != len(params):
+    if len(params) > MAX_PREPARED_PARAMS or sql.count("%s") != len(params):
         return False
     return not any(isinstance(p, (list, tuple, dict, set)) for p in params)
 

@@ -40,14 +40,26 @@ _COLUMNS = ("worker_id, task_uuid, job_uuid, task_type, outcome, frames, seconds
             "peak_memory_mb, steps, job_type, blend_key")
 
 
+_ROWS_PER_INSERT = 500  # PostgreSQL: rows per multi-row INSERT (its parameters stay far below 65,535)
+
+
 def add_runs(records: Sequence[RunRecord]) -> None:
     """Insert finished runs, in one prepared statement (a batch holds a second or two of a busy farm's
-    completions: building peewee's INSERT for each row would cost more than SQLite's own work)."""
+    completions: building peewee's INSERT for each row would cost more than SQLite's own work).
+
+    On PostgreSQL in multi-row INSERTs: psycopg2's `executemany` sends one statement per row, a round
+    trip each, while the claims and completions of the whole farm wait behind it on the connection."""
     if not records:
         return
     db = current_db()
-    marks = ", ".join([db.param] * len(RunRecord._fields))
-    db.cursor().executemany(f"INSERT INTO task_runs ({_COLUMNS}) VALUES ({marks})", records)
+    marks = "(" + ", ".join([db.param] * len(RunRecord._fields)) + ")"
+    if isinstance(db, pw.SqliteDatabase):
+        db.cursor().executemany(f"INSERT INTO task_runs ({_COLUMNS}) VALUES {marks}", records)
+        return
+    for start in range(0, len(records), _ROWS_PER_INSERT):
+        chunk = records[start:start + _ROWS_PER_INSERT]
+        db.execute_sql(f"INSERT INTO task_runs ({_COLUMNS}) VALUES {', '.join([marks] * len(chunk))}",
+                       [value for record in chunk for value in record])
 
 
 def totals_since(worker_id: int, since: dt.datetime) -> RunTotals:

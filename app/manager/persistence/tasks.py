@@ -23,8 +23,9 @@ def _task_query() -> pw.ModelSelect[Task]:
             .switch(Task).join(Worker, pw.JOIN.LEFT_OUTER, on=(Task.worker == Worker.id)))
 
 
-_TASK_JOB_WORKER: Hydrator[Task] = Hydrator([Task, Job, Worker], [None, (0, "job"), (0, "worker")])
-_TASK_SQL = (f"SELECT {_TASK_JOB_WORKER.columns(['t', 'j', 'w'])} FROM tasks t "
+# A task with its job and last worker, as every fetch here reads it (`scheduler_queries` reads the same).
+TASK_JOB_WORKER: Hydrator[Task] = Hydrator([Task, Job, Worker], [None, (0, "job"), (0, "worker")])
+_TASK_SQL = (f"SELECT {TASK_JOB_WORKER.columns(['t', 'j', 'w'])} FROM tasks t "
              "JOIN jobs j ON j.id = t.job_id LEFT JOIN workers w ON w.id = t.worker_id WHERE ")
 _TASK_BY_UUID, _TASK_BY_ID = Sql(_TASK_SQL + "t.uuid = {p}"), Sql(_TASK_SQL + "t.id = {p}")
 
@@ -32,7 +33,7 @@ _TASK_BY_UUID, _TASK_BY_ID = Sql(_TASK_SQL + "t.uuid = {p}"), Sql(_TASK_SQL + "t
 def _one_task(sql: Sql, value: Any) -> Task | None:
     db = current_db()
     row = db.execute_sql(sql.text(db), [value]).fetchone()
-    return _TASK_JOB_WORKER.build(row) if row else None
+    return TASK_JOB_WORKER.build(row) if row else None
 
 
 def fetch_task(task_uuid: str) -> Task:
@@ -113,6 +114,30 @@ def completion_changed(task_id: int, completed: bool) -> bool:
     db = current_db()
     cursor = db.execute_sql(_SHIFT_DEPENDENTS.text(db), [-1 if completed else 1, task_id])
     return bool(cursor.rowcount)
+
+
+_COMPLETED_CACHE: dict[int, str] = {}
+
+
+def completed(task_id: int, job_id: int, unfinished: Sequence[str]) -> tuple[bool, bool | None]:
+    """A task became completed: `completion_changed`, and on PostgreSQL in the same statement whether its
+    job still has tasks in `unfinished` (None on SQLite, where the caller asks `jobs.has_tasks_in`).
+
+    Returns (whether it has dependents, whether the job has tasks left or None). On PostgreSQL each
+    statement is a round trip, and a completion asks both: the shift runs in a WITH that the answer's
+    query does not read back, and it moves only dependents' counts, never a status."""
+    db = current_db()
+    if isinstance(db, pw.SqliteDatabase):
+        return completion_changed(task_id, True), None
+    sql = _COMPLETED_CACHE.get(len(unfinished))
+    if sql is None:
+        marks = ", ".join(["%s"] * len(unfinished))
+        shift = _SHIFT_DEPENDENTS.template.format(p="%s")
+        sql = _COMPLETED_CACHE[len(unfinished)] = (
+            f"WITH shifted AS ({shift} RETURNING 1) SELECT EXISTS (SELECT 1 FROM shifted), "
+            f"EXISTS (SELECT 1 FROM tasks WHERE job_id = %s AND status IN ({marks}))")
+    has_dependents, left = db.execute_sql(sql, [-1, task_id, job_id, *unfinished]).fetchone()
+    return bool(has_dependents), bool(left)
 
 
 def recount_deps_left(job_id: int) -> None:

@@ -40,14 +40,14 @@ def fetch_worker(worker_uuid: str, include_deleted: bool = False) -> Worker:
     return worker
 
 
-_WORKER: Hydrator[Worker] = Hydrator([Worker])
-_WORKER_BY_ID = Sql(f"SELECT {_WORKER.columns(['w'])} FROM workers w WHERE w.id = {{p}}")
+WORKER: Hydrator[Worker] = Hydrator([Worker])  # a worker's row (`scheduler_queries` reads it too)
+_WORKER_BY_ID = Sql(f"SELECT {WORKER.columns(['w'])} FROM workers w WHERE w.id = {{p}}")
 
 
 def fetch_worker_by_id(worker_id: int) -> Worker:
     db = current_db()
     row = db.execute_sql(_WORKER_BY_ID.text(db), [worker_id]).fetchone()
-    worker = _WORKER.build(row) if row else None
+    worker = WORKER.build(row) if row else None
     if worker is None:
         raise NotFound(f"worker #{worker_id} does not exist")
     return worker

@@ -42,8 +42,11 @@ def change_task_status(
     events_before = len(fx.events)
     tasks.update_task(task.id, **fields)
     unblocked = False  # whether this completion counts down other tasks' dependencies
-    if old != new.value and T.COMPLETED.value in (old, new.value):
-        unblocked = tasks.completion_changed(task.id, completed=new == T.COMPLETED) and new == T.COMPLETED
+    job_left: bool | None = None  # whether the job has tasks not completed, when read along (PostgreSQL)
+    if old != new.value and new == T.COMPLETED:
+        unblocked, job_left = tasks.completed(task.id, job.id, _NOT_COMPLETED)
+    elif old != new.value and old == T.COMPLETED.value:
+        tasks.completion_changed(task.id, completed=False)
     task.status, task.updated_at = new.value, now
     if "steps_completed" in fields:
         task.steps_completed = fields["steps_completed"]
@@ -56,7 +59,7 @@ def change_task_status(
         # work runnable: waking waiting workers for it cost a matching pass per completed task.
         fx.work_available = True
     if old != new:
-        _job_follows_task(fx, job, task, new, now)
+        _job_follows_task(fx, job, task, new, now, job_left)
     if steps_moved and not _job_event_since(fx, events_before, job.uuid):
         fx.job_changed(job, None)  # its progress and `updated` moved, its status did not
 
@@ -75,7 +78,10 @@ def _job_event_since(fx: Effects, start: int, job_uuid: str) -> bool:
     return any(topic == JOB_DID_CHANGE and data.get("id") == job_uuid for topic, data in fx.events[start:])
 
 
-def _job_follows_task(fx: Effects, job: Job, task: Task, new: T, now: dt.datetime) -> None:
+def _job_follows_task(fx: Effects, job: Job, task: Task, new: T, now: dt.datetime,
+                      job_left: bool | None = None) -> None:
+    """The job's status after one of its tasks became `new`; `job_left`: whether the job has tasks not
+    completed, when already read along with a completion."""
     status = J(job.status)
     match new:
         case T.QUEUED:
@@ -87,7 +93,7 @@ def _job_follows_task(fx: Effects, job: Job, task: Task, new: T, now: dt.datetim
             elif status not in (J.ACTIVE, J.CANCEL_REQUESTED):
                 _set_job_status(fx, job, J.ACTIVE, now, f"task {task.name} became {new.value}")
         case T.COMPLETED:
-            if not jobs.has_tasks_in(job.id, _NOT_COMPLETED):
+            if not (jobs.has_tasks_in(job.id, _NOT_COMPLETED) if job_left is None else job_left):
                 _set_job_status(fx, job, J.COMPLETED, now, "all tasks completed")
             else:
                 _after_task_finished(fx, job, now)

@@ -333,9 +333,8 @@ def _state_changed_sync(fx: Effects, now: dt.datetime, statuses: WorkerStatusMac
     statuses.reported(fx, workers.fetch_worker_by_id(worker_id), status, now)
 
 
-def _check_worker_sync(fx: Effects, now: dt.datetime, worker_id: int) -> Worker | MustChangeStatus | NotAwake:
+def _check_worker_sync(fx: Effects, now: dt.datetime, worker: Worker) -> Worker | MustChangeStatus | NotAwake:
     """The part of a claim about the worker itself: seen now, and the worker if it may take work."""
-    worker = workers.fetch_worker_by_id(worker_id)
     _seen(worker, now)
     if worker.status_requested:
         return MustChangeStatus(worker.status_requested)
@@ -345,17 +344,18 @@ def _check_worker_sync(fx: Effects, now: dt.datetime, worker_id: int) -> Worker 
 
 
 def _schedule_sync(fx: Effects, now: dt.datetime, worker_id: int, share: ShareSettings | None = None) -> ClaimResult:
-    worker = _check_worker_sync(fx, now, worker_id)
+    # The worker and its still-active task in one statement (each is a round trip on PostgreSQL),
+    # there with the claim statement for the task types the worker had at its last claim.
+    start = scheduler_queries.claim_start(worker_id)
+    worker, task_id = _check_worker_sync(fx, now, start.worker), start.active_task
     if not isinstance(worker, Worker):
         return worker
-    task_id = scheduler_queries.active_task_of_worker(worker_id)
     if task_id is None:
-        types = [t for t in worker.supported_task_types.split(",") if t]
-        task_id = scheduler_queries.find_runnable_task(worker_id, types, share)
-        if task_id is None:  # what it can run, for its place in the work queue
+        types = list(scheduler_queries.task_types_of(worker))
+        task = scheduler_queries.runnable_task(worker_id, types, share, start)
+        if task is None:  # what it can run, for its place in the work queue
             return NothingRunnable((tuple(types), scheduler_queries.worker_tag_ids(worker_id), worker_has(worker_id)))
         # Found and assigned in one transaction under the store lock: nobody else can claim it.
-        task = tasks.fetch_task_by_id(task_id)
         change_task_status(fx, task, task.job, T.ACTIVE, now, activity="Assigned",
                            reason=f"assigned to worker {worker.name} ({worker.uuid})", worker=worker,
                            extra_fields={"worker": worker_id, "last_touched_at": now, "started_at": now})

@@ -1,4 +1,5 @@
-"""Quick calls of one loop iteration share one SQLite commit (`Store.try_quick_grouped`), on real files.
+"""Quick calls of one loop iteration share one commit (`Store.try_quick_grouped`), on real SQLite files
+and, when TABLAO_TEST_POSTGRES names a server, on a real PostgreSQL database.
 
 Each call keeps its own outcome (a call that raises undoes only its own changes), nothing is visible
 to another connection (or kept after a crash) before the shared commit, and the store thread still
@@ -13,25 +14,46 @@ import datetime as dt
 import sqlite3
 import uuid
 
+import peewee as pw
+import psycopg2
 import pytest
 
 from app.manager.persistence import workers
 from app.manager.persistence.db import NotNow, Quick, Store
 from app.manager.persistence.models import Worker
+from tests.conftest import STORES, TEST_POSTGRES
 
 _NOW = dt.datetime(2026, 1, 1)
 
 
-@pytest.fixture
-async def store(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'test.sqlite'}")
+@pytest.fixture(params=STORES)
+async def store(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.sqlite'}"
+    else:
+        name = "tablao_test_quick_" + uuid.uuid4().hex[:12]
+        with contextlib.closing(psycopg2.connect(TEST_POSTGRES)) as admin:
+            admin.autocommit = True
+            with admin.cursor() as cur:
+                cur.execute(f"CREATE DATABASE {name}")
+        url = TEST_POSTGRES.rsplit("/", 1)[0] + "/" + name
+    store = Store(url)
     await store.open()
     yield store
     await store.close()
+    if request.param == "postgres":
+        with contextlib.closing(psycopg2.connect(TEST_POSTGRES)) as admin:
+            admin.autocommit = True
+            with admin.cursor() as cur:
+                cur.execute(f"DROP DATABASE {name}")
 
 
 def _names_elsewhere(store: Store) -> list[str]:
-    """What another program reading the file sees: only committed rows."""
+    """What another program reading the file (another connection to the server) sees: only committed rows."""
+    if not store.is_sqlite:
+        with contextlib.closing(psycopg2.connect(store.url)) as conn, conn.cursor() as cur:
+            cur.execute("SELECT name FROM workers ORDER BY name")
+            return [row[0] for row in cur.fetchall()]
     path = store.url[len("sqlite:///"):]
     with contextlib.closing(sqlite3.connect(path)) as other:
         return [row[0] for row in other.execute("SELECT name FROM workers ORDER BY name")]
@@ -112,8 +134,7 @@ async def test_call_sync_on_the_loop_commits_the_open_group_first(store: Store) 
 async def test_a_status_change_returns_only_once_it_is_committed(manager) -> None:
     """What a handler answers after `run_quick` survives a crash: the row is in the file by then."""
     store = manager.services.store
-    if not store.quick_calls:
-        pytest.skip("quick calls run on SQLite only")
+    assert store.quick_calls  # SQLite and PostgreSQL alike
 
     def add(fx, now, name: str) -> int:
         return _add_worker(name)
@@ -139,7 +160,7 @@ async def test_a_call_that_cannot_be_undone_alone_rolls_back_its_whole_turn(stor
     applied: list[str] = []
     first = store.try_quick_grouped(_add_worker, "alpha", after_commit=lambda: applied.append("alpha"))
     assert isinstance(first, Quick)
-    with pytest.raises(Exception, match="no such savepoint"):
+    with pytest.raises(Exception, match="no such savepoint|does not exist"):
         store.try_quick_grouped(add_release_and_fail, "broken", after_commit=lambda: applied.append("broken"))
     with pytest.raises(RuntimeError, match="rolled back"):
         await first.committed
@@ -148,3 +169,21 @@ async def test_a_call_that_cannot_be_undone_alone_rolls_back_its_whole_turn(stor
     assert isinstance(again, Quick)
     await again.committed
     assert _names_elsewhere(store) == ["beta"]
+
+
+async def test_a_statement_the_database_refuses_undoes_only_its_own_call(store: Store) -> None:
+    """On PostgreSQL the call's SAVEPOINT goes out in one query string with its first statement; a
+    statement the server refuses (a unique key) must still leave that savepoint to go back to."""
+    def add_with_uuid(name: str, worker_uuid: str) -> int:
+        return workers.create_worker(uuid=worker_uuid, secret_hash="x", name=name, platform="linux",
+                                     supported_task_types="misc", address="", software="", status="awake",
+                                     created_at=_NOW, updated_at=_NOW).id
+
+    taken = str(uuid.uuid4())
+    first = store.try_quick_grouped(add_with_uuid, "alpha", taken, after_commit=lambda: None)
+    with pytest.raises(pw.IntegrityError):
+        store.try_quick_grouped(add_with_uuid, "twin", taken, after_commit=lambda: None)
+    second = store.try_quick_grouped(_add_worker, "beta", after_commit=lambda: None)
+    assert isinstance(first, Quick) and isinstance(second, Quick)
+    await first.committed
+    assert _names_elsewhere(store) == ["alpha", "beta"]
