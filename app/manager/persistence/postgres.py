@@ -29,7 +29,11 @@ from typing import Any
 import peewee as pw
 from playhouse.db_url import parse
 
+from app.manager.persistence.errors import DatabaseBusy
+
 MAX_PREPARED = 500
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's error code for a lock wait past `lock_timeout`
+LOCK_TIMEOUT_MS = 5_000  # the longest a statement waits for another session's lock (`open_postgres`)
 MAX_PREPARED_PARAMS = 100  # more values than this (a batch INSERT's rows): sent as it is, never prepared
 SEEN_LIMIT = 5_000  # statement texts remembered as seen once, waiting for a second time
 _PLAIN_START = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b", re.IGNORECASE)
@@ -99,7 +103,13 @@ class FewerTrips(pw.PostgresqlDatabase):
             self._begin_pending = False
             sql = "BEGIN; " + sql
         self.round_trips += 1
-        return super().execute_sql(sql, params)
+        try:
+            return super().execute_sql(sql, params)
+        except pw.OperationalError as exc:
+            if getattr(getattr(exc, "orig", None), "pgcode", None) == LOCK_NOT_AVAILABLE:
+                raise DatabaseBusy("another program holds a lock in the Manager's database; "
+                                   "try again in a moment") from exc
+            raise
 
     def _statement(self, sql: str, params: list[Any]) -> str:
         name = self._prepared_name(sql, params)
@@ -165,5 +175,13 @@ def _preparable(sql: str, params: list[Any]) -> bool:
 
 
 def open_postgres(url: str) -> FewerTrips:
-    """The database of a `postgresql://` URL, not yet connected."""
-    return FewerTrips(thread_safe=False, **parse(url))
+    """The database of a `postgresql://` URL, not yet connected.
+
+    Its session waits at most LOCK_TIMEOUT_MS for a row or table lock: the worker hot path's calls
+    run on the event loop, so a lock held by another program (an open transaction in `psql`) would
+    otherwise stop every request of the Manager for as long as it is held. Past the limit the
+    statement fails, its loop turn is rolled back (nobody was told of any of it), and the callers get
+    an error they retry; what the limit cuts is the wait, never what was stored."""
+    params = parse(url)
+    params["options"] = f"{params.get('options', '')} -c lock_timeout={LOCK_TIMEOUT_MS}".strip()
+    return FewerTrips(thread_safe=False, **params)

@@ -140,3 +140,59 @@ def test_a_statement_the_server_cannot_prepare_runs_as_it_is(pg_store):
         assert count == 1
     assert _values(pg_store) == [(5, 53)]
     assert any(sql.startswith("UPDATE t") for sql in db._prepared)
+
+
+@pytest.mark.slow
+async def test_a_lock_held_by_another_program_stops_the_manager_for_a_bounded_time(manager, store_kind):
+    """The worker hot path's calls run on the event loop, so a lock another session holds (an open
+    transaction in `psql`) would hold every request of the Manager while it lasts. The session's
+    `lock_timeout` bounds that: the claim fails with an error the worker retries while the lock is
+    still held, and once it is let go the same task is handed out; nothing stored is lost."""
+    if store_kind != "postgres":
+        pytest.skip("PostgreSQL's lock timeout")
+    import threading
+
+    from app.manager.persistence.postgres import LOCK_TIMEOUT_MS
+
+    status, job = await manager.request("POST", "/api/v3/jobs", json=echo_job(repeats=2))
+    assert status == 200, job
+    status, before = await manager.request("GET", f"/api/v3/jobs/{job['id']}/tasks")
+    assert status == 200 and {t["status"] for t in before["tasks"]} == {"queued"}
+    w = await HttpWorker(manager.url, name="locked-out").register_and_sign_on()
+    db = manager.services.store.db
+    locked, let_go = threading.Event(), threading.Event()
+    outcome: dict[str, bool] = {}
+
+    def hold_the_lock() -> None:
+        conn = psycopg2.connect(host=db.connect_params.get("host"), port=db.connect_params.get("port"),
+                                user=db.connect_params.get("user"), dbname=db.database)
+        try:
+            with conn.cursor() as cur:  # psycopg2 opens a transaction: the lock lasts until rollback
+                cur.execute("LOCK TABLE tasks IN EXCLUSIVE MODE")  # reads go on, writes wait
+                locked.set()
+                outcome["let_go_by_the_test"] = let_go.wait(LOCK_TIMEOUT_MS / 1000 * 6)
+            conn.rollback()
+        finally:
+            conn.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        status, body = await w.claim()
+        still_held = not let_go.is_set() and holder.is_alive()
+        let_go.set()
+        holder.join(60)
+        assert still_held and outcome.get("let_go_by_the_test"), "the claim waited for the lock's end"
+        assert status == 503 and "lock" in body["message"], (status, body)  # try again, not a crash
+        status, task = await w.claim()  # the lock gone: the same work is handed out
+        assert status == 200, task
+        assert task["job"] == job["id"]
+        status, after = await manager.request("GET", f"/api/v3/jobs/{job['id']}/tasks")
+        assert status == 200
+        assert {t["id"]: t["status"] for t in after["tasks"]} == {
+            t["id"]: "active" if t["id"] == task["uuid"] else "queued" for t in before["tasks"]}
+    finally:
+        let_go.set()
+        holder.join(60)
+        await w.close()
