@@ -442,3 +442,33 @@ async def test_another_program_holding_the_database_lock_does_not_stall_the_mana
         other.close()
     status, task = await asyncio.wait_for(claim, 30)
     assert status == 200 and task["name"] == "echo"  # nothing lost: the claim went through afterwards
+
+
+def _sleeps_deps_left(job_uuid: str) -> list[int]:
+    from app.manager.persistence.models import Job, Task
+
+    return [t.deps_left for t in Task.select(Task.deps_left).join(Job, on=(Task.job == Job.id))
+            .where((Job.uuid == job_uuid) & (Task.name == "sleep"))]
+
+
+async def test_a_completion_counts_its_dependents_down_once_and_only_from_its_worker(manager, workers):
+    """On PostgreSQL a completion's first read also counts the dependents down when the task is the
+    worker's active one: a report from another worker, or a second report, must change no count."""
+    a, b = await workers(), await workers()
+    store = manager.services.store
+    _, job = await manager.request("POST", "/api/v3/jobs", json=echo_job(repeats=2))
+    _, echo = await a.claim()
+    assert echo["name"] == "echo"
+    assert (await b.complete(echo["uuid"]))[0] == 409  # not b's task
+    assert await store.call(_sleeps_deps_left, job["id"]) == [1, 1]
+    status, _ = await a.update(echo["uuid"], taskStatus="completed", activity="Completed", steps_completed=1)
+    assert status == 204
+    assert await store.call(_sleeps_deps_left, job["id"]) == [0, 0]
+    assert (await a.complete(echo["uuid"]))[0] == 409  # no longer active
+    assert await store.call(_sleeps_deps_left, job["id"]) == [0, 0]
+    (_, first), (_, second) = await a.claim(), await b.claim()
+    assert first["name"] == second["name"] == "sleep"
+    assert (await a.complete(first["uuid"]))[0] == 204
+    assert (await _job(manager, job["id"]))["status"] == "active"  # a sleep is still running
+    assert (await b.complete(second["uuid"]))[0] == 204
+    assert (await _job(manager, job["id"]))["status"] == "completed"

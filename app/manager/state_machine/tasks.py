@@ -21,15 +21,18 @@ from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.statuses import JOB_FAIL_TASK_PERCENTAGE, TASK_RUNNABLE_OR_RUNNING
 
 _log = logging.getLogger(__name__)
-_NOT_COMPLETED = tuple(s.value for s in T if s != T.COMPLETED)
+NOT_COMPLETED = tuple(s.value for s in T if s != T.COMPLETED)  # statuses of a task still to finish
 
 
 def change_task_status(
     fx: Effects, task: Task, job: Job, new: T, now: dt.datetime,
     activity: str | None = None, reason: str = "", worker: Worker | None = None,
-    extra_fields: dict | None = None,
+    extra_fields: dict | None = None, completion: tuple[bool, bool] | None = None,
 ) -> None:
-    """Change one task's status and let its job follow. `extra_fields` go in the same UPDATE."""
+    """Change one task's status and let its job follow. `extra_fields` go in the same UPDATE.
+
+    `completion`: `tasks.completed`'s answer for this task when it was already asked along with the
+    task's read (`tasks.fetch_task_completing`), for a change from active to completed."""
     old = task.status
     fields: dict = {**(extra_fields or {}), "status": new.value, "updated_at": now}
     if activity is not None:
@@ -44,7 +47,7 @@ def change_task_status(
     unblocked = False  # whether this completion counts down other tasks' dependencies
     job_left: bool | None = None  # whether the job has tasks not completed, when read along (PostgreSQL)
     if old != new.value and new == T.COMPLETED:
-        unblocked, job_left = tasks.completed(task.id, job.id, _NOT_COMPLETED)
+        unblocked, job_left = completion or tasks.completed(task.id, job.id, NOT_COMPLETED)
     elif old != new.value and old == T.COMPLETED.value:
         tasks.completion_changed(task.id, completed=False)
     task.status, task.updated_at = new.value, now
@@ -93,7 +96,7 @@ def _job_follows_task(fx: Effects, job: Job, task: Task, new: T, now: dt.datetim
             elif status not in (J.ACTIVE, J.CANCEL_REQUESTED):
                 _set_job_status(fx, job, J.ACTIVE, now, f"task {task.name} became {new.value}")
         case T.COMPLETED:
-            if not (jobs.has_tasks_in(job.id, _NOT_COMPLETED) if job_left is None else job_left):
+            if not (jobs.has_tasks_in(job.id, NOT_COMPLETED) if job_left is None else job_left):
                 _set_job_status(fx, job, J.COMPLETED, now, "all tasks completed")
             else:
                 _after_task_finished(fx, job, now)
@@ -160,7 +163,7 @@ def change_job_status(fx: Effects, job: Job, new: J, now: dt.datetime, reason: s
         case J.QUEUED:
             if old == J.PAUSED:
                 _bulk_tasks(fx, job, (T.PAUSED.value,), T.QUEUED, now, "job was resumed")
-            if jobs.count_tasks(job.id) and not jobs.has_tasks_in(job.id, _NOT_COMPLETED):
+            if jobs.count_tasks(job.id) and not jobs.has_tasks_in(job.id, NOT_COMPLETED):
                 _set_job_status(fx, job, J.COMPLETED, now, "all tasks completed")
         case _:
             pass

@@ -59,7 +59,7 @@ from app.manager.settings.variables import Variables
 from app.manager.state_machine.effects import Effects
 from app.manager.state_machine.failures import FailurePolicy, task_failed_by_worker
 from app.manager.state_machine.runner import StatusMachine
-from app.manager.state_machine.tasks import change_task_status
+from app.manager.state_machine.tasks import NOT_COMPLETED, change_task_status
 from app.manager.state_machine.workers import WorkerStatusMachine
 from app.manager.workers.task_runs import NO_STATS, RenderStats, run_record
 from app.manager.workers.worker_blender import WorkerBlenders
@@ -377,10 +377,23 @@ def _own_task(worker_id: int, task_uuid: str) -> Task:
     return task
 
 
+def _own_task_completing(worker_id: int, task_uuid: str) -> tuple[Task, tuple[bool, bool] | None]:
+    """`_own_task` for a "completed" update, with `tasks.completed`'s answer when read along (PostgreSQL,
+    the worker's active task: the update then certainly completes it, or its savepoint undoes all)."""
+    task, completion = tasks.fetch_task_completing(task_uuid, worker_id, T.ACTIVE.value, NOT_COMPLETED)
+    if task.worker_id != worker_id:
+        raise Conflict(f"task {task_uuid} is not assigned to this worker")
+    return task, completion
+
+
 def _task_update_sync(fx: Effects, now: dt.datetime, worker_id: int, task_uuid: str, status: T | None,
                       activity: str | None, steps: int | None, policy: FailurePolicy,
                       stats: RenderStats = NO_STATS) -> str:
-    task = _own_task(worker_id, task_uuid)
+    completion = None
+    if status == T.COMPLETED:
+        task, completion = _own_task_completing(worker_id, task_uuid)
+    else:
+        task = _own_task(worker_id, task_uuid)
     job: Job = task.job
     worker = task.worker
     assert worker is not None  # `_own_task` found the task through this worker
@@ -392,7 +405,8 @@ def _task_update_sync(fx: Effects, now: dt.datetime, worker_id: int, task_uuid: 
         fx.runs.append(run_record(worker_id, task, job, status.value, now, stats))
     if status == T.COMPLETED and steps is None:
         # The common "completed" update: one UPDATE carries the touch and the new status.
-        change_task_status(fx, task, job, status, now, activity=activity, worker=worker, extra_fields=fields)
+        change_task_status(fx, task, job, status, now, activity=activity, worker=worker, extra_fields=fields,
+                           completion=completion)
         return job.uuid
     if activity is not None:
         fields["activity"] = task.activity = activity
@@ -409,7 +423,7 @@ def _task_update_sync(fx: Effects, now: dt.datetime, worker_id: int, task_uuid: 
     if status == T.FAILED:
         task_failed_by_worker(fx, task, job, worker, now, activity or "Failed", policy)
     elif status is not None and status != task.status:
-        change_task_status(fx, task, job, status, now, activity=activity, worker=worker)
+        change_task_status(fx, task, job, status, now, activity=activity, worker=worker, completion=completion)
     elif activity is not None or steps is not None:
         fx.task_changed(task, job, None, worker)
     return job.uuid
