@@ -175,14 +175,18 @@ def _needs_conversion(field: pw.Field) -> bool:
 
 def converter(field: pw.Field) -> Callable[[Any], Any]:
     """What turns a stored (non-null) value of `field` into its Python value, as Peewee would."""
+    if isinstance(field, pw.BooleanField) and field.adapt is bool:
+        return bool  # Peewee's python_value for a non-null value, without its two Python calls
     if not isinstance(field, pw.DateTimeField):
         return field.python_value
     slow = field.python_value
 
     def datetime_value(value: Any) -> Any:
-        # SQLite hands back the text the sqlite3 module wrote, "YYYY-MM-DD HH:MM:SS[.ffffff]": parsed
-        # directly (a fifth of Peewee's generic parse); anything else (PostgreSQL's datetimes, other
-        # spellings) as Peewee does.
+        # PostgreSQL (psycopg2) hands back datetimes, which Peewee keeps as they are. SQLite hands back
+        # the text the sqlite3 module wrote, "YYYY-MM-DD HH:MM:SS[.ffffff]": parsed directly (a fifth
+        # of Peewee's generic parse); anything else (other spellings) as Peewee does.
+        if type(value) is dt.datetime:
+            return value
         if type(value) is str and len(value) in (19, 26) and value[10] == " ":
             try:
                 return dt.datetime.fromisoformat(value)
