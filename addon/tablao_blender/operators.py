@@ -16,6 +16,7 @@ import logging
 import os
 import tempfile
 import threading
+import traceback
 from typing import Any
 
 import bpy
@@ -61,7 +62,19 @@ def explain(exc: BaseException) -> str:
         return f"The Manager answered with an error: {exc.message}"
     if isinstance(exc, (Incompatible, PackFailed, Cancelled, job_types.EvalError)):
         return str(exc)[:1].upper() + str(exc)[1:]
-    return f"Unexpected error: {exc!r}"
+    if isinstance(exc, OSError):  # a file gone or unreadable: say which, so it can be found
+        return f"A file could not be used: {exc}{_where(exc)}"
+    return f"Unexpected error: {type(exc).__name__}: {exc}{_where(exc)}"
+
+
+def _where(exc: BaseException) -> str:
+    """Where it happened, for a bug report: the innermost frame in the add-on, else the innermost."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    ours = [f for f in frames if os.path.dirname(f.filename) == os.path.dirname(__file__)]
+    frame = (ours or frames)[-1]
+    return f" (in {os.path.basename(frame.filename)}, line {frame.lineno})"
 
 
 def check_connection(context: Any) -> str:

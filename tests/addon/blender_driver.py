@@ -6,6 +6,7 @@ texture, then runs the steps the config lists and prints one line `TABLAO_RESULT
 """
 
 import json
+import os
 import sys
 import traceback
 
@@ -245,6 +246,17 @@ def _pick(ctx, rec, kw):
     rec["url"], rec["message"] = prefs.manager_url, finder.FINDER.message
 
 
+def _explain(ctx, rec, kw):
+    """The words an artist gets for a failure the add-on did not foresee: a file gone, a bug."""
+    from tablao_blender import operators
+
+    for name, fail in (("gone", lambda: os.stat(kw["missing"])), ("bug", lambda: {}["key"])):
+        try:
+            fail()
+        except Exception as exc:  # noqa: BLE001 - the very thing explained
+            rec[name] = operators.explain(exc)
+
+
 #: What each step of the test's script does (steps run in order, each adding its record to `out`).
 STEPS = {
     "check_connection": _check_connection,
@@ -263,6 +275,7 @@ STEPS = {
     "find": _find,
     "pick": _pick,
     "gpu_scene": _gpu_scene,
+    "explain": _explain,
 }
 
 

@@ -309,3 +309,15 @@ async def test_the_preview_switches_reach_the_manager(manager_factory, tmp_path:
     assert "preview_first" not in metadata and "pause_on_preview_failure" not in metadata  # defaults: not sent
     metadata = (await _job(manager, switched["job_id"]))["metadata"]
     assert metadata["preview_first"] == "false" and metadata["pause_on_preview_failure"] == "true"
+
+
+async def test_an_unforeseen_failure_says_which_file_and_where(tmp_path: Path) -> None:
+    """A failure the add-on has no words for still says what an artist or a bug report needs: the
+    file that was missing, and where in the add-on it happened (not a bare `FileNotFoundError(2, ...)`)."""
+    missing = tmp_path / "gone" / "shot.blend"
+    result = await run_blender(tmp_path, {"url": "http://127.0.0.1:9", "project": str(tmp_path / "work" / "film"),
+                                          "steps": [("explain", {"missing": str(missing)})]})
+    (rec,) = steps_named(result, "explain")
+    assert rec["gone"].startswith("A file could not be used: ") and str(missing) in rec["gone"], rec
+    assert "No such file or directory" in rec["gone"] and "blender_driver.py, line" in rec["gone"], rec
+    assert rec["bug"].startswith("Unexpected error: KeyError: 'key' (in blender_driver.py, line "), rec
