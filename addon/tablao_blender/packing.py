@@ -173,6 +173,14 @@ class Packer:
                 packer.execute()
         except bat.Aborted:
             raise Cancelled("submission cancelled; nothing was submitted") from None
+        finally:
+            # BAT keeps every blend file it read open in a cache for the whole Blender session. Left
+            # there, the next submission traced the .blend as it was read the first time, not as saved
+            # since: a texture added in between was not packed. (And the cache held copies in BAT's
+            # temporary folder, deleted when the pack closed.) Each pack reads the files anew.
+            from blender_asset_tracer import blendfile as bat_blendfile
+
+            bat_blendfile.close_all_cached()
         self.check_cancel()
         return Path(packer.output_path), missing
 

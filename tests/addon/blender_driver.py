@@ -246,6 +246,21 @@ def _pick(ctx, rec, kw):
     rec["url"], rec["message"] = prefs.manager_url, finder.FINDER.message
 
 
+def _add_texture(ctx, rec, kw):
+    """What an artist does between two submissions: a second image texture on the cube, saved."""
+    project = os.path.dirname(bpy.data.filepath)
+    path = os.path.join(project, "textures", "added.png")
+    img = bpy.data.images.new("added", 8, 8)
+    img.filepath_raw = path
+    img.file_format = "PNG"
+    img.save()
+    mat = bpy.data.materials["textured"]
+    mat.node_tree.nodes.new("ShaderNodeTexImage").image = img
+    bpy.ops.file.make_paths_relative()
+    bpy.ops.wm.save_mainfile()
+    rec["path"] = path
+
+
 def _explain(ctx, rec, kw):
     """The words an artist gets for a failure the add-on did not foresee: a file gone, a bug."""
     from tablao_blender import operators
@@ -276,6 +291,7 @@ STEPS = {
     "pick": _pick,
     "gpu_scene": _gpu_scene,
     "explain": _explain,
+    "add_texture": _add_texture,
 }
 
 

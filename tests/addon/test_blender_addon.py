@@ -101,6 +101,25 @@ async def test_copy_per_job(manager_factory, tmp_path: Path) -> None:
     _check_job_implied_by_scene(job, await _tasks(manager, job["id"]), tmp_path)
 
 
+async def test_a_texture_added_between_two_submissions_goes_with_the_second(manager_factory, tmp_path: Path) -> None:
+    """Blender Asset Tracer keeps the blend files it read open for the whole Blender session; read
+    from that cache, the second submission traced the .blend as it was at the first and left the new
+    texture out (its job rendered without it). Each pack now reads the saved file anew."""
+    manager = await manager_factory(shaman_enabled=False)
+    result = await run_blender(tmp_path, {
+        "url": manager.url, "project": str(tmp_path / "work" / "film"),
+        "steps": [*SETUP, _configure(tmp_path, paused=True), ("submit",), ("add_texture",), ("submit",)],
+    })
+    first, second = steps_named(result, "submit")
+    assert first["result"] == second["result"] == ["FINISHED"], (first["message"], second["message"])
+    packed = []
+    for submit in (first, second):
+        job = await _job(manager, submit["job_id"])
+        textures = Path(job["settings"]["blendfile"]).parent / "textures"
+        packed.append(sorted(p.name for p in textures.iterdir()))
+    assert packed == [["checker.png"], ["added.png", "checker.png"]]
+
+
 async def test_shaman_second_submission_uploads_nothing(manager_factory, tmp_path: Path) -> None:
     manager = await manager_factory(shaman_enabled=True)
     project = tmp_path / "work" / "film"
