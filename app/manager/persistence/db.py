@@ -124,7 +124,6 @@ class _QuickGroup:
     broken: bool = False  # a call's changes could not be undone: the whole group is rolled back
 
 
-
 def in_transaction(db: pw.Database, begin: tuple[Any, ...], fn: Callable[..., T], *args: Any,
                    **kwargs: Any) -> T:
     """`fn(*args, **kwargs)` in one transaction of `db` (`begin`: the arguments of `atomic`), with the
@@ -139,6 +138,7 @@ def in_transaction(db: pw.Database, begin: tuple[Any, ...], fn: Callable[..., T]
         raise
     finally:
         leave_store(entered)
+
 
 class Store:
     """The Manager's database, with all access on one worker thread.
